@@ -1,0 +1,16 @@
+/** Exit codes of every mfpar entry point (CLI, agent). Named so scripts and tests can rely on them. */
+export enum ExitCode {
+  Success = 0,
+  /** The command ran, but some work failed (a realization, a validation check). */
+  Failure = 1,
+  /** Wrong command-line usage: unknown command or flag, missing argument. */
+  Usage = 2,
+  /** Bad input files: config, ID lists, PEST files. Nothing was launched, deployed or deleted. */
+  InvalidInput = 3,
+  /** A precondition outside the input is not met (missing executable, running tasks, unconfirmed). */
+  Refused = 4,
+  /** Stopped by SIGINT/SIGTERM. */
+  Interrupted = 130,
+  /** A bug: an unexpected exception. The stack trace is printed with DEBUG=1. */
+  Internal = 70,
+}

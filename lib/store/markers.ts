@@ -1,0 +1,40 @@
+import type { MarkerKind } from "./keys.js";
+
+/**
+ * The content of `_SUCCESS.json`, `_FAILED.json` and `_INTERRUPTED.json` (DESIGN.md "The agent contract").
+ * A realization counts as done only when `_SUCCESS.json` exists.
+ */
+export interface Marker {
+  status: "success" | "failed" | "interrupted";
+  project: string;
+  scenario: string;
+  id: string;
+  batchId?: string;
+  attempt: number;
+  /** Failure class, e.g. `model-exit-code`, `no-success-text`, `failure-text`, `timeout`, `missing-par`,
+   *  `template`, `pre-command`, `post-command`, `observations`, `upload`, `interrupted`. */
+  reason?: string;
+  /** Human-readable detail of the failure. */
+  message?: string;
+  exitCode?: number | null;
+  signal?: string | null;
+  /** The last lines of the model's output. */
+  logTail?: string[];
+  /** Milliseconds spent in each step (workspace, templates, pre, model, post, observations, upload). */
+  timings: Record<string, number>;
+  startedAt: string;
+  finishedAt: string;
+  /** Image digest when running in a container (`MFPAR_IMAGE_DIGEST`). */
+  imageDigest?: string;
+  host?: string;
+  /** Observation values read by instruction files / output readers: one row of the ensemble table. */
+  observations?: Record<string, number>;
+  /** Keys of the collected files uploaded for this realization. */
+  files?: string[];
+}
+
+export const markerKindOf: Record<Marker["status"], MarkerKind> = {
+  success: "SUCCESS",
+  failed: "FAILED",
+  interrupted: "INTERRUPTED",
+};

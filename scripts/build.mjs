@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// Bundles the TypeScript entry points with esbuild:
+//  - dist/cli.js     the `mfpar` CLI (node_modules left external: it runs from this checkout)
+//  - dist/agent/     the container/local agent, fully bundled, code-split so the S3 client loads only when used
+//  - actions/<name>/dist/index.js   each GitHub Action, fully bundled (committed; CI checks it is fresh)
+import { existsSync, readdirSync } from "node:fs";
+import { build } from "esbuild";
+
+const common = { bundle: true, platform: "node", format: "esm", sourcemap: false, logLevel: "warning", legalComments: "none" };
+// Bundled ESM that pulls in CommonJS dependencies needs `require`.
+const requireShim = { js: "import { createRequire as __mfparCreateRequire } from 'node:module'; const require = __mfparCreateRequire(import.meta.url);" };
+
+const jobs = [];
+if (existsSync("scripts/mfpar.ts")) {
+  jobs.push(build({ ...common, entryPoints: ["scripts/mfpar.ts"], outfile: "dist/cli.js", target: "node20", packages: "external" }));
+}
+if (existsSync("agent/main.ts")) {
+  jobs.push(
+    build({
+      ...common,
+      entryPoints: { agent: "agent/main.ts" },
+      outdir: "dist/agent",
+      splitting: true,
+      target: "node20",
+      banner: requireShim,
+    }),
+  );
+}
+const actionsOnly = process.argv.includes("--actions") || !process.argv.includes("--no-actions");
+if (actionsOnly && existsSync("actions")) {
+  for (const name of readdirSync("actions")) {
+    if (!existsSync(`actions/${name}/main.ts`)) continue;
+    jobs.push(
+      build({
+        ...common,
+        entryPoints: [`actions/${name}/main.ts`],
+        outfile: `actions/${name}/dist/index.js`,
+        target: "node24",
+        banner: requireShim,
+        minify: false,
+      }),
+    );
+  }
+}
+await Promise.all(jobs);

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything mfpar's tests and demo need on a fresh Debian machine with Node >= 20:
+# npm packages (from package-lock.json) and the Debian packages some tests use
+# (chromium for the report test; podman/buildah/runc/debootstrap for the container smoke test).
+# Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_npm=1
+if [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then need_npm=0; fi
+if [ "$need_npm" = 1 ]; then
+  npm ci --no-audit --no-fund
+else
+  npm run --silent build
+fi
+
+debs=()
+for pkg in ${MFPAR_DEBS:-chromium}; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || debs+=("$pkg")
+done
+if [ ${#debs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing Debian packages: ${debs[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${debs[@]}" >/dev/null
+  else
+    echo "setup: optional Debian packages missing (${debs[*]}); tests that need them are skipped." >&2
+  fi
+fi
