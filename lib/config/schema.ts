@@ -1,0 +1,207 @@
+import { z } from "zod";
+import { durationSchema } from "./duration.js";
+
+/**
+ * The schema of `projects/<project>/project.yaml` and `projects/<project>/<scenario>.yaml`.
+ * Objects are strict: an unknown key is an error (with the closest valid key suggested), because a typo
+ * such as `timout:` silently ignored would run 1,000 tasks with the wrong settings.
+ */
+
+const NAME = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+const nameSchema = (what: string) =>
+  z
+    .string()
+    .regex(NAME, `expected a ${what} name of lowercase letters, digits and inner hyphens (e.g. "cb-cierre")`)
+    .max(40, `expected a ${what} name of at most 40 characters`);
+
+const REGION = /^[a-z]{2}(?:-gov)?-[a-z]+-\d$/;
+const regionSchema = z.string().regex(REGION, 'expected an AWS region such as "us-east-1"');
+
+/** Fargate's valid CPU units and, for each, the valid memory sizes in MiB. */
+export const FARGATE_SIZES: Record<number, number[]> = {
+  256: [512, 1024, 2048],
+  512: [1024, 2048, 3072, 4096],
+  1024: range(2048, 8192, 1024),
+  2048: range(4096, 16384, 1024),
+  4096: range(8192, 30720, 1024),
+  8192: range(16384, 61440, 4096),
+  16384: range(32768, 122880, 8192),
+};
+function range(from: number, to: number, step: number): number[] {
+  const out: number[] = [];
+  for (let v = from; v <= to; v += step) out.push(v);
+  return out;
+}
+
+const commandSchema = z.strictObject({
+  name: z.string().optional().meta({ description: "A label for logs and failure reasons." }),
+  command: z.array(z.string()).min(1, "expected the command as a non-empty argv list, e.g. [mfusg, model.nam]"),
+  timeout: durationSchema.optional(),
+  wine: z.boolean().default(false).meta({ description: "Run the command through `wine` (Windows-only utilities)." }),
+  cwd: z.string().optional().meta({ description: "Working directory relative to the workspace's model dir." }),
+});
+export type CommandConfig = z.output<typeof commandSchema>;
+
+const runSchema = z.strictObject({
+  command: z.array(z.string()).min(1, "expected the model command as a non-empty argv list, e.g. [mfusg, choapa.nam]"),
+  timeout: durationSchema.optional().meta({ description: "Kill the model after this long (default: task timeout)." }),
+  success: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .meta({
+      description:
+        "Text that must appear in stdout or the listing file for the run to count as successful (MODFLOW-USG exits 0 when it fails).",
+    }),
+  failure: z.array(z.string()).default([]).meta({ description: "Texts that mark the run as failed, e.g. FAILED TO CONVERGE." }),
+  listing: z.string().optional().meta({ description: "Listing file (relative to the model dir) searched for success/failure text." }),
+  wine: z.boolean().default(false),
+});
+
+const templateSchema = z.strictObject({
+  tpl: z.string().meta({ description: "PEST template file, relative to the project folder." }),
+  out: z.string().meta({ description: "Model input file it produces, relative to the project folder (under model.dir)." }),
+});
+const instructionSchema = z.strictObject({
+  ins: z.string().meta({ description: "PEST instruction file, relative to the project folder." }),
+  out: z.string().meta({ description: "Model output file it reads, relative to the project folder (under model.dir)." }),
+});
+
+const modelSchema = z.strictObject({
+  dir: z.string().default("model/").meta({ description: "Copied into a fresh workspace for every realization." }),
+  params: z
+    .string()
+    .refine((s) => s.includes("{id}"), 'expected a path pattern containing "{id}", e.g. params/param{id}.par')
+    .default("params/param{id}.par"),
+  provided: z
+    .enum(["repo", "build"])
+    .default("repo")
+    .meta({
+      description:
+        '"build": model/ and params/ are added when the image is built (not in git); validation then skips file checks.',
+    }),
+  templates: z.array(templateSchema).default([]),
+  run: runSchema,
+  pre: z.array(commandSchema).default([]),
+  post: z.array(commandSchema).default([]),
+  observations: z.array(instructionSchema).default([]),
+  outputs: z
+    .array(z.record(z.string(), z.unknown()))
+    .default([])
+    .meta({ description: "Observations read natively from MODFLOW binary outputs (heads, budgets)." }),
+  observed: z.string().optional().meta({ description: "CSV of observed values (name,value) for reports." }),
+  collect: z.array(z.string()).default([]).meta({ description: "Globs (relative to the model dir) uploaded per realization." }),
+});
+
+const taskSchema = z.strictObject({
+  cpu: z
+    .union(Object.keys(FARGATE_SIZES).map((k) => z.literal(Number(k))) as unknown as [z.ZodLiteral<number>])
+    .default(1024)
+    .meta({ description: "Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384." }),
+  memory: z.number().int().default(2048).meta({ description: "MiB; must be valid for the CPU size." }),
+  ephemeralStorageGiB: z.number().int().min(21).max(200).default(21),
+  timeout: durationSchema.prefault("12h"),
+  capacity: z
+    .enum(["spot-first", "spot", "on-demand"])
+    .default("spot-first")
+    .meta({ description: "spot-first: Fargate Spot, falling back to Fargate when Spot has no capacity." }),
+  idsPerTask: z.number().int().min(1).max(100).default(1),
+  maxAttempts: z.number().int().min(1).max(10).default(3),
+  maxInFlight: z.number().int().min(1).max(5000).default(100),
+});
+
+const networkSchema = z.strictObject({
+  vpcId: z.string().regex(/^vpc-[0-9a-f]+$/, 'expected a VPC id such as "vpc-0abc123"').optional(),
+  subnets: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, 'expected a subnet id such as "subnet-0abc123"')).optional(),
+  securityGroups: z.array(z.string().regex(/^sg-[0-9a-f]+$/, 'expected a security group id such as "sg-0abc123"')).optional(),
+  assignPublicIp: z.boolean().default(true),
+});
+
+const awsSchema = z.strictObject({
+  account: z
+    .union([z.string(), z.number()])
+    .transform((v) => String(v))
+    .pipe(z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id in quotes, e.g. "123456789012"')),
+  regions: z.array(regionSchema).min(1, "expected at least one region"),
+  network: z.record(regionSchema, networkSchema).optional().meta({
+    description: "Existing VPC/subnets per region; when absent the stack creates a minimal public-subnet VPC.",
+  }),
+});
+
+const namesSchema = z
+  .strictObject({
+    cluster: z.string().optional(),
+    taskFamily: z.string().optional(),
+    container: z.string().optional(),
+    bucket: z.string().optional(),
+    repository: z.string().optional(),
+    logGroup: z.string().optional(),
+  })
+  .meta({ description: "Override resource names; placeholders {project}, {scenario}, {account}, {region}." });
+
+const existingSchema = z
+  .strictObject({
+    buckets: z.array(z.string()).default([]),
+    repositories: z.array(z.string()).default([]),
+    logGroups: z.array(z.string()).default([]),
+  })
+  .meta({ description: "Resources created by hand that the stacks reference (and import) instead of creating." });
+
+const logsSchema = z.strictObject({
+  retentionDays: z
+    .union([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653].map((d) => z.literal(d)) as unknown as [z.ZodLiteral<number>])
+    .default(90),
+});
+
+const storageSchema = z.strictObject({
+  transitionDays: z.number().int().min(1).optional().meta({ description: "Move results to a cheaper storage class after N days." }),
+  storageClass: z.enum(["STANDARD_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"]).default("INTELLIGENT_TIERING"),
+  keepImages: z.number().int().min(1).default(10).meta({ description: "ECR lifecycle: keep the last N images." }),
+});
+
+const closeoutSchema = z.strictObject({
+  target: z.string().optional().meta({ description: "Backup target: a directory or s3://bucket/prefix." }),
+  storageClass: z.enum(["STANDARD", "STANDARD_IA", "GLACIER", "GLACIER_IR", "DEEP_ARCHIVE"]).default("DEEP_ARCHIVE"),
+});
+
+export const projectSchema = z.strictObject({
+  $schema: z.string().optional(),
+  project: nameSchema("project"),
+  client: z.string().optional(),
+  aws: awsSchema,
+  task: taskSchema.prefault({}),
+  model: modelSchema,
+  names: namesSchema.default({}),
+  existing: existingSchema.prefault({}),
+  logs: logsSchema.prefault({}),
+  storage: storageSchema.prefault({}),
+  closeout: closeoutSchema.prefault({}),
+});
+export type ProjectConfig = z.output<typeof projectSchema>;
+export type ProjectInput = z.input<typeof projectSchema>;
+
+/** `ids:` — `"1-20,35,40-42"`, `35`, `[1, 2, "5-9"]`, or `{ file: calibrated_runs_choapa_cb.txt }`. */
+const idsSchema = z
+  .union([
+    z.string(),
+    z.number().int().nonnegative(),
+    z.array(z.union([z.string(), z.number().int().nonnegative()])).min(1, "expected at least one ID"),
+    z.strictObject({ file: z.string().meta({ description: "One ID per line; blank lines and # comments allowed." }) }),
+  ])
+  .meta({ description: 'IDs: ranges "1-20,35", a list, or { file: ids.txt } with one ID per line.' });
+
+// A scenario may override any part of the project (objects merged, lists replaced).
+const partial = <T extends z.ZodObject>(s: T) => s.partial();
+export const scenarioSchema = z.strictObject({
+  $schema: z.string().optional(),
+  scenario: nameSchema("scenario"),
+  description: z.string().optional(),
+  ids: idsSchema,
+  regions: z.array(regionSchema).min(1).optional().meta({ description: "Subset of the project's regions." }),
+  autorun: z.boolean().default(false).meta({ description: "Start a batch automatically after deploy." }),
+  image: z.string().optional().meta({ description: "Image tag or digest; default: the commit SHA that deployed it." }),
+  task: partial(taskSchema).optional(),
+  model: partial(modelSchema).extend({ run: partial(runSchema).optional() }).optional(),
+  names: namesSchema.optional(),
+  aws: partial(awsSchema).optional(),
+});
+export type ScenarioConfig = z.output<typeof scenarioSchema>;

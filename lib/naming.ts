@@ -1,0 +1,114 @@
+/**
+ * Every AWS resource name mfpar uses, derived from the project config — the only place that spells them.
+ * The defaults follow the names users already have (`cluster-agente-{p}`, `task-agente-{p}-{s}`, …).
+ * A project (or scenario) can override any of them with a template in `names:`; placeholders:
+ * `{project}`, `{scenario}`, `{-scenario}` (a hyphen and the scenario, or nothing), `{account}`, `{region}`.
+ *
+ * Results buckets live in the project's home region (the first of `aws.regions`): bucket names are global,
+ * and one results location per scenario keeps status and aggregation to a single listing.
+ */
+export interface ResourceNames {
+  cluster: string;
+  taskFamily: string;
+  container: string;
+  bucket: string;
+  repository: string;
+  logGroup: string;
+}
+export type ResourceKind = keyof ResourceNames;
+
+export const DEFAULT_NAME_TEMPLATES: ResourceNames = {
+  cluster: "cluster-agente-{project}",
+  taskFamily: "task-agente-{project}{-scenario}",
+  container: "agente-{project}{-scenario}",
+  bucket: "{account}-agente-{project}{-scenario}",
+  repository: "agente-{project}{-scenario}",
+  logGroup: "/ecs/agente-{project}{-scenario}",
+};
+
+export interface NamingInput {
+  project: string;
+  account: string;
+  names?: Partial<Record<ResourceKind, string | undefined>>;
+}
+
+export function expandName(template: string, v: { project: string; account: string; scenario?: string; region?: string }): string {
+  return template
+    .replaceAll("{project}", v.project)
+    .replaceAll("{-scenario}", v.scenario ? `-${v.scenario}` : "")
+    .replaceAll("{scenario}", v.scenario ?? "")
+    .replaceAll("{account}", v.account)
+    .replaceAll("{region}", v.region ?? "");
+}
+
+/** The names of a project's resources; per-scenario ones include the scenario when one is given. */
+export function resourceNames(input: NamingInput, scenario?: string, region?: string): ResourceNames {
+  const out = {} as ResourceNames;
+  for (const kind of Object.keys(DEFAULT_NAME_TEMPLATES) as ResourceKind[]) {
+    const tpl = input.names?.[kind] ?? DEFAULT_NAME_TEMPLATES[kind];
+    out[kind] = expandName(tpl, { project: input.project, account: input.account, scenario, region });
+  }
+  return out;
+}
+
+/** Checks one name against AWS's rules; returns what is wrong, or undefined when valid. */
+export function checkResourceName(kind: ResourceKind, name: string): string | undefined {
+  const rule = RULES[kind];
+  if (name.length < rule.min || name.length > rule.max) {
+    return `${rule.what} "${name}" is ${name.length} characters long: expected ${rule.min}–${rule.max}`;
+  }
+  for (const [re, expected] of rule.checks) {
+    if (!re.test(name)) return `${rule.what} "${name}" is not valid: expected ${expected}`;
+  }
+  return undefined;
+}
+
+/** Every problem with a set of names, as `[kind, message]` pairs. */
+export function checkResourceNames(names: ResourceNames): Array<[ResourceKind, string]> {
+  const out: Array<[ResourceKind, string]> = [];
+  for (const kind of Object.keys(names) as ResourceKind[]) {
+    const problem = checkResourceName(kind, names[kind]);
+    if (problem) out.push([kind, problem]);
+  }
+  return out;
+}
+
+type Rule = { what: string; min: number; max: number; checks: Array<[RegExp, string]> };
+const ECS_NAME: Array<[RegExp, string]> = [[/^[A-Za-z0-9_-]+$/, "letters, digits, hyphens and underscores only"]];
+const RULES: Record<ResourceKind, Rule> = {
+  // https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+  bucket: {
+    what: "S3 bucket name",
+    min: 3,
+    max: 63,
+    checks: [
+      [/^[a-z0-9.-]+$/, "lowercase letters, digits, dots and hyphens only"],
+      [/^[a-z0-9].*[a-z0-9]$/, "a letter or digit at the start and end"],
+      [/^(?!.*\.\.)/, "no two adjacent dots"],
+      [/^(?!\d+\.\d+\.\d+\.\d+$)/, "not formatted as an IP address"],
+      [/^(?!xn--|sthree-|amzn-s3-demo-)/, 'no reserved prefix ("xn--", "sthree-", "amzn-s3-demo-")'],
+      [/^(?!.*(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$)/, 'no reserved suffix ("-s3alias", "--ol-s3", ...)'],
+    ],
+  },
+  // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
+  repository: {
+    what: "ECR repository name",
+    min: 2,
+    max: 256,
+    checks: [
+      [
+        /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/,
+        "lowercase letters and digits, separated by single '.', '_', '-' or '/'",
+      ],
+    ],
+  },
+  cluster: { what: "ECS cluster name", min: 1, max: 255, checks: ECS_NAME },
+  taskFamily: { what: "ECS task definition family", min: 1, max: 255, checks: ECS_NAME },
+  container: { what: "ECS container name", min: 1, max: 255, checks: ECS_NAME },
+  logGroup: {
+    what: "CloudWatch log group name",
+    min: 1,
+    max: 512,
+    checks: [[/^[.\-_/#A-Za-z0-9]+$/, "letters, digits and . - _ / # only"]],
+  },
+};
