@@ -1,4 +1,6 @@
 import type { Command } from "../command.js";
+import { instructionsCheck } from "./instructions-check.js";
+import { templateCheck } from "./template-check.js";
 
 // Every command, in the order `mfpar --help` lists them. Each lives in its own file beside this one.
-export const commands: Command[] = [];
+export const commands: Command[] = [templateCheck, instructionsCheck];

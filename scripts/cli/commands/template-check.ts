@@ -1,0 +1,70 @@
+import { resolve } from "node:path";
+import { ExitCode } from "../../../lib/exit-codes.js";
+import { parameterValues, readParFile } from "../../../lib/pest/par.js";
+import { fillTemplate, fillTemplateFile, readTemplate } from "../../../lib/pest/template.js";
+import type { Command } from "../command.js";
+
+export const templateCheck: Command = {
+  name: "template check",
+  summary: "Check a PEST template (like TEMPCHEK): list its parameters, optionally write the filled file",
+  usage: "template check <tpl> [--par <file.par>] [--out <file>]",
+  help: [
+    "Lists the parameters of the template and the widths of their spaces.",
+    "",
+    "Options:",
+    "  --par <file.par>  fill the template with these values (value*scale+offset), as a realization would",
+    "  --out <file>      write the filled file here (default: print it to stdout, without the listing)",
+  ].join("\n"),
+  options: { par: { type: "string" }, out: { type: "string" } },
+  positionals: [1, 1],
+  async run(args, io) {
+    const tplPath = args.positionals[0]!;
+    const par = args.values.par as string | undefined;
+    const out = args.values.out as string | undefined;
+    if (out !== undefined && par === undefined) {
+      io.stderr(
+        "mfpar template check: --out needs --par (the values to fill in)\nRun 'mfpar template check --help' for usage.\n",
+      );
+      return ExitCode.Usage;
+    }
+    const tpl = await readTemplate(resolve(io.cwd, tplPath));
+    tpl.file = tplPath;
+    if (par === undefined || out !== undefined) io.stdout(listing(tplPath, tpl));
+    if (par === undefined) return ExitCode.Success;
+    const parFile = await readParFile(resolve(io.cwd, par));
+    const values = parameterValues(parFile);
+    const opts = { precision: parFile.precision };
+    if (out === undefined) {
+      io.stdout(fillTemplate(tpl, values, opts));
+    } else {
+      await fillTemplateFile(resolve(io.cwd, tplPath), resolve(io.cwd, out), values, opts);
+      io.stdout(`wrote ${out}: ${tpl.spaces.length} spaces filled from ${par}\n`);
+    }
+    return ExitCode.Success;
+  },
+};
+
+function listing(path: string, tpl: Awaited<ReturnType<typeof readTemplate>>): string {
+  const widths = new Map<string, { count: number; widths: Set<number> }>();
+  for (const s of tpl.spaces) {
+    let w = widths.get(s.name);
+    if (!w) {
+      w = { count: 0, widths: new Set() };
+      widths.set(s.name, w);
+    }
+    w.count++;
+    w.widths.add(s.width);
+  }
+  const n = tpl.parameters.length;
+  const lines = [
+    `${path}: ${tpl.kind} template, delimiter '${tpl.delimiter}', ${n} parameter${n === 1 ? "" : "s"} in ${tpl.spaces.length} space${tpl.spaces.length === 1 ? "" : "s"}`,
+  ];
+  const pad = Math.max(4, ...tpl.parameters.map((p) => p.length));
+  if (n > 0) lines.push(`  ${"name".padEnd(pad)}  spaces  width`);
+  for (const p of tpl.parameters) {
+    const w = widths.get(p)!;
+    const ws = [...w.widths].sort((a, b) => a - b).join(",");
+    lines.push(`  ${p.padEnd(pad)}  ${String(w.count).padStart(6)}  ${ws}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
