@@ -28,5 +28,55 @@ export interface ResultStore {
   head(key: string): Promise<StoreObject | undefined>;
   /** Every object whose key starts with `prefix`, in key order, paging internally (1,000 per S3 request). */
   list(prefix: string): AsyncIterable<StoreObject>;
+  /** Deletes every key given (missing keys are not an error), in batches of 1,000 per S3 request. */
   delete(keys: string[]): Promise<void>;
+  /**
+   * The "directories" directly under `prefix` (which must be empty or end with `/`): each distinct next path
+   * segment, returned as the full key prefix ending in `/`, in key order — e.g. the IDs under
+   * `base/resultados/` without listing every file inside them.
+   */
+  listPrefixes(prefix: string): AsyncIterable<string>;
+  /** Copies one object to another key of the same store; false when `from` does not exist. */
+  copy(from: string, to: string): Promise<boolean>;
+}
+
+/** A key or prefix that cannot name the same object on the filesystem and in S3. */
+export class StoreKeyError extends Error {
+  override readonly name = "StoreKeyError";
+  constructor(
+    readonly key: string,
+    readonly reason: string,
+  ) {
+    super(
+      `Invalid store key ${JSON.stringify(key)}: ${reason}. Keys are relative paths with "/" separators, ` +
+        `e.g. "base/resultados/7/_SUCCESS.json".`,
+    );
+  }
+}
+
+/**
+ * Throws {@link StoreKeyError} unless `key` is a valid object key (`kind: "key"`, the default) or listing
+ * prefix (`kind: "prefix"`: may be empty or end with `/`). Both stores check keys the same way, so a key that
+ * works locally also works in S3 and the other way round.
+ */
+export function assertValidKey(key: string, kind: "key" | "prefix" = "key"): void {
+  if (typeof key !== "string") throw new StoreKeyError(String(key), "not a string");
+  if (key === "") {
+    if (kind === "prefix") return;
+    throw new StoreKeyError(key, "empty");
+  }
+  if (key.startsWith("/") || /^[A-Za-z]:/.test(key))
+    throw new StoreKeyError(key, "absolute paths are not keys");
+  if (key.includes("\\")) throw new StoreKeyError(key, 'backslashes are not allowed, use "/"');
+  if (key.includes("\0")) throw new StoreKeyError(key, "NUL characters are not allowed");
+  const segments = key.split("/");
+  const last = segments.length - 1;
+  for (const [i, seg] of segments.entries()) {
+    // A prefix's last segment is partial ("base/resultados/1" lists 1/ and 10/), only matched, never opened.
+    if (kind === "prefix" && i === last) break;
+    if (seg === "..") throw new StoreKeyError(key, '".." segments are not allowed');
+    if (seg === ".") throw new StoreKeyError(key, '"." segments are not allowed');
+    if (seg === "" && i !== last) throw new StoreKeyError(key, 'empty path segments ("//") are not allowed');
+  }
+  if (kind === "key" && key.endsWith("/")) throw new StoreKeyError(key, 'an object key cannot end with "/"');
 }

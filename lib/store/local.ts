@@ -1,0 +1,224 @@
+import { randomBytes } from "node:crypto";
+import { createWriteStream, type Dirent } from "node:fs";
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join, resolve, sep } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { pathToFileURL } from "node:url";
+import { mapLimit } from "../concurrency.js";
+import {
+  assertValidKey,
+  type PutOptions,
+  type ResultStore,
+  StoreKeyError,
+  type StoreObject,
+} from "./types.js";
+
+// Temporary files of in-flight writes start with this and are never listed.
+const TMP_PREFIX = ".mfpar-tmp-";
+
+/**
+ * A {@link ResultStore} over a local directory (the embedded default, e.g. `.mfpar/results/`): each key is a
+ * file at the same relative path.
+ *
+ * Every write goes to a temporary file in the target's directory and is renamed into place, so a reader
+ * sees either the old object or the whole new one — never half a marker. `list` walks the tree in the same
+ * order S3 lists keys (UTF-8 byte order of the whole key).
+ */
+export class LocalStore implements ResultStore {
+  readonly root: string;
+  readonly url: string;
+
+  /** @param root the store's directory (created on first write); relative paths resolve against the cwd. */
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.url = pathToFileURL(this.root + sep).href;
+  }
+
+  async put(key: string, body: string | Uint8Array | Readable, _opts?: PutOptions): Promise<void> {
+    const path = this.pathOf(key);
+    await writeAtomic(path, async (tmp) => {
+      if (body instanceof Readable) await pipeline(body, createWriteStream(tmp, { flags: "wx" }));
+      else {
+        const fh = await open(tmp, "wx");
+        try {
+          await fh.writeFile(body);
+        } finally {
+          await fh.close();
+        }
+      }
+    });
+  }
+
+  async putFile(key: string, path: string, _opts?: PutOptions): Promise<void> {
+    const target = this.pathOf(key);
+    await writeAtomic(target, (tmp) => copyFile(path, tmp));
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const path = this.pathOf(key);
+    try {
+      return new Uint8Array(await readFile(path));
+    } catch (e) {
+      if (isMissing(e)) return undefined;
+      throw e;
+    }
+  }
+
+  async getFile(key: string, path: string): Promise<boolean> {
+    const source = this.pathOf(key);
+    if (!(await this.head(key))) return false;
+    try {
+      await writeAtomic(resolve(path), (tmp) => copyFile(source, tmp));
+      return true;
+    } catch (e) {
+      // Deleted between head and copy.
+      if (isMissing(e) && !(await this.head(key))) return false;
+      throw e;
+    }
+  }
+
+  async head(key: string): Promise<StoreObject | undefined> {
+    const path = this.pathOf(key);
+    try {
+      const st = await stat(path);
+      if (!st.isFile()) return undefined;
+      return { key, size: st.size, lastModified: st.mtime };
+    } catch (e) {
+      if (isMissing(e)) return undefined;
+      throw e;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<StoreObject> {
+    assertValidKey(prefix, "prefix");
+    // Start from the deepest directory the prefix names; its last partial segment is only a filter.
+    const dirKey = prefix.slice(0, prefix.lastIndexOf("/") + 1);
+    yield* this.walk(dirKey, prefix);
+  }
+
+  async *listPrefixes(prefix: string): AsyncIterable<string> {
+    assertValidKey(prefix, "prefix");
+    if (prefix !== "" && !prefix.endsWith("/")) {
+      throw new StoreKeyError(prefix, 'listPrefixes needs a prefix that is empty or ends with "/"');
+    }
+    for (const { key, isDir } of await this.entries(prefix)) {
+      if (isDir && (await this.hasObjects(`${key}/`))) yield `${key}/`;
+    }
+  }
+
+  async copy(from: string, to: string): Promise<boolean> {
+    const source = this.pathOf(from);
+    const target = this.pathOf(to);
+    try {
+      await writeAtomic(target, (tmp) => copyFile(source, tmp));
+      return true;
+    } catch (e) {
+      if (isMissing(e) && !(await this.head(from))) return false;
+      throw e;
+    }
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    const paths = keys.map((k) => this.pathOf(k));
+    await mapLimit(paths, 16, (p) => rm(p, { force: true }));
+    // S3 has no directories: drop the ones left empty so the tree mirrors what remains.
+    const dirs = new Set(paths.map((p) => dirname(p)));
+    for (const dir of [...dirs].sort((a, b) => b.length - a.length)) await this.pruneEmpty(dir);
+  }
+
+  /** The file for `key`, after checking the key. */
+  pathOf(key: string): string {
+    assertValidKey(key);
+    if (key.split("/").some((seg) => seg.startsWith(TMP_PREFIX))) {
+      throw new StoreKeyError(key, `names starting with "${TMP_PREFIX}" are reserved for in-flight writes`);
+    }
+    return join(this.root, ...key.split("/"));
+  }
+
+  private async *walk(dirKey: string, prefix: string): AsyncGenerator<StoreObject> {
+    for (const { key, isDir, path } of await this.entries(dirKey)) {
+      if (isDir) {
+        const sub = `${key}/`;
+        if (sub.startsWith(prefix) || prefix.startsWith(sub)) yield* this.walk(sub, prefix);
+      } else if (key.startsWith(prefix)) {
+        try {
+          const st = await stat(path);
+          yield { key, size: st.size, lastModified: st.mtime };
+        } catch (e) {
+          if (!isMissing(e)) throw e; // deleted while listing
+        }
+      }
+    }
+  }
+
+  private async hasObjects(dirKey: string): Promise<boolean> {
+    for await (const _ of this.walk(dirKey, dirKey)) return true;
+    return false;
+  }
+
+  /**
+   * The entries of one directory, sorted so that walking them yields keys in UTF-8 byte order: a directory
+   * sorts as `name/`, because every key inside it starts with that.
+   */
+  private async entries(dirKey: string): Promise<{ key: string; isDir: boolean; path: string }[]> {
+    const dir = dirKey === "" ? this.root : join(this.root, ...dirKey.slice(0, -1).split("/"));
+    let dirents: Dirent[];
+    try {
+      dirents = await readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      if (isMissing(e)) return [];
+      throw e;
+    }
+    const out: { key: string; isDir: boolean; path: string; sortKey: Buffer }[] = [];
+    for (const d of dirents) {
+      if (d.name.startsWith(TMP_PREFIX)) continue;
+      const path = join(dir, d.name);
+      let isDir = d.isDirectory();
+      if (d.isSymbolicLink()) {
+        const st = await stat(path).catch(() => undefined);
+        if (!st) continue;
+        isDir = st.isDirectory();
+      } else if (!isDir && !d.isFile()) continue;
+      out.push({ key: dirKey + d.name, isDir, path, sortKey: Buffer.from(isDir ? `${d.name}/` : d.name) });
+    }
+    out.sort((a, b) => Buffer.compare(a.sortKey, b.sortKey));
+    return out;
+  }
+
+  private async pruneEmpty(dir: string): Promise<void> {
+    for (let d = dir; d.length > this.root.length && d.startsWith(this.root + sep); d = dirname(d)) {
+      try {
+        await rmdir(d);
+      } catch {
+        return; // not empty (or already gone, or in use): stop climbing
+      }
+    }
+  }
+}
+
+/**
+ * Writes through `write(tmp)` to a temporary file next to `path`, then renames it onto `path`. Retries when
+ * the directory vanishes underneath (a concurrent delete pruning empty directories).
+ */
+async function writeAtomic(path: string, write: (tmp: string) => Promise<unknown>): Promise<void> {
+  const dir = dirname(path);
+  for (let attempt = 1; ; attempt++) {
+    const tmp = join(dir, `${TMP_PREFIX}${randomBytes(6).toString("hex")}-${basename(path)}`);
+    try {
+      await mkdir(dir, { recursive: true });
+      await write(tmp);
+      await rename(tmp, path);
+      return;
+    } catch (e) {
+      await unlink(tmp).catch(() => {});
+      if (attempt < 3 && isMissing(e) && !(await stat(dir).catch(() => undefined))) continue;
+      throw e;
+    }
+  }
+}
+
+function isMissing(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR";
+}

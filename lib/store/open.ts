@@ -1,0 +1,69 @@
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { UserError } from "../errors.js";
+import { LocalStore } from "./local.js";
+import { createS3Client, S3Store } from "./s3.js";
+import type { ResultStore } from "./types.js";
+
+export interface OpenStoreOptions {
+  /** The client for `s3://` locations; by default one from standard AWS SDK configuration ({@link createS3Client}). */
+  s3Client?: S3Client;
+  /** What relative directory paths resolve against; default `process.cwd()`. */
+  cwd?: string;
+}
+
+/**
+ * Opens the results store at `location`: a directory path (relative to `cwd`), a `file://` URL, or
+ * `s3://bucket[/prefix]`. Throws a {@link UserError} for anything else.
+ */
+export function openStore(location: string, opts: OpenStoreOptions = {}): ResultStore {
+  const loc = location.trim();
+  if (loc === "")
+    throw new UserError("Results location is empty: expected a directory, file://... or s3://bucket/prefix");
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(loc)?.[1]?.toLowerCase();
+  if (scheme === "s3") {
+    const m = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(loc);
+    const bucket = m?.[1];
+    if (!bucket || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+      throw new UserError(
+        `Results location is not a valid S3 URL: ${location} (expected s3://bucket/prefix)`,
+      );
+    }
+    return new S3Store({ client: opts.s3Client ?? createS3Client(), bucket, prefix: m?.[2] ?? "" });
+  }
+  if (scheme === "file") {
+    let path: string;
+    try {
+      path = fileURLToPath(loc);
+    } catch (e) {
+      throw new UserError(`Results location is not a valid file URL: ${location} (${(e as Error).message})`);
+    }
+    return new LocalStore(path);
+  }
+  if (scheme !== undefined) {
+    throw new UserError(
+      `Results location has an unsupported scheme "${scheme}://": ${location} (expected a directory, file://... or s3://bucket/prefix)`,
+    );
+  }
+  return new LocalStore(resolve(opts.cwd ?? process.cwd(), loc));
+}
+
+/** Writes `value` as pretty-printed JSON (with a trailing newline) at `key`. */
+export async function putJson(store: ResultStore, key: string, value: unknown): Promise<void> {
+  await store.put(key, `${JSON.stringify(value, null, 2)}\n`, { contentType: "application/json" });
+}
+
+/**
+ * Reads and parses the JSON object at `key`; undefined when it does not exist. Throws an error naming the
+ * object when it is not valid JSON. The content is not validated against `T`.
+ */
+export async function getJson<T>(store: ResultStore, key: string): Promise<T | undefined> {
+  const bytes = await store.get(key);
+  if (bytes === undefined) return undefined;
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as T;
+  } catch (e) {
+    throw new Error(`${store.url}${key} is not valid JSON: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,267 @@
+import { randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, readFile, rename, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import {
+  CopyObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { mapLimit } from "../concurrency.js";
+import {
+  assertValidKey,
+  type PutOptions,
+  type ResultStore,
+  StoreKeyError,
+  type StoreObject,
+} from "./types.js";
+
+/** Objects at least this large go up as multipart uploads, in parts of this size. */
+export const MULTIPART_PART_SIZE = 8 * 1024 * 1024;
+/** Parts of one multipart upload in flight at once (memory use is at most queueSize × partSize). */
+export const MULTIPART_QUEUE_SIZE = 4;
+/** The most keys one ListObjectsV2 or DeleteObjects request handles (an S3 limit). */
+export const S3_PAGE_SIZE = 1000;
+/** Attempts per request (the SDK's "standard" retry mode: exponential backoff with jitter, retry quota). */
+export const S3_MAX_ATTEMPTS = 5;
+
+/**
+ * Builds an S3 client from standard AWS SDK configuration: `AWS_REGION`, `AWS_ENDPOINT_URL_S3` (or
+ * `AWS_ENDPOINT_URL`), the default credential chain. With an endpoint, path-style addressing is used (S3-compatible
+ * servers such as the tests' s3rver). Checksums are only sent or checked where S3 requires them — s3rver does
+ * not understand the newer flexible checksums, and AWS does not need them for correctness of these calls.
+ */
+export function createS3Client(
+  overrides: S3ClientConfig = {},
+  env: Record<string, string | undefined> = process.env,
+): S3Client {
+  const endpoint = overrides.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  return new S3Client({
+    retryMode: "standard",
+    maxAttempts: S3_MAX_ATTEMPTS,
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+    ...overrides,
+  });
+}
+
+export interface S3StoreOptions {
+  client: S3Client;
+  bucket: string;
+  /** Key prefix inside the bucket for this store's root; `""` or ending with `/` (added when missing). */
+  prefix?: string;
+}
+
+/**
+ * A {@link ResultStore} in an S3 bucket under a prefix (`s3://bucket/prefix`). Small bodies go up with one
+ * PutObject; files of {@link MULTIPART_PART_SIZE} or more and streams go through `@aws-sdk/lib-storage`'s
+ * `Upload` (multipart, bounded queue). Listing pages 1,000 keys per request and deletes 1,000 keys per request.
+ * Retries are the SDK's (see {@link createS3Client}).
+ */
+export class S3Store implements ResultStore {
+  readonly client: S3Client;
+  readonly bucket: string;
+  /** The root prefix inside the bucket: `""` or ending with `/`. */
+  readonly prefix: string;
+  readonly url: string;
+
+  constructor(opts: S3StoreOptions) {
+    this.client = opts.client;
+    this.bucket = opts.bucket;
+    const p = opts.prefix?.replace(/^\/+/, "") ?? "";
+    this.prefix = p === "" || p.endsWith("/") ? p : `${p}/`;
+    if (this.prefix) assertValidKey(this.prefix, "prefix");
+    this.url = `s3://${this.bucket}/${this.prefix}`;
+  }
+
+  async put(key: string, body: string | Uint8Array | Readable, opts?: PutOptions): Promise<void> {
+    const Key = this.keyOf(key);
+    if (body instanceof Readable) {
+      await this.upload(Key, body, opts);
+      return;
+    }
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentType: opts?.contentType }),
+    );
+  }
+
+  async putFile(key: string, path: string, opts?: PutOptions): Promise<void> {
+    const Key = this.keyOf(key);
+    const { size } = await stat(path);
+    if (size < MULTIPART_PART_SIZE) {
+      // Buffered, so the SDK can retry it (a consumed stream cannot be resent).
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key,
+          Body: await readFile(path),
+          ContentType: opts?.contentType,
+        }),
+      );
+      return;
+    }
+    await this.upload(Key, createReadStream(path), opts);
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const Key = this.keyOf(key);
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
+      return await out.Body!.transformToByteArray();
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  async getFile(key: string, path: string): Promise<boolean> {
+    const Key = this.keyOf(key);
+    let body: Readable;
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
+      body = out.Body as Readable;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+    const target = resolve(path);
+    await mkdir(dirname(target), { recursive: true });
+    const tmp = join(dirname(target), `.mfpar-tmp-${randomBytes(6).toString("hex")}-${basename(target)}`);
+    try {
+      await pipeline(body, createWriteStream(tmp, { flags: "wx" }));
+      await rename(tmp, target);
+    } catch (e) {
+      await unlink(tmp).catch(() => {});
+      throw e;
+    }
+    return true;
+  }
+
+  async head(key: string): Promise<StoreObject | undefined> {
+    const Key = this.keyOf(key);
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
+      return { key, size: out.ContentLength ?? 0, lastModified: out.LastModified, etag: out.ETag };
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<StoreObject> {
+    assertValidKey(prefix, "prefix");
+    let ContinuationToken: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: this.prefix + prefix,
+          MaxKeys: S3_PAGE_SIZE,
+          ContinuationToken,
+        }),
+      );
+      for (const o of page.Contents ?? []) {
+        yield {
+          key: o.Key!.slice(this.prefix.length),
+          size: o.Size ?? 0,
+          lastModified: o.LastModified,
+          etag: o.ETag,
+        };
+      }
+      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (ContinuationToken);
+  }
+
+  async *listPrefixes(prefix: string): AsyncIterable<string> {
+    assertValidKey(prefix, "prefix");
+    if (prefix !== "" && !prefix.endsWith("/")) {
+      throw new StoreKeyError(prefix, 'listPrefixes needs a prefix that is empty or ends with "/"');
+    }
+    let ContinuationToken: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: this.prefix + prefix,
+          Delimiter: "/",
+          MaxKeys: S3_PAGE_SIZE,
+          ContinuationToken,
+        }),
+      );
+      for (const p of page.CommonPrefixes ?? []) yield p.Prefix!.slice(this.prefix.length);
+      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (ContinuationToken);
+  }
+
+  async copy(from: string, to: string): Promise<boolean> {
+    const source = this.keyOf(from);
+    const Key = this.keyOf(to);
+    try {
+      await this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key,
+          CopySource: `${this.bucket}/${source.split("/").map(encodeURIComponent).join("/")}`,
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    const objects = keys.map((k) => ({ Key: this.keyOf(k) }));
+    const chunks: { Key: string }[][] = [];
+    for (let i = 0; i < objects.length; i += S3_PAGE_SIZE) chunks.push(objects.slice(i, i + S3_PAGE_SIZE));
+    await mapLimit(chunks, 4, async (Objects) => {
+      const out = await this.client.send(
+        new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects, Quiet: true } }),
+      );
+      const errors = (out.Errors ?? []).filter((e) => e.Code !== "NoSuchKey");
+      if (errors.length > 0) {
+        const shown = errors.slice(0, 5).map((e) => `${e.Key}: ${e.Code} ${e.Message ?? ""}`.trim());
+        throw new Error(
+          `Could not delete ${errors.length} of ${Objects.length} objects in ${this.url}: ${shown.join("; ")}` +
+            (errors.length > shown.length ? "; ..." : ""),
+        );
+      }
+    });
+  }
+
+  /** The full S3 key for a store key, after checking it. */
+  keyOf(key: string): string {
+    assertValidKey(key);
+    return this.prefix + key;
+  }
+
+  private async upload(Key: string, Body: Readable, opts?: PutOptions): Promise<void> {
+    await new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key, Body, ContentType: opts?.contentType },
+      partSize: MULTIPART_PART_SIZE,
+      queueSize: MULTIPART_QUEUE_SIZE,
+    }).done();
+  }
+}
+
+function isNotFound(e: unknown): boolean {
+  const err = e as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+  if (err?.name === "NoSuchBucket" || err?.Code === "NoSuchBucket") return false;
+  return (
+    err?.name === "NoSuchKey" ||
+    err?.name === "NotFound" ||
+    err?.Code === "NoSuchKey" ||
+    err?.$metadata?.httpStatusCode === 404
+  );
+}
