@@ -143,10 +143,10 @@ export async function rejectTextFile(file: RandomAccessFile, expected: string): 
     throw modflowError(file.path, "not-binary-output", `not a ${expected}: the file is empty (0 bytes)`);
   const buf = await file.read(0, n, "start of file");
   for (const c of buf) if (!(c === 9 || c === 10 || c === 13 || (c >= 0x20 && c < 0x7f))) return;
-  const start = buf.toString("latin1", 0, Math.min(n, 40));
+  const start = buf.toString("latin1", 0, n).trimStart().slice(0, 40);
   throw modflowError(
     file.path,
     "not-binary-output",
-    `not a ${expected}: the file is text, starting at byte offset 0 with ${JSON.stringify(start)}`,
+    `not a ${expected}: the file is text from byte offset 0 (it starts with ${JSON.stringify(start)})`,
   );
 }
