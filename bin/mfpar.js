@@ -5,7 +5,9 @@ import { fileURLToPath } from "node:url";
 
 const bundle = new URL("../dist/cli.js", import.meta.url);
 if (!existsSync(fileURLToPath(bundle))) {
-  console.error("mfpar: dist/cli.js is missing; run `npm install` (or `npm run build`) in the mfpar checkout first.");
+  console.error(
+    "mfpar: dist/cli.js is missing; run `npm install` (or `npm run build`) in the mfpar checkout first.",
+  );
   process.exit(70);
 }
 const { main } = await import(bundle.href);

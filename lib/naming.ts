@@ -32,7 +32,10 @@ export interface NamingInput {
   names?: Partial<Record<ResourceKind, string | undefined>>;
 }
 
-export function expandName(template: string, v: { project: string; account: string; scenario?: string; region?: string }): string {
+export function expandName(
+  template: string,
+  v: { project: string; account: string; scenario?: string; region?: string },
+): string {
   return template
     .replaceAll("{project}", v.project)
     .replaceAll("{-scenario}", v.scenario ? `-${v.scenario}` : "")
@@ -74,7 +77,9 @@ export function checkResourceNames(names: ResourceNames): Array<[ResourceKind, s
 }
 
 type Rule = { what: string; min: number; max: number; checks: Array<[RegExp, string]> };
-const ECS_NAME: Array<[RegExp, string]> = [[/^[A-Za-z0-9_-]+$/, "letters, digits, hyphens and underscores only"]];
+const ECS_NAME: Array<[RegExp, string]> = [
+  [/^[A-Za-z0-9_-]+$/, "letters, digits, hyphens and underscores only"],
+];
 const RULES: Record<ResourceKind, Rule> = {
   // https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
   bucket: {
@@ -87,7 +92,10 @@ const RULES: Record<ResourceKind, Rule> = {
       [/^(?!.*\.\.)/, "no two adjacent dots"],
       [/^(?!\d+\.\d+\.\d+\.\d+$)/, "not formatted as an IP address"],
       [/^(?!xn--|sthree-|amzn-s3-demo-)/, 'no reserved prefix ("xn--", "sthree-", "amzn-s3-demo-")'],
-      [/^(?!.*(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$)/, 'no reserved suffix ("-s3alias", "--ol-s3", ...)'],
+      [
+        /^(?!.*(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$)/,
+        'no reserved suffix ("-s3alias", "--ol-s3", ...)',
+      ],
     ],
   },
   // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
@@ -112,3 +120,54 @@ const RULES: Record<ResourceKind, Rule> = {
     checks: [[/^[.\-_/#A-Za-z0-9]+$/, "letters, digits and . - _ / # only"]],
   },
 };
+
+/**
+ * Names of what the cdktf stacks add around the resources above. IAM is global, so a project's roles carry the
+ * region; they keep the `agente-` prefix so the GitHub deploy role can be scoped to `role/agente-*`.
+ */
+export interface StackResourceNames {
+  /** `mfpar-{project}-{region}`: what a workflow passes to `cdktf deploy`. */
+  stack: string;
+  executionRole: string;
+  taskRole: string;
+  securityGroup: string;
+  vpc: string;
+}
+
+export function stackResourceNames(input: NamingInput, region: string): StackResourceNames {
+  return {
+    stack: `mfpar-${input.project}-${region}`,
+    executionRole: `agente-${input.project}-${region}-exec`,
+    taskRole: `agente-${input.project}-${region}-task`,
+    securityGroup: `agente-${input.project}-tasks`,
+    vpc: `agente-${input.project}`,
+  };
+}
+
+/** The once-per-account stack: Terraform state bucket and the GitHub OIDC roles. */
+export const BOOTSTRAP_STACK = "mfpar-bootstrap";
+export const GITHUB_ROLE_KINDS = ["plan", "deploy", "run", "close-out"] as const;
+export type GithubRoleKind = (typeof GITHUB_ROLE_KINDS)[number];
+
+export function githubRoleName(kind: GithubRoleKind): string {
+  return `mfpar-github-${kind}`;
+}
+
+export function stateBucketName(account: string): string {
+  return `${account}-mfpar-tfstate`;
+}
+
+/** The state object of one stack in the state bucket (one key per stack). */
+export function stateKey(stack: string): string {
+  return `mfpar/${stack}.tfstate`;
+}
+
+/** Checks an IAM role name against AWS's rules; returns what is wrong, or undefined when valid. */
+export function checkRoleName(name: string): string | undefined {
+  // https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
+  if (name.length < 1 || name.length > 64)
+    return `IAM role name "${name}" is ${name.length} characters long: expected 1–64`;
+  if (!/^[\w+=,.@-]+$/.test(name))
+    return `IAM role name "${name}" is not valid: expected letters, digits and +=,.@_- only`;
+  return undefined;
+}

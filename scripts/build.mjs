@@ -6,13 +6,30 @@
 import { existsSync, readdirSync } from "node:fs";
 import { build } from "esbuild";
 
-const common = { bundle: true, platform: "node", format: "esm", sourcemap: false, logLevel: "warning", legalComments: "none" };
+const common = {
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  sourcemap: false,
+  logLevel: "warning",
+  legalComments: "none",
+};
 // Bundled ESM that pulls in CommonJS dependencies needs `require`.
-const requireShim = { js: "import { createRequire as __mfparCreateRequire } from 'node:module'; const require = __mfparCreateRequire(import.meta.url);" };
+const requireShim = {
+  js: "import { createRequire as __mfparCreateRequire } from 'node:module'; const require = __mfparCreateRequire(import.meta.url);",
+};
 
 const jobs = [];
 if (existsSync("scripts/mfpar.ts")) {
-  jobs.push(build({ ...common, entryPoints: ["scripts/mfpar.ts"], outfile: "dist/cli.js", target: "node20", packages: "external" }));
+  jobs.push(
+    build({
+      ...common,
+      entryPoints: ["scripts/mfpar.ts"],
+      outfile: "dist/cli.js",
+      target: "node20",
+      packages: "external",
+    }),
+  );
 }
 if (existsSync("agent/main.ts")) {
   jobs.push(

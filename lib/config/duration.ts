@@ -8,7 +8,8 @@ export function parseDuration(value: string | number): number | undefined {
   const m = DURATION.exec(value.trim());
   if (!m || value.trim() === "") return undefined;
   const [, h, min, s, ms] = m;
-  const total = Number(h ?? 0) * 3_600_000 + Number(min ?? 0) * 60_000 + Number(s ?? 0) * 1000 + Number(ms ?? 0);
+  const total =
+    Number(h ?? 0) * 3_600_000 + Number(min ?? 0) * 60_000 + Number(s ?? 0) * 1000 + Number(ms ?? 0);
   return total > 0 ? total : undefined;
 }
 

@@ -1,4 +1,4 @@
-import { UserError, type SourceLocation } from "../errors.js";
+import { type SourceLocation, UserError } from "../errors.js";
 
 /** What an ID may look like: it becomes part of file names, S3 keys and ECS tags. */
 const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -27,14 +27,25 @@ export function expandIdRanges(spec: string, loc: SourceLocation): string[] {
     if (m) {
       const a = Number(m[1]);
       const b = Number(m[2]);
-      if (a > b) throw new UserError(`invalid ID range "${item}": expected start ≤ end, e.g. "${b}-${a}"`, loc, "ids/range");
-      if (b - a >= 1_000_000) throw new UserError(`ID range "${item}" is too large: expected at most 1,000,000 IDs`, loc, "ids/range");
+      if (a > b)
+        throw new UserError(
+          `invalid ID range "${item}": expected start ≤ end, e.g. "${b}-${a}"`,
+          loc,
+          "ids/range",
+        );
+      if (b - a >= 1_000_000)
+        throw new UserError(
+          `ID range "${item}" is too large: expected at most 1,000,000 IDs`,
+          loc,
+          "ids/range",
+        );
       for (let i = a; i <= b; i++) out.push(String(i));
     } else {
       out.push(checkId(item, loc));
     }
   }
-  if (out.length === 0) throw new UserError(`no IDs in ${JSON.stringify(spec)}: expected e.g. "1-20,35"`, loc, "ids/empty");
+  if (out.length === 0)
+    throw new UserError(`no IDs in ${JSON.stringify(spec)}: expected e.g. "1-20,35"`, loc, "ids/empty");
   return out;
 }
 
@@ -54,13 +65,18 @@ export function parseIdList(text: string, file: string): string[] {
     for (const id of expandIdRanges(line, loc)) {
       const seen = firstLine.get(id);
       if (seen !== undefined) {
-        throw new UserError(`duplicate ID ${id} (already listed at line ${seen}): expected each ID once`, loc, "ids/duplicate");
+        throw new UserError(
+          `duplicate ID ${id} (already listed at line ${seen}): expected each ID once`,
+          loc,
+          "ids/duplicate",
+        );
       }
       firstLine.set(id, i + 1);
       ids.push(id);
     }
   });
-  if (ids.length === 0) throw new UserError("the ID list is empty: expected one ID per line", { file }, "ids/empty");
+  if (ids.length === 0)
+    throw new UserError("the ID list is empty: expected one ID per line", { file }, "ids/empty");
   return ids;
 }
 
@@ -75,17 +91,19 @@ export function uniqueIds(ids: string[], loc: SourceLocation): string[] {
 }
 
 /**
- * Filters `ids` to a subset given as a range expression (`--ids 1-50`), keeping the scenario's order.
- * Asking for an ID the scenario does not have is an error: launching it would run an uncalibrated set.
+ * Filters `ids` to the ones named by a range expression (`--ids 1-50`), keeping the scenario's order.
+ * Calibrated ID lists are sparse, so a range means "the scenario's IDs within it"; a selection that matches
+ * none of them is an error (it would launch nothing, most likely a typo).
  */
 export function selectIds(ids: string[], subset: string, loc: SourceLocation): string[] {
-  const wanted = expandIdRanges(subset, loc);
-  const have = new Set(ids);
-  const missing = wanted.filter((id) => !have.has(id));
-  if (missing.length) {
-    const shown = missing.slice(0, 10).join(", ") + (missing.length > 10 ? `, … (${missing.length} in all)` : "");
-    throw new UserError(`IDs not in the scenario: ${shown}`, loc, "ids/not-in-scenario");
+  const wanted = new Set(expandIdRanges(subset, loc));
+  const selected = ids.filter((id) => wanted.has(id));
+  if (selected.length === 0) {
+    throw new UserError(
+      `none of the IDs ${JSON.stringify(subset)} is in the scenario (it has ${ids.length} IDs, e.g. ${ids.slice(0, 5).join(", ")})`,
+      loc,
+      "ids/not-in-scenario",
+    );
   }
-  const w = new Set(wanted);
-  return ids.filter((id) => w.has(id));
+  return selected;
 }

@@ -12,7 +12,15 @@ export function jsonSchemas(): Record<string, unknown> {
     title,
   });
   return {
-    "project.schema.json": gen(projectSchema, "mfpar project.yaml", "https://mfpar.dev/schema/project.schema.json"),
-    "scenario.schema.json": gen(scenarioSchema, "mfpar scenario file", "https://mfpar.dev/schema/scenario.schema.json"),
+    "project.schema.json": gen(
+      projectSchema,
+      "mfpar project.yaml",
+      "https://mfpar.dev/schema/project.schema.json",
+    ),
+    "scenario.schema.json": gen(
+      scenarioSchema,
+      "mfpar scenario file",
+      "https://mfpar.dev/schema/scenario.schema.json",
+    ),
   };
 }

@@ -4,7 +4,13 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { type Diagnostic, UserError, ValidationError } from "../errors.js";
 import { checkResourceName, type ResourceKind, type ResourceNames, resourceNames } from "../naming.js";
 import { expandIdRanges, parseIdList, uniqueIds } from "./ids.js";
-import { FARGATE_SIZES, type ProjectConfig, projectSchema, type ScenarioConfig, scenarioSchema } from "./schema.js";
+import {
+  FARGATE_SIZES,
+  type ProjectConfig,
+  projectSchema,
+  type ScenarioConfig,
+  scenarioSchema,
+} from "./schema.js";
 import { locate, parseYaml, validateYaml, type YamlSource } from "./yaml.js";
 
 export const PROJECT_FILE = "project.yaml";
@@ -196,12 +202,20 @@ export async function loadScenario(scenarioPath: string, project?: LoadedProject
     const spec = sc.ids;
     if (typeof spec === "number") ids = [String(spec)];
     else if (typeof spec === "string") ids = uniqueIds(expandIdRanges(spec, at), at);
-    else if (Array.isArray(spec)) ids = uniqueIds(spec.flatMap((x) => expandIdRanges(String(x), at)), at);
+    else if (Array.isArray(spec))
+      ids = uniqueIds(
+        spec.flatMap((x) => expandIdRanges(String(x), at)),
+        at,
+      );
     else {
       const listPath = resolve(proj.dir, spec.file);
       idSource = display(listPath);
       if (!(await exists(listPath))) {
-        throw new UserError(`ID list file "${spec.file}" not found (looked for ${idSource})`, { ...at, ...locate(src, ["ids", "file"]) }, "ids/missing-file");
+        throw new UserError(
+          `ID list file "${spec.file}" not found (looked for ${idSource})`,
+          { ...at, ...locate(src, ["ids", "file"]) },
+          "ids/missing-file",
+        );
       }
       ids = parseIdList(await readFile(listPath, "utf8"), idSource);
     }
@@ -242,7 +256,10 @@ function crossChecks(config: ProjectConfig, sources: Source[]): Diagnostic[] {
   const { cpu, memory } = config.task;
   const valid = FARGATE_SIZES[cpu] ?? [];
   if (!valid.includes(memory)) {
-    const owner = sources.find((s) => hasPath(s.data, ["task", "memory"])) ?? sources.find((s) => hasPath(s.data, ["task", "cpu"])) ?? sources[sources.length - 1]!;
+    const owner =
+      sources.find((s) => hasPath(s.data, ["task", "memory"])) ??
+      sources.find((s) => hasPath(s.data, ["task", "cpu"])) ??
+      sources[sources.length - 1]!;
     out.push({
       file: owner.src.file,
       ...locate(owner.src, hasPath(owner.data, ["task", "memory"]) ? ["task", "memory"] : ["task"]),
@@ -251,7 +268,12 @@ function crossChecks(config: ProjectConfig, sources: Source[]): Diagnostic[] {
       message: `task.memory ${memory} MiB is not valid with task.cpu ${cpu} on Fargate: expected one of ${valid[0]}–${valid[valid.length - 1]} in steps of ${(valid[1] ?? 0) - (valid[0] ?? 0)} MiB`,
     });
   }
-  out.push(...nameDiagnostics(resourceNames({ project: config.project, account: config.aws.account, names: config.names }), sources));
+  out.push(
+    ...nameDiagnostics(
+      resourceNames({ project: config.project, account: config.aws.account, names: config.names }),
+      sources,
+    ),
+  );
   return dedupe(out);
 }
 
@@ -260,9 +282,18 @@ function nameDiagnostics(names: ResourceNames, sources: Source[]): Diagnostic[] 
   for (const kind of Object.keys(names) as ResourceKind[]) {
     const problem = checkResourceName(kind, names[kind]);
     if (!problem) continue;
-    const owner = sources.find((s) => hasPath(s.data, ["names", kind])) ?? sources.find((s) => hasPath(s.data, ["project"])) ?? sources[0]!;
+    const owner =
+      sources.find((s) => hasPath(s.data, ["names", kind])) ??
+      sources.find((s) => hasPath(s.data, ["project"])) ??
+      sources[0]!;
     const path = hasPath(owner.data, ["names", kind]) ? ["names", kind] : ["project"];
-    out.push({ file: owner.src.file, ...locate(owner.src, path), severity: "error", code: "config/resource-name", message: problem });
+    out.push({
+      file: owner.src.file,
+      ...locate(owner.src, path),
+      severity: "error",
+      code: "config/resource-name",
+      message: problem,
+    });
   }
   return out;
 }

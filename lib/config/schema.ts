@@ -35,16 +35,28 @@ function range(from: number, to: number, step: number): number[] {
 
 const commandSchema = z.strictObject({
   name: z.string().optional().meta({ description: "A label for logs and failure reasons." }),
-  command: z.array(z.string()).min(1, "expected the command as a non-empty argv list, e.g. [mfusg, model.nam]"),
+  command: z
+    .array(z.string())
+    .min(1, "expected the command as a non-empty argv list, e.g. [mfusg, model.nam]"),
   timeout: durationSchema.optional(),
-  wine: z.boolean().default(false).meta({ description: "Run the command through `wine` (Windows-only utilities)." }),
-  cwd: z.string().optional().meta({ description: "Working directory relative to the workspace's model dir." }),
+  wine: z
+    .boolean()
+    .default(false)
+    .meta({ description: "Run the command through `wine` (Windows-only utilities)." }),
+  cwd: z
+    .string()
+    .optional()
+    .meta({ description: "Working directory relative to the workspace's model dir." }),
 });
 export type CommandConfig = z.output<typeof commandSchema>;
 
 const runSchema = z.strictObject({
-  command: z.array(z.string()).min(1, "expected the model command as a non-empty argv list, e.g. [mfusg, choapa.nam]"),
-  timeout: durationSchema.optional().meta({ description: "Kill the model after this long (default: task timeout)." }),
+  command: z
+    .array(z.string())
+    .min(1, "expected the model command as a non-empty argv list, e.g. [mfusg, choapa.nam]"),
+  timeout: durationSchema
+    .optional()
+    .meta({ description: "Kill the model after this long (default: task timeout)." }),
   success: z
     .union([z.string(), z.array(z.string())])
     .optional()
@@ -52,33 +64,43 @@ const runSchema = z.strictObject({
       description:
         "Text that must appear in stdout or the listing file for the run to count as successful (MODFLOW-USG exits 0 when it fails).",
     }),
-  failure: z.array(z.string()).default([]).meta({ description: "Texts that mark the run as failed, e.g. FAILED TO CONVERGE." }),
-  listing: z.string().optional().meta({ description: "Listing file (relative to the model dir) searched for success/failure text." }),
+  failure: z
+    .array(z.string())
+    .default([])
+    .meta({ description: "Texts that mark the run as failed, e.g. FAILED TO CONVERGE." }),
+  listing: z
+    .string()
+    .optional()
+    .meta({ description: "Listing file (relative to the model dir) searched for success/failure text." }),
   wine: z.boolean().default(false),
 });
 
 const templateSchema = z.strictObject({
   tpl: z.string().meta({ description: "PEST template file, relative to the project folder." }),
-  out: z.string().meta({ description: "Model input file it produces, relative to the project folder (under model.dir)." }),
+  out: z
+    .string()
+    .meta({ description: "Model input file it produces, relative to the project folder (under model.dir)." }),
 });
 const instructionSchema = z.strictObject({
   ins: z.string().meta({ description: "PEST instruction file, relative to the project folder." }),
-  out: z.string().meta({ description: "Model output file it reads, relative to the project folder (under model.dir)." }),
+  out: z
+    .string()
+    .meta({ description: "Model output file it reads, relative to the project folder (under model.dir)." }),
 });
 
 const modelSchema = z.strictObject({
-  dir: z.string().default("model/").meta({ description: "Copied into a fresh workspace for every realization." }),
+  dir: z
+    .string()
+    .default("model/")
+    .meta({ description: "Copied into a fresh workspace for every realization." }),
   params: z
     .string()
     .refine((s) => s.includes("{id}"), 'expected a path pattern containing "{id}", e.g. params/param{id}.par')
     .default("params/param{id}.par"),
-  provided: z
-    .enum(["repo", "build"])
-    .default("repo")
-    .meta({
-      description:
-        '"build": model/ and params/ are added when the image is built (not in git); validation then skips file checks.',
-    }),
+  provided: z.enum(["repo", "build"]).default("repo").meta({
+    description:
+      '"build": model/ and params/ are added when the image is built (not in git); validation then skips file checks.',
+  }),
   templates: z.array(templateSchema).default([]),
   run: runSchema,
   pre: z.array(commandSchema).default([]),
@@ -89,7 +111,10 @@ const modelSchema = z.strictObject({
     .default([])
     .meta({ description: "Observations read natively from MODFLOW binary outputs (heads, budgets)." }),
   observed: z.string().optional().meta({ description: "CSV of observed values (name,value) for reports." }),
-  collect: z.array(z.string()).default([]).meta({ description: "Globs (relative to the model dir) uploaded per realization." }),
+  collect: z
+    .array(z.string())
+    .default([])
+    .meta({ description: "Globs (relative to the model dir) uploaded per realization." }),
 });
 
 const taskSchema = z.strictObject({
@@ -110,9 +135,16 @@ const taskSchema = z.strictObject({
 });
 
 const networkSchema = z.strictObject({
-  vpcId: z.string().regex(/^vpc-[0-9a-f]+$/, 'expected a VPC id such as "vpc-0abc123"').optional(),
-  subnets: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, 'expected a subnet id such as "subnet-0abc123"')).optional(),
-  securityGroups: z.array(z.string().regex(/^sg-[0-9a-f]+$/, 'expected a security group id such as "sg-0abc123"')).optional(),
+  vpcId: z
+    .string()
+    .regex(/^vpc-[0-9a-f]+$/, 'expected a VPC id such as "vpc-0abc123"')
+    .optional(),
+  subnets: z
+    .array(z.string().regex(/^subnet-[0-9a-f]+$/, 'expected a subnet id such as "subnet-0abc123"'))
+    .optional(),
+  securityGroups: z
+    .array(z.string().regex(/^sg-[0-9a-f]+$/, 'expected a security group id such as "sg-0abc123"'))
+    .optional(),
   assignPublicIp: z.boolean().default(true),
 });
 
@@ -123,7 +155,8 @@ const awsSchema = z.strictObject({
     .pipe(z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id in quotes, e.g. "123456789012"')),
   regions: z.array(regionSchema).min(1, "expected at least one region"),
   network: z.record(regionSchema, networkSchema).optional().meta({
-    description: "Existing VPC/subnets per region; when absent the stack creates a minimal public-subnet VPC.",
+    description:
+      "Existing VPC/subnets per region; when absent the stack creates a minimal public-subnet VPC.",
   }),
 });
 
@@ -144,23 +177,44 @@ const existingSchema = z
     repositories: z.array(z.string()).default([]),
     logGroups: z.array(z.string()).default([]),
   })
-  .meta({ description: "Resources created by hand that the stacks reference (and import) instead of creating." });
+  .meta({
+    description: "Resources created by hand that the stacks reference (and import) instead of creating.",
+  });
 
 const logsSchema = z.strictObject({
   retentionDays: z
-    .union([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653].map((d) => z.literal(d)) as unknown as [z.ZodLiteral<number>])
+    .union(
+      [
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+        3653,
+      ].map((d) => z.literal(d)) as unknown as [z.ZodLiteral<number>],
+    )
     .default(90),
 });
 
 const storageSchema = z.strictObject({
-  transitionDays: z.number().int().min(1).optional().meta({ description: "Move results to a cheaper storage class after N days." }),
-  storageClass: z.enum(["STANDARD_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"]).default("INTELLIGENT_TIERING"),
-  keepImages: z.number().int().min(1).default(10).meta({ description: "ECR lifecycle: keep the last N images." }),
+  transitionDays: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .meta({ description: "Move results to a cheaper storage class after N days." }),
+  storageClass: z
+    .enum(["STANDARD_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"])
+    .default("INTELLIGENT_TIERING"),
+  keepImages: z
+    .number()
+    .int()
+    .min(1)
+    .default(10)
+    .meta({ description: "ECR lifecycle: keep the last N images." }),
 });
 
 const closeoutSchema = z.strictObject({
   target: z.string().optional().meta({ description: "Backup target: a directory or s3://bucket/prefix." }),
-  storageClass: z.enum(["STANDARD", "STANDARD_IA", "GLACIER", "GLACIER_IR", "DEEP_ARCHIVE"]).default("DEEP_ARCHIVE"),
+  storageClass: z
+    .enum(["STANDARD", "STANDARD_IA", "GLACIER", "GLACIER_IR", "DEEP_ARCHIVE"])
+    .default("DEEP_ARCHIVE"),
 });
 
 export const projectSchema = z.strictObject({
@@ -185,7 +239,9 @@ const idsSchema = z
     z.string(),
     z.number().int().nonnegative(),
     z.array(z.union([z.string(), z.number().int().nonnegative()])).min(1, "expected at least one ID"),
-    z.strictObject({ file: z.string().meta({ description: "One ID per line; blank lines and # comments allowed." }) }),
+    z.strictObject({
+      file: z.string().meta({ description: "One ID per line; blank lines and # comments allowed." }),
+    }),
   ])
   .meta({ description: 'IDs: ranges "1-20,35", a list, or { file: ids.txt } with one ID per line.' });
 
@@ -198,9 +254,14 @@ export const scenarioSchema = z.strictObject({
   ids: idsSchema,
   regions: z.array(regionSchema).min(1).optional().meta({ description: "Subset of the project's regions." }),
   autorun: z.boolean().default(false).meta({ description: "Start a batch automatically after deploy." }),
-  image: z.string().optional().meta({ description: "Image tag or digest; default: the commit SHA that deployed it." }),
+  image: z
+    .string()
+    .optional()
+    .meta({ description: "Image tag or digest; default: the commit SHA that deployed it." }),
   task: partial(taskSchema).optional(),
-  model: partial(modelSchema).extend({ run: partial(runSchema).optional() }).optional(),
+  model: partial(modelSchema)
+    .extend({ run: partial(runSchema).optional() })
+    .optional(),
   names: namesSchema.optional(),
   aws: partial(awsSchema).optional(),
 });

@@ -1,4 +1,4 @@
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
+import { type Document, isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { type Diagnostic, UserError } from "../errors.js";
 import { closest } from "./suggest.js";
@@ -24,13 +24,19 @@ export function parseYaml(text: string, file: string): YamlSource {
 }
 
 /** The 1-based line/column of the value at `path` (or of its key, with `key: true`), or the nearest parent. */
-export function locate(src: YamlSource, path: readonly PropertyKey[], key = false): { line: number; column: number } {
+export function locate(
+  src: YamlSource,
+  path: readonly PropertyKey[],
+  key = false,
+): { line: number; column: number } {
   for (let n = path.length; n >= 0; n--) {
     const p = path.slice(0, n) as (string | number)[];
     if (key && n === path.length && n > 0) {
       const parent = p.length > 1 ? src.doc.getIn(p.slice(0, -1), true) : src.doc.contents;
       if (isMap(parent)) {
-        const pair = parent.items.find((it) => isScalar(it.key) && String(it.key.value) === String(p[p.length - 1]));
+        const pair = parent.items.find(
+          (it) => isScalar(it.key) && String(it.key.value) === String(p[p.length - 1]),
+        );
         if (pair && isScalar(pair.key) && pair.key.range) return pos(src, pair.key.range[0]);
       }
     }
@@ -124,9 +130,11 @@ export function validateYaml<T extends z.ZodType>(
       continue;
     }
     const found = valueAt(src.data, path);
-    const at = locate(src, path);
+    // A missing key is reported at its parent's key (`model:`), where it has to be added.
+    const at =
+      found === undefined && path.length > 1 ? locate(src, path.slice(0, -1), true) : locate(src, path);
     let message: string;
-    if (issue.code === "invalid_type" && found === undefined) {
+    if ((issue.code === "invalid_type" || issue.code === "invalid_union") && found === undefined) {
       message = `missing required key "${dotted}"`;
     } else if (issue.code === "invalid_type") {
       message = `${dotted || "document"}: expected ${issue.expected}, found ${describe(found)}`;

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
-import { ExitCode } from "../../lib/exit-codes.js";
 import { errorMessage, UserError, ValidationError } from "../../lib/errors.js";
+import { ExitCode } from "../../lib/exit-codes.js";
 import type { CliIo, Command } from "./command.js";
 import { commands as registered } from "./commands/index.js";
 
@@ -51,7 +51,11 @@ function findCommand(argv: string[], commands: Command[]): { command: Command; r
  * The `mfpar` CLI. Returns the exit code instead of exiting, so tests call it with arrays.
  * User mistakes print a one-line (or file:line) message; stack traces only with DEBUG set.
  */
-export async function main(argv: string[], io: CliIo = defaultIo(), commands: Command[] = registered): Promise<number> {
+export async function main(
+  argv: string[],
+  io: CliIo = defaultIo(),
+  commands: Command[] = registered,
+): Promise<number> {
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
     const topic = argv[0] === "help" && argv.length > 1 ? findCommand(argv.slice(1), commands) : undefined;
     io.stdout(topic ? commandHelp(topic.command) : globalHelp(commands));
@@ -66,7 +70,9 @@ export async function main(argv: string[], io: CliIo = defaultIo(), commands: Co
     const known = commands.map((c) => c.name);
     const group = known.filter((n) => n.startsWith(`${argv[0]} `));
     const hint = group.length ? ` Did you mean: ${group.map((g) => `mfpar ${g}`).join(", ")}?` : "";
-    io.stderr(`mfpar: unknown command '${argv.slice(0, 2).join(" ")}'.${hint} Run 'mfpar --help' for the list.\n`);
+    io.stderr(
+      `mfpar: unknown command '${argv.slice(0, 2).join(" ")}'.${hint} Run 'mfpar --help' for the list.\n`,
+    );
     return ExitCode.Usage;
   }
   const { command, rest } = found;

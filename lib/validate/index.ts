@@ -1,0 +1,353 @@
+import { readFile, stat } from "node:fs/promises";
+import { basename, join, relative, resolve, sep } from "node:path";
+import {
+  findProjects,
+  type LoadedProject,
+  listScenarioFiles,
+  loadProject,
+  loadScenario,
+  PROJECT_FILE,
+  type ResolvedScenario,
+} from "../config/index.js";
+import { locate } from "../config/yaml.js";
+import { type Diagnostic, UserError, ValidationError } from "../errors.js";
+import { parseInstructions } from "../pest/instructions.js";
+import { type ParFile, parseParFile } from "../pest/par.js";
+import { parseTemplate, type Template } from "../pest/template.js";
+
+/** How many offending IDs a single diagnostic lists before saying "and N more". */
+const SHOW_IDS = 10;
+/** How many unreadable parameter files are reported one by one. */
+const SHOW_PAR_ERRORS = 20;
+
+export interface ScenarioSummary {
+  scenario: string;
+  file: string;
+  ids: number;
+  regions: string[];
+  tasks: number;
+}
+
+export interface ProjectSummary {
+  project: string;
+  dir: string;
+  modelProvided: "repo" | "build";
+  scenarios: ScenarioSummary[];
+}
+
+export interface ValidateResult {
+  ok: boolean;
+  diagnostics: Diagnostic[];
+  projects: ProjectSummary[];
+}
+
+/**
+ * Validates a project folder, a scenario file, a project.yaml, or a folder of projects (`projects/`): schemas,
+ * ID lists, that every ID has its parameter file, that templates and instruction files parse and every
+ * template parameter is in every parameter file used, and that derived AWS resource names are valid.
+ * Collects every problem instead of stopping at the first.
+ */
+export async function validatePath(target: string, cwd = process.cwd()): Promise<ValidateResult> {
+  const abs = resolve(cwd, target);
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(abs);
+  } catch {
+    throw new UserError(
+      `no such file or folder: expected a project folder, a scenario file or a folder of projects`,
+      {
+        file: target,
+      },
+    );
+  }
+  const result: ValidateResult = { ok: true, diagnostics: [], projects: [] };
+  const ctx = new Context();
+
+  if (info.isFile()) {
+    if (basename(abs) === PROJECT_FILE) await validateProject(resolve(abs, ".."), undefined, result, ctx);
+    else await validateProject(resolve(abs, ".."), [abs], result, ctx);
+  } else if (await isFile(join(abs, PROJECT_FILE))) {
+    await validateProject(abs, undefined, result, ctx);
+  } else {
+    const dirs = await findProjects(abs);
+    if (dirs.length === 0) {
+      throw new UserError(`no projects found: expected folders containing ${PROJECT_FILE}`, { file: target });
+    }
+    for (const dir of dirs) await validateProject(dir, undefined, result, ctx);
+  }
+  result.diagnostics.sort(
+    (a, b) =>
+      a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0),
+  );
+  result.ok = !result.diagnostics.some((d) => d.severity === "error");
+  return result;
+}
+
+async function isFile(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function collect(e: unknown, out: Diagnostic[]): void {
+  if (e instanceof ValidationError) out.push(...e.diagnostics);
+  else if (e instanceof UserError) out.push(e.toDiagnostic());
+  else throw e;
+}
+
+/** Parsed files shared by the scenarios of one run (several scenarios use the same parameter files). */
+class Context {
+  readonly par = new Map<string, Promise<ParFile | UserError | "missing">>();
+  readonly tpl = new Map<string, Promise<Template | UserError>>();
+  readonly reported = new Set<string>();
+
+  readPar(path: string, display: string): Promise<ParFile | UserError | "missing"> {
+    let p = this.par.get(path);
+    if (!p) {
+      p = readFile(path, "utf8").then(
+        (text) => {
+          try {
+            return parseParFile(text, display);
+          } catch (e) {
+            if (e instanceof UserError) return e;
+            throw e;
+          }
+        },
+        (e: NodeJS.ErrnoException) =>
+          e.code === "ENOENT" ? ("missing" as const) : new UserError(e.message, { file: display }),
+      );
+      this.par.set(path, p);
+    }
+    return p;
+  }
+
+  /** True the first time a diagnostic key is seen (scenarios sharing files report each problem once). */
+  once(key: string): boolean {
+    if (this.reported.has(key)) return false;
+    this.reported.add(key);
+    return true;
+  }
+}
+
+function displayPath(p: string): string {
+  const rel = relative(process.cwd(), p);
+  return rel && !rel.startsWith("..") ? rel : p;
+}
+
+function listIds(ids: string[]): string {
+  return (
+    ids.slice(0, SHOW_IDS).join(", ") + (ids.length > SHOW_IDS ? ` and ${ids.length - SHOW_IDS} more` : "")
+  );
+}
+
+async function validateProject(
+  dir: string,
+  only: string[] | undefined,
+  result: ValidateResult,
+  ctx: Context,
+): Promise<void> {
+  let project: LoadedProject;
+  try {
+    project = await loadProject(dir);
+  } catch (e) {
+    collect(e, result.diagnostics);
+    return;
+  }
+  const summary: ProjectSummary = {
+    project: project.config.project,
+    dir: displayPath(dir),
+    modelProvided: project.config.model.provided,
+    scenarios: [],
+  };
+  result.projects.push(summary);
+  if (project.config.project !== basename(dir)) {
+    result.diagnostics.push({
+      file: project.file,
+      ...locate(project.source, ["project"]),
+      severity: "error",
+      code: "config/project-name",
+      message: `project "${project.config.project}" does not match its folder name: expected "${basename(dir)}"`,
+    });
+  }
+  const files = only ?? (await listScenarioFiles(dir));
+  if (files.length === 0) {
+    result.diagnostics.push({
+      file: project.file,
+      severity: "warning",
+      code: "config/no-scenarios",
+      message: "the project has no scenario files: add one such as base.yaml (scenario: base, ids: 1-20)",
+    });
+  }
+  for (const file of files) {
+    let sc: ResolvedScenario;
+    try {
+      sc = await loadScenario(file, project);
+    } catch (e) {
+      collect(e, result.diagnostics);
+      continue;
+    }
+    summary.scenarios.push({
+      scenario: sc.scenario,
+      file: sc.scenarioFile,
+      ids: sc.ids.length,
+      regions: sc.regions,
+      tasks: Math.ceil(sc.ids.length / sc.config.task.idsPerTask),
+    });
+    if (sc.config.model.provided === "repo") await validateModelFiles(sc, project, result.diagnostics, ctx);
+  }
+}
+
+/** Checks the files a scenario's runs need: model dir, templates, instruction files, one .par per ID. */
+async function validateModelFiles(
+  sc: ResolvedScenario,
+  project: LoadedProject,
+  out: Diagnostic[],
+  ctx: Context,
+): Promise<void> {
+  const m = sc.config.model;
+  const at = (path: (string | number)[]) => ({ file: project.file, ...locate(project.source, path) });
+  const modelDir = resolve(sc.projectDir, m.dir);
+  const insideModel = (p: string) => resolve(sc.projectDir, p).startsWith(modelDir + sep);
+
+  try {
+    if (!(await stat(modelDir)).isDirectory()) throw new Error();
+  } catch {
+    if (ctx.once(`modeldir:${modelDir}`)) {
+      out.push({
+        ...at(["model", "dir"]),
+        severity: "error",
+        code: "config/model-dir",
+        message: `model.dir "${m.dir}" is not a folder in ${displayPath(sc.projectDir)}: expected the model files there (or model.provided: build)`,
+      });
+    }
+    return;
+  }
+
+  const templates: Template[] = [];
+  for (const [i, t] of m.templates.entries()) {
+    const path = resolve(sc.projectDir, t.tpl);
+    let p = ctx.tpl.get(path);
+    if (!p) {
+      p = readFile(path, "utf8").then(
+        (text) => {
+          try {
+            return parseTemplate(text, displayPath(path));
+          } catch (e) {
+            if (e instanceof UserError) return e;
+            throw e;
+          }
+        },
+        () =>
+          new UserError(
+            `template file not found: expected ${displayPath(path)}`,
+            at(["model", "templates", i, "tpl"]),
+            "pest/tpl-missing",
+          ),
+      );
+      ctx.tpl.set(path, p);
+    }
+    const tpl = await p;
+    if (tpl instanceof UserError) {
+      if (ctx.once(`tpl:${path}`)) out.push(tpl.toDiagnostic());
+    } else {
+      templates.push(tpl);
+    }
+    if (!insideModel(t.out) && ctx.once(`tplout:${path}`)) {
+      out.push({
+        ...at(["model", "templates", i, "out"]),
+        severity: "error",
+        code: "config/outside-model",
+        message: `template output "${t.out}" is outside model.dir "${m.dir}": expected a path under it, so it is written into each workspace`,
+      });
+    }
+  }
+
+  for (const [i, o] of m.observations.entries()) {
+    const path = resolve(sc.projectDir, o.ins);
+    if (!ctx.once(`ins:${path}`)) continue;
+    try {
+      parseInstructions(await readFile(path, "utf8"), displayPath(path));
+    } catch (e) {
+      if (e instanceof UserError) out.push(e.toDiagnostic());
+      else
+        out.push({
+          ...at(["model", "observations", i, "ins"]),
+          severity: "error",
+          code: "pest/ins-missing",
+          message: `instruction file not found: expected ${displayPath(path)}`,
+        });
+    }
+    if (!insideModel(o.out)) {
+      out.push({
+        ...at(["model", "observations", i, "out"]),
+        severity: "error",
+        code: "config/outside-model",
+        message: `observation output "${o.out}" is outside model.dir "${m.dir}": expected a path under it`,
+      });
+    }
+  }
+
+  // One .par per ID; every template parameter present in each.
+  const missingFiles: string[] = [];
+  const badPar: UserError[] = [];
+  const missingParam = new Map<string, string[]>();
+  const results = await Promise.all(
+    sc.ids.map(async (id) => {
+      const path = resolve(sc.projectDir, m.params.replaceAll("{id}", id));
+      return { id, par: await ctx.readPar(path, displayPath(path)) };
+    }),
+  );
+  for (const { id, par } of results) {
+    if (par === "missing") missingFiles.push(id);
+    else if (par instanceof UserError) badPar.push(par);
+    else {
+      for (const tpl of templates) {
+        for (const name of tpl.parameters) {
+          if (par.params.has(name)) continue;
+          const key = `${tpl.file}\0${name}`;
+          const list = missingParam.get(key) ?? [];
+          list.push(id);
+          missingParam.set(key, list);
+        }
+      }
+    }
+  }
+  if (missingFiles.length) {
+    out.push({
+      severity: "error",
+      code: "pest/par-missing",
+      message: `${missingFiles.length} of ${sc.ids.length} IDs have no parameter file (${m.params}): ${listIds(missingFiles)}`,
+      ...paramsLocation(project),
+    });
+  }
+  for (const e of badPar.slice(0, SHOW_PAR_ERRORS)) if (ctx.once(e.message)) out.push(e.toDiagnostic());
+  if (badPar.length > SHOW_PAR_ERRORS) {
+    out.push({
+      ...paramsLocation(project),
+      severity: "error",
+      code: "pest/par-invalid",
+      message: `${badPar.length - SHOW_PAR_ERRORS} more parameter files have errors`,
+    });
+  }
+  for (const [key, ids] of missingParam) {
+    const [tplFile, name] = key.split("\0") as [string, string];
+    const tpl = templates.find((t) => t.file === tplFile)!;
+    const space = tpl.spaces.find((s) => s.name === name)!;
+    if (!ctx.once(`param:${key}:${ids.join(",")}`)) continue;
+    out.push({
+      file: tplFile,
+      line: space.line,
+      column: space.column,
+      severity: "error",
+      code: "pest/unknown-parameter",
+      message: `parameter "${name}" is missing from the parameter files of ${ids.length} of ${sc.ids.length} IDs in scenario ${sc.scenario}: ${listIds(ids)}`,
+    });
+  }
+}
+
+function paramsLocation(project: LoadedProject): { file: string; line: number; column: number } {
+  const hasParams = (project.source.data as { model?: { params?: unknown } })?.model?.params !== undefined;
+  return { file: project.file, ...locate(project.source, hasParams ? ["model", "params"] : ["model"]) };
+}
