@@ -251,7 +251,8 @@ async function readBudget(
       const n = normalizeTerm(term);
       return budget.records.filter(
         (r) =>
-          normalizeTerm(r.text) === n || (r.packageName !== undefined && normalizeTerm(r.packageName) === n),
+          normalizeTerm(r.text) === n ||
+          (r.packageName2 !== undefined && normalizeTerm(r.packageName2) === n),
       );
     };
     const terms = spec.terms ?? available.filter((t) => !INTERCELL.has(normalizeTerm(t)));

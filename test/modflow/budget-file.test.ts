@@ -132,7 +132,7 @@ describe("MODFLOW-USG compact budget, structured (ex3A.cbb)", () => {
       zones.fill(1, 0, 10000);
       zones.fill(2, 10000);
       const z = budgetTotalsByZone(d, zones);
-      const l1 = inOut(file, 6 * 0 + b.records[6]!.dataOffset, 10000, 4);
+      const l1 = inOut(file, b.records[6]!.dataOffset, 10000, 4);
       const l2 = inOut(file, b.records[6]!.dataOffset + 40000, 10000, 4);
       expect(z.get(1)!.in).toBeCloseTo(l1.in, 6);
       expect(z.get(2)!.in).toBeCloseTo(l2.in, 6);
