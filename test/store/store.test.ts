@@ -180,7 +180,11 @@ describe.each(backends)("$name store", (backend) => {
     backend.s3?.resetCounts();
     await store.putFile("base/resultados/3/model.hds", src);
     if (backend.s3) {
-      expect(backend.s3.counts()).toEqual({ CreateMultipartUpload: 1, UploadPart: 3, CompleteMultipartUpload: 1 });
+      expect(backend.s3.counts()).toEqual({
+        CreateMultipartUpload: 1,
+        UploadPart: 3,
+        CompleteMultipartUpload: 1,
+      });
     }
     expect((await store.head("base/resultados/3/model.hds"))?.size).toBe(data.length);
     expect(await store.getFile("base/resultados/3/model.hds", dst)).toBe(true);

@@ -92,7 +92,8 @@ export async function startS3Server(opts: { buckets?: string[] } = {}): Promise<
 
   // Never keep a test process or bench alive just because a server is still up; stop() still waits for it.
   child.unref();
-  for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as { unref?: () => void })?.unref?.();
+  for (const s of [child.stdin, child.stdout, child.stderr])
+    (s as unknown as { unref?: () => void })?.unref?.();
 
   const endpoint = `http://127.0.0.1:${port}`;
   const client = createS3Client({
