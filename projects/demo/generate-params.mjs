@@ -18,7 +18,7 @@ export const PRIOR = [
   { name: "hk_1", kind: "log10normal", mean: 1.5, sd: 0.3, note: "gravel, river alluvium [m/d]" },
   { name: "hk_2", kind: "log10normal", mean: 0.9, sd: 0.3, note: "sand, alluvial fan [m/d]" },
   { name: "hk_3", kind: "log10normal", mean: 0.3, sd: 0.3, note: "silty sand [m/d]" },
-  { name: "hk_4", kind: "log10normal", mean: -1.3, sd: 0.3, note: "clay lens [m/d]" },
+  { name: "hk_4", kind: "log10normal", mean: -1.0, sd: 0.3, note: "clay lens [m/d]" },
   { name: "hk_5", kind: "log10normal", mean: -0.3, sd: 0.3, note: "weathered bedrock [m/d]" },
   { name: "rch_mult", kind: "uniform", low: 0.7, high: 1.3, note: "recharge multiplier [-]" },
 ];
@@ -94,7 +94,8 @@ function main() {
   });
   const count = Number(opts.count);
   const seed = Number(opts.seed);
-  if (!Number.isInteger(count) || count < 1) throw new Error(`--count must be a positive integer, got ${opts.count}`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new Error(`--count must be a positive integer, got ${opts.count}`);
   if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${opts.seed}`);
   mkdirSync(opts.out, { recursive: true });
   for (const { id, values } of drawEnsemble(count, seed)) {

@@ -111,9 +111,15 @@ CONSTANT 100.0
   write("demo.chd", `${lines.join("\n")}\n`);
 }
 
-write("hk_zones.zon", `# zone of every cell (1 gravel, 2 sand, 3 silty sand, 4 clay lens, 5 weathered bedrock)\nINTERNAL\n${intArray(zoneOf)}\n`);
+write(
+  "hk_zones.zon",
+  `# zone of every cell (1 gravel, 2 sand, 3 silty sand, 4 clay lens, 5 weathered bedrock)\nINTERNAL\n${intArray(zoneOf)}\n`,
+);
 
-write("demo.rch", "# base recharge rate [m/d] (about 91 mm/yr); multiplied by RCH_MULT from rch.dat\nCONSTANT 2.5E-04\n");
+write(
+  "demo.rch",
+  "# base recharge rate [m/d] (about 91 mm/yr); multiplied by RCH_MULT from rch.dat\nCONSTANT 2.5E-04\n",
+);
 
 // Pumping wells (negative = extraction).
 const wells = [
@@ -124,13 +130,18 @@ const wells = [
 write(
   "demo.wel",
   `# NAME ROW COL Q[m3/d] (negative = extraction)\n${wells
-    .map(([name, y, x, q]) => `${name}  ${String(rowAt(y)).padStart(3)} ${String(colAt(x)).padStart(3)}  ${q.toFixed(1)}`)
+    .map(
+      ([name, y, x, q]) =>
+        `${name}  ${String(rowAt(y)).padStart(3)} ${String(colAt(x)).padStart(3)}  ${q.toFixed(1)}`,
+    )
     .join("\n")}\n`,
 );
 
 // Creek: enters at the east edge and runs west along y = 4000 m to x = 2200 m; stage falls from 111 to 104 m.
 {
-  const lines = ["# ROW COL STAGE[m] COND[m2/d] -- creek running west, riverbed conductance 150 m2/d per cell"];
+  const lines = [
+    "# ROW COL STAGE[m] COND[m2/d] -- creek running west, riverbed conductance 150 m2/d per cell",
+  ];
   const r = rowAt(4000);
   const c0 = colAt(2200);
   for (let c = NCOL; c >= c0; c--) {
@@ -158,7 +169,9 @@ const obs = [
 write(
   "demo.hob",
   `# NAME ROW COL (head at the cell centre)\n${obs
-    .map(([name, y, x]) => `${name.padEnd(5)} ${String(rowAt(y)).padStart(3)} ${String(colAt(x)).padStart(3)}`)
+    .map(
+      ([name, y, x]) => `${name.padEnd(5)} ${String(rowAt(y)).padStart(3)} ${String(colAt(x)).padStart(3)}`,
+    )
     .join("\n")}\n`,
 );
 

@@ -35,18 +35,16 @@ export function fill(tplText, values) {
   const d = header.trim().split(/\s+/)[1];
   const esc = d.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   const re = new RegExp(`${esc}[^${esc}]*${esc}`, "g");
-  return body
-    .join("\n")
-    .replace(re, (space) => {
-      const name = space.slice(1, -1).trim().toLowerCase();
-      const v = values.get(name);
-      if (v === undefined) throw new Error(`no value for parameter ${name}`);
-      for (let p = space.length; p >= 1; p--) {
-        const s = v.toPrecision(p);
-        if (s.length <= space.length) return s.padStart(space.length);
-      }
-      throw new Error(`cannot write ${v} in ${space.length} characters`);
-    });
+  return body.join("\n").replace(re, (space) => {
+    const name = space.slice(1, -1).trim().toLowerCase();
+    const v = values.get(name);
+    if (v === undefined) throw new Error(`no value for parameter ${name}`);
+    for (let p = space.length; p >= 1; p--) {
+      const s = v.toPrecision(p);
+      if (s.length <= space.length) return s.padStart(space.length);
+    }
+    throw new Error(`cannot write ${v} in ${space.length} characters`);
+  });
 }
 
 export function simulateTruth() {

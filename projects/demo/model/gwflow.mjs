@@ -56,7 +56,8 @@ class Reader {
   num(what) {
     const t = this.next(what);
     const v = parseNumber(t.tok);
-    if (v === undefined) throw new InputError(`${this.path}:${t.line}: expected ${what} (a number), got '${t.tok}'`);
+    if (v === undefined)
+      throw new InputError(`${this.path}:${t.line}: expected ${what} (a number), got '${t.tok}'`);
     return v;
   }
   int(what) {
@@ -76,7 +77,9 @@ class Reader {
     } else if (kw === "INTERNAL") {
       for (let k = 0; k < n; k++) out[k] = integer ? this.int(what) : this.num(what);
     } else {
-      throw new InputError(`${this.path}:${t.line}: expected CONSTANT or INTERNAL for ${what}, got '${t.tok}'`);
+      throw new InputError(
+        `${this.path}:${t.line}: expected CONSTANT or INTERNAL for ${what}, got '${t.tok}'`,
+      );
     }
     return out;
   }
@@ -156,7 +159,9 @@ function readModel(files, echo) {
   }
   echo.push(` DISCRETIZATION (${files.DIS.name})`);
   echo.push(`   ${m.nrow} ROWS, ${m.ncol} COLUMNS, 1 LAYER (CONFINED), STEADY STATE`);
-  echo.push(`   DELR ${range(m.delr)}   DELC ${range(m.delc)}   THICKNESS ${range(m.top.map((t, k) => t - m.bot[k]))}`);
+  echo.push(
+    `   DELR ${range(m.delr)}   DELC ${range(m.delc)}   THICKNESS ${range(m.top.map((t, k) => t - m.bot[k]))}`,
+  );
 
   // BAS: IBOUND(n) (0 inactive, 1 active, <0 constant head at STRT), HNOFLO, STRT(n)
   const bas = new Reader(files.BAS.path, "BAS");
@@ -204,7 +209,8 @@ function readModel(files, echo) {
     const z = hkz.int("zone number");
     const kz = hkz.num(`K of zone ${z}`);
     if (kByZone.has(z)) throw new InputError(`${where}: zone ${z} given twice`);
-    if (!(kz > 0)) throw new InputError(`${where}: hydraulic conductivity of zone ${z} must be positive, got ${kz}`);
+    if (!(kz > 0))
+      throw new InputError(`${where}: hydraulic conductivity of zone ${z} must be positive, got ${kz}`);
     kByZone.set(z, kz);
   }
   const cellsByZone = new Map();
@@ -215,7 +221,9 @@ function readModel(files, echo) {
     const kz = kByZone.get(z);
     if (kz === undefined) {
       const [r, c] = rc(m, k);
-      throw new InputError(`${files.HKZ.path}: no hydraulic conductivity for zone ${z} (used at row ${r}, column ${c})`);
+      throw new InputError(
+        `${files.HKZ.path}: no hydraulic conductivity for zone ${z} (used at row ${r}, column ${c})`,
+      );
     }
     m.hk[k] = kz;
     cellsByZone.set(z, (cellsByZone.get(z) ?? 0) + 1);
@@ -291,7 +299,8 @@ function readModel(files, echo) {
   m.rclose = sol.num("RCLOSE");
   m.relax = sol.atEnd() ? 1 : sol.num("RELAX");
   if (m.mxiter < 1) throw new InputError(`${sol.path}: MXITER must be >= 1`);
-  if (!(m.hclose > 0) || !(m.rclose > 0)) throw new InputError(`${sol.path}: HCLOSE and RCLOSE must be positive`);
+  if (!(m.hclose > 0) || !(m.rclose > 0))
+    throw new InputError(`${sol.path}: HCLOSE and RCLOSE must be positive`);
   if (!(m.relax >= 0 && m.relax <= 1)) throw new InputError(`${sol.path}: RELAX must be between 0 and 1`);
   echo.push(` SOLVER (${files.SOLV.name}): PCG WITH MIC(0) PRECONDITIONER`);
   echo.push(
@@ -420,7 +429,8 @@ function micPivots(sys, ncol, relax) {
   for (let k = 0; k < n; k++) {
     let v = a[k];
     if (k >= 1 && e[k - 1] !== 0) v -= (e[k - 1] * (e[k - 1] + relax * s[k - 1])) / d[k - 1];
-    if (k >= ncol && s[k - ncol] !== 0) v -= (s[k - ncol] * (s[k - ncol] + relax * e[k - ncol])) / d[k - ncol];
+    if (k >= ncol && s[k - ncol] !== 0)
+      v -= (s[k - ncol] * (s[k - ncol] + relax * e[k - ncol])) / d[k - ncol];
     // Guard against loss of positivity (cannot happen for an M-matrix with relax <= 1, kept for safety).
     d[k] = v > 1e-12 * a[k] ? v : a[k];
   }
@@ -580,7 +590,7 @@ function headArrayText(m, h) {
   for (let i = 0; i < m.nrow; i++) {
     for (let j0 = 0; j0 < m.ncol; j0 += 10) {
       let line = "";
-      for (let j = j0; j < Math.min(j0 + 10, m.ncol); j++) line += rj(fmtE(h[i * m.ncol + j], 5), 13);
+      for (let j = j0; j < Math.min(j0 + 10, m.ncol); j++) line += rj(fmtE(h[i * m.ncol + j], 6), 14);
       L.push(line);
     }
   }
@@ -683,7 +693,9 @@ function main(argv) {
     } else {
       const msg = "  ****FAILED TO CONVERGE IN TIME STEP 1 OF STRESS PERIOD 1****";
       lst.push(msg);
-      lst.push(`  SOLVER STOPPED AFTER MXITER = ${m.mxiter} ITERATIONS; HEADS AND BUDGET ABOVE ARE NOT CONVERGED`);
+      lst.push(
+        `  SOLVER STOPPED AFTER MXITER = ${m.mxiter} ITERATIONS; HEADS AND BUDGET ABOVE ARE NOT CONVERGED`,
+      );
       writeFileSync(lstPath, `${lst.join("\n")}\n`);
       process.stdout.write(`${msg}\n`);
       process.stdout.write(` Elapsed run time: ${secs.toFixed(3)} Seconds\n\n`);
