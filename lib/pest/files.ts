@@ -1,12 +1,15 @@
 import { readFile } from "node:fs/promises";
 import { UserError } from "../errors.js";
 
-/** Reads a user's PEST file as text; a missing or unreadable file is a user error naming it, not a crash. */
-export async function readUserFile(path: string): Promise<string> {
+/**
+ * Reads a user's PEST file as text (bytes as Latin-1, so widths count bytes as PEST++ does); a missing or
+ * unreadable file is a user error naming it as `shown` (e.g. the path the user typed), not a crash.
+ */
+export async function readUserFile(path: string, shown = path): Promise<string> {
   try {
     return await readFile(path, "latin1");
   } catch (e) {
-    throw fileError(e, path);
+    throw fileError(e, shown);
   }
 }
 

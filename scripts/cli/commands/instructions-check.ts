@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { ExitCode } from "../../../lib/exit-codes.js";
 import { readUserFile } from "../../../lib/pest/files.js";
-import { readInstructions, readObservations } from "../../../lib/pest/instructions.js";
+import { parseInstructions, readObservations } from "../../../lib/pest/instructions.js";
 import type { Command } from "../command.js";
 
 export const instructionsCheck: Command = {
@@ -19,8 +19,7 @@ export const instructionsCheck: Command = {
   async run(args, io) {
     const insPath = args.positionals[0]!;
     const read = args.values.read as string | undefined;
-    const ins = await readInstructions(resolve(io.cwd, insPath));
-    ins.file = insPath;
+    const ins = parseInstructions(await readUserFile(resolve(io.cwd, insPath), insPath), insPath);
     if (read === undefined) {
       const n = ins.observations.length;
       const lines = [`${insPath}: marker '${ins.marker}', ${n} observation${n === 1 ? "" : "s"}`];
@@ -28,7 +27,7 @@ export const instructionsCheck: Command = {
       io.stdout(`${lines.join("\n")}\n`);
       return ExitCode.Success;
     }
-    const values = readObservations(ins, await readUserFile(resolve(io.cwd, read)), read);
+    const values = readObservations(ins, await readUserFile(resolve(io.cwd, read), read), read);
     const pad = Math.max(0, ...ins.observations.map((o) => o.length));
     let text = "";
     for (const [name, value] of values) text += `${name.padEnd(pad)}  ${value}\n`;

@@ -1,7 +1,8 @@
 import { resolve } from "node:path";
 import { ExitCode } from "../../../lib/exit-codes.js";
-import { parameterValues, readParFile } from "../../../lib/pest/par.js";
-import { fillTemplate, fillTemplateFile, readTemplate } from "../../../lib/pest/template.js";
+import { readUserFile } from "../../../lib/pest/files.js";
+import { parameterValues, parseParFile } from "../../../lib/pest/par.js";
+import { fillTemplate, fillTemplateFile, parseTemplate, type Template } from "../../../lib/pest/template.js";
 import type { Command } from "../command.js";
 
 export const templateCheck: Command = {
@@ -27,16 +28,16 @@ export const templateCheck: Command = {
       );
       return ExitCode.Usage;
     }
-    const tpl = await readTemplate(resolve(io.cwd, tplPath));
-    tpl.file = tplPath;
+    const tpl = parseTemplate(await readUserFile(resolve(io.cwd, tplPath), tplPath), tplPath);
     if (par === undefined || out !== undefined) io.stdout(listing(tplPath, tpl));
     if (par === undefined) return ExitCode.Success;
-    const parFile = await readParFile(resolve(io.cwd, par));
+    const parFile = parseParFile(await readUserFile(resolve(io.cwd, par), par), par);
     const values = parameterValues(parFile);
     const opts = { precision: parFile.precision };
     if (out === undefined) {
       io.stdout(fillTemplate(tpl, values, opts));
     } else {
+      fillTemplate(tpl, values, opts); // errors name the template as the user typed it
       await fillTemplateFile(resolve(io.cwd, tplPath), resolve(io.cwd, out), values, opts);
       io.stdout(`wrote ${out}: ${tpl.spaces.length} spaces filled from ${par}\n`);
     }
@@ -44,7 +45,7 @@ export const templateCheck: Command = {
   },
 };
 
-function listing(path: string, tpl: Awaited<ReturnType<typeof readTemplate>>): string {
+function listing(path: string, tpl: Template): string {
   const widths = new Map<string, { count: number; widths: Set<number> }>();
   for (const s of tpl.spaces) {
     let w = widths.get(s.name);

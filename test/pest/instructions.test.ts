@@ -1,0 +1,67 @@
+import { readFile } from "node:fs/promises";
+import { describe, expect, it } from "vitest";
+import { parseInstructions, readInstructions, readObservations } from "../../lib/pest/instructions.js";
+import { expectUserError } from "./_expect.js";
+
+const flowList = new URL(
+  "../../../shared/fixtures/mfusg/01A_nestedgrid_nognc/output/flow.list",
+  import.meta.url,
+);
+const budgetIns = new URL("../fixtures/pest/budget.ins", import.meta.url);
+
+describe("instructions on MODFLOW-USG output (01A_nestedgrid_nognc/output/flow.list)", () => {
+  it("reads the volumetric budget and time summary with primary/secondary markers, l, w, fixed, semi-fixed, dum, &", async () => {
+    const ins = await readInstructions(budgetIns.pathname);
+    expect(ins.marker).toBe("~");
+    expect(ins.observations).toEqual([
+      "ch_in_cum",
+      "ch_in_rate",
+      "tot_in",
+      "ch_out_cum",
+      "disc_cum",
+      "days",
+      "years",
+    ]);
+    const values = readObservations(ins, await readFile(flowList, "latin1"), "flow.list");
+    expect([...values]).toEqual([
+      ["ch_in_cum", 118.2356],
+      ["ch_in_rate", 118.2356],
+      ["tot_in", 118.2356],
+      ["ch_out_cum", 118.2356],
+      ["disc_cum", 0],
+      ["days", 1],
+      ["years", 0.00273785],
+    ]);
+  });
+
+  it("names the instruction line and the output line when a value is not a number", async () => {
+    // Columns 3-20 of the budget's "TIME STEP LENGTH" line are text.
+    const ins = parseInstructions("pif ~\n~TIME STEP LENGTH~ [t]3:20\n", "time.ins");
+    await expectUserError(
+      async () => readObservations(ins, await readFile(flowList, "latin1"), "flow.list"),
+      'time.ins:2: cannot read observation t from flow.list:261 columns 3-20: "TIME STEP LENGTH" is not a number',
+      "pest/ins-number",
+    );
+  });
+
+  it("starts an all-marker line over when the secondary marker is missing (PEST++), so the primary search goes on", () => {
+    const out = "A 1\nA x\nA B 5\n";
+    const ins = parseInstructions("pif %\n%A% %B% !v!\n", "s.ins");
+    expect([...readObservations(ins, out, "s.out")]).toEqual([["v", 5]]);
+  });
+
+  it("w skips the current word and the blanks after it; free reads stop at commas; Fortran numbers", () => {
+    const out = "x  1.0D+02, 2.5-100 tail\nlast 7\n";
+    const ins = parseInstructions("PIF #\nL1 w !a! !b!\nl1 (c)5:6\n", "w.ins");
+    expect([...readObservations(ins, out, "w.out")]).toEqual([
+      ["a", 100],
+      ["b", 2.5e-100],
+      ["c", 7],
+    ]);
+  });
+
+  it("reads CRLF output and a fixed field at the end of a short line", () => {
+    const ins = parseInstructions("pif ~\r\nl2 [h]2:12\r\n", "c.ins");
+    expect([...readObservations(ins, "head\r\n  12.5\r\n", "c.out")]).toEqual([["h", 12.5]]);
+  });
+});
