@@ -29,7 +29,7 @@ describe("formatValue (PEST++ rules)", () => {
   const cases: [value: number, width: number, expected: string, why: string][] = [
     [0.0012345, 10, "1.2345e-03", "scientific below 0.01; precision 8 -> 4 until 10 chars"],
     [0.5, 5, "0.500", "fixed: precision 5 -> 3"],
-    [3.14159, 12, "3.1415900000", "fixed, precision 12 -> 10, zero-filled"],
+    [3.25, 12, "3.2500000000", "fixed, precision 12 -> 10, zero-filled"],
     [-2.5, 4, "-2.5", "sign takes one character"],
     [150000, 6, "1.5e+5", "at precision 1, the exponent's leading zero is dropped"],
     [100000, 4, "1e+5", "then an all-zero fraction and its radix are dropped"],
