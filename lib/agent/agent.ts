@@ -1,0 +1,164 @@
+import { hostname } from "node:os";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadScenario } from "../config/load.js";
+import { errorMessage, UserError } from "../errors.js";
+import { ExitCode } from "../exit-codes.js";
+import { createLogger, type Logger, type LogLevel } from "../log.js";
+import { LocalStore } from "../store/local.js";
+import type { ResultStore } from "../store/types.js";
+import { readAgentInput } from "./env.js";
+import { planRealizations } from "./plan.js";
+import { killTree, runningGroups } from "./process.js";
+import { type RealizationOutcome, runRealization } from "./realization.js";
+
+/**
+ * Opens the results store. The S3 client (and the AWS SDK behind it) is imported only for `s3://`
+ * locations, so a local run never loads it.
+ */
+export async function openAgentStore(location: string, cwd = process.cwd()): Promise<ResultStore> {
+  if (/^s3:\/\//i.test(location)) {
+    const { openStore } = await import("../store/open.js");
+    return openStore(location, { cwd });
+  }
+  if (/^file:\/\//i.test(location)) return new LocalStore(fileURLToPath(location));
+  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(location)) {
+    throw new UserError(
+      `unsupported results location ${location}: expected a directory, file://... or s3://bucket/prefix`,
+      {
+        file: "environment variable MFPAR_STORE",
+      },
+    );
+  }
+  return new LocalStore(resolve(cwd, location));
+}
+
+export interface AgentDeps {
+  env: Record<string, string | undefined>;
+  cwd?: string;
+  /** Aborted on SIGTERM/SIGINT (see {@link handleStopSignals}). */
+  signal: AbortSignal;
+  log?: Logger;
+  openStore?: (location: string, cwd: string) => Promise<ResultStore>;
+}
+
+export interface AgentResult {
+  exitCode: ExitCode;
+  outcomes: RealizationOutcome[];
+}
+
+/**
+ * The agent: reads its input from `env`, loads and checks the scenario once, then runs each ID in turn
+ * ({@link runRealization}). Exit code: 0 when every ID succeeded (or was already done), `Failure` when any
+ * failed, `Interrupted` when stopped, `InvalidInput` for bad configuration or environment.
+ */
+export async function runAgent(deps: AgentDeps): Promise<AgentResult> {
+  const cwd = deps.cwd ?? process.cwd();
+  const level = ((deps.env.MFPAR_LOG_LEVEL as LogLevel | undefined) || "info") as LogLevel;
+  const log = deps.log ?? createLogger({ level });
+  const outcomes: RealizationOutcome[] = [];
+  const t0 = performance.now();
+  try {
+    const input = readAgentInput(deps.env, cwd);
+    const scenario = await loadScenario(input.scenarioFile);
+    if (input.scenario && input.scenario !== scenario.scenario) {
+      throw new UserError(
+        `MFPAR_SCENARIO is "${input.scenario}" but ${scenario.scenarioFile} is scenario "${scenario.scenario}"`,
+        { file: "environment variable MFPAR_SCENARIO" },
+        "agent/env",
+      );
+    }
+    const plan = await planRealizations(scenario);
+    const store = await (deps.openStore ?? openAgentStore)(input.store, cwd);
+    const base = log.child({
+      project: scenario.project,
+      ...(input.batchId ? { batchId: input.batchId } : {}),
+    });
+    base.info("agent starting", {
+      step: "init",
+      ids: input.ids,
+      attempt: input.attempt,
+      store: store.url,
+      host: hostname(),
+      elapsedMs: Math.round(performance.now() - t0),
+      // Since the process started: Node's own start, loading the agent, loading the scenario.
+      uptimeMs: Math.round(performance.now()),
+      loadedMs: Math.round(t0),
+    });
+    const ctx = {
+      plan,
+      store,
+      workRoot: input.workDir,
+      batchId: input.batchId,
+      imageDigest: input.imageDigest,
+      keepWorkspace: input.keepWorkspace,
+      killGraceMs: input.killGraceMs,
+      uploadConcurrency: input.uploadConcurrency,
+      signal: deps.signal,
+      log: base,
+      captureLevel: (level === "debug" ? "debug" : "info") as LogLevel,
+      env: deps.env as NodeJS.ProcessEnv,
+    };
+    for (const id of input.ids) {
+      if (deps.signal.aborted) break;
+      outcomes.push(await runRealization(ctx, id, input.attempt));
+    }
+    const count = (s: string) => outcomes.filter((o) => o.status === s).length;
+    base.info("agent finished", {
+      step: "exit",
+      succeeded: count("success"),
+      skipped: count("skipped"),
+      failed: count("failed"),
+      interrupted: count("interrupted"),
+      notStarted: input.ids.length - outcomes.length,
+      elapsedMs: Math.round(performance.now() - t0),
+      maxRssKiB: process.resourceUsage().maxRSS,
+    });
+    const exitCode = deps.signal.aborted
+      ? ExitCode.Interrupted
+      : outcomes.some((o) => o.status === "failed" || o.status === "interrupted")
+        ? ExitCode.Failure
+        : ExitCode.Success;
+    return { exitCode, outcomes };
+  } catch (e) {
+    if (e instanceof UserError) {
+      log.error(e.message, { step: "init", code: e.code });
+      return { exitCode: ExitCode.InvalidInput, outcomes };
+    }
+    log.error(`internal error: ${errorMessage(e)}`, { step: "init", stack: (e as Error)?.stack });
+    return { exitCode: ExitCode.Internal, outcomes };
+  }
+}
+
+/**
+ * SIGTERM/SIGINT handling for the agent process. The first signal aborts `controller` (the running command's
+ * process tree gets SIGTERM, then SIGKILL after the grace period, and the realization is recorded as
+ * interrupted); if that has not finished after `forceExitAfterMs`, or on a second signal, every running
+ * process group gets SIGKILL and the process exits with `ExitCode.Interrupted`.
+ */
+export function handleStopSignals(
+  controller: AbortController,
+  log: Logger,
+  forceExitAfterMs: number,
+  exit: (code: number) => never = process.exit,
+): () => void {
+  const force = (why: string) => {
+    log.error(`exiting now: ${why}`, { step: "signal" });
+    for (const pid of runningGroups) killTree(pid, "SIGKILL");
+    exit(ExitCode.Interrupted);
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) return force(`second signal (${sig})`);
+    log.warn(`received ${sig}: stopping the model and recording the realization as interrupted`, {
+      step: "signal",
+    });
+    controller.abort(sig);
+    setTimeout(() => force(`still running ${forceExitAfterMs} ms after ${sig}`), forceExitAfterMs).unref();
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  return () => {
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+  };
+}

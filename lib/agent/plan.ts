@@ -1,0 +1,181 @@
+import { stat } from "node:fs/promises";
+import { isAbsolute, relative, resolve, sep } from "node:path";
+import { glob } from "tinyglobby";
+import type { CommandConfig, ResolvedScenario } from "../config/index.js";
+import { UserError } from "../errors.js";
+import { type InstructionFile, readInstructions } from "../pest/instructions.js";
+import { readTemplate, type Template } from "../pest/template.js";
+
+/** A command of the realization (pre, model, post) with everything resolved. */
+export interface PlannedCommand {
+  /** `pre:<name>`, `model`, `post:<name>`: used in logs, failure messages and log file names. */
+  step: string;
+  label: string;
+  argv: string[];
+  wine: boolean;
+  /** Relative to the workspace's model dir. */
+  cwd: string;
+  timeoutMs: number;
+}
+
+/**
+ * Everything about a scenario that is the same for every realization, read and checked once per agent
+ * process (templates and instruction files are parsed here, not per ID).
+ */
+export interface RealizationPlan {
+  project: string;
+  scenario: string;
+  /** Absolute path of the model directory copied into each workspace. */
+  modelDir: string;
+  /** Absolute `.par` path pattern containing `{id}`. */
+  paramsPattern: string;
+  /** Parsed templates and the file each fills, relative to the model dir (`/` separators). */
+  templates: { template: Template; out: string }[];
+  /** Parsed instruction files and the output each reads, relative to the model dir. */
+  instructions: { ins: InstructionFile; out: string }[];
+  /** `model.outputs` specs for the native MODFLOW readers (resolved against the workspace's model dir). */
+  outputs: Record<string, unknown>[];
+  pre: PlannedCommand[];
+  model: PlannedCommand;
+  post: PlannedCommand[];
+  success: string[];
+  failure: string[];
+  /** Listing file relative to the model dir, searched for success/failure texts. */
+  listing?: string;
+  /** Globs (relative to the model dir) of files uploaded on success. */
+  collect: string[];
+  /**
+   * Files of the source model dir not copied into workspaces: stale outputs (collect matches, observation
+   * outputs, listing) a failed run must not pass off as its own, and template outputs (written fresh).
+   */
+  stale: Set<string>;
+  /** Observation names in row order (instruction files, then native outputs are appended per run). */
+  observationNames: string[];
+}
+
+/** Where `path` (relative to the project folder) lies inside `modelDir`; throws if outside it. */
+function underModelDir(
+  projectDir: string,
+  modelDir: string,
+  path: string,
+  what: string,
+  file: string,
+): string {
+  const abs = resolve(projectDir, path);
+  const rel = relative(modelDir, abs);
+  if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) {
+    throw new UserError(
+      `${what} "${path}" is not inside model.dir (${relative(projectDir, modelDir) || "."}/): the agent writes and reads it in each realization's copy of the model dir, so it must be under it, e.g. "${relative(projectDir, modelDir) || "model"}/${path.split("/").pop()}"`,
+      { file },
+      "agent/path-outside-model",
+    );
+  }
+  return rel.split(sep).join("/");
+}
+
+function insideWorkspace(rel: string, what: string, file: string): string {
+  const norm = relative(".", rel);
+  if (norm.startsWith("..") || isAbsolute(rel)) {
+    throw new UserError(
+      `${what} "${rel}" must be a path inside the model dir`,
+      { file },
+      "agent/path-outside-model",
+    );
+  }
+  return rel;
+}
+
+function commandOf(step: string, c: CommandConfig, defaultTimeout: number, file: string): PlannedCommand {
+  return {
+    step,
+    label: c.name ?? c.command[0]!,
+    argv: c.command,
+    wine: c.wine,
+    cwd: insideWorkspace(c.cwd ?? ".", `${step} cwd`, file),
+    timeoutMs: c.timeout ?? defaultTimeout,
+  };
+}
+
+/**
+ * Reads and checks what every realization of `sc` needs: parses each template and instruction file, maps
+ * their outputs into the model dir, resolves commands and timeouts, and finds the stale outputs of the source
+ * model dir. Throws `UserError` (with the file) for anything a user must fix.
+ */
+export async function planRealizations(sc: ResolvedScenario): Promise<RealizationPlan> {
+  const { config, projectDir } = sc;
+  const m = config.model;
+  const file = sc.projectFile;
+  const modelDir = resolve(projectDir, m.dir);
+  const st = await stat(modelDir).catch(() => undefined);
+  if (!st?.isDirectory()) {
+    throw new UserError(
+      `model.dir "${m.dir}" ${st ? "is not a directory" : "not found"} (looked for ${modelDir}): expected the folder with the model's files`,
+      { file },
+      "agent/model-dir",
+    );
+  }
+  const templates = await Promise.all(
+    m.templates.map(async (t) => ({
+      template: await readTemplate(resolve(projectDir, t.tpl)),
+      out: underModelDir(projectDir, modelDir, t.out, "template output", file),
+    })),
+  );
+  const instructions = await Promise.all(
+    m.observations.map(async (o) => ({
+      ins: await readInstructions(resolve(projectDir, o.ins)),
+      out: underModelDir(projectDir, modelDir, o.out, "instruction output", file),
+    })),
+  );
+  const observationNames: string[] = [];
+  const seen = new Map<string, string>();
+  for (const { ins } of instructions) {
+    for (const name of ins.observations) {
+      const first = seen.get(name);
+      if (first !== undefined) {
+        throw new UserError(
+          `observation "${name}" is read twice (also in ${first}): observation names must be unique across instruction files`,
+          { file: ins.file },
+          "agent/duplicate-observation",
+        );
+      }
+      seen.set(name, ins.file);
+      observationNames.push(name);
+    }
+  }
+  const taskTimeout = config.task.timeout;
+  const run = m.run;
+  const model: PlannedCommand = {
+    step: "model",
+    label: run.command[0]!,
+    argv: run.command,
+    wine: run.wine,
+    cwd: ".",
+    timeoutMs: run.timeout ?? taskTimeout,
+  };
+  const listing = run.listing === undefined ? undefined : insideWorkspace(run.listing, "run.listing", file);
+  const stale = new Set<string>([...templates.map((t) => t.out), ...instructions.map((i) => i.out)]);
+  if (listing) stale.add(relative(".", listing).split(sep).join("/"));
+  if (m.collect.length > 0) {
+    for (const f of await glob(m.collect, { cwd: modelDir, onlyFiles: true, dot: true })) stale.add(f);
+  }
+  const named = (cmds: CommandConfig[], kind: string) =>
+    cmds.map((c, i) => commandOf(`${kind}:${c.name ?? i + 1}`, c, taskTimeout, file));
+  return {
+    project: sc.project,
+    scenario: sc.scenario,
+    modelDir,
+    paramsPattern: resolve(projectDir, m.params),
+    templates,
+    instructions,
+    outputs: m.outputs,
+    pre: named(m.pre, "pre"),
+    model,
+    post: named(m.post, "post"),
+    success: run.success === undefined ? [] : Array.isArray(run.success) ? run.success : [run.success],
+    failure: run.failure,
+    listing,
+    collect: m.collect,
+    stale,
+    observationNames,
+  };
+}

@@ -1,0 +1,503 @@
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { basename, join, resolve } from "node:path";
+import { glob } from "tinyglobby";
+import { mapLimit } from "../concurrency.js";
+import { errorMessage, UserError } from "../errors.js";
+import { createLogger, type LogFields, type Logger, type LogLevel } from "../log.js";
+import { readOutputObservations } from "../modflow/observations.js";
+import { readObservations } from "../pest/instructions.js";
+import { parameterValues, readParFile } from "../pest/par.js";
+import { fillTemplate } from "../pest/template.js";
+import { type MarkerKind, storeKeys } from "../store/keys.js";
+import { type Marker, markerKindOf } from "../store/markers.js";
+import type { ResultStore } from "../store/types.js";
+import type { PlannedCommand, RealizationPlan } from "./plan.js";
+import { type CommandResult, findExecutable, runCommand } from "./process.js";
+import { scanFile } from "./text-scan.js";
+import { copyTree, createWorkspace, removeWorkspace } from "./workspace.js";
+
+/** What every realization run by one agent process shares. */
+export interface AgentContext {
+  plan: RealizationPlan;
+  store: ResultStore;
+  /** Workspaces are created under this directory. */
+  workRoot: string;
+  batchId?: string;
+  imageDigest?: string;
+  /** Keep each workspace after the run (debugging); default: removed. */
+  keepWorkspace?: boolean;
+  /** SIGTERM → SIGKILL grace when stopping a command's process tree. */
+  killGraceMs?: number;
+  /** Files uploaded at once. */
+  uploadConcurrency?: number;
+  /** Aborted on SIGTERM/SIGINT: the running command is stopped and the realization recorded as interrupted. */
+  signal: AbortSignal;
+  /** Structured log (stderr / CloudWatch). */
+  log: Logger;
+  /** Level of the per-attempt `agent.log` uploaded to the store. */
+  captureLevel?: LogLevel;
+  /** Base environment of every command. */
+  env: NodeJS.ProcessEnv;
+  clock?: () => Date;
+}
+
+export type RealizationStatus = "success" | "failed" | "interrupted" | "skipped";
+
+/** The result of one realization: the marker written (absent when skipped as already done). */
+export interface RealizationOutcome {
+  id: string;
+  status: RealizationStatus;
+  marker?: Marker;
+  /** Every store key this attempt wrote, marker included, in write order. */
+  keys: string[];
+}
+
+/** A failure of one step, with the marker fields that describe it. */
+export class StepFailure extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+    readonly detail: { exitCode?: number | null; signal?: string | null; logTail?: string[] } = {},
+  ) {
+    super(message);
+  }
+}
+class Interrupted extends Error {}
+
+function teeLogger(a: Logger, b: Logger): Logger {
+  const both =
+    (level: "debug" | "info" | "warn" | "error") =>
+    (m: string, f?: LogFields): void => {
+      a[level](m, f);
+      b[level](m, f);
+    };
+  return {
+    debug: both("debug"),
+    info: both("info"),
+    warn: both("warn"),
+    error: both("error"),
+    child: (f: LogFields) => teeLogger(a.child(f), b.child(f)),
+  };
+}
+
+const safeName = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "-");
+/** `MFPAR_PARAM_<NAME>`: the parameter name upper-cased, anything but letters, digits and `_` as `_`. */
+export const paramEnvName = (name: string) => `MFPAR_PARAM_${name.toUpperCase().replace(/[^A-Z0-9_]/g, "_")}`;
+
+function csvField(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** `observations.csv`: a header `id,<names...>` and one row, so the files of an ensemble concatenate into a table. */
+export function observationsCsv(id: string, obs: Record<string, number>): string {
+  const names = Object.keys(obs);
+  return `${["id", ...names].map(csvField).join(",")}\n${[csvField(id), ...names.map((n) => String(obs[n]))].join(",")}\n`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}
+
+/**
+ * Runs one realization end to end (DESIGN.md "The agent contract"): skips it when `_SUCCESS.json` exists;
+ * fresh workspace → `.par` → templates → pre → model (success from exit code *and* text) → post →
+ * observations → upload → marker, written last. A failed or interrupted attempt uploads only under
+ * `attempts/{n}/` and never replaces an existing `_SUCCESS.json`. Never throws for a realization's own
+ * failures: they become the returned outcome and its marker.
+ */
+export async function runRealization(
+  ctx: AgentContext,
+  id: string,
+  attempt: number,
+): Promise<RealizationOutcome> {
+  const { plan, store } = ctx;
+  const clock = ctx.clock ?? (() => new Date());
+  const startedAt = clock();
+  const t0 = performance.now();
+  const captured: string[] = [];
+  const fields = { id, attempt, scenario: plan.scenario };
+  const log = teeLogger(
+    ctx.log.child(fields),
+    createLogger({ level: ctx.captureLevel ?? "info", write: (l) => captured.push(l), clock, fields }),
+  );
+  const keys: string[] = [];
+  const successKey = storeKeys.marker(plan.scenario, id, "SUCCESS");
+  const resultPrefix = storeKeys.result(plan.scenario, id);
+  const attemptPrefix = storeKeys.attempt(plan.scenario, id, attempt);
+
+  if (await store.head(successKey)) {
+    log.info("already done: _SUCCESS.json exists, skipping", {
+      step: "check",
+      elapsedMs: Math.round(performance.now() - t0),
+    });
+    return { id, status: "skipped", keys };
+  }
+
+  const timings: Record<string, number> = {};
+  let logTail: string[] | undefined;
+  let observations: Record<string, number> | undefined;
+  let ws: string | undefined;
+  let wsModel = "";
+  const logsDir = () => join(ws!, "logs");
+
+  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    if (ctx.signal.aborted) throw new Interrupted();
+    const t = performance.now();
+    let ok = false;
+    try {
+      const out = await fn();
+      ok = true;
+      return out;
+    } finally {
+      const ms = Math.round(performance.now() - t);
+      timings[name] = (timings[name] ?? 0) + ms;
+      log[ok ? "info" : "warn"](ok ? `${name} done` : `${name} failed`, { step: name, elapsedMs: ms });
+    }
+  };
+
+  const exec = async (
+    cmd: PlannedCommand,
+    env: NodeJS.ProcessEnv,
+    scanTexts: string[] = [],
+  ): Promise<CommandResult> => {
+    const cwd = resolve(wsModel, cmd.cwd);
+    const argv = cmd.wine ? ["wine", ...cmd.argv] : cmd.argv;
+    const what = cmd.step === "model" ? "model" : `${cmd.step.replace(":", " command '")}'`;
+    if (!(await findExecutable(argv[0]!, cwd, env.PATH))) {
+      const exe = argv[0]!;
+      const fix = cmd.wine
+        ? `install wine (e.g. apt-get install wine) in the image, or set wine: false for ${what}`
+        : exe.includes("/")
+          ? `check the path (it is resolved against the workspace's model dir) and that the file is executable`
+          : `install it (or add it to the image), or put it in the model dir and write ./${exe} in the command`;
+      throw new StepFailure("executable-not-found", `${what} executable '${exe}' not found on PATH: ${fix}`);
+    }
+    log.info(`${cmd.step} starting`, { step: cmd.step, argv, cwd: cmd.cwd, timeoutMs: cmd.timeoutMs });
+    const res = await runCommand({
+      argv,
+      cwd,
+      env,
+      timeoutMs: cmd.timeoutMs,
+      logFile: join(logsDir(), `${safeName(cmd.step)}.log`),
+      scanTexts,
+      signal: ctx.signal,
+      killGraceMs: ctx.killGraceMs,
+    });
+    logTail = res.tail;
+    const detail = { exitCode: res.exitCode, signal: res.signal, logTail: res.tail };
+    log.info(`${cmd.step} exited`, {
+      step: cmd.step,
+      exitCode: res.exitCode,
+      signal: res.signal,
+      elapsedMs: Math.round(res.durationMs),
+      pid: res.pid,
+    });
+    if (res.interrupted) throw new Interrupted();
+    if (res.spawnError) {
+      throw new StepFailure(
+        res.spawnError.code === "ENOENT"
+          ? "executable-not-found"
+          : `${cmd.step === "model" ? "model" : cmd.step.split(":")[0]}-start`,
+        `${what} could not be started: ${res.spawnError.message}`,
+        detail,
+      );
+    }
+    const stepReason = cmd.step === "model" ? undefined : `${cmd.step.split(":")[0]}-command`;
+    if (res.timedOut) {
+      throw new StepFailure(
+        stepReason ?? "timeout",
+        `${what} did not finish within ${formatMs(cmd.timeoutMs)}: its process tree was killed`,
+        detail,
+      );
+    }
+    if (res.exitCode !== 0) {
+      const how = res.signal ? `was killed by ${res.signal}` : `exited with code ${res.exitCode}`;
+      throw new StepFailure(stepReason ?? "model-exit-code", `${what} ${how}`, detail);
+    }
+    return res;
+  };
+
+  const commandEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+    ...ctx.env,
+    MFPAR_PROJECT: plan.project,
+    MFPAR_SCENARIO: plan.scenario,
+    MFPAR_ID: id,
+    MFPAR_ATTEMPT: String(attempt),
+    MFPAR_WORKSPACE: ws!,
+    MFPAR_MODEL_DIR: wsModel,
+    MFPAR_PARAMS_FILE: join(ws!, "params.json"),
+    ...extra,
+  });
+
+  let outcome: RealizationOutcome;
+  try {
+    log.info("realization starting", { step: "start" });
+    await step("workspace", async () => {
+      ws = await createWorkspace(ctx.workRoot, plan.scenario, id, attempt);
+      wsModel = join(ws, "model");
+      await mkdir(logsDir());
+      const copied = await copyTree(plan.modelDir, wsModel, plan.stale);
+      log.debug("model dir copied", {
+        step: "workspace",
+        files: copied.files,
+        skippedStale: copied.skipped,
+        workspace: ws,
+      });
+    });
+
+    const values = await step("params", async () => {
+      const parPath = plan.paramsPattern.replaceAll("{id}", id);
+      try {
+        return parameterValues(await readParFile(parPath));
+      } catch (e) {
+        if (e instanceof UserError && e.code === "pest/file-not-found") {
+          throw new StepFailure("missing-par", `parameter file for ID ${id} not found: ${parPath}`);
+        }
+        if (e instanceof UserError) throw new StepFailure("invalid-par", e.message);
+        throw e;
+      }
+    });
+    const paramObject = Object.fromEntries(values);
+    await writeFile(join(ws!, "params.json"), `${JSON.stringify(paramObject, null, 2)}\n`);
+
+    await step("templates", async () => {
+      for (const { template, out } of plan.templates) {
+        let text: string;
+        try {
+          text = fillTemplate(template, values);
+        } catch (e) {
+          if (e instanceof UserError) throw new StepFailure("template", e.message);
+          throw e;
+        }
+        const target = join(wsModel, out);
+        await mkdir(resolve(target, ".."), { recursive: true });
+        await writeFile(target, text, "latin1");
+      }
+    });
+
+    const paramEnv: Record<string, string> = {};
+    for (const [name, v] of values) paramEnv[paramEnvName(name)] = String(v);
+    if (plan.pre.length > 0) {
+      await step("pre", async () => {
+        for (const c of plan.pre) await exec(c, commandEnv(paramEnv));
+      });
+    }
+
+    await step("model", async () => {
+      const res = await exec(plan.model, commandEnv(), [...plan.success, ...plan.failure]);
+      const listingPath = plan.listing ? join(wsModel, plan.listing) : undefined;
+      const inListing = listingPath
+        ? await scanFile(listingPath, [...plan.success, ...plan.failure])
+        : new Set<string>();
+      const detail = { exitCode: res.exitCode, signal: res.signal, logTail: res.tail };
+      for (const f of plan.failure) {
+        const where = res.found.has(f)
+          ? "its output"
+          : inListing.has(f)
+            ? `the listing file ${plan.listing}`
+            : undefined;
+        if (where)
+          throw new StepFailure("failure-text", `model exited 0 but "${f}" appears in ${where}`, detail);
+      }
+      if (plan.success.length > 0 && !plan.success.some((s) => res.found.has(s) || inListing.has(s))) {
+        const texts = plan.success.map((s) => `"${s}"`).join(" or ");
+        throw new StepFailure(
+          "no-success-text",
+          `model exited 0 but ${texts} was not found in its output${plan.listing ? ` or in the listing file ${plan.listing}` : ""} (MODFLOW exits 0 even when it fails; see the log tail)`,
+          detail,
+        );
+      }
+    });
+
+    if (plan.post.length > 0) {
+      await step("post", async () => {
+        for (const c of plan.post) await exec(c, commandEnv(paramEnv));
+      });
+    }
+
+    if (plan.instructions.length > 0 || plan.outputs.length > 0) {
+      observations = await step("observations", async () => {
+        const row: Record<string, number> = {};
+        try {
+          for (const { ins, out } of plan.instructions) {
+            let text: string;
+            try {
+              text = await readFile(join(wsModel, out), "latin1");
+            } catch (e) {
+              if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+              throw new StepFailure(
+                "observations",
+                `${ins.file} reads ${out}, which the model did not write`,
+              );
+            }
+            for (const [name, v] of readObservations(ins, text, out)) row[name] = v;
+          }
+          if (plan.outputs.length > 0) {
+            for (const [name, v] of await readOutputObservations(plan.outputs as never, wsModel)) {
+              if (name in row)
+                throw new StepFailure(
+                  "observations",
+                  `observation "${name}" is produced by both an instruction file and model.outputs`,
+                );
+              row[name] = v;
+            }
+          }
+        } catch (e) {
+          if (e instanceof UserError) throw new StepFailure("observations", e.message);
+          throw e;
+        }
+        await writeFile(join(ws!, "observations.csv"), observationsCsv(id, row));
+        return row;
+      });
+    }
+
+    const files = await step("upload", async () => {
+      const rels = (await glob(plan.collect, { cwd: wsModel, onlyFiles: true, dot: true })).sort();
+      const uploads = rels
+        .filter((rel) => {
+          // These names belong to the agent: a collected file must never pose as a marker or an attempt log.
+          const reserved = /^_(SUCCESS|FAILED|INTERRUPTED)\.json$/.test(rel) || rel.startsWith("attempts/");
+          if (reserved)
+            log.warn(`not uploading ${rel}: the name is reserved for markers and attempt logs`, {
+              step: "upload",
+            });
+          return !reserved;
+        })
+        .map((rel) => ({ key: resultPrefix + rel, path: join(wsModel, rel) }));
+      if (observations)
+        uploads.push({ key: `${resultPrefix}observations.csv`, path: join(ws!, "observations.csv") });
+      await mapLimit(uploads, ctx.uploadConcurrency ?? 8, async (u) => {
+        if (ctx.signal.aborted) throw new Interrupted();
+        try {
+          await store.putFile(u.key, u.path);
+        } catch (e) {
+          throw new StepFailure("upload", `uploading ${u.key} to ${store.url} failed: ${errorMessage(e)}`);
+        }
+        keys.push(u.key);
+      });
+      log.info("uploaded", { step: "upload", files: uploads.length });
+      return uploads.map((u) => u.key);
+    });
+
+    timings.total = Math.round(performance.now() - t0);
+    const marker = buildMarker("success", { files });
+    const logKey = `${attemptPrefix}agent.log`;
+    log.info("realization succeeded", { step: "done", elapsedMs: timings.total });
+    await store.put(logKey, `${captured.join("\n")}\n`, { contentType: "text/plain" });
+    keys.push(logKey);
+    await writeMarker("SUCCESS", marker);
+    outcome = { id, status: "success", marker, keys };
+  } catch (e) {
+    const interrupted = e instanceof Interrupted || ctx.signal.aborted;
+    let reason: string;
+    let message: string;
+    let detail: StepFailure["detail"] = {};
+    if (interrupted) {
+      reason = "interrupted";
+      message = "stopped by SIGTERM/SIGINT before it finished";
+      if (e instanceof StepFailure) detail = e.detail;
+    } else if (e instanceof StepFailure) {
+      reason = e.reason;
+      message = e.message;
+      detail = e.detail;
+    } else {
+      reason = "agent-error";
+      message = errorMessage(e);
+    }
+    log.error(`realization ${interrupted ? "interrupted" : "failed"}: ${message}`, { step: "done", reason });
+    outcome = await recordFailure(interrupted ? "interrupted" : "failed", reason, message, detail);
+  } finally {
+    if (ws && !ctx.keepWorkspace) await removeWorkspace(ws).catch(() => {});
+  }
+  return outcome;
+
+  function buildMarker(status: Marker["status"], extra: Partial<Marker>): Marker {
+    return {
+      status,
+      project: plan.project,
+      scenario: plan.scenario,
+      id,
+      ...(ctx.batchId ? { batchId: ctx.batchId } : {}),
+      attempt,
+      ...extra,
+      timings,
+      startedAt: startedAt.toISOString(),
+      finishedAt: clock().toISOString(),
+      ...(ctx.imageDigest ? { imageDigest: ctx.imageDigest } : {}),
+      host: hostname(),
+      ...(observations ? { observations } : {}),
+    };
+  }
+
+  async function writeMarker(kind: MarkerKind, marker: Marker): Promise<void> {
+    const key = storeKeys.marker(plan.scenario, id, kind);
+    await store.put(key, `${JSON.stringify(marker, null, 2)}\n`, { contentType: "application/json" });
+    keys.push(key);
+    // One marker per ID: the latest attempt's. _SUCCESS.json is never removed.
+    const others = (["FAILED", "INTERRUPTED"] as const).filter((k) => k !== kind);
+    await store.delete(others.map((k) => storeKeys.marker(plan.scenario, id, k)));
+  }
+
+  async function recordFailure(
+    status: "failed" | "interrupted",
+    reason: string,
+    message: string,
+    detail: StepFailure["detail"],
+  ): Promise<RealizationOutcome> {
+    timings.total = Math.round(performance.now() - t0);
+    // Diagnostics of this attempt go under attempts/{n}/ only: the results of another attempt stay untouched.
+    const diag: { key: string; path: string }[] = [];
+    if (ws) {
+      const logNames = await readdir(logsDir()).catch(() => [] as string[]);
+      for (const n of logNames.sort()) diag.push({ key: attemptPrefix + n, path: join(logsDir(), n) });
+      if (plan.listing && (await exists(join(wsModel, plan.listing)))) {
+        diag.push({ key: attemptPrefix + basename(plan.listing), path: join(wsModel, plan.listing) });
+      }
+    }
+    const marker = buildMarker(status, {
+      reason,
+      message,
+      ...(detail.exitCode !== undefined ? { exitCode: detail.exitCode } : {}),
+      ...(detail.signal ? { signal: detail.signal } : {}),
+      ...((detail.logTail ?? logTail) ? { logTail: detail.logTail ?? logTail } : {}),
+    });
+    try {
+      await mapLimit(diag, ctx.uploadConcurrency ?? 8, async (d) => {
+        await store.putFile(d.key, d.path);
+        keys.push(d.key);
+      });
+      const logKey = `${attemptPrefix}agent.log`;
+      await store.put(logKey, `${captured.join("\n")}\n`, { contentType: "text/plain" });
+      keys.push(logKey);
+      if (await store.head(successKey)) {
+        log.warn("another attempt already succeeded: its _SUCCESS.json and results are left as they are", {
+          step: "marker",
+        });
+        return { id, status, marker, keys };
+      }
+      marker.files = keys.slice().sort();
+      marker.finishedAt = clock().toISOString();
+      await writeMarker(markerKindOf[status], marker);
+    } catch (e) {
+      log.error(`could not record the ${status} attempt in ${store.url}: ${errorMessage(e)}`, {
+        step: "marker",
+      });
+    }
+    return { id, status, marker, keys };
+  }
+}
+
+/** `90000` → `1m30s`. */
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  let s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  return `${h ? `${h}h` : ""}${m ? `${m}m` : ""}${s || (!h && !m) ? `${s}s` : ""}`;
+}
