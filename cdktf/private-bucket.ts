@@ -1,0 +1,57 @@
+import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket/index.js";
+import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js";
+import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls/index.js";
+import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy/index.js";
+import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block/index.js";
+import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration/index.js";
+import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning/index.js";
+import { Construct } from "constructs";
+import { tlsOnlyBucketPolicy } from "../lib/infra/iam.js";
+
+export interface PrivateBucketProps {
+  name: string;
+  /** Move objects to `storageClass` after this many days. */
+  transition?: { days: number; storageClass: string };
+}
+
+/**
+ * A bucket nobody outside the account can read: public access blocked, ACLs disabled, SSE-S3 encryption
+ * (no KMS key, so task roles need no kms: permissions), versioning, and a policy refusing plain HTTP.
+ */
+export class PrivateBucket extends Construct {
+  readonly bucket: S3Bucket;
+
+  constructor(scope: Construct, id: string, props: PrivateBucketProps) {
+    super(scope, id);
+    // force_destroy stays false: close-out empties a bucket only after its backup is verified.
+    this.bucket = new S3Bucket(this, "bucket", { bucket: props.name, forceDestroy: false });
+    const bucket = this.bucket.id;
+    new S3BucketPublicAccessBlock(this, "public-access", {
+      bucket,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    new S3BucketOwnershipControls(this, "ownership", { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } });
+    new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
+      bucket,
+      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
+    });
+    new S3BucketVersioningA(this, "versioning", { bucket, versioningConfiguration: { status: "Enabled" } });
+    new S3BucketPolicy(this, "tls-only", { bucket, policy: JSON.stringify(tlsOnlyBucketPolicy(this.bucket.arn)) });
+    if (props.transition) {
+      new S3BucketLifecycleConfiguration(this, "lifecycle", {
+        bucket,
+        rule: [
+          {
+            id: "transition",
+            status: "Enabled",
+            filter: [{ prefix: "" }],
+            transition: [{ days: props.transition.days, storageClass: props.transition.storageClass }],
+          },
+        ],
+      });
+    }
+  }
+}

@@ -1,0 +1,376 @@
+import { DEFAULT_NAME_TEMPLATES, expandName, type GithubRoleKind, githubRoleName } from "../naming.js";
+
+/** An IAM policy document, as AWS reads it. */
+export interface PolicyDocument {
+  Version: "2012-10-17";
+  Statement: PolicyStatement[];
+}
+export interface PolicyStatement {
+  Sid?: string;
+  Effect: "Allow" | "Deny";
+  Principal?: Record<string, string | string[]> | "*";
+  Action: string[];
+  Resource?: string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+// Statements left with no resource (e.g. a region where no scenario runs) are dropped: IAM rejects them.
+const doc = (Statement: PolicyStatement[]): PolicyDocument => ({
+  Version: "2012-10-17",
+  Statement: Statement.filter((s) => s.Resource === undefined || s.Resource.length > 0),
+});
+const allow = (Sid: string, Action: string[], Resource: string[], Condition?: PolicyStatement["Condition"]): PolicyStatement =>
+  Condition ? { Sid, Effect: "Allow", Action, Resource, Condition } : { Sid, Effect: "Allow", Action, Resource };
+
+export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
+export const GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com";
+
+// ---------------------------------------------------------------------------------------------------------
+// Per project-region stack: the ECS task execution role and the task role.
+
+/** ECS may assume these roles only on behalf of this account (confused-deputy protection on the task role). */
+export function ecsTasksTrustPolicy(account: string, region?: string): PolicyDocument {
+  const st: PolicyStatement = {
+    Effect: "Allow",
+    Principal: { Service: "ecs-tasks.amazonaws.com" },
+    Action: ["sts:AssumeRole"],
+  };
+  if (region) {
+    st.Condition = {
+      StringEquals: { "aws:SourceAccount": account },
+      ArnLike: { "aws:SourceArn": `arn:aws:ecs:${region}:${account}:*` },
+    };
+  }
+  return doc([st]);
+}
+
+/** Pull its own images, write its own log groups. GetAuthorizationToken has no resource-level permission. */
+export function executionRolePolicy(p: { account: string; region: string; repositories: string[]; logGroups: string[] }): PolicyDocument {
+  return doc([
+    allow("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]),
+    allow(
+      "PullOwnImages",
+      ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+      p.repositories.map((r) => `arn:aws:ecr:${p.region}:${p.account}:repository/${r}`),
+    ),
+    allow(
+      "WriteOwnLogs",
+      ["logs:CreateLogStream", "logs:PutLogEvents"],
+      p.logGroups.map((g) => `arn:aws:logs:${p.region}:${p.account}:log-group:${g}:*`),
+    ),
+  ]);
+}
+
+/**
+ * Read and write its scenarios' prefixes in their results buckets (in the home region, whatever the task's
+ * region). Listing is scoped to the bucket, not the prefix: HeadBucket is authorized as s3:ListBucket and
+ * carries no prefix, so a prefix condition would break it.
+ */
+export function taskRolePolicy(p: { buckets: Array<{ name: string; prefixes: string[] }> }): PolicyDocument {
+  return doc([
+    allow(
+      "ListOwnBuckets",
+      ["s3:ListBucket"],
+      p.buckets.map((b) => `arn:aws:s3:::${b.name}`),
+    ),
+    allow(
+      "ReadWriteOwnPrefixes",
+      ["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"],
+      p.buckets.flatMap((b) => b.prefixes.map((prefix) => `arn:aws:s3:::${b.name}/${prefix}*`)),
+    ),
+  ]);
+}
+
+/** Refuse plain-HTTP requests to a bucket. */
+export function tlsOnlyBucketPolicy(bucketArn: string): PolicyDocument {
+  return doc([
+    {
+      Sid: "DenyInsecureTransport",
+      Effect: "Deny",
+      Principal: "*",
+      Action: ["s3:*"],
+      Resource: [bucketArn, `${bucketArn}/*`],
+      Condition: { Bool: { "aws:SecureTransport": "false" } },
+    },
+  ]);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Bootstrap stack: the roles GitHub Actions assumes through OIDC.
+
+/** The `sub` claims each role trusts. Jobs that use a GitHub environment present `environment:<name>`, not the ref. */
+export function githubSubjects(repository: string): Record<GithubRoleKind, string[]> {
+  const r = `repo:${repository}`;
+  return {
+    plan: [`${r}:pull_request`],
+    deploy: [`${r}:ref:refs/heads/main`, `${r}:environment:production`],
+    run: [`${r}:ref:refs/heads/main`],
+    "close-out": [`${r}:environment:close-out`],
+  };
+}
+
+export function githubTrustPolicy(oidcProviderArn: string, subjects: string[]): PolicyDocument {
+  return doc([
+    {
+      Effect: "Allow",
+      Principal: { Federated: oidcProviderArn },
+      Action: ["sts:AssumeRoleWithWebIdentity"],
+      Condition: {
+        StringEquals: { [`${GITHUB_OIDC_HOST}:aud`]: GITHUB_OIDC_AUDIENCE, [`${GITHUB_OIDC_HOST}:sub`]: subjects },
+      },
+    },
+  ]);
+}
+
+/**
+ * ARN patterns of everything mfpar names with its default templates (project = `*`), e.g. `cluster-agente-*`.
+ * Projects that override names outside these patterns are reported by the stack plan.
+ */
+export function managedArnPatterns(account: string) {
+  const n = (kind: keyof typeof DEFAULT_NAME_TEMPLATES) =>
+    expandName(DEFAULT_NAME_TEMPLATES[kind], { project: "*", account }).replace(/\*(?:\*)+/g, "*");
+  return {
+    cluster: `arn:aws:ecs:*:${account}:cluster/${n("cluster")}`,
+    taskDefinition: `arn:aws:ecs:*:${account}:task-definition/${n("taskFamily")}:*`,
+    task: `arn:aws:ecs:*:${account}:task/${n("cluster")}/*`,
+    bucket: `arn:aws:s3:::${n("bucket")}`,
+    objects: `arn:aws:s3:::${n("bucket")}/*`,
+    repository: `arn:aws:ecr:*:${account}:repository/${n("repository")}`,
+    logGroup: `arn:aws:logs:*:${account}:log-group:${n("logGroup")}`,
+    logStreams: `arn:aws:logs:*:${account}:log-group:${n("logGroup")}:*`,
+    role: `arn:aws:iam::${account}:role/agente-*`,
+    // EC2 networking has no name to scope by; the account is the narrowest resource pattern that works
+    // for create + tag + attach across VPCs, subnets, gateways, route tables and security groups.
+    ec2: `arn:aws:ec2:*:${account}:*`,
+  };
+}
+
+export interface GithubPolicyInput {
+  account: string;
+  stateBucket: string;
+  /** Backup targets of close-out (`closeout.target: s3://bucket/prefix` of every project). */
+  backupTargets: Array<{ bucket: string; prefix: string }>;
+}
+
+/** The permission policy of each GitHub role. Every statement with `Resource: ["*"]` names why in its Sid. */
+export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind, PolicyDocument> {
+  const a = managedArnPatterns(p.account);
+  const state = `arn:aws:s3:::${p.stateBucket}`;
+  const stateObjects = `${state}/mfpar/*`;
+  const passRole = allow("PassTaskRoles", ["iam:PassRole"], [a.role], {
+    StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" },
+  });
+  const ecsCluster = { ArnLike: { "ecs:cluster": a.cluster } };
+
+  const read: PolicyStatement[] = [
+    allow("StateList", ["s3:ListBucket"], [state]),
+    allow("StateRead", ["s3:GetObject"], [stateObjects]),
+    // Native S3 locking (use_lockfile): even `plan` writes and removes `<key>.tflock`.
+    allow("StateLock", ["s3:DeleteObject", "s3:PutObject"], [`${stateObjects}.tflock`]),
+    allow("ReadEcs", ["ecs:DescribeClusters", "ecs:ListTagsForResource"], [a.cluster, a.taskDefinition]),
+    allow("ReadEcsTaskDefinitionsNoResourceLevel", ["ecs:DescribeTaskDefinition"], ["*"]),
+    allow(
+      "ReadEcr",
+      ["ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource"],
+      [a.repository],
+    ),
+    allow("ReadLogGroups", ["logs:DescribeLogGroups"], [`arn:aws:logs:*:${p.account}:log-group:*`]),
+    allow("ReadLogTags", ["logs:ListTagsForResource", "logs:ListTagsLogGroup"], [a.logGroup, a.logStreams]),
+    allow(
+      "ReadBuckets",
+      [
+        "s3:GetAccelerateConfiguration",
+        "s3:GetBucket*",
+        "s3:GetEncryptionConfiguration",
+        "s3:GetLifecycleConfiguration",
+        "s3:GetReplicationConfiguration",
+        "s3:ListBucket",
+      ],
+      [a.bucket, state],
+    ),
+    allow(
+      "ReadRoles",
+      ["iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"],
+      [a.role, `arn:aws:iam::${p.account}:role/${githubRoleName("*" as GithubRoleKind)}`],
+    ),
+    allow("ReadOidcProvider", ["iam:GetOpenIDConnectProvider"], [`arn:aws:iam::${p.account}:oidc-provider/${GITHUB_OIDC_HOST}`]),
+    allow("ReadNetworkNoResourceLevel", ["ec2:Describe*"], ["*"]),
+  ];
+  const stateWrite = allow("StateWrite", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], [stateObjects]);
+  const ecrLogin = allow("EcrLoginNoResourceLevel", ["ecr:GetAuthorizationToken"], ["*"]);
+  const ecsDestroy = [
+    allow("DestroyEcs", ["ecs:DeleteCluster", "ecs:PutClusterCapacityProviders"], [a.cluster]),
+    allow("DeregisterTaskDefinitionsNoResourceLevel", ["ecs:DeregisterTaskDefinition"], ["*"]),
+  ];
+  const ec2Delete = [
+    "ec2:DeleteInternetGateway",
+    "ec2:DeleteRoute",
+    "ec2:DeleteRouteTable",
+    "ec2:DeleteSecurityGroup",
+    "ec2:DeleteSubnet",
+    "ec2:DeleteTags",
+    "ec2:DeleteVpc",
+    "ec2:DetachInternetGateway",
+    "ec2:DisassociateRouteTable",
+    "ec2:RevokeSecurityGroupEgress",
+    "ec2:RevokeSecurityGroupIngress",
+  ];
+  const roleDelete = ["iam:DeleteRole", "iam:DeleteRolePolicy", "iam:ListInstanceProfilesForRole"];
+
+  const deploy: PolicyStatement[] = [
+    ...read.filter((s) => s.Sid !== "StateRead" && s.Sid !== "StateLock"),
+    stateWrite,
+    allow(
+      "ManageEcsClusters",
+      ["ecs:CreateCluster", "ecs:DeleteCluster", "ecs:PutClusterCapacityProviders", "ecs:TagResource", "ecs:UntagResource", "ecs:UpdateCluster"],
+      [a.cluster],
+    ),
+    allow("TagTaskDefinitions", ["ecs:TagResource", "ecs:UntagResource"], [a.taskDefinition]),
+    allow(
+      "RegisterTaskDefinitionsNoResourceLevel",
+      ["ecs:DeregisterTaskDefinition", "ecs:RegisterTaskDefinition"],
+      ["*"],
+    ),
+    ecrLogin,
+    allow(
+      "ManageAndPushRepositories",
+      [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
+        "ecr:CompleteLayerUpload",
+        "ecr:CreateRepository",
+        "ecr:DeleteLifecyclePolicy",
+        "ecr:DeleteRepository",
+        "ecr:DescribeImages",
+        "ecr:GetDownloadUrlForLayer",
+        "ecr:InitiateLayerUpload",
+        "ecr:PutImage",
+        "ecr:PutImageScanningConfiguration",
+        "ecr:PutImageTagMutability",
+        "ecr:PutLifecyclePolicy",
+        "ecr:TagResource",
+        "ecr:UntagResource",
+        "ecr:UploadLayerPart",
+      ],
+      [a.repository],
+    ),
+    allow(
+      "ManageLogGroups",
+      [
+        "logs:CreateLogGroup",
+        "logs:DeleteLogGroup",
+        "logs:DeleteRetentionPolicy",
+        "logs:PutRetentionPolicy",
+        "logs:TagLogGroup",
+        "logs:TagResource",
+        "logs:UntagLogGroup",
+        "logs:UntagResource",
+      ],
+      [a.logGroup, a.logStreams],
+    ),
+    allow(
+      "ManageBuckets",
+      [
+        "s3:CreateBucket",
+        "s3:DeleteBucket",
+        "s3:DeleteBucketPolicy",
+        "s3:PutBucketOwnershipControls",
+        "s3:PutBucketPolicy",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:PutBucketTagging",
+        "s3:PutBucketVersioning",
+        "s3:PutEncryptionConfiguration",
+        "s3:PutLifecycleConfiguration",
+      ],
+      [a.bucket],
+    ),
+    allow(
+      "ManageTaskRoles",
+      [
+        ...roleDelete,
+        "iam:CreateRole",
+        "iam:PutRolePolicy",
+        "iam:TagRole",
+        "iam:UntagRole",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:UpdateRole",
+      ],
+      [a.role],
+    ),
+    passRole,
+    allow(
+      "ManageNetwork",
+      [
+        ...ec2Delete,
+        "ec2:AssociateRouteTable",
+        "ec2:AttachInternetGateway",
+        "ec2:AuthorizeSecurityGroupEgress",
+        "ec2:CreateInternetGateway",
+        "ec2:CreateRoute",
+        "ec2:CreateRouteTable",
+        "ec2:CreateSecurityGroup",
+        "ec2:CreateSubnet",
+        "ec2:CreateTags",
+        "ec2:CreateVpc",
+        "ec2:ModifySubnetAttribute",
+        "ec2:ModifyVpcAttribute",
+      ].sort(),
+      [a.ec2],
+    ),
+  ];
+
+  const run: PolicyStatement[] = [
+    allow("StateList", ["s3:ListBucket"], [state]),
+    allow("StateRead", ["s3:GetObject"], [stateObjects]),
+    allow("RunTasks", ["ecs:RunTask"], [a.taskDefinition], ecsCluster),
+    allow("TagTasksAtLaunch", ["ecs:TagResource"], [a.task], { StringEquals: { "ecs:CreateAction": "RunTask" } }),
+    allow("WatchTasks", ["ecs:DescribeTasks", "ecs:StopTask"], [a.task]),
+    allow("DescribeClusters", ["ecs:DescribeClusters"], [a.cluster]),
+    allow("ListTasksNoResourceLevel", ["ecs:ListTasks"], ["*"], ecsCluster),
+    allow("DescribeTaskDefinitionsNoResourceLevel", ["ecs:DescribeTaskDefinition"], ["*"]),
+    passRole,
+    allow("ListResults", ["s3:ListBucket"], [a.bucket]),
+    allow("ReadWriteResults", ["s3:GetObject", "s3:PutObject"], [a.objects]),
+    allow("ReadTaskLogs", ["logs:FilterLogEvents", "logs:GetLogEvents"], [a.logGroup, a.logStreams]),
+    allow("DescribeImages", ["ecr:DescribeImages"], [a.repository]),
+    allow("ReadFargateQuotas", ["servicequotas:GetServiceQuota"], [`arn:aws:servicequotas:*:${p.account}:fargate/*`]),
+  ];
+
+  const closeOut: PolicyStatement[] = [
+    ...read.filter((s) => s.Sid !== "StateRead" && s.Sid !== "StateLock"),
+    stateWrite,
+    allow("ListTasksNoResourceLevel", ["ecs:ListTasks"], ["*"], ecsCluster),
+    ...ecsDestroy,
+    ecrLogin,
+    allow(
+      "BackUpAndDeleteImages",
+      [
+        "ecr:BatchDeleteImage",
+        "ecr:BatchGetImage",
+        "ecr:DeleteLifecyclePolicy",
+        "ecr:DeleteRepository",
+        "ecr:DescribeImages",
+        "ecr:GetDownloadUrlForLayer",
+        "ecr:ListImages",
+      ],
+      [a.repository],
+    ),
+    allow("ListResultVersions", ["s3:ListBucketVersions"], [a.bucket]),
+    allow("DeleteBuckets", ["s3:DeleteBucket", "s3:DeleteBucketPolicy"], [a.bucket]),
+    allow("BackUpAndDeleteResults", ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:GetObjectVersion"], [a.objects]),
+    allow("DeleteLogGroups", ["logs:DeleteLogGroup", "logs:DeleteRetentionPolicy"], [a.logGroup, a.logStreams]),
+    allow("DeleteTaskRoles", roleDelete, [a.role]),
+    allow("DeleteNetwork", ec2Delete, [a.ec2]),
+  ];
+  if (p.backupTargets.length) {
+    closeOut.push(
+      allow("ListBackupTargets", ["s3:ListBucket"], [...new Set(p.backupTargets.map((t) => `arn:aws:s3:::${t.bucket}`))]),
+      allow(
+        "WriteBackups",
+        ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
+        p.backupTargets.map((t) => `arn:aws:s3:::${t.bucket}/${t.prefix}*`),
+      ),
+    );
+  }
+  return { plan: doc(read), deploy: doc(deploy), run: doc(run), "close-out": doc(closeOut) };
+}
