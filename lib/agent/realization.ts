@@ -129,14 +129,6 @@ export async function runRealization(
   const resultPrefix = storeKeys.result(plan.scenario, id);
   const attemptPrefix = storeKeys.attempt(plan.scenario, id, attempt);
 
-  if (await store.head(successKey)) {
-    log.info("already done: _SUCCESS.json exists, skipping", {
-      step: "check",
-      elapsedMs: Math.round(performance.now() - t0),
-    });
-    return { id, status: "skipped", keys };
-  }
-
   const timings: Record<string, number> = {};
   let logTail: string[] | undefined;
   let observations: Record<string, number> | undefined;
@@ -235,6 +227,19 @@ export async function runRealization(
 
   let outcome: RealizationOutcome;
   try {
+    let done: boolean;
+    try {
+      done = (await store.head(successKey)) !== undefined;
+    } catch (e) {
+      throw new StepFailure("store", `cannot read ${store.url}${successKey}: ${errorMessage(e)}`);
+    }
+    if (done) {
+      log.info("already done: _SUCCESS.json exists, skipping", {
+        step: "check",
+        elapsedMs: Math.round(performance.now() - t0),
+      });
+      return { id, status: "skipped", keys };
+    }
     log.info("realization starting", { step: "start" });
     await step("workspace", async () => {
       ws = await createWorkspace(ctx.workRoot, plan.scenario, id, attempt);
