@@ -386,16 +386,15 @@ function assemble(m, cr, cc) {
     const i = Math.floor(k / ncol);
     const j = k % ncol;
     b[k] += m.rch[k] * m.delr[j] * m.delc[i];
-    const links = [];
-    if (j > 0) links.push([k - 1, cr[k - 1]]);
-    if (j + 1 < ncol) links.push([k + 1, cr[k]]);
-    if (i > 0) links.push([k - ncol, cc[k - ncol]]);
-    if (i + 1 < nrow) links.push([k + ncol, cc[k]]);
-    for (const [nb, c] of links) {
-      if (c === 0) continue;
+    const link = (nb, c) => {
+      if (c === 0) return;
       a[k] += c;
       if (m.ibound[nb] < 0) b[k] += c * m.fixed[nb];
-    }
+    };
+    if (j > 0) link(k - 1, cr[k - 1]);
+    if (j + 1 < ncol) link(k + 1, cr[k]);
+    if (i > 0) link(k - ncol, cc[k - ncol]);
+    if (i + 1 < nrow) link(k + ncol, cc[k]);
     if (j + 1 < ncol && variable(k + 1)) e[k] = -cr[k];
     if (i + 1 < nrow && variable(k + ncol)) s[k] = -cc[k];
   }
