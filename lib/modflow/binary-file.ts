@@ -23,8 +23,10 @@ const SMALL = 4096;
  * {@link UserError} naming the file and the byte offset.
  */
 export class RandomAccessFile {
-  private block: Buffer = Buffer.alloc(0);
+  private readonly block = Buffer.allocUnsafe(BLOCK);
   private blockStart = -1;
+  private blockLength = 0;
+  private filling = false;
 
   private constructor(
     readonly path: string,
@@ -61,27 +63,42 @@ export class RandomAccessFile {
           "the file is truncated or is not a MODFLOW binary output in the precision detected",
       );
     }
-    if (cached && length <= SMALL) {
+    if (cached && length <= SMALL && !this.filling) {
       if (
         this.blockStart < 0 ||
         position < this.blockStart ||
-        position + length > this.blockStart + this.block.length
+        position + length > this.blockStart + this.blockLength
       ) {
         const n = Math.min(BLOCK, this.size - position);
-        this.block = await this.readRaw(position, n);
+        this.blockStart = -1;
+        this.filling = true;
+        try {
+          await this.readInto(this.block.subarray(0, n), position, what);
+        } finally {
+          this.filling = false;
+        }
         this.blockStart = position;
+        this.blockLength = n;
       }
       const from = position - this.blockStart;
-      return this.block.subarray(from, from + length);
+      return Buffer.from(this.block.subarray(from, from + length)); // a copy: the block is reused
     }
     return this.readRaw(position, length);
   }
 
   private async readRaw(position: number, length: number): Promise<Buffer> {
     const buf = Buffer.allocUnsafe(length);
+    await this.readInto(buf, position, "bytes");
+    return buf;
+  }
+
+  /** Fills `target` with the bytes at `position`, uncached (`target` may be a reused scratch buffer). */
+  async readInto(target: Buffer, position: number, what: string): Promise<void> {
+    const length = target.length;
+    if (position + length > this.size) await this.read(position, length, what); // throws the truncation error
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.handle.read(buf, done, length - done, position + done);
+      const { bytesRead } = await this.handle.read(target, done, length - done, position + done);
       if (bytesRead === 0) {
         throw modflowError(
           this.path,
@@ -91,7 +108,6 @@ export class RandomAccessFile {
       }
       done += bytesRead;
     }
-    return buf;
   }
 
   async close(): Promise<void> {

@@ -215,29 +215,55 @@ export class HeadFile {
     }
     const order = positions.map((p, i) => [p, i] as const).sort((x, y) => x[0] - y[0]);
     const out = new Float64Array(positions.length);
-    // Group positions less than GAP values apart into one read, then issue the reads together.
-    const GAP = 1024;
+    // Positions less than GAP bytes apart share one read: a read call costs about as much as copying a few hundred
+    // kB from the page cache, so reading across a gap is cheaper than a second call.
+    const GAP = Math.floor((256 * 1024) / rs);
     const groups: (readonly [number, number])[][] = [];
     for (const item of order) {
       const g = groups.at(-1);
       if (g && item[0] - g.at(-1)![0] <= GAP) g.push(item);
       else groups.push([item]);
     }
-    await Promise.all(
-      groups.map(async (g) => {
-        const first = g[0]![0];
-        const last = g.at(-1)![0];
-        const buf = await this.readExact(r.dataOffset + first * rs, (last - first + 1) * rs, index);
-        const view = dataView(buf);
-        for (const [p, i] of g) out[i] = readReal(view, (p - first) * rs, this.precision);
-      }),
-    );
+    let total = 0;
+    const spans = groups.map((g) => {
+      const first = g[0]![0];
+      const bytes = (g.at(-1)![0] - first + 1) * rs;
+      const at = total;
+      total += bytes;
+      return { first, bytes, at };
+    });
+    // One scratch buffer, reused across calls: fresh memory would cost a page fault per 4 kB on every call.
+    const { buf: scratch, owned } = this.takeScratch(total);
+    try {
+      await Promise.all(
+        spans.map((s) =>
+          this.file.readInto(
+            scratch.subarray(s.at, s.at + s.bytes),
+            r.dataOffset + s.first * rs,
+            `record ${index + 1} values`,
+          ),
+        ),
+      );
+      const view = dataView(scratch);
+      groups.forEach((g, gi) => {
+        const s = spans[gi]!;
+        for (const [p, i] of g) out[i] = readReal(view, s.at + (p - s.first) * rs, this.precision);
+      });
+    } finally {
+      if (owned) this.scratchBusy = false;
+    }
     return out;
   }
 
-  // Bypasses the small-read cache: these reads run concurrently and are scattered.
-  private async readExact(position: number, length: number, index: number): Promise<Buffer> {
-    return this.file.read(position, length, `record ${index + 1} values`, false);
+  private scratch = Buffer.alloc(0);
+  private scratchBusy = false;
+
+  private takeScratch(bytes: number): { buf: Buffer; owned: boolean } {
+    if (this.scratchBusy) return { buf: Buffer.allocUnsafe(bytes), owned: false }; // a concurrent call
+    this.scratchBusy = true;
+    if (this.scratch.length < bytes)
+      this.scratch = Buffer.allocUnsafe(Math.max(bytes, 2 * this.scratch.length));
+    return { buf: this.scratch.subarray(0, bytes), owned: true };
   }
 
   /**
@@ -245,11 +271,26 @@ export class HeadFile {
    * Only records with `text` are considered.
    */
   locate(node: number, time: OutputTime, text: string): { record: HeadRecord; position: number } | undefined {
-    for (const r of this.records) {
-      if (r.kstp !== time.kstp || r.kper !== time.kper || r.text !== text) continue;
+    for (const r of this.recordsAt(time, text)) {
       if (node >= r.firstNode && node <= r.lastNode) return { record: r, position: node - r.firstNode };
     }
     return undefined;
+  }
+
+  private byTime: Map<string, HeadRecord[]> | undefined;
+
+  /** The records with `text` at `time`, in file order. */
+  recordsAt(time: OutputTime, text: string): readonly HeadRecord[] {
+    if (!this.byTime) {
+      this.byTime = new Map();
+      for (const r of this.records) {
+        const key = `${r.kper}/${r.kstp}/${r.text}`;
+        const list = this.byTime.get(key);
+        if (list) list.push(r);
+        else this.byTime.set(key, [r]);
+      }
+    }
+    return this.byTime.get(`${time.kper}/${time.kstp}/${text}`) ?? [];
   }
 
   private record(index: number): HeadRecord {

@@ -172,9 +172,7 @@ async function readHeads(
         : texts.find((t) => t.toUpperCase() === spec.text!.trim().toUpperCase());
     if (text === undefined) throw fail(`no '${spec.text}' records (the file holds: ${texts.join(", ")})`);
     const times = resolveOutputTimes(heads.times(text), spec.times, path);
-    const atFirst = heads.records.filter(
-      (r) => r.text === text && r.kstp === times[0]!.kstp && r.kper === times[0]!.kper,
-    );
+    const atFirst = heads.recordsAt(times[0]!, text);
     const nodes = spec.points.map((p) => {
       if ("node" in p) return p.node;
       const rec = atFirst.find((r) => r.layer === p.layer);
@@ -205,10 +203,10 @@ async function readHeads(
       spec.points.forEach((p, pi) => {
         const at = heads.locate(nodes[pi]!, time, text);
         if (!at) {
-          const recs = heads.records.filter(
-            (r) => r.text === text && r.kstp === time.kstp && r.kper === time.kper,
-          );
-          const held = recs.map((r) => `${r.firstNode}..${r.lastNode}`).join(", ");
+          const held = heads
+            .recordsAt(time, text)
+            .map((r) => `${r.firstNode}..${r.lastNode}`)
+            .join(", ");
           throw fail(
             `point '${p.name}': node ${nodes[pi]} is not in any ${text} record at ${describeTime(time)} (nodes held: ${held})`,
           );
