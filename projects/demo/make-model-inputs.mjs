@@ -2,22 +2,27 @@
 // Writes the fixed (non-parameter) input files of the demo model into projects/demo/model/:
 // grid, IBOUND, zone array, constant heads, recharge, wells, river, observation wells, solver.
 // The committed files are the source of truth; this script documents how they were built and
-// rebuilds them byte for byte:  node projects/demo/make-model-inputs.mjs [--nrow 60 --ncol 60]
+// rebuilds them byte for byte:  node projects/demo/make-model-inputs.mjs [--out DIR] [--nrow 60 --ncol 60]
 // (the templates hk_zones.tpl / rch.tpl and the instruction files are hand-written.)
 
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 const { values: opts } = parseArgs({
-  options: { nrow: { type: "string", default: "60" }, ncol: { type: "string", default: "60" } },
+  options: {
+    nrow: { type: "string", default: "60" },
+    ncol: { type: "string", default: "60" },
+    out: { type: "string", default: join(dirname(fileURLToPath(import.meta.url)), "model") },
+  },
 });
 const NROW = Number(opts.nrow);
 const NCOL = Number(opts.ncol);
 const DX = 6000 / NCOL; // 6 km x 6 km domain
 const DY = 6000 / NROW;
-const modelDir = join(dirname(fileURLToPath(import.meta.url)), "model");
+const modelDir = opts.out;
+mkdirSync(modelDir, { recursive: true });
 const write = (name, text) => writeFileSync(join(modelDir, name), text);
 
 // Geometry in model coordinates (x east from the west edge, y south from the north edge, metres).

@@ -292,6 +292,30 @@ describe("demo parameter sets", () => {
     );
   });
 
+  it("make-model-inputs.mjs rebuilds the committed fixed model inputs byte for byte", () => {
+    const out = mkdtempSync(join(tmpdir(), "mfpar-demo-inputs-"));
+    workspaces.push(out);
+    const r = spawnSync(process.execPath, [join(DEMO, "make-model-inputs.mjs"), "--out", out], {
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(0);
+    const written = readdirSync(out).sort();
+    expect(written).toEqual([
+      "demo.bas",
+      "demo.chd",
+      "demo.dis",
+      "demo.hob",
+      "demo.nam",
+      "demo.pcg",
+      "demo.rch",
+      "demo.riv",
+      "demo.wel",
+      "hk_zones.zon",
+    ]);
+    for (const f of written)
+      expect(readFileSync(join(out, f), "utf8"), f).toBe(readFileSync(join(MODEL, f), "utf8"));
+  });
+
   it("the .par files have the PEST layout and cover every template parameter", () => {
     const text = readFileSync(join(DEMO, "params/param17.par"), "utf8");
     const lines = text.trimEnd().split("\n");
