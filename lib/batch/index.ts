@@ -1,0 +1,5 @@
+export * from "./assign.js";
+export * from "./launch.js";
+export * from "./reconcile.js";
+export * from "./record.js";
+export * from "./summary.js";

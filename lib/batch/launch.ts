@@ -1,0 +1,259 @@
+import type { ECSClient } from "@aws-sdk/client-ecs";
+import type { ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
+import { selectIds } from "../config/ids.js";
+import type { ResolvedScenario } from "../config/load.js";
+import {
+  type CapacityMode,
+  createRegionBuckets,
+  type LaunchResult,
+  type RegionBuckets,
+  type RegionTarget,
+  type TaskNetwork,
+} from "../ecs/launcher.js";
+import { AWS_ECS_RATE_LIMITS, type EcsRateLimits } from "../ecs/limits.js";
+import { fargateVcpuQuota, type QuotaResult, tasksWithinQuota } from "../ecs/quotas.js";
+import type { Clock, Sleep } from "../ecs/token-bucket.js";
+import { TokenBucket } from "../ecs/token-bucket.js";
+import { UserError } from "../errors.js";
+import type { ProjectStackOutputs } from "../infra/outputs.js";
+import {
+  type CostEstimate,
+  estimateCost,
+  estimateDurationMs,
+  PRICES_DATE,
+  PRICES_SOURCE,
+} from "../pricing/estimate.js";
+import type { ResultStore } from "../store/types.js";
+import { assignRegions } from "./assign.js";
+import { type ReconcileResult, type RegionEcs, reconcile } from "./reconcile.js";
+import {
+  type BatchRecord,
+  batchOrigin,
+  listOpenBatches,
+  newBatchId,
+  readBatchRecord,
+  writeBatchRecord,
+} from "./record.js";
+
+export interface LaunchBatchOptions {
+  scenario: ResolvedScenario;
+  /** A subset of the scenario's IDs, as ranges (`1-50,77`). */
+  ids?: string;
+  dryRun?: boolean;
+  /** Per-region cap on tasks in flight, overriding `task.maxInFlight`. */
+  maxInFlight?: number;
+  /** Resume this batch instead of finding or creating one. */
+  batchId?: string;
+  /** Results store, already opened (from `--store`, the stack outputs, or the scenario's bucket). */
+  store: ResultStore;
+  /** MFPAR_STORE for the agents when the store differs from the task definition's. */
+  storeOverride?: string;
+  /** Deployed stacks' outputs, one per region: cluster, task definition, network. */
+  outputs?: ProjectStackOutputs[];
+  ecs: (region: string) => ECSClient;
+  /** Service Quotas per region; without it, max-in-flight comes from config alone. */
+  quotas?: (region: string) => ServiceQuotasClient;
+  env?: Record<string, string | undefined>;
+  limits?: EcsRateLimits;
+  /** Expected run time of one task, for the estimates; default: the task timeout (an upper bound). */
+  estimatedRunMs?: number;
+  clock?: Clock;
+  sleep?: Sleep;
+  random?: () => number;
+  onResult?: (r: LaunchResult) => void;
+}
+
+export interface RegionEstimate {
+  region: string;
+  ids: number;
+  tasks: number;
+  cost: CostEstimate;
+  durationMs: number;
+}
+
+export interface LaunchBatchResult {
+  batch: BatchRecord;
+  /** `created`, `resumed` (an open batch with the same IDs and config), or `planned` (dry run, not written). */
+  mode: "created" | "resumed" | "planned";
+  reconcile: ReconcileResult;
+  quotas: Record<string, QuotaResult | undefined>;
+  maxInFlight: Record<string, number>;
+  /** For the IDs still to run (planned now or waiting), per region. */
+  estimates: RegionEstimate[];
+  prices: { date: string; source: string };
+  runMsBasis: string;
+}
+
+/** The network of one region's tasks: `aws.network[region]` in config, else the deployed stack's outputs. */
+export function resolveNetwork(
+  sc: ResolvedScenario,
+  region: string,
+  outputs?: ProjectStackOutputs,
+): TaskNetwork {
+  const cfg = sc.config.aws.network?.[region];
+  if (cfg?.subnets?.length && cfg.securityGroups?.length) {
+    return { subnets: cfg.subnets, securityGroups: cfg.securityGroups, assignPublicIp: cfg.assignPublicIp };
+  }
+  if (outputs) return outputs.network;
+  throw new UserError(
+    `no network for region ${region}: set aws.network.${region}.subnets and securityGroups in ${sc.projectFile}, ` +
+      `or pass the deployed stack's outputs (--outputs stack-outputs.json)`,
+    undefined,
+    "launch/network",
+  );
+}
+
+/** Where to launch in one region: from the stack outputs when given, else the names config derives. */
+export function resolveTarget(
+  sc: ResolvedScenario,
+  region: string,
+  client: ECSClient,
+  outputs?: ProjectStackOutputs,
+): RegionTarget {
+  const so = outputs?.scenarios[sc.scenario];
+  return {
+    region,
+    client,
+    cluster: outputs?.cluster.name ?? sc.names.cluster,
+    taskDefinition: so?.taskDefinitionArn ?? sc.names.taskFamily,
+    container: so?.container ?? sc.names.container,
+    network: resolveNetwork(sc, region, outputs),
+  };
+}
+
+const sameIds = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * Launches (or plans) a batch of a scenario: finds the open batch with the same IDs and config (so running
+ * the launch twice resumes rather than duplicates) or creates one, then runs one {@link reconcile} pass.
+ * On a dry run nothing is written and no mutating API is called.
+ */
+export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchResult> {
+  const sc = o.scenario;
+  const clock = o.clock ?? Date.now;
+  const ids = o.ids ? selectIds(sc.ids, o.ids, { file: "--ids" }) : sc.ids;
+  const capacity: CapacityMode = sc.config.task.capacity;
+  const outputsOf = (region: string) => o.outputs?.find((x) => x.region === region);
+  const limits = o.limits ?? AWS_ECS_RATE_LIMITS;
+
+  const targets: Record<string, RegionTarget> = {};
+  for (const region of sc.regions)
+    targets[region] = resolveTarget(sc, region, o.ecs(region), outputsOf(region));
+
+  const quotas: Record<string, QuotaResult | undefined> = {};
+  const maxInFlight: Record<string, number> = {};
+  await Promise.all(
+    sc.regions.map(async (region) => {
+      const cap = o.maxInFlight ?? sc.config.task.maxInFlight;
+      const q = o.quotas ? await fargateVcpuQuota(o.quotas(region), capacity) : undefined;
+      quotas[region] = q;
+      maxInFlight[region] =
+        q?.vcpu !== undefined ? Math.min(cap, tasksWithinQuota(q.vcpu, sc.config.task.cpu)) : cap;
+    }),
+  );
+
+  let batch: BatchRecord | undefined;
+  let mode: LaunchBatchResult["mode"] = "resumed";
+  if (o.batchId) {
+    batch = await readBatchRecord(o.store, sc.scenario, o.batchId);
+    if (!batch) throw new UserError(`batch ${o.batchId} not found in ${o.store.url}${sc.scenario}/batches/`);
+  } else {
+    const open = await listOpenBatches(o.store, sc.scenario);
+    batch = open.reverse().find((b) => b.configHash === sc.configHash && sameIds(b.ids, ids));
+  }
+  const image = o.outputs?.[0]?.scenarios[sc.scenario]?.image ?? sc.scenarioConfig.image;
+  if (!batch) {
+    mode = o.dryRun ? "planned" : "created";
+    batch = {
+      version: 1,
+      batchId: newBatchId(new Date(clock())),
+      project: sc.project,
+      scenario: sc.scenario,
+      ids,
+      ...(image ? { image } : {}),
+      configHash: sc.configHash,
+      regions: sc.regions,
+      assignment: assignRegions(ids, maxInFlight),
+      maxAttempts: sc.config.task.maxAttempts,
+      idsPerTask: sc.config.task.idsPerTask,
+      ...(o.storeOverride ? { store: o.storeOverride } : { store: o.store.url }),
+      origin: batchOrigin(o.env ?? process.env),
+      createdAt: new Date(clock()).toISOString(),
+      status: "open",
+      launches: {},
+    };
+    // Recorded before the first RunTask: a pass that dies halfway leaves a batch the status pass can finish.
+    if (!o.dryRun) await writeBatchRecord(o.store, batch);
+  }
+
+  // A batch that does not exist yet has no tasks: a dry run of it asks ECS nothing.
+  const ecs: Record<string, RegionEcs> = {};
+  if (mode !== "planned") {
+    for (const region of sc.regions) {
+      ecs[region] = {
+        client: targets[region]!.client,
+        cluster: targets[region]!.cluster,
+        readBucket: new TokenBucket({
+          capacity: limits.readApi.burst,
+          refillPerSecond: limits.readApi.perSecond,
+          clock,
+          sleep: o.sleep,
+        }),
+      };
+    }
+  }
+  const buckets: Record<string, RegionBuckets> = {};
+  for (const region of sc.regions) buckets[region] = createRegionBuckets(limits, clock, o.sleep);
+
+  const result = await reconcile(batch, {
+    store: o.store,
+    ecs,
+    targets,
+    maxInFlight,
+    dryRun: o.dryRun,
+    clock: () => new Date(clock()),
+    sleep: o.sleep,
+    launch: {
+      capacity,
+      store: o.storeOverride,
+      buckets,
+      sleep: o.sleep,
+      clock,
+      backoff: o.random ? { random: o.random } : undefined,
+      onResult: o.onResult,
+    },
+  });
+
+  const runMs = o.estimatedRunMs ?? sc.config.task.timeout;
+  const basis = o.estimatedRunMs ? "estimate" : "upper bound (task timeout)";
+  const perTask = Math.max(1, batch.idsPerTask);
+  const estimates: RegionEstimate[] = result.regions.map((r) => {
+    const toRun = result.observation.ids.filter((s) => s.region === r.region && s.state === "todo").length;
+    const tasks = Math.ceil(toRun / perTask);
+    return {
+      region: r.region,
+      ids: toRun,
+      tasks,
+      cost: estimateCost({
+        region: r.region,
+        capacity,
+        cpu: sc.config.task.cpu,
+        memoryMiB: sc.config.task.memory,
+        tasks,
+        runMs: runMs * perTask,
+        basis,
+      }),
+      durationMs: estimateDurationMs({ tasks, maxInFlight: r.maxInFlight, runMs: runMs * perTask, limits }),
+    };
+  });
+  return {
+    batch: result.batch,
+    mode,
+    reconcile: result,
+    quotas,
+    maxInFlight,
+    estimates,
+    prices: { date: PRICES_DATE, source: PRICES_SOURCE },
+    runMsBasis: basis,
+  };
+}

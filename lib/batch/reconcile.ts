@@ -1,0 +1,417 @@
+/**
+ * The reconcile step (DESIGN.md "Batches are reconciled, not fired and forgotten"), shared by the launch
+ * action, `mfpar launch` and the scheduled status:
+ *
+ *   desired  = the batch record's IDs
+ *   observed = markers in the store (one listing of `{scenario}/resultados/`) + the batch's ECS tasks
+ *              (ListTasks by startedBy = batch id, DescribeTasks) + the record's launch ledger
+ *   action   = launch what is neither done, nor running/pending, nor out of attempts, within max-in-flight
+ *
+ * ```ts
+ * const obs = await observe(batch, { store, ecs: { "us-east-1": { client, cluster } } });
+ * obs.ids.filter((s) => s.state === "exhausted");                 // per-ID state for a status report
+ * const plan = planLaunches(obs, batch, { maxInFlight: { "us-east-1": 200 } });
+ * const res = await reconcile(batch, { store, ecs, targets, maxInFlight, launch: { capacity: "spot-first" } });
+ * res.batch;                                                       // ledger and status updated and written
+ * ```
+ */
+
+import type { ECSClient } from "@aws-sdk/client-ecs";
+import { mapLimit } from "../concurrency.js";
+import type {
+  LaunchCounters,
+  LaunchOptions,
+  LaunchResult,
+  LaunchUnit,
+  RegionTarget,
+} from "../ecs/launcher.js";
+import { launchUnits } from "../ecs/launcher.js";
+import { isActive, listBatchTasks, type ObservedTask } from "../ecs/tasks.js";
+import type { TokenBucket } from "../ecs/token-bucket.js";
+import { type MarkerKind, parseMarkerKey, storeKeys } from "../store/keys.js";
+import type { Marker } from "../store/markers.js";
+import { getJson } from "../store/open.js";
+import type { ResultStore } from "../store/types.js";
+import { regionOfId } from "./assign.js";
+import { type BatchRecord, writeBatchRecord } from "./record.js";
+
+/**
+ * Where one ID stands:
+ * - `done`: `_SUCCESS.json` exists (from this batch or an earlier one);
+ * - `running`: a task of this batch runs it (lastStatus RUNNING);
+ * - `pending`: a task is starting (PROVISIONING/PENDING/ACTIVATING), or was just launched and is not listed yet;
+ * - `todo`: to launch — never launched in this batch, or its last attempt failed, was interrupted or lost;
+ * - `exhausted`: not done and `maxAttempts` attempts used: left alone, reported as failed.
+ */
+export type IdState = "done" | "running" | "pending" | "todo" | "exhausted";
+export const ID_STATES: readonly IdState[] = ["done", "running", "pending", "todo", "exhausted"];
+
+/** How the latest finished attempt of an ID that is not done ended. */
+export type LastOutcome = "failed" | "interrupted" | "lost";
+
+export interface IdStatus {
+  id: string;
+  region: string;
+  state: IdState;
+  /** Attempts launched in this batch so far (ledger, ECS tasks and markers of this batch, the highest). */
+  attemptsUsed: number;
+  /** For `todo` after a first attempt and for `exhausted`: how the last attempt ended. */
+  last?: LastOutcome;
+  /** The marker present in the store, if any (may come from an earlier batch). */
+  marker?: MarkerKind;
+  /** The latest task of this batch that ran this ID, if ECS still lists it. */
+  task?: ObservedTask;
+}
+
+export interface Observation {
+  batchId: string;
+  observedAt: string;
+  /** One entry per batch ID, in the batch's order. */
+  ids: IdStatus[];
+  tasks: ObservedTask[];
+  /** Tasks occupying capacity per region (active tasks plus launched-not-yet-listed ones). */
+  inFlight: Record<string, number>;
+  counts: Record<IdState, number>;
+  /** Nothing left to run or wait for: every ID is done or exhausted. */
+  complete: boolean;
+}
+
+/** ECS access for one region; a region left out is observed from the store and the ledger only. */
+export interface RegionEcs {
+  client: ECSClient;
+  cluster: string;
+  readBucket?: TokenBucket;
+}
+
+export interface ObserveDeps {
+  store: ResultStore;
+  ecs: Record<string, RegionEcs>;
+  clock?: () => Date;
+  sleep?: (ms: number) => Promise<void>;
+  /**
+   * A ledger launch that ECS does not list (ListTasks is eventually consistent) counts as pending for this
+   * long, then as lost. Default 10 minutes.
+   */
+  visibilityGraceMs?: number;
+}
+
+const DEFAULT_VISIBILITY_GRACE_MS = 10 * 60_000;
+const STARTING = new Set(["PROVISIONING", "PENDING", "ACTIVATING"]);
+
+/** Markers per ID from one listing of `{scenario}/resultados/` (1,000 keys per S3 request). */
+export async function listMarkers(
+  store: ResultStore,
+  scenario: string,
+): Promise<Map<string, Set<MarkerKind>>> {
+  const out = new Map<string, Set<MarkerKind>>();
+  for await (const o of store.list(storeKeys.resultsPrefix(scenario))) {
+    const m = parseMarkerKey(o.key);
+    if (!m || m.scenario !== scenario) continue;
+    const set = out.get(m.id) ?? new Set<MarkerKind>();
+    set.add(m.kind);
+    out.set(m.id, set);
+  }
+  return out;
+}
+
+/** Reads the observed state of a batch. Read-only: ListTasks, DescribeTasks, and store listing/reads. */
+export async function observe(batch: BatchRecord, deps: ObserveDeps): Promise<Observation> {
+  const now = (deps.clock ?? (() => new Date()))();
+  const grace = deps.visibilityGraceMs ?? DEFAULT_VISIBILITY_GRACE_MS;
+  const regionOf = regionOfId(batch.assignment);
+
+  // ECS first, then the store: a task seen RUNNING is running; a task seen STOPPED wrote its marker before it
+  // stopped, so the listing that follows sees it. (The other order could miss both and launch again.)
+  const tasks = (
+    await Promise.all(
+      Object.entries(deps.ecs).map(([region, e]) =>
+        listBatchTasks(e.client, {
+          region,
+          cluster: e.cluster,
+          batchId: batch.batchId,
+          readBucket: e.readBucket,
+          sleep: deps.sleep,
+        }),
+      ),
+    )
+  ).flat();
+  const markers = await listMarkers(deps.store, batch.scenario);
+
+  const tasksById = new Map<string, ObservedTask[]>();
+  for (const t of tasks) {
+    for (const id of t.ids) {
+      const list = tasksById.get(id) ?? [];
+      list.push(t);
+      tasksById.set(id, list);
+    }
+  }
+
+  // A failed or interrupted marker names its batch and attempt: read those (few) to count attempts that ECS
+  // no longer lists.
+  const wanted = new Set(batch.ids);
+  const toRead = [...markers].filter(
+    ([id, kinds]) =>
+      wanted.has(id) && !kinds.has("SUCCESS") && (kinds.has("FAILED") || kinds.has("INTERRUPTED")),
+  );
+  const markerAttempt = new Map<string, number>();
+  await mapLimit(toRead, 16, async ([id, kinds]) => {
+    const kind: MarkerKind = kinds.has("FAILED") ? "FAILED" : "INTERRUPTED";
+    const m = await getJson<Marker>(deps.store, storeKeys.marker(batch.scenario, id, kind)).catch(
+      () => undefined,
+    );
+    if (m && m.batchId === batch.batchId && Number.isInteger(m.attempt)) markerAttempt.set(id, m.attempt);
+  });
+
+  const inFlightArns = new Map<string, Set<string>>();
+  const addInFlight = (region: string, arn: string) => {
+    const s = inFlightArns.get(region) ?? new Set<string>();
+    s.add(arn);
+    inFlightArns.set(region, s);
+  };
+  for (const t of tasks) if (isActive(t)) addInFlight(t.region, t.taskArn);
+
+  const ids: IdStatus[] = batch.ids.map((id) => {
+    const region = regionOf.get(id) ?? batch.regions[0]!;
+    const kinds = markers.get(id);
+    const marker: MarkerKind | undefined = kinds?.has("SUCCESS")
+      ? "SUCCESS"
+      : kinds?.has("FAILED")
+        ? "FAILED"
+        : kinds?.has("INTERRUPTED")
+          ? "INTERRUPTED"
+          : undefined;
+    const seen = (tasksById.get(id) ?? []).sort(
+      (a, b) => a.attempt - b.attempt || (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0),
+    );
+    const task = seen.at(-1);
+    const ledger = batch.launches[id];
+    const attemptsUsed = Math.max(ledger?.attempt ?? 0, task?.attempt ?? 0, markerAttempt.get(id) ?? 0);
+    const base = { id, region, attemptsUsed, ...(marker ? { marker } : {}), ...(task ? { task } : {}) };
+    if (marker === "SUCCESS") return { ...base, state: "done" };
+    const active = seen.find(isActive);
+    if (active)
+      return { ...base, task: active, state: STARTING.has(active.lastStatus) ? "pending" : "running" };
+    const ledgerUnseen =
+      ledger &&
+      !seen.some((t) => t.taskArn === ledger.taskArn) &&
+      (markerAttempt.get(id) ?? 0) < ledger.attempt &&
+      now.getTime() - Date.parse(ledger.at) < grace;
+    if (ledgerUnseen) {
+      addInFlight(ledger.region, ledger.taskArn);
+      return { ...base, state: "pending" };
+    }
+    if (attemptsUsed === 0) return { ...base, state: "todo" };
+    const last: LastOutcome =
+      marker === "INTERRUPTED" || task?.stopCode === "SpotInterruption"
+        ? "interrupted"
+        : marker === "FAILED"
+          ? "failed"
+          : "lost";
+    return { ...base, last, state: attemptsUsed >= batch.maxAttempts ? "exhausted" : "todo" };
+  });
+
+  const counts = Object.fromEntries(ID_STATES.map((s) => [s, 0])) as Record<IdState, number>;
+  for (const s of ids) counts[s.state]++;
+  const inFlight: Record<string, number> = {};
+  for (const r of batch.regions) inFlight[r] = inFlightArns.get(r)?.size ?? 0;
+  return {
+    batchId: batch.batchId,
+    observedAt: now.toISOString(),
+    ids,
+    tasks,
+    inFlight,
+    counts,
+    complete: counts.todo + counts.running + counts.pending === 0,
+  };
+}
+
+export interface RegionPlan {
+  region: string;
+  /** The cap: config (or input) max-in-flight, lowered to the account's Fargate vCPU quota when known. */
+  maxInFlight: number;
+  inFlight: number;
+  /** Tasks to start now, IDs packed `idsPerTask` to a task (same attempt number within a task). */
+  units: LaunchUnit[];
+  /** `todo` IDs that do not fit now: the next pass launches them as capacity frees. */
+  waiting: string[];
+}
+
+export interface LaunchPlan {
+  regions: RegionPlan[];
+  /** IDs to launch now, and the tasks they take. */
+  ids: number;
+  tasks: number;
+}
+
+/** Packs `todo` IDs into tasks and takes as many as each region's free capacity allows. Pure. */
+export function planLaunches(
+  obs: Observation,
+  batch: Pick<BatchRecord, "regions" | "idsPerTask">,
+  opts: { maxInFlight: Record<string, number>; idsPerTask?: number },
+): LaunchPlan {
+  const perTask = Math.max(1, opts.idsPerTask ?? batch.idsPerTask ?? 1);
+  const regions: RegionPlan[] = batch.regions.map((region) => {
+    const maxInFlight = opts.maxInFlight[region] ?? 0;
+    const inFlight = obs.inFlight[region] ?? 0;
+    const todo = obs.ids.filter((s) => s.region === region && s.state === "todo");
+    const units: LaunchUnit[] = [];
+    // Pack consecutive IDs on the same attempt, in batch order.
+    const byAttempt = new Map<number, string[]>();
+    for (const s of todo) {
+      const a = s.attemptsUsed + 1;
+      const list = byAttempt.get(a) ?? [];
+      list.push(s.id);
+      byAttempt.set(a, list);
+    }
+    const all: LaunchUnit[] = [];
+    for (const [attempt, list] of [...byAttempt].sort((a, b) => a[0] - b[0])) {
+      for (let i = 0; i < list.length; i += perTask) all.push({ ids: list.slice(i, i + perTask), attempt });
+    }
+    const free = Math.max(0, maxInFlight - inFlight);
+    units.push(...all.slice(0, free));
+    const waiting = all.slice(free).flatMap((u) => u.ids);
+    return { region, maxInFlight, inFlight, units, waiting };
+  });
+  const tasks = regions.reduce((s, r) => s + r.units.length, 0);
+  const ids = regions.reduce((s, r) => s + r.units.reduce((n, u) => n + u.ids.length, 0), 0);
+  return { regions, ids, tasks };
+}
+
+/** Per-region figures of one pass, for the job summary and the action's outputs. */
+export interface RegionSummary {
+  region: string;
+  maxInFlight: number;
+  /** IDs launched by this pass. */
+  launched: number;
+  /** Tasks started by this pass. */
+  tasks: number;
+  /** IDs still to launch after this pass (no capacity yet, deferred, or refused). */
+  pending: number;
+  /** IDs skipped because `_SUCCESS.json` exists. */
+  skippedDone: number;
+  /** IDs running or starting before this pass. */
+  running: number;
+  exhausted: number;
+  throttledRetries: number;
+  serverErrorRetries: number;
+  networkRetries: number;
+  spotFallbacks: number;
+  /** Launches refused by ECS for a reason retrying will not fix, with the reason. */
+  failures: { ids: string[]; reason: string }[];
+  /** Why launching stopped early, e.g. the account's concurrent-task limit. */
+  deferredReasons: string[];
+}
+
+export interface ReconcileDeps extends ObserveDeps {
+  /** Where to launch, per region (needed unless `dryRun`). */
+  targets: Record<string, RegionTarget>;
+  maxInFlight: Record<string, number>;
+  /** Launcher options other than the batch's identity. */
+  launch: Omit<LaunchOptions, "batchId" | "project" | "scenario" | "buckets"> & {
+    buckets?: Record<string, LaunchOptions["buckets"]>;
+  };
+  /** Plan only: no RunTask, no write to the store. */
+  dryRun?: boolean;
+}
+
+export interface ReconcileResult {
+  observation: Observation;
+  plan: LaunchPlan;
+  /** Every launch attempted by this pass (empty on a dry run). */
+  results: LaunchResult[];
+  regions: RegionSummary[];
+  /** The batch record after this pass (ledger and status updated; written unless `dryRun`). */
+  batch: BatchRecord;
+  totals: { launched: number; pending: number; skipped: number; exhausted: number; running: number };
+}
+
+/**
+ * One reconcile pass: observe, plan, launch (unless `dryRun`), then record the launches in the batch's
+ * ledger and mark it complete when nothing is left to run. Safe to repeat and to run concurrently with
+ * itself: every launch carries a clientToken derived from (batch, IDs, attempt).
+ */
+export async function reconcile(batch: BatchRecord, deps: ReconcileDeps): Promise<ReconcileResult> {
+  const clock = deps.clock ?? (() => new Date());
+  const observation = await observe(batch, deps);
+  const plan = planLaunches(observation, batch, { maxInFlight: deps.maxInFlight });
+  const results: LaunchResult[] = [];
+  const counters = new Map<string, LaunchCounters>();
+
+  if (!deps.dryRun) {
+    await Promise.all(
+      plan.regions.map(async (rp) => {
+        if (!rp.units.length) return;
+        const target = deps.targets[rp.region];
+        if (!target) throw new Error(`no launch target for region ${rp.region}`);
+        const { results: rs, counters: c } = await launchUnits(target, rp.units, {
+          ...deps.launch,
+          buckets: deps.launch.buckets?.[rp.region],
+          batchId: batch.batchId,
+          project: batch.project,
+          scenario: batch.scenario,
+        });
+        results.push(...rs);
+        counters.set(rp.region, c);
+      }),
+    );
+  }
+
+  const updated: BatchRecord = { ...batch, launches: { ...batch.launches } };
+  const at = clock().toISOString();
+  for (const r of results) {
+    if (r.status !== "launched") continue;
+    for (const id of r.unit.ids) {
+      updated.launches[id] = {
+        attempt: r.unit.attempt,
+        region: r.region,
+        taskArn: r.taskArn,
+        capacityProvider: r.capacityProvider,
+        at,
+      };
+    }
+  }
+  if (observation.complete && results.length === 0 && updated.status === "open") {
+    updated.status = "complete";
+    updated.completedAt = at;
+  }
+
+  const regions: RegionSummary[] = plan.regions.map((rp) => {
+    const mine = observation.ids.filter((s) => s.region === rp.region);
+    const rs = results.filter((r) => r.region === rp.region);
+    const launchedIds = rs.filter((r) => r.status === "launched").flatMap((r) => r.unit.ids);
+    const todo = mine.filter((s) => s.state === "todo").length;
+    const c = counters.get(rp.region);
+    return {
+      region: rp.region,
+      maxInFlight: rp.maxInFlight,
+      launched: launchedIds.length,
+      tasks: rs.filter((r) => r.status === "launched").length,
+      pending: deps.dryRun ? todo : todo - launchedIds.length,
+      skippedDone: mine.filter((s) => s.state === "done").length,
+      running: mine.filter((s) => s.state === "running" || s.state === "pending").length,
+      exhausted: mine.filter((s) => s.state === "exhausted").length,
+      throttledRetries: c?.throttledRetries ?? 0,
+      serverErrorRetries: c?.serverErrorRetries ?? 0,
+      networkRetries: c?.networkRetries ?? 0,
+      spotFallbacks: c?.spotFallbacks ?? 0,
+      failures: rs.flatMap((r) => (r.status === "failed" ? [{ ids: r.unit.ids, reason: r.message }] : [])),
+      deferredReasons: [...new Set(rs.flatMap((r) => (r.status === "deferred" ? [r.message] : [])))],
+    };
+  });
+  const sum = (k: keyof RegionSummary) => regions.reduce((s, r) => s + (r[k] as number), 0);
+  if (!deps.dryRun) await writeBatchRecord(deps.store, updated);
+  return {
+    observation,
+    plan,
+    results,
+    regions,
+    batch: updated,
+    totals: {
+      launched: sum("launched"),
+      pending: sum("pending"),
+      skipped: sum("skippedDone"),
+      exhausted: sum("exhausted"),
+      running: sum("running"),
+    },
+  };
+}

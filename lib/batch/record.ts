@@ -1,0 +1,120 @@
+import { randomBytes } from "node:crypto";
+import { hostname, userInfo } from "node:os";
+import { storeKeys } from "../store/keys.js";
+import { getJson, putJson } from "../store/open.js";
+import type { ResultStore } from "../store/types.js";
+
+/** Who or what started a batch. */
+export type BatchOrigin =
+  | { kind: "github"; url: string; actor?: string; sha?: string; ref?: string }
+  | { kind: "local"; user: string; host: string };
+
+/** The latest launch of one ID in a batch: the ledger that outlives ECS's memory of stopped tasks (~1 h). */
+export interface LaunchEntry {
+  attempt: number;
+  region: string;
+  taskArn: string;
+  capacityProvider: string;
+  /** ISO time of the RunTask that started it. */
+  at: string;
+}
+
+/**
+ * `{scenario}/batches/{batchId}.json`: the desired state of a batch (DESIGN.md "Batches are reconciled").
+ * Written when the batch is created; each reconcile pass updates `launches` and `status`.
+ */
+export interface BatchRecord {
+  version: 1;
+  batchId: string;
+  project: string;
+  scenario: string;
+  ids: string[];
+  /** Image reference; a digest (`...@sha256:...`) where known. */
+  image?: string;
+  configHash: string;
+  regions: string[];
+  /** Which region runs each ID, fixed at creation so an ID never moves between passes. */
+  assignment: Record<string, string[]>;
+  maxAttempts: number;
+  idsPerTask: number;
+  /** The results location the agents write to. */
+  store?: string;
+  origin: BatchOrigin;
+  createdAt: string;
+  status: "open" | "complete";
+  completedAt?: string;
+  launches: Record<string, LaunchEntry>;
+}
+
+/**
+ * A new batch id: `YYYYMMDDTHHMMZ-<6 hex>` (21 characters), sortable by creation time and short enough for
+ * ECS `startedBy` (36 characters), which is how a batch's tasks are found.
+ */
+export function newBatchId(now: Date = new Date(), random: () => Buffer = () => randomBytes(3)): string {
+  const iso = now.toISOString(); // 2026-11-21T09:30:12.345Z
+  const stamp = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}Z`;
+  return `${stamp}-${random().toString("hex").slice(0, 6)}`;
+}
+
+export const BATCH_ID = /^\d{8}T\d{4}Z-[0-9a-f]{6}$/;
+
+/**
+ * Who started the batch: the GitHub Actions run (`GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID`)
+ * when those variables are set, else the local user@host.
+ */
+export function batchOrigin(
+  env: Record<string, string | undefined>,
+  local: () => { user: string; host: string } = () => ({ user: safeUser(), host: hostname() }),
+): BatchOrigin {
+  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run } = env;
+  if (server && repo && run) {
+    return {
+      kind: "github",
+      url: `${server}/${repo}/actions/runs/${run}`,
+      ...(env.GITHUB_ACTOR ? { actor: env.GITHUB_ACTOR } : {}),
+      ...(env.GITHUB_SHA ? { sha: env.GITHUB_SHA } : {}),
+      ...(env.GITHUB_REF ? { ref: env.GITHUB_REF } : {}),
+    };
+  }
+  return { kind: "local", ...local() };
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? "unknown";
+  }
+}
+
+export function describeOrigin(o: BatchOrigin): string {
+  return o.kind === "github" ? o.url : `${o.user}@${o.host}`;
+}
+
+export async function writeBatchRecord(store: ResultStore, record: BatchRecord): Promise<void> {
+  await putJson(store, storeKeys.batch(record.scenario, record.batchId), record);
+}
+
+export async function readBatchRecord(
+  store: ResultStore,
+  scenario: string,
+  batchId: string,
+): Promise<BatchRecord | undefined> {
+  return getJson<BatchRecord>(store, storeKeys.batch(scenario, batchId));
+}
+
+/** The batch records of a scenario, oldest first (batch ids sort by creation time). */
+export async function listBatchRecords(store: ResultStore, scenario: string): Promise<BatchRecord[]> {
+  const out: BatchRecord[] = [];
+  for await (const o of store.list(storeKeys.batchesPrefix(scenario))) {
+    if (!o.key.endsWith(".json")) continue;
+    const r = await getJson<BatchRecord>(store, o.key);
+    if (r) out.push(r);
+  }
+  return out.sort((a, b) => a.batchId.localeCompare(b.batchId));
+}
+
+/** The open batches of a scenario, oldest first — what the scheduled status reconciles. */
+export async function listOpenBatches(store: ResultStore, scenario: string): Promise<BatchRecord[]> {
+  return (await listBatchRecords(store, scenario)).filter((r) => r.status === "open");
+}

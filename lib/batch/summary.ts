@@ -1,0 +1,114 @@
+import { formatDuration } from "../config/duration.js";
+import type { LaunchBatchResult } from "./launch.js";
+import { describeOrigin } from "./record.js";
+
+const usd = (v: number | undefined) =>
+  v === undefined ? "n/a" : `$${v < 10 ? v.toFixed(2) : Math.round(v).toLocaleString("en-US")}`;
+const num = (v: number) => (v < 10 ? v.toFixed(2) : Math.round(v).toLocaleString("en-US"));
+
+/** One row per region of what a pass did and what is left, as plain values (for tables and JSON). */
+export function summaryRows(r: LaunchBatchResult): Array<Record<string, string>> {
+  return r.reconcile.regions.map((reg) => {
+    const est = r.estimates.find((e) => e.region === reg.region);
+    return {
+      Region: reg.region,
+      "Max in flight": String(reg.maxInFlight),
+      Launched: String(reg.launched),
+      Pending: String(reg.pending),
+      "Skipped (done)": String(reg.skippedDone),
+      Running: String(reg.running),
+      Exhausted: String(reg.exhausted),
+      "Throttled retries": String(reg.throttledRetries),
+      "vCPU-hours": est ? num(est.cost.vcpuHours) : "0",
+      "Est. cost": est ? usd(est.cost.usd) : "$0.00",
+      "Est. duration": est ? formatDuration(est.durationMs) : "0s",
+    };
+  });
+}
+
+/** The job summary / PR comment: a Markdown table per region, totals, and the basis of the estimates. */
+export function summaryMarkdown(r: LaunchBatchResult, opts: { dryRun?: boolean } = {}): string {
+  const rows = summaryRows(r);
+  const head = Object.keys(rows[0] ?? {});
+  const t = r.reconcile.totals;
+  const lines = [
+    `### ${opts.dryRun ? "Launch plan (dry run)" : "Batch launched"}: ${r.batch.project}/${r.batch.scenario} — \`${r.batch.batchId}\``,
+    "",
+    `${r.batch.ids.length} IDs · ${t.launched} launched · ${t.pending} pending · ${t.skipped} skipped as done · ` +
+      `${t.running} already running · ${t.exhausted} out of attempts · batch ${r.mode} by ${describeOrigin(r.batch.origin)}`,
+    "",
+    `| ${head.join(" | ")} |`,
+    `| ${head.map(() => "---").join(" | ")} |`,
+    ...rows.map((row) => `| ${head.map((h) => row[h]).join(" | ")} |`),
+    "",
+    `Estimates cover the IDs still to run; run time per task: ${r.runMsBasis}. ` +
+      `Fargate prices of ${r.prices.date} (${r.prices.source}), Spot for spot and spot-first.`,
+  ];
+  for (const reg of r.reconcile.regions) {
+    for (const f of reg.failures)
+      lines.push(`- ${reg.region}: IDs ${f.ids.join(", ")} not launched: ${f.reason}`);
+    for (const d of reg.deferredReasons) lines.push(`- ${reg.region}: launching stopped early: ${d}`);
+    const q = r.quotas[reg.region];
+    if (q?.error)
+      lines.push(
+        `- ${reg.region}: Fargate vCPU quota ${q.quotaCode} not read (${q.error}); max in flight from config`,
+      );
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** The dry-run plan as terminal text. */
+export function planText(r: LaunchBatchResult): string {
+  const rows = summaryRows(r);
+  const head = [
+    "Region",
+    "Max in flight",
+    "Pending",
+    "Skipped (done)",
+    "Running",
+    "vCPU-hours",
+    "Est. cost",
+    "Est. duration",
+  ];
+  const plan = new Map(r.reconcile.plan.regions.map((p) => [p.region, p]));
+  const table = [
+    [...head, "Tasks now", "IDs now"],
+    ...rows.map((row) => {
+      const p = plan.get(row.Region!);
+      const ids = p?.units.flatMap((u) => u.ids) ?? [];
+      return [...head.map((h) => row[h]!), String(p?.units.length ?? 0), compactIds(ids)];
+    }),
+  ];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  const out = table.map((row) =>
+    row
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd(),
+  );
+  out.push(
+    "",
+    `batch ${r.batch.batchId} (${r.mode}); ${r.reconcile.plan.tasks} tasks for ${r.reconcile.plan.ids} IDs now; run time per task: ${r.runMsBasis}`,
+    `prices: ${r.prices.date}, ${r.prices.source}`,
+  );
+  return `${out.join("\n")}\n`;
+}
+
+/** `1-5,9,12-13` for numeric runs; other IDs listed as they are. At most 80 characters. */
+export function compactIds(ids: string[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < ids.length; ) {
+    let j = i;
+    while (
+      j + 1 < ids.length &&
+      /^\d+$/.test(ids[j]!) &&
+      Number(ids[j + 1]) === Number(ids[j]) + 1 &&
+      /^\d+$/.test(ids[j + 1]!)
+    )
+      j++;
+    parts.push(j > i ? `${ids[i]}-${ids[j]}` : ids[i]!);
+    i = j + 1;
+  }
+  const s = parts.join(",");
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s || "-";
+}
