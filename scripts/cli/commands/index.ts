@@ -1,7 +1,8 @@
 import type { Command } from "../command.js";
 import { instructionsCheck } from "./instructions-check.js";
 import { outputsInspect } from "./outputs-inspect.js";
+import { run } from "./run.js";
 import { templateCheck } from "./template-check.js";
 
 // Every command, in the order `mfpar --help` lists them. Each lives in its own file beside this one.
-export const commands: Command[] = [templateCheck, instructionsCheck, outputsInspect];
+export const commands: Command[] = [templateCheck, instructionsCheck, outputsInspect, run];

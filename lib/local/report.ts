@@ -1,0 +1,160 @@
+import type { IdOutcome, LocalProgress, LocalRunResult } from "./run.js";
+
+/** `75_000` → `1m15s`; `2_500` → `2.5s`. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return "?";
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`;
+  let s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  if (h) return `${h}h${String(m).padStart(2, "0")}m`;
+  return m ? `${m}m${String(s).padStart(2, "0")}s` : `${s}s`;
+}
+
+/** One line of progress: bar, counts, rate and ETA. */
+export function progressLine(p: LocalProgress, now: number, width = 24): string {
+  const complete = p.doneBefore + p.succeeded + p.failed;
+  const frac = p.total === 0 ? 1 : complete / p.total;
+  const filled = Math.round(frac * width);
+  const bar = `[${"#".repeat(filled)}${"-".repeat(width - filled)}]`;
+  const elapsed = now - p.startedAt;
+  const rate = elapsed > 0 ? p.finished / (elapsed / 1000) : 0;
+  const remaining = p.total - complete;
+  const eta =
+    rate > 0 && remaining > 0 ? formatDuration((remaining / rate) * 1000) : remaining === 0 ? "0s" : "?";
+  const before = p.doneBefore ? ` (${p.doneBefore} earlier)` : "";
+  return (
+    `${bar} ${complete}/${p.total} done${before}, ${p.failed} failed, ${p.running} running` +
+    ` | ${rate.toFixed(rate < 10 ? 2 : 1)}/s, elapsed ${formatDuration(elapsed)}, ETA ${eta}`
+  );
+}
+
+export interface ProgressOutput {
+  write: (text: string) => void;
+  isTTY: boolean;
+}
+
+/**
+ * A live progress display: on a terminal one line redrawn in place (at most every 100 ms, and every second
+ * for the clock); otherwise a plain line every `plainEveryMs` (and at the end), for CI logs.
+ */
+export function createProgressDisplay(
+  out: ProgressOutput,
+  opts: { now?: () => number; plainEveryMs?: number } = {},
+) {
+  const now = opts.now ?? Date.now;
+  const plainEvery = opts.plainEveryMs ?? 10_000;
+  let last: LocalProgress | undefined;
+  let lastDraw = 0;
+  let drawn = false;
+  const draw = () => {
+    if (!last) return;
+    lastDraw = now();
+    if (out.isTTY) {
+      out.write(`\r\x1b[2K${progressLine(last, lastDraw)}`);
+      drawn = true;
+    } else out.write(`${progressLine(last, lastDraw)}\n`);
+  };
+  const timer = setInterval(
+    () => {
+      if (out.isTTY || now() - lastDraw >= plainEvery) draw();
+    },
+    out.isTTY ? 1000 : Math.min(plainEvery, 1000),
+  );
+  timer.unref();
+  return {
+    update(p: LocalProgress) {
+      last = p;
+      if (out.isTTY && now() - lastDraw >= 100) draw();
+    },
+    /** Prints a line above the bar (e.g. a failure as it happens). */
+    note(text: string) {
+      if (out.isTTY && drawn) out.write("\r\x1b[2K");
+      out.write(`${text}\n`);
+      if (out.isTTY) draw();
+    },
+    finish() {
+      clearInterval(timer);
+      draw();
+      if (out.isTTY && drawn) out.write("\n");
+    },
+  };
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows
+    .map((r) => `  ${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")}`.trimEnd())
+    .join("\n");
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const MAX_LISTED_FAILURES = 50;
+
+/** The summary printed at the end of `mfpar run`: counts by status, timings, failures with their reasons, where the results are. */
+export function formatSummary(r: LocalRunResult, storeDisplay: string): string {
+  const by = (s: IdOutcome["status"]) => r.outcomes.filter((o) => o.status === s);
+  const succeeded = by("success");
+  const failed = by("failed");
+  const lines: string[] = [];
+  lines.push(
+    `${r.scenario.project}/${r.scenario.scenario}: ${r.outcomes.length} IDs in ${formatDuration(r.elapsedMs)} with ${r.workers} worker${r.workers === 1 ? "" : "s"}`,
+  );
+  const rows = [
+    ["status", "IDs"],
+    ["succeeded", String(succeeded.length)],
+    ["already done", String(by("done-before").length)],
+    ["failed", String(failed.length)],
+    ["interrupted", String(by("interrupted").length)],
+    ["not run", String(by("not-run").length)],
+  ].filter((row, i) => i < 2 || row[1] !== "0");
+  lines.push(table(rows));
+  const model = succeeded
+    .map((o) => o.marker?.timings?.model)
+    .filter((x): x is number => typeof x === "number");
+  if (model.length) {
+    const wall = succeeded.map((o) => o.wallMs).filter((x): x is number => typeof x === "number");
+    lines.push(
+      `Model time per realization: median ${formatDuration(median(model))}, max ${formatDuration(Math.max(...model))}` +
+        (wall.length ? `; agent wall time median ${formatDuration(median(wall))}` : ""),
+    );
+  }
+  if (r.configError) lines.push(`Stopped: the agent rejected the configuration:\n  ${r.configError}`);
+  const problems = [...failed, ...by("interrupted")];
+  if (problems.length) {
+    lines.push(`${failed.length ? "Failed" : "Interrupted"} realizations (${problems.length}):`);
+    lines.push(
+      table([
+        ["ID", "attempt", "reason", "message"],
+        ...problems
+          .slice(0, MAX_LISTED_FAILURES)
+          .map((o) => [
+            o.id,
+            String(o.lastAttempt ?? "-"),
+            o.reason ?? o.status,
+            (o.message ?? "").split("\n")[0]!,
+          ]),
+      ]),
+    );
+    if (problems.length > MAX_LISTED_FAILURES)
+      lines.push(`  … and ${problems.length - MAX_LISTED_FAILURES} more`);
+    lines.push(
+      `  Logs: ${storeDisplay}${r.scenario.scenario}/resultados/<ID>/attempts/<attempt>/ (agent.log, model.log, listing)`,
+    );
+  }
+  if (r.interrupted)
+    lines.push("Stopped before the end: run the same command again to continue where it stopped.");
+  else if (failed.length)
+    lines.push("Run the same command again to retry the failed IDs (IDs already done are skipped).");
+  lines.push(
+    `Results: ${storeDisplay}${r.scenario.scenario}/resultados/<ID>/ (markers _SUCCESS.json / _FAILED.json, collected files)`,
+  );
+  return `${lines.join("\n")}\n`;
+}

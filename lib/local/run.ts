@@ -1,0 +1,299 @@
+import { spawn } from "node:child_process";
+import type { ResolvedScenario } from "../config/load.js";
+import { ExitCode } from "../exit-codes.js";
+import { storeKeys } from "../store/keys.js";
+import type { Marker } from "../store/markers.js";
+import type { ResultStore } from "../store/types.js";
+
+/** How one ID ended in a local run. */
+export type LocalStatus =
+  /** `_SUCCESS.json` was already there before this run: not run again. */
+  | "done-before"
+  | "success"
+  | "failed"
+  | "interrupted"
+  /** Never started (the run was stopped first). */
+  | "not-run";
+
+export interface IdOutcome {
+  id: string;
+  status: LocalStatus;
+  /** Attempts made in this run. */
+  attempts: number;
+  /** The attempt number of the last attempt (counting earlier runs). */
+  lastAttempt?: number;
+  /** The marker the last attempt wrote (success, failed or interrupted). */
+  marker?: Marker;
+  reason?: string;
+  message?: string;
+  /** Wall time of the last agent process, spawn to exit. */
+  wallMs?: number;
+}
+
+/** Counts shown by the progress bar. */
+export interface LocalProgress {
+  total: number;
+  doneBefore: number;
+  succeeded: number;
+  failed: number;
+  running: number;
+  /** Realizations finished by this run (succeeded or failed), for the rate. */
+  finished: number;
+  startedAt: number;
+}
+
+export interface LocalRunOptions {
+  scenario: ResolvedScenario;
+  /** The IDs to run, in order (a subset of `scenario.ids`). */
+  ids: string[];
+  store: ResultStore;
+  /** What the agents get as MFPAR_STORE: an absolute directory or s3://bucket/prefix. */
+  storeLocation: string;
+  /** Agent processes at once. */
+  workers: number;
+  /** Attempts per ID in this run (a failed attempt is retried until this many were made). */
+  attempts: number;
+  /** The agent bundle (`dist/agent/agent.js`). */
+  agentPath: string;
+  batchId: string;
+  /** Base environment of the agents (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Aborting stops launching and sends SIGTERM to the running agents, which record their IDs as interrupted. */
+  signal?: AbortSignal;
+  /** Aborting (a second Ctrl-C) sends the agents a second signal: they SIGKILL their models and exit at once. */
+  forceSignal?: AbortSignal;
+  /** Called whenever a count changes. */
+  onProgress?: (p: LocalProgress) => void;
+  /** Called when an ID reaches its final state in this run. */
+  onOutcome?: (o: IdOutcome) => void;
+  nodePath?: string;
+  now?: () => number;
+}
+
+export interface LocalRunResult {
+  scenario: ResolvedScenario;
+  batchId: string;
+  storeUrl: string;
+  /** One per requested ID, in the requested order. */
+  outcomes: IdOutcome[];
+  interrupted: boolean;
+  /** Set when an agent refused the configuration (exit code 3): every ID would fail the same way. */
+  configError?: string;
+  elapsedMs: number;
+  workers: number;
+}
+
+/**
+ * Reads what the store already holds for a scenario with one listing (not one request per ID): the IDs with
+ * `_SUCCESS.json` and, per ID, the highest attempt number used so far.
+ */
+export async function scanResults(
+  store: ResultStore,
+  scenario: string,
+): Promise<{ done: Set<string>; lastAttempt: Map<string, number> }> {
+  const prefix = storeKeys.resultsPrefix(scenario);
+  const done = new Set<string>();
+  const lastAttempt = new Map<string, number>();
+  for await (const o of store.list(prefix)) {
+    const rest = o.key.slice(prefix.length);
+    const slash = rest.indexOf("/");
+    if (slash < 0) continue;
+    const id = rest.slice(0, slash);
+    const tail = rest.slice(slash + 1);
+    if (tail === "_SUCCESS.json") done.add(id);
+    const m = /^attempts\/(\d+)\//.exec(tail);
+    if (m) lastAttempt.set(id, Math.max(lastAttempt.get(id) ?? 0, Number(m[1])));
+  }
+  return { done, lastAttempt };
+}
+
+const TAIL_LINES = 20;
+
+/**
+ * Runs the agent bundle once per ID as separate processes, `workers` at a time, skipping IDs that already
+ * have `_SUCCESS.json`, retrying failed IDs up to `attempts` times, and reading each attempt's marker from the
+ * store when its agent exits. Returns per-ID outcomes (the hook for what comes after a run, e.g. ensemble
+ * aggregation). Stopping (`signal`) forwards SIGTERM to the agents and waits for them.
+ */
+export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
+  const now = opts.now ?? Date.now;
+  const startedAt = now();
+  const { scenario: sc, store } = opts;
+  const { done, lastAttempt } = await scanResults(store, sc.scenario);
+  const outcomes = new Map<string, IdOutcome>();
+  const progress: LocalProgress = {
+    total: opts.ids.length,
+    doneBefore: 0,
+    succeeded: 0,
+    failed: 0,
+    running: 0,
+    finished: 0,
+    startedAt,
+  };
+  const queue: string[] = [];
+  for (const id of opts.ids) {
+    if (done.has(id)) {
+      outcomes.set(id, { id, status: "done-before", attempts: 0, lastAttempt: lastAttempt.get(id) });
+      progress.doneBefore++;
+    } else {
+      outcomes.set(id, { id, status: "not-run", attempts: 0, lastAttempt: lastAttempt.get(id) });
+      queue.push(id);
+    }
+  }
+  const emit = () => opts.onProgress?.({ ...progress });
+  emit();
+
+  const running = new Map<number, { kill: (sig: NodeJS.Signals) => void }>();
+  let stopped = opts.signal?.aborted ?? false;
+  let configError: string | undefined;
+  const onAbort = () => {
+    stopped = true;
+    for (const r of running.values()) r.kill("SIGTERM");
+  };
+  const onForce = () => {
+    stopped = true;
+    for (const r of running.values()) r.kill("SIGINT");
+  };
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
+  opts.forceSignal?.addEventListener("abort", onForce, { once: true });
+
+  const runOne = (
+    id: string,
+    attempt: number,
+  ): Promise<{ code: number | null; tail: string[]; wallMs: number }> =>
+    new Promise((resolve) => {
+      const t0 = performance.now();
+      const env: NodeJS.ProcessEnv = {
+        ...(opts.env ?? process.env),
+        MFPAR_IDS: id,
+        MFPAR_SCENARIO_FILE: sc.scenarioFile,
+        MFPAR_STORE: opts.storeLocation,
+        MFPAR_ATTEMPT: String(attempt),
+        MFPAR_BATCH_ID: opts.batchId,
+      };
+      delete env.ID_PARAMETRO;
+      delete env.MFPAR_PROJECT_DIR;
+      delete env.MFPAR_SCENARIO;
+      // Own process group: a Ctrl-C in the terminal reaches only `mfpar run`, which forwards one SIGTERM.
+      const child = spawn(opts.nodePath ?? process.execPath, [opts.agentPath], {
+        env,
+        stdio: ["ignore", "ignore", "pipe"],
+        detached: true,
+      });
+      let tail: string[] = [];
+      let partial = "";
+      child.stderr!.setEncoding("utf8").on("data", (d: string) => {
+        const lines = (partial + d).split("\n");
+        partial = lines.pop() ?? "";
+        tail = tail.concat(lines).slice(-TAIL_LINES);
+      });
+      const pid = child.pid ?? -Math.random();
+      running.set(pid, { kill: (sig) => child.kill(sig) });
+      if (stopped) child.kill("SIGTERM");
+      child.once("error", (e) => {
+        running.delete(pid);
+        resolve({ code: null, tail: [String(e.message)], wallMs: performance.now() - t0 });
+      });
+      child.once("close", (code) => {
+        running.delete(pid);
+        if (partial) tail = tail.concat(partial).slice(-TAIL_LINES);
+        resolve({ code, tail, wallMs: performance.now() - t0 });
+      });
+    });
+
+  const readMarker = async (
+    id: string,
+    kind: "SUCCESS" | "FAILED" | "INTERRUPTED",
+  ): Promise<Marker | undefined> => {
+    const bytes = await store.get(storeKeys.marker(sc.scenario, id, kind));
+    if (!bytes) return undefined;
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes)) as Marker;
+    } catch {
+      return undefined;
+    }
+  };
+
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      if (stopped || configError) return;
+      const id = queue.shift();
+      if (id === undefined) return;
+      const o = outcomes.get(id)!;
+      const attempt = (o.lastAttempt ?? 0) + 1;
+      o.attempts++;
+      o.lastAttempt = attempt;
+      progress.running++;
+      emit();
+      const r = await runOne(id, attempt);
+      progress.running--;
+      o.wallMs = r.wallMs;
+      const success = await readMarker(id, "SUCCESS");
+      if (success) {
+        o.status = "success";
+        o.marker = success;
+        o.reason = undefined;
+        o.message = undefined;
+      } else if (r.code === ExitCode.InvalidInput) {
+        configError = lastMessage(r.tail) ?? "the agent rejected the configuration";
+        o.status = "failed";
+        o.reason = "invalid-input";
+        o.message = configError;
+      } else {
+        const interrupted = await readMarker(id, "INTERRUPTED");
+        const failed = await readMarker(id, "FAILED");
+        const marker = [interrupted, failed].find((m) => m?.attempt === attempt);
+        o.marker = marker;
+        if (marker) {
+          o.status = marker.status === "interrupted" ? "interrupted" : "failed";
+          o.reason = marker.reason;
+          o.message = marker.message;
+        } else {
+          o.status = stopped ? "interrupted" : "failed";
+          o.reason = stopped ? "interrupted" : "agent-crash";
+          o.message = `the agent exited with code ${r.code} without writing a marker${r.tail.length ? `: ${lastMessage(r.tail)}` : ""}`;
+        }
+      }
+      if (o.status === "failed" && !stopped && !configError && o.attempts < opts.attempts) {
+        queue.push(id);
+        emit();
+        continue;
+      }
+      if (o.status === "success") progress.succeeded++;
+      else if (o.status === "failed") progress.failed++;
+      if (o.status === "success" || o.status === "failed") progress.finished++;
+      emit();
+      opts.onOutcome?.({ ...o });
+    }
+  };
+
+  const workers = Math.max(1, Math.min(opts.workers, queue.length || 1));
+  await Promise.all(Array.from({ length: workers }, worker));
+  opts.signal?.removeEventListener("abort", onAbort);
+  opts.forceSignal?.removeEventListener("abort", onForce);
+  return {
+    scenario: sc,
+    batchId: opts.batchId,
+    storeUrl: store.url,
+    outcomes: opts.ids.map((id) => outcomes.get(id)!),
+    interrupted: stopped,
+    configError,
+    elapsedMs: now() - startedAt,
+    workers,
+  };
+}
+
+/** The `msg` of the last JSON log line (or the last line) of an agent's stderr. */
+function lastMessage(tail: string[]): string | undefined {
+  for (let i = tail.length - 1; i >= 0; i--) {
+    const line = tail[i]!.trim();
+    if (!line) continue;
+    try {
+      const j = JSON.parse(line) as { msg?: string; level?: string };
+      if (j.level === "error" && j.msg) return j.msg;
+    } catch {
+      return line;
+    }
+  }
+  return undefined;
+}

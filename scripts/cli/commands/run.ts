@@ -1,0 +1,143 @@
+import { existsSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { openAgentStore } from "../../../lib/agent/agent.js";
+import { planRealizations } from "../../../lib/agent/plan.js";
+import { selectIds } from "../../../lib/config/ids.js";
+import { loadScenario } from "../../../lib/config/load.js";
+import { UserError } from "../../../lib/errors.js";
+import { ExitCode } from "../../../lib/exit-codes.js";
+import { createProgressDisplay, formatSummary } from "../../../lib/local/report.js";
+import { runLocal } from "../../../lib/local/run.js";
+import type { Command } from "../command.js";
+import { UsageError } from "../main.js";
+
+/** The mfpar checkout this code runs from (dist/cli.js or scripts/cli/commands/run.ts). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, "package.json");
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "mfpar")
+      return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error("cannot find the mfpar checkout (package.json) above " + import.meta.url);
+    dir = up;
+  }
+}
+
+function positiveInt(value: unknown, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`${flag} expects a whole number ≥ 1, got '${value}'`);
+  return n;
+}
+
+export const run: Command = {
+  name: "run",
+  summary: "Run a scenario's realizations on this machine (resumable)",
+  usage: "run <scenario.yaml> [--ids 1-50] [--workers N] [--store <dir|s3://bucket/prefix>] [--attempts N]",
+  help: [
+    "Runs the agent once per ID of the scenario, N processes at a time, each in a fresh copy of the model dir,",
+    "and writes results and markers to the store (same layout as on AWS). IDs that already have _SUCCESS.json",
+    "are skipped, so running the same command again continues an interrupted run and retries failed IDs.",
+    "Ctrl-C stops cleanly: the running models are stopped and recorded as interrupted.",
+    "",
+    "Options:",
+    "  --ids <list>       only these IDs of the scenario, e.g. 1-50,75",
+    "  --workers <N>      realizations at once (default: number of CPU cores)",
+    "  --store <where>    results directory or s3://bucket/prefix (default: .mfpar/results/<project>/)",
+    "  --attempts <N>     attempts per ID in this run before it counts as failed (default: 1)",
+    "",
+    "Exit code: 0 when every ID succeeded, 1 when any failed, 3 for invalid configuration, 130 when stopped.",
+  ].join("\n"),
+  options: {
+    ids: { type: "string" },
+    workers: { type: "string", short: "j" },
+    store: { type: "string" },
+    attempts: { type: "string" },
+  },
+  positionals: [1, 1],
+  async run(args, io) {
+    const workers = positiveInt(args.values.workers, "--workers", availableParallelism());
+    const attempts = positiveInt(args.values.attempts, "--attempts", 1);
+    const scenario = await loadScenario(resolve(io.cwd, args.positionals[0]!));
+    // Templates, instruction files and paths are checked once here, before any process starts.
+    await planRealizations(scenario);
+    const ids =
+      typeof args.values.ids === "string"
+        ? selectIds(scenario.ids, args.values.ids, { file: "--ids" })
+        : scenario.ids;
+    const location =
+      typeof args.values.store === "string"
+        ? args.values.store
+        : join(".mfpar", "results", scenario.project) + "/";
+    const isS3 = /^s3:\/\//i.test(location);
+    const storeLocation = isS3 ? location : resolve(io.cwd, location);
+    const storeDisplay = isS3
+      ? location.replace(/\/?$/, "/")
+      : `${relative(io.cwd, storeLocation) || "."}/`.replace(/^(?!\.|\/)/, "./");
+    const store = await openAgentStore(storeLocation, io.cwd);
+    const agentPath = join(packageRoot(), "dist", "agent", "agent.js");
+    if (!existsSync(agentPath)) {
+      throw new UserError(
+        `the agent bundle ${agentPath} is missing: run \`npm run build\` in the mfpar checkout first`,
+      );
+    }
+
+    io.stdout(
+      `Running ${ids.length} realization${ids.length === 1 ? "" : "s"} of ${scenario.project}/${scenario.scenario} with ${Math.min(workers, ids.length)} worker${workers === 1 ? "" : "s"}\n` +
+        `Results store: ${storeDisplay}\n`,
+    );
+    const controller = new AbortController();
+    const force = new AbortController();
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals === 1) {
+        io.stderr(`\n${sig}: stopping the running realizations (they are recorded as interrupted)…\n`);
+        controller.abort();
+      } else if (signals === 2) {
+        io.stderr(`\n${sig} again: killing the running models now\n`);
+        force.abort();
+      }
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    const progress = createProgressDisplay({ write: io.stdout, isTTY: io.isTTY });
+    let result: Awaited<ReturnType<typeof runLocal>>;
+    try {
+      result = await runLocal({
+        scenario,
+        ids,
+        store,
+        storeLocation,
+        workers,
+        attempts,
+        agentPath,
+        batchId: `local-${new Date()
+          .toISOString()
+          .replace(/[-:]/g, "")
+          .replace(/\.\d+Z$/, "Z")}`,
+        env: io.env,
+        signal: controller.signal,
+        forceSignal: force.signal,
+        onProgress: (p) => progress.update(p),
+        onOutcome: (o) => {
+          if (o.status === "failed") progress.note(`ID ${o.id} failed (${o.reason}): ${o.message ?? ""}`);
+        },
+      });
+    } finally {
+      progress.finish();
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
+    io.stdout(formatSummary(result, storeDisplay));
+    if (result.configError) return ExitCode.InvalidInput;
+    if (result.interrupted) return ExitCode.Interrupted;
+    return result.outcomes.some((o) => o.status === "failed" || o.status === "interrupted")
+      ? ExitCode.Failure
+      : ExitCode.Success;
+  },
+};

@@ -1,0 +1,144 @@
+// `mfpar run`: the local backend running the real agent bundle as processes against temporary projects.
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../../scripts/cli/main.js";
+import {
+  CLI,
+  ensureBuilt,
+  localKeys,
+  makeDemoProject,
+  makeFakeProject,
+  readJson,
+  waitFor,
+} from "../agent/fixtures.js";
+
+let tmp: string;
+let n = 0;
+const fresh = (name: string) => join(tmp, `${name}-${++n}`);
+
+beforeAll(async () => {
+  await ensureBuilt();
+  tmp = await mkdtemp(join(tmpdir(), "mfpar-local-test-"));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+async function cli(argv: string[], opts: { cwd: string; env?: Record<string, string> }) {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(argv, {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    env: { ...process.env, ...opts.env },
+    cwd: opts.cwd,
+    isTTY: false,
+  });
+  return { code, stdout, stderr };
+}
+
+describe("mfpar run", () => {
+  it("runs the demo, prints where the results are, and a second run skips every ID already done", async () => {
+    const cwd = fresh("cwd");
+    await makeDemoProject(join(cwd, "demo"), [1, 2, 3]);
+    const first = await cli(["run", "demo/base.yaml", "--workers", "2"], { cwd });
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(first.stdout).toContain(
+      "Running 3 realizations of demo/base with 2 workers\nResults store: .mfpar/results/demo/\n",
+    );
+    expect(first.stdout).toMatch(
+      /demo\/base: 3 IDs in \S+ with 2 workers\n {2}status {5}IDs\n {2}succeeded {2}3\n/,
+    );
+    expect(first.stdout).toContain("Results: .mfpar/results/demo/base/resultados/<ID>/");
+    const store = join(cwd, ".mfpar/results/demo");
+    const keys = await localKeys(store);
+    expect(keys.filter((k) => k.endsWith("_SUCCESS.json"))).toEqual(
+      ["1", "2", "3"].map((id) => `base/resultados/${id}/_SUCCESS.json`),
+    );
+    const m = await readJson(join(store, "base/resultados/2/_SUCCESS.json"));
+    expect(m.batchId).toMatch(/^local-\d{8}T\d{6}Z$/);
+
+    const second = await cli(["run", "demo/base.yaml"], { cwd });
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/ {2}succeeded {5}0\n {2}already done {2}3\n/);
+    expect(await localKeys(store)).toEqual(keys);
+  });
+
+  it("exits 1 listing failed IDs with their reasons; --attempts retries; a rerun continues the attempt numbers", async () => {
+    const cwd = fresh("cwd");
+    await makeFakeProject(join(cwd, "p"));
+    const store = join(cwd, "out");
+    const r = await cli(["run", "p/base.yaml", "--store", "out", "--attempts", "2", "-j", "2"], {
+      cwd,
+      env: { FAKE_MODE: "ok" },
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("Results store: ./out/\n");
+    expect(r.stdout).toMatch(/ {2}succeeded {2}3\n {2}failed {5}1\n/);
+    expect(r.stdout).toMatch(
+      /Failed realizations \(1\):\n {2}ID {2}attempt {2}reason {4}message\n {2}4 {3}2 {8}template {2}\S*model\/in\.tpl:2:3: parameter "k" has no value/,
+    );
+    expect(r.stdout).toContain("ID 4 failed (template): ");
+    expect((await localKeys(store)).filter((k) => k.startsWith("base/resultados/4/"))).toEqual([
+      "base/resultados/4/_FAILED.json",
+      "base/resultados/4/attempts/1/agent.log",
+      "base/resultados/4/attempts/2/agent.log",
+    ]);
+    const again = await cli(["run", "p/base.yaml", "--store", "out", "--ids", "3-4"], {
+      cwd,
+      env: { FAKE_MODE: "ok" },
+    });
+    expect(again.code).toBe(1);
+    expect(again.stdout).toMatch(/ {2}4 {3}3 {8}template/);
+    expect((await readJson(join(store, "base/resultados/4/_FAILED.json"))).attempt).toBe(3);
+  });
+
+  it("refuses a bad --workers and IDs not in the scenario", async () => {
+    const cwd = fresh("cwd");
+    await makeFakeProject(join(cwd, "p"));
+    const w = await cli(["run", "p/base.yaml", "--workers", "0"], { cwd });
+    expect(w.code).toBe(2);
+    expect(w.stderr).toContain("mfpar run: --workers expects a whole number ≥ 1, got '0'");
+    const ids = await cli(["run", "p/base.yaml", "--ids", "7"], { cwd });
+    expect(ids.code).toBe(3);
+    expect(ids.stderr).toMatch(/^--ids: .*"7"/);
+  });
+
+  it("Ctrl-C stops cleanly (interrupted markers, exit 130); the rerun picks up where it stopped", async () => {
+    const cwd = fresh("cwd");
+    await makeFakeProject(join(cwd, "p"), { ids: "1-3" });
+    const pids = join(cwd, "pids");
+    const child = spawn(process.execPath, [CLI, "run", "p/base.yaml", "--workers", "2"], {
+      cwd,
+      env: { ...process.env, FAKE_MODE: "sleep", FAKE_PIDS: pids },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (out += d));
+    const exited = new Promise<number | null>((res) => child.once("close", (code) => res(code)));
+    await waitFor(async () => (await readFile(pids, "utf8").catch(() => "")).includes(" ") || undefined);
+    child.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(out).toContain("SIGINT: stopping the running realizations");
+    expect(out).toMatch(/ {2}interrupted {2}2\n {2}not run {6}1\n/);
+    expect(out).toContain("Stopped before the end: run the same command again to continue where it stopped.");
+    const store = join(cwd, ".mfpar/results/fake");
+    const markers = (await localKeys(store)).filter((k) => /_[A-Z]+\.json$/.test(k));
+    expect(markers).toEqual(["base/resultados/1/_INTERRUPTED.json", "base/resultados/2/_INTERRUPTED.json"]);
+
+    const rerun = await cli(["run", "p/base.yaml", "--workers", "2"], { cwd, env: { FAKE_MODE: "ok" } });
+    expect(rerun.code, rerun.stdout).toBe(0);
+    expect((await localKeys(store)).filter((k) => /_[A-Z]+\.json$/.test(k))).toEqual(
+      ["1", "2", "3"].map((id) => `base/resultados/${id}/_SUCCESS.json`),
+    );
+    expect((await readJson(join(store, "base/resultados/1/_SUCCESS.json"))).attempt).toBe(2);
+  });
+});
