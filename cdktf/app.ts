@@ -17,12 +17,18 @@ export function buildApp(app: App, plan: InfraPlan): void {
  * Synthesizes every planned stack into `outdir` exactly as `cdktf synth` does, and returns each stack's
  * Terraform JSON (`<outdir>/stacks/<stack>/cdk.tf.json`). Used by `mfpar plan`.
  */
-export function synthesizeStacks(plan: InfraPlan, outdir: string): Array<{ stack: string; json: Record<string, unknown> }> {
+export function synthesizeStacks(
+  plan: InfraPlan,
+  outdir: string,
+): Array<{ stack: string; json: Record<string, unknown> }> {
   const app = new App({ outdir });
   buildApp(app, plan);
   app.synth();
   return plan.stacks.map((p) => ({
     stack: p.stackName,
-    json: JSON.parse(readFileSync(join(outdir, "stacks", p.stackName, "cdk.tf.json"), "utf8")) as Record<string, unknown>,
+    json: JSON.parse(readFileSync(join(outdir, "stacks", p.stackName, "cdk.tf.json"), "utf8")) as Record<
+      string,
+      unknown
+    >,
   }));
 }

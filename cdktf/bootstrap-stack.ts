@@ -42,10 +42,17 @@ export function defineBootstrapStack(scope: Construct, plan: BootstrapStackPlan)
       assumeRolePolicy: JSON.stringify(githubTrustPolicy(providerArn, r.subjects)),
       maxSessionDuration: 3600,
     });
-    new IamRolePolicy(scope, `role-${r.kind}-policy`, { name: `${r.name}-policy`, role: role.id, policy: JSON.stringify(r.policy) });
+    new IamRolePolicy(scope, `role-${r.kind}-policy`, {
+      name: `${r.name}-policy`,
+      role: role.id,
+      policy: JSON.stringify(r.policy),
+    });
     roles[r.kind] = role.arn;
   }
-  new TerraformOutput(scope, "roles", { value: roles, description: "Role ARNs for aws-actions/configure-aws-credentials" });
+  new TerraformOutput(scope, "roles", {
+    value: roles,
+    description: "Role ARNs for aws-actions/configure-aws-credentials",
+  });
   new TerraformOutput(scope, "state", {
     value: { bucket: state.bucket.bucket, region: plan.region },
     description: "Where the project stacks keep their state",

@@ -33,13 +33,19 @@ export class PrivateBucket extends Construct {
       ignorePublicAcls: true,
       restrictPublicBuckets: true,
     });
-    new S3BucketOwnershipControls(this, "ownership", { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } });
+    new S3BucketOwnershipControls(this, "ownership", {
+      bucket,
+      rule: { objectOwnership: "BucketOwnerEnforced" },
+    });
     new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
       bucket,
       rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
     });
     new S3BucketVersioningA(this, "versioning", { bucket, versioningConfiguration: { status: "Enabled" } });
-    new S3BucketPolicy(this, "tls-only", { bucket, policy: JSON.stringify(tlsOnlyBucketPolicy(this.bucket.arn)) });
+    new S3BucketPolicy(this, "tls-only", {
+      bucket,
+      policy: JSON.stringify(tlsOnlyBucketPolicy(this.bucket.arn)),
+    });
     if (props.transition) {
       new S3BucketLifecycleConfiguration(this, "lifecycle", {
         bucket,

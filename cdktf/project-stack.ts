@@ -10,7 +10,7 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role/index.js";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy/index.js";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider/index.js";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group/index.js";
-import { Fn, TerraformOutput, TerraformStack, TerraformVariable, Token } from "cdktf";
+import { Fn, TerraformLocal, TerraformOutput, TerraformStack, TerraformVariable } from "cdktf";
 import type { Construct } from "constructs";
 import { ecsTasksTrustPolicy, type PolicyDocument } from "../lib/infra/iam.js";
 import { LAUNCHER_OUTPUT, type ProjectStackOutputs } from "../lib/infra/outputs.js";
@@ -45,7 +45,8 @@ export function defineProjectStack(scope: Construct, plan: ProjectStackPlan): vo
   const imageVar = new TerraformVariable(scope, IMAGE_VARIABLE, {
     type: "string",
     nullable: false,
-    description: "Image tag (the commit SHA) or digest (sha256:...) of the agent image, for scenarios without `image:`",
+    description:
+      "Image tag (the commit SHA) or digest (sha256:...) of the agent image, for scenarios without `image:`",
     validation: [
       {
         condition: `\${can(regex("^(sha256:[a-f0-9]{64}|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$", var.${IMAGE_VARIABLE}))}`,
@@ -54,9 +55,21 @@ export function defineProjectStack(scope: Construct, plan: ProjectStackPlan): vo
     ],
   });
 
+  // `repo:tag` or `repo@sha256:...`; a local keeps the quoted expression out of the container JSON.
+  const separator = new TerraformLocal(
+    scope,
+    "image_separator",
+    Fn.conditional(Fn.startswith(imageVar.stringValue, "sha256:"), "@", ":"),
+  );
+
   // Results buckets: home region only. Existing ones are read, never adopted (see README: years of results).
   const buckets = plan.buckets.map((b) => {
-    if (b.existing) return { name: b.name, managed: false, arn: new DataAwsS3Bucket(scope, `bucket-${b.name}`, { bucket: b.name }).arn };
+    if (b.existing)
+      return {
+        name: b.name,
+        managed: false,
+        arn: new DataAwsS3Bucket(scope, `bucket-${b.name}`, { bucket: b.name }).arn,
+      };
     const created = new PrivateBucket(scope, `bucket-${b.name}`, {
       name: b.name,
       ...(plan.storage.transitionDays
@@ -87,7 +100,11 @@ export function defineProjectStack(scope: Construct, plan: ProjectStackPlan): vo
             {
               rulePriority: 1,
               description: `keep the last ${plan.storage.keepImages} images`,
-              selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: plan.storage.keepImages },
+              selection: {
+                tagStatus: "any",
+                countType: "imageCountMoreThan",
+                countNumber: plan.storage.keepImages,
+              },
               action: { type: "expire" },
             },
           ],
@@ -116,8 +133,20 @@ export function defineProjectStack(scope: Construct, plan: ProjectStackPlan): vo
     defaultCapacityProviderStrategy: [{ capacityProvider: plan.defaultCapacityProvider, weight: 1, base: 0 }],
   });
 
-  const executionRole = role(scope, "execution-role", plan.names.executionRole, ecsTasksTrustPolicy(plan.account), plan.executionPolicy);
-  const taskRole = role(scope, "task-role", plan.names.taskRole, ecsTasksTrustPolicy(plan.account, plan.region), plan.taskPolicy);
+  const executionRole = role(
+    scope,
+    "execution-role",
+    plan.names.executionRole,
+    ecsTasksTrustPolicy(plan.account),
+    plan.executionPolicy,
+  );
+  const taskRole = role(
+    scope,
+    "task-role",
+    plan.names.taskRole,
+    ecsTasksTrustPolicy(plan.account, plan.region),
+    plan.taskPolicy,
+  );
 
   const network = new Network(scope, "network", { plan: plan.network, name: plan.names.vpc });
   const securityGroups =
@@ -147,13 +176,7 @@ export function defineProjectStack(scope: Construct, plan: ProjectStackPlan): vo
     const repo = repositories.get(s.names.repository)!;
     const image = s.image
       ? `${repo.url}${s.image.startsWith("sha256:") ? "@" : ":"}${s.image}`
-      : Token.asString(
-          Fn.conditional(
-            Fn.startswith(imageVar.stringValue, "sha256:"),
-            `${repo.url}@${imageVar.stringValue}`,
-            `${repo.url}:${imageVar.stringValue}`,
-          ),
-        );
+      : `${repo.url}${separator.asString}${imageVar.stringValue}`;
     const store = `s3://${s.bucket}`;
     const taskDefinition = new EcsTaskDefinition(scope, `task-${s.scenario}`, {
       family: s.names.taskFamily,
@@ -179,7 +202,11 @@ export function defineProjectStack(scope: Construct, plan: ProjectStackPlan): vo
           ],
           logConfiguration: {
             logDriver: "awslogs",
-            options: { "awslogs-group": s.names.logGroup, "awslogs-region": plan.region, "awslogs-stream-prefix": "agente" },
+            options: {
+              "awslogs-group": s.names.logGroup,
+              "awslogs-region": plan.region,
+              "awslogs-stream-prefix": "agente",
+            },
           },
         },
       ]),
@@ -216,13 +243,26 @@ export function defineProjectStack(scope: Construct, plan: ProjectStackPlan): vo
     repositories: [...repositories.values()],
     logGroups: plan.logGroups.map((g) => ({ name: g.name, managed: !g.existing })),
   };
-  new TerraformOutput(scope, LAUNCHER_OUTPUT, { value: outputs, description: "What the mfpar launcher reads (ProjectStackOutputs)" });
+  new TerraformOutput(scope, LAUNCHER_OUTPUT, {
+    value: outputs,
+    description: "What the mfpar launcher reads (ProjectStackOutputs)",
+  });
 }
 
-function role(scope: Construct, id: string, name: string, trust: PolicyDocument, policy: PolicyDocument): IamRole {
+function role(
+  scope: Construct,
+  id: string,
+  name: string,
+  trust: PolicyDocument,
+  policy: PolicyDocument,
+): IamRole {
   const r = new IamRole(scope, id, { name, assumeRolePolicy: JSON.stringify(trust) });
   if (policy.Statement.length) {
-    new IamRolePolicy(scope, `${id}-policy`, { name: `${name}-policy`, role: r.id, policy: JSON.stringify(policy) });
+    new IamRolePolicy(scope, `${id}-policy`, {
+      name: `${name}-policy`,
+      role: r.id,
+      policy: JSON.stringify(policy),
+    });
   }
   return r;
 }

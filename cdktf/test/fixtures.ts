@@ -3,10 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadProjects } from "../../lib/infra/load.js";
 import type { InfraSettings } from "../../lib/infra/settings.js";
-import { type InfraPlan, planInfra, type ProjectStackPlan } from "../../lib/infra/stack-plan.js";
+import { type InfraPlan, type ProjectStackPlan, planInfra } from "../../lib/infra/stack-plan.js";
 
 export const REPO = "acme/mfpar-runs";
-export const SETTINGS: InfraSettings = { stateRegion: "us-east-1", githubRepository: REPO, bootstrapLocalState: false };
+export const SETTINGS: InfraSettings = {
+  stateRegion: "us-east-1",
+  githubRepository: REPO,
+  bootstrapLocalState: false,
+};
 export const SAMPLE_PROJECTS = join(import.meta.dirname, "..", "..", "projects");
 
 const MODEL = `model:
@@ -67,6 +71,7 @@ export async function planFor(
 
 export function projectStack(plan: InfraPlan, name: string): ProjectStackPlan {
   const s = plan.stacks.find((p) => p.stackName === name);
-  if (!s || s.kind !== "project") throw new Error(`no project stack ${name} in ${plan.stacks.map((p) => p.stackName).join(", ")}`);
+  if (s?.kind !== "project")
+    throw new Error(`no project stack ${name} in ${plan.stacks.map((p) => p.stackName).join(", ")}`);
   return s;
 }

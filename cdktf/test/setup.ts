@@ -7,12 +7,16 @@ import { expect } from "vitest";
 Testing.setupJest();
 
 declare module "vitest" {
-  interface Assertion {
-    toHaveResource(type: string): void;
-    toHaveResourceWithProperties(type: string, properties: Record<string, unknown>): void;
-    toHaveDataSource(type: string): void;
-    toHaveDataSourceWithProperties(type: string, properties: Record<string, unknown>): void;
-    toHaveProvider(type: string): void;
-    toHaveProviderWithProperties(type: string, properties: Record<string, unknown>): void;
+  // biome-ignore lint/suspicious/noExplicitAny: must match vitest's own declaration of Assertion
+  interface Assertion<T = any> {
+    toHaveResource(type: { tfResourceType: string }): void;
+    toHaveResourceWithProperties(type: { tfResourceType: string }, properties: Record<string, unknown>): void;
+    toHaveDataSource(type: { tfResourceType: string }): void;
+    toHaveDataSourceWithProperties(
+      type: { tfResourceType: string },
+      properties: Record<string, unknown>,
+    ): void;
+    toHaveProvider(type: { tfResourceType: string }): void;
+    toHaveProviderWithProperties(type: { tfResourceType: string }, properties: Record<string, unknown>): void;
   }
 }

@@ -36,17 +36,29 @@ describe("stack plan", () => {
       "arn:aws:s3:::123456789012-agente-andes-alt/alt/*",
       "arn:aws:s3:::123456789012-agente-andes-base/base/*",
     ]);
-    expect(sa.scenarios.find((s) => s.scenario === "alt")).toMatchObject({ cpu: 4096, memory: 16384, image: `sha256:${"a".repeat(64)}` });
+    expect(sa.scenarios.find((s) => s.scenario === "alt")).toMatchObject({
+      cpu: 4096,
+      memory: 16384,
+      image: `sha256:${"a".repeat(64)}`,
+    });
     expect(sa.repositories).toEqual([
       { name: "agente-andes-alt", existing: false },
       { name: "agente-andes-base", existing: true },
     ]);
-    expect(sa.network).toEqual({ mode: "existing", vpcId: "vpc-0abc", subnets: ["subnet-0a1", "subnet-0b2"], assignPublicIp: true });
+    expect(sa.network).toEqual({
+      mode: "existing",
+      vpcId: "vpc-0abc",
+      subnets: ["subnet-0a1", "subnet-0b2"],
+      assignPublicIp: true,
+    });
     expect(home.network.mode).toBe("create");
   });
 
   it("keeps state per stack in the account's bucket, from the environment when set", async () => {
-    const plan = await planFor({ plain: PLAIN }, { ...SETTINGS, stateBucket: "acme-tfstate", stateRegion: "eu-west-1" });
+    const plan = await planFor(
+      { plain: PLAIN },
+      { ...SETTINGS, stateBucket: "acme-tfstate", stateRegion: "eu-west-1" },
+    );
     expect(projectStack(plan, "mfpar-plain-eu-west-1").state).toEqual({
       kind: "s3",
       bucket: "acme-tfstate",
@@ -58,7 +70,10 @@ describe("stack plan", () => {
   });
 
   it("rejects an existing resource no scenario uses, naming file and line", async () => {
-    const files = { ...PLAIN, "project.yaml": `${PLAIN["project.yaml"]}existing:\n  buckets: [123456789012-agente-plain-rn]\n` };
+    const files = {
+      ...PLAIN,
+      "project.yaml": `${PLAIN["project.yaml"]}existing:\n  buckets: [123456789012-agente-plain-rn]\n`,
+    };
     const err = await planFor({ plain: files }).catch((e) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect(err.message).toMatch(
@@ -69,16 +84,26 @@ describe("stack plan", () => {
   it("refuses a created VPC without public IPs (there is no NAT gateway)", async () => {
     const files = {
       ...PLAIN,
-      "project.yaml": PLAIN["project.yaml"]!.replace("regions: [eu-west-1] }", "regions: [eu-west-1], network: { eu-west-1: { assignPublicIp: false } } }"),
+      "project.yaml": PLAIN["project.yaml"]!.replace(
+        "regions: [eu-west-1] }",
+        "regions: [eu-west-1], network: { eu-west-1: { assignPublicIp: false } } }",
+      ),
     };
-    await expect(planFor({ plain: files })).rejects.toThrow(/assignPublicIp is false but no vpcId or subnets are given/);
+    await expect(planFor({ plain: files })).rejects.toThrow(
+      /assignPublicIp is false but no vpcId or subnets are given/,
+    );
   });
 
   it("leaves out the bootstrap stack, saying why, when the repository or the account is unknown", async () => {
     const noRepo = await planFor({ plain: PLAIN }, { ...SETTINGS, githubRepository: undefined });
     expect(noRepo.stacks.map((s) => s.stackName)).toEqual(["mfpar-plain-eu-west-1"]);
-    expect(noRepo.notes[0]).toMatch(/mfpar-bootstrap left out: the GitHub repository is unknown \(set MFPAR_GITHUB_REPOSITORY/);
-    const other = { ...PLAIN, "project.yaml": PLAIN["project.yaml"]!.replace("123456789012", "210987654321") };
+    expect(noRepo.notes[0]).toMatch(
+      /mfpar-bootstrap left out: the GitHub repository is unknown \(set MFPAR_GITHUB_REPOSITORY/,
+    );
+    const other = {
+      ...PLAIN,
+      "project.yaml": PLAIN["project.yaml"]!.replace("123456789012", "210987654321"),
+    };
     const two = await planFor({ plain: PLAIN, other });
     expect(two.notes).toEqual([
       "mfpar-bootstrap left out: the projects use several accounts (123456789012, 210987654321); set MFPAR_AWS_ACCOUNT to pick one",
@@ -88,7 +113,10 @@ describe("stack plan", () => {
   });
 
   it("notes names overridden outside the GitHub roles' patterns", async () => {
-    const files = { ...PLAIN, "project.yaml": `${PLAIN["project.yaml"]}names: { cluster: "runs-{project}" }\n` };
+    const files = {
+      ...PLAIN,
+      "project.yaml": `${PLAIN["project.yaml"]}names: { cluster: "runs-{project}" }\n`,
+    };
     const plan = await planFor({ plain: files });
     expect(plan.notes).toEqual([
       "mfpar-plain-eu-west-1: arn:aws:ecs:eu-west-1:123456789012:cluster/runs-plain is outside the GitHub roles' name patterns (names: override); the deploy role cannot manage it",
@@ -99,11 +127,18 @@ describe("stack plan", () => {
     const env = { MFPAR_GITHUB_REPOSITORY: "acme/mfpar", MFPAR_AWS_ACCOUNT: "123456789012" };
     const all = await loadInfraPlan(SAMPLE_PROJECTS, { env });
     expect(all.stacks.map((s) => s.stackName)).toEqual(
-      expect.arrayContaining(["mfpar-choapa-us-east-1", "mfpar-mpupio-us-west-2", "mfpar-pelambres-us-east-2", "mfpar-bootstrap"]),
+      expect.arrayContaining([
+        "mfpar-choapa-us-east-1",
+        "mfpar-mpupio-us-west-2",
+        "mfpar-pelambres-us-east-2",
+        "mfpar-bootstrap",
+      ]),
     );
     const one = await loadInfraPlan(SAMPLE_PROJECTS, { env, project: "mpupio" });
     expect(one.stacks.map((s) => s.stackName)).toEqual(["mfpar-mpupio-us-east-1", "mfpar-mpupio-us-west-2"]);
-    await expect(loadInfraPlan(SAMPLE_PROJECTS, { env, project: "nope" })).rejects.toThrow(/project "nope" not found under .*: expected one of .*choapa/);
+    await expect(loadInfraPlan(SAMPLE_PROJECTS, { env, project: "nope" })).rejects.toThrow(
+      /project "nope" not found under .*: expected one of .*choapa/,
+    );
   });
 });
 
@@ -117,15 +152,23 @@ describe("settings", () => {
       bootstrapLocalState: true,
       oidcProviderArn: undefined,
     });
-    expect(() => infraSettings({ MFPAR_GITHUB_REPOSITORY: "acme" })).toThrow("GitHub repository is not valid: acme (expected owner/repo)");
-    expect(() => infraSettings({ MFPAR_STATE_REGION: "mars" })).toThrow("MFPAR_STATE_REGION is not a valid region: mars");
-    expect(() => infraSettings({ MFPAR_AWS_ACCOUNT: "12" })).toThrow("MFPAR_AWS_ACCOUNT is not a valid account id: 12");
+    expect(() => infraSettings({ MFPAR_GITHUB_REPOSITORY: "acme" })).toThrow(
+      "GitHub repository is not valid: acme (expected owner/repo)",
+    );
+    expect(() => infraSettings({ MFPAR_STATE_REGION: "mars" })).toThrow(
+      "MFPAR_STATE_REGION is not a valid region: mars",
+    );
+    expect(() => infraSettings({ MFPAR_AWS_ACCOUNT: "12" })).toThrow(
+      "MFPAR_AWS_ACCOUNT is not a valid account id: 12",
+    );
   });
 });
 
 describe("outputs", () => {
   it("rejects outputs that are not a mfpar stack's, naming the source", () => {
-    expect(() => parseStackOutputs({ other: {} }, "out.json")).toThrow('out.json: no "launcher" output found');
+    expect(() => parseStackOutputs({ other: {} }, "out.json")).toThrow(
+      'out.json: no "launcher" output found',
+    );
     expect(() => parseStackOutputs({ launcher: { value: { version: 1 } } }, "out.json")).toThrow(
       /out\.json: stack outputs are not valid at stack: /,
     );

@@ -19,8 +19,15 @@ const doc = (Statement: PolicyStatement[]): PolicyDocument => ({
   Version: "2012-10-17",
   Statement: Statement.filter((s) => s.Resource === undefined || s.Resource.length > 0),
 });
-const allow = (Sid: string, Action: string[], Resource: string[], Condition?: PolicyStatement["Condition"]): PolicyStatement =>
-  Condition ? { Sid, Effect: "Allow", Action, Resource, Condition } : { Sid, Effect: "Allow", Action, Resource };
+const allow = (
+  Sid: string,
+  Action: string[],
+  Resource: string[],
+  Condition?: PolicyStatement["Condition"],
+): PolicyStatement =>
+  Condition
+    ? { Sid, Effect: "Allow", Action, Resource, Condition }
+    : { Sid, Effect: "Allow", Action, Resource };
 
 export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
 export const GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com";
@@ -45,7 +52,12 @@ export function ecsTasksTrustPolicy(account: string, region?: string): PolicyDoc
 }
 
 /** Pull its own images, write its own log groups. GetAuthorizationToken has no resource-level permission. */
-export function executionRolePolicy(p: { account: string; region: string; repositories: string[]; logGroups: string[] }): PolicyDocument {
+export function executionRolePolicy(p: {
+  account: string;
+  region: string;
+  repositories: string[];
+  logGroups: string[];
+}): PolicyDocument {
   return doc([
     allow("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]),
     allow(
@@ -116,7 +128,10 @@ export function githubTrustPolicy(oidcProviderArn: string, subjects: string[]): 
       Principal: { Federated: oidcProviderArn },
       Action: ["sts:AssumeRoleWithWebIdentity"],
       Condition: {
-        StringEquals: { [`${GITHUB_OIDC_HOST}:aud`]: GITHUB_OIDC_AUDIENCE, [`${GITHUB_OIDC_HOST}:sub`]: subjects },
+        StringEquals: {
+          [`${GITHUB_OIDC_HOST}:aud`]: GITHUB_OIDC_AUDIENCE,
+          [`${GITHUB_OIDC_HOST}:sub`]: subjects,
+        },
       },
     },
   ]);
@@ -171,7 +186,12 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
     allow("ReadEcsTaskDefinitionsNoResourceLevel", ["ecs:DescribeTaskDefinition"], ["*"]),
     allow(
       "ReadEcr",
-      ["ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource"],
+      [
+        "ecr:DescribeRepositories",
+        "ecr:GetLifecyclePolicy",
+        "ecr:GetRepositoryPolicy",
+        "ecr:ListTagsForResource",
+      ],
       [a.repository],
     ),
     allow("ReadLogGroups", ["logs:DescribeLogGroups"], [`arn:aws:logs:*:${p.account}:log-group:*`]),
@@ -193,7 +213,11 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
       ["iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"],
       [a.role, `arn:aws:iam::${p.account}:role/${githubRoleName("*" as GithubRoleKind)}`],
     ),
-    allow("ReadOidcProvider", ["iam:GetOpenIDConnectProvider"], [`arn:aws:iam::${p.account}:oidc-provider/${GITHUB_OIDC_HOST}`]),
+    allow(
+      "ReadOidcProvider",
+      ["iam:GetOpenIDConnectProvider"],
+      [`arn:aws:iam::${p.account}:oidc-provider/${GITHUB_OIDC_HOST}`],
+    ),
     allow("ReadNetworkNoResourceLevel", ["ec2:Describe*"], ["*"]),
   ];
   const stateWrite = allow("StateWrite", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], [stateObjects]);
@@ -222,7 +246,14 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
     stateWrite,
     allow(
       "ManageEcsClusters",
-      ["ecs:CreateCluster", "ecs:DeleteCluster", "ecs:PutClusterCapacityProviders", "ecs:TagResource", "ecs:UntagResource", "ecs:UpdateCluster"],
+      [
+        "ecs:CreateCluster",
+        "ecs:DeleteCluster",
+        "ecs:PutClusterCapacityProviders",
+        "ecs:TagResource",
+        "ecs:UntagResource",
+        "ecs:UpdateCluster",
+      ],
       [a.cluster],
     ),
     allow("TagTaskDefinitions", ["ecs:TagResource", "ecs:UntagResource"], [a.taskDefinition]),
@@ -323,7 +354,9 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
     allow("StateList", ["s3:ListBucket"], [state]),
     allow("StateRead", ["s3:GetObject"], [stateObjects]),
     allow("RunTasks", ["ecs:RunTask"], [a.taskDefinition], ecsCluster),
-    allow("TagTasksAtLaunch", ["ecs:TagResource"], [a.task], { StringEquals: { "ecs:CreateAction": "RunTask" } }),
+    allow("TagTasksAtLaunch", ["ecs:TagResource"], [a.task], {
+      StringEquals: { "ecs:CreateAction": "RunTask" },
+    }),
     allow("WatchTasks", ["ecs:DescribeTasks", "ecs:StopTask"], [a.task]),
     allow("DescribeClusters", ["ecs:DescribeClusters"], [a.cluster]),
     allow("ListTasksNoResourceLevel", ["ecs:ListTasks"], ["*"], ecsCluster),
@@ -333,7 +366,11 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
     allow("ReadWriteResults", ["s3:GetObject", "s3:PutObject"], [a.objects]),
     allow("ReadTaskLogs", ["logs:FilterLogEvents", "logs:GetLogEvents"], [a.logGroup, a.logStreams]),
     allow("DescribeImages", ["ecr:DescribeImages"], [a.repository]),
-    allow("ReadFargateQuotas", ["servicequotas:GetServiceQuota"], [`arn:aws:servicequotas:*:${p.account}:fargate/*`]),
+    allow(
+      "ReadFargateQuotas",
+      ["servicequotas:GetServiceQuota"],
+      [`arn:aws:servicequotas:*:${p.account}:fargate/*`],
+    ),
   ];
 
   const closeOut: PolicyStatement[] = [
@@ -357,14 +394,26 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
     ),
     allow("ListResultVersions", ["s3:ListBucketVersions"], [a.bucket]),
     allow("DeleteBuckets", ["s3:DeleteBucket", "s3:DeleteBucketPolicy"], [a.bucket]),
-    allow("BackUpAndDeleteResults", ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:GetObjectVersion"], [a.objects]),
-    allow("DeleteLogGroups", ["logs:DeleteLogGroup", "logs:DeleteRetentionPolicy"], [a.logGroup, a.logStreams]),
+    allow(
+      "BackUpAndDeleteResults",
+      ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:GetObjectVersion"],
+      [a.objects],
+    ),
+    allow(
+      "DeleteLogGroups",
+      ["logs:DeleteLogGroup", "logs:DeleteRetentionPolicy"],
+      [a.logGroup, a.logStreams],
+    ),
     allow("DeleteTaskRoles", roleDelete, [a.role]),
     allow("DeleteNetwork", ec2Delete, [a.ec2]),
   ];
   if (p.backupTargets.length) {
     closeOut.push(
-      allow("ListBackupTargets", ["s3:ListBucket"], [...new Set(p.backupTargets.map((t) => `arn:aws:s3:::${t.bucket}`))]),
+      allow(
+        "ListBackupTargets",
+        ["s3:ListBucket"],
+        [...new Set(p.backupTargets.map((t) => `arn:aws:s3:::${t.bucket}`))],
+      ),
       allow(
         "WriteBackups",
         ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],

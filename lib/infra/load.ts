@@ -1,8 +1,15 @@
 import { basename } from "node:path";
+import {
+  findProjects,
+  type LoadedProject,
+  listScenarioFiles,
+  loadProject,
+  loadScenario,
+  type ResolvedScenario,
+} from "../config/load.js";
 import { UserError } from "../errors.js";
-import { findProjects, type LoadedProject, listScenarioFiles, loadProject, loadScenario, type ResolvedScenario } from "../config/load.js";
-import { type InfraPlan, planInfra } from "./stack-plan.js";
 import { infraSettings } from "./settings.js";
+import { type InfraPlan, planInfra } from "./stack-plan.js";
 
 export interface LoadInfraOptions {
   /** Only this project's stacks (and no bootstrap stack). */
@@ -20,7 +27,10 @@ export async function loadProjects(
   if (only !== undefined) {
     const all = dirs.map((d) => basename(d));
     dirs = dirs.filter((d) => basename(d) === only);
-    if (!dirs.length) throw new UserError(`project "${only}" not found under ${projectsRoot}: expected one of ${all.join(", ")}`);
+    if (!dirs.length)
+      throw new UserError(
+        `project "${only}" not found under ${projectsRoot}: expected one of ${all.join(", ")}`,
+      );
   }
   const out: Array<{ project: LoadedProject; scenarios: ResolvedScenario[] }> = [];
   for (const dir of dirs) {

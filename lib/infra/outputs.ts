@@ -34,7 +34,11 @@ export const projectStackOutputsSchema = z.object({
   /** Capacity providers attached to the cluster; `defaultCapacityProvider` follows `task.capacity`. */
   capacityProviders: z.array(z.string()),
   defaultCapacityProvider: z.string(),
-  network: z.object({ subnets: z.array(z.string()), securityGroups: z.array(z.string()), assignPublicIp: z.boolean() }),
+  network: z.object({
+    subnets: z.array(z.string()),
+    securityGroups: z.array(z.string()),
+    assignPublicIp: z.boolean(),
+  }),
   executionRoleArn: z.string(),
   taskRoleArn: z.string(),
   scenarios: z.record(z.string(), scenarioOutputsSchema),
@@ -60,16 +64,22 @@ export function parseStackOutputs(json: unknown, source: string): ProjectStackOu
       candidates.push(o && typeof o === "object" && "value" in o ? o.value : o);
     } else {
       for (const v of Object.values(obj)) {
-        if (v && typeof v === "object" && LAUNCHER_OUTPUT in v) candidates.push((v as Record<string, unknown>)[LAUNCHER_OUTPUT]);
+        if (v && typeof v === "object" && LAUNCHER_OUTPUT in v)
+          candidates.push((v as Record<string, unknown>)[LAUNCHER_OUTPUT]);
       }
     }
   }
-  if (!candidates.length) throw new UserError(`${source}: no "${LAUNCHER_OUTPUT}" output found: expected the outputs of a mfpar-<project>-<region> stack`);
+  if (!candidates.length)
+    throw new UserError(
+      `${source}: no "${LAUNCHER_OUTPUT}" output found: expected the outputs of a mfpar-<project>-<region> stack`,
+    );
   return candidates.map((c) => {
     const r = projectStackOutputsSchema.safeParse(c);
     if (!r.success) {
       const issue = r.error.issues[0]!;
-      throw new UserError(`${source}: stack outputs are not valid at ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+      throw new UserError(
+        `${source}: stack outputs are not valid at ${issue.path.join(".") || "(root)"}: ${issue.message}`,
+      );
     }
     return r.data;
   });

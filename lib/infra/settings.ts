@@ -43,14 +43,23 @@ export function infraSettings(env: Record<string, string | undefined>): InfraSet
   }
   const stateRegion = get(INFRA_ENV.stateRegion) ?? DEFAULT_STATE_REGION;
   if (!/^[a-z]{2}(?:-gov)?-[a-z]+-\d$/.test(stateRegion)) {
-    throw new UserError(`${INFRA_ENV.stateRegion} is not a valid region: ${stateRegion} (expected e.g. us-east-1)`);
+    throw new UserError(
+      `${INFRA_ENV.stateRegion} is not a valid region: ${stateRegion} (expected e.g. us-east-1)`,
+    );
   }
   const bootstrapAccount = get(INFRA_ENV.bootstrapAccount);
   if (bootstrapAccount && !/^\d{12}$/.test(bootstrapAccount)) {
-    throw new UserError(`${INFRA_ENV.bootstrapAccount} is not a valid account id: ${bootstrapAccount} (expected 12 digits)`);
+    throw new UserError(
+      `${INFRA_ENV.bootstrapAccount} is not a valid account id: ${bootstrapAccount} (expected 12 digits)`,
+    );
   }
   const oidcProviderArn = get(INFRA_ENV.oidcProviderArn);
-  if (oidcProviderArn && !/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/.test(oidcProviderArn)) {
+  if (
+    oidcProviderArn &&
+    !/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/.test(
+      oidcProviderArn,
+    )
+  ) {
     throw new UserError(
       `${INFRA_ENV.oidcProviderArn} is not the ARN of a GitHub OIDC provider: ${oidcProviderArn} (expected arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com)`,
     );
@@ -60,7 +69,9 @@ export function infraSettings(env: Record<string, string | undefined>): InfraSet
     stateRegion,
     githubRepository,
     bootstrapAccount,
-    bootstrapLocalState: ["1", "true", "yes"].includes(get(INFRA_ENV.bootstrapLocalState)?.toLowerCase() ?? ""),
+    bootstrapLocalState: ["1", "true", "yes"].includes(
+      get(INFRA_ENV.bootstrapLocalState)?.toLowerCase() ?? "",
+    ),
     oidcProviderArn,
   };
 }

@@ -1,8 +1,8 @@
-import type { Diagnostic } from "../errors.js";
-import { ValidationError } from "../errors.js";
 import type { LoadedProject, ResolvedScenario } from "../config/load.js";
 import type { ProjectConfig } from "../config/schema.js";
 import { locate } from "../config/yaml.js";
+import type { Diagnostic } from "../errors.js";
+import { ValidationError } from "../errors.js";
 import {
   BOOTSTRAP_STACK,
   checkRoleName,
@@ -61,7 +61,13 @@ export interface ManagedResource {
 
 export type NetworkPlan =
   | { mode: "create"; cidr: string; subnetCidrs: string[]; assignPublicIp: true }
-  | { mode: "existing"; vpcId?: string; subnets?: string[]; securityGroups?: string[]; assignPublicIp: boolean };
+  | {
+      mode: "existing";
+      vpcId?: string;
+      subnets?: string[];
+      securityGroups?: string[];
+      assignPublicIp: boolean;
+    };
 
 export interface ProjectStackPlan {
   kind: "project";
@@ -124,7 +130,12 @@ export const CREATED_VPC = { cidr: "10.0.0.0/16", subnetCidrs: ["10.0.0.0/20", "
 const unique = <T>(xs: T[]) => [...new Set(xs)];
 
 function statePlan(settings: InfraSettings, account: string, stack: string): StateBackendPlan {
-  return { kind: "s3", bucket: settings.stateBucket ?? stateBucketName(account), region: settings.stateRegion, key: stateKey(stack) };
+  return {
+    kind: "s3",
+    bucket: settings.stateBucket ?? stateBucketName(account),
+    region: settings.stateRegion,
+    key: stateKey(stack),
+  };
 }
 
 /** The stacks of one project: one per region of `aws.regions`. Throws ValidationError naming file and line. */
@@ -137,7 +148,10 @@ export function planProjectStacks(
   const account = cfg.aws.account;
   const homeRegion = cfg.aws.regions[0]!;
   const diagnostics: Diagnostic[] = [];
-  const at = (path: Array<string | number>, file = project.file) => ({ file, ...locate(project.source, path) });
+  const at = (path: Array<string | number>, file = project.file) => ({
+    file,
+    ...locate(project.source, path),
+  });
 
   for (const s of scenarios) {
     if (s.config.aws.account !== account || s.config.aws.regions[0] !== homeRegion) {
@@ -153,7 +167,12 @@ export function planProjectStacks(
   for (const role of [exec.executionRole, exec.taskRole]) {
     const problem = checkRoleName(role.replace(homeRegion, longestRegion(cfg.aws.regions)));
     if (problem) {
-      diagnostics.push({ ...at(["project"]), severity: "error", code: "infra/role-name", message: `${problem} (shorten the project name)` });
+      diagnostics.push({
+        ...at(["project"]),
+        severity: "error",
+        code: "infra/role-name",
+        message: `${problem} (shorten the project name)`,
+      });
     }
   }
 
@@ -211,7 +230,8 @@ export function planProjectStacks(
       cfg.existing.logGroups,
     );
     const bucketPrefixes = new Map<string, string[]>();
-    for (const s of scenarioPlans) bucketPrefixes.set(s.bucket, [...(bucketPrefixes.get(s.bucket) ?? []), s.prefix]);
+    for (const s of scenarioPlans)
+      bucketPrefixes.set(s.bucket, [...(bucketPrefixes.get(s.bucket) ?? []), s.prefix]);
     plans.push({
       kind: "project",
       stackName: names.stack,
@@ -267,7 +287,12 @@ function networkPlan(cfg: ProjectConfig, region: string): NetworkPlan | undefine
     };
   }
   if (net && !net.assignPublicIp) return undefined;
-  return { mode: "create", cidr: CREATED_VPC.cidr, subnetCidrs: [...CREATED_VPC.subnetCidrs], assignPublicIp: true };
+  return {
+    mode: "create",
+    cidr: CREATED_VPC.cidr,
+    subnetCidrs: [...CREATED_VPC.subnetCidrs],
+    assignPublicIp: true,
+  };
 }
 
 /** The bootstrap stack of `account`: state bucket, GitHub OIDC provider and the four roles. */
@@ -287,7 +312,12 @@ export function planBootstrapStack(
   const policies = githubRolePolicies({ account, stateBucket, backupTargets });
   const subjects = githubSubjects(githubRepository);
   const state: StateBackendPlan = settings.bootstrapLocalState
-    ? { kind: "local", bucket: stateBucket, region: settings.stateRegion, key: `terraform.${BOOTSTRAP_STACK}.tfstate` }
+    ? {
+        kind: "local",
+        bucket: stateBucket,
+        region: settings.stateRegion,
+        key: `terraform.${BOOTSTRAP_STACK}.tfstate`,
+      }
     : statePlan(settings, account, BOOTSTRAP_STACK);
   return {
     kind: "bootstrap",
@@ -297,7 +327,12 @@ export function planBootstrapStack(
     stateBucket,
     githubRepository,
     ...(settings.oidcProviderArn ? { oidcProviderArn: settings.oidcProviderArn } : {}),
-    roles: GITHUB_ROLE_KINDS.map((kind) => ({ kind, name: githubRoleName(kind), subjects: subjects[kind], policy: policies[kind] })),
+    roles: GITHUB_ROLE_KINDS.map((kind) => ({
+      kind,
+      name: githubRoleName(kind),
+      subjects: subjects[kind],
+      policy: policies[kind],
+    })),
     state,
     tags: { "mfpar:managed-by": "cdktf" },
   };
@@ -334,9 +369,18 @@ export function planInfra(
       `${BOOTSTRAP_STACK} left out: the GitHub repository is unknown (set MFPAR_GITHUB_REPOSITORY=owner/repo; GitHub Actions sets GITHUB_REPOSITORY)`,
     );
   } else if (!account) {
-    notes.push(`${BOOTSTRAP_STACK} left out: the projects use several accounts (${accounts.join(", ")}); set MFPAR_AWS_ACCOUNT to pick one`);
+    notes.push(
+      `${BOOTSTRAP_STACK} left out: the projects use several accounts (${accounts.join(", ")}); set MFPAR_AWS_ACCOUNT to pick one`,
+    );
   } else {
-    stacks.push(planBootstrapStack(account, settings.githubRepository, projects.map((p) => p.project), settings));
+    stacks.push(
+      planBootstrapStack(
+        account,
+        settings.githubRepository,
+        projects.map((p) => p.project),
+        settings,
+      ),
+    );
   }
 
   // The GitHub roles are scoped to the default name patterns; say so when a project's names fall outside them.
@@ -346,12 +390,22 @@ export function planInfra(
     const outside = [
       ...plan.buckets.filter((b) => !b.existing).map((b) => [`arn:aws:s3:::${b.name}`, a.bucket]),
       [`arn:aws:ecs:${plan.region}:${plan.account}:cluster/${plan.clusterName}`, a.cluster],
-      ...plan.repositories.filter((r) => !r.existing).map((r) => [`arn:aws:ecr:${plan.region}:${plan.account}:repository/${r.name}`, a.repository]),
-      ...plan.logGroups.map((g) => [`arn:aws:logs:${plan.region}:${plan.account}:log-group:${g.name}`, a.logGroup]),
-      ...plan.scenarios.map((s) => [`arn:aws:ecs:${plan.region}:${plan.account}:task-definition/${s.names.taskFamily}:1`, a.taskDefinition]),
+      ...plan.repositories
+        .filter((r) => !r.existing)
+        .map((r) => [`arn:aws:ecr:${plan.region}:${plan.account}:repository/${r.name}`, a.repository]),
+      ...plan.logGroups.map((g) => [
+        `arn:aws:logs:${plan.region}:${plan.account}:log-group:${g.name}`,
+        a.logGroup,
+      ]),
+      ...plan.scenarios.map((s) => [
+        `arn:aws:ecs:${plan.region}:${plan.account}:task-definition/${s.names.taskFamily}:1`,
+        a.taskDefinition,
+      ]),
     ].filter(([arn, pattern]) => !globMatch(pattern!, arn!));
     for (const [arn] of outside) {
-      notes.push(`${plan.stackName}: ${arn} is outside the GitHub roles' name patterns (names: override); the deploy role cannot manage it`);
+      notes.push(
+        `${plan.stackName}: ${arn} is outside the GitHub roles' name patterns (names: override); the deploy role cannot manage it`,
+      );
     }
   }
   return { stacks, notes };
@@ -359,6 +413,11 @@ export function planInfra(
 
 /** IAM-style glob: `*` matches any run of characters, `?` one character. */
 export function globMatch(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`,
+  );
   return re.test(value);
 }

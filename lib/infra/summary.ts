@@ -70,13 +70,18 @@ export function formatSummaries(summaries: StackSummary[], notes: string[] = [])
   for (const s of summaries) {
     out.push(`### ${s.stack}`, "");
     const extra = [
-      s.dataSources.length ? `${s.dataSources.reduce((n, d) => n + d.count, 0)} existing read through data sources` : "",
+      s.dataSources.length
+        ? `${s.dataSources.reduce((n, d) => n + d.count, 0)} existing read through data sources`
+        : "",
       s.imports.length ? `${s.imports.length} imported` : "",
-      s.backend ? `state: ${s.backend.type}${s.backend.bucket ? ` s3://${s.backend.bucket}/${s.backend.key}` : ` ${s.backend.key ?? ""}`}` : "",
+      s.backend
+        ? `state: ${s.backend.type}${s.backend.bucket ? ` s3://${s.backend.bucket}/${s.backend.key}` : ` ${s.backend.key ?? ""}`}`
+        : "",
     ].filter(Boolean);
     out.push(`${s.resources} resources${extra.length ? ` — ${extra.join(", ")}` : ""}`, "");
     out.push("| resource type | count | names |", "| --- | ---: | --- |");
-    for (const t of s.byType) out.push(`| ${t.type} | ${t.count} | ${t.names.map((n) => `\`${n}\``).join(", ")} |`);
+    for (const t of s.byType)
+      out.push(`| ${t.type} | ${t.count} | ${t.names.map((n) => `\`${n}\``).join(", ")} |`);
     for (const i of s.imports) out.push(`| import | | \`${i.to}\` ← \`${i.id}\` |`);
     for (const d of s.dataSources) out.push(`| data.${d.type} | ${d.count} | |`);
     out.push("");

@@ -2,8 +2,8 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { ExitCode } from "../../../lib/exit-codes.js";
-import { INFRA_ENV } from "../../../lib/infra/settings.js";
 import { loadInfraPlan } from "../../../lib/infra/load.js";
+import { INFRA_ENV } from "../../../lib/infra/settings.js";
 import { formatSummaries, summarizeStack } from "../../../lib/infra/summary.js";
 import type { Command } from "../command.js";
 
@@ -14,7 +14,8 @@ function checkoutRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, "cdktf", "cdktf.json"))) {
     const up = dirname(dir);
-    if (up === dir) throw new Error("cannot find cdktf/cdktf.json above the mfpar code: run from an mfpar checkout");
+    if (up === dir)
+      throw new Error("cannot find cdktf/cdktf.json above the mfpar code: run from an mfpar checkout");
     dir = up;
   }
   return dir;
@@ -58,9 +59,12 @@ export const plan: Command = {
     const root = resolve(io.cwd, (args.values.projects as string | undefined) ?? "projects");
     const infra = await loadInfraPlan(root, { project: args.positionals[0], env: io.env });
     const { synthesizeStacks } = await loadCdktfApp();
-    const outdir = args.values.out ? resolve(io.cwd, args.values.out as string) : join(checkoutRoot(), "cdktf", "cdktf.out");
+    const outdir = args.values.out
+      ? resolve(io.cwd, args.values.out as string)
+      : join(checkoutRoot(), "cdktf", "cdktf.out");
     const summaries = synthesizeStacks(infra, outdir).map((s) => summarizeStack(s.stack, s.json));
-    if (args.values.json) io.stdout(`${JSON.stringify({ stacks: summaries, notes: infra.notes }, null, 2)}\n`);
+    if (args.values.json)
+      io.stdout(`${JSON.stringify({ stacks: summaries, notes: infra.notes }, null, 2)}\n`);
     else io.stdout(formatSummaries(summaries, infra.notes));
     return ExitCode.Success;
   },

@@ -1,0 +1,103 @@
+// `mfpar plan`: synthesize and summarize per stack, for the PR comment.
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { CliIo } from "../../scripts/cli/command.js";
+import { plan } from "../../scripts/cli/commands/plan.js";
+import { main } from "../../scripts/cli/main.js";
+import { ANDES, PLAIN, REPO, writeProjects } from "./fixtures.js";
+
+function io(env: Record<string, string> = {}) {
+  const out = { stdout: "", stderr: "" };
+  const value: CliIo = {
+    stdout: (t) => {
+      out.stdout += t;
+    },
+    stderr: (t) => {
+      out.stderr += t;
+    },
+    env,
+    cwd: process.cwd(),
+    isTTY: false,
+  };
+  return { io: value, out };
+}
+
+let root: string;
+let outdir: string;
+beforeAll(() => {
+  root = writeProjects({ andes: ANDES, plain: PLAIN });
+  outdir = mkdtempSync(join(tmpdir(), "mfpar-plan-"));
+});
+
+describe("mfpar plan", () => {
+  it("prints one markdown section per stack with counts, names, imports and state", async () => {
+    const { io: cli, out } = io({ MFPAR_GITHUB_REPOSITORY: REPO });
+    const code = await main(["plan", "--projects", root, "--out", outdir], cli, [plan]);
+    expect(out.stderr).toBe("");
+    expect(code).toBe(0);
+    expect(out.stdout.match(/^### .+$/gm)).toEqual([
+      "### mfpar-andes-us-east-1",
+      "### mfpar-andes-sa-east-1",
+      "### mfpar-plain-eu-west-1",
+      "### mfpar-bootstrap",
+    ]);
+    expect(out.stdout).toContain(
+      "| aws_ecs_task_definition | 2 | `task-agente-andes-alt`, `task-agente-andes-base` |",
+    );
+    expect(out.stdout).toContain(
+      "| import | | `aws_cloudwatch_log_group.log-group-ecs-agente-andes-base` ← `/ecs/agente-andes-base` |",
+    );
+    expect(out.stdout).toContain(
+      "state: s3 s3://123456789012-mfpar-tfstate/mfpar/mfpar-andes-sa-east-1.tfstate",
+    );
+    expect(out.stdout).toContain(
+      "| aws_iam_role | 4 | `mfpar-github-close-out`, `mfpar-github-deploy`, `mfpar-github-plan`, `mfpar-github-run` |",
+    );
+    // cdktf synth's own layout, so `cdktf deploy` / `terraform plan` can use it.
+    expect(existsSync(join(outdir, "stacks", "mfpar-plain-eu-west-1", "cdk.tf.json"))).toBe(true);
+  });
+
+  it("plans one project with --json", async () => {
+    const { io: cli, out } = io();
+    expect(await main(["plan", "plain", "--json", "--projects", root, "--out", outdir], cli, [plan])).toBe(0);
+    const { stacks, notes } = JSON.parse(out.stdout);
+    expect(notes).toEqual([]);
+    expect(stacks).toHaveLength(1);
+    expect(stacks[0]).toMatchObject({
+      stack: "mfpar-plain-eu-west-1",
+      dataSources: [{ type: "aws_availability_zones", count: 1 }],
+      imports: [],
+      backend: {
+        type: "s3",
+        bucket: "123456789012-mfpar-tfstate",
+        key: "mfpar/mfpar-plain-eu-west-1.tfstate",
+        region: "us-east-1",
+      },
+    });
+    const byType = Object.fromEntries(
+      stacks[0].byType.map((t: { type: string; count: number }) => [t.type, t.count]),
+    );
+    expect(byType).toMatchObject({
+      aws_ecs_cluster: 1,
+      aws_ecs_task_definition: 1,
+      aws_s3_bucket: 1,
+      aws_vpc: 1,
+      aws_subnet: 2,
+    });
+    expect(byType.aws_nat_gateway).toBeUndefined();
+  });
+
+  it("says why the bootstrap stack is left out", async () => {
+    const { io: cli, out } = io();
+    expect(await main(["plan", "--projects", root, "--out", outdir], cli, [plan])).toBe(0);
+    expect(out.stdout).toContain("> mfpar-bootstrap left out: the GitHub repository is unknown");
+  });
+
+  it("reports an unknown project as invalid input", async () => {
+    const { io: cli, out } = io();
+    expect(await main(["plan", "nope", "--projects", root], cli, [plan])).toBe(3);
+    expect(out.stderr).toMatch(/^project "nope" not found under .*: expected one of andes, plain\n$/);
+  });
+});
