@@ -23,7 +23,8 @@ const TMP_PREFIX = ".mfpar-tmp-";
  *
  * Every write goes to a temporary file in the target's directory and is renamed into place, so a reader
  * sees either the old object or the whole new one — never half a marker. `list` walks the tree in the same
- * order S3 lists keys (UTF-8 byte order of the whole key).
+ * order S3 lists keys (UTF-8 byte order of the whole key). Unlike S3, a key cannot be both an object and a
+ * "directory" (`a` and `a/b`): the second write fails. `delete` removes directories it leaves empty.
  */
 export class LocalStore implements ResultStore {
   readonly root: string;

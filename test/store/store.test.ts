@@ -163,7 +163,7 @@ describe.each(backends)("$name store", (backend) => {
 
   it("lists more than 1,000 keys, paging through every one", async () => {
     const store = backend.fresh();
-    const keys = Array.from({ length: 1234 }, (_, i) => `big/${String(i).padStart(5, "0")}.txt`);
+    const keys = Array.from({ length: 1001 }, (_, i) => `big/${String(i).padStart(5, "0")}.txt`);
     await mapLimit(keys, 32, (k) => store.put(k, "v"));
     backend.s3?.resetCounts();
     const listed = await keysOf(store, "big/");
@@ -211,12 +211,12 @@ describe.each(backends)("$name store", (backend) => {
 
   it("deletes many keys (including missing ones) and leaves the rest", async () => {
     const store = backend.fresh();
-    const keys = Array.from({ length: 2100 }, (_, i) => `del/${String(i % 30).padStart(2, "0")}/${i}`);
+    const keys = Array.from({ length: 1001 }, (_, i) => `del/${String(i % 30).padStart(2, "0")}/${i}`);
     await mapLimit(keys, 32, (k) => store.put(k, "x"));
     await store.put("keep/me", "x");
     backend.s3?.resetCounts();
     await store.delete([...keys, "del/never-existed"]);
-    if (backend.s3) expect(backend.s3.counts()).toEqual({ DeleteObjects: 3 });
+    if (backend.s3) expect(backend.s3.counts()).toEqual({ DeleteObjects: 2 });
     expect(await keysOf(store, "")).toEqual(["keep/me"]);
     expect(await collect(store.listPrefixes(""))).toEqual(["keep/"]);
   });
