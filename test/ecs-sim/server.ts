@@ -1,0 +1,510 @@
+// An ECS simulator for tests and benches: a local HTTP server speaking the ECS JSON 1.1 protocol
+// (`x-amz-target: AmazonEC2ContainerServiceV20141113.<Operation>`) for what the launcher and reconcile use —
+// RunTask, ListTasks, DescribeTasks, StopTask. It enforces AWS's published token buckets (ThrottlingException,
+// HTTP 400, `__type`), honours clientToken idempotency, injects faults (random throttling, 5xx, lost responses,
+// `failures[]` reasons, Spot interruptions) and runs the real agent (dist/agent/agent.js) as local processes
+// with the task definition's environment plus the container overrides.
+//
+//   const sim = await startEcsSim({ families: { "task-agente-demo-base": { scenarioFile, env: { MFPAR_STORE } } } });
+//   const ecs = new ECSClient({ region: "us-east-1", endpoint: sim.endpoint, maxAttempts: 1 });
+//   // or, for a child process: AWS_ENDPOINT_URL_ECS=sim.endpoint
+//   afterAll(() => sim.stop());
+//
+// Bounded: it listens on 127.0.0.1 only, runs at most `maxRunning` agents at once (the rest wait as
+// PROVISIONING), and stops by itself after `idleTimeoutMs` without requests or running agents.
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { AWS_ECS_RATE_LIMITS, type EcsRateLimits } from "../../lib/ecs/limits.js";
+import { TokenBucket } from "../../lib/ecs/token-bucket.js";
+import { repoRoot } from "../support/tmp.js";
+
+const TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113.";
+export const SPOT_CAPACITY_REASON =
+  "Capacity is unavailable at this time. Please try again later or in a different availability zone";
+export const TASK_LIMIT_REASON = "You've reached the limit on the number of tasks you can run concurrently";
+export const SPOT_INTERRUPTED = "Your Spot Task was interrupted.";
+
+/** How the simulator runs a task definition family. */
+export interface SimFamily {
+  /** The task definition's environment: what the image and the stack set (MFPAR_SCENARIO_FILE, MFPAR_STORE, ...). */
+  env: Record<string, string>;
+}
+
+export interface SimFaults {
+  /** Probability that a request is throttled regardless of the buckets. */
+  throttle?: number;
+  /** Probability of a 500 ServerException before anything happens. */
+  serverError?: number;
+  /** Probability that a RunTask starts its task and then the response is lost (socket destroyed, or a bare 500). */
+  lostResponse?: number;
+  /** Probability that a FARGATE_SPOT launch is refused for capacity. */
+  spotCapacity?: number;
+  /** Extra `failures[]` reasons with their probabilities. */
+  failures?: Array<{ reason: string; probability: number }>;
+}
+
+export interface EcsSimOptions {
+  families: Record<string, SimFamily>;
+  region?: string;
+  account?: string;
+  limits?: EcsRateLimits;
+  faults?: SimFaults;
+  /** Run the agent for each task (default true). False: tasks go RUNNING and stay there (benches). */
+  runContainers?: boolean;
+  /** Agents running at once; further tasks wait as PROVISIONING. Default 4. */
+  maxRunning?: number;
+  /** The account's concurrent-task limit: RunTask beyond it fails with TASK_LIMIT_REASON. */
+  taskLimit?: number;
+  /** IDs whose first attempt is interrupted (SIGTERM, stopCode SpotInterruption) once its model runs. */
+  interruptIds?: string[];
+  agentPath?: string;
+  /** Seeded randomness for reproducible faults. */
+  random?: () => number;
+  idleTimeoutMs?: number;
+}
+
+export interface SimTask {
+  taskArn: string;
+  clusterArn: string;
+  family: string;
+  taskDefinitionArn: string;
+  startedBy?: string;
+  clientToken?: string;
+  tags: Array<{ key: string; value: string }>;
+  overrides: {
+    containerOverrides?: Array<{ name?: string; environment?: Array<{ name: string; value: string }> }>;
+  };
+  env: Record<string, string>;
+  capacityProviderName: string;
+  lastStatus: string;
+  desiredStatus: string;
+  createdAt: number;
+  startedAt?: number;
+  stoppedAt?: number;
+  stopCode?: string;
+  stoppedReason?: string;
+  exitCode?: number;
+  stderrTail: string[];
+  proc?: ChildProcess;
+}
+
+export interface RunTaskEvent {
+  clientToken?: string;
+  ids: string;
+  attempt: string;
+  provider: string;
+  /** What the simulator did: launched, replayed (same token), or the fault injected. */
+  outcome: "launched" | "replayed" | "throttled" | "server-error" | "lost-response" | "failure";
+  at: number;
+}
+
+export interface EcsSim {
+  endpoint: string;
+  port: number;
+  tasks(): SimTask[];
+  /** Requests by operation, and RunTask outcomes. */
+  counts(): Record<string, number>;
+  runTaskEvents: RunTaskEvent[];
+  interrupt(taskArn: string): void;
+  /** Resolves when no task is PROVISIONING or RUNNING. */
+  settled(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A small seeded PRNG (mulberry32), so fault sequences repeat from run to run. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const epoch = (ms?: number) => (ms === undefined ? undefined : ms / 1000);
+
+export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
+  const region = opts.region ?? "us-east-1";
+  const account = opts.account ?? "000000000000";
+  const limits = opts.limits ?? AWS_ECS_RATE_LIMITS;
+  const faults = opts.faults ?? {};
+  const random = opts.random ?? Math.random;
+  const runContainers = opts.runContainers ?? true;
+  const maxRunning = opts.maxRunning ?? 4;
+  const agentPath = opts.agentPath ?? join(repoRoot, "dist/agent/agent.js");
+  const interruptIds = new Set(opts.interruptIds ?? []);
+  const bucket = (l: { burst: number; perSecond: number }) =>
+    new TokenBucket({ capacity: l.burst, refillPerSecond: l.perSecond });
+  const buckets = {
+    runTaskApi: bucket(limits.runTaskApi),
+    read: bucket(limits.readApi),
+    launch: { FARGATE: bucket(limits.taskLaunch), FARGATE_SPOT: bucket(limits.taskLaunch) } as Record<
+      string,
+      TokenBucket
+    >,
+  };
+
+  const tasks = new Map<string, SimTask>();
+  const byToken = new Map<string, string[]>();
+  const queue: SimTask[] = [];
+  const counts: Record<string, number> = {};
+  const runTaskEvents: RunTaskEvent[] = [];
+  const count = (k: string) => {
+    counts[k] = (counts[k] ?? 0) + 1;
+  };
+  let running = 0;
+  let lastActivity = Date.now();
+
+  const familyOf = (td: string) => {
+    const m = /task-definition\/([^:]+)/.exec(td);
+    return (m ? m[1]! : td).split(":")[0]!;
+  };
+
+  function stopTask(t: SimTask, code: string, reason: string, exitCode?: number) {
+    if (t.lastStatus === "STOPPED") return;
+    t.desiredStatus = "STOPPED";
+    t.lastStatus = "STOPPED";
+    t.stopCode ??= code;
+    t.stoppedReason ??= reason;
+    if (exitCode !== undefined) t.exitCode = exitCode;
+    t.stoppedAt = Date.now();
+  }
+
+  function pump() {
+    while (running < maxRunning && queue.length) {
+      const t = queue.shift()!;
+      if (t.desiredStatus === "STOPPED") continue;
+      startAgent(t);
+    }
+  }
+
+  function startAgent(t: SimTask) {
+    running++;
+    t.lastStatus = "RUNNING";
+    t.startedAt = Date.now();
+    const proc = spawn(process.execPath, [agentPath], {
+      env: { ...process.env, NODE_OPTIONS: "", MFPAR_LOG_LEVEL: "info", ...t.env },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    t.proc = proc;
+    let buf = "";
+    proc.stderr!.setEncoding("utf8").on("data", (d: string) => {
+      buf += d;
+      let nl = buf.indexOf("\n");
+      while (nl >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        t.stderrTail.push(line);
+        if (t.stderrTail.length > 20) t.stderrTail.shift();
+        if (line.includes('"msg":"model starting"')) maybeInterrupt(t);
+        nl = buf.indexOf("\n");
+      }
+    });
+    proc.once("exit", (code, signal) => {
+      running--;
+      t.proc = undefined;
+      const exitCode = code ?? (signal ? 128 + 15 : 1);
+      stopTask(t, "EssentialContainerExited", "Essential container in task exited", exitCode);
+      t.exitCode = exitCode;
+      pump();
+    });
+  }
+
+  function maybeInterrupt(t: SimTask) {
+    const ids = (t.env.MFPAR_IDS ?? t.env.ID_PARAMETRO ?? "").split(",");
+    if (t.env.MFPAR_ATTEMPT === "1" && ids.some((id) => interruptIds.has(id))) interrupt(t.taskArn);
+  }
+
+  function interrupt(arn: string) {
+    const t = tasks.get(arn);
+    if (!t || t.lastStatus === "STOPPED") return;
+    t.stopCode = "SpotInterruption";
+    t.stoppedReason = SPOT_INTERRUPTED;
+    t.desiredStatus = "STOPPED";
+    if (t.proc) t.proc.kill("SIGTERM");
+    else stopTask(t, "SpotInterruption", SPOT_INTERRUPTED);
+  }
+
+  function launch(input: Record<string, any>, provider: string): SimTask {
+    const family = familyOf(String(input.taskDefinition));
+    const fam = opts.families[family]!;
+    const cluster = String(input.cluster ?? "default");
+    const id = randomBytes(16).toString("hex");
+    const overrideEnv: Record<string, string> = {};
+    for (const c of input.overrides?.containerOverrides ?? [])
+      for (const kv of c.environment ?? []) overrideEnv[kv.name] = kv.value;
+    const t: SimTask = {
+      taskArn: `arn:aws:ecs:${region}:${account}:task/${cluster}/${id}`,
+      clusterArn: `arn:aws:ecs:${region}:${account}:cluster/${cluster}`,
+      family,
+      taskDefinitionArn: `arn:aws:ecs:${region}:${account}:task-definition/${family}:1`,
+      startedBy: input.startedBy,
+      clientToken: input.clientToken,
+      tags: input.tags ?? [],
+      overrides: input.overrides ?? {},
+      env: { ...fam.env, ...overrideEnv },
+      capacityProviderName: provider,
+      lastStatus: "PROVISIONING",
+      desiredStatus: "RUNNING",
+      createdAt: Date.now(),
+      stderrTail: [],
+    };
+    tasks.set(t.taskArn, t);
+    if (runContainers) {
+      queue.push(t);
+      setImmediate(pump);
+    } else {
+      t.lastStatus = "RUNNING";
+      t.startedAt = Date.now();
+    }
+    return t;
+  }
+
+  const describe = (t: SimTask, withTags: boolean) => ({
+    taskArn: t.taskArn,
+    clusterArn: t.clusterArn,
+    taskDefinitionArn: t.taskDefinitionArn,
+    startedBy: t.startedBy,
+    lastStatus: t.lastStatus,
+    desiredStatus: t.desiredStatus,
+    launchType: "FARGATE",
+    capacityProviderName: t.capacityProviderName,
+    createdAt: epoch(t.createdAt),
+    startedAt: epoch(t.startedAt),
+    stoppedAt: epoch(t.stoppedAt),
+    stopCode: t.stopCode,
+    stoppedReason: t.stoppedReason,
+    overrides: t.overrides,
+    containers: [
+      {
+        name: "agent",
+        lastStatus: t.lastStatus,
+        ...(t.exitCode !== undefined ? { exitCode: t.exitCode } : {}),
+      },
+    ],
+    ...(withTags ? { tags: t.tags } : {}),
+  });
+
+  type Reply = { status: number; body?: unknown; lose?: "destroy" | "empty-500" };
+  const error = (status: number, type: string, message: string): Reply => ({
+    status,
+    body: { __type: type, message },
+  });
+  const throttled = (): Reply => error(400, "ThrottlingException", "Rate exceeded");
+
+  function runTask(input: Record<string, any>): Reply {
+    const provider = String(
+      input.capacityProviderStrategy?.[0]?.capacityProvider ?? input.launchType ?? "FARGATE",
+    );
+    const env = Object.fromEntries(
+      (input.overrides?.containerOverrides?.[0]?.environment ?? []).map(
+        (kv: { name: string; value: string }) => [kv.name, kv.value],
+      ),
+    );
+    const ev = (outcome: RunTaskEvent["outcome"]) =>
+      runTaskEvents.push({
+        clientToken: input.clientToken,
+        ids: env.MFPAR_IDS ?? env.ID_PARAMETRO ?? "",
+        attempt: env.MFPAR_ATTEMPT ?? "",
+        provider,
+        outcome,
+        at: Date.now(),
+      });
+    if (random() < (faults.throttle ?? 0)) {
+      ev("throttled");
+      return throttled();
+    }
+    if (random() < (faults.serverError ?? 0)) {
+      ev("server-error");
+      return error(500, "ServerException", "Service unavailable (injected)");
+    }
+    // Idempotency: the same token answers with the tasks it started, whatever the buckets say.
+    const known = input.clientToken ? byToken.get(input.clientToken) : undefined;
+    if (known) {
+      ev("replayed");
+      return { status: 200, body: { tasks: known.map((a) => describe(tasks.get(a)!, false)), failures: [] } };
+    }
+    if (!buckets.runTaskApi.tryTake()) {
+      ev("throttled");
+      return throttled();
+    }
+    if (!opts.families[familyOf(String(input.taskDefinition))]) {
+      ev("failure");
+      return {
+        status: 200,
+        body: { tasks: [], failures: [{ arn: String(input.taskDefinition), reason: "MISSING" }] },
+      };
+    }
+    const fail = (reason: string): Reply => {
+      ev("failure");
+      return { status: 200, body: { tasks: [], failures: [{ reason }] } };
+    };
+    if (provider === "FARGATE_SPOT" && random() < (faults.spotCapacity ?? 0))
+      return fail(SPOT_CAPACITY_REASON);
+    for (const f of faults.failures ?? []) if (random() < f.probability) return fail(f.reason);
+    const active = [...tasks.values()].filter((t) => t.lastStatus !== "STOPPED").length;
+    if (opts.taskLimit !== undefined && active >= opts.taskLimit) return fail(TASK_LIMIT_REASON);
+    const launchBucket = buckets.launch[provider] ?? buckets.launch.FARGATE!;
+    if (!launchBucket.tryTake()) {
+      buckets.runTaskApi.refund();
+      ev("throttled");
+      return throttled();
+    }
+    const t = launch(input, provider);
+    if (input.clientToken) byToken.set(input.clientToken, [t.taskArn]);
+    const body = { tasks: [describe(t, false)], failures: [] };
+    if (random() < (faults.lostResponse ?? 0)) {
+      ev("lost-response");
+      return { status: 200, body, lose: random() < 0.5 ? "destroy" : "empty-500" };
+    }
+    ev("launched");
+    return { status: 200, body };
+  }
+
+  function listTasks(input: Record<string, any>): Reply {
+    if (!buckets.read.tryTake()) return throttled();
+    if (random() < (faults.throttle ?? 0)) return throttled();
+    const desired = input.desiredStatus ?? "RUNNING";
+    const cluster = input.cluster ? String(input.cluster) : undefined;
+    const all = [...tasks.values()].filter(
+      (t) =>
+        (!cluster || t.clusterArn.endsWith(`/${cluster}`) || t.clusterArn === cluster) &&
+        (!input.startedBy || t.startedBy === input.startedBy) &&
+        (!input.family || t.family === input.family) &&
+        t.desiredStatus === desired,
+    );
+    const start = Number(input.nextToken ?? 0);
+    const size = Math.min(100, Number(input.maxResults ?? 100));
+    const page = all.slice(start, start + size);
+    return {
+      status: 200,
+      body: {
+        taskArns: page.map((t) => t.taskArn),
+        ...(start + size < all.length ? { nextToken: String(start + size) } : {}),
+      },
+    };
+  }
+
+  function describeTasks(input: Record<string, any>): Reply {
+    if (!buckets.read.tryTake()) return throttled();
+    const arns: string[] = input.tasks ?? [];
+    if (arns.length > 100) return error(400, "InvalidParameterException", "Tasks cannot be longer than 100");
+    const withTags = (input.include ?? []).includes("TAGS");
+    return {
+      status: 200,
+      body: {
+        tasks: arns.flatMap((a) => (tasks.has(a) ? [describe(tasks.get(a)!, withTags)] : [])),
+        failures: arns.filter((a) => !tasks.has(a)).map((a) => ({ arn: a, reason: "MISSING" })),
+      },
+    };
+  }
+
+  function stopTaskOp(input: Record<string, any>): Reply {
+    const t = tasks.get(String(input.task));
+    if (!t) return error(400, "InvalidParameterException", "The referenced task was not found.");
+    t.desiredStatus = "STOPPED";
+    t.stopCode ??= "UserInitiated";
+    t.stoppedReason ??= input.reason ?? "Task stopped by user";
+    if (t.proc) t.proc.kill("SIGTERM");
+    else stopTask(t, "UserInitiated", t.stoppedReason!);
+    return { status: 200, body: { task: describe(t, false) } };
+  }
+
+  const handlers: Record<string, (input: Record<string, any>) => Reply> = {
+    RunTask: runTask,
+    ListTasks: listTasks,
+    DescribeTasks: describeTasks,
+    StopTask: stopTaskOp,
+  };
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    lastActivity = Date.now();
+    let raw = "";
+    req.setEncoding("utf8");
+    req.on("data", (d: string) => {
+      raw += d;
+    });
+    req.on("end", () => {
+      const target = String(req.headers["x-amz-target"] ?? "");
+      const op = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : "";
+      count(op || "unknown");
+      let reply: Reply;
+      try {
+        const handler = handlers[op];
+        reply = handler
+          ? handler(raw ? JSON.parse(raw) : {})
+          : error(400, "UnknownOperationException", `unsupported: ${target}`);
+      } catch (e) {
+        reply = error(500, "ServerException", (e as Error).message);
+      }
+      if (reply.status === 400 && (reply.body as { __type?: string })?.__type === "ThrottlingException")
+        count("throttled");
+      if (reply.lose === "destroy") {
+        req.socket.destroy();
+        return;
+      }
+      if (reply.lose === "empty-500") {
+        res.writeHead(500, { "content-length": "0" });
+        res.end();
+        return;
+      }
+      const body = JSON.stringify(reply.body ?? {});
+      res.writeHead(reply.status, {
+        "content-type": "application/x-amz-json-1.1",
+        "x-amzn-requestid": randomBytes(8).toString("hex"),
+        ...(reply.status >= 400 ? { "x-amzn-errortype": (reply.body as { __type: string }).__type } : {}),
+        "content-length": Buffer.byteLength(body),
+      });
+      res.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+
+  const idleMs = opts.idleTimeoutMs ?? 120_000;
+  const idleTimer = setInterval(() => {
+    if (running === 0 && Date.now() - lastActivity > idleMs) void stop();
+  }, 1000);
+  idleTimer.unref();
+  server.unref();
+
+  let stopping: Promise<void> | undefined;
+  function stop(): Promise<void> {
+    stopping ??= (async () => {
+      clearInterval(idleTimer);
+      queue.length = 0;
+      const procs = [...tasks.values()].flatMap((t) => (t.proc ? [t.proc] : []));
+      for (const p of procs) p.kill("SIGKILL");
+      await Promise.all(
+        procs.map((p) =>
+          p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once("exit", r)) : null,
+        ),
+      );
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    })();
+    return stopping;
+  }
+
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    tasks: () => [...tasks.values()],
+    counts: () => ({ ...counts }),
+    runTaskEvents,
+    interrupt,
+    settled: async (timeoutMs = 300_000) => {
+      const until = Date.now() + timeoutMs;
+      while ([...tasks.values()].some((t) => t.lastStatus !== "STOPPED") && runContainers) {
+        if (Date.now() > until) throw new Error("ecs-sim: tasks still running after the timeout");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    stop,
+  };
+}

@@ -1,0 +1,131 @@
+// The simulator itself: protocol, buckets, idempotency and faults, through the real AWS SDK.
+import {
+  DescribeTasksCommand,
+  ECSClient,
+  ListTasksCommand,
+  RunTaskCommand,
+  StopTaskCommand,
+} from "@aws-sdk/client-ecs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createEcsClient } from "../../lib/ecs/client.js";
+import { type EcsSim, seededRandom, startEcsSim, TASK_LIMIT_REASON } from "./server.js";
+
+const creds = { accessKeyId: "test", secretAccessKey: "test" };
+const run = (token: string, id = "1") =>
+  new RunTaskCommand({
+    cluster: "c",
+    taskDefinition: "fam",
+    startedBy: "B",
+    clientToken: token,
+    capacityProviderStrategy: [{ capacityProvider: "FARGATE_SPOT", weight: 1 }],
+    overrides: {
+      containerOverrides: [{ name: "agent", environment: [{ name: "ID_PARAMETRO", value: id }] }],
+    },
+    tags: [{ key: "mfpar:ids", value: id }],
+  });
+
+describe("ecs-sim", () => {
+  let sim: EcsSim;
+  let ecs: ECSClient;
+  beforeAll(async () => {
+    sim = await startEcsSim({
+      families: { fam: { env: {} } },
+      runContainers: false,
+      limits: {
+        runTaskApi: { burst: 5, perSecond: 1 },
+        taskLaunch: { burst: 5, perSecond: 1 },
+        readApi: { burst: 50, perSecond: 20 },
+      },
+      taskLimit: 7,
+    });
+    ecs = new ECSClient({ region: "us-east-1", endpoint: sim.endpoint, credentials: creds, maxAttempts: 1 });
+  });
+  afterAll(() => sim?.stop());
+
+  it("speaks ECS JSON 1.1: RunTask, ListTasks by startedBy, DescribeTasks with tags, StopTask", async () => {
+    const out = await ecs.send(run("t1"));
+    const arn = out.tasks![0]!.taskArn!;
+    expect(arn).toMatch(/^arn:aws:ecs:us-east-1:000000000000:task\/c\/[0-9a-f]{32}$/);
+    expect((await ecs.send(new ListTasksCommand({ cluster: "c", startedBy: "B" }))).taskArns).toEqual([arn]);
+    const d = await ecs.send(
+      new DescribeTasksCommand({ cluster: "c", tasks: [arn, "arn:nope"], include: ["TAGS"] }),
+    );
+    expect(d.tasks![0]).toMatchObject({
+      lastStatus: "RUNNING",
+      capacityProviderName: "FARGATE_SPOT",
+      tags: [{ key: "mfpar:ids", value: "1" }],
+    });
+    expect(d.tasks![0]!.createdAt).toBeInstanceOf(Date);
+    expect(d.failures).toEqual([{ arn: "arn:nope", reason: "MISSING" }]);
+    await ecs.send(new StopTaskCommand({ cluster: "c", task: arn }));
+    expect(
+      (await ecs.send(new ListTasksCommand({ cluster: "c", startedBy: "B", desiredStatus: "STOPPED" })))
+        .taskArns,
+    ).toEqual([arn]);
+  });
+
+  it("answers a repeated clientToken with the same task", async () => {
+    const a = await ecs.send(run("same", "2"));
+    const b = await ecs.send(run("same", "2"));
+    expect(b.tasks![0]!.taskArn).toBe(a.tasks![0]!.taskArn);
+    expect(sim.runTaskEvents.filter((e) => e.clientToken === "same").map((e) => e.outcome)).toEqual([
+      "launched",
+      "replayed",
+    ]);
+  });
+
+  it("throttles past the bucket with ThrottlingException (HTTP 400), and refuses past the task limit", async () => {
+    const errors: string[] = [];
+    const reasons: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      try {
+        const out = await ecs.send(run(`burst-${i}`, String(10 + i)));
+        reasons.push(out.failures?.[0]?.reason ?? "ok");
+      } catch (e) {
+        errors.push(
+          `${(e as Error).name} ${(e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode}`,
+        );
+      }
+    }
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors[0]).toBe("ThrottlingException 400");
+    await new Promise((r) => setTimeout(r, 2100));
+    const out = await ecs.send(run("over-limit", "99"));
+    const active = sim.tasks().filter((t) => t.lastStatus !== "STOPPED").length;
+    expect(active).toBeLessThanOrEqual(7);
+    if (active === 7) expect(out.failures?.[0]?.reason).toBe(TASK_LIMIT_REASON);
+  });
+});
+
+describe("ecs-sim faults", () => {
+  it("a lost response started the task: the SDK sees an error, the retry with the same token gets the task", async () => {
+    const sim = await startEcsSim({
+      families: { fam: { env: {} } },
+      runContainers: false,
+      faults: { lostResponse: 1 },
+      random: seededRandom(1),
+    });
+    try {
+      const ecs = createEcsClient("us-east-1", sim.endpoint);
+      ecs.config.credentials = async () => creds;
+      let err: unknown;
+      for (let i = 0; i < 4; i++) {
+        try {
+          await ecs.send(run("lost"));
+        } catch (e) {
+          err = e;
+        }
+      }
+      expect(err).toBeDefined();
+      expect(sim.tasks()).toHaveLength(1);
+      expect(sim.runTaskEvents.map((e) => e.outcome)).toEqual([
+        "lost-response",
+        "replayed",
+        "replayed",
+        "replayed",
+      ]);
+    } finally {
+      await sim.stop();
+    }
+  });
+});
