@@ -232,8 +232,9 @@ export class HeadFile {
       total += bytes;
       return { first, bytes, at };
     });
-    // One scratch buffer, reused across calls: fresh memory would cost a page fault per 4 kB on every call.
-    const { buf: scratch, owned } = this.takeScratch(total);
+    // Scratch buffers are reused across calls: fresh memory would cost a page fault per 4 kB on every call.
+    const pooled = this.takeScratch(total);
+    const scratch = pooled.subarray(0, total);
     try {
       await Promise.all(
         spans.map((s) =>
@@ -250,20 +251,17 @@ export class HeadFile {
         for (const [p, i] of g) out[i] = readReal(view, s.at + (p - s.first) * rs, this.precision);
       });
     } finally {
-      if (owned) this.scratchBusy = false;
+      this.freeScratch.push(pooled);
     }
     return out;
   }
 
-  private scratch = Buffer.alloc(0);
-  private scratchBusy = false;
+  // Free scratch buffers; concurrent calls each take their own.
+  private readonly freeScratch: Buffer[] = [];
 
-  private takeScratch(bytes: number): { buf: Buffer; owned: boolean } {
-    if (this.scratchBusy) return { buf: Buffer.allocUnsafe(bytes), owned: false }; // a concurrent call
-    this.scratchBusy = true;
-    if (this.scratch.length < bytes)
-      this.scratch = Buffer.allocUnsafe(Math.max(bytes, 2 * this.scratch.length));
-    return { buf: this.scratch.subarray(0, bytes), owned: true };
+  private takeScratch(bytes: number): Buffer {
+    const buf = this.freeScratch.pop();
+    return buf && buf.length >= bytes ? buf : Buffer.allocUnsafe(Math.max(bytes, 2 * (buf?.length ?? 0)));
   }
 
   /**

@@ -198,8 +198,12 @@ async function readHeads(
       return rec.firstNode + (p.row - 1) * rec.ncol + p.col - 1;
     });
     const values = spec.points.map(() => new Float64Array(times.length));
+    const reads: { index: number; positions: number[]; points: number[]; ti: number }[] = [];
     for (const [ti, time] of times.entries()) {
-      const byRecord = new Map<number, { positions: number[]; points: number[] }>();
+      const byRecord = new Map<
+        number,
+        { index: number; positions: number[]; points: number[]; ti: number }
+      >();
       spec.points.forEach((p, pi) => {
         const at = heads.locate(nodes[pi]!, time, text);
         if (!at) {
@@ -211,18 +215,25 @@ async function readHeads(
             `point '${p.name}': node ${nodes[pi]} is not in any ${text} record at ${describeTime(time)} (nodes held: ${held})`,
           );
         }
-        const g = byRecord.get(at.record.index) ?? { positions: [], points: [] };
+        const g = byRecord.get(at.record.index) ?? { index: at.record.index, positions: [], points: [], ti };
         g.positions.push(at.position);
         g.points.push(pi);
         byRecord.set(at.record.index, g);
       });
-      for (const [index, g] of byRecord) {
-        const v = await heads.readValues(index, g.positions);
+      reads.push(...byRecord.values());
+    }
+    // A few records in flight at once: positioned reads of different records overlap in the thread pool.
+    let next = 0;
+    const worker = async () => {
+      while (next < reads.length) {
+        const g = reads[next++]!;
+        const v = await heads.readValues(g.index, g.positions);
         g.points.forEach((pi, k) => {
-          values[pi]![ti] = v[k]!;
+          values[pi]![g.ti] = v[k]!;
         });
       }
-    }
+    };
+    await Promise.all(Array.from({ length: 4 }, worker));
     spec.points.forEach((p, pi) => {
       times.forEach((_, ti) => {
         setObs(out, `${p.name}${suffix(ti, times.length)}`, values[pi]![ti]!, path);
