@@ -3,7 +3,8 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { App } from "cdktf";
-import { errorMessage } from "../lib/errors.js";
+import { errorMessage, UserError } from "../lib/errors.js";
+import { ExitCode } from "../lib/exit-codes.js";
 import { loadInfraPlan } from "../lib/infra/load.js";
 import { buildApp } from "./app.js";
 
@@ -15,6 +16,8 @@ try {
   buildApp(app, plan);
   app.synth();
 } catch (e) {
-  process.stderr.write(`mfpar cdktf: ${errorMessage(e)}\n`);
-  process.exitCode = 3;
+  // Config mistakes (file:line messages) without a stack trace; anything else is a bug.
+  process.stderr.write(`${e instanceof UserError ? "" : "mfpar cdktf: internal error: "}${errorMessage(e)}\n`);
+  if (!(e instanceof UserError) && process.env.DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+  process.exitCode = e instanceof UserError ? ExitCode.InvalidInput : ExitCode.Internal;
 }

@@ -23,7 +23,10 @@ export async function loadProjects(
   projectsRoot: string,
   only?: string,
 ): Promise<Array<{ project: LoadedProject; scenarios: ResolvedScenario[] }>> {
-  let dirs = await findProjects(projectsRoot);
+  let dirs = await findProjects(projectsRoot).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === "ENOENT" || e.code === "ENOTDIR") throw new UserError(`projects folder not found: ${projectsRoot}`);
+    throw e;
+  });
   if (only !== undefined) {
     const all = dirs.map((d) => basename(d));
     dirs = dirs.filter((d) => basename(d) === only);

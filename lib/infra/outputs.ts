@@ -42,7 +42,10 @@ export const projectStackOutputsSchema = z.object({
   executionRoleArn: z.string(),
   taskRoleArn: z.string(),
   scenarios: z.record(z.string(), scenarioOutputsSchema),
-  /** Results buckets this stack holds (home region only); `managed: false` = referenced, made by hand. */
+  /**
+   * Results buckets this stack holds (home region only). `managed: false` = made by hand (`existing:`):
+   * `cdktf destroy` leaves it, so close-out deletes it itself.
+   */
   buckets: z.array(z.object({ name: z.string(), region: z.string(), managed: z.boolean() })),
   repositories: z.array(z.object({ name: z.string(), url: z.string(), managed: z.boolean() })),
   logGroups: z.array(z.object({ name: z.string(), managed: z.boolean() })),
