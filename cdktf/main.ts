@@ -17,7 +17,9 @@ try {
   app.synth();
 } catch (e) {
   // Config mistakes (file:line messages) without a stack trace; anything else is a bug.
-  process.stderr.write(`${e instanceof UserError ? "" : "mfpar cdktf: internal error: "}${errorMessage(e)}\n`);
+  process.stderr.write(
+    `${e instanceof UserError ? "" : "mfpar cdktf: internal error: "}${errorMessage(e)}\n`,
+  );
   if (!(e instanceof UserError) && process.env.DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
   process.exitCode = e instanceof UserError ? ExitCode.InvalidInput : ExitCode.Internal;
 }

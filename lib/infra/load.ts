@@ -24,7 +24,8 @@ export async function loadProjects(
   only?: string,
 ): Promise<Array<{ project: LoadedProject; scenarios: ResolvedScenario[] }>> {
   let dirs = await findProjects(projectsRoot).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === "ENOENT" || e.code === "ENOTDIR") throw new UserError(`projects folder not found: ${projectsRoot}`);
+    if (e.code === "ENOENT" || e.code === "ENOTDIR")
+      throw new UserError(`projects folder not found: ${projectsRoot}`);
     throw e;
   });
   if (only !== undefined) {
