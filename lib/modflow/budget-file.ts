@@ -423,3 +423,98 @@ export async function openBudgetFile(path: string): Promise<BudgetFile> {
     throw e;
   }
 }
+
+/** Connectivity of an unstructured grid in compressed sparse row form, 0-based (see `readGridFile`). */
+export interface Connectivity {
+  ia: Int32Array;
+  ja: Int32Array;
+}
+
+const FACE_TERMS: Record<string, "right" | "front" | "lower" | "ja"> = {
+  "FLOW RIGHT FACE": "right",
+  "FLOW FRONT FACE": "front",
+  "FLOW LOWER FACE": "lower",
+  "FLOW JA FACE": "ja",
+  "FLOW-JA-FACE": "ja",
+};
+
+/** True for records of flows between cells (`FLOW RIGHT/FRONT/LOWER FACE`, `FLOW JA FACE`, `FLOW-JA-FACE`). */
+export function isFaceFlowRecord(record: Pick<BudgetRecord, "text">): boolean {
+  return record.text in FACE_TERMS;
+}
+
+/**
+ * Flows between zones from one record of flows between cells: `result.get(a)?.get(b)` is the flow from zone a into
+ * zone b (positive; both directions are kept apart, as ZONEBUDGET reports them). Structured face records need no
+ * more than their shape (a positive `FLOW RIGHT FACE` at column j flows to column j+1; front: row i to i+1; lower:
+ * layer k to k+1). `FLOW JA FACE` needs the grid's connectivity: its entry for cells n, m is the flow into n from m.
+ * Flows within a zone are left out. Zone 0 takes part like any other zone.
+ */
+export function interZoneFlows(
+  record: Pick<BudgetRecord, "text" | "ncol" | "nrow" | "nlay">,
+  data: BudgetData,
+  zones: Int32Array | readonly number[],
+  connectivity?: Connectivity,
+): Map<number, Map<number, number>> {
+  const kind = FACE_TERMS[record.text];
+  if (!kind) throw new RangeError(`${record.text} is not a record of flows between cells`);
+  if (data.kind !== "array") throw new RangeError(`${record.text} is stored as a list, not an array`);
+  const v = data.values;
+  const out = new Map<number, Map<number, number>>();
+  const add = (from: number, to: number, q: number) => {
+    if (from === to || q === 0) return;
+    const row = out.get(from) ?? new Map<number, number>();
+    row.set(to, (row.get(to) ?? 0) + q);
+    out.set(from, row);
+  };
+  if (kind === "ja") {
+    if (!connectivity)
+      throw new RangeError(`${record.text} needs the grid connectivity (ia, ja) to be split by zone`);
+    const { ia, ja } = connectivity;
+    if (ja.length !== v.length) {
+      throw new RangeError(
+        `${record.text} has ${v.length} values but the connectivity has ${ja.length} connections`,
+      );
+    }
+    if (ia.length - 1 !== zones.length) {
+      throw new RangeError(
+        `the connectivity has ${ia.length - 1} cells but the zone array has ${zones.length} nodes`,
+      );
+    }
+    for (let n = 0; n < ia.length - 1; n++) {
+      const zn = zones[n]!;
+      for (let p = ia[n]! + 1; p < ia[n + 1]!; p++) {
+        const q = v[p]!;
+        if (q > 0) add(zones[ja[p]!]!, zn, q); // each connection once: its positive (inflow) side
+      }
+    }
+    return out;
+  }
+  const ncol = record.ncol;
+  const nrow = record.nrow;
+  const nlay = Math.abs(record.nlay);
+  if (v.length !== zones.length) {
+    throw new RangeError(
+      `${record.text} has ${v.length} values but the zone array has ${zones.length} nodes`,
+    );
+  }
+  const step = kind === "right" ? 1 : kind === "front" ? ncol : ncol * nrow;
+  for (let k = 0; k < nlay; k++) {
+    for (let i = 0; i < nrow; i++) {
+      for (let j = 0; j < ncol; j++) {
+        if (
+          (kind === "right" && j === ncol - 1) ||
+          (kind === "front" && i === nrow - 1) ||
+          (kind === "lower" && k === nlay - 1)
+        ) {
+          continue;
+        }
+        const a = (k * nrow + i) * ncol + j;
+        const q = v[a]!;
+        if (q > 0) add(zones[a]!, zones[a + step]!, q);
+        else if (q < 0) add(zones[a + step]!, zones[a]!, -q);
+      }
+    }
+  }
+  return out;
+}

@@ -6,9 +6,13 @@ export {
   type BudgetRecord,
   budgetTotals,
   budgetTotalsByZone,
+  type Connectivity,
   type InOut,
+  interZoneFlows,
+  isFaceFlowRecord,
   openBudgetFile,
 } from "./budget-file.js";
+export { type GridFile, readGridFile } from "./grid-file.js";
 export { HeadFile, type HeadRecord, type OutputTime, openHeadFile } from "./head-file.js";
 export { type InspectedFile, type InspectedRecord, inspectOutputFile } from "./inspect.js";
 export {

@@ -6,8 +6,11 @@ import {
   type BudgetFile,
   budgetTotals,
   budgetTotalsByZone,
+  interZoneFlows,
+  isFaceFlowRecord,
   openBudgetFile,
 } from "./budget-file.js";
+import { readGridFile } from "./grid-file.js";
 import { type OutputTime, openHeadFile } from "./head-file.js";
 import { readZoneFile } from "./zones.js";
 
@@ -81,8 +84,20 @@ export const budgetObservationSchema = z
     terms: z.array(z.string().min(1)).min(1).optional(),
     times: outputTimesSchema.default("all"),
     prefix: obsName.default("zb"),
+    /**
+     * Also report flows between zones (needs `zones`): `<prefix>_z<a>_from_z<b>` (into zone a from zone b) and
+     * `<prefix>_z<a>_to_z<b>`, from `FLOW RIGHT/FRONT/LOWER FACE` records, or from `FLOW JA FACE` records with the
+     * grid's connectivity (`grb`). They count in the zone totals, as in ZONEBUDGET.
+     */
+    interzone: z.boolean().default(false),
+    /** MODFLOW 6 binary grid file (`.dis.grb`, ...), relative to the workspace: connectivity for `FLOW-JA-FACE`. */
+    grb: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine((s) => !s.interzone || s.zones !== undefined, {
+    message: "interzone needs zones",
+    path: ["interzone"],
+  });
 
 /**
  * One entry of `outputs:` in a project or scenario config: observations read natively from MODFLOW binary
@@ -296,11 +311,31 @@ async function readBudget(
       a[ti] = (a[ti] ?? 0) + v;
       cols.set(name, a);
     };
+    // Zones flows between zones are reported against: every zone of the array, 0 included.
+    const partners = zones ? [...new Set(zones)].sort((a, b) => a - b) : [];
+    const faceRecords = budget.records.filter(isFaceFlowRecord);
+    if (spec.interzone && faceRecords.length === 0) {
+      throw fail(
+        "interzone needs records of flows between cells (FLOW RIGHT/FRONT/LOWER FACE or FLOW JA FACE)",
+      );
+    }
+    const needsGrid = spec.interzone && faceRecords.some((r) => normalizeTerm(r.text) === "FLOW JA FACE");
+    if (needsGrid && spec.grb === undefined) {
+      throw fail(
+        "interzone with FLOW JA FACE records needs the grid's connectivity: set grb to the binary grid file",
+      );
+    }
+    const grbPath = spec.grb === undefined ? undefined : resolvePath(workspaceDir, spec.grb);
+    const grid = needsGrid && grbPath ? await readGridFile(grbPath) : undefined;
     for (const z of zones ? zoneIds : [undefined]) {
       const zp = z === undefined ? `${spec.prefix}_` : `${spec.prefix}_z${z}_`;
       for (const s of slugs) {
         put(`${zp}${s}_in`, 0, 0);
         put(`${zp}${s}_out`, 0, 0);
+      }
+      if (spec.interzone) {
+        for (const b of partners) if (b !== z) put(`${zp}from_z${b}`, 0, 0);
+        for (const b of partners) if (b !== z) put(`${zp}to_z${b}`, 0, 0);
       }
       if (z !== undefined) {
         put(`${zp}total_in`, 0, 0);
@@ -331,6 +366,31 @@ async function readBudget(
             put(`${zp}${slugs[k]}_out`, ti, t.out);
             put(`${zp}total_in`, ti, t.in);
             put(`${zp}total_out`, ti, t.out);
+          }
+        }
+      }
+    }
+    if (spec.interzone && zones) {
+      const zoneSet = new Set(zoneIds);
+      for (const [ti, time] of times.entries()) {
+        for (const r of faceRecords.filter((r) => r.kstp === time.kstp && r.kper === time.kper)) {
+          let flows: ReturnType<typeof interZoneFlows>;
+          try {
+            flows = interZoneFlows(r, await budget.readRecord(r.index), zones, grid);
+          } catch (e) {
+            throw fail(`record ${r.index + 1} (${r.text}): ${(e as Error).message}`);
+          }
+          for (const [from, row] of flows) {
+            for (const [to, q] of row) {
+              if (zoneSet.has(to)) {
+                put(`${spec.prefix}_z${to}_from_z${from}`, ti, q);
+                put(`${spec.prefix}_z${to}_total_in`, ti, q);
+              }
+              if (zoneSet.has(from)) {
+                put(`${spec.prefix}_z${from}_to_z${to}`, ti, q);
+                put(`${spec.prefix}_z${from}_total_out`, ti, q);
+              }
+            }
           }
         }
       }
