@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { outputObservationSchema } from "../modflow/observations.js";
 import { durationSchema } from "./duration.js";
 
 /**
@@ -107,7 +108,7 @@ const modelSchema = z.strictObject({
   post: z.array(commandSchema).default([]),
   observations: z.array(instructionSchema).default([]),
   outputs: z
-    .array(z.record(z.string(), z.unknown()))
+    .array(outputObservationSchema)
     .default([])
     .meta({ description: "Observations read natively from MODFLOW binary outputs (heads, budgets)." }),
   observed: z.string().optional().meta({ description: "CSV of observed values (name,value) for reports." }),

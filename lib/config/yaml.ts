@@ -52,34 +52,52 @@ function pos(src: YamlSource, offset: number) {
   return { line, column: col };
 }
 
-/** Unwraps optional/default/pipe wrappers to find the object shape at `path`, for key suggestions. */
-function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
-  let s: any = schema;
-  const unwrap = () => {
-    for (let i = 0; i < 10 && s; i++) {
-      const def = s._zod?.def;
-      if (!def) break;
-      if (def.innerType) s = def.innerType;
-      else if (def.type === "pipe") s = def.in?._zod?.def?.type === "object" ? def.in : def.out;
-      else if (def.type === "array" && typeof path[0] === "number") s = def.element;
-      else break;
-    }
-  };
-  unwrap();
-  for (const seg of path) {
-    if (typeof seg === "number") {
-      const def = s?._zod?.def;
-      if (def?.type === "array") s = def.element;
-    } else if (s?._zod?.def?.type === "object") {
-      s = s._zod.def.shape[seg];
-    } else if (s?._zod?.def?.type === "record") {
-      s = s._zod.def.valueType;
-    } else {
-      return [];
-    }
-    unwrap();
+// biome-ignore lint/suspicious/noExplicitAny: walking zod's internal definitions
+type AnySchema = any;
+
+/** Unwraps optional/default/pipe wrappers. */
+function unwrap(s: AnySchema): AnySchema {
+  for (let i = 0; i < 10 && s; i++) {
+    const def = s._zod?.def;
+    if (!def) break;
+    if (def.innerType) s = def.innerType;
+    else if (def.type === "pipe") s = def.in?._zod?.def?.type === "object" ? def.in : def.out;
+    else break;
   }
-  const def = s?._zod?.def;
+  return s;
+}
+
+/**
+ * The schema at `path` (through objects, arrays, records and unions — a union's branch is picked by its
+ * discriminator's value in `data`, or as the first object branch with the key), or undefined.
+ */
+function schemaAt(schema: AnySchema, path: readonly PropertyKey[], data?: unknown): AnySchema {
+  let s = unwrap(schema);
+  let v: unknown = data;
+  for (const seg of path) {
+    let def = s?._zod?.def;
+    if (def?.type === "union") {
+      const opts: AnySchema[] = def.options.map(unwrap);
+      const disc = def.discriminator as string | undefined;
+      const dv = disc && v && typeof v === "object" ? (v as Record<string, unknown>)[disc] : undefined;
+      s =
+        opts.find((o) => disc && o._zod.def.shape?.[disc]?._zod?.def?.values?.includes(dv)) ??
+        opts.find((o) => o._zod.def.type === "object" && seg in o._zod.def.shape);
+      def = s?._zod?.def;
+    }
+    if (def?.type === "array" && typeof seg === "number") s = def.element;
+    else if (def?.type === "object") s = def.shape[seg as string];
+    else if (def?.type === "record") s = def.valueType;
+    else return undefined;
+    s = unwrap(s);
+    v = v && typeof v === "object" ? (v as Record<string, unknown>)[seg as string] : undefined;
+  }
+  return s;
+}
+
+/** Valid keys of the object schema at `path`, for "did you mean" suggestions. */
+function keysAt(schema: AnySchema, path: readonly PropertyKey[], data?: unknown): string[] {
+  const def = schemaAt(schema, path, data)?._zod?.def;
   return def?.type === "object" ? Object.keys(def.shape).filter((k) => k !== "$schema") : [];
 }
 
@@ -108,24 +126,48 @@ export function validateYaml<T extends z.ZodType>(
   const res = schema.safeParse(src.data ?? {});
   if (res.success) return { ok: true, value: res.data };
   const diagnostics: Diagnostic[] = [];
-  for (const issue of res.error.issues) {
-    const path = issue.path;
+  issuesToDiagnostics(src, schema, [], res.error.issues, diagnostics);
+  diagnostics.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+  return { ok: false, diagnostics: dedupe(diagnostics) };
+}
+
+function dedupe(ds: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return ds.filter((d) => {
+    const k = `${d.line}:${d.column}:${d.message}`;
+    return seen.has(k) ? false : (seen.add(k), true);
+  });
+}
+
+/**
+ * Turns zod issues into diagnostics. `schema` is the schema that `base` (a path in the document) was checked
+ * against: the root, or one branch of a union whose own issues are being reported.
+ */
+function issuesToDiagnostics(
+  src: YamlSource,
+  schema: AnySchema,
+  base: PropertyKey[],
+  issues: readonly z.core.$ZodIssue[],
+  out: Diagnostic[],
+): void {
+  for (const issue of issues) {
+    const rel = issue.path;
+    const path = [...base, ...rel];
     const dotted = path.join(".");
+    const push = (message: string, at = locate(src, path), code = "config/schema") =>
+      out.push({ file: src.file, ...at, severity: "error", code, message });
+
     if (issue.code === "unrecognized_keys") {
-      const valid = keysAt(schema, path);
+      const valid = keysAt(schema, rel, valueAt(src.data, base));
       for (const k of issue.keys) {
-        const at = locate(src, [...path, k], true);
         const suggestion = closest(k, valid);
         const where = dotted ? ` in ${dotted}` : "";
-        diagnostics.push({
-          file: src.file,
-          ...at,
-          severity: "error",
-          code: "config/unknown-key",
-          message:
-            `unknown key "${k}"${where}` +
+        push(
+          `unknown key "${k}"${where}` +
             (suggestion ? `; did you mean "${suggestion}"?` : `; expected one of: ${valid.join(", ")}`),
-        });
+          locate(src, [...path, k], true),
+          "config/unknown-key",
+        );
       }
       continue;
     }
@@ -133,30 +175,61 @@ export function validateYaml<T extends z.ZodType>(
     // A missing key is reported at its parent's key (`model:`), where it has to be added.
     const at =
       found === undefined && path.length > 1 ? locate(src, path.slice(0, -1), true) : locate(src, path);
-    let message: string;
     if ((issue.code === "invalid_type" || issue.code === "invalid_union") && found === undefined) {
-      message = `missing required key "${dotted}"`;
+      push(`missing required key "${dotted}"`, at);
+    } else if (issue.code === "invalid_union") {
+      const u = issue as z.core.$ZodIssueInvalidUnion & { options?: unknown[]; note?: string };
+      const literals = u.errors.every(
+        (b) => b.length === 1 && b[0]!.code === "invalid_value" && b[0]!.path.length === 0,
+      )
+        ? u.errors.flatMap((b) => (b[0] as { values: unknown[] }).values)
+        : undefined;
+      if (u.options) {
+        const hint = typeof found === "string" ? closest(found, u.options.map(String)) : undefined;
+        push(
+          `${dotted}: expected one of ${u.options.map((o) => JSON.stringify(o)).join(", ")}, found ${describe(found)}` +
+            (hint ? `; did you mean "${hint}"?` : ""),
+        );
+      } else if (literals) {
+        push(
+          `${dotted}: expected one of ${literals.map((o) => JSON.stringify(o)).join(", ")}, found ${describe(found)}`,
+        );
+      } else if (typeof found === "object" && found !== null && u.errors.length) {
+        // Report the problems of the branch the value came closest to matching.
+        const weight = (b: readonly z.core.$ZodIssue[]) =>
+          b.reduce((n, i) => n + (i.code === "unrecognized_keys" ? i.keys.length : 1), 0);
+        let best = 0;
+        for (let i = 1; i < u.errors.length; i++)
+          if (weight(u.errors[i]!) < weight(u.errors[best]!)) best = i;
+        const branch = schemaAt(schema, rel, valueAt(src.data, base))?._zod?.def?.options?.[best];
+        issuesToDiagnostics(src, branch ?? schema, branch ? path : base, branch ? u.errors[best]! : [], out);
+        if (!branch)
+          push(
+            `${dotted}: unexpected ${describe(found)}; ${schemaDescription(schema, rel) ?? "see the schema"}`,
+          );
+      } else {
+        const d = schemaDescription(schema, rel);
+        push(`${dotted}: unexpected ${describe(found)}${d ? `; ${d.replace(/\.$/, "")}` : ""}`);
+      }
     } else if (issue.code === "invalid_type") {
-      message = `${dotted || "document"}: expected ${issue.expected}, found ${describe(found)}`;
+      push(`${dotted || "document"}: expected ${issue.expected}, found ${describe(found)}`);
     } else if (issue.code === "invalid_value") {
       const opts = (issue as { values?: unknown[] }).values ?? [];
-      message = `${dotted}: expected one of ${opts.map((o) => JSON.stringify(o)).join(", ")}, found ${describe(found)}`;
-    } else if (issue.code === "invalid_union") {
-      message = `${dotted}: unexpected ${describe(found)}; ${(schemaDescription(schema, path) ?? "see the schema").replace(/\.$/, "")}`;
+      push(
+        `${dotted}: expected one of ${opts.map((o) => JSON.stringify(o)).join(", ")}, found ${describe(found)}`,
+      );
     } else if (/^(Invalid|Too|Number must|String must|Array must)/.test(issue.message)) {
-      message = `${dotted}: ${issue.message.replace(/^Invalid input: /, "").replace(/^Too /, "too ")}, found ${describe(found)}`;
+      push(
+        `${dotted}: ${issue.message.replace(/^Invalid input: /, "").replace(/^Too /, "too ")}, found ${describe(found)}`,
+      );
     } else {
-      message = `${dotted}: ${issue.message}`;
-      if (!/found/.test(issue.message)) message += `, found ${describe(found)}`;
+      push(`${dotted}: ${issue.message}${/found/.test(issue.message) ? "" : `, found ${describe(found)}`}`);
     }
-    diagnostics.push({ file: src.file, ...at, severity: "error", code: "config/schema", message });
   }
-  diagnostics.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
-  return { ok: false, diagnostics };
 }
 
-function schemaDescription(schema: z.ZodType, path: readonly PropertyKey[]): string | undefined {
-  let s: any = schema;
+function schemaDescription(schema: AnySchema, path: readonly PropertyKey[]): string | undefined {
+  let s: AnySchema = schema;
   for (const seg of path) {
     for (let i = 0; i < 10 && s?._zod?.def?.innerType; i++) s = s._zod.def.innerType;
     const def = s?._zod?.def;

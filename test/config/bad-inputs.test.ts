@@ -94,7 +94,7 @@ const cases: Array<[string, Parameters<typeof errorsOf>[0], string]> = [
   [
     "invalid Fargate cpu",
     { project: PROJECT.replace("cpu: 1024", "cpu: 1000") },
-    "project.yaml:5:14: error: task.cpu: unexpected 1000; Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384",
+    "project.yaml:5:14: error: task.cpu: expected one of 256, 512, 1024, 2048, 4096, 8192, 16384, found 1000",
   ],
   [
     "memory not valid for the cpu",
@@ -162,6 +162,18 @@ const cases: Array<[string, Parameters<typeof errorsOf>[0], string]> = [
     "scenario override making memory invalid",
     { scenario: "scenario: s\nids: 1-3\ntask: { memory: 100000 }\n" },
     "s.yaml:3:17: error: task.memory 100000 MiB is not valid with task.cpu 1024 on Fargate: expected one of 2048–8192 in steps of 1024 MiB",
+  ],
+  [
+    "discriminated union: unknown type with a suggestion",
+    { project: `${PROJECT}  outputs: [{ type: budgets, file: flow.cbc }]\n` },
+    'project.yaml:9:21: error: model.outputs.0.type: expected one of "heads", "budget", found "budgets"; did you mean "budget"?',
+  ],
+  [
+    "union of shapes: the closest branch's problem, with a suggestion",
+    {
+      project: `${PROJECT}  outputs:\n    - { type: heads, file: f.hds, points: [{ name: w1, lyr: 1, row: 2, col: 3 }] }\n`,
+    },
+    'project.yaml:10:56: error: unknown key "lyr" in model.outputs.0.points.0; did you mean "layer"?',
   ],
   ["missing ids", { scenario: "scenario: s\n" }, 's.yaml:1:1: error: missing required key "ids"'],
   [
