@@ -1,7 +1,6 @@
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadScenario } from "../config/load.js";
 import { errorMessage, UserError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
 import { createLogger, type Logger, type LogLevel } from "../log.js";
@@ -11,6 +10,7 @@ import { readAgentInput } from "./env.js";
 import { planRealizations } from "./plan.js";
 import { killTree, runningGroups } from "./process.js";
 import { type RealizationOutcome, runRealization } from "./realization.js";
+import { readResolvedScenario } from "./resolved.js";
 
 /**
  * Opens the results store. The S3 client (and the AWS SDK behind it) is imported only for `s3://`
@@ -60,7 +60,15 @@ export async function runAgent(deps: AgentDeps): Promise<AgentResult> {
   const t0 = performance.now();
   try {
     const input = readAgentInput(deps.env, cwd);
-    const scenario = await loadScenario(input.scenarioFile);
+    let scenario = input.resolvedScenario
+      ? await readResolvedScenario(input.resolvedScenario, input.scenarioFile)
+      : undefined;
+    const scenarioFrom = scenario ? "resolved" : "yaml";
+    if (!scenario) {
+      // Loaded on demand: YAML parsing and schema validation are most of the agent's start-up time.
+      const { loadScenario } = await import("../config/load.js");
+      scenario = await loadScenario(input.scenarioFile);
+    }
     if (input.scenario && input.scenario !== scenario.scenario) {
       throw new UserError(
         `MFPAR_SCENARIO is "${input.scenario}" but ${scenario.scenarioFile} is scenario "${scenario.scenario}"`,
@@ -80,6 +88,7 @@ export async function runAgent(deps: AgentDeps): Promise<AgentResult> {
       attempt: input.attempt,
       store: store.url,
       host: hostname(),
+      scenarioFrom,
       elapsedMs: Math.round(performance.now() - t0),
       // Since the process started: Node's own start, loading the agent, loading the scenario.
       uptimeMs: Math.round(performance.now()),

@@ -26,6 +26,8 @@ export enum AgentEnv {
   KeepWorkspace = "MFPAR_KEEP_WORKSPACE",
   KillGrace = "MFPAR_KILL_GRACE",
   UploadConcurrency = "MFPAR_UPLOAD_CONCURRENCY",
+  /** A scenario already resolved to JSON (see lib/agent/resolved.ts): skips YAML loading while its sources are unchanged. */
+  ResolvedScenario = "MFPAR_RESOLVED_SCENARIO",
 }
 
 /** The agent's input, read from the environment and checked. */
@@ -42,6 +44,7 @@ export interface AgentInput {
   keepWorkspace: boolean;
   killGraceMs: number;
   uploadConcurrency: number;
+  resolvedScenario?: string;
 }
 
 const DEFAULT_KILL_GRACE_MS = 5_000;
@@ -156,5 +159,8 @@ export function readAgentInput(env: Record<string, string | undefined>, cwd = pr
     keepWorkspace: keep === "1" || keep === "true" || keep === "yes",
     killGraceMs,
     uploadConcurrency: positiveInt(env, AgentEnv.UploadConcurrency, DEFAULT_UPLOAD_CONCURRENCY, 64),
+    resolvedScenario: env[AgentEnv.ResolvedScenario]?.trim()
+      ? resolve(cwd, env[AgentEnv.ResolvedScenario]!.trim())
+      : undefined,
   };
 }

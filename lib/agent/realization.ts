@@ -5,7 +5,6 @@ import { glob } from "tinyglobby";
 import { mapLimit } from "../concurrency.js";
 import { errorMessage, UserError } from "../errors.js";
 import { createLogger, type LogFields, type Logger, type LogLevel } from "../log.js";
-import { readOutputObservations } from "../modflow/observations.js";
 import { readObservations } from "../pest/instructions.js";
 import { parameterValues, readParFile } from "../pest/par.js";
 import { fillTemplate } from "../pest/template.js";
@@ -342,6 +341,8 @@ export async function runRealization(
             for (const [name, v] of readObservations(ins, text, out)) row[name] = v;
           }
           if (plan.outputs.length > 0) {
+            // Loaded only when used: the readers' schemas pull in zod, which costs start-up time.
+            const { readOutputObservations } = await import("../modflow/observations.js");
             for (const [name, v] of await readOutputObservations(plan.outputs as never, wsModel)) {
               if (name in row)
                 throw new StepFailure(

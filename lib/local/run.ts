@@ -1,4 +1,8 @@
 import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeResolvedScenario } from "../agent/resolved.js";
 import type { ResolvedScenario } from "../config/load.js";
 import { ExitCode } from "../exit-codes.js";
 import { storeKeys } from "../store/keys.js";
@@ -142,6 +146,10 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   }
   const emit = () => opts.onProgress?.({ ...progress });
   emit();
+  // The scenario is loaded once here and handed to every agent, which then skips YAML and schema validation.
+  const handoff = await mkdtemp(join(tmpdir(), "mfpar-run-"));
+  const resolvedFile = join(handoff, "scenario.json");
+  await writeResolvedScenario(sc, resolvedFile);
 
   const running = new Map<number, { kill: (sig: NodeJS.Signals) => void }>();
   let stopped = opts.signal?.aborted ?? false;
@@ -170,6 +178,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
         MFPAR_STORE: opts.storeLocation,
         MFPAR_ATTEMPT: String(attempt),
         MFPAR_BATCH_ID: opts.batchId,
+        MFPAR_RESOLVED_SCENARIO: resolvedFile,
       };
       delete env.ID_PARAMETRO;
       delete env.MFPAR_PROJECT_DIR;
@@ -268,9 +277,13 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   };
 
   const workers = Math.max(1, Math.min(opts.workers, queue.length || 1));
-  await Promise.all(Array.from({ length: workers }, worker));
-  opts.signal?.removeEventListener("abort", onAbort);
-  opts.forceSignal?.removeEventListener("abort", onForce);
+  try {
+    await Promise.all(Array.from({ length: workers }, worker));
+  } finally {
+    opts.signal?.removeEventListener("abort", onAbort);
+    opts.forceSignal?.removeEventListener("abort", onForce);
+    await rm(handoff, { recursive: true, force: true });
+  }
   return {
     scenario: sc,
     batchId: opts.batchId,

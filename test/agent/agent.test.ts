@@ -395,6 +395,36 @@ describe("agent failures (fake model)", () => {
   });
 });
 
+describe("pre-resolved scenario (MFPAR_RESOLVED_SCENARIO)", () => {
+  it("is used while its sources are unchanged, and ignored (YAML loaded) once project.yaml changes", async () => {
+    const { loadScenario } = await import("../../lib/config/load.js");
+    const { writeResolvedScenario } = await import("../../lib/agent/resolved.js");
+    const proj = fresh("fake");
+    const scenarioFile = await makeFakeProject(proj);
+    const resolved = join(proj, "resolved.json");
+    await writeResolvedScenario(await loadScenario(scenarioFile), resolved);
+    const env = {
+      MFPAR_IDS: "1",
+      MFPAR_SCENARIO_FILE: scenarioFile,
+      MFPAR_RESOLVED_SCENARIO: resolved,
+      FAKE_MODE: "ok",
+    };
+    const a = await runAgentProcess({ ...env, MFPAR_STORE: fresh("store") });
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.logs.find((l) => l.msg === "agent starting")?.scenarioFrom).toBe("resolved");
+    // The edit matters: the YAML now says the model must print a text it never prints.
+    const yaml = await readFile(join(proj, "project.yaml"), "utf8");
+    await writeFile(
+      join(proj, "project.yaml"),
+      yaml.replace('success: "Normal termination"', 'success: "Never printed"'),
+    );
+    const b = await runAgentProcess({ ...env, MFPAR_STORE: fresh("store") });
+    expect(b.logs.find((l) => l.msg === "agent starting")?.scenarioFrom).toBe("yaml");
+    expect(b.code).toBe(1);
+    expect(b.logs.find((l) => l.step === "done")?.reason).toBe("no-success-text");
+  });
+});
+
 describe("agent input errors", () => {
   it("exits 3 with a clear message for a missing variable, a bad value and a bad config", async () => {
     const proj = fresh("fake");
