@@ -1,0 +1,273 @@
+/**
+ * Aggregation of an ensemble: the observation row of every successful realization (the `observations` of its
+ * `_SUCCESS.json`) gathered into one table, per-observation statistics, the failed realizations, and the
+ * HTML report — written to `{scenario}/summary/`:
+ *
+ * - `ensemble.csv`    one row per realization, `real_name` (the ID) first, one column per observation
+ *                     (PEST++ ensemble CSV layout), rows in ID order;
+ * - `statistics.csv`  name, group, count, mean, std (n − 1), min, p5, p10, p50, p90, p95, max, observed —
+ *                     percentiles by linear interpolation (numpy's default, Hyndman–Fan type 7);
+ * - `failed.csv`      id, reason, message, attempt, category — every ID not done whose last attempt failed;
+ * - `summary.json`    the figures above and the status, for machines;
+ * - `report.html`     self-contained (no network): batch facts, status, failures, plots.
+ */
+import { mapLimit } from "../concurrency.js";
+import type { ResolvedScenario } from "../config/load.js";
+import { type MarkerKind, storeKeys } from "../store/keys.js";
+import type { Marker } from "../store/markers.js";
+import { getJson, putJson } from "../store/open.js";
+import type { ResultStore } from "../store/types.js";
+import type { PricingInput } from "./cost.js";
+import { toCsv } from "./csv.js";
+import { type ReportFacts, renderReport } from "./html.js";
+import { groupNames, observationGroups, readObservedCsv } from "./observations.js";
+import { compareIds, listResults } from "./scan.js";
+import { describe, type ObservationStats } from "./stats.js";
+import { type BatchStatus, buildStatus, type MarkerFacts, markerFacts, type ObservedId } from "./status.js";
+
+/** The batch facts a report shows (a subset of lib/batch's BatchRecord). */
+export interface BatchFacts {
+  batchId: string;
+  ids?: string[];
+  image?: string;
+  createdAt?: string;
+  completedAt?: string;
+  /** Who started it: a GitHub run URL or user@host. */
+  origin?: string;
+  maxAttempts?: number;
+  assignment?: Record<string, string[]>;
+}
+
+export interface AggregateOptions {
+  /** The batch being closed out; IDs, attempts and regions come from it when given. */
+  batch?: BatchFacts;
+  /** Per-ID states from the last reconcile pass. */
+  observed?: readonly ObservedId[];
+  /** Observation name → group; default: from the scenario's instruction files, else name prefixes. */
+  groups?: ReadonlyMap<string, string>;
+  /** Observed values by (lowercase) name; default: the scenario's `model.observed` CSV. */
+  observedValues?: ReadonlyMap<string, number>;
+  /** Markers read at once. Default 16. */
+  concurrency?: number;
+  /** Write `report.html` (default true). */
+  report?: boolean;
+  pricing?: PricingInput;
+  now?: Date;
+}
+
+export interface FailedRow {
+  id: string;
+  reason: string;
+  message: string;
+  attempt?: number;
+  category: string;
+}
+
+export interface AggregateResult {
+  scenario: string;
+  /** Successful realizations in the ensemble table. */
+  realizations: number;
+  observations: string[];
+  statistics: ObservationStats[];
+  failed: FailedRow[];
+  status: BatchStatus;
+  /** Store keys written. */
+  keys: string[];
+}
+
+/** The ensemble: ID → observation row, columns in first-seen order. */
+export interface Ensemble {
+  ids: string[];
+  names: string[];
+  rows: Map<string, Record<string, number>>;
+}
+
+/** The files of `{scenario}/summary/`. */
+export const summaryKeys = {
+  ensemble: (s: string) => `${storeKeys.summary(s)}ensemble.csv`,
+  statistics: (s: string) => `${storeKeys.summary(s)}statistics.csv`,
+  failed: (s: string) => `${storeKeys.summary(s)}failed.csv`,
+  json: (s: string) => `${storeKeys.summary(s)}summary.json`,
+  report: (s: string) => `${storeKeys.summary(s)}report.html`,
+};
+
+/** `ensemble.csv`: `real_name` then one column per observation; a missing value is an empty field. */
+export function ensembleCsv(e: Ensemble): string {
+  return toCsv(
+    ["real_name", ...e.names],
+    e.ids.map((id) => {
+      const row = e.rows.get(id)!;
+      return [id, ...e.names.map((n) => row[n])];
+    }),
+  );
+}
+
+export function statisticsCsv(
+  stats: readonly ObservationStats[],
+  groups: ReadonlyMap<string, string>,
+  observed?: ReadonlyMap<string, number>,
+): string {
+  return toCsv(
+    ["name", "group", "count", "mean", "std", "min", "p5", "p10", "p50", "p90", "p95", "max", "observed"],
+    stats.map((s) => [
+      s.name,
+      groups.get(s.name) ?? "",
+      s.count,
+      s.mean,
+      s.std,
+      s.min,
+      s.p5,
+      s.p10,
+      s.p50,
+      s.p90,
+      s.p95,
+      s.max,
+      observed?.get(s.name.toLowerCase()),
+    ]),
+  );
+}
+
+export function failedCsv(rows: readonly FailedRow[]): string {
+  return toCsv(
+    ["id", "reason", "message", "attempt", "category"],
+    rows.map((r) => [r.id, r.reason, r.message, r.attempt, r.category]),
+  );
+}
+
+/**
+ * Aggregates a scenario's results (or one batch's IDs) and writes `{scenario}/summary/`. Reads one listing of
+ * `{scenario}/resultados/` and one marker per realization (successful and failed), `concurrency` at a time.
+ */
+export async function aggregateScenario(
+  store: ResultStore,
+  scenario: ResolvedScenario | string,
+  opts: AggregateOptions = {},
+): Promise<AggregateResult> {
+  const resolved = typeof scenario === "string" ? undefined : scenario;
+  const name = typeof scenario === "string" ? scenario : scenario.scenario;
+  const now = opts.now ?? new Date();
+  const wantedIds = opts.batch?.ids ?? resolved?.ids;
+  const wanted = wantedIds ? new Set(wantedIds) : undefined;
+
+  const listing = await listResults(store, name);
+  const toRead: [string, MarkerKind][] = [];
+  for (const e of listing.ids.values()) {
+    if (wanted && !wanted.has(e.id)) continue;
+    const kind: MarkerKind | undefined =
+      e.markers.SUCCESS !== undefined
+        ? "SUCCESS"
+        : e.markers.FAILED !== undefined
+          ? "FAILED"
+          : e.markers.INTERRUPTED !== undefined
+            ? "INTERRUPTED"
+            : undefined;
+    if (kind) toRead.push([e.id, kind]);
+  }
+  toRead.sort((a, b) => compareIds(a[0], b[0]));
+  const rows = new Map<string, Record<string, number>>();
+  const facts = new Map<string, MarkerFacts>();
+  const durations: number[] = [];
+  await mapLimit(toRead, opts.concurrency ?? 16, async ([id, kind]) => {
+    const m = await getJson<Marker>(store, storeKeys.marker(name, id, kind));
+    if (!m) return; // replaced between listing and reading (a retry finishing): the next aggregation has it
+    const f = markerFacts(id, kind, m);
+    facts.set(id, f);
+    if (kind === "SUCCESS") {
+      rows.set(id, m.observations ?? {});
+      if (f.durationMs !== undefined) durations.push(f.durationMs);
+    }
+  });
+
+  const ids = [...rows.keys()].sort(compareIds);
+  const seen = new Set<string>();
+  const names: string[] = [];
+  for (const id of ids) {
+    for (const n of Object.keys(rows.get(id)!)) {
+      if (!seen.has(n)) {
+        seen.add(n);
+        names.push(n);
+      }
+    }
+  }
+  const ensemble: Ensemble = { ids, names, rows };
+  const statistics = names.map((n) =>
+    describe(
+      n,
+      ids.map((id) => rows.get(id)![n] ?? Number.NaN),
+    ),
+  );
+
+  const groupMap = opts.groups ?? (resolved ? await observationGroups(resolved) : new Map<string, string>());
+  const grouped = groupNames(names, groupMap);
+  const groupOf = new Map<string, string>();
+  for (const [g, ns] of grouped) for (const n of ns) groupOf.set(n, g);
+  const observedPath = resolved?.config.model.observed;
+  const observed =
+    opts.observedValues ??
+    (resolved && observedPath ? await readObservedCsv(`${resolved.projectDir}/${observedPath}`) : undefined);
+
+  const maxAttempts = opts.batch?.maxAttempts ?? resolved?.config.task.maxAttempts ?? 3;
+  const regionOf = opts.batch?.assignment
+    ? new Map(
+        Object.entries(opts.batch.assignment).flatMap(([r, list]) => list.map((id) => [id, r] as const)),
+      )
+    : undefined;
+  const status = buildStatus({
+    scenario: name,
+    ...(opts.batch ? { batchId: opts.batch.batchId } : {}),
+    ...(wantedIds ? { ids: wantedIds } : {}),
+    maxAttempts,
+    listing,
+    markers: facts,
+    ...(opts.observed ? { observed: opts.observed } : {}),
+    ...(regionOf ? { regionOf } : {}),
+    defaultRegion: store.url.startsWith("s3://") ? (resolved?.homeRegion ?? "all") : "local",
+    ...(opts.batch?.createdAt ? { startedAt: opts.batch.createdAt } : {}),
+    ...(opts.pricing ? { pricing: opts.pricing } : {}),
+    now,
+  });
+  const failed: FailedRow[] = status.failed.map((f) => ({
+    id: f.id,
+    reason: f.reason,
+    message: f.message,
+    attempt: f.attempt,
+    category: f.category,
+  }));
+
+  const keys: string[] = [];
+  const put = async (key: string, body: string, contentType: string) => {
+    await store.put(key, body, { contentType });
+    keys.push(key);
+  };
+  await put(summaryKeys.ensemble(name), ensembleCsv(ensemble), "text/csv");
+  await put(summaryKeys.statistics(name), statisticsCsv(statistics, groupOf, observed), "text/csv");
+  await put(summaryKeys.failed(name), failedCsv(failed), "text/csv");
+  await putJson(store, summaryKeys.json(name), {
+    scenario: name,
+    ...(opts.batch ? { batchId: opts.batch.batchId } : {}),
+    generatedAt: now.toISOString(),
+    realizations: ids.length,
+    observations: names.length,
+    percentiles: "linear interpolation between order statistics (numpy default, Hyndman-Fan type 7)",
+    std: "sample standard deviation (n - 1)",
+    status: { ...status, failed: undefined },
+  });
+  keys.push(summaryKeys.json(name));
+  if (opts.report !== false) {
+    const report: ReportFacts = {
+      project: resolved?.project,
+      scenario: name,
+      batch: opts.batch,
+      store: store.url,
+      generatedAt: now.toISOString(),
+      status,
+      ensemble,
+      statistics,
+      groups: grouped,
+      observed,
+      realizationTimesMs: durations.sort((a, b) => a - b),
+    };
+    await put(summaryKeys.report(name), await renderReport(report), "text/html; charset=utf-8");
+  }
+  return { scenario: name, realizations: ids.length, observations: names, statistics, failed, status, keys };
+}

@@ -1,0 +1,360 @@
+// The report's plots: Vega-Lite specifications compiled and rendered to SVG strings at build time (Vega's
+// headless renderer, no DOM, no canvas), so report.html needs no script and no network to show them.
+import * as vega from "vega";
+import { compile, type TopLevelSpec } from "vega-lite";
+import { FAILURE_LABELS } from "./failures.js";
+import { parseTimeSuffix } from "./observations.js";
+import type { ObservationStats } from "./stats.js";
+import { type BatchStatus, STATE_LABELS, STATUS_STATES } from "./status.js";
+
+const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif";
+// Colour-blind-safe (Okabe–Ito) for states; one blue ramp for ensemble bands; vermilion for observed values.
+export const STATE_COLORS: Record<string, string> = {
+  done: "#009E73",
+  running: "#56B4E9",
+  pending: "#BBBBBB",
+  failed: "#E69F00",
+  interrupted: "#F0E442",
+  "out-of-attempts": "#D55E00",
+};
+const BAND_OUTER = "#9ECAE1";
+const BAND_INNER = "#4292C6";
+const MEDIAN = "#08306B";
+const OBSERVED = "#D55E00";
+
+const CONFIG = {
+  font: FONT,
+  background: "white",
+  view: { stroke: "#ddd" },
+  axis: { labelFontSize: 11, titleFontSize: 12, grid: true, gridColor: "#eee" },
+  header: { labelFontSize: 12, labelFontWeight: "bold" as const },
+  legend: {
+    labelFontSize: 11,
+    titleFontSize: 11,
+    orient: "bottom" as const,
+    labelLimit: 400,
+    symbolType: "square",
+  },
+};
+
+/** Renders a Vega-Lite spec to an SVG string. */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const compiled = compile({ ...spec, config: { ...CONFIG, ...(spec.config ?? {}) } } as TopLevelSpec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+const bandLegend = (withObserved: boolean) => ({
+  domain: ["P5–P95", "P10–P90", "Median", ...(withObserved ? ["Observed"] : [])],
+  range: [BAND_OUTER, BAND_INNER, MEDIAN, ...(withObserved ? [OBSERVED] : [])],
+});
+
+/** Counts per state, one stacked bar per region (plus the total when there are several regions). */
+export function statusSpec(status: BatchStatus): TopLevelSpec {
+  const rows = [
+    ...(status.regions.length > 1 ? [{ region: "all", counts: status.counts }] : []),
+    ...status.regions.map((r) => ({ region: r.region, counts: r.counts })),
+  ].flatMap((r) =>
+    STATUS_STATES.map((s, order) => ({
+      region: r.region,
+      state: STATE_LABELS[s],
+      order,
+      count: r.counts[s],
+    })),
+  );
+  return {
+    data: { values: rows },
+    width: 640,
+    height: { step: 26 },
+    mark: { type: "bar", tooltip: true },
+    encoding: {
+      y: { field: "region", type: "nominal", title: null, sort: null },
+      x: { field: "count", type: "quantitative", title: "Realizations", stack: "zero" },
+      color: {
+        field: "state",
+        type: "nominal",
+        title: null,
+        scale: {
+          domain: STATUS_STATES.map((s) => STATE_LABELS[s]),
+          range: STATUS_STATES.map((s) => STATE_COLORS[s]!),
+        },
+      },
+      order: { field: "order", type: "quantitative" },
+    },
+  };
+}
+
+/** Failed realizations per cause. */
+export function failuresSpec(status: BatchStatus): TopLevelSpec {
+  return {
+    data: { values: status.failures.map((f) => ({ cause: FAILURE_LABELS[f.category], count: f.count })) },
+    width: 480,
+    height: { step: 22 },
+    mark: { type: "bar", color: "#D55E00" },
+    encoding: {
+      y: { field: "cause", type: "nominal", title: null, sort: "-x" },
+      x: { field: "count", type: "quantitative", title: "Realizations", axis: { tickMinStep: 1 } },
+    },
+  };
+}
+
+/** Histogram of realization times (minutes or seconds, whichever reads better). */
+export function timesSpec(timesMs: readonly number[]): TopLevelSpec {
+  const minutes = (timesMs.at(-1) ?? 0) >= 120_000;
+  const unit = minutes ? "min" : "s";
+  return {
+    data: { values: timesMs.map((t) => ({ t: t / (minutes ? 60_000 : 1000) })) },
+    width: 480,
+    height: 160,
+    mark: { type: "bar", color: "#0072B2" },
+    encoding: {
+      x: { field: "t", type: "quantitative", bin: { maxbins: 30 }, title: `Realization time (${unit})` },
+      y: { aggregate: "count", type: "quantitative", title: "Realizations" },
+    },
+  };
+}
+
+/**
+ * Steady observations of one group, side by side: each realization as a faint dot, P5–P95 as a thin bar,
+ * P10–P90 as a thick one, the median as a tick, the observed value as a diamond.
+ */
+export function rangesSpec(
+  stats: readonly ObservationStats[],
+  values: ReadonlyMap<string, readonly number[]>,
+  observed?: ReadonlyMap<string, number>,
+  opts: { maxDots?: number; unitTitle?: string } = {},
+): TopLevelSpec {
+  const order = stats.map((s) => s.name);
+  const obs = stats.flatMap((s) => {
+    const v = observed?.get(s.name.toLowerCase());
+    return v === undefined ? [] : [{ name: s.name, v, legend: "Observed" }];
+  });
+  const dotsPer = Math.max(0, Math.floor((opts.maxDots ?? 4000) / Math.max(1, stats.length)));
+  // Deterministic jitter (golden-ratio sequence): the same ensemble always draws the same page.
+  const dots = stats.flatMap((s) =>
+    (values.get(s.name) ?? [])
+      .slice(0, dotsPer)
+      .map((v, i) => ({ name: s.name, v, jitter: 0.15 + 0.7 * ((i * 0.618034) % 1) })),
+  );
+  const width = Math.min(900, Math.max(240, 48 * stats.length));
+  const x = {
+    field: "name",
+    type: "nominal" as const,
+    sort: order,
+    title: null,
+    axis: { labelAngle: stats.length > 12 ? -45 : 0 },
+  };
+  const legend = bandLegend(obs.length > 0);
+  return {
+    width,
+    height: 240,
+    layer: [
+      {
+        data: { values: dots },
+        mark: { type: "point", filled: true, size: 10, opacity: 0.18, color: "#555" },
+        encoding: {
+          x,
+          xOffset: { field: "jitter", type: "quantitative", scale: { domain: [0, 1] } },
+          y: { field: "v", type: "quantitative" },
+        },
+      },
+      {
+        data: { values: stats.map((s) => ({ ...s, legend: "P5–P95" })) },
+        mark: { type: "bar", size: 6, opacity: 0.9 },
+        encoding: {
+          x,
+          y: { field: "p5", type: "quantitative", title: opts.unitTitle ?? "Value", scale: { zero: false } },
+          y2: { field: "p95" },
+          color: { field: "legend", type: "nominal", title: null, scale: legend },
+        },
+      },
+      {
+        data: { values: stats.map((s) => ({ ...s, legend: "P10–P90" })) },
+        mark: { type: "bar", size: 16, opacity: 0.9 },
+        encoding: {
+          x,
+          y: { field: "p10", type: "quantitative" },
+          y2: { field: "p90" },
+          color: { field: "legend", type: "nominal" },
+        },
+      },
+      {
+        data: { values: stats.map((s) => ({ ...s, legend: "Median" })) },
+        mark: { type: "tick", thickness: 3, size: 22 },
+        encoding: {
+          x,
+          y: { field: "p50", type: "quantitative" },
+          color: { field: "legend", type: "nominal" },
+        },
+      },
+      ...(obs.length
+        ? [
+            {
+              data: { values: obs },
+              mark: {
+                type: "point" as const,
+                shape: "diamond",
+                filled: true,
+                size: 80,
+                stroke: "white",
+                strokeWidth: 1,
+              },
+              encoding: {
+                x,
+                y: { field: "v", type: "quantitative" as const },
+                color: { field: "legend", type: "nominal" as const },
+              },
+            },
+          ]
+        : []),
+    ],
+  } as TopLevelSpec;
+}
+
+/**
+ * One small histogram per observation, each binned over its own range, with the observed value as a
+ * vertical rule. (Concatenated views, not a facet: a facet would bin every observation over the same extent.)
+ */
+export function histogramsSpec(
+  names: readonly string[],
+  values: ReadonlyMap<string, readonly number[]>,
+  observed?: ReadonlyMap<string, number>,
+): TopLevelSpec {
+  return {
+    columns: 4,
+    concat: names.map((n) => {
+      const o = observed?.get(n.toLowerCase());
+      return {
+        title: { text: n, fontSize: 12 },
+        width: 170,
+        height: 90,
+        layer: [
+          {
+            data: { values: (values.get(n) ?? []).map((v) => ({ v })) },
+            mark: { type: "bar", color: BAND_INNER },
+            encoding: {
+              x: {
+                field: "v",
+                type: "quantitative",
+                bin: { maxbins: 20 },
+                title: null,
+                axis: { tickCount: 4 },
+              },
+              y: { aggregate: "count", type: "quantitative", title: null, axis: { tickCount: 3 } },
+            },
+          },
+          ...(o === undefined
+            ? []
+            : [
+                {
+                  data: { values: [{ v: o }] },
+                  mark: { type: "rule", color: OBSERVED, strokeWidth: 2 },
+                  encoding: { x: { field: "v", type: "quantitative" } },
+                },
+              ]),
+        ],
+      };
+    }),
+  } as TopLevelSpec;
+}
+
+/**
+ * Time series of one group: per series (e.g. a well), the P5–P95 and P10–P90 bands and the median over time,
+ * a few realizations as faint lines, observed values as diamonds. Names are `<series>_t<time>`.
+ */
+export function fanSpec(
+  stats: readonly ObservationStats[],
+  values: ReadonlyMap<string, readonly number[]>,
+  ids: readonly string[],
+  observed?: ReadonlyMap<string, number>,
+  opts: { maxLines?: number; columns?: number } = {},
+): TopLevelSpec {
+  const band: Record<string, unknown>[] = [];
+  const lines: Record<string, unknown>[] = [];
+  const obs: Record<string, unknown>[] = [];
+  const maxLines = Math.min(ids.length, opts.maxLines ?? 30);
+  const series: string[] = [];
+  for (const s of stats) {
+    const ts = parseTimeSuffix(s.name);
+    if (!ts) continue;
+    if (!series.includes(ts.series)) series.push(ts.series);
+    band.push({ series: ts.series, time: ts.time, p5: s.p5, p10: s.p10, p50: s.p50, p90: s.p90, p95: s.p95 });
+    const vs = values.get(s.name) ?? [];
+    for (let i = 0; i < maxLines; i++) {
+      if (Number.isFinite(vs[i])) lines.push({ series: ts.series, time: ts.time, v: vs[i], id: ids[i] });
+    }
+    const o = observed?.get(s.name.toLowerCase());
+    if (o !== undefined) obs.push({ series: ts.series, time: ts.time, v: o, legend: "Observed" });
+  }
+  const legend = bandLegend(obs.length > 0);
+  const x = { field: "time", type: "quantitative" as const, title: "Time" };
+  return {
+    data: {
+      values: [
+        ...band.map((b) => ({ ...b, kind: "band" })),
+        ...lines.map((l) => ({ ...l, kind: "line" })),
+        ...obs.map((o) => ({ ...o, kind: "obs" })),
+      ],
+    },
+    facet: { field: "series", type: "nominal", sort: series, title: null },
+    columns: opts.columns ?? (series.length > 4 ? 3 : 2),
+    spec: {
+      width: 260,
+      height: 150,
+      layer: [
+        {
+          transform: [{ filter: "datum.kind === 'line'" }],
+          mark: { type: "line", strokeWidth: 0.6, opacity: 0.25, color: "#666" },
+          encoding: {
+            x,
+            y: { field: "v", type: "quantitative", title: "Value", scale: { zero: false } },
+            detail: { field: "id" },
+          },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'band'" }, { calculate: "'P5–P95'", as: "legend" }],
+          mark: { type: "area", opacity: 0.45 },
+          encoding: {
+            x,
+            y: { field: "p5", type: "quantitative" },
+            y2: { field: "p95" },
+            color: { field: "legend", type: "nominal", title: null, scale: legend },
+          },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'band'" }, { calculate: "'P10–P90'", as: "legend" }],
+          mark: { type: "area", opacity: 0.55 },
+          encoding: {
+            x,
+            y: { field: "p10", type: "quantitative" },
+            y2: { field: "p90" },
+            color: { field: "legend", type: "nominal" },
+          },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'band'" }, { calculate: "'Median'", as: "legend" }],
+          mark: { type: "line", strokeWidth: 2 },
+          encoding: {
+            x,
+            y: { field: "p50", type: "quantitative" },
+            color: { field: "legend", type: "nominal" },
+          },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'obs'" }],
+          mark: { type: "point", shape: "diamond", filled: true, size: 50 },
+          encoding: {
+            x,
+            y: { field: "v", type: "quantitative" },
+            color: { field: "legend", type: "nominal" },
+          },
+        },
+      ],
+    },
+    resolve: { scale: { y: "independent" } },
+  } as TopLevelSpec;
+}

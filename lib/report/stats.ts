@@ -1,0 +1,75 @@
+// Ensemble statistics. Percentiles use linear interpolation between order statistics (Hyndman & Fan type 7,
+// numpy.percentile's default "linear" method and Excel's PERCENTILE.INC): for sorted values x[0..n-1] and
+// p in [0, 1], h = (n - 1)·p and Q(p) = x[⌊h⌋] + (h - ⌊h⌋)·(x[⌊h⌋+1] - x[⌊h⌋]).
+
+/** The percentiles reported for every observation, as fractions. */
+export const PERCENTILES = [0.05, 0.1, 0.5, 0.9, 0.95] as const;
+
+/** Type-7 quantile of values already sorted ascending; NaN when empty. `p` in [0, 1]. */
+export function quantileSorted(sorted: readonly number[], p: number): number {
+  const n = sorted.length;
+  if (n === 0) return Number.NaN;
+  if (n === 1) return sorted[0]!;
+  const h = (n - 1) * Math.min(1, Math.max(0, p));
+  const lo = Math.floor(h);
+  const hi = Math.min(n - 1, lo + 1);
+  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
+}
+
+/** Type-7 quantile of unsorted values (copies and sorts them). */
+export function quantile(values: readonly number[], p: number): number {
+  return quantileSorted(
+    [...values].sort((a, b) => a - b),
+    p,
+  );
+}
+
+/** One row of `statistics.csv`. */
+export interface ObservationStats {
+  name: string;
+  count: number;
+  mean: number;
+  /** Sample standard deviation (n − 1 denominator, like pandas' `describe()`); NaN when count < 2. */
+  std: number;
+  min: number;
+  p5: number;
+  p10: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  max: number;
+}
+
+/** Summary statistics of one observation over the ensemble; non-finite values are ignored. */
+export function describe(name: string, values: readonly number[]): ObservationStats {
+  const xs = values.filter(Number.isFinite).sort((a, b) => a - b);
+  const n = xs.length;
+  let mean = Number.NaN;
+  let std = Number.NaN;
+  if (n > 0) {
+    // Welford: stable for heads of a few hundred metres that differ in the third decimal.
+    let m = 0;
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      const d = xs[i]! - m;
+      m += d / (i + 1);
+      s += d * (xs[i]! - m);
+    }
+    mean = m;
+    if (n > 1) std = Math.sqrt(s / (n - 1));
+  }
+  const q = (p: number) => quantileSorted(xs, p);
+  return {
+    name,
+    count: n,
+    mean,
+    std,
+    min: n ? xs[0]! : Number.NaN,
+    p5: q(0.05),
+    p10: q(0.1),
+    p50: q(0.5),
+    p90: q(0.9),
+    p95: q(0.95),
+    max: n ? xs[n - 1]! : Number.NaN,
+  };
+}
