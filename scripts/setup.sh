@@ -14,8 +14,13 @@ else
   npm run --silent build
 fi
 
+wanted="${MFPAR_DEBS:-chromium}"
+# The container smoke test (test/container) needs these: about a minute to install, plus ~2 minutes of
+# debootstrap on its first run (cached under .tmp/container/). MFPAR_CONTAINER=0 leaves them out.
+if [ "${MFPAR_CONTAINER:-1}" = 1 ]; then wanted="$wanted podman buildah runc debootstrap"; fi
+
 debs=()
-for pkg in ${MFPAR_DEBS:-chromium}; do
+for pkg in $wanted; do
   dpkg -s "$pkg" >/dev/null 2>&1 || debs+=("$pkg")
 done
 if [ ${#debs[@]} -gt 0 ]; then
