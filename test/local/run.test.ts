@@ -100,6 +100,19 @@ describe("mfpar run", () => {
     expect((await readJson(join(store, "base/resultados/4/_FAILED.json"))).attempt).toBe(3);
   });
 
+  it("refuses to start when the model executable is not on PATH (exit 4, nothing run)", async () => {
+    const cwd = fresh("cwd");
+    await makeFakeProject(join(cwd, "p"), {
+      runCommand: "{ command: [mfusg, p.nam], success: Normal termination }",
+    });
+    const r = await cli(["run", "p/base.yaml"], { cwd });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toBe(
+      "mfpar run: model executable 'mfusg' not found on PATH: install it (e.g. put 'mfusg' on PATH), or put it in the model dir and write ./mfusg in model.run.command. Nothing was run.\n",
+    );
+    expect(await localKeys(join(cwd, ".mfpar"))).toEqual([]);
+  });
+
   it("refuses a bad --workers and IDs not in the scenario", async () => {
     const cwd = fresh("cwd");
     await makeFakeProject(join(cwd, "p"));

@@ -3,7 +3,8 @@ import { availableParallelism } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openAgentStore } from "../../../lib/agent/agent.js";
-import { planRealizations } from "../../../lib/agent/plan.js";
+import { planRealizations, type RealizationPlan } from "../../../lib/agent/plan.js";
+import { findExecutable } from "../../../lib/agent/process.js";
 import { selectIds } from "../../../lib/config/ids.js";
 import { loadScenario } from "../../../lib/config/load.js";
 import { UserError } from "../../../lib/errors.js";
@@ -24,6 +25,21 @@ function packageRoot(): string {
     if (up === dir) throw new Error("cannot find the mfpar checkout (package.json) above " + import.meta.url);
     dir = up;
   }
+}
+
+/** The model's executable (or wine) when it cannot be found, as the message to print; undefined when found. */
+async function missingExecutable(
+  plan: RealizationPlan,
+  path: string | undefined,
+): Promise<string | undefined> {
+  const { argv, wine } = plan.model;
+  const exe = wine ? "wine" : argv[0]!;
+  if (await findExecutable(exe, plan.modelDir, path)) return undefined;
+  if (wine) return "'wine' not found on PATH (model.run.wine is true): install wine, or set wine: false";
+  return (
+    `model executable '${exe}' not found on PATH: install it (e.g. put ${exe.includes("/") ? exe : `'${exe}'`} on PATH), ` +
+    `or put it in the model dir and write ./${exe.replace(/^\.\//, "")} in model.run.command. Nothing was run.`
+  );
 }
 
 function positiveInt(value: unknown, flag: string, fallback: number): number {
@@ -50,7 +66,8 @@ export const run: Command = {
     "  --store <where>    results directory or s3://bucket/prefix (default: .mfpar/results/<project>/)",
     "  --attempts <N>     attempts per ID in this run before it counts as failed (default: 1)",
     "",
-    "Exit code: 0 when every ID succeeded, 1 when any failed, 3 for invalid configuration, 130 when stopped.",
+    "Exit code: 0 when every ID succeeded, 1 when any failed, 3 for invalid configuration, 4 when the model's",
+    "executable is not on PATH (nothing is run), 130 when stopped.",
   ].join("\n"),
   options: {
     ids: { type: "string" },
@@ -64,7 +81,12 @@ export const run: Command = {
     const attempts = positiveInt(args.values.attempts, "--attempts", 1);
     const scenario = await loadScenario(resolve(io.cwd, args.positionals[0]!));
     // Templates, instruction files and paths are checked once here, before any process starts.
-    await planRealizations(scenario);
+    const plan = await planRealizations(scenario);
+    const missing = await missingExecutable(plan, io.env.PATH);
+    if (missing) {
+      io.stderr(`mfpar run: ${missing}\n`);
+      return ExitCode.Refused;
+    }
     const ids =
       typeof args.values.ids === "string"
         ? selectIds(scenario.ids, args.values.ids, { file: "--ids" })
