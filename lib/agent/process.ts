@@ -125,9 +125,13 @@ export async function runCommand(spec: CommandSpec): Promise<CommandResult> {
   if (pid !== undefined) runningGroups.add(pid);
   for (const [i, stream] of [child.stdout!, child.stderr!].entries()) {
     stream.on("data", (chunk: Buffer) => {
-      log.write(chunk);
       scanners[i]!.push(chunk);
       tail.push(chunk);
+      // A model printing faster than the disk writes waits for it, rather than filling memory.
+      if (!log.write(chunk)) {
+        stream.pause();
+        log.once("drain", () => stream.resume());
+      }
     });
   }
 
