@@ -126,6 +126,10 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+// Request bodies are untyped JSON; the handlers read what they need.
+// biome-ignore lint/suspicious/noExplicitAny: parsed JSON 1.1 request bodies
+type Input = Record<string, any>;
+
 const epoch = (ms?: number) => (ms === undefined ? undefined : ms / 1000);
 
 export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
@@ -230,7 +234,7 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
     else stopTask(t, "SpotInterruption", SPOT_INTERRUPTED);
   }
 
-  function launch(input: Record<string, any>, provider: string): SimTask {
+  function launch(input: Input, provider: string): SimTask {
     const family = familyOf(String(input.taskDefinition));
     const fam = opts.families[family]!;
     const cluster = String(input.cluster ?? "default");
@@ -297,7 +301,7 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
   });
   const throttled = (): Reply => error(400, "ThrottlingException", "Rate exceeded");
 
-  function runTask(input: Record<string, any>): Reply {
+  function runTask(input: Input): Reply {
     const provider = String(
       input.capacityProviderStrategy?.[0]?.capacityProvider ?? input.launchType ?? "FARGATE",
     );
@@ -366,7 +370,7 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
     return { status: 200, body };
   }
 
-  function listTasks(input: Record<string, any>): Reply {
+  function listTasks(input: Input): Reply {
     if (!buckets.read.tryTake()) return throttled();
     if (random() < (faults.throttle ?? 0)) return throttled();
     const desired = input.desiredStatus ?? "RUNNING";
@@ -390,7 +394,7 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
     };
   }
 
-  function describeTasks(input: Record<string, any>): Reply {
+  function describeTasks(input: Input): Reply {
     if (!buckets.read.tryTake()) return throttled();
     const arns: string[] = input.tasks ?? [];
     if (arns.length > 100) return error(400, "InvalidParameterException", "Tasks cannot be longer than 100");
@@ -404,7 +408,7 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
     };
   }
 
-  function stopTaskOp(input: Record<string, any>): Reply {
+  function stopTaskOp(input: Input): Reply {
     const t = tasks.get(String(input.task));
     if (!t) return error(400, "InvalidParameterException", "The referenced task was not found.");
     t.desiredStatus = "STOPPED";
@@ -415,7 +419,7 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
     return { status: 200, body: { task: describe(t, false) } };
   }
 
-  const handlers: Record<string, (input: Record<string, any>) => Reply> = {
+  const handlers: Record<string, (input: Input) => Reply> = {
     RunTask: runTask,
     ListTasks: listTasks,
     DescribeTasks: describeTasks,

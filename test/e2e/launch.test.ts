@@ -1,0 +1,138 @@
+// End to end: the launcher and reconcile against the ECS simulator running the real agent on the demo model,
+// with results in s3rver. 300 IDs under 30% throttling, 5% 5xx and 2% lost responses.
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBatch } from "../../lib/batch/launch.js";
+import type { BatchRecord } from "../../lib/batch/record.js";
+import { readBatchRecord } from "../../lib/batch/record.js";
+import { loadScenario, type ResolvedScenario } from "../../lib/config/load.js";
+import { createEcsClient } from "../../lib/ecs/client.js";
+import { parseMarkerKey } from "../../lib/store/keys.js";
+import { openStore } from "../../lib/store/open.js";
+import type { ResultStore } from "../../lib/store/types.js";
+import { type EcsSim, seededRandom, startEcsSim } from "../ecs-sim/server.js";
+import { type S3Server, startS3Server } from "../support/s3rver.js";
+import { tempDir } from "../support/tmp.js";
+import { demoOutputs, makeDemoProject } from "./_launch-fixture.js";
+
+const IDS = 300;
+// Late in the batch, so it has not run yet when the second launch checks that nothing is relaunched.
+const INTERRUPTED_ID = "290";
+
+let s3: S3Server;
+let sim: EcsSim;
+let store: ResultStore;
+let scenario: ResolvedScenario;
+
+beforeAll(async () => {
+  const dir = tempDir("mfpar-e2e-launch-");
+  const { scenarioFile } = makeDemoProject(dir, IDS);
+  scenario = await loadScenario(scenarioFile);
+  s3 = await startS3Server({ buckets: ["results"] });
+  store = openStore("s3://results", { s3Client: s3.client });
+  sim = await startEcsSim({
+    families: {
+      "task-agente-demo-e2e": {
+        env: { ...s3.env, MFPAR_SCENARIO_FILE: scenarioFile, MFPAR_STORE: "s3://results", MFPAR_WORK_DIR: join(dir, "work") },
+      },
+    },
+    faults: { throttle: 0.3, serverError: 0.05, lostResponse: 0.02 },
+    maxRunning: 6,
+    interruptIds: [INTERRUPTED_ID],
+    random: seededRandom(20261121),
+  });
+  process.env.AWS_ACCESS_KEY_ID ??= "test";
+  process.env.AWS_SECRET_ACCESS_KEY ??= "test";
+});
+afterAll(async () => {
+  await sim?.stop();
+  await s3?.stop();
+});
+
+const launch = (extra: Partial<Parameters<typeof launchBatch>[0]> = {}) =>
+  launchBatch({
+    scenario,
+    store,
+    outputs: [demoOutputs()],
+    ecs: (region) => createEcsClient(region, sim.endpoint),
+    maxInFlight: IDS,
+    random: seededRandom(7),
+    ...extra,
+  });
+
+/** Tasks started per (ID, attempt), from the simulator's own records. */
+function launchesPerIdAttempt(): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const t of sim.tasks()) {
+    const key = `${t.env.ID_PARAMETRO}#${t.env.MFPAR_ATTEMPT}`;
+    m.set(key, (m.get(key) ?? 0) + 1);
+  }
+  return m;
+}
+
+async function successIds(): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for await (const o of store.list("e2e/resultados/")) {
+    const m = parseMarkerKey(o.key);
+    if (m?.kind === "SUCCESS") ids.add(m.id);
+  }
+  return ids;
+}
+
+describe("launch e2e (ECS simulator + real agent + s3rver)", () => {
+  let batch: BatchRecord;
+
+  it("launches 300 IDs once each under throttling, 5xx and lost responses", async () => {
+    const first = await launch();
+    batch = first.batch;
+    expect(first.mode).toBe("created");
+    expect(first.reconcile.totals).toMatchObject({ launched: IDS, pending: 0, skipped: 0 });
+    const reg = first.reconcile.regions[0]!;
+    // The faults were really injected and retried.
+    expect(reg.throttledRetries).toBeGreaterThan(30);
+    expect(reg.serverErrorRetries + reg.networkRetries).toBeGreaterThan(5);
+    const outcomes = sim.runTaskEvents.map((e) => e.outcome);
+    expect(outcomes.filter((o) => o === "lost-response").length).toBeGreaterThan(0);
+    // Exactly one task per ID, none missing, none twice — lost responses were retried with the same token.
+    const per = launchesPerIdAttempt();
+    expect(per.size).toBe(IDS);
+    expect([...per.values()].every((n) => n === 1)).toBe(true);
+    expect(Object.keys((await readBatchRecord(store, "e2e", batch.batchId))!.launches)).toHaveLength(IDS);
+
+    // Launching again while the tasks run resumes the same batch and starts nothing.
+    const again = await launch();
+    expect(again.mode).toBe("resumed");
+    expect(again.batch.batchId).toBe(batch.batchId);
+    expect(again.reconcile.totals.launched).toBe(0);
+    expect(sim.tasks()).toHaveLength(IDS);
+  }, 120_000);
+
+  it("runs them all; the Spot interruption is relaunched exactly once; then everything is done", async () => {
+    await sim.settled(400_000);
+    const interrupted = sim.tasks().filter((t) => t.stopCode === "SpotInterruption");
+    expect(interrupted.map((t) => t.env.ID_PARAMETRO)).toEqual([INTERRUPTED_ID]);
+    expect(interrupted[0]!.stoppedReason).toBe("Your Spot Task was interrupted.");
+
+    // The scheduled status pass: reconcile the open batch.
+    const pass = await launch({ batchId: batch.batchId });
+    expect(pass.reconcile.observation.ids.find((s) => s.id === INTERRUPTED_ID)).toMatchObject({ state: "todo", last: "interrupted", attemptsUsed: 1 });
+    expect(pass.reconcile.totals.launched).toBe(1);
+    expect(pass.reconcile.results.map((r) => [r.unit.ids, r.unit.attempt])).toEqual([[[INTERRUPTED_ID], 2]]);
+    await sim.settled(60_000);
+
+    const final = await launch({ batchId: batch.batchId });
+    expect(final.reconcile.totals.launched).toBe(0);
+    expect(final.batch.status).toBe("complete");
+    expect((await successIds()).size).toBe(IDS);
+    const per = launchesPerIdAttempt();
+    expect(per.size).toBe(IDS + 1);
+    expect(per.get(`${INTERRUPTED_ID}#2`)).toBe(1);
+    expect(sim.tasks().filter((t) => t.exitCode !== 0).length).toBe(1);
+
+    // A later launch of the same scenario finds everything done and launches nothing.
+    const later = await launch();
+    expect(later.reconcile.totals).toMatchObject({ launched: 0, skipped: IDS });
+    expect(later.batch.status).toBe("complete");
+    expect(sim.tasks()).toHaveLength(IDS + 1);
+  }, 480_000);
+});
