@@ -26,7 +26,7 @@ const CONFIG = {
   font: FONT,
   background: "white",
   view: { stroke: "#ddd" },
-  axis: { labelFontSize: 11, titleFontSize: 12, grid: true, gridColor: "#eee" },
+  axis: { labelFontSize: 11, titleFontSize: 12, grid: true, gridColor: "#eee", labelLimit: 280 },
   header: { labelFontSize: 12, labelFontWeight: "bold" as const },
   legend: {
     labelFontSize: 11,

@@ -1,0 +1,162 @@
+// Aggregation: ensemble.csv / statistics.csv / failed.csv / summary.json / report.html written to
+// {scenario}/summary/, from the demo ensemble's real markers (fixtures/demo-ensemble.json).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadScenario, type ResolvedScenario } from "../../lib/config/index.js";
+import { aggregateScenario, parseCsv, quantile, summaryKeys } from "../../lib/report/index.js";
+import { LocalStore, openStore, storeKeys } from "../../lib/store/index.js";
+import { type S3Server, startS3Server } from "../support/s3rver.js";
+import { repoRoot, tempDir } from "../support/tmp.js";
+import { demo, demoObjects } from "./support/demo.js";
+import { type SeedObject, seedStore } from "./support/markers.js";
+
+const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
+
+let scenario: ResolvedScenario;
+let s3: S3Server;
+beforeAll(async () => {
+  scenario = await loadScenario(`${repoRoot}/projects/demo/base.yaml`);
+  s3 = await startS3Server({ buckets: ["results"] });
+});
+afterAll(() => s3?.stop());
+
+describe("aggregateScenario", () => {
+  it("writes the ensemble table, statistics, failures and report of the demo", async () => {
+    const store = new LocalStore(tempDir());
+    await seedStore(store, demoObjects());
+    const res = await aggregateScenario(store, scenario, { now: new Date("2026-11-21T12:00:00Z") });
+
+    expect(res.keys).toEqual([
+      "base/summary/ensemble.csv",
+      "base/summary/statistics.csv",
+      "base/summary/failed.csv",
+      "base/summary/summary.json",
+      "base/summary/report.html",
+    ]);
+    expect(res.realizations).toBe(196);
+
+    const ens = parseCsv(text(await store.get(summaryKeys.ensemble("base"))));
+    const names = [
+      "ow1",
+      "ow2",
+      "ow3",
+      "ow4",
+      "ow5",
+      "ow6",
+      "ow7",
+      "ow8",
+      "ow9",
+      "ow10",
+      "chd_in",
+      "riv_in",
+      "total_in",
+      "chd_out",
+      "wel_out",
+      "riv_out",
+    ];
+    expect(ens[0]).toEqual(["real_name", ...names]);
+    expect(ens).toHaveLength(197);
+    expect(ens.slice(1, 4).map((r) => r[0])).toEqual(["1", "2", "3"]);
+    expect(ens.map((r) => r[0])).not.toContain("7");
+    const m1 = demo.markers.find((m) => m.id === "1")!;
+    expect(ens[1]!.slice(1).map(Number)).toEqual(names.map((n) => m1.observations![n]));
+
+    const stats = parseCsv(text(await store.get(summaryKeys.statistics("base"))));
+    expect(stats[0]).toEqual([
+      "name",
+      "group",
+      "count",
+      "mean",
+      "std",
+      "min",
+      "p5",
+      "p10",
+      "p50",
+      "p90",
+      "p95",
+      "max",
+      "observed",
+    ]);
+    const ow2 = stats.find((r) => r[0] === "ow2")!;
+    const values = demo.markers
+      .filter((m) => !["7", "42", "199", "200"].includes(m.id))
+      .map((m) => m.observations!.ow2!);
+    expect(ow2[1]).toBe("heads");
+    expect(Number(ow2[2])).toBe(196);
+    expect(Number(ow2[8])).toBeCloseTo(quantile(values, 0.5), 10);
+    expect(Number(ow2[10])).toBeCloseTo(quantile(values, 0.95), 10);
+    expect(ow2[12]).toBe("117.7"); // projects/demo/observed.csv
+    expect(stats.find((r) => r[0] === "riv_out")!.slice(0, 2)).toEqual(["riv_out", "budget"]);
+
+    expect(text(await store.get(summaryKeys.failed("base")))).toBe(
+      "id,reason,message,attempt,category\n" +
+        '7,failure-text,"model exited 0 but ""FAILED TO CONVERGE"" appears in the listing file demo.lst",3,convergence\n' +
+        "42,interrupted,stopped by SIGTERM/SIGINT before it finished,1,interrupted\n",
+    );
+    expect(res.status.counts).toEqual({
+      done: 196,
+      running: 0,
+      pending: 2,
+      failed: 0,
+      interrupted: 1,
+      "out-of-attempts": 1,
+    });
+
+    const summary = JSON.parse(text(await store.get(summaryKeys.json("base"))));
+    expect(summary).toMatchObject({
+      scenario: "base",
+      realizations: 196,
+      observations: 16,
+      percentiles: expect.stringContaining("numpy default"),
+    });
+
+    const html = text(await store.get(summaryKeys.report("base")));
+    expect(html.startsWith("<!doctype html>")).toBe(true);
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/); // self-contained: no script, no fetch
+    expect(html.match(/<svg/g)?.length).toBeGreaterThanOrEqual(7);
+    expect(html).toContain("<h3>heads <span");
+    expect(html).toContain("<h3>budget <span");
+  });
+
+  it("reads one marker per realization from S3, 16 at a time, after one listing", async () => {
+    const store = openStore("s3://results/agg", { s3Client: s3.client });
+    await seedStore(store, demoObjects());
+    s3.resetCounts();
+    const res = await aggregateScenario(store, scenario, { report: false });
+    expect(res.realizations).toBe(196);
+    expect(s3.counts()).toEqual({ ListObjectsV2: 1, GetObject: 198, PutObject: 4 });
+  });
+
+  it("plots time series with bands when observation names carry a time suffix", async () => {
+    const store = new LocalStore(tempDir());
+    const objects: SeedObject[] = [];
+    for (let i = 1; i <= 40; i++) {
+      const observations: Record<string, number> = {};
+      for (const w of ["ow1", "ow2"])
+        for (let t = 1; t <= 12; t++)
+          observations[`${w}_t${String(t).padStart(4, "0")}`] =
+            100 - t * 0.3 * (1 + i / 40) + (w === "ow2" ? 5 : 0);
+      objects.push({
+        key: storeKeys.marker("ts", String(i), "SUCCESS"),
+        body: JSON.stringify({
+          status: "success",
+          id: String(i),
+          attempt: 1,
+          timings: { total: 1000 + i },
+          observations,
+        }),
+        mtime: new Date(),
+      });
+    }
+    await seedStore(store, objects);
+    const observed = new Map([
+      ["ow1_t0003", 98.9],
+      ["ow2_t0006", 102.5],
+    ]);
+    const res = await aggregateScenario(store, "ts", { observedValues: observed });
+    expect(res.observations).toHaveLength(24);
+    const html = text(await store.get(summaryKeys.report("ts")));
+    expect(html).toContain("<h3>ow <span");
+    expect(html).toContain("ensemble over time per series");
+    expect(html).not.toContain("distribution of each observation");
+  });
+});

@@ -1,0 +1,47 @@
+// The demo ensemble's real markers (fixtures/demo-ensemble.json, made by fixtures/make-demo-ensemble.ts).
+import { readFileSync } from "node:fs";
+import { storeKeys } from "../../../lib/store/keys.js";
+import type { Marker } from "../../../lib/store/markers.js";
+import type { SeedObject } from "./markers.js";
+
+export const demo = JSON.parse(
+  readFileSync(new URL("../fixtures/demo-ensemble.json", import.meta.url), "utf8"),
+) as {
+  markers: Marker[];
+};
+
+/** The demo's 200 successes, with IDs 7 and 42 turned into failures and 199–200 never run. */
+export function demoObjects(): SeedObject[] {
+  const mtime = new Date();
+  return demo.markers
+    .filter((m) => Number(m.id) <= 198)
+    .map((m): SeedObject => {
+      if (m.id === "7")
+        return {
+          key: storeKeys.marker("base", m.id, "FAILED"),
+          body: JSON.stringify({
+            ...m,
+            status: "failed",
+            observations: undefined,
+            attempt: 3,
+            reason: "failure-text",
+            message: 'model exited 0 but "FAILED TO CONVERGE" appears in the listing file demo.lst',
+          }),
+          mtime,
+        };
+      if (m.id === "42")
+        return {
+          key: storeKeys.marker("base", m.id, "INTERRUPTED"),
+          body: JSON.stringify({
+            ...m,
+            status: "interrupted",
+            observations: undefined,
+            attempt: 1,
+            reason: "interrupted",
+            message: "stopped by SIGTERM/SIGINT before it finished",
+          }),
+          mtime,
+        };
+      return { key: storeKeys.marker("base", m.id, "SUCCESS"), body: JSON.stringify(m), mtime };
+    });
+}
