@@ -1,0 +1,413 @@
+import { appendFile } from "node:fs/promises";
+import { DeleteLogGroupCommand } from "@aws-sdk/client-cloudwatch-logs";
+import {
+  BatchDeleteImageCommand,
+  DeleteRepositoryCommand,
+  DescribeImagesCommand,
+  type ECRClient,
+} from "@aws-sdk/client-ecr";
+import type { S3Client } from "@aws-sdk/client-s3";
+import {
+  type BucketVerification,
+  backupBuckets,
+  emptyAndDeleteBucket,
+  emptyBucketOnly,
+  type Mismatch,
+  verifiedKey,
+  verifyBucket,
+} from "./buckets.js";
+import {
+  backupImages,
+  type ImageExporter,
+  type RepositoryVerification,
+  type Spawner,
+  verifyRepository,
+} from "./images.js";
+import type { Discovery } from "./inventory.js";
+import { backupMetaDir, Journal } from "./journal.js";
+import { buildReceipt, type Receipt, receiptMarkdown } from "./receipt.js";
+import type { BackupTarget } from "./target.js";
+import type { CloseoutClients, CloseoutInventory } from "./types.js";
+
+/** A precondition is not met (confirmation, running tasks): nothing was touched. */
+export class CloseoutRefused extends Error {
+  override readonly name = "CloseoutRefused";
+}
+
+/** The backup does not match the source: nothing was deleted. */
+export class VerificationFailed extends Error {
+  override readonly name = "VerificationFailed";
+  constructor(readonly mismatches: Mismatch[]) {
+    super(
+      `backup verification failed (${mismatches.length} mismatch${mismatches.length === 1 ? "" : "es"}), nothing was deleted:\n${mismatches
+        .slice(0, 20)
+        .map((m) => `  ${m.what}: ${m.problem}`)
+        .join("\n")}${mismatches.length > 20 ? `\n  ... and ${mismatches.length - 20} more` : ""}`,
+    );
+  }
+}
+
+/**
+ * The phases of `--execute`, in order. Buckets and repositories are emptied (only of what verification
+ * covered) before `cdktf destroy`, because the stacks create them with force_destroy/force_delete off and
+ * Terraform cannot delete a non-empty bucket or repository; what the stacks do not own (existing, tagged or
+ * found by name) is deleted after the destroy, which still reads the existing ones.
+ */
+export const PHASES = [
+  "backup-buckets",
+  "backup-images",
+  "verify",
+  "empty-buckets",
+  "empty-repositories",
+  "destroy-stacks",
+  "delete-buckets",
+  "delete-repositories",
+  "delete-log-groups",
+] as const;
+export type Phase = (typeof PHASES)[number];
+const FIRST_DESTRUCTIVE = PHASES.indexOf("empty-buckets");
+
+export interface CloseoutState {
+  project: string;
+  completed: Partial<Record<Phase, string>>;
+  receiptSha256?: string;
+}
+
+/** Runs `cdktf destroy` of the given stacks; throws when it fails. */
+export type StackDestroyer = (stacks: string[]) => Promise<void>;
+
+/** `npx cdktf destroy <stacks...> --auto-approve` in `cdktfDir`, through an injected spawner. */
+export function cdktfDestroyer(o: {
+  spawn: Spawner;
+  cdktfDir: string;
+  env?: NodeJS.ProcessEnv;
+  onOutput?: (text: string) => void;
+}): StackDestroyer {
+  return async (stacks) => {
+    if (!stacks.length) return;
+    const argv = ["npx", "cdktf", "destroy", ...stacks, "--auto-approve"];
+    const r = await o.spawn(argv, {
+      cwd: o.cdktfDir,
+      ...(o.env ? { env: o.env } : {}),
+      ...(o.onOutput ? { onOutput: o.onOutput } : {}),
+    });
+    if (r.code !== 0)
+      throw new Error(`${argv.join(" ")} exited ${r.code}: ${(r.stderr || r.stdout).trim().slice(-2000)}`);
+  };
+}
+
+export interface ExecuteOptions {
+  discovery: Discovery;
+  clients: CloseoutClients;
+  target: BackupTarget;
+  exporter: ImageExporter;
+  destroy: StackDestroyer;
+  /** Must equal the project name. */
+  confirm: string | undefined;
+  approvedBy: string;
+  /** Objects copied at once. */
+  concurrency?: number;
+  /** Stop after verification and the receipt (nothing deleted). */
+  backupOnly?: boolean;
+  /** Where the receipt's Markdown is appended (GITHUB_STEP_SUMMARY). */
+  stepSummary?: string;
+  log?: (line: string) => void;
+  now?: () => Date;
+  workDir?: string;
+}
+
+export interface ExecuteResult {
+  receipt: Receipt;
+  state: CloseoutState;
+  copied: { objects: number; skipped: number; bytes: number; archives: number; archivesSkipped: number };
+  deleted: { stacks: string[]; buckets: string[]; repositories: string[]; logGroups: string[] };
+}
+
+const statePath = (project: string) => `${backupMetaDir(project)}/state.json`;
+export const receiptPaths = (project: string) => ({
+  json: `${project}/closeout-receipt.json`,
+  md: `${project}/closeout-receipt.md`,
+});
+
+export async function readState(target: BackupTarget, project: string): Promise<CloseoutState> {
+  const text = await target.readText(statePath(project));
+  return text ? (JSON.parse(text) as CloseoutState) : { project, completed: {} };
+}
+
+/** Refuses unless the confirmation repeats the project name and no task of the project is running. */
+export function checkPreconditions(inv: CloseoutInventory, confirm: string | undefined): void {
+  if (confirm !== inv.project)
+    throw new CloseoutRefused(
+      confirm === undefined
+        ? `close-out of "${inv.project}" needs --confirm ${inv.project}: nothing was touched`
+        : `confirmation does not match: expected "${inv.project}", got "${confirm}"; nothing was touched`,
+    );
+  const running = Object.entries(inv.runningTasks).filter(([, n]) => n > 0);
+  if (running.length)
+    throw new CloseoutRefused(
+      `project "${inv.project}" still has running tasks (${running.map(([r, n]) => `${n} in ${r}`).join(", ")}): wait for its batches to finish or stop them; nothing was touched`,
+    );
+}
+
+/**
+ * Backs up, verifies, writes the receipt, then deletes — in {@link PHASES} order, stopping at the first
+ * mismatch or error with nothing deleted after it. Progress is recorded in `{project}/.mfpar-backup/state.json`;
+ * a rerun skips the copying already journaled, always verifies again before deleting, and skips phases done.
+ */
+export async function executeCloseout(o: ExecuteOptions): Promise<ExecuteResult> {
+  const { inventory: inv, listings } = o.discovery;
+  const log = o.log ?? (() => {});
+  const now = o.now ?? (() => new Date());
+  checkPreconditions(inv, o.confirm);
+
+  const project = inv.project;
+  const state = await readState(o.target, project);
+  const done = (p: Phase) => state.completed[p] !== undefined;
+  const complete = async (p: Phase) => {
+    state.completed[p] = now().toISOString();
+    await o.target.writeText(statePath(project), `${JSON.stringify(state, null, 2)}\n`);
+    log(`phase ${p}: done`);
+  };
+  const journal = await Journal.open(o.target, project);
+  const bucketSources = inv.buckets.map((b) => ({
+    name: b.name,
+    client: o.clients.s3(b.region),
+    listing: listings.get(b.name)!,
+  }));
+  const result: ExecuteResult = {
+    receipt: undefined as unknown as Receipt,
+    state,
+    copied: { objects: 0, skipped: 0, bytes: 0, archives: 0, archivesSkipped: 0 },
+    deleted: { stacks: [], buckets: [], repositories: [], logGroups: [] },
+  };
+
+  // Copying is redone on every run (journaled objects are skipped): a resumed run may see new objects.
+  log(`phase backup-buckets: ${bucketSources.length} bucket(s) into ${o.target.url}`);
+  const copied = await backupBuckets({
+    project,
+    target: o.target,
+    journal,
+    buckets: bucketSources,
+    concurrency: o.concurrency ?? 16,
+    now,
+  });
+  result.copied = {
+    ...result.copied,
+    objects: copied.copied,
+    skipped: copied.skipped,
+    bytes: copied.bytesCopied,
+  };
+  await complete("backup-buckets");
+
+  log(`phase backup-images: ${inv.repositories.length} repository(ies) with ${o.exporter.name}`);
+  const images = await backupImages({
+    project,
+    target: o.target,
+    journal,
+    repositories: inv.repositories,
+    homeRegion: inv.homeRegion,
+    exporter: o.exporter,
+    ...(o.workDir ? { workDir: o.workDir } : {}),
+    now,
+  });
+  result.copied.archives = images.exported;
+  result.copied.archivesSkipped = images.skipped;
+  await complete("backup-images");
+
+  log("phase verify: re-reading every object and archive from the backup");
+  const mismatches: Mismatch[] = [];
+  const verifiedBuckets: BucketVerification[] = [];
+  const verifiedVersions = new Map<string, Set<string>>();
+  for (const b of bucketSources) {
+    const v = await verifyBucket({ project, target: o.target, journal, bucket: b });
+    mismatches.push(...v.mismatches);
+    verifiedBuckets.push(v.result);
+    verifiedVersions.set(b.name, new Set(b.listing.versions.map(verifiedKey)));
+  }
+  const verifiedRepos: RepositoryVerification[] = [];
+  for (const r of inv.repositories) {
+    const v = await verifyRepository({
+      project,
+      target: o.target,
+      journal,
+      repository: r,
+      homeRegion: inv.homeRegion,
+    });
+    mismatches.push(...v.mismatches);
+    verifiedRepos.push(v.result);
+  }
+  if (mismatches.length) throw new VerificationFailed(mismatches);
+
+  const receipt = buildReceipt({
+    inventory: inv,
+    buckets: verifiedBuckets,
+    repositories: verifiedRepos,
+    approvedBy: o.approvedBy,
+    target: o.target.url,
+    journalPath: journal.path,
+    journalEntries: journal.all().length,
+    now: now(),
+    notes: inv.logGroups.length ? ["log groups are deleted without a backup of their events"] : [],
+  });
+  result.receipt = receipt;
+  // A resumed run after deletions began sees less than the first run did: keep the first receipt.
+  const anyDeleted = PHASES.slice(FIRST_DESTRUCTIVE).some(done);
+  const paths = receiptPaths(project);
+  if (!anyDeleted) {
+    await o.target.writeText(paths.json, `${JSON.stringify(receipt, null, 2)}\n`);
+    await o.target.writeText(paths.md, receiptMarkdown(receipt));
+    state.receiptSha256 = receipt.receiptSha256;
+  } else {
+    await o.target.writeText(
+      `${backupMetaDir(project)}/resume-receipt-${now().toISOString().replace(/[:.]/g, "")}.json`,
+      `${JSON.stringify(receipt, null, 2)}\n`,
+    );
+  }
+  if (o.stepSummary) await appendFile(o.stepSummary, receiptMarkdown(receipt));
+  await complete("verify");
+  await o.target.seal?.(journal.all().map((e) => e.path));
+  if (o.backupOnly) return result;
+
+  // Everything below deletes, and only what verification covered.
+  const verifiedDigests = new Map(
+    inv.repositories.map((r) => [`${r.region}\n${r.name}`, new Set(r.images.map((i) => i.digest))]),
+  );
+
+  log("phase empty-buckets");
+  for (const b of inv.buckets) {
+    const client = o.clients.s3(b.region);
+    const r = await emptyBucket(client, b.name, verifiedVersions.get(b.name)!);
+    if (r) log(`  s3://${b.name}: ${r} version(s) and delete marker(s) deleted`);
+  }
+  await complete("empty-buckets");
+
+  log("phase empty-repositories");
+  for (const r of inv.repositories)
+    await emptyRepository(o.clients.ecr(r.region), r.name, verifiedDigests.get(`${r.region}\n${r.name}`)!);
+  await complete("empty-repositories");
+
+  if (!done("destroy-stacks")) {
+    log(`phase destroy-stacks: ${inv.stacks.map((s) => s.name).join(", ")}`);
+    await o.destroy(inv.stacks.map((s) => s.name));
+    result.deleted.stacks = inv.stacks.map((s) => s.name);
+    await complete("destroy-stacks");
+  }
+
+  log("phase delete-buckets");
+  for (const b of inv.buckets) {
+    if (await deleteBucketIfPresent(o.clients, b.region, b.name, verifiedVersions.get(b.name)!))
+      result.deleted.buckets.push(b.name);
+  }
+  await complete("delete-buckets");
+
+  log("phase delete-repositories");
+  for (const r of inv.repositories) {
+    if (
+      await deleteRepositoryIfPresent(
+        o.clients.ecr(r.region),
+        r.name,
+        verifiedDigests.get(`${r.region}\n${r.name}`)!,
+      )
+    )
+      result.deleted.repositories.push(`${r.region}/${r.name}`);
+  }
+  await complete("delete-repositories");
+
+  log("phase delete-log-groups");
+  for (const g of inv.logGroups) {
+    try {
+      await o.clients.logs(g.region).send(new DeleteLogGroupCommand({ logGroupName: g.name }));
+      result.deleted.logGroups.push(`${g.region}:${g.name}`);
+    } catch (e) {
+      if ((e as { name?: string }).name !== "ResourceNotFoundException") throw e;
+    }
+  }
+  await complete("delete-log-groups");
+  return result;
+}
+
+const isGone = (e: unknown) => ["NoSuchBucket", "NotFound"].includes((e as { name?: string })?.name ?? "");
+
+/** Deletes every version of a bucket if all are verified; returns how many, 0 when already gone. */
+async function emptyBucket(client: S3Client, bucket: string, verified: Set<string>): Promise<number> {
+  try {
+    return await emptyBucketOnly(client, bucket, verified);
+  } catch (e) {
+    if (isGone(e)) return 0;
+    throw e;
+  }
+}
+
+async function deleteBucketIfPresent(
+  clients: CloseoutClients,
+  region: string,
+  bucket: string,
+  verified: Set<string>,
+): Promise<boolean> {
+  try {
+    await emptyAndDeleteBucket(clients.s3(region), bucket, verified);
+    return true;
+  } catch (e) {
+    if (isGone(e)) return false;
+    throw e;
+  }
+}
+
+async function imagesOf(ecr: ECRClient, repository: string): Promise<string[] | undefined> {
+  const out: string[] = [];
+  let nextToken: string | undefined;
+  try {
+    do {
+      const r = await ecr.send(new DescribeImagesCommand({ repositoryName: repository, nextToken }));
+      for (const d of r.imageDetails ?? []) if (d.imageDigest) out.push(d.imageDigest);
+      nextToken = r.nextToken;
+    } while (nextToken);
+  } catch (e) {
+    if ((e as { name?: string }).name === "RepositoryNotFoundException") return undefined;
+    throw e;
+  }
+  return out;
+}
+
+function assertVerified(repository: string, digests: string[], verified: Set<string>): void {
+  const extra = digests.filter((d) => !verified.has(d));
+  if (extra.length)
+    throw new Error(
+      `${repository} holds ${extra.length} image(s) not in the verified backup (first: ${extra[0]}): pushed after the backup? Nothing was deleted from it; rerun close-out.`,
+    );
+}
+
+/** Deletes a repository's images (all verified), 100 per BatchDeleteImage. */
+async function emptyRepository(ecr: ECRClient, repository: string, verified: Set<string>): Promise<void> {
+  const digests = await imagesOf(ecr, repository);
+  if (!digests?.length) return;
+  assertVerified(repository, digests, verified);
+  for (let i = 0; i < digests.length; i += 100) {
+    const r = await ecr.send(
+      new BatchDeleteImageCommand({
+        repositoryName: repository,
+        imageIds: digests.slice(i, i + 100).map((imageDigest) => ({ imageDigest })),
+      }),
+    );
+    const f = (r.failures ?? []).filter((x) => x.failureCode !== "ImageNotFound");
+    if (f.length)
+      throw new Error(`${repository}: BatchDeleteImage failed: ${f[0]!.failureCode} ${f[0]!.failureReason}`);
+  }
+}
+
+async function deleteRepositoryIfPresent(
+  ecr: ECRClient,
+  repository: string,
+  verified: Set<string>,
+): Promise<boolean> {
+  const digests = await imagesOf(ecr, repository);
+  if (digests === undefined) return false;
+  assertVerified(repository, digests, verified);
+  try {
+    await ecr.send(new DeleteRepositoryCommand({ repositoryName: repository, force: true }));
+    return true;
+  } catch (e) {
+    if ((e as { name?: string }).name === "RepositoryNotFoundException") return false;
+    throw e;
+  }
+}

@@ -1,0 +1,102 @@
+// Shared fixture of the close-out suites: a project folder and s3rver buckets shaped like a real project's
+// (nested result keys, more than 1,000 objects, a multipart object, empty "folder" keys).
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { ECRClient } from "@aws-sdk/client-ecr";
+import { ECSClient } from "@aws-sdk/client-ecs";
+import { ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import type { CloseoutClients } from "../../lib/closeout/types.js";
+import { mapLimit } from "../../lib/concurrency.js";
+import { listScenarioFiles, loadProject, loadScenario } from "../../lib/config/load.js";
+import type { S3Server } from "../support/s3rver.js";
+
+export const ACCOUNT = "123456789012";
+export const bucketOf = (project: string, scenario: string) => `${ACCOUNT}-agente-${project}-${scenario}`;
+
+export async function writeProject(root: string, project: string, scenarios = ["a", "b"]): Promise<string> {
+  const dir = join(root, project);
+  await mkdir(dir, { recursive: true });
+  await writeFile(
+    join(dir, "project.yaml"),
+    `project: ${project}\naws: { account: "${ACCOUNT}", regions: [us-east-1] }\nmodel:\n  provided: build\n  run: { command: [mfusg, m.nam] }\n`,
+  );
+  for (const s of scenarios) await writeFile(join(dir, `${s}.yaml`), `scenario: ${s}\nids: 1-3\n`);
+  return dir;
+}
+
+export async function loadFixtureProject(dir: string) {
+  const project = await loadProject(dir);
+  const scenarios = [];
+  for (const f of await listScenarioFiles(dir)) scenarios.push(await loadScenario(f, project));
+  return { project, scenarios };
+}
+
+export interface Seeded {
+  /** key → sha256 per bucket */
+  objects: Map<string, Map<string, string>>;
+  total: number;
+}
+
+export const BIG_SIZE = 11 * 1024 * 1024 + 123;
+
+/**
+ * Bucket `a`: 1,030 small result files under `a/resultados/{id}/`, a batch record, an empty folder key,
+ * and an 11 MiB object uploaded in 5 MiB parts. Bucket `b`: 25 files, a nested empty folder.
+ */
+export async function seedProject(s3: S3Server, project: string): Promise<Seeded> {
+  const a = bucketOf(project, "a");
+  const b = bucketOf(project, "b");
+  await s3.createBucket(a);
+  await s3.createBucket(b);
+  const objects = new Map<string, Map<string, string>>([
+    [a, new Map()],
+    [b, new Map()],
+  ]);
+  const put: Array<{ bucket: string; key: string; body: Buffer }> = [];
+  for (let i = 0; i < 1030; i++) {
+    const id = String(i).padStart(4, "0");
+    put.push({
+      bucket: a,
+      key: `a/resultados/${id}/heads.csv`,
+      body: Buffer.from(`id,${id}\nhead,${i * 1.5}\n`),
+    });
+  }
+  put.push({ bucket: a, key: "a/batches/20250101T0000Z-abcdef.json", body: Buffer.from('{"ids":["1"]}') });
+  put.push({ bucket: a, key: "vacia/", body: Buffer.alloc(0) });
+  for (let i = 0; i < 25; i++)
+    put.push({
+      bucket: b,
+      key: `b/resultados/${String(i).padStart(2, "0")}/out.lst`,
+      body: randomBytes(2000 + i),
+    });
+  put.push({ bucket: b, key: "b/summary/", body: Buffer.alloc(0) });
+  await mapLimit(put, 16, async (o) => {
+    await s3.client.send(new PutObjectCommand({ Bucket: o.bucket, Key: o.key, Body: o.body }));
+    objects.get(o.bucket)!.set(o.key, sha(o.body));
+  });
+  const big = randomBytes(BIG_SIZE);
+  await new Upload({
+    client: s3.client,
+    params: { Bucket: a, Key: "a/resultados/model/choapa.hds", Body: big },
+    partSize: 5 * 1024 * 1024,
+    queueSize: 2,
+  }).done();
+  objects.get(a)!.set("a/resultados/model/choapa.hds", sha(big));
+  return { objects, total: put.length + 1 };
+}
+
+export const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
+
+/** Clients: S3 from s3rver; the rest are plain clients that tests mock with aws-sdk-client-mock. */
+export function fixtureClients(s3: S3Server): CloseoutClients {
+  const creds = { accessKeyId: "x", secretAccessKey: "x" };
+  const ecr = new ECRClient({ region: "us-east-1", credentials: creds });
+  const logs = new CloudWatchLogsClient({ region: "us-east-1", credentials: creds });
+  const ecs = new ECSClient({ region: "us-east-1", credentials: creds });
+  const tagging = new ResourceGroupsTaggingAPIClient({ region: "us-east-1", credentials: creds });
+  return { s3: () => s3.client, ecr: () => ecr, logs: () => logs, ecs: () => ecs, tagging: () => tagging };
+}
