@@ -13,7 +13,7 @@ import type { ResultStore } from "../../lib/store/types.js";
 import { type EcsSim, seededRandom, startEcsSim } from "../ecs-sim/server.js";
 import { type S3Server, startS3Server } from "../support/s3rver.js";
 import { tempDir } from "../support/tmp.js";
-import { demoOutputs, makeDemoProject } from "./_launch-fixture.js";
+import { demoOutputs, makeDemoProject } from "../ecs-sim/demo-project.js";
 
 const IDS = 300;
 // Late in the batch, so it has not run yet when the second launch checks that nothing is relaunched.
