@@ -1,3 +1,4 @@
+import { readSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { UserError } from "../errors.js";
 
@@ -15,7 +16,7 @@ export function modflowError(file: string, code: string, message: string): UserE
 
 // Small reads (record headers, list sizes) go through one cached block, so walking many small records costs
 // one system call per block instead of one per header.
-const BLOCK = 64 * 1024;
+const BLOCK = 16 * 1024;
 const SMALL = 4096;
 
 /**
@@ -26,7 +27,7 @@ export class RandomAccessFile {
   private readonly block = Buffer.allocUnsafe(BLOCK);
   private blockStart = -1;
   private blockLength = 0;
-  private filling = false;
+  private fills = 0;
 
   private constructor(
     readonly path: string,
@@ -63,7 +64,7 @@ export class RandomAccessFile {
           "the file is truncated or is not a MODFLOW binary output in the precision detected",
       );
     }
-    if (cached && length <= SMALL && !this.filling) {
+    if (cached && length <= SMALL) {
       if (
         this.blockStart < 0 ||
         position < this.blockStart ||
@@ -71,12 +72,10 @@ export class RandomAccessFile {
       ) {
         const n = Math.min(BLOCK, this.size - position);
         this.blockStart = -1;
-        this.filling = true;
-        try {
-          await this.readInto(this.block.subarray(0, n), position, what);
-        } finally {
-          this.filling = false;
-        }
+        // Header walks are sequential and each read is small: synchronous reads skip the thread-pool round trip
+        // that would dominate them. Yield now and then so signals and other I/O get in during long walks.
+        if (++this.fills % 64 === 0) await new Promise((resolve) => setImmediate(resolve));
+        this.readIntoSync(this.block.subarray(0, n), position, what);
         this.blockStart = position;
         this.blockLength = n;
       }
@@ -107,6 +106,32 @@ export class RandomAccessFile {
         );
       }
       done += bytesRead;
+    }
+  }
+
+  /**
+   * Synchronous {@link readInto}, for a few bytes at scattered positions: it blocks the event loop for the time of
+   * one small positioned read, and saves the thread-pool round trip that dominates such reads.
+   */
+  readIntoSync(target: Buffer, position: number, what: string): void {
+    const length = target.length;
+    if (position + length > this.size) {
+      throw modflowError(
+        this.path,
+        "truncated",
+        `${what} needs ${length} bytes at byte offset ${position}, but the file ends at byte ${this.size}`,
+      );
+    }
+    let done = 0;
+    while (done < length) {
+      const n = readSync(this.handle.fd, target, done, length - done, position + done);
+      if (n === 0)
+        throw modflowError(
+          this.path,
+          "truncated",
+          `unexpected end of file at byte offset ${position + done}`,
+        );
+      done += n;
     }
   }
 

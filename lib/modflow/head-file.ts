@@ -62,6 +62,9 @@ interface RawHeader {
 
 const isUnstructuredText = (text: string) => /^[A-Z]+U$/.test(text);
 
+// A synchronous read of a few bytes costs about as much as copying this many bytes from the page cache.
+const SPAN_BYTES_PER_READ = 16 * 1024;
+
 function headerSize(precision: Precision): number {
   return 8 + 2 * realSize(precision) + 16 + 12;
 }
@@ -215,41 +218,46 @@ export class HeadFile {
     }
     const order = positions.map((p, i) => [p, i] as const).sort((x, y) => x[0] - y[0]);
     const out = new Float64Array(positions.length);
-    // Positions less than GAP bytes apart share one read: a read call costs about as much as copying a few hundred
-    // kB from the page cache, so reading across a gap is cheaper than a second call.
-    const GAP = Math.floor((256 * 1024) / rs);
+    // Positions within one page share a read. Few scattered values are read with one small synchronous read each
+    // (a few µs from the page cache, against tens of µs for a thread-pool round trip per read); many are read as
+    // one asynchronous read of the span holding them, when copying the span costs less than the separate reads.
+    const PAGE = Math.max(1, Math.floor(4096 / rs));
     const groups: (readonly [number, number])[][] = [];
     for (const item of order) {
       const g = groups.at(-1);
-      if (g && item[0] - g.at(-1)![0] <= GAP) g.push(item);
+      if (g && item[0] - g.at(-1)![0] <= PAGE) g.push(item);
       else groups.push([item]);
     }
+    const firstPos = order[0]?.[0] ?? 0;
+    const spanBytes = ((order.at(-1)?.[0] ?? 0) - firstPos + 1) * rs;
+    const whole = groups.length > spanBytes / SPAN_BYTES_PER_READ;
     let total = 0;
-    const spans = groups.map((g) => {
+    const spans = (whole ? [order] : groups).map((g) => {
       const first = g[0]![0];
       const bytes = (g.at(-1)![0] - first + 1) * rs;
       const at = total;
       total += bytes;
-      return { first, bytes, at };
+      return { first, bytes, at, items: g };
     });
     // Scratch buffers are reused across calls: fresh memory would cost a page fault per 4 kB on every call.
     const pooled = this.takeScratch(total);
     const scratch = pooled.subarray(0, total);
+    const what = `record ${index + 1} values`;
     try {
-      await Promise.all(
-        spans.map((s) =>
-          this.file.readInto(
-            scratch.subarray(s.at, s.at + s.bytes),
-            r.dataOffset + s.first * rs,
-            `record ${index + 1} values`,
-          ),
-        ),
-      );
+      if (whole) {
+        const s = spans[0]!;
+        await this.file.readInto(scratch, r.dataOffset + s.first * rs, what);
+      } else {
+        for (const s of spans) {
+          this.file.readIntoSync(scratch.subarray(s.at, s.at + s.bytes), r.dataOffset + s.first * rs, what);
+        }
+        // let signals and other I/O in between records
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       const view = dataView(scratch);
-      groups.forEach((g, gi) => {
-        const s = spans[gi]!;
-        for (const [p, i] of g) out[i] = readReal(view, s.at + (p - s.first) * rs, this.precision);
-      });
+      for (const s of spans) {
+        for (const [p, i] of s.items) out[i] = readReal(view, s.at + (p - s.first) * rs, this.precision);
+      }
     } finally {
       this.freeScratch.push(pooled);
     }

@@ -65,12 +65,15 @@ async function generate(file: string): Promise<void> {
 async function child(mode: string, file: string): Promise<void> {
   const { readOutputObservations } = await import("../../lib/modflow/observations.js");
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let check: number;
   let ms: number;
+  let cpu: NodeJS.CpuUsage;
   if (mode === "extract") {
     const pts = points();
     const obs = await readOutputObservations([{ type: "heads", file, points: pts, times: "all" }], tmpdir());
     ms = performance.now() - t0;
+    cpu = process.cpuUsage(c0);
     check = obs.size;
     // every value checked against what was written
     for (const [pi, p] of pts.entries()) {
@@ -93,13 +96,19 @@ async function child(mode: string, file: string): Promise<void> {
     }
     await fh.close();
     ms = performance.now() - t0;
+    cpu = process.cpuUsage(c0);
     check = pos;
   }
   // maxRSS is in kilobytes
-  process.stdout.write(`${JSON.stringify({ ms, maxRssMB: process.resourceUsage().maxRSS / 1024, check })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, maxRssMB: process.resourceUsage().maxRSS / 1024, check })}\n`,
+  );
 }
 
-function runChild(mode: string, file: string): { ms: number; maxRssMB: number; check: number } {
+function runChild(
+  mode: string,
+  file: string,
+): { ms: number; cpuMs: number; maxRssMB: number; check: number } {
   const self = fileURLToPath(import.meta.url);
   const r = spawnSync(process.execPath, ["--import", "tsx", self], {
     env: { ...process.env, MFPAR_BENCH_MODFLOW: mode, MFPAR_BENCH_MODFLOW_FILE: file },
@@ -141,17 +150,23 @@ export default async function bench(): Promise<Record<string, unknown>> {
       extract: {
         medianMs: Math.round(extractMs),
         MBps: Math.round(mb / (extractMs / 1000)),
+        medianCpuMs: Math.round(median(extract.map((r) => r.cpuMs))),
         peakRssMB: Math.round(Math.max(...extract.map((r) => r.maxRssMB))),
         runsMs: extract.map((r) => Math.round(r.ms)),
       },
       plainRead: {
         medianMs: Math.round(plainMs),
         MBps: Math.round(mb / (plainMs / 1000)),
+        medianCpuMs: Math.round(median(plain.map((r) => r.cpuMs))),
         peakRssMB: Math.round(Math.max(...plain.map((r) => r.maxRssMB))),
         runsMs: plain.map((r) => Math.round(r.ms)),
       },
       // < 1 means the extraction is faster than reading the whole file; target: at most 2
       ratioExtractOverPlain: Number((extractMs / plainMs).toFixed(3)),
+      // the same on CPU time (user + system), steadier than wall time when the machine is shared
+      cpuRatioExtractOverPlain: Number(
+        (median(extract.map((r) => r.cpuMs)) / median(plain.map((r) => r.cpuMs))).toFixed(3),
+      ),
       targets: { ratioAtMost: 2, peakRssMBBelow: 200 },
     };
   } finally {
