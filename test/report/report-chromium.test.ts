@@ -123,7 +123,14 @@ describe.skipIf(!haveChromium)("report.html in headless Chromium", () => {
     const page = await browser.newPage();
     await page.goto(pathToFileURL(reportPath).href);
     await page.emulateMedia({ media: "print" });
-    const breakInside = await page.$eval("figure", (f) => getComputedStyle(f).breakInside);
+    // Runs in the page (no DOM lib in this project's types).
+    const breakInside = await page.$eval(
+      "figure",
+      (f) =>
+        (globalThis as unknown as { getComputedStyle(e: unknown): { breakInside: string } }).getComputedStyle(
+          f,
+        ).breakInside,
+    );
     expect(breakInside).toBe("avoid");
     const pdf = await page.pdf({ format: "A4", printBackground: true });
     expect(pdf.subarray(0, 5).toString()).toBe("%PDF-");
