@@ -48,6 +48,17 @@ describe("structured heads, MODFLOW-USG (ex3A.hds)", () => {
       const positions = [9999, 0, 5050, 5051, 7000];
       const some = await h.readValues(2, positions);
       expect([...some]).toEqual(positions.map((p) => f32(file, 2 * recordBytes + 44 + 4 * p)));
+      // sparse positions (one small read each) and dense ones (one read of the span) give the same values
+      for (const ps of [
+        [0, 9999],
+        [9999, 9998, 0],
+        Array.from({ length: 500 }, (_, i) => (i * 7919) % 10000),
+      ]) {
+        expect([...(await h.readValues(1, ps))]).toEqual(ps.map((p) => f32(file, recordBytes + 44 + 4 * p)));
+      }
+      await expect(h.readValues(1, [10000])).rejects.toThrow(
+        "position 10000 is outside record 2 (10000 values)",
+      );
       // node numbering over the whole grid: layer 2 row 50 col 50
       const node = 10000 + 49 * 100 + 50;
       const at = h.locate(node, { kstp: 160, kper: 1, totim: 160 }, "HEAD");
