@@ -1,4 +1,5 @@
 import type { Command } from "../command.js";
+import { closeout } from "./closeout.js";
 import { instructionsCheck } from "./instructions-check.js";
 import { outputsInspect } from "./outputs-inspect.js";
 import { plan } from "./plan.js";
@@ -6,4 +7,4 @@ import { run } from "./run.js";
 import { templateCheck } from "./template-check.js";
 
 // Every command, in the order `mfpar --help` lists them. Each lives in its own file beside this one.
-export const commands: Command[] = [templateCheck, instructionsCheck, outputsInspect, plan, run];
+export const commands: Command[] = [templateCheck, instructionsCheck, outputsInspect, plan, run, closeout];

@@ -1,0 +1,212 @@
+import { existsSync } from "node:fs";
+import { userInfo } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { ECRClient } from "@aws-sdk/client-ecr";
+import { ECSClient } from "@aws-sdk/client-ecs";
+import { ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
+import {
+  buildPlan,
+  type CloseoutClients,
+  CloseoutRefused,
+  cdktfDestroyer,
+  discover,
+  executeCloseout,
+  formatPlan,
+  type ImageExporter,
+  openTarget,
+  RegistryApiExporter,
+  SkopeoExporter,
+  type Spawner,
+  spawnCommand,
+  VerificationFailed,
+} from "../../../lib/closeout/index.js";
+import { findProjects } from "../../../lib/config/load.js";
+import { UserError } from "../../../lib/errors.js";
+import { ExitCode } from "../../../lib/exit-codes.js";
+import { loadProjects } from "../../../lib/infra/load.js";
+import { createS3Client } from "../../../lib/store/s3.js";
+import type { Command } from "../command.js";
+
+/** What tests replace: AWS clients, the process spawner (cdktf, skopeo), the cdktf folder. */
+export interface CloseoutDeps {
+  clients?: (env: NodeJS.ProcessEnv) => CloseoutClients;
+  spawn?: Spawner;
+  cdktfDir?: string;
+}
+
+function awsClients(env: NodeJS.ProcessEnv): CloseoutClients {
+  const cache = new Map<string, unknown>();
+  const get = <T>(kind: string, region: string, make: () => T): T => {
+    const k = `${kind}\n${region}`;
+    if (!cache.has(k)) cache.set(k, make());
+    return cache.get(k) as T;
+  };
+  return {
+    s3: (region) => get("s3", region, () => createS3Client({ region }, env)),
+    ecr: (region) => get("ecr", region, () => new ECRClient({ region })),
+    logs: (region) => get("logs", region, () => new CloudWatchLogsClient({ region })),
+    ecs: (region) => get("ecs", region, () => new ECSClient({ region })),
+    tagging: (region) => get("tagging", region, () => new ResourceGroupsTaggingAPIClient({ region })),
+  };
+}
+
+function cdktfDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "cdktf", "cdktf.json"))) {
+    const up = dirname(dir);
+    if (up === dir)
+      throw new Error("cannot find cdktf/cdktf.json above the mfpar code: run from an mfpar checkout");
+    dir = up;
+  }
+  return join(dir, "cdktf");
+}
+
+export function makeCloseoutCommand(deps: CloseoutDeps = {}): Command {
+  return {
+    name: "closeout",
+    summary: "Back up, verify and delete a project's AWS resources (default: show the plan only)",
+    usage:
+      "closeout <project> [--plan | --execute --confirm <project>] [--target <dir|s3://bucket/prefix>] [--approved-by <who>] [--json]",
+    help: [
+      "--plan (the default) lists, without changing anything: the project's stacks, buckets (objects, bytes, older",
+      "versions), ECR repositories (images, tags, sizes), log groups, batches and running tasks in every region, what",
+      "carries the project's tag or naming but is not in its stacks, where the backup goes and its estimated size/time.",
+      "",
+      "--execute backs up every bucket object (and older version) and every image (one OCI archive per tag), verifies",
+      "the backup by re-hashing it, writes closeout-receipt.json/.md into the backup (and GITHUB_STEP_SUMMARY), then",
+      "empties buckets and repositories, runs `cdktf destroy` of the project's stacks and deletes buckets, repositories",
+      "and log groups. Any mismatch stops it before anything is deleted. A rerun resumes: copies only what is missing.",
+      "It refuses without --confirm <project>, and while tasks of the project are running.",
+      "",
+      "Backup layout: {target}/{project}/S3/{bucket}/{key}, {target}/{project}/ECR/{repository}/{tag}.tar,",
+      "{target}/{project}/.mfpar-backup/ (journal manifest.jsonl, state.json).",
+      "",
+      "Options:",
+      "  --plan                 show the plan (default)",
+      "  --execute              back up, verify, then delete",
+      "  --confirm <project>    required with --execute: the project name again",
+      "  --target <dir|s3://..> backup target (default: closeout.target in project.yaml)",
+      "  --approved-by <who>    recorded in the receipt (default: GITHUB_ACTOR, else the local user)",
+      "  --backup-only          stop after the verified backup and receipt (nothing deleted)",
+      "  --exporter <name>      image exporter: ecr-api (default, no tools needed) or skopeo",
+      "  --concurrency <n>      objects copied at once (default 16)",
+      "  --projects <dir>       folder of projects (default: projects)",
+      "  --json                 print the plan or the result as JSON",
+    ].join("\n"),
+    options: {
+      plan: { type: "boolean" },
+      execute: { type: "boolean" },
+      confirm: { type: "string" },
+      target: { type: "string" },
+      "approved-by": { type: "string" },
+      "backup-only": { type: "boolean" },
+      exporter: { type: "string" },
+      concurrency: { type: "string" },
+      projects: { type: "string" },
+      json: { type: "boolean" },
+    },
+    positionals: [1, 1],
+    async run(args, io) {
+      const v = args.values;
+      const name = args.positionals[0]!;
+      if (v.plan && v.execute) throw new UserError("--plan and --execute exclude each other: pick one");
+      const execute = Boolean(v.execute);
+      // Refuse before any AWS call: the confirmation is the cheapest check and the most important.
+      if (execute && v.confirm !== name) {
+        io.stderr(
+          v.confirm === undefined
+            ? `mfpar closeout: --execute needs --confirm ${name} (the project name again); nothing was touched\n`
+            : `mfpar closeout: confirmation does not match: expected "${name}", got "${v.confirm}"; nothing was touched\n`,
+        );
+        return ExitCode.Refused;
+      }
+      const concurrency = v.concurrency === undefined ? 16 : Number(v.concurrency);
+      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)
+        throw new UserError(`--concurrency is not valid: ${v.concurrency} (expected an integer 1–256)`);
+      const exporterName = (v.exporter as string | undefined) ?? "ecr-api";
+      if (!["ecr-api", "skopeo"].includes(exporterName))
+        throw new UserError(`--exporter is not valid: ${exporterName} (expected ecr-api or skopeo)`);
+
+      const root = resolve(io.cwd, (v.projects as string | undefined) ?? "projects");
+      const { project, scenarios } = (await loadProjects(root, name))[0]!;
+      const others = (await findProjects(root)).map((d) => basename(d)).filter((n) => n !== name);
+      const clients = (deps.clients ?? awsClients)(io.env);
+      const targetSpec = (v.target as string | undefined) ?? project.config.closeout.target;
+      const discovery = await discover({ project, scenarios, clients, otherProjects: others });
+
+      if (!execute) {
+        const plan = buildPlan(discovery.inventory, targetSpec);
+        io.stdout(v.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
+        return ExitCode.Success;
+      }
+      if (!targetSpec)
+        throw new UserError(
+          `no backup target for ${name}: pass --target <dir|s3://bucket/prefix> or set closeout.target in ${project.file}`,
+        );
+      const home = project.config.aws.regions[0]!;
+      const target = openTarget(targetSpec, {
+        cwd: io.cwd,
+        s3: () => clients.s3(home),
+        storageClass: project.config.closeout.storageClass,
+      });
+      const spawn = deps.spawn ?? spawnCommand;
+      const exporter: ImageExporter =
+        exporterName === "skopeo"
+          ? new SkopeoExporter((r) => clients.ecr(r), spawn)
+          : new RegistryApiExporter((r) => clients.ecr(r));
+      const approvedBy =
+        (v["approved-by"] as string | undefined) ?? io.env.GITHUB_ACTOR ?? safeUser() ?? "unknown";
+      try {
+        const result = await executeCloseout({
+          discovery,
+          clients,
+          target,
+          exporter,
+          destroy: cdktfDestroyer({
+            spawn,
+            cdktfDir: deps.cdktfDir ?? cdktfDir(),
+            env: { ...process.env, ...io.env, MFPAR_PROJECTS_DIR: root },
+            onOutput: (t) => io.stderr(t),
+          }),
+          confirm: v.confirm as string | undefined,
+          approvedBy,
+          concurrency,
+          backupOnly: Boolean(v["backup-only"]),
+          ...(io.env.GITHUB_STEP_SUMMARY ? { stepSummary: io.env.GITHUB_STEP_SUMMARY } : {}),
+          log: (line) => io.stderr(`${line}\n`),
+        });
+        if (v.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+        else
+          io.stdout(
+            `Close-out of ${name}: ${result.receipt.totals.objects} objects and ${result.receipt.totals.archives} image archives verified in ${target.url} (receipt sha256 ${result.receipt.receiptSha256}).\n` +
+              (v["backup-only"]
+                ? "Backup only: nothing was deleted.\n"
+                : `Deleted: stacks ${result.deleted.stacks.join(", ") || "none"}; buckets ${result.deleted.buckets.join(", ") || "none"}; repositories ${result.deleted.repositories.join(", ") || "none"}; log groups ${result.deleted.logGroups.join(", ") || "none"}.\n`),
+          );
+        return ExitCode.Success;
+      } catch (e) {
+        if (e instanceof CloseoutRefused) {
+          io.stderr(`mfpar closeout: ${e.message}\n`);
+          return ExitCode.Refused;
+        }
+        if (e instanceof VerificationFailed) {
+          io.stderr(`mfpar closeout: ${e.message}\n`);
+          return ExitCode.Failure;
+        }
+        throw e;
+      }
+    },
+  };
+}
+
+function safeUser(): string | undefined {
+  try {
+    return userInfo().username;
+  } catch {
+    return undefined;
+  }
+}
+
+export const closeout = makeCloseoutCommand();

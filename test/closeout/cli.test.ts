@@ -1,0 +1,143 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { CloudWatchLogsClient, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { DescribeRepositoriesCommand, ECRClient } from "@aws-sdk/client-ecr";
+import { ECSClient, ListTasksCommand } from "@aws-sdk/client-ecs";
+import {
+  GetResourcesCommand,
+  ResourceGroupsTaggingAPIClient,
+} from "@aws-sdk/client-resource-groups-tagging-api";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ExitCode } from "../../lib/exit-codes.js";
+import { closeout, makeCloseoutCommand } from "../../scripts/cli/commands/closeout.js";
+import { main } from "../../scripts/cli/main.js";
+import { captureIo } from "../support/cli.js";
+import { type S3Server, startS3Server } from "../support/s3rver.js";
+import { tempDir } from "../support/tmp.js";
+import { ACCOUNT, fixtureClients, writeProject } from "./fixture.js";
+
+const ecr = mockClient(ECRClient);
+const logs = mockClient(CloudWatchLogsClient);
+const ecs = mockClient(ECSClient);
+const tagging = mockClient(ResourceGroupsTaggingAPIClient);
+const root = tempDir("mfpar-closeout-cli-");
+let s3: S3Server;
+
+beforeAll(async () => {
+  s3 = await startS3Server({
+    buckets: [
+      `${ACCOUNT}-agente-cli-a`,
+      `${ACCOUNT}-agente-cli-b`,
+      `${ACCOUNT}-agente-cli-old`, // made by hand
+      `${ACCOUNT}-agente-cli-x-a`, // project cli-x's
+      `${ACCOUNT}-agente-clix`, // another name altogether
+    ],
+  });
+  for (const [b, k] of [
+    ["a", "a/resultados/1/heads.csv"],
+    ["a", "a/resultados/2/heads.csv"],
+    ["b", "b/resultados/1/heads.csv"],
+    ["old", "viejo/resultado.csv"],
+  ])
+    await s3.client.send(
+      new PutObjectCommand({ Bucket: `${ACCOUNT}-agente-cli-${b}`, Key: k, Body: `data ${k}` }),
+    );
+  await writeProject(join(root, "projects"), "cli");
+  await writeProject(join(root, "projects"), "cli-x", ["a"]);
+});
+afterAll(() => s3?.stop());
+beforeEach(() => {
+  for (const m of [ecr, logs, ecs, tagging]) m.reset();
+  tagging.on(GetResourcesCommand).resolves({
+    ResourceTagMappingList: [
+      { ResourceARN: "arn:aws:ecs:us-east-1:123456789012:cluster/cluster-agente-cli" },
+    ],
+  });
+  ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+  ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [] });
+  logs.on(DescribeLogGroupsCommand).resolves({ logGroups: [] });
+});
+
+describe("mfpar closeout", () => {
+  it("refuses --execute without the confirmation before touching AWS", async () => {
+    const { io, out } = captureIo(root);
+    expect(await main(["closeout", "cli", "--execute"], io, [closeout])).toBe(ExitCode.Refused);
+    expect(out.stderr).toBe(
+      "mfpar closeout: --execute needs --confirm cli (the project name again); nothing was touched\n",
+    );
+    const again = captureIo(root);
+    expect(await main(["closeout", "cli", "--execute", "--confirm", "cli-x"], again.io, [closeout])).toBe(
+      ExitCode.Refused,
+    );
+    expect(again.out.stderr).toContain('confirmation does not match: expected "cli", got "cli-x"');
+  });
+
+  it("plans by default: buckets, hand-made ones, another project's left alone, no mutating call", async () => {
+    const cmd = makeCloseoutCommand({ clients: () => fixtureClients(s3) });
+    s3.resetCounts();
+    const { io, out } = captureIo(root);
+    expect(await main(["closeout", "cli", "--json", "--target", "/backup"], io, [cmd])).toBe(
+      ExitCode.Success,
+    );
+    const plan = JSON.parse(out.stdout);
+    expect(
+      plan.inventory.buckets.map((b: { name: string; objects: number; origin: string }) => [
+        b.name,
+        b.objects,
+        b.origin,
+      ]),
+    ).toEqual([
+      [`${ACCOUNT}-agente-cli-a`, 2, "stack"],
+      [`${ACCOUNT}-agente-cli-b`, 1, "stack"],
+      [`${ACCOUNT}-agente-cli-old`, 1, "name"],
+    ]);
+    expect(plan.inventory.ignored).toEqual([
+      { kind: "bucket", name: `${ACCOUNT}-agente-cli-x-a`, reason: "fits 123456789012-agente-cli-x" },
+    ]);
+    expect(plan.inventory.otherTagged).toHaveLength(1);
+    expect(plan.delete.stacks).toEqual(["mfpar-cli-us-east-1"]);
+    expect(plan.target).toBe("/backup");
+    expect(Object.keys(s3.counts()).every((op) => /^(List|Get|Head)/.test(op))).toBe(true);
+
+    const text = captureIo(root);
+    expect(await main(["closeout", "cli"], text.io, [cmd])).toBe(ExitCode.Success);
+    expect(text.out.stdout).toContain(
+      "Not in the stacks (created by hand; backed up and deleted with the rest):",
+    );
+    expect(text.out.stdout).toContain(`bucket us-east-1:${ACCOUNT}-agente-cli-old  found by name`);
+  });
+
+  it("--execute backs up, runs cdktf destroy with the exact argv, and deletes", async () => {
+    const calls: Array<{ argv: string[]; cwd?: string }> = [];
+    const cmd = makeCloseoutCommand({
+      clients: () => fixtureClients(s3),
+      cdktfDir: "/checkout/cdktf",
+      spawn: async (argv, opts) => {
+        calls.push({ argv, ...(opts?.cwd ? { cwd: opts.cwd } : {}) });
+        return { code: 0, stdout: "", stderr: "" };
+      },
+    });
+    const target = join(root, "backup");
+    const summary = join(root, "summary.md");
+    const { io, out } = captureIo(root, { GITHUB_ACTOR: "reviewer1", GITHUB_STEP_SUMMARY: summary });
+    const code = await main(["closeout", "cli", "--execute", "--confirm", "cli", "--target", target], io, [
+      cmd,
+    ]);
+    expect(out.stderr).toContain("phase verify");
+    expect(code).toBe(ExitCode.Success);
+    expect(calls).toEqual([
+      { argv: ["npx", "cdktf", "destroy", "mfpar-cli-us-east-1", "--auto-approve"], cwd: "/checkout/cdktf" },
+    ]);
+    expect(
+      await readFile(join(target, "cli", "S3", `${ACCOUNT}-agente-cli-old`, "viejo/resultado.csv"), "utf8"),
+    ).toBe("data viejo/resultado.csv");
+    const receipt = JSON.parse(await readFile(join(target, "cli", "closeout-receipt.json"), "utf8"));
+    expect(receipt.approvedBy).toBe("reviewer1");
+    expect(await readFile(summary, "utf8")).toContain("## Close-out receipt: cli");
+    expect(out.stdout).toContain(
+      `Deleted: stacks mfpar-cli-us-east-1; buckets ${ACCOUNT}-agente-cli-a, ${ACCOUNT}-agente-cli-b, ${ACCOUNT}-agente-cli-old`,
+    );
+  });
+});
