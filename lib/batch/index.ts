@@ -1,4 +1,5 @@
 export * from "./assign.js";
+export * from "./from-config.js";
 export * from "./launch.js";
 export * from "./reconcile.js";
 export * from "./record.js";

@@ -10,10 +10,10 @@ import { createEcsClient } from "../../lib/ecs/client.js";
 import { parseMarkerKey } from "../../lib/store/keys.js";
 import { openStore } from "../../lib/store/open.js";
 import type { ResultStore } from "../../lib/store/types.js";
+import { demoOutputs, makeDemoProject } from "../ecs-sim/demo-project.js";
 import { type EcsSim, seededRandom, startEcsSim } from "../ecs-sim/server.js";
 import { type S3Server, startS3Server } from "../support/s3rver.js";
 import { tempDir } from "../support/tmp.js";
-import { demoOutputs, makeDemoProject } from "../ecs-sim/demo-project.js";
 
 const IDS = 300;
 // Late in the batch, so it has not run yet when the second launch checks that nothing is relaunched.
@@ -33,7 +33,12 @@ beforeAll(async () => {
   sim = await startEcsSim({
     families: {
       "task-agente-demo-e2e": {
-        env: { ...s3.env, MFPAR_SCENARIO_FILE: scenarioFile, MFPAR_STORE: "s3://results", MFPAR_WORK_DIR: join(dir, "work") },
+        env: {
+          ...s3.env,
+          MFPAR_SCENARIO_FILE: scenarioFile,
+          MFPAR_STORE: "s3://results",
+          MFPAR_WORK_DIR: join(dir, "work"),
+        },
       },
     },
     faults: { throttle: 0.3, serverError: 0.05, lostResponse: 0.02 },
@@ -115,7 +120,11 @@ describe("launch e2e (ECS simulator + real agent + s3rver)", () => {
 
     // The scheduled status pass: reconcile the open batch.
     const pass = await launch({ batchId: batch.batchId });
-    expect(pass.reconcile.observation.ids.find((s) => s.id === INTERRUPTED_ID)).toMatchObject({ state: "todo", last: "interrupted", attemptsUsed: 1 });
+    expect(pass.reconcile.observation.ids.find((s) => s.id === INTERRUPTED_ID)).toMatchObject({
+      state: "todo",
+      last: "interrupted",
+      attemptsUsed: 1,
+    });
     expect(pass.reconcile.totals.launched).toBe(1);
     expect(pass.reconcile.results.map((r) => [r.unit.ids, r.unit.attempt])).toEqual([[[INTERRUPTED_ID], 2]]);
     await sim.settled(60_000);

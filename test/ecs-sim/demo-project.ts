@@ -5,7 +5,11 @@ import { join } from "node:path";
 import type { ProjectStackOutputs } from "../../lib/infra/outputs.js";
 import { repoRoot } from "../support/tmp.js";
 
-export function makeDemoProject(dir: string, ids = 300, scenario = "e2e"): { projectDir: string; scenarioFile: string } {
+export function makeDemoProject(
+  dir: string,
+  ids = 300,
+  scenario = "e2e",
+): { projectDir: string; scenarioFile: string } {
   const projectDir = join(dir, "demo");
   cpSync(join(repoRoot, "projects/demo"), projectDir, { recursive: true });
   for (let i = 201; i <= ids; i++) {
@@ -25,7 +29,10 @@ export function demoOutputs(scenario = "e2e", region = "us-east-1"): ProjectStac
     account: "000000000000",
     region,
     homeRegion: "us-east-1",
-    cluster: { name: "cluster-agente-demo", arn: `arn:aws:ecs:${region}:000000000000:cluster/cluster-agente-demo` },
+    cluster: {
+      name: "cluster-agente-demo",
+      arn: `arn:aws:ecs:${region}:000000000000:cluster/cluster-agente-demo`,
+    },
     capacityProviders: ["FARGATE", "FARGATE_SPOT"],
     defaultCapacityProvider: "FARGATE_SPOT",
     network: { subnets: ["subnet-0e2e0001"], securityGroups: ["sg-0e2e0001"], assignPublicIp: true },

@@ -245,12 +245,10 @@ describe("launchUnits", () => {
   });
 
   it("reports a refusal that retrying will not fix as failed (e.g. a missing task definition)", async () => {
-    ecs
-      .on(RunTaskCommand)
-      .resolves({
-        tasks: [],
-        failures: [{ arn: "x", reason: "MISSING", detail: "task definition not found" }],
-      });
+    ecs.on(RunTaskCommand).resolves({
+      tasks: [],
+      failures: [{ arn: "x", reason: "MISSING", detail: "task definition not found" }],
+    });
     const { results } = await launchUnits(target, [{ ids: ["5"], attempt: 1 }], opts());
     expect(results).toEqual([
       {

@@ -1,0 +1,116 @@
+import { resolve } from "node:path";
+import { type LaunchRequest, launchOptionsFor } from "../../../lib/batch/from-config.js";
+import { launchBatch } from "../../../lib/batch/launch.js";
+import { planText, summaryRows } from "../../../lib/batch/summary.js";
+import type { LaunchResult } from "../../../lib/ecs/launcher.js";
+import { UserError } from "../../../lib/errors.js";
+import { ExitCode } from "../../../lib/exit-codes.js";
+import type { Command } from "../command.js";
+
+/** The command, with AWS clients injectable for tests (default: standard SDK configuration). */
+export function makeLaunchCommand(clients: Pick<LaunchRequest, "ecs" | "quotas" | "s3Client"> = {}): Command {
+  return {
+    name: "launch",
+    summary: "Launch (or plan) a batch of a scenario on ECS Fargate",
+    usage:
+      "launch <scenario.yaml> [--ids 1-50] [--dry-run] [--outputs stack-outputs.json] [--store s3://...]",
+    help: `--ids <ranges>          launch only these IDs of the scenario (e.g. 1-50,77)
+--dry-run               print the plan — IDs per region, tasks, vCPU-hours, estimated cost and duration —
+                        and call no mutating AWS API
+--outputs <file>        the deployed stack's outputs (cdktf output --outputs-file): cluster, task definition,
+                        network; without it, names come from config and the network from aws.network
+--store <location>      results location override (s3://bucket/prefix or a directory)
+--max-in-flight <n>     per-region cap on tasks at once (default task.maxInFlight, lowered to the Fargate quota)
+--batch <id>            reconcile this batch (relaunch failed/interrupted IDs, top up) instead of a new one
+--json                  print the result as JSON
+
+Running it again resumes the open batch with the same IDs and config: nothing is launched twice.
+Standard AWS configuration applies (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_ECS, ...).`,
+    options: {
+      ids: { type: "string" },
+      "dry-run": { type: "boolean" },
+      outputs: { type: "string" },
+      store: { type: "string" },
+      "max-in-flight": { type: "string" },
+      batch: { type: "string" },
+      json: { type: "boolean" },
+    },
+    positionals: [1, 1],
+    async run({ values, positionals }, io) {
+      const maxRaw = values["max-in-flight"] as string | undefined;
+      const maxInFlight = maxRaw === undefined ? undefined : Number(maxRaw);
+      if (maxInFlight !== undefined && !(Number.isInteger(maxInFlight) && maxInFlight >= 1)) {
+        throw new UserError(
+          `--max-in-flight must be a whole number of at least 1, found ${JSON.stringify(maxRaw)}`,
+        );
+      }
+      const dryRun = Boolean(values["dry-run"]);
+      const options = await launchOptionsFor({
+        scenarioFile: resolve(io.cwd, positionals[0]!),
+        ids: values.ids as string | undefined,
+        dryRun,
+        maxInFlight,
+        batchId: values.batch as string | undefined,
+        store: values.store as string | undefined,
+        outputsFile: values.outputs ? resolve(io.cwd, values.outputs as string) : undefined,
+        env: io.env,
+        cwd: io.cwd,
+        ...clients,
+      });
+      let done = 0;
+      let launched = 0;
+      const t0 = Date.now();
+      let lastLine = 0;
+      const progress = (r: LaunchResult) => {
+        done++;
+        if (r.status === "launched") launched += r.unit.ids.length;
+        const now = Date.now();
+        if (io.isTTY)
+          io.stderr(
+            `\rlaunching: ${launched} IDs launched, ${done} tasks settled, ${((now - t0) / 1000).toFixed(1)} s`,
+          );
+        else if (now - lastLine >= 5000) {
+          lastLine = now;
+          io.stderr(
+            `launching: ${launched} IDs launched, ${done} tasks settled, ${((now - t0) / 1000).toFixed(1)} s\n`,
+          );
+        }
+      };
+      const result = await launchBatch({ ...options, onResult: progress });
+      if (io.isTTY && done) io.stderr("\n");
+      if (values.json) {
+        io.stdout(
+          `${JSON.stringify(
+            {
+              batchId: result.batch.batchId,
+              mode: result.mode,
+              totals: result.reconcile.totals,
+              regions: summaryRows(result),
+              plan: result.reconcile.plan.regions.map((p) => ({
+                region: p.region,
+                tasks: p.units.length,
+                units: p.units,
+              })),
+            },
+            null,
+            2,
+          )}\n`,
+        );
+        return ExitCode.Success;
+      }
+      io.stdout(planText(result));
+      const t = result.reconcile.totals;
+      if (!dryRun) {
+        io.stdout(
+          `${t.launched} launched, ${t.pending} pending, ${t.skipped} skipped as done, ${t.running} already running, ` +
+            `${t.exhausted} out of attempts (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`,
+        );
+      }
+      const failed = result.reconcile.regions.flatMap((r) => r.failures);
+      for (const f of failed) io.stderr(`not launched: IDs ${f.ids.join(", ")}: ${f.reason}\n`);
+      return failed.length ? ExitCode.Failure : ExitCode.Success;
+    },
+  };
+}
+
+export const launch: Command = makeLaunchCommand();

@@ -1,0 +1,260 @@
+// `mfpar launch` and the launch-batch action's run(), against mocked ECS/Service Quotas and a local store.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
+import { GetServiceQuotaCommand, ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
+import { mockClient } from "aws-sdk-client-mock";
+import { beforeEach, describe, expect, it } from "vitest";
+import { type ActionCore, run } from "../../actions/launch-batch/run.js";
+import { listBatchRecords } from "../../lib/batch/record.js";
+import { runTaskInput } from "../../lib/ecs/launcher.js";
+import { LocalStore } from "../../lib/store/local.js";
+import { makeLaunchCommand } from "../../scripts/cli/commands/launch.js";
+import { demoOutputs, makeDemoProject } from "../ecs-sim/demo-project.js";
+import { captureIo } from "../support/cli.js";
+import { tempDir } from "../support/tmp.js";
+
+const ecs = mockClient(ECSClient);
+const sq = mockClient(ServiceQuotasClient);
+const started: string[] = [];
+beforeEach(() => {
+  ecs.reset();
+  sq.reset();
+  started.length = 0;
+  sq.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 8 } });
+  ecs.on(RunTaskCommand).callsFake((input) => {
+    const arn = `arn:aws:ecs:us-east-1:000000000000:task/cluster-agente-demo/${input.clientToken.slice(0, 32)}`;
+    started.push(arn);
+    return { tasks: [{ taskArn: arn }] };
+  });
+  // Launched tasks stay RUNNING: a second pass must find them by startedBy.
+  ecs
+    .on(ListTasksCommand)
+    .callsFake((input) => ({ taskArns: input.desiredStatus === "RUNNING" ? [...started] : [] }));
+  ecs.on(DescribeTasksCommand).callsFake((input) => ({
+    tasks: input.tasks.map((arn: string) => {
+      const call = ecs
+        .commandCalls(RunTaskCommand)
+        .find((c) => arn.endsWith(c.args[0].input.clientToken!.slice(0, 32)))!;
+      return {
+        taskArn: arn,
+        lastStatus: "RUNNING",
+        desiredStatus: "RUNNING",
+        overrides: call.args[0].input.overrides,
+      };
+    }),
+  }));
+});
+
+const clients = {
+  ecs: () => new ECSClient({ region: "us-east-1" }),
+  quotas: () => new ServiceQuotasClient({ region: "us-east-1" }),
+};
+
+function setup(ids = 20) {
+  const dir = tempDir("mfpar-launch-cli-");
+  const { scenarioFile, projectDir } = makeDemoProject(dir, ids);
+  const outputsFile = join(dir, "stack-outputs.json");
+  writeFileSync(outputsFile, JSON.stringify({ "mfpar-demo-us-east-1": { launcher: demoOutputs() } }));
+  const storeDir = join(dir, "results");
+  return { dir, scenarioFile, projectDir, outputsFile, storeDir };
+}
+
+describe("mfpar launch", () => {
+  it("--dry-run prints the plan with vCPU-hours and cost, sends no RunTask and writes nothing", async () => {
+    const s = setup();
+    const { io, out } = captureIo(s.dir);
+    const code = await makeLaunchCommand(clients).run(
+      {
+        values: { "dry-run": true, outputs: s.outputsFile, store: s.storeDir },
+        positionals: [s.scenarioFile],
+      },
+      io,
+    );
+    expect(code).toBe(0);
+    expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
+    expect(ecs.commandCalls(ListTasksCommand)).toHaveLength(0);
+    expect(await listBatchRecords(new LocalStore(s.storeDir), "e2e")).toEqual([]);
+    // 8 vCPU of Spot quota at 1 vCPU per task: 8 tasks now, the other 12 IDs wait.
+    expect(out.stdout).toMatch(/^Region\s+Max in flight\s+Pending/m);
+    const row = out.stdout.split("\n").find((l) => l.startsWith("us-east-1"))!;
+    // 20 IDs × 10 min (task timeout, the upper bound) × 1 vCPU = 3.33 vCPU-hours; 3 waves of 8 × 10 min.
+    expect(row.split(/\s{2,}/)).toEqual([
+      "us-east-1",
+      "8",
+      "20",
+      "0",
+      "0",
+      "3.33",
+      "$0.05",
+      "30m",
+      "8",
+      "1-8",
+    ]);
+    expect(out.stdout).toContain("run time per task: upper bound (task timeout)");
+    expect(out.stdout).toContain("prices: 2026-11-01, https://aws.amazon.com/fargate/pricing/");
+  });
+
+  it("launches within the quota, records the batch, and a second run launches nothing", async () => {
+    const s = setup();
+    const cmd = makeLaunchCommand(clients);
+    const args = { values: { outputs: s.outputsFile, store: s.storeDir }, positionals: [s.scenarioFile] };
+    const first = captureIo(s.dir);
+    expect(await cmd.run(args, first.io)).toBe(0);
+    const calls = ecs.commandCalls(RunTaskCommand).map((c) => c.args[0].input);
+    expect(calls).toHaveLength(8);
+    const [batch] = await listBatchRecords(new LocalStore(s.storeDir), "e2e");
+    expect(calls[0]).toEqual(
+      runTaskInput(
+        {
+          cluster: "cluster-agente-demo",
+          taskDefinition: "task-agente-demo-e2e",
+          container: "agente-demo-e2e",
+          network: { subnets: ["subnet-0e2e0001"], securityGroups: ["sg-0e2e0001"], assignPublicIp: true },
+        },
+        { batchId: batch!.batchId, project: "demo", scenario: "e2e", ids: ["1"], attempt: 1 },
+        "FARGATE_SPOT",
+        s.storeDir,
+      ),
+    );
+    expect(batch).toMatchObject({
+      project: "demo",
+      scenario: "e2e",
+      status: "open",
+      maxAttempts: 3,
+      image: expect.stringContaining("@sha256:"),
+    });
+    expect(first.out.stdout).toContain("8 launched, 12 pending, 0 skipped as done");
+
+    const second = captureIo(s.dir);
+    expect(await cmd.run(args, second.io)).toBe(0);
+    expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(8);
+    expect(second.out.stdout).toContain("0 launched, 12 pending, 0 skipped as done, 8 already running");
+    expect(await listBatchRecords(new LocalStore(s.storeDir), "e2e")).toHaveLength(1);
+  });
+
+  it("names the missing network when neither config nor outputs give one", async () => {
+    const s = setup();
+    const { io } = captureIo(s.dir);
+    await expect(
+      makeLaunchCommand(clients).run(
+        { values: { "dry-run": true, store: s.storeDir }, positionals: [s.scenarioFile] },
+        io,
+      ),
+    ).rejects.toThrow(/no network for region us-east-1: set aws.network.us-east-1.subnets .*--outputs/);
+  });
+});
+
+function fakeCore(inputs: Record<string, string>) {
+  const outputs: Record<string, unknown> = {};
+  const failed: string[] = [];
+  let summary = "";
+  const core: ActionCore = {
+    getInput: (name, opts) => {
+      const v = inputs[name] ?? "";
+      if (opts?.required && !v) throw new Error(`Input required and not supplied: ${name}`);
+      return v;
+    },
+    setOutput: (name, value) => {
+      outputs[name] = value;
+    },
+    setFailed: (m) => {
+      failed.push(m);
+    },
+    info: () => {},
+    summary: {
+      addRaw: (text) => {
+        summary += text;
+        return { write: async () => undefined };
+      },
+    },
+  };
+  return { core, outputs, failed, summary: () => summary };
+}
+
+describe("launch-batch action", () => {
+  const scenarios = (s: ReturnType<typeof setup>) => ({
+    launch: {
+      project: "demo",
+      scenario: "e2e",
+      "projects-dir": s.dir,
+      "stack-outputs": s.outputsFile,
+      store: s.storeDir,
+    },
+    dryRun: {
+      project: "demo",
+      scenario: "e2e",
+      "projects-dir": s.dir,
+      "stack-outputs": s.outputsFile,
+      store: s.storeDir,
+      "dry-run": "true",
+    },
+    subset: {
+      project: "demo",
+      scenario: "e2e",
+      "projects-dir": s.dir,
+      "stack-outputs": s.outputsFile,
+      store: s.storeDir,
+      ids: "3-5",
+      "max-in-flight": "2",
+    },
+    badMax: { project: "demo", scenario: "e2e", "max-in-flight": "lots" },
+    badProject: { project: "../etc", scenario: "e2e" },
+  });
+
+  it("launches, sets the outputs and writes a job summary table per region", async () => {
+    const s = setup();
+    const f = fakeCore(scenarios(s).launch);
+    await run({
+      core: f.core,
+      cwd: s.dir,
+      env: { GITHUB_SERVER_URL: "https://github.com", GITHUB_REPOSITORY: "o/r", GITHUB_RUN_ID: "9" },
+      clients,
+    });
+    expect(f.failed).toEqual([]);
+    expect(f.outputs).toEqual({
+      "batch-id": expect.stringMatching(/^\d{8}T\d{4}Z-[0-9a-f]{6}$/),
+      launched: "8",
+      pending: "12",
+      skipped: "0",
+    });
+    expect(f.summary()).toContain(
+      "| Region | Max in flight | Launched | Pending | Skipped (done) | Running | Exhausted | Throttled retries | vCPU-hours | Est. cost | Est. duration |",
+    );
+    expect(f.summary()).toMatch(/\| us-east-1 \| 8 \| 8 \| 12 \| 0 \| 0 \| 0 \| 0 \|/);
+    expect(f.summary()).toContain("https://github.com/o/r/actions/runs/9");
+    const [batch] = await listBatchRecords(new LocalStore(s.storeDir), "e2e");
+    expect(batch!.origin).toEqual({ kind: "github", url: "https://github.com/o/r/actions/runs/9" });
+  });
+
+  it("dry-run launches nothing; ids and max-in-flight narrow the launch", async () => {
+    const s = setup();
+    const dry = fakeCore(scenarios(s).dryRun);
+    await run({ core: dry.core, cwd: s.dir, env: {}, clients });
+    expect(dry.failed).toEqual([]);
+    expect(dry.outputs).toMatchObject({ launched: "0", pending: "20" });
+    expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
+    expect(dry.summary()).toContain("Launch plan (dry run)");
+
+    const sub = fakeCore(scenarios(s).subset);
+    await run({ core: sub.core, cwd: s.dir, env: {}, clients });
+    expect(sub.failed).toEqual([]);
+    expect(sub.outputs).toMatchObject({ launched: "2", pending: "1", skipped: "0" });
+    expect(
+      ecs
+        .commandCalls(RunTaskCommand)
+        .map((c) => c.args[0].input.overrides?.containerOverrides?.[0]?.environment?.[0]?.value),
+    ).toEqual(["3", "4"]);
+  });
+
+  it("fails through setFailed with the bad value quoted", async () => {
+    const s = setup();
+    const a = fakeCore(scenarios(s).badMax);
+    await run({ core: a.core, cwd: s.dir, env: {}, clients });
+    expect(a.failed).toEqual(['Input max-in-flight must be a whole number of at least 1: "lots"']);
+    const b = fakeCore(scenarios(s).badProject);
+    await run({ core: b.core, cwd: s.dir, env: {}, clients });
+    expect(b.failed).toEqual(['Input project is not a project name: "../etc"']);
+    expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
+  });
+});
