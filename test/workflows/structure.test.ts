@@ -293,6 +293,7 @@ describe("actions", () => {
       scenario: "${{ inputs.scenario }}",
       ids: "${{ inputs.ids }}",
       "dry-run": "${{ inputs.dry_run }}",
+      "stack-outputs": "${{ steps.outputs.outputs.file }}",
     });
   });
 
