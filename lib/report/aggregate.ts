@@ -13,6 +13,7 @@
  */
 import { mapLimit } from "../concurrency.js";
 import type { ResolvedScenario } from "../config/load.js";
+import { errorMessage } from "../errors.js";
 import { type MarkerKind, storeKeys } from "../store/keys.js";
 import type { Marker } from "../store/markers.js";
 import { getJson, putJson } from "../store/open.js";
@@ -73,6 +74,8 @@ export interface AggregateResult {
   status: BatchStatus;
   /** Store keys written. */
   keys: string[];
+  /** Problems that did not stop the aggregation (e.g. an unreadable observed-values file). */
+  warnings: string[];
 }
 
 /** The ensemble: ID → observation row, columns in first-seen order. */
@@ -201,10 +204,16 @@ export async function aggregateScenario(
   const grouped = groupNames(names, groupMap);
   const groupOf = new Map<string, string>();
   for (const [g, ns] of grouped) for (const n of ns) groupOf.set(n, g);
+  const warnings: string[] = [];
   const observedPath = resolved?.config.model.observed;
-  const observed =
-    opts.observedValues ??
-    (resolved && observedPath ? await readObservedCsv(`${resolved.projectDir}/${observedPath}`) : undefined);
+  let observed = opts.observedValues;
+  if (!observed && resolved && observedPath) {
+    // Observed values only decorate the plots: a bad file is reported, the ensemble is still written.
+    observed = await readObservedCsv(`${resolved.projectDir}/${observedPath}`).catch((e: unknown) => {
+      warnings.push(`observed values not shown: ${errorMessage(e)}`);
+      return undefined;
+    });
+  }
 
   const maxAttempts = opts.batch?.maxAttempts ?? resolved?.config.task.maxAttempts ?? 3;
   const regionOf = opts.batch?.assignment
@@ -269,5 +278,14 @@ export async function aggregateScenario(
     };
     await put(summaryKeys.report(name), await renderReport(report), "text/html; charset=utf-8");
   }
-  return { scenario: name, realizations: ids.length, observations: names, statistics, failed, status, keys };
+  return {
+    scenario: name,
+    realizations: ids.length,
+    observations: names,
+    statistics,
+    failed,
+    status,
+    keys,
+    warnings,
+  };
 }

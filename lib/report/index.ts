@@ -7,6 +7,7 @@ export * from "./failures.js";
 export * from "./format.js";
 export * from "./html.js";
 export * from "./observations.js";
+export * from "./pass.js";
 export * from "./pass-cache.js";
 export * from "./scan.js";
 export * from "./stats.js";

@@ -160,6 +160,7 @@ const ms = (d: Date | string | undefined) => (d === undefined ? Number.NaN : new
 const ACTIVE = (t: TaskSummary) => t.lastStatus !== "STOPPED";
 /** Throughput is measured over the last hour of completions (or all of them when the batch is younger). */
 const THROUGHPUT_WINDOW_MS = 3_600_000;
+const MIN_THROUGHPUT_SPAN_MS = 10 * 60_000;
 
 /** Builds the status from plain data. Pure: no I/O, the clock is `input.now`. */
 export function buildStatus(input: StatusInput): BatchStatus {
@@ -309,7 +310,9 @@ export function buildStatus(input: StatusInput): BatchStatus {
     const from = Math.max(now - THROUGHPUT_WINDOW_MS, Number.isFinite(batchStart) ? batchStart : doneAt[0]!);
     const recent = doneAt.filter((t) => t >= from);
     const span = now - from;
-    if (recent.length >= 2 && span > 0) throughputPerHour = (recent.length / span) * 3_600_000;
+    // A rate over a few minutes (or a burst of markers written at once) says nothing about the hours ahead.
+    if (recent.length >= 2 && span >= MIN_THROUGHPUT_SPAN_MS)
+      throughputPerHour = (recent.length / span) * 3_600_000;
   }
   let eta: BatchStatus["eta"];
   if (remaining === 0) eta = undefined;
