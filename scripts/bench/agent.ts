@@ -9,7 +9,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { writeResolvedScenario } from "../../lib/agent/resolved.js";
 import { copyTree } from "../../lib/agent/workspace.js";
@@ -35,7 +35,7 @@ async function demoProject(dir: string, ids: number[]): Promise<string> {
 
 function runAgent(
   env: Record<string, string>,
-): Promise<{ wallMs: number; rssKiB?: number; code: number | null; stderr: string }> {
+): Promise<{ wallMs: number; rssKiB?: number; cpuMs?: number; code: number | null; stderr: string }> {
   return new Promise((res) => {
     const argv = TIME
       ? [TIME, "-f", "MFPAR_BENCH_RSS %M", process.execPath, AGENT]
@@ -49,9 +49,11 @@ function runAgent(
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     child.once("close", (code) => {
       const wallMs = performance.now() - t0;
-      const time = /MFPAR_BENCH_RSS (\d+)/.exec(stderr)?.[1];
+      const time = /MFPAR_BENCH_RSS (\d+) ([\d.]+) ([\d.]+)/.exec(stderr);
       const logged = /"maxRssKiB":(\d+)/.exec(stderr)?.[1];
-      res({ wallMs, rssKiB: Number(time ?? logged) || undefined, code, stderr });
+      // User+system CPU of the agent and its children (the model): far less sensitive to machine load than wall time.
+      const cpuMs = time ? (Number(time[2]) + Number(time[3])) * 1000 : undefined;
+      res({ wallMs, rssKiB: Number(time?.[1] ?? logged) || undefined, cpuMs, code, stderr });
     });
   });
 }
@@ -84,9 +86,13 @@ async function overhead(tmp: string) {
   await writeResolvedScenario(await loadScenario(scenarioFile), resolvedFile);
   const storeR = join(tmp, "store-resolved");
   const perProcessR: number[] = [];
+  // Paired with an empty `node -e 0` started right after: the agent's own cost, net of this machine's load.
+  const beyondNodeStartR: number[] = [];
   const rssR: number[] = [];
   const bare: number[] = [];
   const nodeStart: number[] = [];
+  const agentCpuR: number[] = [];
+  const bareCpu: number[] = [];
   const bareDir = join(tmp, "bare");
   await cp(join(tmp, "demo/model"), bareDir, { recursive: true });
   // Baseline, side by side: the model alone started from outside, inputs filled the way the agent fills them.
@@ -127,13 +133,23 @@ async function overhead(tmp: string) {
       throw new Error(`agent (resolved) failed for ID ${id}: ${rr.stderr.slice(-2000)}`);
     perProcessR.push(rr.wallMs - (await modelMs(storeR, id)));
     if (rr.rssKiB) rssR.push(rr.rssKiB);
+    if (rr.cpuMs !== undefined) agentCpuR.push(rr.cpuMs);
     const t0 = performance.now();
-    const b = spawnSync(process.execPath, ["gwflow.mjs", "demo.nam"], { cwd: bareDir, stdio: "ignore" });
+    const b = TIME
+      ? spawnSync(TIME, ["-f", "%U %S", process.execPath, "gwflow.mjs", "demo.nam"], {
+          cwd: bareDir,
+          stdio: ["ignore", "ignore", "pipe"],
+          encoding: "utf8",
+        })
+      : spawnSync(process.execPath, ["gwflow.mjs", "demo.nam"], { cwd: bareDir, stdio: "ignore" });
     bare.push(performance.now() - t0);
     if (b.status !== 0) throw new Error("bare model run failed");
+    const cpu = TIME ? /([\d.]+) ([\d.]+)\s*$/.exec(String(b.stderr)) : null;
+    if (cpu) bareCpu.push((Number(cpu[1]) + Number(cpu[2])) * 1000);
     const t1 = performance.now();
     spawnSync(process.execPath, ["-e", "0"], { stdio: "ignore" });
     nodeStart.push(performance.now() - t1);
+    beyondNodeStartR.push(perProcessR.at(-1)! - nodeStart.at(-1)!);
   }
   // Several IDs in one agent process: the per-process start is paid once.
   const many = ids.map((i) => i + REALIZATIONS);
@@ -156,7 +172,13 @@ async function overhead(tmp: string) {
     medianOverheadMsPerRealization_resolvedScenario: Math.round(median(perProcessR)),
     // Included in the overhead: what starting any Node.js process costs on this machine right now.
     medianEmptyNodeProcessMs: Math.round(median(nodeStart)),
+    medianOverheadBeyondNodeStartMs_resolvedScenario: Math.round(median(beyondNodeStartR)),
     overheadTargetMs: 150,
+    // CPU time (user+sys, agent process incl. the model) minus the bare model's CPU time: the agent's own work.
+    medianAgentCpuMs_resolvedScenario: agentCpuR.length ? Math.round(median(agentCpuR)) : undefined,
+    medianBareModelCpuMs: bareCpu.length ? Math.round(median(bareCpu)) : undefined,
+    agentOwnCpuMsPerRealization:
+      agentCpuR.length && bareCpu.length ? Math.round(median(agentCpuR) - median(bareCpu)) : undefined,
     amortizedOverheadMsPerRealization_oneProcessManyIds: Math.round((r.wallMs - modelSum) / many.length),
     peakRssMiB: rss.length ? Math.round(Math.max(...rss) / 1024) : undefined,
     medianPeakRssMiB: rss.length ? Math.round(median(rss) / 1024) : undefined,
@@ -251,7 +273,9 @@ export default async function bench(): Promise<Record<string, unknown>> {
   if (!existsSync(AGENT)) throw new Error(`${AGENT} is missing: run npm run build`);
   const tmp = await mkdtemp(join(tmpdir(), "mfpar-bench-agent-"));
   try {
+    const loadBefore = loadavg()[0];
     return {
+      loadAverage1mAtStart: Number(loadBefore?.toFixed(1)),
       overhead: await overhead(tmp),
       workspace: await workspacePrep(tmp),
       throughput: await throughput(tmp),
