@@ -20,7 +20,7 @@ import { type BatchStatus, collectStatus } from "./status.js";
 export type ReconcileBatch = (
   batch: BatchRecord,
   store: ResultStore,
-) => Promise<{ batch: BatchRecord; observation: Observation }>;
+) => Promise<{ batch: BatchRecord; observation?: Observation }>;
 
 export interface StatusPassOptions {
   scenario: ResolvedScenario;
@@ -29,6 +29,8 @@ export interface StatusPassOptions {
   batchId?: string;
   /** The reconcile step; without it batches are reported from the store alone (nothing launched). */
   reconcile?: ReconcileBatch;
+  /** Without batches: report the scenario's results (default), or return nothing (the scheduled action). */
+  withoutBatch?: "scenario" | "skip";
   /** Aggregate a batch that is complete after this pass (default true). */
   aggregate?: boolean;
   now?: () => Date;
@@ -62,6 +64,22 @@ export function batchFacts(b: BatchRecord): BatchFacts {
   };
 }
 
+/**
+ * The reconcile step observes before it launches: IDs it launched in this pass are still `todo` in its
+ * observation. The ledger of the updated record says otherwise: count them as starting.
+ */
+export function withLaunches(obs: Observation, batch: BatchRecord): Observation {
+  return {
+    ...obs,
+    ids: obs.ids.map((s) => {
+      const launch = batch.launches[s.id];
+      return s.state === "todo" && launch && launch.attempt > s.attemptsUsed
+        ? { ...s, state: "pending" as const, attemptsUsed: launch.attempt }
+        : s;
+    }),
+  };
+}
+
 /** One status pass; see the module comment. */
 export async function statusPass(o: StatusPassOptions): Promise<BatchPass[]> {
   const sc = o.scenario;
@@ -78,6 +96,7 @@ export async function statusPass(o: StatusPassOptions): Promise<BatchPass[]> {
   } else batches = await listOpenBatches(store, sc.scenario);
 
   if (batches.length === 0) {
+    if (o.withoutBatch === "skip") return [];
     const status = await collectStatus(store, {
       scenario: sc.scenario,
       ids: sc.ids,
@@ -93,7 +112,10 @@ export async function statusPass(o: StatusPassOptions): Promise<BatchPass[]> {
   for (const initial of batches) {
     let batch = initial;
     let observation: Observation | undefined;
-    if (o.reconcile && batch.status === "open") ({ batch, observation } = await o.reconcile(batch, store));
+    if (o.reconcile && batch.status === "open") {
+      ({ batch, observation } = await o.reconcile(batch, store));
+      if (observation) observation = withLaunches(observation, batch);
+    }
     const status = await collectStatus(store, {
       scenario: sc.scenario,
       batchId: batch.batchId,

@@ -1,0 +1,265 @@
+// The batch-status action's run(): reconcile (mocked ECS) + status from s3rver + one tracking issue per batch
+// through a fake GitHub issues API — one issue, one comment created then edited, closed at completion.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ActionCore, run } from "../../actions/batch-status/run.js";
+import type { Issue, IssueComment, IssuesApi } from "../../actions/batch-status/tracking-issue.js";
+import { type BatchRecord, readBatchRecord, writeBatchRecord } from "../../lib/batch/record.js";
+import { openStore, type ResultStore, storeKeys } from "../../lib/store/index.js";
+import { demoOutputs, makeDemoProject } from "../ecs-sim/demo-project.js";
+import { type S3Server, startS3Server } from "../support/s3rver.js";
+import { tempDir } from "../support/tmp.js";
+import { demo } from "./support/demo.js";
+
+/** An in-memory GitHub issues API that records every call. */
+class FakeIssues implements IssuesApi {
+  issues: (Issue & { labels: string[] })[] = [];
+  comments = new Map<number, IssueComment[]>();
+  calls: string[] = [];
+  private nextId = 1000;
+  async listForRepo(p: { labels: string; page: number; per_page: number }) {
+    this.calls.push("listForRepo");
+    const all = this.issues.filter((i) => i.labels.includes(p.labels));
+    return { data: all.slice((p.page - 1) * p.per_page, p.page * p.per_page) };
+  }
+  async create(p: { title: string; body: string; labels: string[] }) {
+    this.calls.push("create");
+    const issue = {
+      number: this.issues.length + 1,
+      title: p.title,
+      body: p.body,
+      labels: p.labels,
+      state: "open",
+      html_url: `https://github.com/o/r/issues/${this.issues.length + 1}`,
+    };
+    this.issues.push(issue);
+    return { data: issue };
+  }
+  async update(p: { issue_number: number; state?: "open" | "closed" }) {
+    this.calls.push(`update:${p.state}`);
+    const i = this.issues.find((x) => x.number === p.issue_number)!;
+    if (p.state) i.state = p.state;
+    return { data: i };
+  }
+  async listComments(p: { issue_number: number; page: number; per_page: number }) {
+    this.calls.push("listComments");
+    const all = this.comments.get(p.issue_number) ?? [];
+    return { data: all.slice((p.page - 1) * p.per_page, p.page * p.per_page) };
+  }
+  async createComment(p: { issue_number: number; body: string }) {
+    this.calls.push("createComment");
+    const c = { id: this.nextId++, body: p.body };
+    this.comments.set(p.issue_number, [...(this.comments.get(p.issue_number) ?? []), c]);
+    return { data: c };
+  }
+  async updateComment(p: { comment_id: number; body: string }) {
+    this.calls.push("updateComment");
+    const c = [...this.comments.values()].flat().find((x) => x.id === p.comment_id)!;
+    c.body = p.body;
+    return { data: c };
+  }
+}
+
+function fakeCore(inputs: Record<string, string>) {
+  const outputs: Record<string, unknown> = {};
+  const summary: string[] = [];
+  const log: string[] = [];
+  let failed: string | undefined;
+  const core: ActionCore = {
+    getInput: (name, opts) => {
+      const v = inputs[name] ?? "";
+      if (opts?.required && !v) throw new Error(`Input required and not supplied: ${name}`);
+      return v;
+    },
+    setOutput: (n, v) => {
+      outputs[n] = v;
+    },
+    setFailed: (m) => {
+      failed = m;
+    },
+    info: (m) => log.push(m),
+    summary: {
+      addRaw: (t) => {
+        summary.push(t);
+        return { write: async () => undefined };
+      },
+    },
+  };
+  return { core, outputs, summary, log, failed: () => failed };
+}
+
+const ecs = mockClient(ECSClient);
+let tasksVisible = true;
+const started: { arn: string; input: { overrides?: unknown } }[] = [];
+ecs.on(RunTaskCommand).callsFake((input) => {
+  const arn = `arn:aws:ecs:us-east-1:000000000000:task/cluster-agente-demo/${input.clientToken.slice(0, 32)}`;
+  started.push({ arn, input });
+  return { tasks: [{ taskArn: arn, lastStatus: "PROVISIONING" }] };
+});
+ecs.on(ListTasksCommand).callsFake((input) => ({
+  taskArns: tasksVisible && input.desiredStatus === "RUNNING" ? started.map((s) => s.arn) : [],
+}));
+ecs.on(DescribeTasksCommand).callsFake((input) => ({
+  tasks: input.tasks.map((arn: string) => ({
+    taskArn: arn,
+    lastStatus: "RUNNING",
+    desiredStatus: "RUNNING",
+    overrides: started.find((s) => s.arn === arn)!.input.overrides,
+    createdAt: new Date(Date.now() - 5 * 60_000),
+  })),
+}));
+
+let s3: S3Server;
+let store: ResultStore;
+let dir: string;
+let outputsFile: string;
+const BATCH = "20261121T0930Z-3f9a1c";
+
+async function success(id: string) {
+  const m = demo.markers.find((x) => x.id === id)!;
+  await store.put(
+    storeKeys.marker("e2e", id, "SUCCESS"),
+    JSON.stringify({ ...m, scenario: "e2e", batchId: BATCH }),
+  );
+}
+async function failure(id: string, attempt: number) {
+  await store.put(
+    storeKeys.marker("e2e", id, "FAILED"),
+    JSON.stringify({
+      status: "failed",
+      id,
+      scenario: "e2e",
+      batchId: BATCH,
+      attempt,
+      reason: "failure-text",
+      message: 'model exited 0 but "FAILED TO CONVERGE" appears in its output',
+      timings: { total: 4000 },
+    }),
+  );
+}
+
+beforeAll(async () => {
+  s3 = await startS3Server({ buckets: ["results"] });
+  store = openStore("s3://results/demo", { s3Client: s3.client });
+  dir = tempDir("mfpar-batch-status-");
+  makeDemoProject(dir, 20);
+  outputsFile = join(dir, "stack-outputs.json");
+  writeFileSync(outputsFile, JSON.stringify({ "mfpar-demo-us-east-1": { launcher: demoOutputs() } }));
+  const ids = Array.from({ length: 20 }, (_, i) => String(i + 1));
+  const record: BatchRecord = {
+    version: 1,
+    batchId: BATCH,
+    project: "demo",
+    scenario: "e2e",
+    ids,
+    configHash: "x",
+    regions: ["us-east-1"],
+    assignment: { "us-east-1": ids },
+    maxAttempts: 3,
+    idsPerTask: 1,
+    store: "s3://results/demo",
+    origin: { kind: "github", url: "https://github.com/o/r/actions/runs/1" },
+    createdAt: new Date(Date.now() - 3_600_000).toISOString(),
+    status: "open",
+    launches: {},
+  };
+  await writeBatchRecord(store, record);
+  for (let i = 1; i <= 12; i++) await success(String(i));
+  await failure("13", 1);
+});
+afterAll(() => s3?.stop());
+
+const inputs = () => ({
+  project: "demo",
+  scenario: "e2e",
+  store: "s3://results/demo",
+  "stack-outputs": outputsFile,
+  "github-token": "t0ken",
+  "projects-dir": ".",
+});
+const env = { GITHUB_REPOSITORY: "o/r", GITHUB_SERVER_URL: "https://github.com", GITHUB_RUN_ID: "42" };
+
+describe("batch-status action", () => {
+  const api = new FakeIssues();
+  const deps = () => ({
+    env,
+    cwd: dir,
+    clients: {
+      ecs: () => new ECSClient({ region: "us-east-1" }),
+      quotas: false as const,
+      s3Client: s3.client,
+    },
+    issues: () => api,
+  });
+
+  it("pass 1: relaunches the failed ID, launches the rest, opens the tracking issue with one status comment", async () => {
+    const c = fakeCore(inputs());
+    await run({ ...deps(), core: c.core });
+    expect(c.failed()).toBeUndefined();
+    // ID 13 again (attempt 2) and 14–20 for the first time.
+    expect(started).toHaveLength(8);
+    expect(c.outputs).toEqual({ batches: BATCH, completed: "", done: "12", remaining: "8", issues: "1" });
+    const summary = c.summary.join("");
+    expect(summary).toContain("### demo/e2e · batch 20261121T0930Z-3f9a1c");
+    expect(summary).toContain("12 / 20 done · 8 running");
+    expect(summary).toContain("[latest status run](https://github.com/o/r/actions/runs/42)");
+
+    expect(api.calls).toEqual(["listForRepo", "create", "createComment"]);
+    expect(api.issues).toHaveLength(1);
+    expect(api.issues[0]).toMatchObject({
+      title: `mfpar batch demo/e2e ${BATCH}`,
+      labels: ["mfpar-batch"],
+      state: "open",
+    });
+    expect(api.issues[0]!.body).toContain(`<!-- mfpar-batch:${BATCH} -->`);
+    const [comment] = api.comments.get(1)!;
+    expect(comment!.body!.startsWith(`<!-- mfpar-status:${BATCH} -->\n`)).toBe(true);
+    expect(comment!.body).toContain("| Running | 8 | 40% |");
+  });
+
+  it("pass 2: the batch completes — the same comment is edited with the final report and the issue closed", async () => {
+    for (let i = 13; i <= 19; i++) await success(String(i));
+    await store.delete([storeKeys.marker("e2e", "13", "FAILED")]);
+    await failure("20", 3);
+    tasksVisible = false; // ECS forgets stopped tasks
+    api.calls.length = 0;
+    const c = fakeCore(inputs());
+    await run({ ...deps(), core: c.core });
+    expect(c.failed()).toBeUndefined();
+    expect(started).toHaveLength(8); // nothing relaunched: 20 is out of attempts
+    expect(c.outputs).toEqual({ batches: BATCH, completed: BATCH, done: "19", remaining: "0", issues: "1" });
+
+    expect(api.calls).toEqual(["listForRepo", "listComments", "updateComment", "update:closed"]);
+    expect(api.comments.get(1)).toHaveLength(1);
+    const body = api.comments.get(1)![0]!.body!;
+    expect(body).toContain("19 / 20 done · 1 out of attempts");
+    expect(body).toContain("#### Final report");
+    expect(body).toContain("19 realizations aggregated × 16 observations; 1 not done.");
+    expect(body).toContain("| Convergence | 1 | 20 |");
+    expect(api.issues[0]!.state).toBe("closed");
+
+    expect((await readBatchRecord(store, "e2e", BATCH))!.status).toBe("complete");
+    const csv = new TextDecoder().decode(await store.get("e2e/summary/ensemble.csv"));
+    expect(csv.split("\n")).toHaveLength(1 + 19 + 1);
+    expect(await store.head("e2e/summary/report.html")).toBeDefined();
+  });
+
+  it("pass 3: no open batch — returns at once, no GitHub call", async () => {
+    api.calls.length = 0;
+    const c = fakeCore(inputs());
+    await run({ ...deps(), core: c.core });
+    expect(c.failed()).toBeUndefined();
+    expect(c.outputs).toMatchObject({ batches: "", issues: "" });
+    expect(c.log).toEqual(["demo/e2e: no open batch in s3://results/demo/e2e/batches/"]);
+    expect(api.calls).toEqual([]);
+  });
+
+  it("fails with the bad input quoted", async () => {
+    const c = fakeCore({ ...inputs(), scenario: "Bad Name" });
+    await run({ ...deps(), core: c.core });
+    expect(c.failed()).toBe('Input scenario is not a scenario name: "Bad Name"');
+  });
+});
