@@ -38,7 +38,7 @@ function runAgent(
 ): Promise<{ wallMs: number; rssKiB?: number; cpuMs?: number; code: number | null; stderr: string }> {
   return new Promise((res) => {
     const argv = TIME
-      ? [TIME, "-f", "MFPAR_BENCH_RSS %M", process.execPath, AGENT]
+      ? [TIME, "-f", "MFPAR_BENCH_RSS %M %U %S", process.execPath, AGENT]
       : [process.execPath, AGENT];
     const t0 = performance.now();
     const child = spawn(argv[0]!, argv.slice(1), {
