@@ -225,7 +225,14 @@ describe("environments", () => {
     expect(first?.run).toContain('if [ "$CONFIRM" != "$PROJECT" ]; then');
     expect(first?.run).toContain("exit 1");
     const last = stepsOf(close).at(-1)!;
-    expect(last.run).toBe('npx mfpar closeout "$PROJECT" --execute --confirm "$CONFIRM"');
+    expect(last.run).toContain(
+      'npx mfpar closeout "$PROJECT" --execute --confirm "$CONFIRM" "${target[@]}" --approved-by "$APPROVED_BY"',
+    );
+    expect(last.env).toEqual({ APPROVED_BY: "${{ steps.approvals.outputs.approved-by }}" });
+    // The backup target comes from a repository variable, the approvers from the run's environment approvals.
+    expect(close.env).toMatchObject({ MFPAR_BACKUP_TARGET: "${{ vars.MFPAR_BACKUP_TARGET }}" });
+    expect(stepsOf(close).find((s) => s.id === "approvals")?.run).toContain("/actions/runs/$GITHUB_RUN_ID/approvals");
+    expect(close.permissions).toEqual({ contents: "read", actions: "read", "id-token": "write" });
   });
 });
 
