@@ -44,7 +44,12 @@ export function createS3Client(
   env: Record<string, string | undefined> = process.env,
 ): S3Client {
   const endpoint = overrides.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  // Results buckets live in the project's home region while tasks may run in another one: the task
+  // definition says where the bucket is (MFPAR_STORE_REGION); redirects are followed should it be missing.
+  const region = env.MFPAR_STORE_REGION;
   return new S3Client({
+    ...(region ? { region } : {}),
+    followRegionRedirects: true,
     retryMode: "standard",
     maxAttempts: S3_MAX_ATTEMPTS,
     requestChecksumCalculation: "WHEN_REQUIRED",

@@ -147,4 +147,17 @@ describe("createS3Client", () => {
     expect(endpoint?.hostname).toBe("127.0.0.1");
     expect(createS3Client({}, {}).config.forcePathStyle).toBeFalsy();
   });
+  it("talks to the results bucket's region (MFPAR_STORE_REGION) when the task runs in another one", async () => {
+    const previous = process.env.AWS_REGION;
+    process.env.AWS_REGION = "us-west-2";
+    try {
+      const client = createS3Client({}, { MFPAR_STORE_REGION: "us-east-1" });
+      expect(await client.config.region()).toBe("us-east-1");
+      expect(client.config.followRegionRedirects).toBe(true);
+      expect(await createS3Client({}, {}).config.region()).toBe("us-west-2");
+    } finally {
+      if (previous === undefined) delete process.env.AWS_REGION;
+      else process.env.AWS_REGION = previous;
+    }
+  });
 });
