@@ -75,6 +75,12 @@ function launchesPerIdAttempt(): Map<string, number> {
   return m;
 }
 
+async function collectKeys(): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const o of store.list("e2e/resultados/")) keys.push(o.key);
+  return keys;
+}
+
 async function successIds(): Promise<Set<string>> {
   const ids = new Set<string>();
   for await (const o of store.list("e2e/resultados/")) {
@@ -129,7 +135,16 @@ describe("launch e2e (ECS simulator + real agent + s3rver)", () => {
     expect(pass.reconcile.results.map((r) => [r.unit.ids, r.unit.attempt])).toEqual([[[INTERRUPTED_ID], 2]]);
     await sim.settled(60_000);
 
+    // Observing 300 IDs costs a few listings, not a request per ID: markers come from listing
+    // e2e/resultados/ (1,000 keys a page), tasks from ListTasks + DescribeTasks in pages of 100.
+    const objects = (await collectKeys()).length;
+    s3.resetCounts();
+    const ecsBefore = sim.counts();
     const final = await launch({ batchId: batch.batchId });
+    expect(s3.counts()).toEqual({ GetObject: 1, ListObjectsV2: Math.ceil(objects / 1000), PutObject: 1 });
+    const ecsAfter = sim.counts();
+    expect((ecsAfter.DescribeTasks ?? 0) - (ecsBefore.DescribeTasks ?? 0)).toBe(Math.ceil((IDS + 1) / 100));
+    expect((ecsAfter.RunTask ?? 0) - (ecsBefore.RunTask ?? 0)).toBe(0);
     expect(final.reconcile.totals.launched).toBe(0);
     expect(final.batch.status).toBe("complete");
     expect((await successIds()).size).toBe(IDS);

@@ -3,7 +3,9 @@
 import { cpSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ProjectStackOutputs } from "../../lib/infra/outputs.js";
-import { repoRoot } from "../support/tmp.js";
+
+// Not from test/support/tmp.ts: that imports vitest, and benches load this file outside vitest.
+const repoRoot = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
 export function makeDemoProject(
   dir: string,

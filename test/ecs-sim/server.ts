@@ -19,7 +19,9 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { AWS_ECS_RATE_LIMITS, type EcsRateLimits } from "../../lib/ecs/limits.js";
 import { TokenBucket } from "../../lib/ecs/token-bucket.js";
-import { repoRoot } from "../support/tmp.js";
+
+// Not from test/support/tmp.ts: that imports vitest, and benches load this file outside vitest.
+const repoRoot = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
 const TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113.";
 export const SPOT_CAPACITY_REASON =
