@@ -102620,7 +102620,10 @@ var S3_PAGE_SIZE = 1e3;
 var S3_MAX_ATTEMPTS = 5;
 function createS3Client(overrides = {}, env2 = process.env) {
   const endpoint = overrides.endpoint ?? env2.AWS_ENDPOINT_URL_S3 ?? env2.AWS_ENDPOINT_URL;
+  const region = env2.MFPAR_STORE_REGION;
   return new import_client_s3.S3Client({
+    ...region ? { region } : {},
+    followRegionRedirects: true,
     retryMode: "standard",
     maxAttempts: S3_MAX_ATTEMPTS,
     requestChecksumCalculation: "WHEN_REQUIRED",
