@@ -8,6 +8,18 @@ import { plan } from "./plan.js";
 import { run } from "./run.js";
 import { status } from "./status.js";
 import { templateCheck } from "./template-check.js";
+import { validate } from "./validate.js";
 
 // Every command, in the order `mfpar --help` lists them. Each lives in its own file beside this one.
-export const commands: Command[] = [templateCheck, instructionsCheck, outputsInspect, plan, run, status, aggregate, closeout, launch];
+export const commands: Command[] = [
+  validate,
+  run,
+  status,
+  aggregate,
+  launch,
+  plan,
+  closeout,
+  templateCheck,
+  instructionsCheck,
+  outputsInspect,
+];
