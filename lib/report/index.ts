@@ -1,4 +1,6 @@
 // Status, aggregation and reports of ensembles (DESIGN.md flow step 4).
+
+export * from "./after-run.js";
 export * from "./aggregate.js";
 export * from "./charts.js";
 export * from "./cost.js";

@@ -11,6 +11,7 @@ import { UserError } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
 import { createProgressDisplay, formatSummary } from "../../../lib/local/report.js";
 import { runLocal } from "../../../lib/local/run.js";
+import { aggregateAfterRun } from "../../../lib/report/after-run.js";
 import type { Command } from "../command.js";
 import { UsageError } from "../main.js";
 
@@ -158,6 +159,8 @@ export const run: Command = {
     io.stdout(formatSummary(result, storeDisplay));
     if (result.configError) return ExitCode.InvalidInput;
     if (result.interrupted) return ExitCode.Interrupted;
+    // The ensemble so far (lib/report): ensemble.csv, statistics.csv, failed.csv, report.html in <scenario>/summary/.
+    io.stdout(await aggregateAfterRun(store, scenario, storeDisplay));
     return result.outcomes.some((o) => o.status === "failed" || o.status === "interrupted")
       ? ExitCode.Failure
       : ExitCode.Success;

@@ -1,0 +1,26 @@
+// The end of `mfpar run`: aggregate what the store holds so the user finds the ensemble table and the report
+// beside the results. Loaded on demand (Vega is heavy) and never fails the run: the realizations are what
+// the run was for, and `mfpar aggregate` can redo this.
+import type { ResolvedScenario } from "../config/load.js";
+import { errorMessage } from "../errors.js";
+import type { ResultStore } from "../store/types.js";
+
+/** Aggregates the scenario and returns the lines to print (a warning line when aggregation failed). */
+export async function aggregateAfterRun(
+  store: ResultStore,
+  scenario: ResolvedScenario,
+  storeDisplay: string,
+): Promise<string> {
+  try {
+    const { aggregateScenario, summaryKeys } = await import("./aggregate.js");
+    const res = await aggregateScenario(store, scenario);
+    if (res.realizations === 0) return "";
+    const warnings = res.warnings.map((w) => `Warning: ${w}\n`).join("");
+    return (
+      `${warnings}Ensemble: ${res.realizations} realization${res.realizations === 1 ? "" : "s"} × ${res.observations.length} observations → ` +
+      `${storeDisplay}${summaryKeys.report(scenario.scenario)} (and ensemble.csv, statistics.csv, failed.csv)\n`
+    );
+  } catch (e) {
+    return `Warning: the ensemble was not aggregated (${errorMessage(e)}); run \`mfpar aggregate\` to retry.\n`;
+  }
+}
