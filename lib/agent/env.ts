@@ -1,6 +1,5 @@
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseDuration } from "../config/duration.js";
 import { expandIdRanges } from "../config/ids.js";
 import { UserError } from "../errors.js";
 
@@ -48,6 +47,17 @@ export interface AgentInput {
 }
 
 const DEFAULT_KILL_GRACE_MS = 5_000;
+
+/**
+ * `500ms`, `5s`, `1m` or a number of seconds. (Not lib/config/duration.ts: that module carries the zod schema,
+ * which costs every agent process start-up time.)
+ */
+function parseGrace(raw: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw);
+  if (!m) return undefined;
+  const n = Number(m[1]) * (m[2] === "ms" ? 1 : m[2] === "m" ? 60_000 : 1000);
+  return n > 0 ? n : undefined;
+}
 const DEFAULT_UPLOAD_CONCURRENCY = 8;
 const where = (name: string) => ({ file: `environment variable ${name}` });
 
@@ -135,9 +145,7 @@ export function readAgentInput(env: Record<string, string | undefined>, cwd = pr
   }
 
   const graceRaw = env[AgentEnv.KillGrace]?.trim();
-  const killGraceMs = graceRaw
-    ? parseDuration(/^\d+(\.\d+)?$/.test(graceRaw) ? Number(graceRaw) : graceRaw)
-    : DEFAULT_KILL_GRACE_MS;
+  const killGraceMs = graceRaw ? parseGrace(graceRaw) : DEFAULT_KILL_GRACE_MS;
   if (killGraceMs === undefined) {
     throw new UserError(
       `expected a duration such as "5s" or "30s", found ${JSON.stringify(graceRaw)}`,
