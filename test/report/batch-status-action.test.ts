@@ -227,8 +227,12 @@ describe("batch-status action", () => {
     tasksVisible = false; // ECS forgets stopped tasks
     api.calls.length = 0;
     const c = fakeCore(inputs());
+    s3.resetCounts();
     await run({ ...deps(), core: c.core });
     expect(c.failed()).toBeUndefined();
+    // One listing of batches/, one of resultados/ shared by reconcile, status and aggregation.
+    expect(s3.counts().ListObjectsV2).toBe(2);
+    expect(s3.counts().HeadObject ?? 0).toBe(0);
     expect(started).toHaveLength(8); // nothing relaunched: 20 is out of attempts
     expect(c.outputs).toEqual({ batches: BATCH, completed: BATCH, done: "19", remaining: "0", issues: "1" });
 
