@@ -84,7 +84,7 @@ export interface ObservedId {
 export interface StatusInput {
   scenario: string;
   batchId?: string;
-  /** The IDs asked for (batch or scenario); IDs found only in the store are added. */
+  /** The IDs asked for (batch or scenario); default: every ID found in the store. */
   ids?: readonly string[];
   maxAttempts: number;
   listing: ResultsListing;
@@ -171,7 +171,8 @@ export function buildStatus(input: StatusInput): BatchStatus {
     for (const id of t.ids) tasksById.set(id, [...(tasksById.get(id) ?? []), t]);
 
   const idSet = new Set(input.ids ?? []);
-  if (!input.ids || !input.batchId) for (const id of listing.ids.keys()) idSet.add(id);
+  // Without a list of IDs, the store says which exist (IDs never run are then unknown).
+  if (!input.ids) for (const id of listing.ids.keys()) idSet.add(id);
   const ids = [...idSet].sort(compareIds);
 
   const counts = zero();
