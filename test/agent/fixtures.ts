@@ -82,7 +82,9 @@ switch (mode) {
   case "sleep": {
     const child = spawn(process.execPath, ["-e", "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"], { stdio: "ignore" });
     if (process.env.FAKE_IGNORE_TERM) process.on("SIGTERM", () => {});
-    writeFileSync(process.env.FAKE_PIDS, process.pid + " " + child.pid);
+    // FAKE_PIDS_PER_ID: one file per ID (several models run at once).
+    const pidFile = process.env.FAKE_PIDS + (process.env.FAKE_PIDS_PER_ID ? "." + process.env.MFPAR_ID : "");
+    writeFileSync(pidFile, process.pid + " " + child.pid);
     console.log(" sleeping");
     setInterval(() => {}, 1000);
     break;

@@ -130,14 +130,19 @@ describe("mfpar run", () => {
     const pids = join(cwd, "pids");
     const child = spawn(process.execPath, [CLI, "run", "p/base.yaml", "--workers", "2"], {
       cwd,
-      env: { ...process.env, FAKE_MODE: "sleep", FAKE_PIDS: pids },
+      env: { ...process.env, FAKE_MODE: "sleep", FAKE_PIDS: pids, FAKE_PIDS_PER_ID: "1" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
     child.stderr.setEncoding("utf8").on("data", (d: string) => (out += d));
     const exited = new Promise<number | null>((res) => child.once("close", (code) => res(code)));
-    await waitFor(async () => (await readFile(pids, "utf8").catch(() => "")).includes(" ") || undefined);
+    // Both models running (so both agents have their signal handlers installed).
+    for (const id of ["1", "2"]) {
+      await waitFor(
+        async () => (await readFile(`${pids}.${id}`, "utf8").catch(() => "")).includes(" ") || undefined,
+      );
+    }
     child.kill("SIGINT");
     expect(await exited).toBe(130);
     expect(out).toContain("SIGINT: stopping the running realizations");
