@@ -1,5 +1,4 @@
-import { join, resolve } from "node:path";
-import * as actionsCore from "@actions/core";
+import { resolve } from "node:path";
 import { type LaunchRequest, launchOptionsFor } from "../../lib/batch/from-config.js";
 import { launchBatch } from "../../lib/batch/launch.js";
 import { describeOrigin } from "../../lib/batch/record.js";
@@ -7,7 +6,10 @@ import { errorMessage } from "../../lib/errors.js";
 import { summaryKeys } from "../../lib/report/aggregate.js";
 import { type BatchPass, statusPass } from "../../lib/report/pass.js";
 import { headline, statusMarkdown } from "../../lib/report/summary.js";
+import { type ActionCore, defaultCore, readBoolean, readName, scenarioFileOf } from "../shared/inputs.js";
 import { type IssuesApi, type TrackingResult, updateTrackingIssue } from "./tracking-issue.js";
+
+export type { ActionCore } from "../shared/inputs.js";
 
 /** The action's inputs, as declared in action.yml. */
 export enum Inputs {
@@ -29,15 +31,6 @@ export enum Outputs {
   Issues = "issues",
 }
 
-/** The part of @actions/core the action uses (tests pass a fake). */
-export interface ActionCore {
-  getInput(name: string, opts?: { required?: boolean }): string;
-  setOutput(name: string, value: unknown): void;
-  setFailed(message: string): void;
-  info(message: string): void;
-  summary: { addRaw(text: string, addEOL?: boolean): { write(): Promise<unknown> } };
-}
-
 export interface RunDeps {
   core?: ActionCore;
   env?: Record<string, string | undefined>;
@@ -49,7 +42,6 @@ export interface RunDeps {
   now?: () => Date;
 }
 
-const NAME = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 const BATCH = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 async function octokitIssues(token: string): Promise<IssuesApi> {
@@ -59,25 +51,18 @@ async function octokitIssues(token: string): Promise<IssuesApi> {
 
 /** The batch-status action: every input read and checked first, one error path. */
 export async function run(deps: RunDeps = {}): Promise<void> {
-  const core = deps.core ?? (actionsCore as unknown as ActionCore);
+  const core = deps.core ?? defaultCore();
   try {
-    const project = core.getInput(Inputs.Project, { required: true }).trim();
-    const scenarioName = core.getInput(Inputs.Scenario, { required: true }).trim();
+    const project = readName(core, Inputs.Project, "project");
+    const scenarioName = readName(core, Inputs.Scenario, "scenario");
     const batchId = core.getInput(Inputs.BatchId).trim();
     const store = core.getInput(Inputs.Store).trim();
     const outputsFile = core.getInput(Inputs.StackOutputs).trim();
     const token = core.getInput(Inputs.GithubToken).trim();
-    const dryRunRaw = core.getInput(Inputs.DryRun).trim().toLowerCase() || "false";
+    const dryRun = readBoolean(core, Inputs.DryRun);
     const projectsDir = core.getInput(Inputs.ProjectsDir).trim() || "projects";
-    if (!NAME.test(project))
-      throw new Error(`Input ${Inputs.Project} is not a project name: ${JSON.stringify(project)}`);
-    if (!NAME.test(scenarioName))
-      throw new Error(`Input ${Inputs.Scenario} is not a scenario name: ${JSON.stringify(scenarioName)}`);
     if (batchId && !BATCH.test(batchId))
       throw new Error(`Input ${Inputs.BatchId} is not a batch id: ${JSON.stringify(batchId)}`);
-    if (!["true", "false"].includes(dryRunRaw))
-      throw new Error(`Input ${Inputs.DryRun} must be true or false: ${JSON.stringify(dryRunRaw)}`);
-    const dryRun = dryRunRaw === "true";
     const env = deps.env ?? process.env;
     const cwd = deps.cwd ?? process.cwd();
     const repository = env.GITHUB_REPOSITORY ?? "";
@@ -88,7 +73,7 @@ export async function run(deps: RunDeps = {}): Promise<void> {
       );
 
     const options = await launchOptionsFor({
-      scenarioFile: resolve(cwd, join(projectsDir, project, `${scenarioName}.yaml`)),
+      scenarioFile: scenarioFileOf(cwd, projectsDir, project, scenarioName),
       store: store || undefined,
       outputsFile: outputsFile ? resolve(cwd, outputsFile) : undefined,
       env,
