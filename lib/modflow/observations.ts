@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
+import { mapLimit } from "../concurrency.js";
 import { UserError } from "../errors.js";
 import {
   type BudgetData,
@@ -238,17 +239,12 @@ async function readHeads(
       reads.push(...byRecord.values());
     }
     // A few records in flight at once: positioned reads of different records overlap in the thread pool.
-    let next = 0;
-    const worker = async () => {
-      while (next < reads.length) {
-        const g = reads[next++]!;
-        const v = await heads.readValues(g.index, g.positions);
-        g.points.forEach((pi, k) => {
-          values[pi]![g.ti] = v[k]!;
-        });
-      }
-    };
-    await Promise.all(Array.from({ length: 4 }, worker));
+    await mapLimit(reads, 4, async (g) => {
+      const v = await heads.readValues(g.index, g.positions);
+      g.points.forEach((pi, k) => {
+        values[pi]![g.ti] = v[k]!;
+      });
+    });
     spec.points.forEach((p, pi) => {
       times.forEach((_, ti) => {
         setObs(out, `${p.name}${suffix(ti, times.length)}`, values[pi]![ti]!, path);
