@@ -1,8 +1,9 @@
+import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { ExitCode } from "../../../lib/exit-codes.js";
 import { readUserFile } from "../../../lib/pest/files.js";
 import { parameterValues, parseParFile } from "../../../lib/pest/par.js";
-import { fillTemplate, fillTemplateFile, parseTemplate, type Template } from "../../../lib/pest/template.js";
+import { fillTemplate, parseTemplate, type Template } from "../../../lib/pest/template.js";
 import type { Command } from "../command.js";
 
 export const templateCheck: Command = {
@@ -33,12 +34,12 @@ export const templateCheck: Command = {
     if (par === undefined) return ExitCode.Success;
     const parFile = parseParFile(await readUserFile(resolve(io.cwd, par), par), par);
     const values = parameterValues(parFile);
-    const opts = { precision: parFile.precision };
+    // The template is already in memory: fill it there (errors name it as the user typed it), write it once.
+    const filled = fillTemplate(tpl, values, { precision: parFile.precision });
     if (out === undefined) {
-      io.stdout(fillTemplate(tpl, values, opts));
+      io.stdout(filled);
     } else {
-      fillTemplate(tpl, values, opts); // errors name the template as the user typed it
-      await fillTemplateFile(resolve(io.cwd, tplPath), resolve(io.cwd, out), values, opts);
+      await writeFile(resolve(io.cwd, out), filled, "latin1");
       io.stdout(`wrote ${out}: ${tpl.spaces.length} spaces filled from ${par}\n`);
     }
     return ExitCode.Success;
