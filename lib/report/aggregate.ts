@@ -11,6 +11,7 @@
  * - `summary.json`    the figures above and the status, for machines;
  * - `report.html`     self-contained (no network): batch facts, status, failures, plots.
  */
+import { regionOfId } from "../batch/assign.js";
 import { mapLimit } from "../concurrency.js";
 import type { ResolvedScenario } from "../config/load.js";
 import { errorMessage } from "../errors.js";
@@ -216,11 +217,7 @@ export async function aggregateScenario(
   }
 
   const maxAttempts = opts.batch?.maxAttempts ?? resolved?.config.task.maxAttempts ?? 3;
-  const regionOf = opts.batch?.assignment
-    ? new Map(
-        Object.entries(opts.batch.assignment).flatMap(([r, list]) => list.map((id) => [id, r] as const)),
-      )
-    : undefined;
+  const regionOf = opts.batch?.assignment ? regionOfId(opts.batch.assignment) : undefined;
   const status = buildStatus({
     scenario: name,
     ...(opts.batch ? { batchId: opts.batch.batchId } : {}),

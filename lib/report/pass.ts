@@ -5,6 +5,7 @@
  * scenario's results. Reads are shared between the reconcile step and the status ({@link cachePassReads}).
  */
 
+import { regionOfId } from "../batch/assign.js";
 import type { Observation } from "../batch/reconcile.js";
 import type { BatchRecord } from "../batch/record.js";
 import { describeOrigin, listOpenBatches, readBatchRecord } from "../batch/record.js";
@@ -122,9 +123,7 @@ export async function statusPass(o: StatusPassOptions): Promise<BatchPass[]> {
       ids: batch.ids,
       maxAttempts: batch.maxAttempts,
       ...(observation ? { observed: observation.ids, tasks: observation.tasks } : {}),
-      regionOf: new Map(
-        Object.entries(batch.assignment).flatMap(([r, ids]) => ids.map((id) => [id, r] as const)),
-      ),
+      regionOf: regionOfId(batch.assignment),
       startedAt: batch.createdAt,
       ...(pricing ? { pricing } : {}),
       now: now(),

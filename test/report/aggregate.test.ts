@@ -126,6 +126,25 @@ describe("aggregateScenario", () => {
     expect(s3.counts()).toEqual({ ListObjectsV2: 1, GetObject: 198, PutObject: 4 });
   });
 
+  it("counts a batch's IDs in the regions its assignment gave them", async () => {
+    const store = new LocalStore(tempDir());
+    await seedStore(store, demoObjects());
+    const ids = Array.from({ length: 200 }, (_, i) => String(i + 1));
+    const res = await aggregateScenario(store, scenario, {
+      batch: {
+        batchId: "20261121T0930Z-3f9a1c",
+        ids,
+        maxAttempts: 3,
+        assignment: { "us-east-1": ids.slice(0, 150), "us-east-2": ids.slice(150) },
+      },
+      report: false,
+    });
+    expect(res.status.regions.map((r) => [r.region, r.total, r.counts.done, r.counts.pending])).toEqual([
+      ["us-east-1", 150, 148, 0],
+      ["us-east-2", 50, 48, 2],
+    ]);
+  });
+
   it("plots time series with bands when observation names carry a time suffix", async () => {
     const store = new LocalStore(tempDir());
     const objects: SeedObject[] = [];
