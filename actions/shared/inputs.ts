@@ -2,6 +2,7 @@
 // checking of the inputs common to all of them. Each action's run.ts reads its inputs at the top with these.
 import { join, resolve } from "node:path";
 import * as actionsCore from "@actions/core";
+import { NAME_PATTERN } from "../../lib/config/schema.js";
 
 /** The part of @actions/core the actions use. */
 export interface ActionCore {
@@ -16,12 +17,11 @@ export function defaultCore(): ActionCore {
   return actionsCore as unknown as ActionCore;
 }
 
-const NAME = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
-
 /** A required project or scenario name input, checked like the config checks folder and file names. */
 export function readName(core: ActionCore, input: string, what: "project" | "scenario"): string {
   const value = core.getInput(input, { required: true }).trim();
-  if (!NAME.test(value)) throw new Error(`Input ${input} is not a ${what} name: ${JSON.stringify(value)}`);
+  if (!NAME_PATTERN.test(value))
+    throw new Error(`Input ${input} is not a ${what} name: ${JSON.stringify(value)}`);
   return value;
 }
 

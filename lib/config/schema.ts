@@ -8,11 +8,15 @@ import { durationSchema } from "./duration.js";
  * such as `timout:` silently ignored would run 1,000 tasks with the wrong settings.
  */
 
-const NAME = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+/** Project and scenario names: they become folder, file and AWS resource names. */
+export const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 const nameSchema = (what: string) =>
   z
     .string()
-    .regex(NAME, `expected a ${what} name of lowercase letters, digits and inner hyphens (e.g. "cb-cierre")`)
+    .regex(
+      NAME_PATTERN,
+      `expected a ${what} name of lowercase letters, digits and inner hyphens (e.g. "cb-cierre")`,
+    )
     .max(40, `expected a ${what} name of at most 40 characters`);
 
 const REGION = /^[a-z]{2}(?:-gov)?-[a-z]+-\d$/;
