@@ -47,7 +47,8 @@ export interface ResolvedScenario {
   configHash: string;
 }
 
-function display(path: string, cwd = process.cwd()): string {
+/** A path as messages show it: relative to `cwd` when inside it, else absolute. */
+export function displayPath(path: string, cwd = process.cwd()): string {
   const rel = relative(cwd, path);
   return rel && !rel.startsWith("..") ? rel : path;
 }
@@ -59,7 +60,7 @@ async function readText(path: string, what: string): Promise<string> {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UserError(
       code === "ENOENT" ? `${what} not found` : `cannot read ${what}: ${(e as Error).message}`,
-      { file: display(path) },
+      { file: displayPath(path) },
       "config/missing-file",
     );
   }
@@ -70,7 +71,7 @@ export async function loadProject(dirOrFile: string): Promise<LoadedProject> {
   const isFile = dirOrFile.endsWith(".yaml") || dirOrFile.endsWith(".yml");
   const dir = resolve(isFile ? dirname(dirOrFile) : dirOrFile);
   const path = isFile ? resolve(dirOrFile) : join(dir, PROJECT_FILE);
-  const file = display(path);
+  const file = displayPath(path);
   const source = parseYaml(await readText(path, "project.yaml"), file);
   const res = validateYaml(source, projectSchema);
   if (!res.ok) throw new ValidationError(res.diagnostics);
@@ -138,7 +139,7 @@ function hasPath(data: unknown, path: readonly PropertyKey[]): boolean {
 export async function loadScenario(scenarioPath: string, project?: LoadedProject): Promise<ResolvedScenario> {
   const path = resolve(scenarioPath);
   const proj = project ?? (await loadProject(dirname(path)));
-  const file = display(path);
+  const file = displayPath(path);
   const src = parseYaml(await readText(path, "scenario file"), file);
   const res = validateYaml(src, scenarioSchema);
   if (!res.ok) throw new ValidationError(res.diagnostics);
@@ -209,7 +210,7 @@ export async function loadScenario(scenarioPath: string, project?: LoadedProject
       );
     else {
       const listPath = resolve(proj.dir, spec.file);
-      idSource = display(listPath);
+      idSource = displayPath(listPath);
       if (!(await exists(listPath))) {
         throw new UserError(
           `ID list file "${spec.file}" not found (looked for ${idSource})`,

@@ -1,6 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
-import { basename, join, relative, resolve, sep } from "node:path";
+import { basename, join, resolve, sep } from "node:path";
 import {
+  displayPath,
   findProjects,
   type LoadedProject,
   listScenarioFiles,
@@ -129,11 +130,6 @@ class Context {
     this.reported.add(key);
     return true;
   }
-}
-
-function displayPath(p: string): string {
-  const rel = relative(process.cwd(), p);
-  return rel && !rel.startsWith("..") ? rel : p;
 }
 
 function listIds(ids: string[]): string {
