@@ -1,3 +1,4 @@
+import { quantile } from "../report/stats.js";
 import type { IdOutcome, LocalProgress, LocalRunResult } from "./run.js";
 
 /** `75_000` → `1m15s`; `2_500` → `2.5s`. */
@@ -90,12 +91,6 @@ function table(rows: string[][]): string {
     .join("\n");
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 const MAX_LISTED_FAILURES = 50;
 
 /** The summary printed at the end of `mfpar run`: counts by status, timings, failures with their reasons, where the results are. */
@@ -122,8 +117,8 @@ export function formatSummary(r: LocalRunResult, storeDisplay: string): string {
   if (model.length) {
     const wall = succeeded.map((o) => o.wallMs).filter((x): x is number => typeof x === "number");
     lines.push(
-      `Model time per realization: median ${formatDuration(median(model))}, max ${formatDuration(Math.max(...model))}` +
-        (wall.length ? `; agent wall time median ${formatDuration(median(wall))}` : ""),
+      `Model time per realization: median ${formatDuration(quantile(model, 0.5))}, max ${formatDuration(Math.max(...model))}` +
+        (wall.length ? `; agent wall time median ${formatDuration(quantile(wall, 0.5))}` : ""),
     );
   }
   if (r.configError) lines.push(`Stopped: the agent rejected the configuration:\n  ${r.configError}`);
