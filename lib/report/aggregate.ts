@@ -23,7 +23,7 @@ import type { PricingInput } from "./cost.js";
 import { toCsv } from "./csv.js";
 import { type ReportFacts, renderReport } from "./html.js";
 import { groupNames, observationGroups, readObservedCsv } from "./observations.js";
-import { compareIds, listResults } from "./scan.js";
+import { compareIds, decidingMarker, listResults } from "./scan.js";
 import { describe, type ObservationStats } from "./stats.js";
 import { type BatchStatus, buildStatus, type MarkerFacts, markerFacts, type ObservedId } from "./status.js";
 
@@ -157,14 +157,7 @@ export async function aggregateScenario(
   const toRead: [string, MarkerKind][] = [];
   for (const e of listing.ids.values()) {
     if (wanted && !wanted.has(e.id)) continue;
-    const kind: MarkerKind | undefined =
-      e.markers.SUCCESS !== undefined
-        ? "SUCCESS"
-        : e.markers.FAILED !== undefined
-          ? "FAILED"
-          : e.markers.INTERRUPTED !== undefined
-            ? "INTERRUPTED"
-            : undefined;
+    const kind = decidingMarker(e);
     if (kind) toRead.push([e.id, kind]);
   }
   toRead.sort((a, b) => compareIds(a[0], b[0]));

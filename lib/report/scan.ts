@@ -1,6 +1,6 @@
 // What one listing of `{scenario}/resultados/` tells about every ID, without opening a single marker: which
 // markers exist and when they were written, and which attempt folders exist. 1,000 keys per S3 request.
-import { type MarkerKind, storeKeys } from "../store/keys.js";
+import { MARKER_KINDS, type MarkerKind, storeKeys } from "../store/keys.js";
 import type { ResultStore } from "../store/types.js";
 
 /** One ID as the listing shows it. */
@@ -43,6 +43,11 @@ export async function listResults(store: ResultStore, scenario: string): Promise
     else if (m[3]) e.attemptsSeen = Math.max(e.attemptsSeen, Number(m[3]));
   }
   return { scenario, ids, objects };
+}
+
+/** The marker that decides an ID's outcome: `_SUCCESS.json` over `_FAILED.json` over `_INTERRUPTED.json`. */
+export function decidingMarker(listed: ListedId | undefined): MarkerKind | undefined {
+  return MARKER_KINDS.find((k) => listed?.markers[k] !== undefined);
 }
 
 /** Numeric IDs in numeric order, then the rest in string order. */

@@ -21,7 +21,7 @@ import {
   type FailureCategory,
   failureMessage,
 } from "./failures.js";
-import { compareIds, listResults, type ResultsListing } from "./scan.js";
+import { compareIds, decidingMarker, listResults, type ResultsListing } from "./scan.js";
 import { quantileSorted } from "./stats.js";
 
 /** The states a status report counts; every ID is in exactly one. */
@@ -186,14 +186,7 @@ export function buildStatus(input: StatusInput): BatchStatus {
       (a, b) => a.attempt - b.attempt || ms(a.createdAt) - ms(b.createdAt),
     );
     const lastTask = obs?.task ?? tasks.at(-1);
-    const kind: MarkerKind | undefined =
-      listed?.markers.SUCCESS !== undefined
-        ? "SUCCESS"
-        : listed?.markers.FAILED !== undefined
-          ? "FAILED"
-          : listed?.markers.INTERRUPTED !== undefined
-            ? "INTERRUPTED"
-            : undefined;
+    const kind = decidingMarker(listed);
     const attempt = Math.max(
       obs?.attemptsUsed ?? 0,
       body?.kind === kind ? (body?.attempt ?? 0) : 0,
@@ -437,9 +430,9 @@ export async function collectStatus(store: ResultStore, opts: CollectStatusOptio
   const successes: [string, number][] = [];
   for (const e of listing.ids.values()) {
     if (!inScope(e.id)) continue;
-    if (e.markers.SUCCESS !== undefined) successes.push([e.id, e.markers.SUCCESS]);
-    else if (e.markers.FAILED !== undefined) failedReads.push([e.id, "FAILED"]);
-    else if (e.markers.INTERRUPTED !== undefined) failedReads.push([e.id, "INTERRUPTED"]);
+    const kind = decidingMarker(e);
+    if (kind === "SUCCESS") successes.push([e.id, e.markers.SUCCESS!]);
+    else if (kind) failedReads.push([e.id, kind]);
   }
   failedReads.sort((a, b) => compareIds(a[0], b[0]));
   successes.sort((a, b) => b[1] - a[1] || compareIds(a[0], b[0]));
