@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { writeResolvedScenario } from "../agent/resolved.js";
 import type { ResolvedScenario } from "../config/load.js";
 import { ExitCode } from "../exit-codes.js";
+import { listResults } from "../report/scan.js";
 import { storeKeys } from "../store/keys.js";
 import type { Marker } from "../store/markers.js";
 import type { ResultStore } from "../store/types.js";
@@ -87,30 +88,6 @@ export interface LocalRunResult {
   workers: number;
 }
 
-/**
- * Reads what the store already holds for a scenario with one listing (not one request per ID): the IDs with
- * `_SUCCESS.json` and, per ID, the highest attempt number used so far.
- */
-export async function scanResults(
-  store: ResultStore,
-  scenario: string,
-): Promise<{ done: Set<string>; lastAttempt: Map<string, number> }> {
-  const prefix = storeKeys.resultsPrefix(scenario);
-  const done = new Set<string>();
-  const lastAttempt = new Map<string, number>();
-  for await (const o of store.list(prefix)) {
-    const rest = o.key.slice(prefix.length);
-    const slash = rest.indexOf("/");
-    if (slash < 0) continue;
-    const id = rest.slice(0, slash);
-    const tail = rest.slice(slash + 1);
-    if (tail === "_SUCCESS.json") done.add(id);
-    const m = /^attempts\/(\d+)\//.exec(tail);
-    if (m) lastAttempt.set(id, Math.max(lastAttempt.get(id) ?? 0, Number(m[1])));
-  }
-  return { done, lastAttempt };
-}
-
 const TAIL_LINES = 20;
 
 /**
@@ -123,7 +100,8 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const now = opts.now ?? Date.now;
   const startedAt = now();
   const { scenario: sc, store } = opts;
-  const { done, lastAttempt } = await scanResults(store, sc.scenario);
+  // One listing of the scenario's results (not one request per ID): which IDs are done, and their last attempt.
+  const listed = (await listResults(store, sc.scenario)).ids;
   const outcomes = new Map<string, IdOutcome>();
   const progress: LocalProgress = {
     total: opts.ids.length,
@@ -136,11 +114,13 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   };
   const queue: string[] = [];
   for (const id of opts.ids) {
-    if (done.has(id)) {
-      outcomes.set(id, { id, status: "done-before", attempts: 0, lastAttempt: lastAttempt.get(id) });
+    const seen = listed.get(id);
+    const lastAttempt = seen?.attemptsSeen || undefined;
+    if (seen?.markers.SUCCESS !== undefined) {
+      outcomes.set(id, { id, status: "done-before", attempts: 0, lastAttempt });
       progress.doneBefore++;
     } else {
-      outcomes.set(id, { id, status: "not-run", attempts: 0, lastAttempt: lastAttempt.get(id) });
+      outcomes.set(id, { id, status: "not-run", attempts: 0, lastAttempt });
       queue.push(id);
     }
   }
