@@ -2,9 +2,6 @@
 // numpy.percentile's default "linear" method and Excel's PERCENTILE.INC): for sorted values x[0..n-1] and
 // p in [0, 1], h = (n - 1)·p and Q(p) = x[⌊h⌋] + (h - ⌊h⌋)·(x[⌊h⌋+1] - x[⌊h⌋]).
 
-/** The percentiles reported for every observation, as fractions. */
-export const PERCENTILES = [0.05, 0.1, 0.5, 0.9, 0.95] as const;
-
 /** Type-7 quantile of values already sorted ascending; NaN when empty. `p` in [0, 1]. */
 export function quantileSorted(sorted: readonly number[], p: number): number {
   const n = sorted.length;

@@ -120,8 +120,9 @@ export function statusText(s: BatchStatus): string {
   out.push(`${progressBar(s.counts.done, s.total)}  ${headline(s)}`, "");
   const c = countsTable(s);
   out.push(textTable(c.header, c.rows, c.align), "");
-  const w = Math.max(...factsRows(s).map(([k]) => k.length));
-  for (const [k, v] of factsRows(s)) out.push(`${k.padEnd(w)}  ${v}`);
+  const facts = factsRows(s);
+  const w = Math.max(...facts.map(([k]) => k.length));
+  for (const [k, v] of facts) out.push(`${k.padEnd(w)}  ${v}`);
   if (s.failures.length) {
     const f = failuresTable(s);
     out.push("", "Failures by cause", textTable(f.header, f.rows, f.align));
