@@ -199,10 +199,11 @@ export class LocalStore implements ResultStore {
 }
 
 /**
- * Writes through `write(tmp)` to a temporary file next to `path`, then renames it onto `path`. Retries when
- * the directory vanishes underneath (a concurrent delete pruning empty directories).
+ * Writes through `write(tmp)` to a temporary file next to `path` (creating its directory), then renames it onto
+ * `path`, so readers never see part of a file. Retries when the directory vanishes underneath (a concurrent
+ * delete pruning empty directories).
  */
-async function writeAtomic(path: string, write: (tmp: string) => Promise<unknown>): Promise<void> {
+export async function writeAtomic(path: string, write: (tmp: string) => Promise<unknown>): Promise<void> {
   const dir = dirname(path);
   for (let attempt = 1; ; attempt++) {
     const tmp = join(dir, `${TMP_PREFIX}${randomBytes(6).toString("hex")}-${basename(path)}`);

@@ -1,7 +1,6 @@
-import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, readFile, rename, stat, unlink } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { readFile, stat } from "node:fs/promises";
+import { resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
@@ -16,6 +15,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { mapLimit } from "../concurrency.js";
+import { writeAtomic } from "./local.js";
 import {
   assertValidKey,
   type PutOptions,
@@ -138,16 +138,7 @@ export class S3Store implements ResultStore {
       if (isNotFound(e)) return false;
       throw e;
     }
-    const target = resolve(path);
-    await mkdir(dirname(target), { recursive: true });
-    const tmp = join(dirname(target), `.mfpar-tmp-${randomBytes(6).toString("hex")}-${basename(target)}`);
-    try {
-      await pipeline(body, createWriteStream(tmp, { flags: "wx" }));
-      await rename(tmp, target);
-    } catch (e) {
-      await unlink(tmp).catch(() => {});
-      throw e;
-    }
+    await writeAtomic(resolve(path), (tmp) => pipeline(body, createWriteStream(tmp, { flags: "wx" })));
     return true;
   }
 
