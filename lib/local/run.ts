@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -131,16 +131,16 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const resolvedFile = join(handoff, "scenario.json");
   await writeResolvedScenario(sc, resolvedFile);
 
-  const running = new Map<number, { kill: (sig: NodeJS.Signals) => void }>();
+  const running = new Set<ChildProcess>();
   let stopped = opts.signal?.aborted ?? false;
   let configError: string | undefined;
   const onAbort = () => {
     stopped = true;
-    for (const r of running.values()) r.kill("SIGTERM");
+    for (const child of running) child.kill("SIGTERM");
   };
   const onForce = () => {
     stopped = true;
-    for (const r of running.values()) r.kill("SIGINT");
+    for (const child of running) child.kill("SIGINT");
   };
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   opts.forceSignal?.addEventListener("abort", onForce, { once: true });
@@ -176,15 +176,14 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
         partial = lines.pop() ?? "";
         tail = tail.concat(lines).slice(-TAIL_LINES);
       });
-      const pid = child.pid ?? -Math.random();
-      running.set(pid, { kill: (sig) => child.kill(sig) });
+      running.add(child);
       if (stopped) child.kill("SIGTERM");
       child.once("error", (e) => {
-        running.delete(pid);
+        running.delete(child);
         resolve({ code: null, tail: [String(e.message)], wallMs: performance.now() - t0 });
       });
       child.once("close", (code) => {
-        running.delete(pid);
+        running.delete(child);
         if (partial) tail = tail.concat(partial).slice(-TAIL_LINES);
         resolve({ code, tail, wallMs: performance.now() - t0 });
       });
