@@ -10,14 +10,16 @@ export class TextScanner {
   readonly found = new Set<string>();
   private carry = "";
   private readonly keep: number;
+  private readonly distinct: number;
 
   constructor(readonly texts: readonly string[]) {
     this.keep = Math.max(0, ...texts.map((t) => t.length)) - 1;
+    this.distinct = new Set(texts).size;
   }
 
   /** True once every text has been found (nothing left to look for). */
   get done(): boolean {
-    return this.found.size === new Set(this.texts).size;
+    return this.found.size === this.distinct;
   }
 
   push(chunk: Buffer | string): void {

@@ -10,6 +10,15 @@ it("finds a text split across chunks, and only texts that occur", () => {
   for (const chunk of ["... Norm", "al termin", "ation of simulation\n"]) s.push(Buffer.from(chunk));
   expect([...s.found]).toEqual(["Normal termination"]);
   expect(s.done).toBe(false);
+  s.push(Buffer.from(" ****FAILED TO CONVERGE****\n"));
+  expect([...s.found]).toEqual(["Normal termination", "FAILED TO CONVERGE"]);
+  expect(s.done).toBe(true);
+});
+
+it("is done once each distinct text is found, even when a text is listed twice", () => {
+  const s = new TextScanner(["Normal termination", "Normal termination"]);
+  s.push(" Normal termination of simulation\n");
+  expect(s.done).toBe(true);
 });
 
 it("scans a listing file bigger than one read chunk, with the text across the 1 MiB boundary", async () => {
