@@ -140,6 +140,55 @@ export class RandomAccessFile {
   }
 }
 
+/**
+ * What head and budget files share: the open file, its precision and the index of its records, built header to
+ * header without reading the values. Close when done.
+ */
+export abstract class RecordFile<R extends { text: string }> {
+  protected constructor(
+    protected readonly file: RandomAccessFile,
+    readonly precision: Precision,
+    readonly records: readonly R[],
+  ) {}
+
+  get path(): string {
+    return this.file.path;
+  }
+
+  get size(): number {
+    return this.file.size;
+  }
+
+  /** The distinct texts, in order of first appearance. */
+  texts(): string[] {
+    return [...new Set(this.records.map((r) => r.text))];
+  }
+
+  protected record(index: number): R {
+    const r = this.records[index];
+    if (!r) throw new RangeError(`record ${index + 1} does not exist (${this.records.length} records)`);
+    return r;
+  }
+
+  async close(): Promise<void> {
+    await this.file.close();
+  }
+}
+
+/** Opens `path` and indexes it with `index`; the file is closed when indexing fails. */
+export async function openIndexed<T>(
+  path: string,
+  index: (file: RandomAccessFile) => Promise<T>,
+): Promise<T> {
+  const file = await RandomAccessFile.open(path);
+  try {
+    return await index(file);
+  } catch (e) {
+    await file.close();
+    throw e;
+  }
+}
+
 /** Reads `count` reals starting at byte `offset` of `buf` into doubles. */
 export function decodeReals(buf: Buffer, offset: number, count: number, precision: Precision): Float64Array {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);

@@ -2,8 +2,10 @@ import {
   dataView,
   decodeReals,
   modflowError,
+  openIndexed,
   type Precision,
-  RandomAccessFile,
+  type RandomAccessFile,
+  RecordFile,
   readReal,
   readText,
   realSize,
@@ -70,14 +72,7 @@ export interface InOut {
 
 const HEADER1 = 36;
 
-interface Header1 {
-  kstp: number;
-  kper: number;
-  text: string;
-  ncol: number;
-  nrow: number;
-  nlay: number;
-}
+type Header1 = Pick<BudgetRecord, "kstp" | "kper" | "text" | "ncol" | "nrow" | "nlay">;
 
 function parseHeader1(buf: Buffer): Header1 | string {
   const view = dataView(buf);
@@ -201,21 +196,7 @@ async function readRecordHeader(
  * A MODFLOW cell-by-cell budget file, indexed header to header without reading the values. Open with
  * {@link openBudgetFile}; close when done.
  */
-export class BudgetFile {
-  private constructor(
-    private readonly file: RandomAccessFile,
-    readonly precision: Precision,
-    readonly records: readonly BudgetRecord[],
-  ) {}
-
-  get path(): string {
-    return this.file.path;
-  }
-
-  get size(): number {
-    return this.file.size;
-  }
-
+export class BudgetFile extends RecordFile<BudgetRecord> {
   /** @internal */
   static async index(file: RandomAccessFile): Promise<BudgetFile> {
     const precision = await detectPrecision(file);
@@ -253,11 +234,6 @@ export class BudgetFile {
     return new BudgetFile(file, precision, records);
   }
 
-  /** The distinct texts, in order of first appearance. */
-  texts(): string[] {
-    return [...new Set(this.records.map((r) => r.text))];
-  }
-
   /** The output times (distinct kstp, kper) in file order; totim is NaN for non-compact files, which carry no times. */
   times(): OutputTime[] {
     const seen = new Map<string, OutputTime>();
@@ -270,8 +246,7 @@ export class BudgetFile {
 
   /** The values of record `index` (reads the whole record). */
   async readRecord(index: number): Promise<BudgetData> {
-    const r = this.records[index];
-    if (!r) throw new RangeError(`record ${index + 1} does not exist (${this.records.length} records)`);
+    const r = this.record(index);
     const p = this.precision;
     const rs = realSize(p);
     const buf = await this.file.read(r.dataOffset, r.end - r.dataOffset, `record ${index + 1} values`, false);
@@ -312,10 +287,6 @@ export class BudgetFile {
         return id2 ? { kind: "list", nodes, q, id2, aux } : { kind: "list", nodes, q, aux };
       }
     }
-  }
-
-  async close(): Promise<void> {
-    await this.file.close();
   }
 }
 
@@ -415,13 +386,7 @@ async function detectPrecision(file: RandomAccessFile): Promise<Precision> {
 
 /** Opens and indexes a cell-by-cell budget file (MODFLOW-2005, MODFLOW-USG including CLN, MODFLOW 6). */
 export async function openBudgetFile(path: string): Promise<BudgetFile> {
-  const file = await RandomAccessFile.open(path);
-  try {
-    return await BudgetFile.index(file);
-  } catch (e) {
-    await file.close();
-    throw e;
-  }
+  return openIndexed(path, BudgetFile.index);
 }
 
 /** Connectivity of an unstructured grid in compressed sparse row form, 0-based (see `readGridFile`). */

@@ -2,8 +2,10 @@ import {
   dataView,
   decodeReals,
   modflowError,
+  openIndexed,
   type Precision,
-  RandomAccessFile,
+  type RandomAccessFile,
+  RecordFile,
   readReal,
   readText,
   realSize,
@@ -103,21 +105,7 @@ function countOf(h: RawHeader): number {
  * A MODFLOW binary head (or drawdown) file, indexed header to header without reading the values. Open with
  * {@link openHeadFile}; close when done.
  */
-export class HeadFile {
-  private constructor(
-    private readonly file: RandomAccessFile,
-    readonly precision: Precision,
-    readonly records: readonly HeadRecord[],
-  ) {}
-
-  get path(): string {
-    return this.file.path;
-  }
-
-  get size(): number {
-    return this.file.size;
-  }
-
+export class HeadFile extends RecordFile<HeadRecord> {
   /** @internal */
   static async index(file: RandomAccessFile): Promise<HeadFile> {
     const precision = await detectPrecision(file);
@@ -176,11 +164,6 @@ export class HeadFile {
       pos = end;
     }
     return new HeadFile(file, precision, records);
-  }
-
-  /** The distinct texts, in order of first appearance. */
-  texts(): string[] {
-    return [...new Set(this.records.map((r) => r.text))];
   }
 
   /** The output times (distinct kstp, kper) of records with `text` (all records when omitted), in file order. */
@@ -298,16 +281,6 @@ export class HeadFile {
     }
     return this.byTime.get(`${time.kper}/${time.kstp}/${text}`) ?? [];
   }
-
-  private record(index: number): HeadRecord {
-    const r = this.records[index];
-    if (!r) throw new RangeError(`record ${index + 1} does not exist (${this.records.length} records)`);
-    return r;
-  }
-
-  async close(): Promise<void> {
-    await this.file.close();
-  }
 }
 
 /**
@@ -351,11 +324,5 @@ async function detectPrecision(file: RandomAccessFile): Promise<Precision> {
 
 /** Opens and indexes a binary head, drawdown or CLN head file (MODFLOW-2005, MODFLOW-USG, MODFLOW 6). */
 export async function openHeadFile(path: string): Promise<HeadFile> {
-  const file = await RandomAccessFile.open(path);
-  try {
-    return await HeadFile.index(file);
-  } catch (e) {
-    await file.close();
-    throw e;
-  }
+  return openIndexed(path, HeadFile.index);
 }
