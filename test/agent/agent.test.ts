@@ -132,7 +132,10 @@ describe("agent on the demo model", () => {
     const keys = await localKeys(store);
     const again = await runAgentProcess({ ...env, MFPAR_ATTEMPT: "2" });
     expect(again.code).toBe(0);
-    expect(again.logs.find((l) => l.id === "3" && String(l.msg).startsWith("already done"))).toBeDefined();
+    expect(again.logs.find((l) => l.id === "3" && l.step === "check")).toMatchObject({
+      msg: "already done: _SUCCESS.json exists, skipping",
+      attempt: 2,
+    });
     expect(await localKeys(store)).toEqual(keys);
     expect(await readFile(join(store, "base/resultados/3/_SUCCESS.json"), "utf8")).toBe(marker);
   });
@@ -455,6 +458,9 @@ describe("agent input errors", () => {
       MFPAR_STORE: "x",
     });
     expect(noIds.code).toBe(3);
+    expect(noIds.logs.at(-1)?.msg).toBe(
+      'no ID to run: set MFPAR_IDS (e.g. "7" or "1-5,9") or ID_PARAMETRO (one ID)',
+    );
     await writeFile(
       join(proj, "project.yaml"),
       (await readFile(join(proj, "project.yaml"), "utf8")).replace("task:", "tsak:"),

@@ -50,7 +50,12 @@ it("uploads results, the attempt log and the marker to s3://bucket/prefix", asyn
     status: "success",
     id: "5",
     attempt: 1,
-    files: expect.arrayContaining(["base/resultados/5/heads.out"]),
+    files: [
+      "base/resultados/5/demo.hds.txt",
+      "base/resultados/5/demo.lst",
+      "base/resultados/5/heads.out",
+      "base/resultados/5/observations.csv",
+    ],
   });
   expect(Object.keys(m!.observations!)).toHaveLength(16);
 });
