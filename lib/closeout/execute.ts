@@ -25,7 +25,7 @@ import {
 } from "./images.js";
 import type { Discovery } from "./inventory.js";
 import { backupMetaDir, Journal } from "./journal.js";
-import { buildReceipt, type Receipt, receiptMarkdown } from "./receipt.js";
+import { buildReceipt, type DeletionList, type Receipt, receiptMarkdown } from "./receipt.js";
 import type { BackupTarget } from "./target.js";
 import type { CloseoutClients, CloseoutInventory } from "./types.js";
 
@@ -120,7 +120,8 @@ export interface ExecuteResult {
   receipt: Receipt;
   state: CloseoutState;
   copied: { objects: number; skipped: number; bytes: number; archives: number; archivesSkipped: number };
-  deleted: { stacks: string[]; buckets: string[]; repositories: string[]; logGroups: string[] };
+  /** What this run deleted (a resumed run omits what an earlier one did). */
+  deleted: DeletionList;
 }
 
 const statePath = (project: string) => `${backupMetaDir(project)}/state.json`;

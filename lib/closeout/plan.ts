@@ -1,5 +1,5 @@
 import { imageArchivePaths } from "./images.js";
-import { formatBytes } from "./receipt.js";
+import { type DeletionList, deletionList, formatBytes } from "./receipt.js";
 import type { CloseoutInventory } from "./types.js";
 
 /** Assumed throughput for the time estimate: a runner copying from S3 to disk with 16 streams. */
@@ -20,7 +20,7 @@ export interface CloseoutPlan {
     estimatedSeconds: number;
     layout: string[];
   };
-  delete: { stacks: string[]; buckets: string[]; repositories: string[]; logGroups: string[] };
+  delete: DeletionList;
   refusals: string[];
 }
 
@@ -60,12 +60,7 @@ export function buildPlan(inv: CloseoutInventory, target?: string): CloseoutPlan
         `${inv.project}/.mfpar-backup/manifest.jsonl`,
       ],
     },
-    delete: {
-      stacks: inv.stacks.map((s) => s.name),
-      buckets: inv.buckets.map((b) => b.name),
-      repositories: inv.repositories.map((r) => `${r.region}/${r.name}`),
-      logGroups: inv.logGroups.map((g) => `${g.region}:${g.name}`),
-    },
+    delete: deletionList(inv),
     refusals: running.length ? [`running tasks: ${running.map(([r, n]) => `${n} in ${r}`).join(", ")}`] : [],
   };
 }

@@ -4,6 +4,25 @@ import type { BucketVerification } from "./buckets.js";
 import type { RepositoryVerification } from "./images.js";
 import type { CloseoutInventory } from "./types.js";
 
+/** What a close-out deletes, as the plan, the receipt and the result name it. */
+export interface DeletionList {
+  stacks: string[];
+  buckets: string[];
+  /** `{region}/{name}` */
+  repositories: string[];
+  /** `{region}:{name}` */
+  logGroups: string[];
+}
+
+export function deletionList(inv: CloseoutInventory): DeletionList {
+  return {
+    stacks: inv.stacks.map((s) => s.name),
+    buckets: inv.buckets.map((b) => b.name),
+    repositories: inv.repositories.map((r) => `${r.region}/${r.name}`),
+    logGroups: inv.logGroups.map((g) => `${g.region}:${g.name}`),
+  };
+}
+
 /** What was backed up and verified, written into the backup and the job summary before anything is deleted. */
 export interface Receipt {
   project: string;
@@ -24,7 +43,7 @@ export interface Receipt {
   buckets: Array<BucketVerification & { region: string; origin: string }>;
   repositories: Array<RepositoryVerification & { origin: string }>;
   /** Deleted after the backup (log groups are not backed up). */
-  toDelete: { stacks: string[]; buckets: string[]; repositories: string[]; logGroups: string[] };
+  toDelete: DeletionList;
   journal: { path: string; entries: number };
   notes: string[];
   /** sha256 of the canonical JSON of every other field. */
@@ -80,12 +99,7 @@ export function buildReceipt(o: {
     },
     buckets,
     repositories,
-    toDelete: {
-      stacks: inv.stacks.map((s) => s.name),
-      buckets: inv.buckets.map((b) => b.name),
-      repositories: inv.repositories.map((r) => `${r.region}/${r.name}`),
-      logGroups: inv.logGroups.map((g) => `${g.region}:${g.name}`),
-    },
+    toDelete: deletionList(inv),
     journal: { path: o.journalPath, entries: o.journalEntries },
     notes: o.notes ?? [],
   });

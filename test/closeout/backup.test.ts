@@ -201,6 +201,13 @@ describe("closeout against s3rver", () => {
       images: 1,
       archives: 1,
     });
+    expect(receipt.toDelete).toEqual({
+      stacks: [`mfpar-${p}-us-east-1`],
+      buckets: [bucketOf(p, "a"), bucketOf(p, "b")],
+      repositories: [`us-east-1/agente-${p}-a`],
+      logGroups: [`us-east-1:/ecs/agente-${p}-a`],
+    });
+    expect(res.deleted).toEqual(receipt.toDelete);
     expect(await readFile(summary, "utf8")).toContain(`Receipt sha256: \`${receipt.receiptSha256}\``);
     expect(await readFile(join(backupDir, p, "closeout-receipt.md"), "utf8")).toContain(
       "approved by **octocat**",
