@@ -15,7 +15,7 @@ import { mapLimit } from "../concurrency.js";
 import type { Mismatch } from "./buckets.js";
 import { type ImageEntry, imageId, type Journal } from "./journal.js";
 import { readTar, TarWriter } from "./tar.js";
-import type { BackupTarget } from "./target.js";
+import { type BackupTarget, hashStream } from "./target.js";
 import type { RepositoryInventory } from "./types.js";
 
 /** One image to export: the registry's digest is the identity; the tag names the archive. */
@@ -353,12 +353,6 @@ export function imageArchivePaths(
   return out;
 }
 
-async function fileSha256(file: string): Promise<string> {
-  const h = createHash("sha256");
-  for await (const c of createReadStream(file)) h.update(c as Buffer);
-  return h.digest("hex");
-}
-
 /**
  * Exports every image of the repositories (one archive per tag), checking each archive before it is stored
  * and journaling it; archives already journaled and present with their size are skipped on a rerun.
@@ -392,7 +386,7 @@ export async function backupImages(o: {
           `${ref.repository}:${ref.tag ?? ref.digest} archive from ${o.exporter.name} is not valid: ${check.problems.join("; ")}`,
         );
       const size = (await stat(file)).size;
-      const sha = await fileSha256(file);
+      const sha = await hashStream(createReadStream(file));
       await o.target.putFile(path, file);
       await rm(file, { force: true });
       const entry: ImageEntry = {

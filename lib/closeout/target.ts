@@ -48,7 +48,8 @@ export function assertSafePath(path: string): void {
     throw new Error(`backup path ${JSON.stringify(path)} is not a safe relative path`);
 }
 
-async function hashStream(s: Readable): Promise<string> {
+/** sha256 (hex) of everything `s` yields. */
+export async function hashStream(s: Readable): Promise<string> {
   const h = createHash("sha256");
   for await (const chunk of s) h.update(chunk as Buffer);
   return h.digest("hex");
