@@ -28,6 +28,17 @@ export function formatDiagnostic(d: Diagnostic): string {
   return `${formatLocation(d)}: ${d.severity}: ${d.message}`;
 }
 
+/** Drops repeated diagnostics (same place, same message), keeping the first. */
+export function dedupeDiagnostics(ds: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return ds.filter((d) => {
+    const key = `${d.file}:${d.line}:${d.column}:${d.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 /**
  * A mistake in the user's input (config, ID list, PEST files, command-line usage). Entry points print its
  * message without a stack trace and exit with a named non-zero code.

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
-import { type Diagnostic, UserError, ValidationError } from "../errors.js";
+import { type Diagnostic, dedupeDiagnostics, UserError, ValidationError } from "../errors.js";
 import { checkResourceName, type ResourceKind, type ResourceNames, resourceNames } from "../naming.js";
 import { expandIdRanges, parseIdList, uniqueIds } from "./ids.js";
 import {
@@ -123,7 +123,7 @@ export function deepMerge(base: unknown, over: unknown): unknown {
 }
 
 function hasPath(data: unknown, path: readonly PropertyKey[]): boolean {
-  let v: any = data;
+  let v: unknown = data;
   for (const p of path) {
     if (!isPlainObject(v) && !Array.isArray(v)) return false;
     if (!(String(p) in v)) return false;
@@ -275,7 +275,7 @@ function crossChecks(config: ProjectConfig, sources: Source[]): Diagnostic[] {
       sources,
     ),
   );
-  return dedupe(out);
+  return dedupeDiagnostics(out);
 }
 
 function nameDiagnostics(names: ResourceNames, sources: Source[]): Diagnostic[] {
@@ -297,16 +297,6 @@ function nameDiagnostics(names: ResourceNames, sources: Source[]): Diagnostic[] 
     });
   }
   return out;
-}
-
-function dedupe(ds: Diagnostic[]): Diagnostic[] {
-  const seen = new Set<string>();
-  return ds.filter((d) => {
-    const k = `${d.file}:${d.line}:${d.column}:${d.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }
 
 /** JSON with keys sorted, so equal configs hash equally whatever the key order in YAML. */

@@ -1,6 +1,6 @@
 import { type Document, isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
-import { type Diagnostic, UserError } from "../errors.js";
+import { type Diagnostic, dedupeDiagnostics, UserError } from "../errors.js";
 import { closest } from "./suggest.js";
 
 /** A parsed YAML file that can point back at the line and column of any value or key. */
@@ -110,8 +110,9 @@ function describe(value: unknown): string {
 }
 
 function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
-  let v: any = data;
-  for (const p of path) v = v?.[p as string];
+  let v: unknown = data;
+  for (const p of path)
+    v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[p as string] : undefined;
   return v;
 }
 
@@ -128,15 +129,7 @@ export function validateYaml<T extends z.ZodType>(
   const diagnostics: Diagnostic[] = [];
   issuesToDiagnostics(src, schema, [], res.error.issues, diagnostics);
   diagnostics.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
-  return { ok: false, diagnostics: dedupe(diagnostics) };
-}
-
-function dedupe(ds: Diagnostic[]): Diagnostic[] {
-  const seen = new Set<string>();
-  return ds.filter((d) => {
-    const k = `${d.line}:${d.column}:${d.message}`;
-    return seen.has(k) ? false : (seen.add(k), true);
-  });
+  return { ok: false, diagnostics: dedupeDiagnostics(diagnostics) };
 }
 
 /**

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadScenario } from "../../lib/config/index.js";
-import { formatDiagnostic, ValidationError } from "../../lib/errors.js";
+import { formatDiagnostic, UserError, ValidationError } from "../../lib/errors.js";
 import { tempDir } from "../support/tmp.js";
 
 const root = tempDir();
@@ -32,8 +32,8 @@ async function errorsOf(files: {
   try {
     await loadScenario(join(dir, "s.yaml"));
   } catch (e) {
-    if (!(e instanceof ValidationError) && !(e instanceof Error && e.name === "UserError")) throw e;
-    const ds = e instanceof ValidationError ? e.diagnostics : [(e as any).toDiagnostic()];
+    if (!(e instanceof UserError)) throw e;
+    const ds = e instanceof ValidationError ? e.diagnostics : [e.toDiagnostic()];
     return ds.map((d) => formatDiagnostic({ ...d, file: d.file.replace(/^.*\/p1\//, "") }));
   }
   return [];
