@@ -19,7 +19,8 @@ export const storeKeys = {
   resultsPrefix: (scenario: string) => `${scenario}/resultados/`,
   result: (scenario: string, id: string) => `${scenario}/resultados/${id}/`,
   marker: (scenario: string, id: string, kind: MarkerKind) => `${scenario}/resultados/${id}/_${kind}.json`,
-  attempt: (scenario: string, id: string, attempt: number) => `${scenario}/resultados/${id}/attempts/${attempt}/`,
+  attempt: (scenario: string, id: string, attempt: number) =>
+    `${scenario}/resultados/${id}/attempts/${attempt}/`,
   summary: (scenario: string) => `${scenario}/summary/`,
 } as const;
 

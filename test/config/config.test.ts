@@ -84,8 +84,7 @@ describe("durations", () => {
     [30, 30_000],
   ] as const)("%s", (text, ms) => expect(parseDuration(text)).toBe(ms));
   it.each(["", "12", "12 hours", "-5m", "0s", "1d"])("rejects %j", (text) =>
-    expect(parseDuration(text)).toBeUndefined(),
-  );
+    expect(parseDuration(text)).toBeUndefined());
 });
 
 describe("resource names", () => {

@@ -231,7 +231,9 @@ describe("environments", () => {
     expect(last.env).toEqual({ APPROVED_BY: "${{ steps.approvals.outputs.approved-by }}" });
     // The backup target comes from a repository variable, the approvers from the run's environment approvals.
     expect(close.env).toMatchObject({ MFPAR_BACKUP_TARGET: "${{ vars.MFPAR_BACKUP_TARGET }}" });
-    expect(stepsOf(close).find((s) => s.id === "approvals")?.run).toContain("/actions/runs/$GITHUB_RUN_ID/approvals");
+    expect(stepsOf(close).find((s) => s.id === "approvals")?.run).toContain(
+      "/actions/runs/$GITHUB_RUN_ID/approvals",
+    );
     expect(close.permissions).toEqual({ contents: "read", actions: "read", "id-token": "write" });
   });
 });
