@@ -53,7 +53,7 @@ export interface RealizationOutcome {
 }
 
 /** A failure of one step, with the marker fields that describe it. */
-export class StepFailure extends Error {
+class StepFailure extends Error {
   constructor(
     readonly reason: string,
     message: string,
@@ -497,8 +497,9 @@ export async function runRealization(
   }
 }
 
-/** `90000` → `1m30s`. */
-export function formatMs(ms: number): string {
+// `90000` → `1m30s`. Not lib/config/duration.ts's formatDuration: that module carries the zod schema, which
+// costs every agent process start-up time.
+function formatMs(ms: number): string {
   if (ms < 1000) return `${ms}ms`;
   let s = Math.round(ms / 1000);
   const h = Math.floor(s / 3600);
