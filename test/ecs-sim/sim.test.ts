@@ -36,7 +36,6 @@ describe("ecs-sim", () => {
         taskLaunch: { burst: 5, perSecond: 1 },
         readApi: { burst: 50, perSecond: 20 },
       },
-      taskLimit: 7,
     });
     ecs = new ECSClient({ region: "us-east-1", endpoint: sim.endpoint, credentials: creds, maxAttempts: 1 });
   });
@@ -74,7 +73,7 @@ describe("ecs-sim", () => {
     ]);
   });
 
-  it("throttles past the bucket with ThrottlingException (HTTP 400), and refuses past the task limit", async () => {
+  it("throttles past the bucket with ThrottlingException (HTTP 400)", async () => {
     const errors: string[] = [];
     const reasons: string[] = [];
     for (let i = 0; i < 6; i++) {
@@ -89,11 +88,23 @@ describe("ecs-sim", () => {
     }
     expect(errors.length).toBeGreaterThan(0);
     expect(errors[0]).toBe("ThrottlingException 400");
-    await new Promise((r) => setTimeout(r, 2100));
-    const out = await ecs.send(run("over-limit", "99"));
-    const active = sim.tasks().filter((t) => t.lastStatus !== "STOPPED").length;
-    expect(active).toBeLessThanOrEqual(7);
-    if (active === 7) expect(out.failures?.[0]?.reason).toBe(TASK_LIMIT_REASON);
+  });
+});
+
+describe("ecs-sim task limit", () => {
+  it("refuses a RunTask past the account's concurrent-task limit with failures[], starting nothing", async () => {
+    const sim = await startEcsSim({ families: { fam: { env: {} } }, runContainers: false, taskLimit: 2 });
+    try {
+      const ecs = new ECSClient({ region: "us-east-1", endpoint: sim.endpoint, credentials: creds });
+      await ecs.send(run("limit-1", "1"));
+      await ecs.send(run("limit-2", "2"));
+      const out = await ecs.send(run("limit-3", "3"));
+      expect(out).toMatchObject({ tasks: [], failures: [{ reason: TASK_LIMIT_REASON }] });
+      expect(sim.tasks().map((t) => t.env.ID_PARAMETRO)).toEqual(["1", "2"]);
+      expect(sim.runTaskEvents.map((e) => e.outcome)).toEqual(["launched", "launched", "failure"]);
+    } finally {
+      await sim.stop();
+    }
   });
 });
 
