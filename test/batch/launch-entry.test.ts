@@ -122,7 +122,7 @@ describe("mfpar launch", () => {
       scenario: "e2e",
       status: "open",
       maxAttempts: 3,
-      image: expect.stringContaining("@sha256:"),
+      image: demoOutputs().scenarios.e2e!.image,
     });
     expect(first.out.stdout).toContain("8 launched, 12 pending, 0 skipped as done");
 
@@ -224,6 +224,7 @@ describe("launch-batch action", () => {
     expect(f.summary()).toMatch(/\| us-east-1 \| 8 \| 8 \| 12 \| 0 \| 0 \| 0 \| 0 \|/);
     expect(f.summary()).toContain("https://github.com/o/r/actions/runs/9");
     const [batch] = await listBatchRecords(new LocalStore(s.storeDir), "e2e");
+    expect(batch!.batchId).toBe(f.outputs["batch-id"]);
     expect(batch!.origin).toEqual({ kind: "github", url: "https://github.com/o/r/actions/runs/9" });
   });
 
