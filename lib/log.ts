@@ -42,5 +42,3 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     child: (fields) => createLogger({ level, write, clock, fields: { ...base, ...fields } }),
   };
 }
-
-export const silentLogger: Logger = createLogger({ level: "silent" });

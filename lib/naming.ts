@@ -66,16 +66,6 @@ export function checkResourceName(kind: ResourceKind, name: string): string | un
   return undefined;
 }
 
-/** Every problem with a set of names, as `[kind, message]` pairs. */
-export function checkResourceNames(names: ResourceNames): Array<[ResourceKind, string]> {
-  const out: Array<[ResourceKind, string]> = [];
-  for (const kind of Object.keys(names) as ResourceKind[]) {
-    const problem = checkResourceName(kind, names[kind]);
-    if (problem) out.push([kind, problem]);
-  }
-  return out;
-}
-
 type Rule = { what: string; min: number; max: number; checks: Array<[RegExp, string]> };
 const ECS_NAME: Array<[RegExp, string]> = [
   [/^[A-Za-z0-9_-]+$/, "letters, digits, hyphens and underscores only"],

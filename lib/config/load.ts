@@ -115,7 +115,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Objects merged key by key, lists and scalars replaced. */
-export function deepMerge(base: unknown, over: unknown): unknown {
+function deepMerge(base: unknown, over: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over;
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) out[k] = deepMerge(base[k], v);
@@ -312,6 +312,6 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-export function hashConfig(config: ProjectConfig, ids: string[]): string {
+function hashConfig(config: ProjectConfig, ids: string[]): string {
   return createHash("sha256").update(canonicalJson({ config, ids })).digest("hex");
 }
