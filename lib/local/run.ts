@@ -228,8 +228,10 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
         o.reason = "invalid-input";
         o.message = configError;
       } else {
-        const interrupted = await readMarker(id, "INTERRUPTED");
-        const failed = await readMarker(id, "FAILED");
+        const [interrupted, failed] = await Promise.all([
+          readMarker(id, "INTERRUPTED"),
+          readMarker(id, "FAILED"),
+        ]);
         const marker = [interrupted, failed].find((m) => m?.attempt === attempt);
         o.marker = marker;
         if (marker) {
