@@ -28,7 +28,8 @@ import type {
 import { launchUnits } from "../ecs/launcher.js";
 import { isActive, listBatchTasks, type ObservedTask } from "../ecs/tasks.js";
 import type { TokenBucket } from "../ecs/token-bucket.js";
-import { type MarkerKind, parseMarkerKey, storeKeys } from "../store/keys.js";
+import { listResults } from "../report/scan.js";
+import { MARKER_KINDS, type MarkerKind, storeKeys } from "../store/keys.js";
 import type { Marker } from "../store/markers.js";
 import { getJson } from "../store/open.js";
 import type { ResultStore } from "../store/types.js";
@@ -98,22 +99,6 @@ export interface ObserveDeps {
 const DEFAULT_VISIBILITY_GRACE_MS = 10 * 60_000;
 const STARTING = new Set(["PROVISIONING", "PENDING", "ACTIVATING"]);
 
-/** Markers per ID from one listing of `{scenario}/resultados/` (1,000 keys per S3 request). */
-export async function listMarkers(
-  store: ResultStore,
-  scenario: string,
-): Promise<Map<string, Set<MarkerKind>>> {
-  const out = new Map<string, Set<MarkerKind>>();
-  for await (const o of store.list(storeKeys.resultsPrefix(scenario))) {
-    const m = parseMarkerKey(o.key);
-    if (!m || m.scenario !== scenario) continue;
-    const set = out.get(m.id) ?? new Set<MarkerKind>();
-    set.add(m.kind);
-    out.set(m.id, set);
-  }
-  return out;
-}
-
 /** Reads the observed state of a batch. Read-only: ListTasks, DescribeTasks, and store listing/reads. */
 export async function observe(batch: BatchRecord, deps: ObserveDeps): Promise<Observation> {
   const now = (deps.clock ?? (() => new Date()))();
@@ -135,7 +120,7 @@ export async function observe(batch: BatchRecord, deps: ObserveDeps): Promise<Ob
       ),
     )
   ).flat();
-  const markers = await listMarkers(deps.store, batch.scenario);
+  const listing = await listResults(deps.store, batch.scenario);
 
   const tasksById = new Map<string, ObservedTask[]>();
   for (const t of tasks) {
@@ -148,14 +133,16 @@ export async function observe(batch: BatchRecord, deps: ObserveDeps): Promise<Ob
 
   // A failed or interrupted marker names its batch and attempt: read those (few) to count attempts that ECS
   // no longer lists.
-  const wanted = new Set(batch.ids);
-  const toRead = [...markers].filter(
-    ([id, kinds]) =>
-      wanted.has(id) && !kinds.has("SUCCESS") && (kinds.has("FAILED") || kinds.has("INTERRUPTED")),
-  );
+  const markerOf = (id: string): MarkerKind | undefined => {
+    const m = listing.ids.get(id)?.markers;
+    return MARKER_KINDS.find((k) => m?.[k] !== undefined);
+  };
+  const toRead = batch.ids.flatMap((id) => {
+    const kind = markerOf(id);
+    return kind === "FAILED" || kind === "INTERRUPTED" ? [[id, kind] as const] : [];
+  });
   const markerAttempt = new Map<string, number>();
-  await mapLimit(toRead, 16, async ([id, kinds]) => {
-    const kind: MarkerKind = kinds.has("FAILED") ? "FAILED" : "INTERRUPTED";
+  await mapLimit(toRead, 16, async ([id, kind]) => {
     const m = await getJson<Marker>(deps.store, storeKeys.marker(batch.scenario, id, kind)).catch(
       () => undefined,
     );
@@ -172,14 +159,7 @@ export async function observe(batch: BatchRecord, deps: ObserveDeps): Promise<Ob
 
   const ids: IdStatus[] = batch.ids.map((id) => {
     const region = regionOf.get(id) ?? batch.regions[0]!;
-    const kinds = markers.get(id);
-    const marker: MarkerKind | undefined = kinds?.has("SUCCESS")
-      ? "SUCCESS"
-      : kinds?.has("FAILED")
-        ? "FAILED"
-        : kinds?.has("INTERRUPTED")
-          ? "INTERRUPTED"
-          : undefined;
+    const marker = markerOf(id);
     const seen = (tasksById.get(id) ?? []).sort(
       (a, b) => a.attempt - b.attempt || (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0),
     );
