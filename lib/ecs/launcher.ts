@@ -4,6 +4,7 @@ import {
   type RunTaskCommandInput,
   type RunTaskCommandOutput,
 } from "@aws-sdk/client-ecs";
+import { mapLimit } from "../concurrency.js";
 import { AWS_ECS_RATE_LIMITS, type EcsRateLimits } from "./limits.js";
 import { type BackoffOptions, classifyError, DEFAULT_BACKOFF, withRetry } from "./retry.js";
 import { clientToken, type LaunchIdentity, taskEnvironment, taskTags } from "./task-identity.js";
@@ -170,7 +171,6 @@ export async function launchUnits(
     networkRetries: 0,
     spotFallbacks: 0,
   };
-  const results = new Array<LaunchResult>(units.length);
   let atLimit: string | undefined;
   const providers = providersFor(opts.capacity);
 
@@ -249,15 +249,10 @@ export async function launchUnits(
     throw new Error("unreachable: no capacity provider");
   };
 
-  let next = 0;
-  const worker = async () => {
-    while (next < units.length) {
-      const i = next++;
-      const r = await launchOne(units[i]!);
-      results[i] = r;
-      opts.onResult?.(r);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 32, units.length) }, worker));
+  const results = await mapLimit(units, opts.concurrency ?? 32, async (unit) => {
+    const r = await launchOne(unit);
+    opts.onResult?.(r);
+    return r;
+  });
   return { results, counters };
 }
