@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hostname, userInfo } from "node:os";
+import { mapLimit } from "../concurrency.js";
 import { storeKeys } from "../store/keys.js";
 import { getJson, putJson } from "../store/open.js";
 import type { ResultStore } from "../store/types.js";
@@ -105,13 +106,14 @@ export async function readBatchRecord(
 
 /** The batch records of a scenario, oldest first (batch ids sort by creation time). */
 export async function listBatchRecords(store: ResultStore, scenario: string): Promise<BatchRecord[]> {
-  const out: BatchRecord[] = [];
-  for await (const o of store.list(storeKeys.batchesPrefix(scenario))) {
-    if (!o.key.endsWith(".json")) continue;
-    const r = await getJson<BatchRecord>(store, o.key);
-    if (r) out.push(r);
-  }
-  return out.sort((a, b) => a.batchId.localeCompare(b.batchId));
+  const keys: string[] = [];
+  for await (const o of store.list(storeKeys.batchesPrefix(scenario)))
+    if (o.key.endsWith(".json")) keys.push(o.key);
+  // Every status pass reads them all, complete ones included: in parallel, not one round trip at a time.
+  const records = await mapLimit(keys, 16, (key) => getJson<BatchRecord>(store, key));
+  return records
+    .filter((r): r is BatchRecord => r !== undefined)
+    .sort((a, b) => a.batchId.localeCompare(b.batchId));
 }
 
 /** The open batches of a scenario, oldest first — what the scheduled status reconciles. */
