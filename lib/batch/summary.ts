@@ -1,4 +1,5 @@
 import { formatDuration } from "../config/duration.js";
+import { markdownTable } from "../report/format.js";
 import type { LaunchBatchResult } from "./launch.js";
 import { describeOrigin } from "./record.js";
 
@@ -37,9 +38,10 @@ export function summaryMarkdown(r: LaunchBatchResult, opts: { dryRun?: boolean }
     `${r.batch.ids.length} IDs · ${t.launched} launched · ${t.pending} pending · ${t.skipped} skipped as done · ` +
       `${t.running} already running · ${t.exhausted} out of attempts · batch ${r.mode} by ${describeOrigin(r.batch.origin)}`,
     "",
-    `| ${head.join(" | ")} |`,
-    `| ${head.map(() => "---").join(" | ")} |`,
-    ...rows.map((row) => `| ${head.map((h) => row[h]).join(" | ")} |`),
+    markdownTable(
+      head,
+      rows.map((row) => head.map((h) => row[h]!)),
+    ),
     "",
     `Estimates cover the IDs still to run; run time per task: ${r.runMsBasis}. ` +
       `Fargate prices of ${r.prices.date} (${r.prices.source}), Spot for spot and spot-first.`,
