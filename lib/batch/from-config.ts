@@ -73,8 +73,6 @@ export async function launchOptionsFor(req: LaunchRequest): Promise<LaunchBatchO
     ? (req.s3Client ?? createS3Client({ region: scenario.homeRegion }, req.env ?? process.env))
     : undefined;
   const store = openStore(location, { s3Client, cwd: req.cwd });
-  const ecsClients = new Map<string, ECSClient>();
-  const quotaClients = new Map<string, ServiceQuotasClient>();
   return {
     scenario,
     ids: req.ids,
@@ -86,20 +84,23 @@ export async function launchOptionsFor(req: LaunchRequest): Promise<LaunchBatchO
     storeOverride: req.store,
     outputs,
     env: req.env,
-    ecs:
-      req.ecs ??
-      ((region) => {
-        if (!ecsClients.has(region)) ecsClients.set(region, createEcsClient(region));
-        return ecsClients.get(region)!;
-      }),
+    ecs: req.ecs ?? perRegion((region) => createEcsClient(region)),
     quotas:
       req.quotas === false
         ? undefined
-        : (req.quotas ??
-          ((region) => {
-            if (!quotaClients.has(region))
-              quotaClients.set(region, new ServiceQuotasClient({ region, maxAttempts: 2 }));
-            return quotaClients.get(region)!;
-          })),
+        : (req.quotas ?? perRegion((region) => new ServiceQuotasClient({ region, maxAttempts: 2 }))),
+  };
+}
+
+/** One client per region, made on first use. */
+function perRegion<T>(make: (region: string) => T): (region: string) => T {
+  const made = new Map<string, T>();
+  return (region) => {
+    let c = made.get(region);
+    if (!c) {
+      c = make(region);
+      made.set(region, c);
+    }
+    return c;
   };
 }
