@@ -65,15 +65,11 @@ Standard AWS configuration applies (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_EC
         done++;
         if (r.status === "launched") launched += r.unit.ids.length;
         const now = Date.now();
-        if (io.isTTY)
-          io.stderr(
-            `\rlaunching: ${launched} IDs launched, ${done} tasks settled, ${((now - t0) / 1000).toFixed(1)} s`,
-          );
+        const line = `launching: ${launched} IDs launched, ${done} tasks settled, ${((now - t0) / 1000).toFixed(1)} s`;
+        if (io.isTTY) io.stderr(`\r${line}`);
         else if (now - lastLine >= 5000) {
           lastLine = now;
-          io.stderr(
-            `launching: ${launched} IDs launched, ${done} tasks settled, ${((now - t0) / 1000).toFixed(1)} s\n`,
-          );
+          io.stderr(`${line}\n`);
         }
       };
       const result = await launchBatch({ ...options, onResult: progress });
