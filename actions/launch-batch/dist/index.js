@@ -27397,7 +27397,7 @@ var require_dist_cjs11 = __commonJS({
     var { createHash: createHash9, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
     var { promises: promises3 } = __require("node:fs");
     var { homedir: homedir2 } = __require("node:os");
-    var { dirname: dirname6, join: join11 } = __require("node:path");
+    var { dirname: dirname5, join: join10 } = __require("node:path");
     var LoginCredentialsFetcher = class _LoginCredentialsFetcher {
       profileData;
       init;
@@ -27555,7 +27555,7 @@ var require_dist_cjs11 = __commonJS({
       }
       async saveToken(token) {
         const tokenFilePath = this.getTokenFilePath();
-        const directory = dirname6(tokenFilePath);
+        const directory = dirname5(tokenFilePath);
         try {
           await promises3.mkdir(directory, { recursive: true });
         } catch (error64) {
@@ -27563,10 +27563,10 @@ var require_dist_cjs11 = __commonJS({
         await promises3.writeFile(tokenFilePath, JSON.stringify(token, null, 2), "utf8");
       }
       getTokenFilePath() {
-        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join11(homedir2(), ".aws", "login", "cache");
+        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join10(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
         const loginSessionSha256 = createHash9("sha256").update(loginSessionBytes).digest("hex");
-        return join11(directory, `${loginSessionSha256}.json`);
+        return join10(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
         let offset = 2;
@@ -79406,6 +79406,15 @@ function formatLocation(loc) {
 function formatDiagnostic(d5) {
   return `${formatLocation(d5)}: ${d5.severity}: ${d5.message}`;
 }
+function dedupeDiagnostics(ds) {
+  const seen = /* @__PURE__ */ new Set();
+  return ds.filter((d5) => {
+    const key = `${d5.file}:${d5.line}:${d5.column}:${d5.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
 var UserError = class extends Error {
   constructor(message, location, code = "user-error") {
     super(location ? `${formatLocation(location)}: ${message}` : message);
@@ -99321,6 +99330,30 @@ function date5(params) {
   return _coercedDate(ZodDate, params);
 }
 
+// lib/concurrency.ts
+async function mapLimit(items, limit, fn) {
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new RangeError(`mapLimit: limit must be a positive integer, got ${limit}`);
+  }
+  const list2 = Array.isArray(items) ? items : [...items];
+  const results = new Array(list2.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < list2.length) {
+      const i5 = next++;
+      try {
+        results[i5] = await fn(list2[i5], i5);
+      } catch (e5) {
+        failed = true;
+        throw e5;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, list2.length) }, worker));
+  return results;
+}
+
 // lib/modflow/binary-file.ts
 var BLOCK2 = 16 * 1024;
 
@@ -99410,8 +99443,11 @@ function formatDuration(ms) {
 }
 
 // lib/config/schema.ts
-var NAME = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
-var nameSchema = (what) => external_exports.string().regex(NAME, `expected a ${what} name of lowercase letters, digits and inner hyphens (e.g. "cb-cierre")`).max(40, `expected a ${what} name of at most 40 characters`);
+var NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+var nameSchema = (what) => external_exports.string().regex(
+  NAME_PATTERN,
+  `expected a ${what} name of lowercase letters, digits and inner hyphens (e.g. "cb-cierre")`
+).max(40, `expected a ${what} name of at most 40 characters`);
 var REGION = /^[a-z]{2}(?:-gov)?-[a-z]+-\d$/;
 var regionSchema = external_exports.string().regex(REGION, 'expected an AWS region such as "us-east-1"');
 var FARGATE_SIZES = {
@@ -99687,7 +99723,8 @@ function describe148(value) {
 }
 function valueAt(data, path6) {
   let v = data;
-  for (const p3 of path6) v = v?.[p3];
+  for (const p3 of path6)
+    v = v !== null && typeof v === "object" ? v[p3] : void 0;
   return v;
 }
 function validateYaml(src, schema) {
@@ -99696,14 +99733,7 @@ function validateYaml(src, schema) {
   const diagnostics = [];
   issuesToDiagnostics(src, schema, [], res.error.issues, diagnostics);
   diagnostics.sort((a5, b5) => (a5.line ?? 0) - (b5.line ?? 0) || (a5.column ?? 0) - (b5.column ?? 0));
-  return { ok: false, diagnostics: dedupe(diagnostics) };
-}
-function dedupe(ds) {
-  const seen = /* @__PURE__ */ new Set();
-  return ds.filter((d5) => {
-    const k5 = `${d5.line}:${d5.column}:${d5.message}`;
-    return seen.has(k5) ? false : (seen.add(k5), true);
-  });
+  return { ok: false, diagnostics: dedupeDiagnostics(diagnostics) };
 }
 function issuesToDiagnostics(src, schema, base, issues, out) {
   for (const issue3 of issues) {
@@ -99787,7 +99817,7 @@ function schemaDescription(schema, path6) {
 
 // lib/config/load.ts
 var PROJECT_FILE = "project.yaml";
-function display(path6, cwd = process.cwd()) {
+function displayPath(path6, cwd = process.cwd()) {
   const rel = relative(cwd, path6);
   return rel && !rel.startsWith("..") ? rel : path6;
 }
@@ -99798,7 +99828,7 @@ async function readText2(path6, what) {
     const code = e5.code;
     throw new UserError(
       code === "ENOENT" ? `${what} not found` : `cannot read ${what}: ${e5.message}`,
-      { file: display(path6) },
+      { file: displayPath(path6) },
       "config/missing-file"
     );
   }
@@ -99807,7 +99837,7 @@ async function loadProject(dirOrFile) {
   const isFile = dirOrFile.endsWith(".yaml") || dirOrFile.endsWith(".yml");
   const dir = resolve(isFile ? dirname(dirOrFile) : dirOrFile);
   const path6 = isFile ? resolve(dirOrFile) : join5(dir, PROJECT_FILE);
-  const file2 = display(path6);
+  const file2 = displayPath(path6);
   const source = parseYaml(await readText2(path6, "project.yaml"), file2);
   const res = validateYaml(source, projectSchema);
   if (!res.ok) throw new ValidationError(res.diagnostics);
@@ -99844,7 +99874,7 @@ function hasPath(data, path6) {
 async function loadScenario(scenarioPath, project) {
   const path6 = resolve(scenarioPath);
   const proj = project ?? await loadProject(dirname(path6));
-  const file2 = display(path6);
+  const file2 = displayPath(path6);
   const src = parseYaml(await readText2(path6, "scenario file"), file2);
   const res = validateYaml(src, scenarioSchema);
   if (!res.ok) throw new ValidationError(res.diagnostics);
@@ -99910,7 +99940,7 @@ async function loadScenario(scenarioPath, project) {
       );
     else {
       const listPath = resolve(proj.dir, spec.file);
-      idSource = display(listPath);
+      idSource = displayPath(listPath);
       if (!await exists(listPath)) {
         throw new UserError(
           `ID list file "${spec.file}" not found (looked for ${idSource})`,
@@ -99966,7 +99996,7 @@ function crossChecks(config2, sources) {
       sources
     )
   );
-  return dedupe2(out);
+  return dedupeDiagnostics(out);
 }
 function nameDiagnostics(names, sources) {
   const out = [];
@@ -99984,15 +100014,6 @@ function nameDiagnostics(names, sources) {
     });
   }
   return out;
-}
-function dedupe2(ds) {
-  const seen = /* @__PURE__ */ new Set();
-  return ds.filter((d5) => {
-    const k5 = `${d5.file}:${d5.line}:${d5.column}:${d5.message}`;
-    if (seen.has(k5)) return false;
-    seen.add(k5);
-    return true;
-  });
 }
 function canonicalJson(v) {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
@@ -100096,30 +100117,6 @@ import { basename as basename2, dirname as dirname2, join as join6, resolve as r
 import { Readable as Readable7 } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
-
-// lib/concurrency.ts
-async function mapLimit(items, limit, fn) {
-  if (!Number.isInteger(limit) || limit < 1) {
-    throw new RangeError(`mapLimit: limit must be a positive integer, got ${limit}`);
-  }
-  const list2 = Array.isArray(items) ? items : [...items];
-  const results = new Array(list2.length);
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < list2.length) {
-      const i5 = next++;
-      try {
-        results[i5] = await fn(list2[i5], i5);
-      } catch (e5) {
-        failed = true;
-        throw e5;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, list2.length) }, worker));
-  return results;
-}
 
 // lib/store/types.ts
 var StoreKeyError = class extends Error {
@@ -100335,10 +100332,9 @@ function isMissing(e5) {
 // lib/store/s3.ts
 var import_client_s3 = __toESM(require_dist_cjs18(), 1);
 var import_lib_storage = __toESM(require_dist_cjs19(), 1);
-import { randomBytes as randomBytes2 } from "node:crypto";
 import { createReadStream as createReadStream2, createWriteStream as createWriteStream2 } from "node:fs";
-import { mkdir as mkdir2, readFile as readFile5, rename as rename2, stat as stat3, unlink as unlink2 } from "node:fs/promises";
-import { basename as basename3, dirname as dirname3, join as join7, resolve as resolve3 } from "node:path";
+import { readFile as readFile5, stat as stat3 } from "node:fs/promises";
+import { resolve as resolve3 } from "node:path";
 import { Readable as Readable9 } from "node:stream";
 import { pipeline as pipeline2 } from "node:stream/promises";
 var MULTIPART_PART_SIZE = 8 * 1024 * 1024;
@@ -100419,17 +100415,7 @@ var S3Store = class {
       if (isNotFound(e5)) return false;
       throw e5;
     }
-    const target = resolve3(path6);
-    await mkdir2(dirname3(target), { recursive: true });
-    const tmp = join7(dirname3(target), `.mfpar-tmp-${randomBytes2(6).toString("hex")}-${basename3(target)}`);
-    try {
-      await pipeline2(body, createWriteStream2(tmp, { flags: "wx" }));
-      await rename2(tmp, target);
-    } catch (e5) {
-      await unlink2(tmp).catch(() => {
-      });
-      throw e5;
-    }
+    await writeAtomic(resolve3(path6), (tmp) => pipeline2(body, createWriteStream2(tmp, { flags: "wx" })));
     return true;
   }
   async head(key) {
@@ -100622,8 +100608,6 @@ async function launchOptionsFor(req) {
   const location = req.store ?? fromStack ?? `s3://${scenario.names.bucket}`;
   const s3Client = location.startsWith("s3://") ? req.s3Client ?? createS3Client({ region: scenario.homeRegion }, req.env ?? process.env) : void 0;
   const store = openStore(location, { s3Client, cwd: req.cwd });
-  const ecsClients = /* @__PURE__ */ new Map();
-  const quotaClients = /* @__PURE__ */ new Map();
   return {
     scenario,
     ids: req.ids,
@@ -100635,15 +100619,19 @@ async function launchOptionsFor(req) {
     storeOverride: req.store,
     outputs,
     env: req.env,
-    ecs: req.ecs ?? ((region) => {
-      if (!ecsClients.has(region)) ecsClients.set(region, createEcsClient(region));
-      return ecsClients.get(region);
-    }),
-    quotas: req.quotas === false ? void 0 : req.quotas ?? ((region) => {
-      if (!quotaClients.has(region))
-        quotaClients.set(region, new import_client_service_quotas.ServiceQuotasClient({ region, maxAttempts: 2 }));
-      return quotaClients.get(region);
-    })
+    ecs: req.ecs ?? perRegion((region) => createEcsClient(region)),
+    quotas: req.quotas === false ? void 0 : req.quotas ?? perRegion((region) => new import_client_service_quotas.ServiceQuotasClient({ region, maxAttempts: 2 }))
+  };
+}
+function perRegion(make) {
+  const made = /* @__PURE__ */ new Map();
+  return (region) => {
+    let c5 = made.get(region);
+    if (!c5) {
+      c5 = make(region);
+      made.set(region, c5);
+    }
+    return c5;
   };
 }
 
@@ -100866,7 +100854,6 @@ async function launchUnits(target, units, opts) {
     networkRetries: 0,
     spotFallbacks: 0
   };
-  const results = new Array(units.length);
   let atLimit;
   const providers = providersFor(opts.capacity);
   const launchOne = async (unit) => {
@@ -100941,16 +100928,11 @@ async function launchUnits(target, units, opts) {
     }
     throw new Error("unreachable: no capacity provider");
   };
-  let next = 0;
-  const worker = async () => {
-    while (next < units.length) {
-      const i5 = next++;
-      const r5 = await launchOne(units[i5]);
-      results[i5] = r5;
-      opts.onResult?.(r5);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 32, units.length) }, worker));
+  const results = await mapLimit(units, opts.concurrency ?? 32, async (unit) => {
+    const r5 = await launchOne(unit);
+    opts.onResult?.(r5);
+    return r5;
+  });
   return { results, counters };
 }
 
@@ -101129,6 +101111,7 @@ async function listBatchTasks(client, opts) {
 }
 
 // lib/store/keys.ts
+var MARKER_KINDS = ["SUCCESS", "FAILED", "INTERRUPTED"];
 var storeKeys = {
   batchesPrefix: (scenario) => `${scenario}/batches/`,
   batch: (scenario, batchId) => `${scenario}/batches/${batchId}.json`,
@@ -101138,16 +101121,34 @@ var storeKeys = {
   attempt: (scenario, id, attempt) => `${scenario}/resultados/${id}/attempts/${attempt}/`,
   summary: (scenario) => `${scenario}/summary/`
 };
-function parseMarkerKey(key) {
-  const m3 = /^(.+)\/resultados\/([^/]+)\/_(SUCCESS|FAILED|INTERRUPTED)\.json$/.exec(key);
-  if (!m3) return void 0;
-  return { scenario: m3[1], id: m3[2], kind: m3[3] };
+
+// lib/report/scan.ts
+var KEY = /^([^/]+)\/(?:_(SUCCESS|FAILED|INTERRUPTED)\.json$|attempts\/(\d+)\/)?/;
+async function listResults(store, scenario) {
+  const prefix = storeKeys.resultsPrefix(scenario);
+  const ids = /* @__PURE__ */ new Map();
+  let objects = 0;
+  for await (const o3 of store.list(prefix)) {
+    objects++;
+    const m3 = KEY.exec(o3.key.slice(prefix.length));
+    if (!m3) continue;
+    const id = m3[1];
+    let e5 = ids.get(id);
+    if (!e5) {
+      e5 = { id, markers: {}, attemptsSeen: 0, objects: 0 };
+      ids.set(id, e5);
+    }
+    e5.objects++;
+    if (m3[2]) e5.markers[m3[2]] = o3.lastModified?.getTime() ?? Number.NaN;
+    else if (m3[3]) e5.attemptsSeen = Math.max(e5.attemptsSeen, Number(m3[3]));
+  }
+  return { scenario, ids, objects };
 }
 
 // lib/batch/record.ts
-import { randomBytes as randomBytes3 } from "node:crypto";
+import { randomBytes as randomBytes2 } from "node:crypto";
 import { hostname as hostname3, userInfo } from "node:os";
-function newBatchId(now = /* @__PURE__ */ new Date(), random = () => randomBytes3(3)) {
+function newBatchId(now = /* @__PURE__ */ new Date(), random = () => randomBytes2(3)) {
   const iso = now.toISOString();
   const stamp = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}Z`;
   return `${stamp}-${random().toString("hex").slice(0, 6)}`;
@@ -101182,13 +101183,11 @@ async function readBatchRecord(store, scenario, batchId) {
   return getJson(store, storeKeys.batch(scenario, batchId));
 }
 async function listBatchRecords(store, scenario) {
-  const out = [];
-  for await (const o3 of store.list(storeKeys.batchesPrefix(scenario))) {
-    if (!o3.key.endsWith(".json")) continue;
-    const r5 = await getJson(store, o3.key);
-    if (r5) out.push(r5);
-  }
-  return out.sort((a5, b5) => a5.batchId.localeCompare(b5.batchId));
+  const keys = [];
+  for await (const o3 of store.list(storeKeys.batchesPrefix(scenario)))
+    if (o3.key.endsWith(".json")) keys.push(o3.key);
+  const records = await mapLimit(keys, 16, (key) => getJson(store, key));
+  return records.filter((r5) => r5 !== void 0).sort((a5, b5) => a5.batchId.localeCompare(b5.batchId));
 }
 async function listOpenBatches(store, scenario) {
   return (await listBatchRecords(store, scenario)).filter((r5) => r5.status === "open");
@@ -101198,17 +101197,6 @@ async function listOpenBatches(store, scenario) {
 var ID_STATES = ["done", "running", "pending", "todo", "exhausted"];
 var DEFAULT_VISIBILITY_GRACE_MS = 10 * 6e4;
 var STARTING = /* @__PURE__ */ new Set(["PROVISIONING", "PENDING", "ACTIVATING"]);
-async function listMarkers(store, scenario) {
-  const out = /* @__PURE__ */ new Map();
-  for await (const o3 of store.list(storeKeys.resultsPrefix(scenario))) {
-    const m3 = parseMarkerKey(o3.key);
-    if (!m3 || m3.scenario !== scenario) continue;
-    const set2 = out.get(m3.id) ?? /* @__PURE__ */ new Set();
-    set2.add(m3.kind);
-    out.set(m3.id, set2);
-  }
-  return out;
-}
 async function observe(batch, deps) {
   const now = (deps.clock ?? (() => /* @__PURE__ */ new Date()))();
   const grace = deps.visibilityGraceMs ?? DEFAULT_VISIBILITY_GRACE_MS;
@@ -101224,7 +101212,7 @@ async function observe(batch, deps) {
       })
     )
   )).flat();
-  const markers = await listMarkers(deps.store, batch.scenario);
+  const listing = await listResults(deps.store, batch.scenario);
   const tasksById = /* @__PURE__ */ new Map();
   for (const t of tasks) {
     for (const id of t.ids) {
@@ -101233,13 +101221,16 @@ async function observe(batch, deps) {
       tasksById.set(id, list2);
     }
   }
-  const wanted = new Set(batch.ids);
-  const toRead = [...markers].filter(
-    ([id, kinds]) => wanted.has(id) && !kinds.has("SUCCESS") && (kinds.has("FAILED") || kinds.has("INTERRUPTED"))
-  );
+  const markerOf = (id) => {
+    const m3 = listing.ids.get(id)?.markers;
+    return MARKER_KINDS.find((k5) => m3?.[k5] !== void 0);
+  };
+  const toRead = batch.ids.flatMap((id) => {
+    const kind = markerOf(id);
+    return kind === "FAILED" || kind === "INTERRUPTED" ? [[id, kind]] : [];
+  });
   const markerAttempt = /* @__PURE__ */ new Map();
-  await mapLimit(toRead, 16, async ([id, kinds]) => {
-    const kind = kinds.has("FAILED") ? "FAILED" : "INTERRUPTED";
+  await mapLimit(toRead, 16, async ([id, kind]) => {
     const m3 = await getJson(deps.store, storeKeys.marker(batch.scenario, id, kind)).catch(
       () => void 0
     );
@@ -101254,8 +101245,7 @@ async function observe(batch, deps) {
   for (const t of tasks) if (isActive(t)) addInFlight(t.region, t.taskArn);
   const ids = batch.ids.map((id) => {
     const region = regionOf.get(id) ?? batch.regions[0];
-    const kinds = markers.get(id);
-    const marker = kinds?.has("SUCCESS") ? "SUCCESS" : kinds?.has("FAILED") ? "FAILED" : kinds?.has("INTERRUPTED") ? "INTERRUPTED" : void 0;
+    const marker = markerOf(id);
     const seen = (tasksById.get(id) ?? []).sort(
       (a5, b5) => a5.attempt - b5.attempt || (a5.createdAt?.getTime() ?? 0) - (b5.createdAt?.getTime() ?? 0)
     );
@@ -101546,6 +101536,13 @@ async function launchBatch(o3) {
   };
 }
 
+// lib/report/format.ts
+function markdownTable(header, rows, align) {
+  const esc2 = (s2) => s2.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+  const sep5 = header.map((_, i5) => align?.[i5] === "r" ? "---:" : "---");
+  return [header, sep5, ...rows].map((r5) => `| ${r5.map((c5) => esc2(c5 ?? "")).join(" | ")} |`).join("\n");
+}
+
 // lib/batch/summary.ts
 var usd = (v) => v === void 0 ? "n/a" : `$${v < 10 ? v.toFixed(2) : Math.round(v).toLocaleString("en-US")}`;
 var num = (v) => v < 10 ? v.toFixed(2) : Math.round(v).toLocaleString("en-US");
@@ -101576,9 +101573,10 @@ function summaryMarkdown(r5, opts = {}) {
     "",
     `${r5.batch.ids.length} IDs \xB7 ${t.launched} launched \xB7 ${t.pending} pending \xB7 ${t.skipped} skipped as done \xB7 ${t.running} already running \xB7 ${t.exhausted} out of attempts \xB7 batch ${r5.mode} by ${describeOrigin(r5.batch.origin)}`,
     "",
-    `| ${head.join(" | ")} |`,
-    `| ${head.map(() => "---").join(" | ")} |`,
-    ...rows.map((row) => `| ${head.map((h5) => row[h5]).join(" | ")} |`),
+    markdownTable(
+      head,
+      rows.map((row) => head.map((h5) => row[h5]))
+    ),
     "",
     `Estimates cover the IDs still to run; run time per task: ${r5.runMsBasis}. Fargate prices of ${r5.prices.date} (${r5.prices.source}), Spot for spot and spot-first.`
   ];
@@ -101597,7 +101595,7 @@ function summaryMarkdown(r5, opts = {}) {
 }
 
 // actions/shared/inputs.ts
-import { join as join10, resolve as resolve6 } from "node:path";
+import { join as join9, resolve as resolve6 } from "node:path";
 
 // node_modules/@actions/core/lib/core.js
 var core_exports3 = {};
@@ -102936,7 +102934,7 @@ var __awaiter5 = function(thisArg, _arguments, P, generator) {
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
 };
-var { chmod, copyFile: copyFile2, lstat, mkdir: mkdir3, open: open3, readdir: readdir3, rename: rename3, rm: rm2, rmdir: rmdir2, stat: stat4, symlink, unlink: unlink3 } = fs2.promises;
+var { chmod, copyFile: copyFile2, lstat, mkdir: mkdir2, open: open3, readdir: readdir3, rename: rename2, rm: rm2, rmdir: rmdir2, stat: stat4, symlink, unlink: unlink2 } = fs2.promises;
 var IS_WINDOWS = process.platform === "win32";
 var READONLY = fs2.constants.O_RDONLY;
 function exists2(fsPath) {
@@ -103876,10 +103874,10 @@ function getIDToken(aud) {
 function defaultCore() {
   return core_exports3;
 }
-var NAME2 = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 function readName(core, input2, what) {
   const value = core.getInput(input2, { required: true }).trim();
-  if (!NAME2.test(value)) throw new Error(`Input ${input2} is not a ${what} name: ${JSON.stringify(value)}`);
+  if (!NAME_PATTERN.test(value))
+    throw new Error(`Input ${input2} is not a ${what} name: ${JSON.stringify(value)}`);
   return value;
 }
 function readBoolean(core, input2, fallback2 = false) {
@@ -103890,7 +103888,7 @@ function readBoolean(core, input2, fallback2 = false) {
   return raw === "true";
 }
 function scenarioFileOf(cwd, projectsDir, project, scenario) {
-  return resolve6(cwd, join10(projectsDir, project, `${scenario}.yaml`));
+  return resolve6(cwd, join9(projectsDir, project, `${scenario}.yaml`));
 }
 
 // actions/launch-batch/run.ts
