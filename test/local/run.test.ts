@@ -98,6 +98,12 @@ describe("mfpar run", () => {
     expect(again.code).toBe(1);
     expect(again.stdout).toMatch(/ {2}4 {3}3 {8}template/);
     expect((await readJson(join(store, "base/resultados/4/_FAILED.json"))).attempt).toBe(3);
+    // More workers than IDs: it says how many it actually uses, in the singular.
+    const one = await cli(["run", "p/base.yaml", "--store", "out", "--ids", "4", "-j", "4"], {
+      cwd,
+      env: { FAKE_MODE: "ok" },
+    });
+    expect(one.stdout).toMatch(/^Running 1 realization of \S+ with 1 worker\n/);
   });
 
   it("refuses to start when the model executable is not on PATH (exit 4, nothing run)", async () => {

@@ -109,8 +109,9 @@ export const run: Command = {
       );
     }
 
+    const used = Math.min(workers, ids.length);
     io.stdout(
-      `Running ${ids.length} realization${ids.length === 1 ? "" : "s"} of ${scenario.project}/${scenario.scenario} with ${Math.min(workers, ids.length)} worker${workers === 1 ? "" : "s"}\n` +
+      `Running ${ids.length} realization${ids.length === 1 ? "" : "s"} of ${scenario.project}/${scenario.scenario} with ${used} worker${used === 1 ? "" : "s"}\n` +
         `Results store: ${storeDisplay}\n`,
     );
     const controller = new AbortController();
