@@ -7,6 +7,9 @@
  * Results buckets live in the project's home region (the first of `aws.regions`): bucket names are global,
  * and one results location per scenario keeps status and aggregation to a single listing.
  */
+/** The tag on every AWS resource of a project (stacks, tasks); close-out finds hand-made ones by it. */
+export const PROJECT_TAG = "mfpar:project";
+
 export interface ResourceNames {
   cluster: string;
   taskFamily: string;

@@ -4,7 +4,7 @@ import { ListTasksCommand } from "@aws-sdk/client-ecs";
 import { GetResourcesCommand } from "@aws-sdk/client-resource-groups-tagging-api";
 import { GetBucketLocationCommand, ListBucketsCommand } from "@aws-sdk/client-s3";
 import type { LoadedProject, ResolvedScenario } from "../config/load.js";
-import { resourceNames, stackResourceNames } from "../naming.js";
+import { PROJECT_TAG, resourceNames, stackResourceNames } from "../naming.js";
 import { type BucketListing, listBucket } from "./buckets.js";
 import type {
   BucketInventory,
@@ -15,7 +15,7 @@ import type {
   RepositoryInventory,
 } from "./types.js";
 
-export const PROJECT_TAG = "mfpar:project";
+export { PROJECT_TAG };
 
 export interface DiscoverOptions {
   project: LoadedProject;

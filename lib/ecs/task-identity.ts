@@ -10,6 +10,7 @@ export enum TaskTag {
   /** IDs separated by spaces; continued in `mfpar:ids:2`, `mfpar:ids:3`, ... past 256 characters. */
   Ids = "mfpar:ids",
   Attempt = "mfpar:attempt",
+  /** Equal to PROJECT_TAG in lib/naming.ts (an enum member must be a literal; a test checks they agree). */
   Project = "mfpar:project",
   Scenario = "mfpar:scenario",
 }

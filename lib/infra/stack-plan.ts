@@ -9,6 +9,7 @@ import {
   GITHUB_ROLE_KINDS,
   type GithubRoleKind,
   githubRoleName,
+  PROJECT_TAG,
   type ResourceNames,
   resourceNames,
   type StackResourceNames,
@@ -16,6 +17,7 @@ import {
   stateBucketName,
   stateKey,
 } from "../naming.js";
+import { parseS3Url } from "../store/location.js";
 import {
   executionRolePolicy,
   githubRolePolicies,
@@ -264,7 +266,7 @@ export function planProjectStacks(
         buckets: [...bucketPrefixes].map(([name, prefixes]) => ({ name, prefixes })),
       }),
       state: statePlan(settings, account, names.stack),
-      tags: { "mfpar:project": cfg.project, "mfpar:managed-by": "cdktf" },
+      tags: { [PROJECT_TAG]: cfg.project, "mfpar:managed-by": "cdktf" },
     });
   }
   if (diagnostics.length) throw new ValidationError(diagnostics);
@@ -306,8 +308,8 @@ export function planBootstrapStack(
   const backupTargets = projects
     .filter((p) => p.config.aws.account === account)
     .flatMap((p) => {
-      const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(p.config.closeout.target ?? "");
-      return m ? [{ bucket: m[1]!, prefix: m[2]! }] : [];
+      const target = parseS3Url(p.config.closeout.target ?? "");
+      return target?.bucket ? [target] : [];
     });
   const policies = githubRolePolicies({ account, stateBucket, backupTargets });
   const subjects = githubSubjects(githubRepository);

@@ -3,8 +3,9 @@ import { GetServiceQuotaCommand, ServiceQuotasClient } from "@aws-sdk/client-ser
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { fargateVcpuQuota, tasksWithinQuota } from "../../lib/ecs/quotas.js";
-import { identityOfTask, idsTags, taskTags } from "../../lib/ecs/task-identity.js";
+import { identityOfTask, idsTags, TaskTag, taskTags } from "../../lib/ecs/task-identity.js";
 import { listBatchTasks } from "../../lib/ecs/tasks.js";
+import { PROJECT_TAG } from "../../lib/naming.js";
 import { awsError, fakeTime } from "./_fake-time.js";
 
 const ecs = mockClient(ECSClient);
@@ -97,6 +98,9 @@ describe("listBatchTasks", () => {
 });
 
 describe("task identity", () => {
+  it("tags tasks with the same project tag the stacks use and close-out searches for", () => {
+    expect(TaskTag.Project).toBe(PROJECT_TAG);
+  });
   it("splits long ID lists over several tags of at most 256 characters and reads them back", () => {
     const ids = Array.from({ length: 100 }, (_, i) => `calib-run-${1000 + i}`);
     const tags = idsTags(ids);
