@@ -15,6 +15,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { UserError } from "../errors.js";
+import { parseS3Url } from "../store/location.js";
 
 /**
  * Where a close-out's backup goes: a directory (`/mnt/backup`, the on-premise layout) or an archive bucket
@@ -296,10 +297,10 @@ export function openTarget(
   target: string,
   opts: { cwd?: string; s3?: () => S3Client; storageClass?: string } = {},
 ): BackupTarget {
-  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(target);
-  if (m) {
+  const s3 = parseS3Url(target);
+  if (s3?.bucket) {
     if (!opts.s3) throw new UserError(`backup target ${target}: no S3 client available`);
-    return new S3Target(opts.s3(), m[1]!, m[2] ?? "", opts.storageClass);
+    return new S3Target(opts.s3(), s3.bucket, s3.prefix, opts.storageClass);
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target))
     throw new UserError(`backup target is not valid: ${target} (expected a directory or s3://bucket/prefix)`);

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { UserError } from "../errors.js";
 import { LocalStore } from "./local.js";
+import { parseS3Url } from "./location.js";
 import { createS3Client, S3Store } from "./s3.js";
 import type { ResultStore } from "./types.js";
 
@@ -23,14 +24,14 @@ export function openStore(location: string, opts: OpenStoreOptions = {}): Result
     throw new UserError("Results location is empty: expected a directory, file://... or s3://bucket/prefix");
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(loc)?.[1]?.toLowerCase();
   if (scheme === "s3") {
-    const m = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(loc);
-    const bucket = m?.[1];
+    const parsed = parseS3Url(loc);
+    const bucket = parsed?.bucket;
     if (!bucket || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
       throw new UserError(
         `Results location is not a valid S3 URL: ${location} (expected s3://bucket/prefix)`,
       );
     }
-    return new S3Store({ client: opts.s3Client ?? createS3Client(), bucket, prefix: m?.[2] ?? "" });
+    return new S3Store({ client: opts.s3Client ?? createS3Client(), bucket, prefix: parsed?.prefix ?? "" });
   }
   if (scheme === "file") {
     let path: string;

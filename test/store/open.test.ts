@@ -6,6 +6,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../../lib/errors.js";
 import { LocalStore } from "../../lib/store/local.js";
+import { parseS3Url } from "../../lib/store/location.js";
 import { getJson, openStore, putJson } from "../../lib/store/open.js";
 import { S3Store } from "../../lib/store/s3.js";
 
@@ -79,4 +80,19 @@ describe("putJson / getJson", () => {
       `${store.url}base/batches/bad.json is not valid JSON`,
     );
   });
+});
+
+describe("parseS3Url", () => {
+  it.each([
+    ["s3://results", { bucket: "results", prefix: "" }],
+    ["s3://results/", { bucket: "results", prefix: "" }],
+    ["S3://results/demo/base/", { bucket: "results", prefix: "demo/base/" }],
+    ["  s3://archive/mfpar ", { bucket: "archive", prefix: "mfpar" }],
+  ])("%j", (url, expected) => expect(parseS3Url(url)).toEqual(expected));
+  it.each([
+    "/srv/backups",
+    "file:///tmp/x",
+    "https://s3.amazonaws.com/b",
+    "s3:/b",
+  ])("%j is not an S3 URL", (url) => expect(parseS3Url(url)).toBeUndefined());
 });
