@@ -74,28 +74,25 @@ describe("mfpar-bootstrap", () => {
     ],
     ["run", "mfpar-github-run", [`repo:${REPO}:ref:refs/heads/main`]],
     ["close-out", "mfpar-github-close-out", [`repo:${REPO}:environment:close-out`]],
-  ])(
-    "trusts the %s role only for this repository's %s subjects, audience sts.amazonaws.com",
-    (kind, name, subjects) => {
-      expect(synth).toHaveResourceWithProperties(IamRole, { name });
-      expect(trust(kind)).toEqual({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Effect: "Allow",
-            Principal: { Federated: "${aws_iam_openid_connect_provider.github-oidc.arn}" },
-            Action: ["sts:AssumeRoleWithWebIdentity"],
-            Condition: {
-              StringEquals: {
-                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-                "token.actions.githubusercontent.com:sub": subjects,
-              },
+  ])("trusts the %s role only for this repository's %s subjects, audience sts.amazonaws.com", (kind, name, subjects) => {
+    expect(synth).toHaveResourceWithProperties(IamRole, { name });
+    expect(trust(kind)).toEqual({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: { Federated: "${aws_iam_openid_connect_provider.github-oidc.arn}" },
+          Action: ["sts:AssumeRoleWithWebIdentity"],
+          Condition: {
+            StringEquals: {
+              "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+              "token.actions.githubusercontent.com:sub": subjects,
             },
           },
-        ],
-      });
-    },
-  );
+        },
+      ],
+    });
+  });
 
   it("gives the plan role no write access beyond the state lock file", () => {
     const writes = policy("plan")
