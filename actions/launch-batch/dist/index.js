@@ -100329,6 +100329,12 @@ function isMissing(e5) {
   return code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR";
 }
 
+// lib/store/location.ts
+function parseS3Url(url2) {
+  const m3 = /^s3:\/\/([^/]*)\/?(.*)$/i.exec(url2.trim());
+  return m3 ? { bucket: m3[1], prefix: m3[2] } : void 0;
+}
+
 // lib/store/s3.ts
 var import_client_s3 = __toESM(require_dist_cjs18(), 1);
 var import_lib_storage = __toESM(require_dist_cjs19(), 1);
@@ -100532,14 +100538,14 @@ function openStore(location, opts = {}) {
     throw new UserError("Results location is empty: expected a directory, file://... or s3://bucket/prefix");
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(loc)?.[1]?.toLowerCase();
   if (scheme === "s3") {
-    const m3 = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(loc);
-    const bucket = m3?.[1];
+    const parsed = parseS3Url(loc);
+    const bucket = parsed?.bucket;
     if (!bucket || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
       throw new UserError(
         `Results location is not a valid S3 URL: ${location} (expected s3://bucket/prefix)`
       );
     }
-    return new S3Store({ client: opts.s3Client ?? createS3Client(), bucket, prefix: m3?.[2] ?? "" });
+    return new S3Store({ client: opts.s3Client ?? createS3Client(), bucket, prefix: parsed?.prefix ?? "" });
   }
   if (scheme === "file") {
     let path6;
