@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const repoRoot = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
-export const fixtures = path.resolve(repoRoot, "..", "shared", "fixtures");
+export const fixtures = path.resolve(repoRoot, "test", "fixtures", "real");
 
 export const usg01 = path.join(fixtures, "mfusg", "01A_nestedgrid_nognc", "output");
 export const usg03 = path.join(fixtures, "mfusg", "03A_conduit_unconfined", "output");

@@ -105,7 +105,7 @@ describe("mfpar instructions check", () => {
 
   it("reads values from a MODFLOW listing with --read", async () => {
     const list = new URL(
-      "../../../shared/fixtures/mfusg/01A_nestedgrid_nognc/output/flow.list",
+      "../fixtures/real/mfusg/01A_nestedgrid_nognc/output/flow.list",
       import.meta.url,
     ).pathname;
     expect(await cli("instructions", "check", "budget.ins", "--read", list)).toEqual({

@@ -4,7 +4,7 @@ import { parseInstructions, readInstructions, readObservations } from "../../lib
 import { expectUserError } from "./_expect.js";
 
 const flowList = new URL(
-  "../../../shared/fixtures/mfusg/01A_nestedgrid_nognc/output/flow.list",
+  "../fixtures/real/mfusg/01A_nestedgrid_nognc/output/flow.list",
   import.meta.url,
 );
 const budgetIns = new URL("../fixtures/pest/budget.ins", import.meta.url);

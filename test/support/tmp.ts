@@ -10,6 +10,6 @@ export function tempDir(prefix = "mfpar-test-"): string {
   return dir;
 }
 
-/** The repository root and the shared fixtures beside it (CI clones the repo with shared/ next to it). */
+/** The repository root and the real-data fixtures copied into it (test/fixtures/real, see its README). */
 export const repoRoot = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
-export const sharedFixtures = join(repoRoot, "..", "shared", "fixtures");
+export const sharedFixtures = join(repoRoot, "test", "fixtures", "real");
