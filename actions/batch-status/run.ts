@@ -3,9 +3,9 @@ import { type LaunchRequest, launchOptionsFor } from "../../lib/batch/from-confi
 import { launchBatch } from "../../lib/batch/launch.js";
 import { describeOrigin } from "../../lib/batch/record.js";
 import { errorMessage } from "../../lib/errors.js";
-import { summaryKeys } from "../../lib/report/aggregate.js";
-import { type BatchPass, statusPass } from "../../lib/report/pass.js";
-import { headline, statusMarkdown } from "../../lib/report/summary.js";
+import { type BatchPass, statusPass } from "../../lib/status/pass.js";
+import { headline, statusMarkdown } from "../../lib/status/summary.js";
+import { summaryKeys } from "../../lib/store/keys.js";
 import { type ActionCore, defaultCore, readBoolean, readName, scenarioFileOf } from "../shared/inputs.js";
 import { type IssuesApi, type TrackingResult, updateTrackingIssue } from "./tracking-issue.js";
 
