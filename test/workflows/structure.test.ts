@@ -153,7 +153,7 @@ describe("permissions", () => {
       "close-project.yml close": { "id-token": "write" },
       "deploy.yml autorun": { actions: "write" },
       "deploy.yml deploy": { "id-token": "write" },
-      "run-batch.yml launch": { "id-token": "write" },
+      "run-batch.yml launch": { "id-token": "write", issues: "write" },
       "validate.yml comment": { "pull-requests": "write" },
       "validate.yml plan": { "id-token": "write" },
     });
@@ -303,6 +303,7 @@ describe("actions", () => {
       ids: "${{ inputs.ids }}",
       "dry-run": "${{ inputs.dry_run }}",
       "stack-outputs": "${{ steps.outputs.outputs.file }}",
+      "github-token": "${{ github.token }}",
     });
   });
 
