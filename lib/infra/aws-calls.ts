@@ -89,7 +89,6 @@ const arn = {
   logGroup: (t: CallTarget) => `arn:aws:logs:${t.region}:${t.account}:log-group:${t.logGroup}`,
   logStream: (t: CallTarget) =>
     `arn:aws:logs:${t.region}:${t.account}:log-group:${t.logGroup}:log-stream:agente/${t.project}/0123abcd`,
-  allLogGroups: (t: CallTarget) => `arn:aws:logs:${t.region}:${t.account}:log-group:*`,
   fargateQuota: (t: CallTarget) => `arn:aws:servicequotas:${t.region}:${t.account}:fargate/L-3032A538`,
   star: () => "*",
 };
@@ -215,11 +214,6 @@ export const AWS_CALLS: AwsCall[] = [
     command: "CopyObjectCommand",
     uses: [
       {
-        roles: ["run"],
-        why: "store.copy (ResultStore) on results: a copy within the scenario's keys",
-        checks: [check("s3:GetObject", arn.summary), check("s3:PutObject", arn.summary)],
-      },
-      {
         roles: ["close-out"],
         why: "the S3 backup target: server-side copy within the target",
         checks: [check("s3:GetObject", arn.backupObject), check("s3:PutObject", arn.backupObject)],
@@ -234,11 +228,6 @@ export const AWS_CALLS: AwsCall[] = [
         roles: ["task"],
         why: "the agent removes the previous attempt's _FAILED/_INTERRUPTED marker (one marker per ID)",
         checks: [check("s3:DeleteObject", arn.failedMarker)],
-      },
-      {
-        roles: ["run"],
-        why: "status drops stale summary files (pass cache store.delete)",
-        checks: [check("s3:DeleteObject", arn.summary)],
       },
       {
         roles: ["close-out"],
@@ -446,8 +435,8 @@ export const AWS_CALLS: AwsCall[] = [
     uses: [
       {
         roles: ["close-out"],
-        why: "inventory: the project's log groups (by prefix)",
-        checks: [check("logs:DescribeLogGroups", arn.allLogGroups)],
+        why: "inventory: the project's log groups (by prefix; no resource-level permission)",
+        checks: [check("logs:DescribeLogGroups", arn.star)],
       },
     ],
   },
@@ -486,7 +475,9 @@ export const AWS_CALLS: AwsCall[] = [
       {
         roles: ["run"],
         why: "run-batch.yml and batch-status.yml find the project's stack states (their outputs)",
-        checks: [check("s3:ListBucket", arn.stateBucket, (t) => ({ "s3:prefix": `mfpar/mfpar-${t.project}-` }))],
+        checks: [
+          check("s3:ListBucket", arn.stateBucket, (t) => ({ "s3:prefix": `mfpar/mfpar-${t.project}-` })),
+        ],
       },
     ],
   },
@@ -579,3 +570,203 @@ export const IMPLICIT_CALLS: Array<{ what: string } & CallUse> = [
 export function awsCallKey(client: string, command: string): string {
   return `${client} ${command}`;
 }
+
+/** What Terraform (cdktf diff / deploy / destroy) calls for one resource type of the project stacks. */
+export interface TerraformCalls {
+  /** Refresh: `cdktf diff` under plan, and before every deploy and destroy. */
+  read: string[];
+  /** Create and update (deploy). */
+  write: string[];
+  /** Destroy (deploy removing a resource, close-out's `cdktf destroy`). Empty when the stack keeps it. */
+  destroy: string[];
+  /** The resource's ARN, from its synthesized attributes (`get` resolves Terraform references). */
+  arn: (get: (attr: string) => string, t: CallTarget) => string;
+  /** A condition key Terraform's request carries (e.g. the boundary of a role it creates). */
+  context?: (get: (attr: string) => string, t: CallTarget) => Record<string, string>;
+}
+
+const ec2Arn = (kind: string, id: string) => (_: unknown, t: CallTarget) =>
+  `arn:aws:ec2:${t.region}:${t.account}:${kind}/${id}`;
+const bucketOf = (get: (a: string) => string) => s3(get("bucket"));
+const bucketPart = (read: string, write: string, destroy = write): TerraformCalls => ({
+  read: [read],
+  write: [write],
+  destroy: [destroy],
+  arn: bucketOf,
+});
+
+/**
+ * Terraform's calls per resource type (AWS provider 6), as IAM authorizes them. Bucket sub-resources are
+ * destroyed with the Put* action of the same configuration (S3 authorizes DeletePublicAccessBlock as
+ * s3:PutBucketPublicAccessBlock, DeleteBucketEncryption as s3:PutEncryptionConfiguration, ...).
+ */
+export const TERRAFORM_CALLS: Record<string, TerraformCalls> = {
+  aws_s3_bucket: {
+    read: [
+      "s3:ListBucket",
+      "s3:GetAccelerateConfiguration",
+      "s3:GetBucketAcl",
+      "s3:GetBucketCORS",
+      "s3:GetBucketLogging",
+      "s3:GetBucketObjectLockConfiguration",
+      "s3:GetBucketPolicy",
+      "s3:GetBucketRequestPayment",
+      "s3:GetBucketTagging",
+      "s3:GetBucketVersioning",
+      "s3:GetBucketWebsite",
+      "s3:GetEncryptionConfiguration",
+      "s3:GetLifecycleConfiguration",
+      "s3:GetReplicationConfiguration",
+    ],
+    write: ["s3:CreateBucket", "s3:PutBucketTagging"],
+    destroy: ["s3:DeleteBucket"],
+    arn: (get) => s3(get("bucket")),
+  },
+  aws_s3_bucket_ownership_controls: bucketPart(
+    "s3:GetBucketOwnershipControls",
+    "s3:PutBucketOwnershipControls",
+  ),
+  aws_s3_bucket_policy: bucketPart("s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"),
+  aws_s3_bucket_public_access_block: bucketPart(
+    "s3:GetBucketPublicAccessBlock",
+    "s3:PutBucketPublicAccessBlock",
+  ),
+  aws_s3_bucket_server_side_encryption_configuration: bucketPart(
+    "s3:GetEncryptionConfiguration",
+    "s3:PutEncryptionConfiguration",
+  ),
+  aws_s3_bucket_versioning: bucketPart("s3:GetBucketVersioning", "s3:PutBucketVersioning"),
+  aws_s3_bucket_lifecycle_configuration: bucketPart(
+    "s3:GetLifecycleConfiguration",
+    "s3:PutLifecycleConfiguration",
+  ),
+  "data.aws_s3_bucket": {
+    read: ["s3:ListBucket", "s3:GetBucketLocation"],
+    write: [],
+    destroy: [],
+    arn: bucketOf,
+  },
+  aws_ecr_repository: {
+    read: ["ecr:DescribeRepositories", "ecr:ListTagsForResource"],
+    write: ["ecr:CreateRepository", "ecr:TagResource"],
+    destroy: ["ecr:DeleteRepository"],
+    arn: (get, t) => `arn:aws:ecr:${t.region}:${t.account}:repository/${get("name")}`,
+  },
+  "data.aws_ecr_repository": {
+    read: ["ecr:DescribeRepositories", "ecr:ListTagsForResource"],
+    write: [],
+    destroy: [],
+    arn: (get, t) => `arn:aws:ecr:${t.region}:${t.account}:repository/${get("name")}`,
+  },
+  aws_ecr_lifecycle_policy: {
+    read: ["ecr:GetLifecyclePolicy"],
+    write: ["ecr:PutLifecyclePolicy"],
+    destroy: ["ecr:DeleteLifecyclePolicy"],
+    arn: (get, t) => `arn:aws:ecr:${t.region}:${t.account}:repository/${get("repository")}`,
+  },
+  aws_cloudwatch_log_group: {
+    read: ["logs:ListTagsForResource"],
+    write: ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:TagResource"],
+    destroy: ["logs:DeleteLogGroup"],
+    arn: (get, t) => `arn:aws:logs:${t.region}:${t.account}:log-group:${get("name")}`,
+  },
+  aws_ecs_cluster: {
+    read: ["ecs:DescribeClusters", "ecs:ListTagsForResource"],
+    write: ["ecs:CreateCluster", "ecs:TagResource"],
+    destroy: ["ecs:DeleteCluster"],
+    arn: (get, t) => `arn:aws:ecs:${t.region}:${t.account}:cluster/${get("name")}`,
+  },
+  aws_ecs_cluster_capacity_providers: {
+    read: ["ecs:DescribeClusters"],
+    write: ["ecs:PutClusterCapacityProviders"],
+    destroy: ["ecs:PutClusterCapacityProviders"],
+    arn: (get, t) => `arn:aws:ecs:${t.region}:${t.account}:cluster/${get("cluster_name")}`,
+  },
+  aws_ecs_task_definition: {
+    read: ["ecs:ListTagsForResource"],
+    write: ["ecs:TagResource"],
+    destroy: [],
+    arn: (get, t) => `arn:aws:ecs:${t.region}:${t.account}:task-definition/${get("family")}:3`,
+  },
+  aws_iam_role: {
+    read: ["iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"],
+    write: ["iam:CreateRole", "iam:TagRole"],
+    destroy: ["iam:ListInstanceProfilesForRole", "iam:DeleteRole"],
+    arn: (get, t) => `arn:aws:iam::${t.account}:role/${get("name")}`,
+    context: (get) => ({ "iam:PermissionsBoundary": get("permissions_boundary") }),
+  },
+  aws_iam_role_policy: {
+    read: ["iam:GetRolePolicy"],
+    write: ["iam:PutRolePolicy"],
+    destroy: ["iam:DeleteRolePolicy"],
+    arn: (get, t) => `arn:aws:iam::${t.account}:role/${get("role")}`,
+  },
+  aws_security_group: {
+    read: [],
+    write: [
+      "ec2:CreateSecurityGroup",
+      "ec2:AuthorizeSecurityGroupEgress",
+      "ec2:RevokeSecurityGroupEgress",
+      "ec2:CreateTags",
+    ],
+    destroy: ["ec2:DeleteSecurityGroup"],
+    arn: ec2Arn("security-group", "sg-0123456789abcdef0"),
+  },
+  aws_vpc: {
+    read: [],
+    write: ["ec2:CreateVpc", "ec2:ModifyVpcAttribute", "ec2:CreateTags"],
+    destroy: ["ec2:DeleteVpc"],
+    arn: ec2Arn("vpc", "vpc-0123456789abcdef0"),
+  },
+  aws_subnet: {
+    read: [],
+    write: ["ec2:CreateSubnet", "ec2:ModifySubnetAttribute", "ec2:CreateTags"],
+    destroy: ["ec2:DeleteSubnet"],
+    arn: ec2Arn("subnet", "subnet-0123456789abcdef0"),
+  },
+  aws_internet_gateway: {
+    read: [],
+    write: ["ec2:CreateInternetGateway", "ec2:AttachInternetGateway", "ec2:CreateTags"],
+    destroy: ["ec2:DetachInternetGateway", "ec2:DeleteInternetGateway"],
+    arn: ec2Arn("internet-gateway", "igw-0123456789abcdef0"),
+  },
+  aws_route_table: {
+    read: [],
+    write: ["ec2:CreateRouteTable", "ec2:CreateRoute", "ec2:CreateTags"],
+    destroy: ["ec2:DeleteRoute", "ec2:DeleteRouteTable"],
+    arn: ec2Arn("route-table", "rtb-0123456789abcdef0"),
+  },
+  aws_route_table_association: {
+    read: [],
+    write: ["ec2:AssociateRouteTable"],
+    destroy: ["ec2:DisassociateRouteTable"],
+    arn: ec2Arn("route-table", "rtb-0123456789abcdef0"),
+  },
+  "data.aws_availability_zones": { read: [], write: [], destroy: [], arn: () => "*" },
+  "data.aws_vpc": { read: [], write: [], destroy: [], arn: () => "*" },
+  "data.aws_subnets": { read: [], write: [], destroy: [], arn: () => "*" },
+};
+
+/**
+ * Calls without resource-level permission every refresh makes (EC2 Describe*, ECS DescribeTaskDefinition,
+ * CloudWatch Logs DescribeLogGroups), and the task definitions' registration: checked once per role.
+ */
+export const TERRAFORM_UNSCOPED: { read: CallCheck[]; write: CallCheck[]; destroy: CallCheck[] } = {
+  read: [
+    check("ec2:DescribeVpcs", arn.star),
+    check("ec2:DescribeVpcAttribute", arn.star),
+    check("ec2:DescribeSubnets", arn.star),
+    check("ec2:DescribeSecurityGroups", arn.star),
+    check("ec2:DescribeRouteTables", arn.star),
+    check("ec2:DescribeInternetGateways", arn.star),
+    check("ec2:DescribeAvailabilityZones", arn.star),
+    check("ecs:DescribeTaskDefinition", arn.star),
+    check("logs:DescribeLogGroups", arn.star),
+  ],
+  write: [
+    check("ecs:RegisterTaskDefinition", arn.star),
+    check("iam:PassRole", arn.taskRole, () => ({ "iam:PassedToService": "ecs-tasks.amazonaws.com" })),
+    check("iam:PassRole", arn.executionRole, () => ({ "iam:PassedToService": "ecs-tasks.amazonaws.com" })),
+  ],
+  destroy: [check("ecs:DeregisterTaskDefinition", arn.star)],
+};

@@ -52,7 +52,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** `new XCommand(`, `paginateX(` and `new Upload(`, each resolved to the package it is imported from. */
-export function scanSource(file: string, text: string): Found[] {
+function scanSource(file: string, text: string): Found[] {
   const imported = new Map<string, string>();
   for (const m of text.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s*from\s*["']([^"']+)["']/g)) {
     for (const spec of m[1]!.split(",")) {
@@ -81,7 +81,7 @@ export function scanSource(file: string, text: string): Found[] {
 }
 
 /** `aws <service> <operation>` at a command position in a workflow's shell. */
-export function scanWorkflow(file: string, text: string): Found[] {
+function scanWorkflow(file: string, text: string): Found[] {
   const found: Found[] = [];
   text.split("\n").forEach((l, i) => {
     if (/^\s*#/.test(l)) return;
@@ -150,9 +150,11 @@ describe("the inventory of AWS calls (lib/infra/aws-calls.ts)", () => {
       ["(not imported from an @aws-sdk package)", "StopTaskCommand", "x.ts:4"],
       ["@aws-sdk/client-ecs", "ListTasksCommand", "x.ts:3"],
     ]);
-    expect(scanWorkflow("w.yml", '  run: |\n    # aws s3 rm\n    x=$(aws ecs list-tasks --cluster "$C")').map((f) => f.command)).toEqual([
-      "ecs list-tasks",
-    ]);
+    expect(
+      scanWorkflow("w.yml", '  run: |\n    # aws s3 rm\n    x=$(aws ecs list-tasks --cluster "$C")').map(
+        (f) => f.command,
+      ),
+    ).toEqual(["ecs list-tasks"]);
   });
 
   it("has a row for every AWS call the code makes", () => {
@@ -164,18 +166,23 @@ describe("the inventory of AWS calls (lib/infra/aws-calls.ts)", () => {
   it("has no row for a call the code no longer makes", () => {
     const keys = new Set(found.map((f) => awsCallKey(f.client, f.command)));
     const stale = AWS_CALLS.filter((r) => !keys.has(awsCallKey(r.client, r.command))).map(
-      (r) => `${r.client} ${r.command}: nothing in ${SCANNED.join("/, ")}/ or .github/workflows makes this call any more; remove its row from lib/infra/aws-calls.ts`,
+      (r) =>
+        `${r.client} ${r.command}: nothing in ${SCANNED.join("/, ")}/ or .github/workflows makes this call any more; remove its row from lib/infra/aws-calls.ts`,
     );
     expect(stale).toEqual([]);
   });
 
   it("names, for every row, at least one role and only IAM actions that exist", async () => {
     const problems: string[] = [];
-    for (const row of [...AWS_CALLS.flatMap((r) => r.uses.map((u) => ({ what: r.command, ...u }))), ...IMPLICIT_CALLS]) {
+    for (const row of [
+      ...AWS_CALLS.flatMap((r) => r.uses.map((u) => ({ what: r.command, ...u }))),
+      ...IMPLICIT_CALLS,
+    ]) {
       if (row.roles.length === 0) problems.push(`${row.what}: no role`);
       for (const c of row.checks) {
         const [service, action] = c.action.split(":");
-        if (!(await iamActionExists(service!, action!))) problems.push(`${row.what}: unknown IAM action ${c.action}`);
+        if (!(await iamActionExists(service!, action!)))
+          problems.push(`${row.what}: unknown IAM action ${c.action}`);
       }
     }
     expect(problems).toEqual([]);
