@@ -45,6 +45,14 @@ export interface BatchRecord {
   status: "open" | "complete";
   completedAt?: string;
   launches: Record<string, LaunchEntry>;
+  /** Where people follow the batch (a GitHub issue): opened by the launch, edited and closed by status passes. */
+  tracking?: BatchTracking;
+}
+
+/** The tracking issue of a batch. */
+export interface BatchTracking {
+  issue: number;
+  url?: string;
 }
 
 /**

@@ -6,10 +6,12 @@ import {
   formatInt,
   formatPercent,
   formatUsd,
+  formatValue,
   markdownTable,
   progressBar,
   textTable,
 } from "./format.js";
+import type { ObservationStats } from "./stats.js";
 import { type BatchStatus, STATE_LABELS, STATUS_STATES } from "./status.js";
 
 type Table = { header: string[]; rows: string[][]; align: ("l" | "r")[] };
@@ -111,6 +113,29 @@ export function statusMarkdown(s: BatchStatus, opts: MarkdownOptions = {}): stri
     "",
   );
   return out.join("\n");
+}
+
+/**
+ * The ensemble at a glance for the completion report: count, mean and the 5–50–95 percentiles of the first
+ * `limit` observations (statistics.csv has them all).
+ */
+export function ensembleMarkdown(stats: readonly ObservationStats[], limit = 12): string {
+  if (!stats.length) return "#### Ensemble\n\nNo observation was read from any realization.\n";
+  const rows = stats
+    .slice(0, limit)
+    .map((o) => [
+      o.name,
+      formatInt(o.count),
+      formatValue(o.mean),
+      formatValue(o.p5),
+      formatValue(o.p50),
+      formatValue(o.p95),
+    ]);
+  const more =
+    stats.length > limit
+      ? `\n${formatInt(stats.length - limit)} more observations in \`statistics.csv\`.\n`
+      : "";
+  return `#### Ensemble\n\n${markdownTable(["Observation", "n", "Mean", "P5", "P50", "P95"], rows, ["l", "r", "r", "r", "r", "r"])}\n${more}`;
 }
 
 /** The status as plain text for `mfpar status`. */

@@ -150,7 +150,7 @@ const cases: Case[] = [
   [
     "j.tpl",
     "ptf ~\n~big~\n",
-    "j.tpl:2:1: cannot write 123456789 in a space 5 characters wide; widen the space (parameter big)",
+    "j.tpl:2:1: cannot write 123456789 in a space 5 characters wide; widen the space to at least 6 characters (parameter big)",
     "pest/tpl-too-narrow",
     2,
   ],
