@@ -100,12 +100,16 @@ async function decide(
   resource: string,
   context: Record<string, string | string[]> = {},
 ): Promise<Decision> {
+  // AWS authorizes e.g. DescribeRepositories without names against the literal ARN `repository/*`, which only
+  // a policy pattern matching every name allows. The engine reads a `*` in a request as "some resource", so
+  // it stands in for a name no narrower pattern (agente-*) matches.
+  const literal = resource === "*" ? resource : resource.replaceAll("*", "(all)");
   const result = await runSimulation(
     {
       request: {
         principal: `arn:aws:sts::${ACCOUNT}:assumed-role/${role.name}/mfpar-contract`,
         action,
-        resource: { resource, accountId: ACCOUNT },
+        resource: { resource: literal, accountId: ACCOUNT },
         contextVariables: context,
       },
       identityPolicies: role.policies.map((p) => ({ name: p.name, policy: p.policy })),
@@ -118,10 +122,13 @@ async function decide(
     {},
   );
   if (result.resultType === "error") return `error: ${JSON.stringify(result.errors)}`;
+  if (result.resultType === "wildcard") return `error: ${resource} was evaluated as a pattern`;
   if (result.resultType === "single" && result.result.ignoredContextKeys?.length)
     return `error: context keys ignored by the engine for ${action}: ${result.result.ignoredContextKeys.join(", ")}`;
   return result.overallResult as Decision;
 }
+
+const engine = (policy: unknown, name: string) => loadPolicy(policy as never, { name });
 
 const expectation = (kind: string, c: CallCheck, what: string, got: Decision) =>
   `${kind}: ${what}: ${c.action} on ${c.resource(TARGET)}${c.context ? ` ${JSON.stringify(c.context(TARGET))}` : ""} → ${got}`;
@@ -420,7 +427,7 @@ function assume(role: SynthesizedRole, claims: Record<string, string>): string {
     identityPolicies: [],
     serviceControlPolicies: [],
     resourceControlPolicies: [],
-    resourcePolicy: loadPolicy(role.trust as never, { name: `${role.name}-trust` }),
+    resourcePolicy: engine(role.trust, `${role.name}-trust`),
     permissionBoundaries: undefined,
     vpcEndpointPolicies: undefined,
     simulationParameters: {

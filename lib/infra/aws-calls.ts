@@ -38,7 +38,10 @@ export interface CallTarget {
   modelSource: { bucket: string; prefix: string };
 }
 
-/** One IAM authorization a call needs. `resource: "*"` for actions without resource-level permissions. */
+/**
+ * One IAM authorization a call needs. `resource: "*"` only for actions without resource-level permissions;
+ * otherwise the ARN AWS authorizes (a `*` in it is literal, e.g. `repository/*` for an unfiltered listing).
+ */
 export interface CallCheck {
   action: string;
   resource: (t: CallTarget) => string;
@@ -89,6 +92,9 @@ const arn = {
   logGroup: (t: CallTarget) => `arn:aws:logs:${t.region}:${t.account}:log-group:${t.logGroup}`,
   logStream: (t: CallTarget) =>
     `arn:aws:logs:${t.region}:${t.account}:log-group:${t.logGroup}:log-stream:agente/${t.project}/0123abcd`,
+  /** ListTasks is authorized against the cluster's container instances (none on Fargate) plus ecs:cluster. */
+  containerInstances: (t: CallTarget) =>
+    `arn:aws:ecs:${t.region}:${t.account}:container-instance/${t.cluster}/*`,
   fargateQuota: (t: CallTarget) => `arn:aws:servicequotas:${t.region}:${t.account}:fargate/L-3032A538`,
   star: () => "*",
 };
@@ -318,12 +324,12 @@ export const AWS_CALLS: AwsCall[] = [
       {
         roles: ["plan", "run"],
         why: "what is running in the project's cluster (launch preview, launch, status)",
-        checks: [check("ecs:ListTasks", arn.star, inCluster)],
+        checks: [check("ecs:ListTasks", arn.containerInstances, inCluster)],
       },
       {
         roles: ["close-out"],
         why: "close-out refuses while tasks run",
-        checks: [check("ecs:ListTasks", arn.star, inCluster)],
+        checks: [check("ecs:ListTasks", arn.containerInstances, inCluster)],
       },
     ],
   },
@@ -754,7 +760,10 @@ export const TERRAFORM_CALLS: Record<string, TerraformCalls> = {
 export const TERRAFORM_UNSCOPED: { read: CallCheck[]; write: CallCheck[]; destroy: CallCheck[] } = {
   read: [
     check("ec2:DescribeVpcs", arn.star),
-    check("ec2:DescribeVpcAttribute", arn.star),
+    check(
+      "ec2:DescribeVpcAttribute",
+      (t) => `arn:aws:ec2:${t.region}:${t.account}:vpc/vpc-0123456789abcdef0`,
+    ),
     check("ec2:DescribeSubnets", arn.star),
     check("ec2:DescribeSecurityGroups", arn.star),
     check("ec2:DescribeRouteTables", arn.star),
@@ -764,7 +773,10 @@ export const TERRAFORM_UNSCOPED: { read: CallCheck[]; write: CallCheck[]; destro
     check("logs:DescribeLogGroups", arn.star),
   ],
   write: [
-    check("ecs:RegisterTaskDefinition", arn.star),
+    check(
+      "ecs:RegisterTaskDefinition",
+      (t) => `arn:aws:ecs:${t.region}:${t.account}:task-definition/${t.taskFamily}:4`,
+    ),
     check("iam:PassRole", arn.taskRole, () => ({ "iam:PassedToService": "ecs-tasks.amazonaws.com" })),
     check("iam:PassRole", arn.executionRole, () => ({ "iam:PassedToService": "ecs-tasks.amazonaws.com" })),
   ],
