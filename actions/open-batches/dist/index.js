@@ -86116,6 +86116,9 @@ var taskSchema = external_exports.strictObject({
   capacity: external_exports.enum(["spot-first", "spot", "on-demand"]).default("spot-first").meta({ description: "spot-first: Fargate Spot, falling back to Fargate when Spot has no capacity." }),
   idsPerTask: external_exports.number().int().min(1).max(100).default(1),
   maxAttempts: external_exports.number().int().min(1).max(10).default(3),
+  retryDeterministic: external_exports.boolean().default(false).meta({
+    description: "Retry realizations that failed for a deterministic reason (non-convergence, model input error, missing output, ...). Default: not retried, reported as such."
+  }),
   maxInFlight: external_exports.number().int().min(1).max(5e3).default(100)
 });
 var networkSchema = external_exports.strictObject({
