@@ -66144,6 +66144,10 @@ var RULES = {
     checks: [[/^[.\-_/#A-Za-z0-9]+$/, "letters, digits and . - _ / # only"]]
   }
 };
+var BOOTSTRAP_STACK = "mfpar-bootstrap";
+function stateKey(stack) {
+  return `mfpar/${stack}.tfstate`;
+}
 
 // lib/config/ids.ts
 var ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -87180,6 +87184,11 @@ async function scanOpenBatches(o3) {
 
 // lib/infra/load.ts
 import { basename as basename3 } from "node:path";
+
+// lib/infra/iam.ts
+var BOOTSTRAP_STATE_KEY = stateKey(BOOTSTRAP_STACK);
+
+// lib/infra/load.ts
 async function loadProjects(projectsRoot, only) {
   let dirs = await findProjects(projectsRoot).catch((e5) => {
     if (e5.code === "ENOENT" || e5.code === "ENOTDIR")
