@@ -181,6 +181,7 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
       regions: sc.regions,
       assignment: assignRegions(ids, maxInFlight),
       maxAttempts: sc.config.task.maxAttempts,
+      ...(sc.config.task.retryDeterministic ? { retryDeterministic: true } : {}),
       idsPerTask: sc.config.task.idsPerTask,
       ...(o.storeOverride ? { store: o.storeOverride } : { store: o.store.url }),
       origin: batchOrigin(o.env ?? process.env),

@@ -135,12 +135,12 @@ export async function renderReport(f: ReportFacts): Promise<string> {
     const ft = failuresTable(s);
     const rows = s.failed
       .slice(0, MAX_FAILED_ROWS)
-      .map((x) => [x.id, x.state, x.reason, String(x.attempt), x.message]);
+      .map((x) => [x.id, x.state, x.reason, String(x.attempt), x.outlook, x.message]);
     parts.push(
       `<section><h2>Failures</h2>${table(ft.header, ft.rows, ft.align)}${await figure(failuresSpec(s), "Failed realizations per cause.", "Failures per cause")}<h3>Failed realizations</h3>${table(
-        ["ID", "State", "Reason", "Attempt", "Message"],
+        ["ID", "State", "Reason", "Attempt", "Next", "Message"],
         rows,
-        ["l", "l", "l", "r", "l"],
+        ["l", "l", "l", "r", "l", "l"],
       )}${s.failed.length > MAX_FAILED_ROWS ? `<p class="note">First ${MAX_FAILED_ROWS} of ${formatInt(s.failed.length)}; every one is in <code>failed.csv</code>.</p>` : ""}</section>`,
     );
   }

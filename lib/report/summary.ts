@@ -43,14 +43,15 @@ export function countsTable(s: BatchStatus): Table {
 /** Failures by cause, with a few IDs and the most common message. */
 export function failuresTable(s: BatchStatus): Table {
   return {
-    header: ["Cause", "Realizations", "IDs", "Typical message"],
+    header: ["Cause", "Realizations", "IDs", "Next", "Typical message"],
     rows: s.failures.map((f) => [
       FAILURE_LABELS[f.category],
       formatInt(f.count),
       f.ids.join(", ") + (f.count > f.ids.length ? ", …" : ""),
+      f.next,
       f.message.length > 140 ? `${f.message.slice(0, 137)}…` : f.message,
     ]),
-    align: ["l", "r", "l", "l"],
+    align: ["l", "r", "l", "l", "l"],
   };
 }
 
@@ -83,7 +84,14 @@ export function factsRows(s: BatchStatus): [string, string][] {
 /** The headline: `7,412 / 10,000 done · 36 failed · 120 running`. */
 export function headline(s: BatchStatus): string {
   const parts = [`${formatInt(s.counts.done)} / ${formatInt(s.total)} done`];
-  for (const st of ["running", "pending", "failed", "interrupted", "out-of-attempts"] as const) {
+  for (const st of [
+    "running",
+    "pending",
+    "failed",
+    "interrupted",
+    "out-of-attempts",
+    "not-retried",
+  ] as const) {
     if (s.counts[st]) parts.push(`${formatInt(s.counts[st])} ${st.replace(/-/g, " ")}`);
   }
   return parts.join(" · ");

@@ -88,17 +88,19 @@ describe("aggregateScenario", () => {
     expect(stats.find((r) => r[0] === "riv_out")!.slice(0, 2)).toEqual(["riv_out", "budget"]);
 
     expect(text(await store.get(summaryKeys.failed("base")))).toBe(
-      "id,reason,message,attempt,category\n" +
-        '7,failure-text,"model exited 0 but ""FAILED TO CONVERGE"" appears in the listing file demo.lst",3,convergence\n' +
-        "42,interrupted,stopped by SIGTERM/SIGINT before it finished,1,interrupted\n",
+      "id,reason,message,attempt,category,next\n" +
+        '7,failure-text,"model exited 0 but ""FAILED TO CONVERGE"" appears in the listing file demo.lst",3,convergence,not retried (3 of 3 attempts used)\n' +
+        // No batch: nothing relaunches it on its own.
+        "42,interrupted,stopped by SIGTERM/SIGINT before it finished,1,interrupted,not retried automatically (run again to retry)\n",
     );
     expect(res.status.counts).toEqual({
       done: 196,
       running: 0,
       pending: 2,
       failed: 0,
-      interrupted: 1,
+      interrupted: 0,
       "out-of-attempts": 1,
+      "not-retried": 1,
     });
 
     const summary = JSON.parse(text(await store.get(summaryKeys.json("base"))));

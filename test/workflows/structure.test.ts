@@ -239,6 +239,16 @@ describe("environments", () => {
   });
 });
 
+describe("credentials", () => {
+  it("close-project's AWS session lasts as long as its job (configure-aws-credentials does not refresh)", () => {
+    const close = job("close-project.yml", "close");
+    const assume = stepsOf(close).find((s) => s.uses?.startsWith(CONFIGURE_AWS))!;
+    expect(Number(assume.with?.["role-duration-seconds"])).toBeGreaterThanOrEqual(
+      close["timeout-minutes"]! * 60,
+    );
+  });
+});
+
 describe("concurrency", () => {
   it("run-batch serializes per project and scenario and never cancels a running launch", () => {
     expect(W("run-batch.yml").concurrency).toEqual({

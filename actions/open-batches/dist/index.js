@@ -66144,6 +66144,10 @@ var RULES = {
     checks: [[/^[.\-_/#A-Za-z0-9]+$/, "letters, digits and . - _ / # only"]]
   }
 };
+var BOOTSTRAP_STACK = "mfpar-bootstrap";
+function stateKey(stack) {
+  return `mfpar/${stack}.tfstate`;
+}
 
 // lib/config/ids.ts
 var ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -86112,6 +86116,9 @@ var taskSchema = external_exports.strictObject({
   capacity: external_exports.enum(["spot-first", "spot", "on-demand"]).default("spot-first").meta({ description: "spot-first: Fargate Spot, falling back to Fargate when Spot has no capacity." }),
   idsPerTask: external_exports.number().int().min(1).max(100).default(1),
   maxAttempts: external_exports.number().int().min(1).max(10).default(3),
+  retryDeterministic: external_exports.boolean().default(false).meta({
+    description: "Retry realizations that failed for a deterministic reason (non-convergence, model input error, missing output, ...). Default: not retried, reported as such."
+  }),
   maxInFlight: external_exports.number().int().min(1).max(5e3).default(100)
 });
 var networkSchema = external_exports.strictObject({
@@ -87177,6 +87184,11 @@ async function scanOpenBatches(o3) {
 
 // lib/infra/load.ts
 import { basename as basename3 } from "node:path";
+
+// lib/infra/iam.ts
+var BOOTSTRAP_STATE_KEY = stateKey(BOOTSTRAP_STACK);
+
+// lib/infra/load.ts
 async function loadProjects(projectsRoot, only) {
   let dirs = await findProjects(projectsRoot).catch((e5) => {
     if (e5.code === "ENOENT" || e5.code === "ENOTDIR")
