@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ActionCore, run } from "../../actions/open-batches/run.js";
 import { type BatchRecord, writeBatchRecord } from "../../lib/batch/record.js";
 import { openStore } from "../../lib/store/index.js";
-import { type S3Server, startS3Server } from "../support/s3rver.js";
+import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { repoRoot, tempDir } from "../support/tmp.js";
 
 function fakeCore(inputs: Record<string, string>) {
