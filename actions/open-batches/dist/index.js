@@ -87150,7 +87150,8 @@ async function scanOpenBatches(o3) {
     if (project.config.aws.account === PLACEHOLDER_ACCOUNT) {
       out.skipped.push({
         project: name,
-        reason: `account ${PLACEHOLDER_ACCOUNT} in ${displayPath(project.file)} is the placeholder of a project that runs only locally (e.g. npm run demo); never deployed, nothing to reconcile`
+        reason: `account ${PLACEHOLDER_ACCOUNT} in ${displayPath(project.file)} is the placeholder of a project that runs only locally (e.g. npm run demo); never deployed, nothing to reconcile`,
+        notice: true
       });
       continue;
     }
@@ -87166,7 +87167,9 @@ async function scanOpenBatches(o3) {
           out.skipped.push({
             project: name,
             scenario: sc.scenario,
-            reason: `results bucket ${url2} does not exist: not deployed yet`
+            reason: `results bucket ${url2} does not exist: not deployed yet`,
+            // Every 15 minutes for every scenario not deployed yet: a log line, not an annotation.
+            notice: false
           });
           continue;
         }
@@ -89508,8 +89511,11 @@ async function run(deps = {}) {
       return c5;
     });
     const scan = await scanOpenBatches({ projects: await loadProjects(root5, only || void 0), s3 });
-    for (const s2 of scan.skipped)
-      core.notice(`${s2.project}${s2.scenario ? `/${s2.scenario}` : ""} skipped: ${s2.reason}`);
+    for (const s2 of scan.skipped) {
+      const line = `${s2.project}${s2.scenario ? `/${s2.scenario}` : ""} skipped: ${s2.reason}`;
+      if (s2.notice) core.notice(line);
+      else core.info(line);
+    }
     for (const o3 of scan.open) {
       if (o3.error)
         core.warning(
