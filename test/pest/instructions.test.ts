@@ -3,10 +3,7 @@ import { describe, expect, it } from "vitest";
 import { parseInstructions, readInstructions, readObservations } from "../../lib/pest/instructions.js";
 import { expectUserError } from "./_expect.js";
 
-const flowList = new URL(
-  "../fixtures/real/mfusg/01A_nestedgrid_nognc/output/flow.list",
-  import.meta.url,
-);
+const flowList = new URL("../fixtures/real/mfusg/01A_nestedgrid_nognc/output/flow.list", import.meta.url);
 const budgetIns = new URL("../fixtures/pest/budget.ins", import.meta.url);
 
 describe("instructions on MODFLOW-USG output (01A_nestedgrid_nognc/output/flow.list)", () => {
