@@ -1,8 +1,8 @@
 import { resolve } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { failureMessage } from "../../lib/aws-errors.js";
 import { scanOpenBatches } from "../../lib/batch/open-batches.js";
 import { NAME_PATTERN } from "../../lib/config/schema.js";
-import { errorMessage } from "../../lib/errors.js";
 import { loadProjects } from "../../lib/infra/load.js";
 import { createS3Client } from "../../lib/store/s3.js";
 import { type ActionCore, defaultCore } from "../shared/inputs.js";
@@ -48,8 +48,11 @@ export async function run(deps: RunDeps = {}): Promise<void> {
       });
 
     const scan = await scanOpenBatches({ projects: await loadProjects(root, only || undefined), s3 });
-    for (const s of scan.skipped)
-      core.notice(`${s.project}${s.scenario ? `/${s.scenario}` : ""} skipped: ${s.reason}`);
+    for (const s of scan.skipped) {
+      const line = `${s.project}${s.scenario ? `/${s.scenario}` : ""} skipped: ${s.reason}`;
+      if (s.notice) core.notice(line);
+      else core.info(line);
+    }
     for (const o of scan.open) {
       if (o.error)
         core.warning(
@@ -62,6 +65,7 @@ export async function run(deps: RunDeps = {}): Promise<void> {
     core.setOutput(Outputs.Matrix, JSON.stringify(matrix));
     core.setOutput(Outputs.Count, String(matrix.length));
   } catch (e) {
-    core.setFailed(errorMessage(e));
+    // AWS credential/permission errors: one line naming the role, the action and the fix.
+    core.setFailed(failureMessage(e, deps.env ?? process.env));
   }
 }

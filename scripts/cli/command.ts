@@ -25,6 +25,8 @@ export interface ParsedArgs {
  */
 export interface Command {
   name: string;
+  /** Only for a command passed to `main` directly (tests); registered commands have theirs in the registry. */
+  summary?: string;
   usage: string;
   help: string;
   options: Options;

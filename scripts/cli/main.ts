@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { describeAwsError } from "../../lib/aws-errors.js";
 import { errorMessage, UserError, ValidationError } from "../../lib/errors.js";
 import { EXIT_CODE_TABLE, ExitCode } from "../../lib/exit-codes.js";
 import { type CliIo, type Command, type CommandEntry, UsageError } from "./command.js";
@@ -44,7 +45,7 @@ function commandHelp(c: Command, summary: string | undefined): string {
 
 /** A command given as is (tests pass their own) stands for a registry entry with nothing to load. */
 const entryOf = (c: Command | CommandEntry): CommandEntry =>
-  "load" in c ? c : { name: c.name, summary: "", load: async () => c };
+  "load" in c ? c : { name: c.name, summary: c.summary ?? "", load: async () => c };
 
 /** Finds the command named by the first one or two words of argv (longest match wins). */
 function findCommand(
@@ -119,6 +120,11 @@ export async function main(
     if (e instanceof ValidationError || e instanceof UserError) {
       io.stderr(`${e.message}\n`);
       return ExitCode.InvalidInput;
+    }
+    const aws = describeAwsError(e, io.env);
+    if (aws) {
+      io.stderr(`mfpar ${command.name}: ${aws.message}\n`);
+      return aws.exitCode;
     }
     io.stderr(`mfpar ${command.name}: internal error: ${errorMessage(e)}\n`);
     if (io.env.DEBUG) io.stderr(`${(e as Error)?.stack ?? ""}\n`);
