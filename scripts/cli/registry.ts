@@ -31,6 +31,11 @@ export const registry: CommandEntry[] = [
     load: async () => (await import("./commands/launch.js")).launch,
   },
   {
+    name: "calibrate",
+    summary: "Calibrate a model with PEST++ (master + local agents), resumable",
+    load: async () => (await import("./commands/calibrate.js")).calibrate,
+  },
+  {
     name: "plan",
     summary: "Synthesize the cdktf stacks and summarize what each would create (for the PR comment)",
     load: async () => (await import("./commands/plan.js")).plan,

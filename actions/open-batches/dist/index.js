@@ -87237,7 +87237,10 @@ async function loadProject(dirOrFile) {
 }
 async function listScenarioFiles(projectDir) {
   const entries = await readdir(projectDir, { withFileTypes: true });
-  return entries.filter((e5) => e5.isFile() && /\.ya?ml$/.test(e5.name) && e5.name !== PROJECT_FILE).map((e5) => join(projectDir, e5.name)).sort();
+  const files = entries.filter((e5) => e5.isFile() && /\.ya?ml$/.test(e5.name) && e5.name !== PROJECT_FILE).map((e5) => join(projectDir, e5.name)).sort();
+  const out = [];
+  for (const f5 of files) if (!/^calibration\s*:/m.test(await readFile(f5, "utf8"))) out.push(f5);
+  return out;
 }
 async function findProjects(root5) {
   const entries = await readdir(root5, { withFileTypes: true });
