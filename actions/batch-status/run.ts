@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { failureMessage } from "../../lib/aws-errors.js";
 import { type LaunchRequest, launchOptionsFor } from "../../lib/batch/from-config.js";
 import { launchBatch } from "../../lib/batch/launch.js";
+import { type AggregateResult, aggregateScenario } from "../../lib/report/aggregate.js";
 import { type BatchPass, statusPass } from "../../lib/status/pass.js";
 import { ensembleMarkdown, headline, statusMarkdown } from "../../lib/status/summary.js";
 import { summaryKeys } from "../../lib/store/keys.js";
@@ -81,6 +82,7 @@ export async function run(deps: RunDeps = {}): Promise<void> {
       store: options.store,
       ...(batchId ? { batchId } : {}),
       withoutBatch: "skip",
+      aggregate: aggregateScenario,
       reconcile: async (batch, passStore) => {
         const r = await launchBatch({ ...options, store: passStore, batchId: batch.batchId, dryRun });
         return { batch: r.reconcile.batch, observation: r.reconcile.observation };
@@ -139,7 +141,11 @@ export async function run(deps: RunDeps = {}): Promise<void> {
 }
 
 /** The comment posted once when a batch completes: counts, failures by cause, cost, and the ensemble. */
-function completionReport(p: BatchPass, reportKey: string, links: { label: string; url: string }[]): string {
+function completionReport(
+  p: BatchPass<AggregateResult>,
+  reportKey: string,
+  links: { label: string; url: string }[],
+): string {
   const b = p.batch!;
   return (
     statusMarkdown(p.status, { title: `Batch ${b.batchId} complete: ${b.project}/${b.scenario}`, links }) +
@@ -148,7 +154,7 @@ function completionReport(p: BatchPass, reportKey: string, links: { label: strin
   );
 }
 
-function finalNote(p: BatchPass, reportKey: string): string {
+function finalNote(p: BatchPass<AggregateResult>, reportKey: string): string {
   if (!p.aggregated) return "";
   const a = p.aggregated;
   return (

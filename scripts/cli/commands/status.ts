@@ -1,7 +1,13 @@
 import { existsSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { ExitCode } from "../../../lib/exit-codes.js";
-import { type BatchPass, type ReconcileBatch, statusPass } from "../../../lib/status/pass.js";
+import type { AggregateResult } from "../../../lib/report/aggregate.js";
+import {
+  type AggregateBatch,
+  type BatchPass,
+  type ReconcileBatch,
+  statusPass,
+} from "../../../lib/status/pass.js";
 import { statusText } from "../../../lib/status/summary.js";
 import { summaryKeys } from "../../../lib/store/keys.js";
 import { scenarioArg, storeArg } from "../args.js";
@@ -24,7 +30,11 @@ async function ecsReconcile(
   };
 }
 
-export function passJson(passes: BatchPass[]) {
+/** lib/report's aggregation, imported (with Vega) only when a batch is found complete. */
+const aggregateLazily: AggregateBatch<AggregateResult> = async (store, scenario, opts) =>
+  (await import("../../../lib/report/aggregate.js")).aggregateScenario(store, scenario, opts);
+
+export function passJson(passes: BatchPass<AggregateResult>[]) {
   return passes.map((p) => ({
     ...(p.batch ? { batchId: p.batch.batchId, batchStatus: p.batch.status } : {}),
     status: p.status,
@@ -82,6 +92,7 @@ Markers are read by listing (1,000 per request), never one request per ID. Exits
       store,
       ...(typeof values.batch === "string" ? { batchId: values.batch } : {}),
       ...(reconcile ? { reconcile } : {}),
+      aggregate: aggregateLazily,
     });
     if (values.json) {
       io.stdout(`${JSON.stringify(passJson(passes), null, 2)}\n`);
