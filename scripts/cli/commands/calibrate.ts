@@ -7,8 +7,7 @@ import { calibrationFolders, checkPortFree, planResume, runCalibration } from ".
 import { formatDiagnostic } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
 import { openStore } from "../../../lib/store/open.js";
-import type { Command } from "../command.js";
-import { UsageError } from "../main.js";
+import { type Command, UsageError } from "../command.js";
 
 function positiveInt(
   value: unknown,
@@ -25,7 +24,6 @@ function positiveInt(
 
 export const calibrate: Command = {
   name: "calibrate",
-  summary: "Calibrate a model with PEST++ (master + local agents), resumable",
   usage: "calibrate <calibration.yaml> [--agents N] [--port P] [--store <dir|s3://...>] [--fresh]",
   help: [
     "Checks the calibration file, its project and the control file (generated from the project's templates,",
