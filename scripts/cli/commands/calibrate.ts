@@ -8,8 +8,7 @@ import { calibrationFolders, checkPortFree, planResume, runCalibration } from ".
 import { formatDiagnostic } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
 import { openStore } from "../../../lib/store/open.js";
-import type { Command } from "../command.js";
-import { UsageError } from "../main.js";
+import { type Command, UsageError } from "../command.js";
 
 function positiveInt(
   value: unknown,
@@ -35,7 +34,6 @@ function keptLine(url: string, kept: Kept, work: string): string {
 
 export const calibrate: Command = {
   name: "calibrate",
-  summary: "Calibrate a model with PEST++ (master + local agents), resumable",
   usage:
     "calibrate <calibration.yaml> [--agents N] [--port P] [--store <dir|s3://...>] [--fresh] [--export-params DIR]",
   help: [
@@ -45,8 +43,8 @@ export const calibrate: Command = {
     "its own copy of the model folder under .mfpar/calibrations/<project>/<calibration>/. The master schedules the",
     "runs; mfpar restarts an agent that dies, shows progress from the master's files, stops every process on",
     "Ctrl-C or when the master ends, and keeps the master's files in the store with a report.html.",
-    "Run again, it resumes where the engine allows (pestpp-glm from its restart file, pestpp-ies from its last",
-    "ensembles) and says what it does.",
+    "Run again, it resumes where the engine allows (pestpp-glm from its best parameters and last Jacobian,",
+    "pestpp-ies from its last ensembles) and says what it does.",
     "",
     "Options:",
     "  --agents <N>       local agents (default: agents: in the file, else the number of CPU cores)",
