@@ -6,6 +6,7 @@ import {
   RunTaskCommand,
   StopTaskCommand,
 } from "@aws-sdk/client-ecs";
+import { GetServiceQuotaCommand, ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEcsClient } from "../../lib/ecs/client.js";
 import { type EcsSim, seededRandom, startEcsSim, TASK_LIMIT_REASON } from "../../testing/ecs-sim/server.js";
@@ -40,6 +41,17 @@ describe("ecs-sim", () => {
     ecs = new ECSClient({ region: "us-east-1", endpoint: sim.endpoint, credentials: creds, maxAttempts: 1 });
   });
   afterAll(() => sim?.stop());
+
+  it("reports the task definition revision RunTask named, and answers the Fargate vCPU quota", async () => {
+    const arn = "arn:aws:ecs:us-east-1:000000000000:task-definition/fam:7";
+    const out = await ecs.send(
+      new RunTaskCommand({ cluster: "c", taskDefinition: arn, startedBy: "R", clientToken: "rev-7" }),
+    );
+    expect(out.tasks![0]!.taskDefinitionArn).toBe(arn);
+    const sq = new ServiceQuotasClient({ region: "us-east-1", endpoint: sim.endpoint, credentials: creds });
+    const q = await sq.send(new GetServiceQuotaCommand({ ServiceCode: "fargate", QuotaCode: "L-36FBB829" }));
+    expect(q.Quota).toMatchObject({ QuotaCode: "L-36FBB829", Value: 4000 });
+  });
 
   it("speaks ECS JSON 1.1: RunTask, ListTasks by startedBy, DescribeTasks with tags, StopTask", async () => {
     const out = await ecs.send(run("t1"));

@@ -58,6 +58,8 @@ export interface EcsSimOptions {
   runContainers?: boolean;
   /** Agents running at once; further tasks wait as PROVISIONING. Default 4. */
   maxRunning?: number;
+  /** The Fargate vCPU quota GetServiceQuota answers (on-demand and Spot alike). Default 4000. */
+  vcpuQuota?: number;
   /** The account's concurrent-task limit: RunTask beyond it fails with TASK_LIMIT_REASON. */
   taskLimit?: number;
   /** IDs whose first attempt is interrupted (SIGTERM, stopCode SpotInterruption) once its model runs. */
@@ -236,6 +238,12 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
     else stopTask(t, "SpotInterruption", SPOT_INTERRUPTED);
   }
 
+  // As ECS reports it: the revision asked for (an ARN, or family:revision), else the family's latest (here 1).
+  function taskDefinitionArnOf(td: string, region: string, account: string): string {
+    if (td.startsWith("arn:")) return td;
+    return `arn:aws:ecs:${region}:${account}:task-definition/${td.includes(":") ? td : `${td}:1`}`;
+  }
+
   function launch(input: Input, provider: string): SimTask {
     const family = familyOf(String(input.taskDefinition));
     const fam = opts.families[family]!;
@@ -248,7 +256,7 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
       taskArn: `arn:aws:ecs:${region}:${account}:task/${cluster}/${id}`,
       clusterArn: `arn:aws:ecs:${region}:${account}:cluster/${cluster}`,
       family,
-      taskDefinitionArn: `arn:aws:ecs:${region}:${account}:task-definition/${family}:1`,
+      taskDefinitionArn: taskDefinitionArnOf(String(input.taskDefinition), region, account),
       startedBy: input.startedBy,
       clientToken: input.clientToken,
       tags: input.tags ?? [],
@@ -440,6 +448,19 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
       const op = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : "";
       count(op || "unknown");
       let reply: Reply;
+      // Service Quotas' Fargate vCPU quotas, answered here too (AWS_ENDPOINT_URL_SERVICE_QUOTAS), so a launch
+      // through the simulator reads a quota as it does on AWS.
+      if (target === "ServiceQuotasV20190624.GetServiceQuota") {
+        const input = (raw ? JSON.parse(raw) : {}) as { ServiceCode?: string; QuotaCode?: string };
+        const value = opts.vcpuQuota ?? 4000;
+        res.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
+        res.end(
+          JSON.stringify({
+            Quota: { ServiceCode: input.ServiceCode, QuotaCode: input.QuotaCode, Value: value },
+          }),
+        );
+        return;
+      }
       try {
         const handler = handlers[op];
         reply = handler

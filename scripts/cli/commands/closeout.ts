@@ -70,7 +70,6 @@ function cdktfDir(): string {
 export function makeCloseoutCommand(deps: CloseoutDeps = {}): Command {
   return {
     name: "closeout",
-    summary: "Back up, verify and delete a project's AWS resources (default: show the plan only)",
     usage:
       "closeout <project> [--plan | --execute --confirm <project>] [--target <dir|s3://bucket/prefix>] [--approved-by <who>] [--json]",
     help: [
