@@ -4,3 +4,6 @@ export * from "./launch.js";
 export * from "./reconcile.js";
 export * from "./record.js";
 export * from "./summary.js";
+export * from "./pins.js";
+export * from "./rerun.js";
+export * from "./stop.js";
