@@ -1,7 +1,8 @@
 import { resolve } from "node:path";
 import { type LaunchRequest, launchOptionsFor } from "../../lib/batch/from-config.js";
 import { launchBatch } from "../../lib/batch/launch.js";
-import { describeOrigin } from "../../lib/batch/record.js";
+import { type BatchRecord, describeOrigin } from "../../lib/batch/record.js";
+import { steeringLines } from "../../lib/batch/summary.js";
 import { errorMessage } from "../../lib/errors.js";
 import { summaryKeys } from "../../lib/report/aggregate.js";
 import { type BatchPass, statusPass } from "../../lib/report/pass.js";
@@ -19,7 +20,7 @@ export enum Inputs {
   Store = "store",
   StackOutputs = "stack-outputs",
   GithubToken = "github-token",
-  DryRun = "dry-run",
+  Act = "act",
   ProjectsDir = "projects-dir",
 }
 
@@ -59,7 +60,8 @@ export async function run(deps: RunDeps = {}): Promise<void> {
     const store = core.getInput(Inputs.Store).trim();
     const outputsFile = core.getInput(Inputs.StackOutputs).trim();
     const token = core.getInput(Inputs.GithubToken).trim();
-    const dryRun = readBoolean(core, Inputs.DryRun);
+    // Status only observes unless asked to act: the scheduled workflow passes act: true.
+    const act = readBoolean(core, Inputs.Act);
     const projectsDir = core.getInput(Inputs.ProjectsDir).trim() || "projects";
     if (batchId && !BATCH.test(batchId))
       throw new Error(`Input ${Inputs.BatchId} is not a batch id: ${JSON.stringify(batchId)}`);
@@ -86,8 +88,9 @@ export async function run(deps: RunDeps = {}): Promise<void> {
       store: options.store,
       ...(batchId ? { batchId } : {}),
       withoutBatch: "skip",
+      aggregate: act,
       reconcile: async (batch, passStore) => {
-        const r = await launchBatch({ ...options, store: passStore, batchId: batch.batchId, dryRun });
+        const r = await launchBatch({ ...options, store: passStore, batchId: batch.batchId, dryRun: !act });
         return { batch: r.reconcile.batch, observation: r.reconcile.observation };
       },
       ...(deps.now ? { now: deps.now } : {}),
@@ -121,6 +124,7 @@ export async function run(deps: RunDeps = {}): Promise<void> {
       const links = runUrl ? [{ label: "latest status run", url: runUrl }] : [];
       const markdown =
         statusMarkdown(p.status, { title: `${sc.project}/${sc.scenario} · batch ${b.batchId}`, links }) +
+        steeringNote(b) +
         finalNote(p, reportKey);
       await core.summary.addRaw(markdown, true).write();
       core.info(`${b.batchId}: ${headline(p.status)}${p.aggregated ? " — complete, aggregated" : ""}`);
@@ -138,7 +142,8 @@ export async function run(deps: RunDeps = {}): Promise<void> {
             .filter(Boolean)
             .join("\n\n"),
           comment: markdown,
-          complete: p.batch!.status === "complete" || p.status.complete,
+          complete: b.status === "complete" || (b.status === "open" && p.status.complete),
+          stopped: b.status === "stopped",
         });
         issues.push(result);
         core.info(
@@ -150,6 +155,20 @@ export async function run(deps: RunDeps = {}): Promise<void> {
   } catch (e) {
     core.setFailed(errorMessage(e));
   }
+}
+
+/** Who stopped the batch and what had finished, its pinned versions and reruns (lib/batch/summary.ts). */
+function steeringNote(b: BatchRecord): string {
+  const lines = steeringLines(b);
+  if (!lines.length) return "";
+  const stop = b.stop
+    ? `\n**${b.status === "stopping" ? "Stopping" : "Stopped"}** by ${b.stop.by} at ${b.stop.at}: ${b.stop.reason}.` +
+      (b.stop.finished
+        ? ` At the stop: ${b.stop.finished.done} done, ${b.stop.finished.failed} failed, ${b.stop.finished.running} running (stopped), ${b.stop.finished.notStarted} not started. Results already written are kept.`
+        : "") +
+      "\n"
+    : "";
+  return `${stop}\n#### Batch\n\n${lines.map((l) => `- ${l}`).join("\n")}\n`;
 }
 
 function finalNote(p: BatchPass, reportKey: string): string {

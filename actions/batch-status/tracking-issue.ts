@@ -81,6 +81,8 @@ export interface TrackingUpdate {
   comment: string;
   /** Close the issue: the batch is complete. */
   complete: boolean;
+  /** Close the issue as not planned: the batch was stopped. */
+  stopped?: boolean;
 }
 
 export interface TrackingResult {
@@ -148,8 +150,13 @@ export async function updateTrackingIssue(api: IssuesApi, u: TrackingUpdate): Pr
     ? (await api.updateComment({ ...repo, comment_id: existing.id, body })).data
     : (await api.createComment({ ...repo, issue_number: issue.number, body })).data;
   let closed = false;
-  if (u.complete && issue.state !== "closed") {
-    await api.update({ ...repo, issue_number: issue.number, state: "closed", state_reason: "completed" });
+  if ((u.complete || u.stopped) && issue.state !== "closed") {
+    await api.update({
+      ...repo,
+      issue_number: issue.number,
+      state: "closed",
+      state_reason: u.complete ? "completed" : "not_planned",
+    });
     closed = true;
   }
   return {

@@ -28,7 +28,6 @@ import type { ResultStore } from "../store/types.js";
 import { assignRegions } from "./assign.js";
 import { resolvePin, unpinBatch } from "./pins.js";
 import { type ReconcileResult, type RegionEcs, reconcile } from "./reconcile.js";
-import { type RerunSelector, selectRerun, withRerun } from "./rerun.js";
 import {
   type BatchRecord,
   batchOrigin,
@@ -39,6 +38,7 @@ import {
   readBatchRecord,
   writeBatchRecord,
 } from "./record.js";
+import { type RerunSelector, selectRerun, withRerun } from "./rerun.js";
 
 export interface LaunchBatchOptions {
   scenario: ResolvedScenario;

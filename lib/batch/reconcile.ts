@@ -163,7 +163,8 @@ export async function observe(batch: BatchRecord, deps: ObserveDeps): Promise<Ob
 
   const rerunGrant = new Map<string, number>();
   for (const r of batch.reruns ?? [])
-    for (const [id, n] of Object.entries(r.attempts)) rerunGrant.set(id, Math.max(rerunGrant.get(id) ?? 0, n));
+    for (const [id, n] of Object.entries(r.attempts))
+      rerunGrant.set(id, Math.max(rerunGrant.get(id) ?? 0, n));
 
   const ids: IdStatus[] = batch.ids.map((id) => {
     const region = regionOf.get(id) ?? batch.regions[0]!;
@@ -354,7 +355,8 @@ export async function reconcile(initial: BatchRecord, deps: ReconcileDeps): Prom
   // Only an open batch launches. A stop written since this pass read the record (a concurrent `mfpar stop`)
   // is seen here, just before the first RunTask: nothing is launched for a batch its owner stopped.
   let launching = batch.status === "open";
-  if (launching && !deps.dryRun) {
+  const wouldLaunch = planLaunches(observation, batch, { maxInFlight: deps.maxInFlight }).tasks > 0;
+  if (launching && wouldLaunch && !deps.dryRun) {
     const latest = await readBatchRecord(deps.store, batch.scenario, batch.batchId);
     if (latest) {
       batch = withSteering(batch, latest);

@@ -179,3 +179,8 @@ export async function listBatchRecords(store: ResultStore, scenario: string): Pr
 export async function listOpenBatches(store: ResultStore, scenario: string): Promise<BatchRecord[]> {
   return (await listBatchRecords(store, scenario)).filter((r) => r.status === "open");
 }
+
+/** The batches a status pass visits: open ones, and stopping ones (the pass sees their tasks down). */
+export async function listActiveBatches(store: ResultStore, scenario: string): Promise<BatchRecord[]> {
+  return (await listBatchRecords(store, scenario)).filter((r) => r.status === "open" || r.status === "stopping");
+}

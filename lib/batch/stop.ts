@@ -8,10 +8,10 @@
  * Idempotent: stopping a stopped batch sends no StopTask for tasks ECS already stops (desiredStatus STOPPED).
  */
 import { StopTaskCommand } from "@aws-sdk/client-ecs";
-import { UserError } from "../errors.js";
 import { type BackoffOptions, DEFAULT_BACKOFF, withRetry } from "../ecs/retry.js";
 import { isActive, type ObservedTask } from "../ecs/tasks.js";
 import { realSleep, type Sleep } from "../ecs/token-bucket.js";
+import { UserError } from "../errors.js";
 import type { ResultStore } from "../store/types.js";
 import { type Observation, observe, type RegionEcs, withSteering } from "./reconcile.js";
 import { type BatchRecord, readBatchRecord, type StopRecord, writeBatchRecord } from "./record.js";

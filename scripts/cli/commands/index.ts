@@ -7,6 +7,7 @@ import { outputsInspect } from "./outputs-inspect.js";
 import { plan } from "./plan.js";
 import { run } from "./run.js";
 import { status } from "./status.js";
+import { stop } from "./stop.js";
 import { templateCheck } from "./template-check.js";
 import { validate } from "./validate.js";
 
@@ -17,6 +18,7 @@ export const commands: Command[] = [
   status,
   aggregate,
   launch,
+  stop,
   plan,
   closeout,
   templateCheck,
