@@ -37,6 +37,11 @@ export interface BatchRecord {
   /** Which region runs each ID, fixed at creation so an ID never moves between passes. */
   assignment: Record<string, string[]>;
   maxAttempts: number;
+  /**
+   * Relaunch IDs whose last attempt failed for a deterministic reason (non-convergence, input error, ...;
+   * lib/store/reasons.ts). Default false: such an ID is left alone, reported as not retried.
+   */
+  retryDeterministic?: boolean;
   idsPerTask: number;
   /** The results location the agents write to. */
   store?: string;
@@ -61,6 +66,8 @@ export interface BatchRecord {
   cancelled?: Record<string, { by: string; at: string; reason: string }>;
   /** `--rerun failed[:reason]` requests, oldest first: each gave its IDs one more attempt. */
   reruns?: RerunRecord[];
+  /** Where people follow the batch (a GitHub issue): opened by the launch, edited and closed by status passes. */
+  tracking?: BatchTracking;
 }
 
 export type BatchStatusValue = "open" | "stopping" | "stopped" | "complete";
@@ -99,6 +106,12 @@ export interface RerunRecord {
   selector: string;
   /** The attempt number each ID was given (the one after its latest). */
   attempts: Record<string, number>;
+}
+
+/** The tracking issue of a batch. */
+export interface BatchTracking {
+  issue: number;
+  url?: string;
 }
 
 /**
@@ -182,5 +195,7 @@ export async function listOpenBatches(store: ResultStore, scenario: string): Pro
 
 /** The batches a status pass visits: open ones, and stopping ones (the pass sees their tasks down). */
 export async function listActiveBatches(store: ResultStore, scenario: string): Promise<BatchRecord[]> {
-  return (await listBatchRecords(store, scenario)).filter((r) => r.status === "open" || r.status === "stopping");
+  return (await listBatchRecords(store, scenario)).filter(
+    (r) => r.status === "open" || r.status === "stopping",
+  );
 }

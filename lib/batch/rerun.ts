@@ -6,30 +6,37 @@
  */
 import { mapLimit } from "../concurrency.js";
 import { UserError } from "../errors.js";
-import { listResults } from "../report/scan.js";
 import { storeKeys } from "../store/keys.js";
-import type { Marker } from "../store/markers.js";
+import { FAILURE_REASONS, type FailureReason, isFailureReason, type Marker } from "../store/markers.js";
 import { getJson } from "../store/open.js";
+import { listResults } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
 import type { BatchRecord, RerunRecord } from "./record.js";
 
 export interface RerunSelector {
   /** As the user wrote it: `failed` or `failed:timeout`. */
   text: string;
-  /** Only failures of this marker reason. */
-  reason?: string;
+  /** Only failures of this reason (lib/store/reasons.ts). */
+  reason?: FailureReason;
 }
 
 /** Parses `failed` / `failed:<reason>`; anything else is a user error naming what is expected. */
 export function parseRerun(text: string, source = "--rerun"): RerunSelector {
-  const m = /^failed(?::([a-z][a-z0-9-]*))?$/.exec(text.trim());
+  const m = /^failed(?::(.*))?$/.exec(text.trim());
   if (!m)
     throw new UserError(
       `${source} must be "failed" or "failed:<reason>" (e.g. failed:timeout), found ${JSON.stringify(text)}`,
       undefined,
       "launch/rerun",
     );
-  return { text: text.trim(), ...(m[1] ? { reason: m[1] } : {}) };
+  const reason = m[1];
+  if (reason !== undefined && !isFailureReason(reason))
+    throw new UserError(
+      `${source}: ${JSON.stringify(reason)} is not a failure reason; one of ${FAILURE_REASONS.join(", ")}`,
+      undefined,
+      "launch/rerun",
+    );
+  return { text: text.trim(), ...(reason ? { reason } : {}) };
 }
 
 export interface RerunSelection {
@@ -59,7 +66,7 @@ export async function selectRerun(
   const otherReasons: Record<string, number> = {};
   failed.forEach((id, i) => {
     const m = bodies[i];
-    const reason = m?.reason ?? "unknown";
+    const reason: FailureReason = m?.reason ?? "unknown";
     if (sel.reason && reason !== sel.reason) {
       otherReasons[reason] = (otherReasons[reason] ?? 0) + 1;
       return;

@@ -10,9 +10,9 @@
 import { StopTaskCommand } from "@aws-sdk/client-ecs";
 import { type BackoffOptions, DEFAULT_BACKOFF, withRetry } from "../ecs/retry.js";
 import { isActive, type ObservedTask } from "../ecs/tasks.js";
-import { realSleep, type Sleep } from "../ecs/token-bucket.js";
 import { UserError } from "../errors.js";
 import type { ResultStore } from "../store/types.js";
+import { realSleep, type Sleep } from "../time.js";
 import { type Observation, observe, type RegionEcs, withSteering } from "./reconcile.js";
 import { type BatchRecord, readBatchRecord, type StopRecord, writeBatchRecord } from "./record.js";
 

@@ -1,5 +1,5 @@
-import { quantile } from "../report/stats.js";
-import type { IdOutcome, LocalProgress, LocalRunResult } from "./run.js";
+import { quantile } from "../stats.js";
+import { describeLocalOutcome, type IdOutcome, type LocalProgress, type LocalRunResult } from "./run.js";
 
 /** `75_000` → `1m15s`; `2_500` → `2.5s`. */
 export function formatDuration(ms: number): string {
@@ -127,15 +127,17 @@ export function formatSummary(r: LocalRunResult, storeDisplay: string): string {
     lines.push(`${failed.length ? "Failed" : "Interrupted"} realizations (${problems.length}):`);
     lines.push(
       table([
-        ["ID", "attempt", "reason", "message"],
-        ...problems
-          .slice(0, MAX_LISTED_FAILURES)
-          .map((o) => [
+        ["ID", "attempt", "reason", "next", "message"],
+        ...problems.slice(0, MAX_LISTED_FAILURES).map((o) => {
+          const outlook = describeLocalOutcome(o, r.attempts) ?? "";
+          return [
             o.id,
             String(o.lastAttempt ?? "-"),
             o.reason ?? o.status,
+            outlook.slice(outlook.indexOf(" — ") + 3),
             (o.message ?? "").split("\n")[0]!,
-          ]),
+          ];
+        }),
       ]),
     );
     if (problems.length > MAX_LISTED_FAILURES)
@@ -146,8 +148,16 @@ export function formatSummary(r: LocalRunResult, storeDisplay: string): string {
   }
   if (r.interrupted)
     lines.push("Stopped before the end: run the same command again to continue where it stopped.");
-  else if (failed.length)
+  else if (failed.length) {
+    const deterministic = failed.filter(
+      (o) => o.outlook?.retry === false && o.outlook.why === "deterministic",
+    );
+    if (deterministic.length)
+      lines.push(
+        `${deterministic.length} failed for a deterministic reason (it fails the same way again): fix the model or its inputs, or set task.retryDeterministic: true.`,
+      );
     lines.push("Run the same command again to retry the failed IDs (IDs already done are skipped).");
+  }
   lines.push(
     `Results: ${storeDisplay}${r.scenario.scenario}/resultados/<ID>/ (markers _SUCCESS.json / _FAILED.json, collected files)`,
   );

@@ -14,9 +14,9 @@ import { TokenBucket } from "../../lib/ecs/token-bucket.js";
 import { storeKeys } from "../../lib/store/keys.js";
 import { LocalStore } from "../../lib/store/local.js";
 import type { ResultStore } from "../../lib/store/types.js";
-import { demoOutputs, makeDemoProject } from "../ecs-sim/demo-project.js";
-import { type FakeModel, fakeModel } from "../ecs-sim/fake-model.js";
-import { type EcsSim, startEcsSim } from "../ecs-sim/server.js";
+import { type FakeModel, fakeModel } from "../../testing/ecs-sim/fake-model.js";
+import { type EcsSim, startEcsSim } from "../../testing/ecs-sim/server.js";
+import { demoOutputs, makeDemoProject } from "../support/demo-project.js";
 import { tempDir } from "../support/tmp.js";
 
 // AWS's rates would make 300 launches take seconds of real time; the pacing itself is tested elsewhere.

@@ -11,6 +11,8 @@ import {
   type CloseoutClients,
   CloseoutRefused,
   cdktfDestroyer,
+  checkDurableTarget,
+  destroyVariables,
   discover,
   executeCloseout,
   formatPlan,
@@ -134,6 +136,14 @@ export function makeCloseoutCommand(deps: CloseoutDeps = {}): Command {
       const others = (await findProjects(root)).map((d) => basename(d)).filter((n) => n !== name);
       const clients = (deps.clients ?? awsClients)(io.env);
       const targetSpec = (v.target as string | undefined) ?? project.config.closeout.target;
+      // Before any AWS call: a backup that disappears with the job is no backup.
+      if (execute && targetSpec) {
+        const refused = checkDurableTarget(targetSpec, io.env);
+        if (refused) {
+          io.stderr(`mfpar closeout: ${refused}; nothing was touched\n`);
+          return ExitCode.Refused;
+        }
+      }
       const discovery = await discover({ project, scenarios, clients, otherProjects: others });
 
       if (!execute) {
@@ -167,7 +177,12 @@ export function makeCloseoutCommand(deps: CloseoutDeps = {}): Command {
           destroy: cdktfDestroyer({
             spawn,
             cdktfDir: deps.cdktfDir ?? cdktfDir(),
-            env: { ...process.env, ...io.env, MFPAR_PROJECTS_DIR: root },
+            env: {
+              ...process.env,
+              ...io.env,
+              ...destroyVariables(discovery.inventory, { ...process.env, ...io.env }),
+              MFPAR_PROJECTS_DIR: root,
+            },
             onOutput: (t) => io.stderr(t),
           }),
           confirm: v.confirm as string | undefined,

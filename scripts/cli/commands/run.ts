@@ -10,7 +10,7 @@ import { loadScenario } from "../../../lib/config/load.js";
 import { UserError } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
 import { createProgressDisplay, formatSummary } from "../../../lib/local/report.js";
-import { runLocal } from "../../../lib/local/run.js";
+import { describeLocalOutcome, runLocal } from "../../../lib/local/run.js";
 import { aggregateAfterRun } from "../../../lib/report/after-run.js";
 import type { Command } from "../command.js";
 import { UsageError } from "../main.js";
@@ -65,7 +65,8 @@ export const run: Command = {
     "  --ids <list>       only these IDs of the scenario, e.g. 1-50,75",
     "  --workers <N>      realizations at once (default: number of CPU cores)",
     "  --store <where>    results directory or s3://bucket/prefix (default: .mfpar/results/<project>/)",
-    "  --attempts <N>     attempts per ID in this run before it counts as failed (default: 1)",
+    "  --attempts <N>     attempts per ID in this run before it counts as failed (default: 1); deterministic",
+    "                     failures (non-convergence, input errors) are not retried unless task.retryDeterministic",
     "",
     "Exit code: 0 when every ID succeeded, 1 when any failed, 3 for invalid configuration, 4 when the model's",
     "executable is not on PATH (nothing is run), 130 when stopped.",
@@ -139,6 +140,7 @@ export const run: Command = {
         storeLocation,
         workers,
         attempts,
+        retryDeterministic: scenario.config.task.retryDeterministic,
         agentPath,
         batchId: `local-${new Date()
           .toISOString()
@@ -149,7 +151,10 @@ export const run: Command = {
         forceSignal: force.signal,
         onProgress: (p) => progress.update(p),
         onOutcome: (o) => {
-          if (o.status === "failed") progress.note(`ID ${o.id} failed (${o.reason}): ${o.message ?? ""}`);
+          if (o.status === "failed")
+            progress.note(
+              `ID ${o.id} ${describeLocalOutcome(o, attempts) ?? `failed (${o.reason})`}: ${o.message ?? ""}`,
+            );
         },
       });
     } finally {

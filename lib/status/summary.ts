@@ -1,15 +1,11 @@
 // The status as people read it: Markdown for the job summary and the tracking issue, text for the terminal.
 // Both show the same tables: counts per state and region, failures by cause, times, ETA and cost.
+
+import { formatDuration } from "../format/duration.js";
+import { formatInt, formatPercent, formatUsd, formatValue } from "../format/number.js";
+import { markdownTable, progressBar, textTable } from "../format/table.js";
+import type { ObservationStats } from "../stats.js";
 import { FAILURE_LABELS } from "./failures.js";
-import {
-  formatDuration,
-  formatInt,
-  formatPercent,
-  formatUsd,
-  markdownTable,
-  progressBar,
-  textTable,
-} from "./format.js";
 import { type BatchStatus, STATE_LABELS, STATUS_STATES } from "./status.js";
 
 type Table = { header: string[]; rows: string[][]; align: ("l" | "r")[] };
@@ -41,14 +37,15 @@ export function countsTable(s: BatchStatus): Table {
 /** Failures by cause, with a few IDs and the most common message. */
 export function failuresTable(s: BatchStatus): Table {
   return {
-    header: ["Cause", "Realizations", "IDs", "Typical message"],
+    header: ["Cause", "Realizations", "IDs", "Next", "Typical message"],
     rows: s.failures.map((f) => [
       FAILURE_LABELS[f.category],
       formatInt(f.count),
       f.ids.join(", ") + (f.count > f.ids.length ? ", …" : ""),
+      f.next,
       f.message.length > 140 ? `${f.message.slice(0, 137)}…` : f.message,
     ]),
-    align: ["l", "r", "l", "l"],
+    align: ["l", "r", "l", "l", "l"],
   };
 }
 
@@ -81,7 +78,14 @@ export function factsRows(s: BatchStatus): [string, string][] {
 /** The headline: `7,412 / 10,000 done · 36 failed · 120 running`. */
 export function headline(s: BatchStatus): string {
   const parts = [`${formatInt(s.counts.done)} / ${formatInt(s.total)} done`];
-  for (const st of ["running", "pending", "failed", "interrupted", "out-of-attempts"] as const) {
+  for (const st of [
+    "running",
+    "pending",
+    "failed",
+    "interrupted",
+    "out-of-attempts",
+    "not-retried",
+  ] as const) {
     if (s.counts[st]) parts.push(`${formatInt(s.counts[st])} ${st.replace(/-/g, " ")}`);
   }
   return parts.join(" · ");
@@ -111,6 +115,29 @@ export function statusMarkdown(s: BatchStatus, opts: MarkdownOptions = {}): stri
     "",
   );
   return out.join("\n");
+}
+
+/**
+ * The ensemble at a glance for the completion report: count, mean and the 5–50–95 percentiles of the first
+ * `limit` observations (statistics.csv has them all).
+ */
+export function ensembleMarkdown(stats: readonly ObservationStats[], limit = 12): string {
+  if (!stats.length) return "#### Ensemble\n\nNo observation was read from any realization.\n";
+  const rows = stats
+    .slice(0, limit)
+    .map((o) => [
+      o.name,
+      formatInt(o.count),
+      formatValue(o.mean),
+      formatValue(o.p5),
+      formatValue(o.p50),
+      formatValue(o.p95),
+    ]);
+  const more =
+    stats.length > limit
+      ? `\n${formatInt(stats.length - limit)} more observations in \`statistics.csv\`.\n`
+      : "";
+  return `#### Ensemble\n\n${markdownTable(["Observation", "n", "Mean", "P5", "P50", "P95"], rows, ["l", "r", "r", "r", "r", "r"])}\n${more}`;
 }
 
 /** The status as plain text for `mfpar status`. */

@@ -1,10 +1,10 @@
-// A fast fake model for the ECS simulator's in-process runner: each task writes what the agent writes — its
+// Beside the simulator (testing/ecs-sim/server.ts): a fast fake model for the ECS simulator's in-process runner: each task writes what the agent writes — its
 // attempt log under attempts/{n}/ and the marker last (_SUCCESS.json, _FAILED.json, or _INTERRUPTED.json
 // when stopped) — without running a model. Tests decide when each ID finishes (`release`) and how it ends
 // (`fail`), so a 300-task batch can be stopped "mid-way" deterministically and in well under a second.
 
 import { storeKeys } from "../../lib/store/keys.js";
-import type { Marker } from "../../lib/store/markers.js";
+import type { FailureReason, Marker } from "../../lib/store/markers.js";
 import { putJson } from "../../lib/store/open.js";
 import type { ResultStore } from "../../lib/store/types.js";
 import type { SimRunner, SimTask } from "./server.js";
@@ -14,14 +14,14 @@ export interface FakeModel {
   /** Lets these IDs' running (or next) attempts finish. */
   release(ids: Iterable<string>): void;
   /** Makes these IDs' attempts fail with `reason` (default `failure-text`) when they finish. */
-  fail(ids: Iterable<string>, reason?: string): void;
+  fail(ids: Iterable<string>, reason?: FailureReason): void;
   /** Every ID finishes as soon as it starts (default false: an ID runs until released). */
   autoRelease: boolean;
 }
 
 export function fakeModel(store: ResultStore, o: { project: string; scenario: string }): FakeModel {
   const released = new Set<string>();
-  const failing = new Map<string, string>();
+  const failing = new Map<string, FailureReason>();
   const waiters = new Map<string, () => void>();
   const model: FakeModel = {
     autoRelease: false,

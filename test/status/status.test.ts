@@ -6,8 +6,8 @@ import {
   type StatusInput,
   statusMarkdown,
   statusText,
-} from "../../lib/report/index.js";
-import type { ListedId, ResultsListing } from "../../lib/report/scan.js";
+} from "../../lib/status/index.js";
+import type { ListedId, ResultsListing } from "../../lib/store/results.js";
 
 const NOW = new Date("2026-11-21T12:00:00Z");
 const min = 60_000;
@@ -117,6 +117,7 @@ describe("buildStatus", () => {
       failed: 1,
       interrupted: 1,
       "out-of-attempts": 1,
+      "not-retried": 0,
     });
     expect(s.regions.map((r) => [r.region, r.total, r.counts.done, r.counts.running])).toEqual([
       ["us-east-1", 5, 3, 1],
@@ -131,6 +132,7 @@ describe("buildStatus", () => {
         reason: "interrupted",
         message: "stopped by SIGTERM/SIGINT before it finished; Your Spot Task was interrupted.",
         attempt: 1,
+        outlook: "interrupted — will retry",
       },
       {
         id: "6",
@@ -140,6 +142,7 @@ describe("buildStatus", () => {
         reason: "EssentialContainerExited",
         message: "OutOfMemoryError: Container killed due to memory usage",
         attempt: 2,
+        outlook: "failed: EssentialContainerExited — will retry",
       },
       {
         id: "7",
@@ -149,6 +152,7 @@ describe("buildStatus", () => {
         reason: "TaskFailedToStart",
         message: "CannotPullContainerError: ref not found",
         attempt: 3,
+        outlook: "failed: TaskFailedToStart — not retried (3 of 3 attempts used)",
       },
     ]);
     expect(s.failures.map((f) => [f.label, f.count])).toEqual([
@@ -182,11 +186,110 @@ describe("buildStatus", () => {
       failed: 1,
       interrupted: 1,
       "out-of-attempts": 1,
+      "not-retried": 0,
     });
     expect(s.failed.find((f) => f.id === "6")).toMatchObject({
       category: "other",
       reason: "lost",
       message: "no marker and ECS no longer lists the task",
+    });
+  });
+
+  it("a deterministic failure is not retried and says so; attempts used up are never 'will retry'", () => {
+    const nonconv = {
+      id: "8",
+      markers: { FAILED: NOW.getTime() - 2 * min },
+      attemptsSeen: 1,
+    } satisfies Partial<ListedId>;
+    const base = input({ ids: ["1", "8"], tasks: [] });
+    const facts8: MarkerFacts = {
+      id: "8",
+      kind: "FAILED",
+      attempt: 1,
+      reason: "non-convergence",
+      message: 'model exited 0 but "FAILED TO MEET SOLVER CONVERGENCE CRITERIA" appears in freyberg.lst',
+    };
+    const s = buildStatus({
+      ...base,
+      listing: listing([success("1", 50), nonconv]),
+      markers: new Map([facts("1", { durationMs: min }), ["8", facts8]]),
+    });
+    expect(s.counts).toMatchObject({ done: 1, failed: 0, "not-retried": 1 });
+    expect(s.failed).toEqual([
+      expect.objectContaining({
+        id: "8",
+        state: "not-retried",
+        category: "convergence",
+        reason: "non-convergence",
+        outlook: "failed: non-convergence — not retried (deterministic)",
+      }),
+    ]);
+    expect(s.complete).toBe(true);
+    expect(statusText(s)).toContain(
+      "Convergence             1  8    not retried (deterministic)  model exited 0",
+    );
+    // The batch asked for deterministic failures to be retried.
+    const retried = buildStatus({
+      ...base,
+      retryDeterministic: true,
+      listing: listing([success("1", 50), nonconv]),
+      markers: new Map([facts("1", { durationMs: min }), ["8", facts8]]),
+    });
+    expect(retried.failed[0]).toMatchObject({
+      state: "failed",
+      outlook: "failed: non-convergence — will retry",
+    });
+    // One attempt allowed and used: out of attempts, not "will retry".
+    const one = buildStatus({
+      ...base,
+      maxAttempts: 1,
+      listing: listing([success("1", 50), { ...nonconv }]),
+      markers: new Map([
+        facts("1", { durationMs: min }),
+        ["8", { ...facts8, reason: "model-exit-code", message: "model exited with code 1" }],
+      ]),
+    });
+    expect(one.failed[0]).toMatchObject({
+      state: "out-of-attempts",
+      outlook: "failed: model exited with a non-zero code — not retried (1 of 1 attempts used)",
+    });
+    expect(one.failures[0]).toMatchObject({
+      label: "Model failure",
+      next: "not retried (1 of 1 attempts used)",
+    });
+    // The reconcile step's verdict: exhausted because deterministic.
+    const observed = buildStatus({
+      ...base,
+      listing: listing([success("1", 50), nonconv]),
+      markers: new Map([facts("1", { durationMs: min }), ["8", facts8]]),
+      observed: [
+        {
+          id: "8",
+          region: "us-east-2",
+          state: "exhausted",
+          attemptsUsed: 1,
+          last: "failed",
+          notRetried: "deterministic",
+        },
+      ],
+    });
+    expect(observed.failed[0]).toMatchObject({
+      state: "not-retried",
+      outlook: "failed: non-convergence — not retried (deterministic)",
+    });
+    // Results without a batch: nothing retries them on its own.
+    const manual = buildStatus({
+      ...base,
+      automaticRetry: false,
+      listing: listing([success("1", 50), nonconv]),
+      markers: new Map([
+        facts("1", { durationMs: min }),
+        ["8", { ...facts8, reason: "timeout", message: "model did not finish within 1h" }],
+      ]),
+    });
+    expect(manual.failed[0]).toMatchObject({
+      state: "not-retried",
+      outlook: "failed: timeout — not retried automatically (run again to retry)",
     });
   });
 
@@ -224,7 +327,7 @@ describe("buildStatus", () => {
     expect(md).toContain("| State | us-east-1 | us-east-2 | Total | % |");
     expect(md).toContain("| Done | 3 | 0 | 3 | 37.5% |");
     expect(md).toContain(
-      "| Out of memory | 1 | 6 | OutOfMemoryError: Container killed due to memory usage |",
+      "| Out of memory | 1 | 6 | will retry | OutOfMemoryError: Container killed due to memory usage |",
     );
     const text = statusText(s);
     expect(text).toContain("Done                              3          0      3  37.5%");

@@ -8,21 +8,30 @@
  * tasks, stop codes) come from the batch reconcile step's observation when there is one.
  */
 import { mapLimit } from "../concurrency.js";
+import { type CostEstimate, estimateCost, type PricingInput } from "../pricing/cost.js";
+import { quantileSorted } from "../stats.js";
 import { type MarkerKind, storeKeys } from "../store/keys.js";
-import type { Marker } from "../store/markers.js";
+import {
+  describeOutcome,
+  type FailureReason,
+  isDeterministic,
+  type Marker,
+  type RetryOutlook,
+  toFailureReason,
+} from "../store/markers.js";
 import { getJson } from "../store/open.js";
+import { compareIds, decidingMarker, listResults, type ResultsListing } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
-import { type CostEstimate, estimateCost, type PricingInput } from "./cost.js";
 import {
   classifyFailure,
+  type EcsStopCode,
   type EcsTaskFacts,
   FAILURE_CATEGORIES,
   FAILURE_LABELS,
   type FailureCategory,
   failureMessage,
+  toEcsStopCode,
 } from "./failures.js";
-import { compareIds, decidingMarker, listResults, type ResultsListing } from "./scan.js";
-import { quantileSorted } from "./stats.js";
 
 /** The states a status report counts; every ID is in exactly one. */
 export const STATUS_STATES = [
@@ -32,6 +41,7 @@ export const STATUS_STATES = [
   "failed",
   "interrupted",
   "out-of-attempts",
+  "not-retried",
 ] as const;
 export type StatusState = (typeof STATUS_STATES)[number];
 export const STATE_LABELS: Record<StatusState, string> = {
@@ -41,6 +51,7 @@ export const STATE_LABELS: Record<StatusState, string> = {
   failed: "Failed (will retry)",
   interrupted: "Interrupted (will retry)",
   "out-of-attempts": "Out of attempts",
+  "not-retried": "Failed (not retried)",
 };
 
 /** The facts of one marker body that status uses. */
@@ -49,7 +60,7 @@ export interface MarkerFacts {
   kind: MarkerKind;
   attempt?: number;
   batchId?: string;
-  reason?: string;
+  reason?: FailureReason;
   message?: string;
   exitCode?: number | null;
   signal?: string | null;
@@ -77,6 +88,8 @@ export interface ObservedId {
   state: "done" | "running" | "pending" | "todo" | "exhausted";
   attemptsUsed: number;
   last?: "failed" | "interrupted" | "lost";
+  /** For `exhausted`: attempts used up, or a deterministic failure left alone. */
+  notRetried?: "attempts" | "deterministic";
   task?: TaskSummary;
 }
 
@@ -87,6 +100,13 @@ export interface StatusInput {
   /** The IDs asked for (batch or scenario); default: every ID found in the store. */
   ids?: readonly string[];
   maxAttempts: number;
+  /** Deterministic failures are retried too (the batch's `retryDeterministic`). Default false. */
+  retryDeterministic?: boolean;
+  /**
+   * Something retries failed IDs on its own (a batch's reconcile step). False for results without a batch:
+   * nothing is retried until the user runs again, so nothing is reported as "will retry". Default true.
+   */
+  automaticRetry?: boolean;
   listing: ResultsListing;
   /** Marker bodies read, by ID (failed/interrupted markers and a sample of successes). */
   markers: ReadonlyMap<string, MarkerFacts>;
@@ -110,6 +130,8 @@ export interface FailureGroup {
   ids: string[];
   /** The most common message of the group. */
   message: string;
+  /** What happens next to the group's IDs: `will retry`, `not retried (deterministic)`, or counts of each. */
+  next: string;
 }
 
 /** One ID that is not done and whose last attempt failed. */
@@ -118,10 +140,12 @@ export interface FailedId {
   state: StatusState;
   region: string;
   category: FailureCategory;
-  /** The marker's reason (`failure-text`, `timeout`, ...) or the ECS stop code. */
-  reason: string;
+  /** The marker's reason (`failure-text`, `timeout`, ...), else the ECS stop code, else `lost`/`unknown`. */
+  reason: FailureReason | EcsStopCode;
   message: string;
   attempt: number;
+  /** What happens next, e.g. `failed: non-convergence — not retried (deterministic)`. */
+  outlook: string;
 }
 
 export interface RegionStatus {
@@ -178,6 +202,9 @@ export function buildStatus(input: StatusInput): BatchStatus {
   const counts = zero();
   const regions = new Map<string, RegionStatus>();
   const failed: FailedId[] = [];
+  const automatic = input.automaticRetry ?? true;
+  const deterministic = (r: FailureReason | undefined) =>
+    r !== undefined && isDeterministic(r) && !input.retryDeterministic;
   for (const id of ids) {
     const listed = listing.ids.get(id);
     const body = markers.get(id);
@@ -205,7 +232,9 @@ export function buildStatus(input: StatusInput): BatchStatus {
           : obs.state === "running" || obs.state === "pending"
             ? "running"
             : obs.state === "exhausted"
-              ? "out-of-attempts"
+              ? obs.notRetried === "deterministic"
+                ? "not-retried"
+                : "out-of-attempts"
               : obs.attemptsUsed === 0
                 ? "pending"
                 : obs.last === "interrupted"
@@ -227,10 +256,14 @@ export function buildStatus(input: StatusInput): BatchStatus {
         ? "pending"
         : attempt >= input.maxAttempts
           ? "out-of-attempts"
-          : lastEnd === "interrupted"
-            ? "interrupted"
-            : "failed";
+          : lastEnd === "failed" && deterministic(body?.kind === kind ? body?.reason : undefined)
+            ? "not-retried"
+            : lastEnd === "interrupted"
+              ? "interrupted"
+              : "failed";
     }
+    // Results without a batch: nothing retries them until the user runs again.
+    if (!automatic && (state === "failed" || state === "interrupted")) state = "not-retried";
 
     const region = input.regionOf?.get(id) ?? obs?.region ?? lastTask?.region ?? input.defaultRegion ?? "all";
     let r = regions.get(region);
@@ -244,7 +277,12 @@ export function buildStatus(input: StatusInput): BatchStatus {
     r.counts[state]++;
     counts[state]++;
 
-    if (state === "failed" || state === "interrupted" || state === "out-of-attempts") {
+    if (
+      state === "failed" ||
+      state === "interrupted" ||
+      state === "out-of-attempts" ||
+      state === "not-retried"
+    ) {
       // The marker describes the agent's view; a stopped task without a newer marker describes ECS's.
       const mk =
         body && body.kind !== "SUCCESS"
@@ -256,17 +294,26 @@ export function buildStatus(input: StatusInput): BatchStatus {
         lastTask?.lastStatus === "STOPPED" && (!mk || lastTask.attempt >= (body?.attempt ?? 0));
       const task = newerTask ? lastTask : undefined;
       const category: FailureCategory = mk || task ? classifyFailure(mk, task) : "other";
+      const reason: FailedId["reason"] =
+        body?.reason ??
+        (mk?.status === "interrupted" ? "interrupted" : undefined) ??
+        toEcsStopCode(task?.stopCode) ??
+        (lastEnd === "lost" ? "lost" : "unknown");
+      const outlook: RetryOutlook =
+        state === "failed" || state === "interrupted"
+          ? { retry: true }
+          : state === "out-of-attempts"
+            ? { retry: false, why: "attempts" }
+            : deterministic(body?.kind === kind ? body?.reason : undefined) &&
+                (obs?.notRetried ?? "deterministic") === "deterministic"
+              ? { retry: false, why: "deterministic" }
+              : { retry: false, why: "manual" };
       failed.push({
         id,
         state,
         region,
         category,
-        reason:
-          body?.reason ??
-          (mk?.status === "interrupted" ? "interrupted" : undefined) ??
-          task?.stopCode ??
-          lastEnd ??
-          "unknown",
+        reason,
         message:
           failureMessage(mk, task) ||
           (kind && !body
@@ -275,6 +322,12 @@ export function buildStatus(input: StatusInput): BatchStatus {
               ? "no marker and ECS no longer lists the task"
               : ""),
         attempt,
+        outlook: describeOutcome(
+          mk?.status === "interrupted" || lastEnd === "interrupted" ? "interrupted" : "failed",
+          reason,
+          outlook,
+          { used: attempt, max: input.maxAttempts },
+        ),
       });
     }
   }
@@ -290,7 +343,7 @@ export function buildStatus(input: StatusInput): BatchStatus {
       ? { medianMs: quantileSorted(successTimes, 0.5), p90Ms: quantileSorted(successTimes, 0.9) }
       : {}),
   };
-  const remaining = ids.length - counts.done - counts["out-of-attempts"];
+  const remaining = ids.length - counts.done - counts["out-of-attempts"] - counts["not-retried"];
   const now = input.now.getTime();
 
   // Throughput from when each _SUCCESS.json was written: the listing has every one of them, no reads needed.
@@ -324,7 +377,7 @@ export function buildStatus(input: StatusInput): BatchStatus {
         regions: regionList.map((r) => ({
           region: r.region,
           attempts: r.attempts,
-          remaining: r.total - r.counts.done - r.counts["out-of-attempts"],
+          remaining: r.total - r.counts.done - r.counts["out-of-attempts"] - r.counts["not-retried"],
         })),
         running: (input.tasks ?? []).filter(ACTIVE),
         ...(timing.medianMs !== undefined ? { medianMs: timing.medianMs } : {}),
@@ -352,15 +405,21 @@ export function buildStatus(input: StatusInput): BatchStatus {
 }
 
 function groupFailures(failed: readonly FailedId[]): FailureGroup[] {
-  const groups = new Map<FailureCategory, { ids: string[]; messages: Map<string, number> }>();
+  const groups = new Map<
+    FailureCategory,
+    { ids: string[]; messages: Map<string, number>; next: Map<string, number> }
+  >();
   for (const f of failed) {
     let g = groups.get(f.category);
     if (!g) {
-      g = { ids: [], messages: new Map() };
+      g = { ids: [], messages: new Map(), next: new Map() };
       groups.set(f.category, g);
     }
     g.ids.push(f.id);
     if (f.message) g.messages.set(f.message, (g.messages.get(f.message) ?? 0) + 1);
+    // "failed: non-convergence — not retried (deterministic)" → "not retried (deterministic)"
+    const next = f.outlook.slice(f.outlook.indexOf(" — ") + 3);
+    g.next.set(next, (g.next.get(next) ?? 0) + 1);
   }
   return [...groups]
     .map(([category, g]) => ({
@@ -369,6 +428,13 @@ function groupFailures(failed: readonly FailedId[]): FailureGroup[] {
       count: g.ids.length,
       ids: g.ids.slice(0, 10),
       message: [...g.messages].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "",
+      next:
+        g.next.size === 1
+          ? [...g.next.keys()][0]!
+          : [...g.next]
+              .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+              .map(([n, c]) => `${c} ${n}`)
+              .join(" · "),
     }))
     .sort(
       (a, b) =>
@@ -385,7 +451,7 @@ export function markerFacts(id: string, kind: MarkerKind, m: Partial<Marker>): M
     kind,
     ...(Number.isInteger(m.attempt) ? { attempt: m.attempt } : {}),
     ...(m.batchId ? { batchId: m.batchId } : {}),
-    ...(m.reason ? { reason: m.reason } : {}),
+    ...(m.reason ? { reason: toFailureReason(m.reason) } : {}),
     ...(m.message ? { message: m.message } : {}),
     ...(m.exitCode !== undefined ? { exitCode: m.exitCode } : {}),
     ...(m.signal ? { signal: m.signal } : {}),
@@ -399,6 +465,8 @@ export interface CollectStatusOptions {
   batchId?: string;
   ids?: readonly string[];
   maxAttempts: number;
+  retryDeterministic?: boolean;
+  automaticRetry?: boolean;
   observed?: readonly ObservedId[];
   tasks?: readonly TaskSummary[];
   regionOf?: ReadonlyMap<string, string>;
@@ -453,6 +521,8 @@ export async function collectStatus(store: ResultStore, opts: CollectStatusOptio
     ...(opts.batchId ? { batchId: opts.batchId } : {}),
     ...(opts.ids ? { ids: opts.ids } : {}),
     maxAttempts: opts.maxAttempts,
+    ...(opts.retryDeterministic ? { retryDeterministic: true } : {}),
+    ...(opts.automaticRetry === false ? { automaticRetry: false } : {}),
     listing,
     markers,
     ...(opts.observed ? { observed: opts.observed } : {}),

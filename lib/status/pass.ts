@@ -11,10 +11,10 @@ import type { BatchRecord } from "../batch/record.js";
 import { describeOrigin, listActiveBatches, readBatchRecord } from "../batch/record.js";
 import type { ResolvedScenario } from "../config/load.js";
 import { UserError } from "../errors.js";
+import type { PricingInput } from "../pricing/cost.js";
+import { type AggregateResult, aggregateScenario, type BatchFacts } from "../report/aggregate.js";
+import { cachePassReads } from "../store/pass-cache.js";
 import type { ResultStore } from "../store/types.js";
-import { type AggregateResult, aggregateScenario, type BatchFacts } from "./aggregate.js";
-import type { PricingInput } from "./cost.js";
-import { cachePassReads } from "./pass-cache.js";
 import { type BatchStatus, collectStatus } from "./status.js";
 
 /** Runs the reconcile step for one batch on the pass's store; returns the updated record and what it saw. */
@@ -61,6 +61,7 @@ export function batchFacts(b: BatchRecord): BatchFacts {
     ...(b.completedAt ? { completedAt: b.completedAt } : {}),
     origin: describeOrigin(b.origin),
     maxAttempts: b.maxAttempts,
+    ...(b.retryDeterministic ? { retryDeterministic: true } : {}),
     assignment: b.assignment,
   };
 }
@@ -102,6 +103,9 @@ export async function statusPass(o: StatusPassOptions): Promise<BatchPass[]> {
       scenario: sc.scenario,
       ids: sc.ids,
       maxAttempts: sc.config.task.maxAttempts,
+      retryDeterministic: sc.config.task.retryDeterministic,
+      // No batch, no reconcile step: nothing retries these results until the user runs again.
+      automaticRetry: false,
       defaultRegion: onS3 ? sc.homeRegion : "local",
       ...(pricing ? { pricing } : {}),
       now: now(),
@@ -122,6 +126,7 @@ export async function statusPass(o: StatusPassOptions): Promise<BatchPass[]> {
       batchId: batch.batchId,
       ids: batch.ids,
       maxAttempts: batch.maxAttempts,
+      ...(batch.retryDeterministic ? { retryDeterministic: true } : {}),
       ...(observation ? { observed: observation.ids, tasks: observation.tasks } : {}),
       regionOf: regionOfId(batch.assignment),
       startedAt: batch.createdAt,

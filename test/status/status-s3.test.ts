@@ -1,11 +1,18 @@
 // Status of 10,000 IDs against s3rver: exact counts and grouping, and the S3 requests it takes.
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { collectStatus, TIMING_SAMPLE } from "../../lib/report/index.js";
-import { quantile } from "../../lib/report/stats.js";
+import { quantile } from "../../lib/stats.js";
+import { collectStatus, TIMING_SAMPLE } from "../../lib/status/index.js";
 import { openStore } from "../../lib/store/index.js";
-import { type S3Server, startS3Server } from "../support/s3rver.js";
-import { durationOf, outcomeOf, seedS3rver, syntheticEnsemble } from "./support/markers.js";
+import { isDeterministic } from "../../lib/store/reasons.js";
+import { type S3Server, startS3Server } from "../../testing/s3rver.js";
+import {
+  durationOf,
+  FAILED_VARIANTS,
+  outcomeOf,
+  seedS3rver,
+  syntheticEnsemble,
+} from "../report/support/markers.js";
 
 const N = 10_000;
 const NOW = new Date("2026-11-21T12:00:00Z");
@@ -43,19 +50,31 @@ describe("collectStatus on 10,000 IDs in S3", () => {
     const counts = s3.counts();
 
     // Expected, straight from the generator's rules.
-    const want = { done: 0, failed: 0, interrupted: 0, "out-of-attempts": 0, pending: 0, running: 0 };
+    const want = {
+      done: 0,
+      failed: 0,
+      interrupted: 0,
+      "out-of-attempts": 0,
+      "not-retried": 0,
+      pending: 0,
+      running: 0,
+    };
     for (let i = 1; i <= N; i++) {
       const o = outcomeOf(i);
+      const reason = FAILED_VARIANTS[i % 100]?.reason;
       if (o.kind === "SUCCESS") want.done++;
       else if (!o.kind) want.pending++;
       else if (o.attempt >= 3) want["out-of-attempts"]++;
+      else if (o.kind === "FAILED" && reason && isDeterministic(reason)) want["not-retried"]++;
       else want[o.kind === "FAILED" ? "failed" : "interrupted"]++;
     }
     expect(want).toEqual({
       done: 7000,
-      failed: 469,
+      // 75 (missing-par) and 76 (observations) are deterministic: 134 of them not retried.
+      failed: 335,
       interrupted: 201,
       "out-of-attempts": 330,
+      "not-retried": 134,
       pending: 2000,
       running: 0,
     });
@@ -65,7 +84,7 @@ describe("collectStatus on 10,000 IDs in S3", () => {
       { region: "us-east-1", total: N, counts: want, attempts: expect.any(Number) },
     ]);
     expect(st.complete).toBe(false);
-    expect(st.remaining).toBe(N - 7000 - 330);
+    expect(st.remaining).toBe(N - 7000 - 330 - 134);
 
     // 100 failed markers per variant, 300 interrupted: grouped by cause.
     const byCause = Object.fromEntries(st.failures.map((f) => [f.category, f.count]));
@@ -92,6 +111,7 @@ describe("collectStatus on 10,000 IDs in S3", () => {
       reason: "model-exit-code",
       message: "model exited with code 137",
       attempt: 1,
+      outlook: "failed: model exited with a non-zero code — will retry",
     });
     expect(st.failed.find((f) => f.id === "270")).toMatchObject({
       state: "out-of-attempts",
@@ -112,7 +132,7 @@ describe("collectStatus on 10,000 IDs in S3", () => {
     expect(st.throughputPerHour).toBeGreaterThan(3400);
     expect(st.throughputPerHour).toBeLessThan(3600);
     expect(st.eta?.method).toBe("throughput");
-    expect(st.eta!.ms).toBeCloseTo(((N - 7330) / st.throughputPerHour!) * 3_600_000, 0);
+    expect(st.eta!.ms).toBeCloseTo(((N - 7330 - 134) / st.throughputPerHour!) * 3_600_000, 0);
 
     // Requests: one listing (1,000 keys a page), one read per failed marker, a fixed sample — nothing per ID.
     expect(counts.ListObjectsV2).toBe(Math.ceil(objects / 1000));

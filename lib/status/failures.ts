@@ -3,6 +3,8 @@
 // ECS facts win where they are more specific: a task OOM-killed or reclaimed by Spot writes no `_FAILED.json`,
 // or only an `_INTERRUPTED.json` that cannot tell a Spot reclaim from a user's stop.
 
+import { type FailureReason, toFailureReason } from "../store/reasons.js";
+
 /** Failure categories, in the order reports list them. */
 export const FAILURE_CATEGORIES = [
   "model-failure",
@@ -33,12 +35,26 @@ export const FAILURE_LABELS: Record<FailureCategory, string> = {
   "image-pull": "Image pull error",
   "container-exited": "Essential container exited",
   "task-start": "Task failed to start",
-  input: "Input error (.par, template, executable)",
+  input: "Input error (.par, template, model input, executable)",
   "post-processing": "Post-processing / observations",
   upload: "Upload error",
   "agent-error": "Agent error",
   other: "Other",
 };
+
+/** ECS's stop codes (`Task.stopCode`): the reason a failure table shows when no marker says more. */
+export const ECS_STOP_CODES = [
+  "TaskFailedToStart",
+  "EssentialContainerExited",
+  "UserInitiated",
+  "ServiceSchedulerInitiated",
+  "SpotInterruption",
+  "TerminationNotice",
+] as const;
+export type EcsStopCode = (typeof ECS_STOP_CODES)[number];
+export function toEcsStopCode(value: unknown): EcsStopCode | undefined {
+  return (ECS_STOP_CODES as readonly unknown[]).includes(value) ? (value as EcsStopCode) : undefined;
+}
 
 /** The ECS facts about one stopped task (DescribeTasks), as the batch reconcile step observes them. */
 export interface EcsTaskFacts {
@@ -52,7 +68,8 @@ export interface EcsTaskFacts {
 /** The marker facts that classify a failure. */
 export interface MarkerOutcome {
   status: "failed" | "interrupted";
-  reason?: string;
+  /** Any string is accepted (markers come from JSON) and narrowed with `toFailureReason`. */
+  reason?: FailureReason | string;
   message?: string;
   exitCode?: number | null;
   signal?: string | null;
@@ -74,34 +91,7 @@ export function classifyFailure(marker?: MarkerOutcome, task?: EcsTaskFacts): Fa
     // 137 = 128 + SIGKILL: inside a container that is the kernel's OOM killer (a timeout kill is `timeout`).
     if (marker.exitCode === 137 || OOM.test(marker.message ?? "")) return "out-of-memory";
     if (marker.status === "interrupted") return "interrupted";
-    switch (marker.reason) {
-      case "failure-text":
-        return /converge/i.test(marker.message ?? "") ? "convergence" : "model-failure";
-      case "model-exit-code":
-      case "no-success-text":
-      case "model-start":
-        return "model-failure";
-      case "timeout":
-        return "timeout";
-      case "missing-par":
-      case "invalid-par":
-      case "template":
-      case "executable-not-found":
-      case "pre-command":
-      case "pre-start":
-        return "input";
-      case "post-command":
-      case "post-start":
-      case "observations":
-        return "post-processing";
-      case "upload":
-        return "upload";
-      case "agent-error":
-        return "agent-error";
-      case "interrupted":
-        return "interrupted";
-    }
-    return "other";
+    return marker.reason === undefined ? "other" : categoryOf(toFailureReason(marker.reason), marker.message);
   }
   if (task) {
     if (task.stopCode === "TaskFailedToStart") return "task-start";
@@ -111,6 +101,48 @@ export function classifyFailure(marker?: MarkerOutcome, task?: EcsTaskFacts): Fa
       return "container-exited";
   }
   return "other";
+}
+
+/** The report category of a marker reason (`failure-text` by its message: convergence or not). */
+export function categoryOf(reason: FailureReason, message = ""): FailureCategory {
+  switch (reason) {
+    case "failure-text":
+      return /converge/i.test(message) ? "convergence" : "model-failure";
+    case "non-convergence":
+      return "convergence";
+    case "model-exit-code":
+    case "no-success-text":
+    case "model-start":
+    case "missing-listing":
+      return "model-failure";
+    case "timeout":
+      return "timeout";
+    case "missing-par":
+    case "invalid-par":
+    case "template":
+    case "executable-not-found":
+    case "model-input-error":
+    case "pre-command":
+    case "pre-start":
+    case "invalid-input":
+      return "input";
+    case "post-command":
+    case "post-start":
+    case "observations":
+    case "missing-output":
+      return "post-processing";
+    case "upload":
+    case "store":
+      return "upload";
+    case "agent-error":
+    case "agent-crash":
+      return "agent-error";
+    case "interrupted":
+      return "interrupted";
+    case "lost":
+    case "unknown":
+      return "other";
+  }
 }
 
 /** A one-line description of the failure for tables (marker message, else the ECS reason). */
