@@ -17,10 +17,10 @@ import {
 } from "@aws-sdk/client-ecr";
 import { DescribeTaskDefinitionCommand, type ECSClient } from "@aws-sdk/client-ecs";
 import { errorMessage } from "../errors.js";
+import { PIN_TAG_PREFIX } from "../naming.js";
 import type { BatchRecord, RegionPin } from "./record.js";
 
-/** The tag prefix the ECR lifecycle rule keeps (cdktf/project-stack.ts). */
-export const PIN_TAG_PREFIX = "pinned-";
+export { PIN_TAG_PREFIX };
 export const pinTag = (batchId: string) => `${PIN_TAG_PREFIX}${batchId}`;
 
 /** `123.dkr.ecr.us-east-1.amazonaws.com/agente-demo-base:abc` → repository and tag or digest. */
@@ -71,7 +71,8 @@ export async function resolvePin(o: ResolvePinOptions): Promise<ResolvedPin> {
   const pin: RegionPin = { taskDefinitionArn: td.taskDefinitionArn, ...(image ? { image } : {}) };
   const ref = image ? parseEcrImage(image) : undefined;
   if (ref?.digest) pin.imageDigest = ref.digest;
-  if (!ref || !o.ecr) return { pin, warnings };
+  // A dry run (the plan role's launch preview) asks ECR nothing: the digest is resolved when the batch is made.
+  if (!ref || !o.ecr || o.dryRun) return { pin, warnings };
   try {
     if (!pin.imageDigest) {
       const d = await o.ecr.send(
@@ -83,7 +84,7 @@ export async function resolvePin(o: ResolvePinOptions): Promise<ResolvedPin> {
       const digest = d.imageDetails?.[0]?.imageDigest;
       if (digest) pin.imageDigest = digest;
     }
-    if (!o.dryRun && pin.imageDigest) {
+    if (pin.imageDigest) {
       const tag = pinTag(o.batchId);
       const got = await o.ecr.send(
         new BatchGetImageCommand({

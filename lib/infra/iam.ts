@@ -380,7 +380,11 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
   const ecrLogin = allow("EcrLoginNoResourceLevel", ["ecr:GetAuthorizationToken"], ["*"]);
   const ecsDestroy = [
     allow("DestroyEcs", ["ecs:DeleteCluster", "ecs:PutClusterCapacityProviders"], [a.cluster]),
-    allow("DeregisterTaskDefinitionsNoResourceLevel", ["ecs:DeregisterTaskDefinition"], ["*"]),
+    allow(
+      "DeregisterTaskDefinitionsNoResourceLevel",
+      ["ecs:DeregisterTaskDefinition", "ecs:ListTaskDefinitions"],
+      ["*"],
+    ),
   ];
   const ec2Delete = [
     "ec2:DeleteInternetGateway",
@@ -540,6 +544,10 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
     allow("ReadWriteResults", ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"], [a.objects]),
     allow("ReadTaskLogs", ["logs:FilterLogEvents", "logs:GetLogEvents"], [a.logGroup, a.logStreams]),
     allow("DescribeImages", ["ecr:DescribeImages"], [a.repository]),
+    // A batch pins its image: the tag pinned-<batch> is added (PutImage of the existing manifest) at launch and
+    // removed (BatchDeleteImage by tag) when the batch ends; the repositories' tags are immutable, so no
+    // existing tag can be moved. ECR has no condition key on the tag, hence the repository scope.
+    allow("PinBatchImages", ["ecr:BatchDeleteImage", "ecr:BatchGetImage", "ecr:PutImage"], [a.repository]),
     fargateQuotas,
     denyBootstrapState(p.stateBucket),
   ];
