@@ -2,68 +2,20 @@ import { existsSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import type { LaunchRequest } from "../../../lib/batch/from-config.js";
 import { steeringLines } from "../../../lib/batch/summary.js";
-import {
-  findProjects,
-  listScenarioFiles,
-  loadScenario,
-  type ResolvedScenario,
-} from "../../../lib/config/load.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
 import { type BatchPass, type ReconcileBatch, statusPass } from "../../../lib/status/pass.js";
 import { statusText } from "../../../lib/status/summary.js";
 import { summaryKeys } from "../../../lib/store/keys.js";
-import { openStore } from "../../../lib/store/open.js";
-import { createS3Client } from "../../../lib/store/s3.js";
-import type { ResultStore } from "../../../lib/store/types.js";
+import { scenarioArg, storeArg } from "../args.js";
 import type { CliIo, Command } from "../command.js";
-import { UsageError } from "../main.js";
 
-/** The scenario named on the command line, or the only one under projects/. */
-export async function scenarioArg(arg: string | undefined, io: CliIo): Promise<ResolvedScenario> {
-  if (arg) return loadScenario(resolve(io.cwd, arg));
-  const found: string[] = [];
-  for (const dir of await findProjects(resolve(io.cwd, "projects")).catch(() => [] as string[]))
-    found.push(...(await listScenarioFiles(dir)));
-  if (found.length === 1) return loadScenario(found[0]!);
-  const list = found.map((f) => `  ${relative(io.cwd, f)}`).join("\n");
-  throw new UsageError(
-    found.length
-      ? `which scenario? name its file, one of:\n${list}`
-      : "no scenario file given and none found under projects/: e.g. mfpar status projects/demo/base.yaml",
-  );
-}
+/** AWS clients for tests (default: standard SDK configuration). */
+export type StatusClients = Pick<LaunchRequest, "ecs" | "ecr" | "quotas" | "s3Client">;
 
-/** `--store`, else the local default of `mfpar run` (.mfpar/results/<project>/). */
-export function storeArg(
-  value: unknown,
-  scenario: ResolvedScenario,
-  io: CliIo,
-): { store: ResultStore; display: string } {
-  const location = typeof value === "string" ? value : `${join(".mfpar", "results", scenario.project)}/`;
-  if (/^s3:\/\//i.test(location)) {
-    const {
-      AWS_ACCESS_KEY_ID: accessKeyId,
-      AWS_SECRET_ACCESS_KEY: secretAccessKey,
-      AWS_SESSION_TOKEN: sessionToken,
-    } = io.env;
-    // Keys in the command's environment win; otherwise the SDK's default chain (profile, SSO, OIDC role).
-    const credentials =
-      accessKeyId && secretAccessKey
-        ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) }
-        : undefined;
-    const s3Client = createS3Client(
-      { region: io.env.AWS_REGION ?? scenario.homeRegion, ...(credentials ? { credentials } : {}) },
-      io.env,
-    );
-    const store = openStore(location, { s3Client, cwd: io.cwd });
-    return { store, display: location.replace(/\/?$/, "/") };
-  }
-  const store = openStore(location, { cwd: io.cwd });
-  const rel = relative(io.cwd, resolve(io.cwd, location)) || ".";
-  return { store, display: `${rel}/`.replace(/^(?!\.|\/)/, "./") };
-}
-
-/** The reconcile step of lib/batch for batches in S3 (ECS clients from standard AWS configuration). */
+/**
+ * The reconcile step of lib/batch for a scenario's batches (ECS clients from standard AWS configuration, made
+ * on the first batch). `dryRun`: observe only — list the batch's tasks, launch and write nothing.
+ */
 async function ecsReconcile(
   scenarioFile: string,
   io: CliIo,
@@ -99,15 +51,11 @@ export function passJson(passes: BatchPass[]) {
   }));
 }
 
-/** AWS clients for tests (default: standard SDK configuration). */
-export type StatusClients = Pick<LaunchRequest, "ecs" | "ecr" | "quotas" | "s3Client">;
-
 export const status: Command = makeStatusCommand();
 
 export function makeStatusCommand(clients: StatusClients = {}): Command {
   return {
     name: "status",
-    summary: "Where a batch or a scenario's results stand: counts, failures by cause, times, ETA, cost",
     usage:
       "status [scenario.yaml] [--batch id] [--json] [--store <dir|s3://bucket/prefix>] [--outputs file] [--act]",
     help: `scenario.yaml   the scenario (default: the only scenario under projects/)
@@ -115,19 +63,20 @@ export function makeStatusCommand(clients: StatusClients = {}): Command {
 --store <where> results directory or s3://bucket/prefix (default: .mfpar/results/<project>/, as mfpar run)
 --outputs <f>   stack outputs JSON (cdktf output --outputs-file) for the clusters of an S3 batch
 --act           also act, as the scheduled status workflow does: relaunch IDs that failed or were interrupted
-                (within their attempts), top up launches, record the pass, aggregate a batch that completed
+                (within their attempts), top up launches, record the pass, finish a stop, and aggregate a batch
+                found complete into <store>/<scenario>/summary/ (ensemble.csv, statistics.csv, report.html)
 --json          print [{ batchId, status, aggregated }] as JSON
 
-Without --act, status only observes: it reads the store and, for batches, lists their ECS tasks; it launches
-nothing and writes nothing. Each batch shows the versions it is pinned to (task-definition revision, image)
-and any stop or rerun. Markers are read by listing (1,000 per request), never one request per ID.
+Without --act, status only observes: it reads the store and lists the batches' ECS tasks; it launches nothing
+and writes nothing. Each batch shows the versions it is pinned to (task-definition revision, image) and any
+stop or rerun. Markers are read by listing (1,000 per request), never one request per ID.
 Exits 0 (status is a report).`,
     options: {
       batch: { type: "string" },
       store: { type: "string" },
       outputs: { type: "string" },
       act: { type: "boolean" },
-      // Kept so scripts written for the old default keep working: observing is now what status does.
+      // Kept so scripts written when status acted by default keep working: observing is now what status does.
       "dry-run": { type: "boolean" },
       json: { type: "boolean" },
     },
@@ -144,7 +93,7 @@ Exits 0 (status is a report).`,
         );
       }
       const act = values.act === true && values["dry-run"] !== true;
-      // Batches are observed through ECS too (their running tasks); the ECS clients are made on the first batch.
+      // Batches are observed through ECS too (their running tasks); ECS clients are made on the first batch.
       const reconcile = await ecsReconcile(
         scenario.scenarioFile,
         io,

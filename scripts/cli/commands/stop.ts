@@ -17,8 +17,7 @@ import { AWS_ECS_RATE_LIMITS } from "../../../lib/ecs/limits.js";
 import { TokenBucket } from "../../../lib/ecs/token-bucket.js";
 import { UserError } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
-import type { Command } from "../command.js";
-import { UsageError } from "../main.js";
+import { type Command, UsageError } from "../command.js";
 
 /** The batch to stop: `--batch`, else the scenario's only running one (open or stopping). */
 export async function batchToSteer(
@@ -47,8 +46,6 @@ export async function batchToSteer(
 export function makeStopCommand(clients: Pick<LaunchRequest, "ecs" | "ecr" | "s3Client"> = {}): Command {
   return {
     name: "stop",
-    summary:
-      "Stop a running batch (or some of its IDs): no new launches, running tasks stopped, results kept",
     usage:
       "stop <scenario.yaml> [--batch id] [--ids 1-50] [--reason text] [--store s3://...] [--outputs file]",
     help: `--batch <id>        the batch (default: the scenario's only open batch)
