@@ -81,6 +81,8 @@ export interface EcsSimOptions {
   runner?: SimRunner;
   /** Agents running at once; further tasks wait as PROVISIONING. Default 4. */
   maxRunning?: number;
+  /** The Fargate vCPU quota GetServiceQuota answers (on-demand and Spot alike). Default 4000. */
+  vcpuQuota?: number;
   /** The account's concurrent-task limit: RunTask beyond it fails with TASK_LIMIT_REASON. */
   taskLimit?: number;
   /** IDs whose first attempt is interrupted (SIGTERM, stopCode SpotInterruption) once its model runs. */
@@ -587,6 +589,19 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
       const op = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : "";
       count(op || "unknown");
       let reply: Reply;
+      // Service Quotas' Fargate vCPU quotas, answered here too (AWS_ENDPOINT_URL_SERVICE_QUOTAS), so a launch
+      // through the simulator reads a quota as it does on AWS.
+      if (target === "ServiceQuotasV20190624.GetServiceQuota") {
+        const input = (raw ? JSON.parse(raw) : {}) as { ServiceCode?: string; QuotaCode?: string };
+        const value = opts.vcpuQuota ?? 4000;
+        res.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
+        res.end(
+          JSON.stringify({
+            Quota: { ServiceCode: input.ServiceCode, QuotaCode: input.QuotaCode, Value: value },
+          }),
+        );
+        return;
+      }
       try {
         const handler = handlers[op];
         reply = handler
