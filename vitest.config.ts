@@ -2,6 +2,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // @actions/workflow-parser imports its JSON schema without an import attribute: vite must transform it.
+    server: { deps: { inline: ["@actions/workflow-parser"] } },
     include: ["test/**/*.test.ts", "cdktf/**/*.test.ts"],
     setupFiles: ["test/setup.ts"],
     testTimeout: 60_000,

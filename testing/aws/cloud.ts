@@ -9,6 +9,9 @@ import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
+// biome-ignore lint/suspicious/noExplicitAny: event payloads and AWS requests are arbitrary JSON
+type Loose = any;
+
 export interface Session {
   token: string;
   account: string;
@@ -130,7 +133,7 @@ export async function startFakeCloud(): Promise<FakeCloud> {
     }
     if (target.startsWith("AmazonEC2ContainerRegistry_V20150921.")) {
       const op = target.split(".")[1];
-      const input = JSON.parse(body || "{}") as Record<string, any>;
+      const input = JSON.parse(body || "{}") as Record<string, Loose>;
       const account = input.registryId ?? session.account;
       const json = (o: unknown) => {
         res.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
@@ -180,7 +183,8 @@ export async function startFakeCloud(): Promise<FakeCloud> {
           );
         const ids = (input.imageIds as Array<{ imageTag?: string; imageDigest?: string }> | undefined) ?? [];
         const match = (i: Image) =>
-          ids.length === 0 || ids.some((x) => (x.imageTag && x.imageTag === i.tag) || x.imageDigest === i.digest);
+          ids.length === 0 ||
+          ids.some((x) => (x.imageTag && x.imageTag === i.tag) || x.imageDigest === i.digest);
         const found = repo.images.filter(match);
         if (op === "DescribeImages" && ids.length && found.length === 0) {
           const id = ids[0]!;
@@ -210,7 +214,12 @@ export async function startFakeCloud(): Promise<FakeCloud> {
           })),
         });
       }
-      return awsError(res, 400, "UnknownOperationException", `ECR ${op} is not implemented by the fake registry`);
+      return awsError(
+        res,
+        400,
+        "UnknownOperationException",
+        `ECR ${op} is not implemented by the fake registry`,
+      );
     }
     if (body.includes("Action=GetCallerIdentity")) {
       res.writeHead(200, { "content-type": "text/xml" });
@@ -222,7 +231,12 @@ export async function startFakeCloud(): Promise<FakeCloud> {
       );
       return;
     }
-    return awsError(res, 400, "InvalidAction", `not implemented by the fake cloud: ${target || body.slice(0, 80)}`);
+    return awsError(
+      res,
+      400,
+      "InvalidAction",
+      `not implemented by the fake cloud: ${target || body.slice(0, 80)}`,
+    );
   }
 
   function sessionOf(token: string | undefined) {
@@ -238,8 +252,7 @@ export async function startFakeCloud(): Promise<FakeCloud> {
     sessions,
     stacks: new Map(),
     events,
-    pushedTags: () =>
-      events.flatMap((e) => (e.kind === "push" ? [e.image] : [])),
+    pushedTags: () => events.flatMap((e) => (e.kind === "push" ? [e.image] : [])),
     registryHost,
     findRepository,
     createRepository(r) {
@@ -247,7 +260,13 @@ export async function startFakeCloud(): Promise<FakeCloud> {
       if (existing) return existing;
       const repo: Repository = { ...r, images: [] };
       repositories.push(repo);
-      events.push({ kind: "repository", repository: r.name, region: r.region, account: r.account, stack: r.stack });
+      events.push({
+        kind: "repository",
+        repository: r.name,
+        region: r.region,
+        account: r.account,
+        stack: r.stack,
+      });
       return repo;
     },
     openSession(s) {

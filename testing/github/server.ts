@@ -149,7 +149,10 @@ export async function startFakeGitHub(
         handle(req, res, body);
       } catch (e) {
         const status = e instanceof HttpError ? e.status : 500;
-        send(res, status, { message: (e as Error).message, documentation_url: "https://docs.github.com/rest" });
+        send(res, status, {
+          message: (e as Error).message,
+          documentation_url: "https://docs.github.com/rest",
+        });
       }
     });
   });
@@ -214,7 +217,12 @@ export async function startFakeGitHub(
         return level === "read" ? have === "read" || have === "write" : have === "write";
       });
       if (!ok) {
-        refused.push({ method, path, needs: scopes.map((s) => `${s}: ${level}`).join(" or "), job: grant.job });
+        refused.push({
+          method,
+          path,
+          needs: scopes.map((s) => `${s}: ${level}`).join(" or "),
+          job: grant.job,
+        });
         throw new HttpError(403, "Resource not accessible by integration");
       }
     };
@@ -232,8 +240,11 @@ export async function startFakeGitHub(
       throw new HttpError(404, "Not Found");
     }
     const sub = rest.join("/");
-    const m = (re: RegExp) => re.exec(sub);
-    let g: RegExpExecArray | null;
+    let g: RegExpExecArray | null = null;
+    const at = (re: RegExp): boolean => {
+      g = re.exec(sub);
+      return g !== null;
+    };
     /** Issues or, for a pull request, pull-requests. */
     const issueScopes = (n: number) =>
       state.issues.find((i) => i.number === n)?.pull_request ? ["issues", "pull-requests"] : ["issues"];
@@ -268,8 +279,8 @@ export async function startFakeGitHub(
       state.issues.push(i);
       return send(res, 201, issueJson(i));
     }
-    if ((g = m(/^issues\/(\d+)$/))) {
-      const n = Number(g[1]);
+    if (at(/^issues\/(\d+)$/)) {
+      const n = Number(g![1]);
       if (method === "GET") {
         need("read", ...issueScopes(n));
         return send(res, 200, issueJson(findIssue(n)));
@@ -285,8 +296,8 @@ export async function startFakeGitHub(
         return send(res, 200, issueJson(i));
       }
     }
-    if ((g = m(/^issues\/(\d+)\/comments$/))) {
-      const n = Number(g[1]);
+    if (at(/^issues\/(\d+)\/comments$/)) {
+      const n = Number(g![1]);
       if (method === "GET") {
         need("read", ...issueScopes(n));
         findIssue(n);
@@ -307,8 +318,8 @@ export async function startFakeGitHub(
         return send(res, 201, commentJson(c));
       }
     }
-    if ((g = m(/^issues\/(\d+)\/labels$/)) && method === "POST") {
-      const n = Number(g[1]);
+    if (at(/^issues\/(\d+)\/labels$/) && method === "POST") {
+      const n = Number(g![1]);
       need("write", ...issueScopes(n));
       const i = findIssue(n);
       const add = ((Array.isArray(input) ? input : input.labels) as string[] | undefined) ?? [];
@@ -322,7 +333,7 @@ export async function startFakeGitHub(
         i.labels.map((name) => ({ name })),
       );
     }
-    if ((g = m(/^issues\/comments\/(\d+)$/))) {
+    if (at(/^issues\/comments\/(\d+)$/)) {
       const c = state.comments.find((x) => x.id === Number(g![1]));
       if (!c) throw new HttpError(404, "Not Found");
       if (method === "GET") {
@@ -367,9 +378,9 @@ export async function startFakeGitHub(
         res,
       );
     }
-    if ((g = m(/^pulls\/(\d+)$/)) && method === "GET") {
+    if (at(/^pulls\/(\d+)$/) && method === "GET") {
       need("read", "pull-requests");
-      const i = findIssue(Number(g[1]));
+      const i = findIssue(Number(g![1]));
       if (!i.pull_request) throw new HttpError(404, "Not Found");
       return send(res, 200, { ...issueJson(i), ...i.pull_request });
     }
@@ -387,14 +398,14 @@ export async function startFakeGitHub(
       state.checkRuns.push(c);
       return send(res, 201, c);
     }
-    if ((g = m(/^check-runs\/(\d+)$/)) && method === "PATCH") {
+    if (at(/^check-runs\/(\d+)$/) && method === "PATCH") {
       need("write", "checks");
       const c = state.checkRuns.find((x) => x.id === Number(g![1]));
       if (!c) throw new HttpError(404, "Not Found");
       Object.assign(c, input);
       return send(res, 200, c);
     }
-    if ((g = m(/^commits\/([^/]+)\/check-runs$/)) && method === "GET") {
+    if (at(/^commits\/([^/]+)\/check-runs$/) && method === "GET") {
       need("read", "checks");
       const items = state.checkRuns.filter((c) => c.head_sha === g![1]);
       return paginate(url, items, res, (page) => ({ total_count: items.length, check_runs: page }));
@@ -407,9 +418,9 @@ export async function startFakeGitHub(
         environments: state.environments.map((name) => ({ name })),
       });
     }
-    if ((g = m(/^environments\/([^/]+)$/)) && method === "GET") {
+    if (at(/^environments\/([^/]+)$/) && method === "GET") {
       need("read", "actions", "metadata");
-      const name = decodeURIComponent(g[1]!);
+      const name = decodeURIComponent(g![1]!);
       if (!state.environments.includes(name)) throw new HttpError(404, "Not Found");
       return send(res, 200, { name });
     }
@@ -431,13 +442,13 @@ export async function startFakeGitHub(
       const all = state.workflows.map((path, i) => workflowJson({ id: i + 1, path }));
       return send(res, 200, { total_count: all.length, workflows: all });
     }
-    if ((g = m(/^actions\/workflows\/([^/]+)$/)) && method === "GET") {
+    if (at(/^actions\/workflows\/([^/]+)$/) && method === "GET") {
       need("read", "actions");
-      return send(res, 200, workflowJson(workflowByIdOrFile(g[1]!)));
+      return send(res, 200, workflowJson(workflowByIdOrFile(g![1]!)));
     }
-    if ((g = m(/^actions\/workflows\/([^/]+)\/dispatches$/)) && method === "POST") {
+    if (at(/^actions\/workflows\/([^/]+)\/dispatches$/) && method === "POST") {
       need("write", "actions");
-      const w = workflowByIdOrFile(g[1]!);
+      const w = workflowByIdOrFile(g![1]!);
       state.dispatches.push({
         workflow: w.path,
         ref: String(input.ref ?? ""),
@@ -463,16 +474,16 @@ export async function startFakeGitHub(
         .map(runJson);
       return paginate(url, items, res, (page) => ({ total_count: items.length, workflow_runs: page }));
     };
-    if ((g = m(/^actions\/workflows\/([^/]+)\/runs$/)) && method === "GET") {
+    if (at(/^actions\/workflows\/([^/]+)\/runs$/) && method === "GET") {
       need("read", "actions");
-      const w = workflowByIdOrFile(g[1]!);
+      const w = workflowByIdOrFile(g![1]!);
       return listRuns(state.runs.filter((r) => r.path === w.path));
     }
     if (sub === "actions/runs" && method === "GET") {
       need("read", "actions");
       return listRuns(state.runs);
     }
-    if ((g = m(/^actions\/runs\/(\d+)$/)) && method === "GET") {
+    if (at(/^actions\/runs\/(\d+)$/) && method === "GET") {
       need("read", "actions");
       const r = state.runs.find((x) => x.id === Number(g![1]));
       if (!r) throw new HttpError(404, "Not Found");

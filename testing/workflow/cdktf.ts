@@ -25,7 +25,14 @@ interface CdktfAnswer {
 interface StackJson {
   provider?: { aws?: Array<{ region?: string; allowed_account_ids?: string[] }> };
   terraform?: { backend?: { s3?: { bucket: string; key: string; region?: string } } };
-  variable?: Record<string, { default?: unknown; nullable?: boolean; validation?: Array<{ condition: string; error_message: string }> }>;
+  variable?: Record<
+    string,
+    {
+      default?: unknown;
+      nullable?: boolean;
+      validation?: Array<{ condition: string; error_message: string }>;
+    }
+  >;
   resource?: Record<string, Record<string, Record<string, unknown>>>;
   data?: Record<string, Record<string, Record<string, unknown>>>;
 }
@@ -61,15 +68,20 @@ function run(cmd: string, cwd: string, env: Record<string, string>): Promise<{ c
 export async function handleCdktf(world: World, req: CdktfRequest): Promise<CdktfAnswer> {
   const [verb, ...rest] = req.argv;
   const flags = new Set(rest.filter((a) => a.startsWith("--")));
-  const valueOf = (name: string) => {
+  const flagValue = (name: string) => {
     const i = rest.indexOf(name);
     return i >= 0 ? rest[i + 1] : undefined;
   };
-  const positional = rest.filter((a, i) => !a.startsWith("-") && !["--output", "-o", "--outputs-file"].includes(rest[i - 1] ?? ""));
+  const positional = rest.filter(
+    (a, i) => !a.startsWith("-") && !["--output", "-o", "--outputs-file"].includes(rest[i - 1] ?? ""),
+  );
   const project = findProject(req.cwd);
   if (!project) return { code: 1, stdout: "", stderr: "cdktf: no cdktf.json in this directory or above\n" };
-  const config = JSON.parse(readFileSync(join(project, "cdktf.json"), "utf8")) as { app: string; output?: string };
-  const outdir = resolve(project, valueOf("--output") ?? valueOf("-o") ?? config.output ?? "cdktf.out");
+  const config = JSON.parse(readFileSync(join(project, "cdktf.json"), "utf8")) as {
+    app: string;
+    output?: string;
+  };
+  const outdir = resolve(project, flagValue("--output") ?? flagValue("-o") ?? config.output ?? "cdktf.out");
   let stdout = "";
   const env = { ...req.env, CDKTF_OUTDIR: outdir };
 
@@ -81,9 +93,13 @@ export async function handleCdktf(world: World, req: CdktfRequest): Promise<Cdkt
       stdout: "",
       stderr: "Error: terraform not found on PATH: cdktf needs terraform (hashicorp/setup-terraform)\n",
     };
-  if (verb === "synth" || (["deploy", "destroy", "diff", "list"].includes(verb!) && !flags.has("--skip-synth"))) {
+  if (
+    verb === "synth" ||
+    (["deploy", "destroy", "diff", "list"].includes(verb!) && !flags.has("--skip-synth"))
+  ) {
     const r = await run(config.app, project, env);
-    if (r.code !== 0) return { code: 1, stdout: "", stderr: `${r.out}\nError: non-zero exit code ${r.code}\n` };
+    if (r.code !== 0)
+      return { code: 1, stdout: "", stderr: `${r.out}\nError: non-zero exit code ${r.code}\n` };
     stdout += r.out;
   }
   const manifestFile = join(outdir, "manifest.json");
@@ -94,33 +110,55 @@ export async function handleCdktf(world: World, req: CdktfRequest): Promise<Cdkt
   };
   const all = Object.keys(manifest.stacks);
   if (verb === "synth") {
-    return { code: 0, stdout: `${stdout}Generated Terraform code for the stacks: ${all.join(", ")}\n`, stderr: "" };
+    return {
+      code: 0,
+      stdout: `${stdout}Generated Terraform code for the stacks: ${all.join(", ")}\n`,
+      stderr: "",
+    };
   }
   if (verb === "list") return { code: 0, stdout: `${stdout}${all.join("\n")}\n`, stderr: "" };
   const selected = positional.length
-    ? all.filter((s) => positional.some((p) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`).test(s)))
+    ? all.filter((s) =>
+        positional.some((p) =>
+          new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`).test(s),
+        ),
+      )
     : all.length === 1
       ? all
       : [];
   if (positional.length && selected.length === 0)
-    return { code: 1, stdout, stderr: `Error: Could not find stack: ${positional.join(", ")} (stacks: ${all.join(", ")})\n` };
+    return {
+      code: 1,
+      stdout,
+      stderr: `Error: Could not find stack: ${positional.join(", ")} (stacks: ${all.join(", ")})\n`,
+    };
   if (selected.length === 0)
     return {
       code: 1,
       stdout,
       stderr: `Error: Found more than one stack, please specify a target stack. Run cdktf ${verb} <stack> with one of these stacks: ${all.join(", ")}\n`,
     };
-  if (verb === "output") return { code: 1, stdout, stderr: "cdktf output: not stood in for by the workflow runner yet\n" };
+  if (verb === "output")
+    return { code: 1, stdout, stderr: "cdktf output: not stood in for by the workflow runner yet\n" };
 
   const session = world.cloud.sessionOf(req.env.AWS_SESSION_TOKEN);
   for (const stack of selected) {
-    const json = JSON.parse(readFileSync(join(outdir, manifest.stacks[stack]!.synthesizedStackPath), "utf8")) as StackJson;
-    const fail = (msg: string): CdktfAnswer => ({ code: 1, stdout, stderr: `${stack}  ╷\n${stack}  │ Error: ${msg}\n${stack}  ╵\n` });
-    if (!session) return fail("No valid credential sources found (configure-aws-credentials did not run in this job)");
+    const json = JSON.parse(
+      readFileSync(join(outdir, manifest.stacks[stack]!.synthesizedStackPath), "utf8"),
+    ) as StackJson;
+    const fail = (msg: string): CdktfAnswer => ({
+      code: 1,
+      stdout,
+      stderr: `${stack}  ╷\n${stack}  │ Error: ${msg}\n${stack}  ╵\n`,
+    });
+    if (!session)
+      return fail("No valid credential sources found (configure-aws-credentials did not run in this job)");
     const provider = json.provider?.aws?.[0] ?? {};
     const region = provider.region ?? req.env.AWS_REGION ?? "us-east-1";
     if (provider.allowed_account_ids && !provider.allowed_account_ids.includes(session.account))
-      return fail(`AWS account ID not allowed: ${session.account} (the stack allows ${provider.allowed_account_ids.join(", ")})`);
+      return fail(
+        `AWS account ID not allowed: ${session.account} (the stack allows ${provider.allowed_account_ids.join(", ")})`,
+      );
     const backend = json.terraform?.backend?.s3;
     if (backend && world.endpoints.S3) {
       const s3 = new S3Client({
@@ -132,7 +170,9 @@ export async function handleCdktf(world: World, req: CdktfRequest): Promise<Cdkt
       try {
         await s3.send(new HeadBucketCommand({ Bucket: backend.bucket }));
       } catch {
-        return fail(`Failed to get existing workspaces: S3 bucket "${backend.bucket}" does not exist (state backend)`);
+        return fail(
+          `Failed to get existing workspaces: S3 bucket "${backend.bucket}" does not exist (state backend)`,
+        );
       } finally {
         s3.destroy();
       }
@@ -150,21 +190,28 @@ export async function handleCdktf(world: World, req: CdktfRequest): Promise<Cdkt
       for (const val of v.validation ?? []) {
         const m = /can\(regex\("((?:[^"\\]|\\.)*)", var\.(\w+)\)\)/.exec(val.condition);
         if (m && m[2] === name && !new RegExp(JSON.parse(`"${m[1]}"`)).test(value))
-          return fail(`Invalid value for variable "${name}" (${JSON.stringify(value)}): ${val.error_message}`);
+          return fail(
+            `Invalid value for variable "${name}" (${JSON.stringify(value)}): ${val.error_message}`,
+          );
       }
       variables[name] = value;
     }
-    const resources = Object.entries(json.resource ?? {}).flatMap(([type, byName]) => Object.keys(byName).map((n) => `${type}.${n}`));
+    const resources = Object.entries(json.resource ?? {}).flatMap(([type, byName]) =>
+      Object.keys(byName).map((n) => `${type}.${n}`),
+    );
     const prior = world.cloud.stacks.get(stack);
 
     if (verb === "diff") {
       const added = resources.filter((r) => !prior?.resources.includes(r));
       const removed = (prior?.resources ?? []).filter((r) => !resources.includes(r));
       const changedVars = Object.entries(variables).filter(([k, v]) => prior && prior.variables[k] !== v);
-      const changed = changedVars.length ? resources.filter((r) => r.startsWith("aws_ecs_task_definition.") && !added.includes(r)) : [];
+      const changed = changedVars.length
+        ? resources.filter((r) => r.startsWith("aws_ecs_task_definition.") && !added.includes(r))
+        : [];
       stdout += `${stack}  Terraform will perform the following actions:\n`;
       for (const r of added) stdout += `${stack}    # ${r} will be created\n`;
-      for (const r of changed) stdout += `${stack}    # ${r} must be replaced (${changedVars.map(([k]) => `var.${k}`).join(", ")} changed)\n`;
+      for (const r of changed)
+        stdout += `${stack}    # ${r} must be replaced (${changedVars.map(([k]) => `var.${k}`).join(", ")} changed)\n`;
       for (const r of removed) stdout += `${stack}    # ${r} will be destroyed\n`;
       stdout += `${stack}  Plan: ${added.length + changed.length} to add, 0 to change, ${removed.length + changed.length} to destroy.\n`;
       continue;
@@ -187,30 +234,57 @@ export async function handleCdktf(world: World, req: CdktfRequest): Promise<Cdkt
     const repoUrl = new Map<string, string>();
     for (const [id, r] of Object.entries(json.resource?.aws_ecr_repository ?? {})) {
       world.cloud.createRepository({ account: session.account, region, name: String(r.name), stack });
-      repoUrl.set(`aws_ecr_repository.${id}`, `${world.cloud.registryHost(session.account, region)}/${r.name}`);
+      repoUrl.set(
+        `aws_ecr_repository.${id}`,
+        `${world.cloud.registryHost(session.account, region)}/${r.name}`,
+      );
     }
     for (const [id, r] of Object.entries(json.data?.aws_ecr_repository ?? {})) {
       if (!world.cloud.findRepository(session.account, region, String(r.name)))
-        return fail(`reading ECR Repository (${r.name}): RepositoryNotFoundException (data.aws_ecr_repository.${id})`);
-      repoUrl.set(`data.aws_ecr_repository.${id}`, `${world.cloud.registryHost(session.account, region)}/${r.name}`);
+        return fail(
+          `reading ECR Repository (${r.name}): RepositoryNotFoundException (data.aws_ecr_repository.${id})`,
+        );
+      repoUrl.set(
+        `data.aws_ecr_repository.${id}`,
+        `${world.cloud.registryHost(session.account, region)}/${r.name}`,
+      );
     }
     for (const [, td] of Object.entries(json.resource?.aws_ecs_task_definition ?? {})) {
       const containers = JSON.parse(String(td.container_definitions)) as Array<{ image: string }>;
       for (const c of containers) {
         const image = c.image
-          .replace(/\$\{((?:data\.)?aws_ecr_repository\.[\w-]+)\.repository_url\}/g, (_, ref: string) => repoUrl.get(ref) ?? `<${ref}>`)
+          .replace(
+            /\$\{((?:data\.)?aws_ecr_repository\.[\w-]+)\.repository_url\}/g,
+            (_, ref: string) => repoUrl.get(ref) ?? `<${ref}>`,
+          )
           .replace(/\$\{local\.image_separator\}/g, (variables.image ?? "").startsWith("sha256:") ? "@" : ":")
           .replace(/\$\{var\.(\w+)\}/g, (_, v: string) => variables[v] ?? "");
         const m = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\/([^:@]+)[:@](.+)$/.exec(image);
         const inRegistry = Boolean(
-          m && world.cloud.findRepository(m[1]!, m[2]!, m[3]!)?.images.some((i) => i.tag === m[4] || i.digest === m[4]),
+          m &&
+            world.cloud
+              .findRepository(m[1]!, m[2]!, m[3]!)
+              ?.images.some((i) => i.tag === m[4] || i.digest === m[4]),
         );
-        world.cloud.events.push({ kind: "task-definition", family: String(td.family), image, stack, imageInRegistry: inRegistry });
+        world.cloud.events.push({
+          kind: "task-definition",
+          family: String(td.family),
+          image,
+          stack,
+          imageInRegistry: inRegistry,
+        });
         if (!inRegistry)
           stdout += `::warning::${stack}: task definition ${td.family} registered with ${image}, which is not in the registry (tasks started now fail with CannotPullContainerError)\n`;
       }
     }
-    world.cloud.stacks.set(stack, { stack, account: session.account, region, variables, resources, job: session.job });
+    world.cloud.stacks.set(stack, {
+      stack,
+      account: session.account,
+      region,
+      variables,
+      resources,
+      job: session.job,
+    });
     world.cloud.events.push({ kind: "apply", stack, job: session.job });
     stdout += `${stack}  Apply complete! Resources: ${resources.length} added, 0 changed, 0 destroyed.\n`;
   }

@@ -14,6 +14,9 @@ import type { Json } from "./expressions.js";
 import { runWorkflow, type WorkflowEvent } from "./run.js";
 import { startWorld } from "./world.js";
 
+// biome-ignore lint/suspicious/noExplicitAny: event payloads and AWS requests are arbitrary JSON
+type Loose = any;
+
 const SHA = /^[0-9a-f]{40}$/;
 
 function rev(repo: string, ref: string): string {
@@ -24,15 +27,18 @@ function rev(repo: string, ref: string): string {
 }
 
 /** Fills in commit SHAs from refs and infers the event name from the payload's shape. */
-export function resolveEvent(repo: string, raw: Record<string, any>): WorkflowEvent {
-  const payload = (raw.payload ?? raw) as Record<string, any>;
+export function resolveEvent(repo: string, raw: Record<string, Loose>): WorkflowEvent {
+  const payload = (raw.payload ?? raw) as Record<string, Loose>;
   let name: string | undefined = raw.event_name;
   if (!name) {
     if (payload.pull_request) name = "pull_request";
     else if (payload.inputs && !payload.before) name = "workflow_dispatch";
     else if (payload.schedule) name = "schedule";
     else if (payload.before !== undefined || payload.after !== undefined) name = "push";
-    else throw new Error("event: cannot tell the event name from the payload; wrap it as { event_name, payload }");
+    else
+      throw new Error(
+        "event: cannot tell the event name from the payload; wrap it as { event_name, payload }",
+      );
   }
   if (name === "pull_request") {
     const pr = payload.pull_request;
@@ -44,8 +50,14 @@ export function resolveEvent(repo: string, raw: Record<string, any>): WorkflowEv
       pr[side].ref ??= side === "base" ? "main" : "feature";
       pr[side].repo ??= { fork: false };
     }
-    const merge = spawnSync("git", ["rev-parse", "-q", "--verify", `refs/pull/${pr.number}/merge`], { cwd: repo });
-    return { name, payload, ...(merge.status === 0 ? {} : { sha: pr.head.sha, ref: `refs/pull/${pr.number}/merge` }) };
+    const merge = spawnSync("git", ["rev-parse", "-q", "--verify", `refs/pull/${pr.number}/merge`], {
+      cwd: repo,
+    });
+    return {
+      name,
+      payload,
+      ...(merge.status === 0 ? {} : { sha: pr.head.sha, ref: `refs/pull/${pr.number}/merge` }),
+    };
   }
   if (name === "push") {
     payload.ref ??= "refs/heads/main";
@@ -53,7 +65,12 @@ export function resolveEvent(repo: string, raw: Record<string, any>): WorkflowEv
     payload.before = payload.before ? rev(repo, payload.before) : "0".repeat(40);
     return { name, payload };
   }
-  return { name, payload: payload as Record<string, Json>, sha: rev(repo, raw.sha ?? "HEAD"), ref: payload.ref ?? "refs/heads/main" };
+  return {
+    name,
+    payload: payload as Record<string, Json>,
+    sha: rev(repo, raw.sha ?? "HEAD"),
+    ref: payload.ref ?? "refs/heads/main",
+  };
 }
 
 function pairs(list: string[] | undefined): Record<string, string> {
@@ -79,7 +96,9 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   if (positionals.length !== 2) {
-    process.stderr.write("usage: npm run workflow -- <workflow> <event.json> [--repo dir] [--var K=V] [--secret K=V] [--deny env] [--keep]\n");
+    process.stderr.write(
+      "usage: npm run workflow -- <workflow> <event.json> [--repo dir] [--var K=V] [--secret K=V] [--deny env] [--keep]\n",
+    );
     return 2;
   }
   const [workflow, eventFile] = positionals as [string, string];
@@ -106,9 +125,13 @@ async function main(argv: string[]): Promise<number> {
       log: (l) => process.stdout.write(`${l}\n`),
     });
     for (const a of r.annotations)
-      process.stdout.write(`${a.level}: ${a.where}: ${a.file ? `${a.file}${a.line ? `:${a.line}` : ""}: ` : ""}${a.message}\n`);
+      process.stdout.write(
+        `${a.level}: ${a.where}: ${a.file ? `${a.file}${a.line ? `:${a.line}` : ""}: ` : ""}${a.message}\n`,
+      );
     for (const c of world.github.state.comments)
-      process.stdout.write(`\n--- comment on #${c.issue_number} (${c.body.length} characters) ---\n${c.body}\n`);
+      process.stdout.write(
+        `\n--- comment on #${c.issue_number} (${c.body.length} characters) ---\n${c.body}\n`,
+      );
     return r.conclusion === "success" ? 0 : 1;
   } finally {
     await world.stop();

@@ -45,8 +45,7 @@ export interface CommandEffects {
 }
 
 const unescapeData = (s: string) => s.replace(/%0D/g, "\r").replace(/%0A/g, "\n").replace(/%25/g, "%");
-const unescapeProp = (s: string) =>
-  unescapeData(s).replace(/%3A/g, ":").replace(/%2C/g, ",");
+const unescapeProp = (s: string) => unescapeData(s).replace(/%3A/g, ":").replace(/%2C/g, ",");
 
 /** Scans one line of a step's output for a workflow command; returns true when it was one. */
 export function processCommandLine(line: string, where: string, fx: CommandEffects): boolean {

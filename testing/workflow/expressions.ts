@@ -5,7 +5,6 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { data, Evaluator, Lexer, Parser } from "@actions/expressions";
-import type { TemplateToken } from "@actions/workflow-parser";
 import {
   isBasicExpression,
   isBoolean,
@@ -14,6 +13,7 @@ import {
   isSequence,
   isString,
 } from "@actions/workflow-parser";
+import type { TemplateToken } from "@actions/workflow-parser/templates/tokens/template-token";
 import { globSync } from "tinyglobby";
 
 /** Plain JSON values, as contexts hold them. */
@@ -60,7 +60,12 @@ function hashFiles(workspace: string, patterns: string[]): string {
   const files = globSync(patterns, { cwd: workspace, dot: false, onlyFiles: true }).sort();
   if (files.length === 0) return "";
   const all = createHash("sha256");
-  for (const f of files) all.update(createHash("sha256").update(readFileSync(join(workspace, f))).digest());
+  for (const f of files)
+    all.update(
+      createHash("sha256")
+        .update(readFileSync(join(workspace, f)))
+        .digest(),
+    );
   return all.digest("hex");
 }
 

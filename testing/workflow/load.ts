@@ -10,11 +10,10 @@ import {
   isSequence,
   NoOperationTraceWriter,
   parseWorkflow,
-  type TemplateToken,
   type WorkflowTemplate,
 } from "@actions/workflow-parser";
-
-type MappingToken = Extract<TemplateToken, { find(key: string): TemplateToken | undefined }>;
+import type { MappingToken } from "@actions/workflow-parser/templates/tokens/mapping-token";
+import type { TemplateToken } from "@actions/workflow-parser/templates/tokens/template-token";
 
 export interface LoadedWorkflow {
   /** Path relative to the repository (".github/workflows/validate.yml"). */
@@ -43,7 +42,9 @@ export async function loadWorkflow(dir: string, workflow: string): Promise<Loade
   const parsed = parseWorkflow({ name: path, content }, new NoOperationTraceWriter());
   const errors = parsed.context.errors.getErrors();
   if (errors.length || !parsed.value) {
-    throw new Error(`${path}: GitHub would refuse this workflow:\n${errors.map((e) => `  ${e.message}`).join("\n")}`);
+    throw new Error(
+      `${path}: GitHub would refuse this workflow:\n${errors.map((e) => `  ${e.message}`).join("\n")}`,
+    );
   }
   const template = await convertWorkflowTemplate(parsed.context, parsed.value);
   if (template.errors?.length) {

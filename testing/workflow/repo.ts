@@ -7,7 +7,16 @@
 //   const pr = repo.pullRequest({ number: 7, head: "add-cb" });     // refs/pull/7/{head,merge} + event
 //   const push = repo.merge("add-cb");                              // merge commit on main + push event
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { WorkflowEvent } from "./run.js";
@@ -22,7 +31,11 @@ export interface TempRepo {
    * Writes (string) or deletes (null) files on `branch` — created from `from` (default main) when new — and
    * commits them; returns the commit.
    */
-  commit(message: string, files: Record<string, string | null>, opts?: { branch?: string; from?: string }): string;
+  commit(
+    message: string,
+    files: Record<string, string | null>,
+    opts?: { branch?: string; from?: string },
+  ): string;
   /** refs/pull/N/head and the test merge commit refs/pull/N/merge, and the `pull_request` event GitHub sends. */
   pullRequest(opts: {
     number: number;
@@ -99,7 +112,8 @@ export function makeTempRepo(opts: { source?: string; from?: string; parent?: st
     head,
     commit(message, files, o = {}) {
       const branch = o.branch ?? "main";
-      const exists = spawnSync("git", ["rev-parse", "-q", "--verify", `refs/heads/${branch}`], { cwd: dir }).status === 0;
+      const exists =
+        spawnSync("git", ["rev-parse", "-q", "--verify", `refs/heads/${branch}`], { cwd: dir }).status === 0;
       if (exists) git("checkout", "-q", branch);
       else git("checkout", "-q", "-b", branch, o.from ?? "main");
       for (const [f, content] of Object.entries(files)) {
@@ -127,7 +141,16 @@ export function makeTempRepo(opts: { source?: string; from?: string; parent?: st
       const baseSha = head(base);
       git("update-ref", `refs/pull/${o.number}/head`, headSha);
       const tree = git("merge-tree", "--write-tree", baseSha, headSha).split("\n")[0]!;
-      const merge = git("commit-tree", tree, "-p", baseSha, "-p", headSha, "-m", `Merge ${headSha} into ${baseSha}`);
+      const merge = git(
+        "commit-tree",
+        tree,
+        "-p",
+        baseSha,
+        "-p",
+        headSha,
+        "-m",
+        `Merge ${headSha} into ${baseSha}`,
+      );
       git("update-ref", `refs/pull/${o.number}/merge`, merge);
       const [owner, name] = ["acme", "mfpar"];
       return {
@@ -141,7 +164,11 @@ export function makeTempRepo(opts: { source?: string; from?: string; parent?: st
             number: o.number,
             title: o.title ?? `PR ${o.number}`,
             state: "open",
-            head: { ref: o.head, sha: headSha, repo: { full_name: `${owner}/${name}`, fork: Boolean(o.fork) } },
+            head: {
+              ref: o.head,
+              sha: headSha,
+              repo: { full_name: `${owner}/${name}`, fork: Boolean(o.fork) },
+            },
             base: { ref: base, sha: baseSha, repo: { full_name: `${owner}/${name}`, fork: false } },
             user: { login: "hydro-dev", type: "User" },
           },

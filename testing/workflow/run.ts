@@ -4,7 +4,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isMapping, type TemplateToken } from "@actions/workflow-parser";
+import { isMapping } from "@actions/workflow-parser";
+import type { TemplateToken } from "@actions/workflow-parser/templates/tokens/template-token";
 import { parse as parseYaml } from "yaml";
 import type { Permissions, WorkflowRun } from "../github/server.js";
 import {
@@ -26,6 +27,9 @@ import {
 import { type LoadedWorkflow, loadWorkflow, workflowPath } from "./load.js";
 import { findStandIn, findStepStandIn, type StandInContext } from "./stand-ins.js";
 import { startWorld, type World } from "./world.js";
+
+// biome-ignore lint/suspicious/noExplicitAny: event payloads and AWS requests are arbitrary JSON
+type Loose = any;
 
 /** What triggered the run: the event name and its payload (as in GITHUB_EVENT_PATH). */
 export interface WorkflowEvent {
@@ -138,11 +142,13 @@ function permissionsOf(v: Json): Permissions | undefined {
   if (v === null || v === undefined) return undefined;
   if (v === "read-all" || v === "write-all") {
     const level = v === "read-all" ? "read" : "write";
-    return Object.fromEntries(ALL_SCOPES.map((s) => [s, s === "id-token" && level === "read" ? "none" : level]));
+    return Object.fromEntries(
+      ALL_SCOPES.map((s) => [s, s === "id-token" && level === "read" ? "none" : level]),
+    );
   }
   if (typeof v === "object" && !Array.isArray(v)) {
     const p: Permissions = {};
-    for (const [k, l] of Object.entries(v)) p[k] = (l === "write" ? "write" : l === "read" ? "read" : "none");
+    for (const [k, l] of Object.entries(v)) p[k] = l === "write" ? "write" : l === "read" ? "read" : "none";
     return p;
   }
   throw new Error(`permissions: unexpected value ${JSON.stringify(v)}`);
@@ -173,7 +179,7 @@ function spawnSyncText(cmd: string, args: string[], cwd: string): { code: number
 
 /** GITHUB_SHA and GITHUB_REF of an event, as GitHub sets them. */
 export function eventCommit(repoDir: string, event: WorkflowEvent): { sha: string; ref: string } {
-  const p = event.payload as Record<string, any>;
+  const p = event.payload as Record<string, Loose>;
   if (event.name === "push") {
     return { sha: event.sha ?? String(p.after), ref: event.ref ?? String(p.ref ?? "refs/heads/main") };
   }
@@ -235,7 +241,15 @@ async function runWith(world: World, opts: RunWorkflowOptions): Promise<Workflow
   writeFileSync(eventPath, JSON.stringify(opts.event.payload, null, 2));
   const headBranch = ref.startsWith("refs/heads/")
     ? ref.slice("refs/heads/".length)
-    : ((opts.event.payload as any).pull_request?.head?.ref ?? null);
+    : ((opts.event.payload as Loose).pull_request?.head?.ref ?? null);
+  const pr = (opts.event.payload as Record<string, Loose>).pull_request;
+  if (pr && opts.event.name.startsWith("pull_request"))
+    world.github.addPullRequest({
+      number: Number(pr.number),
+      title: pr.title,
+      head: { ref: String(pr.head?.ref), sha: String(pr.head?.sha) },
+      base: { ref: String(pr.base?.ref), sha: String(pr.base?.sha) },
+    });
   const run = world.github.recordRun({
     name: wf.name,
     path: workflowPath(opts.workflow),
@@ -261,7 +275,10 @@ async function runWith(world: World, opts: RunWorkflowOptions): Promise<Workflow
   log(`workflow ${wf.name} (${wf.path}) on ${opts.event.name} @ ${sha.slice(0, 7)} ${ref}`);
   let concurrency: WorkflowRunResult["concurrency"];
   try {
-    const c = evaluateToken(wf.template.concurrency, baseContexts(st, wf, {}), { success: true, failure: false });
+    const c = evaluateToken(wf.template.concurrency, baseContexts(st, wf, {}), {
+      success: true,
+      failure: false,
+    });
     if (typeof c === "string") concurrency = { group: c, cancelInProgress: false };
     else if (c && typeof c === "object" && !Array.isArray(c))
       concurrency = { group: asString(c.group), cancelInProgress: c["cancel-in-progress"] === true };
@@ -294,7 +311,7 @@ async function runWith(world: World, opts: RunWorkflowOptions): Promise<Workflow
 }
 
 function githubContext(st: RunState, jobId: string, token: string): Record<string, Json> {
-  const p = st.opts.event.payload as Record<string, any>;
+  const p = st.opts.event.payload as Record<string, Loose>;
   const [owner] = st.world.repository.split("/");
   const isPr = st.opts.event.name.startsWith("pull_request");
   return {
@@ -362,7 +379,10 @@ async function runJobs(st: RunState, scope: JobScope): Promise<Map<string, JobRu
   };
   while (pending.length) {
     const i = pending.findIndex((j) => (j.needs ?? []).every((n) => results.has(n.value)));
-    if (i < 0) throw new Error(`${scope.wf.path}: jobs ${pending.map((j) => j.id.value).join(", ")} wait on each other`);
+    if (i < 0)
+      throw new Error(
+        `${scope.wf.path}: jobs ${pending.map((j) => j.id.value).join(", ")} wait on each other`,
+      );
     const job = pending.splice(i, 1)[0]!;
     const id = job.id.value;
     const needs: Record<string, Json> = {};
@@ -399,7 +419,8 @@ function skippedJob(scope: JobScope, id: string, name: string): JobRun {
 }
 
 function expandMatrix(m: Json, where: string): Array<Record<string, Json>> {
-  if (m === null || typeof m !== "object" || Array.isArray(m)) throw new Error(`${where}: matrix must be a mapping`);
+  if (m === null || typeof m !== "object" || Array.isArray(m))
+    throw new Error(`${where}: matrix must be a mapping`);
   const { include, exclude, ...dims } = m as Record<string, Json>;
   let combos: Array<Record<string, Json>> = [{}];
   for (const [k, values] of Object.entries(dims)) {
@@ -411,13 +432,16 @@ function expandMatrix(m: Json, where: string): Array<Record<string, Json>> {
   if (!hasDims) combos = [];
   const matches = (c: Record<string, Json>, e: Record<string, Json>) =>
     Object.entries(e).every(([k, v]) => JSON.stringify(c[k]) === JSON.stringify(v));
-  if (Array.isArray(exclude)) combos = combos.filter((c) => !exclude.some((e) => matches(c, e as Record<string, Json>)));
+  if (Array.isArray(exclude))
+    combos = combos.filter((c) => !exclude.some((e) => matches(c, e as Record<string, Json>)));
   if (include !== undefined && include !== null && !Array.isArray(include))
     throw new Error(`${where}: matrix.include must be a sequence, got ${JSON.stringify(include)}`);
   for (const inc of (include as Array<Record<string, Json>> | undefined) ?? []) {
     const dimKeys = Object.keys(dims);
     const targets = combos.filter((c) =>
-      Object.entries(inc).every(([k, v]) => !dimKeys.includes(k) || JSON.stringify(c[k]) === JSON.stringify(v)),
+      Object.entries(inc).every(
+        ([k, v]) => !dimKeys.includes(k) || JSON.stringify(c[k]) === JSON.stringify(v),
+      ),
     );
     const extendable = hasDims && targets.length > 0 && dimKeys.some((k) => k in inc || true);
     if (extendable) for (const t of targets) Object.assign(t, inc);
@@ -483,7 +507,8 @@ async function runJob(
   }
   void failFast;
 
-  if (job.type === "reusableWorkflowJob") return [await runCalledWorkflow(st, scope, job, ctx0, status, plainName)];
+  if (job.type === "reusableWorkflowJob")
+    return [await runCalledWorkflow(st, scope, job, ctx0, status, plainName)];
 
   const out: JobRun[] = [];
   for (const matrix of combos) out.push(await runJobInstance(st, scope, job, needs, matrix, raw));
@@ -508,9 +533,11 @@ async function runCalledWorkflow(
     const given = (evaluateToken(job["input-values"], ctx, status) ?? {}) as Record<string, Json>;
     const on = called.raw("on");
     const callDef = on && isMapping(on) ? on.find("workflow_call") : undefined;
-    const defs = callDef && isMapping(callDef) ? (evaluateToken(callDef, ctx, status) as Record<string, any>) : {};
+    const defs = {
+      inputs: (evaluateToken(rawValue(callDef, "inputs"), ctx, status) ?? {}) as Record<string, Loose>,
+    };
     const inputs: Record<string, Json> = {};
-    for (const [k, d] of Object.entries((defs?.inputs ?? {}) as Record<string, any>)) {
+    for (const [k, d] of Object.entries((defs?.inputs ?? {}) as Record<string, Loose>)) {
       if (k in given) inputs[k] = given[k]!;
       else if (d?.default !== undefined) inputs[k] = d.default;
       else if (d?.required) throw new Error(`job ${id}: input "${k}" is required by ${called.path}`);
@@ -525,8 +552,12 @@ async function runCalledWorkflow(
     const secrets: Record<string, string> = job["inherit-secrets"]
       ? scope.secrets
       : Object.fromEntries(
-          Object.entries((evaluateToken(job["secret-values"], { ...ctx, secrets: scope.secrets }, status) ?? {}) as
-            Record<string, Json>).map(([k, v]) => [k, asString(v)]),
+          Object.entries(
+            (evaluateToken(job["secret-values"], { ...ctx, secrets: scope.secrets }, status) ?? {}) as Record<
+              string,
+              Json
+            >,
+          ).map(([k, v]) => [k, asString(v)]),
         );
     const inner = await runJobs(st, {
       wf: called,
@@ -544,15 +575,13 @@ async function runCalledWorkflow(
       jobsCtx[k] = { result: failed ? "failure" : (runs[0]?.result ?? "skipped"), outputs };
       if (failed) j.result = "failure";
     }
-    for (const [k, o] of Object.entries((defs?.outputs ?? {}) as Record<string, any>)) {
-      // Output values were evaluated above without `jobs`; evaluate the raw token now.
-      const rawOut = callDef && isMapping(callDef) ? callDef.find("outputs") : undefined;
-      const tok = rawOut && isMapping(rawOut) ? rawOut.find(k) : undefined;
-      const valueTok = tok && isMapping(tok) ? tok.find("value") : undefined;
-      j.outputs[k] = asString(
-        valueTok ? evaluateToken(valueTok, { ...ctx, jobs: jobsCtx }, status) : (o?.value ?? ""),
-      );
-    }
+    // Outputs read the called jobs' results: evaluated only now, with `jobs`.
+    const rawOut = rawValue(callDef, "outputs");
+    if (rawOut && isMapping(rawOut))
+      for (const { key, value } of rawOut) {
+        const k = asString(evaluateToken(key, ctx, status));
+        j.outputs[k] = asString(evaluateToken(rawValue(value, "value"), { ...ctx, jobs: jobsCtx }, status));
+      }
   } catch (e) {
     j.result = "failure";
     j.error = (e as Error).message;
@@ -603,12 +632,24 @@ async function runJobInstance(
     matrix: matrix ?? {},
     strategy: { "fail-fast": true, "job-index": 0, "job-total": 1, "max-parallel": 1 },
     secrets: scope.secrets,
-    runner: { os: "Linux", arch: "X64", name: "mfpar-workflow-runner", temp: runnerTemp, tool_cache: join(jobDir, "tools"), environment: "github-hosted", debug: "" },
+    runner: {
+      os: "Linux",
+      arch: "X64",
+      name: "mfpar-workflow-runner",
+      temp: runnerTemp,
+      tool_cache: join(jobDir, "tools"),
+      environment: "github-hosted",
+      debug: "",
+    },
     job: { status: "success" },
   };
   const name =
     scope.namePrefix +
-    (job.name ? asString(evaluateToken(job.name, ctx, ok)) : matrix ? `${id} (${Object.values(matrix).map(asString).join(", ")})` : id);
+    (job.name
+      ? asString(evaluateToken(job.name, ctx, ok))
+      : matrix
+        ? `${id} (${Object.values(matrix).map(asString).join(", ")})`
+        : id);
   const j: JobRun = {
     id: scope.prefix + id,
     name,
@@ -673,7 +714,7 @@ async function runJobInstance(
     ctx.steps = stepsCtx;
     let failed = false;
     for (let i = 0; i < job.steps.length; i++) {
-      const step = job.steps[i] as any;
+      const step = job.steps[i] as Loose;
       const rawStep = wfl.rawStep(id, i);
       const sid: string = step.id;
       const t0 = Date.now();
@@ -711,13 +752,25 @@ async function runJobInstance(
         if (step.run !== undefined) {
           const script = asString(evaluateToken(step.run, stepCtx, scopeNow));
           s.run = script;
-          const shell = asString(evaluateToken(rawValue(rawStep, "shell"), stepCtx, scopeNow) ?? defaultsRun("shell"));
-          const wd = asString(
-            evaluateToken(rawValue(rawStep, "working-directory"), stepCtx, scopeNow) ?? defaultsRun("working-directory"),
+          const shell = asString(
+            evaluateToken(rawValue(rawStep, "shell"), stepCtx, scopeNow) ?? defaultsRun("shell"),
           );
-          okStep = await runScript(st, jobState, s, { script, shell, workingDirectory: wd, env, ctx: stepCtx });
+          const wd = asString(
+            evaluateToken(rawValue(rawStep, "working-directory"), stepCtx, scopeNow) ??
+              defaultsRun("working-directory"),
+          );
+          okStep = await runScript(st, jobState, s, {
+            script,
+            shell,
+            workingDirectory: wd,
+            env,
+            ctx: stepCtx,
+          });
         } else {
-          const withV = evaluateToken(rawValue(rawStep, "with"), stepCtx, scopeNow) as Record<string, Json> | null;
+          const withV = evaluateToken(rawValue(rawStep, "with"), stepCtx, scopeNow) as Record<
+            string,
+            Json
+          > | null;
           const inputs = Object.fromEntries(Object.entries(withV ?? {}).map(([k, v]) => [k, asString(v)]));
           okStep = await runAction(st, jobState, s, { uses: step.uses.value, inputs, env, ctx: stepCtx });
         }
@@ -890,7 +943,8 @@ export async function runStepProcess(
     if (k === "NODE_OPTIONS") throw new Error(`${where}: GITHUB_ENV may not set NODE_OPTIONS`);
     js.env[k] = v;
   }
-  for (const line of readFileSync(files.GITHUB_PATH, "utf8").split("\n")) if (line.trim()) js.path.unshift(line.trim());
+  for (const line of readFileSync(files.GITHUB_PATH, "utf8").split("\n"))
+    if (line.trim()) js.path.unshift(line.trim());
   js.job.summary += readFileSync(files.GITHUB_STEP_SUMMARY, "utf8");
   return code === 0;
 }
@@ -918,7 +972,8 @@ async function runScript(
     s.standIn = stepStandIn.name;
     return stepStandIn.run(standInContext(st, js, s, { inputs: {}, env, ctx: p.ctx, cwd }));
   }
-  if (!existsSync(cwd)) throw new Error(`working-directory ${p.workingDirectory} does not exist in the workspace`);
+  if (!existsSync(cwd))
+    throw new Error(`working-directory ${p.workingDirectory} does not exist in the workspace`);
   const file = join(js.runnerTemp, `${randomBytes(8).toString("hex")}.sh`);
   writeFileSync(file, p.script);
   let cmd: string;
@@ -962,7 +1017,8 @@ function standInContext(
     log: (line) => {
       s.log += `${line}\n`;
     },
-    annotate: (level, message) => st.annotations.push({ level, message, where: `${js.job.name} / ${s.name}` }),
+    annotate: (level, message) =>
+      st.annotations.push({ level, message, where: `${js.job.name} / ${s.name}` }),
     setOutput: (k, v) => {
       s.outputs[k] = v;
     },
@@ -1057,7 +1113,8 @@ async function runLocalAction(
   };
   const node = st.world.nodeFor(using);
   const main = join(dir, action.runs.main ?? "");
-  if (!existsSync(main)) throw new Error(`${p.uses}: ${action.runs.main} does not exist (is dist/ committed?)`);
+  if (!existsSync(main))
+    throw new Error(`${p.uses}: ${action.runs.main} does not exist (is dist/ committed?)`);
   s.standIn = undefined;
   return runStepProcess(st, js, s, { cmd: node, args: [main], cwd: js.workspace, env });
 }

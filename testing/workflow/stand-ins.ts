@@ -2,12 +2,12 @@
 // `run:` steps it does not execute), each doing what later steps depend on. An action not listed here is
 // an error naming it. docs/operations.md lists the same table for readers.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { World } from "./world.js";
 import type { Json } from "./expressions.js";
 import type { JobState, StepRun, WorkflowEvent } from "./run.js";
 import { bootstrapTrust } from "./trust.js";
+import type { World } from "./world.js";
 
 export interface StandInContext {
   world: World;
@@ -30,7 +30,11 @@ export interface StandInContext {
   exportVariable(name: string, value: string): void;
   addPath(dir: string): void;
   /** Runs a process as part of the step (output to the step's log, file and workflow commands processed). */
-  exec(cmd: string, args: string[], opts?: { cwd?: string; env?: Record<string, string>; stdin?: string }): Promise<boolean>;
+  exec(
+    cmd: string,
+    args: string[],
+    opts?: { cwd?: string; env?: Record<string, string>; stdin?: string },
+  ): Promise<boolean>;
   expression(expr: string): Json;
 }
 
@@ -68,8 +72,7 @@ const git = (cwd: string, args: string[]) => {
 const checkout: StandIn = {
   action: "actions/checkout",
   name: "checkout",
-  does:
-    "clones the run's repository at the event's commit (or `ref`) into the workspace; `fetch-depth` as on GitHub (1 by default, 0 = all branches and tags), origin pointing at the repository",
+  does: "clones the run's repository at the event's commit (or `ref`) into the workspace; `fetch-depth` as on GitHub (1 by default, 0 = all branches and tags), origin pointing at the repository",
   inputs: [
     "repository",
     "ref",
@@ -105,13 +108,22 @@ const checkout: StandIn = {
     git(dest, ["init", "-q", "-b", "main"]);
     git(dest, ["remote", "add", "origin", url]);
     if (depth === 0) {
-      git(dest, ["fetch", "-q", ...up, "origin", "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"]);
+      git(dest, [
+        "fetch",
+        "-q",
+        ...up,
+        "origin",
+        "+refs/heads/*:refs/remotes/origin/*",
+        "+refs/tags/*:refs/tags/*",
+      ]);
       git(dest, ["fetch", "-q", ...up, "origin", want]);
     } else {
       git(dest, ["fetch", "-q", ...up, `--depth=${depth}`, "origin", want]);
     }
     git(dest, ["checkout", "-q", "--detach", "FETCH_HEAD"]);
-    ctx.log(`checked out ${git(dest, ["rev-parse", "HEAD"])} (${depth === 0 ? "full history" : `depth ${depth}`})`);
+    ctx.log(
+      `checked out ${git(dest, ["rev-parse", "HEAD"])} (${depth === 0 ? "full history" : `depth ${depth}`})`,
+    );
     return true;
   },
 };
@@ -119,8 +131,7 @@ const checkout: StandIn = {
 const setupNode: StandIn = {
   action: "actions/setup-node",
   name: "setup-node",
-  does:
-    "puts the requested Node major first on PATH: 24 from the npm package node@24 in node_modules, 20 from the system; any other version fails; `cache: npm` requires package-lock.json",
+  does: "puts the requested Node major first on PATH: 24 from the npm package node@24 in node_modules, 20 from the system; any other version fails; `cache: npm` requires package-lock.json",
   inputs: [
     "always-auth",
     "node-version",
@@ -146,9 +157,15 @@ const setupNode: StandIn = {
     };
     const dir = major ? have[major] : undefined;
     if (!dir || !existsSync(join(dir, "node")))
-      return fail(ctx, `setup-node: node-version ${wanted} is not available here (Node 20 from the system, 24 from node@24)`);
+      return fail(
+        ctx,
+        `setup-node: node-version ${wanted} is not available here (Node 20 from the system, 24 from node@24)`,
+      );
     if (ctx.inputs.cache === "npm" && !existsSync(join(ctx.job.workspace, "package-lock.json")))
-      return fail(ctx, "Dependencies lock file is not found in the workspace. Supported file patterns: package-lock.json");
+      return fail(
+        ctx,
+        "Dependencies lock file is not found in the workspace. Supported file patterns: package-lock.json",
+      );
     ctx.addPath(dir);
     const v = spawnSync(join(dir, "node"), ["--version"], { encoding: "utf8" }).stdout.trim();
     ctx.setOutput("node-version", v);
@@ -160,8 +177,7 @@ const setupNode: StandIn = {
 const setupTerraform: StandIn = {
   action: "hashicorp/setup-terraform",
   name: "setup-terraform",
-  does:
-    "puts a `terraform` on PATH that refuses to run (terraform cannot run here); `cdktf` then runs as the runner's stand-in (testing/workflow/cdktf.ts): synth with the checkout's app, deploy/destroy/diff against recorded state",
+  does: "puts a `terraform` on PATH that refuses to run (terraform cannot run here); `cdktf` then runs as the runner's stand-in (testing/workflow/cdktf.ts): synth with the checkout's app, deploy/destroy/diff against recorded state",
   inputs: [
     "cli_config_credentials_hostname",
     "cli_config_credentials_token",
@@ -184,8 +200,7 @@ const setupTerraform: StandIn = {
 const configureAwsCredentials: StandIn = {
   action: "aws-actions/configure-aws-credentials",
   name: "configure-aws-credentials",
-  does:
-    "checks `role-to-assume` against the trust policy the checkout's bootstrap stack synthesizes (OIDC `sub` of the job: environment, pull_request or ref; audience) and the job's `id-token: write`; records role, session name and duration; exports credentials for the local endpoints (s3rver, ECS simulator, fake ECR/STS)",
+  does: "checks `role-to-assume` against the trust policy the checkout's bootstrap stack synthesizes (OIDC `sub` of the job: environment, pull_request or ref; audience) and the job's `id-token: write`; records role, session name and duration; exports credentials for the local endpoints (s3rver, ECS simulator, fake ECR/STS)",
   inputs: [
     "audience",
     "aws-access-key-id",
@@ -213,8 +228,13 @@ const configureAwsCredentials: StandIn = {
     const region = ctx.inputs["aws-region"] ?? "";
     if (!/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(region)) return fail(ctx, `Region is not valid: ${region}`);
     const roleArn = ctx.inputs["role-to-assume"] ?? "";
-    if (ctx.inputs["aws-access-key-id"]) return fail(ctx, "long-lived access keys are not accepted (use OIDC)");
-    if (!roleArn) return fail(ctx, "Credentials could not be loaded, please check your action inputs: role-to-assume is empty");
+    if (ctx.inputs["aws-access-key-id"])
+      return fail(ctx, "long-lived access keys are not accepted (use OIDC)");
+    if (!roleArn)
+      return fail(
+        ctx,
+        "Credentials could not be loaded, please check your action inputs: role-to-assume is empty",
+      );
     if (ctx.job.job.permissions["id-token"] !== "write")
       return fail(
         ctx,
@@ -235,7 +255,10 @@ const configureAwsCredentials: StandIn = {
       );
     const verdict = role.allows(subject, audience);
     if (verdict !== true)
-      return fail(ctx, `Could not assume role with OIDC: Not authorized to perform sts:AssumeRoleWithWebIdentity (${verdict})`);
+      return fail(
+        ctx,
+        `Could not assume role with OIDC: Not authorized to perform sts:AssumeRoleWithWebIdentity (${verdict})`,
+      );
     const sessionName = ctx.inputs["role-session-name"] || "GitHubActions";
     if (!/^[\w+=,.@-]{2,64}$/.test(sessionName))
       return fail(ctx, `role-session-name ${JSON.stringify(sessionName)} is not valid (2-64 of [\\w+=,.@-])`);
@@ -256,7 +279,8 @@ const configureAwsCredentials: StandIn = {
     ctx.exportVariable("AWS_SESSION_TOKEN", session.token);
     ctx.exportVariable("AWS_REGION", region);
     ctx.exportVariable("AWS_DEFAULT_REGION", region);
-    for (const [svc, url] of Object.entries(ctx.world.endpoints)) ctx.exportVariable(`AWS_ENDPOINT_URL_${svc}`, url);
+    for (const [svc, url] of Object.entries(ctx.world.endpoints))
+      ctx.exportVariable(`AWS_ENDPOINT_URL_${svc}`, url);
     ctx.setOutput("aws-account-id", account!);
     ctx.log(`Assumed ${roleArn} as ${sessionName} for ${durationSeconds} s (sub ${subject})`);
     return true;
@@ -270,7 +294,11 @@ const ecrLogin: StandIn = {
   inputs: ["registries", "mask-password", "skip-logout", "registry-type", "http-proxy"],
   async run(ctx) {
     const session = ctx.world.cloud.sessionOf(ctx.env.AWS_SESSION_TOKEN);
-    if (!session) return fail(ctx, "Credentials could not be loaded (no AWS session: run configure-aws-credentials first)");
+    if (!session)
+      return fail(
+        ctx,
+        "Credentials could not be loaded (no AWS session: run configure-aws-credentials first)",
+      );
     const region = ctx.env.AWS_REGION || session.region;
     const registry = ctx.world.cloud.registryHost(session.account, region);
     ctx.setOutput("registry", registry);
@@ -293,11 +321,11 @@ const setupBuildx: StandIn = {
 const buildPush: StandIn = {
   action: "docker/build-push-action",
   name: "build-push",
-  does:
-    "checks the Dockerfile exists and declares every build-arg; pushes each tag to the fake registry: the registry must be logged in, the repository must exist (created by an applied stack), tags are immutable",
+  does: "checks the Dockerfile exists and declares every build-arg; pushes each tag to the fake registry: the registry must be logged in, the repository must exist (created by an applied stack), tags are immutable",
   async run(ctx) {
     const file = join(ctx.job.workspace, ctx.inputs.file || join(ctx.inputs.context || ".", "Dockerfile"));
-    if (!existsSync(file)) return fail(ctx, `failed to read dockerfile: open ${file}: no such file or directory`);
+    if (!existsSync(file))
+      return fail(ctx, `failed to read dockerfile: open ${file}: no such file or directory`);
     const declared = new Set(
       [...readFileSync(file, "utf8").matchAll(/^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)/gm)].map((m) => m[1]!),
     );
@@ -307,7 +335,8 @@ const buildPush: StandIn = {
       if (!t) continue;
       const eq = t.indexOf("=");
       const k = eq < 0 ? t : t.slice(0, eq);
-      if (!declared.has(k)) return fail(ctx, `build-arg ${k} is not declared by an ARG in ${ctx.inputs.file}`);
+      if (!declared.has(k))
+        return fail(ctx, `build-arg ${k} is not declared by an ARG in ${ctx.inputs.file}`);
       buildArgs[k] = eq < 0 ? (ctx.env[k] ?? "") : t.slice(eq + 1);
     }
     const tags = (ctx.inputs.tags ?? "")
@@ -325,10 +354,16 @@ const buildPush: StandIn = {
       if (!m) return fail(ctx, `${tag}: not an ECR image reference (registry/repository:tag)`);
       const [, account, region, name, t] = m;
       if (!session || session.account !== account)
-        return fail(ctx, `${tag}: unauthorized: authentication required (log in to ${account}'s registry first)`);
+        return fail(
+          ctx,
+          `${tag}: unauthorized: authentication required (log in to ${account}'s registry first)`,
+        );
       const repo = ctx.world.cloud.findRepository(account!, region!, name!);
       if (!repo)
-        return fail(ctx, `${tag}: name unknown: The repository with name '${name}' does not exist in the registry with id '${account}'`);
+        return fail(
+          ctx,
+          `${tag}: name unknown: The repository with name '${name}' does not exist in the registry with id '${account}'`,
+        );
       if (repo.images.some((i) => i.tag === t))
         return fail(
           ctx,
@@ -346,7 +381,11 @@ const buildPush: StandIn = {
       };
       repo.images.push(image);
       ctx.world.cloud.events.push({ kind: "push", image: tag, job: ctx.job.job.id });
-      ctx.log(`pushed ${tag} (${Object.entries(buildArgs).map(([k, v]) => `${k}=${v}`).join(" ")})`);
+      ctx.log(
+        `pushed ${tag} (${Object.entries(buildArgs)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" ")})`,
+      );
     }
     ctx.setOutput("digest", ctx.world.cloud.repositories.flatMap((r) => r.images).at(-1)?.digest ?? "");
     return true;
@@ -375,9 +414,13 @@ const githubScript: StandIn = {
       "INPUT_GITHUB-TOKEN": ctx.inputs["github-token"] || ctx.job.token,
       "INPUT_RESULT-ENCODING": ctx.inputs["result-encoding"] || "json",
     };
-    return ctx.exec(ctx.world.nodeFor("node20"), [join(dirname(new URL(import.meta.url).pathname), "shims", "github-script.mjs")], {
-      env,
-    });
+    return ctx.exec(
+      ctx.world.nodeFor("node20"),
+      [join(dirname(new URL(import.meta.url).pathname), "shims", "github-script.mjs")],
+      {
+        env,
+      },
+    );
   },
 };
 
@@ -396,11 +439,34 @@ export const STEP_STAND_INS: StepStandIn[] = [
   {
     name: "npm ci",
     pattern: /^npm ci(\s+--[a-z-]+)*$/,
-    does:
-      "links the runner's node_modules into the checkout (with `cdktf` routed to the runner) and runs the package's `prepare` script, as `npm ci` would",
+    does: "links the runner's node_modules into the checkout (with `cdktf` routed to the runner) and runs the package's `prepare` script, as `npm ci` would",
     async run(ctx) {
       ctx.world.linkNodeModules(ctx.cwd);
-      return ctx.exec("npm", ["run", "--if-present", "prepare"], { cwd: ctx.cwd });
+      // `prepare` builds dist/ from the tree: the same tree gives the same build, so it is built once per tree.
+      const tree = spawnSync("git", ["rev-parse", "HEAD^{tree}"], {
+        cwd: ctx.cwd,
+        encoding: "utf8",
+      }).stdout.trim();
+      const clean =
+        spawnSync("git", ["status", "--porcelain"], { cwd: ctx.cwd, encoding: "utf8" }).stdout.trim() === "";
+      const cached = join(ctx.world.tmp, "prepare-cache", tree);
+      // What prepare writes: dist/ and each action's dist/ (rebuilt from source, as on GitHub).
+      const outputs = () => [
+        "dist",
+        ...(existsSync(join(ctx.cwd, "actions"))
+          ? readdirSync(join(ctx.cwd, "actions")).map((a) => `actions/${a}/dist`)
+          : []),
+      ];
+      if (tree && clean && existsSync(cached)) {
+        cpSync(cached, ctx.cwd, { recursive: true });
+        ctx.log(`> prepare: the build of tree ${tree.slice(0, 7)} is cached in this world, copied`);
+        return true;
+      }
+      const ok = await ctx.exec("npm", ["run", "--if-present", "prepare"], { cwd: ctx.cwd });
+      if (ok && tree && clean)
+        for (const o of outputs())
+          if (existsSync(join(ctx.cwd, o))) cpSync(join(ctx.cwd, o), join(cached, o), { recursive: true });
+      return ok;
     },
   },
   {

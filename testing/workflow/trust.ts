@@ -14,13 +14,22 @@ export interface TrustedRole {
 const OIDC = "token.actions.githubusercontent.com";
 
 function globMatch(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`,
+  );
   return re.test(value);
 }
 
 function roleFromPolicy(name: string, policyText: string): TrustedRole {
   const policy = JSON.parse(policyText) as {
-    Statement: Array<{ Effect: string; Action: string | string[]; Condition?: Record<string, Record<string, string | string[]>> }>;
+    Statement: Array<{
+      Effect: string;
+      Action: string | string[];
+      Condition?: Record<string, Record<string, string | string[]>>;
+    }>;
   };
   return {
     name,
@@ -44,7 +53,9 @@ function roleFromPolicy(name: string, policyText: string): TrustedRole {
                   : false);
             if (!match) {
               ok = false;
-              reasons.push(`${key} is ${JSON.stringify(have)}, the role trusts ${op} ${JSON.stringify(wants)}`);
+              reasons.push(
+                `${key} is ${JSON.stringify(have)}, the role trusts ${op} ${JSON.stringify(wants)}`,
+              );
             }
           }
         }
@@ -66,8 +77,7 @@ export async function bootstrapTrust(ctx: StandInContext, account: string): Prom
   const src = join(dir, "src");
   const git = (args: string[], cwd?: string) => spawnSync("git", args, { cwd, encoding: "utf8" });
   let r = git(["clone", "-q", "--shared", "--no-checkout", ctx.repoDir, src]);
-  if (r.status === 0)
-    r = git(["-c", "advice.detachedHead=false", "checkout", "-q", ctx.sha], src);
+  if (r.status === 0) r = git(["-c", "advice.detachedHead=false", "checkout", "-q", ctx.sha], src);
   if (r.status !== 0) return `cannot check out ${ctx.sha} to synthesize the bootstrap stack: ${r.stderr}`;
   ctx.world.linkNodeModules(src);
   const out = join(dir, "out");
@@ -90,7 +100,9 @@ export async function bootstrapTrust(ctx: StandInContext, account: string): Prom
     const json = JSON.parse(readFileSync(file, "utf8")) as {
       resource?: { aws_iam_role?: Record<string, { name: string; assume_role_policy: string }> };
     };
-    result = Object.values(json.resource?.aws_iam_role ?? {}).map((r) => roleFromPolicy(r.name, r.assume_role_policy));
+    result = Object.values(json.resource?.aws_iam_role ?? {}).map((r) =>
+      roleFromPolicy(r.name, r.assume_role_policy),
+    );
   }
   cache.set(key, result);
   return result;

@@ -1,6 +1,15 @@
 // What several workflow runs share: the fake GitHub, the fake cloud (registry, OIDC sessions, applied
 // stacks), the AWS endpoints (s3rver, the ECS simulator) and the node_modules checkouts use.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { type FakeCloud, startFakeCloud } from "../aws/cloud.js";
@@ -47,7 +56,11 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
   const cloud = await startFakeCloud();
   const tmp = mkdtempSync(join(tmpdir(), "mfpar-workflow-"));
   const nodeModules = opts.nodeModules ?? join(runnerRepoRoot, "node_modules");
-  const endpoints: Record<string, string> = { ECR: cloud.endpoint, STS: cloud.endpoint, ...(opts.endpoints ?? {}) };
+  const endpoints: Record<string, string> = {
+    ECR: cloud.endpoint,
+    STS: cloud.endpoint,
+    ...(opts.endpoints ?? {}),
+  };
   const toolsDir = join(here, "tools");
   const world: World = {
     repository,

@@ -3,7 +3,9 @@
 // and records what a deploy or destroy applies. Output and exit code are the runner's answer.
 const url = process.env.MFPAR_RUNNER_CONTROL;
 if (!url) {
-  process.stderr.write("cdktf: MFPAR_RUNNER_CONTROL is not set (this shim only works inside the workflow runner)\n");
+  process.stderr.write(
+    "cdktf: MFPAR_RUNNER_CONTROL is not set (this shim only works inside the workflow runner)\n",
+  );
   process.exit(1);
 }
 const res = await fetch(`${url}/__runner/cdktf`, {

@@ -13,7 +13,17 @@ const encoding = process.env["INPUT_RESULT-ENCODING"] || "json";
 const github = getOctokit(token);
 const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor;
 try {
-  const fn = new AsyncFunction("require", "github", "octokit", "context", "core", "exec", "io", "fetch", script);
+  const fn = new AsyncFunction(
+    "require",
+    "github",
+    "octokit",
+    "context",
+    "core",
+    "exec",
+    "io",
+    "fetch",
+    script,
+  );
   const result = await fn(createRequire(`${process.cwd()}/`), github, github, context, core, exec, io, fetch);
   const output = encoding === "string" ? String(result) : JSON.stringify(result);
   core.setOutput("result", output ?? "");
