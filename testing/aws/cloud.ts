@@ -78,6 +78,8 @@ export interface FakeCloud {
   /** Opens a session (configure-aws-credentials) and returns its token (AWS_SESSION_TOKEN). */
   openSession(s: Omit<Session, "token">): Session;
   sessionOf(token: string | undefined): Session | undefined;
+  /** Service Quotas values by quota code (default 4,000: an established account's Fargate vCPU quota). */
+  quotas: Record<string, number>;
   /** Extra routes (the runner's control endpoint for shims). */
   route(path: string, handler: (body: unknown) => Promise<unknown>): void;
   stop(): Promise<void>;
@@ -221,6 +223,20 @@ export async function startFakeCloud(): Promise<FakeCloud> {
         `ECR ${op} is not implemented by the fake registry`,
       );
     }
+    if (target.startsWith("ServiceQuotasV20190624.GetServiceQuota")) {
+      const input = JSON.parse(body || "{}") as { ServiceCode?: string; QuotaCode?: string };
+      res.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
+      res.end(
+        JSON.stringify({
+          Quota: {
+            ServiceCode: input.ServiceCode,
+            QuotaCode: input.QuotaCode,
+            Value: cloud.quotas[String(input.QuotaCode)] ?? 4000,
+          },
+        }),
+      );
+      return;
+    }
     if (body.includes("Action=GetCallerIdentity")) {
       res.writeHead(200, { "content-type": "text/xml" });
       res.end(
@@ -252,6 +268,7 @@ export async function startFakeCloud(): Promise<FakeCloud> {
     sessions,
     stacks: new Map(),
     events,
+    quotas: {},
     pushedTags: () => events.flatMap((e) => (e.kind === "push" ? [e.image] : [])),
     registryHost,
     findRepository,

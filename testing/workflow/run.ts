@@ -907,7 +907,11 @@ export async function runStepProcess(
   const where = `${js.job.name} / ${s.name}`;
   let log = "";
   const code = await new Promise<number>((resolve) => {
-    const child = spawn(p.cmd, p.args, { cwd: p.cwd, env, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(p.cmd, p.args, {
+      cwd: p.cwd,
+      env,
+      stdio: [p.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    });
     let buf = "";
     const onData = (d: string) => {
       buf += d;
@@ -919,8 +923,8 @@ export async function runStepProcess(
         nl = buf.indexOf("\n");
       }
     };
-    child.stdout.setEncoding("utf8").on("data", onData);
-    child.stderr.setEncoding("utf8").on("data", onData);
+    child.stdout!.setEncoding("utf8").on("data", onData);
+    child.stderr!.setEncoding("utf8").on("data", onData);
     child.on("error", (e) => {
       log += `${e.message}\n`;
       resolve(127);
@@ -929,7 +933,10 @@ export async function runStepProcess(
       if (buf && !processCommandLine(buf, where, fx)) log += buf;
       resolve(c ?? (sig ? 128 : 1));
     });
-    child.stdin.end(p.stdin ?? "");
+    if (child.stdin) {
+      child.stdin.on("error", () => {}); // a step that exits without reading its input
+      child.stdin.end(p.stdin);
+    }
   });
   s.log += mask(log, fx.masks);
   if (code !== 0) s.log += `Error: Process completed with exit code ${code}.\n`;

@@ -3,7 +3,7 @@
 // an error naming it. docs/operations.md lists the same table for readers.
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { Json } from "./expressions.js";
 import type { JobState, StepRun, WorkflowEvent } from "./run.js";
 import { bootstrapTrust } from "./trust.js";
@@ -102,25 +102,39 @@ const checkout: StandIn = {
     mkdirSync(dest, { recursive: true });
     const depth = Number(ctx.inputs["fetch-depth"] || "1");
     const want = ctx.inputs.ref || ctx.sha;
-    const url = `file://${ctx.repoDir}`;
-    // A local upload-pack that serves any commit, as GitHub serves the event's commit and refs/pull/*.
-    const up = ["--upload-pack", "git -c uploadpack.allowAnySHA1InWant=true upload-pack"];
+    // The repository's objects are shared (alternates) instead of copied: a checkout costs no pack transfer.
+    // History beyond fetch-depth is cut as on GitHub (.git/shallow): log, diff and merge-base stop there.
     git(dest, ["init", "-q", "-b", "main"]);
-    git(dest, ["remote", "add", "origin", url]);
+    const objects = resolve(ctx.repoDir, git(ctx.repoDir, ["rev-parse", "--git-common-dir"]), "objects");
+    writeFileSync(join(dest, ".git", "objects", "info", "alternates"), `${objects}\n`);
+    git(dest, ["remote", "add", "origin", ctx.repoDir]);
+    const sha = git(ctx.repoDir, ["rev-parse", `${want}^{commit}`]);
     if (depth === 0) {
-      git(dest, [
-        "fetch",
-        "-q",
-        ...up,
-        "origin",
-        "+refs/heads/*:refs/remotes/origin/*",
-        "+refs/tags/*:refs/tags/*",
+      // What `git fetch origin '+refs/heads/*:refs/remotes/origin/*' '+refs/tags/*:refs/tags/*'` leaves.
+      const refs = git(ctx.repoDir, [
+        "for-each-ref",
+        "--format=%(objectname) %(refname)",
+        "refs/heads",
+        "refs/tags",
       ]);
-      git(dest, ["fetch", "-q", ...up, "origin", want]);
+      const updates = refs
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => {
+          const [obj, ref] = l.split(" ");
+          return `update ${ref!.replace(/^refs\/heads\//, "refs/remotes/origin/")} ${obj}\n`;
+        })
+        .join("");
+      const r = spawnSync("git", ["update-ref", "--stdin"], { cwd: dest, input: updates, encoding: "utf8" });
+      if (r.status !== 0) throw new Error(`git update-ref: ${r.stderr}`);
     } else {
-      git(dest, ["fetch", "-q", ...up, `--depth=${depth}`, "origin", want]);
+      const boundary = git(ctx.repoDir, ["rev-list", `--max-count=${depth}`, sha])
+        .split("\n")
+        .at(-1)!;
+      const parents = git(ctx.repoDir, ["rev-list", "--parents", "-n", "1", boundary]).split(" ").length > 1;
+      if (parents) writeFileSync(join(dest, ".git", "shallow"), `${boundary}\n`);
     }
-    git(dest, ["checkout", "-q", "--detach", "FETCH_HEAD"]);
+    git(dest, ["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", sha]);
     ctx.log(
       `checked out ${git(dest, ["rev-parse", "HEAD"])} (${depth === 0 ? "full history" : `depth ${depth}`})`,
     );

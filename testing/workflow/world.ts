@@ -59,6 +59,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
   const endpoints: Record<string, string> = {
     ECR: cloud.endpoint,
     STS: cloud.endpoint,
+    SERVICE_QUOTAS: cloud.endpoint,
     ...(opts.endpoints ?? {}),
   };
   const toolsDir = join(here, "tools");
