@@ -10,6 +10,12 @@
 /** The tag on every AWS resource of a project (stacks, tasks); close-out finds hand-made ones by it. */
 export const PROJECT_TAG = "mfpar:project";
 
+/**
+ * The account of a project that is never deployed: the demo project runs on this machine (`npm run demo`) and
+ * keeps AWS's documentation placeholder as its account. Workflows that act on AWS skip it with a notice.
+ */
+export const PLACEHOLDER_ACCOUNT = "000000000000";
+
 export interface ResourceNames {
   cluster: string;
   taskFamily: string;

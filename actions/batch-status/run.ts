@@ -1,13 +1,18 @@
 import { resolve } from "node:path";
+import { failureMessage } from "../../lib/aws-errors.js";
 import { type LaunchRequest, launchOptionsFor } from "../../lib/batch/from-config.js";
 import { launchBatch } from "../../lib/batch/launch.js";
-import { describeOrigin } from "../../lib/batch/record.js";
-import { errorMessage } from "../../lib/errors.js";
-import { summaryKeys } from "../../lib/report/aggregate.js";
-import { type BatchPass, statusPass } from "../../lib/report/pass.js";
-import { headline, statusMarkdown } from "../../lib/report/summary.js";
+import { type BatchPass, statusPass } from "../../lib/status/pass.js";
+import { ensembleMarkdown, headline, statusMarkdown } from "../../lib/status/summary.js";
+import { summaryKeys } from "../../lib/store/keys.js";
 import { type ActionCore, defaultCore, readBoolean, readName, scenarioFileOf } from "../shared/inputs.js";
-import { type IssuesApi, type TrackingResult, updateTrackingIssue } from "./tracking-issue.js";
+import {
+  type IssuesApi,
+  octokitIssues,
+  repositoryOf,
+  type TrackingResult,
+  updateTrackingIssue,
+} from "../shared/tracking-issue.js";
 
 export type { ActionCore } from "../shared/inputs.js";
 
@@ -44,11 +49,6 @@ export interface RunDeps {
 
 const BATCH = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-async function octokitIssues(token: string): Promise<IssuesApi> {
-  const github = await import("@actions/github");
-  return github.getOctokit(token).rest.issues as unknown as IssuesApi;
-}
-
 /** The batch-status action: every input read and checked first, one error path. */
 export async function run(deps: RunDeps = {}): Promise<void> {
   const core = deps.core ?? defaultCore();
@@ -65,12 +65,7 @@ export async function run(deps: RunDeps = {}): Promise<void> {
       throw new Error(`Input ${Inputs.BatchId} is not a batch id: ${JSON.stringify(batchId)}`);
     const env = deps.env ?? process.env;
     const cwd = deps.cwd ?? process.cwd();
-    const repository = env.GITHUB_REPOSITORY ?? "";
-    const [owner, repo] = repository.split("/");
-    if (token && !(owner && repo))
-      throw new Error(
-        `GITHUB_REPOSITORY is not owner/repo: ${JSON.stringify(repository)} (needed for the tracking issue)`,
-      );
+    const repo = token ? repositoryOf(env) : undefined;
 
     const options = await launchOptionsFor({
       scenarioFile: scenarioFileOf(cwd, projectsDir, project, scenarioName),
@@ -124,32 +119,33 @@ export async function run(deps: RunDeps = {}): Promise<void> {
         finalNote(p, reportKey);
       await core.summary.addRaw(markdown, true).write();
       core.info(`${b.batchId}: ${headline(p.status)}${p.aggregated ? " — complete, aggregated" : ""}`);
-      if (api) {
-        const result = await updateTrackingIssue(api, {
-          owner: owner!,
-          repo: repo!,
-          batchId: b.batchId,
-          title: `mfpar batch ${sc.project}/${sc.scenario} ${b.batchId}`,
-          body: [
-            `Tracking issue of batch \`${b.batchId}\` of **${sc.project}/${sc.scenario}**: ${b.ids.length} IDs over ${b.regions.join(", ")}, started ${b.createdAt} by ${describeOrigin(b.origin)}.`,
-            b.image ? `Image: \`${b.image}\`` : "",
-            "The comment below is updated by every scheduled status pass; the issue is closed with the final report when the batch completes.",
-          ]
-            .filter(Boolean)
-            .join("\n\n"),
+      if (api && repo) {
+        const complete = b.status === "complete" || p.status.complete;
+        const result = await updateTrackingIssue(api, repo, b, {
           comment: markdown,
-          complete: p.batch!.status === "complete" || p.status.complete,
+          ...(complete ? { report: completionReport(p, reportKey, links) } : {}),
         });
         issues.push(result);
         core.info(
-          `${b.batchId}: tracking issue #${result.issue} ${result.createdIssue ? "created" : "found"}, comment ${result.createdComment ? "created" : "updated"}${result.closed ? ", closed" : ""}`,
+          `${b.batchId}: tracking issue #${result.issue} ${result.createdIssue ? "opened" : "found"}, status comment ${result.createdComment ? "created" : "updated"}${result.report ? ", completion report posted" : ""}${result.closed ? ", closed" : ""}`,
         );
       }
     }
     core.setOutput(Outputs.Issues, issues.map((i) => i.issue).join(","));
   } catch (e) {
-    core.setFailed(errorMessage(e));
+    // AWS credential/permission errors: one line naming the role, the action and the fix.
+    core.setFailed(failureMessage(e, deps.env ?? process.env));
   }
+}
+
+/** The comment posted once when a batch completes: counts, failures by cause, cost, and the ensemble. */
+function completionReport(p: BatchPass, reportKey: string, links: { label: string; url: string }[]): string {
+  const b = p.batch!;
+  return (
+    statusMarkdown(p.status, { title: `Batch ${b.batchId} complete: ${b.project}/${b.scenario}`, links }) +
+    (p.aggregated ? `\n${ensembleMarkdown(p.aggregated.statistics)}` : "") +
+    finalNote(p, reportKey)
+  );
 }
 
 function finalNote(p: BatchPass, reportKey: string): string {

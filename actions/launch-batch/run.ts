@@ -1,9 +1,16 @@
 import { resolve } from "node:path";
+import { failureMessage } from "../../lib/aws-errors.js";
 import { type LaunchRequest, launchOptionsFor } from "../../lib/batch/from-config.js";
 import { launchBatch } from "../../lib/batch/launch.js";
 import { summaryMarkdown } from "../../lib/batch/summary.js";
-import { errorMessage } from "../../lib/errors.js";
 import { type ActionCore, defaultCore, readBoolean, readName, scenarioFileOf } from "../shared/inputs.js";
+import {
+  type IssuesApi,
+  octokitIssues,
+  openTrackingIssue,
+  repositoryOf,
+  trackingOf,
+} from "../shared/tracking-issue.js";
 
 export type { ActionCore } from "../shared/inputs.js";
 
@@ -16,6 +23,7 @@ export enum Inputs {
   MaxInFlight = "max-in-flight",
   Store = "store",
   StackOutputs = "stack-outputs",
+  GithubToken = "github-token",
   ProjectsDir = "projects-dir",
 }
 
@@ -24,6 +32,7 @@ export enum Outputs {
   Launched = "launched",
   Pending = "pending",
   Skipped = "skipped",
+  Issue = "issue",
 }
 
 export interface RunDeps {
@@ -32,6 +41,8 @@ export interface RunDeps {
   cwd?: string;
   /** Client overrides for tests (see LaunchRequest). */
   clients?: Pick<LaunchRequest, "ecs" | "quotas" | "s3Client">;
+  /** The issues API for a token (default: @actions/github's Octokit). */
+  issues?: (token: string) => IssuesApi | Promise<IssuesApi>;
 }
 
 /** The launch-batch action: every input read and checked first, one error path. */
@@ -45,6 +56,7 @@ export async function run(deps: RunDeps = {}): Promise<void> {
     const maxRaw = core.getInput(Inputs.MaxInFlight).trim();
     const store = core.getInput(Inputs.Store).trim();
     const outputsFile = core.getInput(Inputs.StackOutputs).trim();
+    const token = core.getInput(Inputs.GithubToken).trim();
     const projectsDir = core.getInput(Inputs.ProjectsDir).trim() || "projects";
 
     const maxInFlight = maxRaw ? Number(maxRaw) : undefined;
@@ -54,6 +66,8 @@ export async function run(deps: RunDeps = {}): Promise<void> {
       );
     }
     const cwd = deps.cwd ?? process.cwd();
+    const env = deps.env ?? process.env;
+    const repo = token ? repositoryOf(env) : undefined;
 
     const options = await launchOptionsFor({
       scenarioFile: scenarioFileOf(cwd, projectsDir, project, scenario),
@@ -62,21 +76,41 @@ export async function run(deps: RunDeps = {}): Promise<void> {
       maxInFlight,
       store: store || undefined,
       outputsFile: outputsFile ? resolve(cwd, outputsFile) : undefined,
-      env: deps.env ?? process.env,
+      env,
       cwd,
       ...deps.clients,
     });
-    const result = await launchBatch(options);
+    let issueNote = "";
+    const result = await launchBatch({
+      ...options,
+      ...(repo
+        ? {
+            track: async (batch) => {
+              const api = await (deps.issues ?? octokitIssues)(token);
+              const { issue, created } = await openTrackingIssue(api, repo, batch);
+              issueNote = `tracking issue #${issue.number} ${created ? "opened" : "found"}`;
+              return trackingOf(issue);
+            },
+          }
+        : {}),
+    });
     const t = result.reconcile.totals;
     core.setOutput(Outputs.BatchId, result.batch.batchId);
     core.setOutput(Outputs.Launched, String(t.launched));
     core.setOutput(Outputs.Pending, String(t.pending));
     core.setOutput(Outputs.Skipped, String(t.skipped));
+    const tracking = result.batch.tracking;
+    core.setOutput(Outputs.Issue, tracking ? String(tracking.issue) : "");
     core.info(
-      `${dryRun ? "planned" : "launched"} batch ${result.batch.batchId}: ${t.launched} launched, ${t.pending} pending, ${t.skipped} skipped as done`,
+      `${dryRun ? "planned" : "launched"} batch ${result.batch.batchId}: ${t.launched} launched, ${t.pending} pending, ${t.skipped} skipped as done` +
+        (issueNote ? `; ${issueNote}` : tracking ? `; tracking issue #${tracking.issue}` : ""),
     );
-    await core.summary.addRaw(summaryMarkdown(result, { dryRun }), true).write();
+    const issueLine = tracking
+      ? `\nFollow it in the tracking issue ${tracking.url ? `[#${tracking.issue}](${tracking.url})` : `#${tracking.issue}`}, updated by every Batch status pass.\n`
+      : "";
+    await core.summary.addRaw(summaryMarkdown(result, { dryRun }) + issueLine, true).write();
   } catch (e) {
-    core.setFailed(errorMessage(e));
+    // AWS credential/permission errors: one line naming the role, the action and the fix.
+    core.setFailed(failureMessage(e, deps.env ?? process.env));
   }
 }

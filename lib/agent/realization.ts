@@ -9,7 +9,7 @@ import { readObservations } from "../pest/instructions.js";
 import { parameterValues, readParFile } from "../pest/par.js";
 import { fillTemplate } from "../pest/template.js";
 import { type MarkerKind, storeKeys } from "../store/keys.js";
-import { type Marker, markerKindOf } from "../store/markers.js";
+import { type FailureReason, type Marker, markerKindOf } from "../store/markers.js";
 import type { ResultStore } from "../store/types.js";
 import type { PlannedCommand, RealizationPlan } from "./plan.js";
 import { type CommandResult, findExecutable, runCommand } from "./process.js";
@@ -55,7 +55,7 @@ export interface RealizationOutcome {
 /** A failure of one step, with the marker fields that describe it. */
 class StepFailure extends Error {
   constructor(
-    readonly reason: string,
+    readonly reason: FailureReason,
     message: string,
     readonly detail: { exitCode?: number | null; signal?: string | null; logTail?: string[] } = {},
   ) {
@@ -192,12 +192,13 @@ export async function runRealization(
       throw new StepFailure(
         res.spawnError.code === "ENOENT"
           ? "executable-not-found"
-          : `${cmd.step === "model" ? "model" : cmd.step.split(":")[0]}-start`,
+          : (`${cmd.step === "model" ? "model" : (cmd.step.split(":")[0] as "pre" | "post")}-start` as const),
         `${what} could not be started: ${res.spawnError.message}`,
         detail,
       );
     }
-    const stepReason = cmd.step === "model" ? undefined : `${cmd.step.split(":")[0]}-command`;
+    const stepReason =
+      cmd.step === "model" ? undefined : (`${cmd.step.split(":")[0] as "pre" | "post"}-command` as const);
     if (res.timedOut) {
       throw new StepFailure(
         stepReason ?? "timeout",
@@ -399,7 +400,7 @@ export async function runRealization(
     outcome = { id, status: "success", marker, keys };
   } catch (e) {
     const interrupted = e instanceof Interrupted || ctx.signal.aborted;
-    let reason: string;
+    let reason: FailureReason;
     let message: string;
     let detail: StepFailure["detail"] = {};
     if (interrupted) {
@@ -450,7 +451,7 @@ export async function runRealization(
 
   async function recordFailure(
     status: "failed" | "interrupted",
-    reason: string,
+    reason: FailureReason,
     message: string,
     detail: StepFailure["detail"],
   ): Promise<RealizationOutcome> {

@@ -12,7 +12,6 @@ import {
 } from "../ecs/launcher.js";
 import { AWS_ECS_RATE_LIMITS, type EcsRateLimits } from "../ecs/limits.js";
 import { fargateVcpuQuota, type QuotaResult, tasksWithinQuota } from "../ecs/quotas.js";
-import type { Clock, Sleep } from "../ecs/token-bucket.js";
 import { TokenBucket } from "../ecs/token-bucket.js";
 import { UserError } from "../errors.js";
 import type { ProjectStackOutputs } from "../infra/outputs.js";
@@ -24,10 +23,12 @@ import {
   PRICES_SOURCE,
 } from "../pricing/estimate.js";
 import type { ResultStore } from "../store/types.js";
+import type { Clock, Sleep } from "../time.js";
 import { assignRegions } from "./assign.js";
 import { type ReconcileResult, type RegionEcs, reconcile } from "./reconcile.js";
 import {
   type BatchRecord,
+  type BatchTracking,
   batchOrigin,
   listOpenBatches,
   newBatchId,
@@ -61,6 +62,11 @@ export interface LaunchBatchOptions {
   sleep?: Sleep;
   random?: () => number;
   onResult?: (r: LaunchResult) => void;
+  /**
+   * Opens (or finds) where people follow the batch — the launch action's GitHub tracking issue. Called before
+   * the first RunTask of a batch that has none yet (never on a dry run); its answer is kept in the record.
+   */
+  track?: (batch: BatchRecord) => Promise<BatchTracking | undefined>;
 }
 
 export interface RegionEstimate {
@@ -197,6 +203,7 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
       regions: sc.regions,
       assignment: assignRegions(ids, maxInFlight),
       maxAttempts: sc.config.task.maxAttempts,
+      ...(sc.config.task.retryDeterministic ? { retryDeterministic: true } : {}),
       idsPerTask: sc.config.task.idsPerTask,
       ...(o.storeOverride ? { store: o.storeOverride } : { store: o.store.url }),
       origin: batchOrigin(o.env ?? process.env),
@@ -204,9 +211,15 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
       status: "open",
       launches: {},
     };
-    // Recorded before the first RunTask: a pass that dies halfway leaves a batch the status pass can finish.
-    if (!o.dryRun) await writeBatchRecord(o.store, batch);
   }
+  // The tracking issue exists before the first task starts, and its number is in the record the reconcile
+  // pass writes (a resumed batch launched without one, e.g. from a laptop, gets it now).
+  if (!o.dryRun && o.track && !batch.tracking) {
+    const tracking = await o.track(batch);
+    if (tracking) batch = { ...batch, tracking };
+  }
+  // Recorded before the first RunTask: a pass that dies halfway leaves a batch the status pass can finish.
+  if (mode === "created" && !o.dryRun) await writeBatchRecord(o.store, batch);
 
   // A batch that does not exist yet has no tasks: a dry run of it asks ECS nothing.
   const ecs: Record<string, RegionEcs> = {};

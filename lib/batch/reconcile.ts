@@ -28,10 +28,10 @@ import type {
 import { launchUnits } from "../ecs/launcher.js";
 import { isActive, listBatchTasks, type ObservedTask } from "../ecs/tasks.js";
 import type { TokenBucket } from "../ecs/token-bucket.js";
-import { listResults } from "../report/scan.js";
 import { MARKER_KINDS, type MarkerKind, storeKeys } from "../store/keys.js";
-import type { Marker } from "../store/markers.js";
+import { type FailureReason, isDeterministic, type Marker, toFailureReason } from "../store/markers.js";
 import { getJson } from "../store/open.js";
+import { listResults } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
 import { regionOfId } from "./assign.js";
 import { type BatchRecord, writeBatchRecord } from "./record.js";
@@ -42,7 +42,8 @@ import { type BatchRecord, writeBatchRecord } from "./record.js";
  * - `running`: a task of this batch runs it (lastStatus RUNNING);
  * - `pending`: a task is starting (PROVISIONING/PENDING/ACTIVATING), or was just launched and is not listed yet;
  * - `todo`: to launch — never launched in this batch, or its last attempt failed, was interrupted or lost;
- * - `exhausted`: not done and `maxAttempts` attempts used: left alone, reported as failed.
+ * - `exhausted`: not done and not to be retried — `maxAttempts` attempts used, or the last attempt failed for a
+ *   deterministic reason (`notRetried` says which): left alone, reported as failed.
  */
 export type IdState = "done" | "running" | "pending" | "todo" | "exhausted";
 export const ID_STATES: readonly IdState[] = ["done", "running", "pending", "todo", "exhausted"];
@@ -58,6 +59,10 @@ export interface IdStatus {
   attemptsUsed: number;
   /** For `todo` after a first attempt and for `exhausted`: how the last attempt ended. */
   last?: LastOutcome;
+  /** The reason in the marker of this batch's last attempt, when it failed or was interrupted. */
+  reason?: FailureReason;
+  /** For `exhausted`: why it is not retried. */
+  notRetried?: "attempts" | "deterministic";
   /** The marker present in the store, if any (may come from an earlier batch). */
   marker?: MarkerKind;
   /** The latest task of this batch that ran this ID, if ECS still lists it. */
@@ -142,11 +147,15 @@ export async function observe(batch: BatchRecord, deps: ObserveDeps): Promise<Ob
     return kind === "FAILED" || kind === "INTERRUPTED" ? [[id, kind] as const] : [];
   });
   const markerAttempt = new Map<string, number>();
+  const markerReason = new Map<string, FailureReason>();
   await mapLimit(toRead, 16, async ([id, kind]) => {
     const m = await getJson<Marker>(deps.store, storeKeys.marker(batch.scenario, id, kind)).catch(
       () => undefined,
     );
-    if (m && m.batchId === batch.batchId && Number.isInteger(m.attempt)) markerAttempt.set(id, m.attempt);
+    if (m && m.batchId === batch.batchId && Number.isInteger(m.attempt)) {
+      markerAttempt.set(id, m.attempt);
+      markerReason.set(id, toFailureReason(m.reason));
+    }
   });
 
   const inFlightArns = new Map<string, Set<string>>();
@@ -187,7 +196,15 @@ export async function observe(batch: BatchRecord, deps: ObserveDeps): Promise<Ob
         : marker === "FAILED"
           ? "failed"
           : "lost";
-    return { ...base, last, state: attemptsUsed >= batch.maxAttempts ? "exhausted" : "todo" };
+    // The marker's reason counts only when it describes the latest attempt (not an older one of a relaunch
+    // that ECS has forgotten without a marker).
+    const reason = markerAttempt.get(id) === attemptsUsed ? markerReason.get(id) : undefined;
+    const withReason = { ...base, last, ...(reason ? { reason } : {}) };
+    if (attemptsUsed >= batch.maxAttempts)
+      return { ...withReason, state: "exhausted", notRetried: "attempts" };
+    if (last === "failed" && reason && isDeterministic(reason) && !batch.retryDeterministic)
+      return { ...withReason, state: "exhausted", notRetried: "deterministic" };
+    return { ...withReason, state: "todo" };
   });
 
   const counts = Object.fromEntries(ID_STATES.map((s) => [s, 0])) as Record<IdState, number>;

@@ -37,6 +37,11 @@ export interface BatchRecord {
   /** Which region runs each ID, fixed at creation so an ID never moves between passes. */
   assignment: Record<string, string[]>;
   maxAttempts: number;
+  /**
+   * Relaunch IDs whose last attempt failed for a deterministic reason (non-convergence, input error, ...;
+   * lib/store/reasons.ts). Default false: such an ID is left alone, reported as not retried.
+   */
+  retryDeterministic?: boolean;
   idsPerTask: number;
   /** The results location the agents write to. */
   store?: string;
@@ -45,6 +50,14 @@ export interface BatchRecord {
   status: "open" | "complete";
   completedAt?: string;
   launches: Record<string, LaunchEntry>;
+  /** Where people follow the batch (a GitHub issue): opened by the launch, edited and closed by status passes. */
+  tracking?: BatchTracking;
+}
+
+/** The tracking issue of a batch. */
+export interface BatchTracking {
+  issue: number;
+  url?: string;
 }
 
 /**

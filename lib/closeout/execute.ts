@@ -73,6 +73,29 @@ export interface CloseoutState {
   receiptSha256?: string;
 }
 
+// An image tag as the project stack's `image` variable validates it (cdktf/project-stack.ts).
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** What `image` is set to when neither the environment nor the repositories give a tag (destroy reads none). */
+export const DESTROY_IMAGE_FALLBACK = "destroyed-by-closeout";
+
+/**
+ * The Terraform variables `cdktf destroy` needs: every variable a project stack declares without a default —
+ * today `image` (cdktf/project-stack.ts). Terraform refuses to plan even a destroy with one unset ("No value for
+ * required variable"), although destroying reads none of them. Kept from `env` when set there; else the newest
+ * tag in the project's repositories (what the stacks last deployed, so the destroy plan shows no spurious change).
+ */
+export function destroyVariables(
+  inv: Pick<CloseoutInventory, "repositories">,
+  env: Record<string, string | undefined>,
+): Record<string, string> {
+  if (env.TF_VAR_image) return { TF_VAR_image: env.TF_VAR_image };
+  const newest = inv.repositories
+    .flatMap((r) => r.images)
+    .filter((i) => i.tags.some((t) => IMAGE_TAG.test(t)))
+    .sort((a, b) => (b.pushedAt ?? "").localeCompare(a.pushedAt ?? ""))[0];
+  return { TF_VAR_image: newest?.tags.find((t) => IMAGE_TAG.test(t)) ?? DESTROY_IMAGE_FALLBACK };
+}
+
 /** Runs `cdktf destroy` of the given stacks; throws when it fails. */
 export type StackDestroyer = (stacks: string[]) => Promise<void>;
 

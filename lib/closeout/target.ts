@@ -292,6 +292,25 @@ export function isNotFound(e: unknown): boolean {
   return err?.name === "NotFound" || err?.name === "NoSuchKey" || err?.$metadata?.httpStatusCode === 404;
 }
 
+/**
+ * Why `target` cannot hold a close-out's backup in this environment, or undefined when it can. A directory on a
+ * GitHub-hosted runner (`RUNNER_ENVIRONMENT=github-hosted`) is on a virtual machine discarded when the job
+ * ends: the backup would vanish right after the resources it is the only copy of are deleted.
+ */
+export function checkDurableTarget(
+  target: string,
+  env: Record<string, string | undefined>,
+): string | undefined {
+  if (parseS3Url(target)?.bucket) return undefined;
+  if (env.RUNNER_ENVIRONMENT !== "github-hosted") return undefined;
+  return (
+    `backup target ${target} is a directory on this GitHub-hosted runner, whose disk is discarded when the job ends. ` +
+    "Back up to an S3 bucket in another account or region (repository variable MFPAR_BACKUP_TARGET=s3://archive-bucket/prefix, " +
+    "or closeout.target in project.yaml), or run Close project on a self-hosted runner (repository variable " +
+    "MFPAR_CLOSEOUT_RUNNER=<its label>) with a path on its disk or a mounted share"
+  );
+}
+
 /** Opens `target` (a directory, relative to `cwd`, or `s3://bucket/prefix`). */
 export function openTarget(
   target: string,

@@ -136,6 +136,10 @@ const taskSchema = z.strictObject({
     .meta({ description: "spot-first: Fargate Spot, falling back to Fargate when Spot has no capacity." }),
   idsPerTask: z.number().int().min(1).max(100).default(1),
   maxAttempts: z.number().int().min(1).max(10).default(3),
+  retryDeterministic: z.boolean().default(false).meta({
+    description:
+      "Retry realizations that failed for a deterministic reason (non-convergence, model input error, missing output, ...). Default: not retried, reported as such.",
+  }),
   maxInFlight: z.number().int().min(1).max(5000).default(100),
 });
 

@@ -1,5 +1,5 @@
-import { quantile } from "../report/stats.js";
-import type { IdOutcome, LocalProgress, LocalRunResult } from "./run.js";
+import { quantile } from "../stats.js";
+import { describeLocalOutcome, type IdOutcome, type LocalProgress, type LocalRunResult } from "./run.js";
 
 /** `75_000` → `1m15s`; `2_500` → `2.5s`. */
 export function formatDuration(ms: number): string {
@@ -30,58 +30,6 @@ export function progressLine(p: LocalProgress, now: number, width = 24): string 
     `${bar} ${complete}/${p.total} done${before}, ${p.failed} failed, ${p.running} running` +
     ` | ${rate.toFixed(rate < 10 ? 2 : 1)}/s, elapsed ${formatDuration(elapsed)}, ETA ${eta}`
   );
-}
-
-export interface ProgressOutput {
-  write: (text: string) => void;
-  isTTY: boolean;
-}
-
-/**
- * A live progress display: on a terminal one line redrawn in place (at most every 100 ms, and every second
- * for the clock); otherwise a plain line every `plainEveryMs` (and at the end), for CI logs.
- */
-export function createProgressDisplay(
-  out: ProgressOutput,
-  opts: { now?: () => number; plainEveryMs?: number } = {},
-) {
-  const now = opts.now ?? Date.now;
-  const plainEvery = opts.plainEveryMs ?? 10_000;
-  let last: LocalProgress | undefined;
-  let lastDraw = 0;
-  let drawn = false;
-  const draw = () => {
-    if (!last) return;
-    lastDraw = now();
-    if (out.isTTY) {
-      out.write(`\r\x1b[2K${progressLine(last, lastDraw)}`);
-      drawn = true;
-    } else out.write(`${progressLine(last, lastDraw)}\n`);
-  };
-  const timer = setInterval(
-    () => {
-      if (out.isTTY || now() - lastDraw >= plainEvery) draw();
-    },
-    out.isTTY ? 1000 : Math.min(plainEvery, 1000),
-  );
-  timer.unref();
-  return {
-    update(p: LocalProgress) {
-      last = p;
-      if (out.isTTY && now() - lastDraw >= 100) draw();
-    },
-    /** Prints a line above the bar (e.g. a failure as it happens). */
-    note(text: string) {
-      if (out.isTTY && drawn) out.write("\r\x1b[2K");
-      out.write(`${text}\n`);
-      if (out.isTTY) draw();
-    },
-    finish() {
-      clearInterval(timer);
-      draw();
-      if (out.isTTY && drawn) out.write("\n");
-    },
-  };
 }
 
 function table(rows: string[][]): string {
@@ -127,15 +75,17 @@ export function formatSummary(r: LocalRunResult, storeDisplay: string): string {
     lines.push(`${failed.length ? "Failed" : "Interrupted"} realizations (${problems.length}):`);
     lines.push(
       table([
-        ["ID", "attempt", "reason", "message"],
-        ...problems
-          .slice(0, MAX_LISTED_FAILURES)
-          .map((o) => [
+        ["ID", "attempt", "reason", "next", "message"],
+        ...problems.slice(0, MAX_LISTED_FAILURES).map((o) => {
+          const outlook = describeLocalOutcome(o, r.attempts) ?? "";
+          return [
             o.id,
             String(o.lastAttempt ?? "-"),
             o.reason ?? o.status,
+            outlook.slice(outlook.indexOf(" — ") + 3),
             (o.message ?? "").split("\n")[0]!,
-          ]),
+          ];
+        }),
       ]),
     );
     if (problems.length > MAX_LISTED_FAILURES)
@@ -146,8 +96,16 @@ export function formatSummary(r: LocalRunResult, storeDisplay: string): string {
   }
   if (r.interrupted)
     lines.push("Stopped before the end: run the same command again to continue where it stopped.");
-  else if (failed.length)
+  else if (failed.length) {
+    const deterministic = failed.filter(
+      (o) => o.outlook?.retry === false && o.outlook.why === "deterministic",
+    );
+    if (deterministic.length)
+      lines.push(
+        `${deterministic.length} failed for a deterministic reason (it fails the same way again): fix the model or its inputs, or set task.retryDeterministic: true.`,
+      );
     lines.push("Run the same command again to retry the failed IDs (IDs already done are skipped).");
+  }
   lines.push(
     `Results: ${storeDisplay}${r.scenario.scenario}/resultados/<ID>/ (markers _SUCCESS.json / _FAILED.json, collected files)`,
   );

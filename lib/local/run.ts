@@ -5,9 +5,16 @@ import { join } from "node:path";
 import { writeResolvedScenario } from "../agent/resolved.js";
 import type { ResolvedScenario } from "../config/load.js";
 import { ExitCode } from "../exit-codes.js";
-import { listResults } from "../report/scan.js";
 import { storeKeys } from "../store/keys.js";
-import type { Marker } from "../store/markers.js";
+import {
+  describeOutcome,
+  type FailureReason,
+  type Marker,
+  type RetryOutlook,
+  retryOutlook,
+  toFailureReason,
+} from "../store/markers.js";
+import { listResults } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
 
 /** How one ID ended in a local run. */
@@ -29,8 +36,10 @@ export interface IdOutcome {
   lastAttempt?: number;
   /** The marker the last attempt wrote (success, failed or interrupted). */
   marker?: Marker;
-  reason?: string;
+  reason?: FailureReason;
   message?: string;
+  /** For failed/interrupted IDs: whether this run retried it and, when not, why. */
+  outlook?: RetryOutlook;
   /** Wall time of the last agent process, spawn to exit. */
   wallMs?: number;
 }
@@ -58,6 +67,11 @@ export interface LocalRunOptions {
   workers: number;
   /** Attempts per ID in this run (a failed attempt is retried until this many were made). */
   attempts: number;
+  /**
+   * Retry deterministic failures too (non-convergence, input errors, ...; lib/store/reasons.ts). Default
+   * false: they fail the same way again, so the attempt is not repeated.
+   */
+  retryDeterministic?: boolean;
   /** The agent bundle (`dist/agent/agent.js`). */
   agentPath: string;
   batchId: string;
@@ -86,6 +100,8 @@ export interface LocalRunResult {
   configError?: string;
   elapsedMs: number;
   workers: number;
+  /** Attempts per ID allowed in this run. */
+  attempts: number;
 }
 
 const TAIL_LINES = 20;
@@ -236,7 +252,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
         o.marker = marker;
         if (marker) {
           o.status = marker.status === "interrupted" ? "interrupted" : "failed";
-          o.reason = marker.reason;
+          o.reason = toFailureReason(marker.reason);
           o.message = marker.message;
         } else {
           o.status = stopped ? "interrupted" : "failed";
@@ -244,10 +260,21 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
           o.message = `the agent exited with code ${r.code} without writing a marker${r.tail.length ? `: ${lastMessage(r.tail)}` : ""}`;
         }
       }
-      if (o.status === "failed" && !stopped && !configError && o.attempts < opts.attempts) {
-        queue.push(id);
-        emit();
-        continue;
+      if (o.status === "failed" || o.status === "interrupted") {
+        o.outlook =
+          stopped || configError
+            ? { retry: false, why: "interrupted-run" }
+            : retryOutlook({
+                reason: o.reason ?? "unknown",
+                attemptsUsed: o.attempts,
+                maxAttempts: opts.attempts,
+                retryDeterministic: opts.retryDeterministic,
+              });
+        if (o.status === "failed" && o.outlook.retry) {
+          queue.push(id);
+          emit();
+          continue;
+        }
       }
       if (o.status === "success") progress.succeeded++;
       else if (o.status === "failed") progress.failed++;
@@ -274,6 +301,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
     configError,
     elapsedMs: now() - startedAt,
     workers,
+    attempts: opts.attempts,
   };
 }
 
@@ -290,4 +318,13 @@ function lastMessage(tail: string[]): string | undefined {
     }
   }
   return undefined;
+}
+
+/** `failed: non-convergence — not retried (deterministic)` for an ID of a local run. */
+export function describeLocalOutcome(o: IdOutcome, attemptsPerRun: number): string | undefined {
+  if (o.status !== "failed" && o.status !== "interrupted") return undefined;
+  return describeOutcome(o.status, o.reason ?? "unknown", o.outlook ?? { retry: false, why: "attempts" }, {
+    used: o.attempts,
+    max: attemptsPerRun,
+  });
 }

@@ -102,10 +102,18 @@ export async function readParFile(path: string): Promise<ParFile> {
   return parseParFile(await readUserFile(path), path);
 }
 
-/** The values the model receives: lowercase name -> value × scale + offset. */
+/**
+ * The values the model receives: lowercase name -> value × scale + offset, computed as PEST++ does (its
+ * TranScale/TranOffset apply only a scale other than 1 and an offset other than 0), so that -0 stays -0.
+ */
 export function parameterValues(par: ParFile): Map<string, number> {
   const out = new Map<string, number>();
-  for (const [key, p] of par.params) out.set(key, p.value * p.scale + p.offset);
+  for (const [key, p] of par.params) {
+    let v = p.value;
+    if (p.scale !== 1) v *= p.scale;
+    if (p.offset !== 0) v += p.offset;
+    out.set(key, v);
+  }
   return out;
 }
 

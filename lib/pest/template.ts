@@ -1,5 +1,5 @@
 import { open, rm } from "node:fs/promises";
-import { UserError } from "../errors.js";
+import { type SourceLocation, UserError } from "../errors.js";
 import { cFixed, cScientific } from "./c-format.js";
 import { fileError, readUserFile } from "./files.js";
 
@@ -90,8 +90,10 @@ export async function readTemplate(path: string): Promise<Template> {
 
 /**
  * The model input file: the template's body with every space replaced by its parameter's value, written in
- * exactly the space's width (PEST++'s rules, see `formatValue`). Throws `UserError` with file:line:column for a
- * parameter that has no value or a value that cannot be written in its space.
+ * exactly the space's width (PEST++'s rules, see `formatValue`), the last line ended with a newline as PEST++
+ * ends it; line endings are kept (CRLF stays CRLF, as PEST++ keeps the `\r`). This is the one fill used by the
+ * agent and by `mfpar template check`. Throws `UserError` with file:line:column for a parameter that has no
+ * value or a value that cannot be written in its space (or that PEST++ would write as a different number).
  */
 export function fillTemplate(tpl: Template, values: Map<string, number>, opts: FillOptions = {}): string {
   const cache = new Map<string, string>();
@@ -108,7 +110,9 @@ export function fillTemplate(tpl: Template, values: Map<string, number>, opts: F
     at = sp.offset + sp.width;
   }
   parts.push(tpl.body.slice(at));
-  return parts.join("");
+  const out = parts.join("");
+  // PEST++ writes every line it reads with `endl`: a last line without a newline gets one.
+  return out === "" || out.endsWith("\n") ? out : `${out}\n`;
 }
 
 function formatSpace(
@@ -126,91 +130,164 @@ function formatSpace(
       "pest/tpl-unknown-parameter",
     );
   }
-  const text = castToWidth(value, sp.width, precision);
-  if (text === undefined) {
-    throw new UserError(`${tooNarrow(value, sp.width)} (parameter ${sp.name})`, where, "pest/tpl-too-narrow");
-  }
-  return text;
-}
-
-function tooNarrow(value: number, width: number): string {
-  return Number.isFinite(value)
-    ? `cannot write ${value} in a space ${width} characters wide; widen the space`
-    : `cannot write ${value}: not a finite number`;
+  const cast = castToWidth(value, sp.width, precision);
+  if (typeof cast !== "string") throw refusal(cast, value, sp.width, where, sp.name);
+  return cast;
 }
 
 /**
- * Writes `value` in exactly `width` characters the way PEST++ fills a template space
- * (pestpp `TemplateFile::cast_to_fixed_len_string`, src/libs/run_managers/abstract_base/model_interface.cpp):
+ * What `fillTemplate` would refuse, without building the file: one error per parameter and space width (at the
+ * first such space), for parameters that have a value (a missing parameter is reported by the caller).
+ */
+export function fillErrors(tpl: Template, values: Map<string, number>, opts: FillOptions = {}): UserError[] {
+  const seen = new Set<string>();
+  const errors: UserError[] = [];
+  for (const sp of tpl.spaces) {
+    const key = `${sp.name}\u0000${sp.width}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const value = values.get(sp.name);
+    if (value === undefined) continue;
+    const cast = castToWidth(value, sp.width, opts.precision);
+    if (typeof cast !== "string")
+      errors.push(
+        refusal(cast, value, sp.width, { file: tpl.file, line: sp.line, column: sp.column }, sp.name),
+      );
+  }
+  return errors;
+}
+
+/** Why a value is not written: PEST++ refuses it too, or PEST++ would write a different number. */
+type Refusal =
+  | { kind: "not-finite" }
+  | { kind: "too-narrow" }
+  /** PEST++ drops a digit of a three-digit exponent (1e+105 -> "1e+15") and writes `pestpp`. */
+  | { kind: "cut-exponent"; pestpp: string }
+  /** Rounding carries into a third exponent digit (9.99996e+99 -> 1.0000e+100): PEST++ stops with an internal error. */
+  | { kind: "exponent-carry" };
+
+function showValue(value: number): string {
+  return Object.is(value, -0) ? "-0" : String(value);
+}
+
+function refusal(
+  r: Refusal,
+  value: number,
+  width: number,
+  where: SourceLocation | undefined,
+  name?: string,
+): UserError {
+  const v = showValue(value);
+  const param = name === undefined ? "" : ` (parameter ${name})`;
+  switch (r.kind) {
+    case "not-finite":
+      return new UserError(`cannot write ${v}: not a finite number${param}`, where, "pest/tpl-not-finite");
+    case "too-narrow":
+      return new UserError(
+        `cannot write ${v} in a space ${width} characters wide; widen the space${widenTo(value, width)}${param}`,
+        where,
+        "pest/tpl-too-narrow",
+      );
+    case "cut-exponent":
+      return new UserError(
+        `cannot write ${v} in a space ${width} characters wide: PEST++ 5.2 would write "${r.pestpp.trim()}" there (it drops a digit of the three-digit exponent), a different number; widen the space${widenTo(value, width)}${param}`,
+        where,
+        "pest/tpl-exponent-cut",
+      );
+    case "exponent-carry":
+      return new UserError(
+        `cannot write ${v} in a space ${width} characters wide: rounding it carries into a three-digit exponent, where PEST++ 5.2 stops with an internal error ("val_str size not decreasing"); widen the space${widenTo(value, width)}${param}`,
+        where,
+        "pest/tpl-exponent-carry",
+      );
+  }
+}
+
+/** " to at least N characters", N the narrowest space that holds the value (as PEST++ writes it). */
+function widenTo(value: number, width: number): string {
+  for (let w = width + 1; w <= width + 40; w++) {
+    if (typeof castToFixedLength(value, w) === "string") return ` to at least ${w} characters`;
+  }
+  return "";
+}
+
+/**
+ * Writes `value` in exactly `width` characters the way PEST++ 5.2 fills a template space
+ * (`TemplateFile::cast_to_fixed_len_string`, src/libs/run_managers/abstract_base/model_interface.cpp):
  * fixed notation for 0.01 <= |v| < 100, otherwise scientific (`1.234e+05`, lowercase `e` as C++ streams write);
  * the precision starts at the width (minus 1 for a sign, minus 2 more in scientific) and drops one digit at a
  * time until the text fits; at the last digit it drops a leading exponent zero (`1.2e+05` -> `1.2e+5`), then a
- * fraction of zeros (`1.0e+5` -> `1e+5`), and in fixed notation the fraction (`12.3` -> `12`); the result is
- * left-padded with spaces. `precision` caps the characters used (single 13, double 23), as PEST's PRECIS does.
- * Throws `UserError` when the value cannot be represented in the width.
+ * fraction of zeros (`1.0e+5` -> `1e+5`), and in fixed notation the fraction (`-12.7` -> `-12`, truncated as
+ * PEST++ does); the result is left-padded with spaces. Negative zero keeps its sign (`-0.0e+00`).
+ * `precision` caps the characters used (single 13, double 23), as PEST's PRECIS does; PEST++ has no cap.
+ * Throws `UserError` where PEST++ refuses the value, and where PEST++ would write a different number than the
+ * value (a three-digit exponent cut to two digits: 1e+105 in 5 characters becomes "1e+15").
  */
 export function formatValue(value: number, width: number, precision?: Precision): string {
-  const text = castToWidth(value, width, precision);
-  if (text === undefined) throw new UserError(tooNarrow(value, width), undefined, "pest/tpl-too-narrow");
-  return text;
+  const cast = castToWidth(value, width, precision);
+  if (typeof cast !== "string") throw refusal(cast, value, width, undefined);
+  return cast;
 }
 
-function castToWidth(value: number, width: number, precision?: Precision): string | undefined {
-  if (!Number.isFinite(value) || !Number.isInteger(width) || width < 1) return undefined;
-  const v = value === 0 ? 0 : value; // -0 is written as 0
+function castToWidth(value: number, width: number, precision?: Precision): string | Refusal {
+  if (!Number.isFinite(value)) return { kind: "not-finite" };
+  if (!Number.isInteger(width) || width < 1) return { kind: "too-narrow" };
   const size = precision ? Math.min(width, MAX_WIDTH[precision]) : width;
-  const text = castToFixedLength(v, size);
-  return text === undefined ? undefined : text.padStart(width, " ");
+  const text = castToFixedLength(value, size);
+  return typeof text === "string" ? text.padStart(width, " ") : text;
 }
 
-// A port of PEST++'s loop (see formatValue), with force_decimal and fill_zeros off (their defaults). Two
-// deliberate differences, both cases where PEST++ would write a wrong number or fail internally: the exponent
-// zero is dropped only when it leads a two-digit exponent (PEST++ also drops the middle zero of `e+105`), and a
-// fixed value whose integer part does not fit returns undefined instead of a wrong-width string.
-function castToFixedLength(value: number, size: number): string | undefined {
+const TOO_NARROW: Refusal = { kind: "too-narrow" };
+
+// A port of PEST++'s loop (see formatValue), with force_decimal and fill_zeros off (their defaults), line for
+// line, so that every text it writes is PEST++'s. Where PEST++ throws, this returns a refusal; where PEST++
+// writes a number other than the value (the desperate exponent-zero drop applied to a three-digit exponent)
+// or fails internally, it returns a refusal too.
+function castToFixedLength(value: number, size: number): string | Refusal {
   let precision = size;
-  if (value < 0) precision--;
+  if (value < 0) precision--; // -0 is not < 0: PEST++ leaves no room for its sign (width 4 refuses -0)
   const abs = Math.abs(value);
   const sci = abs >= 100 || abs < 0.01;
   if (sci) precision -= 2;
+  // No text fits in fewer characters than the shortest of PEST++'s forms ("1e+5", "0"): and there PEST++'s
+  // negative stream precision would mean 6 digits, which this port does not reproduce.
+  if (precision < 0) return TOO_NARROW;
   let sizeLast = -1;
-  let s: string;
   for (;;) {
-    s = sci ? cScientific(value, Math.max(precision, 0)) : cFixed(value, Math.max(precision, 0));
-    if (s.length <= size) break;
+    let s = sci ? cScientific(value, precision) : cFixed(value, precision);
+    if (s.length <= size) return s;
     precision--;
     if (precision <= 0) {
-      if (sci) {
-        const e = s.search(/e/);
-        if (s.length - e === 4 && s[e + 2] === "0") {
-          s = s.slice(0, e + 2) + s.slice(e + 3);
-          if (s.length <= size) break;
-        }
+      if (!sci) {
+        // PEST++ keeps the integer part (truncated, not rounded) when it fits.
         const r = s.indexOf(".");
-        const e2 = s.indexOf("e");
-        if (r !== -1 && /^0+$/.test(s.slice(r + 1, e2))) {
-          s = s.slice(0, r) + s.slice(e2);
-          if (s.length <= size) break;
-        }
-        return undefined;
+        const int = r === -1 ? s : s.slice(0, r);
+        return int.length <= size ? int : TOO_NARROW;
+      }
+      // PEST++ drops the second-to-last character when it is a 0: the leading zero of a two-digit exponent
+      // (e+05 -> e+5), but also the middle digit of a three-digit one (e+105 -> e+15, a different number).
+      let cut = false;
+      if (s[s.length - 2] === "0") {
+        cut = s.length - s.indexOf("e") - 2 === 3;
+        s = s.slice(0, -2) + s.slice(-1);
+        if (s.length <= size) return cut ? { kind: "cut-exponent", pestpp: s } : s;
       }
       const r = s.indexOf(".");
-      const int = r === -1 ? s : s.slice(0, r);
-      if (int.length <= size) {
-        s = int;
-        break;
+      const e = s.indexOf("e");
+      if (r !== -1 && /^0+$/.test(s.slice(r + 1, e))) {
+        s = s.slice(0, r) + s.slice(e);
+        if (s.length <= size) return cut ? { kind: "cut-exponent", pestpp: s } : s;
       }
-      return undefined;
+      return TOO_NARROW;
     }
     if (s.length === sizeLast) {
-      // Rounding carried into a new digit (9.996 -> 10.00): PEST++ keeps the first `size` characters.
-      if (sci) return undefined;
-      s = s.slice(0, size);
-      break;
+      // Rounding carried into a new digit (9.996 -> 10.00): PEST++ keeps the first `size` characters; in
+      // scientific notation (9.99996e+99 -> 1.0000e+100) it stops with an internal error.
+      if (sci) return { kind: "exponent-carry" };
+      return s.slice(0, size);
     }
     sizeLast = s.length;
   }
-  return s.length <= size ? s : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -269,6 +346,7 @@ async function streamFill(
   let filled = 0; // bytes of buf holding data
   let eof = false;
   let header = true;
+  let last = NEWLINE; // the last byte written (nothing written: no newline to add)
   let delim = -1;
   // raw text between the delimiters (it fixes the width too) -> formatted bytes, or null when unfillable
   const cache = new Map<string, Buffer | null>();
@@ -298,10 +376,14 @@ async function streamFill(
       start = nl === -1 || nl >= end ? end : nl + 1;
     }
     if (!fillChunk(buf, start, end, delim, cache, values, opts.precision)) return false;
-    if (end > start) await output.write(buf, start, end - start);
+    if (end > start) {
+      await output.write(buf, start, end - start);
+      last = buf[end - 1]!;
+    }
     buf.copy(buf, 0, end, filled);
     filled -= end;
   }
+  if (last !== NEWLINE) await output.write("\n"); // as fillTemplate: PEST++ ends every line it writes
   return !header;
 }
 
@@ -347,7 +429,7 @@ function formatRaw(
   const value = values.get(name);
   if (value === undefined) return null;
   const text = castToWidth(value, width, precision);
-  return text === undefined ? null : Buffer.from(text, "latin1");
+  return typeof text === "string" ? Buffer.from(text, "latin1") : null;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
  *                     (PEST++ ensemble CSV layout), rows in ID order;
  * - `statistics.csv`  name, group, count, mean, std (n − 1), min, p5, p10, p50, p90, p95, max, observed —
  *                     percentiles by linear interpolation (numpy's default, Hyndman–Fan type 7);
- * - `failed.csv`      id, reason, message, attempt, category — every ID not done whose last attempt failed;
+ * - `failed.csv`      id, reason, message, attempt, category, next — every ID not done whose last attempt failed;
  * - `summary.json`    the figures above and the status, for machines;
  * - `report.html`     self-contained (no network): batch facts, status, failures, plots.
  */
@@ -15,17 +15,25 @@ import { regionOfId } from "../batch/assign.js";
 import { mapLimit } from "../concurrency.js";
 import type { ResolvedScenario } from "../config/load.js";
 import { errorMessage } from "../errors.js";
-import { type MarkerKind, storeKeys } from "../store/keys.js";
+import { toCsv } from "../format/csv.js";
+import type { PricingInput } from "../pricing/cost.js";
+import { describe, type ObservationStats } from "../stats.js";
+import type { FailureCategory } from "../status/failures.js";
+import {
+  type BatchStatus,
+  buildStatus,
+  type FailedId,
+  type MarkerFacts,
+  markerFacts,
+  type ObservedId,
+} from "../status/status.js";
+import { type MarkerKind, storeKeys, summaryKeys } from "../store/keys.js";
 import type { Marker } from "../store/markers.js";
 import { getJson, putJson } from "../store/open.js";
+import { compareIds, decidingMarker, listResults } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
-import type { PricingInput } from "./cost.js";
-import { toCsv } from "./csv.js";
 import { type ReportFacts, renderReport } from "./html.js";
 import { groupNames, observationGroups, readObservedCsv } from "./observations.js";
-import { compareIds, decidingMarker, listResults } from "./scan.js";
-import { describe, type ObservationStats } from "./stats.js";
-import { type BatchStatus, buildStatus, type MarkerFacts, markerFacts, type ObservedId } from "./status.js";
 
 /** The batch facts a report shows (a subset of lib/batch's BatchRecord). */
 export interface BatchFacts {
@@ -37,6 +45,7 @@ export interface BatchFacts {
   /** Who started it: a GitHub run URL or user@host. */
   origin?: string;
   maxAttempts?: number;
+  retryDeterministic?: boolean;
   assignment?: Record<string, string[]>;
 }
 
@@ -59,10 +68,12 @@ export interface AggregateOptions {
 
 export interface FailedRow {
   id: string;
-  reason: string;
+  reason: FailedId["reason"];
   message: string;
   attempt?: number;
-  category: string;
+  category: FailureCategory;
+  /** What happens next: `will retry`, `not retried (deterministic)`, ... */
+  next: string;
 }
 
 export interface AggregateResult {
@@ -85,15 +96,6 @@ export interface Ensemble {
   names: string[];
   rows: Map<string, Record<string, number>>;
 }
-
-/** The files of `{scenario}/summary/`. */
-export const summaryKeys = {
-  ensemble: (s: string) => `${storeKeys.summary(s)}ensemble.csv`,
-  statistics: (s: string) => `${storeKeys.summary(s)}statistics.csv`,
-  failed: (s: string) => `${storeKeys.summary(s)}failed.csv`,
-  json: (s: string) => `${storeKeys.summary(s)}summary.json`,
-  report: (s: string) => `${storeKeys.summary(s)}report.html`,
-};
 
 /** `ensemble.csv`: `real_name` then one column per observation; a missing value is an empty field. */
 export function ensembleCsv(e: Ensemble): string {
@@ -133,8 +135,8 @@ export function statisticsCsv(
 
 export function failedCsv(rows: readonly FailedRow[]): string {
   return toCsv(
-    ["id", "reason", "message", "attempt", "category"],
-    rows.map((r) => [r.id, r.reason, r.message, r.attempt, r.category]),
+    ["id", "reason", "message", "attempt", "category", "next"],
+    rows.map((r) => [r.id, r.reason, r.message, r.attempt, r.category, r.next]),
   );
 }
 
@@ -216,6 +218,11 @@ export async function aggregateScenario(
     ...(opts.batch ? { batchId: opts.batch.batchId } : {}),
     ...(wantedIds ? { ids: wantedIds } : {}),
     maxAttempts,
+    ...((opts.batch?.retryDeterministic ?? resolved?.config.task.retryDeterministic)
+      ? { retryDeterministic: true }
+      : {}),
+    // Without a batch nothing retries failed IDs on its own.
+    ...(opts.batch ? {} : { automaticRetry: false }),
     listing,
     markers: facts,
     ...(opts.observed ? { observed: opts.observed } : {}),
@@ -231,6 +238,7 @@ export async function aggregateScenario(
     message: f.message,
     attempt: f.attempt,
     category: f.category,
+    next: f.outlook.slice(f.outlook.indexOf(" — ") + 3),
   }));
 
   const keys: string[] = [];

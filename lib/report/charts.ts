@@ -2,20 +2,21 @@
 // headless renderer, no DOM, no canvas), so report.html needs no script and no network to show them.
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import { FAILURE_LABELS } from "./failures.js";
+import type { ObservationStats } from "../stats.js";
+import { FAILURE_LABELS } from "../status/failures.js";
+import { type BatchStatus, STATE_LABELS, STATUS_STATES, type StatusState } from "../status/status.js";
 import { parseTimeSuffix } from "./observations.js";
-import type { ObservationStats } from "./stats.js";
-import { type BatchStatus, STATE_LABELS, STATUS_STATES } from "./status.js";
 
 const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif";
 // Colour-blind-safe (Okabe–Ito) for states; one blue ramp for ensemble bands; vermilion for observed values.
-export const STATE_COLORS: Record<string, string> = {
+export const STATE_COLORS: Record<StatusState, string> = {
   done: "#009E73",
   running: "#56B4E9",
   pending: "#BBBBBB",
   failed: "#E69F00",
   interrupted: "#F0E442",
   "out-of-attempts": "#D55E00",
+  "not-retried": "#CC79A7",
 };
 const BAND_OUTER = "#9ECAE1";
 const BAND_INNER = "#4292C6";

@@ -1,4 +1,11 @@
 // report.html: one self-contained page (inline CSS and SVG, no script, no network) that prints well.
+
+import { formatDuration } from "../format/duration.js";
+import { formatInt, formatValue } from "../format/number.js";
+import { progressBar } from "../format/table.js";
+import type { ObservationStats } from "../stats.js";
+import type { BatchStatus } from "../status/status.js";
+import { countsTable, factsRows, failuresTable, headline } from "../status/summary.js";
 import type { BatchFacts, Ensemble } from "./aggregate.js";
 import {
   failuresSpec,
@@ -9,11 +16,18 @@ import {
   statusSpec,
   timesSpec,
 } from "./charts.js";
-import { formatDuration, formatInt, formatValue, escapeHtml as h, progressBar } from "./format.js";
 import { parseTimeSuffix } from "./observations.js";
-import type { ObservationStats } from "./stats.js";
-import type { BatchStatus } from "./status.js";
-import { countsTable, factsRows, failuresTable, headline } from "./summary.js";
+
+/** Escapes text for HTML element content and attribute values. */
+export function escapeHtml(s: string): string {
+  return s
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;");
+}
+const h = escapeHtml;
 
 /** Everything the report shows. */
 export interface ReportFacts {
@@ -135,12 +149,12 @@ export async function renderReport(f: ReportFacts): Promise<string> {
     const ft = failuresTable(s);
     const rows = s.failed
       .slice(0, MAX_FAILED_ROWS)
-      .map((x) => [x.id, x.state, x.reason, String(x.attempt), x.message]);
+      .map((x) => [x.id, x.state, x.reason, String(x.attempt), x.outlook, x.message]);
     parts.push(
       `<section><h2>Failures</h2>${table(ft.header, ft.rows, ft.align)}${await figure(failuresSpec(s), "Failed realizations per cause.", "Failures per cause")}<h3>Failed realizations</h3>${table(
-        ["ID", "State", "Reason", "Attempt", "Message"],
+        ["ID", "State", "Reason", "Attempt", "Next", "Message"],
         rows,
-        ["l", "l", "l", "r", "l"],
+        ["l", "l", "l", "r", "l", "l"],
       )}${s.failed.length > MAX_FAILED_ROWS ? `<p class="note">First ${MAX_FAILED_ROWS} of ${formatInt(s.failed.length)}; every one is in <code>failed.csv</code>.</p>` : ""}</section>`,
     );
   }

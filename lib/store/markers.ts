@@ -1,4 +1,7 @@
 import type { MarkerKind } from "./keys.js";
+import type { FailureReason } from "./reasons.js";
+
+export * from "./reasons.js";
 
 /**
  * The content of `_SUCCESS.json`, `_FAILED.json` and `_INTERRUPTED.json` (DESIGN.md "The agent contract").
@@ -11,9 +14,9 @@ export interface Marker {
   id: string;
   batchId?: string;
   attempt: number;
-  /** Failure class, e.g. `model-exit-code`, `no-success-text`, `failure-text`, `timeout`, `missing-par`,
-   *  `template`, `pre-command`, `post-command`, `observations`, `upload`, `interrupted`. */
-  reason?: string;
+  /** Why the attempt failed or was interrupted (lib/store/reasons.ts). Readers narrow it with
+   *  `toFailureReason`: a marker written by another version may carry a reason this one does not know. */
+  reason?: FailureReason;
   /** Human-readable detail of the failure. */
   message?: string;
   exitCode?: number | null;

@@ -61,6 +61,13 @@ switch (mode) {
     writeFileSync("fake.lst", " Normal termination of simulation\\n");
     console.log(" finished");
     break;
+  case "flaky":
+    // Fails its first attempt (a transient failure), succeeds on the next.
+    if (process.env.MFPAR_ATTEMPT === "1") process.exit(1);
+    ok();
+    writeFileSync("fake.lst", " Normal termination of simulation\\n");
+    console.log("  Normal termination of simulation");
+    break;
   case "exit3":
     console.log(" reading input");
     console.error(" ERROR: bad input in in.dat");

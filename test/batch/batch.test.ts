@@ -21,6 +21,7 @@ import {
 import { createRegionBuckets, runTaskInput } from "../../lib/ecs/launcher.js";
 import { LocalStore } from "../../lib/store/local.js";
 import { putJson } from "../../lib/store/open.js";
+import type { FailureReason } from "../../lib/store/reasons.js";
 import { fakeTime } from "../ecs/_fake-time.js";
 import { tempDir } from "../support/tmp.js";
 
@@ -84,12 +85,20 @@ function mockTasks(tasks: Task[]) {
     .callsFake((input) => ({ tasks: tasks.filter((t) => input.tasks.includes(t.taskArn)) }));
 }
 
-async function marker(store: LocalStore, id: string, kind: string, attempt = 1, batchId = B) {
+async function marker(
+  store: LocalStore,
+  id: string,
+  kind: string,
+  attempt = 1,
+  batchId = B,
+  reason?: FailureReason,
+) {
   await putJson(store, `base/resultados/${id}/_${kind}.json`, {
     status: kind.toLowerCase(),
     id,
     attempt,
     batchId,
+    ...(reason ? { reason } : {}),
   });
 }
 
@@ -210,6 +219,45 @@ describe("observe", () => {
     expect(obs.ids.map((s) => [s.id, s.state, s.attemptsUsed])).toEqual([
       ["1", "todo", 0],
       ["2", "done", 0],
+    ]);
+  });
+});
+
+describe("deterministic failures", () => {
+  it("are not relaunched: the reconcile step reads the reason from the marker", async () => {
+    const store = freshStore();
+    mockTasks([task("1", 1, "STOPPED"), task("2", 1, "STOPPED"), task("3", 1, "STOPPED")]);
+    await marker(store, "1", "FAILED", 1, B, "non-convergence");
+    await marker(store, "2", "FAILED", 1, B, "model-input-error");
+    await marker(store, "3", "FAILED", 1, B, "upload");
+    // A deterministic failure from an earlier batch does not stop this batch's first attempt.
+    await marker(store, "4", "FAILED", 2, "20261101T0000Z-000000", "non-convergence");
+    const batch = record({ ids: ["1", "2", "3", "4"] });
+    const obs = await observe(batch, { store, ecs: ecsDeps, clock: () => NOW });
+    expect(obs.ids.map((s) => [s.id, s.state, s.reason, s.notRetried])).toEqual([
+      ["1", "exhausted", "non-convergence", "deterministic"],
+      ["2", "exhausted", "model-input-error", "deterministic"],
+      ["3", "todo", "upload", undefined],
+      ["4", "todo", undefined, undefined],
+    ]);
+    const plan = planLaunches(obs, batch, { maxInFlight: { "us-east-1": 10 } });
+    expect(plan.regions[0]!.units).toEqual([
+      { ids: ["4"], attempt: 1 },
+      { ids: ["3"], attempt: 2 },
+    ]);
+    // Asked for: deterministic failures are relaunched within their attempts.
+    const again = await observe(
+      { ...batch, retryDeterministic: true },
+      { store, ecs: ecsDeps, clock: () => NOW },
+    );
+    expect(again.ids.map((s) => s.state)).toEqual(["todo", "todo", "todo", "todo"]);
+    // Attempts used up: exhausted for that reason, whatever the failure.
+    const one = await observe({ ...batch, maxAttempts: 1 }, { store, ecs: ecsDeps, clock: () => NOW });
+    expect(one.ids.map((s) => [s.id, s.state, s.notRetried])).toEqual([
+      ["1", "exhausted", "attempts"],
+      ["2", "exhausted", "attempts"],
+      ["3", "exhausted", "attempts"],
+      ["4", "todo", undefined],
     ]);
   });
 });

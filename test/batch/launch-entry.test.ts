@@ -10,8 +10,9 @@ import { listBatchRecords } from "../../lib/batch/record.js";
 import { runTaskInput } from "../../lib/ecs/launcher.js";
 import { LocalStore } from "../../lib/store/local.js";
 import { makeLaunchCommand } from "../../scripts/cli/commands/launch.js";
-import { demoOutputs, makeDemoProject } from "../ecs-sim/demo-project.js";
 import { captureIo } from "../support/cli.js";
+import { demoOutputs, makeDemoProject } from "../support/demo-project.js";
+import { FakeIssues } from "../support/fake-issues.js";
 import { tempDir } from "../support/tmp.js";
 
 const ecs = mockClient(ECSClient);
@@ -217,6 +218,7 @@ describe("launch-batch action", () => {
       launched: "8",
       pending: "12",
       skipped: "0",
+      issue: "",
     });
     expect(f.summary()).toContain(
       "| Region | Max in flight | Launched | Pending | Skipped (done) | Running | Exhausted | Throttled retries | vCPU-hours | Est. cost | Est. duration |",
@@ -226,6 +228,62 @@ describe("launch-batch action", () => {
     const [batch] = await listBatchRecords(new LocalStore(s.storeDir), "e2e");
     expect(batch!.batchId).toBe(f.outputs["batch-id"]);
     expect(batch!.origin).toEqual({ kind: "github", url: "https://github.com/o/r/actions/runs/9" });
+  });
+
+  it("opens one tracking issue per batch before the first task, records it, and finds it again on a second dispatch", async () => {
+    const s = setup();
+    const api = new FakeIssues();
+    const env = { GITHUB_SERVER_URL: "https://github.com", GITHUB_REPOSITORY: "o/r", GITHUB_RUN_ID: "9" };
+    const inputs = { ...scenarios(s).launch, "github-token": "t0ken" };
+    let tasksWhenOpened = -1;
+    const issues = () => {
+      tasksWhenOpened = started.length;
+      return api;
+    };
+    const first = fakeCore(inputs);
+    await run({ core: first.core, cwd: s.dir, env, clients, issues });
+    expect(first.failed).toEqual([]);
+    expect(tasksWhenOpened).toBe(0);
+    expect(first.outputs).toMatchObject({ launched: "8", issue: "1" });
+    expect(api.calls).toEqual(["listForRepo", "create"]);
+    const batchId = first.outputs["batch-id"];
+    expect(api.issues[0]).toMatchObject({
+      number: 1,
+      title: `mfpar batch demo/e2e ${batchId}`,
+      labels: ["mfpar-batch"],
+      state: "open",
+    });
+    expect(api.issues[0]!.body).toContain(`<!-- mfpar-batch:${batchId} -->`);
+    expect(api.issues[0]!.body).toContain("20 IDs over us-east-1");
+    expect(first.summary()).toContain(
+      "Follow it in the tracking issue [#1](https://github.com/o/r/issues/1), updated by every Batch status pass.",
+    );
+    const [record] = await listBatchRecords(new LocalStore(s.storeDir), "e2e");
+    expect(record!.tracking).toEqual({ issue: 1, url: "https://github.com/o/r/issues/1" });
+
+    // The same dispatch again: the same batch, nothing new launched, the same issue — not asked for again.
+    api.calls.length = 0;
+    const again = fakeCore(inputs);
+    await run({ core: again.core, cwd: s.dir, env, clients, issues });
+    expect(again.failed).toEqual([]);
+    expect(again.outputs).toMatchObject({ "batch-id": batchId, launched: "0", issue: "1" });
+    expect(started).toHaveLength(8);
+    expect(api.calls).toEqual([]);
+    expect(api.issues).toHaveLength(1);
+
+    // A dry run opens nothing.
+    const dry = fakeCore({ ...inputs, "dry-run": "true", ids: "1-3" });
+    await run({ core: dry.core, cwd: s.dir, env, clients, issues });
+    expect(dry.outputs).toMatchObject({ issue: "" });
+    expect(api.calls).toEqual([]);
+  });
+
+  it("a token without GITHUB_REPOSITORY fails before anything is launched", async () => {
+    const s = setup();
+    const f = fakeCore({ ...scenarios(s).launch, "github-token": "t0ken" });
+    await run({ core: f.core, cwd: s.dir, env: {}, clients, issues: () => new FakeIssues() });
+    expect(f.failed).toEqual(['GITHUB_REPOSITORY is not owner/repo: "" (needed for the tracking issue)']);
+    expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
   });
 
   it("dry-run launches nothing; ids and max-in-flight narrow the launch", async () => {

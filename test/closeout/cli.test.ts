@@ -10,11 +10,12 @@ import {
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { checkDurableTarget, DESTROY_IMAGE_FALLBACK, destroyVariables } from "../../lib/closeout/index.js";
 import { ExitCode } from "../../lib/exit-codes.js";
 import { closeout, makeCloseoutCommand } from "../../scripts/cli/commands/closeout.js";
 import { main } from "../../scripts/cli/main.js";
+import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { captureIo } from "../support/cli.js";
-import { type S3Server, startS3Server } from "../support/s3rver.js";
 import { tempDir } from "../support/tmp.js";
 import { ACCOUNT, fixtureClients, writeProject } from "./fixture.js";
 
@@ -109,13 +110,58 @@ describe("mfpar closeout", () => {
     expect(text.out.stdout).toContain(`bucket us-east-1:${ACCOUNT}-agente-cli-old  found by name`);
   });
 
+  it("refuses a backup directory on a GitHub-hosted runner before any AWS call, naming the options", async () => {
+    const { io, out } = captureIo(root, { RUNNER_ENVIRONMENT: "github-hosted" });
+    const spec = join(root, "backup-on-runner");
+    const code = await main(["closeout", "cli", "--execute", "--confirm", "cli", "--target", spec], io, [
+      makeCloseoutCommand({ clients: () => fixtureClients(s3) }),
+    ]);
+    expect(code).toBe(ExitCode.Refused);
+    expect(out.stderr).toBe(
+      `mfpar closeout: backup target ${spec} is a directory on this GitHub-hosted runner, whose disk is discarded when the job ends. ` +
+        "Back up to an S3 bucket in another account or region (repository variable MFPAR_BACKUP_TARGET=s3://archive-bucket/prefix, " +
+        "or closeout.target in project.yaml), or run Close project on a self-hosted runner (repository variable " +
+        "MFPAR_CLOSEOUT_RUNNER=<its label>) with a path on its disk or a mounted share; nothing was touched\n",
+    );
+    expect(tagging.calls()).toHaveLength(0);
+    expect(ecr.calls()).toHaveLength(0);
+    expect(checkDurableTarget(spec, { RUNNER_ENVIRONMENT: "self-hosted" })).toBeUndefined();
+    expect(checkDurableTarget("s3://archive/mfpar", { RUNNER_ENVIRONMENT: "github-hosted" })).toBeUndefined();
+  });
+
+  it("destroy variables: TF_VAR_image kept from the environment, else the newest pushed tag", () => {
+    const image = (tags: string[], pushedAt: string) => ({
+      digest: `sha256:${pushedAt}`,
+      tags,
+      bytes: 1,
+      pushedAt,
+    });
+    const repositories = [
+      {
+        name: "agente-cli-a",
+        region: "us-east-1",
+        origin: "stack" as const,
+        bytes: 2,
+        images: [
+          image(["0a1b2c"], "2026-11-01T00:00:00Z"),
+          image(["9f8e7d", "latest"], "2026-11-20T00:00:00Z"),
+        ],
+      },
+    ];
+    expect(destroyVariables({ repositories }, {})).toEqual({ TF_VAR_image: "9f8e7d" });
+    expect(destroyVariables({ repositories }, { TF_VAR_image: "abc" })).toEqual({ TF_VAR_image: "abc" });
+    expect(destroyVariables({ repositories: [] }, {})).toEqual({ TF_VAR_image: DESTROY_IMAGE_FALLBACK });
+  });
+
   it("--execute backs up, runs cdktf destroy with the exact argv, and deletes", async () => {
     const calls: Array<{ argv: string[]; cwd?: string }> = [];
+    const envs: NodeJS.ProcessEnv[] = [];
     const cmd = makeCloseoutCommand({
       clients: () => fixtureClients(s3),
       cdktfDir: "/checkout/cdktf",
       spawn: async (argv, opts) => {
         calls.push({ argv, ...(opts?.cwd ? { cwd: opts.cwd } : {}) });
+        envs.push(opts?.env ?? {});
         return { code: 0, stdout: "", stderr: "" };
       },
     });
@@ -130,6 +176,12 @@ describe("mfpar closeout", () => {
     expect(calls).toEqual([
       { argv: ["npx", "cdktf", "destroy", "mfpar-cli-us-east-1", "--auto-approve"], cwd: "/checkout/cdktf" },
     ]);
+    // The stack's required `image` variable is set (no repository here, so the fallback), and where the
+    // projects are.
+    expect(envs[0]).toMatchObject({
+      TF_VAR_image: DESTROY_IMAGE_FALLBACK,
+      MFPAR_PROJECTS_DIR: join(root, "projects"),
+    });
     expect(
       await readFile(join(target, "cli", "S3", `${ACCOUNT}-agente-cli-old`, "viejo/resultado.csv"), "utf8"),
     ).toBe("data viejo/resultado.csv");

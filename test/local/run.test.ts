@@ -71,33 +71,48 @@ describe("mfpar run", () => {
     expect(await localKeys(store)).toEqual(keys);
   });
 
-  it("exits 1 listing failed IDs with their reasons; --attempts retries; a rerun continues the attempt numbers", async () => {
+  it("exits 1 listing failed IDs with their reasons; --attempts retries transient failures only; a rerun continues the attempt numbers", async () => {
     const cwd = fresh("cwd");
     await makeFakeProject(join(cwd, "p"));
     const store = join(cwd, "out");
+    // IDs 1-3 fail their first attempt (exit 1) and are retried; ID 4's template error is deterministic.
     const r = await cli(["run", "p/base.yaml", "--store", "out", "--attempts", "2", "-j", "2"], {
       cwd,
-      env: { FAKE_MODE: "ok" },
+      env: { FAKE_MODE: "flaky" },
     });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("Results store: ./out/\n");
     expect(r.stdout).toMatch(/ {2}succeeded {2}3\n {2}failed {5}1\n/);
     expect(r.stdout).toMatch(
-      /Failed realizations \(1\):\n {2}ID {2}attempt {2}reason {4}message\n {2}4 {3}2 {8}template {2}\S*model\/in\.tpl:2:3: parameter "k" has no value/,
+      /Failed realizations \(1\):\n {2}ID {2}attempt {2}reason {4}next {25}message\n {2}4 {3}1 {8}template {2}not retried \(deterministic\) {2}\S*model\/in\.tpl:2:3: parameter "k" has no value/,
     );
-    expect(r.stdout).toContain("ID 4 failed (template): ");
-    expect((await localKeys(store)).filter((k) => k.startsWith("base/resultados/4/"))).toEqual([
+    expect(r.stdout).toContain("ID 4 failed: template error — not retried (deterministic): ");
+    expect(r.stdout).toContain("1 failed for a deterministic reason (it fails the same way again)");
+    expect((await localKeys(store)).filter((k) => /^base\/resultados\/[14]\/(attempts|_)/.test(k))).toEqual([
+      "base/resultados/1/_SUCCESS.json",
+      "base/resultados/1/attempts/1/agent.log",
+      "base/resultados/1/attempts/1/model.log",
+      "base/resultados/1/attempts/2/agent.log",
       "base/resultados/4/_FAILED.json",
       "base/resultados/4/attempts/1/agent.log",
-      "base/resultados/4/attempts/2/agent.log",
     ]);
+    // A new run is a new decision: it tries ID 4 again, with the next attempt number.
     const again = await cli(["run", "p/base.yaml", "--store", "out", "--ids", "3-4"], {
       cwd,
       env: { FAKE_MODE: "ok" },
     });
     expect(again.code).toBe(1);
-    expect(again.stdout).toMatch(/ {2}4 {3}3 {8}template/);
-    expect((await readJson(join(store, "base/resultados/4/_FAILED.json"))).attempt).toBe(3);
+    expect(again.stdout).toMatch(/ {2}4 {3}2 {8}template/);
+    expect((await readJson(join(store, "base/resultados/4/_FAILED.json"))).attempt).toBe(2);
+    // --attempts 1 and a transient failure: never "will retry".
+    const once = await cli(["run", "p/base.yaml", "--store", "out2", "--ids", "1", "--attempts", "1"], {
+      cwd,
+      env: { FAKE_MODE: "flaky" },
+    });
+    expect(once.stdout).toContain(
+      "ID 1 failed: model exited with a non-zero code — not retried (1 of 1 attempts used): model exited with code 1",
+    );
+    expect(once.stdout).not.toContain("will retry");
     // More workers than IDs: it says how many it actually uses, in the singular.
     const one = await cli(["run", "p/base.yaml", "--store", "out", "--ids", "4", "-j", "4"], {
       cwd,

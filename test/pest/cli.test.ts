@@ -104,10 +104,8 @@ describe("mfpar instructions check", () => {
   });
 
   it("reads values from a MODFLOW listing with --read", async () => {
-    const list = new URL(
-      "../fixtures/real/mfusg/01A_nestedgrid_nognc/output/flow.list",
-      import.meta.url,
-    ).pathname;
+    const list = new URL("../fixtures/real/mfusg/01A_nestedgrid_nognc/output/flow.list", import.meta.url)
+      .pathname;
     expect(await cli("instructions", "check", "budget.ins", "--read", list)).toEqual({
       code: ExitCode.Success,
       stdout: [

@@ -150,7 +150,7 @@ const cases: Case[] = [
   [
     "j.tpl",
     "ptf ~\n~big~\n",
-    "j.tpl:2:1: cannot write 123456789 in a space 5 characters wide; widen the space (parameter big)",
+    "j.tpl:2:1: cannot write 123456789 in a space 5 characters wide; widen the space to at least 6 characters (parameter big)",
     "pest/tpl-too-narrow",
     2,
   ],
@@ -262,7 +262,7 @@ const cases: Case[] = [
   [
     "p.ins",
     "pif ~\n& l1 !h1!\n",
-    'p.ins:2:1: continuation line ("&") with no instruction line before it',
+    'p.ins:2:1: continuation line ("&") not supported: PEST++ 5.2 rejects it (classic PEST\'s continuation); put these instructions at the end of the previous line',
     "pest/ins-continuation",
     2,
   ],

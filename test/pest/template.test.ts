@@ -46,7 +46,8 @@ describe("formatValue (PEST++ rules)", () => {
     [99.5, 2, "99", "fixed integer part exactly fills"],
     [100, 8, "1.00e+02", "100 is scientific"],
     [0.01, 6, "0.0100", "0.01 is fixed"],
-    [-0, 5, " 0e+0", "negative zero is written as zero, not -0e+0"],
+    [-0, 5, "-0e+0", "negative zero keeps its sign, as C++ streams write it"],
+    [-70.71, 4, " -70", "fixed at the last resort truncates the fraction (PEST++ does not round)"],
   ];
   it.each(cases)("%s in %s -> %j (%s)", (value, width, expected) => {
     expect(formatValue(value, width)).toBe(expected);
@@ -62,7 +63,7 @@ describe("formatValue (PEST++ rules)", () => {
   it("fails clearly when the value cannot be represented", async () => {
     await expectUserError(
       () => formatValue(150000, 5),
-      "cannot write 150000 in a space 5 characters wide; widen the space",
+      "cannot write 150000 in a space 5 characters wide; widen the space to at least 6 characters",
       "pest/tpl-too-narrow",
     );
     expect(() => formatValue(-12345.678, 3)).toThrow(/cannot write -12345.678 in a space 3 characters wide/);
@@ -98,10 +99,30 @@ describe("fillTemplate and fillTemplateFile", () => {
     ["sy", 0.2],
     ["unused", 7],
   ]);
-  const expected = "BEGIN\n  1.0 3.1000000000 3.100000\r\n1.000000e-04 2.0\nno spaces here\n0.20";
+  // The last line gets a newline, as PEST++ ends every line it writes; the CRLF line keeps its \r.
+  const expected = "BEGIN\n  1.0 3.1000000000 3.100000\r\n1.000000e-04 2.0\nno spaces here\n0.20\n";
 
   it("replaces every space with its value in exactly the space's width, and drops the header", () => {
     expect(fillTemplate(parseTemplate(text, "m.tpl"), values)).toBe(expected);
+  });
+
+  it("ends the last line with a newline as PEST++ does, and adds nothing else", async () => {
+    const v = new Map([["p", 2.5]]);
+    expect(fillTemplate(parseTemplate("ptf ~\n~p ~\n\n", "a.tpl"), v)).toBe("2.50\n\n");
+    expect(fillTemplate(parseTemplate("ptf ~\n", "a.tpl"), v)).toBe("");
+    expect(fillTemplate(parseTemplate("ptf ~", "a.tpl"), v)).toBe("");
+    expect(fillTemplate(parseTemplate("ptf ~\r\nx ~p ~\r", "a.tpl"), v)).toBe("x 2.50\r\n");
+    for (const [i, t] of ["ptf ~\n~p ~", "ptf ~", "ptf ~\n"].entries()) {
+      await writeFile(join(dir, `nl${i}.tpl`), t);
+      await fillTemplateFile(join(dir, `nl${i}.tpl`), join(dir, `nl${i}.dat`), v);
+      expect(await readFile(join(dir, `nl${i}.dat`), "latin1")).toBe(["2.50\n", "", ""][i]);
+    }
+  });
+
+  it("keeps non-ASCII bytes at the start of a line (PEST++ 5.2 drops them; documented in docs/pest.md)", () => {
+    expect(fillTemplate(parseTemplate("ptf ~\n\u00e9t\u00e9 ~p ~\n", "a.tpl"), new Map([["p", 1]]))).toBe(
+      "\u00e9t\u00e9 1.00\n",
+    );
   });
 
   it("writes the same bytes through the streaming fast path", async () => {

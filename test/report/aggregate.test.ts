@@ -2,9 +2,11 @@
 // {scenario}/summary/, from the demo ensemble's real markers (fixtures/demo-ensemble.json).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadScenario, type ResolvedScenario } from "../../lib/config/index.js";
-import { aggregateScenario, parseCsv, quantile, summaryKeys } from "../../lib/report/index.js";
-import { LocalStore, openStore, storeKeys } from "../../lib/store/index.js";
-import { type S3Server, startS3Server } from "../support/s3rver.js";
+import { parseCsv } from "../../lib/format/csv.js";
+import { aggregateScenario } from "../../lib/report/index.js";
+import { quantile } from "../../lib/stats.js";
+import { LocalStore, openStore, storeKeys, summaryKeys } from "../../lib/store/index.js";
+import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { repoRoot, tempDir } from "../support/tmp.js";
 import { demo, demoObjects } from "./support/demo.js";
 import { type SeedObject, seedStore } from "./support/markers.js";
@@ -88,17 +90,19 @@ describe("aggregateScenario", () => {
     expect(stats.find((r) => r[0] === "riv_out")!.slice(0, 2)).toEqual(["riv_out", "budget"]);
 
     expect(text(await store.get(summaryKeys.failed("base")))).toBe(
-      "id,reason,message,attempt,category\n" +
-        '7,failure-text,"model exited 0 but ""FAILED TO CONVERGE"" appears in the listing file demo.lst",3,convergence\n' +
-        "42,interrupted,stopped by SIGTERM/SIGINT before it finished,1,interrupted\n",
+      "id,reason,message,attempt,category,next\n" +
+        '7,failure-text,"model exited 0 but ""FAILED TO CONVERGE"" appears in the listing file demo.lst",3,convergence,not retried (3 of 3 attempts used)\n' +
+        // No batch: nothing relaunches it on its own.
+        "42,interrupted,stopped by SIGTERM/SIGINT before it finished,1,interrupted,not retried automatically (run again to retry)\n",
     );
     expect(res.status.counts).toEqual({
       done: 196,
       running: 0,
       pending: 2,
       failed: 0,
-      interrupted: 1,
+      interrupted: 0,
       "out-of-attempts": 1,
+      "not-retried": 1,
     });
 
     const summary = JSON.parse(text(await store.get(summaryKeys.json("base"))));

@@ -6,62 +6,13 @@ import { DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand } fro
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ActionCore, run } from "../../actions/batch-status/run.js";
-import type { Issue, IssueComment, IssuesApi } from "../../actions/batch-status/tracking-issue.js";
 import { type BatchRecord, readBatchRecord, writeBatchRecord } from "../../lib/batch/record.js";
 import { openStore, type ResultStore, storeKeys } from "../../lib/store/index.js";
-import { demoOutputs, makeDemoProject } from "../ecs-sim/demo-project.js";
-import { type S3Server, startS3Server } from "../support/s3rver.js";
+import { type S3Server, startS3Server } from "../../testing/s3rver.js";
+import { demoOutputs, makeDemoProject } from "../support/demo-project.js";
+import { FakeIssues } from "../support/fake-issues.js";
 import { tempDir } from "../support/tmp.js";
 import { demo } from "./support/demo.js";
-
-/** An in-memory GitHub issues API that records every call. */
-class FakeIssues implements IssuesApi {
-  issues: (Issue & { labels: string[] })[] = [];
-  comments = new Map<number, IssueComment[]>();
-  calls: string[] = [];
-  private nextId = 1000;
-  async listForRepo(p: { labels: string; page: number; per_page: number }) {
-    this.calls.push("listForRepo");
-    const all = this.issues.filter((i) => i.labels.includes(p.labels));
-    return { data: all.slice((p.page - 1) * p.per_page, p.page * p.per_page) };
-  }
-  async create(p: { title: string; body: string; labels: string[] }) {
-    this.calls.push("create");
-    const issue = {
-      number: this.issues.length + 1,
-      title: p.title,
-      body: p.body,
-      labels: p.labels,
-      state: "open",
-      html_url: `https://github.com/o/r/issues/${this.issues.length + 1}`,
-    };
-    this.issues.push(issue);
-    return { data: issue };
-  }
-  async update(p: { issue_number: number; state?: "open" | "closed" }) {
-    this.calls.push(`update:${p.state}`);
-    const i = this.issues.find((x) => x.number === p.issue_number)!;
-    if (p.state) i.state = p.state;
-    return { data: i };
-  }
-  async listComments(p: { issue_number: number; page: number; per_page: number }) {
-    this.calls.push("listComments");
-    const all = this.comments.get(p.issue_number) ?? [];
-    return { data: all.slice((p.page - 1) * p.per_page, p.page * p.per_page) };
-  }
-  async createComment(p: { issue_number: number; body: string }) {
-    this.calls.push("createComment");
-    const c = { id: this.nextId++, body: p.body };
-    this.comments.set(p.issue_number, [...(this.comments.get(p.issue_number) ?? []), c]);
-    return { data: c };
-  }
-  async updateComment(p: { comment_id: number; body: string }) {
-    this.calls.push("updateComment");
-    const c = [...this.comments.values()].flat().find((x) => x.id === p.comment_id)!;
-    c.body = p.body;
-    return { data: c };
-  }
-}
 
 function fakeCore(inputs: Record<string, string>) {
   const outputs: Record<string, unknown> = {};
@@ -220,7 +171,7 @@ describe("batch-status action", () => {
     expect(comment!.body).toContain("| Running | 8 | 40% |");
   });
 
-  it("pass 2: the batch completes — the same comment is edited with the final report and the issue closed", async () => {
+  it("pass 2: the batch completes — the status comment is edited, the completion report posted once, the issue closed", async () => {
     for (let i = 13; i <= 19; i++) await success(String(i));
     await store.delete([storeKeys.marker("e2e", "13", "FAILED")]);
     await failure("20", 3);
@@ -236,13 +187,26 @@ describe("batch-status action", () => {
     expect(started).toHaveLength(8); // nothing relaunched: 20 is out of attempts
     expect(c.outputs).toEqual({ batches: BATCH, completed: BATCH, done: "19", remaining: "0", issues: "1" });
 
-    expect(api.calls).toEqual(["listForRepo", "listComments", "updateComment", "update:closed"]);
-    expect(api.comments.get(1)).toHaveLength(1);
-    const body = api.comments.get(1)![0]!.body!;
-    expect(body).toContain("19 / 20 done · 1 out of attempts");
-    expect(body).toContain("#### Final report");
-    expect(body).toContain("19 realizations aggregated × 16 observations; 1 not done.");
-    expect(body).toContain("| Convergence | 1 | 20 |");
+    expect(api.calls).toEqual([
+      "listForRepo",
+      "listComments",
+      "updateComment",
+      "listComments",
+      "createComment",
+      "update:closed",
+    ]);
+    const [status, report] = api.comments.get(1)!;
+    expect(status!.body).toContain("19 / 20 done · 1 out of attempts");
+    expect(status!.body).toContain("#### Final report");
+    expect(
+      report!.body!.startsWith(`<!-- mfpar-report:${BATCH} -->\n### Batch ${BATCH} complete: demo/e2e`),
+    ).toBe(true);
+    expect(report!.body).toContain("19 / 20 done · 1 out of attempts");
+    expect(report!.body).toContain("| Convergence | 1 | 20 |");
+    expect(report!.body).toMatch(/\| Cost so far \| \$\d/);
+    expect(report!.body).toContain("#### Ensemble");
+    expect(report!.body).toContain("| Observation | n | Mean | P5 | P50 | P95 |");
+    expect(report!.body).toContain("19 realizations aggregated × 16 observations; 1 not done.");
     expect(api.issues[0]!.state).toBe("closed");
 
     expect((await readBatchRecord(store, "e2e", BATCH))!.status).toBe("complete");

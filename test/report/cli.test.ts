@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalStore, openStore } from "../../lib/store/index.js";
 import { main } from "../../scripts/cli/main.js";
+import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { captureIo } from "../support/cli.js";
-import { type S3Server, startS3Server } from "../support/s3rver.js";
 import { repoRoot, tempDir } from "../support/tmp.js";
 import { demoObjects } from "./support/demo.js";
 import { seedStore } from "./support/markers.js";
@@ -26,11 +26,11 @@ describe("mfpar status", () => {
     const { io, out } = captureIo(cwd);
     expect(await main(["status", "projects/demo/base.yaml"], io)).toBe(0);
     expect(out.stdout).toContain(
-      "█████████████████████████████▍ 98%  196 / 200 done · 2 pending · 1 interrupted · 1 out of attempts",
+      "█████████████████████████████▍ 98%  196 / 200 done · 2 pending · 1 out of attempts · 1 not retried",
     );
     expect(out.stdout).toContain("Out of attempts                      1  0.5%");
     expect(out.stdout).toContain(
-      'Convergence                       1  7    model exited 0 but "FAILED TO CONVERGE"',
+      'Convergence                       1  7    not retried (3 of 3 attempts used)              model exited 0 but "FAILED TO CONVERGE"',
     );
     expect(out.stderr).toBe("");
   });
@@ -44,8 +44,9 @@ describe("mfpar status", () => {
       running: 0,
       pending: 2,
       failed: 0,
-      interrupted: 1,
+      interrupted: 0,
       "out-of-attempts": 1,
+      "not-retried": 1,
     });
     expect(pass.batchId).toBeUndefined();
   });

@@ -149,11 +149,12 @@ describe("permissions", () => {
       if (w.length) writes[`${file} ${id}`] = Object.fromEntries(w);
     }
     expect(writes).toEqual({
+      "batch-status.yml open": { "id-token": "write" },
       "batch-status.yml status": { "id-token": "write", issues: "write" },
       "close-project.yml close": { "id-token": "write" },
       "deploy.yml autorun": { actions: "write" },
       "deploy.yml deploy": { "id-token": "write" },
-      "run-batch.yml launch": { "id-token": "write" },
+      "run-batch.yml launch": { "id-token": "write", issues: "write" },
       "validate.yml comment": { "pull-requests": "write" },
       "validate.yml plan": { "id-token": "write" },
     });
@@ -199,7 +200,7 @@ describe("permissions", () => {
         checked++;
       }
     }
-    expect(checked).toBe(5);
+    expect(checked).toBe(6);
   });
 });
 
@@ -235,6 +236,16 @@ describe("environments", () => {
       "/actions/runs/$GITHUB_RUN_ID/approvals",
     );
     expect(close.permissions).toEqual({ contents: "read", actions: "read", "id-token": "write" });
+  });
+});
+
+describe("credentials", () => {
+  it("close-project's AWS session lasts as long as its job (configure-aws-credentials does not refresh)", () => {
+    const close = job("close-project.yml", "close");
+    const assume = stepsOf(close).find((s) => s.uses?.startsWith(CONFIGURE_AWS))!;
+    expect(Number(assume.with?.["role-duration-seconds"])).toBeGreaterThanOrEqual(
+      close["timeout-minutes"]! * 60,
+    );
   });
 });
 
@@ -303,6 +314,7 @@ describe("actions", () => {
       ids: "${{ inputs.ids }}",
       "dry-run": "${{ inputs.dry_run }}",
       "stack-outputs": "${{ steps.outputs.outputs.file }}",
+      "github-token": "${{ github.token }}",
     });
   });
 
@@ -315,7 +327,7 @@ describe("actions", () => {
   });
 
   // The local actions are written alongside; once their action.yml exists, what we pass must be what they take.
-  for (const name of ["launch-batch", "batch-status"]) {
+  for (const name of ["launch-batch", "batch-status", "open-batches"]) {
     const actionYml = join(repoRoot, "actions", name, "action.yml");
     it.skipIf(!existsSync(actionYml))(
       `inputs passed to ./actions/${name} are declared by its action.yml`,

@@ -1,15 +1,14 @@
 import { readBatchRecord } from "../../../lib/batch/record.js";
 import { UserError } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
-import { type AggregateOptions, aggregateScenario, summaryKeys } from "../../../lib/report/aggregate.js";
-import { batchFacts, pricingOf } from "../../../lib/report/pass.js";
+import { type AggregateOptions, aggregateScenario } from "../../../lib/report/aggregate.js";
+import { batchFacts, pricingOf } from "../../../lib/status/pass.js";
+import { summaryKeys } from "../../../lib/store/keys.js";
+import { scenarioArg, storeArg } from "../args.js";
 import type { Command } from "../command.js";
-import { scenarioArg, storeArg } from "./status.js";
 
 export const aggregate: Command = {
   name: "aggregate",
-  summary:
-    "Gather the ensemble: ensemble.csv, statistics.csv, failed.csv and report.html in <scenario>/summary/",
   usage: "aggregate <scenario.yaml> [--store <dir|s3://bucket/prefix>] [--batch id] [--json]",
   help: `scenario.yaml   the scenario whose results to aggregate
 --store <where> results directory or s3://bucket/prefix (default: .mfpar/results/<project>/, as mfpar run)

@@ -6,11 +6,14 @@ import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { ECRClient } from "@aws-sdk/client-ecr";
 import { ECSClient } from "@aws-sdk/client-ecs";
 import { ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
+import { nameAwsCalls } from "../../../lib/aws-errors.js";
 import {
   buildPlan,
   type CloseoutClients,
   CloseoutRefused,
   cdktfDestroyer,
+  checkDurableTarget,
+  destroyVariables,
   discover,
   executeCloseout,
   formatPlan,
@@ -45,10 +48,11 @@ function awsClients(env: NodeJS.ProcessEnv): CloseoutClients {
   };
   return {
     s3: (region) => get("s3", region, () => createS3Client({ region }, env)),
-    ecr: (region) => get("ecr", region, () => new ECRClient({ region })),
-    logs: (region) => get("logs", region, () => new CloudWatchLogsClient({ region })),
-    ecs: (region) => get("ecs", region, () => new ECSClient({ region })),
-    tagging: (region) => get("tagging", region, () => new ResourceGroupsTaggingAPIClient({ region })),
+    ecr: (region) => get("ecr", region, () => nameAwsCalls(new ECRClient({ region }))),
+    logs: (region) => get("logs", region, () => nameAwsCalls(new CloudWatchLogsClient({ region }))),
+    ecs: (region) => get("ecs", region, () => nameAwsCalls(new ECSClient({ region }))),
+    tagging: (region) =>
+      get("tagging", region, () => nameAwsCalls(new ResourceGroupsTaggingAPIClient({ region }))),
   };
 }
 
@@ -66,7 +70,6 @@ function cdktfDir(): string {
 export function makeCloseoutCommand(deps: CloseoutDeps = {}): Command {
   return {
     name: "closeout",
-    summary: "Back up, verify and delete a project's AWS resources (default: show the plan only)",
     usage:
       "closeout <project> [--plan | --execute --confirm <project>] [--target <dir|s3://bucket/prefix>] [--approved-by <who>] [--json]",
     help: [
@@ -134,6 +137,14 @@ export function makeCloseoutCommand(deps: CloseoutDeps = {}): Command {
       const others = (await findProjects(root)).map((d) => basename(d)).filter((n) => n !== name);
       const clients = (deps.clients ?? awsClients)(io.env);
       const targetSpec = (v.target as string | undefined) ?? project.config.closeout.target;
+      // Before any AWS call: a backup that disappears with the job is no backup.
+      if (execute && targetSpec) {
+        const refused = checkDurableTarget(targetSpec, io.env);
+        if (refused) {
+          io.stderr(`mfpar closeout: ${refused}; nothing was touched\n`);
+          return ExitCode.Refused;
+        }
+      }
       const discovery = await discover({ project, scenarios, clients, otherProjects: others });
 
       if (!execute) {
@@ -167,7 +178,12 @@ export function makeCloseoutCommand(deps: CloseoutDeps = {}): Command {
           destroy: cdktfDestroyer({
             spawn,
             cdktfDir: deps.cdktfDir ?? cdktfDir(),
-            env: { ...process.env, ...io.env, MFPAR_PROJECTS_DIR: root },
+            env: {
+              ...process.env,
+              ...io.env,
+              ...destroyVariables(discovery.inventory, { ...process.env, ...io.env }),
+              MFPAR_PROJECTS_DIR: root,
+            },
             onOutput: (t) => io.stderr(t),
           }),
           confirm: v.confirm as string | undefined,

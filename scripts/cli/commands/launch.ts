@@ -6,12 +6,12 @@ import type { LaunchResult } from "../../../lib/ecs/launcher.js";
 import { UserError } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
 import type { Command } from "../command.js";
+import { createProgressDisplay } from "../progress.js";
 
 /** The command, with AWS clients injectable for tests (default: standard SDK configuration). */
 export function makeLaunchCommand(clients: Pick<LaunchRequest, "ecs" | "quotas" | "s3Client"> = {}): Command {
   return {
     name: "launch",
-    summary: "Launch (or plan) a batch of a scenario on ECS Fargate",
     usage:
       "launch <scenario.yaml> [--ids 1-50] [--dry-run] [--outputs stack-outputs.json] [--store s3://...]",
     help: `--ids <ranges>          launch only these IDs of the scenario (e.g. 1-50,77)
@@ -60,20 +60,18 @@ Standard AWS configuration applies (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_EC
       let done = 0;
       let launched = 0;
       const t0 = Date.now();
-      let lastLine = 0;
-      const progress = (r: LaunchResult) => {
+      const progress = createProgressDisplay(
+        { write: io.stderr, isTTY: io.isTTY },
+        (p: { launched: number; done: number }, now: number) =>
+          `launching: ${p.launched} IDs launched, ${p.done} tasks settled, ${((now - t0) / 1000).toFixed(1)} s`,
+        { plainEveryMs: 5000 },
+      );
+      const onResult = (r: LaunchResult) => {
         done++;
         if (r.status === "launched") launched += r.unit.ids.length;
-        const now = Date.now();
-        const line = `launching: ${launched} IDs launched, ${done} tasks settled, ${((now - t0) / 1000).toFixed(1)} s`;
-        if (io.isTTY) io.stderr(`\r${line}`);
-        else if (now - lastLine >= 5000) {
-          lastLine = now;
-          io.stderr(`${line}\n`);
-        }
+        progress.update({ launched, done });
       };
-      const result = await launchBatch({ ...options, onResult: progress });
-      if (io.isTTY && done) io.stderr("\n");
+      const result = await launchBatch({ ...options, onResult }).finally(() => progress.finish());
       if (values.json) {
         io.stdout(
           `${JSON.stringify(

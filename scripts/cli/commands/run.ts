@@ -9,11 +9,12 @@ import { selectIds } from "../../../lib/config/ids.js";
 import { loadScenario } from "../../../lib/config/load.js";
 import { UserError } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
-import { createProgressDisplay, formatSummary } from "../../../lib/local/report.js";
-import { runLocal } from "../../../lib/local/run.js";
+import { formatSummary, progressLine } from "../../../lib/local/report.js";
+import { describeLocalOutcome, runLocal } from "../../../lib/local/run.js";
 import { aggregateAfterRun } from "../../../lib/report/after-run.js";
+import { positiveInt } from "../args.js";
 import type { Command } from "../command.js";
-import { UsageError } from "../main.js";
+import { createProgressDisplay } from "../progress.js";
 
 /** The mfpar checkout this code runs from (dist/cli.js or scripts/cli/commands/run.ts). */
 function packageRoot(): string {
@@ -43,17 +44,8 @@ async function missingExecutable(
   );
 }
 
-function positiveInt(value: unknown, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new UsageError(`${flag} expects a whole number ≥ 1, got '${value}'`);
-  return n;
-}
-
 export const run: Command = {
   name: "run",
-  summary: "Run a scenario's realizations on this machine (resumable)",
   usage: "run <scenario.yaml> [--ids 1-50] [--workers N] [--store <dir|s3://bucket/prefix>] [--attempts N]",
   help: [
     "Runs the agent once per ID of the scenario, N processes at a time, each in a fresh copy of the model dir,",
@@ -65,7 +57,8 @@ export const run: Command = {
     "  --ids <list>       only these IDs of the scenario, e.g. 1-50,75",
     "  --workers <N>      realizations at once (default: number of CPU cores)",
     "  --store <where>    results directory or s3://bucket/prefix (default: .mfpar/results/<project>/)",
-    "  --attempts <N>     attempts per ID in this run before it counts as failed (default: 1)",
+    "  --attempts <N>     attempts per ID in this run before it counts as failed (default: 1); deterministic",
+    "                     failures (non-convergence, input errors) are not retried unless task.retryDeterministic",
     "",
     "Exit code: 0 when every ID succeeded, 1 when any failed, 3 for invalid configuration, 4 when the model's",
     "executable is not on PATH (nothing is run), 130 when stopped.",
@@ -129,7 +122,7 @@ export const run: Command = {
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
-    const progress = createProgressDisplay({ write: io.stdout, isTTY: io.isTTY });
+    const progress = createProgressDisplay({ write: io.stdout, isTTY: io.isTTY }, progressLine);
     let result: Awaited<ReturnType<typeof runLocal>>;
     try {
       result = await runLocal({
@@ -139,6 +132,7 @@ export const run: Command = {
         storeLocation,
         workers,
         attempts,
+        retryDeterministic: scenario.config.task.retryDeterministic,
         agentPath,
         batchId: `local-${new Date()
           .toISOString()
@@ -149,7 +143,10 @@ export const run: Command = {
         forceSignal: force.signal,
         onProgress: (p) => progress.update(p),
         onOutcome: (o) => {
-          if (o.status === "failed") progress.note(`ID ${o.id} failed (${o.reason}): ${o.message ?? ""}`);
+          if (o.status === "failed")
+            progress.note(
+              `ID ${o.id} ${describeLocalOutcome(o, attempts) ?? `failed (${o.reason})`}: ${o.message ?? ""}`,
+            );
         },
       });
     } finally {

@@ -4,30 +4,31 @@ import { ExitCode } from "../../../lib/exit-codes.js";
 import { readUserFile } from "../../../lib/pest/files.js";
 import { parameterValues, parseParFile } from "../../../lib/pest/par.js";
 import { fillTemplate, parseTemplate, type Template } from "../../../lib/pest/template.js";
-import type { Command } from "../command.js";
+import { type Command, UsageError } from "../command.js";
 
 export const templateCheck: Command = {
   name: "template check",
-  summary: "Check a PEST template (like TEMPCHEK): list its parameters, optionally write the filled file",
-  usage: "template check <tpl> [--par <file.par>] [--out <file>]",
+  usage: "template check <tpl> [--par <file.par>] [--out <file>] [--precis]",
   help: [
     "Lists the parameters of the template and the widths of their spaces.",
     "",
     "Options:",
     "  --par <file.par>  fill the template with these values (value*scale+offset), as a realization would",
     "  --out <file>      write the filled file here (default: print it to stdout, without the listing)",
+    "  --precis          cap each number at the .par header's precision (single: 13 characters, double: 23),",
+    "                    as PEST writes; by default numbers fill their spaces as PEST++ and the agent write them",
+    "",
+    "The filled file is byte for byte what a realization writes (and what PEST++ 5.2 writes).",
   ].join("\n"),
-  options: { par: { type: "string" }, out: { type: "string" } },
+  options: { par: { type: "string" }, out: { type: "string" }, precis: { type: "boolean" } },
   positionals: [1, 1],
   async run(args, io) {
     const tplPath = args.positionals[0]!;
     const par = args.values.par as string | undefined;
     const out = args.values.out as string | undefined;
-    if (out !== undefined && par === undefined) {
-      io.stderr(
-        "mfpar template check: --out needs --par (the values to fill in)\nRun 'mfpar template check --help' for usage.\n",
-      );
-      return ExitCode.Usage;
+    const precis = args.values.precis === true;
+    if ((out !== undefined || precis) && par === undefined) {
+      throw new UsageError(`${out !== undefined ? "--out" : "--precis"} needs --par (the values to fill in)`);
     }
     const tpl = parseTemplate(await readUserFile(resolve(io.cwd, tplPath), tplPath), tplPath);
     if (par === undefined || out !== undefined) io.stdout(listing(tplPath, tpl));
@@ -35,7 +36,8 @@ export const templateCheck: Command = {
     const parFile = parseParFile(await readUserFile(resolve(io.cwd, par), par), par);
     const values = parameterValues(parFile);
     // The template is already in memory: fill it there (errors name it as the user typed it), write it once.
-    const filled = fillTemplate(tpl, values, { precision: parFile.precision });
+    // The same fill as the agent's, so the check shows the file the model will read; PEST++ has no PRECIS cap.
+    const filled = fillTemplate(tpl, values, precis ? { precision: parFile.precision } : {});
     if (out === undefined) {
       io.stdout(filled);
     } else {

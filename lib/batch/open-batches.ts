@@ -1,0 +1,69 @@
+/**
+ * Which scenarios have an open batch, read from their results stores: what the scheduled Batch status decides
+ * first, in one cheap job, so that its per-scenario jobs run only where there is something to reconcile
+ * (every 15 minutes over every scenario would be ~100 jobs a day per scenario, nearly all idle).
+ */
+import type { S3Client } from "@aws-sdk/client-s3";
+import { displayPath, type LoadedProject, type ResolvedScenario } from "../config/load.js";
+import { PLACEHOLDER_ACCOUNT } from "../naming.js";
+import { openStore } from "../store/open.js";
+import { listOpenBatches } from "./record.js";
+
+export interface OpenBatchesScan {
+  /** Scenarios to reconcile: an open batch, or a store that could not be read (its own job says why). */
+  open: Array<{ project: string; scenario: string; batches: string[]; error?: string }>;
+  /** Projects or scenarios left out, and why; `notice`: worth an annotation (the demo), else a log line. */
+  skipped: Array<{ project: string; scenario?: string; reason: string; notice: boolean }>;
+}
+
+const isNoSuchBucket = (e: unknown) => {
+  const err = e as { name?: string; Code?: string };
+  return err?.name === "NoSuchBucket" || err?.Code === "NoSuchBucket";
+};
+
+/** Lists the open batches of every scenario of `projects`, one results store at a time per region's client. */
+export async function scanOpenBatches(o: {
+  projects: Array<{ project: LoadedProject; scenarios: ResolvedScenario[] }>;
+  s3: (region: string) => S3Client;
+}): Promise<OpenBatchesScan> {
+  const out: OpenBatchesScan = { open: [], skipped: [] };
+  for (const { project, scenarios } of o.projects) {
+    const name = project.config.project;
+    if (project.config.aws.account === PLACEHOLDER_ACCOUNT) {
+      out.skipped.push({
+        project: name,
+        reason: `account ${PLACEHOLDER_ACCOUNT} in ${displayPath(project.file)} is the placeholder of a project that runs only locally (e.g. npm run demo); never deployed, nothing to reconcile`,
+        notice: true,
+      });
+      continue;
+    }
+    for (const sc of scenarios) {
+      const url = `s3://${sc.names.bucket}`;
+      const store = openStore(url, { s3Client: o.s3(sc.homeRegion) });
+      try {
+        const batches = await listOpenBatches(store, sc.scenario);
+        if (batches.length)
+          out.open.push({ project: name, scenario: sc.scenario, batches: batches.map((b) => b.batchId) });
+      } catch (e) {
+        if (isNoSuchBucket(e)) {
+          out.skipped.push({
+            project: name,
+            scenario: sc.scenario,
+            reason: `results bucket ${url} does not exist: not deployed yet`,
+            // Every 15 minutes for every scenario not deployed yet: a log line, not an annotation.
+            notice: false,
+          });
+          continue;
+        }
+        // Not silently "nothing open": the scenario's own job reads the store again and fails with the cause.
+        out.open.push({
+          project: name,
+          scenario: sc.scenario,
+          batches: [],
+          error: (e as Error).message || String(e),
+        });
+      }
+    }
+  }
+  return out;
+}

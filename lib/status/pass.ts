@@ -1,0 +1,148 @@
+/**
+ * One status pass (DESIGN.md flow step 4), shared by the batch-status action and `mfpar status`: for each
+ * batch (one, or every open batch of the scenario), run the reconcile step, read the status, and when the
+ * batch is complete aggregate the ensemble into `{scenario}/summary/`. Without batches, the status of the
+ * scenario's results. Reads are shared between the reconcile step and the status ({@link cachePassReads}).
+ */
+
+import { regionOfId } from "../batch/assign.js";
+import type { Observation } from "../batch/reconcile.js";
+import type { BatchRecord } from "../batch/record.js";
+import { describeOrigin, listOpenBatches, readBatchRecord } from "../batch/record.js";
+import type { ResolvedScenario } from "../config/load.js";
+import { UserError } from "../errors.js";
+import type { PricingInput } from "../pricing/cost.js";
+import { type AggregateResult, aggregateScenario, type BatchFacts } from "../report/aggregate.js";
+import { cachePassReads } from "../store/pass-cache.js";
+import type { ResultStore } from "../store/types.js";
+import { type BatchStatus, collectStatus } from "./status.js";
+
+/** Runs the reconcile step for one batch on the pass's store; returns the updated record and what it saw. */
+export type ReconcileBatch = (
+  batch: BatchRecord,
+  store: ResultStore,
+) => Promise<{ batch: BatchRecord; observation?: Observation }>;
+
+export interface StatusPassOptions {
+  scenario: ResolvedScenario;
+  store: ResultStore;
+  /** One batch; default every open batch of the scenario, or the scenario's results when there is none. */
+  batchId?: string;
+  /** The reconcile step; without it batches are reported from the store alone (nothing launched). */
+  reconcile?: ReconcileBatch;
+  /** Without batches: report the scenario's results (default), or return nothing (the scheduled action). */
+  withoutBatch?: "scenario" | "skip";
+  /** Aggregate a batch that is complete after this pass (default true). */
+  aggregate?: boolean;
+  now?: () => Date;
+}
+
+export interface BatchPass {
+  /** Absent for a scenario without batches. */
+  batch?: BatchRecord;
+  status: BatchStatus;
+  /** Set when the batch is complete and was aggregated by this pass. */
+  aggregated?: AggregateResult;
+}
+
+/** Pricing from the scenario's task size and capacity. */
+export function pricingOf(scenario: ResolvedScenario): PricingInput {
+  const t = scenario.config.task;
+  return { cpu: t.cpu, memory: t.memory, capacity: t.capacity };
+}
+
+/** The facts a report shows of a batch record. */
+export function batchFacts(b: BatchRecord): BatchFacts {
+  return {
+    batchId: b.batchId,
+    ids: b.ids,
+    ...(b.image ? { image: b.image } : {}),
+    createdAt: b.createdAt,
+    ...(b.completedAt ? { completedAt: b.completedAt } : {}),
+    origin: describeOrigin(b.origin),
+    maxAttempts: b.maxAttempts,
+    ...(b.retryDeterministic ? { retryDeterministic: true } : {}),
+    assignment: b.assignment,
+  };
+}
+
+/**
+ * The reconcile step observes before it launches: IDs it launched in this pass are still `todo` in its
+ * observation. The ledger of the updated record says otherwise: count them as starting.
+ */
+export function withLaunches(obs: Observation, batch: BatchRecord): Observation {
+  return {
+    ...obs,
+    ids: obs.ids.map((s) => {
+      const launch = batch.launches[s.id];
+      return s.state === "todo" && launch && launch.attempt > s.attemptsUsed
+        ? { ...s, state: "pending" as const, attemptsUsed: launch.attempt }
+        : s;
+    }),
+  };
+}
+
+/** One status pass; see the module comment. */
+export async function statusPass(o: StatusPassOptions): Promise<BatchPass[]> {
+  const sc = o.scenario;
+  const now = o.now ?? (() => new Date());
+  const store = cachePassReads(o.store);
+  const onS3 = o.store.url.startsWith("s3://");
+  const pricing = onS3 ? pricingOf(sc) : undefined;
+
+  let batches: BatchRecord[];
+  if (o.batchId) {
+    const b = await readBatchRecord(store, sc.scenario, o.batchId);
+    if (!b) throw new UserError(`batch ${o.batchId} not found in ${o.store.url}${sc.scenario}/batches/`);
+    batches = [b];
+  } else batches = await listOpenBatches(store, sc.scenario);
+
+  if (batches.length === 0) {
+    if (o.withoutBatch === "skip") return [];
+    const status = await collectStatus(store, {
+      scenario: sc.scenario,
+      ids: sc.ids,
+      maxAttempts: sc.config.task.maxAttempts,
+      retryDeterministic: sc.config.task.retryDeterministic,
+      // No batch, no reconcile step: nothing retries these results until the user runs again.
+      automaticRetry: false,
+      defaultRegion: onS3 ? sc.homeRegion : "local",
+      ...(pricing ? { pricing } : {}),
+      now: now(),
+    });
+    return [{ status }];
+  }
+
+  const out: BatchPass[] = [];
+  for (const initial of batches) {
+    let batch = initial;
+    let observation: Observation | undefined;
+    if (o.reconcile && batch.status === "open") {
+      ({ batch, observation } = await o.reconcile(batch, store));
+      if (observation) observation = withLaunches(observation, batch);
+    }
+    const status = await collectStatus(store, {
+      scenario: sc.scenario,
+      batchId: batch.batchId,
+      ids: batch.ids,
+      maxAttempts: batch.maxAttempts,
+      ...(batch.retryDeterministic ? { retryDeterministic: true } : {}),
+      ...(observation ? { observed: observation.ids, tasks: observation.tasks } : {}),
+      regionOf: regionOfId(batch.assignment),
+      startedAt: batch.createdAt,
+      ...(pricing ? { pricing } : {}),
+      now: now(),
+    });
+    let aggregated: AggregateResult | undefined;
+    if ((o.aggregate ?? true) && (batch.status === "complete" || status.complete)) {
+      aggregated = await aggregateScenario(store, sc, {
+        batch: batchFacts(batch),
+        ...(observation ? { observed: observation.ids } : {}),
+        ...(pricing ? { pricing } : {}),
+        now: now(),
+      });
+    }
+    out.push({ batch, status, ...(aggregated ? { aggregated } : {}) });
+  }
+  return out;
+}

@@ -1,0 +1,536 @@
+/**
+ * Where a batch (or a scenario's results, when there is no batch) stands: counts per state and region,
+ * failures grouped by cause, realization times, ETA and cost.
+ *
+ * Reads are bounded, never one per ID: one listing of `{scenario}/resultados/` (1,000 keys per request) gives
+ * every ID's markers and attempt folders; bodies are read only for failed markers (their reason lives there)
+ * and for a fixed-size sample of the most recent `_SUCCESS.json` (realization times). ECS facts (running
+ * tasks, stop codes) come from the batch reconcile step's observation when there is one.
+ */
+import { mapLimit } from "../concurrency.js";
+import { type CostEstimate, estimateCost, type PricingInput } from "../pricing/cost.js";
+import { quantileSorted } from "../stats.js";
+import { type MarkerKind, storeKeys } from "../store/keys.js";
+import {
+  describeOutcome,
+  type FailureReason,
+  isDeterministic,
+  type Marker,
+  type RetryOutlook,
+  toFailureReason,
+} from "../store/markers.js";
+import { getJson } from "../store/open.js";
+import { compareIds, decidingMarker, listResults, type ResultsListing } from "../store/results.js";
+import type { ResultStore } from "../store/types.js";
+import {
+  classifyFailure,
+  type EcsStopCode,
+  type EcsTaskFacts,
+  FAILURE_CATEGORIES,
+  FAILURE_LABELS,
+  type FailureCategory,
+  failureMessage,
+  toEcsStopCode,
+} from "./failures.js";
+
+/** The states a status report counts; every ID is in exactly one. */
+export const STATUS_STATES = [
+  "done",
+  "running",
+  "pending",
+  "failed",
+  "interrupted",
+  "out-of-attempts",
+  "not-retried",
+] as const;
+export type StatusState = (typeof STATUS_STATES)[number];
+export const STATE_LABELS: Record<StatusState, string> = {
+  done: "Done",
+  running: "Running",
+  pending: "Pending",
+  failed: "Failed (will retry)",
+  interrupted: "Interrupted (will retry)",
+  "out-of-attempts": "Out of attempts",
+  "not-retried": "Failed (not retried)",
+};
+
+/** The facts of one marker body that status uses. */
+export interface MarkerFacts {
+  id: string;
+  kind: MarkerKind;
+  attempt?: number;
+  batchId?: string;
+  reason?: FailureReason;
+  message?: string;
+  exitCode?: number | null;
+  signal?: string | null;
+  /** Realization time (`timings.total`, else finishedAt − startedAt). */
+  durationMs?: number;
+  finishedAt?: string;
+}
+
+/** One ECS task as the batch reconcile step observes it (`ObservedTask` in lib/ecs/tasks.ts). */
+export interface TaskSummary extends EcsTaskFacts {
+  taskArn: string;
+  region: string;
+  ids: string[];
+  attempt: number;
+  lastStatus: string;
+  capacityProvider?: string;
+  createdAt?: Date | string;
+  stoppedAt?: Date | string;
+}
+
+/** The reconcile step's verdict on one ID (`IdStatus` in lib/batch/reconcile.ts), when a batch was reconciled. */
+export interface ObservedId {
+  id: string;
+  region: string;
+  state: "done" | "running" | "pending" | "todo" | "exhausted";
+  attemptsUsed: number;
+  last?: "failed" | "interrupted" | "lost";
+  /** For `exhausted`: attempts used up, or a deterministic failure left alone. */
+  notRetried?: "attempts" | "deterministic";
+  task?: TaskSummary;
+}
+
+/** Everything {@link buildStatus} needs, as plain data. */
+export interface StatusInput {
+  scenario: string;
+  batchId?: string;
+  /** The IDs asked for (batch or scenario); default: every ID found in the store. */
+  ids?: readonly string[];
+  maxAttempts: number;
+  /** Deterministic failures are retried too (the batch's `retryDeterministic`). Default false. */
+  retryDeterministic?: boolean;
+  /**
+   * Something retries failed IDs on its own (a batch's reconcile step). False for results without a batch:
+   * nothing is retried until the user runs again, so nothing is reported as "will retry". Default true.
+   */
+  automaticRetry?: boolean;
+  listing: ResultsListing;
+  /** Marker bodies read, by ID (failed/interrupted markers and a sample of successes). */
+  markers: ReadonlyMap<string, MarkerFacts>;
+  /** Per-ID states from the reconcile step; when absent, states come from markers and `tasks`. */
+  observed?: readonly ObservedId[];
+  tasks?: readonly TaskSummary[];
+  /** Region of each ID (a batch's assignment); default: the observed/task region, else `defaultRegion`. */
+  regionOf?: ReadonlyMap<string, string>;
+  defaultRegion?: string;
+  /** When the batch was created: ETA and elapsed time are measured from it. */
+  startedAt?: string;
+  pricing?: PricingInput;
+  now: Date;
+}
+
+export interface FailureGroup {
+  category: FailureCategory;
+  label: string;
+  count: number;
+  /** Up to 10 IDs, in ID order. */
+  ids: string[];
+  /** The most common message of the group. */
+  message: string;
+  /** What happens next to the group's IDs: `will retry`, `not retried (deterministic)`, or counts of each. */
+  next: string;
+}
+
+/** One ID that is not done and whose last attempt failed. */
+export interface FailedId {
+  id: string;
+  state: StatusState;
+  region: string;
+  category: FailureCategory;
+  /** The marker's reason (`failure-text`, `timeout`, ...), else the ECS stop code, else `lost`/`unknown`. */
+  reason: FailureReason | EcsStopCode;
+  message: string;
+  attempt: number;
+  /** What happens next, e.g. `failed: non-convergence — not retried (deterministic)`. */
+  outlook: string;
+}
+
+export interface RegionStatus {
+  region: string;
+  total: number;
+  counts: Record<StatusState, number>;
+  /** Attempts that have finished (successful or not), from markers and attempt folders. */
+  attempts: number;
+}
+
+export interface BatchStatus {
+  scenario: string;
+  batchId?: string;
+  observedAt: string;
+  startedAt?: string;
+  total: number;
+  counts: Record<StatusState, number>;
+  regions: RegionStatus[];
+  failures: FailureGroup[];
+  failed: FailedId[];
+  /** Realization times of successful runs read (a sample of the most recent). */
+  timing: { samples: number; medianMs?: number; p90Ms?: number };
+  /** Still to finish: everything but done and out-of-attempts. */
+  remaining: number;
+  eta?: { ms: number; finishAt: string; method: "throughput" | "median-time" };
+  /** Successful realizations per hour over the recent window. */
+  throughputPerHour?: number;
+  cost?: CostEstimate;
+  /** Every ID is done or out of attempts. */
+  complete: boolean;
+}
+
+const zero = (): Record<StatusState, number> =>
+  Object.fromEntries(STATUS_STATES.map((s) => [s, 0])) as Record<StatusState, number>;
+const ms = (d: Date | string | undefined) => (d === undefined ? Number.NaN : new Date(d).getTime());
+const ACTIVE = (t: TaskSummary) => t.lastStatus !== "STOPPED";
+/** Throughput is measured over the last hour of completions (or all of them when the batch is younger). */
+const THROUGHPUT_WINDOW_MS = 3_600_000;
+const MIN_THROUGHPUT_SPAN_MS = 10 * 60_000;
+
+/** Builds the status from plain data. Pure: no I/O, the clock is `input.now`. */
+export function buildStatus(input: StatusInput): BatchStatus {
+  const { listing, markers } = input;
+  const observed = new Map(input.observed?.map((o) => [o.id, o]));
+  const tasksById = new Map<string, TaskSummary[]>();
+  for (const t of input.tasks ?? [])
+    for (const id of t.ids) tasksById.set(id, [...(tasksById.get(id) ?? []), t]);
+
+  const idSet = new Set(input.ids ?? []);
+  // Without a list of IDs, the store says which exist (IDs never run are then unknown).
+  if (!input.ids) for (const id of listing.ids.keys()) idSet.add(id);
+  const ids = [...idSet].sort(compareIds);
+
+  const counts = zero();
+  const regions = new Map<string, RegionStatus>();
+  const failed: FailedId[] = [];
+  const automatic = input.automaticRetry ?? true;
+  const deterministic = (r: FailureReason | undefined) =>
+    r !== undefined && isDeterministic(r) && !input.retryDeterministic;
+  for (const id of ids) {
+    const listed = listing.ids.get(id);
+    const body = markers.get(id);
+    const obs = observed.get(id);
+    const tasks = (tasksById.get(id) ?? []).sort(
+      (a, b) => a.attempt - b.attempt || ms(a.createdAt) - ms(b.createdAt),
+    );
+    const lastTask = obs?.task ?? tasks.at(-1);
+    const kind = decidingMarker(listed);
+    const attempt = Math.max(
+      obs?.attemptsUsed ?? 0,
+      body?.kind === kind ? (body?.attempt ?? 0) : 0,
+      listed?.attemptsSeen ?? 0,
+      lastTask?.attempt ?? 0,
+    );
+
+    let state: StatusState;
+    let lastEnd: "failed" | "interrupted" | "lost" | undefined;
+    if (kind === "SUCCESS") state = "done";
+    else if (obs) {
+      lastEnd = obs.last;
+      state =
+        obs.state === "done"
+          ? "done"
+          : obs.state === "running" || obs.state === "pending"
+            ? "running"
+            : obs.state === "exhausted"
+              ? obs.notRetried === "deterministic"
+                ? "not-retried"
+                : "out-of-attempts"
+              : obs.attemptsUsed === 0
+                ? "pending"
+                : obs.last === "interrupted"
+                  ? "interrupted"
+                  : "failed";
+    } else if (tasks.some(ACTIVE)) state = "running";
+    else {
+      lastEnd =
+        kind === "FAILED"
+          ? "failed"
+          : kind === "INTERRUPTED"
+            ? "interrupted"
+            : lastTask && lastTask.lastStatus === "STOPPED"
+              ? lastTask.stopCode === "SpotInterruption"
+                ? "interrupted"
+                : "lost"
+              : undefined;
+      state = !lastEnd
+        ? "pending"
+        : attempt >= input.maxAttempts
+          ? "out-of-attempts"
+          : lastEnd === "failed" && deterministic(body?.kind === kind ? body?.reason : undefined)
+            ? "not-retried"
+            : lastEnd === "interrupted"
+              ? "interrupted"
+              : "failed";
+    }
+    // Results without a batch: nothing retries them until the user runs again.
+    if (!automatic && (state === "failed" || state === "interrupted")) state = "not-retried";
+
+    const region = input.regionOf?.get(id) ?? obs?.region ?? lastTask?.region ?? input.defaultRegion ?? "all";
+    let r = regions.get(region);
+    if (!r) {
+      r = { region, total: 0, counts: zero(), attempts: 0 };
+      regions.set(region, r);
+    }
+    r.total++;
+    r.attempts +=
+      state === "running" ? Math.max(0, attempt - 1) : state === "pending" ? 0 : Math.max(1, attempt);
+    r.counts[state]++;
+    counts[state]++;
+
+    if (
+      state === "failed" ||
+      state === "interrupted" ||
+      state === "out-of-attempts" ||
+      state === "not-retried"
+    ) {
+      // The marker describes the agent's view; a stopped task without a newer marker describes ECS's.
+      const mk =
+        body && body.kind !== "SUCCESS"
+          ? { ...body, status: body.kind === "FAILED" ? ("failed" as const) : ("interrupted" as const) }
+          : kind === "FAILED" || kind === "INTERRUPTED"
+            ? { status: kind === "FAILED" ? ("failed" as const) : ("interrupted" as const) }
+            : undefined;
+      const newerTask =
+        lastTask?.lastStatus === "STOPPED" && (!mk || lastTask.attempt >= (body?.attempt ?? 0));
+      const task = newerTask ? lastTask : undefined;
+      const category: FailureCategory = mk || task ? classifyFailure(mk, task) : "other";
+      const reason: FailedId["reason"] =
+        body?.reason ??
+        (mk?.status === "interrupted" ? "interrupted" : undefined) ??
+        toEcsStopCode(task?.stopCode) ??
+        (lastEnd === "lost" ? "lost" : "unknown");
+      const outlook: RetryOutlook =
+        state === "failed" || state === "interrupted"
+          ? { retry: true }
+          : state === "out-of-attempts"
+            ? { retry: false, why: "attempts" }
+            : deterministic(body?.kind === kind ? body?.reason : undefined) &&
+                (obs?.notRetried ?? "deterministic") === "deterministic"
+              ? { retry: false, why: "deterministic" }
+              : { retry: false, why: "manual" };
+      failed.push({
+        id,
+        state,
+        region,
+        category,
+        reason,
+        message:
+          failureMessage(mk, task) ||
+          (kind && !body
+            ? "marker not read"
+            : lastEnd === "lost"
+              ? "no marker and ECS no longer lists the task"
+              : ""),
+        attempt,
+        outlook: describeOutcome(
+          mk?.status === "interrupted" || lastEnd === "interrupted" ? "interrupted" : "failed",
+          reason,
+          outlook,
+          { used: attempt, max: input.maxAttempts },
+        ),
+      });
+    }
+  }
+
+  const failures = groupFailures(failed);
+  const successTimes = [...markers.values()]
+    .filter((m) => m.kind === "SUCCESS" && Number.isFinite(m.durationMs))
+    .map((m) => m.durationMs!)
+    .sort((a, b) => a - b);
+  const timing = {
+    samples: successTimes.length,
+    ...(successTimes.length
+      ? { medianMs: quantileSorted(successTimes, 0.5), p90Ms: quantileSorted(successTimes, 0.9) }
+      : {}),
+  };
+  const remaining = ids.length - counts.done - counts["out-of-attempts"] - counts["not-retried"];
+  const now = input.now.getTime();
+
+  // Throughput from when each _SUCCESS.json was written: the listing has every one of them, no reads needed.
+  const doneAt = ids
+    .map((id) => listing.ids.get(id)?.markers.SUCCESS)
+    .filter((t): t is number => t !== undefined && Number.isFinite(t))
+    .sort((a, b) => a - b);
+  const batchStart = ms(input.startedAt);
+  let throughputPerHour: number | undefined;
+  if (doneAt.length >= 2 && remaining > 0) {
+    const from = Math.max(now - THROUGHPUT_WINDOW_MS, Number.isFinite(batchStart) ? batchStart : doneAt[0]!);
+    const recent = doneAt.filter((t) => t >= from);
+    const span = now - from;
+    // A rate over a few minutes (or a burst of markers written at once) says nothing about the hours ahead.
+    if (recent.length >= 2 && span >= MIN_THROUGHPUT_SPAN_MS)
+      throughputPerHour = (recent.length / span) * 3_600_000;
+  }
+  let eta: BatchStatus["eta"];
+  if (remaining === 0) eta = undefined;
+  else if (throughputPerHour && throughputPerHour > 0) {
+    const etaMs = (remaining / throughputPerHour) * 3_600_000;
+    eta = { ms: etaMs, finishAt: new Date(now + etaMs).toISOString(), method: "throughput" };
+  } else if (timing.medianMs !== undefined && counts.running > 0) {
+    const etaMs = Math.ceil(remaining / counts.running) * timing.medianMs;
+    eta = { ms: etaMs, finishAt: new Date(now + etaMs).toISOString(), method: "median-time" };
+  }
+
+  const regionList = [...regions.values()].sort((a, b) => a.region.localeCompare(b.region));
+  const cost = input.pricing
+    ? estimateCost(input.pricing, {
+        regions: regionList.map((r) => ({
+          region: r.region,
+          attempts: r.attempts,
+          remaining: r.total - r.counts.done - r.counts["out-of-attempts"] - r.counts["not-retried"],
+        })),
+        running: (input.tasks ?? []).filter(ACTIVE),
+        ...(timing.medianMs !== undefined ? { medianMs: timing.medianMs } : {}),
+        now: input.now,
+      })
+    : undefined;
+
+  return {
+    scenario: input.scenario,
+    ...(input.batchId ? { batchId: input.batchId } : {}),
+    observedAt: input.now.toISOString(),
+    ...(input.startedAt ? { startedAt: input.startedAt } : {}),
+    total: ids.length,
+    counts,
+    regions: regionList,
+    failures,
+    failed,
+    timing,
+    remaining,
+    ...(eta ? { eta } : {}),
+    ...(throughputPerHour !== undefined ? { throughputPerHour } : {}),
+    ...(cost ? { cost } : {}),
+    complete: remaining === 0,
+  };
+}
+
+function groupFailures(failed: readonly FailedId[]): FailureGroup[] {
+  const groups = new Map<
+    FailureCategory,
+    { ids: string[]; messages: Map<string, number>; next: Map<string, number> }
+  >();
+  for (const f of failed) {
+    let g = groups.get(f.category);
+    if (!g) {
+      g = { ids: [], messages: new Map(), next: new Map() };
+      groups.set(f.category, g);
+    }
+    g.ids.push(f.id);
+    if (f.message) g.messages.set(f.message, (g.messages.get(f.message) ?? 0) + 1);
+    // "failed: non-convergence — not retried (deterministic)" → "not retried (deterministic)"
+    const next = f.outlook.slice(f.outlook.indexOf(" — ") + 3);
+    g.next.set(next, (g.next.get(next) ?? 0) + 1);
+  }
+  return [...groups]
+    .map(([category, g]) => ({
+      category,
+      label: FAILURE_LABELS[category],
+      count: g.ids.length,
+      ids: g.ids.slice(0, 10),
+      message: [...g.messages].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "",
+      next:
+        g.next.size === 1
+          ? [...g.next.keys()][0]!
+          : [...g.next]
+              .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+              .map(([n, c]) => `${c} ${n}`)
+              .join(" · "),
+    }))
+    .sort(
+      (a, b) =>
+        b.count - a.count || FAILURE_CATEGORIES.indexOf(a.category) - FAILURE_CATEGORIES.indexOf(b.category),
+    );
+}
+
+/** The facts status needs from a marker body. */
+export function markerFacts(id: string, kind: MarkerKind, m: Partial<Marker>): MarkerFacts {
+  const span = Date.parse(m.finishedAt ?? "") - Date.parse(m.startedAt ?? "");
+  const total = m.timings?.total;
+  return {
+    id,
+    kind,
+    ...(Number.isInteger(m.attempt) ? { attempt: m.attempt } : {}),
+    ...(m.batchId ? { batchId: m.batchId } : {}),
+    ...(m.reason ? { reason: toFailureReason(m.reason) } : {}),
+    ...(m.message ? { message: m.message } : {}),
+    ...(m.exitCode !== undefined ? { exitCode: m.exitCode } : {}),
+    ...(m.signal ? { signal: m.signal } : {}),
+    ...(Number.isFinite(total) ? { durationMs: total } : Number.isFinite(span) ? { durationMs: span } : {}),
+    ...(m.finishedAt ? { finishedAt: m.finishedAt } : {}),
+  };
+}
+
+export interface CollectStatusOptions {
+  scenario: string;
+  batchId?: string;
+  ids?: readonly string[];
+  maxAttempts: number;
+  retryDeterministic?: boolean;
+  automaticRetry?: boolean;
+  observed?: readonly ObservedId[];
+  tasks?: readonly TaskSummary[];
+  regionOf?: ReadonlyMap<string, string>;
+  defaultRegion?: string;
+  startedAt?: string;
+  pricing?: PricingInput;
+  now?: Date;
+  /** Most recent `_SUCCESS.json` bodies read for realization times. Default {@link TIMING_SAMPLE}. */
+  timingSample?: number;
+  /** Failed/interrupted marker bodies read at most (their reasons); the rest are grouped as unread. Default 5,000. */
+  maxFailureReads?: number;
+  /** Marker reads in flight. Default 16. */
+  concurrency?: number;
+}
+
+/** How many recent successes are read for median/p90 realization time. */
+export const TIMING_SAMPLE = 100;
+
+/**
+ * Reads what status needs from the store — one listing, the failed markers, a sample of recent successes —
+ * and builds the status. S3 requests: ⌈objects under resultados/ ÷ 1,000⌉ listings + failures read +
+ * at most `timingSample` reads, whatever the number of IDs.
+ */
+export async function collectStatus(store: ResultStore, opts: CollectStatusOptions): Promise<BatchStatus> {
+  const listing = await listResults(store, opts.scenario);
+  const wanted = opts.ids ? new Set(opts.ids) : undefined;
+  const inScope = (id: string) => !wanted || wanted.has(id);
+  const failedReads: [string, MarkerKind][] = [];
+  const successes: [string, number][] = [];
+  for (const e of listing.ids.values()) {
+    if (!inScope(e.id)) continue;
+    const kind = decidingMarker(e);
+    if (kind === "SUCCESS") successes.push([e.id, e.markers.SUCCESS!]);
+    else if (kind) failedReads.push([e.id, kind]);
+  }
+  failedReads.sort((a, b) => compareIds(a[0], b[0]));
+  successes.sort((a, b) => b[1] - a[1] || compareIds(a[0], b[0]));
+  const reads: [string, MarkerKind][] = [
+    ...failedReads.slice(0, opts.maxFailureReads ?? 5_000),
+    ...successes
+      .slice(0, opts.timingSample ?? TIMING_SAMPLE)
+      .map(([id]) => [id, "SUCCESS"] as [string, MarkerKind]),
+  ];
+  const markers = new Map<string, MarkerFacts>();
+  await mapLimit(reads, opts.concurrency ?? 16, async ([id, kind]) => {
+    // A marker replaced or removed since the listing (a retry finishing) is simply not in the sample.
+    const m = await getJson<Marker>(store, storeKeys.marker(opts.scenario, id, kind)).catch(() => undefined);
+    if (m) markers.set(id, markerFacts(id, kind, m));
+  });
+  return buildStatus({
+    scenario: opts.scenario,
+    ...(opts.batchId ? { batchId: opts.batchId } : {}),
+    ...(opts.ids ? { ids: opts.ids } : {}),
+    maxAttempts: opts.maxAttempts,
+    ...(opts.retryDeterministic ? { retryDeterministic: true } : {}),
+    ...(opts.automaticRetry === false ? { automaticRetry: false } : {}),
+    listing,
+    markers,
+    ...(opts.observed ? { observed: opts.observed } : {}),
+    ...(opts.tasks ? { tasks: opts.tasks } : {}),
+    ...(opts.regionOf ? { regionOf: opts.regionOf } : {}),
+    ...(opts.defaultRegion ? { defaultRegion: opts.defaultRegion } : {}),
+    ...(opts.startedAt ? { startedAt: opts.startedAt } : {}),
+    ...(opts.pricing ? { pricing: opts.pricing } : {}),
+    now: opts.now ?? new Date(),
+  });
+}
