@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { startS3Server } from "../../test/support/s3rver.js";
+import { startS3Server } from "../s3rver.js";
 import type { Json } from "./expressions.js";
 import { runWorkflow, type WorkflowEvent } from "./run.js";
 import { startWorld } from "./world.js";

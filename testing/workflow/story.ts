@@ -6,7 +6,7 @@
 //   story.repo.commit("add cb", { "projects/choapa/cb.yaml": "..." }, { branch: "add-cb" });
 //   const r = await story.run("validate", story.repo.pullRequest({ number: 1, head: "add-cb" }));
 //   expect(r.conclusion).toBe("success");
-import { type S3Server, startS3Server } from "../../test/support/s3rver.js";
+import { type S3Server, startS3Server } from "../s3rver.js";
 import type { TempRepo } from "./repo.js";
 import { makeTempRepo } from "./repo.js";
 import { type RunWorkflowOptions, runWorkflow, type WorkflowEvent, type WorkflowRunResult } from "./run.js";
