@@ -58,7 +58,7 @@ export interface AppliedStack {
 export type CloudEvent =
   | { kind: "repository"; repository: string; region: string; account: string; stack?: string }
   | { kind: "push"; image: string; job: string }
-  | { kind: "apply"; stack: string; job: string }
+  | { kind: "apply"; stack: string; job: string; targets?: string[] }
   | { kind: "destroy"; stack: string; job: string }
   | { kind: "task-definition"; family: string; image: string; stack: string; imageInRegistry: boolean };
 

@@ -141,152 +141,234 @@ export async function handleCdktf(world: World, req: CdktfRequest): Promise<Cdkt
   if (verb === "output")
     return { code: 1, stdout, stderr: "cdktf output: not stood in for by the workflow runner yet\n" };
 
-  const session = world.cloud.sessionOf(req.env.AWS_SESSION_TOKEN);
   for (const stack of selected) {
     const json = JSON.parse(
       readFileSync(join(outdir, manifest.stacks[stack]!.synthesizedStackPath), "utf8"),
     ) as StackJson;
-    const fail = (msg: string): CdktfAnswer => ({
-      code: 1,
-      stdout,
-      stderr: `${stack}  ╷\n${stack}  │ Error: ${msg}\n${stack}  ╵\n`,
-    });
-    if (!session)
-      return fail("No valid credential sources found (configure-aws-credentials did not run in this job)");
-    const provider = json.provider?.aws?.[0] ?? {};
-    const region = provider.region ?? req.env.AWS_REGION ?? "us-east-1";
-    if (provider.allowed_account_ids && !provider.allowed_account_ids.includes(session.account))
-      return fail(
-        `AWS account ID not allowed: ${session.account} (the stack allows ${provider.allowed_account_ids.join(", ")})`,
-      );
-    const backend = json.terraform?.backend?.s3;
-    if (backend && world.endpoints.S3) {
-      const s3 = new S3Client({
-        endpoint: world.endpoints.S3,
-        region: backend.region ?? "us-east-1",
-        forcePathStyle: true,
-        credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-      });
-      try {
-        await s3.send(new HeadBucketCommand({ Bucket: backend.bucket }));
-      } catch {
-        return fail(
-          `Failed to get existing workspaces: S3 bucket "${backend.bucket}" does not exist (state backend)`,
-        );
-      } finally {
-        s3.destroy();
-      }
-    }
-    const variables: Record<string, string> = {};
-    for (const [name, v] of Object.entries(json.variable ?? {})) {
-      const value = req.env[`TF_VAR_${name}`];
-      if (value === undefined) {
-        if (v.default === undefined)
-          return fail(
-            `No value for required variable\n  The root module input variable "${name}" is not set, and has no default value. Use a -var or -var-file command line argument or set a TF_VAR_ environment variable to provide a value for this variable.`,
-          );
-        continue;
-      }
-      for (const val of v.validation ?? []) {
-        const m = /can\(regex\("((?:[^"\\]|\\.)*)", var\.(\w+)\)\)/.exec(val.condition);
-        if (m && m[2] === name && !new RegExp(JSON.parse(`"${m[1]}"`)).test(value))
-          return fail(
-            `Invalid value for variable "${name}" (${JSON.stringify(value)}): ${val.error_message}`,
-          );
-      }
-      variables[name] = value;
-    }
-    const resources = Object.entries(json.resource ?? {}).flatMap(([type, byName]) =>
-      Object.keys(byName).map((n) => `${type}.${n}`),
-    );
-    const prior = world.cloud.stacks.get(stack);
+    const r = await stackOp(world, verb as "deploy" | "destroy" | "diff", stack, json, req.env);
+    stdout += r.stdout;
+    if (r.code !== 0) return { ...r, stdout };
+  }
+  return { code: 0, stdout, stderr: "" };
+}
 
-    if (verb === "diff") {
-      const added = resources.filter((r) => !prior?.resources.includes(r));
-      const removed = (prior?.resources ?? []).filter((r) => !resources.includes(r));
-      const changedVars = Object.entries(variables).filter(([k, v]) => prior && prior.variables[k] !== v);
-      const changed = changedVars.length
-        ? resources.filter((r) => r.startsWith("aws_ecs_task_definition.") && !added.includes(r))
-        : [];
-      stdout += `${stack}  Terraform will perform the following actions:\n`;
-      for (const r of added) stdout += `${stack}    # ${r} will be created\n`;
-      for (const r of changed)
-        stdout += `${stack}    # ${r} must be replaced (${changedVars.map(([k]) => `var.${k}`).join(", ")} changed)\n`;
-      for (const r of removed) stdout += `${stack}    # ${r} will be destroyed\n`;
-      stdout += `${stack}  Plan: ${added.length + changed.length} to add, 0 to change, ${removed.length + changed.length} to destroy.\n`;
-      continue;
-    }
-    if (verb === "destroy") {
-      for (const [id, r] of Object.entries(json.resource?.aws_ecr_repository ?? {})) {
-        const repo = world.cloud.findRepository(session.account, region, String(r.name));
-        if (repo?.images.length && r.force_delete !== true)
-          return fail(
-            `deleting ECR Repository (${r.name}): RepositoryNotEmptyException: The repository with name '${r.name}' in registry with id '${session.account}' cannot be deleted because it still contains images (${id})`,
-          );
-        if (repo) world.cloud.repositories.splice(world.cloud.repositories.indexOf(repo), 1);
-      }
-      world.cloud.stacks.delete(stack);
-      world.cloud.events.push({ kind: "destroy", stack, job: session.job });
-      stdout += `${stack}  Destroy complete! Resources: ${resources.length} destroyed.\n`;
-      continue;
-    }
-    // deploy: repositories first (task definitions depend on them), then task definitions.
-    const repoUrl = new Map<string, string>();
-    for (const [id, r] of Object.entries(json.resource?.aws_ecr_repository ?? {})) {
-      world.cloud.createRepository({ account: session.account, region, name: String(r.name), stack });
-      repoUrl.set(
-        `aws_ecr_repository.${id}`,
-        `${world.cloud.registryHost(session.account, region)}/${r.name}`,
+/**
+ * One stack's deploy, destroy or diff against the recorded state, refusing what terraform would. `targets`
+ * (terraform apply -target=...) applies only those resources: the ECR repositories of a targeted first apply.
+ */
+async function stackOp(
+  world: World,
+  verb: "deploy" | "destroy" | "diff",
+  stack: string,
+  json: StackJson,
+  env: Record<string, string>,
+  targets?: string[],
+): Promise<CdktfAnswer> {
+  let out = "";
+  const session = world.cloud.sessionOf(env.AWS_SESSION_TOKEN);
+  const fail = (msg: string): CdktfAnswer => ({
+    code: 1,
+    stdout: out,
+    stderr: `${stack}  ╷\n${stack}  │ Error: ${msg}\n${stack}  ╵\n`,
+  });
+  if (!session)
+    return fail("No valid credential sources found (configure-aws-credentials did not run in this job)");
+  const provider = json.provider?.aws?.[0] ?? {};
+  const region = provider.region ?? env.AWS_REGION ?? "us-east-1";
+  if (provider.allowed_account_ids && !provider.allowed_account_ids.includes(session.account))
+    return fail(
+      `AWS account ID not allowed: ${session.account} (the stack allows ${provider.allowed_account_ids.join(", ")})`,
+    );
+  const backend = json.terraform?.backend?.s3;
+  if (backend && world.endpoints.S3) {
+    const s3 = new S3Client({
+      endpoint: world.endpoints.S3,
+      region: backend.region ?? "us-east-1",
+      forcePathStyle: true,
+      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+    });
+    try {
+      await s3.send(new HeadBucketCommand({ Bucket: backend.bucket }));
+    } catch {
+      return fail(
+        `Failed to get existing workspaces: S3 bucket "${backend.bucket}" does not exist (state backend)`,
       );
+    } finally {
+      s3.destroy();
     }
-    for (const [id, r] of Object.entries(json.data?.aws_ecr_repository ?? {})) {
-      if (!world.cloud.findRepository(session.account, region, String(r.name)))
+  }
+  const variables: Record<string, string> = {};
+  for (const [name, v] of Object.entries(json.variable ?? {})) {
+    const value = env[`TF_VAR_${name}`];
+    if (value === undefined) {
+      if (v.default === undefined)
         return fail(
-          `reading ECR Repository (${r.name}): RepositoryNotFoundException (data.aws_ecr_repository.${id})`,
+          `No value for required variable\n  The root module input variable "${name}" is not set, and has no default value. Use a -var or -var-file command line argument or set a TF_VAR_ environment variable to provide a value for this variable.`,
         );
-      repoUrl.set(
-        `data.aws_ecr_repository.${id}`,
-        `${world.cloud.registryHost(session.account, region)}/${r.name}`,
-      );
+      return { code: 0, stdout: out, stderr: "" };
     }
-    for (const [, td] of Object.entries(json.resource?.aws_ecs_task_definition ?? {})) {
-      const containers = JSON.parse(String(td.container_definitions)) as Array<{ image: string }>;
-      for (const c of containers) {
-        const image = c.image
-          .replace(
-            /\$\{((?:data\.)?aws_ecr_repository\.[\w-]+)\.repository_url\}/g,
-            (_, ref: string) => repoUrl.get(ref) ?? `<${ref}>`,
-          )
-          .replace(/\$\{local\.image_separator\}/g, (variables.image ?? "").startsWith("sha256:") ? "@" : ":")
-          .replace(/\$\{var\.(\w+)\}/g, (_, v: string) => variables[v] ?? "");
-        const m = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\/([^:@]+)[:@](.+)$/.exec(image);
-        const inRegistry = Boolean(
-          m &&
-            world.cloud
-              .findRepository(m[1]!, m[2]!, m[3]!)
-              ?.images.some((i) => i.tag === m[4] || i.digest === m[4]),
+    for (const val of v.validation ?? []) {
+      const m = /can\(regex\("((?:[^"\\]|\\.)*)", var\.(\w+)\)\)/.exec(val.condition);
+      if (m && m[2] === name && !new RegExp(JSON.parse(`"${m[1]}"`)).test(value))
+        return fail(`Invalid value for variable "${name}" (${JSON.stringify(value)}): ${val.error_message}`);
+    }
+    variables[name] = value;
+  }
+  const resources = Object.entries(json.resource ?? {}).flatMap(([type, byName]) =>
+    Object.keys(byName).map((n) => `${type}.${n}`),
+  );
+  const prior = world.cloud.stacks.get(stack);
+
+  if (verb === "diff") {
+    const added = resources.filter((r) => !prior?.resources.includes(r));
+    const removed = (prior?.resources ?? []).filter((r) => !resources.includes(r));
+    const changedVars = Object.entries(variables).filter(([k, v]) => prior && prior.variables[k] !== v);
+    const changed = changedVars.length
+      ? resources.filter((r) => r.startsWith("aws_ecs_task_definition.") && !added.includes(r))
+      : [];
+    out += `${stack}  Terraform will perform the following actions:\n`;
+    for (const r of added) out += `${stack}    # ${r} will be created\n`;
+    for (const r of changed)
+      out += `${stack}    # ${r} must be replaced (${changedVars.map(([k]) => `var.${k}`).join(", ")} changed)\n`;
+    for (const r of removed) out += `${stack}    # ${r} will be destroyed\n`;
+    out += `${stack}  Plan: ${added.length + changed.length} to add, 0 to change, ${removed.length + changed.length} to destroy.\n`;
+    return { code: 0, stdout: out, stderr: "" };
+  }
+  if (verb === "destroy") {
+    for (const [id, r] of Object.entries(json.resource?.aws_ecr_repository ?? {})) {
+      const repo = world.cloud.findRepository(session.account, region, String(r.name));
+      if (repo?.images.length && r.force_delete !== true)
+        return fail(
+          `deleting ECR Repository (${r.name}): RepositoryNotEmptyException: The repository with name '${r.name}' in registry with id '${session.account}' cannot be deleted because it still contains images (${id})`,
         );
-        world.cloud.events.push({
-          kind: "task-definition",
-          family: String(td.family),
-          image,
-          stack,
-          imageInRegistry: inRegistry,
-        });
-        if (!inRegistry)
-          stdout += `::warning::${stack}: task definition ${td.family} registered with ${image}, which is not in the registry (tasks started now fail with CannotPullContainerError)\n`;
-      }
+      if (repo) world.cloud.repositories.splice(world.cloud.repositories.indexOf(repo), 1);
     }
+    world.cloud.stacks.delete(stack);
+    world.cloud.events.push({ kind: "destroy", stack, job: session.job });
+    out += `${stack}  Destroy complete! Resources: ${resources.length} destroyed.\n`;
+    return { code: 0, stdout: out, stderr: "" };
+  }
+  if (targets) {
+    // A targeted apply: only the named repositories (terraform adds what they depend on: nothing here).
+    const applied: string[] = [];
+    for (const t of targets) {
+      const id = t.slice("aws_ecr_repository.".length);
+      const r = json.resource?.aws_ecr_repository?.[id];
+      if (!r) return fail(`Invalid target address: no resource ${t} in the configuration`);
+      world.cloud.createRepository({ account: session.account, region, name: String(r.name), stack });
+      applied.push(t);
+    }
+    const before = world.cloud.stacks.get(stack);
     world.cloud.stacks.set(stack, {
       stack,
       account: session.account,
       region,
-      variables,
-      resources,
+      variables: before?.variables ?? {},
+      resources: [...new Set([...(before?.resources ?? []), ...applied])],
       job: session.job,
     });
-    world.cloud.events.push({ kind: "apply", stack, job: session.job });
-    stdout += `${stack}  Apply complete! Resources: ${resources.length} added, 0 changed, 0 destroyed.\n`;
+    world.cloud.events.push({ kind: "apply", stack, job: session.job, targets: applied });
+    return {
+      code: 0,
+      stdout: `${out}Warning: Resource targeting is in effect\nApply complete! Resources: ${applied.length} added, 0 changed, 0 destroyed.\n`,
+      stderr: "",
+    };
   }
-  return { code: 0, stdout, stderr: "" };
+  // deploy: repositories first (task definitions depend on them), then task definitions.
+  const repoUrl = new Map<string, string>();
+  for (const [id, r] of Object.entries(json.resource?.aws_ecr_repository ?? {})) {
+    world.cloud.createRepository({ account: session.account, region, name: String(r.name), stack });
+    repoUrl.set(`aws_ecr_repository.${id}`, `${world.cloud.registryHost(session.account, region)}/${r.name}`);
+  }
+  for (const [id, r] of Object.entries(json.data?.aws_ecr_repository ?? {})) {
+    if (!world.cloud.findRepository(session.account, region, String(r.name)))
+      return fail(
+        `reading ECR Repository (${r.name}): RepositoryNotFoundException (data.aws_ecr_repository.${id})`,
+      );
+    repoUrl.set(
+      `data.aws_ecr_repository.${id}`,
+      `${world.cloud.registryHost(session.account, region)}/${r.name}`,
+    );
+  }
+  for (const [, td] of Object.entries(json.resource?.aws_ecs_task_definition ?? {})) {
+    const containers = JSON.parse(String(td.container_definitions)) as Array<{ image: string }>;
+    for (const c of containers) {
+      const image = c.image
+        .replace(
+          /\$\{((?:data\.)?aws_ecr_repository\.[\w-]+)\.repository_url\}/g,
+          (_, ref: string) => repoUrl.get(ref) ?? `<${ref}>`,
+        )
+        .replace(/\$\{local\.image_separator\}/g, (variables.image ?? "").startsWith("sha256:") ? "@" : ":")
+        .replace(/\$\{var\.(\w+)\}/g, (_, v: string) => variables[v] ?? "");
+      const m = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\/([^:@]+)[:@](.+)$/.exec(image);
+      const inRegistry = Boolean(
+        m &&
+          world.cloud
+            .findRepository(m[1]!, m[2]!, m[3]!)
+            ?.images.some((i) => i.tag === m[4] || i.digest === m[4]),
+      );
+      world.cloud.events.push({
+        kind: "task-definition",
+        family: String(td.family),
+        image,
+        stack,
+        imageInRegistry: inRegistry,
+      });
+      if (!inRegistry)
+        out += `::warning::${stack}: task definition ${td.family} registered with ${image}, which is not in the registry (tasks started now fail with CannotPullContainerError)\n`;
+    }
+  }
+  world.cloud.stacks.set(stack, {
+    stack,
+    account: session.account,
+    region,
+    variables,
+    resources,
+    job: session.job,
+  });
+  world.cloud.events.push({ kind: "apply", stack, job: session.job });
+  out += `${stack}  Apply complete! Resources: ${resources.length} added, 0 changed, 0 destroyed.\n`;
+  return { code: 0, stdout: out, stderr: "" };
+}
+
+/**
+ * `terraform` inside the runner (setup-terraform's stand-in puts a shim on PATH): `-chdir=<stack dir> init`
+ * checks the state backend; `apply -target=aws_ecr_repository.<id>...` applies only those repositories.
+ * Anything else terraform would do here is refused: cdktf deploy/destroy/diff are the stood-in path.
+ */
+export async function handleTerraform(world: World, req: CdktfRequest): Promise<CdktfAnswer> {
+  const chdir = req.argv.find((a) => a.startsWith("-chdir="))?.slice("-chdir=".length);
+  const args = req.argv.filter((a) => !a.startsWith("-chdir="));
+  const [verb] = args;
+  const dir = resolve(req.cwd, chdir ?? ".");
+  if (verb === "version" || verb === "-version")
+    return { code: 0, stdout: "Terraform v1.10.5 (the workflow runner's stand-in)\n", stderr: "" };
+  const file = join(dir, "cdk.tf.json");
+  if (!existsSync(file))
+    return { code: 1, stdout: "", stderr: `Error: No configuration files in ${dir} (cdk.tf.json)\n` };
+  const json = JSON.parse(readFileSync(file, "utf8")) as StackJson;
+  const stack = dir.split("/").pop()!;
+  if (verb === "init") {
+    const r = await stackOp(world, "diff", stack, json, req.env);
+    if (r.code !== 0) return r;
+    return { code: 0, stdout: "Terraform has been successfully initialized!\n", stderr: "" };
+  }
+  if (verb === "apply") {
+    const targets = args.filter((a) => a.startsWith("-target=")).map((a) => a.slice("-target=".length));
+    if (!targets.length)
+      return {
+        code: 1,
+        stdout: "",
+        stderr: "terraform apply without -target: use cdktf deploy (stood in for)\n",
+      };
+    const other = targets.find((t) => !t.startsWith("aws_ecr_repository."));
+    if (other)
+      return {
+        code: 1,
+        stdout: "",
+        stderr: `terraform apply -target=${other}: only ECR repositories are stood in for\n`,
+      };
+    return stackOp(world, "deploy", stack, json, req.env, targets);
+  }
+  return { code: 1, stdout: "", stderr: `terraform ${verb}: not stood in for by the workflow runner\n` };
 }

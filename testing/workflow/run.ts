@@ -1125,3 +1125,77 @@ async function runLocalAction(
   s.standIn = undefined;
   return runStepProcess(st, js, s, { cmd: node, args: [main], cwd: js.workspace, env });
 }
+
+export type QueuedRun = WorkflowRunResult | { cancelled: true; event: WorkflowEvent; group: string };
+
+/**
+ * Runs of one workflow that GitHub receives while the first of them is in progress, resolved the way its
+ * `concurrency:` resolves them: the first runs; each later one waits (pending); with the default queue
+ * (`single`) a newer pending run cancels the older pending one of the same group, with `queue: max` every run
+ * waits its turn. The runs left then run one after the other, in arrival order. A cancelled run is recorded in
+ * the fake GitHub with conclusion "cancelled" and returned as `{ cancelled: true }`.
+ */
+export async function runQueued(list: RunWorkflowOptions[]): Promise<QueuedRun[]> {
+  const groups: Array<{ group: string; queue: string; cancelInProgress: boolean } | undefined> = [];
+  for (const o of list) {
+    const wf = await loadWorkflow(o.repoDir, o.workflow);
+    const { sha, ref } = eventCommit(o.repoDir, o.event);
+    const github: Record<string, Json> = {
+      event_name: o.event.name,
+      event: o.event.payload,
+      sha,
+      ref,
+      ref_name: ref.replace(/^refs\/(heads|tags)\//, ""),
+      repository: o.world?.repository ?? "acme/mfpar",
+      workflow: wf.name,
+    };
+    const c = evaluateToken(
+      wf.template.concurrency,
+      { github, vars: o.vars ?? {}, inputs: {} },
+      {
+        success: true,
+        failure: false,
+      },
+    );
+    if (typeof c === "string") groups.push({ group: c, queue: "single", cancelInProgress: false });
+    else if (c && typeof c === "object" && !Array.isArray(c))
+      groups.push({
+        group: asString(c.group),
+        queue: asString(c.queue) || "single",
+        cancelInProgress: c["cancel-in-progress"] === true,
+      });
+    else groups.push(undefined);
+  }
+  const cancelled = new Set<number>();
+  for (let i = 1; i < list.length; i++) {
+    const g = groups[i];
+    if (!g) continue;
+    for (let j = 1; j < i; j++) {
+      // An older pending run of the same group is replaced, unless the group queues.
+      if (!cancelled.has(j) && groups[j]?.group === g.group && g.queue !== "max") cancelled.add(j);
+    }
+    if (g.cancelInProgress && groups[0]?.group === g.group)
+      throw new Error("runQueued: cancel-in-progress would cancel the running run; not modelled");
+  }
+  const out: QueuedRun[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const o = list[i]!;
+    if (cancelled.has(i)) {
+      const { sha, ref } = eventCommit(o.repoDir, o.event);
+      o.world?.github.recordRun({
+        name: (await loadWorkflow(o.repoDir, o.workflow)).name,
+        path: workflowPath(o.workflow),
+        head_sha: sha,
+        head_branch: ref.replace(/^refs\/heads\//, ""),
+        event: o.event.name,
+        status: "completed",
+        conclusion: "cancelled",
+      });
+      o.log?.(
+        `workflow ${o.workflow} @ ${sha.slice(0, 7)}: cancelled (replaced by a newer pending run of ${groups[i]!.group})`,
+      );
+      out.push({ cancelled: true, event: o.event, group: groups[i]!.group });
+    } else out.push(await runWorkflow(o));
+  }
+  return out;
+}

@@ -57,6 +57,8 @@ export interface StepStandIn {
   run(ctx: StandInContext): Promise<boolean>;
 }
 
+const here = dirname(new URL(import.meta.url).pathname);
+
 function fail(ctx: StandInContext, message: string): false {
   ctx.log(`Error: ${message}`);
   ctx.annotate("error", message);
@@ -203,7 +205,7 @@ const setupTerraform: StandIn = {
     mkdirSync(dir, { recursive: true });
     writeFileSync(
       join(dir, "terraform"),
-      "#!/usr/bin/env bash\necho 'terraform: not available in the workflow runner; cdktf deploy/diff/destroy are stood in for' >&2\nexit 1\n",
+      `#!/usr/bin/env bash\nexec node ${JSON.stringify(join(here, "shims", "runner-tool.mjs"))} terraform "$@"\n`,
       { mode: 0o755 },
     );
     ctx.addPath(dir);
@@ -428,13 +430,9 @@ const githubScript: StandIn = {
       "INPUT_GITHUB-TOKEN": ctx.inputs["github-token"] || ctx.job.token,
       "INPUT_RESULT-ENCODING": ctx.inputs["result-encoding"] || "json",
     };
-    return ctx.exec(
-      ctx.world.nodeFor("node20"),
-      [join(dirname(new URL(import.meta.url).pathname), "shims", "github-script.mjs")],
-      {
-        env,
-      },
-    );
+    return ctx.exec(ctx.world.nodeFor("node20"), [join(here, "shims", "github-script.mjs")], {
+      env,
+    });
   },
 };
 

@@ -9,7 +9,14 @@
 import { type S3Server, startS3Server } from "../s3rver.js";
 import type { TempRepo } from "./repo.js";
 import { makeTempRepo } from "./repo.js";
-import { type RunWorkflowOptions, runWorkflow, type WorkflowEvent, type WorkflowRunResult } from "./run.js";
+import {
+  type QueuedRun,
+  type RunWorkflowOptions,
+  runQueued,
+  runWorkflow,
+  type WorkflowEvent,
+  type WorkflowRunResult,
+} from "./run.js";
 import { startWorld, type World } from "./world.js";
 
 /** The account the example projects (choapa, mpupio, pelambres) deploy to. */
@@ -38,6 +45,8 @@ export interface Story {
     event: WorkflowEvent,
     opts?: Partial<Omit<RunWorkflowOptions, "repoDir" | "workflow" | "event" | "world">>,
   ): Promise<WorkflowRunResult>;
+  /** Events that arrive while the first one's run is in progress (see runQueued: concurrency decides). */
+  runQueued(workflow: string, events: WorkflowEvent[]): Promise<QueuedRun[]>;
   stop(): Promise<void>;
 }
 
@@ -55,6 +64,7 @@ export async function startStory(
   const world = await startWorld({ endpoints: { S3: s3.endpoint, ...(opts.endpoints ?? {}) } });
   const repo = makeTempRepo({ parent: world.tmp, ...(opts.from ? { from: opts.from } : {}) });
   const vars = { ...STORY_VARS, ...(opts.vars ?? {}) };
+  const log = process.env.MFPAR_WORKFLOW_LOG ? { log: (l: string) => process.stderr.write(`${l}\n`) } : {};
   return {
     repo,
     world,
@@ -68,8 +78,10 @@ export async function startStory(
         world,
         ...o,
         vars: { ...vars, ...(o.vars ?? {}) },
-        ...(process.env.MFPAR_WORKFLOW_LOG ? { log: (l: string) => process.stderr.write(`${l}\n`) } : {}),
+        ...log,
       }),
+    runQueued: (workflow, events) =>
+      runQueued(events.map((event) => ({ repoDir: repo.dir, workflow, event, world, vars, ...log }))),
     async stop() {
       await world.stop();
       await s3.stop();

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { type FakeCloud, startFakeCloud } from "../aws/cloud.js";
 import { type FakeGitHub, startFakeGitHub } from "../github/server.js";
-import { handleCdktf } from "./cdktf.js";
+import { handleCdktf, handleTerraform } from "./cdktf.js";
 
 const here = dirname(new URL(import.meta.url).pathname);
 /** The repository this runner lives in (its node_modules serve every checkout). */
@@ -103,7 +103,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
       }
       writeFileSync(
         join(target, ".bin", "cdktf"),
-        `#!/usr/bin/env bash\nexec node ${JSON.stringify(join(here, "shims", "cdktf-client.mjs"))} "$@"\n`,
+        `#!/usr/bin/env bash\nexec node ${JSON.stringify(join(here, "shims", "runner-tool.mjs"))} cdktf "$@"\n`,
         { mode: 0o755 },
       );
     },
@@ -114,5 +114,6 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
     },
   };
   cloud.route("/__runner/cdktf", (body) => handleCdktf(world, body as never));
+  cloud.route("/__runner/terraform", (body) => handleTerraform(world, body as never));
   return world;
 }
