@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { calibrationSchema } from "../calibrate/schema.js";
 import { projectSchema, scenarioSchema } from "./schema.js";
 
 /**
@@ -21,6 +22,11 @@ export function jsonSchemas(): Record<string, unknown> {
       scenarioSchema,
       "mfpar scenario file",
       "https://mfpar.dev/schema/scenario.schema.json",
+    ),
+    "calibration.schema.json": gen(
+      calibrationSchema,
+      "mfpar calibration file",
+      "https://mfpar.dev/schema/calibration.schema.json",
     ),
   };
 }

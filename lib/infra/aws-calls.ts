@@ -335,6 +335,50 @@ export const AWS_CALLS: AwsCall[] = [
   },
   {
     client: "@aws-sdk/client-ecs",
+    command: "StopTaskCommand",
+    uses: [
+      {
+        roles: ["run"],
+        why: "mfpar stop / Stop batch: stops the batch's running tasks, with the reason (lib/batch/stop.ts)",
+        checks: [check("ecs:StopTask", arn.task, inCluster)],
+      },
+    ],
+  },
+  {
+    client: "@aws-sdk/client-ecs",
+    command: "DescribeTaskDefinitionCommand",
+    uses: [
+      {
+        roles: ["plan", "run"],
+        why: "a batch pins the task-definition revision (and its image) it runs: launch, status, preview (no resource-level permission)",
+        checks: [check("ecs:DescribeTaskDefinition", arn.star)],
+      },
+    ],
+  },
+  {
+    client: "@aws-sdk/client-ecs",
+    command: "ListTaskDefinitionsCommand",
+    uses: [
+      {
+        roles: ["close-out"],
+        why: "the revisions the stacks keep (skipDestroy) to deregister after cdktf destroy (no resource-level permission)",
+        checks: [check("ecs:ListTaskDefinitions", arn.star)],
+      },
+    ],
+  },
+  {
+    client: "@aws-sdk/client-ecs",
+    command: "DeregisterTaskDefinitionCommand",
+    uses: [
+      {
+        roles: ["close-out"],
+        why: "deregisters every revision of the project's families (no resource-level permission)",
+        checks: [check("ecs:DeregisterTaskDefinition", arn.star)],
+      },
+    ],
+  },
+  {
+    client: "@aws-sdk/client-ecs",
     command: "DescribeTasksCommand",
     uses: [
       {
@@ -377,6 +421,11 @@ export const AWS_CALLS: AwsCall[] = [
         why: "the images to back up, then to delete",
         checks: [check("ecr:DescribeImages", arn.repository)],
       },
+      {
+        roles: ["run"],
+        why: "a new batch pins its image's digest; unpinning checks the image keeps another tag (lib/batch/pins.ts)",
+        checks: [check("ecr:DescribeImages", arn.repository)],
+      },
     ],
   },
   {
@@ -386,6 +435,11 @@ export const AWS_CALLS: AwsCall[] = [
       {
         roles: ["close-out"],
         why: "image manifests for the backup",
+        checks: [check("ecr:BatchGetImage", arn.repository)],
+      },
+      {
+        roles: ["run"],
+        why: "the manifest a batch's pin tag is put on (lib/batch/pins.ts)",
         checks: [check("ecr:BatchGetImage", arn.repository)],
       },
     ],
@@ -420,6 +474,22 @@ export const AWS_CALLS: AwsCall[] = [
         roles: ["close-out"],
         why: "deletes backed-up images",
         checks: [check("ecr:BatchDeleteImage", arn.repository)],
+      },
+      {
+        roles: ["run"],
+        why: "removes a finished batch's pinned-<batch> tag (only the tag: the image keeps its commit tag)",
+        checks: [check("ecr:BatchDeleteImage", arn.repository)],
+      },
+    ],
+  },
+  {
+    client: "@aws-sdk/client-ecr",
+    command: "PutImageCommand",
+    uses: [
+      {
+        roles: ["run"],
+        why: "tags a new batch's image pinned-<batch> so the lifecycle rule keeps it while the batch runs",
+        checks: [check("ecr:PutImage", arn.repository)],
       },
     ],
   },

@@ -369,7 +369,11 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
   const ecrLogin = allow("EcrLoginNoResourceLevel", ["ecr:GetAuthorizationToken"], ["*"]);
   const ecsDestroy = [
     allow("DestroyEcs", ["ecs:DeleteCluster", "ecs:PutClusterCapacityProviders"], [a.cluster]),
-    allow("DeregisterTaskDefinitionsNoResourceLevel", ["ecs:DeregisterTaskDefinition"], ["*"]),
+    allow(
+      "DeregisterTaskDefinitionsNoResourceLevel",
+      ["ecs:DeregisterTaskDefinition", "ecs:ListTaskDefinitions"],
+      ["*"],
+    ),
   ];
   const ec2Delete = [
     "ec2:DeleteInternetGateway",
@@ -521,6 +525,18 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
     allow("ListResults", ["s3:ListBucket"], [a.bucket]),
     // AbortMultipartUpload: lib-storage's Upload (large summaries) aborts the parts of a failed upload.
     allow("ReadWriteResults", ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"], [a.objects]),
+    // mfpar stop / Stop batch (lib/batch/stop.ts): StopTask on the project's tasks, in its clusters.
+    allow("StopTasks", ["ecs:StopTask"], [a.task], ecsCluster),
+    // A batch pins the task-definition revision it runs (lib/batch/pins.ts); no resource-level permission.
+    allow("DescribeTaskDefinitionsNoResourceLevel", ["ecs:DescribeTaskDefinition"], ["*"]),
+    // ...and its image: digest read, tag pinned-<batch> added (PutImage of the existing manifest) at launch and
+    // removed (BatchDeleteImage by tag) when the batch ends; the repositories' tags are immutable, so no
+    // existing tag can be moved. ECR has no condition key on the tag, hence the repository scope.
+    allow(
+      "PinBatchImages",
+      ["ecr:BatchDeleteImage", "ecr:BatchGetImage", "ecr:DescribeImages", "ecr:PutImage"],
+      [a.repository],
+    ),
     fargateQuotas,
     denyBootstrapState(p.stateBucket),
   ];

@@ -8,7 +8,7 @@
 import { regionOfId } from "../batch/assign.js";
 import type { Observation } from "../batch/reconcile.js";
 import type { BatchRecord } from "../batch/record.js";
-import { describeOrigin, listOpenBatches, readBatchRecord } from "../batch/record.js";
+import { describeOrigin, listActiveBatches, readBatchRecord } from "../batch/record.js";
 import type { ResolvedScenario } from "../config/load.js";
 import { UserError } from "../errors.js";
 import type { PricingInput } from "../pricing/cost.js";
@@ -95,7 +95,7 @@ export async function statusPass(o: StatusPassOptions): Promise<BatchPass[]> {
     const b = await readBatchRecord(store, sc.scenario, o.batchId);
     if (!b) throw new UserError(`batch ${o.batchId} not found in ${o.store.url}${sc.scenario}/batches/`);
     batches = [b];
-  } else batches = await listOpenBatches(store, sc.scenario);
+  } else batches = await listActiveBatches(store, sc.scenario);
 
   if (batches.length === 0) {
     if (o.withoutBatch === "skip") return [];
@@ -117,7 +117,7 @@ export async function statusPass(o: StatusPassOptions): Promise<BatchPass[]> {
   for (const initial of batches) {
     let batch = initial;
     let observation: Observation | undefined;
-    if (o.reconcile && batch.status === "open") {
+    if (o.reconcile && (batch.status === "open" || batch.status === "stopping")) {
       ({ batch, observation } = await o.reconcile(batch, store));
       if (observation) observation = withLaunches(observation, batch);
     }
