@@ -9,7 +9,13 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import type { World } from "./world.js";
+import type { FakeCloud } from "../aws/cloud.js";
+
+/** What the cdktf and terraform stand-ins need of the world: the recorded cloud and the endpoints. */
+export interface CdktfWorld {
+  cloud: FakeCloud;
+  endpoints: Record<string, string>;
+}
 
 interface CdktfRequest {
   argv: string[];
@@ -65,7 +71,7 @@ function run(cmd: string, cwd: string, env: Record<string, string>): Promise<{ c
   });
 }
 
-export async function handleCdktf(world: World, req: CdktfRequest): Promise<CdktfAnswer> {
+export async function handleCdktf(world: CdktfWorld, req: CdktfRequest): Promise<CdktfAnswer> {
   const [verb, ...rest] = req.argv;
   const flags = new Set(rest.filter((a) => a.startsWith("--")));
   const flagValue = (name: string) => {
@@ -157,7 +163,7 @@ export async function handleCdktf(world: World, req: CdktfRequest): Promise<Cdkt
  * (terraform apply -target=...) applies only those resources: the ECR repositories of a targeted first apply.
  */
 async function stackOp(
-  world: World,
+  world: CdktfWorld,
   verb: "deploy" | "destroy" | "diff",
   stack: string,
   json: StackJson,
@@ -336,7 +342,7 @@ async function stackOp(
  * checks the state backend; `apply -target=aws_ecr_repository.<id>...` applies only those repositories.
  * Anything else terraform would do here is refused: cdktf deploy/destroy/diff are the stood-in path.
  */
-export async function handleTerraform(world: World, req: CdktfRequest): Promise<CdktfAnswer> {
+export async function handleTerraform(world: CdktfWorld, req: CdktfRequest): Promise<CdktfAnswer> {
   const chdir = req.argv.find((a) => a.startsWith("-chdir="))?.slice("-chdir=".length);
   const args = req.argv.filter((a) => !a.startsWith("-chdir="));
   const [verb] = args;

@@ -5,8 +5,8 @@ import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Json } from "./expressions.js";
-import type { JobState, StepRun, WorkflowEvent } from "./run.js";
 import { bootstrapTrust } from "./trust.js";
+import type { JobState, StepRun, WorkflowEvent } from "./types.js";
 import type { World } from "./world.js";
 
 export interface StandInContext {
@@ -167,15 +167,17 @@ const setupNode: StandIn = {
     const wanted = ctx.inputs["node-version"];
     if (!wanted) return fail(ctx, "setup-node: node-version is empty (no version would be installed)");
     const major = /^v?(\d+)/.exec(wanted)?.[1];
-    const have: Record<string, string> = {
-      "24": join(ctx.world.nodeModules, "node", "bin"),
-      "20": "/usr/bin",
-    };
+    const have: Record<string, string> = { "24": join(ctx.world.nodeModules, "node", "bin") };
+    for (const d of ["/usr/local/bin", "/usr/bin"]) {
+      const v = spawnSync(join(d, "node"), ["--version"], { encoding: "utf8" }).stdout?.trim() ?? "";
+      const m = /^v(\d+)\./.exec(v);
+      if (m && !have[m[1]!]) have[m[1]!] = d;
+    }
     const dir = major ? have[major] : undefined;
     if (!dir || !existsSync(join(dir, "node")))
       return fail(
         ctx,
-        `setup-node: node-version ${wanted} is not available here (Node 20 from the system, 24 from node@24)`,
+        `setup-node: node-version ${wanted} is not available here (here: ${Object.keys(have).sort().join(", ")}; 24 from the npm package node@24)`,
       );
     if (ctx.inputs.cache === "npm" && !existsSync(join(ctx.job.workspace, "package-lock.json")))
       return fail(
@@ -261,7 +263,7 @@ const configureAwsCredentials: StandIn = {
     const [, account, roleName] = m;
     const audience = ctx.inputs.audience || "sts.amazonaws.com";
     const subject = ctx.job.job.oidcSubject;
-    const trust = await bootstrapTrust(ctx, account!);
+    const trust = await bootstrapTrust({ world: ctx.world, repoDir: ctx.repoDir, sha: ctx.sha }, account!);
     if (typeof trust === "string") return fail(ctx, trust);
     const role = trust.find((r) => r.name === roleName);
     if (!role)

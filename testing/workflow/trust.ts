@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { StandInContext } from "./stand-ins.js";
+import type { World } from "./world.js";
 
 export interface TrustedRole {
   name: string;
@@ -69,7 +69,10 @@ function roleFromPolicy(name: string, policyText: string): TrustedRole {
 const cache = new Map<string, TrustedRole[] | string>();
 
 /** The roles of the bootstrap stack for `account`, synthesized from the run's commit; or an error message. */
-export async function bootstrapTrust(ctx: StandInContext, account: string): Promise<TrustedRole[] | string> {
+export async function bootstrapTrust(
+  ctx: { world: World; repoDir: string; sha: string },
+  account: string,
+): Promise<TrustedRole[] | string> {
   const key = `${ctx.repoDir}@${ctx.sha}:${account}:${ctx.world.repository}`;
   const hit = cache.get(key);
   if (hit) return hit;

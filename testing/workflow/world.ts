@@ -63,6 +63,9 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
     ...(opts.endpoints ?? {}),
   };
   const toolsDir = join(here, "tools");
+  const node24 = join(nodeModules, "node", "bin", "node");
+  // The runner image's own Node (20 on GitHub's Ubuntu images and this Debian): for node20 actions.
+  const systemNode = ["/usr/local/bin/node", "/usr/bin/node"].find((p) => existsSync(p));
   const world: World = {
     repository,
     github,
@@ -86,7 +89,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
       AWS_EC2_METADATA_DISABLED: "true",
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     }),
-    nodeFor: (using) => (using === "node24" ? join(nodeModules, "node", "bin", "node") : "/usr/bin/node"),
+    nodeFor: (using) => (using === "node24" ? node24 : (systemNode ?? node24)),
     linkNodeModules(dir) {
       const target = join(dir, "node_modules");
       if (existsSync(target)) return;
