@@ -1,4 +1,4 @@
-// The IAM contract: every AWS call of the inventory (lib/infra/aws-calls.ts), Terraform's calls for every
+// The IAM contract: every AWS call of the inventory (lib/aws-calls.ts), Terraform's calls for every
 // resource of a project stack, and the calls that must never succeed, evaluated by a real IAM policy engine
 // (@cloud-copilot/iam-simulate, AGPL: a devDependency for tests, see docs/adr/0004) against the roles as the
 // stacks synthesize them for a test account. Trust policies are evaluated against each workflow job's OIDC
@@ -17,7 +17,7 @@ import {
   IMPLICIT_CALLS,
   TERRAFORM_CALLS,
   TERRAFORM_UNSCOPED,
-} from "../../lib/infra/aws-calls.js";
+} from "../../lib/aws-calls.js";
 import { loadProjects } from "../../lib/infra/load.js";
 import type { ProjectStackPlan } from "../../lib/infra/stack-plan.js";
 import { planInfra } from "../../lib/infra/stack-plan.js";
@@ -169,7 +169,7 @@ describe("Terraform's calls for every resource of a project stack (mfpar-choapa-
     const missing = [...types].filter((t) => !TERRAFORM_CALLS[t]).sort();
     expect(
       missing.map(
-        (t) => `${t}: add its read/write/destroy IAM actions to TERRAFORM_CALLS in lib/infra/aws-calls.ts`,
+        (t) => `${t}: add its read/write/destroy IAM actions to TERRAFORM_CALLS in lib/aws-calls.ts`,
       ),
     ).toEqual([]);
   });
