@@ -87,6 +87,21 @@ describe("instructions on MODFLOW-USG output (01A_nestedgrid_nognc/output/flow.l
     expect([...readObservations(w, "INFILTRATION 2.0\n", "i.out")]).toEqual([["a", 2]]);
   });
 
+  it("lets a line advance land on the empty line PEST++ reads after a final newline, and no further", async () => {
+    const ins = parseInstructions("pif ~\nl1 !a!\nl1\n", "e.ins");
+    expect([...readObservations(ins, "1.0\n", "e.out")]).toEqual([["a", 1]]);
+    await expectUserError(
+      () => readObservations(ins, "1.0", "e.out"),
+      "e.ins:3: line advance l1 goes past the end of e.out (1 lines; now at line 1)",
+      "pest/ins-eof",
+    );
+    await expectUserError(
+      () => readObservations(parseInstructions("pif ~\nl1 !a!\nl2\n", "e.ins"), "1.0\n", "e.out"),
+      "e.ins:3: line advance l2 goes past the end of e.out (1 lines; now at line 1)",
+      "pest/ins-eof",
+    );
+  });
+
   it("reads CRLF output and a fixed field at the end of a short line", () => {
     const ins = parseInstructions("pif ~\r\nl2 [h]2:12\r\n", "c.ins");
     expect([...readObservations(ins, "head\r\n  12.5\r\n", "c.out")]).toEqual([["h", 12.5]]);
