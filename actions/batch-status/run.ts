@@ -4,6 +4,7 @@ import { type LaunchRequest, launchOptionsFor } from "../../lib/batch/from-confi
 import { launchBatch } from "../../lib/batch/launch.js";
 import type { BatchRecord } from "../../lib/batch/record.js";
 import { steeringLines } from "../../lib/batch/summary.js";
+import { type AggregateResult, aggregateScenario } from "../../lib/report/aggregate.js";
 import { type BatchPass, statusPass } from "../../lib/status/pass.js";
 import { ensembleMarkdown, headline, statusMarkdown } from "../../lib/status/summary.js";
 import { summaryKeys } from "../../lib/store/keys.js";
@@ -84,7 +85,7 @@ export async function run(deps: RunDeps = {}): Promise<void> {
       store: options.store,
       ...(batchId ? { batchId } : {}),
       withoutBatch: "skip",
-      aggregate: act,
+      ...(act ? { aggregate: aggregateScenario } : {}),
       reconcile: async (batch, passStore) => {
         const r = await launchBatch({ ...options, store: passStore, batchId: batch.batchId, dryRun: !act });
         return { batch: r.reconcile.batch, observation: r.reconcile.observation };
@@ -172,7 +173,11 @@ function stopReport(p: BatchPass, links: { label: string; url: string }[]): stri
 }
 
 /** The comment posted once when a batch completes: counts, failures by cause, cost, and the ensemble. */
-function completionReport(p: BatchPass, reportKey: string, links: { label: string; url: string }[]): string {
+function completionReport(
+  p: BatchPass<AggregateResult>,
+  reportKey: string,
+  links: { label: string; url: string }[],
+): string {
   const b = p.batch!;
   return (
     statusMarkdown(p.status, { title: `Batch ${b.batchId} complete: ${b.project}/${b.scenario}`, links }) +
@@ -181,7 +186,7 @@ function completionReport(p: BatchPass, reportKey: string, links: { label: strin
   );
 }
 
-function finalNote(p: BatchPass, reportKey: string): string {
+function finalNote(p: BatchPass<AggregateResult>, reportKey: string): string {
   if (!p.aggregated) return "";
   const a = p.aggregated;
   return (

@@ -219,6 +219,7 @@ describe("launch-batch action", () => {
       pending: "12",
       skipped: "0",
       issue: "",
+      rerun: "",
     });
     expect(f.summary()).toContain(
       "| Region | Max in flight | Launched | Pending | Skipped (done) | Running | Exhausted | Throttled retries | vCPU-hours | Est. cost | Est. duration |",

@@ -66008,7 +66008,7 @@ var require_undici = __commonJS({
 // actions/open-batches/run.ts
 import { resolve as resolve6 } from "node:path";
 
-// lib/infra/aws-calls.ts
+// lib/aws-calls.ts
 var s3 = (bucket, key) => `arn:aws:s3:::${bucket}${key === void 0 ? "" : `/${key}`}`;
 var arn = {
   bucket: (t) => s3(t.bucket),

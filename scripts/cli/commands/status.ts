@@ -3,7 +3,13 @@ import { join, relative, resolve } from "node:path";
 import type { LaunchRequest } from "../../../lib/batch/from-config.js";
 import { steeringLines } from "../../../lib/batch/summary.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
-import { type BatchPass, type ReconcileBatch, statusPass } from "../../../lib/status/pass.js";
+import type { AggregateResult } from "../../../lib/report/aggregate.js";
+import {
+  type AggregateBatch,
+  type BatchPass,
+  type ReconcileBatch,
+  statusPass,
+} from "../../../lib/status/pass.js";
 import { statusText } from "../../../lib/status/summary.js";
 import { summaryKeys } from "../../../lib/store/keys.js";
 import { scenarioArg, storeArg } from "../args.js";
@@ -41,7 +47,11 @@ async function ecsReconcile(
   };
 }
 
-export function passJson(passes: BatchPass[]) {
+/** lib/report's aggregation, imported (with Vega) only when a batch is found complete. */
+const aggregateLazily: AggregateBatch<AggregateResult> = async (store, scenario, opts) =>
+  (await import("../../../lib/report/aggregate.js")).aggregateScenario(store, scenario, opts);
+
+export function passJson(passes: BatchPass<AggregateResult>[]) {
   return passes.map((p) => ({
     ...(p.batch ? { batchId: p.batch.batchId, batchStatus: p.batch.status } : {}),
     status: p.status,
@@ -108,7 +118,7 @@ Exits 0 (status is a report).`,
         ...(typeof values.batch === "string" ? { batchId: values.batch } : {}),
         reconcile,
         // Aggregating writes summary/: an observing status leaves that to --act and the scheduled pass.
-        aggregate: act,
+        ...(act ? { aggregate: aggregateLazily } : {}),
       });
       if (values.json) {
         io.stdout(`${JSON.stringify(passJson(passes), null, 2)}\n`);

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { calibrationSchema } from "../calibrate/schema.js";
-import { projectSchema, scenarioSchema } from "./schema.js";
+import { projectSchema, scenarioSchema } from "../config/schema.js";
 
 /**
  * JSON Schemas for editors (yaml-language-server): generated from the zod schemas, so they cannot drift.
