@@ -1,6 +1,6 @@
 // The IAM contract: every AWS call of the inventory (lib/aws-calls.ts), Terraform's calls for every
 // resource of a project stack, and the calls that must never succeed, evaluated by a real IAM policy engine
-// (@cloud-copilot/iam-simulate, AGPL: a devDependency for tests, see docs/adr/0004) against the roles as the
+// (@cloud-copilot/iam-simulate, AGPL: a devDependency for tests, see docs/adr/0005) against the roles as the
 // stacks synthesize them for a test account. Trust policies are evaluated against each workflow job's OIDC
 // claims with the engine's core `authorize` (runSimulation drops the token.actions.githubusercontent.com keys).
 import { readdirSync, readFileSync } from "node:fs";
@@ -523,7 +523,7 @@ describe("and nothing more", () => {
             const re = new RegExp(`^${granted.replace(/\*/g, ".*")}$`);
             if (![...(used.get(kind) ?? [])].some((a) => re.test(a))) unused.push(`${kind} ${granted}`);
           }
-    // On failure: remove the grant from lib/infra/iam.ts, or add the call that needs it to lib/infra/aws-calls.ts.
+    // On failure: remove the grant from lib/infra/iam.ts, or add the call that needs it to lib/aws-calls.ts.
     expect(unused.filter((u) => !UNUSED_GRANTS[u])).toEqual([]);
     expect(Object.keys(UNUSED_GRANTS).filter((u) => !unused.includes(u))).toEqual([]);
   });
