@@ -39,7 +39,10 @@ describe("mfpar validate", () => {
     const dir = demoCopy();
     expect((await validatePath(dir)).ok).toBe(true);
     const file = join(dir, "cal-heads.yaml");
-    writeFileSync(file, readFileSync(file, "utf8").replace("  noptmax: 10", "  noptmax: 10\n  max_run_fails: 2"));
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8").replace("  noptmax: 10", "  noptmax: 10\n  max_run_fails: 2"),
+    );
     for (const target of [dir, file]) {
       const r = await validatePath(target);
       expect(r.ok).toBe(false);
