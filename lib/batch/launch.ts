@@ -1,3 +1,4 @@
+import type { ECRClient } from "@aws-sdk/client-ecr";
 import type { ECSClient } from "@aws-sdk/client-ecs";
 import type { ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
 import { selectIds } from "../config/ids.js";
@@ -25,16 +26,20 @@ import {
 import type { ResultStore } from "../store/types.js";
 import type { Clock, Sleep } from "../time.js";
 import { assignRegions } from "./assign.js";
+import { resolvePin, unpinBatch } from "./pins.js";
 import { type ReconcileResult, type RegionEcs, reconcile } from "./reconcile.js";
 import {
   type BatchRecord,
   type BatchTracking,
   batchOrigin,
+  describeActor,
+  listBatchRecords,
   listOpenBatches,
   newBatchId,
   readBatchRecord,
   writeBatchRecord,
 } from "./record.js";
+import { type RerunSelector, selectRerun, withRerun } from "./rerun.js";
 
 export interface LaunchBatchOptions {
   scenario: ResolvedScenario;
@@ -52,6 +57,10 @@ export interface LaunchBatchOptions {
   /** Deployed stacks' outputs, one per region: cluster, task definition, network. */
   outputs?: ProjectStackOutputs[];
   ecs: (region: string) => ECSClient;
+  /** ECR per region: the image digest and the `pinned-<batch>` tag (without it, the digest only when named). */
+  ecr?: (region: string) => ECRClient;
+  /** `--rerun failed[:reason]`: one more attempt for the failed IDs of the batch (`batchId`, else the latest). */
+  rerun?: RerunSelector;
   /** Service Quotas per region; without it, max-in-flight comes from config alone. */
   quotas?: (region: string) => ServiceQuotasClient;
   env?: Record<string, string | undefined>;
@@ -88,6 +97,15 @@ export interface LaunchBatchResult {
   estimates: RegionEstimate[];
   prices: { date: string; source: string };
   runMsBasis: string;
+  /**
+   * Dry run only: what is not deployed yet (no results bucket, no network for a region). The plan is still
+   * made — IDs, tasks, vCPU-hours, cost — from config; a real launch would stop on the same gaps.
+   */
+  notDeployed: string[];
+  /** What a rerun selected: the IDs and attempts given, and the failures left out by reason. */
+  rerun?: { ids: string[]; otherReasons: Record<string, number> };
+  /** Things that did not stop the pass but that the user should know (e.g. an image not pinned in ECR). */
+  warnings: string[];
 }
 
 /** The network of one region's tasks: `aws.network[region]` in config, else the deployed stack's outputs. */
@@ -142,9 +160,26 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
   const outputsOf = (region: string) => o.outputs?.find((x) => x.region === region);
   const limits = o.limits ?? AWS_ECS_RATE_LIMITS;
 
+  const notDeployed: string[] = [];
   const targets: Record<string, RegionTarget> = {};
-  for (const region of sc.regions)
-    targets[region] = resolveTarget(sc, region, o.ecs(region), outputsOf(region));
+  for (const region of sc.regions) {
+    try {
+      targets[region] = resolveTarget(sc, region, o.ecs(region), outputsOf(region));
+    } catch (e) {
+      // A preview (a PR's launch preview, before the first deploy) plans without the network; launching cannot.
+      if (!o.dryRun || !(e instanceof UserError) || e.code !== "launch/network") throw e;
+      notDeployed.push(`${region}: no network yet (no stack outputs, no aws.network.${region})`);
+      targets[region] = {
+        region,
+        client: o.ecs(region),
+        cluster: sc.names.cluster,
+        taskDefinition: sc.names.taskFamily,
+        container: sc.names.container,
+        network: { subnets: [], securityGroups: [], assignPublicIp: false },
+      };
+    }
+  }
+  const store = o.dryRun ? await storeOrEmpty(o.store, sc.scenario, notDeployed) : o.store;
 
   const quotas: Record<string, QuotaResult | undefined> = {};
   const maxInFlight: Record<string, number> = {};
@@ -160,11 +195,19 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
 
   let batch: BatchRecord | undefined;
   let mode: LaunchBatchResult["mode"] = "resumed";
+  const warnings: string[] = [];
+  let rerun: LaunchBatchResult["rerun"];
   if (o.batchId) {
-    batch = await readBatchRecord(o.store, sc.scenario, o.batchId);
+    batch = await readBatchRecord(store, sc.scenario, o.batchId);
     if (!batch) throw new UserError(`batch ${o.batchId} not found in ${o.store.url}${sc.scenario}/batches/`);
+  } else if (o.rerun) {
+    batch = (await listBatchRecords(store, sc.scenario)).at(-1);
+    if (!batch)
+      throw new UserError(
+        `--rerun ${o.rerun.text}: no batch of ${sc.project}/${sc.scenario} in ${o.store.url}${sc.scenario}/batches/ to rerun`,
+      );
   } else {
-    const open = await listOpenBatches(o.store, sc.scenario);
+    const open = await listOpenBatches(store, sc.scenario);
     batch = open.reverse().find((b) => b.configHash === sc.configHash && sameIds(b.ids, ids));
   }
   const image = o.outputs?.[0]?.scenarios[sc.scenario]?.image ?? sc.scenarioConfig.image;
@@ -190,6 +233,41 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
       launches: {},
     };
   }
+
+  // Pin what the batch runs, once per region: a new batch before it is recorded, an older record on its next pass.
+  if (mode !== "planned") {
+    for (const region of sc.regions) {
+      if (batch.pins?.[region]) continue;
+      const t = targets[region]!;
+      if (/:\d+$/.test(t.taskDefinition) && !o.ecr) {
+        const image = o.outputs?.find((x) => x.region === region)?.scenarios[sc.scenario]?.image;
+        batch = {
+          ...batch,
+          pins: {
+            ...batch.pins,
+            [region]: { taskDefinitionArn: t.taskDefinition, ...(image ? { image } : {}) },
+          },
+        };
+        continue;
+      }
+      try {
+        const r = await resolvePin({
+          batchId: batch.batchId,
+          taskDefinition: t.taskDefinition,
+          container: t.container,
+          ecs: t.client,
+          ecr: o.ecr?.(region),
+          dryRun: o.dryRun,
+        });
+        warnings.push(...r.warnings.map((w) => `${region}: ${w}`));
+        batch = { ...batch, pins: { ...batch.pins, [region]: r.pin } };
+      } catch (e) {
+        warnings.push(
+          `${region}: task definition ${t.taskDefinition} not pinned (${(e as Error).name}: ${(e as Error).message}); launches name it as configured`,
+        );
+      }
+    }
+  }
   // The tracking issue exists before the first task starts, and its number is in the record the reconcile
   // pass writes (a resumed batch launched without one, e.g. from a laptop, gets it now).
   if (!o.dryRun && o.track && !batch.tracking) {
@@ -198,6 +276,26 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
   }
   // Recorded before the first RunTask: a pass that dies halfway leaves a batch the status pass can finish.
   if (mode === "created" && !o.dryRun) await writeBatchRecord(o.store, batch);
+  // Every launch of the batch names its pinned revision, whatever the stack outputs say today.
+  for (const region of sc.regions) {
+    const pinned = batch.pins?.[region]?.taskDefinitionArn;
+    if (pinned) targets[region] = { ...targets[region]!, taskDefinition: pinned };
+  }
+
+  if (o.rerun) {
+    const sel = await selectRerun(o.store, batch, o.rerun);
+    rerun = { ids: Object.keys(sel.attempts), otherReasons: sel.otherReasons };
+    if (rerun.ids.length) {
+      batch = withRerun(
+        batch,
+        o.rerun,
+        sel,
+        describeActor(batchOrigin(o.env ?? process.env)),
+        new Date(clock()).toISOString(),
+      );
+      if (!o.dryRun) await writeBatchRecord(o.store, batch);
+    }
+  }
 
   // A batch that does not exist yet has no tasks: a dry run of it asks ECS nothing.
   const ecs: Record<string, RegionEcs> = {};
@@ -219,7 +317,7 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
   for (const region of sc.regions) buckets[region] = createRegionBuckets(limits, clock, o.sleep);
 
   const result = await reconcile(batch, {
-    store: o.store,
+    store,
     ecs,
     targets,
     maxInFlight,
@@ -236,6 +334,16 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
       onResult: o.onResult,
     },
   });
+
+  let finalBatch = result.batch;
+  if (!o.dryRun) {
+    const u = await unpinBatch(finalBatch, o.ecr, new Date(clock()).toISOString());
+    warnings.push(...u.warnings);
+    if (u.changed) {
+      finalBatch = u.batch;
+      await writeBatchRecord(o.store, finalBatch);
+    }
+  }
 
   const runMs = o.estimatedRunMs ?? sc.config.task.timeout;
   const basis = o.estimatedRunMs ? "estimate" : "upper bound (task timeout)";
@@ -260,7 +368,7 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
     };
   });
   return {
-    batch: result.batch,
+    batch: finalBatch,
     mode,
     reconcile: result,
     quotas,
@@ -268,5 +376,44 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
     estimates,
     prices: { date: PRICES_DATE, source: PRICES_SOURCE },
     runMsBasis: basis,
+    notDeployed,
+    ...(rerun ? { rerun } : {}),
+    warnings,
   };
+}
+
+/**
+ * For a dry run: the store, or — when its bucket does not exist yet (a project not deployed) — an empty
+ * store, noted in `notDeployed`. Anything else (access denied, network) is still an error.
+ */
+async function storeOrEmpty(
+  store: ResultStore,
+  scenario: string,
+  notDeployed: string[],
+): Promise<ResultStore> {
+  try {
+    for await (const _ of store.list(`${scenario}/batches/`)) break;
+    return store;
+  } catch (e) {
+    const err = e as { name?: string; Code?: string };
+    if (err?.name !== "NoSuchBucket" && err?.Code !== "NoSuchBucket") throw e;
+    notDeployed.push(`results bucket ${store.url} does not exist yet`);
+    const none = async () => undefined;
+    return {
+      url: store.url,
+      put: async () => {
+        throw new Error(`${store.url}: not deployed yet (dry run writes nothing)`);
+      },
+      putFile: async () => {
+        throw new Error(`${store.url}: not deployed yet (dry run writes nothing)`);
+      },
+      get: none,
+      getFile: async () => false,
+      head: none,
+      list: async function* () {},
+      delete: async () => {},
+      listPrefixes: async function* () {},
+      copy: async () => false,
+    };
+  }
 }

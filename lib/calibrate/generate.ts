@@ -9,7 +9,6 @@ import type { Diagnostic } from "../errors.js";
 import { readInstructions } from "../pest/instructions.js";
 import type { ParFile } from "../pest/par.js";
 import { readTemplate } from "../pest/template.js";
-import type { Engine, ExtraFile } from "./load.js";
 import {
   type ControlFile,
   type PstFilePair,
@@ -17,7 +16,7 @@ import {
   type PstParameter,
   setOption,
 } from "./pst.js";
-import type { CalibrationConfig, ParameterSpec } from "./schema.js";
+import type { CalibrationConfig, Engine, ExtraFile, ParameterSpec } from "./schema.js";
 
 /** The script every agent runs for one model run (named in `* model command line`). */
 export const FORWARD_RUN = "mfpar-forward-run.sh";

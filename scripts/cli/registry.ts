@@ -31,6 +31,12 @@ export const registry: CommandEntry[] = [
     load: async () => (await import("./commands/launch.js")).launch,
   },
   {
+    name: "stop",
+    summary:
+      "Stop a running batch (or some of its IDs): no new launches, running tasks stopped, results kept",
+    load: async () => (await import("./commands/stop.js")).stop,
+  },
+  {
     name: "calibrate",
     summary: "Calibrate a model with PEST++ (master + local agents), resumable",
     load: async () => (await import("./commands/calibrate.js")).calibrate,

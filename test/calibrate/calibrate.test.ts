@@ -85,10 +85,26 @@ describe("mfpar calibrate (stand-in PEST++ replaying real runs)", () => {
     const state = JSON.parse(await readFile(join(kept(cwd, "cal-glm"), "calibration.json"), "utf8"));
     expect(state).toMatchObject({ calibration: "cal-glm", engine: "pestpp-glm", status: "finished" });
 
-    // A second run says it is done and starts nothing.
-    const again = await cli(["calibrate", yaml, "--agents", "2"], cwd, env);
+    expect(r.stdout).toContain(
+      "Report: .mfpar/calibrations/demo/cal-glm/report.html (and calibrations/cal-glm/report.html in the store)\n",
+    );
+    const report = await readFile(join(kept(cwd, "cal-glm"), "report.html"), "utf8");
+    expect(report).toContain("<dt>Phi</dt><dd>10.95 → 3.099e-14</dd>");
+
+    // A second run says it is done, starts nothing, and can write the result as a scenario's .par files.
+    const again = await cli(
+      ["calibrate", yaml, "--agents", "2", "--export-params", "demo/params-cal"],
+      cwd,
+      env,
+    );
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/^cal-glm already finished \(.+\); --fresh starts it again\n/);
+    expect(again.stdout).toContain(
+      "Parameters written as 1 .par file: demo/params-cal/param{id}.par, IDs 1-1\n",
+    );
+    expect(await readFile(join(cwd, "demo", "params-cal", "param1.par"), "utf8")).toBe(
+      "single point\na 1.200000E+00 1.0 0.0\nb 7.000001E-01 1.0 0.0\n",
+    );
     expect(await standinStarts(cwd)).toHaveLength(3);
   });
 
@@ -165,6 +181,42 @@ describe("mfpar calibrate (stand-in PEST++ replaying real runs)", () => {
     expect((await readFile(join(dir, aside[0]!, "cal-res.iobj"), "utf8")).trim().split("\n")).toHaveLength(4);
     // Progress counts the iterations before the resume.
     expect(second.stdout).toMatch(/Finished: 5 iterations, \d+ runs/);
+  });
+
+  it("a rerun of a stopped pestpp-ies resumes from its last ensembles, the prior and noise kept", async () => {
+    const cwd = fresh();
+    const port = await freePort();
+    const yaml = await makeCalibrationProject(
+      cwd,
+      "cal-ir",
+      calibrationYaml("cal-ir", port).replace("engine: pestpp-glm", "engine: pestpp-ies") +
+        "options: { noptmax: 3, ies_num_reals: 8 }\n",
+    );
+    const first = await cli(
+      ["calibrate", yaml, "--agents", "2"],
+      cwd,
+      standinEnv(cwd, "pestpp-ies", { MFPAR_STANDIN_MASTER_EXIT_AFTER_LINES: "120" }),
+    );
+    expect(first.code, first.stdout + first.stderr).toBe(1);
+    expect(first.stdout).toContain("Failed: 2 iterations, ");
+    const second = await cli(["calibrate", yaml, "--agents", "2"], cwd, standinEnv(cwd, "pestpp-ies"));
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    expect(second.stdout).toContain(
+      "resuming pestpp-ies after iteration 2 from its last ensembles (cal-ir.2.par.csv, cal-ir.2.obs.csv; prior kept as cal-ir.prior.par.csv, noise as cal-ir.noise.obs.csv): 1 iteration left\n",
+    );
+    const master = join(work(cwd, "cal-ir"), "master");
+    const pst = await readFile(join(master, "cal-ir.pst"), "utf8");
+    expect(pst).toContain("\n1 0.005 4 4 0.005 4\n");
+    expect(pst).toContain(
+      "++ies_par_en(cal-ir.prior.par.csv)\n++ies_restart_par_en(cal-ir.2.par.csv)\n++ies_restart_obs_en(cal-ir.2.obs.csv)\n++ies_obs_en(cal-ir.noise.obs.csv)\n",
+    );
+    // The engine counted from 0 again; progress and the summary count from the start.
+    expect(second.stdout).toContain("Finished: 3 iterations, 8 runs (0 failed), best mean phi 0.7495\n");
+    expect(await readFile(join(master, "cal-ir.prior.par.csv"), "utf8")).toBe(
+      await readFile(join(RUNS, "pestpp-ies", "master", "case.0.par.csv"), "utf8"),
+    );
+    const report = await readFile(join(work(cwd, "cal-ir"), "report.html"), "utf8");
+    expect(report).toContain("<dt>Iterations</dt><dd>3</dd>");
   });
 
   it("Ctrl-C stops the master and every agent (no orphan), exit 130, and says how to resume", async () => {

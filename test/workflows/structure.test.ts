@@ -81,6 +81,7 @@ describe("the set of workflows", () => {
       "close-project.yml",
       "deploy.yml",
       "run-batch.yml",
+      "stop-batch.yml",
       "validate.yml",
     ]);
   });
@@ -105,12 +106,22 @@ describe("triggers and inputs", () => {
   it("run-batch: workflow_dispatch with project (choice of every project folder), scenario, ids, dry_run (boolean)", () => {
     expect(Object.keys(W("run-batch.yml").on)).toEqual(["workflow_dispatch"]);
     const inputs = dispatchInputs("run-batch.yml");
-    expect(Object.keys(inputs)).toEqual(["project", "scenario", "ids", "dry_run"]);
+    expect(Object.keys(inputs)).toEqual(["project", "scenario", "ids", "rerun", "dry_run"]);
+    expect(inputs.rerun).toMatchObject({ type: "string", required: false, default: "" });
     expect(inputs.project).toMatchObject({ type: "choice", required: true });
     expect([...(get(inputs, "project").options ?? [])].sort()).toEqual(projectDirs);
     expect(inputs.scenario).toMatchObject({ type: "string", required: true });
     expect(inputs.ids).toMatchObject({ type: "string", required: false, default: "" });
     expect(inputs.dry_run).toMatchObject({ type: "boolean", default: false });
+  });
+
+  it("stop-batch: workflow_dispatch with project (choice of every project folder), scenario, batch_id, ids, and a required reason", () => {
+    expect(Object.keys(W("stop-batch.yml").on)).toEqual(["workflow_dispatch"]);
+    const inputs = dispatchInputs("stop-batch.yml");
+    expect(Object.keys(inputs)).toEqual(["project", "scenario", "batch_id", "ids", "reason"]);
+    expect([...(get(inputs, "project").options ?? [])].sort()).toEqual(projectDirs);
+    expect(inputs.reason).toMatchObject({ type: "string", required: true });
+    expect(inputs.batch_id).toMatchObject({ type: "string", required: false, default: "" });
   });
 
   it("batch-status: every 15 minutes, and by hand", () => {
@@ -155,6 +166,7 @@ describe("permissions", () => {
       "deploy.yml autorun": { actions: "write" },
       "deploy.yml deploy": { "id-token": "write" },
       "run-batch.yml launch": { "id-token": "write", issues: "write" },
+      "stop-batch.yml stop": { "id-token": "write", issues: "write" },
       "validate.yml comment": { "pull-requests": "write" },
       "validate.yml plan": { "id-token": "write" },
     });
@@ -200,7 +212,7 @@ describe("permissions", () => {
         checked++;
       }
     }
-    expect(checked).toBe(6);
+    expect(checked).toBe(7);
   });
 });
 
@@ -312,10 +324,26 @@ describe("actions", () => {
       project: "${{ inputs.project }}",
       scenario: "${{ inputs.scenario }}",
       ids: "${{ inputs.ids }}",
+      rerun: "${{ inputs.rerun }}",
       "dry-run": "${{ inputs.dry_run }}",
       "stack-outputs": "${{ steps.outputs.outputs.file }}",
       "github-token": "${{ github.token }}",
     });
+  });
+
+  it("stop-batch calls ./actions/stop-batch with the dispatch inputs, and batch-status acts", () => {
+    const step = stepsOf(job("stop-batch.yml", "stop")).find((s) => s.uses === "./actions/stop-batch");
+    expect(step?.with).toEqual({
+      project: "${{ inputs.project }}",
+      scenario: "${{ inputs.scenario }}",
+      "batch-id": "${{ inputs.batch_id }}",
+      ids: "${{ inputs.ids }}",
+      reason: "${{ inputs.reason }}",
+      "stack-outputs": "${{ steps.outputs.outputs.file }}",
+      "github-token": "${{ github.token }}",
+    });
+    const status = stepsOf(job("batch-status.yml", "status")).find((s) => s.uses === "./actions/batch-status");
+    expect(status?.with?.act).toBe(true);
   });
 
   it("batch-status calls ./actions/batch-status for each project and scenario", () => {
@@ -327,7 +355,7 @@ describe("actions", () => {
   });
 
   // The local actions are written alongside; once their action.yml exists, what we pass must be what they take.
-  for (const name of ["launch-batch", "batch-status", "open-batches"]) {
+  for (const name of ["launch-batch", "batch-status", "open-batches", "stop-batch"]) {
     const actionYml = join(repoRoot, "actions", name, "action.yml");
     it.skipIf(!existsSync(actionYml))(
       `inputs passed to ./actions/${name} are declared by its action.yml`,

@@ -189,6 +189,9 @@ export function makeCloseoutCommand(deps: CloseoutDeps = {}): Command {
           confirm: v.confirm as string | undefined,
           approvedBy,
           concurrency,
+          taskFamilies: scenarios.flatMap((s) =>
+            s.regions.map((region) => ({ region, family: s.names.taskFamily })),
+          ),
           backupOnly: Boolean(v["backup-only"]),
           ...(io.env.GITHUB_STEP_SUMMARY ? { stepSummary: io.env.GITHUB_STEP_SUMMARY } : {}),
           log: (line) => io.stderr(`${line}\n`),
