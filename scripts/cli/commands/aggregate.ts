@@ -4,6 +4,7 @@ import { ExitCode } from "../../../lib/exit-codes.js";
 import { type AggregateOptions, aggregateScenario } from "../../../lib/report/aggregate.js";
 import { batchFacts, pricingOf } from "../../../lib/status/pass.js";
 import { summaryKeys } from "../../../lib/store/keys.js";
+import { isS3Location } from "../../../lib/store/location.js";
 import { scenarioArg, storeArg } from "../args.js";
 import type { Command } from "../command.js";
 
@@ -35,7 +36,7 @@ Reads the observations of every _SUCCESS.json (16 at a time) and writes to <stor
     }
     const res = await aggregateScenario(store, scenario, {
       ...batch,
-      ...(store.url.startsWith("s3://") ? { pricing: pricingOf(scenario) } : {}),
+      ...(isS3Location(store.url) ? { pricing: pricingOf(scenario) } : {}),
     });
     if (values.json) {
       io.stdout(

@@ -12,6 +12,7 @@ import { ExitCode } from "../../../lib/exit-codes.js";
 import { formatSummary, progressLine } from "../../../lib/local/report.js";
 import { describeLocalOutcome, runLocal } from "../../../lib/local/run.js";
 import { aggregateAfterRun } from "../../../lib/report/after-run.js";
+import { isS3Location } from "../../../lib/store/location.js";
 import { positiveInt } from "../args.js";
 import type { Command } from "../command.js";
 import { createProgressDisplay } from "../progress.js";
@@ -89,7 +90,7 @@ export const run: Command = {
       typeof args.values.store === "string"
         ? args.values.store
         : join(".mfpar", "results", scenario.project) + "/";
-    const isS3 = /^s3:\/\//i.test(location);
+    const isS3 = isS3Location(location);
     const storeLocation = isS3 ? location : resolve(io.cwd, location);
     const storeDisplay = isS3
       ? location.replace(/\/?$/, "/")
