@@ -1,3 +1,4 @@
+import type { FileDigest } from "./digest.js";
 import type { MarkerKind } from "./keys.js";
 import type { FailureReason } from "./reasons.js";
 
@@ -34,6 +35,11 @@ export interface Marker {
   observations?: Record<string, number>;
   /** Keys of the collected files uploaded for this realization. */
   files?: string[];
+  /**
+   * Size and sha256 of every file this attempt uploaded (store key → digest), computed from the local file
+   * before upload: what `mfpar pull` verifies downloads against (an S3 ETag is no MD5 for a multipart upload).
+   */
+  checksums?: Record<string, FileDigest>;
 }
 
 export const markerKindOf: Record<Marker["status"], MarkerKind> = {
