@@ -6,6 +6,7 @@ import { loadScenario } from "../config/load.js";
 import { createEcsClient } from "../ecs/client.js";
 import { UserError } from "../errors.js";
 import { type ProjectStackOutputs, parseStackOutputs } from "../infra/outputs.js";
+import { PLACEHOLDER_ACCOUNT } from "../naming.js";
 import { openStore } from "../store/open.js";
 import { createS3Client } from "../store/s3.js";
 import type { LaunchBatchOptions } from "./launch.js";
@@ -55,6 +56,13 @@ export async function readStackOutputs(file: string): Promise<ProjectStackOutput
  */
 export async function launchOptionsFor(req: LaunchRequest): Promise<LaunchBatchOptions> {
   const scenario = await loadScenario(req.scenarioFile);
+  if (scenario.config.aws.account === PLACEHOLDER_ACCOUNT) {
+    throw new UserError(
+      `project ${scenario.project} has no AWS account (no aws: section, or the placeholder ${PLACEHOLDER_ACCOUNT}): it runs only locally (mfpar run). To launch on ECS add aws: { account: "<12 digits>", regions: [...] } and deploy it`,
+      { file: scenario.projectFile },
+      "launch/no-aws",
+    );
+  }
   const outputs = req.outputsFile ? await readStackOutputs(req.outputsFile) : undefined;
   if (outputs) {
     const missing = scenario.regions.filter((r) => !outputs.some((o) => o.region === r));

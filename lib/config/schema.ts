@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { outputObservationSchema } from "../modflow/observations.js";
+import { MODFLOW_PROGRAMS } from "../modflow/programs.js";
+import { PLACEHOLDER_ACCOUNT } from "../naming.js";
 import { durationSchema } from "./duration.js";
 
 /**
@@ -56,6 +58,10 @@ const commandSchema = z.strictObject({
 export type CommandConfig = z.output<typeof commandSchema>;
 
 const runSchema = z.strictObject({
+  program: z.enum(MODFLOW_PROGRAMS).optional().meta({
+    description:
+      "Which MODFLOW the command runs: mf6, mfusg, mf2005, mfnwt or other. Default: from the executable's name (mf6, mf6.exe, mfusg*, mf2005*, mfnwt*), else other. It sets the default success/failure texts and listing files (docs/modflow.md).",
+  }),
   command: z
     .array(z.string())
     .min(1, "expected the model command as a non-empty argv list, e.g. [mfusg, choapa.nam]"),
@@ -67,16 +73,23 @@ const runSchema = z.strictObject({
     .optional()
     .meta({
       description:
-        "Text that must appear in stdout or the listing file for the run to count as successful (MODFLOW-USG exits 0 when it fails).",
+        'Text that must appear in stdout or a listing file for the run to count as successful. Default: the program\'s ("Normal termination of simulation" for MODFLOW); replaces it when given.',
     }),
-  failure: z
-    .array(z.string())
-    .default([])
-    .meta({ description: "Texts that mark the run as failed, e.g. FAILED TO CONVERGE." }),
+  failure: z.array(z.string()).optional().meta({
+    description:
+      "Texts that mark the run as failed. Default: the program's (non-convergence and input-error texts); replaces them when given ([] for none).",
+  }),
   listing: z
-    .string()
+    .union([z.string(), z.array(z.string())])
     .optional()
-    .meta({ description: "Listing file (relative to the model dir) searched for success/failure text." }),
+    .meta({
+      description:
+        "Listing file(s), relative to the project folder (under model.dir), searched for success/failure texts; each must exist after the run. Default: the program's, found from its name files (MODFLOW 6: mfsim.lst and each model's listing).",
+    }),
+  acceptNonConvergence: z.boolean().default(false).meta({
+    description:
+      "Count a run that exits 0 after a convergence failure (MODFLOW 6 with CONTINUE) as successful. Default false: it fails with reason non-convergence.",
+  }),
   wine: z.boolean().default(false),
 });
 
@@ -136,11 +149,11 @@ const taskSchema = z.strictObject({
     .meta({ description: "spot-first: Fargate Spot, falling back to Fargate when Spot has no capacity." }),
   idsPerTask: z.number().int().min(1).max(100).default(1),
   maxAttempts: z.number().int().min(1).max(10).default(3),
+  maxInFlight: z.number().int().min(1).max(5000).default(100),
   retryDeterministic: z.boolean().default(false).meta({
     description:
       "Retry realizations that failed for a deterministic reason (non-convergence, model input error, missing output, ...). Default: not retried, reported as such.",
   }),
-  maxInFlight: z.number().int().min(1).max(5000).default(100),
 });
 
 const networkSchema = z.strictObject({
@@ -230,7 +243,12 @@ export const projectSchema = z.strictObject({
   $schema: z.string().optional(),
   project: nameSchema("project"),
   client: z.string().optional(),
-  aws: awsSchema,
+  // Optional: a project without it runs locally only (`mfpar run`), like the demo; it gets the documentation
+  // placeholder account, which the AWS entry points (launch, deploy workflows) refuse or skip.
+  aws: awsSchema.prefault({ account: PLACEHOLDER_ACCOUNT, regions: ["us-east-1"] }).meta({
+    description:
+      "AWS account and regions. Optional for local runs; required to deploy and launch on ECS (without it the placeholder account 000000000000 is used and AWS actions refuse the project).",
+  }),
   task: taskSchema.prefault({}),
   model: modelSchema,
   names: namesSchema.default({}),

@@ -34,6 +34,8 @@ export interface Marker {
   observations?: Record<string, number>;
   /** Keys of the collected files uploaded for this realization. */
   files?: string[];
+  /** What a successful run accepted, e.g. `non-convergence accepted: ...` (`run.acceptNonConvergence`). */
+  warnings?: string[];
 }
 
 export const markerKindOf: Record<Marker["status"], MarkerKind> = {

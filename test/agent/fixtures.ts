@@ -127,7 +127,7 @@ export async function makeFakeProject(dir: string, opts: FakeProjectOptions = {}
   await writeFile(join(dir, "params", "param4.par"), "single point\nother 1.0 1.0 0.0\n");
   const run =
     opts.runCommand ??
-    `{ command: [node, fake.mjs], success: "Normal termination", failure: ["FAILED TO CONVERGE"], listing: fake.lst${opts.run ? `, ${opts.run}` : ""} }`;
+    `{ command: [node, fake.mjs], success: "Normal termination", failure: ["FAILED TO CONVERGE"], listing: model/fake.lst${opts.run ? `, ${opts.run}` : ""} }`;
   await writeFile(
     join(dir, "project.yaml"),
     [

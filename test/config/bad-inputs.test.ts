@@ -54,7 +54,7 @@ const cases: Array<[string, Parameters<typeof errorsOf>[0], string]> = [
   [
     "unknown key far from any valid one lists the valid keys",
     { project: PROJECT.replace("task: {", "task: { colour: red,") },
-    'project.yaml:5:9: error: unknown key "colour" in task; expected one of: cpu, memory, ephemeralStorageGiB, timeout, capacity, idsPerTask, maxAttempts, maxInFlight',
+    'project.yaml:5:9: error: unknown key "colour" in task; expected one of: cpu, memory, ephemeralStorageGiB, timeout, capacity, idsPerTask, maxAttempts, maxInFlight, retryDeterministic',
   ],
   [
     "account as a number (leading zeros lost)",
