@@ -139,6 +139,7 @@ export function defineProjectStack(scope: Construct, plan: ProjectStackPlan): vo
     plan.names.executionRole,
     ecsTasksTrustPolicy(plan.account),
     plan.executionPolicy,
+    plan.permissionsBoundary,
   );
   const taskRole = role(
     scope,
@@ -146,6 +147,7 @@ export function defineProjectStack(scope: Construct, plan: ProjectStackPlan): vo
     plan.names.taskRole,
     ecsTasksTrustPolicy(plan.account, plan.region),
     plan.taskPolicy,
+    plan.permissionsBoundary,
   );
 
   const network = new Network(scope, "network", { plan: plan.network, name: plan.names.vpc });
@@ -255,8 +257,10 @@ function role(
   name: string,
   trust: PolicyDocument,
   policy: PolicyDocument,
+  permissionsBoundary: string,
 ): IamRole {
-  const r = new IamRole(scope, id, { name, assumeRolePolicy: JSON.stringify(trust) });
+  // The boundary (created by mfpar-bootstrap) is required: the deploy role cannot create a role without it.
+  const r = new IamRole(scope, id, { name, assumeRolePolicy: JSON.stringify(trust), permissionsBoundary });
   if (policy.Statement.length) {
     new IamRolePolicy(scope, `${id}-policy`, {
       name: `${name}-policy`,

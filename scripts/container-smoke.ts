@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { $ } from "zx";
-import { startS3Server } from "../test/support/s3rver.js";
+import { startS3Server } from "../testing/s3rver.js";
 
 enum ExitCode {
   Passed = 0,

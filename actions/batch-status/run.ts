@@ -2,9 +2,9 @@ import { resolve } from "node:path";
 import { type LaunchRequest, launchOptionsFor } from "../../lib/batch/from-config.js";
 import { launchBatch } from "../../lib/batch/launch.js";
 import { errorMessage } from "../../lib/errors.js";
-import { summaryKeys } from "../../lib/report/aggregate.js";
-import { type BatchPass, statusPass } from "../../lib/report/pass.js";
-import { ensembleMarkdown, headline, statusMarkdown } from "../../lib/report/summary.js";
+import { type BatchPass, statusPass } from "../../lib/status/pass.js";
+import { ensembleMarkdown, headline, statusMarkdown } from "../../lib/status/summary.js";
+import { summaryKeys } from "../../lib/store/keys.js";
 import { type ActionCore, defaultCore, readBoolean, readName, scenarioFileOf } from "../shared/inputs.js";
 import {
   type IssuesApi,

@@ -48,8 +48,11 @@ export async function run(deps: RunDeps = {}): Promise<void> {
       });
 
     const scan = await scanOpenBatches({ projects: await loadProjects(root, only || undefined), s3 });
-    for (const s of scan.skipped)
-      core.notice(`${s.project}${s.scenario ? `/${s.scenario}` : ""} skipped: ${s.reason}`);
+    for (const s of scan.skipped) {
+      const line = `${s.project}${s.scenario ? `/${s.scenario}` : ""} skipped: ${s.reason}`;
+      if (s.notice) core.notice(line);
+      else core.info(line);
+    }
     for (const o of scan.open) {
       if (o.error)
         core.warning(

@@ -67,11 +67,7 @@ describe("mfpar-bootstrap", () => {
 
   it.each([
     ["plan", "mfpar-github-plan", [`repo:${REPO}:pull_request`]],
-    [
-      "deploy",
-      "mfpar-github-deploy",
-      [`repo:${REPO}:ref:refs/heads/main`, `repo:${REPO}:environment:production`],
-    ],
+    ["deploy", "mfpar-github-deploy", [`repo:${REPO}:environment:production`]],
     ["run", "mfpar-github-run", [`repo:${REPO}:ref:refs/heads/main`]],
     ["close-out", "mfpar-github-close-out", [`repo:${REPO}:environment:close-out`]],
   ])("trusts the %s role only for this repository's %s subjects, audience sts.amazonaws.com", (kind, name, subjects) => {
@@ -96,7 +92,8 @@ describe("mfpar-bootstrap", () => {
 
   it("gives the plan role no write access beyond the state lock file", () => {
     const writes = policy("plan")
-      .Statement.flatMap((s: { Action: string[] }) => s.Action)
+      .Statement.filter((s: { Effect: string }) => s.Effect === "Allow")
+      .flatMap((s: { Action: string[] }) => s.Action)
       .filter((a: string) => !/^[a-z0-9]+:(Get|List|Describe)/.test(a));
     expect(writes).toEqual(["s3:DeleteObject", "s3:PutObject"]);
     expect(policy("plan").Statement.find((s: { Sid: string }) => s.Sid === "StateLock").Resource).toEqual([
@@ -120,6 +117,60 @@ describe("mfpar-bootstrap", () => {
       Resource: ["arn:aws:iam::123456789012:role/agente-*"],
       Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
     });
+  });
+
+  it("gives every GitHub role the GitHub boundary and close-out a 6-hour session", () => {
+    const roles = tf.resource.aws_iam_role!;
+    for (const kind of ["plan", "deploy", "run", "close-out"]) {
+      expect(roles[`role-${kind}`]!.permissions_boundary, kind).toBe("${aws_iam_policy.boundary-github.arn}");
+      expect(roles[`role-${kind}`]!.max_session_duration, kind).toBe(kind === "close-out" ? 21600 : 3600);
+    }
+    expect(
+      Object.values(tf.resource.aws_iam_policy!)
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(["mfpar-github-boundary", "mfpar-task-boundary"]);
+  });
+
+  it("creates the ECS service-linked role, or imports the account's existing one", async () => {
+    expect(tf.resource.aws_iam_service_linked_role).toEqual({
+      "ecs-service-linked-role": { aws_service_name: "ecs.amazonaws.com" },
+    });
+    const infra = await planFor({ plain: PLAIN }, { ...SETTINGS, ecsServiceLinkedRole: "existing" });
+    const existing = JSON.parse(
+      Testing.synthScope((scope) => defineBootstrapStack(scope, infra.stacks.at(-1) as BootstrapStackPlan)),
+    );
+    expect(existing.import).toEqual([
+      {
+        id: "arn:aws:iam::123456789012:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS",
+        to: "aws_iam_service_linked_role.ecs-service-linked-role",
+      },
+    ]);
+  });
+
+  it("lets deploy read MFPAR_MODEL_SOURCE when it is set, and only under its prefix", async () => {
+    expect(JSON.stringify(policy("deploy"))).not.toContain("ModelSource");
+    const infra = await planFor(
+      { plain: PLAIN },
+      { ...SETTINGS, modelSource: { bucket: "acme-models", prefix: "mfpar/" } },
+    );
+    const boot = infra.stacks.at(-1) as BootstrapStackPlan;
+    const deploy = boot.roles.find((r) => r.kind === "deploy")!.policy.Statement;
+    expect(deploy.filter((s) => s.Sid?.endsWith("ModelSource"))).toEqual([
+      {
+        Sid: "ListModelSource",
+        Effect: "Allow",
+        Action: ["s3:ListBucket"],
+        Resource: ["arn:aws:s3:::acme-models"],
+        Condition: { StringLike: { "s3:prefix": ["mfpar/*"] } },
+      },
+      {
+        Sid: "ReadModelSource",
+        Effect: "Allow",
+        Action: ["s3:GetObject"],
+        Resource: ["arn:aws:s3:::acme-models/mfpar/*"],
+      },
+    ]);
   });
 
   it("lets close-out write backups to the configured targets only", () => {

@@ -174,7 +174,13 @@ describe("IAM", () => {
       {
         Sid: "ReadWriteOwnPrefixes",
         Effect: "Allow",
-        Action: ["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"],
+        Action: [
+          "s3:AbortMultipartUpload",
+          "s3:DeleteObject",
+          "s3:GetObject",
+          "s3:ListMultipartUploadParts",
+          "s3:PutObject",
+        ],
         Resource: ["arn:aws:s3:::123456789012-agente-andes-base/base/*"],
       },
     ]);

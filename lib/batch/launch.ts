@@ -12,7 +12,6 @@ import {
 } from "../ecs/launcher.js";
 import { AWS_ECS_RATE_LIMITS, type EcsRateLimits } from "../ecs/limits.js";
 import { fargateVcpuQuota, type QuotaResult, tasksWithinQuota } from "../ecs/quotas.js";
-import type { Clock, Sleep } from "../ecs/token-bucket.js";
 import { TokenBucket } from "../ecs/token-bucket.js";
 import { UserError } from "../errors.js";
 import type { ProjectStackOutputs } from "../infra/outputs.js";
@@ -24,6 +23,7 @@ import {
   PRICES_SOURCE,
 } from "../pricing/estimate.js";
 import type { ResultStore } from "../store/types.js";
+import type { Clock, Sleep } from "../time.js";
 import { assignRegions } from "./assign.js";
 import { type ReconcileResult, type RegionEcs, reconcile } from "./reconcile.js";
 import {

@@ -12,8 +12,8 @@ import { listOpenBatches } from "./record.js";
 export interface OpenBatchesScan {
   /** Scenarios to reconcile: an open batch, or a store that could not be read (its own job says why). */
   open: Array<{ project: string; scenario: string; batches: string[]; error?: string }>;
-  /** Projects or scenarios left out, and why (a notice each). */
-  skipped: Array<{ project: string; scenario?: string; reason: string }>;
+  /** Projects or scenarios left out, and why; `notice`: worth an annotation (the demo), else a log line. */
+  skipped: Array<{ project: string; scenario?: string; reason: string; notice: boolean }>;
 }
 
 const isNoSuchBucket = (e: unknown) => {
@@ -33,6 +33,7 @@ export async function scanOpenBatches(o: {
       out.skipped.push({
         project: name,
         reason: `account ${PLACEHOLDER_ACCOUNT} in ${displayPath(project.file)} is the placeholder of a project that runs only locally (e.g. npm run demo); never deployed, nothing to reconcile`,
+        notice: true,
       });
       continue;
     }
@@ -49,6 +50,8 @@ export async function scanOpenBatches(o: {
             project: name,
             scenario: sc.scenario,
             reason: `results bucket ${url} does not exist: not deployed yet`,
+            // Every 15 minutes for every scenario not deployed yet: a log line, not an annotation.
+            notice: false,
           });
           continue;
         }

@@ -28,10 +28,10 @@ import type {
 import { launchUnits } from "../ecs/launcher.js";
 import { isActive, listBatchTasks, type ObservedTask } from "../ecs/tasks.js";
 import type { TokenBucket } from "../ecs/token-bucket.js";
-import { listResults } from "../report/scan.js";
 import { MARKER_KINDS, type MarkerKind, storeKeys } from "../store/keys.js";
 import { type FailureReason, isDeterministic, type Marker, toFailureReason } from "../store/markers.js";
 import { getJson } from "../store/open.js";
+import { listResults } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
 import { regionOfId } from "./assign.js";
 import { type BatchRecord, writeBatchRecord } from "./record.js";

@@ -1,5 +1,5 @@
 import { formatDuration } from "../config/duration.js";
-import { markdownTable } from "../report/format.js";
+import { markdownTable } from "../format/table.js";
 import type { LaunchBatchResult } from "./launch.js";
 import { describeOrigin } from "./record.js";
 

@@ -5,10 +5,11 @@ import {
   type RunTaskCommandOutput,
 } from "@aws-sdk/client-ecs";
 import { mapLimit } from "../concurrency.js";
+import { type Clock, realSleep, type Sleep } from "../time.js";
 import { AWS_ECS_RATE_LIMITS, type EcsRateLimits } from "./limits.js";
 import { type BackoffOptions, classifyError, DEFAULT_BACKOFF, withRetry } from "./retry.js";
 import { clientToken, type LaunchIdentity, taskEnvironment, taskTags } from "./task-identity.js";
-import { type Clock, realSleep, type Sleep, TokenBucket } from "./token-bucket.js";
+import { TokenBucket } from "./token-bucket.js";
 
 export type CapacityMode = "spot-first" | "spot" | "on-demand";
 export type CapacityProvider = "FARGATE" | "FARGATE_SPOT";

@@ -1,4 +1,4 @@
-import type { Sleep } from "./token-bucket.js";
+import type { Sleep } from "../time.js";
 
 export interface BackoffOptions {
   /** First retry's ceiling, ms. */

@@ -5,9 +5,10 @@ import {
   ListTasksCommand,
   type Task,
 } from "@aws-sdk/client-ecs";
+import { realSleep, type Sleep } from "../time.js";
 import { type BackoffOptions, DEFAULT_BACKOFF, withRetry } from "./retry.js";
 import { identityOfTask } from "./task-identity.js";
-import { realSleep, type Sleep, type TokenBucket } from "./token-bucket.js";
+import type { TokenBucket } from "./token-bucket.js";
 
 /** What reconcile needs to know of one ECS task of a batch. */
 export interface ObservedTask {

@@ -1,8 +1,4 @@
-/** Milliseconds since some fixed origin (Date.now, performance.now, or a test's fake clock). */
-export type Clock = () => number;
-export type Sleep = (ms: number) => Promise<void>;
-
-export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+import { type Clock, realSleep, type Sleep } from "../time.js";
 
 export interface TokenBucketOptions {
   /** Bucket maximum: how many tokens can be spent at once (AWS's "burst rate"). */

@@ -1,4 +1,11 @@
-import { DEFAULT_NAME_TEMPLATES, expandName, type GithubRoleKind, githubRoleName } from "../naming.js";
+import {
+  BOOTSTRAP_STACK,
+  DEFAULT_NAME_TEMPLATES,
+  expandName,
+  type GithubRoleKind,
+  githubRoleName,
+  stateKey,
+} from "../naming.js";
 
 /** An IAM policy document, as AWS reads it. */
 export interface PolicyDocument {
@@ -11,13 +18,16 @@ export interface PolicyStatement {
   Principal?: Record<string, string | string[]> | "*";
   Action: string[];
   Resource?: string[];
+  NotResource?: string[];
   Condition?: Record<string, Record<string, string | string[]>>;
 }
 
 // Statements left with no resource (e.g. a region where no scenario runs) are dropped: IAM rejects them.
 const doc = (Statement: PolicyStatement[]): PolicyDocument => ({
   Version: "2012-10-17",
-  Statement: Statement.filter((s) => s.Resource === undefined || s.Resource.length > 0),
+  Statement: Statement.filter(
+    (s) => (s.Resource === undefined || s.Resource.length > 0) && s.NotResource?.length !== 0,
+  ),
 });
 const allow = (
   Sid: string,
@@ -87,7 +97,14 @@ export function taskRolePolicy(p: { buckets: Array<{ name: string; prefixes: str
     ),
     allow(
       "ReadWriteOwnPrefixes",
-      ["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"],
+      // DeleteObject: the agent removes its ID's previous _FAILED/_INTERRUPTED marker (one marker per ID).
+      [
+        "s3:AbortMultipartUpload",
+        "s3:DeleteObject",
+        "s3:GetObject",
+        "s3:ListMultipartUploadParts",
+        "s3:PutObject",
+      ],
       p.buckets.flatMap((b) => b.prefixes.map((prefix) => `arn:aws:s3:::${b.name}/${prefix}*`)),
     ),
   ]);
@@ -115,7 +132,8 @@ export function githubSubjects(repository: string): Record<GithubRoleKind, strin
   const r = `repo:${repository}`;
   return {
     plan: [`${r}:pull_request`],
-    deploy: [`${r}:ref:refs/heads/main`, `${r}:environment:production`],
+    // Only the environment: a job on main without it (no required reviewers) must not deploy.
+    deploy: [`${r}:environment:production`],
     run: [`${r}:ref:refs/heads/main`],
     "close-out": [`${r}:environment:close-out`],
   };
@@ -165,6 +183,120 @@ export interface GithubPolicyInput {
   stateBucket: string;
   /** Backup targets of close-out (`closeout.target: s3://bucket/prefix` of every project). */
   backupTargets: Array<{ bucket: string; prefix: string }>;
+  /** `MFPAR_MODEL_SOURCE`: where Deploy reads `model/` and `params/` of `model.provided: build` projects. */
+  modelSource?: { bucket: string; prefix: string };
+}
+
+/** Role sessions: 1 h, except close-out, whose job may run 360 minutes and is not re-assumed mid-way. */
+export const GITHUB_ROLE_MAX_SESSION_SECONDS: Record<GithubRoleKind, number> = {
+  plan: 3600,
+  deploy: 3600,
+  run: 3600,
+  "close-out": 21600,
+};
+
+/** The state object of the bootstrap stack: the roles that constrain the workflows live in it. */
+export const BOOTSTRAP_STATE_KEY = stateKey(BOOTSTRAP_STACK);
+
+/** Managed policies the bootstrap creates, used as permissions boundaries. */
+export const BOUNDARY_POLICY_NAMES = {
+  github: "mfpar-github-boundary",
+  task: "mfpar-task-boundary",
+} as const;
+export const boundaryArn = (account: string, kind: keyof typeof BOUNDARY_POLICY_NAMES) =>
+  `arn:aws:iam::${account}:policy/${BOUNDARY_POLICY_NAMES[kind]}`;
+
+const STATE_WRITES = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObject"];
+
+/** No workflow role writes the bootstrap state (or its lock): only an administrator applies mfpar-bootstrap. */
+function denyBootstrapState(stateBucket: string): PolicyStatement {
+  return {
+    Sid: "DenyBootstrapStateWrites",
+    Effect: "Deny",
+    Action: STATE_WRITES,
+    Resource: [
+      `arn:aws:s3:::${stateBucket}/${BOOTSTRAP_STATE_KEY}`,
+      `arn:aws:s3:::${stateBucket}/${BOOTSTRAP_STATE_KEY}.*`,
+    ],
+  };
+}
+
+/**
+ * The permissions boundary of the four GitHub roles: the services mfpar uses, never the bootstrap state, never
+ * IAM beyond mfpar's task roles, and no role created without the task boundary. Identity policies grant less;
+ * this is the ceiling a future, broader grant cannot pass.
+ */
+export function githubBoundaryPolicy(p: { account: string; stateBucket: string }): PolicyDocument {
+  const a = managedArnPatterns(p.account);
+  return doc([
+    allow(
+      "MfparServices",
+      ["ec2:*", "ecr:*", "ecs:*", "iam:*", "logs:*", "s3:*", "servicequotas:*", "tag:*"],
+      ["*"],
+    ),
+    denyBootstrapState(p.stateBucket),
+    {
+      Sid: "DenyIamBeyondTaskRoles",
+      Effect: "Deny",
+      Action: [
+        "iam:Add*",
+        "iam:Attach*",
+        "iam:Create*",
+        "iam:Delete*",
+        "iam:Detach*",
+        "iam:PassRole",
+        "iam:Put*",
+        "iam:Remove*",
+        "iam:Set*",
+        "iam:Tag*",
+        "iam:Untag*",
+        "iam:Update*",
+      ],
+      NotResource: [a.role],
+    },
+    {
+      Sid: "DenyTaskRolesWithoutBoundary",
+      Effect: "Deny",
+      Action: ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+      Resource: [a.role],
+      Condition: { StringNotEquals: { "iam:PermissionsBoundary": boundaryArn(p.account, "task") } },
+    },
+    {
+      Sid: "DenyBoundaryRemoval",
+      Effect: "Deny",
+      Action: ["iam:DeleteRolePermissionsBoundary"],
+      Resource: ["*"],
+    },
+  ]);
+}
+
+/**
+ * The permissions boundary of every role a project stack creates (task and execution roles): its results
+ * buckets, image pulls and log writes, whatever the inline policy says.
+ */
+export function taskBoundaryPolicy(account: string): PolicyDocument {
+  const a = managedArnPatterns(account);
+  return doc([
+    allow("EcrLoginNoResourceLevel", ["ecr:GetAuthorizationToken"], ["*"]),
+    allow(
+      "PullImages",
+      ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+      [a.repository],
+    ),
+    allow("WriteLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [a.logStreams]),
+    allow("ListResults", ["s3:ListBucket"], [a.bucket]),
+    allow(
+      "ReadWriteResults",
+      [
+        "s3:AbortMultipartUpload",
+        "s3:DeleteObject",
+        "s3:GetObject",
+        "s3:ListMultipartUploadParts",
+        "s3:PutObject",
+      ],
+      [a.objects],
+    ),
+  ]);
 }
 
 /** The permission policy of each GitHub role. Every statement with `Resource: ["*"]` names why in its Sid. */
@@ -194,7 +326,9 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
       ],
       [a.repository],
     ),
-    allow("ReadLogGroups", ["logs:DescribeLogGroups"], [`arn:aws:logs:*:${p.account}:log-group:*`]),
+    // DescribeLogGroups has no resource-level permission (Service Authorization Reference): any other
+    // resource than * never matches, so a refresh and close-out's inventory would be denied.
+    allow("ReadLogGroupsNoResourceLevel", ["logs:DescribeLogGroups"], ["*"]),
     allow("ReadLogTags", ["logs:ListTagsForResource", "logs:ListTagsLogGroup"], [a.logGroup, a.logStreams]),
     allow(
       "ReadBuckets",
@@ -220,6 +354,28 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
     ),
     allow("ReadNetworkNoResourceLevel", ["ec2:Describe*"], ["*"]),
   ];
+  // The launch preview (`mfpar launch --dry-run`) and status: what runs, what is done, the Fargate quota.
+  const watchTasks = [
+    allow("ListTasksNoResourceLevel", ["ecs:ListTasks"], ["*"], ecsCluster),
+    allow("DescribeTasks", ["ecs:DescribeTasks"], [a.task]),
+  ];
+  const fargateQuotas = allow(
+    "ReadFargateQuotas",
+    ["servicequotas:GetServiceQuota"],
+    [`arn:aws:servicequotas:*:${p.account}:fargate/*`],
+  );
+  const plan: PolicyStatement[] = [
+    ...read,
+    ...watchTasks,
+    fargateQuotas,
+    allow(
+      "ReadBatchRecordsAndMarkers",
+      ["s3:GetObject"],
+      [`${a.bucket}/*/batches/*`, `${a.bucket}/*/resultados/*/_*.json`],
+    ),
+    denyBootstrapState(p.stateBucket),
+  ];
+  // Project stacks' state only: the bootstrap state is denied below (an administrator applies it).
   const stateWrite = allow("StateWrite", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], [stateObjects]);
   const ecrLogin = allow("EcrLoginNoResourceLevel", ["ecr:GetAuthorizationToken"], ["*"]);
   const ecsDestroy = [
@@ -315,11 +471,14 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
       ],
       [a.bucket],
     ),
+    // A role deploy creates carries the task boundary, so no inline policy it writes can exceed that.
+    allow("CreateTaskRolesWithBoundary", ["iam:CreateRole", "iam:PutRolePermissionsBoundary"], [a.role], {
+      StringEquals: { "iam:PermissionsBoundary": boundaryArn(p.account, "task") },
+    }),
     allow(
       "ManageTaskRoles",
       [
         ...roleDelete,
-        "iam:CreateRole",
         "iam:PutRolePolicy",
         "iam:TagRole",
         "iam:UntagRole",
@@ -350,6 +509,20 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
     ),
   ];
 
+  if (p.modelSource) {
+    const m = p.modelSource;
+    deploy.push(
+      allow(
+        "ListModelSource",
+        ["s3:ListBucket"],
+        [`arn:aws:s3:::${m.bucket}`],
+        m.prefix ? { StringLike: { "s3:prefix": [`${m.prefix}*`] } } : undefined,
+      ),
+      allow("ReadModelSource", ["s3:GetObject"], [`arn:aws:s3:::${m.bucket}/${m.prefix}*`]),
+    );
+  }
+  deploy.push(denyBootstrapState(p.stateBucket));
+
   const run: PolicyStatement[] = [
     allow("StateList", ["s3:ListBucket"], [state]),
     allow("StateRead", ["s3:GetObject"], [stateObjects]),
@@ -359,24 +532,26 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
     }),
     allow("WatchTasks", ["ecs:DescribeTasks", "ecs:StopTask"], [a.task]),
     allow("DescribeClusters", ["ecs:DescribeClusters"], [a.cluster]),
-    allow("ListTasksNoResourceLevel", ["ecs:ListTasks"], ["*"], ecsCluster),
+    watchTasks[0]!,
     allow("DescribeTaskDefinitionsNoResourceLevel", ["ecs:DescribeTaskDefinition"], ["*"]),
     passRole,
     allow("ListResults", ["s3:ListBucket"], [a.bucket]),
-    allow("ReadWriteResults", ["s3:GetObject", "s3:PutObject"], [a.objects]),
+    // AbortMultipartUpload: lib-storage's Upload (large summaries) aborts the parts of a failed upload.
+    allow("ReadWriteResults", ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"], [a.objects]),
     allow("ReadTaskLogs", ["logs:FilterLogEvents", "logs:GetLogEvents"], [a.logGroup, a.logStreams]),
     allow("DescribeImages", ["ecr:DescribeImages"], [a.repository]),
-    allow(
-      "ReadFargateQuotas",
-      ["servicequotas:GetServiceQuota"],
-      [`arn:aws:servicequotas:*:${p.account}:fargate/*`],
-    ),
+    fargateQuotas,
+    denyBootstrapState(p.stateBucket),
   ];
 
   const closeOut: PolicyStatement[] = [
     ...read.filter((s) => s.Sid !== "StateRead" && s.Sid !== "StateLock"),
     stateWrite,
-    allow("ListTasksNoResourceLevel", ["ecs:ListTasks"], ["*"], ecsCluster),
+    watchTasks[0]!,
+    // The inventory: everything tagged with the project, every bucket and repository whose name looks like it.
+    allow("FindTaggedResourcesNoResourceLevel", ["tag:GetResources"], ["*"]),
+    allow("ListBucketsNoResourceLevel", ["s3:ListAllMyBuckets"], ["*"]),
+    allow("ListRepositories", ["ecr:DescribeRepositories"], [`arn:aws:ecr:*:${p.account}:repository/*`]),
     ...ecsDestroy,
     ecrLogin,
     allow(
@@ -393,7 +568,22 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
       [a.repository],
     ),
     allow("ListResultVersions", ["s3:ListBucketVersions"], [a.bucket]),
-    allow("DeleteBuckets", ["s3:DeleteBucket", "s3:DeleteBucketPolicy"], [a.bucket]),
+    // cdktf destroy removes each bucket's sub-resources first; S3 authorizes those deletes as Put* (e.g.
+    // DeletePublicAccessBlock is s3:PutBucketPublicAccessBlock, DeleteBucketEncryption s3:PutEncryptionConfiguration).
+    allow(
+      "DeleteBuckets",
+      [
+        "s3:DeleteBucket",
+        "s3:DeleteBucketPolicy",
+        "s3:PutBucketOwnershipControls",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:PutBucketTagging",
+        "s3:PutBucketVersioning",
+        "s3:PutEncryptionConfiguration",
+        "s3:PutLifecycleConfiguration",
+      ],
+      [a.bucket],
+    ),
     allow(
       "BackUpAndDeleteResults",
       ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:GetObjectVersion"],
@@ -421,5 +611,6 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
       ),
     );
   }
-  return { plan: doc(read), deploy: doc(deploy), run: doc(run), "close-out": doc(closeOut) };
+  closeOut.push(denyBootstrapState(p.stateBucket));
+  return { plan: doc(plan), deploy: doc(deploy), run: doc(run), "close-out": doc(closeOut) };
 }

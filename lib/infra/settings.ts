@@ -1,4 +1,5 @@
 import { UserError } from "../errors.js";
+import { parseS3Url } from "../store/location.js";
 
 /**
  * Settings of the cdktf app that are not in any project: where Terraform state lives and which GitHub
@@ -17,6 +18,13 @@ export interface InfraSettings {
   bootstrapLocalState: boolean;
   /** An existing GitHub OIDC provider (there can be only one per account) instead of creating one. */
   oidcProviderArn?: string;
+  /** `MFPAR_MODEL_SOURCE` (`s3://bucket[/prefix]`): the deploy role may read it. Prefix ends in `/` or is empty. */
+  modelSource?: { bucket: string; prefix: string };
+  /**
+   * The ECS service-linked role (AWSServiceRoleForECS), which a new account's first RunTask needs: `create` it
+   * in the bootstrap, or (`existing`) import the one the account already has.
+   */
+  ecsServiceLinkedRole?: "create" | "existing";
 }
 
 /** The environment variables {@link infraSettings} reads, for help texts and the README. */
@@ -27,6 +35,8 @@ export const INFRA_ENV = {
   bootstrapAccount: "MFPAR_AWS_ACCOUNT",
   bootstrapLocalState: "MFPAR_BOOTSTRAP_LOCAL_STATE",
   oidcProviderArn: "MFPAR_OIDC_PROVIDER_ARN",
+  modelSource: "MFPAR_MODEL_SOURCE",
+  ecsServiceLinkedRole: "MFPAR_ECS_SERVICE_LINKED_ROLE",
 } as const;
 
 export const DEFAULT_STATE_REGION = "us-east-1";
@@ -64,7 +74,23 @@ export function infraSettings(env: Record<string, string | undefined>): InfraSet
       `${INFRA_ENV.oidcProviderArn} is not the ARN of a GitHub OIDC provider: ${oidcProviderArn} (expected arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com)`,
     );
   }
+  const modelSourceRaw = get(INFRA_ENV.modelSource);
+  const modelSource = modelSourceRaw ? parseS3Url(modelSourceRaw) : undefined;
+  if (modelSourceRaw && !modelSource?.bucket) {
+    throw new UserError(
+      `${INFRA_ENV.modelSource} is not an S3 location: ${modelSourceRaw} (expected s3://bucket[/prefix])`,
+    );
+  }
+  if (modelSource?.prefix && !modelSource.prefix.endsWith("/")) modelSource.prefix += "/";
+  const slr = get(INFRA_ENV.ecsServiceLinkedRole)?.toLowerCase();
+  if (slr && slr !== "create" && slr !== "existing") {
+    throw new UserError(
+      `${INFRA_ENV.ecsServiceLinkedRole} is not valid: ${slr} (expected create, or existing when the account already has AWSServiceRoleForECS)`,
+    );
+  }
   return {
+    ...(modelSource ? { modelSource } : {}),
+    ...(slr ? { ecsServiceLinkedRole: slr as "create" | "existing" } : {}),
     stateBucket: get(INFRA_ENV.stateBucket),
     stateRegion,
     githubRepository,

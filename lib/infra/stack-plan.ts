@@ -19,11 +19,16 @@ import {
 } from "../naming.js";
 import { parseS3Url } from "../store/location.js";
 import {
+  BOUNDARY_POLICY_NAMES,
+  boundaryArn,
   executionRolePolicy,
+  GITHUB_ROLE_MAX_SESSION_SECONDS,
+  githubBoundaryPolicy,
   githubRolePolicies,
   githubSubjects,
   managedArnPatterns,
   type PolicyDocument,
+  taskBoundaryPolicy,
   taskRolePolicy,
 } from "./iam.js";
 import type { InfraSettings } from "./settings.js";
@@ -95,6 +100,8 @@ export interface ProjectStackPlan {
   network: NetworkPlan;
   executionPolicy: PolicyDocument;
   taskPolicy: PolicyDocument;
+  /** The bootstrap's task boundary (`mfpar-task-boundary`), set on the execution and task roles. */
+  permissionsBoundary: string;
   state: StateBackendPlan;
   tags: Record<string, string>;
 }
@@ -103,6 +110,14 @@ export interface GithubRolePlan {
   kind: GithubRoleKind;
   name: string;
   subjects: string[];
+  policy: PolicyDocument;
+  maxSessionSeconds: number;
+}
+
+/** A managed policy the bootstrap creates to serve as a permissions boundary. */
+export interface BoundaryPolicyPlan {
+  name: string;
+  description: string;
   policy: PolicyDocument;
 }
 
@@ -116,6 +131,10 @@ export interface BootstrapStackPlan {
   /** Use this provider instead of creating one (an account has at most one per URL). */
   oidcProviderArn?: string;
   roles: GithubRolePlan[];
+  /** Boundary of the GitHub roles, and of every role the project stacks create. */
+  boundaries: { github: BoundaryPolicyPlan; task: BoundaryPolicyPlan };
+  /** AWSServiceRoleForECS: created, or imported when the account has it already. */
+  ecsServiceLinkedRole: "create" | "existing";
   state: StateBackendPlan;
   tags: Record<string, string>;
 }
@@ -265,6 +284,7 @@ export function planProjectStacks(
       taskPolicy: taskRolePolicy({
         buckets: [...bucketPrefixes].map(([name, prefixes]) => ({ name, prefixes })),
       }),
+      permissionsBoundary: boundaryArn(account, "task"),
       state: statePlan(settings, account, names.stack),
       tags: { [PROJECT_TAG]: cfg.project, "mfpar:managed-by": "cdktf" },
     });
@@ -311,7 +331,12 @@ export function planBootstrapStack(
       const target = parseS3Url(p.config.closeout.target ?? "");
       return target?.bucket ? [target] : [];
     });
-  const policies = githubRolePolicies({ account, stateBucket, backupTargets });
+  const policies = githubRolePolicies({
+    account,
+    stateBucket,
+    backupTargets,
+    ...(settings.modelSource ? { modelSource: settings.modelSource } : {}),
+  });
   const subjects = githubSubjects(githubRepository);
   const state: StateBackendPlan = settings.bootstrapLocalState
     ? {
@@ -334,7 +359,22 @@ export function planBootstrapStack(
       name: githubRoleName(kind),
       subjects: subjects[kind],
       policy: policies[kind],
+      maxSessionSeconds: GITHUB_ROLE_MAX_SESSION_SECONDS[kind],
     })),
+    boundaries: {
+      github: {
+        name: BOUNDARY_POLICY_NAMES.github,
+        description:
+          "mfpar: the most any GitHub Actions role may do (never the bootstrap state, IAM only on agente-*)",
+        policy: githubBoundaryPolicy({ account, stateBucket }),
+      },
+      task: {
+        name: BOUNDARY_POLICY_NAMES.task,
+        description: "mfpar: the most any role of a project stack (ECS task and execution roles) may do",
+        policy: taskBoundaryPolicy(account),
+      },
+    },
+    ecsServiceLinkedRole: settings.ecsServiceLinkedRole ?? "create",
     state,
     tags: { "mfpar:managed-by": "cdktf" },
   };

@@ -1,4 +1,4 @@
-import { quantile } from "../report/stats.js";
+import { quantile } from "../stats.js";
 import { describeLocalOutcome, type IdOutcome, type LocalProgress, type LocalRunResult } from "./run.js";
 
 /** `75_000` → `1m15s`; `2_500` → `2.5s`. */

@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { writeResolvedScenario } from "../agent/resolved.js";
 import type { ResolvedScenario } from "../config/load.js";
 import { ExitCode } from "../exit-codes.js";
-import { listResults } from "../report/scan.js";
 import { storeKeys } from "../store/keys.js";
 import {
   describeOutcome,
@@ -15,6 +14,7 @@ import {
   retryOutlook,
   toFailureReason,
 } from "../store/markers.js";
+import { listResults } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
 
 /** How one ID ended in a local run. */

@@ -1,5 +1,5 @@
 import { UserError } from "../errors.js";
-import { parseFortranNumber, readUserFile, splitLines } from "./files.js";
+import { readUserFile, splitLines } from "./files.js";
 
 /** One instruction, with where it is in the instruction file. */
 export type Instruction = { line: number; text: string } & (
@@ -14,7 +14,7 @@ export type Instruction = { line: number; text: string } & (
   | { kind: "semi"; name: string; start: number; end: number }
 );
 
-/** The instructions of one instruction line (continuation lines starting with `&` included). */
+/** The instructions of one instruction line. */
 export interface InstructionLine {
   line: number;
   instructions: Instruction[];
@@ -36,7 +36,7 @@ const BAD_MARKERS = "[]()!&:";
 /**
  * Parses an instruction file, following PEST++ (`InstructionFile`, pestpp model_interface.cpp): markers are
  * taken first (an odd count on a line is an error), the rest is split on whitespace; each line must start
- * with a primary marker or a line advance; `&` at the start of a line continues the previous one.
+ * with a primary marker or a line advance; `&` continuation lines (classic PEST) are rejected, as PEST++ does.
  * Throws `UserError` with file, line and column.
  */
 export function parseInstructions(text: string, file: string): InstructionFile {
@@ -64,22 +64,16 @@ export function parseInstructions(text: string, file: string): InstructionFile {
   const seen = new Map<string, number>();
   for (let i = 1; i < raw.length; i++) {
     const lineNo = i + 1;
-    let body = raw[i]!;
-    const continued = body.startsWith("&");
-    if (continued) body = ` ${body.slice(1)}`;
-    const instructions = tokenizeLine(body, marker, file, lineNo);
-    if (continued) {
-      const prev = lines[lines.length - 1];
-      if (!prev) {
-        throw new UserError(
-          'continuation line ("&") with no instruction line before it',
-          { file, line: lineNo, column: 1 },
-          "pest/ins-continuation",
-        );
-      }
-      prev.instructions.push(...instructions);
-      continue;
+    const body = raw[i]!;
+    if (body.trimStart().startsWith("&")) {
+      // Classic PEST continues an instruction line with "&"; PEST++ 5.2 stops on it ("unrecognized instruction").
+      throw new UserError(
+        'continuation line ("&") not supported: PEST++ 5.2 rejects it (classic PEST\'s continuation); put these instructions at the end of the previous line',
+        { file, line: lineNo, column: body.indexOf("&") + 1 },
+        "pest/ins-continuation",
+      );
     }
+    const instructions = tokenizeLine(body, marker, file, lineNo);
     if (instructions.length === 0) continue;
     const first = instructions[0]!;
     if (first.kind !== "line" && first.kind !== "marker") {
@@ -219,16 +213,70 @@ function parseToken(word: string, file: string, line: number, column: number): I
 
 // ---------------------------------------------------------------------------------------------------------
 
-const DELIMS = new Set([" ", "\t", ","]);
+// Free reads end a word at blanks and commas (PEST++ includes the comma for CSV files); semi-fixed reads skip
+// blanks and commas to the word's start but end it at blanks only, so "1.5,2.5" is one (bad) word there.
+const FREE_DELIMS = new Set([" ", "\t", ","]);
+const SEMI_END = new Set([" ", "\t"]);
+
+/** std::stod's view of a text (glibc strtod): the number at its start, and how many characters it used. */
+type Stod = { value: number; used: number } | { error: "not-a-number" | "out-of-range" };
+
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/;
+const HEX = /^([+-]?)0[xX]([0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP]([+-]?\d+))?/;
+const INF_NAN = /^([+-]?)(?:(infinity|inf)|nan(?:\([0-9A-Za-z_]*\))?)/i;
 
 /**
- * Reads the observations out of a model output file, following PEST++'s semantics (pestpp
- * `InstructionFile::read_output_file`): a primary marker searches from the next line on; a secondary
- * marker searches the rest of the current line, and when it is missing on a line whose instructions so far
- * are all markers the whole instruction line starts over (the primary search continues); `w` moves past the
- * current word and the blanks after it; `!obs!` reads the next word (blanks and commas delimit); `[obs]s:e`
- * reads columns s-e; `(obs)s:e` reads the word that starts within columns s-e; `dum` is read and dropped.
- * Returns lowercase name -> value in file order. Errors name the instruction line and the output line.
+ * Reads a number as PEST++'s instruction reader does (`std::stod`): leading whitespace skipped, then the
+ * longest prefix that is a C number — decimal (no Fortran `D` exponent, no `1.5-100`), hexadecimal (`0x1A`),
+ * `inf` or `nan`; an overflow, or an underflow to zero or a subnormal, is out of range.
+ */
+export function parseStod(text: string): Stod {
+  const lead = /^[ \t\n\v\f\r]*/.exec(text)![0].length;
+  const t = text.slice(lead);
+  const special = INF_NAN.exec(t);
+  if (special) {
+    const value = special[2] ? (special[1] === "-" ? -Infinity : Infinity) : Number.NaN;
+    return { value, used: lead + special[0].length };
+  }
+  const hex = HEX.exec(t);
+  if (hex) {
+    const [int = "", frac = ""] = hex[2]!.split(".");
+    const mant = BigInt(`0x${int}${frac}` === "0x" ? "0" : `0x${int}${frac}`);
+    const exp = Number(hex[3] ?? 0) - 4 * frac.length;
+    const value = (hex[1] === "-" ? -1 : 1) * Number(mant) * 2 ** exp;
+    return inRange(value, mant !== 0n) ? { value, used: lead + hex[0].length } : { error: "out-of-range" };
+  }
+  const dec = DECIMAL.exec(t);
+  if (!dec) return { error: "not-a-number" };
+  const value = Number(dec[0]);
+  const nonZero = /[1-9]/.test(dec[0].replace(/[eE].*$/, ""));
+  return inRange(value, nonZero) ? { value, used: lead + dec[0].length } : { error: "out-of-range" };
+}
+
+const MIN_NORMAL = 2.2250738585072014e-308;
+
+/** C's isnormal: finite, not zero, not subnormal. */
+function isNormal(v: number): boolean {
+  return Number.isFinite(v) && Math.abs(v) >= MIN_NORMAL;
+}
+
+/** What strtod returns without ERANGE: a normal number, or a zero that was written as zero. */
+function inRange(value: number, nonZero: boolean): boolean {
+  return isNormal(value) || (value === 0 && !nonZero);
+}
+
+/**
+ * Reads the observations out of a model output file, following PEST++ 5.2 (`InstructionFile::read_output_file`,
+ * pestpp model_interface.cpp): a primary marker searches from the next line on; a secondary marker searches
+ * the rest of the current line, and when it is missing on a line whose instructions so far are all markers the
+ * whole instruction line starts over (the primary search continues); `w` moves past the current word and the
+ * blanks after it; `!obs!` reads the next word (blanks and commas delimit); `[obs]s:e` reads columns s-e,
+ * which must hold the number and nothing else (leading blanks allowed); `(obs)s:e` reads the word that starts
+ * within columns s-e; `dum` is read and dropped. Numbers are C numbers (`std::stod`: no Fortran `D` exponent,
+ * no `1.5-100`, hexadecimal accepted), normal or zero (no inf, nan or subnormal). After a read, the cursor
+ * moves past the text read, found in the rest of the line (so a field overlapping what was read before is an
+ * error, as in PEST++). Returns lowercase name -> value in file order. Errors name the instruction line and
+ * the output line. One deliberate difference: the `\r` of CRLF output lines is dropped (see docs/pest.md).
  */
 export function readObservations(
   ins: InstructionFile,
@@ -309,9 +357,9 @@ export function readObservations(
           allMarkers = false;
           const s = current();
           let p = col;
-          while (p < s.length && DELIMS.has(s[p]!)) p++;
+          while (p < s.length && FREE_DELIMS.has(s[p]!)) p++;
           let e = p;
-          while (e < s.length && !DELIMS.has(s[e]!)) e++;
+          while (e < s.length && !FREE_DELIMS.has(s[e]!)) e++;
           if (p === e) {
             fail(
               i,
@@ -319,23 +367,20 @@ export function readObservations(
               "pest/ins-eol",
             );
           }
-          store(i, i.name, s.slice(p, e), p + 1, e);
-          col = e;
+          read(i, s.slice(p, e), `columns ${p + 1}-${e}`);
           break;
         }
         case "fixed": {
           allMarkers = false;
           const s = current();
-          const text = s.slice(i.start - 1, i.end);
-          store(i, i.name, text, i.start, i.end);
-          col = Math.min(i.end, s.length);
+          read(i, s.slice(i.start - 1, i.end), `columns ${i.start}-${i.end}`);
           break;
         }
         case "semi": {
           allMarkers = false;
           const s = current();
           let p = i.start - 1;
-          while (p < s.length && DELIMS.has(s[p]!)) p++;
+          while (p < s.length && FREE_DELIMS.has(s[p]!)) p++;
           if (p >= s.length || p > i.end - 1) {
             fail(
               i,
@@ -344,9 +389,8 @@ export function readObservations(
             );
           }
           let e = p;
-          while (e < s.length && !DELIMS.has(s[e]!)) e++;
-          store(i, i.name, s.slice(p, e), i.start, i.end);
-          col = e;
+          while (e < s.length && !SEMI_END.has(s[e]!)) e++;
+          read(i, s.slice(p, e), `columns ${i.start}-${i.end}`);
           break;
         }
       }
@@ -354,19 +398,57 @@ export function readObservations(
   }
   return values;
 
-  function store(i: Instruction, name: string, text: string, from: number, to: number): void {
-    const v = parseFortranNumber(text.trim());
-    if (name === DUMMY) return;
-    if (v === undefined) {
-      const what = text.trim() === "" ? "nothing there (blank)" : `"${text.trim()}" is not a number`;
+  /** Reads one value as PEST++ does, stores it (unless `dum`) and moves the cursor past its text. */
+  function read(i: Instruction & { name: string }, text: string, where: string): void {
+    const n = parseStod(text);
+    const shown = `"${text}"`;
+    const what = `cannot read observation ${i.name} from ${at()} ${where}`;
+    if (i.name !== DUMMY) {
+      if ("error" in n) {
+        fail(
+          i,
+          n.error === "out-of-range"
+            ? `${what}: ${shown} is out of the range of a double (PEST++ rejects overflow, underflow and subnormal numbers)`
+            : `${what}: ${text.trim() === "" ? "nothing there (blank)" : `"${text.trim()}" is not a number`}`,
+          "pest/ins-number",
+        );
+      } else if (n.used !== text.length) {
+        fail(
+          i,
+          `${what}: ${shown} is not a number: "${text.slice(n.used)}" is left over${leftOverHint(i, text.slice(n.used))}`,
+          "pest/ins-number",
+        );
+      }
+    }
+    const pos = current().indexOf(text, col);
+    if (pos === -1) {
       fail(
         i,
-        `cannot read observation ${name} from ${at()} columns ${from}-${to}: ${what}`,
+        `${what}: ${shown} is not in the rest of the line (after column ${col}): it overlaps what the line's instructions read before (PEST++ 5.2 rejects this)`,
+        "pest/ins-overlap",
+      );
+    }
+    // PEST++ checks this for `dum` too: a word starting with inf or nan ("INFILTRATION") stops it.
+    if (!("error" in n) && n.value !== 0 && !isNormal(n.value)) {
+      fail(
+        i,
+        `${what}: ${shown} reads as ${n.value} (PEST++ 5.2 accepts only finite, normal numbers${i.name === DUMMY ? ", for dum too: skip words with w" : ""})`,
         "pest/ins-number",
       );
     }
-    values.set(name, v!);
+    col = pos + text.length;
+    if (i.name !== DUMMY && !("error" in n)) values.set(i.name, n.value);
   }
+}
+
+function leftOverHint(i: Instruction, rest: string): string {
+  if (/^[dD][+-]?\d+$/.test(rest)) return " (a Fortran D exponent: PEST++ 5.2 reads only E exponents)";
+  if (/^[+-]\d{3}$/.test(rest)) return " (a Fortran exponent without its E: PEST++ 5.2 does not read it)";
+  if (i.kind === "fixed" && rest.trim() === "")
+    return " (PEST++ 5.2 rejects blanks after the number in a fixed field: end the field at the number's last column, or read it with (obs)s:e or !obs!)";
+  if (i.kind === "semi" && rest.startsWith(","))
+    return " (a semi-fixed read ends at blanks only, as in PEST++ 5.2: read comma-separated values with !obs!)";
+  return "";
 }
 
 function isBlank(c: string): boolean {

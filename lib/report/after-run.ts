@@ -3,6 +3,7 @@
 // the run was for, and `mfpar aggregate` can redo this.
 import type { ResolvedScenario } from "../config/load.js";
 import { errorMessage } from "../errors.js";
+import { summaryKeys } from "../store/keys.js";
 import type { ResultStore } from "../store/types.js";
 
 /** Aggregates the scenario and returns the lines to print (a warning line when aggregation failed). */
@@ -12,7 +13,7 @@ export async function aggregateAfterRun(
   storeDisplay: string,
 ): Promise<string> {
   try {
-    const { aggregateScenario, summaryKeys } = await import("./aggregate.js");
+    const { aggregateScenario } = await import("./aggregate.js");
     const res = await aggregateScenario(store, scenario);
     if (res.realizations === 0) return "";
     const warnings = res.warnings.map((w) => `Warning: ${w}\n`).join("");

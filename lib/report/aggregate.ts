@@ -15,17 +15,10 @@ import { regionOfId } from "../batch/assign.js";
 import { mapLimit } from "../concurrency.js";
 import type { ResolvedScenario } from "../config/load.js";
 import { errorMessage } from "../errors.js";
-import { type MarkerKind, storeKeys } from "../store/keys.js";
-import type { Marker } from "../store/markers.js";
-import { getJson, putJson } from "../store/open.js";
-import type { ResultStore } from "../store/types.js";
-import type { PricingInput } from "./cost.js";
-import { toCsv } from "./csv.js";
-import type { FailureCategory } from "./failures.js";
-import { type ReportFacts, renderReport } from "./html.js";
-import { groupNames, observationGroups, readObservedCsv } from "./observations.js";
-import { compareIds, decidingMarker, listResults } from "./scan.js";
-import { describe, type ObservationStats } from "./stats.js";
+import { toCsv } from "../format/csv.js";
+import type { PricingInput } from "../pricing/cost.js";
+import { describe, type ObservationStats } from "../stats.js";
+import type { FailureCategory } from "../status/failures.js";
 import {
   type BatchStatus,
   buildStatus,
@@ -33,7 +26,14 @@ import {
   type MarkerFacts,
   markerFacts,
   type ObservedId,
-} from "./status.js";
+} from "../status/status.js";
+import { type MarkerKind, storeKeys, summaryKeys } from "../store/keys.js";
+import type { Marker } from "../store/markers.js";
+import { getJson, putJson } from "../store/open.js";
+import { compareIds, decidingMarker, listResults } from "../store/results.js";
+import type { ResultStore } from "../store/types.js";
+import { type ReportFacts, renderReport } from "./html.js";
+import { groupNames, observationGroups, readObservedCsv } from "./observations.js";
 
 /** The batch facts a report shows (a subset of lib/batch's BatchRecord). */
 export interface BatchFacts {
@@ -96,15 +96,6 @@ export interface Ensemble {
   names: string[];
   rows: Map<string, Record<string, number>>;
 }
-
-/** The files of `{scenario}/summary/`. */
-export const summaryKeys = {
-  ensemble: (s: string) => `${storeKeys.summary(s)}ensemble.csv`,
-  statistics: (s: string) => `${storeKeys.summary(s)}statistics.csv`,
-  failed: (s: string) => `${storeKeys.summary(s)}failed.csv`,
-  json: (s: string) => `${storeKeys.summary(s)}summary.json`,
-  report: (s: string) => `${storeKeys.summary(s)}report.html`,
-};
 
 /** `ensemble.csv`: `real_name` then one column per observation; a missing value is an empty field. */
 export function ensembleCsv(e: Ensemble): string {

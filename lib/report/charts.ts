@@ -2,10 +2,10 @@
 // headless renderer, no DOM, no canvas), so report.html needs no script and no network to show them.
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import { FAILURE_LABELS } from "./failures.js";
+import type { ObservationStats } from "../stats.js";
+import { FAILURE_LABELS } from "../status/failures.js";
+import { type BatchStatus, STATE_LABELS, STATUS_STATES, type StatusState } from "../status/status.js";
 import { parseTimeSuffix } from "./observations.js";
-import type { ObservationStats } from "./stats.js";
-import { type BatchStatus, STATE_LABELS, STATUS_STATES, type StatusState } from "./status.js";
 
 const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif";
 // Colour-blind-safe (Okabe–Ito) for states; one blue ramp for ensemble bands; vermilion for observed values.

@@ -1,4 +1,11 @@
 // report.html: one self-contained page (inline CSS and SVG, no script, no network) that prints well.
+
+import { formatDuration } from "../format/duration.js";
+import { formatInt, formatValue } from "../format/number.js";
+import { progressBar } from "../format/table.js";
+import type { ObservationStats } from "../stats.js";
+import type { BatchStatus } from "../status/status.js";
+import { countsTable, factsRows, failuresTable, headline } from "../status/summary.js";
 import type { BatchFacts, Ensemble } from "./aggregate.js";
 import {
   failuresSpec,
@@ -9,11 +16,18 @@ import {
   statusSpec,
   timesSpec,
 } from "./charts.js";
-import { formatDuration, formatInt, formatValue, escapeHtml as h, progressBar } from "./format.js";
 import { parseTimeSuffix } from "./observations.js";
-import type { ObservationStats } from "./stats.js";
-import type { BatchStatus } from "./status.js";
-import { countsTable, factsRows, failuresTable, headline } from "./summary.js";
+
+/** Escapes text for HTML element content and attribute values. */
+export function escapeHtml(s: string): string {
+  return s
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;");
+}
+const h = escapeHtml;
 
 /** Everything the report shows. */
 export interface ReportFacts {

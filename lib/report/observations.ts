@@ -4,8 +4,8 @@ import { readFile } from "node:fs/promises";
 import { basename, extname, resolve } from "node:path";
 import type { ResolvedScenario } from "../config/load.js";
 import { UserError } from "../errors.js";
+import { parseCsv } from "../format/csv.js";
 import { readInstructions } from "../pest/instructions.js";
-import { parseCsv } from "./csv.js";
 
 /** `ow1_t0003` → { series: "ow1", time: 3 }; names without a time suffix are not time series. */
 export function parseTimeSuffix(name: string): { series: string; time: number } | undefined {

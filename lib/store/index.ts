@@ -2,6 +2,8 @@ export * from "./keys.js";
 export { LocalStore } from "./local.js";
 export * from "./markers.js";
 export { getJson, type OpenStoreOptions, openStore, putJson } from "./open.js";
+export * from "./pass-cache.js";
+export * from "./results.js";
 export {
   createS3Client,
   MULTIPART_PART_SIZE,

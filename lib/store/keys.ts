@@ -24,6 +24,15 @@ export const storeKeys = {
   summary: (scenario: string) => `${scenario}/summary/`,
 } as const;
 
+/** The files of `{scenario}/summary/`. */
+export const summaryKeys = {
+  ensemble: (s: string) => `${storeKeys.summary(s)}ensemble.csv`,
+  statistics: (s: string) => `${storeKeys.summary(s)}statistics.csv`,
+  failed: (s: string) => `${storeKeys.summary(s)}failed.csv`,
+  json: (s: string) => `${storeKeys.summary(s)}summary.json`,
+  report: (s: string) => `${storeKeys.summary(s)}report.html`,
+};
+
 /** Parses `{scenario}/resultados/{id}/_{KIND}.json`; undefined for any other key. */
 export function parseMarkerKey(key: string): { scenario: string; id: string; kind: MarkerKind } | undefined {
   const m = /^(.+)\/resultados\/([^/]+)\/_(SUCCESS|FAILED|INTERRUPTED)\.json$/.exec(key);

@@ -14,7 +14,7 @@ import { backupBuckets, listBucket, verifyBucket } from "../../lib/closeout/buck
 import { Journal } from "../../lib/closeout/journal.js";
 import { LocalTarget } from "../../lib/closeout/target.js";
 import { mapLimit } from "../../lib/concurrency.js";
-import { startS3Server } from "../../test/support/s3rver.js";
+import { startS3Server } from "../../testing/s3rver.js";
 
 const BUCKET = "123456789012-agente-bench-a";
 const SMALL = 1990;

@@ -1,4 +1,4 @@
-// Launch throughput: 300 single-ID RunTask calls against the ECS simulator (test/ecs-sim, containers not run)
+// Launch throughput: 300 single-ID RunTask calls against the ECS simulator (testing/ecs-sim, containers not run)
 // enforcing AWS's published token buckets, compared with the floor those buckets allow, and with what users do
 // today (sequential RunTask, a fixed 0.2 s sleep between calls) as the baseline.
 //
@@ -9,7 +9,7 @@
 import { ECSClient, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { createRegionBuckets, launchUnits, type RegionTarget, runTaskInput } from "../../lib/ecs/launcher.js";
 import { AWS_ECS_RATE_LIMITS, type EcsRateLimits, launchFloorSeconds } from "../../lib/ecs/limits.js";
-import { startEcsSim } from "../../test/ecs-sim/server.js";
+import { startEcsSim } from "../../testing/ecs-sim/server.js";
 
 const IDS = 300;
 const BASELINE_IDS = 40;

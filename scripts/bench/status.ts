@@ -6,11 +6,11 @@
 import { existsSync } from "node:fs";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { mapLimit } from "../../lib/concurrency.js";
-import { collectStatus } from "../../lib/report/status.js";
+import { collectStatus } from "../../lib/status/status.js";
 import { MARKER_KINDS, storeKeys } from "../../lib/store/keys.js";
 import { openStore } from "../../lib/store/open.js";
 import { seedS3rver, syntheticEnsemble } from "../../test/report/support/markers.js";
-import { startS3Server } from "../../test/support/s3rver.js";
+import { startS3Server } from "../../testing/s3rver.js";
 import { median } from "./_stats.js";
 
 const N = 10_000;

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { mapLimit } from "../../lib/concurrency.js";
 import { S3Store } from "../../lib/store/s3.js";
-import { startS3Server } from "../../test/support/s3rver.js";
+import { startS3Server } from "../../testing/s3rver.js";
 import { median } from "./_stats.js";
 
 const RUNS = 3;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Marker } from "../../lib/store/markers.js";
 import { getJson, openStore } from "../../lib/store/open.js";
-import { type S3Server, startS3Server } from "../support/s3rver.js";
+import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { ensureBuilt, makeDemoProject, makeFakeProject, runAgentProcess } from "./fixtures.js";
 
 let tmp: string;

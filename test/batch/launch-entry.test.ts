@@ -10,8 +10,8 @@ import { listBatchRecords } from "../../lib/batch/record.js";
 import { runTaskInput } from "../../lib/ecs/launcher.js";
 import { LocalStore } from "../../lib/store/local.js";
 import { makeLaunchCommand } from "../../scripts/cli/commands/launch.js";
-import { demoOutputs, makeDemoProject } from "../ecs-sim/demo-project.js";
 import { captureIo } from "../support/cli.js";
+import { demoOutputs, makeDemoProject } from "../support/demo-project.js";
 import { FakeIssues } from "../support/fake-issues.js";
 import { tempDir } from "../support/tmp.js";
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ActionCore, run } from "../../actions/open-batches/run.js";
 import { type BatchRecord, writeBatchRecord } from "../../lib/batch/record.js";
 import { openStore } from "../../lib/store/index.js";
-import { type S3Server, startS3Server } from "../support/s3rver.js";
+import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { repoRoot, tempDir } from "../support/tmp.js";
 
 function fakeCore(inputs: Record<string, string>) {
@@ -79,11 +79,11 @@ describe("open-batches action", () => {
     await run(deps(c));
     expect(c.failed()).toBeUndefined();
     expect(c.outputs).toEqual({ matrix: "[]", count: "0" });
-    expect(c.notices).toEqual([
-      `choapa/evu skipped: results bucket s3://123456789012-agente-choapa-evu does not exist: not deployed yet`,
-      DEMO_NOTICE.replace("demo/project.yaml", join(dir, "demo", "project.yaml")),
+    expect(c.notices).toEqual([DEMO_NOTICE.replace("demo/project.yaml", join(dir, "demo", "project.yaml"))]);
+    expect(c.log).toEqual([
+      "choapa/evu skipped: results bucket s3://123456789012-agente-choapa-evu does not exist: not deployed yet",
+      "No open batch: nothing to reconcile.",
     ]);
-    expect(c.log).toEqual(["No open batch: nothing to reconcile."]);
   });
 
   it("one open batch: the matrix names that project and scenario only", async () => {
@@ -96,7 +96,10 @@ describe("open-batches action", () => {
     expect(c.failed()).toBeUndefined();
     expect(JSON.parse(c.outputs.matrix as string)).toEqual([{ project: "choapa", scenario: "cb" }]);
     expect(c.outputs.count).toBe("1");
-    expect(c.log).toEqual(["choapa/cb: open batch 20261201T1100Z-bbbbbb"]);
+    expect(c.log).toEqual([
+      "choapa/evu skipped: results bucket s3://123456789012-agente-choapa-evu does not exist: not deployed yet",
+      "choapa/cb: open batch 20261201T1100Z-bbbbbb",
+    ]);
   });
 
   it("project: demo alone is skipped with the notice, not an error", async () => {

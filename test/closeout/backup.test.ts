@@ -32,7 +32,7 @@ import {
   receiptIntact,
   VerificationFailed,
 } from "../../lib/closeout/index.js";
-import { type S3Server, startS3Server } from "../support/s3rver.js";
+import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { tempDir } from "../support/tmp.js";
 import {
   BIG_SIZE,

@@ -14,8 +14,8 @@ import { checkDurableTarget, DESTROY_IMAGE_FALLBACK, destroyVariables } from "..
 import { ExitCode } from "../../lib/exit-codes.js";
 import { closeout, makeCloseoutCommand } from "../../scripts/cli/commands/closeout.js";
 import { main } from "../../scripts/cli/main.js";
+import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { captureIo } from "../support/cli.js";
-import { type S3Server, startS3Server } from "../support/s3rver.js";
 import { tempDir } from "../support/tmp.js";
 import { ACCOUNT, fixtureClients, writeProject } from "./fixture.js";
 

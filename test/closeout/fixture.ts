@@ -12,7 +12,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import type { CloseoutClients } from "../../lib/closeout/types.js";
 import { mapLimit } from "../../lib/concurrency.js";
 import { listScenarioFiles, loadProject, loadScenario } from "../../lib/config/load.js";
-import type { S3Server } from "../support/s3rver.js";
+import type { S3Server } from "../../testing/s3rver.js";
 
 export const ACCOUNT = "123456789012";
 export const bucketOf = (project: string, scenario: string) => `${ACCOUNT}-agente-${project}-${scenario}`;

@@ -7,8 +7,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listBatchRecords } from "../../lib/batch/record.js";
 import { LocalStore } from "../../lib/store/local.js";
-import { makeDemoProject } from "../ecs-sim/demo-project.js";
-import { type EcsSim, startEcsSim } from "../ecs-sim/server.js";
+import { type EcsSim, startEcsSim } from "../../testing/ecs-sim/server.js";
+import { makeDemoProject } from "../support/demo-project.js";
 import { repoRoot, tempDir } from "../support/tmp.js";
 
 let sim: EcsSim;

@@ -10,9 +10,9 @@ import { createEcsClient } from "../../lib/ecs/client.js";
 import { parseMarkerKey } from "../../lib/store/keys.js";
 import { openStore } from "../../lib/store/open.js";
 import type { ResultStore } from "../../lib/store/types.js";
-import { demoOutputs, makeDemoProject } from "../ecs-sim/demo-project.js";
-import { type EcsSim, seededRandom, startEcsSim } from "../ecs-sim/server.js";
-import { type S3Server, startS3Server } from "../support/s3rver.js";
+import { type EcsSim, seededRandom, startEcsSim } from "../../testing/ecs-sim/server.js";
+import { type S3Server, startS3Server } from "../../testing/s3rver.js";
+import { demoOutputs, makeDemoProject } from "../support/demo-project.js";
 import { tempDir } from "../support/tmp.js";
 
 const IDS = 300;

@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/client-ecs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEcsClient } from "../../lib/ecs/client.js";
-import { type EcsSim, seededRandom, startEcsSim, TASK_LIMIT_REASON } from "./server.js";
+import { type EcsSim, seededRandom, startEcsSim, TASK_LIMIT_REASON } from "../../testing/ecs-sim/server.js";
 
 const creds = { accessKeyId: "test", secretAccessKey: "test" };
 const run = (token: string, id = "1") =>

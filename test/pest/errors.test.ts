@@ -262,7 +262,7 @@ const cases: Case[] = [
   [
     "p.ins",
     "pif ~\n& l1 !h1!\n",
-    'p.ins:2:1: continuation line ("&") with no instruction line before it',
+    'p.ins:2:1: continuation line ("&") not supported: PEST++ 5.2 rejects it (classic PEST\'s continuation); put these instructions at the end of the previous line',
     "pest/ins-continuation",
     2,
   ],

@@ -7,7 +7,7 @@ const flowList = new URL("../fixtures/real/mfusg/01A_nestedgrid_nognc/output/flo
 const budgetIns = new URL("../fixtures/pest/budget.ins", import.meta.url);
 
 describe("instructions on MODFLOW-USG output (01A_nestedgrid_nognc/output/flow.list)", () => {
-  it("reads the volumetric budget and time summary with primary/secondary markers, l, w, fixed, semi-fixed, dum, &", async () => {
+  it("reads the volumetric budget and time summary with primary/secondary markers, l, w, fixed, semi-fixed, dum", async () => {
     const ins = await readInstructions(budgetIns.pathname);
     expect(ins.marker).toBe("~");
     expect(ins.observations).toEqual([
@@ -47,14 +47,39 @@ describe("instructions on MODFLOW-USG output (01A_nestedgrid_nognc/output/flow.l
     expect([...readObservations(ins, out, "s.out")]).toEqual([["v", 5]]);
   });
 
-  it("w skips the current word and the blanks after it; free reads stop at commas; Fortran numbers", () => {
-    const out = "x  1.0D+02, 2.5-100 tail\nlast 7\n";
+  it("w skips the current word and the blanks after it; free reads stop at commas; C numbers as PEST++ reads them", () => {
+    const out = "x  1.0E+02, 0x10 tail\nlast 7\n";
     const ins = parseInstructions("PIF #\nL1 w !a! !b!\nl1 (c)5:6\n", "w.ins");
     expect([...readObservations(ins, out, "w.out")]).toEqual([
       ["a", 100],
-      ["b", 2.5e-100],
+      ["b", 16],
       ["c", 7],
     ]);
+  });
+
+  it("rejects Fortran D exponents and E-less exponents, as PEST++ does, saying why", async () => {
+    const ins = parseInstructions("pif ~\nl1 !a!\n", "d.ins");
+    await expectUserError(
+      () => readObservations(ins, "1.0D+02\n", "d.out"),
+      'd.ins:2: cannot read observation a from d.out:1 columns 1-7: "1.0D+02" is not a number: "D+02" is left over (a Fortran D exponent: PEST++ 5.2 reads only E exponents)',
+      "pest/ins-number",
+    );
+    await expectUserError(
+      () => readObservations(ins, "2.5-100\n", "d.out"),
+      'd.ins:2: cannot read observation a from d.out:1 columns 1-7: "2.5-100" is not a number: "-100" is left over (a Fortran exponent without its E: PEST++ 5.2 does not read it)',
+      "pest/ins-number",
+    );
+  });
+
+  it("dum over a word starting with inf or nan stops, as in PEST++ (it reads it as a number)", async () => {
+    const ins = parseInstructions("pif ~\nl1 !dum! !a!\n", "i.ins");
+    await expectUserError(
+      () => readObservations(ins, "INFILTRATION 2.0\n", "i.out"),
+      'i.ins:2: cannot read observation dum from i.out:1 columns 1-12: "INFILTRATION" reads as Infinity (PEST++ 5.2 accepts only finite, normal numbers, for dum too: skip words with w)',
+      "pest/ins-number",
+    );
+    const w = parseInstructions("pif ~\nl1 w !a!\n", "i.ins");
+    expect([...readObservations(w, "INFILTRATION 2.0\n", "i.out")]).toEqual([["a", 2]]);
   });
 
   it("reads CRLF output and a fixed field at the end of a short line", () => {

@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../lib/errors.js";
 import { fillTemplate, formatValue, parseTemplate } from "../../lib/pest/template.js";
-import { sharedFixtures } from "../support/tmp.js";
+import { repoRoot, sharedFixtures } from "../support/tmp.js";
 import { expectUserError } from "./_expect.js";
 
 // What PEST++ 5.2.23 itself wrote in 8,127 template spaces (301 values × widths 4..30), see the fixture's README.
@@ -295,5 +296,30 @@ describe("template fill near powers of ten, every width 4..30, against an exact-
       "pest/tpl-too-narrow",
       "written",
     ]);
+  });
+});
+
+describe("template fill next to powers of ten, as a real PEST++ build wrote it (test/fixtures/pest/README.md)", () => {
+  it("writes what PEST++ wrote in all 50,877 recorded spaces", () => {
+    const rows = gunzipSync(
+      readFileSync(join(repoRoot, "test", "fixtures", "pest", "pestpp-near-powers.tsv.gz")),
+    )
+      .toString("latin1")
+      .trim()
+      .split("\n");
+    expect(rows).toHaveLength(2103);
+    let spaces = 0;
+    const wrong: string[] = [];
+    for (const row of rows) {
+      const [value, ...texts] = row.split("\t");
+      for (const text of texts) {
+        spaces++;
+        const got = outcome(Number(value), text.length);
+        if (got !== text && wrong.length < 20)
+          wrong.push(`${value} in ${text.length}: PEST++ "${text}", mfpar ${JSON.stringify(got)}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(spaces).toBe(50877);
   });
 });

@@ -2,9 +2,11 @@
 // {scenario}/summary/, from the demo ensemble's real markers (fixtures/demo-ensemble.json).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadScenario, type ResolvedScenario } from "../../lib/config/index.js";
-import { aggregateScenario, parseCsv, quantile, summaryKeys } from "../../lib/report/index.js";
-import { LocalStore, openStore, storeKeys } from "../../lib/store/index.js";
-import { type S3Server, startS3Server } from "../support/s3rver.js";
+import { parseCsv } from "../../lib/format/csv.js";
+import { aggregateScenario } from "../../lib/report/index.js";
+import { quantile } from "../../lib/stats.js";
+import { LocalStore, openStore, storeKeys, summaryKeys } from "../../lib/store/index.js";
+import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { repoRoot, tempDir } from "../support/tmp.js";
 import { demo, demoObjects } from "./support/demo.js";
 import { type SeedObject, seedStore } from "./support/markers.js";

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ActionCore, run } from "../../actions/batch-status/run.js";
 import { type BatchRecord, readBatchRecord, writeBatchRecord } from "../../lib/batch/record.js";
 import { openStore, type ResultStore, storeKeys } from "../../lib/store/index.js";
-import { demoOutputs, makeDemoProject } from "../ecs-sim/demo-project.js";
+import { type S3Server, startS3Server } from "../../testing/s3rver.js";
+import { demoOutputs, makeDemoProject } from "../support/demo-project.js";
 import { FakeIssues } from "../support/fake-issues.js";
-import { type S3Server, startS3Server } from "../support/s3rver.js";
 import { tempDir } from "../support/tmp.js";
 import { demo } from "./support/demo.js";
 

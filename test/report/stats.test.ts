@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { parseCsv, toCsv } from "../../lib/report/csv.js";
-import { formatDuration, progressBar } from "../../lib/report/format.js";
-import { describe as describeStats, quantile } from "../../lib/report/stats.js";
+import { parseCsv, toCsv } from "../../lib/format/csv.js";
+import { formatDuration } from "../../lib/format/duration.js";
+import { progressBar } from "../../lib/format/table.js";
+import { describe as describeStats, quantile } from "../../lib/stats.js";
 
 describe("quantile (type 7, numpy's default)", () => {
   // numpy.percentile([1, 2, 3, 4], [5, 10, 50, 90, 95]) -> [1.15, 1.3, 2.5, 3.7, 3.85]

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mapLimit } from "../../lib/concurrency.js";
 import { getJson, openStore } from "../../lib/store/open.js";
 import { createS3Client, S3_MAX_ATTEMPTS, S3Store } from "../../lib/store/s3.js";
-import { type S3Server, startS3Server } from "../support/s3rver.js";
+import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 
 let s3: S3Server;
 beforeAll(async () => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mapLimit } from "../../lib/concurrency.js";
 import { openStore } from "../../lib/store/open.js";
 import { type ResultStore, StoreKeyError, type StoreObject } from "../../lib/store/types.js";
-import { type S3Server, startS3Server } from "../support/s3rver.js";
+import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 
 interface Backend {
   name: string;

@@ -1,8 +1,9 @@
 import { readBatchRecord } from "../../../lib/batch/record.js";
 import { UserError } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
-import { type AggregateOptions, aggregateScenario, summaryKeys } from "../../../lib/report/aggregate.js";
-import { batchFacts, pricingOf } from "../../../lib/report/pass.js";
+import { type AggregateOptions, aggregateScenario } from "../../../lib/report/aggregate.js";
+import { batchFacts, pricingOf } from "../../../lib/status/pass.js";
+import { summaryKeys } from "../../../lib/store/keys.js";
 import type { Command } from "../command.js";
 import { scenarioArg, storeArg } from "./status.js";
 

@@ -7,9 +7,9 @@ import {
   type ResolvedScenario,
 } from "../../../lib/config/load.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
-import { summaryKeys } from "../../../lib/report/aggregate.js";
-import { type BatchPass, type ReconcileBatch, statusPass } from "../../../lib/report/pass.js";
-import { statusText } from "../../../lib/report/summary.js";
+import { type BatchPass, type ReconcileBatch, statusPass } from "../../../lib/status/pass.js";
+import { statusText } from "../../../lib/status/summary.js";
+import { summaryKeys } from "../../../lib/store/keys.js";
 import { openStore } from "../../../lib/store/open.js";
 import { createS3Client } from "../../../lib/store/s3.js";
 import type { ResultStore } from "../../../lib/store/types.js";

@@ -9,7 +9,7 @@ import { mapLimit } from "../../../lib/concurrency.js";
 import { type MarkerKind, storeKeys } from "../../../lib/store/keys.js";
 import type { Marker } from "../../../lib/store/markers.js";
 import type { ResultStore } from "../../../lib/store/types.js";
-import type { S3Server } from "../../support/s3rver.js";
+import type { S3Server } from "../../../testing/s3rver.js";
 
 export interface SeedObject {
   key: string;

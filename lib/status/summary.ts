@@ -1,17 +1,11 @@
 // The status as people read it: Markdown for the job summary and the tracking issue, text for the terminal.
 // Both show the same tables: counts per state and region, failures by cause, times, ETA and cost.
+
+import { formatDuration } from "../format/duration.js";
+import { formatInt, formatPercent, formatUsd, formatValue } from "../format/number.js";
+import { markdownTable, progressBar, textTable } from "../format/table.js";
+import type { ObservationStats } from "../stats.js";
 import { FAILURE_LABELS } from "./failures.js";
-import {
-  formatDuration,
-  formatInt,
-  formatPercent,
-  formatUsd,
-  formatValue,
-  markdownTable,
-  progressBar,
-  textTable,
-} from "./format.js";
-import type { ObservationStats } from "./stats.js";
 import { type BatchStatus, STATE_LABELS, STATUS_STATES } from "./status.js";
 
 type Table = { header: string[]; rows: string[][]; align: ("l" | "r")[] };

@@ -6,8 +6,8 @@ import {
   type StatusInput,
   statusMarkdown,
   statusText,
-} from "../../lib/report/index.js";
-import type { ListedId, ResultsListing } from "../../lib/report/scan.js";
+} from "../../lib/status/index.js";
+import type { ListedId, ResultsListing } from "../../lib/store/results.js";
 
 const NOW = new Date("2026-11-21T12:00:00Z");
 const min = 60_000;

@@ -8,6 +8,8 @@
  * tasks, stop codes) come from the batch reconcile step's observation when there is one.
  */
 import { mapLimit } from "../concurrency.js";
+import { type CostEstimate, estimateCost, type PricingInput } from "../pricing/cost.js";
+import { quantileSorted } from "../stats.js";
 import { type MarkerKind, storeKeys } from "../store/keys.js";
 import {
   describeOutcome,
@@ -18,8 +20,8 @@ import {
   toFailureReason,
 } from "../store/markers.js";
 import { getJson } from "../store/open.js";
+import { compareIds, decidingMarker, listResults, type ResultsListing } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
-import { type CostEstimate, estimateCost, type PricingInput } from "./cost.js";
 import {
   classifyFailure,
   type EcsStopCode,
@@ -30,8 +32,6 @@ import {
   failureMessage,
   toEcsStopCode,
 } from "./failures.js";
-import { compareIds, decidingMarker, listResults, type ResultsListing } from "./scan.js";
-import { quantileSorted } from "./stats.js";
 
 /** The states a status report counts; every ID is in exactly one. */
 export const STATUS_STATES = [

@@ -2,7 +2,7 @@
 // failed markers, then the status report needs the same listing (with dates) and the same markers. Wrapping
 // the store for the pass makes the second reader free instead of doubling the requests.
 import type { Readable } from "node:stream";
-import type { PutOptions, ResultStore, StoreObject } from "../store/types.js";
+import type { PutOptions, ResultStore, StoreObject } from "./types.js";
 
 /**
  * A view of `store` that remembers listings and reads for the length of one pass. Writes go through and

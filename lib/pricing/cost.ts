@@ -1,7 +1,7 @@
 // Cost so far and projected for a batch, from the one Fargate price table (lib/pricing/fargate-prices.json).
 // Fargate bills each task from image pull to stop, per second with a one-minute minimum; realization times
 // come from markers, so each attempt is charged its median realization time plus a fixed start-up allowance.
-import { fargatePrice, PRICES_DATE, PRICES_SOURCE } from "../pricing/estimate.js";
+import { fargatePrice, PRICES_DATE, PRICES_SOURCE } from "./estimate.js";
 
 export interface PricingInput {
   /** Task size (Fargate CPU units, MiB), as in `task:` of the config. */

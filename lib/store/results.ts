@@ -1,7 +1,7 @@
 // What one listing of `{scenario}/resultados/` tells about every ID, without opening a single marker: which
 // markers exist and when they were written, and which attempt folders exist. 1,000 keys per S3 request.
-import { MARKER_KINDS, type MarkerKind, storeKeys } from "../store/keys.js";
-import type { ResultStore } from "../store/types.js";
+import { MARKER_KINDS, type MarkerKind, storeKeys } from "./keys.js";
+import type { ResultStore } from "./types.js";
 
 /** One ID as the listing shows it. */
 export interface ListedId {

@@ -11,10 +11,10 @@ import type { BatchRecord } from "../batch/record.js";
 import { describeOrigin, listOpenBatches, readBatchRecord } from "../batch/record.js";
 import type { ResolvedScenario } from "../config/load.js";
 import { UserError } from "../errors.js";
+import type { PricingInput } from "../pricing/cost.js";
+import { type AggregateResult, aggregateScenario, type BatchFacts } from "../report/aggregate.js";
+import { cachePassReads } from "../store/pass-cache.js";
 import type { ResultStore } from "../store/types.js";
-import { type AggregateResult, aggregateScenario, type BatchFacts } from "./aggregate.js";
-import type { PricingInput } from "./cost.js";
-import { cachePassReads } from "./pass-cache.js";
 import { type BatchStatus, collectStatus } from "./status.js";
 
 /** Runs the reconcile step for one batch on the pass's store; returns the updated record and what it saw. */

@@ -1,12 +1,18 @@
 // Status of 10,000 IDs against s3rver: exact counts and grouping, and the S3 requests it takes.
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { collectStatus, TIMING_SAMPLE } from "../../lib/report/index.js";
-import { quantile } from "../../lib/report/stats.js";
+import { quantile } from "../../lib/stats.js";
+import { collectStatus, TIMING_SAMPLE } from "../../lib/status/index.js";
 import { openStore } from "../../lib/store/index.js";
 import { isDeterministic } from "../../lib/store/reasons.js";
-import { type S3Server, startS3Server } from "../support/s3rver.js";
-import { durationOf, FAILED_VARIANTS, outcomeOf, seedS3rver, syntheticEnsemble } from "./support/markers.js";
+import { type S3Server, startS3Server } from "../../testing/s3rver.js";
+import {
+  durationOf,
+  FAILED_VARIANTS,
+  outcomeOf,
+  seedS3rver,
+  syntheticEnsemble,
+} from "../report/support/markers.js";
 
 const N = 10_000;
 const NOW = new Date("2026-11-21T12:00:00Z");

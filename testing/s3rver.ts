@@ -24,7 +24,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
-import { createS3Client } from "../../lib/store/s3.js";
+import { createS3Client } from "../lib/store/s3.js";
 
 export interface S3Server {
   /** `http://127.0.0.1:<port>` */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { classifyFailure } from "../../lib/report/failures.js";
+import { classifyFailure } from "../../lib/status/failures.js";
 
 describe("classifyFailure", () => {
   it.each([

@@ -1,0 +1,18 @@
+// Numbers as status reports print them (terminal, Markdown, HTML share these).
+
+export const formatInt = (n: number) => n.toLocaleString("en-US");
+export const formatUsd = (n: number | undefined) =>
+  n === undefined
+    ? "—"
+    : `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+export const formatPercent = (part: number, total: number) =>
+  total === 0 ? "0%" : `${Math.floor((1000 * part) / total) / 10}%`;
+
+/** A number for a table: up to 6 significant digits, no exponent for ordinary magnitudes. */
+export function formatValue(v: number): string {
+  if (!Number.isFinite(v)) return "";
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 1e7 || a < 1e-4) return v.toExponential(4);
+  return String(Number(v.toPrecision(6)));
+}
