@@ -58,7 +58,7 @@ export interface RealizationPlan {
   listings?: string[];
   /** A convergence failure on a run that exits 0 counts as success (`run.acceptNonConvergence`). */
   acceptNonConvergence: boolean;
-  /** Globs (relative to the model dir) of files uploaded on success. */
+  /** Globs of files uploaded on success, relative to the model dir (the config's are relative to the project). */
   collect: string[];
   /**
    * Files of the source model dir not copied into workspaces: stale outputs (collect matches, observation
@@ -115,27 +115,49 @@ function outputsInWorkspace(
   });
 }
 
-function insideWorkspace(rel: string, what: string, file: string): string {
-  const norm = relative(".", rel);
-  if (norm.startsWith("..") || isAbsolute(rel)) {
-    throw new UserError(
-      `${what} "${rel}" must be a path inside the model dir`,
-      { file },
-      "agent/path-outside-model",
-    );
-  }
-  return rel;
-}
-
-function commandOf(step: string, c: CommandConfig, defaultTimeout: number, file: string): PlannedCommand {
+function commandOf(
+  step: string,
+  c: CommandConfig,
+  defaultTimeout: number,
+  dirs: { projectDir: string; modelDir: string; file: string },
+): PlannedCommand {
+  const cwd =
+    c.cwd === undefined
+      ? "."
+      : resolve(dirs.projectDir, c.cwd) === dirs.modelDir
+        ? "."
+        : underModelDir(dirs.projectDir, dirs.modelDir, c.cwd, `${step} cwd`, dirs.file);
   return {
     step,
     label: c.name ?? c.command[0]!,
     argv: c.command,
     wine: c.wine,
-    cwd: insideWorkspace(c.cwd ?? ".", `${step} cwd`, file),
+    cwd,
     timeoutMs: c.timeout ?? defaultTimeout,
   };
+}
+
+/**
+ * A `collect` glob relative to the project folder (like every path in the config), made relative to the model
+ * dir, where each workspace's files are: `model/*.hds` → `*.hds`. Throws unless it starts with model.dir.
+ */
+export function globUnderModelDir(
+  projectDir: string,
+  modelDir: string,
+  pattern: string,
+  what: string,
+  file: string,
+): string {
+  const rel = relative(projectDir, modelDir).split(sep).join("/");
+  const g = pattern.replace(/^\.\//, "");
+  if (rel === "") return g;
+  const prefix = `${rel}/`;
+  if (g.startsWith(prefix) && g.length > prefix.length) return g.slice(prefix.length);
+  throw new UserError(
+    `${what} "${pattern}" is not under model.dir (${prefix}): paths in the config are relative to the project folder, e.g. "${prefix}${g}"`,
+    { file },
+    "agent/path-outside-model",
+  );
 }
 
 /**
@@ -210,11 +232,16 @@ export async function planRealizations(sc: ResolvedScenario): Promise<Realizatio
   for (const o of outputs) if (typeof o.file === "string") stale.add(o.file);
   for (const l of (await findListings(program, run.command, modelDir)).listings)
     stale.add(relative(".", l.path).split(sep).join("/"));
-  if (m.collect.length > 0) {
-    for (const f of await glob(m.collect, { cwd: modelDir, onlyFiles: true, dot: true })) stale.add(f);
+  const collect = m.collect.map((g, i) =>
+    globUnderModelDir(projectDir, modelDir, g, `model.collect[${i}]`, file),
+  );
+  if (collect.length > 0) {
+    for (const f of await glob(collect, { cwd: modelDir, onlyFiles: true, dot: true })) stale.add(f);
   }
   const named = (cmds: CommandConfig[], kind: string) =>
-    cmds.map((c, i) => commandOf(`${kind}:${c.name ?? i + 1}`, c, taskTimeout, file));
+    cmds.map((c, i) =>
+      commandOf(`${kind}:${c.name ?? i + 1}`, c, taskTimeout, { projectDir, modelDir, file }),
+    );
   return {
     project: sc.project,
     scenario: sc.scenario,
@@ -232,7 +259,7 @@ export async function planRealizations(sc: ResolvedScenario): Promise<Realizatio
     failure: run.failure === undefined ? defaults.failure : run.failure.map((text) => ({ text })),
     ...(listings ? { listings } : {}),
     acceptNonConvergence: run.acceptNonConvergence,
-    collect: m.collect,
+    collect,
     stale,
     observationNames,
   };

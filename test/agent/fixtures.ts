@@ -107,6 +107,8 @@ export interface FakeProjectOptions {
   pre?: string;
   post?: string;
   ids?: string;
+  /** The project name (default `fake`). */
+  project?: string;
 }
 
 /** A project whose model is a small Node script (FAKE_MODE picks what it does), with IDs 1-3 (.par files). */
@@ -131,7 +133,7 @@ export async function makeFakeProject(dir: string, opts: FakeProjectOptions = {}
   await writeFile(
     join(dir, "project.yaml"),
     [
-      "project: fake",
+      `project: ${opts.project ?? "fake"}`,
       'aws: { account: "000000000000", regions: [us-east-1] }',
       "task: { timeout: 1m }",
       "model:",
@@ -142,7 +144,7 @@ export async function makeFakeProject(dir: string, opts: FakeProjectOptions = {}
       ...(opts.pre ? [`  pre: ${opts.pre}`] : []),
       ...(opts.post ? [`  post: ${opts.post}`] : []),
       "  observations: [{ ins: model/out.ins, out: model/out.txt }]",
-      '  collect: ["out.txt", "fake.lst", "extra/*.txt"]',
+      '  collect: ["model/out.txt", "model/fake.lst", "model/extra/*.txt"]',
       "",
     ].join("\n"),
   );

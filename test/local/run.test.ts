@@ -3,6 +3,7 @@ import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../scripts/cli/main.js";
 import {
@@ -119,6 +120,47 @@ describe("mfpar run", () => {
       env: { FAKE_MODE: "ok" },
     });
     expect(one.stdout).toMatch(/^Running 1 realization of \S+ with 1 worker\n/);
+  });
+
+  it("a store belongs to one project: a second project sharing --store is refused; a store without a record is adopted", async () => {
+    const cwd = fresh("cwd");
+    await makeFakeProject(join(cwd, "a"));
+    await makeFakeProject(join(cwd, "b"), { project: "other" });
+    const a = await cli(["run", "a/base.yaml", "--store", "shared", "--ids", "1"], {
+      cwd,
+      env: { FAKE_MODE: "ok" },
+    });
+    expect(a.code, a.stdout + a.stderr).toBe(0);
+    expect(await readJson(join(cwd, "shared/_mfpar-store.json"))).toMatchObject({
+      version: 1,
+      project: "fake",
+      adopted: false,
+    });
+    // Same scenario name, same ID: without the record, b would take a's _SUCCESS.json as "already done".
+    const b = await cli(["run", "b/base.yaml", "--store", "shared", "--ids", "1"], {
+      cwd,
+      env: { FAKE_MODE: "ok" },
+    });
+    expect(b.code).toBe(3);
+    expect(b.stderr).toContain(
+      `results store ${pathToFileURL(join(cwd, "shared")).href}/ belongs to project "fake" (_mfpar-store.json), not "other"`,
+    );
+    expect(b.stdout).toBe("");
+    // mfpar status of project b on a's store: refused too, nothing reported as b's.
+    const st = await cli(["status", "b/base.yaml", "--store", "shared"], { cwd });
+    expect(st.code).toBe(3);
+    expect(st.stderr).toContain('belongs to project "fake"');
+    // A store with results and no record (e.g. an existing bucket): adopted and recorded on first use.
+    await rm(join(cwd, "shared/_mfpar-store.json"));
+    const again = await cli(["run", "a/base.yaml", "--store", "shared", "--ids", "1"], {
+      cwd,
+      env: { FAKE_MODE: "ok" },
+    });
+    expect(again.code).toBe(0);
+    expect(await readJson(join(cwd, "shared/_mfpar-store.json"))).toMatchObject({
+      project: "fake",
+      adopted: true,
+    });
   });
 
   it("refuses to start when the model executable is not on PATH (exit 4, nothing run)", async () => {
