@@ -9,6 +9,10 @@ export enum ExitCode {
   InvalidInput = 3,
   /** A precondition outside the input is not met (missing executable, running tasks, unconfirmed). */
   Refused = 4,
+  /** AWS credentials missing, expired, unrecognized or badly signed (lib/aws-errors.ts): renew or configure them. */
+  Credentials = 5,
+  /** AWS denied a call to the role or profile in use (lib/aws-errors.ts): wrong role, or a missing grant. */
+  AccessDenied = 6,
   /** Stopped by SIGINT/SIGTERM. */
   Interrupted = 130,
   /** A bug: an unexpected exception. The stack trace is printed with DEBUG=1. */

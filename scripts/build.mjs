@@ -13,6 +13,9 @@ const common = {
   sourcemap: false,
   logLevel: "warning",
   legalComments: "none",
+  // Worktrees link node_modules to another checkout: without this, bundles name modules by the link's target
+  // (../../main/node_modules/...) and differ from a plain clone's build, which CI's check-dist compares against.
+  preserveSymlinks: true,
 };
 // Bundled ESM that pulls in CommonJS dependencies needs `require`.
 const requireShim = {

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
+import { failureMessage } from "../../lib/aws-errors.js";
 import { type LaunchRequest, launchOptionsFor } from "../../lib/batch/from-config.js";
 import { launchBatch } from "../../lib/batch/launch.js";
-import { errorMessage } from "../../lib/errors.js";
 import { type BatchPass, statusPass } from "../../lib/status/pass.js";
 import { ensembleMarkdown, headline, statusMarkdown } from "../../lib/status/summary.js";
 import { summaryKeys } from "../../lib/store/keys.js";
@@ -133,7 +133,8 @@ export async function run(deps: RunDeps = {}): Promise<void> {
     }
     core.setOutput(Outputs.Issues, issues.map((i) => i.issue).join(","));
   } catch (e) {
-    core.setFailed(errorMessage(e));
+    // AWS credential/permission errors: one line naming the role, the action and the fix.
+    core.setFailed(failureMessage(e, deps.env ?? process.env));
   }
 }
 

@@ -1,8 +1,8 @@
 import { resolve } from "node:path";
+import { failureMessage } from "../../lib/aws-errors.js";
 import { type LaunchRequest, launchOptionsFor } from "../../lib/batch/from-config.js";
 import { launchBatch } from "../../lib/batch/launch.js";
 import { summaryMarkdown } from "../../lib/batch/summary.js";
-import { errorMessage } from "../../lib/errors.js";
 import { type ActionCore, defaultCore, readBoolean, readName, scenarioFileOf } from "../shared/inputs.js";
 import {
   type IssuesApi,
@@ -110,6 +110,7 @@ export async function run(deps: RunDeps = {}): Promise<void> {
       : "";
     await core.summary.addRaw(summaryMarkdown(result, { dryRun }) + issueLine, true).write();
   } catch (e) {
-    core.setFailed(errorMessage(e));
+    // AWS credential/permission errors: one line naming the role, the action and the fix.
+    core.setFailed(failureMessage(e, deps.env ?? process.env));
   }
 }

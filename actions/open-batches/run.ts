@@ -1,8 +1,8 @@
 import { resolve } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { failureMessage } from "../../lib/aws-errors.js";
 import { scanOpenBatches } from "../../lib/batch/open-batches.js";
 import { NAME_PATTERN } from "../../lib/config/schema.js";
-import { errorMessage } from "../../lib/errors.js";
 import { loadProjects } from "../../lib/infra/load.js";
 import { createS3Client } from "../../lib/store/s3.js";
 import { type ActionCore, defaultCore } from "../shared/inputs.js";
@@ -65,6 +65,7 @@ export async function run(deps: RunDeps = {}): Promise<void> {
     core.setOutput(Outputs.Matrix, JSON.stringify(matrix));
     core.setOutput(Outputs.Count, String(matrix.length));
   } catch (e) {
-    core.setFailed(errorMessage(e));
+    // AWS credential/permission errors: one line naming the role, the action and the fix.
+    core.setFailed(failureMessage(e, deps.env ?? process.env));
   }
 }

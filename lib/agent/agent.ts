@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { describeAwsError } from "../aws-errors.js";
 import { errorMessage, UserError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
 import { createLogger, type Logger, type LogLevel } from "../log.js";
@@ -133,6 +134,11 @@ export async function runAgent(deps: AgentDeps): Promise<AgentResult> {
     if (e instanceof UserError) {
       log.error(e.message, { step: "init", code: e.code });
       return { exitCode: ExitCode.InvalidInput, outcomes };
+    }
+    const aws = describeAwsError(e, deps.env);
+    if (aws) {
+      log.error(aws.message, { step: "init", code: aws.name });
+      return { exitCode: aws.exitCode, outcomes };
     }
     log.error(`internal error: ${errorMessage(e)}`, { step: "init", stack: (e as Error)?.stack });
     return { exitCode: ExitCode.Internal, outcomes };

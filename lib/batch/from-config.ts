@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { ECSClient } from "@aws-sdk/client-ecs";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
+import { nameAwsCalls } from "../aws-errors.js";
 import { loadScenario } from "../config/load.js";
 import { createEcsClient } from "../ecs/client.js";
 import { UserError } from "../errors.js";
@@ -96,7 +97,8 @@ export async function launchOptionsFor(req: LaunchRequest): Promise<LaunchBatchO
     quotas:
       req.quotas === false
         ? undefined
-        : (req.quotas ?? perRegion((region) => new ServiceQuotasClient({ region, maxAttempts: 2 }))),
+        : (req.quotas ??
+          perRegion((region) => nameAwsCalls(new ServiceQuotasClient({ region, maxAttempts: 2 })))),
   };
 }
 

@@ -80,13 +80,19 @@ export async function loadProject(dirOrFile: string): Promise<LoadedProject> {
   return { dir, file, config: res.value, source };
 }
 
-/** Scenario files of a project folder: every `*.yaml`/`*.yml` at its top level except project.yaml. */
+/**
+ * Scenario files of a project folder: every `*.yaml`/`*.yml` at its top level except project.yaml and
+ * calibration files (a top-level `calibration:` key, see lib/calibrate).
+ */
 export async function listScenarioFiles(projectDir: string): Promise<string[]> {
   const entries = await readdir(projectDir, { withFileTypes: true });
-  return entries
+  const files = entries
     .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name) && e.name !== PROJECT_FILE)
     .map((e) => join(projectDir, e.name))
     .sort();
+  const out: string[] = [];
+  for (const f of files) if (!/^calibration\s*:/m.test(await readFile(f, "utf8"))) out.push(f);
+  return out;
 }
 
 /** Project folders under `root` (folders holding a project.yaml), sorted. */

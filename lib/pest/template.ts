@@ -135,6 +135,28 @@ function formatSpace(
   return cast;
 }
 
+/**
+ * What `fillTemplate` would refuse, without building the file: one error per parameter and space width (at the
+ * first such space), for parameters that have a value (a missing parameter is reported by the caller).
+ */
+export function fillErrors(tpl: Template, values: Map<string, number>, opts: FillOptions = {}): UserError[] {
+  const seen = new Set<string>();
+  const errors: UserError[] = [];
+  for (const sp of tpl.spaces) {
+    const key = `${sp.name}\u0000${sp.width}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const value = values.get(sp.name);
+    if (value === undefined) continue;
+    const cast = castToWidth(value, sp.width, opts.precision);
+    if (typeof cast !== "string")
+      errors.push(
+        refusal(cast, value, sp.width, { file: tpl.file, line: sp.line, column: sp.column }, sp.name),
+      );
+  }
+  return errors;
+}
+
 /** Why a value is not written: PEST++ refuses it too, or PEST++ would write a different number. */
 type Refusal =
   | { kind: "not-finite" }

@@ -14,6 +14,7 @@ import {
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { nameAwsCalls } from "../aws-errors.js";
 import { mapLimit } from "../concurrency.js";
 import { writeAtomic } from "./local.js";
 import {
@@ -47,16 +48,18 @@ export function createS3Client(
   // Results buckets live in the project's home region while tasks may run in another one: the task
   // definition says where the bucket is (MFPAR_STORE_REGION); redirects are followed should it be missing.
   const region = env.MFPAR_STORE_REGION;
-  return new S3Client({
-    ...(region ? { region } : {}),
-    followRegionRedirects: true,
-    retryMode: "standard",
-    maxAttempts: S3_MAX_ATTEMPTS,
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
-    ...overrides,
-  });
+  return nameAwsCalls(
+    new S3Client({
+      ...(region ? { region } : {}),
+      followRegionRedirects: true,
+      retryMode: "standard",
+      maxAttempts: S3_MAX_ATTEMPTS,
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+      ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+      ...overrides,
+    }),
+  );
 }
 
 export interface S3StoreOptions {

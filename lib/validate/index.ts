@@ -13,8 +13,8 @@ import {
 import { locate } from "../config/yaml.js";
 import { type Diagnostic, UserError, ValidationError } from "../errors.js";
 import { parseInstructions } from "../pest/instructions.js";
-import { type ParFile, parseParFile } from "../pest/par.js";
-import { parseTemplate, type Template } from "../pest/template.js";
+import { type ParFile, parameterValues, parseParFile } from "../pest/par.js";
+import { fillErrors, parseTemplate, type Template } from "../pest/template.js";
 
 /** How many offending IDs a single diagnostic lists before saying "and N more". */
 const SHOW_IDS = 10;
@@ -349,10 +349,14 @@ async function validateModelFiles(
       return { id, par: await ctx.readPar(path, displayPath(path)) };
     }),
   );
+  // Values the agent could not write into their spaces (too narrow, or where PEST++ would write another number):
+  // found here, before anything is launched, rather than as a failed realization.
+  const unfillable: Diagnostic[] = [];
   for (const { id, par } of results) {
     if (par === "missing") missingFiles.push(id);
     else if (par instanceof UserError) badPar.push(par);
     else {
+      const values = parameterValues(par);
       for (const tpl of templates) {
         for (const name of tpl.parameters) {
           if (par.params.has(name)) continue;
@@ -361,8 +365,21 @@ async function validateModelFiles(
           list.push(id);
           missingParam.set(key, list);
         }
+        for (const e of fillErrors(tpl, values)) {
+          const d = e.toDiagnostic();
+          unfillable.push({ ...d, message: `${d.message}, with the values of ID ${id} (${par.file})` });
+        }
       }
     }
+  }
+  for (const d of unfillable.slice(0, SHOW_PAR_ERRORS)) out.push(d);
+  if (unfillable.length > SHOW_PAR_ERRORS) {
+    out.push({
+      ...paramsLocation(project),
+      severity: "error",
+      code: "pest/tpl-unfillable",
+      message: `${unfillable.length - SHOW_PAR_ERRORS} more template spaces cannot hold their values`,
+    });
   }
   if (missingFiles.length) {
     out.push({

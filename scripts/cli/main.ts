@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { describeAwsError } from "../../lib/aws-errors.js";
 import { errorMessage, UserError, ValidationError } from "../../lib/errors.js";
 import { ExitCode } from "../../lib/exit-codes.js";
 import type { CliIo, Command } from "./command.js";
@@ -28,7 +29,7 @@ function globalHelp(commands: Command[]): string {
     ...lines,
     "",
     "Run `mfpar <command> --help` for a command's options.",
-    "Exit codes: 0 ok, 1 some work failed, 2 usage, 3 invalid input, 4 refused, 70 internal error, 130 interrupted.",
+    "Exit codes: 0 ok, 1 some work failed, 2 usage, 3 invalid input, 4 refused, 5 AWS credentials, 6 AWS access denied, 70 internal error, 130 interrupted.",
     "",
   ].join("\n");
 }
@@ -104,6 +105,11 @@ export async function main(
     if (e instanceof ValidationError || e instanceof UserError) {
       io.stderr(`${e.message}\n`);
       return ExitCode.InvalidInput;
+    }
+    const aws = describeAwsError(e, io.env);
+    if (aws) {
+      io.stderr(`mfpar ${command.name}: ${aws.message}\n`);
+      return aws.exitCode;
     }
     io.stderr(`mfpar ${command.name}: internal error: ${errorMessage(e)}\n`);
     if (io.env.DEBUG) io.stderr(`${(e as Error)?.stack ?? ""}\n`);

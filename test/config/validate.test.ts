@@ -85,6 +85,37 @@ describe("mfpar validate", () => {
     );
   });
 
+  it("reports values that cannot be written in their template spaces, before anything runs", async () => {
+    const dir = demoCopy();
+    const tpl = join(dir, "model/hk_zones.tpl");
+    writeFileSync(tpl, readFileSync(tpl, "utf8").replace(/~\s*hk_1\s*~/, "~hk_1~"));
+    for (const [id, value] of [
+      [7, "1.0E+105"],
+      [9, "-1234567.0"],
+    ] as const) {
+      const p = join(dir, `params/param${id}.par`);
+      writeFileSync(p, readFileSync(p, "utf8").replace(/^hk_1 \S+/m, `hk_1 ${value}`));
+    }
+    const r = await validatePath(dir);
+    expect(r.ok).toBe(false);
+    const d = r.diagnostics.filter((x) => x.code.startsWith("pest/tpl-"));
+    expect(d.map((x) => [x.code, x.line, x.column, x.message])).toEqual([
+      [
+        "pest/tpl-exponent-cut",
+        5,
+        4,
+        `cannot write 1e+105 in a space 6 characters wide: PEST++ 5.2 would write "1e+15" there (it drops a digit of the three-digit exponent), a different number; widen the space to at least 8 characters (parameter hk_1), with the values of ID 7 (${dir}/params/param7.par)`,
+      ],
+      [
+        "pest/tpl-too-narrow",
+        5,
+        4,
+        `cannot write -1234567 in a space 6 characters wide; widen the space to at least 7 characters (parameter hk_1), with the values of ID 9 (${dir}/params/param9.par)`,
+      ],
+    ]);
+    expect(d[0]!.file).toMatch(/model\/hk_zones\.tpl$/);
+  });
+
   it("reports a template parameter missing from some parameter files at the template's line", async () => {
     const dir = demoCopy();
     for (const id of [7, 9]) {

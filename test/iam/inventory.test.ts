@@ -188,6 +188,27 @@ describe("the inventory of AWS calls (lib/infra/aws-calls.ts)", () => {
     expect(problems).toEqual([]);
   });
 
+  it("never ships the AGPL policy engine (docs/adr/0004): no shipped code imports @cloud-copilot", () => {
+    const shipped = [...SCANNED, "cdktf"].flatMap((d) =>
+      sourceFiles(join(ROOT, d)).filter((f) => !relative(ROOT, f).startsWith("cdktf/test/")),
+    );
+    // The committed action bundles, and the CLI and agent bundles when built (npm test builds them first).
+    const bundles = [
+      ...readdirSync(join(ROOT, "actions")).map((a) => join(ROOT, "actions", a, "dist", "index.js")),
+      ...(statSync(join(ROOT, "dist"), { throwIfNoEntry: false })
+        ? readdirSync(join(ROOT, "dist"), { recursive: true, encoding: "utf8" }).map((f) =>
+            join(ROOT, "dist", f),
+          )
+        : []
+      ).filter((f) => f.endsWith(".js")),
+    ].filter((f) => statSync(f, { throwIfNoEntry: false }));
+    expect(
+      [...shipped, ...bundles]
+        .filter((f) => readFileSync(f, "utf8").includes("@cloud-copilot"))
+        .map((f) => relative(ROOT, f)),
+    ).toEqual([]);
+  });
+
   it("skips only files that exist (the local-only list does not rot)", () => {
     for (const p of Object.keys(LOCAL_ONLY)) expect(statSync(join(ROOT, p)), p).toBeTruthy();
   });

@@ -91,7 +91,7 @@ function runStep(step: Step, values: Record<string, string>, base: string) {
   writeFileSync(script, step.run!);
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(step.env ?? {}))
-    env[k] = String(v).replace(/\$\{\{\s*([\w.]+)\s*\}\}/g, (_, e: string) => values[e] ?? "");
+    env[k] = String(v).replace(/\$\{\{\s*([\w.-]+)\s*\}\}/g, (_, e: string) => values[e] ?? "");
   const r = spawnSync("bash", ["-e", script], {
     encoding: "utf8",
     env: {
@@ -135,6 +135,23 @@ describe("the Stack outputs step", () => {
         "mfpar-choapa-sa-east-1": { launcher: { cluster: { name: "cluster-agente-choapa-sa" } } },
         "mfpar-choapa-us-east-1": { launcher: { cluster: { name: "cluster-agente-choapa" } } },
       });
+    });
+
+    it(`${c.file}: without MFPAR_STATE_BUCKET, reads the bootstrap stack's default bucket <account>-mfpar-tfstate`, () => {
+      const base = tempDir();
+      const state = join(base, "s3", "123456789012-mfpar-tfstate", "mfpar");
+      mkdirSync(state, { recursive: true });
+      writeFileSync(
+        join(state, "mfpar-choapa-us-east-1.tfstate"),
+        JSON.stringify({ outputs: { launcher: { value: { cluster: { name: "c" } } } } }),
+      );
+      const r = runStep(
+        stackOutputsStep(c.file, c.job),
+        { [c.projectExpr]: "choapa", "steps.aws.outputs.aws-account-id": "123456789012" },
+        base,
+      );
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout.trim()).toBe("mfpar-choapa-us-east-1");
     });
 
     it(`${c.file}: a project never deployed stops with an error naming the stack it looked for`, () => {

@@ -11999,8 +11999,8 @@ var init_checkRegion = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/config-resolver/regionConfig/checkRegion.js"() {
     init_transport();
     validRegions = /* @__PURE__ */ new Set();
-    checkRegion = (region, check2 = isValidHostLabel) => {
-      if (!validRegions.has(region) && !check2(region)) {
+    checkRegion = (region, check3 = isValidHostLabel) => {
+      if (!validRegions.has(region) && !check3(region)) {
         if (region === "*") {
           console.warn(`@smithy/config-resolver WARN - Please use the caller region instead of "*". See "sigv4a" in https://github.com/aws/aws-sdk-js-v3/blob/main/supplemental-docs/CLIENTS.md.`);
         } else {
@@ -12391,8 +12391,8 @@ var init_s3 = __esm({
     DOTS_PATTERN = /\.\./;
     isDnsCompatibleBucketName = (bucketName) => DOMAIN_PATTERN.test(bucketName) && !IP_ADDRESS_PATTERN.test(bucketName) && !DOTS_PATTERN.test(bucketName);
     isArnBucketName = (bucketName) => {
-      const [arn, partition2, service, , , bucket] = bucketName.split(":");
-      const isArn = arn === "arn" && bucketName.split(":").length >= 6;
+      const [arn2, partition2, service, , , bucket] = bucketName.split(":");
+      const isArn = arn2 === "arn" && bucketName.split(":").length >= 6;
       const isValidArn = Boolean(isArn && partition2 && service && bucket);
       if (isArn && !isValidArn) {
         throw new Error(`Invalid ARN: ${bucketName} was an invalid ARN.`);
@@ -15282,7 +15282,7 @@ var init_Sha256Js = __esm({
       }
       hashBufferWith(state2, buffer) {
         const w = this.w ??= new Int32Array(64);
-        let s0 = state2[0], s1 = state2[1], s2 = state2[2], s3 = state2[3], s4 = state2[4], s5 = state2[5], s6 = state2[6], s7 = state2[7];
+        let s0 = state2[0], s1 = state2[1], s2 = state2[2], s32 = state2[3], s4 = state2[4], s5 = state2[5], s6 = state2[6], s7 = state2[7];
         for (let i5 = 0; i5 < BLOCK2; ++i5) {
           if (i5 < 16) {
             w[i5] = (buffer[i5 * 4] & 255) << 24 | (buffer[i5 * 4 + 1] & 255) << 16 | (buffer[i5 * 4 + 2] & 255) << 8 | buffer[i5 * 4 + 3] & 255;
@@ -15298,8 +15298,8 @@ var init_Sha256Js = __esm({
           s7 = s6;
           s6 = s5;
           s5 = s4;
-          s4 = s3 + t12 | 0;
-          s3 = s2;
+          s4 = s32 + t12 | 0;
+          s32 = s2;
           s2 = s1;
           s1 = s0;
           s0 = t12 + t22 | 0;
@@ -15307,7 +15307,7 @@ var init_Sha256Js = __esm({
         state2[0] += s0;
         state2[1] += s1;
         state2[2] += s2;
-        state2[3] += s3;
+        state2[3] += s32;
         state2[4] += s4;
         state2[5] += s5;
         state2[6] += s6;
@@ -24354,8 +24354,8 @@ var init_parseArn = __esm({
       if (segments.length < 6) {
         return null;
       }
-      const [arn, partition2, service, region, accountId, ...resourcePath] = segments;
-      if (arn !== "arn" || partition2 === "" || service === "" || resourcePath.join(ARN_DELIMITER) === "") {
+      const [arn2, partition2, service, region, accountId, ...resourcePath] = segments;
+      if (arn2 !== "arn" || partition2 === "" || service === "" || resourcePath.join(ARN_DELIMITER) === "") {
         return null;
       }
       const resourceId = resourcePath.map((resource) => resource.split(RESOURCE_DELIMITER)).flat();
@@ -26500,8 +26500,8 @@ var validate2, parse4;
 var init_arn = __esm({
   "node_modules/@aws-sdk/core/dist-es/submodules/util/util-arn-parser/arn.js"() {
     validate2 = (str) => typeof str === "string" && str.indexOf("arn:") === 0 && str.split(":").length >= 6;
-    parse4 = (arn) => {
-      const segments = arn.split(":");
+    parse4 = (arn2) => {
+      const segments = arn2.split(":");
       if (segments.length < 6 || segments[0] !== "arn") {
         throw new Error("Malformed ARN");
       }
@@ -29536,14 +29536,14 @@ For more information, please visit: ` + STATIC_STABILITY_DOC_URL);
             profile
           })();
           if (init.ec2MetadataV1Disabled || configValue) {
-            const causes = [];
+            const causes2 = [];
             if (init.ec2MetadataV1Disabled)
-              causes.push("credential provider initialization (runtime option ec2MetadataV1Disabled)");
+              causes2.push("credential provider initialization (runtime option ec2MetadataV1Disabled)");
             if (fallbackBlockedFromProfile)
-              causes.push(`config file profile (${PROFILE_AWS_EC2_METADATA_V1_DISABLED})`);
+              causes2.push(`config file profile (${PROFILE_AWS_EC2_METADATA_V1_DISABLED})`);
             if (fallbackBlockedFromProcessEnv)
-              causes.push(`process environment variable (${AWS_EC2_METADATA_V1_DISABLED})`);
-            throw new InstanceMetadataV1FallbackError(`AWS EC2 Metadata v1 fallback has been blocked by AWS SDK configuration in the following: [${causes.join(", ")}].`);
+              causes2.push(`process environment variable (${AWS_EC2_METADATA_V1_DISABLED})`);
+            throw new InstanceMetadataV1FallbackError(`AWS EC2 Metadata v1 fallback has been blocked by AWS SDK configuration in the following: [${causes2.join(", ")}].`);
           }
         }
         const imdsProfile = (await retry(async () => {
@@ -35840,7 +35840,7 @@ var init_Sha1Js = __esm({
       }
       hashBufferWith(state2, data, offset) {
         const w = this.w ??= new Int32Array(80);
-        let s0 = state2[0], s1 = state2[1], s2 = state2[2], s3 = state2[3], s4 = state2[4];
+        let s0 = state2[0], s1 = state2[1], s2 = state2[2], s32 = state2[3], s4 = state2[4];
         for (let t = 0; t < 16; ++t) {
           w[t] = (data[offset + t * 4] & 255) << 24 | (data[offset + t * 4 + 1] & 255) << 16 | (data[offset + t * 4 + 2] & 255) << 8 | data[offset + t * 4 + 3] & 255;
         }
@@ -35850,9 +35850,9 @@ var init_Sha1Js = __esm({
         }
         for (let t = 0; t < 80; ++t) {
           const r5 = t < 20 ? 0 : t < 40 ? 1 : t < 60 ? 2 : 3;
-          const temp = ((s0 << 5 | s0 >>> 27) + (r5 === 0 ? s1 & s2 ^ ~s1 & s3 : r5 === 2 ? s1 & s2 ^ s1 & s3 ^ s2 & s3 : s1 ^ s2 ^ s3) | 0) + (s4 + (K2[r5] + w[t] | 0) | 0) | 0;
-          s4 = s3;
-          s3 = s2;
+          const temp = ((s0 << 5 | s0 >>> 27) + (r5 === 0 ? s1 & s2 ^ ~s1 & s32 : r5 === 2 ? s1 & s2 ^ s1 & s32 ^ s2 & s32 : s1 ^ s2 ^ s32) | 0) + (s4 + (K2[r5] + w[t] | 0) | 0) | 0;
+          s4 = s32;
+          s32 = s2;
           s2 = s1 << 30 | s1 >>> 2;
           s1 = s0;
           s0 = temp;
@@ -35860,7 +35860,7 @@ var init_Sha1Js = __esm({
         state2[0] = state2[0] + s0 | 0;
         state2[1] = state2[1] + s1 | 0;
         state2[2] = state2[2] + s2 | 0;
-        state2[3] = state2[3] + s3 | 0;
+        state2[3] = state2[3] + s32 | 0;
         state2[4] = state2[4] + s4 | 0;
       }
     };
@@ -38684,8 +38684,8 @@ var require_dist_cjs16 = __commonJS({
           let schemeId;
           if (name === "sigv4a") {
             schemeId = "aws.auth#sigv4a";
-            const sigv4Present = authSchemes.find((s3) => {
-              const name2 = s3.name.toLowerCase();
+            const sigv4Present = authSchemes.find((s4) => {
+              const name2 = s4.name.toLowerCase();
               return name2 !== "sigv4a" && name2.startsWith("sigv4");
             });
             if (SignatureV4MultiRegion3.sigv4aDependency() === "none" && sigv4Present) {
@@ -52171,12 +52171,12 @@ var require_formdata_parser = __commonJS({
               return "failure";
             }
             if (bufferStartsWith(input2, filenameBuffer, position)) {
-              let check2 = position.position + filenameBuffer.length;
-              if (input2[check2] === 42) {
+              let check3 = position.position + filenameBuffer.length;
+              if (input2[check3] === 42) {
                 position.position += 1;
-                check2 += 1;
+                check3 += 1;
               }
-              if (input2[check2] !== 61 || input2[check2 + 1] !== 34) {
+              if (input2[check3] !== 61 || input2[check3 + 1] !== 34) {
                 return "failure";
               }
               position.position += 12;
@@ -66008,6 +66008,793 @@ var require_undici = __commonJS({
 // actions/open-batches/run.ts
 import { resolve as resolve6 } from "node:path";
 
+// lib/infra/aws-calls.ts
+var s3 = (bucket, key) => `arn:aws:s3:::${bucket}${key === void 0 ? "" : `/${key}`}`;
+var arn = {
+  bucket: (t) => s3(t.bucket),
+  marker: (t) => s3(t.bucket, `${t.scenario}/resultados/17/_SUCCESS.json`),
+  failedMarker: (t) => s3(t.bucket, `${t.scenario}/resultados/17/_FAILED.json`),
+  output: (t) => s3(t.bucket, `${t.scenario}/resultados/17/${t.project}.hds`),
+  batchRecord: (t) => s3(t.bucket, `${t.scenario}/batches/20261202T0930Z-a1b2.json`),
+  summary: (t) => s3(t.bucket, `${t.scenario}/summary/report.html`),
+  anyResult: (t) => s3(t.bucket, `${t.scenario}/resultados/17/model.lst`),
+  stateBucket: (t) => s3(t.stateBucket),
+  state: (t) => s3(t.stateBucket, `mfpar/${t.stack}.tfstate`),
+  backupBucket: (t) => s3(t.backup.bucket),
+  backupObject: (t) => s3(t.backup.bucket, `${t.backup.prefix}${t.project}/buckets/${t.bucket}/${t.scenario}/x.hds`),
+  modelBucket: (t) => s3(t.modelSource.bucket),
+  modelObject: (t) => s3(t.modelSource.bucket, `${t.modelSource.prefix}${t.project}/model/m.nam`),
+  cluster: (t) => `arn:aws:ecs:${t.region}:${t.account}:cluster/${t.cluster}`,
+  task: (t) => `arn:aws:ecs:${t.region}:${t.account}:task/${t.cluster}/0123456789abcdef0123456789abcdef`,
+  taskDefinition: (t) => `arn:aws:ecs:${t.region}:${t.account}:task-definition/${t.taskFamily}:3`,
+  taskRole: (t) => `arn:aws:iam::${t.account}:role/agente-${t.project}-${t.region}-task`,
+  executionRole: (t) => `arn:aws:iam::${t.account}:role/agente-${t.project}-${t.region}-exec`,
+  repository: (t) => `arn:aws:ecr:${t.region}:${t.account}:repository/${t.repository}`,
+  allRepositories: (t) => `arn:aws:ecr:${t.region}:${t.account}:repository/*`,
+  logGroup: (t) => `arn:aws:logs:${t.region}:${t.account}:log-group:${t.logGroup}`,
+  logStream: (t) => `arn:aws:logs:${t.region}:${t.account}:log-group:${t.logGroup}:log-stream:agente/${t.project}/0123abcd`,
+  /** ListTasks is authorized against the cluster's container instances (none on Fargate) plus ecs:cluster. */
+  containerInstances: (t) => `arn:aws:ecs:${t.region}:${t.account}:container-instance/${t.cluster}/*`,
+  fargateQuota: (t) => `arn:aws:servicequotas:${t.region}:${t.account}:fargate/L-3032A538`,
+  star: () => "*"
+};
+var check = (action, resource, context) => context ? { action, resource, context } : { action, resource };
+var inCluster = (t) => ({ "ecs:cluster": arn.cluster(t) });
+var AWS_CALLS = [
+  // S3: results store (lib/store/s3.ts), close-out (lib/closeout/{buckets,target,inventory}.ts)
+  {
+    client: "@aws-sdk/client-s3",
+    command: "GetObjectCommand",
+    uses: [
+      {
+        roles: ["plan"],
+        why: "launch preview (mfpar launch --dry-run): batch records and markers via the store",
+        checks: [check("s3:GetObject", arn.batchRecord), check("s3:GetObject", arn.marker)]
+      },
+      {
+        roles: ["run"],
+        why: "launch and status read batch records, markers and observation files to aggregate",
+        checks: [
+          check("s3:GetObject", arn.batchRecord),
+          check("s3:GetObject", arn.marker),
+          check("s3:GetObject", arn.output)
+        ]
+      },
+      {
+        roles: ["close-out"],
+        why: "backup copies every object version; the S3 backup target is read back to verify",
+        checks: [
+          check("s3:GetObject", arn.output),
+          check("s3:GetObjectVersion", arn.output),
+          check("s3:GetObject", arn.backupObject)
+        ]
+      }
+    ]
+  },
+  {
+    client: "@aws-sdk/client-s3",
+    command: "HeadObjectCommand",
+    uses: [
+      {
+        roles: ["plan", "run", "task"],
+        why: "store.head: is a marker there (the agent: is this ID done). s3:GetObject; a missing key answers 404 only with s3:ListBucket (403 without)",
+        checks: [check("s3:GetObject", arn.marker), check("s3:ListBucket", arn.bucket)]
+      },
+      {
+        roles: ["close-out"],
+        why: "the S3 backup target: is a file already backed up",
+        checks: [check("s3:GetObject", arn.backupObject)]
+      }
+    ]
+  },
+  {
+    client: "@aws-sdk/client-s3",
+    command: "ListObjectsV2Command",
+    uses: [
+      {
+        roles: ["plan", "run"],
+        why: "store.list / listPrefixes over the results bucket (markers, batches)",
+        checks: [check("s3:ListBucket", arn.bucket, (t) => ({ "s3:prefix": `${t.scenario}/` }))]
+      },
+      {
+        roles: ["close-out"],
+        why: "an unversioned bucket's listing; the backup target's listing",
+        checks: [
+          check("s3:ListBucket", arn.bucket),
+          check("s3:ListBucket", arn.backupBucket, (t) => ({ "s3:prefix": t.backup.prefix }))
+        ]
+      }
+    ]
+  },
+  {
+    client: "@aws-sdk/client-s3",
+    command: "PutObjectCommand",
+    uses: [
+      {
+        roles: ["run"],
+        why: "batch records (launch) and summaries (status, aggregate)",
+        checks: [check("s3:PutObject", arn.batchRecord), check("s3:PutObject", arn.summary)]
+      },
+      {
+        roles: ["task"],
+        why: "the agent's outputs, log and marker (written last)",
+        checks: [check("s3:PutObject", arn.output), check("s3:PutObject", arn.marker)]
+      },
+      {
+        roles: ["close-out"],
+        why: "the S3 backup target: files, manifest, receipt",
+        checks: [check("s3:PutObject", arn.backupObject)]
+      }
+    ]
+  },
+  {
+    client: "@aws-sdk/lib-storage",
+    command: "Upload",
+    uses: [
+      {
+        roles: ["task"],
+        why: "large outputs (multipart): store.putFile",
+        checks: [
+          check("s3:PutObject", arn.output),
+          check("s3:AbortMultipartUpload", arn.output),
+          check("s3:ListMultipartUploadParts", arn.output)
+        ]
+      },
+      {
+        roles: ["run"],
+        why: "large summary files (store.putFile in aggregate)",
+        checks: [check("s3:PutObject", arn.summary), check("s3:AbortMultipartUpload", arn.summary)]
+      },
+      {
+        roles: ["close-out"],
+        why: "large backups to the S3 target",
+        checks: [check("s3:PutObject", arn.backupObject), check("s3:AbortMultipartUpload", arn.backupObject)]
+      }
+    ]
+  },
+  {
+    client: "@aws-sdk/client-s3",
+    command: "CopyObjectCommand",
+    uses: [
+      {
+        roles: ["close-out"],
+        why: "the S3 backup target: server-side copy within the target",
+        checks: [check("s3:GetObject", arn.backupObject), check("s3:PutObject", arn.backupObject)]
+      }
+    ]
+  },
+  {
+    client: "@aws-sdk/client-s3",
+    command: "DeleteObjectsCommand",
+    uses: [
+      {
+        roles: ["task"],
+        why: "the agent removes the previous attempt's _FAILED/_INTERRUPTED marker (one marker per ID)",
+        checks: [check("s3:DeleteObject", arn.failedMarker)]
+      },
+      {
+        roles: ["close-out"],
+        why: "empties a verified bucket: every version and delete marker",
+        checks: [check("s3:DeleteObject", arn.output), check("s3:DeleteObjectVersion", arn.output)]
+      }
+    ]
+  },
+  {
+    client: "@aws-sdk/client-s3",
+    command: "ListObjectVersionsCommand",
+    uses: [
+      {
+        roles: ["close-out"],
+        why: "backs up every version of a versioned results bucket",
+        checks: [check("s3:ListBucketVersions", arn.bucket)]
+      }
+    ]
+  },
+  {
+    client: "@aws-sdk/client-s3",
+    command: "DeleteBucketCommand",
+    uses: [
+      {
+        roles: ["close-out"],
+        why: "deletes a backed-up, emptied results bucket",
+        checks: [check("s3:DeleteBucket", arn.bucket)]
+      }
+    ]
+  },
+  {
+    client: "@aws-sdk/client-s3",
+    command: "ListBucketsCommand",
+    uses: [
+      {
+        roles: ["close-out"],
+        why: "inventory: buckets named like the project's that no config mentions",
+        checks: [check("s3:ListAllMyBuckets", arn.star)]
+      }
+    ]
+  },
+  {
+    client: "@aws-sdk/client-s3",
+    command: "GetBucketLocationCommand",
+    uses: [
+      {
+        roles: ["close-out"],
+        why: "inventory: the region of each found bucket",
+        checks: [check("s3:GetBucketLocation", arn.bucket)]
+      }
+    ]
+  },
+  // Tagging: close-out inventory finds everything carrying mfpar:project.
+  {
+    client: "@aws-sdk/client-resource-groups-tagging-api",
+    command: "GetResourcesCommand",
+    uses: [
+      {
+        roles: ["close-out"],
+        why: "inventory: every resource tagged with the project (no resource-level permission)",
+        checks: [check("tag:GetResources", arn.star)]
+      }
+    ]
+  },
+  // ECS
+  {
+    client: "@aws-sdk/client-ecs",
+    command: "RunTaskCommand",
+    uses: [
+      {
+        roles: ["run"],
+        why: "launch and status relaunch: one task per ID, tagged at launch, passing the stack's roles",
+        checks: [
+          check("ecs:RunTask", arn.taskDefinition, inCluster),
+          check("ecs:TagResource", arn.task, () => ({ "ecs:CreateAction": "RunTask" })),
+          check("iam:PassRole", arn.taskRole, () => ({ "iam:PassedToService": "ecs-tasks.amazonaws.com" })),
+          check("iam:PassRole", arn.executionRole, () => ({
+            "iam:PassedToService": "ecs-tasks.amazonaws.com"
+          }))
+        ]
+      }
+    ]
+  },
+  {
+    client: "@aws-sdk/client-ecs",
+    command: "ListTasksCommand",
+    uses: [
+      {
+        roles: ["plan", "run"],
+        why: "what is running in the project's cluster (launch preview, launch, status)",
+        checks: [check("ecs:ListTasks", arn.containerInstances, inCluster)]
+      },
+      {
+        roles: ["close-out"],
+        why: "close-out refuses while tasks run",
+        checks: [check("ecs:ListTasks", arn.containerInstances, inCluster)]
+      }
+    ]
+  },
+  {
+    client: "@aws-sdk/client-ecs",
+    command: "DescribeTasksCommand",
+    uses: [
+      {
+        roles: ["plan", "run"],
+        why: "which IDs the running tasks carry (tags), their stop reasons",
+        checks: [check("ecs:DescribeTasks", arn.task)]
+      }
+    ]
+  },
+  // Service Quotas
+  {
+    client: "@aws-sdk/client-service-quotas",
+    command: "GetServiceQuotaCommand",
+    uses: [
+      {
+        roles: ["plan", "run"],
+        why: "the account's Fargate vCPU quota caps tasks in flight (launch preview, launch, status)",
+        checks: [check("servicequotas:GetServiceQuota", arn.fargateQuota)]
+      }
+    ]
+  },
+  // ECR: close-out inventory, image backup and deletion
+  {
+    client: "@aws-sdk/client-ecr",
+    command: "DescribeRepositoriesCommand",
+    uses: [
+      {
+        roles: ["close-out"],
+        why: "inventory lists every repository (authorized against repository/*), then each by name",
+        checks: [check("ecr:DescribeRepositories", arn.allRepositories)]
+      }
+    ]
+  },
+  {
+    client: "@aws-sdk/client-ecr",
+    command: "DescribeImagesCommand",
+    uses: [
+      {
+        roles: ["close-out"],
+        why: "the images to back up, then to delete",
+        checks: [check("ecr:DescribeImages", arn.repository)]
+      }
+    ]
+  },
+  {
+    client: "@aws-sdk/client-ecr",
+    command: "BatchGetImageCommand",
+    uses: [
+      {
+        roles: ["close-out"],
+        why: "image manifests for the backup",
+        checks: [check("ecr:BatchGetImage", arn.repository)]
+      }
+    ]
+  },
+  {
+    client: "@aws-sdk/client-ecr",
+    command: "GetDownloadUrlForLayerCommand",
+    uses: [
+      {
+        roles: ["close-out"],
+        why: "image layers for the backup",
+        checks: [check("ecr:GetDownloadUrlForLayer", arn.repository)]
+      }
+    ]
+  },
+  {
+    client: "@aws-sdk/client-ecr",
+    command: "GetAuthorizationTokenCommand",
+    uses: [
+      {
+        roles: ["close-out"],
+        why: "registry login for blob downloads (no resource-level permission)",
+        checks: [check("ecr:GetAuthorizationToken", arn.star)]
+      }
+    ]
+  },
+  {
+    client: "@aws-sdk/client-ecr",
+    command: "BatchDeleteImageCommand",
+    uses: [
+      {
+        roles: ["close-out"],
+        why: "deletes backed-up images",
+        checks: [check("ecr:BatchDeleteImage", arn.repository)]
+      }
+    ]
+  },
+  {
+    client: "@aws-sdk/client-ecr",
+    command: "DeleteRepositoryCommand",
+    uses: [
+      {
+        roles: ["close-out"],
+        why: "deletes an emptied repository",
+        checks: [check("ecr:DeleteRepository", arn.repository)]
+      }
+    ]
+  },
+  // CloudWatch Logs
+  {
+    client: "@aws-sdk/client-cloudwatch-logs",
+    command: "DescribeLogGroupsCommand",
+    uses: [
+      {
+        roles: ["close-out"],
+        why: "inventory: the project's log groups (by prefix; no resource-level permission)",
+        checks: [check("logs:DescribeLogGroups", arn.star)]
+      }
+    ]
+  },
+  {
+    client: "@aws-sdk/client-cloudwatch-logs",
+    command: "DeleteLogGroupCommand",
+    uses: [
+      {
+        roles: ["close-out"],
+        why: "deletes the project's log groups after the backup",
+        checks: [check("logs:DeleteLogGroup", arn.logGroup)]
+      }
+    ]
+  },
+  // AWS CLI in workflow steps (.github/workflows)
+  {
+    client: "aws-cli",
+    command: "s3 sync",
+    uses: [
+      {
+        roles: ["deploy"],
+        why: "deploy.yml copies model/ and params/ from MFPAR_MODEL_SOURCE into the image build",
+        checks: [
+          check("s3:ListBucket", arn.modelBucket, (t) => ({
+            "s3:prefix": `${t.modelSource.prefix}${t.project}/model/`
+          })),
+          check("s3:GetObject", arn.modelObject)
+        ]
+      }
+    ]
+  },
+  {
+    client: "aws-cli",
+    command: "s3api list-objects-v2",
+    uses: [
+      {
+        roles: ["run"],
+        why: "run-batch.yml and batch-status.yml find the project's stack states (their outputs)",
+        checks: [
+          check("s3:ListBucket", arn.stateBucket, (t) => ({ "s3:prefix": `mfpar/mfpar-${t.project}-` }))
+        ]
+      }
+    ]
+  },
+  {
+    client: "aws-cli",
+    command: "s3 cp",
+    uses: [
+      {
+        roles: ["run"],
+        why: "run-batch.yml and batch-status.yml read a stack state for its outputs",
+        checks: [check("s3:GetObject", arn.state)]
+      }
+    ]
+  },
+  {
+    client: "aws-cli",
+    command: "ecr describe-images",
+    uses: [
+      {
+        roles: ["deploy"],
+        why: "deploy.yml skips building an image already pushed for this commit",
+        checks: [check("ecr:DescribeImages", arn.repository)]
+      }
+    ]
+  }
+];
+var IMPLICIT_CALLS = [
+  {
+    what: "ECS pulls the task's image",
+    roles: ["execution"],
+    why: "Fargate, before the container starts",
+    checks: [
+      check("ecr:GetAuthorizationToken", arn.star),
+      check("ecr:BatchCheckLayerAvailability", arn.repository),
+      check("ecr:GetDownloadUrlForLayer", arn.repository),
+      check("ecr:BatchGetImage", arn.repository)
+    ]
+  },
+  {
+    what: "ECS ships the container's output to CloudWatch Logs (awslogs driver)",
+    roles: ["execution"],
+    why: "every running task",
+    checks: [check("logs:CreateLogStream", arn.logStream), check("logs:PutLogEvents", arn.logStream)]
+  },
+  {
+    what: "docker push of the agent image (amazon-ecr-login, then the registry API)",
+    roles: ["deploy"],
+    why: "deploy.yml builds and pushes agente-{p}[-{s}]:{sha}",
+    checks: [
+      check("ecr:GetAuthorizationToken", arn.star),
+      check("ecr:BatchCheckLayerAvailability", arn.repository),
+      check("ecr:InitiateLayerUpload", arn.repository),
+      check("ecr:UploadLayerPart", arn.repository),
+      check("ecr:CompleteLayerUpload", arn.repository),
+      check("ecr:PutImage", arn.repository)
+    ]
+  },
+  {
+    what: "Terraform reads a project stack's state (cdktf diff)",
+    roles: ["plan"],
+    why: "validate.yml: cdktf diff with native S3 locking (the lock file is written even by plan)",
+    checks: [
+      check("s3:ListBucket", arn.stateBucket),
+      check("s3:GetObject", arn.state),
+      check("s3:PutObject", (t) => `${arn.state(t)}.tflock`),
+      check("s3:DeleteObject", (t) => `${arn.state(t)}.tflock`)
+    ]
+  },
+  {
+    what: "Terraform writes a project stack's state (cdktf deploy / destroy)",
+    roles: ["deploy", "close-out"],
+    why: "deploy.yml applies, close-project.yml destroys the project's stacks",
+    checks: [
+      check("s3:ListBucket", arn.stateBucket),
+      check("s3:GetObject", arn.state),
+      check("s3:PutObject", arn.state),
+      check("s3:PutObject", (t) => `${arn.state(t)}.tflock`),
+      check("s3:DeleteObject", (t) => `${arn.state(t)}.tflock`)
+    ]
+  }
+];
+var ec2Arn = (kind, id) => (_, t) => `arn:aws:ec2:${t.region}:${t.account}:${kind}/${id}`;
+var bucketOf = (get2) => s3(get2("bucket"));
+var bucketPart = (read, write, destroy = write) => ({
+  read: [read],
+  write: [write],
+  destroy: [destroy],
+  arn: bucketOf
+});
+var TERRAFORM_CALLS = {
+  aws_s3_bucket: {
+    read: [
+      "s3:ListBucket",
+      "s3:GetAccelerateConfiguration",
+      "s3:GetBucketAcl",
+      "s3:GetBucketCORS",
+      "s3:GetBucketLogging",
+      "s3:GetBucketObjectLockConfiguration",
+      "s3:GetBucketPolicy",
+      "s3:GetBucketRequestPayment",
+      "s3:GetBucketTagging",
+      "s3:GetBucketVersioning",
+      "s3:GetBucketWebsite",
+      "s3:GetEncryptionConfiguration",
+      "s3:GetLifecycleConfiguration",
+      "s3:GetReplicationConfiguration"
+    ],
+    write: ["s3:CreateBucket", "s3:PutBucketTagging"],
+    destroy: ["s3:DeleteBucket"],
+    arn: (get2) => s3(get2("bucket"))
+  },
+  aws_s3_bucket_ownership_controls: bucketPart(
+    "s3:GetBucketOwnershipControls",
+    "s3:PutBucketOwnershipControls"
+  ),
+  aws_s3_bucket_policy: bucketPart("s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"),
+  aws_s3_bucket_public_access_block: bucketPart(
+    "s3:GetBucketPublicAccessBlock",
+    "s3:PutBucketPublicAccessBlock"
+  ),
+  aws_s3_bucket_server_side_encryption_configuration: bucketPart(
+    "s3:GetEncryptionConfiguration",
+    "s3:PutEncryptionConfiguration"
+  ),
+  aws_s3_bucket_versioning: bucketPart("s3:GetBucketVersioning", "s3:PutBucketVersioning"),
+  aws_s3_bucket_lifecycle_configuration: bucketPart(
+    "s3:GetLifecycleConfiguration",
+    "s3:PutLifecycleConfiguration"
+  ),
+  "data.aws_s3_bucket": {
+    read: ["s3:ListBucket", "s3:GetBucketLocation"],
+    write: [],
+    destroy: [],
+    arn: bucketOf
+  },
+  aws_ecr_repository: {
+    read: ["ecr:DescribeRepositories", "ecr:ListTagsForResource"],
+    write: ["ecr:CreateRepository", "ecr:TagResource"],
+    destroy: ["ecr:DeleteRepository"],
+    arn: (get2, t) => `arn:aws:ecr:${t.region}:${t.account}:repository/${get2("name")}`
+  },
+  "data.aws_ecr_repository": {
+    read: ["ecr:DescribeRepositories", "ecr:ListTagsForResource"],
+    write: [],
+    destroy: [],
+    arn: (get2, t) => `arn:aws:ecr:${t.region}:${t.account}:repository/${get2("name")}`
+  },
+  aws_ecr_lifecycle_policy: {
+    read: ["ecr:GetLifecyclePolicy"],
+    write: ["ecr:PutLifecyclePolicy"],
+    destroy: ["ecr:DeleteLifecyclePolicy"],
+    arn: (get2, t) => `arn:aws:ecr:${t.region}:${t.account}:repository/${get2("repository")}`
+  },
+  aws_cloudwatch_log_group: {
+    read: ["logs:ListTagsForResource"],
+    write: ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:TagResource"],
+    destroy: ["logs:DeleteLogGroup"],
+    arn: (get2, t) => `arn:aws:logs:${t.region}:${t.account}:log-group:${get2("name")}`
+  },
+  aws_ecs_cluster: {
+    read: ["ecs:DescribeClusters", "ecs:ListTagsForResource"],
+    write: ["ecs:CreateCluster", "ecs:TagResource"],
+    destroy: ["ecs:DeleteCluster"],
+    arn: (get2, t) => `arn:aws:ecs:${t.region}:${t.account}:cluster/${get2("name")}`
+  },
+  aws_ecs_cluster_capacity_providers: {
+    read: ["ecs:DescribeClusters"],
+    write: ["ecs:PutClusterCapacityProviders"],
+    destroy: ["ecs:PutClusterCapacityProviders"],
+    arn: (get2, t) => `arn:aws:ecs:${t.region}:${t.account}:cluster/${get2("cluster_name")}`
+  },
+  aws_ecs_task_definition: {
+    read: ["ecs:ListTagsForResource"],
+    write: ["ecs:TagResource"],
+    destroy: [],
+    arn: (get2, t) => `arn:aws:ecs:${t.region}:${t.account}:task-definition/${get2("family")}:3`
+  },
+  aws_iam_role: {
+    read: ["iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"],
+    write: ["iam:CreateRole", "iam:TagRole"],
+    destroy: ["iam:ListInstanceProfilesForRole", "iam:DeleteRole"],
+    arn: (get2, t) => `arn:aws:iam::${t.account}:role/${get2("name")}`,
+    context: (get2) => ({ "iam:PermissionsBoundary": get2("permissions_boundary") })
+  },
+  aws_iam_role_policy: {
+    read: ["iam:GetRolePolicy"],
+    write: ["iam:PutRolePolicy"],
+    destroy: ["iam:DeleteRolePolicy"],
+    arn: (get2, t) => `arn:aws:iam::${t.account}:role/${get2("role")}`
+  },
+  aws_security_group: {
+    read: [],
+    write: [
+      "ec2:CreateSecurityGroup",
+      "ec2:AuthorizeSecurityGroupEgress",
+      "ec2:RevokeSecurityGroupEgress",
+      "ec2:CreateTags"
+    ],
+    destroy: ["ec2:DeleteSecurityGroup"],
+    arn: ec2Arn("security-group", "sg-0123456789abcdef0")
+  },
+  aws_vpc: {
+    read: [],
+    write: ["ec2:CreateVpc", "ec2:ModifyVpcAttribute", "ec2:CreateTags"],
+    destroy: ["ec2:DeleteVpc"],
+    arn: ec2Arn("vpc", "vpc-0123456789abcdef0")
+  },
+  aws_subnet: {
+    read: [],
+    write: ["ec2:CreateSubnet", "ec2:ModifySubnetAttribute", "ec2:CreateTags"],
+    destroy: ["ec2:DeleteSubnet"],
+    arn: ec2Arn("subnet", "subnet-0123456789abcdef0")
+  },
+  aws_internet_gateway: {
+    read: [],
+    write: ["ec2:CreateInternetGateway", "ec2:AttachInternetGateway", "ec2:CreateTags"],
+    destroy: ["ec2:DetachInternetGateway", "ec2:DeleteInternetGateway"],
+    arn: ec2Arn("internet-gateway", "igw-0123456789abcdef0")
+  },
+  aws_route_table: {
+    read: [],
+    write: ["ec2:CreateRouteTable", "ec2:CreateRoute", "ec2:CreateTags"],
+    destroy: ["ec2:DeleteRoute", "ec2:DeleteRouteTable"],
+    arn: ec2Arn("route-table", "rtb-0123456789abcdef0")
+  },
+  aws_route_table_association: {
+    read: [],
+    write: ["ec2:AssociateRouteTable"],
+    destroy: ["ec2:DisassociateRouteTable"],
+    arn: ec2Arn("route-table", "rtb-0123456789abcdef0")
+  },
+  "data.aws_availability_zones": { read: [], write: [], destroy: [], arn: () => "*" },
+  "data.aws_vpc": { read: [], write: [], destroy: [], arn: () => "*" },
+  "data.aws_subnets": { read: [], write: [], destroy: [], arn: () => "*" }
+};
+var TERRAFORM_UNSCOPED = {
+  read: [
+    check("ec2:DescribeVpcs", arn.star),
+    check(
+      "ec2:DescribeVpcAttribute",
+      (t) => `arn:aws:ec2:${t.region}:${t.account}:vpc/vpc-0123456789abcdef0`
+    ),
+    check("ec2:DescribeSubnets", arn.star),
+    check("ec2:DescribeSecurityGroups", arn.star),
+    check("ec2:DescribeRouteTables", arn.star),
+    check("ec2:DescribeInternetGateways", arn.star),
+    check("ec2:DescribeAvailabilityZones", arn.star),
+    check("ecs:DescribeTaskDefinition", arn.star),
+    check("logs:DescribeLogGroups", arn.star)
+  ],
+  write: [
+    check(
+      "ecs:RegisterTaskDefinition",
+      (t) => `arn:aws:ecs:${t.region}:${t.account}:task-definition/${t.taskFamily}:4`
+    ),
+    check("iam:PassRole", arn.taskRole, () => ({ "iam:PassedToService": "ecs-tasks.amazonaws.com" })),
+    check("iam:PassRole", arn.executionRole, () => ({ "iam:PassedToService": "ecs-tasks.amazonaws.com" }))
+  ],
+  destroy: [check("ecs:DeregisterTaskDefinition", arn.star)]
+};
+
+// lib/aws-errors.ts
+var AWS_ERROR_RULES = [
+  {
+    names: ["ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"],
+    exitCode: 5 /* Credentials */,
+    problem: "the AWS session has expired",
+    fix: "renew it (`aws sso login --profile <p>`), or re-run the workflow job: its OIDC session lasts role-duration-seconds"
+  },
+  {
+    names: ["InvalidClientTokenId", "UnrecognizedClientException", "InvalidAccessKeyId", "InvalidToken"],
+    exitCode: 5 /* Credentials */,
+    problem: "AWS does not recognize the credentials",
+    fix: "check AWS_PROFILE or the access key (deleted or from another partition?); in a workflow, the role-to-assume variable"
+  },
+  {
+    names: ["SignatureDoesNotMatch", "IncompleteSignature", "InvalidSignatureException"],
+    exitCode: 5 /* Credentials */,
+    problem: "AWS rejected the request signature",
+    fix: "the secret key does not belong to the key id, or this machine's clock is off: check the credentials and the time sync"
+  },
+  {
+    names: ["CredentialsProviderError"],
+    exitCode: 5 /* Credentials */,
+    problem: "no AWS credentials were found",
+    fix: "set AWS_PROFILE (after `aws configure sso` / `aws sso login`); in a workflow, run aws-actions/configure-aws-credentials before this step"
+  },
+  {
+    names: ["AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"],
+    exitCode: 6 /* AccessDenied */,
+    problem: "AWS denied the call",
+    fix: "run this step with the role meant for it (docs/operations.md, Roles), or grant the action in lib/infra/iam.ts and have an administrator re-apply mfpar-bootstrap"
+  }
+];
+function nameAwsCalls(client) {
+  client.middlewareStack.add(
+    (next, ctx) => async (args) => {
+      try {
+        return await next(args);
+      } catch (e5) {
+        if (e5 && typeof e5 === "object" && ctx.commandName && !e5.$mfparCommand)
+          e5.$mfparCommand = ctx.commandName;
+        throw e5;
+      }
+    },
+    { step: "initialize", name: "mfparNameAwsCalls" }
+  );
+  return client;
+}
+function causes(e5) {
+  const out = [];
+  for (let x = e5; x instanceof Error && out.length < 8; x = x.cause)
+    out.push(x);
+  return out;
+}
+function ruleFor(err) {
+  const code = err.Code ?? err.code;
+  return AWS_ERROR_RULES.find(
+    (r5) => r5.names.includes(err.name) || code !== void 0 && r5.names.includes(code) || r5.names.includes("CredentialsProviderError") && /Could not load credentials from any providers/.test(err.message)
+  );
+}
+function awsCaller(message, env2) {
+  const assumed = /arn:aws[\w-]*:sts::(\d{12}):assumed-role\/([^/\s]+)\/([^\s]+)/.exec(message);
+  if (assumed) return `role ${assumed[2]} (account ${assumed[1]}, session ${assumed[3]})`;
+  const user = /arn:aws[\w-]*:iam::(\d{12}):user\/([^\s]+)/.exec(message);
+  if (user) return `user ${user[2]} (account ${user[1]})`;
+  if (env2.AWS_ROLE_ARN) return `role ${env2.AWS_ROLE_ARN}`;
+  if (env2.AWS_PROFILE) return `profile ${env2.AWS_PROFILE}`;
+  if (env2.AWS_ACCESS_KEY_ID && env2.GITHUB_ACTIONS === "true")
+    return "this job's role session (aws-actions/configure-aws-credentials)";
+  if (env2.AWS_ACCESS_KEY_ID) {
+    const k5 = env2.AWS_ACCESS_KEY_ID;
+    return `access key ${k5.slice(0, 4)}\u2026${k5.slice(-4)} (AWS_ACCESS_KEY_ID)`;
+  }
+  return "the default credential chain (no AWS_PROFILE, AWS_ROLE_ARN or AWS_ACCESS_KEY_ID set)";
+}
+function iamActionOf(command5) {
+  const row = AWS_CALLS.find((r5) => r5.command === command5);
+  return row?.uses[0]?.checks[0]?.action;
+}
+function describeAction(message, command5) {
+  const m3 = /not authorized to perform:? ([a-z0-9-]+:[A-Za-z0-9]+)(?: on resource:? (\S+?))?(?: because|\.?$|\s)/.exec(
+    message
+  );
+  if (m3) return m3[2] ? `${m3[1]} on ${m3[2]}` : m3[1];
+  if (!command5) return void 0;
+  const action = iamActionOf(command5);
+  return action ? `${action} (${command5.replace(/Command$/, "")})` : command5.replace(/Command$/, "");
+}
+function describeAwsError(e5, env2) {
+  const chain2 = causes(e5);
+  for (const err of chain2) {
+    const rule = ruleFor(err);
+    if (!rule) continue;
+    const command5 = chain2.find((c5) => c5.$mfparCommand)?.$mfparCommand;
+    const text = err.message.replace(/\s+/g, " ").trim();
+    const action = describeAction(text, command5);
+    const who = awsCaller(text, env2);
+    const name = rule.names.includes(err.name) ? err.name : rule.names[0];
+    const what = action ? `${who}, calling ${action}` : who;
+    return {
+      exitCode: rule.exitCode,
+      name,
+      message: `${rule.problem}: ${what}. Fix: ${rule.fix}. (AWS: ${name}: ${text})`
+    };
+  }
+  return void 0;
+}
+function failureMessage(e5, env2) {
+  const aws = describeAwsError(e5, env2);
+  if (aws) return aws.message;
+  return e5 instanceof Error ? e5.message : String(e5);
+}
+
 // lib/config/load.ts
 import { createHash } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
@@ -66065,10 +66852,6 @@ var ValidationError = class extends UserError {
   }
   diagnostics;
 };
-function errorMessage(e5) {
-  if (e5 instanceof Error) return e5.message;
-  return String(e5);
-}
 
 // lib/naming.ts
 var PLACEHOLDER_ACCOUNT = "000000000000";
@@ -66326,7 +67109,7 @@ __export(external_exports, {
   bigint: () => bigint2,
   boolean: () => boolean2,
   catch: () => _catch2,
-  check: () => check,
+  check: () => check2,
   cidrv4: () => cidrv42,
   cidrv6: () => cidrv62,
   clone: () => clone,
@@ -71300,7 +72083,7 @@ function isRecursive(inst, stack, resolve7) {
     return PROVEN;
   stack.add(inst);
   let result = NONE;
-  const check2 = (child2) => {
+  const check3 = (child2) => {
     if (result !== PROVEN && child2?._zod) {
       const answer = isRecursive(child2, stack, resolve7);
       if (answer > result)
@@ -71329,32 +72112,32 @@ function isRecursive(inst, stack, resolve7) {
     case "object": {
       const raw = rawShape(def);
       merge3(raw ? shape(raw, true) : ASSUMED);
-      check2(def.catchall);
+      check3(def.catchall);
       break;
     }
     case "array":
-      check2(def.element);
+      check3(def.element);
       break;
     case "tuple":
       for (const el of def.items)
-        check2(el);
-      check2(def.rest);
+        check3(el);
+      check3(def.rest);
       break;
     case "record":
     case "map":
-      check2(def.keyType);
-      check2(def.valueType);
+      check3(def.keyType);
+      check3(def.valueType);
       break;
     case "set":
-      check2(def.valueType);
+      check3(def.valueType);
       break;
     case "union":
       for (const el of def.options)
-        check2(el);
+        check3(el);
       break;
     case "intersection":
-      check2(def.left);
-      check2(def.right);
+      check3(def.left);
+      check3(def.right);
       break;
     case "optional":
     case "nullable":
@@ -71365,15 +72148,15 @@ function isRecursive(inst, stack, resolve7) {
     case "nonoptional":
     case "promise":
     case "success":
-      check2(def.innerType);
+      check3(def.innerType);
       break;
     case "pipe":
-      check2(def.in);
-      check2(def.out);
+      check3(def.in);
+      check3(def.out);
       break;
     case "function":
-      check2(def.input);
-      check2(def.output);
+      check3(def.input);
+      check3(def.output);
       break;
     // `$ZodLazy` caches its inner on the def, so a resolved edge is followed exactly
     case "lazy": {
@@ -71414,10 +72197,10 @@ function isRecursive(inst, stack, resolve7) {
         if (!value || typeof value !== "object")
           continue;
         if (value._zod)
-          check2(value);
+          check3(value);
         else if (Array.isArray(value))
           for (const el of value)
-            check2(el);
+            check3(el);
       }
     }
   }
@@ -79363,8 +80146,8 @@ function generateChecks(doc, ctx, schema, accessor) {
   if (!schemaChecks || schemaChecks.length === 0)
     return accessor;
   let currentAccessor = accessor;
-  for (const check2 of schemaChecks) {
-    const def = check2._zod.def;
+  for (const check3 of schemaChecks) {
+    const def = check3._zod.def;
     if (def.when && !WHEN_DEFAULTED_CHECKS.has(def.check)) {
       throw new ZodCompileUnsupportedError(`check with a custom "when" condition`);
     }
@@ -79412,7 +80195,7 @@ function generateChecks(doc, ctx, schema, accessor) {
         currentAccessor = generateStringFormatCheck(doc, ctx, def, currentAccessor);
         break;
       case "custom":
-        currentAccessor = generateCustomRefineCheck(doc, ctx, check2, currentAccessor);
+        currentAccessor = generateCustomRefineCheck(doc, ctx, check3, currentAccessor);
         break;
       case "bigint_format":
         generateBigIntFormatCheck(doc, def, currentAccessor);
@@ -79428,7 +80211,7 @@ function generateChecks(doc, ctx, schema, accessor) {
         break;
       case "overwrite": {
         const newAccessor = newVar(ctx);
-        generateOverwriteCheck(doc, ctx, check2, currentAccessor, newAccessor);
+        generateOverwriteCheck(doc, ctx, check3, currentAccessor, newAccessor);
         currentAccessor = newAccessor;
         break;
       }
@@ -79551,8 +80334,8 @@ function generatePropertyCheck(doc, ctx, def, accessor) {
   const propAccessor = `${accessor}[${JSON.stringify(def.property)}]`;
   generateCheck(doc, ctx, def.schema, propAccessor);
 }
-function generateOverwriteCheck(doc, ctx, check2, currentAccessor, newAccessor) {
-  const tx = check2._zod.def.tx;
+function generateOverwriteCheck(doc, ctx, check3, currentAccessor, newAccessor) {
+  const tx = check3._zod.def.tx;
   if (!tx) {
     throw new ZodCompileUnsupportedError("overwrite check without a transform function");
   }
@@ -79568,8 +80351,8 @@ function throwAsync() {
 function pushIssue(issue3) {
   this.issues.push(issue3);
 }
-function generateCustomRefineCheck(doc, ctx, check2, accessor) {
-  const def = check2._zod.def;
+function generateCustomRefineCheck(doc, ctx, check3, accessor) {
+  const def = check3._zod.def;
   if (def.fn) {
     if (isAsyncFunction(def.fn)) {
       throw new ZodCompileAsyncError("z.compile: async .refine() predicates are not supported");
@@ -79582,11 +80365,11 @@ function generateCustomRefineCheck(doc, ctx, check2, accessor) {
     doc.write(`if (!${resVar}) return INVALID;`);
     return accessor;
   }
-  if (check2._zod.check) {
-    if (isAsyncFunction(check2._zod.check)) {
+  if (check3._zod.check) {
+    if (isAsyncFunction(check3._zod.check)) {
       throw new ZodCompileAsyncError("z.compile: async .superRefine() / check functions are not supported");
     }
-    const checkFn = check2._zod.check;
+    const checkFn = check3._zod.check;
     const helperFn = (value) => {
       const fakePayload = { value, issues: [], addIssue: pushIssue };
       const result = checkFn(fakePayload);
@@ -80208,8 +80991,8 @@ function generateNullableCheck(doc, ctx, schema, accessor, buildsValue = true) {
   return outputVar;
 }
 function generateSizeGate(doc, schema, size) {
-  for (const [max, check2] of sizeCaps(schema._zod.def.checks)) {
-    doc.write(`if (${size} > ${numericOperand(max, check2._zod.def.check)}) return INVALID;`);
+  for (const [max, check3] of sizeCaps(schema._zod.def.checks)) {
+    doc.write(`if (${size} > ${numericOperand(max, check3._zod.def.check)}) return INVALID;`);
   }
 }
 function generateArrayCheck(doc, ctx, schema, accessor, buildsValue = true) {
@@ -83284,7 +84067,7 @@ __export(schemas_exports2, {
   bigint: () => bigint2,
   boolean: () => boolean2,
   catch: () => _catch2,
-  check: () => check,
+  check: () => check2,
   cidrv4: () => cidrv42,
   cidrv6: () => cidrv62,
   codec: () => codec,
@@ -83509,8 +84292,8 @@ var ZodType = /* @__PURE__ */ $constructor("ZodType", (inst, def) => {
     reg.add(this, meta3);
     return this;
   },
-  refine(check2, params) {
-    return this.check(refine(check2, params));
+  refine(check3, params) {
+    return this.check(refine(check3, params));
   },
   superRefine(refinement, params) {
     return this.check(superRefine(refinement, params));
@@ -84869,7 +85652,7 @@ var ZodCustom = /* @__PURE__ */ $constructor("ZodCustom", (inst, def) => {
   ZodType.init(inst, def);
   inst._zod.processJSONSchema = (ctx, json2, params) => customProcessor(inst, ctx, json2, params);
 });
-function check(fn) {
+function check2(fn) {
   const ch = new $ZodCheck({
     check: "custom"
     // ...util.normalizeParams(params),
@@ -86454,7 +87237,10 @@ async function loadProject(dirOrFile) {
 }
 async function listScenarioFiles(projectDir) {
   const entries = await readdir(projectDir, { withFileTypes: true });
-  return entries.filter((e5) => e5.isFile() && /\.ya?ml$/.test(e5.name) && e5.name !== PROJECT_FILE).map((e5) => join(projectDir, e5.name)).sort();
+  const files = entries.filter((e5) => e5.isFile() && /\.ya?ml$/.test(e5.name) && e5.name !== PROJECT_FILE).map((e5) => join(projectDir, e5.name)).sort();
+  const out = [];
+  for (const f5 of files) if (!/^calibration\s*:/m.test(await readFile(f5, "utf8"))) out.push(f5);
+  return out;
 }
 async function findProjects(root5) {
   const entries = await readdir(root5, { withFileTypes: true });
@@ -86892,16 +87678,18 @@ var S3_MAX_ATTEMPTS = 5;
 function createS3Client(overrides = {}, env2 = process.env) {
   const endpoint = overrides.endpoint ?? env2.AWS_ENDPOINT_URL_S3 ?? env2.AWS_ENDPOINT_URL;
   const region = env2.MFPAR_STORE_REGION;
-  return new import_client_s3.S3Client({
-    ...region ? { region } : {},
-    followRegionRedirects: true,
-    retryMode: "standard",
-    maxAttempts: S3_MAX_ATTEMPTS,
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-    ...endpoint ? { endpoint, forcePathStyle: true } : {},
-    ...overrides
-  });
+  return nameAwsCalls(
+    new import_client_s3.S3Client({
+      ...region ? { region } : {},
+      followRegionRedirects: true,
+      retryMode: "standard",
+      maxAttempts: S3_MAX_ATTEMPTS,
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+      ...endpoint ? { endpoint, forcePathStyle: true } : {},
+      ...overrides
+    })
+  );
 }
 var S3Store = class {
   client;
@@ -87219,7 +88007,7 @@ async function loadProjects(projectsRoot, only) {
 // node_modules/@actions/core/lib/core.js
 var core_exports3 = {};
 __export(core_exports3, {
-  ExitCode: () => ExitCode,
+  ExitCode: () => ExitCode2,
   addPath: () => addPath,
   debug: () => debug,
   endGroup: () => endGroup,
@@ -88677,12 +89465,12 @@ var __awaiter6 = function(thisArg, _arguments, P, generator) {
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
 };
-function which(tool, check2) {
+function which(tool, check3) {
   return __awaiter6(this, void 0, void 0, function* () {
     if (!tool) {
       throw new Error("parameter 'tool' is required");
     }
-    if (check2) {
+    if (check3) {
       const result = yield which(tool, false);
       if (!result) {
         if (IS_WINDOWS) {
@@ -89368,11 +90156,11 @@ var __awaiter10 = function(thisArg, _arguments, P, generator) {
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
 };
-var ExitCode;
-(function(ExitCode2) {
-  ExitCode2[ExitCode2["Success"] = 0] = "Success";
-  ExitCode2[ExitCode2["Failure"] = 1] = "Failure";
-})(ExitCode || (ExitCode = {}));
+var ExitCode2;
+(function(ExitCode3) {
+  ExitCode3[ExitCode3["Success"] = 0] = "Success";
+  ExitCode3[ExitCode3["Failure"] = 1] = "Failure";
+})(ExitCode2 || (ExitCode2 = {}));
 function exportVariable(name, val) {
   const convertedVal = toCommandValue(val);
   process.env[name] = convertedVal;
@@ -89434,7 +90222,7 @@ function setCommandEcho(enabled) {
   issue2("echo", enabled ? "on" : "off");
 }
 function setFailed(message) {
-  process.exitCode = ExitCode.Failure;
+  process.exitCode = ExitCode2.Failure;
   error63(message);
 }
 function isDebug() {
@@ -89505,12 +90293,12 @@ async function run(deps = {}) {
     const env2 = deps.env ?? process.env;
     const root5 = resolve6(deps.cwd ?? process.cwd(), projectsDir);
     const clients = /* @__PURE__ */ new Map();
-    const s3 = deps.s3 ?? ((region) => {
+    const s32 = deps.s3 ?? ((region) => {
       const c5 = clients.get(region) ?? createS3Client({ region }, env2);
       clients.set(region, c5);
       return c5;
     });
-    const scan = await scanOpenBatches({ projects: await loadProjects(root5, only || void 0), s3 });
+    const scan = await scanOpenBatches({ projects: await loadProjects(root5, only || void 0), s3: s32 });
     for (const s2 of scan.skipped) {
       const line = `${s2.project}${s2.scenario ? `/${s2.scenario}` : ""} skipped: ${s2.reason}`;
       if (s2.notice) core.notice(line);
@@ -89528,7 +90316,7 @@ async function run(deps = {}) {
     core.setOutput("matrix" /* Matrix */, JSON.stringify(matrix));
     core.setOutput("count" /* Count */, String(matrix.length));
   } catch (e5) {
-    core.setFailed(errorMessage(e5));
+    core.setFailed(failureMessage(e5, deps.env ?? process.env));
   }
 }
 

@@ -6,6 +6,7 @@ import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { ECRClient } from "@aws-sdk/client-ecr";
 import { ECSClient } from "@aws-sdk/client-ecs";
 import { ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
+import { nameAwsCalls } from "../../../lib/aws-errors.js";
 import {
   buildPlan,
   type CloseoutClients,
@@ -47,10 +48,11 @@ function awsClients(env: NodeJS.ProcessEnv): CloseoutClients {
   };
   return {
     s3: (region) => get("s3", region, () => createS3Client({ region }, env)),
-    ecr: (region) => get("ecr", region, () => new ECRClient({ region })),
-    logs: (region) => get("logs", region, () => new CloudWatchLogsClient({ region })),
-    ecs: (region) => get("ecs", region, () => new ECSClient({ region })),
-    tagging: (region) => get("tagging", region, () => new ResourceGroupsTaggingAPIClient({ region })),
+    ecr: (region) => get("ecr", region, () => nameAwsCalls(new ECRClient({ region }))),
+    logs: (region) => get("logs", region, () => nameAwsCalls(new CloudWatchLogsClient({ region }))),
+    ecs: (region) => get("ecs", region, () => nameAwsCalls(new ECSClient({ region }))),
+    tagging: (region) =>
+      get("tagging", region, () => nameAwsCalls(new ResourceGroupsTaggingAPIClient({ region }))),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Command } from "../command.js";
 import { aggregate } from "./aggregate.js";
+import { calibrate } from "./calibrate.js";
 import { closeout } from "./closeout.js";
 import { instructionsCheck } from "./instructions-check.js";
 import { launch } from "./launch.js";
@@ -17,6 +18,7 @@ export const commands: Command[] = [
   status,
   aggregate,
   launch,
+  calibrate,
   plan,
   closeout,
   templateCheck,

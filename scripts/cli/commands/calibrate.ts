@@ -1,0 +1,159 @@
+import { availableParallelism } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { storeCalibration } from "../../../lib/calibrate/keep.js";
+import { loadCalibration, missingEngine } from "../../../lib/calibrate/load.js";
+import { formatPhi, progressLine } from "../../../lib/calibrate/progress.js";
+import { calibrationFolders, checkPortFree, planResume, runCalibration } from "../../../lib/calibrate/run.js";
+import { formatDiagnostic } from "../../../lib/errors.js";
+import { ExitCode } from "../../../lib/exit-codes.js";
+import { openStore } from "../../../lib/store/open.js";
+import type { Command } from "../command.js";
+import { UsageError } from "../main.js";
+
+function positiveInt(
+  value: unknown,
+  flag: string,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`${flag} expects a whole number from ${min} to ${max}, got '${value}'`);
+  return n;
+}
+
+export const calibrate: Command = {
+  name: "calibrate",
+  summary: "Calibrate a model with PEST++ (master + local agents), resumable",
+  usage: "calibrate <calibration.yaml> [--agents N] [--port P] [--store <dir|s3://...>] [--fresh]",
+  help: [
+    "Checks the calibration file, its project and the control file (generated from the project's templates,",
+    "instruction files and observed data, or your own .pst), then starts the engine's own PANTHER master",
+    "(`<exe> <calibration>.pst /h :PORT`) and N agents (`<exe> <calibration>.pst /h 127.0.0.1:PORT`), each agent in",
+    "its own copy of the model folder under .mfpar/calibrations/<project>/<calibration>/. The master schedules the",
+    "runs; mfpar restarts an agent that dies, shows progress from the master's files, stops every process on",
+    "Ctrl-C or when the master ends, and keeps the master's files in the store with a report.html.",
+    "Run again, it resumes where the engine allows (pestpp-glm from its restart file, pestpp-ies from its last",
+    "ensembles) and says what it does.",
+    "",
+    "Options:",
+    "  --agents <N>       local agents (default: agents: in the file, else the number of CPU cores)",
+    "  --port <P>         the master's TCP port (default: port: in the file, else 4004)",
+    "  --store <where>    results directory or s3://bucket/prefix (default: .mfpar/results/<project>/)",
+    "  --fresh            start again even if an earlier run can be resumed (the earlier one is kept)",
+    "",
+    "Exit code: 0 when the engine finished, 1 when it failed, 3 for invalid input, 4 when the engine is not on",
+    "PATH or the port is in use (nothing is started), 130 when stopped.",
+  ].join("\n"),
+  options: {
+    agents: { type: "string", short: "j" },
+    port: { type: "string" },
+    store: { type: "string" },
+    fresh: { type: "boolean" },
+  },
+  positionals: [1, 1],
+  async run(args, io) {
+    const agentsFlag = positiveInt(args.values.agents, "--agents", 1, 512);
+    const portFlag = positiveInt(args.values.port, "--port", 1024, 65535);
+    // Everything is checked before anything is written or started.
+    const cal = await loadCalibration(args.positionals[0]!, { cwd: io.cwd, env: io.env });
+    for (const w of cal.warnings) io.stderr(`${formatDiagnostic(w)}\n`);
+    const missing = await missingEngine(cal.engine, io.cwd, io.env.PATH);
+    if (missing) {
+      io.stderr(`mfpar calibrate: ${missing}\n`);
+      return ExitCode.Refused;
+    }
+    const port = portFlag ?? cal.port;
+    const agents = agentsFlag ?? cal.agents ?? availableParallelism();
+    const project = cal.project.config.project;
+    const work = resolve(io.cwd, ".mfpar", "calibrations", project, cal.name);
+    const folders = calibrationFolders(work);
+    const plan = await planResume(cal, folders, args.values.fresh === true);
+    const location =
+      typeof args.values.store === "string" ? args.values.store : join(".mfpar", "results", project) + "/";
+    const isS3 = /^s3:\/\//i.test(location);
+    const store = openStore(isS3 ? location : resolve(io.cwd, location));
+    const shown = (p: string) => relative(io.cwd, p) || ".";
+    if (plan.kind === "finished") {
+      io.stdout(`${plan.message}\n`);
+      const kept = await storeCalibration({ cal, folders, store });
+      io.stdout(`Kept in ${store.url}: ${kept.prefix}${kept.report ? ` (report: ${kept.report})` : ""}\n`);
+      return ExitCode.Success;
+    }
+    try {
+      await checkPortFree(port);
+    } catch (e) {
+      io.stderr(`mfpar calibrate: ${(e as Error).message}\n`);
+      return ExitCode.Refused;
+    }
+
+    io.stdout(
+      `Calibrating ${project}/${cal.name} with ${cal.engine.kind}: ${cal.control.parameters.length} parameters, ` +
+        `${cal.control.observations.filter((o) => o.weight > 0).length} weighted observations (control file: ${cal.controlSource}), ` +
+        `${agents} agent${agents === 1 ? "" : "s"}, port ${port}\n` +
+        `Folders: ${shown(work)}/\n`,
+    );
+    if (plan.message) io.stdout(`${plan.message}\n`);
+
+    const controller = new AbortController();
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals === 1) {
+        io.stderr(`\n${sig}: stopping the master and the agents…\n`);
+        controller.abort();
+      }
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    // Without a terminal, a line when the iteration, best phi or failures change, else every 30 s.
+    let lastKey = "";
+    let lastPrinted = Number.NEGATIVE_INFINITY;
+    let result: Awaited<ReturnType<typeof runCalibration>>;
+    try {
+      result = await runCalibration({
+        cal,
+        folders,
+        plan,
+        agents,
+        port,
+        env: io.env,
+        signal: controller.signal,
+        onNote: (t) => io.stdout(`${io.isTTY ? "\r\x1b[K" : ""}${t}\n`),
+        onProgress: (p, info) => {
+          const line = progressLine(p, info.elapsedMs, {
+            running: info.agentsRunning,
+            wanted: info.agentsWanted,
+          });
+          if (io.isTTY) {
+            io.stdout(`\r\x1b[K${line}`);
+            return;
+          }
+          const key = `${p.iteration}|${p.bestPhi}|${p.runsFailed}|${info.agentsRunning}`;
+          if (key !== lastKey || info.elapsedMs - lastPrinted >= 30_000) {
+            io.stdout(`${line}\n`);
+            lastKey = key;
+            lastPrinted = info.elapsedMs;
+          }
+        },
+      });
+    } finally {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      if (io.isTTY) io.stdout("\n");
+    }
+    const kept = await storeCalibration({ cal, folders, store });
+    const p = result.progress;
+    io.stdout(
+      `${result.status === "finished" ? "Finished" : result.status === "interrupted" ? "Stopped" : "Failed"}: ` +
+        `${p.iteration ?? 0} iteration${p.iteration === 1 ? "" : "s"}, ${p.runsDone} runs (${p.runsFailed} failed), best ${p.phiLabel} ${formatPhi(p.bestPhi)}` +
+        `${result.agentRestarts ? `, ${result.agentRestarts} agent restart${result.agentRestarts === 1 ? "" : "s"}` : ""}\n` +
+        `${result.message ? `${result.message}\n` : ""}` +
+        `Master files kept in ${store.url}: ${kept.prefix}${kept.report ? ` (report: ${kept.report})` : ""}\n` +
+        (result.status === "interrupted" ? `Run the same command again to resume.\n` : ""),
+    );
+    if (result.status === "interrupted") return ExitCode.Interrupted;
+    return result.status === "finished" ? ExitCode.Success : ExitCode.Failure;
+  },
+};
