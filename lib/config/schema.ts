@@ -3,6 +3,8 @@ import { outputObservationSchema } from "../modflow/observations.js";
 import { MODFLOW_PROGRAMS } from "../modflow/programs.js";
 import { PLACEHOLDER_ACCOUNT } from "../naming.js";
 import { durationSchema } from "./duration.js";
+import { AWS_REGIONS } from "./regions.js";
+import { closest } from "./suggest.js";
 
 /**
  * The schema of `projects/<project>/project.yaml` and `projects/<project>/<scenario>.yaml`.
@@ -21,8 +23,16 @@ const nameSchema = (what: string) =>
     )
     .max(40, `expected a ${what} name of at most 40 characters`);
 
-const REGION = /^[a-z]{2}(?:-gov)?-[a-z]+-\d$/;
-const regionSchema = z.string().regex(REGION, 'expected an AWS region such as "us-east-1"');
+const regionSchema = z.string().superRefine((v, ctx) => {
+  if ((AWS_REGIONS as readonly string[]).includes(v)) return;
+  const near = closest(v, AWS_REGIONS);
+  ctx.addIssue({
+    code: "custom",
+    message: near
+      ? `expected an AWS region, found ${JSON.stringify(v)}: did you mean "${near}"?`
+      : `expected an AWS region such as "us-east-1", found ${JSON.stringify(v)}`,
+  });
+});
 
 /** Fargate's valid CPU units and, for each, the valid memory sizes in MiB. */
 export const FARGATE_SIZES: Record<number, number[]> = {

@@ -62,6 +62,16 @@ const cases: Array<[string, Parameters<typeof errorsOf>[0], string]> = [
     'project.yaml:3:12: error: aws.account: expected a 12-digit AWS account id in quotes, e.g. "123456789012", found 12345',
   ],
   [
+    "region typo: not an AWS region, with the closest one suggested",
+    { project: PROJECT.replace("us-west-2", "us-wset-2") },
+    'project.yaml:4:24: error: aws.regions.1: expected an AWS region, found "us-wset-2": did you mean "us-west-2"?',
+  ],
+  [
+    "region of the right shape that AWS does not have",
+    { project: PROJECT.replace("us-west-2", "us-east-7") },
+    'project.yaml:4:24: error: aws.regions.1: expected an AWS region, found "us-east-7": did you mean "us-east-1"?',
+  ],
+  [
     "bad region",
     { project: PROJECT.replace("us-west-2", "mars-north-1") },
     'project.yaml:4:24: error: aws.regions.1: expected an AWS region such as "us-east-1", found "mars-north-1"',

@@ -51,9 +51,7 @@ describe("mfpar validate", () => {
     const lines = yaml.split("\n");
     const lineOf = (s: string) => lines.findIndex((l) => l.includes(s)) + 1;
     expect(
-      r.diagnostics
-        .filter((d) => d.code === "config/outside-model")
-        .map((d) => [d.line, d.message]),
+      r.diagnostics.filter((d) => d.code === "config/outside-model").map((d) => [d.line, d.message]),
     ).toEqual([
       [
         lineOf("listing:"),
