@@ -7,7 +7,6 @@ import { loadScenario } from "../config/load.js";
 import { createEcsClient } from "../ecs/client.js";
 import { UserError } from "../errors.js";
 import { type ProjectStackOutputs, parseStackOutputs } from "../infra/outputs.js";
-import { PLACEHOLDER_ACCOUNT } from "../naming.js";
 import { openStore } from "../store/open.js";
 import { createS3Client } from "../store/s3.js";
 import type { LaunchBatchOptions } from "./launch.js";
@@ -57,9 +56,9 @@ export async function readStackOutputs(file: string): Promise<ProjectStackOutput
  */
 export async function launchOptionsFor(req: LaunchRequest): Promise<LaunchBatchOptions> {
   const scenario = await loadScenario(req.scenarioFile);
-  if (scenario.config.aws.account === PLACEHOLDER_ACCOUNT) {
+  if (!scenario.awsConfigured) {
     throw new UserError(
-      `project ${scenario.project} has no AWS account (no aws: section, or the placeholder ${PLACEHOLDER_ACCOUNT}): it runs only locally (mfpar run). To launch on ECS add aws: { account: "<12 digits>", regions: [...] } and deploy it`,
+      `project ${scenario.project} has no aws: section: it runs only locally (mfpar run). To launch on ECS add aws: { account: "<12 digits>", regions: [...] } to project.yaml and deploy it`,
       { file: scenario.projectFile },
       "launch/no-aws",
     );

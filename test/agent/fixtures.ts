@@ -109,6 +109,8 @@ export interface FakeProjectOptions {
   ids?: string;
   /** The project name (default `fake`). */
   project?: string;
+  /** Without an `aws:` section (a project that runs only locally). */
+  noAws?: boolean;
 }
 
 /** A project whose model is a small Node script (FAKE_MODE picks what it does), with IDs 1-3 (.par files). */
@@ -134,7 +136,7 @@ export async function makeFakeProject(dir: string, opts: FakeProjectOptions = {}
     join(dir, "project.yaml"),
     [
       `project: ${opts.project ?? "fake"}`,
-      'aws: { account: "000000000000", regions: [us-east-1] }',
+      ...(opts.noAws ? [] : ['aws: { account: "000000000000", regions: [us-east-1] }']),
       "task: { timeout: 1m }",
       "model:",
       "  dir: model/",

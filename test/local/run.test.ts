@@ -163,6 +163,18 @@ describe("mfpar run", () => {
     });
   });
 
+  it("aws: is not needed to run locally; launching such a project on ECS is refused, naming what to add", async () => {
+    const cwd = fresh("cwd");
+    await makeFakeProject(join(cwd, "p"), { noAws: true, ids: "1" });
+    const r = await cli(["run", "p/base.yaml"], { cwd, env: { FAKE_MODE: "ok" } });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const l = await cli(["launch", "p/base.yaml", "--dry-run"], { cwd });
+    expect(l.code).toBe(3);
+    expect(l.stderr).toContain(
+      "project fake has no aws: section: it runs only locally (mfpar run). To launch on ECS add aws:",
+    );
+  });
+
   it("refuses to start when the model executable is not on PATH (exit 4, nothing run)", async () => {
     const cwd = fresh("cwd");
     await makeFakeProject(join(cwd, "p"), {
