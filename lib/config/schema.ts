@@ -139,6 +139,10 @@ const modelSchema = z.strictObject({
     .default([])
     .meta({ description: "Observations read natively from MODFLOW binary outputs (heads, budgets)." }),
   observed: z.string().optional().meta({ description: "CSV of observed values (name,value) for reports." }),
+  noData: z.array(z.number()).default([]).meta({
+    description:
+      "HDRY/HNOFLO values (dry or inactive cells) left out of observation statistics and percentiles, counted apart. Always left out: magnitudes ≥ 1e30 and the HDRY of the model's BCF6/LPF/UPW file. E.g. [-999.99, 1e20].",
+  }),
   collect: z
     .array(z.string())
     .default([])

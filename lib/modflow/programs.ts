@@ -264,3 +264,35 @@ export function judgeRun(i: RunCheckInput): RunVerdict {
   }
   return accepted ? { ok: true, accepted } : { ok: true };
 }
+
+/**
+ * HDRY values a MODFLOW-2005/USG/NWT model declares (the second item of the first data line of its BCF6, LPF
+ * or UPW file, found from the name file in the command), for leaving dry cells out of statistics. HNOFLO (BAS6)
+ * is not read: it follows the IBOUND arrays, whose layout needs the whole BAS reader; values of magnitude ≥ 1e30
+ * are left out anyway, others can be listed in `model.noData`. MODFLOW 6 uses fixed ±1e30. Returns [] when the
+ * files cannot be read (e.g. `model.provided: build`).
+ */
+export async function readHdry(
+  program: ModflowProgram,
+  argv: readonly string[],
+  modelDir: string,
+): Promise<{ value: number; file: string }[]> {
+  if (program === "mf6" || program === "other") return [];
+  const read = (p: string) => readFile(join(modelDir, p), "latin1").catch(() => undefined);
+  const nam = await nameFileArg(argv, async (p) => (await read(p)) !== undefined);
+  const text = nam ? await read(nam) : undefined;
+  if (!text) return [];
+  const out: { value: number; file: string }[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const [ftype, , fname] = stripComment(raw).split(/\s+/);
+    if (!fname || !/^(BCF6|LPF|UPW)$/i.test(ftype ?? "")) continue;
+    const pkg = await read(fname);
+    const first = pkg
+      ?.split(/\r?\n/)
+      .map(stripComment)
+      .find((l) => l !== "");
+    const hdry = Number(first?.split(/[\s,]+/)[1]?.replace(/d/i, "e"));
+    if (Number.isFinite(hdry)) out.push({ value: hdry, file: fname });
+  }
+  return out;
+}
