@@ -15,12 +15,18 @@ import type { Construct } from "constructs";
 import { ecsTasksTrustPolicy, type PolicyDocument } from "../lib/infra/iam.js";
 import { LAUNCHER_OUTPUT, type ProjectStackOutputs } from "../lib/infra/outputs.js";
 import type { ProjectStackPlan } from "../lib/infra/stack-plan.js";
+import { PIN_TAG_PREFIX } from "../lib/naming.js";
 import { configureBackend } from "./backend.js";
 import { Network } from "./network.js";
 import { PrivateBucket } from "./private-bucket.js";
 
 /** Seconds ECS waits between SIGTERM and SIGKILL: all of Fargate Spot's two-minute interruption notice. */
 export const STOP_TIMEOUT_SECONDS = 120;
+/**
+ * Images tagged `pinned-*` beyond this count may expire: far more than the open batches of one scenario, so in
+ * practice never. (ECR's lifecycle rules have no "keep all"; a count rule that is never exceeded is the idiom.)
+ */
+export const PINNED_IMAGES_KEPT = 9999;
 /** The variable a deploy sets to the image tag (commit SHA) or digest (`sha256:...`). */
 export const IMAGE_VARIABLE = "image";
 
@@ -95,10 +101,25 @@ export function defineProjectStack(scope: Construct, plan: ProjectStackPlan): vo
       });
       new EcrLifecyclePolicy(scope, `repository-${logicalId(r.name)}-lifecycle`, {
         repository: repo.name,
+        // ECR evaluates rules by priority, and an image matched by a rule's tag selection cannot be expired by a
+        // lower-priority rule: rule 1 selects images tagged pinned-* (an open batch runs them, lib/batch/pins.ts)
+        // and expires only beyond a count no repository reaches, so they are kept; rule 2 keeps the last N of
+        // the rest. The pin tag is removed when its batch completes or is stopped.
         policy: JSON.stringify({
           rules: [
             {
               rulePriority: 1,
+              description: "keep images an open batch pins (tag pinned-<batch>)",
+              selection: {
+                tagStatus: "tagged",
+                tagPrefixList: [PIN_TAG_PREFIX],
+                countType: "imageCountMoreThan",
+                countNumber: PINNED_IMAGES_KEPT,
+              },
+              action: { type: "expire" },
+            },
+            {
+              rulePriority: 2,
               description: `keep the last ${plan.storage.keepImages} images`,
               selection: {
                 tagStatus: "any",
@@ -180,8 +201,11 @@ export function defineProjectStack(scope: Construct, plan: ProjectStackPlan): vo
       ? `${repo.url}${s.image.startsWith("sha256:") ? "@" : ":"}${s.image}`
       : `${repo.url}${separator.asString}${imageVar.stringValue}`;
     const store = `s3://${s.bucket}`;
+    // skipDestroy: a deploy registers a new revision and leaves the previous one ACTIVE, because a batch still
+    // running pins it (RunTask refuses an INACTIVE revision); close-out deregisters them all (lib/closeout).
     const taskDefinition = new EcsTaskDefinition(scope, `task-${s.scenario}`, {
       family: s.names.taskFamily,
+      skipDestroy: true,
       cpu: String(s.cpu),
       memory: String(s.memory),
       networkMode: "awsvpc",

@@ -1,5 +1,5 @@
+import { AWS_CALLS } from "./aws-calls.js";
 import { ExitCode } from "./exit-codes.js";
-import { AWS_CALLS } from "./infra/aws-calls.js";
 
 /**
  * AWS credential and permission errors are the user's to fix (renew a session, pick the right role or
@@ -125,7 +125,7 @@ export function awsCaller(message: string, env: Record<string, string | undefine
   return "the default credential chain (no AWS_PROFILE, AWS_ROLE_ARN or AWS_ACCESS_KEY_ID set)";
 }
 
-/** The IAM action a command needs, from the inventory (lib/infra/aws-calls.ts). */
+/** The IAM action a command needs, from the inventory (lib/aws-calls.ts). */
 function iamActionOf(command: string): string | undefined {
   const row = AWS_CALLS.find((r) => r.command === command);
   return row?.uses[0]?.checks[0]?.action;

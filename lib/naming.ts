@@ -16,6 +16,12 @@ export const PROJECT_TAG = "mfpar:project";
  */
 export const PLACEHOLDER_ACCOUNT = "000000000000";
 
+/**
+ * The ECR tag prefix of images an open batch runs (`pinned-<batchId>`, lib/batch/pins.ts): the repositories'
+ * lifecycle rule (cdktf/project-stack.ts) never expires them.
+ */
+export const PIN_TAG_PREFIX = "pinned-";
+
 export interface ResourceNames {
   cluster: string;
   taskFamily: string;

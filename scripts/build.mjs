@@ -3,7 +3,7 @@
 //  - dist/cli.js     the `mfpar` CLI (node_modules left external: it runs from this checkout)
 //  - dist/agent/     the container/local agent, fully bundled, code-split so the S3 client loads only when used
 //  - actions/<name>/dist/index.js   each GitHub Action, fully bundled (committed; CI checks it is fresh)
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 
 const common = {
@@ -24,11 +24,16 @@ const requireShim = {
 
 const jobs = [];
 if (existsSync("scripts/mfpar.ts")) {
+  rmSync("dist/cli", { recursive: true, force: true }); // chunks of earlier builds (hashed names)
   jobs.push(
+    // Code-split: each command (scripts/cli/registry.ts imports them on demand) is its own chunk, so
+    // `mfpar --version` and `mfpar --help` parse a few kB, not every command and its SDK imports.
     build({
       ...common,
-      entryPoints: ["scripts/mfpar.ts"],
-      outfile: "dist/cli.js",
+      entryPoints: { cli: "scripts/mfpar.ts" },
+      outdir: "dist",
+      chunkNames: "cli/[name]-[hash]",
+      splitting: true,
       target: "node20",
       packages: "external",
     }),

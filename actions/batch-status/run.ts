@@ -2,6 +2,9 @@ import { resolve } from "node:path";
 import { failureMessage } from "../../lib/aws-errors.js";
 import { type LaunchRequest, launchOptionsFor } from "../../lib/batch/from-config.js";
 import { launchBatch } from "../../lib/batch/launch.js";
+import type { BatchRecord } from "../../lib/batch/record.js";
+import { steeringLines } from "../../lib/batch/summary.js";
+import { type AggregateResult, aggregateScenario } from "../../lib/report/aggregate.js";
 import { type BatchPass, statusPass } from "../../lib/status/pass.js";
 import { ensembleMarkdown, headline, statusMarkdown } from "../../lib/status/summary.js";
 import { summaryKeys } from "../../lib/store/keys.js";
@@ -24,7 +27,7 @@ export enum Inputs {
   Store = "store",
   StackOutputs = "stack-outputs",
   GithubToken = "github-token",
-  DryRun = "dry-run",
+  Act = "act",
   ProjectsDir = "projects-dir",
 }
 
@@ -59,7 +62,8 @@ export async function run(deps: RunDeps = {}): Promise<void> {
     const store = core.getInput(Inputs.Store).trim();
     const outputsFile = core.getInput(Inputs.StackOutputs).trim();
     const token = core.getInput(Inputs.GithubToken).trim();
-    const dryRun = readBoolean(core, Inputs.DryRun);
+    // Status only observes unless asked to act: the scheduled workflow passes act: true.
+    const act = readBoolean(core, Inputs.Act);
     const projectsDir = core.getInput(Inputs.ProjectsDir).trim() || "projects";
     if (batchId && !BATCH.test(batchId))
       throw new Error(`Input ${Inputs.BatchId} is not a batch id: ${JSON.stringify(batchId)}`);
@@ -81,8 +85,9 @@ export async function run(deps: RunDeps = {}): Promise<void> {
       store: options.store,
       ...(batchId ? { batchId } : {}),
       withoutBatch: "skip",
+      ...(act ? { aggregate: aggregateScenario } : {}),
       reconcile: async (batch, passStore) => {
-        const r = await launchBatch({ ...options, store: passStore, batchId: batch.batchId, dryRun });
+        const r = await launchBatch({ ...options, store: passStore, batchId: batch.batchId, dryRun: !act });
         return { batch: r.reconcile.batch, observation: r.reconcile.observation };
       },
       ...(deps.now ? { now: deps.now } : {}),
@@ -116,14 +121,20 @@ export async function run(deps: RunDeps = {}): Promise<void> {
       const links = runUrl ? [{ label: "latest status run", url: runUrl }] : [];
       const markdown =
         statusMarkdown(p.status, { title: `${sc.project}/${sc.scenario} · batch ${b.batchId}`, links }) +
+        steeringNote(b) +
         finalNote(p, reportKey);
       await core.summary.addRaw(markdown, true).write();
       core.info(`${b.batchId}: ${headline(p.status)}${p.aggregated ? " — complete, aggregated" : ""}`);
       if (api && repo) {
-        const complete = b.status === "complete" || p.status.complete;
+        const complete = b.status === "complete" || (b.status === "open" && p.status.complete);
+        const stopped = b.status === "stopped";
         const result = await updateTrackingIssue(api, repo, b, {
           comment: markdown,
-          ...(complete ? { report: completionReport(p, reportKey, links) } : {}),
+          ...(complete
+            ? { report: completionReport(p, reportKey, links) }
+            : stopped
+              ? { report: stopReport(p, links), closeAs: "not_planned" as const }
+              : {}),
         });
         issues.push(result);
         core.info(
@@ -138,8 +149,35 @@ export async function run(deps: RunDeps = {}): Promise<void> {
   }
 }
 
+/** Who stopped the batch and what had finished, its pinned versions and reruns (lib/batch/summary.ts). */
+function steeringNote(b: BatchRecord): string {
+  const lines = steeringLines(b);
+  if (!lines.length) return "";
+  const stop = b.stop
+    ? `\n**${b.status === "stopping" ? "Stopping" : "Stopped"}** by ${b.stop.by} at ${b.stop.at}: ${b.stop.reason}.` +
+      (b.stop.finished
+        ? ` At the stop: ${b.stop.finished.done} done, ${b.stop.finished.failed} failed, ${b.stop.finished.running} running (stopped), ${b.stop.finished.notStarted} not started. Results already written are kept.`
+        : "") +
+      "\n"
+    : "";
+  return `${stop}\n#### Batch\n\n${lines.map((l) => `- ${l}`).join("\n")}\n`;
+}
+
+/** The comment posted once when a stopped batch has its tasks down: who stopped it and what had finished. */
+function stopReport(p: BatchPass, links: { label: string; url: string }[]): string {
+  const b = p.batch!;
+  return (
+    statusMarkdown(p.status, { title: `Batch ${b.batchId} stopped: ${b.project}/${b.scenario}`, links }) +
+    steeringNote(b)
+  );
+}
+
 /** The comment posted once when a batch completes: counts, failures by cause, cost, and the ensemble. */
-function completionReport(p: BatchPass, reportKey: string, links: { label: string; url: string }[]): string {
+function completionReport(
+  p: BatchPass<AggregateResult>,
+  reportKey: string,
+  links: { label: string; url: string }[],
+): string {
   const b = p.batch!;
   return (
     statusMarkdown(p.status, { title: `Batch ${b.batchId} complete: ${b.project}/${b.scenario}`, links }) +
@@ -148,7 +186,7 @@ function completionReport(p: BatchPass, reportKey: string, links: { label: strin
   );
 }
 
-function finalNote(p: BatchPass, reportKey: string): string {
+function finalNote(p: BatchPass<AggregateResult>, reportKey: string): string {
   if (!p.aggregated) return "";
   const a = p.aggregated;
   return (

@@ -182,8 +182,10 @@ async function findComment(
 export interface TrackingUpdate {
   /** The status comment (Markdown); the hidden marker is added. */
   comment: string;
-  /** The batch is complete: post this completion report (once) and close the issue. */
+  /** The batch is complete (or stopped): post this report (once) and close the issue. */
   report?: string;
+  /** How the issue is closed with the report: `completed` (default), or `not_planned` for a stopped batch. */
+  closeAs?: "completed" | "not_planned";
 }
 
 export interface TrackingResult {
@@ -227,7 +229,12 @@ export async function updateTrackingIssue(
         })
       ).data.id;
     if (issue.state !== "closed") {
-      await api.update({ ...r, issue_number: issue.number, state: "closed", state_reason: "completed" });
+      await api.update({
+        ...r,
+        issue_number: issue.number,
+        state: "closed",
+        state_reason: u.closeAs ?? "completed",
+      });
       closed = true;
     }
   }

@@ -1,4 +1,4 @@
-// The IAM contract: every AWS call of the inventory (lib/infra/aws-calls.ts), Terraform's calls for every
+// The IAM contract: every AWS call of the inventory (lib/aws-calls.ts), Terraform's calls for every
 // resource of a project stack, and the calls that must never succeed, evaluated by a real IAM policy engine
 // (@cloud-copilot/iam-simulate, AGPL: a devDependency for tests, see docs/adr/0004) against the roles as the
 // stacks synthesize them for a test account. Trust policies are evaluated against each workflow job's OIDC
@@ -17,7 +17,7 @@ import {
   IMPLICIT_CALLS,
   TERRAFORM_CALLS,
   TERRAFORM_UNSCOPED,
-} from "../../lib/infra/aws-calls.js";
+} from "../../lib/aws-calls.js";
 import { loadProjects } from "../../lib/infra/load.js";
 import type { ProjectStackPlan } from "../../lib/infra/stack-plan.js";
 import { planInfra } from "../../lib/infra/stack-plan.js";
@@ -169,7 +169,7 @@ describe("Terraform's calls for every resource of a project stack (mfpar-choapa-
     const missing = [...types].filter((t) => !TERRAFORM_CALLS[t]).sort();
     expect(
       missing.map(
-        (t) => `${t}: add its read/write/destroy IAM actions to TERRAFORM_CALLS in lib/infra/aws-calls.ts`,
+        (t) => `${t}: add its read/write/destroy IAM actions to TERRAFORM_CALLS in lib/aws-calls.ts`,
       ),
     ).toEqual([]);
   });
@@ -200,7 +200,9 @@ describe("Terraform's calls for every resource of a project stack (mfpar-choapa-
               `${type}.${id} (${phase})`,
               action,
               resource,
-              action === "iam:CreateRole" ? context : undefined,
+              action === "iam:CreateRole" || action === "iam:PutRolePermissionsBoundary"
+                ? context
+                : undefined,
             );
         }
       }
@@ -479,5 +481,41 @@ describe("every role carries a permissions boundary", () => {
     const all = synthesizedRoles(sampleStacks, ACCOUNT);
     expect(all.filter((x) => !x.boundary).map((x) => `${x.stack} ${x.name}`)).toEqual([]);
     expect(all.length).toBeGreaterThan(6);
+  });
+});
+
+/**
+ * Grants no call of the inventory or Terraform uses yet, each with its reason. Empty is the goal: a grant
+ * nobody uses is a permission an attacker with the role's session gets for free.
+ */
+const UNUSED_GRANTS: Record<string, string> = {};
+
+describe("and nothing more", () => {
+  it("every action a role's policy allows is used by an inventory row, an implicit call or Terraform", () => {
+    const used = new Map<string, Set<string>>();
+    const add = (role: string, action: string) => used.set(role, (used.get(role) ?? new Set()).add(action));
+    for (const u of [...AWS_CALLS.flatMap((r) => r.uses), ...IMPLICIT_CALLS])
+      for (const r of u.roles) for (const c of u.checks) add(r, c.action);
+    const phases = {
+      plan: ["read"],
+      deploy: ["read", "write", "destroy"],
+      "close-out": ["read", "destroy"],
+    } as const;
+    for (const [r, ps] of Object.entries(phases))
+      for (const p of ps) {
+        for (const t of Object.values(TERRAFORM_CALLS)) for (const a of t[p]) add(r, a);
+        for (const c of TERRAFORM_UNSCOPED[p]) add(r, c.action);
+      }
+    const unused: string[] = [];
+    for (const [kind, role] of Object.entries(roles))
+      for (const p of role.policies)
+        for (const st of p.policy.Statement.filter((x) => x.Effect === "Allow"))
+          for (const granted of st.Action) {
+            const re = new RegExp(`^${granted.replace(/\*/g, ".*")}$`);
+            if (![...(used.get(kind) ?? [])].some((a) => re.test(a))) unused.push(`${kind} ${granted}`);
+          }
+    // On failure: remove the grant from lib/infra/iam.ts, or add the call that needs it to lib/infra/aws-calls.ts.
+    expect(unused.filter((u) => !UNUSED_GRANTS[u])).toEqual([]);
+    expect(Object.keys(UNUSED_GRANTS).filter((u) => !unused.includes(u))).toEqual([]);
   });
 });

@@ -29,6 +29,8 @@ const STAR_RESOURCE_ALLOWED: Record<string, string> = {
     "no resource-level permission: the revision ARN does not exist before the call",
   "ecs:DeregisterTaskDefinition": "no resource-level permission in ECS",
   "ecs:DescribeTaskDefinition": "no resource-level permission in ECS",
+  "ecs:ListTaskDefinitions":
+    "no resource-level permission in ECS (close-out lists the revisions the stacks keep, to deregister them)",
   "ecs:ListTasks":
     "no usable resource ARN for Fargate; scoped instead with the ecs:cluster condition to mfpar clusters",
   "ec2:Describe*":

@@ -61,6 +61,12 @@ describe("ECS", () => {
     });
   });
 
+  it("keeps old task-definition revisions registered on deploy (skip_destroy): a running batch pins its own", () => {
+    const defs = all(json("mfpar-andes-sa-east-1"), "aws_ecs_task_definition");
+    expect(defs.length).toBeGreaterThan(0);
+    for (const d of defs) expect(d.skip_destroy).toBe(true);
+  });
+
   it("has a task definition per scenario of the region, sized from config, x86_64 Linux", () => {
     expect(all(json("mfpar-andes-us-east-1"), "aws_ecs_task_definition").map((t) => t.family)).toEqual([
       "task-agente-andes-base",
@@ -225,7 +231,7 @@ describe("storage and images", () => {
     expect(synth["mfpar-plain-eu-west-1"]).not.toHaveResource(S3BucketLifecycleConfiguration);
   });
 
-  it("creates immutable, scanned repositories keeping the last N images; reads existing ones", () => {
+  it("creates immutable, scanned repositories keeping the images open batches pin, then the last N; reads existing ones", () => {
     const s = synth["mfpar-andes-sa-east-1"]!;
     expect(s).toHaveResourceWithProperties(EcrRepository, {
       name: "agente-andes-alt",
@@ -234,7 +240,16 @@ describe("storage and images", () => {
     });
     expect(s).toHaveDataSourceWithProperties(DataAwsEcrRepository, { name: "agente-andes-base" });
     const lifecycle = JSON.parse(all(json("mfpar-andes-sa-east-1"), "aws_ecr_lifecycle_policy")[0]!.policy);
+    // Rule 1 holds every pinned-* image (an image matched by a higher-priority rule's tags is never expired by
+    // a lower one), rule 2 (tagStatus any, necessarily last) keeps the last 5 of the others.
+    expect(lifecycle.rules.map((r: { rulePriority: number }) => r.rulePriority)).toEqual([1, 2]);
     expect(lifecycle.rules[0].selection).toEqual({
+      tagStatus: "tagged",
+      tagPrefixList: ["pinned-"],
+      countType: "imageCountMoreThan",
+      countNumber: 9999,
+    });
+    expect(lifecycle.rules[1].selection).toEqual({
       tagStatus: "any",
       countType: "imageCountMoreThan",
       countNumber: 5,

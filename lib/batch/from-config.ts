@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { ECRClient } from "@aws-sdk/client-ecr";
 import type { ECSClient } from "@aws-sdk/client-ecs";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
@@ -10,6 +11,7 @@ import { type ProjectStackOutputs, parseStackOutputs } from "../infra/outputs.js
 import { openStore } from "../store/open.js";
 import { createS3Client } from "../store/s3.js";
 import type { LaunchBatchOptions } from "./launch.js";
+import { parseRerun } from "./rerun.js";
 
 /** What the launch action and `mfpar launch` take from their user. */
 export interface LaunchRequest {
@@ -26,6 +28,10 @@ export interface LaunchRequest {
   cwd?: string;
   /** Clients; by default from standard AWS SDK configuration (AWS_ENDPOINT_URL_ECS etc. honoured). */
   ecs?: (region: string) => ECSClient;
+  /** ECR per region for image digests and pin tags; `false`: none (the digest only when the image names it). */
+  ecr?: ((region: string) => ECRClient) | false;
+  /** `failed` or `failed:<reason>` (see lib/batch/rerun.ts). */
+  rerun?: string;
   quotas?: ((region: string) => ServiceQuotasClient) | false;
   s3Client?: S3Client;
 }
@@ -93,6 +99,10 @@ export async function launchOptionsFor(req: LaunchRequest): Promise<LaunchBatchO
     outputs,
     env: req.env,
     ecs: req.ecs ?? perRegion((region) => createEcsClient(region)),
+    ...(req.ecr === false
+      ? {}
+      : { ecr: req.ecr ?? perRegion((region) => new ECRClient({ region, maxAttempts: 2 })) }),
+    ...(req.rerun ? { rerun: parseRerun(req.rerun) } : {}),
     quotas:
       req.quotas === false
         ? undefined

@@ -1,3 +1,4 @@
+import type { ECRClient } from "@aws-sdk/client-ecr";
 import type { ECSClient } from "@aws-sdk/client-ecs";
 import type { ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
 import { selectIds } from "../config/ids.js";
@@ -26,16 +27,20 @@ import { bindStore } from "../store/binding.js";
 import type { ResultStore } from "../store/types.js";
 import type { Clock, Sleep } from "../time.js";
 import { assignRegions } from "./assign.js";
+import { resolvePin, unpinBatch } from "./pins.js";
 import { type ReconcileResult, type RegionEcs, reconcile } from "./reconcile.js";
 import {
   type BatchRecord,
   type BatchTracking,
   batchOrigin,
+  describeActor,
+  listBatchRecords,
   listOpenBatches,
   newBatchId,
   readBatchRecord,
   writeBatchRecord,
 } from "./record.js";
+import { type RerunSelector, selectRerun, withRerun } from "./rerun.js";
 
 export interface LaunchBatchOptions {
   scenario: ResolvedScenario;
@@ -53,6 +58,10 @@ export interface LaunchBatchOptions {
   /** Deployed stacks' outputs, one per region: cluster, task definition, network. */
   outputs?: ProjectStackOutputs[];
   ecs: (region: string) => ECSClient;
+  /** ECR per region: the image digest and the `pinned-<batch>` tag (without it, the digest only when named). */
+  ecr?: (region: string) => ECRClient;
+  /** `--rerun failed[:reason]`: one more attempt for the failed IDs of the batch (`batchId`, else the latest). */
+  rerun?: RerunSelector;
   /** Service Quotas per region; without it, max-in-flight comes from config alone. */
   quotas?: (region: string) => ServiceQuotasClient;
   env?: Record<string, string | undefined>;
@@ -89,6 +98,10 @@ export interface LaunchBatchResult {
   estimates: RegionEstimate[];
   prices: { date: string; source: string };
   runMsBasis: string;
+  /** What a rerun selected: the IDs and attempts given, and the failures left out by reason. */
+  rerun?: { ids: string[]; otherReasons: Record<string, number> };
+  /** Things that did not stop the pass but that the user should know (e.g. an image not pinned in ECR). */
+  warnings: string[];
 }
 
 /** The network of one region's tasks: `aws.network[region]` in config, else the deployed stack's outputs. */
@@ -163,9 +176,17 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
 
   let batch: BatchRecord | undefined;
   let mode: LaunchBatchResult["mode"] = "resumed";
+  const warnings: string[] = [];
+  let rerun: LaunchBatchResult["rerun"];
   if (o.batchId) {
     batch = await readBatchRecord(o.store, sc.scenario, o.batchId);
     if (!batch) throw new UserError(`batch ${o.batchId} not found in ${o.store.url}${sc.scenario}/batches/`);
+  } else if (o.rerun) {
+    batch = (await listBatchRecords(o.store, sc.scenario)).at(-1);
+    if (!batch)
+      throw new UserError(
+        `--rerun ${o.rerun.text}: no batch of ${sc.project}/${sc.scenario} in ${o.store.url}${sc.scenario}/batches/ to rerun`,
+      );
   } else {
     const open = await listOpenBatches(o.store, sc.scenario);
     batch = open.reverse().find((b) => b.configHash === sc.configHash && sameIds(b.ids, ids));
@@ -193,6 +214,41 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
       launches: {},
     };
   }
+
+  // Pin what the batch runs, once per region: a new batch before it is recorded, an older record on its next pass.
+  if (mode !== "planned") {
+    for (const region of sc.regions) {
+      if (batch.pins?.[region]) continue;
+      const t = targets[region]!;
+      if (/:\d+$/.test(t.taskDefinition) && !o.ecr) {
+        const image = o.outputs?.find((x) => x.region === region)?.scenarios[sc.scenario]?.image;
+        batch = {
+          ...batch,
+          pins: {
+            ...batch.pins,
+            [region]: { taskDefinitionArn: t.taskDefinition, ...(image ? { image } : {}) },
+          },
+        };
+        continue;
+      }
+      try {
+        const r = await resolvePin({
+          batchId: batch.batchId,
+          taskDefinition: t.taskDefinition,
+          container: t.container,
+          ecs: t.client,
+          ecr: o.ecr?.(region),
+          dryRun: o.dryRun,
+        });
+        warnings.push(...r.warnings.map((w) => `${region}: ${w}`));
+        batch = { ...batch, pins: { ...batch.pins, [region]: r.pin } };
+      } catch (e) {
+        warnings.push(
+          `${region}: task definition ${t.taskDefinition} not pinned (${(e as Error).name}: ${(e as Error).message}); launches name it as configured`,
+        );
+      }
+    }
+  }
   // The tracking issue exists before the first task starts, and its number is in the record the reconcile
   // pass writes (a resumed batch launched without one, e.g. from a laptop, gets it now).
   if (!o.dryRun && o.track && !batch.tracking) {
@@ -201,6 +257,26 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
   }
   // Recorded before the first RunTask: a pass that dies halfway leaves a batch the status pass can finish.
   if (mode === "created" && !o.dryRun) await writeBatchRecord(o.store, batch);
+  // Every launch of the batch names its pinned revision, whatever the stack outputs say today.
+  for (const region of sc.regions) {
+    const pinned = batch.pins?.[region]?.taskDefinitionArn;
+    if (pinned) targets[region] = { ...targets[region]!, taskDefinition: pinned };
+  }
+
+  if (o.rerun) {
+    const sel = await selectRerun(o.store, batch, o.rerun);
+    rerun = { ids: Object.keys(sel.attempts), otherReasons: sel.otherReasons };
+    if (rerun.ids.length) {
+      batch = withRerun(
+        batch,
+        o.rerun,
+        sel,
+        describeActor(batchOrigin(o.env ?? process.env)),
+        new Date(clock()).toISOString(),
+      );
+      if (!o.dryRun) await writeBatchRecord(o.store, batch);
+    }
+  }
 
   // A batch that does not exist yet has no tasks: a dry run of it asks ECS nothing.
   const ecs: Record<string, RegionEcs> = {};
@@ -240,6 +316,16 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
     },
   });
 
+  let finalBatch = result.batch;
+  if (!o.dryRun) {
+    const u = await unpinBatch(finalBatch, o.ecr, new Date(clock()).toISOString());
+    warnings.push(...u.warnings);
+    if (u.changed) {
+      finalBatch = u.batch;
+      await writeBatchRecord(o.store, finalBatch);
+    }
+  }
+
   const runMs = o.estimatedRunMs ?? sc.config.task.timeout;
   const basis = o.estimatedRunMs ? "estimate" : "upper bound (task timeout)";
   const perTask = Math.max(1, batch.idsPerTask);
@@ -263,7 +349,7 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
     };
   });
   return {
-    batch: result.batch,
+    batch: finalBatch,
     mode,
     reconcile: result,
     quotas,
@@ -271,5 +357,7 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
     estimates,
     prices: { date: PRICES_DATE, source: PRICES_SOURCE },
     runMsBasis: basis,
+    ...(rerun ? { rerun } : {}),
+    warnings,
   };
 }

@@ -34,7 +34,7 @@ import { getJson } from "../store/open.js";
 import { listResults } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
 import { regionOfId } from "./assign.js";
-import { type BatchRecord, writeBatchRecord } from "./record.js";
+import { type BatchRecord, readBatchRecord, writeBatchRecord } from "./record.js";
 
 /**
  * Where one ID stands:
@@ -67,6 +67,10 @@ export interface IdStatus {
   marker?: MarkerKind;
   /** The latest task of this batch that ran this ID, if ECS still lists it. */
   task?: ObservedTask;
+  /** Stopped on its own (`mfpar stop --ids`): `exhausted`, never launched again by this batch. */
+  cancelled?: boolean;
+  /** The attempt a `--rerun` gave this ID, when that attempt has not been launched yet. */
+  rerunAttempt?: number;
 }
 
 export interface Observation {
@@ -166,6 +170,11 @@ export async function observe(batch: BatchRecord, deps: ObserveDeps): Promise<Ob
   };
   for (const t of tasks) if (isActive(t)) addInFlight(t.region, t.taskArn);
 
+  const rerunGrant = new Map<string, number>();
+  for (const r of batch.reruns ?? [])
+    for (const [id, n] of Object.entries(r.attempts))
+      rerunGrant.set(id, Math.max(rerunGrant.get(id) ?? 0, n));
+
   const ids: IdStatus[] = batch.ids.map((id) => {
     const region = regionOf.get(id) ?? batch.regions[0]!;
     const marker = markerOf(id);
@@ -189,17 +198,31 @@ export async function observe(batch: BatchRecord, deps: ObserveDeps): Promise<Ob
       addInFlight(ledger.region, ledger.taskArn);
       return { ...base, state: "pending" };
     }
+    if (batch.cancelled?.[id]) return { ...base, state: "exhausted", cancelled: true };
+    const last: LastOutcome | undefined =
+      attemptsUsed === 0
+        ? undefined
+        : marker === "INTERRUPTED" || task?.stopCode === "SpotInterruption"
+          ? "interrupted"
+          : marker === "FAILED"
+            ? "failed"
+            : "lost";
+    // A rerun gives one more attempt whatever the attempts used or the reason of the last failure; the attempt
+    // number follows the ID's latest one in the store, so the earlier attempts' folders are never overwritten.
+    const granted = rerunGrant.get(id) ?? 0;
+    if (granted > attemptsUsed)
+      return {
+        ...base,
+        ...(last ? { last } : {}),
+        attemptsUsed: granted - 1,
+        rerunAttempt: granted,
+        state: "todo",
+      };
     if (attemptsUsed === 0) return { ...base, state: "todo" };
-    const last: LastOutcome =
-      marker === "INTERRUPTED" || task?.stopCode === "SpotInterruption"
-        ? "interrupted"
-        : marker === "FAILED"
-          ? "failed"
-          : "lost";
     // The marker's reason counts only when it describes the latest attempt (not an older one of a relaunch
     // that ECS has forgotten without a marker).
     const reason = markerAttempt.get(id) === attemptsUsed ? markerReason.get(id) : undefined;
-    const withReason = { ...base, last, ...(reason ? { reason } : {}) };
+    const withReason = { ...base, last: last!, ...(reason ? { reason } : {}) };
     if (attemptsUsed >= batch.maxAttempts)
       return { ...withReason, state: "exhausted", notRetried: "attempts" };
     if (last === "failed" && reason && isDeterministic(reason) && !batch.retryDeterministic)
@@ -274,6 +297,21 @@ export function planLaunches(
   return { regions, ids, tasks };
 }
 
+/**
+ * `ours` with the steering of `latest` — status, stop, cancelled IDs and reruns, which `mfpar stop` and
+ * `--rerun` write while a pass runs — so the pass neither launches against a stop nor writes it away.
+ */
+export function withSteering(ours: BatchRecord, latest: BatchRecord): BatchRecord {
+  const stopped = latest.status === "stopping" || latest.status === "stopped";
+  return {
+    ...ours,
+    status: stopped ? latest.status : ours.status,
+    ...(latest.stop ? { stop: latest.stop } : {}),
+    ...(latest.cancelled ? { cancelled: { ...ours.cancelled, ...latest.cancelled } } : {}),
+    ...((latest.reruns?.length ?? 0) > (ours.reruns?.length ?? 0) ? { reruns: latest.reruns } : {}),
+  };
+}
+
 /** Per-region figures of one pass, for the job summary and the action's outputs. */
 export interface RegionSummary {
   region: string;
@@ -327,14 +365,40 @@ export interface ReconcileResult {
  * ledger and mark it complete when nothing is left to run. Safe to repeat and to run concurrently with
  * itself: every launch carries a clientToken derived from (batch, IDs, attempt).
  */
-export async function reconcile(batch: BatchRecord, deps: ReconcileDeps): Promise<ReconcileResult> {
+export async function reconcile(initial: BatchRecord, deps: ReconcileDeps): Promise<ReconcileResult> {
+  let batch = initial;
   const clock = deps.clock ?? (() => new Date());
   const observation = await observe(batch, deps);
-  const plan = planLaunches(observation, batch, { maxInFlight: deps.maxInFlight });
+  // Only an open batch launches. A stop written since this pass read the record (a concurrent `mfpar stop`)
+  // is seen here, just before the first RunTask: nothing is launched for a batch its owner stopped.
+  let launching = batch.status === "open";
+  const wouldLaunch = planLaunches(observation, batch, { maxInFlight: deps.maxInFlight }).tasks > 0;
+  if (launching && wouldLaunch && !deps.dryRun) {
+    const latest = await readBatchRecord(deps.store, batch.scenario, batch.batchId);
+    if (latest) {
+      batch = withSteering(batch, latest);
+      launching = batch.status === "open";
+    }
+  }
+  const planned = planLaunches(observation, batch, {
+    maxInFlight: launching ? deps.maxInFlight : Object.fromEntries(batch.regions.map((r) => [r, 0])),
+  });
+  const cancelled = batch.cancelled ?? {};
+  const regionPlans = planned.regions.map((r) => ({
+    ...r,
+    units: r.units
+      .map((u) => ({ ...u, ids: u.ids.filter((id) => !cancelled[id]) }))
+      .filter((u) => u.ids.length > 0),
+  }));
+  const plan: LaunchPlan = {
+    regions: regionPlans,
+    ids: regionPlans.reduce((s, r) => s + r.units.reduce((n, u) => n + u.ids.length, 0), 0),
+    tasks: regionPlans.reduce((s, r) => s + r.units.length, 0),
+  };
   const results: LaunchResult[] = [];
   const counters = new Map<string, LaunchCounters>();
 
-  if (!deps.dryRun) {
+  if (!deps.dryRun && launching) {
     await Promise.all(
       plan.regions.map(async (rp) => {
         if (!rp.units.length) return;
@@ -370,6 +434,11 @@ export async function reconcile(batch: BatchRecord, deps: ReconcileDeps): Promis
   if (observation.complete && results.length === 0 && updated.status === "open") {
     updated.status = "complete";
     updated.completedAt = at;
+  }
+  // A stop whose StopTasks went out but whose tasks were still stopping: finished once none is active.
+  if (updated.status === "stopping" && !observation.tasks.some(isActive)) {
+    updated.status = "stopped";
+    if (updated.stop) updated.stop = { ...updated.stop, stoppedAt: updated.stop.stoppedAt ?? at };
   }
 
   const regions: RegionSummary[] = plan.regions.map((rp) => {

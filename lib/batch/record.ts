@@ -47,11 +47,65 @@ export interface BatchRecord {
   store?: string;
   origin: BatchOrigin;
   createdAt: string;
-  status: "open" | "complete";
+  /**
+   * `open`: reconciled and topped up; `stopping`: a stop was asked, its tasks are being stopped, nothing is
+   * launched; `stopped`: every task of it was stopped (results written before are kept); `complete`: every ID
+   * is done or out of attempts. Only `open` batches launch.
+   */
+  status: BatchStatusValue;
   completedAt?: string;
   launches: Record<string, LaunchEntry>;
+  /**
+   * What the batch runs, per region, fixed when it was created: every launch, relaunch and top-up of the batch
+   * uses this task-definition revision, so a deploy in the middle of a batch does not mix model versions.
+   */
+  pins?: Record<string, RegionPin>;
+  /** The stop of the whole batch: who, when, why, and where the batch stood. */
+  stop?: StopRecord;
+  /** IDs stopped on their own (`mfpar stop --ids`): never launched again by this batch. */
+  cancelled?: Record<string, { by: string; at: string; reason: string }>;
+  /** `--rerun failed[:reason]` requests, oldest first: each gave its IDs one more attempt. */
+  reruns?: RerunRecord[];
   /** Where people follow the batch (a GitHub issue): opened by the launch, edited and closed by status passes. */
   tracking?: BatchTracking;
+}
+
+export type BatchStatusValue = "open" | "stopping" | "stopped" | "complete";
+
+/** The versions a batch runs in one region. */
+export interface RegionPin {
+  /** Task definition ARN with its revision (`...:task-definition/task-agente-demo-base:7`). */
+  taskDefinitionArn: string;
+  /** The image the revision names (`repo:tag` or `repo@sha256:...`). */
+  image?: string;
+  /** The image's digest (`sha256:...`), resolved from ECR when the image is named by tag. */
+  imageDigest?: string;
+  /** The ECR tag added so the repository's lifecycle rule keeps the image while the batch is open. */
+  pinTag?: string;
+  /** Set when the pin tag was removed (the batch completed or was stopped). */
+  unpinnedAt?: string;
+}
+
+export interface StopRecord {
+  /** Who asked: the GitHub actor and run, or user@host. */
+  by: string;
+  at: string;
+  reason: string;
+  /** When every task was seen stopped. */
+  stoppedAt?: string;
+  /** Tasks StopTask was sent to. */
+  tasksStopped?: number;
+  /** Where the batch stood when it was stopped. */
+  finished?: { done: number; failed: number; running: number; notStarted: number };
+}
+
+export interface RerunRecord {
+  at: string;
+  by: string;
+  /** `failed` or `failed:<reason>`, as asked. */
+  selector: string;
+  /** The attempt number each ID was given (the one after its latest). */
+  attempts: Record<string, number>;
 }
 
 /** The tracking issue of a batch. */
@@ -105,6 +159,11 @@ export function describeOrigin(o: BatchOrigin): string {
   return o.kind === "github" ? o.url : `${o.user}@${o.host}`;
 }
 
+/** A short "who": `octocat (https://github.com/o/r/actions/runs/1)` or `user@host`. */
+export function describeActor(o: BatchOrigin): string {
+  return o.kind === "github" ? (o.actor ? `${o.actor} (${o.url})` : o.url) : `${o.user}@${o.host}`;
+}
+
 export async function writeBatchRecord(store: ResultStore, record: BatchRecord): Promise<void> {
   await putJson(store, storeKeys.batch(record.scenario, record.batchId), record);
 }
@@ -132,4 +191,11 @@ export async function listBatchRecords(store: ResultStore, scenario: string): Pr
 /** The open batches of a scenario, oldest first — what the scheduled status reconciles. */
 export async function listOpenBatches(store: ResultStore, scenario: string): Promise<BatchRecord[]> {
   return (await listBatchRecords(store, scenario)).filter((r) => r.status === "open");
+}
+
+/** The batches a status pass visits: open ones, and stopping ones (the pass sees their tasks down). */
+export async function listActiveBatches(store: ResultStore, scenario: string): Promise<BatchRecord[]> {
+  return (await listBatchRecords(store, scenario)).filter(
+    (r) => r.status === "open" || r.status === "stopping",
+  );
 }

@@ -1,7 +1,7 @@
 import { formatDuration } from "../config/duration.js";
 import { markdownTable } from "../format/table.js";
 import type { LaunchBatchResult } from "./launch.js";
-import { describeOrigin } from "./record.js";
+import { type BatchRecord, describeOrigin } from "./record.js";
 
 const usd = (v: number | undefined) =>
   v === undefined ? "n/a" : `$${v < 10 ? v.toFixed(2) : Math.round(v).toLocaleString("en-US")}`;
@@ -113,4 +113,46 @@ export function compactIds(ids: string[]): string {
   }
   const s = parts.join(",");
   return s.length > 80 ? `${s.slice(0, 77)}...` : s || "-";
+}
+
+/** `task-agente-demo-base:7` from a task-definition ARN. */
+export function revisionOf(arn: string): string {
+  return arn.replace(/^arn:[^:]+:ecs:[^:]+:\d+:task-definition\//, "");
+}
+
+/**
+ * What a batch runs and how it was steered, one line each: the pinned versions per region, the stop, the
+ * cancelled IDs and the reruns. For `mfpar status`, the job summary and the tracking issue.
+ */
+export function steeringLines(b: BatchRecord): string[] {
+  const lines: string[] = [];
+  for (const region of b.regions) {
+    const p = b.pins?.[region];
+    if (!p) {
+      lines.push(`versions ${region}: not pinned (launches name the task definition as configured)`);
+      continue;
+    }
+    const image = p.image
+      ? ` · image ${p.image}${p.imageDigest && !p.image.includes("@") ? ` (${p.imageDigest})` : ""}`
+      : "";
+    const tag = p.pinTag ? ` · ECR tag ${p.pinTag}${p.unpinnedAt ? ` removed ${p.unpinnedAt}` : ""}` : "";
+    lines.push(`versions ${region}: ${revisionOf(p.taskDefinitionArn)}${image}${tag}`);
+  }
+  if (b.stop) {
+    const f = b.stop.finished;
+    lines.push(
+      `${b.status === "stopping" ? "stopping" : "stopped"}: by ${b.stop.by} at ${b.stop.at}: ${b.stop.reason}` +
+        (b.stop.tasksStopped !== undefined ? `; ${b.stop.tasksStopped} tasks stopped` : "") +
+        (f
+          ? `; at the stop ${f.done} done, ${f.failed} failed, ${f.running} running, ${f.notStarted} not started`
+          : ""),
+    );
+  }
+  const cancelled = Object.keys(b.cancelled ?? {});
+  if (cancelled.length) lines.push(`stopped IDs (not relaunched): ${compactIds(cancelled)}`);
+  for (const r of b.reruns ?? [])
+    lines.push(
+      `rerun ${r.selector}: ${Object.keys(r.attempts).length} IDs (${compactIds(Object.keys(r.attempts))}) by ${r.by} at ${r.at}`,
+    );
+  return lines;
 }

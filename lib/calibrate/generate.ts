@@ -10,7 +10,6 @@ import { inferProgram, PROGRAM_DEFAULTS } from "../modflow/programs.js";
 import { readInstructions } from "../pest/instructions.js";
 import type { ParFile } from "../pest/par.js";
 import { readTemplate } from "../pest/template.js";
-import type { Engine, ExtraFile } from "./load.js";
 import {
   type ControlFile,
   type PstFilePair,
@@ -18,7 +17,7 @@ import {
   type PstParameter,
   setOption,
 } from "./pst.js";
-import type { CalibrationConfig, ParameterSpec } from "./schema.js";
+import type { CalibrationConfig, Engine, ExtraFile, ParameterSpec } from "./schema.js";
 
 /** The script every agent runs for one model run (named in `* model command line`). */
 export const FORWARD_RUN = "mfpar-forward-run.sh";

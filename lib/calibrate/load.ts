@@ -12,22 +12,13 @@ import { checkControlFile, PEST_LIMITS, PESTPP_LIMITS } from "./check.js";
 import { applyOptions, generateControlFile } from "./generate.js";
 import { CONTROL_DATA_OPTIONS, PESTPP_OPTIONS } from "./options.js";
 import { type ControlFile, parseControlFile, setOption } from "./pst.js";
-import { type CalibrationConfig, calibrationSchema, type EngineName } from "./schema.js";
-
-/** The commands of an engine: `<master...> case.pst /h :PORT`, `<agent...> case.pst /h HOST:PORT`. */
-export interface Engine {
-  kind: EngineName;
-  master: string[];
-  agent: string[];
-  /** PEST++ (reads `++` options) rather than PEST_HP/BEOPEST. */
-  pestpp: boolean;
-}
-
-/** A file every master/agent folder gets beside the model's own (a tpl/ins kept outside model.dir). */
-export interface ExtraFile {
-  from: string;
-  to: string;
-}
+import {
+  type CalibrationConfig,
+  calibrationSchema,
+  type Engine,
+  type EngineName,
+  type ExtraFile,
+} from "./schema.js";
 
 export interface ResolvedCalibration {
   name: string;

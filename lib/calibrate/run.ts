@@ -31,6 +31,8 @@ export interface CalibrationState {
   endedAt?: string;
   /** How each start went: "fresh" or the resume description. */
   starts: { at: string; how: string }[];
+  /** Iterations made before the last start (the engine counts from 0 again after a resume). */
+  iterationsBefore?: number;
 }
 
 /** What a rerun does with the folder of an earlier one. */
@@ -122,12 +124,14 @@ export async function planResume(
     (await exists(m(`${base}.par`)))
   ) {
     const rows = parseIterationCsv(await readFile(m(`${base}.iobj`), "utf8"));
-    const done = rows.at(-1)?.iteration ?? 0;
-    if (done >= 1) {
+    const since = rows.at(-1)?.iteration ?? 0;
+    // After an earlier resume the engine counted from 0 again.
+    const done = (state.iterationsBefore ?? 0) + since;
+    if (since >= 1) {
       // The Jacobian on disk belongs to the best parameters only when it was written after them (an interrupted
       // Jacobian leaves the previous iteration's): then its runs are not made again.
       const jcb = await stat(m(`${base}.jcb`)).catch(() => undefined);
-      const parAt = await stat(m(`${base}.${done}.par`)).catch(() => undefined);
+      const parAt = await stat(m(`${base}.${since}.par`)).catch(() => undefined);
       const reuse = jcb !== undefined && parAt !== undefined && jcb.mtimeMs > parAt.mtimeMs;
       const best = parseParFile(await readFile(m(`${base}.par`), "utf8"), `${base}.par`);
       const initial = new Map([...best.params].map(([k, p]) => [k, p.value]));
@@ -317,6 +321,7 @@ export async function runCalibration(o: CalibrateOptions): Promise<CalibrateResu
     controlHash: plan.kind === "resume" && previous ? previous.controlHash : firstHash,
     status: "running",
     startedAt: new Date(startedAt).toISOString(),
+    iterationsBefore: plan.iterationsBefore,
     starts: [
       ...(plan.kind === "resume" ? (previous?.starts ?? []) : []),
       { at: new Date(startedAt).toISOString(), how: plan.kind === "resume" ? plan.message : "fresh" },

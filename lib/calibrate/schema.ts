@@ -126,3 +126,18 @@ export const calibrationSchema = z.strictObject({
     }),
 });
 export type CalibrationConfig = z.output<typeof calibrationSchema>;
+
+/** The commands of an engine: `<master...> case.pst /h :PORT`, `<agent...> case.pst /h HOST:PORT`. */
+export interface Engine {
+  kind: EngineName;
+  master: string[];
+  agent: string[];
+  /** PEST++ (reads `++` options) rather than PEST_HP/BEOPEST. */
+  pestpp: boolean;
+}
+
+/** A file every master/agent folder gets beside the model's own (a tpl/ins kept outside model.dir). */
+export interface ExtraFile {
+  from: string;
+  to: string;
+}

@@ -6,6 +6,11 @@ import {
   DescribeImagesCommand,
   type ECRClient,
 } from "@aws-sdk/client-ecr";
+import {
+  DeregisterTaskDefinitionCommand,
+  type ECSClient,
+  ListTaskDefinitionsCommand,
+} from "@aws-sdk/client-ecs";
 import type { S3Client } from "@aws-sdk/client-s3";
 import {
   type BucketVerification,
@@ -60,6 +65,7 @@ export const PHASES = [
   "empty-buckets",
   "empty-repositories",
   "destroy-stacks",
+  "deregister-task-definitions",
   "delete-buckets",
   "delete-repositories",
   "delete-log-groups",
@@ -137,6 +143,11 @@ export interface ExecuteOptions {
   log?: (line: string) => void;
   now?: () => Date;
   workDir?: string;
+  /**
+   * The project's task-definition families per region. The stacks keep old revisions registered (skipDestroy:
+   * a running batch pins its revision), so `cdktf destroy` leaves every revision ACTIVE; close-out deregisters them.
+   */
+  taskFamilies?: Array<{ region: string; family: string }>;
 }
 
 export interface ExecuteResult {
@@ -317,6 +328,15 @@ export async function executeCloseout(o: ExecuteOptions): Promise<ExecuteResult>
     await complete("destroy-stacks");
   }
 
+  if (!done("deregister-task-definitions")) {
+    log("phase deregister-task-definitions");
+    for (const { region, family } of o.taskFamilies ?? []) {
+      const n = await deregisterTaskDefinitions(o.clients.ecs(region), family);
+      if (n) log(`  ${region} ${family}: ${n} revision(s) deregistered`);
+    }
+    await complete("deregister-task-definitions");
+  }
+
   log("phase delete-buckets");
   for (const b of inv.buckets) {
     if (await deleteBucketIfPresent(o.clients, b.region, b.name, verifiedVersions.get(b.name)!))
@@ -434,4 +454,23 @@ async function deleteRepositoryIfPresent(
     if ((e as { name?: string }).name === "RepositoryNotFoundException") return false;
     throw e;
   }
+}
+
+/**
+ * Deregisters every ACTIVE revision of one task-definition family (exactly that family: ListTaskDefinitions'
+ * familyPrefix also matches longer names such as another project's). Returns how many. Idempotent.
+ */
+export async function deregisterTaskDefinitions(ecs: ECSClient, family: string): Promise<number> {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await ecs.send(
+      new ListTaskDefinitionsCommand({ familyPrefix: family, status: "ACTIVE", nextToken, maxResults: 100 }),
+    );
+    for (const a of page.taskDefinitionArns ?? [])
+      if (/task-definition\/([^:]+):\d+$/.exec(a)?.[1] === family) arns.push(a);
+    nextToken = page.nextToken;
+  } while (nextToken);
+  for (const taskDefinition of arns) await ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition }));
+  return arns.length;
 }

@@ -112,8 +112,35 @@ export interface LaunchOptions {
 }
 
 const SPOT_CAPACITY = /capacity is unavailable/i;
-const TASK_LIMIT =
-  /reached the limit on the number of tasks|above your limit|limit on the number of (concurrent|running) tasks/i;
+
+/**
+ * RunTask `failures[].reason` texts that mean "the account is at a Fargate quota": launching more in the
+ * region now is pointless, and the units are deferred to the next pass rather than failed. Since the move to
+ * vCPU-based quotas (AWS, 2022) Fargate reports concurrency limits in vCPUs; accounts and older paths still
+ * report task counts. AWS writes the apostrophe both as ' and as ’ depending on the path, so patterns accept
+ * either. Sources: the ECS Developer Guide's "API failure reasons" and service-event wording, as of 2026-12.
+ */
+export const FARGATE_LIMIT_PATTERNS: readonly { pattern: RegExp; quota: string }[] = [
+  // "You’ve reached the limit on the number of vCPUs you can run concurrently" (Fargate On-Demand/Spot vCPU quota)
+  { pattern: /reached the limit on the number of vCPUs/i, quota: "Fargate vCPU quota (concurrent vCPUs)" },
+  // "You've reached the limit on the number of tasks you can run concurrently" (task-count quota)
+  { pattern: /reached the limit on the number of tasks/i, quota: "concurrent Fargate tasks" },
+  // Older and service-event variants: "... limit on the number of concurrent tasks / running tasks ..."
+  {
+    pattern: /limit on the number of (?:concurrent|running) (?:tasks|vCPUs)/i,
+    quota: "concurrent Fargate tasks",
+  },
+  // "The requested CPU configuration is above your limit": the account may not run tasks of this size yet.
+  {
+    pattern: /requested CPU configuration is above your limit/i,
+    quota: "Fargate task size allowed to the account",
+  },
+];
+
+/** The Fargate quota a RunTask failure reason names, or undefined when it names none. */
+export function fargateLimitOf(reason: string): string | undefined {
+  return FARGATE_LIMIT_PATTERNS.find((p) => p.pattern.test(reason))?.quota;
+}
 
 export function providersFor(capacity: CapacityMode): CapacityProvider[] {
   if (capacity === "on-demand") return ["FARGATE"];
@@ -240,7 +267,7 @@ export async function launchUnits(
         }
         return { status: "deferred", unit, region, reason: "spot-capacity", message };
       }
-      if (TASK_LIMIT.test(reason)) {
+      if (fargateLimitOf(`${reason} ${failure?.detail ?? ""}`)) {
         atLimit ??= message;
         return { status: "deferred", unit, region, reason: "task-limit", message };
       }

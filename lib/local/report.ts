@@ -32,58 +32,6 @@ export function progressLine(p: LocalProgress, now: number, width = 24): string 
   );
 }
 
-export interface ProgressOutput {
-  write: (text: string) => void;
-  isTTY: boolean;
-}
-
-/**
- * A live progress display: on a terminal one line redrawn in place (at most every 100 ms, and every second
- * for the clock); otherwise a plain line every `plainEveryMs` (and at the end), for CI logs.
- */
-export function createProgressDisplay(
-  out: ProgressOutput,
-  opts: { now?: () => number; plainEveryMs?: number } = {},
-) {
-  const now = opts.now ?? Date.now;
-  const plainEvery = opts.plainEveryMs ?? 10_000;
-  let last: LocalProgress | undefined;
-  let lastDraw = 0;
-  let drawn = false;
-  const draw = () => {
-    if (!last) return;
-    lastDraw = now();
-    if (out.isTTY) {
-      out.write(`\r\x1b[2K${progressLine(last, lastDraw)}`);
-      drawn = true;
-    } else out.write(`${progressLine(last, lastDraw)}\n`);
-  };
-  const timer = setInterval(
-    () => {
-      if (out.isTTY || now() - lastDraw >= plainEvery) draw();
-    },
-    out.isTTY ? 1000 : Math.min(plainEvery, 1000),
-  );
-  timer.unref();
-  return {
-    update(p: LocalProgress) {
-      last = p;
-      if (out.isTTY && now() - lastDraw >= 100) draw();
-    },
-    /** Prints a line above the bar (e.g. a failure as it happens). */
-    note(text: string) {
-      if (out.isTTY && drawn) out.write("\r\x1b[2K");
-      out.write(`${text}\n`);
-      if (out.isTTY) draw();
-    },
-    finish() {
-      clearInterval(timer);
-      draw();
-      if (out.isTTY && drawn) out.write("\n");
-    },
-  };
-}
-
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows

@@ -284,6 +284,10 @@ export function readObservations(
   outputFile: string,
 ): Map<string, number> {
   const lines = splitLines(outputText);
+  const realLines = lines.length;
+  // PEST++ reads with getline until the stream reports its end, so after a final newline (or in an empty file)
+  // it reads one more, empty, line: a line advance may land there, as in PEST++ (nothing can be read from it).
+  if (outputText === "" || outputText.endsWith("\n")) lines.push("");
   const values = new Map<string, number>();
   let row = -1; // index of the current output line; -1 before the first
   let col = 0; // cursor: 0-based index into the current line
@@ -302,7 +306,7 @@ export function readObservations(
           if (row + i.count >= lines.length) {
             fail(
               i,
-              `line advance ${i.text} goes past the end of ${outputFile} (${lines.length} lines; now at line ${row + 1})`,
+              `line advance ${i.text} goes past the end of ${outputFile} (${realLines} lines; now at line ${row + 1})`,
               "pest/ins-eof",
             );
           }

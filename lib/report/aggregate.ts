@@ -22,6 +22,7 @@ import { inferProgram, readHdry } from "../modflow/programs.js";
 import type { PricingInput } from "../pricing/cost.js";
 import { describe, noDataTest, type ObservationStats } from "../stats.js";
 import type { FailureCategory } from "../status/failures.js";
+import type { BatchFacts } from "../status/pass.js";
 import {
   type BatchStatus,
   buildStatus,
@@ -35,22 +36,8 @@ import type { Marker } from "../store/markers.js";
 import { getJson, putJson } from "../store/open.js";
 import { compareIds, decidingMarker, listResults } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
-import { type ReportFacts, renderReport } from "./html.js";
+import { type Ensemble, type ReportFacts, renderReport } from "./html.js";
 import { groupNames, observationGroups, readObservedCsv } from "./observations.js";
-
-/** The batch facts a report shows (a subset of lib/batch's BatchRecord). */
-export interface BatchFacts {
-  batchId: string;
-  ids?: string[];
-  image?: string;
-  createdAt?: string;
-  completedAt?: string;
-  /** Who started it: a GitHub run URL or user@host. */
-  origin?: string;
-  maxAttempts?: number;
-  retryDeterministic?: boolean;
-  assignment?: Record<string, string[]>;
-}
 
 export interface AggregateOptions {
   /** The batch being closed out; IDs, attempts and regions come from it when given. */
@@ -93,13 +80,6 @@ export interface AggregateResult {
   keys: string[];
   /** Problems that did not stop the aggregation (e.g. an unreadable observed-values file). */
   warnings: string[];
-}
-
-/** The ensemble: ID → observation row, columns in first-seen order. */
-export interface Ensemble {
-  ids: string[];
-  names: string[];
-  rows: Map<string, Record<string, number>>;
 }
 
 /** `ensemble.csv`: `real_name` then one column per observation; a missing value is an empty field. */

@@ -4,9 +4,9 @@ import { formatDuration } from "../format/duration.js";
 import { formatInt, formatValue } from "../format/number.js";
 import { progressBar } from "../format/table.js";
 import { noDataTest, type ObservationStats } from "../stats.js";
+import type { BatchFacts } from "../status/pass.js";
 import type { BatchStatus } from "../status/status.js";
 import { countsTable, factsRows, failuresTable, headline } from "../status/summary.js";
-import type { BatchFacts, Ensemble } from "./aggregate.js";
 import {
   failuresSpec,
   fanSpec,
@@ -28,6 +28,13 @@ export function escapeHtml(s: string): string {
     .replace(/'/g, "&#39;");
 }
 const h = escapeHtml;
+
+/** The ensemble: ID → observation row, columns in first-seen order. */
+export interface Ensemble {
+  ids: string[];
+  names: string[];
+  rows: Map<string, Record<string, number>>;
+}
 
 /** Everything the report shows. */
 export interface ReportFacts {

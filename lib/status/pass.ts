@@ -8,11 +8,10 @@
 import { regionOfId } from "../batch/assign.js";
 import type { Observation } from "../batch/reconcile.js";
 import type { BatchRecord } from "../batch/record.js";
-import { describeOrigin, listOpenBatches, readBatchRecord } from "../batch/record.js";
+import { describeOrigin, listActiveBatches, readBatchRecord } from "../batch/record.js";
 import type { ResolvedScenario } from "../config/load.js";
 import { UserError } from "../errors.js";
 import type { PricingInput } from "../pricing/cost.js";
-import { type AggregateResult, aggregateScenario, type BatchFacts } from "../report/aggregate.js";
 import { checkStoreProject } from "../store/binding.js";
 import { cachePassReads } from "../store/pass-cache.js";
 import type { ResultStore } from "../store/types.js";
@@ -24,7 +23,31 @@ export type ReconcileBatch = (
   store: ResultStore,
 ) => Promise<{ batch: BatchRecord; observation?: Observation }>;
 
-export interface StatusPassOptions {
+/** The batch facts a report shows (a subset of lib/batch's BatchRecord). */
+export interface BatchFacts {
+  batchId: string;
+  ids?: string[];
+  image?: string;
+  createdAt?: string;
+  completedAt?: string;
+  /** Who started it: a GitHub run URL or user@host. */
+  origin?: string;
+  maxAttempts?: number;
+  retryDeterministic?: boolean;
+  assignment?: Record<string, string[]>;
+}
+
+/**
+ * What a batch found complete is handed to: lib/report's `aggregateScenario`, passed in by the entry point so
+ * the status room does not import the report room above it (and `mfpar status` loads Vega only when needed).
+ */
+export type AggregateBatch<A> = (
+  store: ResultStore,
+  scenario: ResolvedScenario,
+  opts: { batch: BatchFacts; observed?: Observation["ids"]; pricing?: PricingInput; now: Date },
+) => Promise<A>;
+
+export interface StatusPassOptions<A = never> {
   scenario: ResolvedScenario;
   store: ResultStore;
   /** One batch; default every open batch of the scenario, or the scenario's results when there is none. */
@@ -33,17 +56,17 @@ export interface StatusPassOptions {
   reconcile?: ReconcileBatch;
   /** Without batches: report the scenario's results (default), or return nothing (the scheduled action). */
   withoutBatch?: "scenario" | "skip";
-  /** Aggregate a batch that is complete after this pass (default true). */
-  aggregate?: boolean;
+  /** Aggregates a batch that is complete after this pass; without it nothing is aggregated. */
+  aggregate?: AggregateBatch<A>;
   now?: () => Date;
 }
 
-export interface BatchPass {
+export interface BatchPass<A = unknown> {
   /** Absent for a scenario without batches. */
   batch?: BatchRecord;
   status: BatchStatus;
   /** Set when the batch is complete and was aggregated by this pass. */
-  aggregated?: AggregateResult;
+  aggregated?: A;
 }
 
 /** Pricing from the scenario's task size and capacity. */
@@ -84,7 +107,7 @@ export function withLaunches(obs: Observation, batch: BatchRecord): Observation 
 }
 
 /** One status pass; see the module comment. */
-export async function statusPass(o: StatusPassOptions): Promise<BatchPass[]> {
+export async function statusPass<A = never>(o: StatusPassOptions<A>): Promise<BatchPass<A>[]> {
   const sc = o.scenario;
   const now = o.now ?? (() => new Date());
   await checkStoreProject(o.store, sc.project);
@@ -97,7 +120,7 @@ export async function statusPass(o: StatusPassOptions): Promise<BatchPass[]> {
     const b = await readBatchRecord(store, sc.scenario, o.batchId);
     if (!b) throw new UserError(`batch ${o.batchId} not found in ${o.store.url}${sc.scenario}/batches/`);
     batches = [b];
-  } else batches = await listOpenBatches(store, sc.scenario);
+  } else batches = await listActiveBatches(store, sc.scenario);
 
   if (batches.length === 0) {
     if (o.withoutBatch === "skip") return [];
@@ -115,11 +138,11 @@ export async function statusPass(o: StatusPassOptions): Promise<BatchPass[]> {
     return [{ status }];
   }
 
-  const out: BatchPass[] = [];
+  const out: BatchPass<A>[] = [];
   for (const initial of batches) {
     let batch = initial;
     let observation: Observation | undefined;
-    if (o.reconcile && batch.status === "open") {
+    if (o.reconcile && (batch.status === "open" || batch.status === "stopping")) {
       ({ batch, observation } = await o.reconcile(batch, store));
       if (observation) observation = withLaunches(observation, batch);
     }
@@ -135,9 +158,9 @@ export async function statusPass(o: StatusPassOptions): Promise<BatchPass[]> {
       ...(pricing ? { pricing } : {}),
       now: now(),
     });
-    let aggregated: AggregateResult | undefined;
-    if ((o.aggregate ?? true) && (batch.status === "complete" || status.complete)) {
-      aggregated = await aggregateScenario(store, sc, {
+    let aggregated: A | undefined;
+    if (o.aggregate && (batch.status === "complete" || status.complete)) {
+      aggregated = await o.aggregate(store, sc, {
         batch: batchFacts(batch),
         ...(observation ? { observed: observation.ids } : {}),
         ...(pricing ? { pricing } : {}),

@@ -4,6 +4,8 @@
 import type { Readable } from "node:stream";
 import type { PutOptions, ResultStore, StoreObject } from "./types.js";
 
+const BATCH_RECORD = /\/batches\/[^/]+\.json$/;
+
 /**
  * A view of `store` that remembers listings and reads for the length of one pass. Writes go through and
  * forget what they may have changed. Don't keep it across passes: it never notices other writers.
@@ -31,6 +33,9 @@ export function cachePassReads(store: ResultStore): ResultStore {
       await store.putFile(key, path, opts);
     },
     get(key: string) {
+      // Batch records carry the steering (`mfpar stop`, `--rerun`) that another process may write during the
+      // pass; reconcile re-reads its record just before launching and must see the store, not this pass's copy.
+      if (BATCH_RECORD.test(key)) return store.get(key);
       let p = gets.get(key);
       if (!p) {
         p = store.get(key);

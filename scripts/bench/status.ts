@@ -9,7 +9,7 @@ import { mapLimit } from "../../lib/concurrency.js";
 import { collectStatus } from "../../lib/status/status.js";
 import { MARKER_KINDS, storeKeys } from "../../lib/store/keys.js";
 import { openStore } from "../../lib/store/open.js";
-import { seedS3rver, syntheticEnsemble } from "../../test/report/support/markers.js";
+import { seedS3rver, syntheticEnsemble } from "../../testing/markers.js";
 import { startS3Server } from "../../testing/s3rver.js";
 import { median } from "./_stats.js";
 

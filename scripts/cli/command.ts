@@ -20,11 +20,13 @@ export interface ParsedArgs {
 
 /**
  * One `mfpar` command. `name` may be two words (`template check`). `usage` is the synopsis line after
- * `mfpar `, `help` the text shown by `--help` below it (describe every option there).
+ * `mfpar `, `help` the text shown by `--help` below it (describe every option there). Its one-line summary
+ * lives in the registry (scripts/cli/registry.ts), which lists commands without importing them.
  */
 export interface Command {
   name: string;
-  summary: string;
+  /** Only for a command passed to `main` directly (tests); registered commands have theirs in the registry. */
+  summary?: string;
   usage: string;
   help: string;
   options: Options;
@@ -32,3 +34,13 @@ export interface Command {
   positionals?: [number, number];
   run(args: ParsedArgs, io: CliIo): Promise<ExitCode>;
 }
+
+/** A command as the registry knows it before its module is imported. */
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
+}
+
+/** Wrong command-line usage: `main` prints it with the command's name and exits 2 (ExitCode.Usage). */
+export class UsageError extends Error {}

@@ -1,11 +1,9 @@
 import { parseArgs } from "node:util";
 import { describeAwsError } from "../../lib/aws-errors.js";
 import { errorMessage, UserError, ValidationError } from "../../lib/errors.js";
-import { ExitCode } from "../../lib/exit-codes.js";
-import type { CliIo, Command } from "./command.js";
-import { commands as registered } from "./commands/index.js";
-
-export class UsageError extends Error {}
+import { EXIT_CODE_TABLE, ExitCode } from "../../lib/exit-codes.js";
+import { type CliIo, type Command, type CommandEntry, UsageError } from "./command.js";
+import { registry } from "./registry.js";
 
 /**
  * `mfpar … | head`: when the reader of stdout goes away the next write fails with EPIPE, which Node raises as
@@ -38,7 +36,12 @@ function defaultIo(): CliIo {
   };
 }
 
-function globalHelp(commands: Command[]): string {
+/** The exit-code table as `mfpar --help` prints it (the README shows the same table). */
+export function exitCodeHelp(): string {
+  return EXIT_CODE_TABLE.map(({ code, meaning }) => `    ${String(code).padEnd(3)}  ${meaning}`).join("\n");
+}
+
+function globalHelp(commands: readonly CommandEntry[]): string {
   const width = Math.max(...commands.map((c) => c.name.length), 8);
   const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return [
@@ -50,21 +53,30 @@ function globalHelp(commands: Command[]): string {
     ...lines,
     "",
     "Run `mfpar <command> --help` for a command's options.",
-    "Exit codes: 0 ok, 1 some work failed, 2 usage, 3 invalid input, 4 refused, 5 AWS credentials, 6 AWS access denied, 70 internal error, 130 interrupted.",
+    "",
+    "Exit codes (every command):",
+    exitCodeHelp(),
     "",
   ].join("\n");
 }
 
-function commandHelp(c: Command): string {
-  return `Usage: mfpar ${c.usage}\n\n${c.summary}\n\n${c.help.trimEnd()}\n`;
+function commandHelp(c: Command, summary: string | undefined): string {
+  return `Usage: mfpar ${c.usage}\n\n${summary ? `${summary}\n\n` : ""}${c.help.trimEnd()}\n`;
 }
 
+/** A command given as is (tests pass their own) stands for a registry entry with nothing to load. */
+const entryOf = (c: Command | CommandEntry): CommandEntry =>
+  "load" in c ? c : { name: c.name, summary: c.summary ?? "", load: async () => c };
+
 /** Finds the command named by the first one or two words of argv (longest match wins). */
-function findCommand(argv: string[], commands: Command[]): { command: Command; rest: string[] } | undefined {
+function findCommand(
+  argv: string[],
+  commands: readonly CommandEntry[],
+): { entry: CommandEntry; rest: string[] } | undefined {
   for (const words of [2, 1]) {
     const name = argv.slice(0, words).join(" ");
-    const command = commands.find((c) => c.name === name);
-    if (command) return { command, rest: argv.slice(words) };
+    const entry = commands.find((c) => c.name === name);
+    if (entry) return { entry, rest: argv.slice(words) };
   }
   return undefined;
 }
@@ -72,15 +84,17 @@ function findCommand(argv: string[], commands: Command[]): { command: Command; r
 /**
  * The `mfpar` CLI. Returns the exit code instead of exiting, so tests call it with arrays.
  * User mistakes print a one-line (or file:line) message; stack traces only with DEBUG set.
+ * A command's module is imported only when it runs or its help is asked for.
  */
 export async function main(
   argv: string[],
   io: CliIo = defaultIo(),
-  commands: Command[] = registered,
+  given: readonly (Command | CommandEntry)[] = registry,
 ): Promise<number> {
+  const commands = given.map(entryOf);
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
     const topic = argv[0] === "help" && argv.length > 1 ? findCommand(argv.slice(1), commands) : undefined;
-    io.stdout(topic ? commandHelp(topic.command) : globalHelp(commands));
+    io.stdout(topic ? commandHelp(await topic.entry.load(), topic.entry.summary) : globalHelp(commands));
     return argv.length === 0 ? ExitCode.Usage : ExitCode.Success;
   }
   if (argv[0] === "--version" || argv[0] === "-v") {
@@ -97,9 +111,10 @@ export async function main(
     );
     return ExitCode.Usage;
   }
-  const { command, rest } = found;
+  const { entry, rest } = found;
+  const command = await entry.load();
   if (rest.includes("--help") || rest.includes("-h")) {
-    io.stdout(commandHelp(command));
+    io.stdout(commandHelp(command, entry.summary));
     return ExitCode.Success;
   }
   try {

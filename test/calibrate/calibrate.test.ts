@@ -85,10 +85,26 @@ describe("mfpar calibrate (stand-in PEST++ replaying real runs)", () => {
     const state = JSON.parse(await readFile(join(kept(cwd, "cal-glm"), "calibration.json"), "utf8"));
     expect(state).toMatchObject({ calibration: "cal-glm", engine: "pestpp-glm", status: "finished" });
 
-    // A second run says it is done and starts nothing.
-    const again = await cli(["calibrate", yaml, "--agents", "2"], cwd, env);
+    expect(r.stdout).toContain(
+      "Report: .mfpar/calibrations/demo/cal-glm/report.html (and calibrations/cal-glm/report.html in the store)\n",
+    );
+    const report = await readFile(join(kept(cwd, "cal-glm"), "report.html"), "utf8");
+    expect(report).toContain("<dt>Phi</dt><dd>10.95 → 3.099e-14</dd>");
+
+    // A second run says it is done, starts nothing, and can write the result as a scenario's .par files.
+    const again = await cli(
+      ["calibrate", yaml, "--agents", "2", "--export-params", "demo/params-cal"],
+      cwd,
+      env,
+    );
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/^cal-glm already finished \(.+\); --fresh starts it again\n/);
+    expect(again.stdout).toContain(
+      "Parameters written as 1 .par file: demo/params-cal/param{id}.par, IDs 1-1\n",
+    );
+    expect(await readFile(join(cwd, "demo", "params-cal", "param1.par"), "utf8")).toBe(
+      "single point\na 1.200000E+00 1.0 0.0\nb 7.000001E-01 1.0 0.0\n",
+    );
     expect(await standinStarts(cwd)).toHaveLength(3);
   });
 

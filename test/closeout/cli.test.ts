@@ -2,7 +2,12 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { DescribeRepositoriesCommand, ECRClient } from "@aws-sdk/client-ecr";
-import { ECSClient, ListTasksCommand } from "@aws-sdk/client-ecs";
+import {
+  DeregisterTaskDefinitionCommand,
+  ECSClient,
+  ListTaskDefinitionsCommand,
+  ListTasksCommand,
+} from "@aws-sdk/client-ecs";
 import {
   GetResourcesCommand,
   ResourceGroupsTaggingAPIClient,
@@ -57,6 +62,13 @@ beforeEach(() => {
     ],
   });
   ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+  // Revisions the stacks kept (skipDestroy): two of this project's family, one of another family.
+  ecs.on(ListTaskDefinitionsCommand).callsFake((input: { familyPrefix: string }) => ({
+    taskDefinitionArns: [1, 2].map(
+      (r) => `arn:aws:ecs:us-east-1:${ACCOUNT}:task-definition/${input.familyPrefix}:${r}`,
+    ),
+  }));
+  ecs.on(DeregisterTaskDefinitionCommand).resolves({});
   ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [] });
   logs.on(DescribeLogGroupsCommand).resolves({ logGroups: [] });
 });
@@ -188,6 +200,15 @@ describe("mfpar closeout", () => {
     const receipt = JSON.parse(await readFile(join(target, "cli", "closeout-receipt.json"), "utf8"));
     expect(receipt.approvedBy).toBe("reviewer1");
     expect(await readFile(summary, "utf8")).toContain("## Close-out receipt: cli");
+    // Every kept revision of the scenarios' families deregistered, after the destroy.
+    const deregistered = ecs
+      .commandCalls(DeregisterTaskDefinitionCommand)
+      .map((c) => c.args[0].input.taskDefinition);
+    expect(deregistered.length).toBeGreaterThan(0);
+    expect(deregistered.every((a) => /task-definition\/task-agente-cli-[a-z]+:[12]$/.test(a!))).toBe(true);
+    expect(out.stderr.indexOf("phase deregister-task-definitions")).toBeGreaterThan(
+      out.stderr.indexOf("phase destroy-stacks"),
+    );
     expect(out.stdout).toContain(
       `Deleted: stacks mfpar-cli-us-east-1; buckets ${ACCOUNT}-agente-cli-a, ${ACCOUNT}-agente-cli-b, ${ACCOUNT}-agente-cli-old`,
     );

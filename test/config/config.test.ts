@@ -8,8 +8,8 @@ import {
   parseIdList,
   selectIds,
 } from "../../lib/config/index.js";
-import { jsonSchemas } from "../../lib/config/json-schema.js";
 import { checkResourceName, resourceNames } from "../../lib/naming.js";
+import { jsonSchemas } from "../../lib/validate/json-schema.js";
 import { repoRoot } from "../support/tmp.js";
 
 describe("ID sources", () => {

@@ -2,8 +2,8 @@ import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { validatePath } from "../../lib/validate/index.js";
-import { commands } from "../../scripts/cli/commands/index.js";
 import { main } from "../../scripts/cli/main.js";
+import { registry as commands } from "../../scripts/cli/registry.js";
 import { captureIo } from "../support/cli.js";
 import { repoRoot, tempDir } from "../support/tmp.js";
 

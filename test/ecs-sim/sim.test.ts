@@ -1,11 +1,16 @@
 // The simulator itself: protocol, buckets, idempotency and faults, through the real AWS SDK.
 import {
+  DeregisterTaskDefinitionCommand,
+  DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   ECSClient,
+  ListTaskDefinitionsCommand,
   ListTasksCommand,
+  RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
 } from "@aws-sdk/client-ecs";
+import { GetServiceQuotaCommand, ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEcsClient } from "../../lib/ecs/client.js";
 import { type EcsSim, seededRandom, startEcsSim, TASK_LIMIT_REASON } from "../../testing/ecs-sim/server.js";
@@ -40,6 +45,18 @@ describe("ecs-sim", () => {
     ecs = new ECSClient({ region: "us-east-1", endpoint: sim.endpoint, credentials: creds, maxAttempts: 1 });
   });
   afterAll(() => sim?.stop());
+
+  it("reports the task definition revision RunTask named, and answers the Fargate vCPU quota", async () => {
+    const arn = "arn:aws:ecs:us-east-1:000000000000:task-definition/fam:7";
+    while (sim.taskDefinitions().length < 7) sim.registerTaskDefinition("fam");
+    const out = await ecs.send(
+      new RunTaskCommand({ cluster: "c", taskDefinition: arn, startedBy: "R", clientToken: "rev-7" }),
+    );
+    expect(out.tasks![0]!.taskDefinitionArn).toBe(arn);
+    const sq = new ServiceQuotasClient({ region: "us-east-1", endpoint: sim.endpoint, credentials: creds });
+    const q = await sq.send(new GetServiceQuotaCommand({ ServiceCode: "fargate", QuotaCode: "L-36FBB829" }));
+    expect(q.Quota).toMatchObject({ QuotaCode: "L-36FBB829", Value: 4000 });
+  });
 
   it("speaks ECS JSON 1.1: RunTask, ListTasks by startedBy, DescribeTasks with tags, StopTask", async () => {
     const out = await ecs.send(run("t1"));
@@ -88,6 +105,50 @@ describe("ecs-sim", () => {
     }
     expect(errors.length).toBeGreaterThan(0);
     expect(errors[0]).toBe("ThrottlingException 400");
+  });
+});
+
+describe("ecs-sim task-definition registry", () => {
+  it("registers revisions, deregisters to INACTIVE, and RunTask refuses an INACTIVE revision as ECS does", async () => {
+    const sim = await startEcsSim({ families: { fam: { env: { V: "1" } } }, runContainers: false });
+    try {
+      const ecs = new ECSClient({
+        region: "us-east-1",
+        endpoint: sim.endpoint,
+        credentials: creds,
+        maxAttempts: 1,
+      });
+      const reg = await ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: "fam",
+          containerDefinitions: [{ name: "agent", image: "img:2", environment: [{ name: "V", value: "2" }] }],
+        }),
+      );
+      const rev = (n: number) => `arn:aws:ecs:us-east-1:000000000000:task-definition/fam:${n}`;
+      expect(reg.taskDefinition).toMatchObject({ taskDefinitionArn: rev(2), revision: 2, status: "ACTIVE" });
+      // The family alone names its latest ACTIVE revision.
+      const latest = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: "fam" }));
+      expect(latest.taskDefinition?.containerDefinitions?.[0]?.image).toBe("img:2");
+      const r1 = await ecs.send(run("reg-1"));
+      expect(r1.tasks?.[0]?.taskDefinitionArn).toBe(rev(2));
+      expect(sim.tasks()[0]!.env.V).toBe("2");
+
+      await ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: "fam:1" }));
+      expect(
+        (await ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: "fam", status: "INACTIVE" })))
+          .taskDefinitionArns,
+      ).toEqual([rev(1)]);
+      const err = await ecs
+        .send(new RunTaskCommand({ cluster: "c", taskDefinition: rev(1), clientToken: "reg-2" }))
+        .catch((e: Error) => e);
+      expect(err).toMatchObject({ name: "InvalidParameterException", message: "TaskDefinition is inactive" });
+      expect(sim.tasks()).toHaveLength(1);
+      // An INACTIVE revision is still described when named exactly (ECS keeps it discoverable).
+      const old = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: rev(1) }));
+      expect(old.taskDefinition?.status).toBe("INACTIVE");
+    } finally {
+      await sim.stop();
+    }
   });
 });
 

@@ -1,7 +1,13 @@
 import { ECSClient, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { createRegionBuckets, launchUnits, type RegionTarget, runTaskInput } from "../../lib/ecs/launcher.js";
+import {
+  createRegionBuckets,
+  fargateLimitOf,
+  launchUnits,
+  type RegionTarget,
+  runTaskInput,
+} from "../../lib/ecs/launcher.js";
 import { AWS_ECS_RATE_LIMITS } from "../../lib/ecs/limits.js";
 import { clientToken } from "../../lib/ecs/task-identity.js";
 import { awsError, fakeTime, socketHangUp } from "./_fake-time.js";
@@ -244,6 +250,37 @@ describe("launchUnits", () => {
     ]);
     // After the limit, no further RunTask: IDs 3 and 4 wait for the next pass.
     expect(inputs()).toHaveLength(2);
+  });
+
+  // Each text as AWS writes it today (both apostrophes occur), through launchUnits: deferred, and no RunTask after.
+  const LIMIT_MESSAGES = [
+    "You’ve reached the limit on the number of vCPUs you can run concurrently",
+    "You've reached the limit on the number of vCPUs you can run concurrently. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.",
+    "You've reached the limit on the number of tasks you can run concurrently",
+    "You’ve reached the limit on the number of tasks you can run concurrently. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.",
+    "The requested CPU configuration is above your limit",
+  ];
+  for (const reason of LIMIT_MESSAGES) {
+    it(`recognises the Fargate limit message "${reason.slice(0, 70)}" and defers the rest`, async () => {
+      ecs
+        .on(RunTaskCommand)
+        .resolvesOnce({ tasks: [{ taskArn: arn("1") }] })
+        .resolves({ tasks: [], failures: [{ arn: "arn:task-definition", reason }] });
+      const units = ["1", "2", "3"].map((id) => ({ ids: [id], attempt: 1 }));
+      const { results } = await launchUnits(target, units, opts());
+      expect(results.map((r) => [r.status, r.status === "deferred" ? r.reason : "", r.unit.ids[0]])).toEqual([
+        ["launched", "", "1"],
+        ["deferred", "task-limit", "2"],
+        ["deferred", "task-limit", "3"],
+      ]);
+      expect(inputs()).toHaveLength(2);
+    });
+  }
+
+  it("does not take other refusals for a limit", () => {
+    expect(fargateLimitOf("RESOURCE:CPU")).toBeUndefined();
+    expect(fargateLimitOf("Capacity is unavailable at this time. Please try again later")).toBeUndefined();
+    expect(fargateLimitOf("MISSING")).toBeUndefined();
   });
 
   it("reports a refusal that retrying will not fix as failed (e.g. a missing task definition)", async () => {

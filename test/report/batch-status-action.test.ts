@@ -130,6 +130,7 @@ const inputs = () => ({
   "stack-outputs": outputsFile,
   "github-token": "t0ken",
   "projects-dir": ".",
+  act: "true",
 });
 const env = { GITHUB_REPOSITORY: "o/r", GITHUB_SERVER_URL: "https://github.com", GITHUB_RUN_ID: "42" };
 
@@ -144,6 +145,17 @@ describe("batch-status action", () => {
       s3Client: s3.client,
     },
     issues: () => api,
+  });
+
+  it("without act: reports only — no RunTask, the batch record as it was, no summary written", async () => {
+    const before = await store.get(storeKeys.batch("e2e", BATCH));
+    const c = fakeCore({ ...inputs(), act: "", "github-token": "" });
+    await run({ ...deps(), core: c.core });
+    expect(c.failed()).toBeUndefined();
+    expect(started).toHaveLength(0);
+    expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
+    expect(c.outputs).toMatchObject({ batches: BATCH, done: "12", remaining: "8" });
+    expect(await store.get(storeKeys.batch("e2e", BATCH))).toEqual(before);
   });
 
   it("pass 1: relaunches the failed ID, launches the rest, opens the tracking issue with one status comment", async () => {
@@ -223,6 +235,40 @@ describe("batch-status action", () => {
     expect(c.outputs).toMatchObject({ batches: "", issues: "" });
     expect(c.log).toEqual(["demo/e2e: no open batch in s3://results/demo/e2e/batches/"]);
     expect(api.calls).toEqual([]);
+  });
+
+  it("a stopped batch: the pass sees its tasks down, marks it stopped, and the issue says who and what had finished", async () => {
+    const B2 = "20261121T1100Z-0ff0ff";
+    const base = (await readBatchRecord(store, "e2e", BATCH))!;
+    await writeBatchRecord(store, {
+      ...base,
+      batchId: B2,
+      status: "stopping",
+      completedAt: undefined,
+      launches: {},
+      stop: {
+        by: "ana (https://github.com/o/r/actions/runs/77)",
+        at: "2026-11-21T11:30:00.000Z",
+        reason: "wrong scenario",
+        tasksStopped: 6,
+        finished: { done: 12, failed: 1, running: 6, notStarted: 1 },
+      },
+    });
+    api.calls.length = 0;
+    const c = fakeCore(inputs());
+    await run({ ...deps(), core: c.core });
+    expect(c.failed()).toBeUndefined();
+    expect((await readBatchRecord(store, "e2e", B2))!.status).toBe("stopped");
+    expect(api.calls).toContain("update:closed:not_planned");
+    const issue = api.issues.find((i) => i.title.endsWith(B2))!;
+    expect(issue.state).toBe("closed");
+    const bodies = api.comments.get(issue.number)!.map((c) => c.body!);
+    expect(bodies.some((b) => b.includes(`Batch ${B2} stopped: demo/e2e`))).toBe(true);
+    expect(bodies.join("\n")).toContain(
+      "**Stopped** by ana (https://github.com/o/r/actions/runs/77) at 2026-11-21T11:30:00.000Z: wrong scenario. " +
+        "At the stop: 12 done, 1 failed, 6 running (stopped), 1 not started. Results already written are kept.",
+    );
+    expect(started).toHaveLength(8); // nothing launched for a stopped batch
   });
 
   it("fails with the bad input quoted", async () => {

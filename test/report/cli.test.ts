@@ -4,11 +4,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalStore, openStore } from "../../lib/store/index.js";
 import { main } from "../../scripts/cli/main.js";
+import { seedStore } from "../../testing/markers.js";
 import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { captureIo } from "../support/cli.js";
 import { repoRoot, tempDir } from "../support/tmp.js";
 import { demoObjects } from "./support/demo.js";
-import { seedStore } from "./support/markers.js";
 
 let cwd: string;
 let s3: S3Server;

@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadScenario } from "../../lib/config/index.js";
 import { aggregateScenario } from "../../lib/report/index.js";
 import { LocalStore, summaryKeys } from "../../lib/store/index.js";
+import { seedStore } from "../../testing/markers.js";
 import { repoRoot, tempDir } from "../support/tmp.js";
 import { demoObjects } from "./support/demo.js";
-import { seedStore } from "./support/markers.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = [

@@ -5,14 +5,14 @@ import { quantile } from "../../lib/stats.js";
 import { collectStatus, TIMING_SAMPLE } from "../../lib/status/index.js";
 import { openStore } from "../../lib/store/index.js";
 import { isDeterministic } from "../../lib/store/reasons.js";
-import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import {
   durationOf,
   FAILED_VARIANTS,
   outcomeOf,
   seedS3rver,
   syntheticEnsemble,
-} from "../report/support/markers.js";
+} from "../../testing/markers.js";
+import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 
 const N = 10_000;
 const NOW = new Date("2026-11-21T12:00:00Z");

@@ -30,8 +30,8 @@ export class FakeIssues implements IssuesApi {
     this.issues.push(issue);
     return { data: issue };
   }
-  async update(p: { issue_number: number; state?: "open" | "closed" }) {
-    this.calls.push(`update:${p.state}`);
+  async update(p: { issue_number: number; state?: "open" | "closed"; state_reason?: string }) {
+    this.calls.push(`update:${p.state}${p.state_reason === "not_planned" ? ":not_planned" : ""}`);
     const i = this.issues.find((x) => x.number === p.issue_number)!;
     if (p.state) i.state = p.state;
     return { data: i };

@@ -1,6 +1,8 @@
 // An ECS simulator for tests and benches: a local HTTP server speaking the ECS JSON 1.1 protocol
 // (`x-amz-target: AmazonEC2ContainerServiceV20141113.<Operation>`) for what the launcher and reconcile use —
-// RunTask, ListTasks, DescribeTasks, StopTask. It enforces AWS's published token buckets (ThrottlingException,
+// RunTask, ListTasks, DescribeTasks, StopTask, and a task-definition registry (RegisterTaskDefinition,
+// DeregisterTaskDefinition → INACTIVE, DescribeTaskDefinition, ListTaskDefinitions; RunTask refuses an INACTIVE
+// revision as ECS does: InvalidParameterException "TaskDefinition is inactive"). It enforces AWS's published token buckets (ThrottlingException,
 // HTTP 400, `__type`), honours clientToken idempotency, injects faults (random throttling, 5xx, lost responses,
 // `failures[]` reasons, Spot interruptions) and runs the real agent (dist/agent/agent.js) as local processes
 // with the task definition's environment plus the container overrides.
@@ -29,11 +31,30 @@ export const SPOT_CAPACITY_REASON =
 export const TASK_LIMIT_REASON = "You've reached the limit on the number of tasks you can run concurrently";
 export const SPOT_INTERRUPTED = "Your Spot Task was interrupted.";
 
-/** How the simulator runs a task definition family. */
+/** How the simulator runs a task definition family (its revision 1, registered at start). */
 export interface SimFamily {
   /** The task definition's environment: what the image and the stack set (MFPAR_SCENARIO_FILE, MFPAR_STORE, ...). */
   env: Record<string, string>;
+  /** The container image the revision names (default `mfpar-sim/<family>:1`, not an ECR reference). */
+  image?: string;
 }
+
+/** One registered revision. */
+export interface SimTaskDefinition {
+  family: string;
+  revision: number;
+  taskDefinitionArn: string;
+  status: "ACTIVE" | "INACTIVE";
+  env: Record<string, string>;
+  image: string;
+  container: string;
+}
+
+/**
+ * Runs a task in-process instead of the agent (a fast fake model): resolves with the container's exit code.
+ * `signal` aborts on StopTask or a Spot interruption (the agent would get SIGTERM).
+ */
+export type SimRunner = (task: SimTask, signal: AbortSignal) => Promise<number>;
 
 export interface SimFaults {
   /** Probability that a request is throttled regardless of the buckets. */
@@ -56,8 +77,12 @@ export interface EcsSimOptions {
   faults?: SimFaults;
   /** Run the agent for each task (default true). False: tasks go RUNNING and stay there (benches). */
   runContainers?: boolean;
+  /** Run this instead of the agent process (implies running containers). */
+  runner?: SimRunner;
   /** Agents running at once; further tasks wait as PROVISIONING. Default 4. */
   maxRunning?: number;
+  /** The Fargate vCPU quota GetServiceQuota answers (on-demand and Spot alike). Default 4000. */
+  vcpuQuota?: number;
   /** The account's concurrent-task limit: RunTask beyond it fails with TASK_LIMIT_REASON. */
   taskLimit?: number;
   /** IDs whose first attempt is interrupted (SIGTERM, stopCode SpotInterruption) once its model runs. */
@@ -91,6 +116,8 @@ export interface SimTask {
   exitCode?: number;
   stderrTail: string[];
   proc?: ChildProcess;
+  /** Aborts an in-process runner's task. */
+  abort?: AbortController;
 }
 
 export interface RunTaskEvent {
@@ -110,6 +137,15 @@ export interface EcsSim {
   /** Requests by operation, and RunTask outcomes. */
   counts(): Record<string, number>;
   runTaskEvents: RunTaskEvent[];
+  /** Every registered revision, in registration order. */
+  taskDefinitions(): SimTaskDefinition[];
+  /** Registers a new revision of a family (a deploy); returns it. */
+  registerTaskDefinition(
+    family: string,
+    over?: Partial<Pick<SimTaskDefinition, "env" | "image">>,
+  ): SimTaskDefinition;
+  /** Marks a revision INACTIVE (what a deploy without skipDestroy does to the previous one). */
+  deregisterTaskDefinition(arnOrFamilyRevision: string): void;
   interrupt(taskArn: string): void;
   /** Resolves when no task is PROVISIONING or RUNNING. */
   settled(timeoutMs?: number): Promise<void>;
@@ -171,6 +207,37 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
     return (m ? m[1]! : td).split(":")[0]!;
   };
 
+  // The task-definition registry: revision 1 of every family at start; RegisterTaskDefinition adds revisions.
+  const registry = new Map<string, SimTaskDefinition[]>();
+  const tdArn = (family: string, revision: number) =>
+    `arn:aws:ecs:${region}:${account}:task-definition/${family}:${revision}`;
+  function register(family: string, env: Record<string, string>, image: string, container = "agent") {
+    const list = registry.get(family) ?? [];
+    const revision = list.length + 1;
+    const td: SimTaskDefinition = {
+      family,
+      revision,
+      taskDefinitionArn: tdArn(family, revision),
+      status: "ACTIVE",
+      env,
+      image,
+      container,
+    };
+    list.push(td);
+    registry.set(family, list);
+    return td;
+  }
+  for (const [family, f] of Object.entries(opts.families))
+    register(family, f.env, f.image ?? `mfpar-sim/${family}:1`);
+  /** `family` (latest ACTIVE), `family:revision` or an ARN; undefined when unknown. */
+  function resolveTd(ref: string): SimTaskDefinition | undefined {
+    const list = registry.get(familyOf(ref));
+    if (!list) return undefined;
+    const rev = /:(\d+)$/.exec(ref);
+    if (rev) return list.find((t) => t.revision === Number(rev[1]));
+    return list.filter((t) => t.status === "ACTIVE").at(-1);
+  }
+
   function stopTask(t: SimTask, code: string, reason: string, exitCode?: number) {
     if (t.lastStatus === "STOPPED") return;
     t.desiredStatus = "STOPPED";
@@ -184,9 +251,29 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
   function pump() {
     while (running < maxRunning && queue.length) {
       const t = queue.shift()!;
-      if (t.desiredStatus === "STOPPED") continue;
-      startAgent(t);
+      if (t.desiredStatus === "STOPPED") {
+        stopTask(t, t.stopCode ?? "UserInitiated", t.stoppedReason ?? "Task stopped by user");
+        continue;
+      }
+      if (opts.runner) startRunner(t, opts.runner);
+      else startAgent(t);
     }
+  }
+
+  function startRunner(t: SimTask, runner: SimRunner) {
+    running++;
+    t.lastStatus = "RUNNING";
+    t.startedAt = Date.now();
+    t.abort = new AbortController();
+    runner(t, t.abort.signal)
+      .catch(() => 1)
+      .then((exitCode) => {
+        running--;
+        t.abort = undefined;
+        stopTask(t, "EssentialContainerExited", "Essential container in task exited", exitCode);
+        t.exitCode = exitCode;
+        pump();
+      });
   }
 
   function startAgent(t: SimTask) {
@@ -233,12 +320,12 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
     t.stoppedReason = SPOT_INTERRUPTED;
     t.desiredStatus = "STOPPED";
     if (t.proc) t.proc.kill("SIGTERM");
+    else if (t.abort) t.abort.abort();
     else stopTask(t, "SpotInterruption", SPOT_INTERRUPTED);
   }
 
-  function launch(input: Input, provider: string): SimTask {
-    const family = familyOf(String(input.taskDefinition));
-    const fam = opts.families[family]!;
+  function launch(input: Input, provider: string, td: SimTaskDefinition): SimTask {
+    const family = td.family;
     const cluster = String(input.cluster ?? "default");
     const id = randomBytes(16).toString("hex");
     const overrideEnv: Record<string, string> = {};
@@ -248,12 +335,12 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
       taskArn: `arn:aws:ecs:${region}:${account}:task/${cluster}/${id}`,
       clusterArn: `arn:aws:ecs:${region}:${account}:cluster/${cluster}`,
       family,
-      taskDefinitionArn: `arn:aws:ecs:${region}:${account}:task-definition/${family}:1`,
+      taskDefinitionArn: td.taskDefinitionArn,
       startedBy: input.startedBy,
       clientToken: input.clientToken,
       tags: input.tags ?? [],
       overrides: input.overrides ?? {},
-      env: { ...fam.env, ...overrideEnv },
+      env: { ...td.env, ...overrideEnv },
       capacityProviderName: provider,
       lastStatus: "PROVISIONING",
       desiredStatus: "RUNNING",
@@ -261,7 +348,7 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
       stderrTail: [],
     };
     tasks.set(t.taskArn, t);
-    if (runContainers) {
+    if (runContainers || opts.runner) {
       queue.push(t);
       setImmediate(pump);
     } else {
@@ -339,12 +426,18 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
       ev("throttled");
       return throttled();
     }
-    if (!opts.families[familyOf(String(input.taskDefinition))]) {
+    const td = resolveTd(String(input.taskDefinition));
+    if (!td) {
       ev("failure");
       return {
         status: 200,
         body: { tasks: [], failures: [{ arn: String(input.taskDefinition), reason: "MISSING" }] },
       };
+    }
+    if (td.status === "INACTIVE") {
+      buckets.runTaskApi.refund();
+      ev("failure");
+      return error(400, "InvalidParameterException", "TaskDefinition is inactive");
     }
     const fail = (reason: string): Reply => {
       ev("failure");
@@ -361,7 +454,7 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
       ev("throttled");
       return throttled();
     }
-    const t = launch(input, provider);
+    const t = launch(input, provider, td);
     if (input.clientToken) byToken.set(input.clientToken, [t.taskArn]);
     const body = { tasks: [describe(t, false)], failures: [] };
     if (random() < (faults.lostResponse ?? 0)) {
@@ -417,8 +510,60 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
     t.stopCode ??= "UserInitiated";
     t.stoppedReason ??= input.reason ?? "Task stopped by user";
     if (t.proc) t.proc.kill("SIGTERM");
+    else if (t.abort) t.abort.abort();
     else stopTask(t, "UserInitiated", t.stoppedReason!);
     return { status: 200, body: { task: describe(t, false) } };
+  }
+
+  const describeTd = (td: SimTaskDefinition) => ({
+    taskDefinitionArn: td.taskDefinitionArn,
+    family: td.family,
+    revision: td.revision,
+    status: td.status,
+    containerDefinitions: [
+      {
+        name: td.container,
+        image: td.image,
+        environment: Object.entries(td.env).map(([name, value]) => ({ name, value })),
+      },
+    ],
+  });
+
+  function registerOp(input: Input): Reply {
+    const c = input.containerDefinitions?.[0] ?? {};
+    const env = Object.fromEntries(
+      (c.environment ?? []).map((kv: { name: string; value: string }) => [kv.name, kv.value]),
+    );
+    const td = register(String(input.family), env, String(c.image ?? ""), c.name);
+    return { status: 200, body: { taskDefinition: describeTd(td) } };
+  }
+
+  function deregisterOp(input: Input): Reply {
+    const ref = String(input.taskDefinition ?? "");
+    if (!/:\d+$/.test(ref))
+      return error(400, "ClientException", "A revision must be given to deregister a task definition.");
+    const td = resolveTd(ref);
+    if (!td) return error(400, "ClientException", "The specified task definition does not exist.");
+    td.status = "INACTIVE";
+    return { status: 200, body: { taskDefinition: describeTd(td) } };
+  }
+
+  function describeTdOp(input: Input): Reply {
+    const ref = String(input.taskDefinition ?? "");
+    // ECS describes a family by its latest ACTIVE revision, and an INACTIVE revision when named exactly.
+    const td = resolveTd(ref);
+    if (!td) return error(400, "ClientException", "Unable to describe task definition.");
+    return { status: 200, body: { taskDefinition: describeTd(td) } };
+  }
+
+  function listTdOp(input: Input): Reply {
+    const status = String(input.status ?? "ACTIVE");
+    const prefix = input.familyPrefix ? String(input.familyPrefix) : undefined;
+    const arns = [...registry.values()]
+      .flat()
+      .filter((t) => t.status === status && (!prefix || t.family === prefix))
+      .map((t) => t.taskDefinitionArn);
+    return { status: 200, body: { taskDefinitionArns: arns } };
   }
 
   const handlers: Record<string, (input: Input) => Reply> = {
@@ -426,6 +571,10 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
     ListTasks: listTasks,
     DescribeTasks: describeTasks,
     StopTask: stopTaskOp,
+    RegisterTaskDefinition: registerOp,
+    DeregisterTaskDefinition: deregisterOp,
+    DescribeTaskDefinition: describeTdOp,
+    ListTaskDefinitions: listTdOp,
   };
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -440,6 +589,19 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
       const op = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : "";
       count(op || "unknown");
       let reply: Reply;
+      // Service Quotas' Fargate vCPU quotas, answered here too (AWS_ENDPOINT_URL_SERVICE_QUOTAS), so a launch
+      // through the simulator reads a quota as it does on AWS.
+      if (target === "ServiceQuotasV20190624.GetServiceQuota") {
+        const input = (raw ? JSON.parse(raw) : {}) as { ServiceCode?: string; QuotaCode?: string };
+        const value = opts.vcpuQuota ?? 4000;
+        res.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
+        res.end(
+          JSON.stringify({
+            Quota: { ServiceCode: input.ServiceCode, QuotaCode: input.QuotaCode, Value: value },
+          }),
+        );
+        return;
+      }
       try {
         const handler = handlers[op];
         reply = handler
@@ -484,6 +646,7 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
     stopping ??= (async () => {
       clearInterval(idleTimer);
       queue.length = 0;
+      for (const t of tasks.values()) t.abort?.abort();
       const procs = [...tasks.values()].flatMap((t) => (t.proc ? [t.proc] : []));
       for (const p of procs) p.kill("SIGKILL");
       await Promise.all(
@@ -503,10 +666,21 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
     tasks: () => [...tasks.values()],
     counts: () => ({ ...counts }),
     runTaskEvents,
+    taskDefinitions: () => [...registry.values()].flat(),
+    registerTaskDefinition: (family, over = {}) => {
+      const last = registry.get(family)?.at(-1);
+      if (!last) throw new Error(`ecs-sim: no family ${family}`);
+      return register(family, over.env ?? last.env, over.image ?? last.image, last.container);
+    },
+    deregisterTaskDefinition: (ref) => {
+      const td = resolveTd(ref);
+      if (!td) throw new Error(`ecs-sim: no task definition ${ref}`);
+      td.status = "INACTIVE";
+    },
     interrupt,
     settled: async (timeoutMs = 300_000) => {
       const until = Date.now() + timeoutMs;
-      while ([...tasks.values()].some((t) => t.lastStatus !== "STOPPED") && runContainers) {
+      while ([...tasks.values()].some((t) => t.lastStatus !== "STOPPED") && (runContainers || opts.runner)) {
         if (Date.now() > until) throw new Error("ecs-sim: tasks still running after the timeout");
         await new Promise((r) => setTimeout(r, 100));
       }

@@ -5,13 +5,11 @@ import { type AggregateOptions, aggregateScenario } from "../../../lib/report/ag
 import { batchFacts, pricingOf } from "../../../lib/status/pass.js";
 import { checkStoreProject } from "../../../lib/store/binding.js";
 import { summaryKeys } from "../../../lib/store/keys.js";
+import { scenarioArg, storeArg } from "../args.js";
 import type { Command } from "../command.js";
-import { scenarioArg, storeArg } from "./status.js";
 
 export const aggregate: Command = {
   name: "aggregate",
-  summary:
-    "Gather the ensemble: ensemble.csv, statistics.csv, failed.csv and report.html in <scenario>/summary/",
   usage: "aggregate <scenario.yaml> [--store <dir|s3://bucket/prefix>] [--batch id] [--json]",
   help: `scenario.yaml   the scenario whose results to aggregate
 --store <where> results directory or s3://bucket/prefix (default: .mfpar/results/<project>/, as mfpar run)

@@ -1,14 +1,14 @@
 import { availableParallelism } from "node:os";
 import { join, relative, resolve } from "node:path";
-import { storeCalibration } from "../../../lib/calibrate/keep.js";
+import { exportParameters } from "../../../lib/calibrate/export.js";
+import { type Kept, storeCalibration } from "../../../lib/calibrate/keep.js";
 import { loadCalibration, missingEngine } from "../../../lib/calibrate/load.js";
 import { formatPhi, progressLine } from "../../../lib/calibrate/progress.js";
 import { calibrationFolders, checkPortFree, planResume, runCalibration } from "../../../lib/calibrate/run.js";
 import { formatDiagnostic } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
 import { openStore } from "../../../lib/store/open.js";
-import type { Command } from "../command.js";
-import { UsageError } from "../main.js";
+import { type Command, UsageError } from "../command.js";
 
 function positiveInt(
   value: unknown,
@@ -23,10 +23,19 @@ function positiveInt(
   return n;
 }
 
+function keptLine(url: string, kept: Kept, work: string): string {
+  return (
+    `Master files kept in ${url.replace(/\/?$/, "/")}${kept.prefix}master/\n` +
+    (kept.report
+      ? `Report: ${work}/report.html (and ${kept.report} in the store)\n`
+      : `No report: ${kept.reportError}\n`)
+  );
+}
+
 export const calibrate: Command = {
   name: "calibrate",
-  summary: "Calibrate a model with PEST++ (master + local agents), resumable",
-  usage: "calibrate <calibration.yaml> [--agents N] [--port P] [--store <dir|s3://...>] [--fresh]",
+  usage:
+    "calibrate <calibration.yaml> [--agents N] [--port P] [--store <dir|s3://...>] [--fresh] [--export-params DIR]",
   help: [
     "Checks the calibration file, its project and the control file (generated from the project's templates,",
     "instruction files and observed data, or your own .pst), then starts the engine's own PANTHER master",
@@ -34,14 +43,16 @@ export const calibrate: Command = {
     "its own copy of the model folder under .mfpar/calibrations/<project>/<calibration>/. The master schedules the",
     "runs; mfpar restarts an agent that dies, shows progress from the master's files, stops every process on",
     "Ctrl-C or when the master ends, and keeps the master's files in the store with a report.html.",
-    "Run again, it resumes where the engine allows (pestpp-glm from its restart file, pestpp-ies from its last",
-    "ensembles) and says what it does.",
+    "Run again, it resumes where the engine allows (pestpp-glm from its best parameters and last Jacobian,",
+    "pestpp-ies from its last ensembles) and says what it does.",
     "",
     "Options:",
     "  --agents <N>       local agents (default: agents: in the file, else the number of CPU cores)",
     "  --port <P>         the master's TCP port (default: port: in the file, else 4004)",
     "  --store <where>    results directory or s3://bucket/prefix (default: .mfpar/results/<project>/)",
     "  --fresh            start again even if an earlier run can be resumed (the earlier one is kept)",
+    "  --export-params <DIR>  write the result as a scenario's parameter files: DIR/param{id}.par (pestpp-glm:",
+    "                     the best parameters as param1.par; pestpp-ies: one per posterior realization)",
     "",
     "Exit code: 0 when the engine finished, 1 when it failed, 3 for invalid input, 4 when the engine is not on",
     "PATH or the port is in use (nothing is started), 130 when stopped.",
@@ -51,6 +62,7 @@ export const calibrate: Command = {
     port: { type: "string" },
     store: { type: "string" },
     fresh: { type: "boolean" },
+    "export-params": { type: "string" },
   },
   positionals: [1, 1],
   async run(args, io) {
@@ -75,10 +87,22 @@ export const calibrate: Command = {
     const isS3 = /^s3:\/\//i.test(location);
     const store = openStore(isS3 ? location : resolve(io.cwd, location));
     const shown = (p: string) => relative(io.cwd, p) || ".";
+    const exportTo =
+      typeof args.values["export-params"] === "string"
+        ? resolve(io.cwd, args.values["export-params"])
+        : undefined;
+    const exportParams = async () => {
+      if (!exportTo) return;
+      const x = await exportParameters(folders.master, cal.name, cal.engine.kind, exportTo);
+      io.stdout(
+        `Parameters written as ${x.files.length} .par file${x.files.length === 1 ? "" : "s"}: ${shown(exportTo)}/param{id}.par, IDs 1-${x.files.length}\n`,
+      );
+    };
     if (plan.kind === "finished") {
       io.stdout(`${plan.message}\n`);
       const kept = await storeCalibration({ cal, folders, store });
-      io.stdout(`Kept in ${store.url}: ${kept.prefix}${kept.report ? ` (report: ${kept.report})` : ""}\n`);
+      io.stdout(keptLine(store.url, kept, shown(folders.work)));
+      await exportParams();
       return ExitCode.Success;
     }
     try {
@@ -150,9 +174,11 @@ export const calibrate: Command = {
         `${p.iteration ?? 0} iteration${p.iteration === 1 ? "" : "s"}, ${p.runsDone} runs (${p.runsFailed} failed), best ${p.phiLabel} ${formatPhi(p.bestPhi)}` +
         `${result.agentRestarts ? `, ${result.agentRestarts} agent restart${result.agentRestarts === 1 ? "" : "s"}` : ""}\n` +
         `${result.message ? `${result.message}\n` : ""}` +
-        `Master files kept in ${store.url}: ${kept.prefix}${kept.report ? ` (report: ${kept.report})` : ""}\n` +
+        keptLine(store.url, kept, shown(folders.work)) +
         (result.status === "interrupted" ? `Run the same command again to resume.\n` : ""),
     );
+    if (result.status === "finished") await exportParams();
+    else if (exportTo) io.stdout("Parameters not exported: the calibration did not finish.\n");
     if (result.status === "interrupted") return ExitCode.Interrupted;
     return result.status === "finished" ? ExitCode.Success : ExitCode.Failure;
   },

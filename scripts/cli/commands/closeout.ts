@@ -70,7 +70,6 @@ function cdktfDir(): string {
 export function makeCloseoutCommand(deps: CloseoutDeps = {}): Command {
   return {
     name: "closeout",
-    summary: "Back up, verify and delete a project's AWS resources (default: show the plan only)",
     usage:
       "closeout <project> [--plan | --execute --confirm <project>] [--target <dir|s3://bucket/prefix>] [--approved-by <who>] [--json]",
     help: [
@@ -190,6 +189,9 @@ export function makeCloseoutCommand(deps: CloseoutDeps = {}): Command {
           confirm: v.confirm as string | undefined,
           approvedBy,
           concurrency,
+          taskFamilies: scenarios.flatMap((s) =>
+            s.regions.map((region) => ({ region, family: s.names.taskFamily })),
+          ),
           backupOnly: Boolean(v["backup-only"]),
           ...(io.env.GITHUB_STEP_SUMMARY ? { stepSummary: io.env.GITHUB_STEP_SUMMARY } : {}),
           log: (line) => io.stderr(`${line}\n`),

@@ -6,7 +6,6 @@ import type { Command } from "../command.js";
 
 export const instructionsCheck: Command = {
   name: "instructions check",
-  summary: "Check a PEST instruction file (like INSCHEK): list its observations, optionally read them",
   usage: "instructions check <ins> [--read <output file>]",
   help: [
     "Lists the observations the instruction file reads (dum excluded), in order.",

@@ -1,19 +1,21 @@
 import { resolve } from "node:path";
 import { type LaunchRequest, launchOptionsFor } from "../../../lib/batch/from-config.js";
 import { launchBatch } from "../../../lib/batch/launch.js";
-import { planText, summaryRows } from "../../../lib/batch/summary.js";
+import { compactIds, planText, steeringLines, summaryRows } from "../../../lib/batch/summary.js";
 import type { LaunchResult } from "../../../lib/ecs/launcher.js";
 import { UserError } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
-import type { Command } from "../command.js";
+import { type Command, UsageError } from "../command.js";
+import { createProgressDisplay } from "../progress.js";
 
 /** The command, with AWS clients injectable for tests (default: standard SDK configuration). */
-export function makeLaunchCommand(clients: Pick<LaunchRequest, "ecs" | "quotas" | "s3Client"> = {}): Command {
+export function makeLaunchCommand(
+  clients: Pick<LaunchRequest, "ecs" | "ecr" | "quotas" | "s3Client"> = {},
+): Command {
   return {
     name: "launch",
-    summary: "Launch (or plan) a batch of a scenario on ECS Fargate",
     usage:
-      "launch <scenario.yaml> [--ids 1-50] [--dry-run] [--outputs stack-outputs.json] [--store s3://...]",
+      "launch <scenario.yaml> [--ids 1-50 | --rerun failed[:reason]] [--dry-run] [--outputs stack-outputs.json] [--store s3://...]",
     help: `--ids <ranges>          launch only these IDs of the scenario (e.g. 1-50,77)
 --dry-run               print the plan — IDs per region, tasks, vCPU-hours, estimated cost and duration —
                         and call no mutating AWS API
@@ -22,6 +24,10 @@ export function makeLaunchCommand(clients: Pick<LaunchRequest, "ecs" | "quotas" 
 --store <location>      results location override (s3://bucket/prefix or a directory)
 --max-in-flight <n>     per-region cap on tasks at once (default task.maxInFlight, lowered to the Fargate quota)
 --batch <id>            reconcile this batch (relaunch failed/interrupted IDs, top up) instead of a new one
+--rerun failed[:reason] one more attempt for exactly the IDs of the batch (--batch, else the scenario's latest)
+                        whose latest result is a failure, or a failure of one reason (e.g. failed:timeout);
+                        deterministic failures (non-convergence, bad inputs) are rerun only this way. Earlier
+                        attempts are kept (attempts/<n>/); the batch's pinned task definition is used
 --json                  print the result as JSON
 
 Running it again resumes the open batch with the same IDs and config: nothing is launched twice.
@@ -33,6 +39,7 @@ Standard AWS configuration applies (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_EC
       store: { type: "string" },
       "max-in-flight": { type: "string" },
       batch: { type: "string" },
+      rerun: { type: "string" },
       json: { type: "boolean" },
     },
     positionals: [1, 1],
@@ -45,12 +52,15 @@ Standard AWS configuration applies (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_EC
         );
       }
       const dryRun = Boolean(values["dry-run"]);
+      if (values.rerun !== undefined && values.ids !== undefined)
+        throw new UsageError("--rerun picks the IDs itself: give --ids or --rerun, not both");
       const options = await launchOptionsFor({
         scenarioFile: resolve(io.cwd, positionals[0]!),
         ids: values.ids as string | undefined,
         dryRun,
         maxInFlight,
         batchId: values.batch as string | undefined,
+        rerun: values.rerun as string | undefined,
         store: values.store as string | undefined,
         outputsFile: values.outputs ? resolve(io.cwd, values.outputs as string) : undefined,
         env: io.env,
@@ -60,26 +70,27 @@ Standard AWS configuration applies (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_EC
       let done = 0;
       let launched = 0;
       const t0 = Date.now();
-      let lastLine = 0;
-      const progress = (r: LaunchResult) => {
+      const progress = createProgressDisplay(
+        { write: io.stderr, isTTY: io.isTTY },
+        (p: { launched: number; done: number }, now: number) =>
+          `launching: ${p.launched} IDs launched, ${p.done} tasks settled, ${((now - t0) / 1000).toFixed(1)} s`,
+        { plainEveryMs: 5000 },
+      );
+      const onResult = (r: LaunchResult) => {
         done++;
         if (r.status === "launched") launched += r.unit.ids.length;
-        const now = Date.now();
-        const line = `launching: ${launched} IDs launched, ${done} tasks settled, ${((now - t0) / 1000).toFixed(1)} s`;
-        if (io.isTTY) io.stderr(`\r${line}`);
-        else if (now - lastLine >= 5000) {
-          lastLine = now;
-          io.stderr(`${line}\n`);
-        }
+        progress.update({ launched, done });
       };
-      const result = await launchBatch({ ...options, onResult: progress });
-      if (io.isTTY && done) io.stderr("\n");
+      const result = await launchBatch({ ...options, onResult }).finally(() => progress.finish());
       if (values.json) {
         io.stdout(
           `${JSON.stringify(
             {
               batchId: result.batch.batchId,
               mode: result.mode,
+              ...(result.rerun ? { rerun: result.rerun } : {}),
+              pins: result.batch.pins ?? {},
+              warnings: result.warnings,
               totals: result.reconcile.totals,
               regions: summaryRows(result),
               plan: result.reconcile.plan.regions.map((p) => ({
@@ -94,7 +105,20 @@ Standard AWS configuration applies (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_EC
         );
         return ExitCode.Success;
       }
+      if (result.rerun) {
+        const n = result.rerun.ids.length;
+        const others = Object.entries(result.rerun.otherReasons)
+          .map(([r, c]) => `${c} ${r}`)
+          .join(", ");
+        io.stdout(
+          `rerun ${values.rerun} of batch ${result.batch.batchId}: ${n} ID${n === 1 ? "" : "s"}${n ? ` (${compactIds(result.rerun.ids)})` : ""}` +
+            `${others ? `; left out, failed for another reason: ${others}` : ""}\n`,
+        );
+      }
       io.stdout(planText(result));
+      for (const line of steeringLines(result.batch).filter((l) => l.startsWith("versions")))
+        io.stdout(`${line}\n`);
+      for (const w of result.warnings) io.stderr(`warning: ${w}\n`);
       const t = result.reconcile.totals;
       if (!dryRun) {
         io.stdout(

@@ -7,7 +7,6 @@ const fmtTime = (t: number | null) => (t === null ? "-" : String(Number(t.toPrec
 
 export const outputsInspect: Command = {
   name: "outputs inspect",
-  summary: "List the records of a MODFLOW binary head or cell-by-cell budget file",
   usage: "outputs inspect <file> [--json]",
   help: [
     "Reads a binary head, drawdown, CLN head (MODFLOW-2005, MODFLOW-USG, MODFLOW 6) or cell-by-cell budget file",

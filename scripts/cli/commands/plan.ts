@@ -35,7 +35,6 @@ async function loadCdktfApp(): Promise<CdktfApp> {
 
 export const plan: Command = {
   name: "plan",
-  summary: "Synthesize the cdktf stacks and summarize what each would create (for the PR comment)",
   usage: "plan [project] [--json] [--projects <dir>] [--out <dir>]",
   help: [
     "Builds the stack plan from the project configs (one stack mfpar-<project>-<region> per project and region,",

@@ -9,12 +9,13 @@ import { selectIds } from "../../../lib/config/ids.js";
 import { loadScenario } from "../../../lib/config/load.js";
 import { UserError } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
-import { createProgressDisplay, formatSummary } from "../../../lib/local/report.js";
+import { formatSummary, progressLine } from "../../../lib/local/report.js";
 import { describeLocalOutcome, runLocal } from "../../../lib/local/run.js";
 import { aggregateAfterRun } from "../../../lib/report/after-run.js";
 import { bindStore } from "../../../lib/store/binding.js";
+import { positiveInt } from "../args.js";
 import type { Command } from "../command.js";
-import { UsageError } from "../main.js";
+import { createProgressDisplay } from "../progress.js";
 
 /** The mfpar checkout this code runs from (dist/cli.js or scripts/cli/commands/run.ts). */
 function packageRoot(): string {
@@ -44,17 +45,8 @@ async function missingExecutable(
   );
 }
 
-function positiveInt(value: unknown, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new UsageError(`${flag} expects a whole number ≥ 1, got '${value}'`);
-  return n;
-}
-
 export const run: Command = {
   name: "run",
-  summary: "Run a scenario's realizations on this machine (resumable)",
   usage: "run <scenario.yaml> [--ids 1-50] [--workers N] [--store <dir|s3://bucket/prefix>] [--attempts N]",
   help: [
     "Runs the agent once per ID of the scenario, N processes at a time, each in a fresh copy of the model dir,",
@@ -133,7 +125,7 @@ export const run: Command = {
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
-    const progress = createProgressDisplay({ write: io.stdout, isTTY: io.isTTY });
+    const progress = createProgressDisplay({ write: io.stdout, isTTY: io.isTTY }, progressLine);
     let result: Awaited<ReturnType<typeof runLocal>>;
     try {
       result = await runLocal({

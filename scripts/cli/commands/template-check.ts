@@ -4,11 +4,10 @@ import { ExitCode } from "../../../lib/exit-codes.js";
 import { readUserFile } from "../../../lib/pest/files.js";
 import { parameterValues, parseParFile } from "../../../lib/pest/par.js";
 import { fillTemplate, parseTemplate, type Template } from "../../../lib/pest/template.js";
-import type { Command } from "../command.js";
+import { type Command, UsageError } from "../command.js";
 
 export const templateCheck: Command = {
   name: "template check",
-  summary: "Check a PEST template (like TEMPCHEK): list its parameters, optionally write the filled file",
   usage: "template check <tpl> [--par <file.par>] [--out <file>] [--precis]",
   help: [
     "Lists the parameters of the template and the widths of their spaces.",
@@ -29,10 +28,7 @@ export const templateCheck: Command = {
     const out = args.values.out as string | undefined;
     const precis = args.values.precis === true;
     if ((out !== undefined || precis) && par === undefined) {
-      io.stderr(
-        `mfpar template check: ${out !== undefined ? "--out" : "--precis"} needs --par (the values to fill in)\nRun 'mfpar template check --help' for usage.\n`,
-      );
-      return ExitCode.Usage;
+      throw new UsageError(`${out !== undefined ? "--out" : "--precis"} needs --par (the values to fill in)`);
     }
     const tpl = parseTemplate(await readUserFile(resolve(io.cwd, tplPath), tplPath), tplPath);
     if (par === undefined || out !== undefined) io.stdout(listing(tplPath, tpl));

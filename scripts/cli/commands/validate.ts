@@ -5,7 +5,6 @@ import type { Command } from "../command.js";
 
 export const validate: Command = {
   name: "validate",
-  summary: "Check project and scenario files, ID lists, parameter files, templates and resource names",
   usage: "validate [path] [--json]",
   help: `path     a project folder, a scenario file, or a folder of projects (default: projects/)
 --json   print the result as JSON: { ok, diagnostics: [{file, line, column, severity, code, message}], projects }

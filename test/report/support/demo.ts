@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { storeKeys } from "../../../lib/store/keys.js";
 import type { Marker } from "../../../lib/store/markers.js";
-import type { SeedObject } from "./markers.js";
+import type { SeedObject } from "../../../testing/markers.js";
 
 export const demo = JSON.parse(
   readFileSync(new URL("../fixtures/demo-ensemble.json", import.meta.url), "utf8"),

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { projectSchema, scenarioSchema } from "./schema.js";
+import { calibrationSchema } from "../calibrate/schema.js";
+import { projectSchema, scenarioSchema } from "../config/schema.js";
 
 /**
  * JSON Schemas for editors (yaml-language-server): generated from the zod schemas, so they cannot drift.
@@ -21,6 +22,11 @@ export function jsonSchemas(): Record<string, unknown> {
       scenarioSchema,
       "mfpar scenario file",
       "https://mfpar.dev/schema/scenario.schema.json",
+    ),
+    "calibration.schema.json": gen(
+      calibrationSchema,
+      "mfpar calibration file",
+      "https://mfpar.dev/schema/calibration.schema.json",
     ),
   };
 }

@@ -335,6 +335,50 @@ export const AWS_CALLS: AwsCall[] = [
   },
   {
     client: "@aws-sdk/client-ecs",
+    command: "StopTaskCommand",
+    uses: [
+      {
+        roles: ["run"],
+        why: "mfpar stop / Stop batch: stops the batch's running tasks, with the reason (lib/batch/stop.ts)",
+        checks: [check("ecs:StopTask", arn.task, inCluster)],
+      },
+    ],
+  },
+  {
+    client: "@aws-sdk/client-ecs",
+    command: "DescribeTaskDefinitionCommand",
+    uses: [
+      {
+        roles: ["plan", "run"],
+        why: "a batch pins the task-definition revision (and its image) it runs: launch, status, preview (no resource-level permission)",
+        checks: [check("ecs:DescribeTaskDefinition", arn.star)],
+      },
+    ],
+  },
+  {
+    client: "@aws-sdk/client-ecs",
+    command: "ListTaskDefinitionsCommand",
+    uses: [
+      {
+        roles: ["close-out"],
+        why: "the revisions the stacks keep (skipDestroy) to deregister after cdktf destroy (no resource-level permission)",
+        checks: [check("ecs:ListTaskDefinitions", arn.star)],
+      },
+    ],
+  },
+  {
+    client: "@aws-sdk/client-ecs",
+    command: "DeregisterTaskDefinitionCommand",
+    uses: [
+      {
+        roles: ["close-out"],
+        why: "deregisters every revision of the project's families (no resource-level permission)",
+        checks: [check("ecs:DeregisterTaskDefinition", arn.star)],
+      },
+    ],
+  },
+  {
+    client: "@aws-sdk/client-ecs",
     command: "DescribeTasksCommand",
     uses: [
       {
@@ -377,6 +421,11 @@ export const AWS_CALLS: AwsCall[] = [
         why: "the images to back up, then to delete",
         checks: [check("ecr:DescribeImages", arn.repository)],
       },
+      {
+        roles: ["run"],
+        why: "a new batch pins its image's digest; unpinning checks the image keeps another tag (lib/batch/pins.ts)",
+        checks: [check("ecr:DescribeImages", arn.repository)],
+      },
     ],
   },
   {
@@ -386,6 +435,11 @@ export const AWS_CALLS: AwsCall[] = [
       {
         roles: ["close-out"],
         why: "image manifests for the backup",
+        checks: [check("ecr:BatchGetImage", arn.repository)],
+      },
+      {
+        roles: ["run"],
+        why: "the manifest a batch's pin tag is put on (lib/batch/pins.ts)",
         checks: [check("ecr:BatchGetImage", arn.repository)],
       },
     ],
@@ -420,6 +474,22 @@ export const AWS_CALLS: AwsCall[] = [
         roles: ["close-out"],
         why: "deletes backed-up images",
         checks: [check("ecr:BatchDeleteImage", arn.repository)],
+      },
+      {
+        roles: ["run"],
+        why: "removes a finished batch's pinned-<batch> tag (only the tag: the image keeps its commit tag)",
+        checks: [check("ecr:BatchDeleteImage", arn.repository)],
+      },
+    ],
+  },
+  {
+    client: "@aws-sdk/client-ecr",
+    command: "PutImageCommand",
+    uses: [
+      {
+        roles: ["run"],
+        why: "tags a new batch's image pinned-<batch> so the lifecycle rule keeps it while the batch runs",
+        checks: [check("ecr:PutImage", arn.repository)],
       },
     ],
   },
@@ -537,10 +607,11 @@ export const IMPLICIT_CALLS: Array<{ what: string } & CallUse> = [
   {
     what: "docker push of the agent image (amazon-ecr-login, then the registry API)",
     roles: ["deploy"],
-    why: "deploy.yml builds and pushes agente-{p}[-{s}]:{sha}",
+    why: "deploy.yml builds and pushes agente-{p}[-{s}]:{sha}; the pusher HEADs blobs and the manifest first",
     checks: [
       check("ecr:GetAuthorizationToken", arn.star),
       check("ecr:BatchCheckLayerAvailability", arn.repository),
+      check("ecr:BatchGetImage", arn.repository),
       check("ecr:InitiateLayerUpload", arn.repository),
       check("ecr:UploadLayerPart", arn.repository),
       check("ecr:CompleteLayerUpload", arn.repository),
@@ -654,7 +725,13 @@ export const TERRAFORM_CALLS: Record<string, TerraformCalls> = {
   },
   aws_ecr_repository: {
     read: ["ecr:DescribeRepositories", "ecr:ListTagsForResource"],
-    write: ["ecr:CreateRepository", "ecr:TagResource"],
+    write: [
+      "ecr:CreateRepository",
+      "ecr:PutImageScanningConfiguration",
+      "ecr:PutImageTagMutability",
+      "ecr:TagResource",
+      "ecr:UntagResource",
+    ],
     destroy: ["ecr:DeleteRepository"],
     arn: (get, t) => `arn:aws:ecr:${t.region}:${t.account}:repository/${get("name")}`,
   },
@@ -672,13 +749,19 @@ export const TERRAFORM_CALLS: Record<string, TerraformCalls> = {
   },
   aws_cloudwatch_log_group: {
     read: ["logs:ListTagsForResource"],
-    write: ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:TagResource"],
+    write: [
+      "logs:CreateLogGroup",
+      "logs:DeleteRetentionPolicy",
+      "logs:PutRetentionPolicy",
+      "logs:TagResource",
+      "logs:UntagResource",
+    ],
     destroy: ["logs:DeleteLogGroup"],
     arn: (get, t) => `arn:aws:logs:${t.region}:${t.account}:log-group:${get("name")}`,
   },
   aws_ecs_cluster: {
     read: ["ecs:DescribeClusters", "ecs:ListTagsForResource"],
-    write: ["ecs:CreateCluster", "ecs:TagResource"],
+    write: ["ecs:CreateCluster", "ecs:TagResource", "ecs:UntagResource", "ecs:UpdateCluster"],
     destroy: ["ecs:DeleteCluster"],
     arn: (get, t) => `arn:aws:ecs:${t.region}:${t.account}:cluster/${get("name")}`,
   },
@@ -690,13 +773,21 @@ export const TERRAFORM_CALLS: Record<string, TerraformCalls> = {
   },
   aws_ecs_task_definition: {
     read: ["ecs:ListTagsForResource"],
-    write: ["ecs:TagResource"],
+    write: ["ecs:TagResource", "ecs:UntagResource"],
     destroy: [],
     arn: (get, t) => `arn:aws:ecs:${t.region}:${t.account}:task-definition/${get("family")}:3`,
   },
   aws_iam_role: {
     read: ["iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"],
-    write: ["iam:CreateRole", "iam:TagRole"],
+    // PutRolePermissionsBoundary: roles created before the boundary existed get it on the next deploy.
+    write: [
+      "iam:CreateRole",
+      "iam:PutRolePermissionsBoundary",
+      "iam:TagRole",
+      "iam:UntagRole",
+      "iam:UpdateAssumeRolePolicy",
+      "iam:UpdateRole",
+    ],
     destroy: ["iam:ListInstanceProfilesForRole", "iam:DeleteRole"],
     arn: (get, t) => `arn:aws:iam::${t.account}:role/${get("name")}`,
     context: (get) => ({ "iam:PermissionsBoundary": get("permissions_boundary") }),
@@ -713,32 +804,34 @@ export const TERRAFORM_CALLS: Record<string, TerraformCalls> = {
       "ec2:CreateSecurityGroup",
       "ec2:AuthorizeSecurityGroupEgress",
       "ec2:RevokeSecurityGroupEgress",
+      "ec2:RevokeSecurityGroupIngress",
       "ec2:CreateTags",
+      "ec2:DeleteTags",
     ],
     destroy: ["ec2:DeleteSecurityGroup"],
     arn: ec2Arn("security-group", "sg-0123456789abcdef0"),
   },
   aws_vpc: {
     read: [],
-    write: ["ec2:CreateVpc", "ec2:ModifyVpcAttribute", "ec2:CreateTags"],
+    write: ["ec2:CreateVpc", "ec2:ModifyVpcAttribute", "ec2:CreateTags", "ec2:DeleteTags"],
     destroy: ["ec2:DeleteVpc"],
     arn: ec2Arn("vpc", "vpc-0123456789abcdef0"),
   },
   aws_subnet: {
     read: [],
-    write: ["ec2:CreateSubnet", "ec2:ModifySubnetAttribute", "ec2:CreateTags"],
+    write: ["ec2:CreateSubnet", "ec2:ModifySubnetAttribute", "ec2:CreateTags", "ec2:DeleteTags"],
     destroy: ["ec2:DeleteSubnet"],
     arn: ec2Arn("subnet", "subnet-0123456789abcdef0"),
   },
   aws_internet_gateway: {
     read: [],
-    write: ["ec2:CreateInternetGateway", "ec2:AttachInternetGateway", "ec2:CreateTags"],
+    write: ["ec2:CreateInternetGateway", "ec2:AttachInternetGateway", "ec2:CreateTags", "ec2:DeleteTags"],
     destroy: ["ec2:DetachInternetGateway", "ec2:DeleteInternetGateway"],
     arn: ec2Arn("internet-gateway", "igw-0123456789abcdef0"),
   },
   aws_route_table: {
     read: [],
-    write: ["ec2:CreateRouteTable", "ec2:CreateRoute", "ec2:CreateTags"],
+    write: ["ec2:CreateRouteTable", "ec2:CreateRoute", "ec2:CreateTags", "ec2:DeleteTags"],
     destroy: ["ec2:DeleteRoute", "ec2:DeleteRouteTable"],
     arn: ec2Arn("route-table", "rtb-0123456789abcdef0"),
   },

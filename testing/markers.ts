@@ -5,11 +5,11 @@ import { createHash } from "node:crypto";
 import { mkdir, utimes, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
-import { mapLimit } from "../../../lib/concurrency.js";
-import { type MarkerKind, storeKeys } from "../../../lib/store/keys.js";
-import type { Marker } from "../../../lib/store/markers.js";
-import type { ResultStore } from "../../../lib/store/types.js";
-import type { S3Server } from "../../../testing/s3rver.js";
+import { mapLimit } from "../lib/concurrency.js";
+import { type MarkerKind, storeKeys } from "../lib/store/keys.js";
+import type { Marker } from "../lib/store/markers.js";
+import type { ResultStore } from "../lib/store/types.js";
+import type { S3Server } from "./s3rver.js";
 
 export interface SeedObject {
   key: string;
