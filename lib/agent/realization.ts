@@ -132,6 +132,8 @@ export async function runRealization(
   const timings: Record<string, number> = {};
   let logTail: string[] | undefined;
   let observations: Record<string, number> | undefined;
+  /** Simulation time (totim) of each time-suffixed observation read from MODFLOW outputs. */
+  let observationTimes: Record<string, number> | undefined;
   let ws: string | undefined;
   let wsModel = "";
   /** The listings of this run (model dir relative) and, among them, MODFLOW 6's simulation listing. */
@@ -376,7 +378,8 @@ export async function runRealization(
             }
             // Loaded only when used: the readers' schemas pull in zod, which costs start-up time.
             const { readOutputObservations } = await import("../modflow/observations.js");
-            for (const [name, v] of await readOutputObservations(plan.outputs as never, wsModel)) {
+            const totims = new Map<string, number>();
+            for (const [name, v] of await readOutputObservations(plan.outputs as never, wsModel, totims)) {
               if (name in row)
                 throw new StepFailure(
                   "observations",
@@ -384,6 +387,7 @@ export async function runRealization(
                 );
               row[name] = v;
             }
+            if (totims.size) observationTimes = Object.fromEntries(totims);
           }
         } catch (e) {
           if (e instanceof UserError) throw new StepFailure("observations", e.message);
@@ -473,6 +477,7 @@ export async function runRealization(
       ...(ctx.imageDigest ? { imageDigest: ctx.imageDigest } : {}),
       host: hostname(),
       ...(observations ? { observations } : {}),
+      ...(observationTimes ? { observationTimes } : {}),
     };
   }
 

@@ -296,3 +296,44 @@ export async function readHdry(
   }
   return out;
 }
+
+const ITMUNI = ["", "seconds", "minutes", "hours", "days", "years"];
+
+/**
+ * The model's time units, for a time axis: MODFLOW 6's TDIS `TIME_UNITS` (through mfsim.nam's TIMING block);
+ * MODFLOW-2005/USG/NWT's DIS/DISU `ITMUNI`. Undefined when unknown or undefined in the model.
+ */
+export async function readTimeUnits(
+  program: ModflowProgram,
+  argv: readonly string[],
+  modelDir: string,
+): Promise<string | undefined> {
+  const read = (p: string) => readFile(join(modelDir, p), "latin1").catch(() => undefined);
+  const lines = (t: string) =>
+    t
+      .split(/\r?\n/)
+      .map(stripComment)
+      .filter((l) => l !== "");
+  if (program === "other") return undefined;
+  if (program === "mf6") {
+    const sim = await read(
+      (await nameFileArg(argv, async (p) => (await read(p)) !== undefined)) ?? "mfsim.nam",
+    );
+    const tdis = sim && /^\s*TDIS6\s+(\S+)/im.exec(sim)?.[1];
+    const text = tdis ? await read(tdis.replace(/^['"]|['"]$/g, "")) : undefined;
+    const u = text && /^\s*TIME_UNITS\s+(\S+)/im.exec(text)?.[1]?.toLowerCase();
+    return u && u !== "unknown" ? u : undefined;
+  }
+  const nam = await nameFileArg(argv, async (p) => (await read(p)) !== undefined);
+  const text = nam ? await read(nam) : undefined;
+  if (!text) return undefined;
+  for (const raw of text.split(/\r?\n/)) {
+    const [ftype, , fname] = stripComment(raw).split(/\s+/);
+    if (!fname || !/^(DIS|DISU)$/i.test(ftype ?? "")) continue;
+    const dis = await read(fname);
+    const first = dis ? lines(dis)[0]?.split(/[\s,]+/) : undefined;
+    const itmuni = Number(first?.[/^DISU$/i.test(ftype!) ? 5 : 4]);
+    return ITMUNI[itmuni] || undefined;
+  }
+  return undefined;
+}

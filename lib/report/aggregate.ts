@@ -18,7 +18,7 @@ import { mapLimit } from "../concurrency.js";
 import type { ResolvedScenario } from "../config/load.js";
 import { errorMessage } from "../errors.js";
 import { toCsv } from "../format/csv.js";
-import { inferProgram, readHdry } from "../modflow/programs.js";
+import { inferProgram, readHdry, readTimeUnits } from "../modflow/programs.js";
 import type { PricingInput } from "../pricing/cost.js";
 import { describe, noDataTest, type ObservationStats } from "../stats.js";
 import type { FailureCategory } from "../status/failures.js";
@@ -165,6 +165,7 @@ export async function aggregateScenario(
   }
   toRead.sort((a, b) => compareIds(a[0], b[0]));
   const rows = new Map<string, Record<string, number>>();
+  let totims: Map<string, number> | undefined;
   const facts = new Map<string, MarkerFacts>();
   const durations: number[] = [];
   await mapLimit(toRead, opts.concurrency ?? 16, async ([id, kind]) => {
@@ -174,6 +175,8 @@ export async function aggregateScenario(
     facts.set(id, f);
     if (kind === "SUCCESS") {
       rows.set(id, m.observations ?? {});
+      // Output times are the model's, the same for every realization: the first marker that has them.
+      if (!totims && m.observationTimes) totims = new Map(Object.entries(m.observationTimes));
       if (f.durationMs !== undefined) durations.push(f.durationMs);
     }
   });
@@ -199,6 +202,15 @@ export async function aggregateScenario(
       noDataValues.push(h.value);
   }
   const isNoData = noDataTest(noDataValues);
+  let timeUnits: string | undefined;
+  if (resolved && totims) {
+    const run = resolved.config.model.run;
+    timeUnits = await readTimeUnits(
+      run.program ?? inferProgram(run.command),
+      run.command,
+      resolve(resolved.projectDir, resolved.config.model.dir),
+    );
+  }
   const statistics = names.map((n) =>
     describe(
       n,
@@ -287,6 +299,8 @@ export async function aggregateScenario(
       ensemble,
       statistics,
       noDataValues: [...new Set(noDataValues)],
+      ...(totims ? { totims } : {}),
+      ...(timeUnits ? { timeUnits } : {}),
       groups: grouped,
       observed,
       realizationTimesMs: durations.sort((a, b) => a - b),

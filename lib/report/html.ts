@@ -48,6 +48,9 @@ export interface ReportFacts {
   statistics: readonly ObservationStats[];
   /** HDRY/HNOFLO values left out of the statistics (besides magnitudes ≥ 1e30). */
   noDataValues?: readonly number[];
+  /** Simulation time (totim) of time-suffixed observations read from MODFLOW outputs, and its units. */
+  totims?: ReadonlyMap<string, number>;
+  timeUnits?: string;
   /** Group → observation names, in order. */
   groups: ReadonlyMap<string, readonly string[]>;
   observed?: ReadonlyMap<string, number>;
@@ -195,7 +198,10 @@ export async function renderReport(f: ReportFacts): Promise<string> {
     if (timed.length) {
       figs.push(
         await figure(
-          fanSpec(timed, values, f.ensemble.ids, f.observed),
+          fanSpec(timed, values, f.ensemble.ids, f.observed, {
+            ...(f.totims ? { totims: f.totims } : {}),
+            ...(f.timeUnits ? { timeUnits: f.timeUnits } : {}),
+          }),
           `${h(group)}: ensemble over time per series — P5–P95 and P10–P90 bands, median line, ${Math.min(30, f.ensemble.ids.length)} realizations as faint lines${f.observed?.size ? ", observed values as diamonds" : ""}.`,
           `${group} over time`,
         ),

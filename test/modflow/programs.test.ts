@@ -2,7 +2,7 @@
 // listings from the name files, HDRY from the flow package.
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { findListings, inferProgram, readHdry } from "../../lib/modflow/programs.js";
+import { findListings, inferProgram, readHdry, readTimeUnits } from "../../lib/modflow/programs.js";
 import { sharedFixtures } from "../support/tmp.js";
 
 describe("MODFLOW programs", () => {
@@ -42,5 +42,16 @@ describe("MODFLOW programs", () => {
       { path: "ex3A.lst", kind: "model" },
     ]);
     expect(await readHdry("mfusg", ["mfusg", "ex3A.nam"], dir)).toEqual([{ value: -1e30, file: "ex3A.bcf" }]);
+  });
+
+  it("reads the model's time units for the report's time axis (MODFLOW 6 TDIS, MODFLOW-USG DIS ITMUNI)", async () => {
+    expect(await readTimeUnits("mf6", ["mf6"], join(sharedFixtures, "mf6-freyberg"))).toBe("seconds");
+    expect(
+      await readTimeUnits(
+        "mfusg",
+        ["mfusg", "ex3A.nam"],
+        join(sharedFixtures, "mfusg/03A_conduit_unconfined"),
+      ),
+    ).toBe("days");
   });
 });

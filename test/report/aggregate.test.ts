@@ -182,6 +182,43 @@ describe("aggregateScenario", () => {
     expect(html).toContain("<h3>ow <span");
     expect(html).toContain("ensemble over time per series");
     expect(html).not.toContain("distribution of each observation");
+    // Names from instruction files: the axis is the suffix, and says so.
+    expect(html).toContain("Time (from the names' _t suffix)");
+    expect(html).not.toContain("Simulation time (totim");
+  });
+
+  it("plots MODFLOW output series on totim, not on the record number", async () => {
+    const store = new LocalStore(tempDir());
+    const objects: SeedObject[] = [];
+    // Three output times at totim 1, 10 and 365.25: record numbers 1, 2, 3 would space them evenly.
+    const totim = [1, 10, 365.25];
+    for (let i = 1; i <= 5; i++) {
+      const observations: Record<string, number> = {};
+      const observationTimes: Record<string, number> = {};
+      totim.forEach((t, k) => {
+        const name = `w1_t${String(k + 1).padStart(4, "0")}`;
+        observations[name] = 100 - k - i / 10;
+        observationTimes[name] = t;
+      });
+      objects.push({
+        key: storeKeys.marker("tt", String(i), "SUCCESS"),
+        body: JSON.stringify({
+          status: "success",
+          id: String(i),
+          attempt: 1,
+          timings: { total: 1 },
+          observations,
+          observationTimes,
+        }),
+        mtime: new Date(),
+      });
+    }
+    await seedStore(store, objects);
+    await aggregateScenario(store, "tt");
+    const html = text(await store.get(summaryKeys.report("tt")));
+    expect(html).toContain("Simulation time (totim)");
+    // The axis reaches the last output time (ticks up to 350), not 3.
+    expect(html).toMatch(/>350</);
   });
 
   it("leaves HDRY/HNOFLO out of the statistics and percentiles, counts them, and says so in the report", async () => {
