@@ -2,7 +2,9 @@ import { resolve } from "node:path";
 import { failureMessage } from "../../lib/aws-errors.js";
 import { type LaunchRequest, launchOptionsFor } from "../../lib/batch/from-config.js";
 import { launchBatch } from "../../lib/batch/launch.js";
-import { summaryMarkdown } from "../../lib/batch/summary.js";
+import { BATCH_ID } from "../../lib/batch/record.js";
+import { parseRerun } from "../../lib/batch/rerun.js";
+import { compactIds, summaryMarkdown } from "../../lib/batch/summary.js";
 import { type ActionCore, defaultCore, readBoolean, readName, scenarioFileOf } from "../shared/inputs.js";
 import {
   type IssuesApi,
@@ -19,6 +21,8 @@ export enum Inputs {
   Project = "project",
   Scenario = "scenario",
   Ids = "ids",
+  Rerun = "rerun",
+  BatchId = "batch-id",
   DryRun = "dry-run",
   MaxInFlight = "max-in-flight",
   Store = "store",
@@ -33,6 +37,8 @@ export enum Outputs {
   Pending = "pending",
   Skipped = "skipped",
   Issue = "issue",
+  /** IDs a rerun gave a new attempt (empty when not a rerun). */
+  Rerun = "rerun",
 }
 
 export interface RunDeps {
@@ -52,6 +58,13 @@ export async function run(deps: RunDeps = {}): Promise<void> {
     const project = readName(core, Inputs.Project, "project");
     const scenario = readName(core, Inputs.Scenario, "scenario");
     const ids = core.getInput(Inputs.Ids).trim();
+    const rerun = core.getInput(Inputs.Rerun).trim();
+    const batchId = core.getInput(Inputs.BatchId).trim();
+    if (rerun) parseRerun(rerun, `Input ${Inputs.Rerun}`);
+    if (rerun && ids)
+      throw new Error(`Inputs ${Inputs.Rerun} and ${Inputs.Ids} exclude each other: a rerun picks its IDs`);
+    if (batchId && !BATCH_ID.test(batchId))
+      throw new Error(`Input ${Inputs.BatchId} is not a batch id: ${JSON.stringify(batchId)}`);
     const dryRun = readBoolean(core, Inputs.DryRun);
     const maxRaw = core.getInput(Inputs.MaxInFlight).trim();
     const store = core.getInput(Inputs.Store).trim();
@@ -72,6 +85,8 @@ export async function run(deps: RunDeps = {}): Promise<void> {
     const options = await launchOptionsFor({
       scenarioFile: scenarioFileOf(cwd, projectsDir, project, scenario),
       ids: ids || undefined,
+      ...(rerun ? { rerun } : {}),
+      ...(batchId ? { batchId } : {}),
       dryRun,
       maxInFlight,
       store: store || undefined,
@@ -101,6 +116,12 @@ export async function run(deps: RunDeps = {}): Promise<void> {
     core.setOutput(Outputs.Skipped, String(t.skipped));
     const tracking = result.batch.tracking;
     core.setOutput(Outputs.Issue, tracking ? String(tracking.issue) : "");
+    core.setOutput(Outputs.Rerun, result.rerun ? String(result.rerun.ids.length) : "");
+    if (result.rerun)
+      core.info(
+        `rerun ${rerun} of batch ${result.batch.batchId}: ${result.rerun.ids.length} IDs (${compactIds(result.rerun.ids)})`,
+      );
+    for (const w of result.warnings) core.info(`warning: ${w}`);
     core.info(
       `${dryRun ? "planned" : "launched"} batch ${result.batch.batchId}: ${t.launched} launched, ${t.pending} pending, ${t.skipped} skipped as done` +
         (issueNote ? `; ${issueNote}` : tracking ? `; tracking issue #${tracking.issue}` : ""),

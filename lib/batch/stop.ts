@@ -8,13 +8,24 @@
  * Idempotent: stopping a stopped batch sends no StopTask for tasks ECS already stops (desiredStatus STOPPED).
  */
 import { StopTaskCommand } from "@aws-sdk/client-ecs";
+import { selectIds } from "../config/ids.js";
+import { AWS_ECS_RATE_LIMITS } from "../ecs/limits.js";
 import { type BackoffOptions, DEFAULT_BACKOFF, withRetry } from "../ecs/retry.js";
 import { isActive, type ObservedTask } from "../ecs/tasks.js";
+import { TokenBucket } from "../ecs/token-bucket.js";
 import { UserError } from "../errors.js";
 import type { ResultStore } from "../store/types.js";
 import { realSleep, type Sleep } from "../time.js";
+import { type LaunchBatchOptions, resolveTarget } from "./launch.js";
+import { unpinBatch } from "./pins.js";
 import { type Observation, observe, type RegionEcs, withSteering } from "./reconcile.js";
-import { type BatchRecord, readBatchRecord, type StopRecord, writeBatchRecord } from "./record.js";
+import {
+  type BatchRecord,
+  listBatchRecords,
+  readBatchRecord,
+  type StopRecord,
+  writeBatchRecord,
+} from "./record.js";
 
 /** ECS caps StopTask's `reason` at 255 characters. */
 export const STOP_REASON_MAX = 255;
@@ -177,4 +188,81 @@ function standing(obs: Observation, selection?: Set<string>): NonNullable<StopRe
     else notStarted++;
   }
   return { done, failed, running, notStarted };
+}
+
+/** The batch to steer: `batchId`, else the scenario's only running one (open or stopping). */
+export async function batchToSteer(
+  store: ResultStore,
+  scenario: string,
+  batchId: string | undefined,
+): Promise<BatchRecord> {
+  if (batchId) {
+    const b = await readBatchRecord(store, scenario, batchId);
+    if (!b) throw new UserError(`batch ${batchId} not found in ${store.url}${scenario}/batches/`);
+    return b;
+  }
+  const running = (await listBatchRecords(store, scenario)).filter(
+    (b) => b.status === "open" || b.status === "stopping",
+  );
+  if (running.length === 1) return running[0]!;
+  if (running.length === 0)
+    throw new UserError(`no open batch of ${scenario} in ${store.url}${scenario}/batches/`);
+  throw new UserError(
+    `${running.length} open batches of ${scenario}; name one (--batch / batch-id):\n${running.map((b) => `  ${b.batchId}  ${b.ids.length} IDs, started ${b.createdAt}`).join("\n")}`,
+  );
+}
+
+export interface StopRequest {
+  /** From launchOptionsFor: scenario, store, clients, stack outputs. */
+  options: LaunchBatchOptions;
+  batchId?: string;
+  /** ID ranges (`12-20,31`) of the batch to stop alone. */
+  ids?: string;
+  by: string;
+  reason: string;
+}
+
+/**
+ * `mfpar stop` and the Stop batch action: finds the batch, stops it (or some IDs) in every region it runs in,
+ * pacing StopTask with the read bucket, and removes its image pins once it is stopped.
+ */
+export async function stopScenarioBatch(
+  r: StopRequest,
+): Promise<StopBatchResult & { ids?: string[]; warnings: string[] }> {
+  const { options } = r;
+  const sc = options.scenario;
+  const batch = await batchToSteer(options.store, sc.scenario, r.batchId);
+  const ids = r.ids ? selectIds(batch.ids, r.ids, { file: "--ids" }) : undefined;
+  const limits = options.limits ?? AWS_ECS_RATE_LIMITS;
+  const ecs: Record<string, RegionEcs> = {};
+  for (const region of batch.regions) {
+    const target = resolveTarget(
+      sc,
+      region,
+      options.ecs(region),
+      options.outputs?.find((o) => o.region === region),
+    );
+    ecs[region] = {
+      client: target.client,
+      cluster: target.cluster,
+      readBucket: new TokenBucket({
+        capacity: limits.readApi.burst,
+        refillPerSecond: limits.readApi.perSecond,
+        ...(options.clock ? { clock: options.clock } : {}),
+        ...(options.sleep ? { sleep: options.sleep } : {}),
+      }),
+    };
+  }
+  const result = await stopBatch({
+    store: options.store,
+    batch,
+    ecs,
+    by: r.by,
+    reason: r.reason,
+    ...(ids ? { ids } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+  });
+  const u = await unpinBatch(result.batch, options.ecr, new Date().toISOString());
+  if (u.changed) await writeBatchRecord(options.store, u.batch);
+  return { ...result, batch: u.batch, ...(ids ? { ids } : {}), warnings: u.warnings };
 }

@@ -256,7 +256,10 @@ export async function readResults(dir: string, base: string): Promise<Calibratio
           });
       }
     const lastIt = iterations.at(-1) ?? 0;
-    const prior = ens.get(iterations[0] ?? 0) ?? new Map<string, number[]>();
+    // After a resume the engine's iteration 0 is the restart ensemble; the prior is kept as <case>.prior.par.csv.
+    const kept = await text(f("prior.par.csv"));
+    const prior =
+      kept !== undefined ? parseEnsemble(kept) : (ens.get(iterations[0] ?? 0) ?? new Map<string, number[]>());
     const posterior = ens.get(lastIt) ?? new Map<string, number[]>();
     for (const p of params) {
       const post = [...(posterior.get(p.name) ?? [])].sort((a, b) => a - b);

@@ -155,28 +155,41 @@ export async function planResume(
   }
   if (cal.engine.kind === "pestpp-ies") {
     const files = await readdir(folders.master);
-    const done = files
+    const since = files
       .map((f) => new RegExp(`^${base}\\.(\\d+)\\.par\\.csv$`).exec(f)?.[1])
       .filter((x): x is string => x !== undefined)
       .map(Number)
       .filter((i) => i > 0 && files.includes(`${base}.${i}.obs.csv`))
       .sort((a, b) => a - b)
       .at(-1);
-    if (done !== undefined && files.includes(`${base}.0.par.csv`)) {
+    // A restarted pestpp-ies numbers its ensembles from 0 again (0 = the restart ensemble): the prior and the
+    // noise ensemble are kept under names of their own at the first resume, and used from there on.
+    const prior = `${base}.prior.par.csv`;
+    const noise = `${base}.noise.obs.csv`;
+    const copies: [string, string][] = [];
+    if (!files.includes(prior) && files.includes(`${base}.0.par.csv`))
+      copies.push([`${base}.0.par.csv`, prior]);
+    if (!files.includes(noise) && files.includes(`${base}.obs+noise.csv`))
+      copies.push([`${base}.obs+noise.csv`, noise]);
+    const hasPrior = files.includes(prior) || copies.some(([, to]) => to === prior);
+    const hasNoise = files.includes(noise) || copies.some(([, to]) => to === noise);
+    if (since !== undefined && hasPrior) {
+      const done = (state.iterationsBefore ?? 0) + since;
       const options: [string, string][] = [
-        ["ies_par_en", `${base}.0.par.csv`],
-        ["ies_restart_par_en", `${base}.${done}.par.csv`],
-        ["ies_restart_obs_en", `${base}.${done}.obs.csv`],
+        ["ies_par_en", prior],
+        ["ies_restart_par_en", `${base}.${since}.par.csv`],
+        ["ies_restart_obs_en", `${base}.${since}.obs.csv`],
       ];
-      if (files.includes(`${base}.obs+noise.csv`)) options.push(["ies_obs_en", `${base}.obs+noise.csv`]);
+      if (hasNoise) options.push(["ies_obs_en", noise]);
       const left = Math.max(0, cal.control.noptmax - done);
       return {
         ...start,
         kind: "resume",
         options,
+        copies,
         noptmax: left,
         iterationsBefore: done,
-        message: `resuming pestpp-ies from its iteration-${done} ensembles (${base}.${done}.par.csv, ${base}.${done}.obs.csv; prior ${base}.0.par.csv and noise ${base}.obs+noise.csv kept): ${left} iteration${left === 1 ? "" : "s"} left`,
+        message: `resuming pestpp-ies after iteration ${done} from its last ensembles (${base}.${since}.par.csv, ${base}.${since}.obs.csv; prior kept as ${prior}${hasNoise ? `, noise as ${noise}` : ""}): ${left} iteration${left === 1 ? "" : "s"} left`,
       };
     }
   }
@@ -302,6 +315,11 @@ export async function runCalibration(o: CalibrateOptions): Promise<CalibrateResu
       for (const f of await masterFiles(folders, base)) await cp(join(folders.master, f), join(aside, f));
       for (const [from, to] of plan.copies ?? [])
         await cp(join(folders.master, from), join(folders.master, to));
+      // The engine rewrites its progress files from iteration 0; until it does, the earlier ones (copied aside
+      // above) would read as this start's progress.
+      for (const f of await masterFiles(folders, base))
+        if (f === `${base}.rmr` || f === `${base}.iobj` || /\.phi\.[a-z]+\.csv$/.test(f))
+          await rm(join(folders.master, f));
     }
     note(`the earlier run's master files are kept in ${aside}`);
   }

@@ -183,6 +183,42 @@ describe("mfpar calibrate (stand-in PEST++ replaying real runs)", () => {
     expect(second.stdout).toMatch(/Finished: 5 iterations, \d+ runs/);
   });
 
+  it("a rerun of a stopped pestpp-ies resumes from its last ensembles, the prior and noise kept", async () => {
+    const cwd = fresh();
+    const port = await freePort();
+    const yaml = await makeCalibrationProject(
+      cwd,
+      "cal-ir",
+      calibrationYaml("cal-ir", port).replace("engine: pestpp-glm", "engine: pestpp-ies") +
+        "options: { noptmax: 3, ies_num_reals: 8 }\n",
+    );
+    const first = await cli(
+      ["calibrate", yaml, "--agents", "2"],
+      cwd,
+      standinEnv(cwd, "pestpp-ies", { MFPAR_STANDIN_MASTER_EXIT_AFTER_LINES: "120" }),
+    );
+    expect(first.code, first.stdout + first.stderr).toBe(1);
+    expect(first.stdout).toContain("Failed: 2 iterations, ");
+    const second = await cli(["calibrate", yaml, "--agents", "2"], cwd, standinEnv(cwd, "pestpp-ies"));
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    expect(second.stdout).toContain(
+      "resuming pestpp-ies after iteration 2 from its last ensembles (cal-ir.2.par.csv, cal-ir.2.obs.csv; prior kept as cal-ir.prior.par.csv, noise as cal-ir.noise.obs.csv): 1 iteration left\n",
+    );
+    const master = join(work(cwd, "cal-ir"), "master");
+    const pst = await readFile(join(master, "cal-ir.pst"), "utf8");
+    expect(pst).toContain("\n1 0.005 4 4 0.005 4\n");
+    expect(pst).toContain(
+      "++ies_par_en(cal-ir.prior.par.csv)\n++ies_restart_par_en(cal-ir.2.par.csv)\n++ies_restart_obs_en(cal-ir.2.obs.csv)\n++ies_obs_en(cal-ir.noise.obs.csv)\n",
+    );
+    // The engine counted from 0 again; progress and the summary count from the start.
+    expect(second.stdout).toContain("Finished: 3 iterations, 8 runs (0 failed), best mean phi 0.7495\n");
+    expect(await readFile(join(master, "cal-ir.prior.par.csv"), "utf8")).toBe(
+      await readFile(join(RUNS, "pestpp-ies", "master", "case.0.par.csv"), "utf8"),
+    );
+    const report = await readFile(join(work(cwd, "cal-ir"), "report.html"), "utf8");
+    expect(report).toContain("<dt>Iterations</dt><dd>3</dd>");
+  });
+
   it("Ctrl-C stops the master and every agent (no orphan), exit 130, and says how to resume", async () => {
     await ensureBuilt();
     const cwd = fresh();

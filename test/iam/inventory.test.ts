@@ -188,7 +188,7 @@ describe("the inventory of AWS calls (lib/aws-calls.ts)", () => {
     expect(problems).toEqual([]);
   });
 
-  it("never ships the AGPL policy engine (docs/adr/0004): no shipped code imports @cloud-copilot", () => {
+  it("never ships the AGPL policy engine (docs/adr/0005): no shipped code imports @cloud-copilot", () => {
     const shipped = [...SCANNED, "cdktf"].flatMap((d) =>
       sourceFiles(join(ROOT, d)).filter((f) => !relative(ROOT, f).startsWith("cdktf/test/")),
     );

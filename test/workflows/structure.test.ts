@@ -81,6 +81,7 @@ describe("the set of workflows", () => {
       "close-project.yml",
       "deploy.yml",
       "run-batch.yml",
+      "stop-batch.yml",
       "validate.yml",
     ]);
   });
@@ -105,12 +106,22 @@ describe("triggers and inputs", () => {
   it("run-batch: workflow_dispatch with project (choice of every project folder), scenario, ids, dry_run (boolean)", () => {
     expect(Object.keys(W("run-batch.yml").on)).toEqual(["workflow_dispatch"]);
     const inputs = dispatchInputs("run-batch.yml");
-    expect(Object.keys(inputs)).toEqual(["project", "scenario", "ids", "dry_run"]);
+    expect(Object.keys(inputs)).toEqual(["project", "scenario", "ids", "rerun", "dry_run"]);
+    expect(inputs.rerun).toMatchObject({ type: "string", required: false, default: "" });
     expect(inputs.project).toMatchObject({ type: "choice", required: true });
     expect([...(get(inputs, "project").options ?? [])].sort()).toEqual(projectDirs);
     expect(inputs.scenario).toMatchObject({ type: "string", required: true });
     expect(inputs.ids).toMatchObject({ type: "string", required: false, default: "" });
     expect(inputs.dry_run).toMatchObject({ type: "boolean", default: false });
+  });
+
+  it("stop-batch: workflow_dispatch with project (choice of every project folder), scenario, batch_id, ids, and a required reason", () => {
+    expect(Object.keys(W("stop-batch.yml").on)).toEqual(["workflow_dispatch"]);
+    const inputs = dispatchInputs("stop-batch.yml");
+    expect(Object.keys(inputs)).toEqual(["project", "scenario", "batch_id", "ids", "reason"]);
+    expect([...(get(inputs, "project").options ?? [])].sort()).toEqual(projectDirs);
+    expect(inputs.reason).toMatchObject({ type: "string", required: true });
+    expect(inputs.batch_id).toMatchObject({ type: "string", required: false, default: "" });
   });
 
   it("batch-status: every 15 minutes, and by hand", () => {
@@ -155,6 +166,7 @@ describe("permissions", () => {
       "deploy.yml autorun": { actions: "write" },
       "deploy.yml deploy": { "id-token": "write" },
       "run-batch.yml launch": { "id-token": "write", issues: "write" },
+      "stop-batch.yml stop": { "id-token": "write", issues: "write" },
       "validate.yml comment": { "pull-requests": "write" },
       "validate.yml plan": { "id-token": "write" },
     });
@@ -167,11 +179,16 @@ describe("permissions", () => {
   });
 
   it("a job that lists permissions keeps contents: read when it checks out code", () => {
+    const checked: string[] = [];
     for (const { file, id, job } of allJobs) {
       if (!job.permissions) continue;
       const checksOut = stepsOf(job).some((s) => s.uses?.startsWith("actions/checkout@"));
-      if (checksOut) expect(job.permissions.contents, `${file} ${id}`).toBe("read");
+      if (!checksOut) continue;
+      checked.push(`${file} ${id}`);
+      expect(job.permissions.contents, `${file} ${id}`).toBe("read");
     }
+    // Not vacuous: the jobs that assume AWS roles list permissions and check out code.
+    expect(checked).toEqual(expect.arrayContaining(["deploy.yml deploy", "close-project.yml close"]));
   });
 
   it("every job that assumes a role presents a subject the bootstrap stack's trust policy accepts", () => {
@@ -200,7 +217,7 @@ describe("permissions", () => {
         checked++;
       }
     }
-    expect(checked).toBe(6);
+    expect(checked).toBe(7);
   });
 });
 
@@ -299,11 +316,15 @@ describe("actions", () => {
   });
 
   it("checkouts do not leave the token in .git/config", () => {
+    let checkouts = 0;
     for (const { file, id, job } of allJobs) {
       for (const s of stepsOf(job).filter((x) => x.uses?.startsWith("actions/checkout@"))) {
+        checkouts++;
         expect(s.with?.["persist-credentials"], `${file} ${id}`).toBe(false);
       }
     }
+    // Not vacuous: a parser or layout change that finds no checkout must fail here.
+    expect(checkouts).toBeGreaterThan(0);
   });
 
   it("run-batch calls ./actions/launch-batch with the dispatch inputs", () => {
@@ -312,10 +333,28 @@ describe("actions", () => {
       project: "${{ inputs.project }}",
       scenario: "${{ inputs.scenario }}",
       ids: "${{ inputs.ids }}",
+      rerun: "${{ inputs.rerun }}",
       "dry-run": "${{ inputs.dry_run }}",
       "stack-outputs": "${{ steps.outputs.outputs.file }}",
       "github-token": "${{ github.token }}",
     });
+  });
+
+  it("stop-batch calls ./actions/stop-batch with the dispatch inputs, and batch-status acts", () => {
+    const step = stepsOf(job("stop-batch.yml", "stop")).find((s) => s.uses === "./actions/stop-batch");
+    expect(step?.with).toEqual({
+      project: "${{ inputs.project }}",
+      scenario: "${{ inputs.scenario }}",
+      "batch-id": "${{ inputs.batch_id }}",
+      ids: "${{ inputs.ids }}",
+      reason: "${{ inputs.reason }}",
+      "stack-outputs": "${{ steps.outputs.outputs.file }}",
+      "github-token": "${{ github.token }}",
+    });
+    const status = stepsOf(job("batch-status.yml", "status")).find(
+      (s) => s.uses === "./actions/batch-status",
+    );
+    expect(status?.with?.act).toBe(true);
   });
 
   it("batch-status calls ./actions/batch-status for each project and scenario", () => {
@@ -327,7 +366,7 @@ describe("actions", () => {
   });
 
   // The local actions are written alongside; once their action.yml exists, what we pass must be what they take.
-  for (const name of ["launch-batch", "batch-status", "open-batches"]) {
+  for (const name of ["launch-batch", "batch-status", "open-batches", "stop-batch"]) {
     const actionYml = join(repoRoot, "actions", name, "action.yml");
     it.skipIf(!existsSync(actionYml))(
       `inputs passed to ./actions/${name} are declared by its action.yml`,
@@ -338,8 +377,10 @@ describe("actions", () => {
               inputs?: Record<string, { required?: boolean; default?: unknown }>;
             }
           ).inputs ?? {};
+        let uses = 0;
         for (const { file, id, job } of allJobs) {
           for (const s of stepsOf(job).filter((x) => x.uses === `./actions/${name}`)) {
+            uses++;
             for (const key of Object.keys(s.with ?? {}))
               expect(Object.keys(declared), `${file} ${id}: input ${key}`).toContain(key);
             for (const [key, spec] of Object.entries(declared)) {
@@ -348,6 +389,7 @@ describe("actions", () => {
             }
           }
         }
+        expect(uses, `no workflow uses ./actions/${name}`).toBeGreaterThan(0);
       },
     );
   }
@@ -371,11 +413,15 @@ describe("untrusted values", () => {
   });
 
   it("no github-script `script:` interpolates any expression", () => {
+    const scripts: string[] = [];
     for (const { file, id, job } of allJobs) {
       for (const s of stepsOf(job).filter((x) => x.uses?.startsWith("actions/github-script@"))) {
+        scripts.push(`${file} ${id}`);
         expect(String(s.with?.script), `${file} ${id}`).not.toContain("${{");
       }
     }
+    // The PR comment of validate.yml is one: the check ran on a real script.
+    expect(scripts.some((s) => s.startsWith("validate.yml "))).toBe(true);
   });
 
   it("the check itself catches the forms it is meant to", () => {

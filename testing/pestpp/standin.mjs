@@ -66,19 +66,40 @@ async function master(port) {
     return readFileSync(join(run, f), "utf8").startsWith("iteration,");
   });
   const iterOf = (f) => {
+    // pestpp-ies writes its noise and weight ensembles before the first runs.
+    if (/^case\.(obs\+noise|weights)\.csv$/.test(f)) return 0;
     const m = /^case\.(\d+)\./.exec(f) ?? /^case\.rei(\d+)$/.exec(f);
     return m ? Number(m[1]) : undefined;
   };
+  // A restarted pestpp-ies numbers its iterations from 0 again (0 = the restart ensemble, no runs).
+  let shift = 0;
+  let runsBefore = 0;
+  const releasedFiles = new Set();
   const release = (upto) => {
     for (const f of rowFiles) {
       const lines = readFileSync(join(run, f), "utf8").split("\n");
-      const keep = [lines[0], ...lines.slice(1).filter((l) => l && Number(l.split(",")[0]) <= upto)];
-      writeFileSync(out(f.slice(5)), keep.join("\n") + "\n");
+      const header = lines[0];
+      const runsCol = /^iteration,(total_runs|model_runs_completed),/.test(header);
+      const keep = lines
+        .slice(1)
+        .filter((l) => l && Number(l.split(",")[0]) >= shift && Number(l.split(",")[0]) <= upto)
+        .map((l) => {
+          const c = l.split(",");
+          c[0] = String(Number(c[0]) - shift);
+          if (runsCol) c[1] = String(Number(c[1]) - runsBefore);
+          return c.join(",");
+        });
+      writeFileSync(out(f.slice(5)), [header, ...keep].join("\n") + "\n");
     }
     for (const f of recorded) {
       const i = iterOf(f);
-      if (i !== undefined && i <= upto && !existsSync(out(f.slice(5))))
-        writeFileSync(out(f.slice(5)), readFileSync(join(run, f)));
+      if (i === undefined || i < shift || i > upto || releasedFiles.has(f)) continue;
+      releasedFiles.add(f);
+      const name = f
+        .slice(5)
+        .replace(/^(\d+)\./, (_, d) => `${Number(d) - shift}.`)
+        .replace(/^rei(\d+)$/, (_, d) => `rei${Number(d) - shift}`);
+      writeFileSync(out(name), readFileSync(join(run, f)));
     }
     // pestpp-glm rewrites its best parameters and, after the next Jacobian, the .jcb as it goes.
     for (const f of ["case.par", "case.jcb"])
@@ -111,6 +132,12 @@ async function master(port) {
       process.exit(1);
     }
     doneIter = Number(m[1]);
+    const parEn = option("ies_par_en");
+    if (parEn !== undefined && !existsSync(parEn)) {
+      console.error(`error: ies_par_en file '${parEn}' not found`);
+      process.exit(1);
+    }
+    shift = doneIter;
   }
   // pestpp-glm with ++base_jacobian(<file>) reads that Jacobian instead of making the first iteration's runs.
   const baseJacobian = option("base_jacobian");
@@ -121,7 +148,8 @@ async function master(port) {
   if (baseJacobian) console.log(`  reading previously computed jacobian:  ${baseJacobian}`);
   const startRuns = doneIter >= 0 ? runsAt[doneIter] : 0;
   if (doneIter >= 0) console.log(`restarting after iteration ${doneIter} (${startRuns} runs already done)`);
-  if (!restart && !iesRestart) writeFileSync(out("rmr"), "");
+  runsBefore = iesRestart ? startRuns : 0;
+  if (!restart) writeFileSync(out("rmr"), "");
   if (!existsSync(out("rst"))) writeFileSync(out("rst"), "restart file (stand-in)\n");
 
   await sleep(Number(process.env.MFPAR_STANDIN_START_DELAY_MS ?? 0));

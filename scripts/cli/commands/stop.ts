@@ -1,46 +1,9 @@
 import { resolve } from "node:path";
 import { type LaunchRequest, launchOptionsFor } from "../../../lib/batch/from-config.js";
-import { resolveTarget } from "../../../lib/batch/launch.js";
-import { unpinBatch } from "../../../lib/batch/pins.js";
-import type { RegionEcs } from "../../../lib/batch/reconcile.js";
-import {
-  type BatchRecord,
-  batchOrigin,
-  describeActor,
-  listBatchRecords,
-  readBatchRecord,
-  writeBatchRecord,
-} from "../../../lib/batch/record.js";
-import { stopBatch } from "../../../lib/batch/stop.js";
-import { selectIds } from "../../../lib/config/ids.js";
-import { AWS_ECS_RATE_LIMITS } from "../../../lib/ecs/limits.js";
-import { TokenBucket } from "../../../lib/ecs/token-bucket.js";
-import { UserError } from "../../../lib/errors.js";
+import { batchOrigin, describeActor } from "../../../lib/batch/record.js";
+import { stopScenarioBatch } from "../../../lib/batch/stop.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
-import { type Command, UsageError } from "../command.js";
-
-/** The batch to stop: `--batch`, else the scenario's only running one (open or stopping). */
-export async function batchToSteer(
-  store: Parameters<typeof listBatchRecords>[0],
-  scenario: string,
-  batchId: string | undefined,
-  where: string,
-): Promise<BatchRecord> {
-  if (batchId) {
-    const b = await readBatchRecord(store, scenario, batchId);
-    if (!b) throw new UserError(`batch ${batchId} not found in ${where}${scenario}/batches/`);
-    return b;
-  }
-  const running = (await listBatchRecords(store, scenario)).filter(
-    (b) => b.status === "open" || b.status === "stopping",
-  );
-  if (running.length === 1) return running[0]!;
-  if (running.length === 0)
-    throw new UserError(`no open batch of ${scenario} in ${where}${scenario}/batches/`);
-  throw new UsageError(
-    `${running.length} open batches of ${scenario}; name one with --batch:\n${running.map((b) => `  ${b.batchId}  ${b.ids.length} IDs, started ${b.createdAt}`).join("\n")}`,
-  );
-}
+import type { Command } from "../command.js";
 
 /** The command, with AWS clients injectable for tests (default: standard SDK configuration). */
 export function makeStopCommand(clients: Pick<LaunchRequest, "ecs" | "ecr" | "s3Client"> = {}): Command {
@@ -79,41 +42,20 @@ twice sends nothing twice. The next status pass marks the batch stopped once its
         ...clients,
       });
       const sc = options.scenario;
-      const batch = await batchToSteer(
-        options.store,
-        sc.scenario,
-        values.batch as string | undefined,
-        options.store.url,
-      );
-      const ids =
-        typeof values.ids === "string" ? selectIds(batch.ids, values.ids, { file: "--ids" }) : undefined;
-      const ecs: Record<string, RegionEcs> = {};
-      for (const region of batch.regions) {
-        const target = resolveTarget(
-          sc,
-          region,
-          options.ecs(region),
-          options.outputs?.find((o) => o.region === region),
-        );
-        ecs[region] = {
-          client: target.client,
-          cluster: target.cluster,
-          readBucket: new TokenBucket({
-            capacity: AWS_ECS_RATE_LIMITS.readApi.burst,
-            refillPerSecond: AWS_ECS_RATE_LIMITS.readApi.perSecond,
-          }),
-        };
-      }
       const by = describeActor(batchOrigin(io.env));
       const reason =
         typeof values.reason === "string" && values.reason.trim() ? values.reason.trim() : "stopped by hand";
-      const r = await stopBatch({ store: options.store, batch, ecs, by, reason, ...(ids ? { ids } : {}) });
-      let record = r.batch;
-      const u = await unpinBatch(record, options.ecr, new Date().toISOString());
-      if (u.changed) {
-        record = u.batch;
-        await writeBatchRecord(options.store, record);
-      }
+      const r = await stopScenarioBatch({
+        options,
+        ...(typeof values.batch === "string" ? { batchId: values.batch } : {}),
+        ...(typeof values.ids === "string" ? { ids: values.ids } : {}),
+        by,
+        reason,
+      });
+      const record = r.batch;
+      const ids = r.ids;
+      const batch = record;
+      const u = { warnings: r.warnings };
       if (values.json) {
         io.stdout(
           `${JSON.stringify(

@@ -1,0 +1,113 @@
+import { resolve } from "node:path";
+import { failureMessage } from "../../lib/aws-errors.js";
+import { type LaunchRequest, launchOptionsFor } from "../../lib/batch/from-config.js";
+import { BATCH_ID, batchOrigin, describeActor } from "../../lib/batch/record.js";
+import { stopScenarioBatch } from "../../lib/batch/stop.js";
+import { steeringLines } from "../../lib/batch/summary.js";
+import { type ActionCore, defaultCore, readName, scenarioFileOf } from "../shared/inputs.js";
+import { type IssuesApi, octokitIssues, openTrackingIssue, repositoryOf } from "../shared/tracking-issue.js";
+
+export type { ActionCore } from "../shared/inputs.js";
+
+/** The action's inputs, as declared in action.yml. */
+export enum Inputs {
+  Project = "project",
+  Scenario = "scenario",
+  BatchId = "batch-id",
+  Ids = "ids",
+  Reason = "reason",
+  Store = "store",
+  StackOutputs = "stack-outputs",
+  GithubToken = "github-token",
+  ProjectsDir = "projects-dir",
+}
+
+export enum Outputs {
+  BatchId = "batch-id",
+  Status = "status",
+  TasksStopped = "tasks-stopped",
+  Issue = "issue",
+}
+
+export interface RunDeps {
+  core?: ActionCore;
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  /** Client overrides for tests (see LaunchRequest). */
+  clients?: Pick<LaunchRequest, "ecs" | "ecr" | "s3Client">;
+  issues?: (token: string) => IssuesApi | Promise<IssuesApi>;
+  /** Waits between the listing rounds that catch a task launched just before the stop (tests pass none). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** The stop-batch action: every input read and checked first, one error path. */
+export async function run(deps: RunDeps = {}): Promise<void> {
+  const core = deps.core ?? defaultCore();
+  try {
+    const project = readName(core, Inputs.Project, "project");
+    const scenario = readName(core, Inputs.Scenario, "scenario");
+    const batchId = core.getInput(Inputs.BatchId).trim();
+    const ids = core.getInput(Inputs.Ids).trim();
+    const reason = core.getInput(Inputs.Reason, { required: true }).trim();
+    const store = core.getInput(Inputs.Store).trim();
+    const outputsFile = core.getInput(Inputs.StackOutputs).trim();
+    const token = core.getInput(Inputs.GithubToken).trim();
+    const projectsDir = core.getInput(Inputs.ProjectsDir).trim() || "projects";
+    if (batchId && !BATCH_ID.test(batchId))
+      throw new Error(`Input ${Inputs.BatchId} is not a batch id: ${JSON.stringify(batchId)}`);
+    if (!reason) throw new Error(`Input ${Inputs.Reason} is empty: say why the batch is stopped`);
+    const cwd = deps.cwd ?? process.cwd();
+    const env = deps.env ?? process.env;
+    const repo = token ? repositoryOf(env) : undefined;
+
+    const options = await launchOptionsFor({
+      scenarioFile: scenarioFileOf(cwd, projectsDir, project, scenario),
+      store: store || undefined,
+      outputsFile: outputsFile ? resolve(cwd, outputsFile) : undefined,
+      env,
+      cwd,
+      quotas: false,
+      ...deps.clients,
+    });
+    const by = describeActor(batchOrigin(env));
+    const r = await stopScenarioBatch({
+      options: { ...options, ...(deps.sleep ? { sleep: deps.sleep } : {}) },
+      ...(batchId ? { batchId } : {}),
+      ...(ids ? { ids } : {}),
+      by,
+      reason,
+    });
+    const b = r.batch;
+    const f = r.finished;
+    const what = r.ids ? `${r.ids.length} IDs of batch` : "Batch";
+    const text =
+      `**${what} \`${b.batchId}\` of ${project}/${scenario} ${r.ids ? "stopped" : b.status}** by ${by}: ${reason}.\n\n` +
+      `StopTask sent to ${r.stopped.length} task(s)${r.alreadyStopping ? `; ${r.alreadyStopping} were already stopping` : ""}. ` +
+      `At the stop: ${f.done} done, ${f.failed} failed, ${f.running} running (now stopped), ${f.notStarted} not started. ` +
+      `Results already written are kept; nothing more is launched for ${r.ids ? "these IDs" : "this batch"}.\n` +
+      (steeringLines(b).length
+        ? `\n${steeringLines(b)
+            .map((l) => `- ${l}`)
+            .join("\n")}\n`
+        : "");
+    core.setOutput(Outputs.BatchId, b.batchId);
+    core.setOutput(Outputs.Status, r.ids ? "open" : b.status);
+    core.setOutput(Outputs.TasksStopped, String(r.stopped.length));
+    let issue = "";
+    if (repo) {
+      const api = await (deps.issues ?? octokitIssues)(token);
+      const { issue: i } = await openTrackingIssue(api, repo, b);
+      await api.createComment({ ...repo, issue_number: i.number, body: `### Stop\n\n${text}` });
+      issue = String(i.number);
+    }
+    core.setOutput(Outputs.Issue, issue);
+    core.info(
+      `${b.batchId}: ${r.ids ? `IDs ${r.ids.join(",")} stopped` : b.status}; StopTask sent to ${r.stopped.length} task(s)` +
+        (issue ? `; noted in tracking issue #${issue}` : ""),
+    );
+    for (const w of r.warnings) core.info(`warning: ${w}`);
+    await core.summary.addRaw(`### Stop batch\n\n${text}`, true).write();
+  } catch (e) {
+    core.setFailed(failureMessage(e, deps.env ?? process.env));
+  }
+}
