@@ -240,7 +240,7 @@ describe("mfpar run", () => {
     const cwd = fresh("cwd");
     await makeFakeProject(join(cwd, "p"), {
       ids: "1-3",
-      runCommand: '{ command: [node, wrap.mjs], success: "Normal termination", listing: fake.lst }',
+      runCommand: '{ command: [node, wrap.mjs], success: "Normal termination", listing: model/fake.lst }',
     });
     const pids = join(cwd, "pids");
     // ID 2's first attempt starts a child and hangs (its pid and the child's go to a file); everything else
