@@ -33,6 +33,11 @@ export interface Marker {
   host?: string;
   /** Observation values read by instruction files / output readers: one row of the ensemble table. */
   observations?: Record<string, number>;
+  /**
+   * Simulation time (`totim`, model time units) of each observation read at several output times from MODFLOW
+   * outputs (`<name>_t0001`, ...): the report's time axis.
+   */
+  observationTimes?: Record<string, number>;
   /** Keys of the collected files uploaded for this realization. */
   files?: string[];
   /**
@@ -40,6 +45,8 @@ export interface Marker {
    * before upload: what `mfpar pull` verifies downloads against (an S3 ETag is no MD5 for a multipart upload).
    */
   checksums?: Record<string, FileDigest>;
+  /** What a successful run accepted, e.g. `non-convergence accepted: ...` (`run.acceptNonConvergence`). */
+  warnings?: string[];
 }
 
 export const markerKindOf: Record<Marker["status"], MarkerKind> = {
