@@ -12,6 +12,7 @@ import { describeOrigin, listActiveBatches, readBatchRecord } from "../batch/rec
 import type { ResolvedScenario } from "../config/load.js";
 import { UserError } from "../errors.js";
 import type { PricingInput } from "../pricing/cost.js";
+import { checkStoreProject } from "../store/binding.js";
 import { isS3Location } from "../store/location.js";
 import { cachePassReads } from "../store/pass-cache.js";
 import type { ResultStore } from "../store/types.js";
@@ -110,6 +111,7 @@ export function withLaunches(obs: Observation, batch: BatchRecord): Observation 
 export async function statusPass<A = never>(o: StatusPassOptions<A>): Promise<BatchPass<A>[]> {
   const sc = o.scenario;
   const now = o.now ?? (() => new Date());
+  await checkStoreProject(o.store, sc.project);
   const store = cachePassReads(o.store);
   const onS3 = isS3Location(o.store.url);
   const pricing = onS3 ? pricingOf(sc) : undefined;
