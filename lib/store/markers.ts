@@ -32,8 +32,15 @@ export interface Marker {
   host?: string;
   /** Observation values read by instruction files / output readers: one row of the ensemble table. */
   observations?: Record<string, number>;
+  /**
+   * Simulation time (`totim`, model time units) of each observation read at several output times from MODFLOW
+   * outputs (`<name>_t0001`, ...): the report's time axis.
+   */
+  observationTimes?: Record<string, number>;
   /** Keys of the collected files uploaded for this realization. */
   files?: string[];
+  /** What a successful run accepted, e.g. `non-convergence accepted: ...` (`run.acceptNonConvergence`). */
+  warnings?: string[];
 }
 
 export const markerKindOf: Record<Marker["status"], MarkerKind> = {

@@ -220,24 +220,26 @@ describe("agent failures (fake model)", () => {
     });
   });
 
-  it("failure text in the listing wins over the success text: failure-text", async () => {
+  it("failure text in the listing wins over the success text: a convergence text is non-convergence", async () => {
     const { r, store } = await run({ FAKE_MODE: "converge" });
     expect(r.code).toBe(1);
     const m = await readJson(join(store, "base/resultados/1/_FAILED.json"));
     expect(m).toMatchObject({
-      reason: "failure-text",
+      reason: "non-convergence",
       message: 'model exited 0 but "FAILED TO CONVERGE" appears in the listing file fake.lst',
     });
     // The listing of the failed attempt is kept for diagnosis; results are not uploaded.
     expect(await localKeys(store)).toEqual(failedKeys("1", ["fake.lst", "model.log"]));
   });
 
-  it("a successful run whose output file is missing fails in observations (no stale value is read)", async () => {
+  it("a successful run whose output file is missing: missing-output naming the file (no stale value is read)", async () => {
     const { r, store } = await run({ FAKE_MODE: "no-output" });
     expect(r.code).toBe(1);
     const m = await readJson(join(store, "base/resultados/1/_FAILED.json"));
-    expect(m.reason).toBe("observations");
-    expect(m.message).toMatch(/out\.ins reads out\.txt, which the model did not write$/);
+    expect(m.reason).toBe("missing-output");
+    expect(m.message).toMatch(
+      /out\.ins reads out\.txt, which this run did not write \(outputs are never taken from the source model dir\)$/,
+    );
   });
 
   it("timeout: the whole process tree is killed (SIGTERM ignored → SIGKILL after the grace period)", async () => {
