@@ -189,7 +189,7 @@ async function tinyCase(tmp: string): Promise<Case> {
       "  dir: model/",
       "  params: params/param{id}.par",
       "  templates: [{ tpl: model/in.tpl, out: model/in.dat }]",
-      '  run: { command: [sh, model.sh], success: "Normal termination", listing: tiny.lst }',
+      '  run: { command: [sh, model.sh], success: "Normal termination", listing: model/tiny.lst }',
       "  observations: [{ ins: model/out.ins, out: model/out.txt }]",
       '  collect: ["out.txt", "tiny.lst"]',
       "",

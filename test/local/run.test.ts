@@ -291,7 +291,7 @@ if (process.env.MFPAR_ID === "2" && process.env.MFPAR_ATTEMPT === "1") {
     const cwd = fresh("cwd");
     await makeFakeProject(join(cwd, "p"), {
       ids: "1-3",
-      runCommand: '{ command: [node, wrap.mjs], success: "Normal termination", listing: fake.lst }',
+      runCommand: '{ command: [node, wrap.mjs], success: "Normal termination", listing: model/fake.lst }',
     });
     await writeFile(join(cwd, "p/model/shared.dat"), "original\n");
     // Appends its ID to an input file in place (same inode: a hard link would leak it), keeps what it saw.
