@@ -14,7 +14,9 @@ else
   npm run --silent build
 fi
 
-wanted="${MFPAR_DEBS:-chromium}"
+# The workflow runner's stories (test/workflows/*.story.test.ts) and the workflow lint need the AWS CLI, the
+# GitHub CLI and ShellCheck: those tests fail, never skip, without them.
+wanted="${MFPAR_DEBS:-chromium awscli gh shellcheck}"
 # The container smoke test (test/container) needs these: about a minute to install, plus ~2 minutes of
 # debootstrap on its first run (cached under .tmp/container/). MFPAR_CONTAINER=0 leaves them out.
 if [ "${MFPAR_CONTAINER:-1}" = 1 ]; then wanted="$wanted podman buildah runc debootstrap"; fi
@@ -29,6 +31,6 @@ if [ ${#debs[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${debs[@]}" >/dev/null
   else
-    echo "setup: optional Debian packages missing (${debs[*]}); tests that need them are skipped." >&2
+    echo "setup: Debian packages missing (${debs[*]}): the tests that need them fail (the report's browser test and the container smoke test skip). Run as root to install them." >&2
   fi
 fi

@@ -97,6 +97,11 @@ export interface LaunchBatchResult {
   estimates: RegionEstimate[];
   prices: { date: string; source: string };
   runMsBasis: string;
+  /**
+   * Dry run only: what is not deployed yet (no results bucket, no network for a region). The plan is still
+   * made — IDs, tasks, vCPU-hours, cost — from config; a real launch would stop on the same gaps.
+   */
+  notDeployed: string[];
   /** What a rerun selected: the IDs and attempts given, and the failures left out by reason. */
   rerun?: { ids: string[]; otherReasons: Record<string, number> };
   /** Things that did not stop the pass but that the user should know (e.g. an image not pinned in ECR). */
@@ -155,9 +160,26 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
   const outputsOf = (region: string) => o.outputs?.find((x) => x.region === region);
   const limits = o.limits ?? AWS_ECS_RATE_LIMITS;
 
+  const notDeployed: string[] = [];
   const targets: Record<string, RegionTarget> = {};
-  for (const region of sc.regions)
-    targets[region] = resolveTarget(sc, region, o.ecs(region), outputsOf(region));
+  for (const region of sc.regions) {
+    try {
+      targets[region] = resolveTarget(sc, region, o.ecs(region), outputsOf(region));
+    } catch (e) {
+      // A preview (a PR's launch preview, before the first deploy) plans without the network; launching cannot.
+      if (!o.dryRun || !(e instanceof UserError) || e.code !== "launch/network") throw e;
+      notDeployed.push(`${region}: no network yet (no stack outputs, no aws.network.${region})`);
+      targets[region] = {
+        region,
+        client: o.ecs(region),
+        cluster: sc.names.cluster,
+        taskDefinition: sc.names.taskFamily,
+        container: sc.names.container,
+        network: { subnets: [], securityGroups: [], assignPublicIp: false },
+      };
+    }
+  }
+  const store = o.dryRun ? await storeOrEmpty(o.store, sc.scenario, notDeployed) : o.store;
 
   const quotas: Record<string, QuotaResult | undefined> = {};
   const maxInFlight: Record<string, number> = {};
@@ -176,16 +198,16 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
   const warnings: string[] = [];
   let rerun: LaunchBatchResult["rerun"];
   if (o.batchId) {
-    batch = await readBatchRecord(o.store, sc.scenario, o.batchId);
+    batch = await readBatchRecord(store, sc.scenario, o.batchId);
     if (!batch) throw new UserError(`batch ${o.batchId} not found in ${o.store.url}${sc.scenario}/batches/`);
   } else if (o.rerun) {
-    batch = (await listBatchRecords(o.store, sc.scenario)).at(-1);
+    batch = (await listBatchRecords(store, sc.scenario)).at(-1);
     if (!batch)
       throw new UserError(
         `--rerun ${o.rerun.text}: no batch of ${sc.project}/${sc.scenario} in ${o.store.url}${sc.scenario}/batches/ to rerun`,
       );
   } else {
-    const open = await listOpenBatches(o.store, sc.scenario);
+    const open = await listOpenBatches(store, sc.scenario);
     batch = open.reverse().find((b) => b.configHash === sc.configHash && sameIds(b.ids, ids));
   }
   const image = o.outputs?.[0]?.scenarios[sc.scenario]?.image ?? sc.scenarioConfig.image;
@@ -295,7 +317,7 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
   for (const region of sc.regions) buckets[region] = createRegionBuckets(limits, clock, o.sleep);
 
   const result = await reconcile(batch, {
-    store: o.store,
+    store,
     ecs,
     targets,
     maxInFlight,
@@ -354,7 +376,44 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
     estimates,
     prices: { date: PRICES_DATE, source: PRICES_SOURCE },
     runMsBasis: basis,
+    notDeployed,
     ...(rerun ? { rerun } : {}),
     warnings,
   };
+}
+
+/**
+ * For a dry run: the store, or — when its bucket does not exist yet (a project not deployed) — an empty
+ * store, noted in `notDeployed`. Anything else (access denied, network) is still an error.
+ */
+async function storeOrEmpty(
+  store: ResultStore,
+  scenario: string,
+  notDeployed: string[],
+): Promise<ResultStore> {
+  try {
+    for await (const _ of store.list(`${scenario}/batches/`)) break;
+    return store;
+  } catch (e) {
+    const err = e as { name?: string; Code?: string };
+    if (err?.name !== "NoSuchBucket" && err?.Code !== "NoSuchBucket") throw e;
+    notDeployed.push(`results bucket ${store.url} does not exist yet`);
+    const none = async () => undefined;
+    return {
+      url: store.url,
+      put: async () => {
+        throw new Error(`${store.url}: not deployed yet (dry run writes nothing)`);
+      },
+      putFile: async () => {
+        throw new Error(`${store.url}: not deployed yet (dry run writes nothing)`);
+      },
+      get: none,
+      getFile: async () => false,
+      head: none,
+      list: async function* () {},
+      delete: async () => {},
+      listPrefixes: async function* () {},
+      copy: async () => false,
+    };
+  }
 }

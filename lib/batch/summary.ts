@@ -93,6 +93,8 @@ export function planText(r: LaunchBatchResult): string {
     `batch ${r.batch.batchId} (${r.mode}); ${r.reconcile.plan.tasks} tasks for ${r.reconcile.plan.ids} IDs now; run time per task: ${r.runMsBasis}`,
     `prices: ${r.prices.date}, ${r.prices.source}`,
   );
+  if (r.notDeployed?.length)
+    out.push(`not deployed yet: ${r.notDeployed.join("; ")} — the plan above is from config`);
   return `${out.join("\n")}\n`;
 }
 

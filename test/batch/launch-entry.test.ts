@@ -138,11 +138,25 @@ describe("mfpar launch", () => {
     const s = setup();
     const { io } = captureIo(s.dir);
     await expect(
-      makeLaunchCommand(clients).run(
+      makeLaunchCommand(clients).run({ values: { store: s.storeDir }, positionals: [s.scenarioFile] }, io),
+    ).rejects.toThrow(/no network for region us-east-1: set aws.network.us-east-1.subnets .*--outputs/);
+    expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
+  });
+
+  it("--dry-run without a network still plans (a PR's preview before the first deploy) and says what is missing", async () => {
+    const s = setup();
+    const { io, out } = captureIo(s.dir);
+    expect(
+      await makeLaunchCommand(clients).run(
         { values: { "dry-run": true, store: s.storeDir }, positionals: [s.scenarioFile] },
         io,
       ),
-    ).rejects.toThrow(/no network for region us-east-1: set aws.network.us-east-1.subnets .*--outputs/);
+    ).toBe(0);
+    expect(out.stdout).toMatch(/vCPU-hours/);
+    expect(out.stdout).toContain(
+      "not deployed yet: us-east-1: no network yet (no stack outputs, no aws.network.us-east-1) — the plan above is from config",
+    );
+    expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
   });
 });
 

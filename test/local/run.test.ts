@@ -1,11 +1,12 @@
 // `mfpar run`: the local backend running the real agent bundle as processes against temporary projects.
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../scripts/cli/main.js";
 import {
+  alive,
   CLI,
   ensureBuilt,
   localKeys,
@@ -179,5 +180,56 @@ describe("mfpar run", () => {
       ["1", "2", "3"].map((id) => `base/resultados/${id}/_SUCCESS.json`),
     );
     expect((await readJson(join(store, "base/resultados/1/_SUCCESS.json"))).attempt).toBe(2);
+  });
+
+  it("persistent workers: a worker killed mid-realization is replaced, its ID retried, no other ID affected, no orphan left", async () => {
+    const cwd = fresh("cwd");
+    await makeFakeProject(join(cwd, "p"), {
+      ids: "1-3",
+      runCommand: '{ command: [node, wrap.mjs], success: "Normal termination", listing: fake.lst }',
+    });
+    const pids = join(cwd, "pids");
+    // ID 2's first attempt starts a child and hangs (its pid and the child's go to a file); everything else
+    // is the ordinary fake model.
+    await writeFile(
+      join(cwd, "p/model/wrap.mjs"),
+      `import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+if (process.env.MFPAR_ID === "2" && process.env.MFPAR_ATTEMPT === "1") {
+  const child = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
+  writeFileSync(${JSON.stringify(pids)}, process.pid + " " + child.pid);
+  setInterval(() => {}, 1000);
+} else await import("./fake.mjs");
+`,
+    );
+    const run = cli(["run", "p/base.yaml", "--workers", "2", "--attempts", "2"], {
+      cwd,
+      env: { FAKE_MODE: "ok" },
+    });
+    const [model, grandchild] = (
+      await waitFor(async () => {
+        const text = await readFile(pids, "utf8").catch(() => "");
+        return text.includes(" ") ? text : undefined;
+      })
+    )
+      .split(" ")
+      .map(Number) as [number, number];
+    // The model's parent is the worker running ID 2: kill it as an OOM killer would.
+    const stat = await readFile(`/proc/${model}/stat`, "utf8");
+    const worker = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    process.kill(worker, "SIGKILL");
+    const r = await run;
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/ {2}succeeded {2}3\n/);
+    const store = join(cwd, ".mfpar/results/fake");
+    const attempts = await Promise.all(
+      ["1", "2", "3"].map(
+        async (id) => (await readJson(join(store, `base/resultados/${id}/_SUCCESS.json`))).attempt,
+      ),
+    );
+    expect(attempts).toEqual([1, 2, 1]);
+    expect(await readFile(join(store, "base/resultados/2/out.txt"), "utf8")).toBe("RESULT 5\n");
+    await waitFor(() => (!alive(model) && !alive(grandchild)) || undefined, 5_000);
+    expect(alive(worker)).toBe(false);
   });
 });

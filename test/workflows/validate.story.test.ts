@@ -1,0 +1,58 @@
+// The PR story, executed: a hydrogeologist opens a PR adding projects/choapa/cb.yaml and its ID list, and
+// .github/workflows/validate.yml runs through the workflow runner (testing/workflow) — real bash, the real
+// mfpar CLI and cdktf app, s3rver, the fake GitHub API — exactly as GitHub would run it, step by step.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Story, startStory } from "../../testing/workflow/story.js";
+import { repoRoot } from "../support/tmp.js";
+
+const CB = "projects/choapa/cb.yaml";
+const CB_IDS = "projects/choapa/calibrated_runs_choapa_cb.txt";
+const cbYaml = readFileSync(join(repoRoot, CB), "utf8");
+const cbIds = readFileSync(join(repoRoot, CB_IDS), "utf8");
+const MARKER = "<!-- mfpar:validate -->";
+
+describe("Validate: a PR adding projects/choapa/cb.yaml", () => {
+  let story: Story;
+  beforeAll(async () => {
+    story = await startStory();
+    // main as the user has it before the PR: choapa without its cb scenario.
+    story.repo.commit("choapa before cb", { [CB]: null, [CB_IDS]: null });
+  });
+  afterAll(() => story?.stop());
+
+  it("passes, and the PR gets one comment with validation, the stacks to change and the launch preview", async () => {
+    story.repo.commit("choapa: scenario cb", { [CB]: cbYaml, [CB_IDS]: cbIds }, { branch: "choapa-cb" });
+    const r = await story.run("validate", story.repo.pullRequest({ number: 7, head: "choapa-cb" }));
+    expect(r.jobs.map((j) => `${j.id}:${j.result}`)).toEqual([
+      "changes/changes:success",
+      "changes:success",
+      "validate:success",
+      "test:success",
+      "plan:success",
+      "comment:success",
+    ]);
+    expect(r.job("changes/changes")!.outputs.projects).toBe('["choapa"]');
+    const comments = story.world.github.state.comments.filter((c) => c.issue_number === 7);
+    expect(comments).toHaveLength(1);
+    const body = comments[0]!.body;
+    expect(body).toContain(MARKER);
+    expect(body).toContain("✅ validation · ✅ tests · ✅ plan");
+    expect(body).toMatch(/cb\s+127 IDs\s+127 tasks\s+us-east-1/);
+    expect(body).toContain("cdktf diff mfpar-choapa-us-east-1");
+    expect(body).toContain("aws_ecs_task_definition.task-cb will be created");
+    // The launch preview of the new scenario: tasks, vCPU-hours and cost, on a project not deployed yet.
+    const preview = /<summary>launch preview: cb<\/summary>([\s\S]*?)<\/details>/.exec(body)?.[1] ?? "";
+    expect(preview).toMatch(/127 tasks/);
+    expect(preview).toMatch(/vCPU-hours/);
+    expect(preview).toMatch(/\$\d/);
+    expect(preview).toMatch(/not deployed yet/);
+    expect(preview).not.toMatch(/exited \d/);
+    // The plan role was assumed as a PR's token, read-only; nothing was deployed.
+    expect(story.world.cloud.sessions.map((s) => [s.role, s.subject])).toEqual([
+      ["mfpar-github-plan", "repo:acme/mfpar:pull_request"],
+    ]);
+    expect(story.world.cloud.events.filter((e) => e.kind === "apply" || e.kind === "push")).toEqual([]);
+  }, 600_000);
+});

@@ -1,0 +1,207 @@
+// Temporary git repositories made from this one, for workflow runs: a snapshot of the working tree (what
+// the tests are testing, committed or not) or a clone at a commit, with helpers that make the commits,
+// branches, pull-request refs and events a story needs.
+//
+//   const repo = makeTempRepo();                                   // main = this working tree, one commit
+//   repo.commit("add choapa cb", { "projects/choapa/cb.yaml": text }, { branch: "add-cb" });
+//   const pr = repo.pullRequest({ number: 7, head: "add-cb" });     // refs/pull/7/{head,merge} + event
+//   const push = repo.merge("add-cb");                              // merge commit on main + push event
+import { spawnSync } from "node:child_process";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import type { WorkflowEvent } from "./run.js";
+import { runnerRepoRoot } from "./world.js";
+
+export interface TempRepo {
+  dir: string;
+  git(...args: string[]): string;
+  /** The commit a branch (default main) points at. */
+  head(branch?: string): string;
+  /**
+   * Writes (string) or deletes (null) files on `branch` — created from `from` (default main) when new — and
+   * commits them; returns the commit.
+   */
+  commit(
+    message: string,
+    files: Record<string, string | null>,
+    opts?: { branch?: string; from?: string },
+  ): string;
+  /** refs/pull/N/head and the test merge commit refs/pull/N/merge, and the `pull_request` event GitHub sends. */
+  pullRequest(opts: {
+    number: number;
+    head: string;
+    base?: string;
+    action?: "opened" | "synchronize" | "reopened";
+    title?: string;
+    fork?: boolean;
+  }): WorkflowEvent;
+  /** Merges `branch` into main (a merge commit, as the merge button does) and returns the `push` event. */
+  merge(branch: string, opts?: { message?: string }): WorkflowEvent;
+  /** The `push` event for main moving from `before` to its current commit. */
+  pushEvent(before: string, branch?: string): WorkflowEvent;
+  remove(): void;
+}
+
+function run(cwd: string, args: string[], input?: string): string {
+  const r = spawnSync("git", args, {
+    cwd,
+    encoding: "utf8",
+    input,
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: "Hydro Dev",
+      GIT_AUTHOR_EMAIL: "hydro-dev@example.com",
+      GIT_COMMITTER_NAME: "Hydro Dev",
+      GIT_COMMITTER_EMAIL: "hydro-dev@example.com",
+    },
+  });
+  if (r.status !== 0) throw new Error(`git ${args.join(" ")} (in ${cwd}): ${r.stderr || r.stdout}`);
+  return r.stdout.trim();
+}
+
+/**
+ * A temporary repository with `main` holding `from`: "worktree" (default) copies the tracked and untracked,
+ * not ignored, files of `source` (default this repository) into one commit; anything else is a commit of
+ * `source` to clone.
+ */
+export function makeTempRepo(opts: { source?: string; from?: string; parent?: string } = {}): TempRepo {
+  const source = opts.source ?? runnerRepoRoot;
+  const dir = mkdtempSync(join(opts.parent ?? tmpdir(), "mfpar-repo-"));
+  const from = opts.from ?? "worktree";
+  if (from === "worktree") {
+    run(dir, ["init", "-q", "-b", "main"]);
+    const files = run(source, ["ls-files", "-co", "--exclude-standard", "-z"]).split("\0").filter(Boolean);
+    for (const f of files) {
+      const src = join(source, f);
+      let st: ReturnType<typeof statSync>;
+      try {
+        st = statSync(src);
+      } catch {
+        continue; // deleted in the working tree, not yet staged
+      }
+      if (!st.isFile()) continue;
+      mkdirSync(dirname(join(dir, f)), { recursive: true });
+      copyFileSync(src, join(dir, f));
+      chmodSync(join(dir, f), st.mode & 0o777);
+    }
+    run(dir, ["add", "-A"]);
+    run(dir, ["commit", "-q", "--no-verify", "-m", "snapshot of the working tree"]);
+  } else {
+    run(dirname(dir), ["clone", "-q", "--no-checkout", source, dir]);
+    run(dir, ["checkout", "-q", "-B", "main", from]);
+    run(dir, ["remote", "remove", "origin"]);
+  }
+  run(dir, ["config", "uploadpack.allowAnySHA1InWant", "true"]);
+  run(dir, ["config", "commit.gpgsign", "false"]);
+  const git = (...args: string[]) => run(dir, args);
+  const head = (branch = "main") => git("rev-parse", `refs/heads/${branch}`);
+  const current = () => git("rev-parse", "--abbrev-ref", "HEAD");
+  const repo: TempRepo = {
+    dir,
+    git,
+    head,
+    commit(message, files, o = {}) {
+      const branch = o.branch ?? "main";
+      const exists =
+        spawnSync("git", ["rev-parse", "-q", "--verify", `refs/heads/${branch}`], { cwd: dir }).status === 0;
+      if (exists) git("checkout", "-q", branch);
+      else git("checkout", "-q", "-b", branch, o.from ?? "main");
+      for (const [f, content] of Object.entries(files)) {
+        const p = join(dir, f);
+        if (content === null) {
+          try {
+            unlinkSync(p);
+          } catch {
+            /* already absent */
+          }
+        } else {
+          mkdirSync(dirname(p), { recursive: true });
+          writeFileSync(p, content);
+        }
+      }
+      git("add", "-A");
+      git("commit", "-q", "--no-verify", "--allow-empty", "-m", message);
+      const sha = head(branch);
+      if (current() !== "main") git("checkout", "-q", "main");
+      return sha;
+    },
+    pullRequest(o) {
+      const base = o.base ?? "main";
+      const headSha = head(o.head);
+      const baseSha = head(base);
+      git("update-ref", `refs/pull/${o.number}/head`, headSha);
+      const tree = git("merge-tree", "--write-tree", baseSha, headSha).split("\n")[0]!;
+      const merge = git(
+        "commit-tree",
+        tree,
+        "-p",
+        baseSha,
+        "-p",
+        headSha,
+        "-m",
+        `Merge ${headSha} into ${baseSha}`,
+      );
+      git("update-ref", `refs/pull/${o.number}/merge`, merge);
+      const [owner, name] = ["acme", "mfpar"];
+      return {
+        name: "pull_request",
+        sha: merge,
+        ref: `refs/pull/${o.number}/merge`,
+        payload: {
+          action: o.action ?? "opened",
+          number: o.number,
+          pull_request: {
+            number: o.number,
+            title: o.title ?? `PR ${o.number}`,
+            state: "open",
+            head: {
+              ref: o.head,
+              sha: headSha,
+              repo: { full_name: `${owner}/${name}`, fork: Boolean(o.fork) },
+            },
+            base: { ref: base, sha: baseSha, repo: { full_name: `${owner}/${name}`, fork: false } },
+            user: { login: "hydro-dev", type: "User" },
+          },
+          repository: { full_name: `${owner}/${name}`, name, owner: { login: owner } },
+          sender: { login: "hydro-dev", type: "User" },
+        },
+      };
+    },
+    merge(branch, o = {}) {
+      const before = head("main");
+      git("checkout", "-q", "main");
+      git("merge", "-q", "--no-ff", "--no-edit", "-m", o.message ?? `Merge branch '${branch}'`, branch);
+      return repo.pushEvent(before);
+    },
+    pushEvent(before, branch = "main") {
+      const after = head(branch);
+      const commits = git("rev-list", "--reverse", `${before}..${after}`).split("\n").filter(Boolean);
+      return {
+        name: "push",
+        sha: after,
+        ref: `refs/heads/${branch}`,
+        payload: {
+          ref: `refs/heads/${branch}`,
+          before,
+          after,
+          commits: commits.map((id) => ({ id, message: git("log", "-1", "--format=%s", id) })),
+          head_commit: { id: after },
+          repository: { full_name: "acme/mfpar", name: "mfpar", owner: { login: "acme" } },
+          sender: { login: "hydro-dev", type: "User" },
+        },
+      };
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+  return repo;
+}

@@ -1,0 +1,21 @@
+// `cdktf` and `terraform` inside the workflow runner: terraform cannot run here, so the command is handed to
+// the runner (testing/workflow/cdktf.ts), which synthesizes with the checkout's own app, refuses what
+// terraform would, and records what a deploy, targeted apply or destroy applies. Output and exit code are the
+// runner's answer.   node runner-tool.mjs <cdktf|terraform> args...
+const [tool, ...argv] = process.argv.slice(2);
+const url = process.env.MFPAR_RUNNER_CONTROL;
+if (!url) {
+  process.stderr.write(
+    `${tool}: MFPAR_RUNNER_CONTROL is not set (this shim only works inside the workflow runner)\n`,
+  );
+  process.exit(1);
+}
+const res = await fetch(`${url}/__runner/${tool}`, {
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify({ argv, cwd: process.cwd(), env: process.env }),
+});
+const out = await res.json();
+if (out.stdout) process.stdout.write(out.stdout);
+if (out.stderr) process.stderr.write(out.stderr);
+process.exit(typeof out.code === "number" ? out.code : 1);
