@@ -24,6 +24,9 @@ const FAST: EcsRateLimits = {
   readApi: { burst: 1000, perSecond: 1000 },
 };
 const FAMILY = "task-agente-choapa-cb";
+// The test's own ECS client (creating the batch) signs with dummy keys; the workflow's come from its session.
+process.env.AWS_ACCESS_KEY_ID ??= "test";
+process.env.AWS_SECRET_ACCESS_KEY ??= "test";
 
 /** What the deployed stack mfpar-choapa-us-east-1 publishes (its `launcher` output). */
 function choapaOutputs(): ProjectStackOutputs {

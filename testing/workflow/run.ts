@@ -228,10 +228,14 @@ async function runWith(world: World, opts: RunWorkflowOptions): Promise<Workflow
   log(`workflow ${wf.name} (${wf.path}) on ${opts.event.name} @ ${sha.slice(0, 7)} ${ref}`);
   let concurrency: WorkflowRunResult["concurrency"];
   try {
-    const c = evaluateToken(wf.template.concurrency, baseContexts(st, wf, {}), {
-      success: true,
-      failure: false,
-    });
+    const c = evaluateToken(
+      wf.template.concurrency,
+      baseContexts(st, wf, { inputs: dispatchInputs(wf, opts.event) }),
+      {
+        success: true,
+        failure: false,
+      },
+    );
     if (typeof c === "string") concurrency = { group: c, cancelInProgress: false };
     else if (c && typeof c === "object" && !Array.isArray(c))
       concurrency = { group: asString(c.group), cancelInProgress: c["cancel-in-progress"] === true };
@@ -239,7 +243,7 @@ async function runWith(world: World, opts: RunWorkflowOptions): Promise<Workflow
     concurrency = undefined;
   }
   const secrets = { GITHUB_TOKEN: "", ...(opts.secrets ?? {}) };
-  await runJobs(st, { wf, inputs: {}, secrets, prefix: "", namePrefix: "" });
+  await runJobs(st, { wf, inputs: dispatchInputs(wf, opts.event), secrets, prefix: "", namePrefix: "" });
   const failed = st.jobs.some((j) => j.result === "failure" && !j.continueOnError);
   run.status = "completed";
   run.conclusion = failed ? "failure" : "success";
@@ -294,6 +298,28 @@ function githubContext(st: RunState, jobId: string, token: string): Record<strin
     action: "",
     retention_days: "90",
   };
+}
+
+/**
+ * `inputs` of a workflow_dispatch run as GitHub builds it: the dispatched values, else each input's default
+ * (booleans as booleans; an unset input without default is ""). A required input missing is refused, as the
+ * GitHub UI and API refuse such a dispatch.
+ */
+function dispatchInputs(wf: LoadedWorkflow, event: WorkflowEvent): Record<string, Json> {
+  if (event.name !== "workflow_dispatch") return {};
+  const given = (event.payload.inputs ?? {}) as Record<string, Json>;
+  const defs = wf.template.events?.workflow_dispatch?.inputs ?? {};
+  const inputs: Record<string, Json> = {};
+  for (const [k, d] of Object.entries(defs)) {
+    const v = given[k];
+    if (v !== undefined && v !== "") inputs[k] = d.type === "boolean" ? v === true || v === "true" : v;
+    else if (d.default !== undefined) inputs[k] = d.default as Json;
+    else if (d.required) throw new Error(`workflow_dispatch of ${wf.name}: required input "${k}" not given`);
+    else inputs[k] = d.type === "boolean" ? false : "";
+  }
+  for (const k of Object.keys(given))
+    if (!(k in defs)) throw new Error(`workflow_dispatch of ${wf.name}: unexpected input "${k}"`);
+  return inputs;
 }
 
 function baseContexts(st: RunState, wf: LoadedWorkflow, extra: Contexts): Contexts {
