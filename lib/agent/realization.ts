@@ -4,6 +4,7 @@ import { basename, join, resolve } from "node:path";
 import { glob } from "tinyglobby";
 import { mapLimit } from "../concurrency.js";
 import { errorMessage, UserError } from "../errors.js";
+import { formatDurationShort } from "../format/duration.js";
 import { createLogger, type LogFields, type Logger, type LogLevel } from "../log.js";
 import { readObservations } from "../pest/instructions.js";
 import { parameterValues, readParFile } from "../pest/par.js";
@@ -202,7 +203,7 @@ export async function runRealization(
     if (res.timedOut) {
       throw new StepFailure(
         stepReason ?? "timeout",
-        `${what} did not finish within ${formatMs(cmd.timeoutMs)}: its process tree was killed`,
+        `${what} did not finish within ${formatDurationShort(cmd.timeoutMs)}: its process tree was killed`,
         detail,
       );
     }
@@ -496,16 +497,4 @@ export async function runRealization(
     }
     return { id, status, marker, keys };
   }
-}
-
-// `90000` → `1m30s`. Not lib/config/duration.ts's formatDuration: that module carries the zod schema, which
-// costs every agent process start-up time.
-function formatMs(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  let s = Math.round(ms / 1000);
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  return `${h ? `${h}h` : ""}${m ? `${m}m` : ""}${s || (!h && !m) ? `${s}s` : ""}`;
 }

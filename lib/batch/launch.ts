@@ -17,9 +17,9 @@ import { TokenBucket } from "../ecs/token-bucket.js";
 import { UserError } from "../errors.js";
 import type { ProjectStackOutputs } from "../infra/outputs.js";
 import {
-  type CostEstimate,
-  estimateCost,
   estimateDurationMs,
+  estimateLaunchCost,
+  type LaunchCostEstimate,
   PRICES_DATE,
   PRICES_SOURCE,
 } from "../pricing/estimate.js";
@@ -82,7 +82,7 @@ export interface RegionEstimate {
   region: string;
   ids: number;
   tasks: number;
-  cost: CostEstimate;
+  cost: LaunchCostEstimate;
   durationMs: number;
 }
 
@@ -355,7 +355,7 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
       region: r.region,
       ids: toRun,
       tasks,
-      cost: estimateCost({
+      cost: estimateLaunchCost({
         region: r.region,
         capacity,
         cpu: sc.config.task.cpu,

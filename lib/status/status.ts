@@ -8,7 +8,7 @@
  * tasks, stop codes) come from the batch reconcile step's observation when there is one.
  */
 import { mapLimit } from "../concurrency.js";
-import { type CostEstimate, estimateCost, type PricingInput } from "../pricing/cost.js";
+import { type BatchCostEstimate, estimateBatchCost, type PricingInput } from "../pricing/cost.js";
 import { quantileSorted } from "../stats.js";
 import { type MarkerKind, storeKeys } from "../store/keys.js";
 import {
@@ -173,7 +173,7 @@ export interface BatchStatus {
   eta?: { ms: number; finishAt: string; method: "throughput" | "median-time" };
   /** Successful realizations per hour over the recent window. */
   throughputPerHour?: number;
-  cost?: CostEstimate;
+  cost?: BatchCostEstimate;
   /** Every ID is done or out of attempts. */
   complete: boolean;
 }
@@ -375,7 +375,7 @@ export function buildStatus(input: StatusInput): BatchStatus {
 
   const regionList = [...regions.values()].sort((a, b) => a.region.localeCompare(b.region));
   const cost = input.pricing
-    ? estimateCost(input.pricing, {
+    ? estimateBatchCost(input.pricing, {
         regions: regionList.map((r) => ({
           region: r.region,
           attempts: r.attempts,

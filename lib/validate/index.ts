@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { basename, join, resolve, sep } from "node:path";
+import { listCalibrationFiles, loadCalibration } from "../calibrate/load.js";
 import {
   displayPath,
   findProjects,
@@ -92,6 +94,14 @@ async function isFile(p: string): Promise<boolean> {
   }
 }
 
+function readFileSyncSafe(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
 function collect(e: unknown, out: Diagnostic[]): void {
   if (e instanceof ValidationError) out.push(...e.diagnostics);
   else if (e instanceof UserError) out.push(e.toDiagnostic());
@@ -167,7 +177,20 @@ async function validateProject(
       message: `project "${project.config.project}" does not match its folder name: expected "${basename(dir)}"`,
     });
   }
-  const files = only ?? (await listScenarioFiles(dir));
+  // Calibration files (a `calibration:` key) sit beside the scenarios: checked as calibrations (lib/calibrate).
+  const calibrations = only
+    ? only.filter((f) => /^calibration\s*:/m.test(readFileSyncSafe(f)))
+    : await listCalibrationFiles(dir);
+  for (const file of calibrations) {
+    try {
+      const cal = await loadCalibration(file);
+      result.diagnostics.push(...cal.warnings);
+    } catch (e) {
+      collect(e, result.diagnostics);
+    }
+  }
+  if (only && calibrations.length === only.length) return;
+  const files = only?.filter((f) => !calibrations.includes(f)) ?? (await listScenarioFiles(dir));
   if (files.length === 0) {
     result.diagnostics.push({
       file: project.file,

@@ -35,6 +35,23 @@ describe("mfpar validate", () => {
     });
   });
 
+  it("checks calibration files beside the scenarios as calibrations (not as scenarios)", async () => {
+    const dir = demoCopy();
+    expect((await validatePath(dir)).ok).toBe(true);
+    const file = join(dir, "cal-heads.yaml");
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8").replace("  noptmax: 10", "  noptmax: 10\n  max_run_fails: 2"),
+    );
+    for (const target of [dir, file]) {
+      const r = await validatePath(target);
+      expect(r.ok).toBe(false);
+      expect(r.diagnostics.map((d) => d.message)).toEqual([
+        'unknown PEST++ option "max_run_fails"; did you mean "max_run_fail"?',
+      ]);
+    }
+  });
+
   it("reports missing parameter files once, with the first IDs and the count", async () => {
     const dir = demoCopy();
     for (const id of [3, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60])
