@@ -230,14 +230,10 @@ async function runWith(world: World, opts: RunWorkflowOptions): Promise<Workflow
   log(`workflow ${wf.name} (${wf.path}) on ${opts.event.name} @ ${sha.slice(0, 7)} ${ref}`);
   let concurrency: WorkflowRunResult["concurrency"];
   try {
-    const c = evaluateToken(
-      wf.template.concurrency,
-      baseContexts(st, wf, { inputs: dispatchInputs(wf, opts.event) }),
-      {
-        success: true,
-        failure: false,
-      },
-    );
+    const c = evaluateToken(wf.template.concurrency, baseContexts(st, wf, {}), {
+      success: true,
+      failure: false,
+    });
     if (typeof c === "string") concurrency = { group: c, cancelInProgress: false };
     else if (c && typeof c === "object" && !Array.isArray(c))
       concurrency = { group: asString(c.group), cancelInProgress: c["cancel-in-progress"] === true };
@@ -245,12 +241,8 @@ async function runWith(world: World, opts: RunWorkflowOptions): Promise<Workflow
     concurrency = undefined;
   }
   const secrets = { GITHUB_TOKEN: "", ...(opts.secrets ?? {}) };
-<<<<<<< HEAD
-  await runJobs(st, { wf, inputs: dispatchInputs(wf, opts.event), secrets, prefix: "", namePrefix: "" });
-=======
   const inputs = opts.event.name === "workflow_dispatch" ? dispatchInputs(st, wf) : {};
   await runJobs(st, { wf, inputs, secrets, prefix: "", namePrefix: "" });
->>>>>>> main
   const failed = st.jobs.some((j) => j.result === "failure" && !j.continueOnError);
   run.status = "completed";
   run.conclusion = failed ? "failure" : "success";
@@ -308,27 +300,6 @@ function githubContext(st: RunState, jobId: string, token: string): Record<strin
 }
 
 /**
-<<<<<<< HEAD
- * `inputs` of a workflow_dispatch run as GitHub builds it: the dispatched values, else each input's default
- * (booleans as booleans; an unset input without default is ""). A required input missing is refused, as the
- * GitHub UI and API refuse such a dispatch.
- */
-function dispatchInputs(wf: LoadedWorkflow, event: WorkflowEvent): Record<string, Json> {
-  if (event.name !== "workflow_dispatch") return {};
-  const given = (event.payload.inputs ?? {}) as Record<string, Json>;
-  const defs = wf.template.events?.workflow_dispatch?.inputs ?? {};
-  const inputs: Record<string, Json> = {};
-  for (const [k, d] of Object.entries(defs)) {
-    const v = given[k];
-    if (v !== undefined && v !== "") inputs[k] = d.type === "boolean" ? v === true || v === "true" : v;
-    else if (d.default !== undefined) inputs[k] = d.default as Json;
-    else if (d.required) throw new Error(`workflow_dispatch of ${wf.name}: required input "${k}" not given`);
-    else inputs[k] = d.type === "boolean" ? false : "";
-  }
-  for (const k of Object.keys(given))
-    if (!(k in defs)) throw new Error(`workflow_dispatch of ${wf.name}: unexpected input "${k}"`);
-  return inputs;
-=======
  * The `inputs` context of a workflow_dispatch: the declared inputs, each the value dispatched or its default,
  * typed as GitHub types them (boolean and number inputs are not strings). What GitHub refuses to dispatch is an
  * error: an input the workflow does not declare, a required one left out, a choice not in its options.
@@ -359,7 +330,6 @@ function dispatchInputs(st: RunState, wf: LoadedWorkflow): Record<string, Json> 
       );
   }
   return out;
->>>>>>> main
 }
 
 function baseContexts(st: RunState, wf: LoadedWorkflow, extra: Contexts): Contexts {
