@@ -3,6 +3,7 @@ import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../scripts/cli/main.js";
 import {
@@ -122,6 +123,59 @@ describe("mfpar run", () => {
     expect(one.stdout).toMatch(/^Running 1 realization of \S+ with 1 worker\n/);
   });
 
+  it("a store belongs to one project: a second project sharing --store is refused; a store without a record is adopted", async () => {
+    const cwd = fresh("cwd");
+    await makeFakeProject(join(cwd, "a"));
+    await makeFakeProject(join(cwd, "b"), { project: "other" });
+    const a = await cli(["run", "a/base.yaml", "--store", "shared", "--ids", "1"], {
+      cwd,
+      env: { FAKE_MODE: "ok" },
+    });
+    expect(a.code, a.stdout + a.stderr).toBe(0);
+    expect(await readJson(join(cwd, "shared/_mfpar-store.json"))).toMatchObject({
+      version: 1,
+      project: "fake",
+      adopted: false,
+    });
+    // Same scenario name, same ID: without the record, b would take a's _SUCCESS.json as "already done".
+    const b = await cli(["run", "b/base.yaml", "--store", "shared", "--ids", "1"], {
+      cwd,
+      env: { FAKE_MODE: "ok" },
+    });
+    expect(b.code).toBe(3);
+    expect(b.stderr).toContain(
+      `results store ${pathToFileURL(join(cwd, "shared")).href}/ belongs to project "fake" (_mfpar-store.json), not "other"`,
+    );
+    expect(b.stdout).toBe("");
+    // mfpar status of project b on a's store: refused too, nothing reported as b's.
+    const st = await cli(["status", "b/base.yaml", "--store", "shared"], { cwd });
+    expect(st.code).toBe(3);
+    expect(st.stderr).toContain('belongs to project "fake"');
+    // A store with results and no record (e.g. an existing bucket): adopted and recorded on first use.
+    await rm(join(cwd, "shared/_mfpar-store.json"));
+    const again = await cli(["run", "a/base.yaml", "--store", "shared", "--ids", "1"], {
+      cwd,
+      env: { FAKE_MODE: "ok" },
+    });
+    expect(again.code).toBe(0);
+    expect(await readJson(join(cwd, "shared/_mfpar-store.json"))).toMatchObject({
+      project: "fake",
+      adopted: true,
+    });
+  });
+
+  it("aws: is not needed to run locally; launching such a project on ECS is refused, naming what to add", async () => {
+    const cwd = fresh("cwd");
+    await makeFakeProject(join(cwd, "p"), { noAws: true, ids: "1" });
+    const r = await cli(["run", "p/base.yaml"], { cwd, env: { FAKE_MODE: "ok" } });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const l = await cli(["launch", "p/base.yaml", "--dry-run"], { cwd });
+    expect(l.code).toBe(3);
+    expect(l.stderr).toContain(
+      "project fake has no aws: section: it runs only locally (mfpar run). To launch on ECS add aws:",
+    );
+  });
+
   it("refuses to start when the model executable is not on PATH (exit 4, nothing run)", async () => {
     const cwd = fresh("cwd");
     await makeFakeProject(join(cwd, "p"), {
@@ -186,7 +240,7 @@ describe("mfpar run", () => {
     const cwd = fresh("cwd");
     await makeFakeProject(join(cwd, "p"), {
       ids: "1-3",
-      runCommand: '{ command: [node, wrap.mjs], success: "Normal termination", listing: fake.lst }',
+      runCommand: '{ command: [node, wrap.mjs], success: "Normal termination", listing: model/fake.lst }',
     });
     const pids = join(cwd, "pids");
     // ID 2's first attempt starts a child and hangs (its pid and the child's go to a file); everything else
@@ -231,5 +285,29 @@ if (process.env.MFPAR_ID === "2" && process.env.MFPAR_ATTEMPT === "1") {
     expect(await readFile(join(store, "base/resultados/2/out.txt"), "utf8")).toBe("RESULT 5\n");
     await waitFor(() => (!alive(model) && !alive(grandchild)) || undefined, 5_000);
     expect(alive(worker)).toBe(false);
+  });
+
+  it("a model that writes into one of its input files changes neither the source model nor another realization", async () => {
+    const cwd = fresh("cwd");
+    await makeFakeProject(join(cwd, "p"), {
+      ids: "1-3",
+      runCommand: '{ command: [node, wrap.mjs], success: "Normal termination", listing: model/fake.lst }',
+    });
+    await writeFile(join(cwd, "p/model/shared.dat"), "original\n");
+    // Appends its ID to an input file in place (same inode: a hard link would leak it), keeps what it saw.
+    await writeFile(
+      join(cwd, "p/model/wrap.mjs"),
+      `import { appendFileSync, copyFileSync } from "node:fs";
+appendFileSync("shared.dat", "written by " + process.env.MFPAR_ID + "\\n");
+copyFileSync("shared.dat", "extra/seen.txt");
+await import("./fake.mjs");
+`,
+    );
+    const r = await cli(["run", "p/base.yaml", "--workers", "2"], { cwd, env: { FAKE_MODE: "ok" } });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await readFile(join(cwd, "p/model/shared.dat"), "utf8")).toBe("original\n");
+    const store = join(cwd, ".mfpar/results/fake/base/resultados");
+    for (const id of ["1", "2", "3"])
+      expect(await readFile(join(store, id, "extra/seen.txt"), "utf8")).toBe(`original\nwritten by ${id}\n`);
   });
 });
