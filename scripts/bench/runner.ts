@@ -191,7 +191,7 @@ async function tinyCase(tmp: string): Promise<Case> {
       "  templates: [{ tpl: model/in.tpl, out: model/in.dat }]",
       '  run: { command: [sh, model.sh], success: "Normal termination", listing: model/tiny.lst }',
       "  observations: [{ ins: model/out.ins, out: model/out.txt }]",
-      '  collect: ["out.txt", "tiny.lst"]',
+      '  collect: ["model/out.txt", "model/tiny.lst"]',
       "",
     ].join("\n"),
   );
