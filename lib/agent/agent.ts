@@ -8,6 +8,7 @@ import { createLogger, type Logger, type LogLevel } from "../log.js";
 import { LocalStore } from "../store/local.js";
 import { isS3Location } from "../store/location.js";
 import type { ResultStore } from "../store/types.js";
+import { ecsLogLocation } from "./ecs-metadata.js";
 import { type AgentInput, readAgentInput } from "./env.js";
 import { planRealizations } from "./plan.js";
 import { killTree, runningGroups } from "./process.js";
@@ -141,9 +142,11 @@ export async function prepareAgent(
     uptimeMs: Math.round(performance.now()),
     loadedMs: Math.round(t0),
   });
+  const logLocation = await ecsLogLocation(deps.env);
   const ctx: AgentContext = {
     plan,
     store,
+    ...(logLocation ? { logLocation } : {}),
     workRoot: input.workDir,
     batchId: input.batchId,
     imageDigest: input.imageDigest,
