@@ -342,7 +342,9 @@ describe("actions", () => {
       "stack-outputs": "${{ steps.outputs.outputs.file }}",
       "github-token": "${{ github.token }}",
     });
-    const status = stepsOf(job("batch-status.yml", "status")).find((s) => s.uses === "./actions/batch-status");
+    const status = stepsOf(job("batch-status.yml", "status")).find(
+      (s) => s.uses === "./actions/batch-status",
+    );
     expect(status?.with?.act).toBe(true);
   });
 
