@@ -4,7 +4,9 @@
 // which stacks were deployed, which tags are in the registry, in which order, and what was skipped.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { GetObjectCommand, HeadBucketCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exitAtFirstRunStep } from "../../testing/workflow/mutate.js";
 import { STORY_ACCOUNT, type Story, startStory } from "../../testing/workflow/story.js";
 import { repoRoot } from "../support/tmp.js";
 
@@ -27,14 +29,6 @@ describe("Deploy: merging to main", () => {
     story.repo.commit("choapa: scenario cb", { [CB]: read(CB), [CB_IDS]: read(CB_IDS) }, { branch: "cb" });
     const push = story.repo.merge("cb");
     const r = await story.run("deploy", push);
-    expect(r.jobs.map((j) => `${j.id}:${j.result}`)).toEqual([
-      "base:success",
-      "changes/changes:success",
-      "changes:success",
-      "targets:success",
-      "deploy:success",
-      "autorun:skipped",
-    ]);
     const sha = push.sha!;
     expect([...story.world.cloud.stacks.keys()]).toEqual(["mfpar-choapa-us-east-1"]);
     expect(story.world.cloud.stacks.get("mfpar-choapa-us-east-1")!.variables).toEqual({ image: sha });
@@ -57,6 +51,14 @@ describe("Deploy: merging to main", () => {
       "apply",
     ]);
     expect(events.filter((e) => e.kind === "task-definition" && !e.imageInRegistry)).toEqual([]);
+    expect(r.jobs.map((j) => `${j.id}:${j.result}`)).toEqual([
+      "base:success",
+      "changes/changes:success",
+      "changes:success",
+      "targets:success",
+      "deploy:success",
+      "autorun:skipped",
+    ]);
     const image = story.world.cloud.repositories[0]!.images[0]!;
     expect(image.buildArgs).toEqual({ PROJECT: "choapa", WITH_WINE: "false" });
     // The deploy role, assumed by the production environment's token.
@@ -64,6 +66,21 @@ describe("Deploy: merging to main", () => {
       ["mfpar-github-deploy", "repo:acme/mfpar:environment:production"],
     ]);
     expect(r.job("deploy")!.environment).toEqual({ name: "production", approved: true });
+    // What Run batch reads next: the results buckets exist and the state holds the launcher's outputs.
+    const state = await story.s3.client.send(
+      new GetObjectCommand({
+        Bucket: `${STORY_ACCOUNT}-mfpar-tfstate`,
+        Key: "mfpar/mfpar-choapa-us-east-1.tfstate",
+      }),
+    );
+    const launcher = JSON.parse(await state.Body!.transformToString()).outputs.launcher.value;
+    expect(launcher.cluster.arn).toBe(`arn:aws:ecs:us-east-1:${STORY_ACCOUNT}:cluster/cluster-agente-choapa`);
+    expect(launcher.scenarios.cb.image).toBe(`${REGISTRY}/agente-choapa-cb:${sha}`);
+    expect(launcher.network.subnets).toEqual([
+      expect.stringMatching(/^subnet-/),
+      expect.stringMatching(/^subnet-/),
+    ]);
+    await story.s3.client.send(new HeadBucketCommand({ Bucket: `${STORY_ACCOUNT}-agente-choapa-cb` }));
   }, 600_000);
 
   it("a rejected deploy is not lost: the next merge deploys it too (diffed from the last successful deploy), with Wine when the project needs it; the demo project is skipped with a notice", async () => {
@@ -114,5 +131,19 @@ describe("Deploy: merging to main", () => {
       "success",
       "success",
     ]);
+  }, 600_000);
+
+  it("executes its steps: `exit 3` at the top of the first unconditional run: step fails the deploy", async () => {
+    const wf = ".github/workflows/deploy.yml";
+    const mutant = exitAtFirstRunStep(readFileSync(join(story.repo.dir, wf), "utf8"));
+    expect(mutant).toMatchObject({ job: "targets", step: 3 });
+    story.repo.commit(
+      "deploy: exit 3",
+      { [wf]: mutant.text, "projects/demo/NOTES.md": "mutant\n" },
+      { branch: "mutant" },
+    );
+    const r = await story.run("deploy", story.repo.merge("mutant"));
+    expect(r.conclusion).toBe("failure");
+    expect(r.job("targets")!.steps[2]!.log).toContain("Error: Process completed with exit code 3.");
   }, 600_000);
 });

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exitAtFirstRunStep } from "../../testing/workflow/mutate.js";
 import { type Story, startStory } from "../../testing/workflow/story.js";
 import { repoRoot } from "../support/tmp.js";
 
@@ -95,5 +96,21 @@ describe("Validate: a PR adding projects/choapa/cb.yaml", () => {
     expect(comment!.body).toContain("projects/choapa/cb.yaml:3:");
     expect(story.world.cloud.events.filter((e) => e.kind === "apply" || e.kind === "push")).toEqual([]);
     expect(story.world.cloud.stacks.size).toBe(0);
+  }, 600_000);
+
+  it("executes its steps: `exit 3` at the top of the first unconditional run: step fails validation", async () => {
+    const wf = ".github/workflows/validate.yml";
+    const mutant = exitAtFirstRunStep(readFileSync(join(story.repo.dir, wf), "utf8"));
+    expect(mutant).toMatchObject({ job: "validate", step: 3 });
+    story.repo.commit(
+      "validate: exit 3",
+      { [wf]: mutant.text, [CB]: cbYaml, [CB_IDS]: cbIds },
+      { branch: "mutant" },
+    );
+    const r = await story.run("validate", story.repo.pullRequest({ number: 11, head: "mutant" }));
+    expect(r.conclusion).toBe("failure");
+    expect(r.job("validate")!.steps[2]!.log).toContain("Error: Process completed with exit code 3.");
+    const [comment] = story.world.github.state.comments.filter((c) => c.issue_number === 11);
+    expect(comment!.body).toContain("❌ validation");
   }, 600_000);
 });
