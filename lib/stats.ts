@@ -35,11 +35,31 @@ export interface ObservationStats {
   p90: number;
   p95: number;
   max: number;
+  /** Values left out as HDRY/HNOFLO (dry or inactive cells): not in count, mean or percentiles. */
+  noData: number;
 }
 
-/** Summary statistics of one observation over the ensemble; non-finite values are ignored. */
-export function describe(name: string, values: readonly number[]): ObservationStats {
-  const xs = values.filter(Number.isFinite).sort((a, b) => a - b);
+/**
+ * Which values are MODFLOW's HDRY/HNOFLO markers rather than heads: anything of magnitude ≥ 1e30 (MODFLOW 6's
+ * fixed DHDRY/DHNOFLO, the usual HNOFLO), and the given values — compared in single precision, as head files
+ * store them (-999.99 is written as -999.98999…).
+ */
+export function noDataTest(values: readonly number[] = []): (v: number) => boolean {
+  const exact = new Set(values.map((x) => Math.fround(x)));
+  return (v) => Math.abs(v) >= 1e30 || exact.has(Math.fround(v));
+}
+
+/**
+ * Summary statistics of one observation over the ensemble; non-finite values are ignored, and values that
+ * `isNoData` flags (HDRY/HNOFLO, see {@link noDataTest}) are counted apart, not used.
+ */
+export function describe(
+  name: string,
+  values: readonly number[],
+  isNoData: (v: number) => boolean = () => false,
+): ObservationStats {
+  const finite = values.filter(Number.isFinite);
+  const xs = finite.filter((v) => !isNoData(v)).sort((a, b) => a - b);
   const n = xs.length;
   let mean = Number.NaN;
   let std = Number.NaN;
@@ -68,5 +88,6 @@ export function describe(name: string, values: readonly number[]): ObservationSt
     p90: q(0.9),
     p95: q(0.95),
     max: n ? xs[n - 1]! : Number.NaN,
+    noData: finite.length - n,
   };
 }

@@ -7,10 +7,10 @@ import { ExitCode } from "../exit-codes.js";
 import { createLogger, type Logger, type LogLevel } from "../log.js";
 import { LocalStore } from "../store/local.js";
 import type { ResultStore } from "../store/types.js";
-import { readAgentInput } from "./env.js";
+import { type AgentInput, readAgentInput } from "./env.js";
 import { planRealizations } from "./plan.js";
 import { killTree, runningGroups } from "./process.js";
-import { type RealizationOutcome, runRealization } from "./realization.js";
+import { type AgentContext, type RealizationOutcome, runRealization } from "./realization.js";
 import { readResolvedScenario } from "./resolved.js";
 
 /**
@@ -54,61 +54,12 @@ export interface AgentResult {
  * failed, `Interrupted` when stopped, `InvalidInput` for bad configuration or environment.
  */
 export async function runAgent(deps: AgentDeps): Promise<AgentResult> {
-  const cwd = deps.cwd ?? process.cwd();
   const level = ((deps.env.MFPAR_LOG_LEVEL as LogLevel | undefined) || "info") as LogLevel;
   const log = deps.log ?? createLogger({ level });
   const outcomes: RealizationOutcome[] = [];
   const t0 = performance.now();
   try {
-    const input = readAgentInput(deps.env, cwd);
-    let scenario = input.resolvedScenario
-      ? await readResolvedScenario(input.resolvedScenario, input.scenarioFile)
-      : undefined;
-    const scenarioFrom = scenario ? "resolved" : "yaml";
-    if (!scenario) {
-      // Loaded on demand: YAML parsing and schema validation are most of the agent's start-up time.
-      const { loadScenario } = await import("../config/load.js");
-      scenario = await loadScenario(input.scenarioFile);
-    }
-    if (input.scenario && input.scenario !== scenario.scenario) {
-      throw new UserError(
-        `MFPAR_SCENARIO is "${input.scenario}" but ${scenario.scenarioFile} is scenario "${scenario.scenario}"`,
-        { file: "environment variable MFPAR_SCENARIO" },
-        "agent/env",
-      );
-    }
-    const plan = await planRealizations(scenario);
-    const store = await (deps.openStore ?? openAgentStore)(input.store, cwd);
-    const base = log.child({
-      project: scenario.project,
-      ...(input.batchId ? { batchId: input.batchId } : {}),
-    });
-    base.info("agent starting", {
-      step: "init",
-      ids: input.ids,
-      attempt: input.attempt,
-      store: store.url,
-      host: hostname(),
-      scenarioFrom,
-      elapsedMs: Math.round(performance.now() - t0),
-      // Since the process started: Node's own start, loading the agent, loading the scenario.
-      uptimeMs: Math.round(performance.now()),
-      loadedMs: Math.round(t0),
-    });
-    const ctx = {
-      plan,
-      store,
-      workRoot: input.workDir,
-      batchId: input.batchId,
-      imageDigest: input.imageDigest,
-      keepWorkspace: input.keepWorkspace,
-      killGraceMs: input.killGraceMs,
-      uploadConcurrency: input.uploadConcurrency,
-      signal: deps.signal,
-      log: base,
-      captureLevel: (level === "debug" ? "debug" : "info") as LogLevel,
-      env: deps.env as NodeJS.ProcessEnv,
-    };
+    const { input, ctx, log: base } = await prepareAgent(deps, log, t0);
     for (const id of input.ids) {
       if (deps.signal.aborted) break;
       outcomes.push(await runRealization(ctx, id, input.attempt));
@@ -131,18 +82,94 @@ export async function runAgent(deps: AgentDeps): Promise<AgentResult> {
         : ExitCode.Success;
     return { exitCode, outcomes };
   } catch (e) {
-    if (e instanceof UserError) {
-      log.error(e.message, { step: "init", code: e.code });
-      return { exitCode: ExitCode.InvalidInput, outcomes };
-    }
-    const aws = describeAwsError(e, deps.env);
-    if (aws) {
-      log.error(aws.message, { step: "init", code: aws.name });
-      return { exitCode: aws.exitCode, outcomes };
-    }
-    log.error(`internal error: ${errorMessage(e)}`, { step: "init", stack: (e as Error)?.stack });
-    return { exitCode: ExitCode.Internal, outcomes };
+    return { exitCode: initFailure(e, log, deps.env), outcomes };
   }
+}
+
+/** What an agent process sets up once for all the realizations it runs. */
+export interface PreparedAgent {
+  input: AgentInput;
+  ctx: AgentContext;
+  /** The agent's log, with project and batch fields. */
+  log: Logger;
+}
+
+/**
+ * Reads the input, loads and checks the scenario, plans the realizations and opens the store: everything an
+ * agent (one-shot or persistent worker) does once. Throws `UserError` for bad configuration or environment.
+ */
+export async function prepareAgent(
+  deps: AgentDeps,
+  log: Logger,
+  t0: number,
+  opts: { worker?: boolean } = {},
+): Promise<PreparedAgent> {
+  const cwd = deps.cwd ?? process.cwd();
+  const level = ((deps.env.MFPAR_LOG_LEVEL as LogLevel | undefined) || "info") as LogLevel;
+  const input = readAgentInput(deps.env, cwd, !opts.worker);
+  let scenario = input.resolvedScenario
+    ? await readResolvedScenario(input.resolvedScenario, input.scenarioFile)
+    : undefined;
+  const scenarioFrom = scenario ? "resolved" : "yaml";
+  if (!scenario) {
+    // Loaded on demand: YAML parsing and schema validation are most of the agent's start-up time.
+    const { loadScenario } = await import("../config/load.js");
+    scenario = await loadScenario(input.scenarioFile);
+  }
+  if (input.scenario && input.scenario !== scenario.scenario) {
+    throw new UserError(
+      `MFPAR_SCENARIO is "${input.scenario}" but ${scenario.scenarioFile} is scenario "${scenario.scenario}"`,
+      { file: "environment variable MFPAR_SCENARIO" },
+      "agent/env",
+    );
+  }
+  const plan = await planRealizations(scenario);
+  const store = await (deps.openStore ?? openAgentStore)(input.store, cwd);
+  const base = log.child({
+    project: scenario.project,
+    ...(input.batchId ? { batchId: input.batchId } : {}),
+  });
+  base.info(opts.worker ? "worker starting" : "agent starting", {
+    step: "init",
+    ...(opts.worker ? {} : { ids: input.ids, attempt: input.attempt }),
+    store: store.url,
+    host: hostname(),
+    scenarioFrom,
+    elapsedMs: Math.round(performance.now() - t0),
+    // Since the process started: Node's own start, loading the agent, loading the scenario.
+    uptimeMs: Math.round(performance.now()),
+    loadedMs: Math.round(t0),
+  });
+  const ctx: AgentContext = {
+    plan,
+    store,
+    workRoot: input.workDir,
+    batchId: input.batchId,
+    imageDigest: input.imageDigest,
+    keepWorkspace: input.keepWorkspace,
+    killGraceMs: input.killGraceMs,
+    uploadConcurrency: input.uploadConcurrency,
+    signal: deps.signal,
+    log: base,
+    captureLevel: (level === "debug" ? "debug" : "info") as LogLevel,
+    env: deps.env as NodeJS.ProcessEnv,
+  };
+  return { input, ctx, log: base };
+}
+
+/** Logs why the agent could not start and returns its exit code (configuration, AWS, or internal). */
+export function initFailure(e: unknown, log: Logger, env: Record<string, string | undefined>): ExitCode {
+  if (e instanceof UserError) {
+    log.error(e.message, { step: "init", code: e.code });
+    return ExitCode.InvalidInput;
+  }
+  const aws = describeAwsError(e, env);
+  if (aws) {
+    log.error(aws.message, { step: "init", code: aws.name });
+    return aws.exitCode;
+  }
+  log.error(`internal error: ${errorMessage(e)}`, { step: "init", stack: (e as Error)?.stack });
+  return ExitCode.Internal;
 }
 
 /**

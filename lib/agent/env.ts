@@ -84,7 +84,12 @@ function positiveInt(
  * Reads the agent's input from `env`. Throws `UserError` naming the variable, the bad value and what is
  * expected.
  */
-export function readAgentInput(env: Record<string, string | undefined>, cwd = process.cwd()): AgentInput {
+export function readAgentInput(
+  env: Record<string, string | undefined>,
+  cwd = process.cwd(),
+  /** False for a persistent worker, which gets its IDs over its IPC channel: no ID in `env` is then fine. */
+  requireIds = true,
+): AgentInput {
   const idsRaw = env[AgentEnv.Ids]?.trim();
   const legacy = env[AgentEnv.LegacyId]?.trim();
   let ids: string[];
@@ -106,6 +111,8 @@ export function readAgentInput(env: Record<string, string | undefined>, cwd = pr
         "agent/env",
       );
     }
+  } else if (!requireIds) {
+    ids = [];
   } else {
     throw new UserError(
       `no ID to run: set ${AgentEnv.Ids} (e.g. "7" or "1-5,9") or ${AgentEnv.LegacyId} (one ID)`,

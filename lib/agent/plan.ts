@@ -3,6 +3,13 @@ import { isAbsolute, relative, resolve, sep } from "node:path";
 import { glob } from "tinyglobby";
 import type { CommandConfig, ResolvedScenario } from "../config/index.js";
 import { UserError } from "../errors.js";
+import {
+  findListings,
+  inferProgram,
+  type ModflowProgram,
+  PROGRAM_DEFAULTS,
+  type TextMeaning,
+} from "../modflow/programs.js";
 import { type InstructionFile, readInstructions } from "../pest/instructions.js";
 import { readTemplate, type Template } from "../pest/template.js";
 
@@ -33,16 +40,25 @@ export interface RealizationPlan {
   templates: { template: Template; out: string }[];
   /** Parsed instruction files and the output each reads, relative to the model dir. */
   instructions: { ins: InstructionFile; out: string }[];
-  /** `model.outputs` specs for the native MODFLOW readers (resolved against the workspace's model dir). */
+  /** `model.outputs` specs for the native MODFLOW readers, paths relative to the workspace's model dir. */
   outputs: Record<string, unknown>[];
   pre: PlannedCommand[];
   model: PlannedCommand;
   post: PlannedCommand[];
+  /** The MODFLOW program the model command runs (configured, else inferred from the executable's name). */
+  program: ModflowProgram;
+  /** Success texts in force: `run.success`, else the program's. */
   success: string[];
-  failure: string[];
-  /** Listing file relative to the model dir, searched for success/failure texts. */
-  listing?: string;
-  /** Globs (relative to the model dir) of files uploaded on success. */
+  /** Failure texts in force: `run.failure` (meaning only "failure"), else the program's, each with its meaning. */
+  failure: { text: string; means?: TextMeaning }[];
+  /**
+   * Listing files relative to the model dir (`run.listing`), searched for the texts; each must exist after the
+   * run. Undefined: the program's listings, found from its name files in the workspace (lib/modflow/programs.ts).
+   */
+  listings?: string[];
+  /** A convergence failure on a run that exits 0 counts as success (`run.acceptNonConvergence`). */
+  acceptNonConvergence: boolean;
+  /** Globs of files uploaded on success, relative to the model dir (the config's are relative to the project). */
   collect: string[];
   /**
    * Files of the source model dir not copied into workspaces: stale outputs (collect matches, observation
@@ -73,27 +89,75 @@ function underModelDir(
   return rel.split(sep).join("/");
 }
 
-function insideWorkspace(rel: string, what: string, file: string): string {
-  const norm = relative(".", rel);
-  if (norm.startsWith("..") || isAbsolute(rel)) {
-    throw new UserError(
-      `${what} "${rel}" must be a path inside the model dir`,
-      { file },
-      "agent/path-outside-model",
-    );
-  }
-  return rel;
+/**
+ * `model.outputs` with its paths made readable from a workspace's model dir. Like every path in the config they
+ * are relative to the project folder: the output `file` must be under model.dir (the run writes it there);
+ * `zones` and `grb` are inputs, read from the workspace's copy when under model.dir, else from the project.
+ */
+function outputsInWorkspace(
+  outputs: readonly Record<string, unknown>[],
+  projectDir: string,
+  modelDir: string,
+  file: string,
+): Record<string, unknown>[] {
+  return outputs.map((o, i) => {
+    const out = { ...o };
+    if (typeof o.file === "string")
+      out.file = underModelDir(projectDir, modelDir, o.file, `model.outputs[${i}].file`, file);
+    for (const k of ["zones", "grb"] as const) {
+      const v = o[k];
+      if (typeof v !== "string") continue;
+      const abs = resolve(projectDir, v);
+      const rel = relative(modelDir, abs);
+      out[k] = rel.startsWith("..") || isAbsolute(rel) ? abs : rel.split(sep).join("/");
+    }
+    return out;
+  });
 }
 
-function commandOf(step: string, c: CommandConfig, defaultTimeout: number, file: string): PlannedCommand {
+function commandOf(
+  step: string,
+  c: CommandConfig,
+  defaultTimeout: number,
+  dirs: { projectDir: string; modelDir: string; file: string },
+): PlannedCommand {
+  const cwd =
+    c.cwd === undefined
+      ? "."
+      : resolve(dirs.projectDir, c.cwd) === dirs.modelDir
+        ? "."
+        : underModelDir(dirs.projectDir, dirs.modelDir, c.cwd, `${step} cwd`, dirs.file);
   return {
     step,
     label: c.name ?? c.command[0]!,
     argv: c.command,
     wine: c.wine,
-    cwd: insideWorkspace(c.cwd ?? ".", `${step} cwd`, file),
+    cwd,
     timeoutMs: c.timeout ?? defaultTimeout,
   };
+}
+
+/**
+ * A `collect` glob relative to the project folder (like every path in the config), made relative to the model
+ * dir, where each workspace's files are: `model/*.hds` → `*.hds`. Throws unless it starts with model.dir.
+ */
+export function globUnderModelDir(
+  projectDir: string,
+  modelDir: string,
+  pattern: string,
+  what: string,
+  file: string,
+): string {
+  const rel = relative(projectDir, modelDir).split(sep).join("/");
+  const g = pattern.replace(/^\.\//, "");
+  if (rel === "") return g;
+  const prefix = `${rel}/`;
+  if (g.startsWith(prefix) && g.length > prefix.length) return g.slice(prefix.length);
+  throw new UserError(
+    `${what} "${pattern}" is not under model.dir (${prefix}): paths in the config are relative to the project folder, e.g. "${prefix}${g}"`,
+    { file },
+    "agent/path-outside-model",
+  );
 }
 
 /**
@@ -152,14 +216,32 @@ export async function planRealizations(sc: ResolvedScenario): Promise<Realizatio
     cwd: ".",
     timeoutMs: run.timeout ?? taskTimeout,
   };
-  const listing = run.listing === undefined ? undefined : insideWorkspace(run.listing, "run.listing", file);
+  const listings =
+    run.listing === undefined
+      ? undefined
+      : (Array.isArray(run.listing) ? run.listing : [run.listing]).map((l) =>
+          underModelDir(projectDir, modelDir, l, "run.listing", file),
+        );
+  const program = run.program ?? inferProgram(run.command);
+  const defaults = PROGRAM_DEFAULTS[program];
+  // Outputs the run must write are never copied from the source model dir: a copy left there by an earlier run
+  // would otherwise be read as this run's (see lib/agent/workspace.ts copyTree).
   const stale = new Set<string>([...templates.map((t) => t.out), ...instructions.map((i) => i.out)]);
-  if (listing) stale.add(relative(".", listing).split(sep).join("/"));
-  if (m.collect.length > 0) {
-    for (const f of await glob(m.collect, { cwd: modelDir, onlyFiles: true, dot: true })) stale.add(f);
+  for (const l of listings ?? []) stale.add(l);
+  const outputs = outputsInWorkspace(m.outputs, projectDir, modelDir, file);
+  for (const o of outputs) if (typeof o.file === "string") stale.add(o.file);
+  for (const l of (await findListings(program, run.command, modelDir)).listings)
+    stale.add(relative(".", l.path).split(sep).join("/"));
+  const collect = m.collect.map((g, i) =>
+    globUnderModelDir(projectDir, modelDir, g, `model.collect[${i}]`, file),
+  );
+  if (collect.length > 0) {
+    for (const f of await glob(collect, { cwd: modelDir, onlyFiles: true, dot: true })) stale.add(f);
   }
   const named = (cmds: CommandConfig[], kind: string) =>
-    cmds.map((c, i) => commandOf(`${kind}:${c.name ?? i + 1}`, c, taskTimeout, file));
+    cmds.map((c, i) =>
+      commandOf(`${kind}:${c.name ?? i + 1}`, c, taskTimeout, { projectDir, modelDir, file }),
+    );
   return {
     project: sc.project,
     scenario: sc.scenario,
@@ -167,14 +249,17 @@ export async function planRealizations(sc: ResolvedScenario): Promise<Realizatio
     paramsPattern: resolve(projectDir, m.params),
     templates,
     instructions,
-    outputs: m.outputs,
+    outputs,
     pre: named(m.pre, "pre"),
     model,
     post: named(m.post, "post"),
-    success: run.success === undefined ? [] : Array.isArray(run.success) ? run.success : [run.success],
-    failure: run.failure,
-    listing,
-    collect: m.collect,
+    program,
+    success:
+      run.success === undefined ? defaults.success : Array.isArray(run.success) ? run.success : [run.success],
+    failure: run.failure === undefined ? defaults.failure : run.failure.map((text) => ({ text })),
+    ...(listings ? { listings } : {}),
+    acceptNonConvergence: run.acceptNonConvergence,
+    collect,
     stale,
     observationNames,
   };

@@ -72,6 +72,11 @@ export async function findExecutable(
 
 /** Process groups of the commands running now, so a forced exit can still take them down. */
 export const runningGroups = new Set<number>();
+/**
+ * Told when a command's process group starts (`true`) and ends (`false`). A persistent worker reports them to
+ * its parent, which can then kill them if the worker itself dies (they are not in the worker's group).
+ */
+export const groupWatchers = new Set<(pid: number, running: boolean) => void>();
 
 /** Sends `signal` to the process group led by `pid` (the command and everything it started). */
 export function killTree(pid: number, signal: NodeJS.Signals): boolean {
@@ -122,7 +127,10 @@ export async function runCommand(spec: CommandSpec): Promise<CommandResult> {
     };
   }
   const pid = child.pid;
-  if (pid !== undefined) runningGroups.add(pid);
+  if (pid !== undefined) {
+    runningGroups.add(pid);
+    for (const w of groupWatchers) w(pid, true);
+  }
   for (const [i, stream] of [child.stdout!, child.stderr!].entries()) {
     stream.on("data", (chunk: Buffer) => {
       scanners[i]!.push(chunk);
@@ -181,7 +189,10 @@ export async function runCommand(spec: CommandSpec): Promise<CommandResult> {
   );
   clearTimeout(timeout);
   clearTimeout(killTimer);
-  if (pid !== undefined) runningGroups.delete(pid);
+  if (pid !== undefined) {
+    runningGroups.delete(pid);
+    for (const w of groupWatchers) w(pid, false);
+  }
   spec.signal?.removeEventListener("abort", onAbort);
   log.end();
   await logClosed;

@@ -1,13 +1,16 @@
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { glob } from "tinyglobby";
 import { mapLimit } from "../concurrency.js";
 import { errorMessage, UserError } from "../errors.js";
+import { formatDurationShort } from "../format/duration.js";
 import { createLogger, type LogFields, type Logger, type LogLevel } from "../log.js";
+import { findListings, judgeRun } from "../modflow/programs.js";
 import { readObservations } from "../pest/instructions.js";
 import { parameterValues, readParFile } from "../pest/par.js";
 import { fillTemplate } from "../pest/template.js";
+import { digestBytes, digestFile, type FileDigest } from "../store/digest.js";
 import { type MarkerKind, storeKeys } from "../store/keys.js";
 import { type FailureReason, type Marker, markerKindOf } from "../store/markers.js";
 import type { ResultStore } from "../store/types.js";
@@ -129,10 +132,23 @@ export async function runRealization(
   const attemptPrefix = storeKeys.attempt(plan.scenario, id, attempt);
 
   const timings: Record<string, number> = {};
+  const checksums: Record<string, FileDigest> = {};
+  const sortedChecksums = () =>
+    Object.fromEntries(
+      Object.keys(checksums)
+        .sort()
+        .map((k) => [k, checksums[k]!]),
+    );
   let logTail: string[] | undefined;
   let observations: Record<string, number> | undefined;
+  /** Simulation time (totim) of each time-suffixed observation read from MODFLOW outputs. */
+  let observationTimes: Record<string, number> | undefined;
   let ws: string | undefined;
   let wsModel = "";
+  /** The listings of this run (model dir relative) and, among them, MODFLOW 6's simulation listing. */
+  let listings: string[] = [];
+  let simulationListings: string[] = [];
+  const warnings: string[] = [];
   const logsDir = () => join(ws!, "logs");
 
   const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
@@ -154,6 +170,8 @@ export async function runRealization(
     cmd: PlannedCommand,
     env: NodeJS.ProcessEnv,
     scanTexts: string[] = [],
+    /** The model's exit code is judged with its texts (runCheck), not here. */
+    judgeExit = true,
   ): Promise<CommandResult> => {
     const cwd = resolve(wsModel, cmd.cwd);
     const argv = cmd.wine ? ["wine", ...cmd.argv] : cmd.argv;
@@ -202,11 +220,11 @@ export async function runRealization(
     if (res.timedOut) {
       throw new StepFailure(
         stepReason ?? "timeout",
-        `${what} did not finish within ${formatMs(cmd.timeoutMs)}: its process tree was killed`,
+        `${what} did not finish within ${formatDurationShort(cmd.timeoutMs)}: its process tree was killed`,
         detail,
       );
     }
-    if (res.exitCode !== 0) {
+    if (res.exitCode !== 0 && judgeExit) {
       const how = res.signal ? `was killed by ${res.signal}` : `exited with code ${res.exitCode}`;
       throw new StepFailure(stepReason ?? "model-exit-code", `${what} ${how}`, detail);
     }
@@ -293,28 +311,46 @@ export async function runRealization(
     }
 
     await step("model", async () => {
-      const res = await exec(plan.model, commandEnv(), [...plan.success, ...plan.failure]);
-      const listingPath = plan.listing ? join(wsModel, plan.listing) : undefined;
-      const inListing = listingPath
-        ? await scanFile(listingPath, [...plan.success, ...plan.failure])
-        : new Set<string>();
-      const detail = { exitCode: res.exitCode, signal: res.signal, logTail: res.tail };
-      for (const f of plan.failure) {
-        const where = res.found.has(f)
-          ? "its output"
-          : inListing.has(f)
-            ? `the listing file ${plan.listing}`
-            : undefined;
-        if (where)
-          throw new StepFailure("failure-text", `model exited 0 but "${f}" appears in ${where}`, detail);
+      // The listings this run must write: configured, else the program's (found from its name files, which
+      // templates may have just written). A copy from the source model dir was not put in the workspace, and
+      // one a pre command left is removed: only this run's listing may be searched.
+      const found = await findListings(plan.program, plan.model.argv, wsModel);
+      if (!plan.listings && found.note) log.info(`listing: ${found.note}`, { step: "model" });
+      listings = plan.listings ?? found.listings.map((l) => l.path);
+      simulationListings = found.listings.filter((l) => l.kind === "simulation").map((l) => l.path);
+      for (const l of listings) await rm(join(wsModel, l), { force: true });
+      const texts = [...new Set([...plan.success, ...plan.failure.map((f) => f.text)])];
+      const res = await exec(plan.model, commandEnv(), texts, false);
+      const foundIn = new Map<string, string[]>();
+      const add = (t: string, where: string) => foundIn.set(t, [...(foundIn.get(t) ?? []), where]);
+      for (const t of res.found) add(t, "stdout");
+      const missingListings: string[] = [];
+      for (const l of listings) {
+        const path = join(wsModel, l);
+        if (!(await exists(path))) missingListings.push(l);
+        else for (const t of await scanFile(path, texts)) add(t, l);
       }
-      if (plan.success.length > 0 && !plan.success.some((s) => res.found.has(s) || inListing.has(s))) {
-        const texts = plan.success.map((s) => `"${s}"`).join(" or ");
-        throw new StepFailure(
-          "no-success-text",
-          `model exited 0 but ${texts} was not found in its output${plan.listing ? ` or in the listing file ${plan.listing}` : ""} (MODFLOW exits 0 even when it fails; see the log tail)`,
-          detail,
-        );
+      const verdict = judgeRun({
+        program: plan.program,
+        exitCode: res.exitCode,
+        signal: res.signal,
+        success: plan.success,
+        failure: plan.failure,
+        foundIn,
+        listings,
+        missingListings,
+        acceptNonConvergence: plan.acceptNonConvergence,
+      });
+      if (!verdict.ok) {
+        throw new StepFailure(verdict.reason, verdict.message, {
+          exitCode: res.exitCode,
+          signal: res.signal,
+          logTail: res.tail,
+        });
+      }
+      if (verdict.accepted) {
+        warnings.push(`non-convergence accepted: ${verdict.accepted}`);
+        log.warn(`non-convergence accepted: ${verdict.accepted}`, { step: "model" });
       }
     });
 
@@ -335,16 +371,24 @@ export async function runRealization(
             } catch (e) {
               if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
               throw new StepFailure(
-                "observations",
-                `${ins.file} reads ${out}, which the model did not write`,
+                "missing-output",
+                `${ins.file} reads ${out}, which this run did not write (outputs are never taken from the source model dir)`,
               );
             }
             for (const [name, v] of readObservations(ins, text, out)) row[name] = v;
           }
           if (plan.outputs.length > 0) {
+            for (const [i, o] of plan.outputs.entries()) {
+              if (typeof o.file === "string" && !(await exists(join(wsModel, o.file))))
+                throw new StepFailure(
+                  "missing-output",
+                  `model.outputs[${i}] reads ${o.file}, which this run did not write (outputs are never taken from the source model dir)`,
+                );
+            }
             // Loaded only when used: the readers' schemas pull in zod, which costs start-up time.
             const { readOutputObservations } = await import("../modflow/observations.js");
-            for (const [name, v] of await readOutputObservations(plan.outputs as never, wsModel)) {
+            const totims = new Map<string, number>();
+            for (const [name, v] of await readOutputObservations(plan.outputs as never, wsModel, totims)) {
               if (name in row)
                 throw new StepFailure(
                   "observations",
@@ -352,6 +396,7 @@ export async function runRealization(
                 );
               row[name] = v;
             }
+            if (totims.size) observationTimes = Object.fromEntries(totims);
           }
         } catch (e) {
           if (e instanceof UserError) throw new StepFailure("observations", e.message);
@@ -377,9 +422,16 @@ export async function runRealization(
         .map((rel) => ({ key: resultPrefix + rel, path: join(wsModel, rel) }));
       if (observations)
         uploads.push({ key: `${resultPrefix}observations.csv`, path: join(ws!, "observations.csv") });
+      // MODFLOW 6's simulation listing (mfsim.lst) stays with the attempt: it holds the solver's summary and any
+      // warning (e.g. an accepted non-convergence), whatever `collect` says.
+      for (const l of simulationListings)
+        if (await exists(join(wsModel, l))) uploads.push({ key: attemptPrefix + l, path: join(wsModel, l) });
       await mapLimit(uploads, ctx.uploadConcurrency ?? 8, async (u) => {
         if (ctx.signal.aborted) throw new Interrupted();
         try {
+          // Recorded here, not read back from S3: a multipart ETag is no MD5, and `mfpar pull` verifies
+          // every downloaded file against these.
+          checksums[u.key] = await digestFile(u.path);
           await store.putFile(u.key, u.path);
         } catch (e) {
           throw new StepFailure("upload", `uploading ${u.key} to ${store.url} failed: ${errorMessage(e)}`);
@@ -391,10 +443,16 @@ export async function runRealization(
     });
 
     timings.total = Math.round(performance.now() - t0);
-    const marker = buildMarker("success", { files });
     const logKey = `${attemptPrefix}agent.log`;
     log.info("realization succeeded", { step: "done", elapsedMs: timings.total });
-    await store.put(logKey, `${captured.join("\n")}\n`, { contentType: "text/plain" });
+    const logBody = `${captured.join("\n")}\n`;
+    checksums[logKey] = digestBytes(logBody);
+    const marker = buildMarker("success", {
+      files,
+      checksums: sortedChecksums(),
+      ...(warnings.length ? { warnings } : {}),
+    });
+    await store.put(logKey, logBody, { contentType: "text/plain" });
     keys.push(logKey);
     await writeMarker("SUCCESS", marker);
     outcome = { id, status: "success", marker, keys };
@@ -437,6 +495,7 @@ export async function runRealization(
       ...(ctx.imageDigest ? { imageDigest: ctx.imageDigest } : {}),
       host: hostname(),
       ...(observations ? { observations } : {}),
+      ...(observationTimes ? { observationTimes } : {}),
     };
   }
 
@@ -461,9 +520,8 @@ export async function runRealization(
     if (ws) {
       const logNames = await readdir(logsDir()).catch(() => [] as string[]);
       for (const n of logNames.sort()) diag.push({ key: attemptPrefix + n, path: join(logsDir(), n) });
-      if (plan.listing && (await exists(join(wsModel, plan.listing)))) {
-        diag.push({ key: attemptPrefix + basename(plan.listing), path: join(wsModel, plan.listing) });
-      }
+      for (const l of listings)
+        if (await exists(join(wsModel, l))) diag.push({ key: attemptPrefix + l, path: join(wsModel, l) });
     }
     const marker = buildMarker(status, {
       reason,
@@ -474,11 +532,14 @@ export async function runRealization(
     });
     try {
       await mapLimit(diag, ctx.uploadConcurrency ?? 8, async (d) => {
+        checksums[d.key] = await digestFile(d.path);
         await store.putFile(d.key, d.path);
         keys.push(d.key);
       });
       const logKey = `${attemptPrefix}agent.log`;
-      await store.put(logKey, `${captured.join("\n")}\n`, { contentType: "text/plain" });
+      const logBody = `${captured.join("\n")}\n`;
+      checksums[logKey] = digestBytes(logBody);
+      await store.put(logKey, logBody, { contentType: "text/plain" });
       keys.push(logKey);
       if (await store.head(successKey)) {
         log.warn("another attempt already succeeded: its _SUCCESS.json and results are left as they are", {
@@ -487,6 +548,7 @@ export async function runRealization(
         return { id, status, marker, keys };
       }
       marker.files = keys.slice().sort();
+      marker.checksums = sortedChecksums();
       marker.finishedAt = clock().toISOString();
       await writeMarker(markerKindOf[status], marker);
     } catch (e) {
@@ -496,16 +558,4 @@ export async function runRealization(
     }
     return { id, status, marker, keys };
   }
-}
-
-// `90000` → `1m30s`. Not lib/config/duration.ts's formatDuration: that module carries the zod schema, which
-// costs every agent process start-up time.
-function formatMs(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  let s = Math.round(ms / 1000);
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  return `${h ? `${h}h` : ""}${m ? `${m}m` : ""}${s || (!h && !m) ? `${s}s` : ""}`;
 }

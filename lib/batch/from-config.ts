@@ -62,6 +62,13 @@ export async function readStackOutputs(file: string): Promise<ProjectStackOutput
  */
 export async function launchOptionsFor(req: LaunchRequest): Promise<LaunchBatchOptions> {
   const scenario = await loadScenario(req.scenarioFile);
+  if (!scenario.awsConfigured) {
+    throw new UserError(
+      `project ${scenario.project} has no aws: section: it runs only locally (mfpar run). To launch on ECS add aws: { account: "<12 digits>", regions: [...] } to project.yaml and deploy it`,
+      { file: scenario.projectFile },
+      "launch/no-aws",
+    );
+  }
   const outputs = req.outputsFile ? await readStackOutputs(req.outputsFile) : undefined;
   if (outputs) {
     const missing = scenario.regions.filter((r) => !outputs.some((o) => o.region === r));

@@ -17,12 +17,13 @@ import { TokenBucket } from "../ecs/token-bucket.js";
 import { UserError } from "../errors.js";
 import type { ProjectStackOutputs } from "../infra/outputs.js";
 import {
-  type CostEstimate,
-  estimateCost,
   estimateDurationMs,
+  estimateLaunchCost,
+  type LaunchCostEstimate,
   PRICES_DATE,
   PRICES_SOURCE,
 } from "../pricing/estimate.js";
+import { bindStore } from "../store/binding.js";
 import type { ResultStore } from "../store/types.js";
 import type { Clock, Sleep } from "../time.js";
 import { assignRegions } from "./assign.js";
@@ -82,7 +83,7 @@ export interface RegionEstimate {
   region: string;
   ids: number;
   tasks: number;
-  cost: CostEstimate;
+  cost: LaunchCostEstimate;
   durationMs: number;
 }
 
@@ -159,6 +160,8 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
   const capacity: CapacityMode = sc.config.task.capacity;
   const outputsOf = (region: string) => o.outputs?.find((x) => x.region === region);
   const limits = o.limits ?? AWS_ECS_RATE_LIMITS;
+  // Before anything is launched or recorded: the store must be this project's (lib/store/binding.ts).
+  await bindStore(o.store, sc.project, { now: () => new Date(clock()), dryRun: o.dryRun });
 
   const notDeployed: string[] = [];
   const targets: Record<string, RegionTarget> = {};
@@ -355,7 +358,7 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
       region: r.region,
       ids: toRun,
       tasks,
-      cost: estimateCost({
+      cost: estimateLaunchCost({
         region: r.region,
         capacity,
         cpu: sc.config.task.cpu,

@@ -1,4 +1,4 @@
-import { formatDuration } from "../config/duration.js";
+import { formatDurationShort } from "../format/duration.js";
 import { markdownTable } from "../format/table.js";
 import type { LaunchBatchResult } from "./launch.js";
 import { type BatchRecord, describeOrigin } from "./record.js";
@@ -22,7 +22,7 @@ export function summaryRows(r: LaunchBatchResult): Array<Record<string, string>>
       "Throttled retries": String(reg.throttledRetries),
       "vCPU-hours": est ? num(est.cost.vcpuHours) : "0",
       "Est. cost": est ? usd(est.cost.usd) : "$0.00",
-      "Est. duration": est ? formatDuration(est.durationMs) : "0s",
+      "Est. duration": est ? formatDurationShort(est.durationMs) : "0s",
     };
   });
 }

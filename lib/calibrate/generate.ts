@@ -6,6 +6,7 @@ import { basename, isAbsolute, relative, resolve } from "node:path";
 import type { LoadedProject } from "../config/load.js";
 import { locate, type YamlSource } from "../config/yaml.js";
 import type { Diagnostic } from "../errors.js";
+import { inferProgram, PROGRAM_DEFAULTS } from "../modflow/programs.js";
 import { readInstructions } from "../pest/instructions.js";
 import type { ParFile } from "../pest/par.js";
 import { readTemplate } from "../pest/template.js";
@@ -274,6 +275,16 @@ export async function generateControlFile(input: GenerateInput): Promise<Generat
  */
 export function forwardRun(project: LoadedProject): string {
   const m = project.config.model;
+  // Config paths are relative to the project folder; the script runs in the model dir.
+  const modelDir = resolve(project.dir, m.dir);
+  const inModel = (p: string) => relative(modelDir, resolve(project.dir, p)) || ".";
+  // The same texts as the agent's check (lib/modflow/programs.ts): the configured ones, else the program's.
+  const program = PROGRAM_DEFAULTS[m.run.program ?? inferProgram(m.run.command)];
+  const failureTexts =
+    m.run.failure ??
+    program.failure
+      .filter((f) => !(m.run.acceptNonConvergence && f.means === "non-convergence"))
+      .map((f) => f.text);
   const line = (argv: string[], wine: boolean) => [...(wine ? ["wine"] : []), ...argv].map(shWord).join(" ");
   const out: string[] = [
     "#!/bin/sh",
@@ -282,25 +293,30 @@ export function forwardRun(project: LoadedProject): string {
   ];
   for (const c of m.pre)
     out.push(
-      `(cd ${shWord(c.cwd ?? ".")} && ${line(c.command, c.wine)}) || { echo "mfpar: pre command failed" >&2; exit 1; }`,
+      `(cd ${shWord(c.cwd === undefined ? "." : inModel(c.cwd))} && ${line(c.command, c.wine)}) || { echo "mfpar: pre command failed" >&2; exit 1; }`,
     );
   out.push(
     `${line(m.run.command, m.run.wine)} > mfpar-model.stdout 2>&1 || { echo "mfpar: model exited $?" >&2; exit 1; }`,
   );
-  const texts = ["mfpar-model.stdout", ...(m.run.listing ? [m.run.listing] : [])].map(shWord).join(" ");
+  const listings = m.run.listing === undefined ? [] : [m.run.listing].flat().map(inModel);
+  const texts = ["mfpar-model.stdout", ...listings].map(shWord).join(" ");
   const success =
-    m.run.success === undefined ? [] : Array.isArray(m.run.success) ? m.run.success : [m.run.success];
+    m.run.success === undefined
+      ? program.success
+      : Array.isArray(m.run.success)
+        ? m.run.success
+        : [m.run.success];
   for (const s of success)
     out.push(
       `grep -qF -- ${shWord(s)} ${texts} 2>/dev/null || { echo "mfpar: no '${s.replace(/'/g, "")}' in the model output" >&2; exit 1; }`,
     );
-  for (const f of m.run.failure)
+  for (const f of failureTexts)
     out.push(
       `! grep -qF -- ${shWord(f)} ${texts} 2>/dev/null || { echo "mfpar: '${f.replace(/'/g, "")}' in the model output" >&2; exit 1; }`,
     );
   for (const c of m.post)
     out.push(
-      `(cd ${shWord(c.cwd ?? ".")} && ${line(c.command, c.wine)}) || { echo "mfpar: post command failed" >&2; exit 1; }`,
+      `(cd ${shWord(c.cwd === undefined ? "." : inModel(c.cwd))} && ${line(c.command, c.wine)}) || { echo "mfpar: post command failed" >&2; exit 1; }`,
     );
   out.push("exit 0", "");
   return out.join("\n");

@@ -1,6 +1,6 @@
 // A calibration file loaded, checked and turned into a control file: everything `mfpar calibrate` needs before
 // it starts a process.
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { findExecutable } from "../agent/process.js";
 import { displayPath, type LoadedProject, loadProject } from "../config/load.js";
@@ -55,6 +55,17 @@ const ENGINE_EXES: Record<EngineName, [string, string]> = {
   pest_hp: ["pest_hp", "agent_hp"],
   beopest: ["beopest64", "beopest64"],
 };
+
+/** Calibration files of a project folder: the top-level `*.yaml`/`*.yml` with a `calibration:` key. */
+export async function listCalibrationFiles(projectDir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(projectDir, { withFileTypes: true })) {
+    if (!e.isFile() || !/\.ya?ml$/.test(e.name) || e.name === "project.yaml") continue;
+    const path = resolve(projectDir, e.name);
+    if (/^calibration\s*:/m.test(await readFile(path, "utf8"))) out.push(path);
+  }
+  return out.sort();
+}
 
 /** True for a YAML file that is a calibration (has a top-level `calibration:` key), not a scenario. */
 export function isCalibrationData(data: unknown): boolean {

@@ -73,6 +73,12 @@ export interface ControlFile {
   instructions: PstFilePair[];
   /** `++name(value)` options, lowercase names, in order. */
   options: { name: string; value: string; line?: number }[];
+  /**
+   * A user's file as read: written back as it was (sections mfpar does not model — SVD, regularisation,
+   * predictive analysis — included), with only the changed control-data lines, PARVAL1 values and `++` options
+   * replaced.
+   */
+  source?: { text: string; controlData: string[]; controlDataLines: number[]; initial: number[] };
 }
 
 const SECTION = /^\*\s*(.+?)\s*$/;
@@ -214,6 +220,12 @@ export function parseControlFile(text: string, file: string): ControlFile {
     file,
     controlData: cd.lines.map((l) => l.text),
     controlDataLine: cd.start,
+    source: {
+      text,
+      controlData: cd.lines.map((l) => l.text),
+      controlDataLines: cd.lines.map((l) => l.line),
+      initial: parameters.map((p) => p.initial),
+    },
     counts,
     noptmax,
     parameterGroups,
@@ -235,8 +247,34 @@ function n(v: number): string {
   return String(v);
 }
 
-/** Writes a control file (classic format). Counts are computed, not copied. */
+/** A user's control file with mfpar's changes only (see `ControlFile.source`). */
+function rewriteSource(c: ControlFile, src: NonNullable<ControlFile["source"]>): string {
+  const eol = src.text.includes("\r\n") ? "\r\n" : "\n";
+  const lines = src.text.split(/\r?\n/);
+  const cd = [...c.controlData];
+  const seventh = (cd[6] ?? "").split(/\s+/);
+  if (cd[6] !== undefined && seventh[0] !== String(c.noptmax)) {
+    seventh[0] = String(c.noptmax);
+    cd[6] = seventh.join(" ");
+  }
+  cd.forEach((text, i) => {
+    const at = src.controlDataLines[i];
+    if (at !== undefined && text !== src.controlData[i]) lines[at - 1] = text;
+  });
+  c.parameters.forEach((p, i) => {
+    if (p.line === undefined || p.initial === src.initial[i]) return;
+    const w = lines[p.line - 1]!.trim().split(/\s+/);
+    w[3] = n(p.initial);
+    lines[p.line - 1] = w.join(" ");
+  });
+  const kept = lines.filter((l) => !l.trim().startsWith("++"));
+  while (kept.length && kept.at(-1)!.trim() === "") kept.pop();
+  return `${[...kept, ...c.options.map((o) => `++${o.name}(${o.value})`)].join(eol)}${eol}`;
+}
+
+/** Writes a control file (classic format). Counts are computed, not copied. A user's file keeps its own text. */
 export function writeControlFile(c: ControlFile): string {
+  if (c.source) return rewriteSource(c, c.source);
   const out: string[] = ["pcf", "* control data"];
   const cd = [...c.controlData];
   cd[1] = [

@@ -28,12 +28,3 @@ export const durationSchema = z
     return ms;
   })
   .meta({ description: 'A duration: "12h", "30m", "90s", "1h30m", or a number of seconds.' });
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const s = Math.round(ms / 1000);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  return [h ? `${h}h` : "", m ? `${m}m` : "", sec || (!h && !m) ? `${sec}s` : ""].join("");
-}

@@ -1,4 +1,13 @@
-import { type SourceLocation, UserError } from "../errors.js";
+import { type SourceLocation, UserError, ValidationError } from "../errors.js";
+
+/**
+ * Every problem of an ID list is reported at once (a list of 2,000 calibrated IDs with three typos should need
+ * one fix, not three runs): one problem throws it as is, several throw a ValidationError holding them all.
+ */
+function throwAll(errors: UserError[]): void {
+  if (errors.length === 1) throw errors[0]!;
+  if (errors.length > 1) throw new ValidationError(errors.map((e) => e.toDiagnostic()));
+}
 
 /** What an ID may look like: it becomes part of file names, S3 keys and ECS tags. */
 const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -20,6 +29,7 @@ function checkId(id: string, loc: SourceLocation): string {
  */
 export function expandIdRanges(spec: string, loc: SourceLocation): string[] {
   const out: string[] = [];
+  const errors: UserError[] = [];
   for (const raw of spec.split(/[\s,]+/)) {
     const item = raw.trim();
     if (item === "") continue;
@@ -28,22 +38,28 @@ export function expandIdRanges(spec: string, loc: SourceLocation): string[] {
       const a = Number(m[1]);
       const b = Number(m[2]);
       if (a > b)
-        throw new UserError(
-          `invalid ID range "${item}": expected start ≤ end, e.g. "${b}-${a}"`,
-          loc,
-          "ids/range",
+        errors.push(
+          new UserError(
+            `invalid ID range "${item}": expected start ≤ end, e.g. "${b}-${a}"`,
+            loc,
+            "ids/range",
+          ),
         );
-      if (b - a >= 1_000_000)
-        throw new UserError(
-          `ID range "${item}" is too large: expected at most 1,000,000 IDs`,
-          loc,
-          "ids/range",
+      else if (b - a >= 1_000_000)
+        errors.push(
+          new UserError(`ID range "${item}" is too large: expected at most 1,000,000 IDs`, loc, "ids/range"),
         );
-      for (let i = a; i <= b; i++) out.push(String(i));
+      else for (let i = a; i <= b; i++) out.push(String(i));
     } else {
-      out.push(checkId(item, loc));
+      try {
+        out.push(checkId(item, loc));
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        errors.push(e);
+      }
     }
   }
+  throwAll(errors);
   if (out.length === 0)
     throw new UserError(`no IDs in ${JSON.stringify(spec)}: expected e.g. "1-20,35"`, loc, "ids/empty");
   return out;
@@ -56,25 +72,40 @@ export function expandIdRanges(spec: string, loc: SourceLocation): string[] {
  */
 export function parseIdList(text: string, file: string): string[] {
   const ids: string[] = [];
+  const errors: UserError[] = [];
   const firstLine = new Map<string, number>();
   const lines = text.replace(/^\uFEFF/, "").split(/\r\n|\n|\r/);
   lines.forEach((raw, i) => {
     const line = raw.replace(/#.*$/, "").trim();
     if (line === "") return;
     const loc = { file, line: i + 1, column: raw.indexOf(line.charAt(0)) + 1 };
-    for (const id of expandIdRanges(line, loc)) {
+    let expanded: string[];
+    try {
+      expanded = expandIdRanges(line, loc);
+    } catch (e) {
+      if (e instanceof ValidationError)
+        errors.push(...e.diagnostics.map((d) => new UserError(d.message, loc, d.code)));
+      else if (e instanceof UserError) errors.push(e);
+      else throw e;
+      return;
+    }
+    for (const id of expanded) {
       const seen = firstLine.get(id);
       if (seen !== undefined) {
-        throw new UserError(
-          `duplicate ID ${id} (already listed at line ${seen}): expected each ID once`,
-          loc,
-          "ids/duplicate",
+        errors.push(
+          new UserError(
+            `duplicate ID ${id} (already listed at line ${seen}): expected each ID once`,
+            loc,
+            "ids/duplicate",
+          ),
         );
+        continue;
       }
       firstLine.set(id, i + 1);
       ids.push(id);
     }
   });
+  throwAll(errors);
   if (ids.length === 0)
     throw new UserError("the ID list is empty: expected one ID per line", { file }, "ids/empty");
   return ids;
@@ -83,10 +114,17 @@ export function parseIdList(text: string, file: string): string[] {
 /** Rejects duplicates in an inline list (`ids: [1, 2, "2-5"]`). */
 export function uniqueIds(ids: string[], loc: SourceLocation): string[] {
   const seen = new Set<string>();
+  const dup = new Set<string>();
   for (const id of ids) {
-    if (seen.has(id)) throw new UserError(`duplicate ID ${id}: expected each ID once`, loc, "ids/duplicate");
+    if (seen.has(id)) dup.add(id);
     seen.add(id);
   }
+  if (dup.size)
+    throw new UserError(
+      `duplicate ID${dup.size > 1 ? "s" : ""} ${[...dup].join(", ")}: expected each ID once`,
+      loc,
+      "ids/duplicate",
+    );
   return ids;
 }
 

@@ -45,6 +45,8 @@ export interface ResolvedScenario {
   names: ResourceNames;
   /** sha256 of the merged config and the IDs: recorded in each batch. */
   configHash: string;
+  /** False when neither project nor scenario has an `aws:` section: the project runs locally only. */
+  awsConfigured: boolean;
 }
 
 /** A path as messages show it: relative to `cwd` when inside it, else absolute. */
@@ -210,10 +212,8 @@ export async function loadScenario(scenarioPath: string, project?: LoadedProject
     if (typeof spec === "number") ids = [String(spec)];
     else if (typeof spec === "string") ids = uniqueIds(expandIdRanges(spec, at), at);
     else if (Array.isArray(spec))
-      ids = uniqueIds(
-        spec.flatMap((x) => expandIdRanges(String(x), at)),
-        at,
-      );
+      // One expression, so every bad item is reported at once.
+      ids = uniqueIds(expandIdRanges(spec.map(String).join(","), at), at);
     else {
       const listPath = resolve(proj.dir, spec.file);
       idSource = displayPath(listPath);
@@ -227,8 +227,9 @@ export async function loadScenario(scenarioPath: string, project?: LoadedProject
       ids = parseIdList(await readFile(listPath, "utf8"), idSource);
     }
   } catch (e) {
-    if (!(e instanceof UserError)) throw e;
-    diagnostics.push(e.toDiagnostic());
+    if (e instanceof ValidationError) diagnostics.push(...e.diagnostics);
+    else if (e instanceof UserError) diagnostics.push(e.toDiagnostic());
+    else throw e;
   }
 
   const names = resourceNames(
@@ -252,6 +253,7 @@ export async function loadScenario(scenarioPath: string, project?: LoadedProject
     homeRegion: config.aws.regions[0]!,
     names,
     configHash: hashConfig(config, ids),
+    awsConfigured: hasPath(mergedData, ["aws"]),
   };
 }
 

@@ -1,6 +1,10 @@
 import { z } from "zod";
 import { outputObservationSchema } from "../modflow/observations.js";
+import { MODFLOW_PROGRAMS } from "../modflow/programs.js";
+import { PLACEHOLDER_ACCOUNT } from "../naming.js";
 import { durationSchema } from "./duration.js";
+import { AWS_REGIONS } from "./regions.js";
+import { closest } from "./suggest.js";
 
 /**
  * The schema of `projects/<project>/project.yaml` and `projects/<project>/<scenario>.yaml`.
@@ -19,8 +23,16 @@ const nameSchema = (what: string) =>
     )
     .max(40, `expected a ${what} name of at most 40 characters`);
 
-const REGION = /^[a-z]{2}(?:-gov)?-[a-z]+-\d$/;
-const regionSchema = z.string().regex(REGION, 'expected an AWS region such as "us-east-1"');
+const regionSchema = z.string().superRefine((v, ctx) => {
+  if ((AWS_REGIONS as readonly string[]).includes(v)) return;
+  const near = closest(v, AWS_REGIONS);
+  ctx.addIssue({
+    code: "custom",
+    message: near
+      ? `expected an AWS region, found ${JSON.stringify(v)}: did you mean "${near}"?`
+      : `expected an AWS region such as "us-east-1", found ${JSON.stringify(v)}`,
+  });
+});
 
 /** Fargate's valid CPU units and, for each, the valid memory sizes in MiB. */
 export const FARGATE_SIZES: Record<number, number[]> = {
@@ -56,6 +68,10 @@ const commandSchema = z.strictObject({
 export type CommandConfig = z.output<typeof commandSchema>;
 
 const runSchema = z.strictObject({
+  program: z.enum(MODFLOW_PROGRAMS).optional().meta({
+    description:
+      "Which MODFLOW the command runs: mf6, mfusg, mf2005, mfnwt or other. Default: from the executable's name (mf6, mf6.exe, mfusg*, mf2005*, mfnwt*), else other. It sets the default success/failure texts and listing files (docs/modflow.md).",
+  }),
   command: z
     .array(z.string())
     .min(1, "expected the model command as a non-empty argv list, e.g. [mfusg, choapa.nam]"),
@@ -67,16 +83,23 @@ const runSchema = z.strictObject({
     .optional()
     .meta({
       description:
-        "Text that must appear in stdout or the listing file for the run to count as successful (MODFLOW-USG exits 0 when it fails).",
+        'Text that must appear in stdout or a listing file for the run to count as successful. Default: the program\'s ("Normal termination of simulation" for MODFLOW); replaces it when given.',
     }),
-  failure: z
-    .array(z.string())
-    .default([])
-    .meta({ description: "Texts that mark the run as failed, e.g. FAILED TO CONVERGE." }),
+  failure: z.array(z.string()).optional().meta({
+    description:
+      "Texts that mark the run as failed. Default: the program's (non-convergence and input-error texts); replaces them when given ([] for none).",
+  }),
   listing: z
-    .string()
+    .union([z.string(), z.array(z.string())])
     .optional()
-    .meta({ description: "Listing file (relative to the model dir) searched for success/failure text." }),
+    .meta({
+      description:
+        "Listing file(s), relative to the project folder (under model.dir), searched for success/failure texts; each must exist after the run. Default: the program's, found from its name files (MODFLOW 6: mfsim.lst and each model's listing).",
+    }),
+  acceptNonConvergence: z.boolean().default(false).meta({
+    description:
+      "Count a run that exits 0 after a convergence failure (MODFLOW 6 with CONTINUE) as successful. Default false: it fails with reason non-convergence.",
+  }),
   wine: z.boolean().default(false),
 });
 
@@ -116,6 +139,10 @@ const modelSchema = z.strictObject({
     .default([])
     .meta({ description: "Observations read natively from MODFLOW binary outputs (heads, budgets)." }),
   observed: z.string().optional().meta({ description: "CSV of observed values (name,value) for reports." }),
+  noData: z.array(z.number()).default([]).meta({
+    description:
+      "HDRY/HNOFLO values (dry or inactive cells) left out of observation statistics and percentiles, counted apart. Always left out: magnitudes ≥ 1e30 and the HDRY of the model's BCF6/LPF/UPW file. E.g. [-999.99, 1e20].",
+  }),
   collect: z
     .array(z.string())
     .default([])
@@ -136,11 +163,11 @@ const taskSchema = z.strictObject({
     .meta({ description: "spot-first: Fargate Spot, falling back to Fargate when Spot has no capacity." }),
   idsPerTask: z.number().int().min(1).max(100).default(1),
   maxAttempts: z.number().int().min(1).max(10).default(3),
+  maxInFlight: z.number().int().min(1).max(5000).default(100),
   retryDeterministic: z.boolean().default(false).meta({
     description:
       "Retry realizations that failed for a deterministic reason (non-convergence, model input error, missing output, ...). Default: not retried, reported as such.",
   }),
-  maxInFlight: z.number().int().min(1).max(5000).default(100),
 });
 
 const networkSchema = z.strictObject({
@@ -230,7 +257,12 @@ export const projectSchema = z.strictObject({
   $schema: z.string().optional(),
   project: nameSchema("project"),
   client: z.string().optional(),
-  aws: awsSchema,
+  // Optional: a project without it runs locally only (`mfpar run`), like the demo; it gets the documentation
+  // placeholder account, which the AWS entry points (launch, deploy workflows) refuse or skip.
+  aws: awsSchema.prefault({ account: PLACEHOLDER_ACCOUNT, regions: ["us-east-1"] }).meta({
+    description:
+      "AWS account and regions. Optional for local runs; required to deploy and launch on ECS (without it the placeholder account 000000000000 is used and AWS actions refuse the project).",
+  }),
   task: taskSchema.prefault({}),
   model: modelSchema,
   names: namesSchema.default({}),

@@ -1,18 +1,6 @@
+import { formatElapsed } from "../format/duration.js";
 import { quantile } from "../stats.js";
 import { describeLocalOutcome, type IdOutcome, type LocalProgress, type LocalRunResult } from "./run.js";
-
-/** `75_000` → `1m15s`; `2_500` → `2.5s`. */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms)) return "?";
-  if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`;
-  let s = Math.round(ms / 1000);
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  if (h) return `${h}h${String(m).padStart(2, "0")}m`;
-  return m ? `${m}m${String(s).padStart(2, "0")}s` : `${s}s`;
-}
 
 /** One line of progress: bar, counts, rate and ETA. */
 export function progressLine(p: LocalProgress, now: number, width = 24): string {
@@ -24,11 +12,11 @@ export function progressLine(p: LocalProgress, now: number, width = 24): string 
   const rate = elapsed > 0 ? p.finished / (elapsed / 1000) : 0;
   const remaining = p.total - complete;
   const eta =
-    rate > 0 && remaining > 0 ? formatDuration((remaining / rate) * 1000) : remaining === 0 ? "0s" : "?";
+    rate > 0 && remaining > 0 ? formatElapsed((remaining / rate) * 1000) : remaining === 0 ? "0s" : "?";
   const before = p.doneBefore ? ` (${p.doneBefore} earlier)` : "";
   return (
     `${bar} ${complete}/${p.total} done${before}, ${p.failed} failed, ${p.running} running` +
-    ` | ${rate.toFixed(rate < 10 ? 2 : 1)}/s, elapsed ${formatDuration(elapsed)}, ETA ${eta}`
+    ` | ${rate.toFixed(rate < 10 ? 2 : 1)}/s, elapsed ${formatElapsed(elapsed)}, ETA ${eta}`
   );
 }
 
@@ -48,7 +36,7 @@ export function formatSummary(r: LocalRunResult, storeDisplay: string): string {
   const failed = by("failed");
   const lines: string[] = [];
   lines.push(
-    `${r.scenario.project}/${r.scenario.scenario}: ${r.outcomes.length} IDs in ${formatDuration(r.elapsedMs)} with ${r.workers} worker${r.workers === 1 ? "" : "s"}`,
+    `${r.scenario.project}/${r.scenario.scenario}: ${r.outcomes.length} IDs in ${formatElapsed(r.elapsedMs)} with ${r.workers} worker${r.workers === 1 ? "" : "s"}`,
   );
   const rows = [
     ["status", "IDs"],
@@ -65,8 +53,8 @@ export function formatSummary(r: LocalRunResult, storeDisplay: string): string {
   if (model.length) {
     const wall = succeeded.map((o) => o.wallMs).filter((x): x is number => typeof x === "number");
     lines.push(
-      `Model time per realization: median ${formatDuration(quantile(model, 0.5))}, max ${formatDuration(Math.max(...model))}` +
-        (wall.length ? `; agent wall time median ${formatDuration(quantile(wall, 0.5))}` : ""),
+      `Model time per realization: median ${formatElapsed(quantile(model, 0.5))}, max ${formatElapsed(Math.max(...model))}` +
+        (wall.length ? `; agent wall time median ${formatElapsed(quantile(wall, 0.5))}` : ""),
     );
   }
   if (r.configError) lines.push(`Stopped: the agent rejected the configuration:\n  ${r.configError}`);

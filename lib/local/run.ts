@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeResolvedScenario } from "../agent/resolved.js";
 import type { ResolvedScenario } from "../config/load.js";
 import { ExitCode } from "../exit-codes.js";
+import { Supervisor } from "../process/supervisor.js";
 import { storeKeys } from "../store/keys.js";
 import {
   describeOutcome,
@@ -16,6 +16,7 @@ import {
 } from "../store/markers.js";
 import { listResults } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
+import { LocalWorker, type WorkerRunResult } from "./worker.js";
 
 /** How one ID ended in a local run. */
 export type LocalStatus =
@@ -85,6 +86,11 @@ export interface LocalRunOptions {
   onProgress?: (p: LocalProgress) => void;
   /** Called when an ID reaches its final state in this run. */
   onOutcome?: (o: IdOutcome) => void;
+  /**
+   * Called once, when a worker first finds nothing left to take: from then on a core is free while the last
+   * realizations finish — the moment to prepare what comes after the run (e.g. load the report's modules).
+   */
+  onDrained?: () => void;
   nodePath?: string;
   now?: () => number;
 }
@@ -103,8 +109,6 @@ export interface LocalRunResult {
   /** Attempts per ID allowed in this run. */
   attempts: number;
 }
-
-const TAIL_LINES = 20;
 
 /**
  * Runs the agent bundle once per ID as separate processes, `workers` at a time, skipping IDs that already
@@ -147,63 +151,75 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const resolvedFile = join(handoff, "scenario.json");
   await writeResolvedScenario(sc, resolvedFile);
 
-  const running = new Set<ChildProcess>();
+  // One persistent worker process per slot (lib/local/worker.ts), started when the slot takes its first ID and
+  // replaced when it dies; all under the one process Supervisor.
+  const supervisor = new Supervisor({ killGraceMs: 10_000 });
+  const live = new Set<LocalWorker>();
   let stopped = opts.signal?.aborted ?? false;
+  let forced = false;
   let configError: string | undefined;
   const onAbort = () => {
     stopped = true;
-    for (const child of running) child.kill("SIGTERM");
+    for (const w of live) w.signal("SIGTERM");
   };
   const onForce = () => {
     stopped = true;
-    for (const child of running) child.kill("SIGINT");
+    forced = true;
+    for (const w of live) w.signal("SIGINT");
   };
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   opts.forceSignal?.addEventListener("abort", onForce, { once: true });
 
-  const runOne = (
+  const workerEnv: NodeJS.ProcessEnv = {
+    ...(opts.env ?? process.env),
+    MFPAR_WORKER: "ipc",
+    MFPAR_SCENARIO_FILE: sc.scenarioFile,
+    MFPAR_STORE: opts.storeLocation,
+    MFPAR_BATCH_ID: opts.batchId,
+    MFPAR_RESOLVED_SCENARIO: resolvedFile,
+  };
+  for (const k of ["ID_PARAMETRO", "MFPAR_IDS", "MFPAR_ATTEMPT", "MFPAR_PROJECT_DIR", "MFPAR_SCENARIO"])
+    delete workerEnv[k];
+  let started = 0;
+  let drained = false;
+  const startWorker = async (): Promise<LocalWorker> => {
+    const w = new LocalWorker(supervisor, {
+      name: `worker-${++started}`,
+      argv: [opts.nodePath ?? process.execPath, opts.agentPath],
+      cwd: process.cwd(),
+      env: workerEnv,
+    });
+    live.add(w);
+    void w.ready.then(() => {
+      if (stopped) w.signal(forced ? "SIGINT" : "SIGTERM");
+    });
+    return w;
+  };
+
+  /** Runs one attempt on the slot's worker (starting one if needed); an exit code when the worker died. */
+  const runOne = async (
+    slot: { worker?: LocalWorker },
     id: string,
     attempt: number,
-  ): Promise<{ code: number | null; tail: string[]; wallMs: number }> =>
-    new Promise((resolve) => {
-      const t0 = performance.now();
-      const env: NodeJS.ProcessEnv = {
-        ...(opts.env ?? process.env),
-        MFPAR_IDS: id,
-        MFPAR_SCENARIO_FILE: sc.scenarioFile,
-        MFPAR_STORE: opts.storeLocation,
-        MFPAR_ATTEMPT: String(attempt),
-        MFPAR_BATCH_ID: opts.batchId,
-        MFPAR_RESOLVED_SCENARIO: resolvedFile,
-      };
-      delete env.ID_PARAMETRO;
-      delete env.MFPAR_PROJECT_DIR;
-      delete env.MFPAR_SCENARIO;
-      // Own process group: a Ctrl-C in the terminal reaches only `mfpar run`, which forwards one SIGTERM.
-      const child = spawn(opts.nodePath ?? process.execPath, [opts.agentPath], {
-        env,
-        stdio: ["ignore", "ignore", "pipe"],
-        detached: true,
-      });
-      let tail: string[] = [];
-      let partial = "";
-      child.stderr!.setEncoding("utf8").on("data", (d: string) => {
-        const lines = (partial + d).split("\n");
-        partial = lines.pop() ?? "";
-        tail = tail.concat(lines).slice(-TAIL_LINES);
-      });
-      running.add(child);
-      if (stopped) child.kill("SIGTERM");
-      child.once("error", (e) => {
-        running.delete(child);
-        resolve({ code: null, tail: [String(e.message)], wallMs: performance.now() - t0 });
-      });
-      child.once("close", (code) => {
-        running.delete(child);
-        if (partial) tail = tail.concat(partial).slice(-TAIL_LINES);
-        resolve({ code, tail, wallMs: performance.now() - t0 });
-      });
-    });
+  ): Promise<{
+    done?: Extract<WorkerRunResult, { kind: "done" }>;
+    code?: number | null;
+    tail: string[];
+    wallMs: number;
+  }> => {
+    const t0 = performance.now();
+    slot.worker ??= await startWorker();
+    const w = slot.worker;
+    await w.ready; // false when it ended first: run() then reports how
+    const result = await w.run(id, attempt);
+    const wallMs = performance.now() - t0;
+    if (result.kind === "done") return { done: result, tail: [], wallMs };
+    live.delete(w);
+    slot.worker = undefined;
+    const code = w.initError?.exitCode ?? result.exit.code;
+    const tail = w.initError ? [w.initError.message] : result.tail;
+    return { code, tail, wallMs };
+  };
 
   const readMarker = async (
     id: string,
@@ -219,20 +235,43 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   };
 
   const worker = async (): Promise<void> => {
+    const slot: { worker?: LocalWorker } = {};
+    try {
+      await slotLoop(slot);
+    } finally {
+      if (slot.worker) {
+        live.delete(slot.worker);
+        await slot.worker.close();
+      }
+    }
+  };
+  const slotLoop = async (slot: { worker?: LocalWorker }): Promise<void> => {
     for (;;) {
       if (stopped || configError) return;
       const id = queue.shift();
-      if (id === undefined) return;
+      if (id === undefined) {
+        if (!drained) {
+          drained = true;
+          opts.onDrained?.();
+        }
+        return;
+      }
       const o = outcomes.get(id)!;
       const attempt = (o.lastAttempt ?? 0) + 1;
       o.attempts++;
       o.lastAttempt = attempt;
       progress.running++;
       emit();
-      const r = await runOne(id, attempt);
+      const r = await runOne(slot, id, attempt);
       progress.running--;
       o.wallMs = r.wallMs;
-      const success = await readMarker(id, "SUCCESS");
+      // The worker hands over the marker it wrote; the store is read only when it did not (skipped, or died).
+      const success =
+        r.done?.marker?.status === "success"
+          ? r.done.marker
+          : r.done?.marker
+            ? undefined
+            : await readMarker(id, "SUCCESS");
       if (success) {
         o.status = "success";
         o.marker = success;
@@ -244,10 +283,9 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
         o.reason = "invalid-input";
         o.message = configError;
       } else {
-        const [interrupted, failed] = await Promise.all([
-          readMarker(id, "INTERRUPTED"),
-          readMarker(id, "FAILED"),
-        ]);
+        const [interrupted, failed] = r.done?.marker
+          ? [r.done.marker]
+          : await Promise.all([readMarker(id, "INTERRUPTED"), readMarker(id, "FAILED")]);
         const marker = [interrupted, failed].find((m) => m?.attempt === attempt);
         o.marker = marker;
         if (marker) {
@@ -288,6 +326,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   try {
     await Promise.all(Array.from({ length: workers }, worker));
   } finally {
+    await supervisor.stopAll();
     opts.signal?.removeEventListener("abort", onAbort);
     opts.forceSignal?.removeEventListener("abort", onForce);
     await rm(handoff, { recursive: true, force: true });

@@ -177,6 +177,7 @@ async function readHeads(
   spec: Extract<OutputObservationSpec, { type: "heads" }>,
   path: string,
   out: Map<string, number>,
+  totims?: Map<string, number>,
 ): Promise<void> {
   const heads = await openHeadFile(path);
   try {
@@ -246,8 +247,10 @@ async function readHeads(
       });
     });
     spec.points.forEach((p, pi) => {
-      times.forEach((_, ti) => {
-        setObs(out, `${p.name}${suffix(ti, times.length)}`, values[pi]![ti]!, path);
+      times.forEach((t, ti) => {
+        const name = `${p.name}${suffix(ti, times.length)}`;
+        setObs(out, name, values[pi]![ti]!, path);
+        if (times.length > 1 && Number.isFinite(t.totim)) totims?.set(name, t.totim);
       });
     });
   } finally {
@@ -260,6 +263,7 @@ async function readBudget(
   path: string,
   workspaceDir: string,
   out: Map<string, number>,
+  totims?: Map<string, number>,
 ): Promise<void> {
   const fail = (msg: string, file = path) => new UserError(msg, { file }, "modflow/budget");
   const zonesPath = spec.zones === undefined ? undefined : resolvePath(workspaceDir, spec.zones);
@@ -393,7 +397,10 @@ async function readBudget(
     }
     for (const [name, vs] of cols)
       vs.forEach((v, ti) => {
-        setObs(out, `${name}${suffix(ti, times.length)}`, v, path);
+        const col = `${name}${suffix(ti, times.length)}`;
+        setObs(out, col, v, path);
+        const totim = times[ti]?.totim;
+        if (times.length > 1 && totim !== undefined && Number.isFinite(totim)) totims?.set(col, totim);
       });
   } finally {
     await budget.close();
@@ -424,6 +431,8 @@ function resolvePath(workspaceDir: string, p: string): string {
 export async function readOutputObservations(
   specs: readonly OutputObservationInput[],
   workspaceDir: string,
+  /** Filled with each time-suffixed column's simulation time (`totim`), for plots on a time axis. */
+  totims?: Map<string, number>,
 ): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const [i, input] of specs.entries()) {
@@ -438,8 +447,8 @@ export async function readOutputObservations(
     }
     const spec = parsed.data;
     const path = resolvePath(workspaceDir, spec.file);
-    if (spec.type === "heads") await readHeads(spec, path, out);
-    else await readBudget(spec, path, workspaceDir, out);
+    if (spec.type === "heads") await readHeads(spec, path, out, totims);
+    else await readBudget(spec, path, workspaceDir, out, totims);
   }
   return out;
 }

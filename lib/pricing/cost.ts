@@ -1,7 +1,7 @@
 // Cost so far and projected for a batch, from the one Fargate price table (lib/pricing/fargate-prices.json).
 // Fargate bills each task from image pull to stop, per second with a one-minute minimum; realization times
 // come from markers, so each attempt is charged its median realization time plus a fixed start-up allowance.
-import { fargatePrice, PRICES_DATE, PRICES_SOURCE } from "./estimate.js";
+import { PRICES_DATE, PRICES_SOURCE, taskHourUsd } from "./estimate.js";
 
 export interface PricingInput {
   /** Task size (Fargate CPU units, MiB), as in `task:` of the config. */
@@ -20,7 +20,7 @@ export interface RegionCost {
   projectedUsd?: number;
 }
 
-export interface CostEstimate {
+export interface BatchCostEstimate {
   currency: "USD";
   pricesDate: string;
   pricesSource: string;
@@ -42,13 +42,12 @@ export interface CostFacts {
 }
 
 /** Cost so far (finished attempts + running tasks' elapsed time) and projected (so far + what is left). */
-export function estimateCost(p: PricingInput, f: CostFacts): CostEstimate {
+export function estimateBatchCost(p: PricingInput, f: CostFacts): BatchCostEstimate {
   const startupMs = (p.startupSeconds ?? 60) * 1000;
   const perTaskMs = f.medianMs !== undefined ? f.medianMs + startupMs : undefined;
   const rate = (region: string, provider?: string) => {
     const capacity = provider === "FARGATE" ? "on-demand" : provider === "FARGATE_SPOT" ? "spot" : p.capacity;
-    const price = fargatePrice(region, capacity);
-    return price ? (p.cpu / 1024) * price.vcpuHour + (p.memory / 1024) * price.gbHour : undefined;
+    return taskHourUsd(region, capacity, p.cpu, p.memory);
   };
   const regions: RegionCost[] = f.regions.map((r) => {
     const taskHourUsd = rate(r.region);

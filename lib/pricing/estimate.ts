@@ -18,7 +18,19 @@ export function fargatePrice(region: string, capacity: CapacityMode): FargatePri
   return capacity === "on-demand" ? r.onDemand : r.spot;
 }
 
-export interface CostEstimate {
+/** USD per hour of one task of `cpu` units and `memoryMiB` at `capacity` prices; undefined if unknown. */
+export function taskHourUsd(
+  region: string,
+  capacity: CapacityMode,
+  cpu: number,
+  memoryMiB: number,
+): number | undefined {
+  const p = fargatePrice(region, capacity);
+  return p ? (cpu / 1024) * p.vcpuHour + (memoryMiB / 1024) * p.gbHour : undefined;
+}
+
+/** What a planned batch costs in one region (the launch preview). */
+export interface LaunchCostEstimate {
   region: string;
   tasks: number;
   vcpuHours: number;
@@ -30,7 +42,7 @@ export interface CostEstimate {
 }
 
 /** vCPU-hours, GB-hours and cost of `tasks` Fargate tasks of `cpu` units and `memoryMiB`, each running `runMs`. */
-export function estimateCost(o: {
+export function estimateLaunchCost(o: {
   region: string;
   capacity: CapacityMode;
   cpu: number;
@@ -38,12 +50,12 @@ export function estimateCost(o: {
   tasks: number;
   runMs: number;
   basis: string;
-}): CostEstimate {
+}): LaunchCostEstimate {
   const hours = (o.tasks * o.runMs) / 3_600_000;
   const vcpuHours = hours * (o.cpu / 1024);
   const gbHours = hours * (o.memoryMiB / 1024);
-  const p = fargatePrice(o.region, o.capacity);
-  const usd = p ? vcpuHours * p.vcpuHour + gbHours * p.gbHour : undefined;
+  const rate = taskHourUsd(o.region, o.capacity, o.cpu, o.memoryMiB);
+  const usd = rate !== undefined ? hours * rate : undefined;
   return {
     region: o.region,
     tasks: o.tasks,

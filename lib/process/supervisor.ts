@@ -33,6 +33,13 @@ export interface ProcessSpec {
   env?: NodeJS.ProcessEnv;
   /** stdout and stderr are appended to this file (else ignored). */
   logFile?: string;
+  /** Called with each chunk of stderr (decoded as UTF-8), e.g. to keep a tail for error messages. */
+  onStderr?: (text: string) => void;
+  /**
+   * Opens Node's IPC channel to the process (it must be a Node script): messages it sends with
+   * `process.send` arrive here; {@link Supervised.send} sends to it.
+   */
+  onMessage?: (message: unknown) => void;
   restart?: RestartPolicy;
 }
 
@@ -58,6 +65,10 @@ export interface Supervised {
   readonly done: Promise<ExitInfo>;
   /** Stops the process tree (SIGTERM, SIGKILL after `graceMs`) and cancels any pending restart. */
   stop(graceMs?: number): Promise<ExitInfo>;
+  /** Sends a message over the IPC channel (`onMessage` set); false when the process is not there to take it. */
+  send(message: unknown): boolean;
+  /** Closes the IPC channel: a worker that exits when its parent goes away takes this as "no more work". */
+  disconnect(): void;
 }
 
 export interface SupervisorOptions {
@@ -155,12 +166,19 @@ export class Supervisor {
       const startedAt = sup.now();
       if (spec.logFile && !log) log = createWriteStream(spec.logFile, { flags: "a" });
       let c: ChildProcess;
+      const ipc = spec.onMessage !== undefined;
+      const stdio: ("ignore" | "pipe" | "ipc")[] = [
+        "ignore",
+        log ? "pipe" : "ignore",
+        log || spec.onStderr ? "pipe" : "ignore",
+      ];
+      if (ipc) stdio.push("ipc");
       try {
         c = sup.spawnFn(spec.argv[0]!, spec.argv.slice(1), {
           cwd: spec.cwd,
           env: spec.env ?? process.env,
           detached: true,
-          stdio: ["ignore", log ? "pipe" : "ignore", log ? "pipe" : "ignore"],
+          stdio,
         });
       } catch (e) {
         const exit = { code: null, signal: null, spawnError: e as NodeJS.ErrnoException, runMs: 0 };
@@ -178,6 +196,16 @@ export class Supervisor {
       }
       const out = log;
       if (out) for (const s of [c.stdout, c.stderr]) s?.on("data", (d: Buffer) => out.write(d));
+      if (spec.onStderr) {
+        const onStderr = spec.onStderr;
+        c.stderr?.setEncoding("utf8").on("data", (d: string) => onStderr(d));
+      }
+      if (spec.onMessage) {
+        const onMessage = spec.onMessage;
+        c.on("message", (m: unknown) => onMessage(m));
+        // A channel closed under a write (the process died) is reported by its exit, not as an error here.
+        c.on("error", () => {});
+      }
       currentExit = new Promise<ExitInfo>((res) => {
         let spawnError: NodeJS.ErrnoException | undefined;
         c.once("error", (e: NodeJS.ErrnoException) => {
@@ -242,6 +270,17 @@ export class Supervisor {
         return lastExit;
       },
       done,
+      send(message: unknown) {
+        if (!child?.connected) return false;
+        try {
+          return child.send(message as never);
+        } catch {
+          return false;
+        }
+      },
+      disconnect() {
+        if (child?.connected) child.disconnect();
+      },
       async stop(graceMs = sup.grace) {
         if (state === "ended" || state === "stopped") return lastExit!;
         if (state === "waiting-restart") {

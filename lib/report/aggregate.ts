@@ -11,13 +11,16 @@
  * - `summary.json`    the figures above and the status, for machines;
  * - `report.html`     self-contained (no network): batch facts, status, failures, plots.
  */
+
+import { resolve } from "node:path";
 import { regionOfId } from "../batch/assign.js";
 import { mapLimit } from "../concurrency.js";
 import type { ResolvedScenario } from "../config/load.js";
 import { errorMessage } from "../errors.js";
 import { toCsv } from "../format/csv.js";
+import { inferProgram, readHdry, readTimeUnits } from "../modflow/programs.js";
 import type { PricingInput } from "../pricing/cost.js";
-import { describe, type ObservationStats } from "../stats.js";
+import { describe, noDataTest, type ObservationStats } from "../stats.js";
 import type { FailureCategory } from "../status/failures.js";
 import type { BatchFacts } from "../status/pass.js";
 import {
@@ -45,6 +48,8 @@ export interface AggregateOptions {
   groups?: ReadonlyMap<string, string>;
   /** Observed values by (lowercase) name; default: the scenario's `model.observed` CSV. */
   observedValues?: ReadonlyMap<string, number>;
+  /** HDRY/HNOFLO values left out of the statistics; default the config's plus the model's HDRY (and ≥ 1e30). */
+  noData?: readonly number[];
   /** Markers read at once. Default 16. */
   concurrency?: number;
   /** Write `report.html` (default true). */
@@ -94,7 +99,22 @@ export function statisticsCsv(
   observed?: ReadonlyMap<string, number>,
 ): string {
   return toCsv(
-    ["name", "group", "count", "mean", "std", "min", "p5", "p10", "p50", "p90", "p95", "max", "observed"],
+    [
+      "name",
+      "group",
+      "count",
+      "mean",
+      "std",
+      "min",
+      "p5",
+      "p10",
+      "p50",
+      "p90",
+      "p95",
+      "max",
+      "observed",
+      "no_data",
+    ],
     stats.map((s) => [
       s.name,
       groups.get(s.name) ?? "",
@@ -109,6 +129,7 @@ export function statisticsCsv(
       s.p95,
       s.max,
       observed?.get(s.name.toLowerCase()),
+      s.noData,
     ]),
   );
 }
@@ -144,6 +165,7 @@ export async function aggregateScenario(
   }
   toRead.sort((a, b) => compareIds(a[0], b[0]));
   const rows = new Map<string, Record<string, number>>();
+  let totims: Map<string, number> | undefined;
   const facts = new Map<string, MarkerFacts>();
   const durations: number[] = [];
   await mapLimit(toRead, opts.concurrency ?? 16, async ([id, kind]) => {
@@ -153,6 +175,8 @@ export async function aggregateScenario(
     facts.set(id, f);
     if (kind === "SUCCESS") {
       rows.set(id, m.observations ?? {});
+      // Output times are the model's, the same for every realization: the first marker that has them.
+      if (!totims && m.observationTimes) totims = new Map(Object.entries(m.observationTimes));
       if (f.durationMs !== undefined) durations.push(f.durationMs);
     }
   });
@@ -169,10 +193,29 @@ export async function aggregateScenario(
     }
   }
   const ensemble: Ensemble = { ids, names, rows };
+  // Dry and inactive cells (HDRY/HNOFLO) are not heads: left out of the statistics, counted per observation.
+  const noDataValues = [...(opts.noData ?? resolved?.config.model.noData ?? [])];
+  if (resolved && !opts.noData) {
+    const run = resolved.config.model.run;
+    const modelDir = resolve(resolved.projectDir, resolved.config.model.dir);
+    for (const h of await readHdry(run.program ?? inferProgram(run.command), run.command, modelDir))
+      noDataValues.push(h.value);
+  }
+  const isNoData = noDataTest(noDataValues);
+  let timeUnits: string | undefined;
+  if (resolved && totims) {
+    const run = resolved.config.model.run;
+    timeUnits = await readTimeUnits(
+      run.program ?? inferProgram(run.command),
+      run.command,
+      resolve(resolved.projectDir, resolved.config.model.dir),
+    );
+  }
   const statistics = names.map((n) =>
     describe(
       n,
       ids.map((id) => rows.get(id)![n] ?? Number.NaN),
+      isNoData,
     ),
   );
 
@@ -237,6 +280,11 @@ export async function aggregateScenario(
     observations: names.length,
     percentiles: "linear interpolation between order statistics (numpy default, Hyndman-Fan type 7)",
     std: "sample standard deviation (n - 1)",
+    noData: {
+      rule: "HDRY/HNOFLO left out of statistics: |value| >= 1e30 and these values (single precision)",
+      values: [...new Set(noDataValues)],
+      excluded: statistics.reduce((t, x) => t + x.noData, 0),
+    },
     status: { ...status, failed: undefined },
   });
   keys.push(summaryKeys.json(name));
@@ -250,6 +298,9 @@ export async function aggregateScenario(
       status,
       ensemble,
       statistics,
+      noDataValues: [...new Set(noDataValues)],
+      ...(totims ? { totims } : {}),
+      ...(timeUnits ? { timeUnits } : {}),
       groups: grouped,
       observed,
       realizationTimesMs: durations.sort((a, b) => a - b),

@@ -272,16 +272,26 @@ export function fanSpec(
   values: ReadonlyMap<string, readonly number[]>,
   ids: readonly string[],
   observed?: ReadonlyMap<string, number>,
-  opts: { maxLines?: number; columns?: number } = {},
+  opts: {
+    maxLines?: number;
+    columns?: number;
+    /** Simulation time (totim) of each observation, from MODFLOW outputs; else the name's time suffix. */
+    totims?: ReadonlyMap<string, number>;
+    /** Model time units for the axis title, e.g. "days". */
+    timeUnits?: string;
+  } = {},
 ): TopLevelSpec {
   const band: Record<string, unknown>[] = [];
   const lines: Record<string, unknown>[] = [];
   const obs: Record<string, unknown>[] = [];
   const maxLines = Math.min(ids.length, opts.maxLines ?? 30);
   const series: string[] = [];
+  // totim for every timed observation, or none: a mix would put record numbers and times on one axis.
+  const onTotim = stats.every((s) => !parseTimeSuffix(s.name) || opts.totims?.has(s.name));
   for (const s of stats) {
-    const ts = parseTimeSuffix(s.name);
-    if (!ts) continue;
+    const parsed = parseTimeSuffix(s.name);
+    if (!parsed) continue;
+    const ts = onTotim ? { series: parsed.series, time: opts.totims!.get(s.name)! } : parsed;
     if (!series.includes(ts.series)) series.push(ts.series);
     band.push({ series: ts.series, time: ts.time, p5: s.p5, p10: s.p10, p50: s.p50, p90: s.p90, p95: s.p95 });
     const vs = values.get(s.name) ?? [];
@@ -292,7 +302,13 @@ export function fanSpec(
     if (o !== undefined) obs.push({ series: ts.series, time: ts.time, v: o, legend: "Observed" });
   }
   const legend = bandLegend(obs.length > 0);
-  const x = { field: "time", type: "quantitative" as const, title: "Time" };
+  const x = {
+    field: "time",
+    type: "quantitative" as const,
+    title: onTotim
+      ? `Simulation time (totim${opts.timeUnits ? `, ${opts.timeUnits}` : ""})`
+      : "Time (from the names' _t suffix)",
+  };
   return {
     data: {
       values: [

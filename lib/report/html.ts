@@ -3,7 +3,7 @@
 import { formatDuration } from "../format/duration.js";
 import { formatInt, formatValue } from "../format/number.js";
 import { progressBar } from "../format/table.js";
-import type { ObservationStats } from "../stats.js";
+import { noDataTest, type ObservationStats } from "../stats.js";
 import type { BatchFacts } from "../status/pass.js";
 import type { BatchStatus } from "../status/status.js";
 import { countsTable, factsRows, failuresTable, headline } from "../status/summary.js";
@@ -46,6 +46,11 @@ export interface ReportFacts {
   status: BatchStatus;
   ensemble: Ensemble;
   statistics: readonly ObservationStats[];
+  /** HDRY/HNOFLO values left out of the statistics (besides magnitudes ≥ 1e30). */
+  noDataValues?: readonly number[];
+  /** Simulation time (totim) of time-suffixed observations read from MODFLOW outputs, and its units. */
+  totims?: ReadonlyMap<string, number>;
+  timeUnits?: string;
   /** Group → observation names, in order. */
   groups: ReadonlyMap<string, readonly string[]>;
   observed?: ReadonlyMap<string, number>;
@@ -167,11 +172,15 @@ export async function renderReport(f: ReportFacts): Promise<string> {
   }
 
   // Observations, per group
+  // Plots leave out HDRY/HNOFLO as the statistics do: one 1e30 would flatten every other line of a panel.
+  const isNoData = noDataTest(f.noDataValues);
   const values = new Map<string, number[]>();
   for (const n of f.ensemble.names)
     values.set(
       n,
-      f.ensemble.ids.map((id) => f.ensemble.rows.get(id)![n]).filter((v): v is number => Number.isFinite(v)),
+      f.ensemble.ids
+        .map((id) => f.ensemble.rows.get(id)![n])
+        .filter((v): v is number => Number.isFinite(v) && !isNoData(v!)),
     );
   const statsByName = new Map(f.statistics.map((x) => [x.name, x]));
   const swatches = `<span class="legend-swatch" style="background:#9ECAE1"></span>P5–P95<span class="legend-swatch" style="background:#4292C6"></span>P10–P90<span class="legend-swatch" style="background:#08306B"></span>median${f.observed?.size ? '<span class="legend-swatch" style="background:#D55E00"></span>observed' : ""}`;
@@ -189,7 +198,10 @@ export async function renderReport(f: ReportFacts): Promise<string> {
     if (timed.length) {
       figs.push(
         await figure(
-          fanSpec(timed, values, f.ensemble.ids, f.observed),
+          fanSpec(timed, values, f.ensemble.ids, f.observed, {
+            ...(f.totims ? { totims: f.totims } : {}),
+            ...(f.timeUnits ? { timeUnits: f.timeUnits } : {}),
+          }),
           `${h(group)}: ensemble over time per series — P5–P95 and P10–P90 bands, median line, ${Math.min(30, f.ensemble.ids.length)} realizations as faint lines${f.observed?.size ? ", observed values as diamonds" : ""}.`,
           `${group} over time`,
         ),
@@ -212,9 +224,11 @@ export async function renderReport(f: ReportFacts): Promise<string> {
         ),
       );
     }
+    const dry = stats.some((x) => x.noData > 0);
     const srows = stats.map((x) => [
       x.name,
       formatInt(x.count),
+      ...(dry ? [formatInt(x.noData)] : []),
       formatValue(x.mean),
       formatValue(x.std),
       formatValue(x.min),
@@ -228,10 +242,28 @@ export async function renderReport(f: ReportFacts): Promise<string> {
     ]);
     parts.push(
       `<section><h3>${h(group)} <span class="note">(${formatInt(stats.length)} observations)</span></h3>${figs.join("")}${table(
-        ["Observation", "n", "Mean", "Std", "Min", "P5", "P10", "P50", "P90", "P95", "Max", "Observed"],
+        [
+          "Observation",
+          "n",
+          ...(dry ? ["Dry/inactive"] : []),
+          "Mean",
+          "Std",
+          "Min",
+          "P5",
+          "P10",
+          "P50",
+          "P90",
+          "P95",
+          "Max",
+          "Observed",
+        ],
         srows,
-        ["l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r"],
-      )}</section>`,
+        ["l", "r", ...(dry ? ["r" as const] : []), "r", "r", "r", "r", "r", "r", "r", "r", "r", "r"],
+      )}${
+        dry
+          ? `<p class="note">Dry/inactive: values equal to HDRY/HNOFLO (|value| ≥ 1e30${f.noDataValues?.length ? `, ${f.noDataValues.map(String).join(", ")}` : ""}) — dry or inactive cells, not heads — are left out of n, the mean and the percentiles.</p>`
+          : ""
+      }</section>`,
     );
   }
   parts.push(

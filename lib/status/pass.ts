@@ -12,6 +12,7 @@ import { describeOrigin, listActiveBatches, readBatchRecord } from "../batch/rec
 import type { ResolvedScenario } from "../config/load.js";
 import { UserError } from "../errors.js";
 import type { PricingInput } from "../pricing/cost.js";
+import { checkStoreProject } from "../store/binding.js";
 import { cachePassReads } from "../store/pass-cache.js";
 import type { ResultStore } from "../store/types.js";
 import { type BatchStatus, collectStatus } from "./status.js";
@@ -109,6 +110,7 @@ export function withLaunches(obs: Observation, batch: BatchRecord): Observation 
 export async function statusPass<A = never>(o: StatusPassOptions<A>): Promise<BatchPass<A>[]> {
   const sc = o.scenario;
   const now = o.now ?? (() => new Date());
+  await checkStoreProject(o.store, sc.project);
   const store = cachePassReads(o.store);
   const onS3 = o.store.url.startsWith("s3://");
   const pricing = onS3 ? pricingOf(sc) : undefined;

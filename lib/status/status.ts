@@ -8,7 +8,7 @@
  * tasks, stop codes) come from the batch reconcile step's observation when there is one.
  */
 import { mapLimit } from "../concurrency.js";
-import { type CostEstimate, estimateCost, type PricingInput } from "../pricing/cost.js";
+import { type BatchCostEstimate, estimateBatchCost, type PricingInput } from "../pricing/cost.js";
 import { quantileSorted } from "../stats.js";
 import { type MarkerKind, storeKeys } from "../store/keys.js";
 import {
@@ -89,7 +89,7 @@ export interface ObservedId {
   attemptsUsed: number;
   last?: "failed" | "interrupted" | "lost";
   /** For `exhausted`: attempts used up, or a deterministic failure left alone. */
-  notRetried?: "attempts" | "deterministic";
+  notRetried?: "attempts" | "deterministic" | "stopped";
   task?: TaskSummary;
 }
 
@@ -173,7 +173,7 @@ export interface BatchStatus {
   eta?: { ms: number; finishAt: string; method: "throughput" | "median-time" };
   /** Successful realizations per hour over the recent window. */
   throughputPerHour?: number;
-  cost?: CostEstimate;
+  cost?: BatchCostEstimate;
   /** Every ID is done or out of attempts. */
   complete: boolean;
 }
@@ -232,7 +232,7 @@ export function buildStatus(input: StatusInput): BatchStatus {
           : obs.state === "running" || obs.state === "pending"
             ? "running"
             : obs.state === "exhausted"
-              ? obs.notRetried === "deterministic"
+              ? obs.notRetried === "deterministic" || obs.notRetried === "stopped"
                 ? "not-retried"
                 : "out-of-attempts"
               : obs.attemptsUsed === 0
@@ -300,14 +300,16 @@ export function buildStatus(input: StatusInput): BatchStatus {
         toEcsStopCode(task?.stopCode) ??
         (lastEnd === "lost" ? "lost" : "unknown");
       const outlook: RetryOutlook =
-        state === "failed" || state === "interrupted"
-          ? { retry: true }
-          : state === "out-of-attempts"
-            ? { retry: false, why: "attempts" }
-            : deterministic(body?.kind === kind ? body?.reason : undefined) &&
-                (obs?.notRetried ?? "deterministic") === "deterministic"
-              ? { retry: false, why: "deterministic" }
-              : { retry: false, why: "manual" };
+        obs?.notRetried === "stopped"
+          ? { retry: false, why: "interrupted-run" }
+          : state === "failed" || state === "interrupted"
+            ? { retry: true }
+            : state === "out-of-attempts"
+              ? { retry: false, why: "attempts" }
+              : deterministic(body?.kind === kind ? body?.reason : undefined) &&
+                  (obs?.notRetried ?? "deterministic") === "deterministic"
+                ? { retry: false, why: "deterministic" }
+                : { retry: false, why: "manual" };
       failed.push({
         id,
         state,
@@ -373,7 +375,7 @@ export function buildStatus(input: StatusInput): BatchStatus {
 
   const regionList = [...regions.values()].sort((a, b) => a.region.localeCompare(b.region));
   const cost = input.pricing
-    ? estimateCost(input.pricing, {
+    ? estimateBatchCost(input.pricing, {
         regions: regionList.map((r) => ({
           region: r.region,
           attempts: r.attempts,

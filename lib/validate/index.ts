@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
-import { basename, join, resolve, sep } from "node:path";
+import { basename, join, relative, resolve, sep } from "node:path";
+import { listCalibrationFiles, loadCalibration } from "../calibrate/load.js";
 import {
   displayPath,
   findProjects,
@@ -92,6 +94,14 @@ async function isFile(p: string): Promise<boolean> {
   }
 }
 
+function readFileSyncSafe(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
 function collect(e: unknown, out: Diagnostic[]): void {
   if (e instanceof ValidationError) out.push(...e.diagnostics);
   else if (e instanceof UserError) out.push(e.toDiagnostic());
@@ -167,7 +177,20 @@ async function validateProject(
       message: `project "${project.config.project}" does not match its folder name: expected "${basename(dir)}"`,
     });
   }
-  const files = only ?? (await listScenarioFiles(dir));
+  // Calibration files (a `calibration:` key) sit beside the scenarios: checked as calibrations (lib/calibrate).
+  const calibrations = only
+    ? only.filter((f) => /^calibration\s*:/m.test(readFileSyncSafe(f)))
+    : await listCalibrationFiles(dir);
+  for (const file of calibrations) {
+    try {
+      const cal = await loadCalibration(file);
+      result.diagnostics.push(...cal.warnings);
+    } catch (e) {
+      collect(e, result.diagnostics);
+    }
+  }
+  if (only && calibrations.length === only.length) return;
+  const files = only?.filter((f) => !calibrations.includes(f)) ?? (await listScenarioFiles(dir));
   if (files.length === 0) {
     result.diagnostics.push({
       file: project.file,
@@ -191,8 +214,62 @@ async function validateProject(
       regions: sc.regions,
       tasks: Math.ceil(sc.ids.length / sc.config.task.idsPerTask),
     });
+    validateConfigPaths(sc, project, result.diagnostics, ctx);
     if (sc.config.model.provided === "repo") await validateModelFiles(sc, project, result.diagnostics, ctx);
   }
+}
+
+/**
+ * Every path in the config is relative to the project folder; those the run writes or reads in a workspace
+ * (listings, `model.outputs` files, `collect` globs, command `cwd`) must be under model.dir. Checked from the
+ * config alone, so also for `model.provided: build`.
+ */
+function validateConfigPaths(
+  sc: ResolvedScenario,
+  project: LoadedProject,
+  out: Diagnostic[],
+  ctx: Context,
+): void {
+  const m = sc.config.model;
+  const modelDir = resolve(sc.projectDir, m.dir);
+  const prefix = `${relative(sc.projectDir, modelDir).split(sep).join("/")}/`;
+  const inside = (p: string) => prefix === "/" || resolve(sc.projectDir, p).startsWith(modelDir + sep);
+  const check = (path: (string | number)[], value: string, what: string, ok: boolean) => {
+    if (ok || !ctx.once(`path:${project.file}:${path.join(".")}`)) return;
+    out.push({
+      file: project.file,
+      ...locate(project.source, path),
+      severity: "error",
+      code: "config/outside-model",
+      message: `${what} "${value}" is not under model.dir "${m.dir}": paths in the config are relative to the project folder, e.g. "${prefix}${value.replace(/^\.\//, "")}"`,
+    });
+  };
+  const listings = m.run.listing === undefined ? [] : [m.run.listing].flat();
+  for (const [i, l] of listings.entries())
+    check(
+      typeof m.run.listing === "string" ? ["model", "run", "listing"] : ["model", "run", "listing", i],
+      l,
+      "run.listing",
+      inside(l),
+    );
+  for (const [i, o] of m.outputs.entries())
+    check(["model", "outputs", i, "file"], o.file, "model.outputs file", inside(o.file));
+  for (const [i, g] of m.collect.entries())
+    check(
+      ["model", "collect", i],
+      g,
+      "collect glob",
+      prefix === "/" || g.replace(/^\.\//, "").startsWith(prefix),
+    );
+  for (const kind of ["pre", "post"] as const)
+    for (const [i, c] of m[kind].entries())
+      if (c.cwd !== undefined)
+        check(
+          ["model", kind, i, "cwd"],
+          c.cwd,
+          `${kind} cwd`,
+          inside(c.cwd) || resolve(sc.projectDir, c.cwd) === modelDir,
+        );
 }
 
 /** Checks the files a scenario's runs need: model dir, templates, instruction files, one .par per ID. */

@@ -5,7 +5,28 @@ import { EXIT_CODE_TABLE, ExitCode } from "../../lib/exit-codes.js";
 import { type CliIo, type Command, type CommandEntry, UsageError } from "./command.js";
 import { registry } from "./registry.js";
 
+/**
+ * `mfpar … | head`: when the reader of stdout goes away the next write fails with EPIPE, which Node raises as
+ * an unhandled 'error' event (a stack trace and exit 1). Stop quietly instead, like cat or grep: the reader has
+ * what it wanted. Other write errors are not hidden.
+ */
+export function exitOnBrokenPipe(
+  stream: NodeJS.WritableStream,
+  exit: (code: number) => void = (code) => process.exit(code),
+): void {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+    exit(ExitCode.Success);
+  });
+}
+
+let pipeHandled = false;
+
 function defaultIo(): CliIo {
+  if (!pipeHandled) {
+    pipeHandled = true;
+    exitOnBrokenPipe(process.stdout);
+  }
   return {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),

@@ -1,5 +1,6 @@
 // The real agent bundle (dist/agent/agent.js) run as a process against temporary projects and the local
 // store: what it writes, where, and with which marker, for every way a realization can end.
+import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -74,6 +75,21 @@ describe("agent on the demo model", () => {
       ],
     });
     expect(m.reason).toBeUndefined();
+    // The size and sha256 of every uploaded file, for `mfpar pull` to verify downloads against.
+    const sums = m.checksums as Record<string, { size: number; sha256: string }>;
+    expect(Object.keys(sums)).toEqual([
+      "base/resultados/1/attempts/1/agent.log",
+      "base/resultados/1/demo.hds.txt",
+      "base/resultados/1/demo.lst",
+      "base/resultados/1/heads.out",
+      "base/resultados/1/observations.csv",
+    ]);
+    for (const [key, d] of Object.entries(sums)) {
+      const bytes = await readFile(join(store, key));
+      expect({ size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") }, key).toEqual(
+        d,
+      );
+    }
     expect(Object.keys(m.timings as object).sort()).toEqual([...TIMING_STEPS].sort());
     const obs = m.observations as Record<string, number>;
     expect(Object.keys(obs)).toEqual([
@@ -220,24 +236,26 @@ describe("agent failures (fake model)", () => {
     });
   });
 
-  it("failure text in the listing wins over the success text: failure-text", async () => {
+  it("failure text in the listing wins over the success text: a convergence text is non-convergence", async () => {
     const { r, store } = await run({ FAKE_MODE: "converge" });
     expect(r.code).toBe(1);
     const m = await readJson(join(store, "base/resultados/1/_FAILED.json"));
     expect(m).toMatchObject({
-      reason: "failure-text",
+      reason: "non-convergence",
       message: 'model exited 0 but "FAILED TO CONVERGE" appears in the listing file fake.lst',
     });
     // The listing of the failed attempt is kept for diagnosis; results are not uploaded.
     expect(await localKeys(store)).toEqual(failedKeys("1", ["fake.lst", "model.log"]));
   });
 
-  it("a successful run whose output file is missing fails in observations (no stale value is read)", async () => {
+  it("a successful run whose output file is missing: missing-output naming the file (no stale value is read)", async () => {
     const { r, store } = await run({ FAKE_MODE: "no-output" });
     expect(r.code).toBe(1);
     const m = await readJson(join(store, "base/resultados/1/_FAILED.json"));
-    expect(m.reason).toBe("observations");
-    expect(m.message).toMatch(/out\.ins reads out\.txt, which the model did not write$/);
+    expect(m.reason).toBe("missing-output");
+    expect(m.message).toMatch(
+      /out\.ins reads out\.txt, which this run did not write \(outputs are never taken from the source model dir\)$/,
+    );
   });
 
   it("timeout: the whole process tree is killed (SIGTERM ignored → SIGKILL after the grace period)", async () => {

@@ -107,6 +107,10 @@ export interface FakeProjectOptions {
   pre?: string;
   post?: string;
   ids?: string;
+  /** The project name (default `fake`). */
+  project?: string;
+  /** Without an `aws:` section (a project that runs only locally). */
+  noAws?: boolean;
 }
 
 /** A project whose model is a small Node script (FAKE_MODE picks what it does), with IDs 1-3 (.par files). */
@@ -127,12 +131,12 @@ export async function makeFakeProject(dir: string, opts: FakeProjectOptions = {}
   await writeFile(join(dir, "params", "param4.par"), "single point\nother 1.0 1.0 0.0\n");
   const run =
     opts.runCommand ??
-    `{ command: [node, fake.mjs], success: "Normal termination", failure: ["FAILED TO CONVERGE"], listing: fake.lst${opts.run ? `, ${opts.run}` : ""} }`;
+    `{ command: [node, fake.mjs], success: "Normal termination", failure: ["FAILED TO CONVERGE"], listing: model/fake.lst${opts.run ? `, ${opts.run}` : ""} }`;
   await writeFile(
     join(dir, "project.yaml"),
     [
-      "project: fake",
-      'aws: { account: "000000000000", regions: [us-east-1] }',
+      `project: ${opts.project ?? "fake"}`,
+      ...(opts.noAws ? [] : ['aws: { account: "000000000000", regions: [us-east-1] }']),
       "task: { timeout: 1m }",
       "model:",
       "  dir: model/",
@@ -142,7 +146,7 @@ export async function makeFakeProject(dir: string, opts: FakeProjectOptions = {}
       ...(opts.pre ? [`  pre: ${opts.pre}`] : []),
       ...(opts.post ? [`  post: ${opts.post}`] : []),
       "  observations: [{ ins: model/out.ins, out: model/out.txt }]",
-      '  collect: ["out.txt", "fake.lst", "extra/*.txt"]',
+      '  collect: ["model/out.txt", "model/fake.lst", "model/extra/*.txt"]',
       "",
     ].join("\n"),
   );

@@ -219,6 +219,27 @@ describe("mfpar calibrate (stand-in PEST++ replaying real runs)", () => {
     expect(report).toContain("<dt>Iterations</dt><dd>3</dd>");
   });
 
+  it("runs a user's own .pst: its folder is what the master and each agent get", async () => {
+    const cwd = fresh();
+    const port = await freePort();
+    const yaml = await makeCalibrationProject(
+      cwd,
+      "cal-own",
+      `calibration: cal-own\ncontrol: model/own.pst\nport: ${port}\n`,
+    );
+    const gen = await makeCalibrationProject(join(cwd, "gen"), "cal-gen", calibrationYaml("cal-gen", port));
+    const cal = await loadCalibration(gen, { cwd: join(cwd, "gen") });
+    await writeFile(join(cwd, "demo", "model", "own.pst"), writeControlFile(cal.control));
+    await writeFile(join(cwd, "demo", "model", "mfpar-forward-run.sh"), cal.scripts[0]!.text);
+    const r = await cli(["calibrate", yaml, "--agents", "1"], cwd, standinEnv(cwd, "pestpp-glm"));
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain("(control file: demo/model/own.pst), 1 agent, port");
+    const agentDir = join(work(cwd, "cal-own"), "agent-1");
+    expect(await readFile(join(agentDir, "cal-own.pst"), "utf8")).toBe(writeControlFile(cal.control));
+    for (const f of ["own.pst", "hk_zones.tpl", "heads.ins", "gwflow.mjs", "mfpar-forward-run.sh"])
+      expect(existsSync(join(agentDir, f)), f).toBe(true);
+  });
+
   it("Ctrl-C stops the master and every agent (no orphan), exit 130, and says how to resume", async () => {
     await ensureBuilt();
     const cwd = fresh();

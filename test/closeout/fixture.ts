@@ -1,7 +1,7 @@
 // Shared fixture of the close-out suites: a project folder and s3rver buckets shaped like a real project's
 // (nested result keys, more than 1,000 objects, a multipart object, empty "folder" keys).
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
+import { cp, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { ECRClient } from "@aws-sdk/client-ecr";
@@ -44,10 +44,11 @@ export interface Seeded {
 export const BIG_SIZE = 11 * 1024 * 1024 + 123;
 
 /**
- * Bucket `a`: 1,030 small result files under `a/resultados/{id}/`, a batch record, an empty folder key,
- * and an 11 MiB object uploaded in 5 MiB parts. Bucket `b`: 25 files, a nested empty folder.
+ * Bucket `a`: `files` (default 1,030: more than one listing page) small result files under
+ * `a/resultados/{id}/`, a batch record, an empty folder key, and an 11 MiB object uploaded in 5 MiB parts.
+ * Bucket `b`: 25 files, a nested empty folder.
  */
-export async function seedProject(s3: S3Server, project: string): Promise<Seeded> {
+export async function seedProject(s3: S3Server, project: string, files = 1030): Promise<Seeded> {
   const a = bucketOf(project, "a");
   const b = bucketOf(project, "b");
   await s3.createBucket(a);
@@ -57,7 +58,7 @@ export async function seedProject(s3: S3Server, project: string): Promise<Seeded
     [b, new Map()],
   ]);
   const put: Array<{ bucket: string; key: string; body: Buffer }> = [];
-  for (let i = 0; i < 1030; i++) {
+  for (let i = 0; i < files; i++) {
     const id = String(i).padStart(4, "0");
     put.push({
       bucket: a,
@@ -87,6 +88,21 @@ export async function seedProject(s3: S3Server, project: string): Promise<Seeded
   }).done();
   objects.get(a)!.set("a/resultados/model/choapa.hds", sha(big));
   return { objects, total: put.length + 1 };
+}
+
+/**
+ * The buckets of `from` (seeded once by `seedProject`) copied for project `to` in s3rver's data directory —
+ * the same objects and bytes in `to`'s buckets in a few milliseconds instead of ~1,000 PutObjects.
+ */
+export async function cloneProject(s3: S3Server, seeded: Seeded, from: string, to: string): Promise<Seeded> {
+  const objects = new Map<string, Map<string, string>>();
+  for (const scenario of ["a", "b"]) {
+    const source = bucketOf(from, scenario);
+    const target = bucketOf(to, scenario);
+    await cp(join(s3.dir, source), join(s3.dir, target), { recursive: true, preserveTimestamps: true });
+    objects.set(target, new Map(seeded.objects.get(source)));
+  }
+  return { objects, total: seeded.total };
 }
 
 export const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");

@@ -54,12 +54,22 @@ const cases: Array<[string, Parameters<typeof errorsOf>[0], string]> = [
   [
     "unknown key far from any valid one lists the valid keys",
     { project: PROJECT.replace("task: {", "task: { colour: red,") },
-    'project.yaml:5:9: error: unknown key "colour" in task; expected one of: cpu, memory, ephemeralStorageGiB, timeout, capacity, idsPerTask, maxAttempts, maxInFlight',
+    'project.yaml:5:9: error: unknown key "colour" in task; expected one of: cpu, memory, ephemeralStorageGiB, timeout, capacity, idsPerTask, maxAttempts, maxInFlight, retryDeterministic',
   ],
   [
     "account as a number (leading zeros lost)",
     { project: PROJECT.replace('"123456789012"', "12345") },
     'project.yaml:3:12: error: aws.account: expected a 12-digit AWS account id in quotes, e.g. "123456789012", found 12345',
+  ],
+  [
+    "region typo: not an AWS region, with the closest one suggested",
+    { project: PROJECT.replace("us-west-2", "us-wset-2") },
+    'project.yaml:4:24: error: aws.regions.1: expected an AWS region, found "us-wset-2": did you mean "us-west-2"?',
+  ],
+  [
+    "region of the right shape that AWS does not have",
+    { project: PROJECT.replace("us-west-2", "us-east-7") },
+    'project.yaml:4:24: error: aws.regions.1: expected an AWS region, found "us-east-7": did you mean "us-east-1"?',
   ],
   [
     "bad region",
@@ -184,7 +194,7 @@ const cases: Array<[string, Parameters<typeof errorsOf>[0], string]> = [
   [
     "duplicate inline ID",
     { scenario: "scenario: s\nids: [1, 2, 1-3]\n" },
-    "s.yaml:2:6: error: duplicate ID 1: expected each ID once",
+    "s.yaml:2:6: error: duplicate IDs 1, 2: expected each ID once",
   ],
   [
     "invalid ID characters",
@@ -221,6 +231,25 @@ describe("bad configuration and ID lists", () => {
     const errors = await errorsOf(files);
     expect(errors.map((e) => e.replace(/\(looked for .*\/p1\//, "(looked for <dir>/"))).toContain(expected);
   });
+  it("reports every bad ID of a list at once, each at its line (not one per run)", async () => {
+    const errors = await errorsOf({
+      scenario: "scenario: s\nids: { file: runs.txt }\n",
+      extra: { "runs.txt": "1\n2\n3.5\n9-4\n2\nr/7\n8\n" },
+    });
+    expect(errors).toEqual([
+      'runs.txt:3:1: error: invalid ID "3.5": expected letters, digits, "_" or "-" (at most 64 characters), such as 35 or 1-20 for a range',
+      'runs.txt:4:1: error: invalid ID range "9-4": expected start ≤ end, e.g. "4-9"',
+      "runs.txt:5:1: error: duplicate ID 2 (already listed at line 2): expected each ID once",
+      'runs.txt:6:1: error: invalid ID "r/7": expected letters, digits, "_" or "-" (at most 64 characters), such as 35 or 1-20 for a range',
+    ]);
+    const inline = await errorsOf({ scenario: 'scenario: s\nids: "1,x/1,3-2,y/2"\n' });
+    expect(inline.map((e) => e.split(": error: ")[1]!.slice(0, 24))).toEqual([
+      'invalid ID "x/1": expect',
+      'invalid ID range "3-2": ',
+      'invalid ID "y/2": expect',
+    ]);
+  });
+
   it("reports every problem of a file at once, in line order", async () => {
     const errors = await errorsOf({
       project: PROJECT.replace("memory: 2048", "memroy: 2048")

@@ -46,6 +46,7 @@ describe("scenario merged over project", () => {
       idsPerTask: 1,
       maxAttempts: 3,
       maxInFlight: 250,
+      retryDeterministic: false,
     });
     expect(sc.regions).toEqual(["us-east-1", "us-east-2"]);
     expect(sc.homeRegion).toBe("us-east-1");

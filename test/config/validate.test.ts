@@ -35,6 +35,52 @@ describe("mfpar validate", () => {
     });
   });
 
+  it("one base for config paths: listing, collect and outputs relative to the project folder, under model.dir", async () => {
+    const dir = demoCopy();
+    const file = join(dir, "project.yaml");
+    const yaml = readFileSync(file, "utf8");
+    // The way paths were written when listing and collect were relative to model.dir.
+    writeFileSync(
+      file,
+      yaml
+        .replace("listing: model/demo.lst", "listing: demo.lst")
+        .replace('collect: ["model/*.lst",', 'collect: ["*.lst",'),
+    );
+    const r = await validatePath(dir);
+    expect(r.ok).toBe(false);
+    const lines = yaml.split("\n");
+    const lineOf = (s: string) => lines.findIndex((l) => l.includes(s)) + 1;
+    expect(
+      r.diagnostics.filter((d) => d.code === "config/outside-model").map((d) => [d.line, d.message]),
+    ).toEqual([
+      [
+        lineOf("listing:"),
+        'run.listing "demo.lst" is not under model.dir "model/": paths in the config are relative to the project folder, e.g. "model/demo.lst"',
+      ],
+      [
+        lineOf("collect:"),
+        'collect glob "*.lst" is not under model.dir "model/": paths in the config are relative to the project folder, e.g. "model/*.lst"',
+      ],
+    ]);
+  });
+
+  it("checks calibration files beside the scenarios as calibrations (not as scenarios)", async () => {
+    const dir = demoCopy();
+    expect((await validatePath(dir)).ok).toBe(true);
+    const file = join(dir, "cal-heads.yaml");
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8").replace("  noptmax: 10", "  noptmax: 10\n  max_run_fails: 2"),
+    );
+    for (const target of [dir, file]) {
+      const r = await validatePath(target);
+      expect(r.ok).toBe(false);
+      expect(r.diagnostics.map((d) => d.message)).toEqual([
+        'unknown PEST++ option "max_run_fails"; did you mean "max_run_fail"?',
+      ]);
+    }
+  });
+
   it("reports missing parameter files once, with the first IDs and the count", async () => {
     const dir = demoCopy();
     for (const id of [3, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60])

@@ -1,5 +1,7 @@
 // End to end: the launcher and reconcile against the ECS simulator running the real agent on the demo model,
-// with results in s3rver. 300 IDs under 30% throttling, 5% 5xx and 2% lost responses.
+// with results in s3rver. 120 IDs under 30% throttling, 5% 5xx and 2% lost responses: more than one page of
+// DescribeTasks (100 a page), dozens of throttled and failed calls, each ID run by the real agent. The
+// 300-ID launch rate against AWS's published limits is the bench's (scripts/bench/launch.ts).
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBatch } from "../../lib/batch/launch.js";
@@ -15,9 +17,9 @@ import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { demoOutputs, makeDemoProject } from "../support/demo-project.js";
 import { tempDir } from "../support/tmp.js";
 
-const IDS = 300;
+const IDS = 120;
 // Late in the batch, so it has not run yet when the second launch checks that nothing is relaunched.
-const INTERRUPTED_ID = "290";
+const INTERRUPTED_ID = "115";
 
 let s3: S3Server;
 let sim: EcsSim;
@@ -93,7 +95,7 @@ async function successIds(): Promise<Set<string>> {
 describe("launch e2e (ECS simulator + real agent + s3rver)", () => {
   let batch: BatchRecord;
 
-  it("launches 300 IDs once each under throttling, 5xx and lost responses", async () => {
+  it("launches 120 IDs once each under throttling, 5xx and lost responses", async () => {
     const first = await launch();
     batch = first.batch;
     expect(first.mode).toBe("created");
@@ -135,7 +137,7 @@ describe("launch e2e (ECS simulator + real agent + s3rver)", () => {
     expect(pass.reconcile.results.map((r) => [r.unit.ids, r.unit.attempt])).toEqual([[[INTERRUPTED_ID], 2]]);
     await sim.settled(60_000);
 
-    // Observing 300 IDs costs a few listings, not a request per ID: markers come from listing
+    // Observing 120 IDs costs a few listings, not a request per ID: markers come from listing
     // e2e/resultados/ (1,000 keys a page), tasks from ListTasks + DescribeTasks in pages of 100.
     const objects = (await collectKeys()).length;
     s3.resetCounts();

@@ -1,11 +1,13 @@
 // `mfpar run`: the local backend running the real agent bundle as processes against temporary projects.
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../scripts/cli/main.js";
 import {
+  alive,
   CLI,
   ensureBuilt,
   localKeys,
@@ -121,6 +123,59 @@ describe("mfpar run", () => {
     expect(one.stdout).toMatch(/^Running 1 realization of \S+ with 1 worker\n/);
   });
 
+  it("a store belongs to one project: a second project sharing --store is refused; a store without a record is adopted", async () => {
+    const cwd = fresh("cwd");
+    await makeFakeProject(join(cwd, "a"));
+    await makeFakeProject(join(cwd, "b"), { project: "other" });
+    const a = await cli(["run", "a/base.yaml", "--store", "shared", "--ids", "1"], {
+      cwd,
+      env: { FAKE_MODE: "ok" },
+    });
+    expect(a.code, a.stdout + a.stderr).toBe(0);
+    expect(await readJson(join(cwd, "shared/_mfpar-store.json"))).toMatchObject({
+      version: 1,
+      project: "fake",
+      adopted: false,
+    });
+    // Same scenario name, same ID: without the record, b would take a's _SUCCESS.json as "already done".
+    const b = await cli(["run", "b/base.yaml", "--store", "shared", "--ids", "1"], {
+      cwd,
+      env: { FAKE_MODE: "ok" },
+    });
+    expect(b.code).toBe(3);
+    expect(b.stderr).toContain(
+      `results store ${pathToFileURL(join(cwd, "shared")).href}/ belongs to project "fake" (_mfpar-store.json), not "other"`,
+    );
+    expect(b.stdout).toBe("");
+    // mfpar status of project b on a's store: refused too, nothing reported as b's.
+    const st = await cli(["status", "b/base.yaml", "--store", "shared"], { cwd });
+    expect(st.code).toBe(3);
+    expect(st.stderr).toContain('belongs to project "fake"');
+    // A store with results and no record (e.g. an existing bucket): adopted and recorded on first use.
+    await rm(join(cwd, "shared/_mfpar-store.json"));
+    const again = await cli(["run", "a/base.yaml", "--store", "shared", "--ids", "1"], {
+      cwd,
+      env: { FAKE_MODE: "ok" },
+    });
+    expect(again.code).toBe(0);
+    expect(await readJson(join(cwd, "shared/_mfpar-store.json"))).toMatchObject({
+      project: "fake",
+      adopted: true,
+    });
+  });
+
+  it("aws: is not needed to run locally; launching such a project on ECS is refused, naming what to add", async () => {
+    const cwd = fresh("cwd");
+    await makeFakeProject(join(cwd, "p"), { noAws: true, ids: "1" });
+    const r = await cli(["run", "p/base.yaml"], { cwd, env: { FAKE_MODE: "ok" } });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const l = await cli(["launch", "p/base.yaml", "--dry-run"], { cwd });
+    expect(l.code).toBe(3);
+    expect(l.stderr).toContain(
+      "project fake has no aws: section: it runs only locally (mfpar run). To launch on ECS add aws:",
+    );
+  });
+
   it("refuses to start when the model executable is not on PATH (exit 4, nothing run)", async () => {
     const cwd = fresh("cwd");
     await makeFakeProject(join(cwd, "p"), {
@@ -179,5 +234,80 @@ describe("mfpar run", () => {
       ["1", "2", "3"].map((id) => `base/resultados/${id}/_SUCCESS.json`),
     );
     expect((await readJson(join(store, "base/resultados/1/_SUCCESS.json"))).attempt).toBe(2);
+  });
+
+  it("persistent workers: a worker killed mid-realization is replaced, its ID retried, no other ID affected, no orphan left", async () => {
+    const cwd = fresh("cwd");
+    await makeFakeProject(join(cwd, "p"), {
+      ids: "1-3",
+      runCommand: '{ command: [node, wrap.mjs], success: "Normal termination", listing: model/fake.lst }',
+    });
+    const pids = join(cwd, "pids");
+    // ID 2's first attempt starts a child and hangs (its pid and the child's go to a file); everything else
+    // is the ordinary fake model.
+    await writeFile(
+      join(cwd, "p/model/wrap.mjs"),
+      `import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+if (process.env.MFPAR_ID === "2" && process.env.MFPAR_ATTEMPT === "1") {
+  const child = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
+  writeFileSync(${JSON.stringify(pids)}, process.pid + " " + child.pid);
+  setInterval(() => {}, 1000);
+} else await import("./fake.mjs");
+`,
+    );
+    const run = cli(["run", "p/base.yaml", "--workers", "2", "--attempts", "2"], {
+      cwd,
+      env: { FAKE_MODE: "ok" },
+    });
+    const [model, grandchild] = (
+      await waitFor(async () => {
+        const text = await readFile(pids, "utf8").catch(() => "");
+        return text.includes(" ") ? text : undefined;
+      })
+    )
+      .split(" ")
+      .map(Number) as [number, number];
+    // The model's parent is the worker running ID 2: kill it as an OOM killer would.
+    const stat = await readFile(`/proc/${model}/stat`, "utf8");
+    const worker = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    process.kill(worker, "SIGKILL");
+    const r = await run;
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/ {2}succeeded {2}3\n/);
+    const store = join(cwd, ".mfpar/results/fake");
+    const attempts = await Promise.all(
+      ["1", "2", "3"].map(
+        async (id) => (await readJson(join(store, `base/resultados/${id}/_SUCCESS.json`))).attempt,
+      ),
+    );
+    expect(attempts).toEqual([1, 2, 1]);
+    expect(await readFile(join(store, "base/resultados/2/out.txt"), "utf8")).toBe("RESULT 5\n");
+    await waitFor(() => (!alive(model) && !alive(grandchild)) || undefined, 5_000);
+    expect(alive(worker)).toBe(false);
+  });
+
+  it("a model that writes into one of its input files changes neither the source model nor another realization", async () => {
+    const cwd = fresh("cwd");
+    await makeFakeProject(join(cwd, "p"), {
+      ids: "1-3",
+      runCommand: '{ command: [node, wrap.mjs], success: "Normal termination", listing: model/fake.lst }',
+    });
+    await writeFile(join(cwd, "p/model/shared.dat"), "original\n");
+    // Appends its ID to an input file in place (same inode: a hard link would leak it), keeps what it saw.
+    await writeFile(
+      join(cwd, "p/model/wrap.mjs"),
+      `import { appendFileSync, copyFileSync } from "node:fs";
+appendFileSync("shared.dat", "written by " + process.env.MFPAR_ID + "\\n");
+copyFileSync("shared.dat", "extra/seen.txt");
+await import("./fake.mjs");
+`,
+    );
+    const r = await cli(["run", "p/base.yaml", "--workers", "2"], { cwd, env: { FAKE_MODE: "ok" } });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await readFile(join(cwd, "p/model/shared.dat"), "utf8")).toBe("original\n");
+    const store = join(cwd, ".mfpar/results/fake/base/resultados");
+    for (const id of ["1", "2", "3"])
+      expect(await readFile(join(store, id, "extra/seen.txt"), "utf8")).toBe(`original\nwritten by ${id}\n`);
   });
 });

@@ -75,10 +75,16 @@ describe("readOutputObservations: heads", () => {
     const spec = { type: "heads" as const, file: hds, points: [{ name: "a", layer: 2, row: 100, col: 100 }] };
     const last = await readOutputObservations([{ ...spec, times: "last" }], tmp);
     expect([...last]).toEqual([["a", f32(hds, 3 * rec + 44 + 4 * 9999)]]);
-    const sel = await readOutputObservations([{ ...spec, times: [160, { kper: 1, kstp: 1 }] }], tmp);
+    const totims = new Map<string, number>();
+    const sel = await readOutputObservations([{ ...spec, times: [160, { kper: 1, kstp: 1 }] }], tmp, totims);
     expect([...sel]).toEqual([
       ["a_t0001", f32(hds, 3 * rec + 44 + 4 * 9999)],
       ["a_t0002", f32(hds, rec + 44 + 4 * 9999)],
+    ]);
+    // Each column's simulation time, as the header holds it (for the report's time axis).
+    expect([...totims]).toEqual([
+      ["a_t0001", f32(hds, 3 * rec + 12)],
+      ["a_t0002", f32(hds, rec + 12)],
     ]);
   });
 

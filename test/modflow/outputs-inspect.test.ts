@@ -1,8 +1,10 @@
+import { spawn } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { CliIo } from "../../scripts/cli/command.js";
 import { outputsInspect } from "../../scripts/cli/commands/outputs-inspect.js";
 import { main } from "../../scripts/cli/main.js";
+import { CLI, ensureBuilt } from "../agent/fixtures.js";
 import { freyberg, usg01, usg03 } from "./_fixtures.js";
 
 function io(cwd: string) {
@@ -69,5 +71,21 @@ describe("mfpar outputs inspect", () => {
   it("a missing argument is a usage error", async () => {
     const t = io(usg03);
     expect(await main(["outputs", "inspect"], t.cli, [outputsInspect])).toBe(2);
+  });
+});
+
+describe("mfpar outputs inspect | head", () => {
+  it("stops quietly when the reader of stdout goes away (no EPIPE error, exit 0)", async () => {
+    await ensureBuilt();
+    // The reader closes before the first line is written, as `| head -0` (or a head that got its lines) does.
+    const child = spawn(process.execPath, [CLI, "outputs", "inspect", path.join(usg03, "ex3A.cbb")], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const code = await new Promise<number | null>((res) => child.once("close", (c) => res(c)));
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
   });
 });

@@ -77,6 +77,7 @@ describe("aggregateScenario", () => {
       "p95",
       "max",
       "observed",
+      "no_data",
     ]);
     const ow2 = stats.find((r) => r[0] === "ow2")!;
     const values = demo.markers
@@ -181,5 +182,74 @@ describe("aggregateScenario", () => {
     expect(html).toContain("<h3>ow <span");
     expect(html).toContain("ensemble over time per series");
     expect(html).not.toContain("distribution of each observation");
+    // Names from instruction files: the axis is the suffix, and says so.
+    expect(html).toContain("Time (from the names' _t suffix)");
+    expect(html).not.toContain("Simulation time (totim");
+  });
+
+  it("plots MODFLOW output series on totim, not on the record number", async () => {
+    const store = new LocalStore(tempDir());
+    const objects: SeedObject[] = [];
+    // Three output times at totim 1, 10 and 365.25: record numbers 1, 2, 3 would space them evenly.
+    const totim = [1, 10, 365.25];
+    for (let i = 1; i <= 5; i++) {
+      const observations: Record<string, number> = {};
+      const observationTimes: Record<string, number> = {};
+      totim.forEach((t, k) => {
+        const name = `w1_t${String(k + 1).padStart(4, "0")}`;
+        observations[name] = 100 - k - i / 10;
+        observationTimes[name] = t;
+      });
+      objects.push({
+        key: storeKeys.marker("tt", String(i), "SUCCESS"),
+        body: JSON.stringify({
+          status: "success",
+          id: String(i),
+          attempt: 1,
+          timings: { total: 1 },
+          observations,
+          observationTimes,
+        }),
+        mtime: new Date(),
+      });
+    }
+    await seedStore(store, objects);
+    await aggregateScenario(store, "tt");
+    const html = text(await store.get(summaryKeys.report("tt")));
+    expect(html).toContain("Simulation time (totim)");
+    // The axis reaches the last output time (ticks up to 350), not 3.
+    expect(html).toMatch(/>350</);
+  });
+
+  it("leaves HDRY/HNOFLO out of the statistics and percentiles, counts them, and says so in the report", async () => {
+    const store = new LocalStore(tempDir());
+    // Heads 100..109 at h1; three realizations dry there (MODFLOW 6's -1e30, a USG HDRY of -999.99 written in
+    // single precision, an inactive cell at 1e30).
+    const h1 = [100, 101, 102, 103, 104, 105, 106, 107, 108, 109, -1e30, Math.fround(-999.99), 1e30];
+    const objects: SeedObject[] = h1.map((v, i) => ({
+      key: storeKeys.marker("dry", String(i + 1), "SUCCESS"),
+      body: JSON.stringify({
+        status: "success",
+        id: String(i + 1),
+        attempt: 1,
+        timings: { total: 1000 },
+        observations: { h1: v, h2: 50 + i },
+      }),
+      mtime: new Date(),
+    }));
+    await seedStore(store, objects);
+    const res = await aggregateScenario(store, "dry", { noData: [-999.99] });
+    const h = res.statistics.find((x) => x.name === "h1")!;
+    expect(h).toMatchObject({ count: 10, noData: 3, min: 100, max: 109, mean: 104.5 });
+    expect(h.p50).toBeCloseTo(quantile(h1.slice(0, 10), 0.5), 12);
+    expect(res.statistics.find((x) => x.name === "h2")).toMatchObject({ count: 13, noData: 0 });
+    const csv = parseCsv(text(await store.get(summaryKeys.statistics("dry"))));
+    expect(csv[0]!.at(-1)).toBe("no_data");
+    expect(csv.find((r) => r[0] === "h1")!.at(-1)).toBe("3");
+    const summary = JSON.parse(text(await store.get(summaryKeys.json("dry"))));
+    expect(summary.noData).toMatchObject({ values: [-999.99], excluded: 3 });
+    const html = text(await store.get(summaryKeys.report("dry")));
+    expect(html).toContain("Dry/inactive");
+    expect(html).toContain("left out of n, the mean and the percentiles");
   });
 });

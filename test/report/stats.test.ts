@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseCsv, toCsv } from "../../lib/format/csv.js";
 import { formatDuration } from "../../lib/format/duration.js";
 import { progressBar } from "../../lib/format/table.js";
-import { describe as describeStats, quantile } from "../../lib/stats.js";
+import { describe as describeStats, noDataTest, quantile } from "../../lib/stats.js";
 
 describe("quantile (type 7, numpy's default)", () => {
   // numpy.percentile([1, 2, 3, 4], [5, 10, 50, 90, 95]) -> [1.15, 1.3, 2.5, 3.7, 3.85]
@@ -39,7 +39,14 @@ describe("describe", () => {
       p90: expect.closeTo(46, 12),
       p95: expect.closeTo(48, 12),
       max: 50,
+      noData: 0,
     });
+  });
+  it("leaves HDRY/HNOFLO out and counts them: |v| >= 1e30 always, listed values in single precision", () => {
+    const isNoData = noDataTest([-999.99]);
+    const s = describeStats("h", [10, 20, 30, 1e30, -1e30, Math.fround(-999.99), -999.99, -999.9], isNoData);
+    expect(s).toMatchObject({ count: 4, noData: 4, min: -999.9, max: 30 });
+    expect(describeStats("h", [10, 1e30]).noData).toBe(0);
   });
   it("keeps precision for large values with small spread", () => {
     const s = describeStats("h", [1000000.001, 1000000.002, 1000000.003]);

@@ -1,4 +1,4 @@
-// Shared by the launch e2e test and the launch bench: a copy of the demo project with a 300-ID scenario
+// Shared by the launch e2e test and the launch bench: a copy of the demo project with an N-ID scenario (default 300)
 // (parameter files 201-300 are copies of 1-100), and the stack outputs a deployed stack would publish.
 import { cpSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -180,6 +180,59 @@ jobs:
     expect(r.conclusion).toBe("failure");
   });
 
+  it("gives a dispatch's inputs as declared (booleans as booleans, defaults), and refuses what GitHub would", async () => {
+    const sha = commit({
+      ".github/workflows/d.yml": `
+on:
+  workflow_dispatch:
+    inputs:
+      project: { type: choice, options: [choapa, demo], required: true }
+      ids: { type: string, default: "" }
+      dry_run: { type: boolean, default: false }
+jobs:
+  a:
+    runs-on: ubuntu-24.04
+    steps:
+      - env:
+          P: \${{ inputs.project }}
+          DRY: \${{ inputs.dry_run && 'plan' || 'launch' }}
+          IDS: \${{ inputs.ids }}
+        run: echo "$P $DRY [$IDS]"
+`,
+    });
+    const dispatch = (inputs: Record<string, string | boolean>) => ({
+      name: "workflow_dispatch",
+      sha,
+      ref: "refs/heads/main",
+      payload: { inputs },
+    });
+    const r = await runWorkflow({
+      repoDir: repo,
+      workflow: "d",
+      event: dispatch({ project: "demo", dry_run: true }),
+      world,
+    });
+    expect(r.job("a")!.steps[0]!.log).toContain("demo plan []");
+    const off = await runWorkflow({
+      repoDir: repo,
+      workflow: "d",
+      event: dispatch({ project: "demo", dry_run: "false" }),
+      world,
+    });
+    expect(off.job("a")!.steps[0]!.log).toContain("demo launch []");
+    await expect(
+      runWorkflow({ repoDir: repo, workflow: "d", event: dispatch({ project: "x" }), world }),
+    ).rejects.toThrow("Provided value 'x' for input 'project' not in the list of allowed values");
+    await expect(
+      runWorkflow({
+        repoDir: repo,
+        workflow: "d",
+        event: dispatch({ project: "demo", confirm: "y" }),
+        world,
+      }),
+    ).rejects.toThrow('Unexpected inputs provided: ["confirm"]');
+  });
+
   it("gives each job a token with its permissions: the fake GitHub refuses what they do not allow", async () => {
     world.github.addPullRequest({ number: 5, head: { ref: "x", sha: "1" }, base: { ref: "main", sha: "2" } });
     const script = `await github.rest.issues.createComment({ owner: "acme", repo: "mfpar", issue_number: 5, body: "hi" })`;

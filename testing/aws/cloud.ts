@@ -5,7 +5,7 @@
 //
 // Every event (repository created, image pushed, stack applied or destroyed, task definition registered)
 // goes to one ordered log, so a test can check the order a deploy did things in.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -24,6 +24,8 @@ export interface Session {
   region: string;
 }
 
+const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+
 export interface Image {
   registry: string;
   repository: string;
@@ -33,6 +35,8 @@ export interface Image {
   file: string;
   platforms: string;
   job: string;
+  /** The OCI image manifest (JSON) whose sha256 is `digest`; its config and layer are in the registry's blobs. */
+  manifest?: string;
 }
 
 export interface Repository {
@@ -58,6 +62,8 @@ export interface AppliedStack {
 export type CloudEvent =
   | { kind: "repository"; repository: string; region: string; account: string; stack?: string }
   | { kind: "push"; image: string; job: string }
+  | { kind: "image-deleted"; image: string }
+  | { kind: "repository-deleted"; repository: string; region: string; account: string }
   | { kind: "apply"; stack: string; job: string; targets?: string[] }
   | { kind: "destroy"; stack: string; job: string }
   | { kind: "task-definition"; family: string; image: string; stack: string; imageInRegistry: boolean };
@@ -72,6 +78,11 @@ export interface FakeCloud {
   events: CloudEvent[];
   /** `registry/repository:tag` of every pushed image, in push order. */
   pushedTags(): string[];
+  /**
+   * A small real OCI image for `ref` (a config and one layer naming it): its manifest and digest, with the blobs
+   * served by BatchGetImage and GetDownloadUrlForLayer — an image close-out can export and verify byte for byte.
+   */
+  imageContent(ref: string): { digest: string; manifest: string };
   registryHost(account: string, region: string): string;
   findRepository(account: string, region: string, name: string): Repository | undefined;
   createRepository(r: { account: string; region: string; name: string; stack?: string }): Repository;
@@ -90,6 +101,9 @@ export async function startFakeCloud(): Promise<FakeCloud> {
   const sessions: Session[] = [];
   const events: CloudEvent[] = [];
   const routes = new Map<string, (body: unknown) => Promise<unknown>>();
+  const blobs = new Map<string, Buffer>();
+  const digestOf = (b: Buffer | string) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
+  let endpoint = "";
   const registryHost = (account: string, region: string) => `${account}.dkr.ecr.${region}.amazonaws.com`;
   const findRepository = (account: string, region: string, name: string) =>
     repositories.find((r) => r.account === account && r.region === region && r.name === name);
@@ -114,6 +128,14 @@ export async function startFakeCloud(): Promise<FakeCloud> {
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse, body: string) {
+    // Layer and config blobs, where GetDownloadUrlForLayer points (S3 presigned URLs on AWS).
+    const blob = /^\/__blobs\/(sha256:[0-9a-f]{64})$/.exec(req.url ?? "");
+    if (blob && req.method === "GET") {
+      const b = blobs.get(blob[1]!);
+      res.writeHead(b ? 200 : 404, { "content-type": "application/octet-stream" });
+      res.end(b ?? "");
+      return;
+    }
     const route = routes.get(req.url ?? "");
     if (route && req.method === "POST") {
       const out = await route(JSON.parse(body || "{}"));
@@ -174,6 +196,45 @@ export async function startFakeCloud(): Promise<FakeCloud> {
           })),
         });
       }
+      if (op === "GetDownloadUrlForLayer") {
+        const digest = String(input.layerDigest);
+        if (!blobs.has(digest))
+          return awsError(res, 400, "LayersNotFoundException", `The layer ${digest} does not exist`);
+        return json({ downloadUrl: `${endpoint}/__blobs/${digest}`, layerDigest: digest });
+      }
+      if (op === "BatchDeleteImage" || op === "DeleteRepository") {
+        const repo = findRepository(account, region, String(input.repositoryName));
+        if (!repo)
+          return awsError(
+            res,
+            400,
+            "RepositoryNotFoundException",
+            `The repository with name '${input.repositoryName}' does not exist in the registry with id '${account}'`,
+          );
+        if (op === "DeleteRepository") {
+          if (repo.images.length && input.force !== true)
+            return awsError(
+              res,
+              400,
+              "RepositoryNotEmptyException",
+              `The repository with name '${repo.name}' in registry with id '${account}' cannot be deleted because it still contains images`,
+            );
+          repositories.splice(repositories.indexOf(repo), 1);
+          events.push({ kind: "repository-deleted", repository: repo.name, region, account });
+          return json({ repository: { repositoryName: repo.name, registryId: account } });
+        }
+        const ids = (input.imageIds as Array<{ imageTag?: string; imageDigest?: string }>) ?? [];
+        const gone = repo.images.filter((i) =>
+          ids.some((x) => x.imageDigest === i.digest || (x.imageTag && x.imageTag === i.tag)),
+        );
+        repo.images = repo.images.filter((i) => !gone.includes(i));
+        for (const i of gone)
+          events.push({ kind: "image-deleted", image: `${i.registry}/${i.repository}:${i.tag}` });
+        return json({
+          imageIds: gone.map((i) => ({ imageDigest: i.digest, imageTag: i.tag })),
+          failures: [],
+        });
+      }
       if (op === "DescribeImages" || op === "BatchGetImage") {
         const repo = findRepository(account, region, String(input.repositoryName));
         if (!repo)
@@ -203,6 +264,7 @@ export async function startFakeCloud(): Promise<FakeCloud> {
               repositoryName: repo.name,
               registryId: account,
               imageId: { imageTag: i.tag, imageDigest: i.digest },
+              ...(i.manifest ? { imageManifest: i.manifest, imageManifestMediaType: OCI_MANIFEST } : {}),
             })),
             failures: [],
           });
@@ -212,6 +274,7 @@ export async function startFakeCloud(): Promise<FakeCloud> {
             repositoryName: repo.name,
             imageDigest: i.digest,
             imageTags: [i.tag],
+            imageSizeInBytes: i.manifest?.length ?? 0,
             imagePushedAt: Date.now() / 1000,
           })),
         });
@@ -261,7 +324,7 @@ export async function startFakeCloud(): Promise<FakeCloud> {
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   server.unref();
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const cloud: FakeCloud = {
     endpoint,
     repositories,
@@ -292,6 +355,31 @@ export async function startFakeCloud(): Promise<FakeCloud> {
       return session;
     },
     sessionOf,
+    imageContent(ref) {
+      const config = Buffer.from(
+        JSON.stringify({ architecture: "amd64", os: "linux", config: { Labels: { ref } } }),
+      );
+      const layer = Buffer.from(`layer of ${ref}\n`);
+      blobs.set(digestOf(config), config);
+      blobs.set(digestOf(layer), layer);
+      const manifest = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: {
+          mediaType: "application/vnd.oci.image.config.v1+json",
+          digest: digestOf(config),
+          size: config.length,
+        },
+        layers: [
+          {
+            mediaType: "application/vnd.oci.image.layer.v1.tar",
+            digest: digestOf(layer),
+            size: layer.length,
+          },
+        ],
+      });
+      return { digest: digestOf(manifest), manifest };
+    },
     route: (path, handler) => {
       routes.set(path, handler);
     },

@@ -80,6 +80,15 @@ export interface GitHubState {
   workflows: string[];
   runs: WorkflowRun[];
   dispatches: Dispatch[];
+  /** Reviews of environment deployments, by run (GET /actions/runs/{id}/approvals). */
+  approvals: Approval[];
+}
+export interface Approval {
+  run_id: number;
+  environments: string[];
+  state: "approved" | "rejected";
+  user: User;
+  comment: string;
 }
 
 export interface FakeGitHub {
@@ -131,6 +140,7 @@ export async function startFakeGitHub(
     workflows: opts.workflows ?? [],
     runs: [],
     dispatches: [],
+    approvals: [],
   };
   const tokens = new Map<string, { permissions: Permissions; job: string }>();
   const refused: FakeGitHub["refused"] = [];
@@ -482,6 +492,23 @@ export async function startFakeGitHub(
     if (sub === "actions/runs" && method === "GET") {
       need("read", "actions");
       return listRuns(state.runs);
+    }
+    if (at(/^actions\/runs\/(\d+)\/approvals$/) && method === "GET") {
+      need("read", "actions");
+      const id = Number(g![1]);
+      if (!state.runs.some((x) => x.id === id)) throw new HttpError(404, "Not Found");
+      return send(
+        res,
+        200,
+        state.approvals
+          .filter((a) => a.run_id === id)
+          .map((a) => ({
+            state: a.state,
+            comment: a.comment,
+            environments: a.environments.map((name) => ({ name })),
+            user: a.user,
+          })),
+      );
     }
     if (at(/^actions\/runs\/(\d+)$/) && method === "GET") {
       need("read", "actions");

@@ -45,6 +45,8 @@ export interface RunWorkflowOptions {
   secrets?: Record<string, string>;
   /** Environments whose deployment review is rejected (jobs using them fail without running). */
   denyEnvironments?: string[];
+  /** The reviewer who approves (or rejects) environment deployments. Default infra-lead. */
+  approver?: string;
   /** Servers and state shared by several runs (GitHub, registry, stacks). Default: a fresh one, stopped after. */
   world?: World;
   /** Progress lines (the CLI prints them). */
@@ -239,7 +241,8 @@ async function runWith(world: World, opts: RunWorkflowOptions): Promise<Workflow
     concurrency = undefined;
   }
   const secrets = { GITHUB_TOKEN: "", ...(opts.secrets ?? {}) };
-  await runJobs(st, { wf, inputs: {}, secrets, prefix: "", namePrefix: "" });
+  const inputs = opts.event.name === "workflow_dispatch" ? dispatchInputs(st, wf) : {};
+  await runJobs(st, { wf, inputs, secrets, prefix: "", namePrefix: "" });
   const failed = st.jobs.some((j) => j.result === "failure" && !j.continueOnError);
   run.status = "completed";
   run.conclusion = failed ? "failure" : "success";
@@ -294,6 +297,39 @@ function githubContext(st: RunState, jobId: string, token: string): Record<strin
     action: "",
     retention_days: "90",
   };
+}
+
+/**
+ * The `inputs` context of a workflow_dispatch: the declared inputs, each the value dispatched or its default,
+ * typed as GitHub types them (boolean and number inputs are not strings). What GitHub refuses to dispatch is an
+ * error: an input the workflow does not declare, a required one left out, a choice not in its options.
+ */
+function dispatchInputs(st: RunState, wf: LoadedWorkflow): Record<string, Json> {
+  const on = evaluateToken(wf.raw("on"), baseContexts(st, wf, {}), { success: true, failure: false });
+  const dispatch = on && typeof on === "object" && !Array.isArray(on) ? on.workflow_dispatch : undefined;
+  const declared = ((dispatch && typeof dispatch === "object" && !Array.isArray(dispatch)
+    ? dispatch.inputs
+    : undefined) ?? {}) as Record<
+    string,
+    { type?: string; required?: boolean; default?: Json; options?: Json[] }
+  >;
+  const given = ((st.opts.event.payload as Record<string, Json>).inputs ?? {}) as Record<string, Json>;
+  for (const k of Object.keys(given))
+    if (!(k in declared)) throw new Error(`${wf.path}: Unexpected inputs provided: ["${k}"]`);
+  const out: Record<string, Json> = {};
+  for (const [k, d] of Object.entries(declared)) {
+    const raw = k in given ? given[k]! : (d.default ?? (d.type === "boolean" ? false : ""));
+    if (d.required && (raw === "" || raw === null))
+      throw new Error(`${wf.path}: Required input '${k}' not provided`);
+    if (d.type === "boolean") out[k] = raw === true || String(raw).toLowerCase() === "true";
+    else if (d.type === "number") out[k] = Number(raw);
+    else out[k] = typeof raw === "string" ? raw : String(raw);
+    if (d.type === "choice" && !(d.options ?? []).map(String).includes(String(out[k])))
+      throw new Error(
+        `${wf.path}: Provided value '${out[k]}' for input '${k}' not in the list of allowed values`,
+      );
+  }
+  return out;
 }
 
 function baseContexts(st: RunState, wf: LoadedWorkflow, extra: Contexts): Contexts {
@@ -636,6 +672,14 @@ async function runJobInstance(
       envName = typeof e === "string" ? e : asString((e as Record<string, Json>)?.name);
       const approved = !(st.opts.denyEnvironments ?? []).includes(envName);
       j.environment = { name: envName, approved };
+      // The review, as GET /actions/runs/{id}/approvals reports it (Close project records who approved).
+      st.world.github.state.approvals.push({
+        run_id: st.runId,
+        environments: [envName],
+        state: approved ? "approved" : "rejected",
+        user: { login: st.opts.approver ?? "infra-lead", type: "User" },
+        comment: "",
+      });
       if (!approved) throw new Error(`environment ${envName}: the deployment was rejected by a reviewer`);
     }
     j.oidcSubject = oidcSubject(st, envName);

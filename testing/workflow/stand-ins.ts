@@ -391,7 +391,7 @@ const buildPush: StandIn = {
         registry: `${account}.dkr.ecr.${region}.amazonaws.com`,
         repository: name!,
         tag: t!,
-        digest: `sha256:${Buffer.from(`${tag}`).toString("hex").padEnd(64, "0").slice(0, 64)}`,
+        ...ctx.world.cloud.imageContent(tag),
         buildArgs,
         file: ctx.inputs.file ?? "Dockerfile",
         platforms: ctx.inputs.platforms ?? "",

@@ -81,8 +81,10 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
       GH_HOST: "github.localhost",
       HTTP_PROXY: github.url,
       http_proxy: github.url,
-      NO_PROXY: "127.0.0.1,localhost",
-      no_proxy: "127.0.0.1,localhost",
+      // Not "localhost": Go (gh) reads a bare domain in NO_PROXY as that domain and its subdomains, so
+      // api.github.localhost would bypass the proxy and fail to resolve. The AWS endpoints are 127.0.0.1.
+      NO_PROXY: "127.0.0.1",
+      no_proxy: "127.0.0.1",
       GH_NO_UPDATE_NOTIFIER: "1",
       GH_PROMPT_DISABLED: "1",
       // No instance metadata here: without credentials the SDK and CLI fail at once instead of probing IMDS.

@@ -67026,6 +67026,10 @@ function stateKey(stack) {
 }
 
 // lib/config/ids.ts
+function throwAll(errors) {
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new ValidationError(errors.map((e5) => e5.toDiagnostic()));
+}
 var ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 function checkId(id, loc) {
   if (!ID.test(id)) {
@@ -67039,6 +67043,7 @@ function checkId(id, loc) {
 }
 function expandIdRanges(spec, loc) {
   const out = [];
+  const errors = [];
   for (const raw of spec.split(/[\s,]+/)) {
     const item = raw.trim();
     if (item === "") continue;
@@ -67047,57 +67052,85 @@ function expandIdRanges(spec, loc) {
       const a5 = Number(m3[1]);
       const b5 = Number(m3[2]);
       if (a5 > b5)
-        throw new UserError(
-          `invalid ID range "${item}": expected start \u2264 end, e.g. "${b5}-${a5}"`,
-          loc,
-          "ids/range"
+        errors.push(
+          new UserError(
+            `invalid ID range "${item}": expected start \u2264 end, e.g. "${b5}-${a5}"`,
+            loc,
+            "ids/range"
+          )
         );
-      if (b5 - a5 >= 1e6)
-        throw new UserError(
-          `ID range "${item}" is too large: expected at most 1,000,000 IDs`,
-          loc,
-          "ids/range"
+      else if (b5 - a5 >= 1e6)
+        errors.push(
+          new UserError(`ID range "${item}" is too large: expected at most 1,000,000 IDs`, loc, "ids/range")
         );
-      for (let i5 = a5; i5 <= b5; i5++) out.push(String(i5));
+      else for (let i5 = a5; i5 <= b5; i5++) out.push(String(i5));
     } else {
-      out.push(checkId(item, loc));
+      try {
+        out.push(checkId(item, loc));
+      } catch (e5) {
+        if (!(e5 instanceof UserError)) throw e5;
+        errors.push(e5);
+      }
     }
   }
+  throwAll(errors);
   if (out.length === 0)
     throw new UserError(`no IDs in ${JSON.stringify(spec)}: expected e.g. "1-20,35"`, loc, "ids/empty");
   return out;
 }
 function parseIdList(text, file2) {
   const ids = [];
+  const errors = [];
   const firstLine = /* @__PURE__ */ new Map();
   const lines = text.replace(/^\uFEFF/, "").split(/\r\n|\n|\r/);
   lines.forEach((raw, i5) => {
     const line = raw.replace(/#.*$/, "").trim();
     if (line === "") return;
     const loc = { file: file2, line: i5 + 1, column: raw.indexOf(line.charAt(0)) + 1 };
-    for (const id of expandIdRanges(line, loc)) {
+    let expanded;
+    try {
+      expanded = expandIdRanges(line, loc);
+    } catch (e5) {
+      if (e5 instanceof ValidationError)
+        errors.push(...e5.diagnostics.map((d5) => new UserError(d5.message, loc, d5.code)));
+      else if (e5 instanceof UserError) errors.push(e5);
+      else throw e5;
+      return;
+    }
+    for (const id of expanded) {
       const seen = firstLine.get(id);
       if (seen !== void 0) {
-        throw new UserError(
-          `duplicate ID ${id} (already listed at line ${seen}): expected each ID once`,
-          loc,
-          "ids/duplicate"
+        errors.push(
+          new UserError(
+            `duplicate ID ${id} (already listed at line ${seen}): expected each ID once`,
+            loc,
+            "ids/duplicate"
+          )
         );
+        continue;
       }
       firstLine.set(id, i5 + 1);
       ids.push(id);
     }
   });
+  throwAll(errors);
   if (ids.length === 0)
     throw new UserError("the ID list is empty: expected one ID per line", { file: file2 }, "ids/empty");
   return ids;
 }
 function uniqueIds(ids, loc) {
   const seen = /* @__PURE__ */ new Set();
+  const dup = /* @__PURE__ */ new Set();
   for (const id of ids) {
-    if (seen.has(id)) throw new UserError(`duplicate ID ${id}: expected each ID once`, loc, "ids/duplicate");
+    if (seen.has(id)) dup.add(id);
     seen.add(id);
   }
+  if (dup.size)
+    throw new UserError(
+      `duplicate ID${dup.size > 1 ? "s" : ""} ${[...dup].join(", ")}: expected each ID once`,
+      loc,
+      "ids/duplicate"
+    );
   return ids;
 }
 
@@ -86900,6 +86933,9 @@ var outputObservationSchema = external_exports.discriminatedUnion("type", [
   budgetObservationSchema
 ]);
 
+// lib/modflow/programs.ts
+var MODFLOW_PROGRAMS = ["mf6", "mfusg", "mf2005", "mfnwt", "other"];
+
 // lib/config/duration.ts
 var DURATION = /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$/;
 function parseDuration(value) {
@@ -86922,14 +86958,88 @@ var durationSchema = external_exports.union([external_exports.number(), external
   return ms;
 }).meta({ description: 'A duration: "12h", "30m", "90s", "1h30m", or a number of seconds.' });
 
+// lib/config/regions.ts
+var AWS_REGIONS = [
+  "af-south-1",
+  "ap-east-1",
+  "ap-east-2",
+  "ap-northeast-1",
+  "ap-northeast-2",
+  "ap-northeast-3",
+  "ap-south-1",
+  "ap-south-2",
+  "ap-southeast-1",
+  "ap-southeast-2",
+  "ap-southeast-3",
+  "ap-southeast-4",
+  "ap-southeast-5",
+  "ap-southeast-7",
+  "ca-central-1",
+  "ca-west-1",
+  "cn-north-1",
+  "cn-northwest-1",
+  "eu-central-1",
+  "eu-central-2",
+  "eu-north-1",
+  "eu-south-1",
+  "eu-south-2",
+  "eu-west-1",
+  "eu-west-2",
+  "eu-west-3",
+  "il-central-1",
+  "me-central-1",
+  "me-south-1",
+  "mx-central-1",
+  "sa-east-1",
+  "us-east-1",
+  "us-east-2",
+  "us-gov-east-1",
+  "us-gov-west-1",
+  "us-west-1",
+  "us-west-2"
+];
+
+// lib/config/suggest.ts
+function editDistance(a5, b5) {
+  const prev = Array.from({ length: b5.length + 1 }, (_, j5) => j5);
+  for (let i5 = 1; i5 <= a5.length; i5++) {
+    let diag = prev[0];
+    prev[0] = i5;
+    for (let j5 = 1; j5 <= b5.length; j5++) {
+      const tmp = prev[j5];
+      prev[j5] = Math.min(prev[j5] + 1, prev[j5 - 1] + 1, diag + (a5[i5 - 1] === b5[j5 - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b5.length];
+}
+function closest(word, candidates) {
+  let best;
+  let bestD = Number.POSITIVE_INFINITY;
+  for (const c5 of candidates) {
+    const d5 = editDistance(word.toLowerCase(), c5.toLowerCase());
+    if (d5 < bestD) {
+      bestD = d5;
+      best = c5;
+    }
+  }
+  return best !== void 0 && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : void 0;
+}
+
 // lib/config/schema.ts
 var NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 var nameSchema = (what) => external_exports.string().regex(
   NAME_PATTERN,
   `expected a ${what} name of lowercase letters, digits and inner hyphens (e.g. "cb-cierre")`
 ).max(40, `expected a ${what} name of at most 40 characters`);
-var REGION = /^[a-z]{2}(?:-gov)?-[a-z]+-\d$/;
-var regionSchema = external_exports.string().regex(REGION, 'expected an AWS region such as "us-east-1"');
+var regionSchema = external_exports.string().superRefine((v, ctx) => {
+  if (AWS_REGIONS.includes(v)) return;
+  const near = closest(v, AWS_REGIONS);
+  ctx.addIssue({
+    code: "custom",
+    message: near ? `expected an AWS region, found ${JSON.stringify(v)}: did you mean "${near}"?` : `expected an AWS region such as "us-east-1", found ${JSON.stringify(v)}`
+  });
+});
 var FARGATE_SIZES = {
   256: [512, 1024, 2048],
   512: [1024, 2048, 3072, 4096],
@@ -86952,13 +87062,23 @@ var commandSchema = external_exports.strictObject({
   cwd: external_exports.string().optional().meta({ description: "Working directory relative to the workspace's model dir." })
 });
 var runSchema = external_exports.strictObject({
+  program: external_exports.enum(MODFLOW_PROGRAMS).optional().meta({
+    description: "Which MODFLOW the command runs: mf6, mfusg, mf2005, mfnwt or other. Default: from the executable's name (mf6, mf6.exe, mfusg*, mf2005*, mfnwt*), else other. It sets the default success/failure texts and listing files (docs/modflow.md)."
+  }),
   command: external_exports.array(external_exports.string()).min(1, "expected the model command as a non-empty argv list, e.g. [mfusg, choapa.nam]"),
   timeout: durationSchema.optional().meta({ description: "Kill the model after this long (default: task timeout)." }),
   success: external_exports.union([external_exports.string(), external_exports.array(external_exports.string())]).optional().meta({
-    description: "Text that must appear in stdout or the listing file for the run to count as successful (MODFLOW-USG exits 0 when it fails)."
+    description: `Text that must appear in stdout or a listing file for the run to count as successful. Default: the program's ("Normal termination of simulation" for MODFLOW); replaces it when given.`
   }),
-  failure: external_exports.array(external_exports.string()).default([]).meta({ description: "Texts that mark the run as failed, e.g. FAILED TO CONVERGE." }),
-  listing: external_exports.string().optional().meta({ description: "Listing file (relative to the model dir) searched for success/failure text." }),
+  failure: external_exports.array(external_exports.string()).optional().meta({
+    description: "Texts that mark the run as failed. Default: the program's (non-convergence and input-error texts); replaces them when given ([] for none)."
+  }),
+  listing: external_exports.union([external_exports.string(), external_exports.array(external_exports.string())]).optional().meta({
+    description: "Listing file(s), relative to the project folder (under model.dir), searched for success/failure texts; each must exist after the run. Default: the program's, found from its name files (MODFLOW 6: mfsim.lst and each model's listing)."
+  }),
+  acceptNonConvergence: external_exports.boolean().default(false).meta({
+    description: "Count a run that exits 0 after a convergence failure (MODFLOW 6 with CONTINUE) as successful. Default false: it fails with reason non-convergence."
+  }),
   wine: external_exports.boolean().default(false)
 });
 var templateSchema = external_exports.strictObject({
@@ -86982,6 +87102,9 @@ var modelSchema = external_exports.strictObject({
   observations: external_exports.array(instructionSchema).default([]),
   outputs: external_exports.array(outputObservationSchema).default([]).meta({ description: "Observations read natively from MODFLOW binary outputs (heads, budgets)." }),
   observed: external_exports.string().optional().meta({ description: "CSV of observed values (name,value) for reports." }),
+  noData: external_exports.array(external_exports.number()).default([]).meta({
+    description: "HDRY/HNOFLO values (dry or inactive cells) left out of observation statistics and percentiles, counted apart. Always left out: magnitudes \u2265 1e30 and the HDRY of the model's BCF6/LPF/UPW file. E.g. [-999.99, 1e20]."
+  }),
   collect: external_exports.array(external_exports.string()).default([]).meta({ description: "Globs (relative to the model dir) uploaded per realization." })
 });
 var taskSchema = external_exports.strictObject({
@@ -86992,10 +87115,10 @@ var taskSchema = external_exports.strictObject({
   capacity: external_exports.enum(["spot-first", "spot", "on-demand"]).default("spot-first").meta({ description: "spot-first: Fargate Spot, falling back to Fargate when Spot has no capacity." }),
   idsPerTask: external_exports.number().int().min(1).max(100).default(1),
   maxAttempts: external_exports.number().int().min(1).max(10).default(3),
+  maxInFlight: external_exports.number().int().min(1).max(5e3).default(100),
   retryDeterministic: external_exports.boolean().default(false).meta({
     description: "Retry realizations that failed for a deterministic reason (non-convergence, model input error, missing output, ...). Default: not retried, reported as such."
-  }),
-  maxInFlight: external_exports.number().int().min(1).max(5e3).default(100)
+  })
 });
 var networkSchema = external_exports.strictObject({
   vpcId: external_exports.string().regex(/^vpc-[0-9a-f]+$/, 'expected a VPC id such as "vpc-0abc123"').optional(),
@@ -87066,7 +87189,11 @@ var projectSchema = external_exports.strictObject({
   $schema: external_exports.string().optional(),
   project: nameSchema("project"),
   client: external_exports.string().optional(),
-  aws: awsSchema,
+  // Optional: a project without it runs locally only (`mfpar run`), like the demo; it gets the documentation
+  // placeholder account, which the AWS entry points (launch, deploy workflows) refuse or skip.
+  aws: awsSchema.prefault({ account: PLACEHOLDER_ACCOUNT, regions: ["us-east-1"] }).meta({
+    description: "AWS account and regions. Optional for local runs; required to deploy and launch on ECS (without it the placeholder account 000000000000 is used and AWS actions refuse the project)."
+  }),
   task: taskSchema.prefault({}),
   model: modelSchema,
   names: namesSchema.default({}),
@@ -87100,35 +87227,6 @@ var scenarioSchema = external_exports.strictObject({
 
 // lib/config/yaml.ts
 var import_yaml = __toESM(require_dist(), 1);
-
-// lib/config/suggest.ts
-function editDistance(a5, b5) {
-  const prev = Array.from({ length: b5.length + 1 }, (_, j5) => j5);
-  for (let i5 = 1; i5 <= a5.length; i5++) {
-    let diag = prev[0];
-    prev[0] = i5;
-    for (let j5 = 1; j5 <= b5.length; j5++) {
-      const tmp = prev[j5];
-      prev[j5] = Math.min(prev[j5] + 1, prev[j5 - 1] + 1, diag + (a5[i5 - 1] === b5[j5 - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b5.length];
-}
-function closest(word, candidates) {
-  let best;
-  let bestD = Number.POSITIVE_INFINITY;
-  for (const c5 of candidates) {
-    const d5 = editDistance(word.toLowerCase(), c5.toLowerCase());
-    if (d5 < bestD) {
-      bestD = d5;
-      best = c5;
-    }
-  }
-  return best !== void 0 && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : void 0;
-}
-
-// lib/config/yaml.ts
 function parseYaml(text, file2) {
   const lines = new import_yaml.LineCounter();
   const doc = (0, import_yaml.parseDocument)(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -87434,10 +87532,7 @@ async function loadScenario(scenarioPath, project) {
     if (typeof spec === "number") ids = [String(spec)];
     else if (typeof spec === "string") ids = uniqueIds(expandIdRanges(spec, at), at);
     else if (Array.isArray(spec))
-      ids = uniqueIds(
-        spec.flatMap((x) => expandIdRanges(String(x), at)),
-        at
-      );
+      ids = uniqueIds(expandIdRanges(spec.map(String).join(","), at), at);
     else {
       const listPath = resolve(proj.dir, spec.file);
       idSource = displayPath(listPath);
@@ -87451,8 +87546,9 @@ async function loadScenario(scenarioPath, project) {
       ids = parseIdList(await readFile(listPath, "utf8"), idSource);
     }
   } catch (e5) {
-    if (!(e5 instanceof UserError)) throw e5;
-    diagnostics.push(e5.toDiagnostic());
+    if (e5 instanceof ValidationError) diagnostics.push(...e5.diagnostics);
+    else if (e5 instanceof UserError) diagnostics.push(e5.toDiagnostic());
+    else throw e5;
   }
   const names = resourceNames(
     { project: config2.project, account: config2.aws.account, names: config2.names },
@@ -87473,7 +87569,8 @@ async function loadScenario(scenarioPath, project) {
     regions,
     homeRegion: config2.aws.regions[0],
     names,
-    configHash: hashConfig(config2, ids)
+    configHash: hashConfig(config2, ids),
+    awsConfigured: hasPath(mergedData, ["aws"])
   };
 }
 function crossChecks(config2, sources) {
@@ -88015,8 +88112,10 @@ async function listBatchRecords(store, scenario) {
   const records = await mapLimit(keys, 16, (key) => getJson(store, key));
   return records.filter((r5) => r5 !== void 0).sort((a5, b5) => a5.batchId.localeCompare(b5.batchId));
 }
-async function listOpenBatches(store, scenario) {
-  return (await listBatchRecords(store, scenario)).filter((r5) => r5.status === "open");
+async function listActiveBatches(store, scenario) {
+  return (await listBatchRecords(store, scenario)).filter(
+    (r5) => r5.status === "open" || r5.status === "stopping"
+  );
 }
 
 // lib/batch/open-batches.ts
@@ -88040,7 +88139,7 @@ async function scanOpenBatches(o3) {
       const url2 = `s3://${sc.names.bucket}`;
       const store = openStore(url2, { s3Client: o3.s3(sc.homeRegion) });
       try {
-        const batches = await listOpenBatches(store, sc.scenario);
+        const batches = await listActiveBatches(store, sc.scenario);
         if (batches.length)
           out.open.push({ project: name, scenario: sc.scenario, batches: batches.map((b5) => b5.batchId) });
       } catch (e5) {

@@ -3,6 +3,7 @@ import { UserError } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
 import { type AggregateOptions, aggregateScenario } from "../../../lib/report/aggregate.js";
 import { batchFacts, pricingOf } from "../../../lib/status/pass.js";
+import { checkStoreProject } from "../../../lib/store/binding.js";
 import { summaryKeys } from "../../../lib/store/keys.js";
 import { scenarioArg, storeArg } from "../args.js";
 import type { Command } from "../command.js";
@@ -33,6 +34,7 @@ Reads the observations of every _SUCCESS.json (16 at a time) and writes to <stor
         throw new UserError(`batch ${values.batch} not found in ${display}${scenario.scenario}/batches/`);
       batch = { batch: batchFacts(record) };
     }
+    await checkStoreProject(store, scenario.project);
     const res = await aggregateScenario(store, scenario, {
       ...batch,
       ...(store.url.startsWith("s3://") ? { pricing: pricingOf(scenario) } : {}),

@@ -11,7 +11,8 @@ import { UserError } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
 import { formatSummary, progressLine } from "../../../lib/local/report.js";
 import { describeLocalOutcome, runLocal } from "../../../lib/local/run.js";
-import { aggregateAfterRun } from "../../../lib/report/after-run.js";
+import { aggregateAfterRun, preloadAggregation } from "../../../lib/report/after-run.js";
+import { bindStore } from "../../../lib/store/binding.js";
 import { positiveInt } from "../args.js";
 import type { Command } from "../command.js";
 import { createProgressDisplay } from "../progress.js";
@@ -95,6 +96,8 @@ export const run: Command = {
       ? location.replace(/\/?$/, "/")
       : `${relative(io.cwd, storeLocation) || "."}/`.replace(/^(?!\.|\/)/, "./");
     const store = await openAgentStore(storeLocation, io.cwd);
+    // A store holds one project's results: refuse another project's before anything runs.
+    await bindStore(store, scenario.project);
     const agentPath = join(packageRoot(), "dist", "agent", "agent.js");
     if (!existsSync(agentPath)) {
       throw new UserError(
@@ -142,6 +145,8 @@ export const run: Command = {
         signal: controller.signal,
         forceSignal: force.signal,
         onProgress: (p) => progress.update(p),
+        // A core is free from the moment the queue is empty: load the report's modules then, not after.
+        onDrained: preloadAggregation,
         onOutcome: (o) => {
           if (o.status === "failed")
             progress.note(

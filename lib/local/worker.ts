@@ -1,0 +1,130 @@
+// One persistent agent worker of `mfpar run` (lib/agent/worker.ts is the other end), started and watched by
+// the shared process Supervisor (lib/process/supervisor.ts), the one that also runs a calibration's agents.
+import type { RealizationStatus } from "../agent/realization.js";
+import type { RunRequest, WorkerMessage } from "../agent/worker.js";
+import { type ExitInfo, killGroup, type Supervised, type Supervisor } from "../process/supervisor.js";
+import type { Marker } from "../store/markers.js";
+
+const TAIL_LINES = 20;
+
+/** How one request to a worker ended. */
+export type WorkerRunResult =
+  | { kind: "done"; status: RealizationStatus; marker?: Marker }
+  /** The worker died before answering (killed, crashed, or stopped by a forced exit). */
+  | { kind: "exit"; exit: ExitInfo; tail: string[] };
+
+export interface WorkerSpec {
+  name: string;
+  argv: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * A persistent agent process. `ready` resolves true once it has loaded the scenario, or false when it ended
+ * first (`initError` then says why). `run` sends one ID and resolves when the realization is over or the
+ * worker died. When the worker dies, the model process groups it reported as running are killed: they live
+ * in their own groups, so they would otherwise outlive it.
+ */
+export class LocalWorker {
+  readonly ready: Promise<boolean>;
+  initError?: { exitCode: number; message: string };
+  private readonly proc: Supervised;
+  private readonly groups = new Set<number>();
+  private pending?: { req: RunRequest; resolve: (r: WorkerRunResult) => void };
+  private tail: string[] = [];
+  private partial = "";
+  private exited?: ExitInfo;
+  private resolveReady!: (ok: boolean) => void;
+
+  constructor(sup: Supervisor, spec: WorkerSpec) {
+    this.ready = new Promise((r) => (this.resolveReady = r));
+    this.proc = sup.start({
+      name: spec.name,
+      argv: spec.argv,
+      cwd: spec.cwd,
+      env: spec.env,
+      onStderr: (t) => this.onStderr(t),
+      onMessage: (m) => this.onMessage(m as WorkerMessage),
+    });
+    void this.proc.done.then((exit) => this.onExit(exit));
+  }
+
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
+  get alive(): boolean {
+    return this.exited === undefined;
+  }
+
+  run(id: string, attempt: number): Promise<WorkerRunResult> {
+    if (this.pending) throw new Error(`worker ${this.proc.name} is busy with ID ${this.pending.req.id}`);
+    this.tail = [];
+    return new Promise((resolve) => {
+      if (this.exited) return resolve({ kind: "exit", exit: this.exited, tail: this.takeTail() });
+      const req: RunRequest = { type: "run", id, attempt };
+      this.pending = { req, resolve };
+      this.proc.send(req);
+    });
+  }
+
+  /** Signals the worker's own process group (SIGTERM: stop and record as interrupted; a second: force). */
+  signal(sig: NodeJS.Signals): void {
+    const pid = this.proc.pid;
+    if (pid !== undefined) killGroup(pid, sig);
+  }
+
+  /** No more work: the worker exits once idle (SIGKILL if it has not after `graceMs`). */
+  async close(graceMs = 10_000): Promise<void> {
+    this.proc.disconnect();
+    const timer = setTimeout(() => void this.proc.stop(0), graceMs);
+    await this.proc.done;
+    clearTimeout(timer);
+  }
+
+  private onStderr(text: string): void {
+    const lines = (this.partial + text).split("\n");
+    this.partial = lines.pop() ?? "";
+    this.tail = this.tail.concat(lines).slice(-TAIL_LINES);
+  }
+
+  private takeTail(): string[] {
+    const t = this.partial ? this.tail.concat(this.partial).slice(-TAIL_LINES) : this.tail;
+    this.partial = "";
+    return t;
+  }
+
+  private onMessage(m: WorkerMessage): void {
+    switch (m?.type) {
+      case "ready":
+        this.resolveReady(true);
+        break;
+      case "init-error":
+        this.initError = { exitCode: m.exitCode, message: m.message };
+        break;
+      case "group":
+        if (m.running) this.groups.add(m.pid);
+        else this.groups.delete(m.pid);
+        break;
+      case "done": {
+        const p = this.pending;
+        if (p && p.req.id === m.id && p.req.attempt === m.attempt) {
+          this.pending = undefined;
+          p.resolve({ kind: "done", status: m.status, marker: m.marker });
+        }
+        break;
+      }
+    }
+  }
+
+  private onExit(exit: ExitInfo): void {
+    this.exited = exit;
+    for (const g of this.groups) killGroup(g, "SIGKILL");
+    this.groups.clear();
+    this.resolveReady(false);
+    const p = this.pending;
+    this.pending = undefined;
+    p?.resolve({ kind: "exit", exit, tail: this.takeTail() });
+  }
+}
