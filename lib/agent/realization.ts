@@ -10,6 +10,7 @@ import { findListings, judgeRun } from "../modflow/programs.js";
 import { readObservations } from "../pest/instructions.js";
 import { parameterValues, readParFile } from "../pest/par.js";
 import { fillTemplate } from "../pest/template.js";
+import { digestBytes, digestFile, type FileDigest } from "../store/digest.js";
 import { type MarkerKind, storeKeys } from "../store/keys.js";
 import { type FailureReason, type Marker, markerKindOf } from "../store/markers.js";
 import type { ResultStore } from "../store/types.js";
@@ -131,6 +132,13 @@ export async function runRealization(
   const attemptPrefix = storeKeys.attempt(plan.scenario, id, attempt);
 
   const timings: Record<string, number> = {};
+  const checksums: Record<string, FileDigest> = {};
+  const sortedChecksums = () =>
+    Object.fromEntries(
+      Object.keys(checksums)
+        .sort()
+        .map((k) => [k, checksums[k]!]),
+    );
   let logTail: string[] | undefined;
   let observations: Record<string, number> | undefined;
   /** Simulation time (totim) of each time-suffixed observation read from MODFLOW outputs. */
@@ -421,6 +429,9 @@ export async function runRealization(
       await mapLimit(uploads, ctx.uploadConcurrency ?? 8, async (u) => {
         if (ctx.signal.aborted) throw new Interrupted();
         try {
+          // Recorded here, not read back from S3: a multipart ETag is no MD5, and `mfpar pull` verifies
+          // every downloaded file against these.
+          checksums[u.key] = await digestFile(u.path);
           await store.putFile(u.key, u.path);
         } catch (e) {
           throw new StepFailure("upload", `uploading ${u.key} to ${store.url} failed: ${errorMessage(e)}`);
@@ -432,10 +443,16 @@ export async function runRealization(
     });
 
     timings.total = Math.round(performance.now() - t0);
-    const marker = buildMarker("success", { files, ...(warnings.length ? { warnings } : {}) });
     const logKey = `${attemptPrefix}agent.log`;
     log.info("realization succeeded", { step: "done", elapsedMs: timings.total });
-    await store.put(logKey, `${captured.join("\n")}\n`, { contentType: "text/plain" });
+    const logBody = `${captured.join("\n")}\n`;
+    checksums[logKey] = digestBytes(logBody);
+    const marker = buildMarker("success", {
+      files,
+      checksums: sortedChecksums(),
+      ...(warnings.length ? { warnings } : {}),
+    });
+    await store.put(logKey, logBody, { contentType: "text/plain" });
     keys.push(logKey);
     await writeMarker("SUCCESS", marker);
     outcome = { id, status: "success", marker, keys };
@@ -515,11 +532,14 @@ export async function runRealization(
     });
     try {
       await mapLimit(diag, ctx.uploadConcurrency ?? 8, async (d) => {
+        checksums[d.key] = await digestFile(d.path);
         await store.putFile(d.key, d.path);
         keys.push(d.key);
       });
       const logKey = `${attemptPrefix}agent.log`;
-      await store.put(logKey, `${captured.join("\n")}\n`, { contentType: "text/plain" });
+      const logBody = `${captured.join("\n")}\n`;
+      checksums[logKey] = digestBytes(logBody);
+      await store.put(logKey, logBody, { contentType: "text/plain" });
       keys.push(logKey);
       if (await store.head(successKey)) {
         log.warn("another attempt already succeeded: its _SUCCESS.json and results are left as they are", {
@@ -528,6 +548,7 @@ export async function runRealization(
         return { id, status, marker, keys };
       }
       marker.files = keys.slice().sort();
+      marker.checksums = sortedChecksums();
       marker.finishedAt = clock().toISOString();
       await writeMarker(markerKindOf[status], marker);
     } catch (e) {

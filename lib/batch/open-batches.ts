@@ -7,7 +7,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { displayPath, type LoadedProject, type ResolvedScenario } from "../config/load.js";
 import { PLACEHOLDER_ACCOUNT } from "../naming.js";
 import { openStore } from "../store/open.js";
-import { listOpenBatches } from "./record.js";
+import { listActiveBatches } from "./record.js";
 
 export interface OpenBatchesScan {
   /** Scenarios to reconcile: an open batch, or a store that could not be read (its own job says why). */
@@ -41,7 +41,8 @@ export async function scanOpenBatches(o: {
       const url = `s3://${sc.names.bucket}`;
       const store = openStore(url, { s3Client: o.s3(sc.homeRegion) });
       try {
-        const batches = await listOpenBatches(store, sc.scenario);
+        // Stopping batches too: the status pass sees their tasks down, marks them stopped and closes the issue.
+        const batches = await listActiveBatches(store, sc.scenario);
         if (batches.length)
           out.open.push({ project: name, scenario: sc.scenario, batches: batches.map((b) => b.batchId) });
       } catch (e) {

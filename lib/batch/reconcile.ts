@@ -62,7 +62,7 @@ export interface IdStatus {
   /** The reason in the marker of this batch's last attempt, when it failed or was interrupted. */
   reason?: FailureReason;
   /** For `exhausted`: why it is not retried. */
-  notRetried?: "attempts" | "deterministic";
+  notRetried?: "attempts" | "deterministic" | "stopped";
   /** The marker present in the store, if any (may come from an earlier batch). */
   marker?: MarkerKind;
   /** The latest task of this batch that ran this ID, if ECS still lists it. */
@@ -198,7 +198,6 @@ export async function observe(batch: BatchRecord, deps: ObserveDeps): Promise<Ob
       addInFlight(ledger.region, ledger.taskArn);
       return { ...base, state: "pending" };
     }
-    if (batch.cancelled?.[id]) return { ...base, state: "exhausted", cancelled: true };
     const last: LastOutcome | undefined =
       attemptsUsed === 0
         ? undefined
@@ -217,6 +216,16 @@ export async function observe(batch: BatchRecord, deps: ObserveDeps): Promise<Ob
         attemptsUsed: granted - 1,
         rerunAttempt: granted,
         state: "todo",
+      };
+    // Stopped (the whole batch, or this ID with --ids): nothing runs again; a started ID says how it ended.
+    const stopped = batch.status === "stopping" || batch.status === "stopped";
+    if (batch.cancelled?.[id] || (stopped && attemptsUsed > 0))
+      return {
+        ...base,
+        ...(last ? { last } : {}),
+        state: "exhausted",
+        notRetried: "stopped",
+        ...(batch.cancelled?.[id] ? { cancelled: true } : {}),
       };
     if (attemptsUsed === 0) return { ...base, state: "todo" };
     // The marker's reason counts only when it describes the latest attempt (not an older one of a relaunch

@@ -105,16 +105,9 @@ export function buildReceipt(o: {
   });
 }
 
-export function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
-}
+import { formatBytes } from "../format/bytes.js";
+
+export { formatBytes };
 
 export function receiptMarkdown(r: Receipt): string {
   const t = r.totals;

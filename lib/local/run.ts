@@ -86,6 +86,11 @@ export interface LocalRunOptions {
   onProgress?: (p: LocalProgress) => void;
   /** Called when an ID reaches its final state in this run. */
   onOutcome?: (o: IdOutcome) => void;
+  /**
+   * Called once, when a worker first finds nothing left to take: from then on a core is free while the last
+   * realizations finish — the moment to prepare what comes after the run (e.g. load the report's modules).
+   */
+  onDrained?: () => void;
   nodePath?: string;
   now?: () => number;
 }
@@ -176,6 +181,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   for (const k of ["ID_PARAMETRO", "MFPAR_IDS", "MFPAR_ATTEMPT", "MFPAR_PROJECT_DIR", "MFPAR_SCENARIO"])
     delete workerEnv[k];
   let started = 0;
+  let drained = false;
   const startWorker = async (): Promise<LocalWorker> => {
     const w = new LocalWorker(supervisor, {
       name: `worker-${++started}`,
@@ -243,7 +249,13 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
     for (;;) {
       if (stopped || configError) return;
       const id = queue.shift();
-      if (id === undefined) return;
+      if (id === undefined) {
+        if (!drained) {
+          drained = true;
+          opts.onDrained?.();
+        }
+        return;
+      }
       const o = outcomes.get(id)!;
       const attempt = (o.lastAttempt ?? 0) + 1;
       o.attempts++;

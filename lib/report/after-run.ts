@@ -6,6 +6,14 @@ import { errorMessage } from "../errors.js";
 import { summaryKeys } from "../store/keys.js";
 import type { ResultStore } from "../store/types.js";
 
+/**
+ * Starts loading the aggregation and report modules (Vega is most of the time the end of a run takes) while
+ * the last realizations run. Errors surface later, in {@link aggregateAfterRun}.
+ */
+export function preloadAggregation(): void {
+  import("./aggregate.js").catch(() => {});
+}
+
 /** Aggregates the scenario and returns the lines to print (a warning line when aggregation failed). */
 export async function aggregateAfterRun(
   store: ResultStore,

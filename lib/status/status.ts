@@ -89,7 +89,7 @@ export interface ObservedId {
   attemptsUsed: number;
   last?: "failed" | "interrupted" | "lost";
   /** For `exhausted`: attempts used up, or a deterministic failure left alone. */
-  notRetried?: "attempts" | "deterministic";
+  notRetried?: "attempts" | "deterministic" | "stopped";
   task?: TaskSummary;
 }
 
@@ -232,7 +232,7 @@ export function buildStatus(input: StatusInput): BatchStatus {
           : obs.state === "running" || obs.state === "pending"
             ? "running"
             : obs.state === "exhausted"
-              ? obs.notRetried === "deterministic"
+              ? obs.notRetried === "deterministic" || obs.notRetried === "stopped"
                 ? "not-retried"
                 : "out-of-attempts"
               : obs.attemptsUsed === 0
@@ -300,14 +300,16 @@ export function buildStatus(input: StatusInput): BatchStatus {
         toEcsStopCode(task?.stopCode) ??
         (lastEnd === "lost" ? "lost" : "unknown");
       const outlook: RetryOutlook =
-        state === "failed" || state === "interrupted"
-          ? { retry: true }
-          : state === "out-of-attempts"
-            ? { retry: false, why: "attempts" }
-            : deterministic(body?.kind === kind ? body?.reason : undefined) &&
-                (obs?.notRetried ?? "deterministic") === "deterministic"
-              ? { retry: false, why: "deterministic" }
-              : { retry: false, why: "manual" };
+        obs?.notRetried === "stopped"
+          ? { retry: false, why: "interrupted-run" }
+          : state === "failed" || state === "interrupted"
+            ? { retry: true }
+            : state === "out-of-attempts"
+              ? { retry: false, why: "attempts" }
+              : deterministic(body?.kind === kind ? body?.reason : undefined) &&
+                  (obs?.notRetried ?? "deterministic") === "deterministic"
+                ? { retry: false, why: "deterministic" }
+                : { retry: false, why: "manual" };
       failed.push({
         id,
         state,

@@ -1,3 +1,4 @@
+import type { FileDigest } from "./digest.js";
 import type { MarkerKind } from "./keys.js";
 import type { FailureReason } from "./reasons.js";
 
@@ -39,6 +40,11 @@ export interface Marker {
   observationTimes?: Record<string, number>;
   /** Keys of the collected files uploaded for this realization. */
   files?: string[];
+  /**
+   * Size and sha256 of every file this attempt uploaded (store key → digest), computed from the local file
+   * before upload: what `mfpar pull` verifies downloads against (an S3 ETag is no MD5 for a multipart upload).
+   */
+  checksums?: Record<string, FileDigest>;
   /** What a successful run accepted, e.g. `non-convergence accepted: ...` (`run.acceptNonConvergence`). */
   warnings?: string[];
 }

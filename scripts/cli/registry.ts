@@ -26,6 +26,12 @@ export const registry: CommandEntry[] = [
     load: async () => (await import("./commands/aggregate.js")).aggregate,
   },
   {
+    name: "pull",
+    summary:
+      "Download a scenario's results (or its summary, failed or some IDs) to this machine, verified, resumable",
+    load: async () => (await import("./commands/pull.js")).pull,
+  },
+  {
     name: "launch",
     summary: "Launch (or plan) a batch of a scenario on ECS Fargate",
     load: async () => (await import("./commands/launch.js")).launch,

@@ -1,5 +1,6 @@
 // The real agent bundle (dist/agent/agent.js) run as a process against temporary projects and the local
 // store: what it writes, where, and with which marker, for every way a realization can end.
+import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -74,6 +75,21 @@ describe("agent on the demo model", () => {
       ],
     });
     expect(m.reason).toBeUndefined();
+    // The size and sha256 of every uploaded file, for `mfpar pull` to verify downloads against.
+    const sums = m.checksums as Record<string, { size: number; sha256: string }>;
+    expect(Object.keys(sums)).toEqual([
+      "base/resultados/1/attempts/1/agent.log",
+      "base/resultados/1/demo.hds.txt",
+      "base/resultados/1/demo.lst",
+      "base/resultados/1/heads.out",
+      "base/resultados/1/observations.csv",
+    ]);
+    for (const [key, d] of Object.entries(sums)) {
+      const bytes = await readFile(join(store, key));
+      expect({ size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") }, key).toEqual(
+        d,
+      );
+    }
     expect(Object.keys(m.timings as object).sort()).toEqual([...TIMING_STEPS].sort());
     const obs = m.observations as Record<string, number>;
     expect(Object.keys(obs)).toEqual([

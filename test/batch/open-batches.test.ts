@@ -32,7 +32,7 @@ function fakeCore(inputs: Record<string, string>) {
   return { core, outputs, notices, warnings, log, failed: () => failed };
 }
 
-const record = (scenario: string, batchId: string, status: "open" | "complete"): BatchRecord => ({
+const record = (scenario: string, batchId: string, status: BatchRecord["status"]): BatchRecord => ({
   version: 1,
   batchId,
   project: "choapa",
@@ -100,6 +100,25 @@ describe("open-batches action", () => {
       "choapa/evu skipped: results bucket s3://123456789012-agente-choapa-evu does not exist: not deployed yet",
       "choapa/cb: open batch 20261201T1100Z-bbbbbb",
     ]);
+  });
+
+  it("a stopping batch counts: its status pass sees the tasks down, marks it stopped and closes its issue", async () => {
+    await writeBatchRecord(
+      openStore(`s3://${BASE}`, { s3Client: s3.client }),
+      record("base", "20261201T1200Z-cccccc", "stopping"),
+    );
+    await writeBatchRecord(
+      openStore(`s3://${BASE}`, { s3Client: s3.client }),
+      record("base", "20261201T1300Z-dddddd", "stopped"),
+    );
+    const c = fakeCore({ "projects-dir": "." });
+    await run(deps(c));
+    expect(c.failed()).toBeUndefined();
+    expect(JSON.parse(c.outputs.matrix as string)).toEqual([
+      { project: "choapa", scenario: "base" },
+      { project: "choapa", scenario: "cb" },
+    ]);
+    expect(c.log).toContain("choapa/base: open batch 20261201T1200Z-cccccc");
   });
 
   it("project: demo alone is skipped with the notice, not an error", async () => {

@@ -286,4 +286,28 @@ if (process.env.MFPAR_ID === "2" && process.env.MFPAR_ATTEMPT === "1") {
     await waitFor(() => (!alive(model) && !alive(grandchild)) || undefined, 5_000);
     expect(alive(worker)).toBe(false);
   });
+
+  it("a model that writes into one of its input files changes neither the source model nor another realization", async () => {
+    const cwd = fresh("cwd");
+    await makeFakeProject(join(cwd, "p"), {
+      ids: "1-3",
+      runCommand: '{ command: [node, wrap.mjs], success: "Normal termination", listing: model/fake.lst }',
+    });
+    await writeFile(join(cwd, "p/model/shared.dat"), "original\n");
+    // Appends its ID to an input file in place (same inode: a hard link would leak it), keeps what it saw.
+    await writeFile(
+      join(cwd, "p/model/wrap.mjs"),
+      `import { appendFileSync, copyFileSync } from "node:fs";
+appendFileSync("shared.dat", "written by " + process.env.MFPAR_ID + "\\n");
+copyFileSync("shared.dat", "extra/seen.txt");
+await import("./fake.mjs");
+`,
+    );
+    const r = await cli(["run", "p/base.yaml", "--workers", "2"], { cwd, env: { FAKE_MODE: "ok" } });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await readFile(join(cwd, "p/model/shared.dat"), "utf8")).toBe("original\n");
+    const store = join(cwd, ".mfpar/results/fake/base/resultados");
+    for (const id of ["1", "2", "3"])
+      expect(await readFile(join(store, id, "extra/seen.txt"), "utf8")).toBe(`original\nwritten by ${id}\n`);
+  });
 });

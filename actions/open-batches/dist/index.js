@@ -88112,8 +88112,10 @@ async function listBatchRecords(store, scenario) {
   const records = await mapLimit(keys, 16, (key) => getJson(store, key));
   return records.filter((r5) => r5 !== void 0).sort((a5, b5) => a5.batchId.localeCompare(b5.batchId));
 }
-async function listOpenBatches(store, scenario) {
-  return (await listBatchRecords(store, scenario)).filter((r5) => r5.status === "open");
+async function listActiveBatches(store, scenario) {
+  return (await listBatchRecords(store, scenario)).filter(
+    (r5) => r5.status === "open" || r5.status === "stopping"
+  );
 }
 
 // lib/batch/open-batches.ts
@@ -88137,7 +88139,7 @@ async function scanOpenBatches(o3) {
       const url2 = `s3://${sc.names.bucket}`;
       const store = openStore(url2, { s3Client: o3.s3(sc.homeRegion) });
       try {
-        const batches = await listOpenBatches(store, sc.scenario);
+        const batches = await listActiveBatches(store, sc.scenario);
         if (batches.length)
           out.open.push({ project: name, scenario: sc.scenario, batches: batches.map((b5) => b5.batchId) });
       } catch (e5) {

@@ -11,7 +11,7 @@ import { UserError } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
 import { formatSummary, progressLine } from "../../../lib/local/report.js";
 import { describeLocalOutcome, runLocal } from "../../../lib/local/run.js";
-import { aggregateAfterRun } from "../../../lib/report/after-run.js";
+import { aggregateAfterRun, preloadAggregation } from "../../../lib/report/after-run.js";
 import { bindStore } from "../../../lib/store/binding.js";
 import { positiveInt } from "../args.js";
 import type { Command } from "../command.js";
@@ -145,6 +145,8 @@ export const run: Command = {
         signal: controller.signal,
         forceSignal: force.signal,
         onProgress: (p) => progress.update(p),
+        // A core is free from the moment the queue is empty: load the report's modules then, not after.
+        onDrained: preloadAggregation,
         onOutcome: (o) => {
           if (o.status === "failed")
             progress.note(

@@ -108,7 +108,7 @@ Exits 0 (status is a report).`,
         scenario.scenarioFile,
         io,
         store.url,
-        values.outputs as string | undefined,
+        typeof values.outputs === "string" ? resolve(io.cwd, values.outputs) : undefined,
         !act,
         clients,
       );
