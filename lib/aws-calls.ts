@@ -527,6 +527,17 @@ export const AWS_CALLS: AwsCall[] = [
       },
     ],
   },
+  {
+    client: "@aws-sdk/client-cloudwatch-logs",
+    command: "GetLogEventsCommand",
+    uses: [
+      {
+        roles: ["run"],
+        why: "mfpar logs: one realization's stream (named in its marker, or agente/<container>/<task id>)",
+        checks: [check("logs:GetLogEvents", arn.logStream)],
+      },
+    ],
+  },
   // AWS CLI in workflow steps (.github/workflows)
   {
     client: "aws-cli",
