@@ -66464,6 +66464,17 @@ var AWS_CALLS = [
       }
     ]
   },
+  {
+    client: "@aws-sdk/client-cloudwatch-logs",
+    command: "GetLogEventsCommand",
+    uses: [
+      {
+        roles: ["run"],
+        why: "mfpar logs: one realization's stream (named in its marker, or agente/<container>/<task id>)",
+        checks: [check("logs:GetLogEvents", arn.logStream)]
+      }
+    ]
+  },
   // AWS CLI in workflow steps (.github/workflows)
   {
     client: "aws-cli",
