@@ -6,7 +6,9 @@ import { errorMessage, UserError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
 import { createLogger, type Logger, type LogLevel } from "../log.js";
 import { LocalStore } from "../store/local.js";
+import { isS3Location } from "../store/location.js";
 import type { ResultStore } from "../store/types.js";
+import { ecsLogLocation } from "./ecs-metadata.js";
 import { type AgentInput, readAgentInput } from "./env.js";
 import { planRealizations } from "./plan.js";
 import { killTree, runningGroups } from "./process.js";
@@ -18,7 +20,7 @@ import { readResolvedScenario } from "./resolved.js";
  * locations, so a local run never loads it.
  */
 export async function openAgentStore(location: string, cwd = process.cwd()): Promise<ResultStore> {
-  if (/^s3:\/\//i.test(location)) {
+  if (isS3Location(location)) {
     const { openStore } = await import("../store/open.js");
     return openStore(location, { cwd });
   }
@@ -140,9 +142,11 @@ export async function prepareAgent(
     uptimeMs: Math.round(performance.now()),
     loadedMs: Math.round(t0),
   });
+  const logLocation = await ecsLogLocation(deps.env);
   const ctx: AgentContext = {
     plan,
     store,
+    ...(logLocation ? { logLocation } : {}),
     workRoot: input.workDir,
     batchId: input.batchId,
     imageDigest: input.imageDigest,

@@ -191,7 +191,7 @@ async function tinyCase(tmp: string): Promise<Case> {
       "  templates: [{ tpl: model/in.tpl, out: model/in.dat }]",
       '  run: { command: [sh, model.sh], success: "Normal termination", listing: model/tiny.lst }',
       "  observations: [{ ins: model/out.ins, out: model/out.txt }]",
-      '  collect: ["out.txt", "tiny.lst"]',
+      '  collect: ["model/out.txt", "model/tiny.lst"]',
       "",
     ].join("\n"),
   );
@@ -226,6 +226,8 @@ interface MfparRound {
   models: number[];
   /** The agent's own steps, per ID (workspace copy, observations, ...). */
   steps: Record<string, number>[];
+  /** From the first realization's start to the last one's end (markers' startedAt/finishedAt). */
+  spanMs: number;
 }
 
 async function runMfpar(c: Case, store: string): Promise<MfparRound> {
@@ -237,16 +239,22 @@ async function runMfpar(c: Case, store: string): Promise<MfparRound> {
   const totals: number[] = [];
   const models: number[] = [];
   const steps: Record<string, number>[] = [];
+  let first = Number.POSITIVE_INFINITY;
+  let last = 0;
   for (const id of c.ids) {
     const m = JSON.parse(await readFile(join(store, `base/resultados/${id}/_SUCCESS.json`), "utf8")) as {
       timings: Record<string, number>;
+      startedAt: string;
+      finishedAt: string;
     };
+    first = Math.min(first, Date.parse(m.startedAt));
+    last = Math.max(last, Date.parse(m.finishedAt));
     totals.push(m.timings.total!);
     models.push(m.timings.model!);
     steps.push(m.timings);
   }
   await rm(store, { recursive: true, force: true });
-  return { wallMs: r.ms, totals, models, steps };
+  return { wallMs: r.ms, totals, models, steps, spanMs: last - first };
 }
 
 async function runSwp(c: Case, dir: string, poll0: boolean): Promise<number> {
@@ -336,6 +344,13 @@ async function measure(c: Case, tmp: string) {
       amortizedAll: Math.round(amortized),
     },
     poolEfficiency: round2(efficiency),
+    // The same over the realizations' span only (first start to last end): the pool without the CLI's start-up
+    // and the summary/report at the end.
+    poolEfficiencyWhileRunning: round2(
+      median(mfpar.map((m) => m.totals.reduce((a, b) => a + b, 0) / (N * m.spanMs))),
+    ),
+    // Before the first realization starts and after the last ends (start-up; summary and report).
+    fixedCostSeconds: round2(median(mfpar.map((m) => m.wallMs - m.spanMs)) / 1000),
     // Median ms of each of the agent's own steps (from the markers' timings).
     agentStepMedianMs: Object.fromEntries(
       ["workspace", "params", "templates", "observations", "upload"].map((k) => [
@@ -380,7 +395,10 @@ export default async function bench(): Promise<Record<string, unknown>> {
   }
 }
 
-/** The runner's own peak RSS at MEMORY_IDS IDs of a trivial model (`true`), against 1/10 as many. */
+/**
+ * The runner's own peak RSS (VmHWM of the `mfpar run` process, polled from /proc; its workers are separate
+ * processes) at MEMORY_IDS IDs of a trivial model (`true`, no templates, no observations), against 1/10 as many.
+ */
 async function memory(tmp: string) {
   const out: Record<string, unknown> = {};
   for (const n of [Math.max(1, Math.round(MEMORY_IDS / 10)), MEMORY_IDS]) {
@@ -388,7 +406,7 @@ async function memory(tmp: string) {
     await mkdir(join(dir, "model"), { recursive: true });
     await mkdir(join(dir, "params"), { recursive: true });
     await writeFile(join(dir, "model/m.txt"), "x\n");
-    await writeFile(join(dir, "params/param.par"), "single point\n");
+    for (let i = 1; i <= n; i++) await writeFile(join(dir, `params/param${i}.par`), "single point\n");
     await writeFile(
       join(dir, "project.yaml"),
       [
@@ -396,31 +414,37 @@ async function memory(tmp: string) {
         'aws: { account: "000000000000", regions: [us-east-1] }',
         "model:",
         "  dir: model/",
-        "  params: params/param.par",
         "  run: { command: [true] }",
         "  collect: []",
         "",
       ].join("\n"),
     );
     await writeFile(join(dir, "base.yaml"), `scenario: base\nids: "1-${n}"\n`);
-    const r = await exec(
-      [
-        "/usr/bin/time",
-        "-f",
-        "MFPAR_BENCH_RSS %M",
-        process.execPath,
-        CLI,
-        "run",
-        "base.yaml",
-        "--workers",
-        String(N),
-        "--store",
-        join(dir, "store"),
-      ],
-      dir,
+    log(`memory: ${n} IDs`);
+    const t0 = performance.now();
+    const child = spawn(
+      process.execPath,
+      [CLI, "run", "base.yaml", "--workers", String(N), "--store", "store"],
+      {
+        cwd: dir,
+        stdio: ["ignore", "ignore", "ignore"],
+      },
     );
-    const rss = Number(/MFPAR_BENCH_RSS (\d+)/.exec(r.stderr)?.[1]);
-    out[String(n)] = { code: r.code, seconds: round2(r.ms / 1000), runnerMaxRssMiB: round2(rss / 1024) };
+    let hwmKiB = 0;
+    const poll = setInterval(() => {
+      readFile(`/proc/${child.pid}/status`, "utf8")
+        .then((t) => {
+          hwmKiB = Math.max(hwmKiB, Number(/VmHWM:\s+(\d+)/.exec(t)?.[1] ?? 0));
+        })
+        .catch(() => {});
+    }, 100);
+    const code = await new Promise<number | null>((res) => child.once("close", (c) => res(c)));
+    clearInterval(poll);
+    out[String(n)] = {
+      code,
+      seconds: round2((performance.now() - t0) / 1000),
+      runnerPeakRssMiB: round2(hwmKiB / 1024),
+    };
     await rm(dir, { recursive: true, force: true });
   }
   return out;

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { githubSubjects } from "../../lib/infra/iam.js";
+import { GITHUB_ROLE_MAX_SESSION_SECONDS, githubSubjects } from "../../lib/infra/iam.js";
 import { repoRoot } from "../support/tmp.js";
 
 type Dict = Record<string, unknown>;
@@ -262,6 +262,10 @@ describe("credentials", () => {
     const assume = stepsOf(close).find((s) => s.uses?.startsWith(CONFIGURE_AWS))!;
     expect(Number(assume.with?.["role-duration-seconds"])).toBeGreaterThanOrEqual(
       close["timeout-minutes"]! * 60,
+    );
+    // ...and no longer than the close-out role allows, or the assume fails at the job's start.
+    expect(Number(assume.with?.["role-duration-seconds"])).toBeLessThanOrEqual(
+      GITHUB_ROLE_MAX_SESSION_SECONDS["close-out"],
     );
   });
 });

@@ -1,0 +1,131 @@
+// The Run batch story, executed through the workflow runner: a person dispatches .github/workflows/run-batch.yml
+// from the Actions tab (project, scenario, an ID subset); real bash reads the stack outputs from the state
+// bucket (AWS CLI → s3rver), the launch action runs from its committed dist/ against the ECS simulator, and
+// the tracking issue is opened on the fake GitHub — as GitHub and AWS would run it, step by step.
+import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type EcsSim, startEcsSim } from "../../testing/ecs-sim/server.js";
+import { type Story, startStory } from "../../testing/workflow/story.js";
+import {
+  ACCOUNT,
+  choapaWithModel,
+  dispatch,
+  FAMILY,
+  RESULTS,
+  seedStackState,
+  TASK_DEFINITION,
+} from "./batch-story.js";
+
+const idsOf = (t: {
+  overrides: { containerOverrides?: Array<{ environment?: Array<{ name: string; value: string }> }> };
+}) =>
+  t.overrides.containerOverrides?.[0]?.environment?.find(
+    (e) => e.name === "MFPAR_IDS" || e.name === "ID_PARAMETRO",
+  )?.value;
+
+describe("Run batch: choapa/cb dispatched from the Actions tab", () => {
+  let story: Story;
+  let sim: EcsSim;
+  let batchId = "";
+  beforeAll(async () => {
+    // Tasks start and stay RUNNING: this story is about launching; Batch status's story runs them.
+    sim = await startEcsSim({ families: { [FAMILY]: { env: {} } }, account: ACCOUNT, runContainers: false });
+    story = await startStory({ buckets: [RESULTS], endpoints: { ECS: sim.endpoint } });
+    choapaWithModel(story.repo, "1-12");
+    await seedStackState(story.s3.client);
+  }, 120_000);
+  afterAll(async () => {
+    await story?.stop();
+    await sim?.stop();
+  });
+
+  it("launches the ID subset with the scenario's task definition, records the batch and opens one tracking issue", async () => {
+    const r = await story.run(
+      "run-batch",
+      dispatch(story.repo, { project: "choapa", scenario: "cb", ids: "2-7", dry_run: false }),
+    );
+    const job = r.job("launch")!;
+    expect(job.steps.map((s) => `${s.name}: ${s.outcome}`)).toEqual([
+      "Only from main: skipped",
+      expect.stringMatching(/actions\/checkout@.*: success$/),
+      expect.stringMatching(/configure-aws-credentials@.*: success$/),
+      "Stack outputs: success",
+      expect.stringMatching(/\.\/actions\/launch-batch: success$/),
+      "Result: success",
+    ]);
+    expect(r.conclusion).toBe("success");
+    batchId = job.steps.find((s) => s.id === "launch")!.outputs["batch-id"]!;
+    expect(batchId).toMatch(/^\d{8}T\d{4}Z-[0-9a-f]{6}$/);
+
+    // Six tasks, one per ID, from the deployed task definition, found by the batch id.
+    const tasks = sim.tasks();
+    expect(tasks.map((t) => idsOf(t)).sort((a, b) => Number(a) - Number(b))).toEqual([
+      "2",
+      "3",
+      "4",
+      "5",
+      "6",
+      "7",
+    ]);
+    for (const t of tasks) {
+      expect(t.taskDefinitionArn).toBe(TASK_DEFINITION);
+      expect(t.startedBy).toBe(batchId);
+    }
+    // The batch record in the results bucket, with its tracking issue.
+    const record = JSON.parse(
+      await (
+        await story.s3.client.send(
+          new GetObjectCommand({ Bucket: RESULTS, Key: `cb/batches/${batchId}.json` }),
+        )
+      ).Body!.transformToString(),
+    );
+    expect(record).toMatchObject({
+      project: "choapa",
+      scenario: "cb",
+      ids: ["2", "3", "4", "5", "6", "7"],
+      status: "open",
+      tracking: { issue: 1 },
+    });
+    const issues = story.world.github.state.issues;
+    expect(issues.map((i) => [i.number, i.title, i.state, i.labels])).toEqual([
+      [1, `mfpar batch choapa/cb ${batchId}`, "open", ["mfpar-batch"]],
+    ]);
+    expect(job.steps.at(-1)!.log).toContain(
+      `batch ${batchId}: launched 6, pending 0, skipped 0, tracking issue #1`,
+    );
+    // The run role, as main's token presents it.
+    expect(story.world.cloud.sessions.map((s) => [s.role, s.subject])).toEqual([
+      ["mfpar-github-run", "repo:acme/mfpar:ref:refs/heads/main"],
+    ]);
+  }, 300_000);
+
+  it("a second dispatch of the same IDs resumes the batch: nothing new launched, the same issue", async () => {
+    const r = await story.run(
+      "run-batch",
+      dispatch(story.repo, { project: "choapa", scenario: "cb", ids: "2-7", dry_run: false }),
+    );
+    expect(r.conclusion).toBe("success");
+    const launch = r.job("launch")!.steps.find((s) => s.id === "launch")!;
+    expect(launch.outputs).toMatchObject({ "batch-id": batchId, launched: "0", issue: "1" });
+    expect(sim.tasks()).toHaveLength(6);
+    expect(story.world.github.state.issues).toHaveLength(1);
+  }, 300_000);
+
+  it("dry_run launches nothing and reports tasks, vCPU-hours and cost", async () => {
+    const r = await story.run(
+      "run-batch",
+      dispatch(story.repo, { project: "choapa", scenario: "cb", ids: "8-12", dry_run: true }),
+    );
+    expect(r.conclusion).toBe("success");
+    const job = r.job("launch")!;
+    expect(job.summary).toContain("### Launch plan (dry run): choapa/cb");
+    expect(job.summary).toMatch(/\| us-east-1 \| \d+ \| 0 \| 5 \| 0 \| 0 \| 0 \| 0 \| [\d.]+ \| \$[\d.]+ \|/);
+    expect(job.summary).toContain("| vCPU-hours | Est. cost |");
+    expect(sim.tasks()).toHaveLength(6);
+    const records = await story.s3.client.send(
+      new ListObjectsV2Command({ Bucket: RESULTS, Prefix: "cb/batches/" }),
+    );
+    expect(records.Contents?.map((o) => o.Key)).toEqual([`cb/batches/${batchId}.json`]);
+    expect(story.world.github.state.issues).toHaveLength(1);
+  }, 300_000);
+});
