@@ -7,6 +7,7 @@ import { formatPhi, progressLine } from "../../../lib/calibrate/progress.js";
 import { calibrationFolders, checkPortFree, planResume, runCalibration } from "../../../lib/calibrate/run.js";
 import { formatDiagnostic } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
+import { isS3Location } from "../../../lib/store/location.js";
 import { openStore } from "../../../lib/store/open.js";
 import { type Command, UsageError } from "../command.js";
 
@@ -84,7 +85,7 @@ export const calibrate: Command = {
     const plan = await planResume(cal, folders, args.values.fresh === true);
     const location =
       typeof args.values.store === "string" ? args.values.store : join(".mfpar", "results", project) + "/";
-    const isS3 = /^s3:\/\//i.test(location);
+    const isS3 = isS3Location(location);
     const store = openStore(isS3 ? location : resolve(io.cwd, location));
     const shown = (p: string) => relative(io.cwd, p) || ".";
     const exportTo =
