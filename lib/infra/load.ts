@@ -38,7 +38,8 @@ export async function loadProjects(
         `project "${only}" not found under ${projectsRoot}: expected one of ${all.join(", ")}`,
       );
   }
-  const out: Array<{ project: LoadedProject; scenarios: ResolvedScenario[]; calibrationPorts: number[] }> = [];
+  const out: Array<{ project: LoadedProject; scenarios: ResolvedScenario[]; calibrationPorts: number[] }> =
+    [];
   for (const dir of dirs) {
     const project = await loadProject(dir);
     const scenarios: ResolvedScenario[] = [];
