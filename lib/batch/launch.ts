@@ -160,10 +160,12 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
   const capacity: CapacityMode = sc.config.task.capacity;
   const outputsOf = (region: string) => o.outputs?.find((x) => x.region === region);
   const limits = o.limits ?? AWS_ECS_RATE_LIMITS;
-  // Before anything is launched or recorded: the store must be this project's (lib/store/binding.ts).
-  await bindStore(o.store, sc.project, { now: () => new Date(clock()), dryRun: o.dryRun });
-
   const notDeployed: string[] = [];
+  // A dry run of a project not deployed yet plans against an empty store (its bucket does not exist).
+  const store = o.dryRun ? await storeOrEmpty(o.store, sc.scenario, notDeployed) : o.store;
+  // Before anything is launched or recorded: the store must be this project's (lib/store/binding.ts).
+  await bindStore(store, sc.project, { now: () => new Date(clock()), dryRun: o.dryRun });
+
   const targets: Record<string, RegionTarget> = {};
   for (const region of sc.regions) {
     try {
@@ -182,7 +184,6 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
       };
     }
   }
-  const store = o.dryRun ? await storeOrEmpty(o.store, sc.scenario, notDeployed) : o.store;
 
   const quotas: Record<string, QuotaResult | undefined> = {};
   const maxInFlight: Record<string, number> = {};
