@@ -37,6 +37,7 @@ existing:
 logs: { retentionDays: 30 }
 storage: { transitionDays: 30, storageClass: GLACIER_IR, keepImages: 5 }
 closeout: { target: "s3://acme-backups/mfpar/" }
+budget: { monthlyUsd: 1500, emails: [hydro-lead@acme.example] }
 ${MODEL}`,
   "base.yaml": "scenario: base\nids: 1-3\n",
   "alt.yaml": `scenario: alt\nids: [7, 9]\nregions: [sa-east-1]\nimage: "sha256:${"a".repeat(64)}"\ntask: { cpu: 4096, memory: 16384 }\n`,

@@ -204,6 +204,38 @@ describe("IAM", () => {
 });
 
 describe("storage and images", () => {
+  it("has the project's monthly budget on its tagged costs, with email alarms, in the home region only", () => {
+    expect(all(json("mfpar-andes-us-east-1"), "aws_budgets_budget")).toEqual([
+      {
+        name: "mfpar-andes",
+        budget_type: "COST",
+        limit_amount: "1500.00",
+        limit_unit: "USD",
+        time_unit: "MONTHLY",
+        cost_filter: [{ name: "TagKeyValue", values: ["user:mfpar:project$andes"] }],
+        notification: [
+          {
+            comparison_operator: "GREATER_THAN",
+            notification_type: "ACTUAL",
+            threshold: 80,
+            threshold_type: "PERCENTAGE",
+            subscriber_email_addresses: ["hydro-lead@acme.example"],
+          },
+          {
+            comparison_operator: "GREATER_THAN",
+            notification_type: "FORECASTED",
+            threshold: 100,
+            threshold_type: "PERCENTAGE",
+            subscriber_email_addresses: ["hydro-lead@acme.example"],
+          },
+        ],
+      },
+    ]);
+    expect(all(json("mfpar-andes-sa-east-1"), "aws_budgets_budget")).toEqual([]);
+    // No `budget:` in the config, no budget.
+    expect(all(json("mfpar-plain-eu-west-1"), "aws_budgets_budget")).toEqual([]);
+  });
+
   it("creates results buckets only in the home region, reading existing ones", () => {
     const home = synth["mfpar-andes-us-east-1"]!;
     expect(home).toHaveResourceWithProperties(S3Bucket, {

@@ -5,6 +5,7 @@ import type { Diagnostic } from "../errors.js";
 import { ValidationError } from "../errors.js";
 import {
   BOOTSTRAP_STACK,
+  budgetName,
   checkRoleName,
   GITHUB_ROLE_KINDS,
   type GithubRoleKind,
@@ -104,6 +105,18 @@ export interface ProjectStackPlan {
   permissionsBoundary: string;
   state: StateBackendPlan;
   tags: Record<string, string>;
+  /** The project's AWS Budgets budget (config `budget:`): home-region stack only, budgets are global. */
+  budget?: BudgetPlan;
+}
+
+export interface BudgetPlan {
+  /** `mfpar-{project}` */
+  name: string;
+  monthlyUsd: number;
+  alertPercent: number;
+  emails: string[];
+  /** Cost filter: the project tag as Budgets spells it (`user:mfpar:project$<project>`). */
+  tagFilter: string;
 }
 
 export interface GithubRolePlan {
@@ -287,6 +300,17 @@ export function planProjectStacks(
       permissionsBoundary: boundaryArn(account, "task"),
       state: statePlan(settings, account, names.stack),
       tags: { [PROJECT_TAG]: cfg.project, "mfpar:managed-by": "cdktf" },
+      ...(region === homeRegion && cfg.budget
+        ? {
+            budget: {
+              name: budgetName(cfg.project),
+              monthlyUsd: cfg.budget.monthlyUsd,
+              alertPercent: cfg.budget.alertPercent,
+              emails: cfg.budget.emails,
+              tagFilter: `user:${PROJECT_TAG}$${cfg.project}`,
+            },
+          }
+        : {}),
     });
   }
   if (diagnostics.length) throw new ValidationError(diagnostics);

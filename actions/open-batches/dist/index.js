@@ -66674,6 +66674,14 @@ var TERRAFORM_CALLS = {
     destroy: ["logs:DeleteLogGroup"],
     arn: (get2, t) => `arn:aws:logs:${t.region}:${t.account}:log-group:${get2("name")}`
   },
+  // Budgets authorizes DescribeBudget and the notification reads as ViewBudget, every create/update/delete
+  // (budget, notification, subscriber) as ModifyBudget; the provider also tags the budget (default_tags).
+  aws_budgets_budget: {
+    read: ["budgets:ViewBudget", "budgets:ListTagsForResource"],
+    write: ["budgets:ModifyBudget", "budgets:TagResource", "budgets:UntagResource"],
+    destroy: ["budgets:ModifyBudget"],
+    arn: (get2, t) => `arn:aws:budgets::${t.account}:budget/${get2("name")}`
+  },
   aws_ecs_cluster: {
     read: ["ecs:DescribeClusters", "ecs:ListTagsForResource"],
     write: ["ecs:CreateCluster", "ecs:TagResource", "ecs:UntagResource", "ecs:UpdateCluster"],
@@ -87196,6 +87204,11 @@ var closeoutSchema = external_exports.strictObject({
   target: external_exports.string().optional().meta({ description: "Backup target: a directory or s3://bucket/prefix." }),
   storageClass: external_exports.enum(["STANDARD", "STANDARD_IA", "GLACIER", "GLACIER_IR", "DEEP_ARCHIVE"]).default("DEEP_ARCHIVE")
 });
+var budgetSchema = external_exports.strictObject({
+  monthlyUsd: external_exports.number().positive().meta({ description: "AWS Budgets: the project's monthly budget in USD (costs tagged mfpar:project)." }),
+  alertPercent: external_exports.number().int().min(1).max(1e3).default(80).meta({ description: "Email when the month's actual cost passes this percentage of the budget." }),
+  emails: external_exports.array(external_exports.email()).min(1, "expected at least one address to alert").meta({ description: "Who is emailed by the budget's alarms." })
+});
 var projectSchema = external_exports.strictObject({
   $schema: external_exports.string().optional(),
   project: nameSchema("project"),
@@ -87211,7 +87224,10 @@ var projectSchema = external_exports.strictObject({
   existing: existingSchema.prefault({}),
   logs: logsSchema.prefault({}),
   storage: storageSchema.prefault({}),
-  closeout: closeoutSchema.prefault({})
+  closeout: closeoutSchema.prefault({}),
+  budget: budgetSchema.optional().meta({
+    description: "An AWS Budgets budget on the project's tagged costs, with email alarms (created by the home-region stack)."
+  })
 });
 var idsSchema = external_exports.union([
   external_exports.string(),
