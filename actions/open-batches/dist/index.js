@@ -34930,7 +34930,7 @@ var require_dist_cjs11 = __commonJS({
     var { createHash: createHash8, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
     var { promises: promises3 } = __require("node:fs");
     var { homedir: homedir2 } = __require("node:os");
-    var { dirname: dirname5, join: join9 } = __require("node:path");
+    var { dirname: dirname5, join: join10 } = __require("node:path");
     var LoginCredentialsFetcher = class _LoginCredentialsFetcher {
       profileData;
       init;
@@ -35096,10 +35096,10 @@ var require_dist_cjs11 = __commonJS({
         await promises3.writeFile(tokenFilePath, JSON.stringify(token, null, 2), "utf8");
       }
       getTokenFilePath() {
-        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join9(homedir2(), ".aws", "login", "cache");
+        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join10(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
         const loginSessionSha256 = createHash8("sha256").update(loginSessionBytes).digest("hex");
-        return join9(directory, `${loginSessionSha256}.json`);
+        return join10(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
         let offset = 2;
@@ -88193,7 +88193,9 @@ async function scanOpenBatches(o3) {
 }
 
 // lib/infra/load.ts
-import { basename as basename3 } from "node:path";
+var import_yaml4 = __toESM(require_dist(), 1);
+import { readdir as readdir3, readFile as readFile6 } from "node:fs/promises";
+import { basename as basename3, join as join7 } from "node:path";
 
 // lib/infra/iam.ts
 var BOOTSTRAP_STATE_KEY = stateKey(BOOTSTRAP_STACK);
@@ -88218,9 +88220,26 @@ async function loadProjects(projectsRoot, only) {
     const project = await loadProject(dir);
     const scenarios = [];
     for (const file2 of await listScenarioFiles(dir)) scenarios.push(await loadScenario(file2, project));
-    out.push({ project, scenarios });
+    out.push({ project, scenarios, calibrationPorts: await calibrationPorts(dir) });
   }
   return out;
+}
+async function calibrationPorts(projectDir) {
+  const ports = /* @__PURE__ */ new Set();
+  for (const name of (await readdir3(projectDir)).sort()) {
+    if (!/\.ya?ml$/.test(name) || name === "project.yaml") continue;
+    const text = await readFile6(join7(projectDir, name), "utf8");
+    if (!/^calibration\s*:/m.test(text)) continue;
+    let doc;
+    try {
+      doc = (0, import_yaml4.parse)(text);
+    } catch {
+      continue;
+    }
+    const port = doc?.port ?? 4004;
+    if (typeof port === "number" && Number.isInteger(port) && port >= 1024 && port <= 65535) ports.add(port);
+  }
+  return [...ports].sort((a5, b5) => a5 - b5);
 }
 
 // node_modules/@actions/core/lib/core.js
@@ -89560,7 +89579,7 @@ var __awaiter5 = function(thisArg, _arguments, P, generator) {
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
 };
-var { chmod, copyFile: copyFile2, lstat, mkdir: mkdir2, open: open3, readdir: readdir3, rename: rename2, rm: rm2, rmdir: rmdir2, stat: stat4, symlink, unlink: unlink2 } = fs2.promises;
+var { chmod, copyFile: copyFile2, lstat, mkdir: mkdir2, open: open3, readdir: readdir4, rename: rename2, rm: rm2, rmdir: rmdir2, stat: stat4, symlink, unlink: unlink2 } = fs2.promises;
 var IS_WINDOWS = process.platform === "win32";
 var READONLY = fs2.constants.O_RDONLY;
 function exists2(fsPath) {
@@ -89624,7 +89643,7 @@ function tryGetExecutablePath(filePath, extensions) {
           try {
             const directory = path2.dirname(filePath);
             const upperName = path2.basename(filePath).toUpperCase();
-            for (const actualName of yield readdir3(directory)) {
+            for (const actualName of yield readdir4(directory)) {
               if (upperName === actualName.toUpperCase()) {
                 filePath = path2.join(directory, actualName);
                 break;
