@@ -339,7 +339,7 @@ export const AWS_CALLS: AwsCall[] = [
     uses: [
       {
         roles: ["run"],
-        why: "mfpar stop / Stop batch: stops the batch's running tasks, with the reason (lib/batch/stop.ts)",
+        why: "mfpar stop / Stop batch: stops the batch's running tasks, with the reason (lib/batch/stop.ts); a calibration's agents when its master ends (lib/calibrate/ecs.ts)",
         checks: [check("ecs:StopTask", arn.task, inCluster)],
       },
     ],
@@ -383,7 +383,7 @@ export const AWS_CALLS: AwsCall[] = [
     uses: [
       {
         roles: ["plan", "run"],
-        why: "which IDs the running tasks carry (tags), their stop reasons",
+        why: "which IDs the running tasks carry (tags), their stop reasons; a calibration master's private IP (lib/calibrate/ecs.ts)",
         checks: [check("ecs:DescribeTasks", arn.task)],
       },
     ],
@@ -524,6 +524,17 @@ export const AWS_CALLS: AwsCall[] = [
         roles: ["close-out"],
         why: "deletes the project's log groups after the backup",
         checks: [check("logs:DeleteLogGroup", arn.logGroup)],
+      },
+    ],
+  },
+  {
+    client: "@aws-sdk/client-cloudwatch-logs",
+    command: "GetLogEventsCommand",
+    uses: [
+      {
+        roles: ["run"],
+        why: "mfpar logs: one realization's stream (named in its marker, or agente/<container>/<task id>)",
+        checks: [check("logs:GetLogEvents", arn.logStream)],
       },
     ],
   },

@@ -7,6 +7,7 @@ import { ExitCode } from "../exit-codes.js";
 import { createLogger, type Logger, type LogLevel } from "../log.js";
 import { LocalStore } from "../store/local.js";
 import type { ResultStore } from "../store/types.js";
+import { ecsLogLocation } from "./ecs-metadata.js";
 import { type AgentInput, readAgentInput } from "./env.js";
 import { planRealizations } from "./plan.js";
 import { killTree, runningGroups } from "./process.js";
@@ -140,9 +141,11 @@ export async function prepareAgent(
     uptimeMs: Math.round(performance.now()),
     loadedMs: Math.round(t0),
   });
+  const logLocation = await ecsLogLocation(deps.env);
   const ctx: AgentContext = {
     plan,
     store,
+    ...(logLocation ? { logLocation } : {}),
     workRoot: input.workDir,
     batchId: input.batchId,
     imageDigest: input.imageDigest,

@@ -12,7 +12,7 @@ import { parameterValues, readParFile } from "../pest/par.js";
 import { fillTemplate } from "../pest/template.js";
 import { digestBytes, digestFile, type FileDigest } from "../store/digest.js";
 import { type MarkerKind, storeKeys } from "../store/keys.js";
-import { type FailureReason, type Marker, markerKindOf } from "../store/markers.js";
+import { type FailureReason, type LogLocation, type Marker, markerKindOf } from "../store/markers.js";
 import type { ResultStore } from "../store/types.js";
 import type { PlannedCommand, RealizationPlan } from "./plan.js";
 import { type CommandResult, findExecutable, runCommand } from "./process.js";
@@ -27,6 +27,8 @@ export interface AgentContext {
   workRoot: string;
   batchId?: string;
   imageDigest?: string;
+  /** This container's CloudWatch Logs stream (lib/agent/ecs-metadata.ts), recorded in every marker. */
+  logLocation?: LogLocation;
   /** Keep each workspace after the run (debugging); default: removed. */
   keepWorkspace?: boolean;
   /** SIGTERM → SIGKILL grace when stopping a command's process tree. */
@@ -493,6 +495,7 @@ export async function runRealization(
       startedAt: startedAt.toISOString(),
       finishedAt: clock().toISOString(),
       ...(ctx.imageDigest ? { imageDigest: ctx.imageDigest } : {}),
+      ...(ctx.logLocation ? { log: ctx.logLocation } : {}),
       host: hostname(),
       ...(observations ? { observations } : {}),
       ...(observationTimes ? { observationTimes } : {}),

@@ -160,9 +160,6 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
   const capacity: CapacityMode = sc.config.task.capacity;
   const outputsOf = (region: string) => o.outputs?.find((x) => x.region === region);
   const limits = o.limits ?? AWS_ECS_RATE_LIMITS;
-  // Before anything is launched or recorded: the store must be this project's (lib/store/binding.ts).
-  await bindStore(o.store, sc.project, { now: () => new Date(clock()), dryRun: o.dryRun });
-
   const notDeployed: string[] = [];
   const targets: Record<string, RegionTarget> = {};
   for (const region of sc.regions) {
@@ -183,6 +180,9 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
     }
   }
   const store = o.dryRun ? await storeOrEmpty(o.store, sc.scenario, notDeployed) : o.store;
+  // Before anything is launched or recorded: the store must be this project's (lib/store/binding.ts). A dry
+  // run checks only (and a bucket not deployed yet has nothing to check).
+  await bindStore(store, sc.project, { now: () => new Date(clock()), dryRun: o.dryRun });
 
   const quotas: Record<string, QuotaResult | undefined> = {};
   const maxInFlight: Record<string, number> = {};

@@ -3,17 +3,13 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ResultStore } from "../store/types.js";
+import { calibrationKeys } from "./keys.js";
 import type { ResolvedCalibration } from "./load.js";
 import { renderCalibrationReport } from "./report.js";
 import { readResults } from "./results.js";
 import { type CalibrationFolders, masterFiles, readState } from "./run.js";
 
-export const calibrationKeys = {
-  prefix: (name: string) => `calibrations/${name}/`,
-  master: (name: string, file: string) => `calibrations/${name}/master/${file}`,
-  report: (name: string) => `calibrations/${name}/report.html`,
-  state: (name: string) => `calibrations/${name}/calibration.json`,
-};
+export { calibrationKeys } from "./keys.js";
 
 export interface Kept {
   prefix: string;

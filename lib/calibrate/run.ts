@@ -255,7 +255,7 @@ export interface CalibrateResult {
 }
 
 /** Copies the model folder (and extra tpl/ins files, and the forward-run script) into `dir`, and writes the .pst. */
-async function fillFolder(cal: ResolvedCalibration, dir: string, pst: string): Promise<void> {
+export async function fillFolder(cal: ResolvedCalibration, dir: string, pst: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   await cp(cal.modelDir, dir, { recursive: true, force: true });
   for (const x of cal.extraFiles) {

@@ -1,5 +1,6 @@
 import {
   type ECSClient,
+  type KeyValuePair,
   RunTaskCommand,
   type RunTaskCommandInput,
   type RunTaskCommandOutput,
@@ -100,6 +101,8 @@ export interface LaunchOptions {
   capacity: CapacityMode;
   /** Sets MFPAR_STORE in the overrides (when the results location differs from the task definition's). */
   store?: string;
+  /** More container environment for every unit (a calibration's role, command and master address). */
+  environment?: KeyValuePair[];
   /** Client-side buckets; share one per region across calls. Default: fresh ones at AWS's published rates. */
   buckets?: RegionBuckets;
   /** RunTask requests in flight at once (the buckets set the rate; this only hides latency). */
@@ -154,6 +157,7 @@ export function runTaskInput(
   identity: LaunchIdentity,
   provider: CapacityProvider,
   store?: string,
+  environment: KeyValuePair[] = [],
 ): RunTaskCommandInput {
   return {
     cluster: target.cluster,
@@ -170,7 +174,9 @@ export function runTaskInput(
       },
     },
     overrides: {
-      containerOverrides: [{ name: target.container, environment: taskEnvironment(identity, store) }],
+      containerOverrides: [
+        { name: target.container, environment: [...taskEnvironment(identity, store), ...environment] },
+      ],
     },
     tags: taskTags(identity),
     enableECSManagedTags: true,
@@ -213,7 +219,7 @@ export async function launchUnits(
     const region = target.region;
     for (const [i, provider] of providers.entries()) {
       if (atLimit) return { status: "deferred", unit, region, reason: "task-limit", message: atLimit };
-      const input = runTaskInput(target, identity, provider, opts.store);
+      const input = runTaskInput(target, identity, provider, opts.store, opts.environment);
       let out: RunTaskCommandOutput;
       try {
         out = await withRetry(

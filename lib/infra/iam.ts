@@ -527,6 +527,8 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
     allow("ReadWriteResults", ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"], [a.objects]),
     // mfpar stop / Stop batch (lib/batch/stop.ts): StopTask on the project's tasks, in its clusters.
     allow("StopTasks", ["ecs:StopTask"], [a.task], ecsCluster),
+    // mfpar logs: a realization's CloudWatch stream (lib/status/logs.ts).
+    allow("ReadTaskLogs", ["logs:GetLogEvents"], [a.logStreams]),
     // A batch pins the task-definition revision it runs (lib/batch/pins.ts); no resource-level permission.
     allow("DescribeTaskDefinitionsNoResourceLevel", ["ecs:DescribeTaskDefinition"], ["*"]),
     // ...and its image: digest read, tag pinned-<batch> added (PutImage of the existing manifest) at launch and

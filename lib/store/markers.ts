@@ -45,8 +45,18 @@ export interface Marker {
    * before upload: what `mfpar pull` verifies downloads against (an S3 ETag is no MD5 for a multipart upload).
    */
   checksums?: Record<string, FileDigest>;
+  /** The CloudWatch Logs stream of this attempt's container (ECS only): what `mfpar logs` reads. */
+  log?: LogLocation;
   /** What a successful run accepted, e.g. `non-convergence accepted: ...` (`run.acceptNonConvergence`). */
   warnings?: string[];
+}
+
+/** A container's CloudWatch Logs stream (awslogs driver), and the task that wrote it. */
+export interface LogLocation {
+  group: string;
+  stream: string;
+  region: string;
+  taskArn?: string;
 }
 
 export const markerKindOf: Record<Marker["status"], MarkerKind> = {

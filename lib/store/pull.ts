@@ -4,6 +4,7 @@ import { appendFile, mkdir, readFile, rename, stat, unlink } from "node:fs/promi
 import { dirname, join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { mapLimit } from "../concurrency.js";
 import { UserError } from "../errors.js";
 import { digestFile, type FileDigest } from "./digest.js";
@@ -229,7 +230,6 @@ async function readLocalJson<T>(path: string): Promise<T | undefined> {
 /** The object's bytes as a stream, or undefined when it is gone. */
 async function openObject(store: ResultStore, key: string): Promise<Readable | undefined> {
   if (store instanceof S3Store) {
-    const { GetObjectCommand } = await import("@aws-sdk/client-s3");
     try {
       const out = await store.client.send(
         new GetObjectCommand({ Bucket: store.bucket, Key: store.keyOf(key) }),

@@ -32,6 +32,11 @@ export const registry: CommandEntry[] = [
     load: async () => (await import("./commands/pull.js")).pull,
   },
   {
+    name: "logs",
+    summary: "Print one realization's log (CloudWatch on ECS, else the attempt's agent.log); --follow",
+    load: async () => (await import("./commands/logs.js")).logs,
+  },
+  {
     name: "launch",
     summary: "Launch (or plan) a batch of a scenario on ECS Fargate",
     load: async () => (await import("./commands/launch.js")).launch,

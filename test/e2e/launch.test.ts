@@ -143,7 +143,8 @@ describe("launch e2e (ECS simulator + real agent + s3rver)", () => {
     s3.resetCounts();
     const ecsBefore = sim.counts();
     const final = await launch({ batchId: batch.batchId });
-    expect(s3.counts()).toEqual({ GetObject: 1, ListObjectsV2: Math.ceil(objects / 1000), PutObject: 1 });
+    // GetObject: the store's project record (_mfpar-store.json) and the batch record.
+    expect(s3.counts()).toEqual({ GetObject: 2, ListObjectsV2: Math.ceil(objects / 1000), PutObject: 1 });
     const ecsAfter = sim.counts();
     expect((ecsAfter.DescribeTasks ?? 0) - (ecsBefore.DescribeTasks ?? 0)).toBe(Math.ceil((IDS + 1) / 100));
     expect((ecsAfter.RunTask ?? 0) - (ecsBefore.RunTask ?? 0)).toBe(0);

@@ -137,7 +137,7 @@ describe("mfpar pull", () => {
     expect(downloaded! + skipped!).toBe(total);
     await expectPulled(to, all());
     // 60 × 3 success files + 4 failed logs carry a recorded sha256.
-    expect(r.stdout).toContain("184 checked against the sha256 recorded at upload");
+    expect(r.stdout).toContain("verified: 184 by the sha256 the agent recorded at upload, 66 by size");
 
     // A third run fetches nothing.
     const again = await pull(["--store", "s3://results/big", "--to", to]);

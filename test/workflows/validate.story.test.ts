@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exitAtFirstRunStep } from "../../testing/workflow/mutate.js";
 import { type Story, startStory } from "../../testing/workflow/story.js";
 import { repoRoot } from "../support/tmp.js";
 
@@ -54,5 +55,62 @@ describe("Validate: a PR adding projects/choapa/cb.yaml", () => {
       ["mfpar-github-plan", "repo:acme/mfpar:pull_request"],
     ]);
     expect(story.world.cloud.events.filter((e) => e.kind === "apply" || e.kind === "push")).toEqual([]);
+  }, 600_000);
+
+  it("a second push touching a second project edits the same comment, which now covers both projects with both diffs", async () => {
+    const mpupio = readFileSync(join(repoRoot, "projects/mpupio/cb.yaml"), "utf8");
+    const head = story.repo.commit(
+      "mpupio: cb note",
+      { "projects/mpupio/cb.yaml": `${mpupio}# reviewed with the hydrogeologist\n` },
+      { branch: "choapa-cb" },
+    );
+    const r = await story.run(
+      "validate",
+      story.repo.pullRequest({ number: 7, head: "choapa-cb", action: "synchronize" }),
+    );
+    expect(r.conclusion).toBe("success");
+    const comments = story.world.github.state.comments.filter((c) => c.issue_number === 7);
+    expect(comments).toHaveLength(1);
+    const body = comments[0]!.body;
+    expect(body).toContain(`\`choapa\`, \`mpupio\` @ ${head.slice(0, 7)}`);
+    // Each project's stacks, diffed: mpupio runs in two regions.
+    for (const stack of ["mfpar-choapa-us-east-1", "mfpar-mpupio-us-east-1", "mfpar-mpupio-us-west-2"])
+      expect(body).toContain(`<summary>cdktf diff ${stack}</summary>`);
+  }, 600_000);
+
+  it("a broken YAML fails with an annotation at its file and line, says so in the comment, and deploys nothing", async () => {
+    story.repo.commit(
+      "choapa: cb (typo)",
+      { [CB]: "scenario: cb\nids: { file: calibrated_runs_choapa_cb.txt\nfoo: [\n", [CB_IDS]: cbIds },
+      { branch: "broken" },
+    );
+    const r = await story.run("validate", story.repo.pullRequest({ number: 9, head: "broken" }));
+    expect(r.conclusion).toBe("failure");
+    expect(r.job("validate")!.result).toBe("failure");
+    const errors = r.annotations.filter((a) => a.level === "error" && a.file);
+    expect(errors).toEqual([
+      expect.objectContaining({ file: CB, line: 3, message: expect.stringMatching(/^invalid YAML: /) }),
+    ]);
+    const [comment] = story.world.github.state.comments.filter((c) => c.issue_number === 9);
+    expect(comment!.body).toContain("❌ validation");
+    expect(comment!.body).toContain("projects/choapa/cb.yaml:3:");
+    expect(story.world.cloud.events.filter((e) => e.kind === "apply" || e.kind === "push")).toEqual([]);
+    expect(story.world.cloud.stacks.size).toBe(0);
+  }, 600_000);
+
+  it("executes its steps: `exit 3` at the top of the first unconditional run: step fails validation", async () => {
+    const wf = ".github/workflows/validate.yml";
+    const mutant = exitAtFirstRunStep(readFileSync(join(story.repo.dir, wf), "utf8"));
+    expect(mutant).toMatchObject({ job: "validate", step: 3 });
+    story.repo.commit(
+      "validate: exit 3",
+      { [wf]: mutant.text, [CB]: cbYaml, [CB_IDS]: cbIds },
+      { branch: "mutant" },
+    );
+    const r = await story.run("validate", story.repo.pullRequest({ number: 11, head: "mutant" }));
+    expect(r.conclusion).toBe("failure");
+    expect(r.job("validate")!.steps[2]!.log).toContain("Error: Process completed with exit code 3.");
+    const [comment] = story.world.github.state.comments.filter((c) => c.issue_number === 11);
+    expect(comment!.body).toContain("❌ validation");
   }, 600_000);
 });

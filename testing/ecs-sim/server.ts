@@ -115,6 +115,11 @@ export interface SimTask {
   stoppedReason?: string;
   exitCode?: number;
   stderrTail: string[];
+  /**
+   * The task's private IPv4 address (its ENI's, in DescribeTasks `attachments`): 127.0.0.2, 127.0.0.3, ... — all
+   * of 127.0.0.0/8 reaches this machine, so a task listening on all interfaces is reachable at its own address.
+   */
+  privateIp: string;
   proc?: ChildProcess;
   /** Aborts an in-process runner's task. */
   abort?: AbortController;
@@ -200,6 +205,8 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
     counts[k] = (counts[k] ?? 0) + 1;
   };
   let running = 0;
+  let nextIp = 2;
+  const ipOf = (n: number) => `127.0.${Math.floor((n - 1) / 254)}.${((n - 1) % 254) + 1}`;
   let lastActivity = Date.now();
 
   const familyOf = (td: string) => {
@@ -346,6 +353,7 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
       desiredStatus: "RUNNING",
       createdAt: Date.now(),
       stderrTail: [],
+      privateIp: ipOf(nextIp++),
     };
     tasks.set(t.taskArn, t);
     if (runContainers || opts.runner) {
@@ -373,6 +381,21 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
     stopCode: t.stopCode,
     stoppedReason: t.stoppedReason,
     overrides: t.overrides,
+    // awsvpc: ECS reports the ENI once the task is past PROVISIONING, its address under `details`.
+    attachments:
+      t.lastStatus === "PROVISIONING"
+        ? []
+        : [
+            {
+              id: t.taskArn.split("/").at(-1),
+              type: "ElasticNetworkInterface",
+              status: t.lastStatus === "STOPPED" ? "DELETED" : "ATTACHED",
+              details: [
+                { name: "subnetId", value: "subnet-sim" },
+                { name: "privateIPv4Address", value: t.privateIp },
+              ],
+            },
+          ],
     containers: [
       {
         name: "agent",

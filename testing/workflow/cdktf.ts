@@ -6,9 +6,10 @@
 // create, and each task definition with whether its image was already in the registry. `diff` prints what
 // a deploy would add or change against that record. `output` is not stood in for yet.
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { FakeCloud } from "../aws/cloud.js";
 
 /** What the cdktf and terraform stand-ins need of the world: the recorded cloud and the endpoints. */
@@ -31,6 +32,7 @@ interface CdktfAnswer {
 interface StackJson {
   provider?: { aws?: Array<{ region?: string; allowed_account_ids?: string[] }> };
   terraform?: { backend?: { s3?: { bucket: string; key: string; region?: string } } };
+  output?: Record<string, { value: unknown; description?: string }>;
   variable?: Record<
     string,
     {
@@ -192,6 +194,8 @@ async function stackOp(
       region: backend.region ?? "us-east-1",
       forcePathStyle: true,
       credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
     });
     try {
       await s3.send(new HeadBucketCommand({ Bucket: backend.bucket }));
@@ -332,9 +336,121 @@ async function stackOp(
     resources,
     job: session.job,
   });
+  // What later workflows read from AWS: the results buckets exist (s3rver), and the state object in the
+  // backend holds the stack's outputs (Run batch and Batch status read `outputs.launcher.value` from it).
+  if (world.endpoints.S3) {
+    const s3 = new S3Client({
+      endpoint: world.endpoints.S3,
+      region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    });
+    try {
+      for (const b of Object.values(json.resource?.aws_s3_bucket ?? {})) {
+        const Bucket = String(b.bucket);
+        try {
+          await s3.send(new HeadBucketCommand({ Bucket }));
+        } catch {
+          await s3.send(new CreateBucketCommand({ Bucket }));
+        }
+      }
+      const backend = json.terraform?.backend?.s3;
+      if (backend) {
+        const resolve = resolver(json, {
+          account: session.account,
+          region,
+          stack,
+          variables,
+          registry: world.cloud.registryHost(session.account, region),
+        });
+        const outputs = Object.fromEntries(
+          Object.entries(json.output ?? {}).map(([k, o]) => [
+            k,
+            { value: resolve(o.value), type: "dynamic" },
+          ]),
+        );
+        const state = {
+          version: 4,
+          terraform_version: "1.10.5",
+          serial: 1,
+          lineage: stack,
+          outputs,
+          resources: [],
+        };
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: backend.bucket,
+            Key: backend.key,
+            Body: JSON.stringify(state, null, 2),
+          }),
+        );
+      }
+    } finally {
+      s3.destroy();
+    }
+  }
   world.cloud.events.push({ kind: "apply", stack, job: session.job });
   out += `${stack}  Apply complete! Resources: ${resources.length} added, 0 changed, 0 destroyed.\n`;
   return { code: 0, stdout: out, stderr: "" };
+}
+
+/**
+ * Resolves the references an output holds (`${aws_ecs_cluster.cluster.arn}`, `${var.image}`,
+ * `${local.image_separator}`) to the values AWS would give: names from the configuration, ARNs built the way
+ * AWS builds them, made-up but stable IDs for subnets and security groups. An expression it cannot resolve is
+ * left as it is, so a test sees it.
+ */
+function resolver(
+  json: StackJson,
+  c: { account: string; region: string; stack: string; variables: Record<string, string>; registry: string },
+): (v: unknown) => unknown {
+  const id = (prefix: string, key: string) =>
+    `${prefix}-${createHash("sha1").update(`${c.stack}/${key}`).digest("hex").slice(0, 17)}`;
+  const attr = (type: string, name: string, a: string): string | undefined => {
+    const r = json.resource?.[type]?.[name] ?? json.data?.[type.replace(/^data\./, "")]?.[name];
+    if (!r) return undefined;
+    const n = String(r.name ?? r.family ?? r.bucket ?? name);
+    const { account, region } = c;
+    if (a === "repository_url") return `${c.registry}/${n}`;
+    if (a === "arn") {
+      const arns: Record<string, string> = {
+        aws_ecs_cluster: `arn:aws:ecs:${region}:${account}:cluster/${n}`,
+        aws_ecs_task_definition: `arn:aws:ecs:${region}:${account}:task-definition/${n}:1`,
+        aws_iam_role: `arn:aws:iam::${account}:role/${n}`,
+        aws_s3_bucket: `arn:aws:s3:::${n}`,
+        aws_ecr_repository: `arn:aws:ecr:${region}:${account}:repository/${n}`,
+        aws_cloudwatch_log_group: `arn:aws:logs:${region}:${account}:log-group:${n}`,
+      };
+      return arns[type] ?? `arn:aws:${type.replace(/^aws_/, "")}:${region}:${account}:${n}`;
+    }
+    if (a === "id") {
+      const prefixes: Record<string, string> = {
+        aws_security_group: "sg",
+        aws_subnet: "subnet",
+        aws_vpc: "vpc",
+      };
+      return prefixes[type] ? id(prefixes[type]!, `${type}.${name}`) : n;
+    }
+    if (a === "name" || a === "family" || a === "bucket") return n;
+    return undefined;
+  };
+  const expr = (e: string): string | undefined => {
+    if (e === "local.image_separator") return (c.variables.image ?? "").startsWith("sha256:") ? "@" : ":";
+    const v = /^var\.(\w+)$/.exec(e);
+    if (v) return c.variables[v[1]!];
+    const r = /^((?:data\.)?aws_[\w]+)\.([\w-]+)\.(\w+)$/.exec(e);
+    return r ? attr(r[1]!, r[2]!, r[3]!) : undefined;
+  };
+  const walk = (v: unknown): unknown => {
+    if (typeof v === "string") return v.replace(/\$\{([^}]+)\}/g, (m, e: string) => expr(e.trim()) ?? m);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === "object")
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk;
 }
 
 /**

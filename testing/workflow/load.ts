@@ -2,6 +2,7 @@
 // strategy) drives the run; what the conversion leaves out (`with:`, `permissions:`, `timeout-minutes:`,
 // `continue-on-error:`, `shell:`, `working-directory:`, `defaults:`, the workflow_call outputs) is read from
 // the parsed tree of the same file.
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -35,10 +36,19 @@ export function workflowPath(workflow: string): string {
   return `.github/workflows/${/\.ya?ml$/.test(workflow) ? workflow : `${workflow}.yml`}`;
 }
 
-/** Parses `<dir>/<path>`; a workflow GitHub would refuse is an error listing the parser's messages. */
-export async function loadWorkflow(dir: string, workflow: string): Promise<LoadedWorkflow> {
+/**
+ * Parses `<dir>/<path>` — at `commit` of the repository in `dir` when given, as GitHub reads a run's workflow
+ * from the event's commit; a workflow GitHub would refuse is an error listing the parser's messages.
+ */
+export async function loadWorkflow(dir: string, workflow: string, commit?: string): Promise<LoadedWorkflow> {
   const path = workflowPath(workflow);
-  const content = readFileSync(join(dir, path), "utf8");
+  let content: string;
+  if (commit) {
+    const r = spawnSync("git", ["show", `${commit}:${path}`], { cwd: dir, encoding: "utf8" });
+    if (r.status !== 0)
+      throw new Error(`${path} does not exist at ${commit.slice(0, 7)}: ${r.stderr.trim()}`);
+    content = r.stdout;
+  } else content = readFileSync(join(dir, path), "utf8");
   const parsed = parseWorkflow({ name: path, content }, new NoOperationTraceWriter());
   const errors = parsed.context.errors.getErrors();
   if (errors.length || !parsed.value) {

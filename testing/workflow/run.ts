@@ -189,8 +189,8 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRun
 
 async function runWith(world: World, opts: RunWorkflowOptions): Promise<WorkflowRunResult> {
   const log = opts.log ?? (() => {});
-  const wf = await loadWorkflow(opts.repoDir, opts.workflow);
   const { sha, ref } = eventCommit(opts.repoDir, opts.event);
+  const wf = await loadWorkflow(opts.repoDir, opts.workflow, sha);
   const root = mkdtempSync(join(world.tmp, "run-"));
   const eventPath = join(root, "event.json");
   writeFileSync(eventPath, JSON.stringify(opts.event.payload, null, 2));
@@ -518,7 +518,7 @@ async function runCalledWorkflow(
   j.result = "success";
   try {
     if (!ref.startsWith("./")) throw new Error(`job ${id}: only local reusable workflows run here (${ref})`);
-    const called = await loadWorkflow(st.opts.repoDir, ref.slice(2));
+    const called = await loadWorkflow(st.opts.repoDir, ref.slice(2), st.sha);
     const given = (evaluateToken(job["input-values"], ctx, status) ?? {}) as Record<string, Json>;
     const on = called.raw("on");
     const callDef = on && isMapping(on) ? on.find("workflow_call") : undefined;
@@ -1123,8 +1123,8 @@ export type QueuedRun = WorkflowRunResult | { cancelled: true; event: WorkflowEv
 export async function runQueued(list: RunWorkflowOptions[]): Promise<QueuedRun[]> {
   const groups: Array<{ group: string; queue: string; cancelInProgress: boolean } | undefined> = [];
   for (const o of list) {
-    const wf = await loadWorkflow(o.repoDir, o.workflow);
     const { sha, ref } = eventCommit(o.repoDir, o.event);
+    const wf = await loadWorkflow(o.repoDir, o.workflow, sha);
     const github: Record<string, Json> = {
       event_name: o.event.name,
       event: o.event.payload,
@@ -1168,7 +1168,7 @@ export async function runQueued(list: RunWorkflowOptions[]): Promise<QueuedRun[]
     if (cancelled.has(i)) {
       const { sha, ref } = eventCommit(o.repoDir, o.event);
       o.world?.github.recordRun({
-        name: (await loadWorkflow(o.repoDir, o.workflow)).name,
+        name: (await loadWorkflow(o.repoDir, o.workflow, sha)).name,
         path: workflowPath(o.workflow),
         head_sha: sha,
         head_branch: ref.replace(/^refs\/heads\//, ""),

@@ -55,7 +55,7 @@ Exits 1 when an object could not be fetched or verified.`,
     const bar = createProgressDisplay<PullProgress>(
       { write: io.stderr, isTTY: io.isTTY },
       (p) =>
-        `pull ${progressBar(p.bytesDone, p.bytesTotal, 24)}  ${p.done}/${p.total} files, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`,
+        `pull ${progressBar(p.done, p.total, 24)}  ${p.done}/${p.total} files, ${formatBytes(p.bytesDone)} downloaded`,
     );
     let res: Awaited<ReturnType<typeof pullResults>>;
     try {
@@ -82,7 +82,7 @@ Exits 1 when an object could not be fetched or verified.`,
         `${res.skipped} already present and verified, ${res.failed.length} failed\n`,
     );
     io.stdout(
-      `${res.verifiedSha256} checked against the sha256 recorded at upload; the rest against size${res.total - res.verifiedSha256 > 0 ? " (and this pull's own sha256 on reruns)" : ""}\n`,
+      `verified: ${res.verifiedSha256} by the sha256 the agent recorded at upload, ${res.total - res.failed.length - res.verifiedSha256} by size (and by this pull's own sha256 when rerun)\n`,
     );
     for (const f of res.failed) io.stderr(`mfpar pull: failed: ${f.key}: ${f.problem}\n`);
     return res.failed.length ? ExitCode.Failure : ExitCode.Success;

@@ -1,0 +1,472 @@
+// A calibration on ECS Fargate: the engine's master as one on-demand task, N agents Spot-first, reconciled like a
+// batch. The record in the store (`calibrations/<name>/ecs.json`) is the desired state and the ledger of every
+// task started; each pass (the start, then the scheduled status pass) compares it with what ECS reports and acts:
+// master first, its private IP handed to the agents, agents topped up, everything stopped when the master ends.
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DescribeTasksCommand, type ECSClient, StopTaskCommand, type Task } from "@aws-sdk/client-ecs";
+import {
+  type CapacityMode,
+  type CapacityProvider,
+  createRegionBuckets,
+  type LaunchResult,
+  launchUnits,
+  type RegionBuckets,
+  type TaskNetwork,
+} from "../ecs/launcher.js";
+import { listBatchTasks, type ObservedTask } from "../ecs/tasks.js";
+import { UserError } from "../errors.js";
+import { parseParFile } from "../pest/par.js";
+import { taskHourUsd } from "../pricing/estimate.js";
+import { getJson, putJson } from "../store/open.js";
+import type { ResultStore } from "../store/types.js";
+import { realSleep, type Sleep } from "../time.js";
+import { CalibrationEnv } from "./container.js";
+import { calibrationKeys } from "./keys.js";
+import type { ResolvedCalibration } from "./load.js";
+import { parseIterationCsv, readProgress } from "./progress.js";
+import { writeControlFile } from "./pst.js";
+import { fillFolder } from "./run.js";
+
+export interface EcsTaskEntry {
+  taskArn: string;
+  /** `master`, or the agent's slot `agent-3`. */
+  slot: string;
+  attempt: number;
+  capacityProvider: CapacityProvider;
+  launchedAt: string;
+  startedAt?: string;
+  stoppedAt?: string;
+  stopCode?: string;
+  exitCode?: number;
+  /** The master's private IPv4 address (DescribeTasks, ENI attachment). */
+  ip?: string;
+}
+
+export type EcsCalibrationStatus = "open" | "finished" | "failed";
+
+/** `calibrations/<name>/ecs.json`: what was asked, and every task started for it. */
+export interface EcsCalibrationRecord {
+  /** ECS `startedBy` of every task (≤ 36 characters). */
+  id: string;
+  project: string;
+  calibration: string;
+  engine: string;
+  pstName: string;
+  port: number;
+  /** Agents kept alive while the master runs. */
+  agents: number;
+  maxCostUsd?: number;
+  region: string;
+  cluster: string;
+  taskDefinition: string;
+  container: string;
+  network: TaskNetwork;
+  cpu: number;
+  memoryMiB: number;
+  /** MFPAR_STORE handed to the tasks. */
+  store: string;
+  masterArgv: string[];
+  agentArgv: string[];
+  noptmax: number;
+  createdAt: string;
+  status: EcsCalibrationStatus;
+  endedAt?: string;
+  message?: string;
+  tasks: EcsTaskEntry[];
+  /** Set by the pass from the master's streamed files. */
+  progress?: {
+    iteration?: number;
+    bestPhi?: number;
+    phiPerIteration: { iteration: number; phi: number }[];
+    runsDone: number;
+    runsFailed: number;
+  };
+  /** Best parameters at the end (pestpp-glm: `<case>.par`). */
+  parameters?: Record<string, number>;
+  /** Where people follow it (the GitHub tracking issue). */
+  tracking?: { issue: number; url?: string };
+  /** Spent so far, from the ledger's task times and the price table. */
+  costUsd?: number;
+}
+
+export interface EcsPassDeps {
+  ecs: ECSClient;
+  store: ResultStore;
+  now?: () => number;
+  sleep?: Sleep;
+  buckets?: RegionBuckets;
+  onNote?: (text: string) => void;
+}
+
+export interface EcsPassResult {
+  record: EcsCalibrationRecord;
+  /** What this pass did, one line each. */
+  actions: string[];
+  agentsAlive: number;
+  masterState: "none" | "starting" | "running" | "stopped";
+}
+
+/** A startedBy for the calibration: its name and a time stamp, within ECS's 36 characters. */
+export function calibrationTaskId(name: string, now: number): string {
+  const stamp = new Date(now).toISOString().replace(/[-:T]/g, "").slice(2, 12);
+  return `cal-${name.slice(0, 36 - 4 - 11)}-${stamp}`;
+}
+
+const iso = (d?: Date) => (d ? d.toISOString() : undefined);
+
+/** The private IPv4 of an awsvpc task: its ENI attachment's `privateIPv4Address`. */
+export function privateIpOf(task: Task): string | undefined {
+  for (const a of task.attachments ?? [])
+    if (a.type === "ElasticNetworkInterface")
+      for (const d of a.details ?? []) if (d.name === "privateIPv4Address" && d.value) return d.value;
+  return undefined;
+}
+
+/** Cost so far: each task's running time at its capacity's price (the master on-demand, agents by provider). */
+export function costSoFar(r: EcsCalibrationRecord, now: number): number {
+  let usd = 0;
+  for (const t of r.tasks) {
+    const from = Date.parse(t.startedAt ?? t.launchedAt);
+    const to = t.stoppedAt ? Date.parse(t.stoppedAt) : now;
+    const mode: CapacityMode = t.capacityProvider === "FARGATE_SPOT" ? "spot" : "on-demand";
+    const rate = taskHourUsd(r.region, mode, r.cpu, r.memoryMiB) ?? 0;
+    usd += (Math.max(0, to - from) / 3_600_000) * rate;
+  }
+  return usd;
+}
+
+export async function readEcsRecord(
+  store: ResultStore,
+  calibration: string,
+): Promise<EcsCalibrationRecord | undefined> {
+  return getJson<EcsCalibrationRecord>(store, calibrationKeys.ecs(calibration));
+}
+
+export async function writeEcsRecord(store: ResultStore, r: EcsCalibrationRecord): Promise<void> {
+  await putJson(store, calibrationKeys.ecs(r.calibration), r);
+}
+
+/** Calibrations whose record says open: the status pass reconciles them even when no batch is open. */
+export async function listOpenCalibrations(store: ResultStore): Promise<EcsCalibrationRecord[]> {
+  const out: EcsCalibrationRecord[] = [];
+  for await (const p of store.listPrefixes("calibrations/")) {
+    const name = p.slice("calibrations/".length, -1);
+    const r = await readEcsRecord(store, name).catch(() => undefined);
+    if (r?.status === "open") out.push(r);
+  }
+  return out;
+}
+
+function roleEnv(r: EcsCalibrationRecord, role: "master" | "agent", argv: string[]) {
+  return [
+    { name: CalibrationEnv.Role, value: role },
+    { name: CalibrationEnv.Name, value: r.calibration },
+    { name: CalibrationEnv.Argv, value: JSON.stringify(argv) },
+  ];
+}
+
+/** Reads the master's streamed files from the store into a temporary folder and reads progress from them. */
+async function collect(r: EcsCalibrationRecord, store: ResultStore, final: boolean): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "mfpar-cal-"));
+  try {
+    const prefix = calibrationKeys.master(r.calibration, "");
+    const base = r.pstName.replace(/\.pst$/i, "");
+    for await (const o of store.list(prefix)) {
+      const f = o.key.slice(prefix.length);
+      // Progress needs the run record and the per-iteration tables, the end also the best parameters.
+      if (f === `${base}.rmr` || f === `${base}.iobj` || /\.phi\.[a-z]+\.csv$/.test(f) || f === `${base}.par`)
+        await store.getFile(o.key, join(dir, f));
+    }
+    const p = await readProgress(dir, base, r.noptmax);
+    // phi per iteration: pestpp-glm's total phi (.iobj), pestpp-ies's mean phi (.phi.actual.csv).
+    const iobj = await readFile(join(dir, `${base}.iobj`), "utf8").catch(() => undefined);
+    const ies =
+      iobj === undefined ? await readFile(join(dir, `${base}.phi.actual.csv`), "utf8").catch(() => "") : "";
+    const phiPerIteration = parseIterationCsv(iobj ?? ies)
+      .map((row) => ({ iteration: row.iteration!, phi: (iobj !== undefined ? row.total_phi : row.mean)! }))
+      .filter((x) => Number.isFinite(x.iteration) && Number.isFinite(x.phi));
+    r.progress = {
+      iteration: p.iteration,
+      bestPhi: p.bestPhi,
+      phiPerIteration,
+      runsDone: p.runsDone,
+      runsFailed: p.runsFailed,
+    };
+    if (final) {
+      const par = await readFile(join(dir, `${base}.par`), "utf8").catch(() => undefined);
+      if (par)
+        r.parameters = Object.fromEntries(
+          [...parseParFile(par, `${base}.par`).params].map(([k, v]) => [k, v.value]),
+        );
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * One reconcile pass over an open calibration. Observes its tasks (ListTasks by startedBy, DescribeTasks), then:
+ * no master → RunTask the master on FARGATE (never Spot); master RUNNING → its private IP recorded and every agent
+ * slot without a live task launched Spot-first (a replacement gets the next attempt, so its clientToken is new),
+ * unless the cost so far reached `maxCostUsd`; master STOPPED → every agent stopped (StopTask), the master's files
+ * read from the store, the final phi and parameters recorded, the record closed (finished when the engine exited
+ * 0, failed otherwise — an ECS master is not resumed: its files up to the last sync are in the store).
+ * Progress and the cost so far are refreshed every pass. Writes the record back.
+ */
+export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps): Promise<EcsPassResult> {
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? realSleep;
+  const buckets = deps.buckets ?? createRegionBuckets(undefined, now, sleep);
+  const actions: string[] = [];
+  const note = (t: string) => {
+    actions.push(t);
+    deps.onNote?.(t);
+  };
+  if (r.status !== "open") return { record: r, actions, agentsAlive: 0, masterState: "stopped" };
+
+  const observed = new Map<string, ObservedTask>(
+    (await listBatchTasks(deps.ecs, { region: r.region, cluster: r.cluster, batchId: r.id, sleep })).map(
+      (t) => [t.taskArn, t],
+    ),
+  );
+  for (const t of r.tasks) {
+    const o = observed.get(t.taskArn);
+    if (!o) continue;
+    if (o.lastStatus === "STOPPED") {
+      t.stoppedAt ??= iso(o.stoppedAt) ?? new Date(now()).toISOString();
+      t.stopCode ??= o.stopCode;
+      if (o.exitCode !== undefined) t.exitCode = o.exitCode;
+    }
+  }
+  // A task the ledger has but ECS no longer lists (forgotten about an hour after it stopped) is over.
+  const live = (t: EcsTaskEntry) => {
+    if (t.stoppedAt) return false;
+    const o = observed.get(t.taskArn);
+    return o ? o.lastStatus !== "STOPPED" : now() - Date.parse(t.launchedAt) < 5 * 60_000;
+  };
+  const target = {
+    region: r.region,
+    client: deps.ecs,
+    cluster: r.cluster,
+    taskDefinition: r.taskDefinition,
+    container: r.container,
+    network: r.network,
+  };
+  const record = (res: LaunchResult, slot: string) => {
+    if (res.status !== "launched") {
+      note(`${slot} not started (${res.reason}): ${res.message}`);
+      return;
+    }
+    r.tasks.push({
+      taskArn: res.taskArn,
+      slot,
+      attempt: res.unit.attempt,
+      capacityProvider: res.capacityProvider,
+      launchedAt: new Date(now()).toISOString(),
+    });
+    note(
+      `${slot} started on ${res.capacityProvider}${res.fellBack ? " (no Spot capacity)" : ""}: ${res.taskArn}`,
+    );
+  };
+
+  const masters = r.tasks.filter((t) => t.slot === "master");
+  let master = masters.at(-1);
+  let masterState: EcsPassResult["masterState"] = "none";
+  if (!master) {
+    const { results } = await launchUnits(target, [{ ids: ["master"], attempt: 1 }], {
+      batchId: r.id,
+      project: r.project,
+      scenario: r.calibration,
+      capacity: "on-demand",
+      store: r.store,
+      environment: roleEnv(r, "master", [...r.masterArgv, r.pstName, "/h", `:${r.port}`]),
+      buckets,
+      sleep,
+      clock: now,
+    });
+    record(results[0]!, "master");
+    master = r.tasks.filter((t) => t.slot === "master").at(-1);
+    masterState = master ? "starting" : "none";
+  } else if (master.stoppedAt) {
+    masterState = "stopped";
+  } else {
+    const o = observed.get(master.taskArn);
+    if (o?.lastStatus === "RUNNING") {
+      masterState = "running";
+      master.startedAt ??= new Date(now()).toISOString();
+      if (!master.ip) {
+        const d = await deps.ecs.send(
+          new DescribeTasksCommand({ cluster: r.cluster, tasks: [master.taskArn] }),
+        );
+        const ip = d.tasks?.[0] ? privateIpOf(d.tasks[0]) : undefined;
+        if (ip) {
+          master.ip = ip;
+          note(`master RUNNING at ${ip}:${r.port}`);
+        }
+      }
+    } else masterState = "starting";
+  }
+
+  // Agents never outlive their master.
+  if (masterState === "stopped") {
+    for (const t of r.tasks.filter((t) => t.slot !== "master" && live(t))) {
+      await deps.ecs.send(
+        new StopTaskCommand({
+          cluster: r.cluster,
+          task: t.taskArn,
+          reason: "mfpar: the calibration's master ended",
+        }),
+      );
+      t.stoppedAt = new Date(now()).toISOString();
+      t.stopCode = "UserInitiated";
+      note(`${t.slot} stopped: the master ended`);
+    }
+    await collect(r, deps.store, true);
+    const ok = master!.exitCode === 0;
+    r.status = ok ? "finished" : "failed";
+    r.endedAt = new Date(now()).toISOString();
+    r.message = ok
+      ? `finished: ${r.progress?.iteration ?? 0} iterations, best phi ${r.progress?.bestPhi ?? "n/a"}`
+      : `the master stopped (${master!.stopCode ?? "unknown"}${master!.exitCode !== undefined ? `, exit code ${master!.exitCode}` : ""}): its files up to the last sync are in ${r.store.replace(/\/?$/, "/")}${calibrationKeys.master(r.calibration, "")}; run \`mfpar calibrate\` locally against them to resume, or start again`;
+    note(r.message);
+  } else if (masterState === "running" && master?.ip) {
+    const cost = costSoFar(r, now());
+    const wanted: { ids: string[]; attempt: number }[] = [];
+    for (let i = 1; i <= r.agents; i++) {
+      const slot = `agent-${i}`;
+      const mine = r.tasks.filter((t) => t.slot === slot);
+      if (mine.some(live)) continue;
+      const last = mine.at(-1);
+      if (last)
+        note(
+          `${slot} ${last.stopCode === "SpotInterruption" ? "was interrupted (Spot)" : `stopped (${last.stopCode ?? "exit"} ${last.exitCode ?? ""})`.trim()}: replacing it`,
+        );
+      wanted.push({ ids: [slot], attempt: (last?.attempt ?? 0) + 1 });
+    }
+    if (wanted.length && r.maxCostUsd !== undefined && cost >= r.maxCostUsd) {
+      note(
+        `maxCost reached ($${cost.toFixed(2)} of $${r.maxCostUsd}): ${wanted.length} agent(s) not started`,
+      );
+    } else if (wanted.length) {
+      const { results } = await launchUnits(target, wanted, {
+        batchId: r.id,
+        project: r.project,
+        scenario: r.calibration,
+        capacity: "spot-first",
+        store: r.store,
+        environment: roleEnv(r, "agent", [...r.agentArgv, r.pstName, "/h", `${master.ip}:${r.port}`]),
+        buckets,
+        sleep,
+        clock: now,
+      });
+      for (const res of results) record(res, res.unit.ids[0]!);
+    }
+    await collect(r, deps.store, false);
+  }
+  r.costUsd = costSoFar(r, now());
+  await writeEcsRecord(deps.store, r);
+  return {
+    record: r,
+    actions,
+    agentsAlive: r.tasks.filter((t) => t.slot !== "master" && live(t)).length,
+    masterState,
+  };
+}
+
+/**
+ * The start: passes until the master is RUNNING and the agents are launched (or `timeoutMs`). Returns the last pass.
+ */
+export async function startOnEcs(
+  r: EcsCalibrationRecord,
+  deps: EcsPassDeps & { pollMs?: number; timeoutMs?: number },
+): Promise<EcsPassResult> {
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? realSleep;
+  const until = now() + (deps.timeoutMs ?? 10 * 60_000);
+  for (;;) {
+    const res = await calibrationPass(r, deps);
+    const agentsLaunched = r.tasks.some((t) => t.slot !== "master");
+    if (agentsLaunched || res.masterState === "stopped" || r.status !== "open" || now() > until) return res;
+    await sleep(deps.pollMs ?? 5000);
+  }
+}
+
+export interface PrepareOnEcsOptions {
+  cal: ResolvedCalibration;
+  store: ResultStore;
+  /** MFPAR_STORE for the tasks (the store's location as they see it). */
+  storeLocation: string;
+  /** Scratch folder where the input is assembled before upload. */
+  workDir: string;
+  agents: number;
+  port?: number;
+  maxCostUsd?: number;
+  region: string;
+  cluster: string;
+  taskDefinition: string;
+  container: string;
+  network: TaskNetwork;
+  cpu: number;
+  memoryMiB: number;
+  now?: () => number;
+}
+
+/**
+ * Prepares a calibration for ECS: the folder every task starts from (control file, templates, instruction files,
+ * model) assembled locally and uploaded to `calibrations/<name>/input/`, and the record written (open, no task yet).
+ * Refuses while an earlier ECS run of the same calibration is open.
+ */
+export async function prepareOnEcs(o: PrepareOnEcsOptions): Promise<EcsCalibrationRecord> {
+  const now = o.now ?? Date.now;
+  const { cal, store } = o;
+  const earlier = await readEcsRecord(store, cal.name);
+  if (earlier?.status === "open")
+    throw new UserError(
+      `${cal.name} is already running on ECS (${earlier.id}, started ${earlier.createdAt}): the status pass follows it; stop it before starting again`,
+      { file: cal.file },
+      "calibrate/open",
+    );
+  const dir = join(o.workDir, "input");
+  await rm(dir, { recursive: true, force: true });
+  await fillFolder(cal, dir, writeControlFile(cal.control));
+  const files = await listFiles(dir);
+  for (const f of files) await store.putFile(calibrationKeys.input(cal.name, f), join(dir, f));
+  const r: EcsCalibrationRecord = {
+    id: calibrationTaskId(cal.name, now()),
+    project: cal.project.config.project,
+    calibration: cal.name,
+    engine: cal.engine.kind,
+    pstName: cal.pstName,
+    port: o.port ?? cal.port,
+    agents: o.agents,
+    ...(o.maxCostUsd !== undefined ? { maxCostUsd: o.maxCostUsd } : {}),
+    region: o.region,
+    cluster: o.cluster,
+    taskDefinition: o.taskDefinition,
+    container: o.container,
+    network: o.network,
+    cpu: o.cpu,
+    memoryMiB: o.memoryMiB,
+    store: o.storeLocation,
+    masterArgv: cal.engine.master,
+    agentArgv: cal.engine.agent,
+    noptmax: cal.control.noptmax,
+    createdAt: new Date(now()).toISOString(),
+    status: "open",
+    tasks: [],
+  };
+  await writeEcsRecord(store, r);
+  return r;
+}
+
+async function listFiles(dir: string, rel = ""): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
+    const p = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...(await listFiles(dir, p)));
+    else if (e.isFile()) out.push(p);
+  }
+  return out.sort();
+}

@@ -1,0 +1,175 @@
+// A calibration on ECS through the ECS simulator: the real container entry (dist/agent/agent.js) runs the PEST++
+// stand-ins as master and agents, which talk PANTHER over loopback at the simulator's private IPs.
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ECSClient } from "@aws-sdk/client-ecs";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  calibrationPass,
+  type EcsCalibrationRecord,
+  prepareOnEcs,
+  readEcsRecord,
+} from "../../lib/calibrate/ecs.js";
+import { loadCalibration } from "../../lib/calibrate/load.js";
+import { LocalStore } from "../../lib/store/local.js";
+import { type EcsSim, startEcsSim } from "../../testing/ecs-sim/server.js";
+import { tempDir } from "../support/tmp.js";
+import { calibrationYaml, freePort, makeCalibrationProject, standinEnv } from "./support.js";
+
+const FAMILY = "task-agente-demo";
+let sim: EcsSim | undefined;
+afterEach(async () => {
+  await sim?.stop();
+  sim = undefined;
+});
+
+async function setup(name: string, extraEnv: Record<string, string> = {}, agents = 2) {
+  const cwd = tempDir("mfpar-calecs-");
+  const port = await freePort();
+  const yaml = await makeCalibrationProject(cwd, name, calibrationYaml(name, port));
+  const cal = await loadCalibration(yaml, { cwd });
+  const storeDir = join(cwd, "store");
+  await mkdir(storeDir, { recursive: true });
+  const store = new LocalStore(storeDir);
+  const env = standinEnv(cwd, "pestpp-glm");
+  sim = await startEcsSim({
+    maxRunning: 8,
+    families: {
+      [FAMILY]: {
+        env: {
+          PATH: env.PATH!,
+          MFPAR_STANDIN_RUN: env.MFPAR_STANDIN_RUN!,
+          MFPAR_STANDIN_LOG: env.MFPAR_STANDIN_LOG!,
+          MFPAR_STANDIN_STEP_MS: "15",
+          MFPAR_STORE: storeDir,
+          MFPAR_WORK_DIR: cwd,
+          MFPAR_CALIBRATION_SYNC_SECONDS: "0.2",
+          ...extraEnv,
+        },
+      },
+    },
+  });
+  const ecs = new ECSClient({
+    region: "us-east-1",
+    endpoint: sim.endpoint,
+    credentials: { accessKeyId: "AKIDSIM", secretAccessKey: "sim" },
+    maxAttempts: 1,
+  });
+  const record = await prepareOnEcs({
+    cal,
+    store,
+    storeLocation: storeDir,
+    workDir: join(cwd, "prep"),
+    agents,
+    region: "us-east-1",
+    cluster: "cluster-agente-demo",
+    taskDefinition: FAMILY,
+    container: "agente-demo",
+    network: { subnets: ["subnet-1"], securityGroups: ["sg-1"], assignPublicIp: false },
+    cpu: 1024,
+    memoryMiB: 2048,
+  });
+  return { cwd, port, store, storeDir, ecs, record };
+}
+
+async function passUntil(
+  r: EcsCalibrationRecord,
+  deps: Parameters<typeof calibrationPass>[1],
+  done: (res: Awaited<ReturnType<typeof calibrationPass>>) => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await calibrationPass(r, deps);
+    if (await done(res)) return res;
+    if (Date.now() > until) throw new Error(`timed out; last actions: ${res.actions.join("; ")}`);
+    await new Promise((x) => setTimeout(x, 100));
+  }
+}
+
+const envOf = (t: {
+  overrides: { containerOverrides?: Array<{ environment?: Array<{ name: string; value: string }> }> };
+}) =>
+  Object.fromEntries(
+    (t.overrides.containerOverrides?.[0]?.environment ?? []).map((kv) => [kv.name, kv.value]),
+  );
+
+describe("calibration on ECS (simulator)", () => {
+  it("starts the master on FARGATE, hands its private IP to Spot agents, replaces an interrupted agent, collects phi and stops", async () => {
+    const { ecs, store, record, port } = await setup("cal-ecs");
+    const deps = { ecs, store };
+    // Pass 1: only the master, on-demand.
+    const first = await calibrationPass(record, deps);
+    expect(first.masterState).toBe("starting");
+    const tasks = () => sim!.tasks();
+    expect(tasks()).toHaveLength(1);
+    expect(tasks()[0]!.capacityProviderName).toBe("FARGATE");
+    expect(envOf(tasks()[0]!)).toMatchObject({
+      MFPAR_CALIBRATION_ROLE: "master",
+      MFPAR_CALIBRATION_ARGV: JSON.stringify(["pestpp-glm", "cal-ecs.pst", "/h", `:${port}`]),
+    });
+    const masterIp = tasks()[0]!.privateIp;
+
+    // Until RUNNING: then agents, Spot first, pointed at the master's private IP.
+    await passUntil(record, deps, () => record.tasks.some((t) => t.slot !== "master"));
+    const master = record.tasks.find((t) => t.slot === "master")!;
+    expect(master.ip).toBe(masterIp);
+    const agents = tasks().filter((t) => envOf(t).MFPAR_CALIBRATION_ROLE === "agent");
+    expect(agents.map((t) => t.capacityProviderName)).toEqual(["FARGATE_SPOT", "FARGATE_SPOT"]);
+    for (const a of agents)
+      expect(JSON.parse(envOf(a).MFPAR_CALIBRATION_ARGV!)).toEqual([
+        "pestpp-glm",
+        "cal-ecs.pst",
+        "/h",
+        `${masterIp}:${port}`,
+      ]);
+
+    // A Spot interruption of agent-1 while the master runs: the next pass starts agent-1 again (attempt 2).
+    const a1 = agents.find((t) => envOf(t).ID_PARAMETRO === "agent-1")!;
+    await passUntil(record, deps, () => a1.lastStatus === "RUNNING");
+    sim!.interrupt(a1.taskArn);
+    const replaced = await passUntil(
+      record,
+      deps,
+      (res) =>
+        res.record.tasks.some((t) => t.slot === "agent-1" && t.attempt === 2) || res.record.status !== "open",
+    );
+    expect(replaced.record.status).toBe("open");
+    expect(replaced.actions).toContain("agent-1 was interrupted (Spot): replacing it");
+    expect(record.tasks.find((t) => t.slot === "agent-1" && t.attempt === 1)!.stopCode).toBe(
+      "SpotInterruption",
+    );
+
+    // The master ends (exit 0): the pass closes the record with the final phi and parameters, no agent left.
+    const end = await passUntil(record, deps, (res) => res.record.status !== "open");
+    expect(end.record.status).toBe("finished");
+    expect(tasks().every((t) => t.lastStatus === "STOPPED")).toBe(true);
+    const kept = (await readEcsRecord(store, "cal-ecs"))!;
+    expect(kept.status).toBe("finished");
+    expect(kept.tasks.filter((t) => t.slot !== "master").every((t) => t.stoppedAt)).toBe(true);
+    // The replayed real run: pestpp-glm's .iobj as recorded, streamed by the master to the store.
+    const iobj = await readFile(join(store.root, "calibrations/cal-ecs/master/cal-ecs.iobj"), "utf8");
+    const rows = iobj.trim().split("\n").slice(1);
+    expect(kept.progress!.phiPerIteration.map((p) => p.iteration)).toEqual(
+      rows.map((l) => Number(l.split(",")[0])),
+    );
+    expect(kept.progress!.bestPhi).toBe(Math.min(...kept.progress!.phiPerIteration.map((p) => p.phi)));
+    expect(Object.keys(kept.parameters ?? {}).length).toBeGreaterThan(0);
+    expect(kept.costUsd).toBeGreaterThan(0);
+  }, 40_000);
+
+  it("reports a master that died: agents do not outlive it, the record says where its files are", async () => {
+    const { ecs, store, record } = await setup(
+      "cal-dead",
+      { MFPAR_STANDIN_MASTER_EXIT_AFTER_LINES: "12" },
+      1,
+    );
+    const end = await passUntil(record, { ecs, store }, (res) => res.record.status !== "open");
+    expect(end.record.status).toBe("failed");
+    expect(end.record.message).toMatch(
+      /^the master stopped \(EssentialContainerExited, exit code 1\): its files up to the last sync are in .*calibrations\/cal-dead\/master\//,
+    );
+    expect(sim!.tasks().every((t) => t.lastStatus === "STOPPED")).toBe(true);
+    expect((await store.get("calibrations/cal-dead/master/cal-dead.rmr"))?.length).toBeGreaterThan(0);
+  }, 40_000);
+});
