@@ -1,3 +1,4 @@
+import { BudgetsBudget } from "@cdktf/provider-aws/lib/budgets-budget/index.js";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group/index.js";
 import { DataAwsEcrRepository } from "@cdktf/provider-aws/lib/data-aws-ecr-repository/index.js";
 import { DataAwsS3Bucket } from "@cdktf/provider-aws/lib/data-aws-s3-bucket/index.js";
@@ -178,9 +179,19 @@ export function defineProjectStack(scope: Construct, plan: ProjectStackPlan): vo
       : [
           new SecurityGroup(scope, "tasks-security-group", {
             name: plan.names.securityGroup,
+            // Unchanged when a calibration port is added: a new description would replace the group (ForceNew).
             description: "mfpar tasks: no inbound traffic; outbound to ECR, S3 and CloudWatch Logs",
             vpcId: network.vpcId,
-            ingress: [],
+            // The one exception to egress-only (docs/adr/0008-calibration-master-ingress.md): a calibration's
+            // agents connect to their master (PANTHER, `/h HOST:PORT`). Master and agents share this group, so
+            // the rule admits this group only, on each configured port only; never a CIDR.
+            ingress: plan.calibrationPorts.map((port) => ({
+              description: `PEST++ PANTHER: calibration agents to their master (port ${port})`,
+              protocol: "tcp",
+              fromPort: port,
+              toPort: port,
+              selfAttribute: true,
+            })),
             egress: [
               {
                 description: "all outbound",
@@ -249,6 +260,36 @@ export function defineProjectStack(scope: Construct, plan: ProjectStackPlan): vo
       bucketRegion: plan.homeRegion,
       store,
     };
+  }
+
+  // Real spend: a monthly budget on the costs tagged with the project (the tag must be activated as a cost
+  // allocation tag in Billing once per account, docs/operations.md), emailing on actual and forecast overruns.
+  if (plan.budget) {
+    const b = plan.budget;
+    new BudgetsBudget(scope, "budget", {
+      name: b.name,
+      budgetType: "COST",
+      limitAmount: b.monthlyUsd.toFixed(2),
+      limitUnit: "USD",
+      timeUnit: "MONTHLY",
+      costFilter: [{ name: "TagKeyValue", values: [b.tagFilter] }],
+      notification: [
+        {
+          comparisonOperator: "GREATER_THAN",
+          notificationType: "ACTUAL",
+          threshold: b.alertPercent,
+          thresholdType: "PERCENTAGE",
+          subscriberEmailAddresses: b.emails,
+        },
+        {
+          comparisonOperator: "GREATER_THAN",
+          notificationType: "FORECASTED",
+          threshold: 100,
+          thresholdType: "PERCENTAGE",
+          subscriberEmailAddresses: b.emails,
+        },
+      ],
+    });
   }
 
   const outputs: ProjectStackOutputs = {

@@ -581,6 +581,17 @@ export const AWS_CALLS: AwsCall[] = [
   },
   {
     client: "aws-cli",
+    command: "ecr describe-repositories",
+    uses: [
+      {
+        roles: ["deploy"],
+        why: "deploy.yml applies the ECR repositories alone first when one named for the stack is missing",
+        checks: [check("ecr:DescribeRepositories", arn.repository)],
+      },
+    ],
+  },
+  {
+    client: "aws-cli",
     command: "ecr describe-images",
     uses: [
       {
@@ -769,6 +780,14 @@ export const TERRAFORM_CALLS: Record<string, TerraformCalls> = {
     ],
     destroy: ["logs:DeleteLogGroup"],
     arn: (get, t) => `arn:aws:logs:${t.region}:${t.account}:log-group:${get("name")}`,
+  },
+  // Budgets authorizes DescribeBudget and the notification reads as ViewBudget, every create/update/delete
+  // (budget, notification, subscriber) as ModifyBudget; the provider also tags the budget (default_tags).
+  aws_budgets_budget: {
+    read: ["budgets:ViewBudget", "budgets:ListTagsForResource"],
+    write: ["budgets:ModifyBudget", "budgets:TagResource", "budgets:UntagResource"],
+    destroy: ["budgets:ModifyBudget"],
+    arn: (get, t) => `arn:aws:budgets::${t.account}:budget/${get("name")}`,
   },
   aws_ecs_cluster: {
     read: ["ecs:DescribeClusters", "ecs:ListTagsForResource"],

@@ -158,6 +158,11 @@ export function githubRoleName(kind: GithubRoleKind): string {
   return `mfpar-github-${kind}`;
 }
 
+/** The project's AWS Budgets budget (one per project and account; Budgets is global). */
+export function budgetName(project: string): string {
+  return `mfpar-${project}`;
+}
+
 export function stateBucketName(account: string): string {
   return `${account}-mfpar-tfstate`;
 }

@@ -37,6 +37,7 @@ existing:
 logs: { retentionDays: 30 }
 storage: { transitionDays: 30, storageClass: GLACIER_IR, keepImages: 5 }
 closeout: { target: "s3://acme-backups/mfpar/" }
+budget: { monthlyUsd: 1500, emails: [hydro-lead@acme.example] }
 ${MODEL}`,
   "base.yaml": "scenario: base\nids: 1-3\n",
   "alt.yaml": `scenario: alt\nids: [7, 9]\nregions: [sa-east-1]\nimage: "sha256:${"a".repeat(64)}"\ntask: { cpu: 4096, memory: 16384 }\n`,
@@ -49,6 +50,9 @@ aws: { account: "123456789012", regions: [eu-west-1] }
 task: { capacity: on-demand }
 ${MODEL}`,
   "run.yaml": "scenario: run\nids: 1-2\n",
+  // Two calibrations: the stack opens their PANTHER ports (4010, and the default 4004) to the task group only.
+  "cal-a.yaml": "calibration: cal-a\nport: 4010\n",
+  "cal-b.yaml": "calibration: cal-b\n",
 };
 
 /** Writes projects into a fresh folder: `{ name: { file: text } }`. */

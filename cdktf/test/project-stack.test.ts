@@ -204,6 +204,38 @@ describe("IAM", () => {
 });
 
 describe("storage and images", () => {
+  it("has the project's monthly budget on its tagged costs, with email alarms, in the home region only", () => {
+    expect(all(json("mfpar-andes-us-east-1"), "aws_budgets_budget")).toEqual([
+      {
+        name: "mfpar-andes",
+        budget_type: "COST",
+        limit_amount: "1500.00",
+        limit_unit: "USD",
+        time_unit: "MONTHLY",
+        cost_filter: [{ name: "TagKeyValue", values: ["user:mfpar:project$andes"] }],
+        notification: [
+          {
+            comparison_operator: "GREATER_THAN",
+            notification_type: "ACTUAL",
+            threshold: 80,
+            threshold_type: "PERCENTAGE",
+            subscriber_email_addresses: ["hydro-lead@acme.example"],
+          },
+          {
+            comparison_operator: "GREATER_THAN",
+            notification_type: "FORECASTED",
+            threshold: 100,
+            threshold_type: "PERCENTAGE",
+            subscriber_email_addresses: ["hydro-lead@acme.example"],
+          },
+        ],
+      },
+    ]);
+    expect(all(json("mfpar-andes-sa-east-1"), "aws_budgets_budget")).toEqual([]);
+    // No `budget:` in the config, no budget.
+    expect(all(json("mfpar-plain-eu-west-1"), "aws_budgets_budget")).toEqual([]);
+  });
+
   it("creates results buckets only in the home region, reading existing ones", () => {
     const home = synth["mfpar-andes-us-east-1"]!;
     expect(home).toHaveResourceWithProperties(S3Bucket, {
@@ -327,6 +359,30 @@ describe("network", () => {
         expect.objectContaining({ protocol: "-1", cidr_blocks: ["0.0.0.0/0"], ipv6_cidr_blocks: ["::/0"] }),
       ],
     });
+  });
+});
+
+describe("a calibration's master port", () => {
+  it("is open only from the task security group itself, only on the calibrations' ports", () => {
+    const [sg] = all(json("mfpar-plain-eu-west-1"), "aws_security_group");
+    expect(sg!.ingress).toEqual(
+      [4004, 4010].map((port) => ({
+        description: `PEST++ PANTHER: calibration agents to their master (port ${port})`,
+        protocol: "tcp",
+        from_port: port,
+        to_port: port,
+        self: true,
+        cidr_blocks: null,
+        ipv6_cidr_blocks: null,
+        prefix_list_ids: null,
+        security_groups: null,
+      })),
+    );
+    // No separate rule resources that could widen it, and a project without calibrations stays egress-only.
+    expect(Object.keys(json("mfpar-plain-eu-west-1").resource)).not.toContain(
+      "aws_vpc_security_group_ingress_rule",
+    );
+    expect(all(json("mfpar-andes-us-east-1"), "aws_security_group")[0]!.ingress).toEqual([]);
   });
 });
 

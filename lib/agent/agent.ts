@@ -6,6 +6,7 @@ import { errorMessage, UserError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
 import { createLogger, type Logger, type LogLevel } from "../log.js";
 import { LocalStore } from "../store/local.js";
+import { isS3Location } from "../store/location.js";
 import type { ResultStore } from "../store/types.js";
 import { ecsLogLocation } from "./ecs-metadata.js";
 import { type AgentInput, readAgentInput } from "./env.js";
@@ -19,7 +20,7 @@ import { readResolvedScenario } from "./resolved.js";
  * locations, so a local run never loads it.
  */
 export async function openAgentStore(location: string, cwd = process.cwd()): Promise<ResultStore> {
-  if (/^s3:\/\//i.test(location)) {
+  if (isS3Location(location)) {
     const { openStore } = await import("../store/open.js");
     return openStore(location, { cwd });
   }

@@ -253,6 +253,24 @@ const closeoutSchema = z.strictObject({
     .default("DEEP_ARCHIVE"),
 });
 
+const budgetSchema = z.strictObject({
+  monthlyUsd: z
+    .number()
+    .positive()
+    .meta({ description: "AWS Budgets: the project's monthly budget in USD (costs tagged mfpar:project)." }),
+  alertPercent: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(80)
+    .meta({ description: "Email when the month's actual cost passes this percentage of the budget." }),
+  emails: z
+    .array(z.email())
+    .min(1, "expected at least one address to alert")
+    .meta({ description: "Who is emailed by the budget's alarms." }),
+});
+
 export const projectSchema = z.strictObject({
   $schema: z.string().optional(),
   project: nameSchema("project"),
@@ -270,6 +288,10 @@ export const projectSchema = z.strictObject({
   logs: logsSchema.prefault({}),
   storage: storageSchema.prefault({}),
   closeout: closeoutSchema.prefault({}),
+  budget: budgetSchema.optional().meta({
+    description:
+      "An AWS Budgets budget on the project's tagged costs, with email alarms (created by the home-region stack).",
+  }),
 });
 export type ProjectConfig = z.output<typeof projectSchema>;
 export type ProjectInput = z.input<typeof projectSchema>;

@@ -171,6 +171,7 @@ export function managedArnPatterns(account: string) {
     logGroup: `arn:aws:logs:*:${account}:log-group:${n("logGroup")}`,
     logStreams: `arn:aws:logs:*:${account}:log-group:${n("logGroup")}:*`,
     role: `arn:aws:iam::${account}:role/agente-*`,
+    budget: `arn:aws:budgets::${account}:budget/mfpar-*`,
     // EC2 networking has no name to scope by; the account is the narrowest resource pattern that works
     // for create + tag + attach across VPCs, subnets, gateways, route tables and security groups.
     ec2: `arn:aws:ec2:*:${account}:*`,
@@ -230,7 +231,7 @@ export function githubBoundaryPolicy(p: { account: string; stateBucket: string }
   return doc([
     allow(
       "MfparServices",
-      ["ec2:*", "ecr:*", "ecs:*", "iam:*", "logs:*", "s3:*", "servicequotas:*", "tag:*"],
+      ["budgets:*", "ec2:*", "ecr:*", "ecs:*", "iam:*", "logs:*", "s3:*", "servicequotas:*", "tag:*"],
       ["*"],
     ),
     denyBootstrapState(p.stateBucket),
@@ -324,6 +325,7 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
     // resource than * never matches, so a refresh and close-out's inventory would be denied.
     allow("ReadLogGroupsNoResourceLevel", ["logs:DescribeLogGroups"], ["*"]),
     allow("ReadLogTags", ["logs:ListTagsForResource"], [a.logGroup, a.logStreams]),
+    allow("ReadBudgets", ["budgets:ListTagsForResource", "budgets:ViewBudget"], [a.budget]),
     allow(
       "ReadBuckets",
       [
@@ -403,6 +405,12 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
       [a.cluster],
     ),
     allow("TagTaskDefinitions", ["ecs:TagResource", "ecs:UntagResource"], [a.taskDefinition]),
+    // The project's budget (config `budget:`); Budgets authorizes create, update and delete as ModifyBudget.
+    allow(
+      "ManageBudgets",
+      ["budgets:ModifyBudget", "budgets:TagResource", "budgets:UntagResource"],
+      [a.budget],
+    ),
     allow(
       "RegisterTaskDefinitionsNoResourceLevel",
       ["ecs:DeregisterTaskDefinition", "ecs:RegisterTaskDefinition"],
@@ -552,6 +560,7 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
     allow("ListBucketsNoResourceLevel", ["s3:ListAllMyBuckets"], ["*"]),
     allow("ListRepositories", ["ecr:DescribeRepositories"], [`arn:aws:ecr:*:${p.account}:repository/*`]),
     ...ecsDestroy,
+    allow("DeleteBudgets", ["budgets:ModifyBudget"], [a.budget]),
     ecrLogin,
     allow(
       "BackUpAndDeleteImages",

@@ -5,6 +5,7 @@ import type { Diagnostic } from "../errors.js";
 import { ValidationError } from "../errors.js";
 import {
   BOOTSTRAP_STACK,
+  budgetName,
   checkRoleName,
   GITHUB_ROLE_KINDS,
   type GithubRoleKind,
@@ -98,12 +99,29 @@ export interface ProjectStackPlan {
   logRetentionDays: number;
   storage: { transitionDays?: number; storageClass: string; keepImages: number };
   network: NetworkPlan;
+  /**
+   * PANTHER ports of the project's calibrations: each opened on the task security group from that same group
+   * (agents reach their master; nothing else does). Empty: the group stays egress-only.
+   */
+  calibrationPorts: number[];
   executionPolicy: PolicyDocument;
   taskPolicy: PolicyDocument;
   /** The bootstrap's task boundary (`mfpar-task-boundary`), set on the execution and task roles. */
   permissionsBoundary: string;
   state: StateBackendPlan;
   tags: Record<string, string>;
+  /** The project's AWS Budgets budget (config `budget:`): home-region stack only, budgets are global. */
+  budget?: BudgetPlan;
+}
+
+export interface BudgetPlan {
+  /** `mfpar-{project}` */
+  name: string;
+  monthlyUsd: number;
+  alertPercent: number;
+  emails: string[];
+  /** Cost filter: the project tag as Budgets spells it (`user:mfpar:project$<project>`). */
+  tagFilter: string;
 }
 
 export interface GithubRolePlan {
@@ -164,6 +182,7 @@ export function planProjectStacks(
   project: LoadedProject,
   scenarios: ResolvedScenario[],
   settings: InfraSettings,
+  calibrationPorts: number[] = [],
 ): ProjectStackPlan[] {
   const cfg = project.config;
   const account = cfg.aws.account;
@@ -265,6 +284,7 @@ export function planProjectStacks(
       defaultCapacityProvider: cfg.task.capacity === "on-demand" ? "FARGATE" : "FARGATE_SPOT",
       names,
       scenarios: scenarioPlans,
+      calibrationPorts,
       buckets: region === homeRegion ? managed(used.buckets, cfg.existing.buckets) : [],
       repositories,
       logGroups,
@@ -287,6 +307,17 @@ export function planProjectStacks(
       permissionsBoundary: boundaryArn(account, "task"),
       state: statePlan(settings, account, names.stack),
       tags: { [PROJECT_TAG]: cfg.project, "mfpar:managed-by": "cdktf" },
+      ...(region === homeRegion && cfg.budget
+        ? {
+            budget: {
+              name: budgetName(cfg.project),
+              monthlyUsd: cfg.budget.monthlyUsd,
+              alertPercent: cfg.budget.alertPercent,
+              emails: cfg.budget.emails,
+              tagFilter: `user:${PROJECT_TAG}$${cfg.project}`,
+            },
+          }
+        : {}),
     });
   }
   if (diagnostics.length) throw new ValidationError(diagnostics);
@@ -385,7 +416,7 @@ export function planBootstrapStack(
  * projects share one account (or MFPAR_AWS_ACCOUNT picks one).
  */
 export function planInfra(
-  projects: Array<{ project: LoadedProject; scenarios: ResolvedScenario[] }>,
+  projects: Array<{ project: LoadedProject; scenarios: ResolvedScenario[]; calibrationPorts?: number[] }>,
   settings: InfraSettings,
   opts: { bootstrap?: boolean } = {},
 ): InfraPlan {
@@ -394,7 +425,7 @@ export function planInfra(
   const problems: Diagnostic[] = [];
   for (const p of projects) {
     try {
-      stacks.push(...planProjectStacks(p.project, p.scenarios, settings));
+      stacks.push(...planProjectStacks(p.project, p.scenarios, settings, p.calibrationPorts));
     } catch (e) {
       if (!(e instanceof ValidationError)) throw e;
       problems.push(...e.diagnostics);

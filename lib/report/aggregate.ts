@@ -32,6 +32,7 @@ import {
   type ObservedId,
 } from "../status/status.js";
 import { type MarkerKind, storeKeys, summaryKeys } from "../store/keys.js";
+import { isS3Location } from "../store/location.js";
 import type { Marker } from "../store/markers.js";
 import { getJson, putJson } from "../store/open.js";
 import { compareIds, decidingMarker, listResults } from "../store/results.js";
@@ -250,7 +251,7 @@ export async function aggregateScenario(
     markers: facts,
     ...(opts.observed ? { observed: opts.observed } : {}),
     ...(regionOf ? { regionOf } : {}),
-    defaultRegion: store.url.startsWith("s3://") ? (resolved?.homeRegion ?? "all") : "local",
+    defaultRegion: isS3Location(store.url) ? (resolved?.homeRegion ?? "all") : "local",
     ...(opts.batch?.createdAt ? { startedAt: opts.batch.createdAt } : {}),
     ...(opts.pricing ? { pricing: opts.pricing } : {}),
     now,

@@ -13,6 +13,7 @@ import type { ResolvedScenario } from "../config/load.js";
 import { UserError } from "../errors.js";
 import type { PricingInput } from "../pricing/cost.js";
 import { checkStoreProject } from "../store/binding.js";
+import { isS3Location } from "../store/location.js";
 import { cachePassReads } from "../store/pass-cache.js";
 import type { ResultStore } from "../store/types.js";
 import { type BatchStatus, collectStatus } from "./status.js";
@@ -112,7 +113,7 @@ export async function statusPass<A = never>(o: StatusPassOptions<A>): Promise<Ba
   const now = o.now ?? (() => new Date());
   await checkStoreProject(o.store, sc.project);
   const store = cachePassReads(o.store);
-  const onS3 = o.store.url.startsWith("s3://");
+  const onS3 = isS3Location(o.store.url);
   const pricing = onS3 ? pricingOf(sc) : undefined;
 
   let batches: BatchRecord[];

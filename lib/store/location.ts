@@ -13,3 +13,8 @@ export function parseS3Url(url: string): S3Location | undefined {
   const m = /^s3:\/\/([^/]*)\/?(.*)$/i.exec(url.trim());
   return m ? { bucket: m[1]!, prefix: m[2]! } : undefined;
 }
+
+/** True for an `s3://` location (any case): how every entry point tells an S3 store from a directory. */
+export function isS3Location(location: string): boolean {
+  return parseS3Url(location) !== undefined;
+}

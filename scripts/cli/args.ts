@@ -6,6 +6,7 @@ import {
   loadScenario,
   type ResolvedScenario,
 } from "../../lib/config/load.js";
+import { isS3Location } from "../../lib/store/location.js";
 import { openStore } from "../../lib/store/open.js";
 import { createS3Client } from "../../lib/store/s3.js";
 import type { ResultStore } from "../../lib/store/types.js";
@@ -42,7 +43,7 @@ export function storeArg(
   io: CliIo,
 ): { store: ResultStore; display: string } {
   const location = typeof value === "string" ? value : `${join(".mfpar", "results", scenario.project)}/`;
-  if (/^s3:\/\//i.test(location)) {
+  if (isS3Location(location)) {
     const {
       AWS_ACCESS_KEY_ID: accessKeyId,
       AWS_SECRET_ACCESS_KEY: secretAccessKey,

@@ -14,7 +14,7 @@ import { loadCalibration } from "../../lib/calibrate/load.js";
 import { LocalStore } from "../../lib/store/local.js";
 import { type EcsSim, startEcsSim } from "../../testing/ecs-sim/server.js";
 import { tempDir } from "../support/tmp.js";
-import { calibrationYaml, freePort, makeCalibrationProject, standinEnv } from "./support.js";
+import { calibrationYaml, cli, freePort, makeCalibrationProject, standinEnv } from "./support.js";
 
 const FAMILY = "task-agente-demo";
 let sim: EcsSim | undefined;
@@ -172,4 +172,24 @@ describe("calibration on ECS (simulator)", () => {
     expect(sim!.tasks().every((t) => t.lastStatus === "STOPPED")).toBe(true);
     expect((await store.get("calibrations/cal-dead/master/cal-dead.rmr"))?.length).toBeGreaterThan(0);
   }, 40_000);
+});
+
+describe("mfpar calibrate --on ecs --dry-run", () => {
+  it("previews the master, the agents, vCPU-hours and cost, and starts nothing", async () => {
+    const cwd = tempDir("mfpar-calecs-dry-");
+    const yaml = await makeCalibrationProject(cwd, "cal-dry", calibrationYaml("cal-dry", 4010));
+    const r = await cli(
+      ["calibrate", yaml, "--on", "ecs", "--dry-run", "--agents", "8", "--hours", "2", "--max-cost", "5"],
+      cwd,
+      { ...process.env, PATH: "/nonexistent" },
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      "  master: 1 task on FARGATE (on-demand), 1 vCPU, 2048 MiB: pestpp-glm cal-dry.pst /h :4010\n" +
+        "  agents: 8 tasks on FARGATE_SPOT (FARGATE when Spot has no capacity): pestpp-glm cal-dry.pst /h <master IP>:4010\n" +
+        "  18.0 vCPU-hours over 2.0 h (estimate (--hours)), cost $0.35 (master $0.10, agents $0.25;",
+    );
+    expect(r.stdout).toContain("  maxCost: no new agent once $5 is spent\n");
+    expect(r.stdout).toContain("Dry run: nothing uploaded, nothing started.\n");
+  });
 });

@@ -5,6 +5,7 @@ import { type AggregateOptions, aggregateScenario } from "../../../lib/report/ag
 import { batchFacts, pricingOf } from "../../../lib/status/pass.js";
 import { checkStoreProject } from "../../../lib/store/binding.js";
 import { summaryKeys } from "../../../lib/store/keys.js";
+import { isS3Location } from "../../../lib/store/location.js";
 import { scenarioArg, storeArg } from "../args.js";
 import type { Command } from "../command.js";
 
@@ -37,7 +38,7 @@ Reads the observations of every _SUCCESS.json (16 at a time) and writes to <stor
     await checkStoreProject(store, scenario.project);
     const res = await aggregateScenario(store, scenario, {
       ...batch,
-      ...(store.url.startsWith("s3://") ? { pricing: pricingOf(scenario) } : {}),
+      ...(isS3Location(store.url) ? { pricing: pricingOf(scenario) } : {}),
     });
     if (values.json) {
       io.stdout(

@@ -7,8 +7,10 @@ import { formatPhi, progressLine } from "../../../lib/calibrate/progress.js";
 import { calibrationFolders, checkPortFree, planResume, runCalibration } from "../../../lib/calibrate/run.js";
 import { formatDiagnostic } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
+import { isS3Location } from "../../../lib/store/location.js";
 import { openStore } from "../../../lib/store/open.js";
 import { type Command, UsageError } from "../command.js";
+import { calibrateOnEcs } from "./calibrate-ecs.js";
 
 function positiveInt(
   value: unknown,
@@ -35,7 +37,7 @@ function keptLine(url: string, kept: Kept, work: string): string {
 export const calibrate: Command = {
   name: "calibrate",
   usage:
-    "calibrate <calibration.yaml> [--agents N] [--port P] [--store <dir|s3://...>] [--fresh] [--export-params DIR]",
+    "calibrate <calibration.yaml> [--agents N] [--port P] [--store <dir|s3://...>] [--fresh] [--export-params DIR] [--on ecs [--dry-run] [--scenario S] [--outputs F] [--max-cost USD] [--hours H]]",
   help: [
     "Checks the calibration file, its project and the control file (generated from the project's templates,",
     "instruction files and observed data, or your own .pst), then starts the engine's own PANTHER master",
@@ -53,6 +55,14 @@ export const calibrate: Command = {
     "  --fresh            start again even if an earlier run can be resumed (the earlier one is kept)",
     "  --export-params <DIR>  write the result as a scenario's parameter files: DIR/param{id}.par (pestpp-glm:",
     "                     the best parameters as param1.par; pestpp-ies: one per posterior realization)",
+    "  --on ecs           run on ECS Fargate instead: the master as one on-demand task, the agents Spot-first",
+    "                     (FARGATE when Spot has no capacity), handed the master's private IP; waits until the",
+    "                     agents are launched, then the scheduled status pass follows it (docs/operations.md)",
+    "  --dry-run          with --on ecs: preview the tasks, vCPU-hours and cost; nothing uploaded or started",
+    "  --scenario <S>     with --on ecs: use scenario S's task definition (its image); default the project's",
+    "  --outputs <file>   with --on ecs: the deployed stack's outputs (cluster, task definitions, network)",
+    "  --max-cost <USD>   with --on ecs: no new agent once this much is spent",
+    "  --hours <H>        with --on ecs: expected wall time for the estimate (default: the task timeout)",
     "",
     "Exit code: 0 when the engine finished, 1 when it failed, 3 for invalid input, 4 when the engine is not on",
     "PATH or the port is in use (nothing is started), 130 when stopped.",
@@ -63,6 +73,12 @@ export const calibrate: Command = {
     store: { type: "string" },
     fresh: { type: "boolean" },
     "export-params": { type: "string" },
+    on: { type: "string" },
+    "dry-run": { type: "boolean" },
+    scenario: { type: "string" },
+    outputs: { type: "string" },
+    "max-cost": { type: "string" },
+    hours: { type: "string" },
   },
   positionals: [1, 1],
   async run(args, io) {
@@ -71,6 +87,32 @@ export const calibrate: Command = {
     // Everything is checked before anything is written or started.
     const cal = await loadCalibration(args.positionals[0]!, { cwd: io.cwd, env: io.env });
     for (const w of cal.warnings) io.stderr(`${formatDiagnostic(w)}\n`);
+    const on = args.values.on;
+    if (on !== undefined && on !== "ecs" && on !== "local")
+      throw new UsageError(`--on expects ecs or local, got '${on}'`);
+    if (on !== "ecs" && args.values["dry-run"]) throw new UsageError("--dry-run goes with --on ecs");
+    if (on === "ecs") {
+      const num = (v: unknown, flag: string) => {
+        if (v === undefined) return undefined;
+        const n = Number(v);
+        if (!(n > 0)) throw new UsageError(`${flag} expects a number > 0, got '${v}'`);
+        return n;
+      };
+      return calibrateOnEcs(
+        cal,
+        {
+          agents: agentsFlag ?? cal.agents ?? 4,
+          port: portFlag ?? cal.port,
+          dryRun: args.values["dry-run"] === true,
+          scenario: args.values.scenario as string | undefined,
+          store: args.values.store as string | undefined,
+          outputs: args.values.outputs as string | undefined,
+          maxCostUsd: num(args.values["max-cost"], "--max-cost"),
+          hours: num(args.values.hours, "--hours"),
+        },
+        io,
+      );
+    }
     const missing = await missingEngine(cal.engine, io.cwd, io.env.PATH);
     if (missing) {
       io.stderr(`mfpar calibrate: ${missing}\n`);
@@ -84,7 +126,7 @@ export const calibrate: Command = {
     const plan = await planResume(cal, folders, args.values.fresh === true);
     const location =
       typeof args.values.store === "string" ? args.values.store : join(".mfpar", "results", project) + "/";
-    const isS3 = /^s3:\/\//i.test(location);
+    const isS3 = isS3Location(location);
     const store = openStore(isS3 ? location : resolve(io.cwd, location));
     const shown = (p: string) => relative(io.cwd, p) || ".";
     const exportTo =

@@ -1,7 +1,5 @@
-import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
-import { basename, dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { basename, join, resolve } from "node:path";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { ECRClient } from "@aws-sdk/client-ecr";
 import { ECSClient } from "@aws-sdk/client-ecs";
@@ -30,6 +28,7 @@ import { UserError } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
 import { loadProjects } from "../../../lib/infra/load.js";
 import { createS3Client } from "../../../lib/store/s3.js";
+import { checkoutRoot } from "../checkout.js";
 import type { Command } from "../command.js";
 
 /** What tests replace: AWS clients, the process spawner (cdktf, skopeo), the cdktf folder. */
@@ -57,14 +56,7 @@ function awsClients(env: NodeJS.ProcessEnv): CloseoutClients {
 }
 
 function cdktfDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "cdktf", "cdktf.json"))) {
-    const up = dirname(dir);
-    if (up === dir)
-      throw new Error("cannot find cdktf/cdktf.json above the mfpar code: run from an mfpar checkout");
-    dir = up;
-  }
-  return join(dir, "cdktf");
+  return join(checkoutRoot(), "cdktf");
 }
 
 export function makeCloseoutCommand(deps: CloseoutDeps = {}): Command {

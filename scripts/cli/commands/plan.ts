@@ -1,25 +1,13 @@
-import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { ExitCode } from "../../../lib/exit-codes.js";
 import { loadInfraPlan } from "../../../lib/infra/load.js";
 import { INFRA_ENV } from "../../../lib/infra/settings.js";
 import { formatSummaries, summarizeStack } from "../../../lib/infra/summary.js";
+import { checkoutRoot } from "../checkout.js";
 import type { Command } from "../command.js";
 
 type CdktfApp = typeof import("../../../cdktf/app.js");
-
-/** The checkout this code runs from: the folder holding cdktf/cdktf.json (source tree or dist/ bundle). */
-function checkoutRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "cdktf", "cdktf.json"))) {
-    const up = dirname(dir);
-    if (up === dir)
-      throw new Error("cannot find cdktf/cdktf.json above the mfpar code: run from an mfpar checkout");
-    dir = up;
-  }
-  return dir;
-}
 
 /**
  * Loads cdktf/app.ts only when `plan` runs: cdktf and the AWS provider are heavy (and dev dependencies).

@@ -1,7 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, relative, resolve } from "node:path";
 import { openAgentStore } from "../../../lib/agent/agent.js";
 import { planRealizations, type RealizationPlan } from "../../../lib/agent/plan.js";
 import { findExecutable } from "../../../lib/agent/process.js";
@@ -13,22 +12,11 @@ import { formatSummary, progressLine } from "../../../lib/local/report.js";
 import { describeLocalOutcome, runLocal } from "../../../lib/local/run.js";
 import { aggregateAfterRun, preloadAggregation } from "../../../lib/report/after-run.js";
 import { bindStore } from "../../../lib/store/binding.js";
+import { isS3Location } from "../../../lib/store/location.js";
 import { positiveInt } from "../args.js";
+import { checkoutRoot } from "../checkout.js";
 import type { Command } from "../command.js";
 import { createProgressDisplay } from "../progress.js";
-
-/** The mfpar checkout this code runs from (dist/cli.js or scripts/cli/commands/run.ts). */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, "package.json");
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "mfpar")
-      return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error("cannot find the mfpar checkout (package.json) above " + import.meta.url);
-    dir = up;
-  }
-}
 
 /** The model's executable (or wine) when it cannot be found, as the message to print; undefined when found. */
 async function missingExecutable(
@@ -90,7 +78,7 @@ export const run: Command = {
       typeof args.values.store === "string"
         ? args.values.store
         : join(".mfpar", "results", scenario.project) + "/";
-    const isS3 = /^s3:\/\//i.test(location);
+    const isS3 = isS3Location(location);
     const storeLocation = isS3 ? location : resolve(io.cwd, location);
     const storeDisplay = isS3
       ? location.replace(/\/?$/, "/")
@@ -98,7 +86,7 @@ export const run: Command = {
     const store = await openAgentStore(storeLocation, io.cwd);
     // A store holds one project's results: refuse another project's before anything runs.
     await bindStore(store, scenario.project);
-    const agentPath = join(packageRoot(), "dist", "agent", "agent.js");
+    const agentPath = join(checkoutRoot(), "dist", "agent", "agent.js");
     if (!existsSync(agentPath)) {
       throw new UserError(
         `the agent bundle ${agentPath} is missing: run \`npm run build\` in the mfpar checkout first`,

@@ -12,6 +12,7 @@ import {
 } from "../../../lib/status/pass.js";
 import { statusText } from "../../../lib/status/summary.js";
 import { summaryKeys } from "../../../lib/store/keys.js";
+import { isS3Location } from "../../../lib/store/location.js";
 import { scenarioArg, storeArg } from "../args.js";
 import type { CliIo, Command } from "../command.js";
 
@@ -95,7 +96,7 @@ Exits 0 (status is a report).`,
       const scenario = await scenarioArg(positionals[0], io);
       const { store, display } = storeArg(values.store, scenario, io);
       if (
-        !store.url.startsWith("s3://") &&
+        !isS3Location(store.url) &&
         !existsSync(resolve(io.cwd, String(values.store ?? join(".mfpar", "results", scenario.project))))
       ) {
         io.stderr(

@@ -52,10 +52,7 @@ twice sends nothing twice. The next status pass marks the batch stopped once its
         by,
         reason,
       });
-      const record = r.batch;
-      const ids = r.ids;
-      const batch = record;
-      const u = { warnings: r.warnings };
+      const { batch: record, ids } = r;
       if (values.json) {
         io.stdout(
           `${JSON.stringify(
@@ -74,7 +71,7 @@ twice sends nothing twice. The next status pass marks the batch stopped once its
         );
         return ExitCode.Success;
       }
-      const perRegion = batch.regions
+      const perRegion = record.regions
         .map((reg) => `${reg}: ${r.stopped.filter((t) => t.region === reg).length}`)
         .join(", ");
       const f = r.finished;
@@ -87,7 +84,7 @@ twice sends nothing twice. The next status pass marks the batch stopped once its
           `StopTask sent to ${r.stopped.length} task${r.stopped.length === 1 ? "" : "s"} (${perRegion})${r.alreadyStopping ? `; ${r.alreadyStopping} already stopping` : ""}`,
           `at the stop: ${f.done} done, ${f.failed} failed, ${f.running} running (now stopped), ${f.notStarted} not started`,
           `results already written are kept in ${options.store.url}${sc.scenario}/resultados/; nothing more is launched for ${ids ? "these IDs" : "this batch"}`,
-          ...u.warnings.map((w) => `warning: ${w}`),
+          ...r.warnings.map((w) => `warning: ${w}`),
           "",
         ].join("\n"),
       );
