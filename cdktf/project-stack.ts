@@ -180,9 +180,19 @@ export function defineProjectStack(scope: Construct, plan: ProjectStackPlan): vo
       : [
           new SecurityGroup(scope, "tasks-security-group", {
             name: plan.names.securityGroup,
+            // Unchanged when a calibration port is added: a new description would replace the group (ForceNew).
             description: "mfpar tasks: no inbound traffic; outbound to ECR, S3 and CloudWatch Logs",
             vpcId: network.vpcId,
-            ingress: [],
+            // The one exception to egress-only (docs/adr/0008-calibration-master-ingress.md): a calibration's
+            // agents connect to their master (PANTHER, `/h HOST:PORT`). Master and agents share this group, so
+            // the rule admits this group only, on each configured port only; never a CIDR.
+            ingress: plan.calibrationPorts.map((port) => ({
+              description: `PEST++ PANTHER: calibration agents to their master (port ${port})`,
+              protocol: "tcp",
+              fromPort: port,
+              toPort: port,
+              selfAttribute: true,
+            })),
             egress: [
               {
                 description: "all outbound",

@@ -21,6 +21,11 @@ wanted="${MFPAR_DEBS:-chromium awscli gh shellcheck}"
 # debootstrap on its first run (cached under .tmp/container/). MFPAR_CONTAINER=0 leaves them out.
 if [ "${MFPAR_CONTAINER:-1}" = 1 ]; then wanted="$wanted podman buildah runc debootstrap"; fi
 
+# test/closeout/versions.test.ts runs S3 with object versions on moto's server (pip `moto`, on this machine kind;
+# Debian has no package of it): it fails, never skips, without it.
+python3 -c 'import moto.server' 2>/dev/null ||
+  echo "setup: python3 has no moto (pip install moto): test/closeout/versions.test.ts will fail" >&2
+
 debs=()
 for pkg in $wanted; do
   dpkg -s "$pkg" >/dev/null 2>&1 || debs+=("$pkg")

@@ -50,6 +50,9 @@ aws: { account: "123456789012", regions: [eu-west-1] }
 task: { capacity: on-demand }
 ${MODEL}`,
   "run.yaml": "scenario: run\nids: 1-2\n",
+  // Two calibrations: the stack opens their PANTHER ports (4010, and the default 4004) to the task group only.
+  "cal-a.yaml": "calibration: cal-a\nport: 4010\n",
+  "cal-b.yaml": "calibration: cal-b\n",
 };
 
 /** Writes projects into a fresh folder: `{ name: { file: text } }`. */

@@ -370,6 +370,30 @@ describe("network", () => {
   });
 });
 
+describe("a calibration's master port", () => {
+  it("is open only from the task security group itself, only on the calibrations' ports", () => {
+    const [sg] = all(json("mfpar-plain-eu-west-1"), "aws_security_group");
+    expect(sg!.ingress).toEqual(
+      [4004, 4010].map((port) => ({
+        description: `PEST++ PANTHER: calibration agents to their master (port ${port})`,
+        protocol: "tcp",
+        from_port: port,
+        to_port: port,
+        self: true,
+        cidr_blocks: null,
+        ipv6_cidr_blocks: null,
+        prefix_list_ids: null,
+        security_groups: null,
+      })),
+    );
+    // No separate rule resources that could widen it, and a project without calibrations stays egress-only.
+    expect(Object.keys(json("mfpar-plain-eu-west-1").resource)).not.toContain(
+      "aws_vpc_security_group_ingress_rule",
+    );
+    expect(all(json("mfpar-andes-us-east-1"), "aws_security_group")[0]!.ingress).toEqual([]);
+  });
+});
+
 describe("outputs, provider and state", () => {
   it("publishes one `launcher` output the launcher's reader accepts", () => {
     const value = json("mfpar-andes-sa-east-1").output.launcher.value;

@@ -1,4 +1,6 @@
-import { basename } from "node:path";
+import { readdir, readFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { parse as parseYaml } from "yaml";
 import {
   findProjects,
   type LoadedProject,
@@ -22,7 +24,7 @@ export interface LoadInfraOptions {
 export async function loadProjects(
   projectsRoot: string,
   only?: string,
-): Promise<Array<{ project: LoadedProject; scenarios: ResolvedScenario[] }>> {
+): Promise<Array<{ project: LoadedProject; scenarios: ResolvedScenario[]; calibrationPorts: number[] }>> {
   let dirs = await findProjects(projectsRoot).catch((e: NodeJS.ErrnoException) => {
     if (e.code === "ENOENT" || e.code === "ENOTDIR")
       throw new UserError(`projects folder not found: ${projectsRoot}`);
@@ -36,12 +38,13 @@ export async function loadProjects(
         `project "${only}" not found under ${projectsRoot}: expected one of ${all.join(", ")}`,
       );
   }
-  const out: Array<{ project: LoadedProject; scenarios: ResolvedScenario[] }> = [];
+  const out: Array<{ project: LoadedProject; scenarios: ResolvedScenario[]; calibrationPorts: number[] }> =
+    [];
   for (const dir of dirs) {
     const project = await loadProject(dir);
     const scenarios: ResolvedScenario[] = [];
     for (const file of await listScenarioFiles(dir)) scenarios.push(await loadScenario(file, project));
-    out.push({ project, scenarios });
+    out.push({ project, scenarios, calibrationPorts: await calibrationPorts(dir) });
   }
   return out;
 }
@@ -51,4 +54,27 @@ export async function loadInfraPlan(projectsRoot: string, opts: LoadInfraOptions
   const settings = infraSettings(opts.env ?? process.env);
   const projects = await loadProjects(projectsRoot, opts.project);
   return planInfra(projects, settings, { bootstrap: opts.project === undefined });
+}
+
+/**
+ * The PANTHER ports of a project's calibration files (`port:`, default 4004): the stack opens each one on the
+ * task security group, from that group only (docs/adr: the calibration master's port). Only `port:` is read here;
+ * `mfpar calibrate` checks the whole file.
+ */
+export async function calibrationPorts(projectDir: string): Promise<number[]> {
+  const ports = new Set<number>();
+  for (const name of (await readdir(projectDir)).sort()) {
+    if (!/\.ya?ml$/.test(name) || name === "project.yaml") continue;
+    const text = await readFile(join(projectDir, name), "utf8");
+    if (!/^calibration\s*:/m.test(text)) continue;
+    let doc: { port?: unknown } | null;
+    try {
+      doc = parseYaml(text) as { port?: unknown } | null;
+    } catch {
+      continue; // mfpar validate reports the file; the stack does not open a port for it
+    }
+    const port = doc?.port ?? 4004;
+    if (typeof port === "number" && Number.isInteger(port) && port >= 1024 && port <= 65535) ports.add(port);
+  }
+  return [...ports].sort((a, b) => a - b);
 }

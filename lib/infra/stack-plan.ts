@@ -101,6 +101,11 @@ export interface ProjectStackPlan {
   failedAttemptsDays?: number;
   storage: { transitionDays?: number; storageClass: string; keepImages: number };
   network: NetworkPlan;
+  /**
+   * PANTHER ports of the project's calibrations: each opened on the task security group from that same group
+   * (agents reach their master; nothing else does). Empty: the group stays egress-only.
+   */
+  calibrationPorts: number[];
   executionPolicy: PolicyDocument;
   taskPolicy: PolicyDocument;
   /** The bootstrap's task boundary (`mfpar-task-boundary`), set on the execution and task roles. */
@@ -179,6 +184,7 @@ export function planProjectStacks(
   project: LoadedProject,
   scenarios: ResolvedScenario[],
   settings: InfraSettings,
+  calibrationPorts: number[] = [],
 ): ProjectStackPlan[] {
   const cfg = project.config;
   const account = cfg.aws.account;
@@ -280,6 +286,7 @@ export function planProjectStacks(
       defaultCapacityProvider: cfg.task.capacity === "on-demand" ? "FARGATE" : "FARGATE_SPOT",
       names,
       scenarios: scenarioPlans,
+      calibrationPorts,
       buckets: region === homeRegion ? managed(used.buckets, cfg.existing.buckets) : [],
       repositories,
       logGroups,
@@ -412,7 +419,7 @@ export function planBootstrapStack(
  * projects share one account (or MFPAR_AWS_ACCOUNT picks one).
  */
 export function planInfra(
-  projects: Array<{ project: LoadedProject; scenarios: ResolvedScenario[] }>,
+  projects: Array<{ project: LoadedProject; scenarios: ResolvedScenario[]; calibrationPorts?: number[] }>,
   settings: InfraSettings,
   opts: { bootstrap?: boolean } = {},
 ): InfraPlan {
@@ -421,7 +428,7 @@ export function planInfra(
   const problems: Diagnostic[] = [];
   for (const p of projects) {
     try {
-      stacks.push(...planProjectStacks(p.project, p.scenarios, settings));
+      stacks.push(...planProjectStacks(p.project, p.scenarios, settings, p.calibrationPorts));
     } catch (e) {
       if (!(e instanceof ValidationError)) throw e;
       problems.push(...e.diagnostics);

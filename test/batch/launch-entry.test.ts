@@ -10,6 +10,7 @@ import { listBatchRecords } from "../../lib/batch/record.js";
 import { runTaskInput } from "../../lib/ecs/launcher.js";
 import { LocalStore } from "../../lib/store/local.js";
 import { makeLaunchCommand } from "../../scripts/cli/commands/launch.js";
+import { startS3Server } from "../../testing/s3rver.js";
 import { captureIo } from "../support/cli.js";
 import { demoOutputs, makeDemoProject } from "../support/demo-project.js";
 import { FakeIssues } from "../support/fake-issues.js";
@@ -94,6 +95,33 @@ describe("mfpar launch", () => {
     ]);
     expect(out.stdout).toContain("run time per task: upper bound (task timeout)");
     expect(out.stdout).toContain("prices: 2026-11-01, https://aws.amazon.com/fargate/pricing/");
+  });
+
+  it("--dry-run of a project not deployed yet (no results bucket) plans from config", async () => {
+    const s = setup();
+    const s3 = await startS3Server({ buckets: [] });
+    // The CLI's S3 client takes its credentials from the process (the default chain), as on a workstation.
+    const saved = { ...process.env };
+    Object.assign(process.env, s3.env);
+    try {
+      const { io, out } = captureIo(s.dir, s3.env);
+      const code = await makeLaunchCommand(clients).run(
+        {
+          values: { "dry-run": true, outputs: s.outputsFile, store: "s3://123456789012-agente-demo-e2e" },
+          positionals: [s.scenarioFile],
+        },
+        io,
+      );
+      expect(out.stderr).toBe("");
+      expect(code).toBe(0);
+      // The plan from config (20 IDs, 8 now), not "The specified bucket does not exist".
+      expect(out.stdout).toMatch(/^us-east-1\s+8\s+20\s/m);
+      expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
+    } finally {
+      for (const k of Object.keys(s3.env)) if (saved[k] === undefined) delete process.env[k];
+      Object.assign(process.env, saved);
+      await s3.stop();
+    }
   });
 
   it("launches within the quota, records the batch, and a second run launches nothing", async () => {

@@ -34930,7 +34930,7 @@ var require_dist_cjs11 = __commonJS({
     var { createHash: createHash8, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
     var { promises: promises3 } = __require("node:fs");
     var { homedir: homedir2 } = __require("node:os");
-    var { dirname: dirname5, join: join9 } = __require("node:path");
+    var { dirname: dirname5, join: join10 } = __require("node:path");
     var LoginCredentialsFetcher = class _LoginCredentialsFetcher {
       profileData;
       init;
@@ -35096,10 +35096,10 @@ var require_dist_cjs11 = __commonJS({
         await promises3.writeFile(tokenFilePath, JSON.stringify(token, null, 2), "utf8");
       }
       getTokenFilePath() {
-        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join9(homedir2(), ".aws", "login", "cache");
+        const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join10(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
         const loginSessionSha256 = createHash8("sha256").update(loginSessionBytes).digest("hex");
-        return join9(directory, `${loginSessionSha256}.json`);
+        return join10(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
         let offset = 2;
@@ -66518,6 +66518,17 @@ var AWS_CALLS = [
   },
   {
     client: "aws-cli",
+    command: "ecr describe-repositories",
+    uses: [
+      {
+        roles: ["deploy"],
+        why: "deploy.yml applies the ECR repositories alone first when one named for the stack is missing",
+        checks: [check("ecr:DescribeRepositories", arn.repository)]
+      }
+    ]
+  },
+  {
+    client: "aws-cli",
     command: "ecr describe-images",
     uses: [
       {
@@ -66673,6 +66684,14 @@ var TERRAFORM_CALLS = {
     ],
     destroy: ["logs:DeleteLogGroup"],
     arn: (get2, t) => `arn:aws:logs:${t.region}:${t.account}:log-group:${get2("name")}`
+  },
+  // Budgets authorizes DescribeBudget and the notification reads as ViewBudget, every create/update/delete
+  // (budget, notification, subscriber) as ModifyBudget; the provider also tags the budget (default_tags).
+  aws_budgets_budget: {
+    read: ["budgets:ViewBudget", "budgets:ListTagsForResource"],
+    write: ["budgets:ModifyBudget", "budgets:TagResource", "budgets:UntagResource"],
+    destroy: ["budgets:ModifyBudget"],
+    arn: (get2, t) => `arn:aws:budgets::${t.account}:budget/${get2("name")}`
   },
   aws_ecs_cluster: {
     read: ["ecs:DescribeClusters", "ecs:ListTagsForResource"],
@@ -87196,6 +87215,11 @@ var closeoutSchema = external_exports.strictObject({
   target: external_exports.string().optional().meta({ description: "Backup target: a directory or s3://bucket/prefix." }),
   storageClass: external_exports.enum(["STANDARD", "STANDARD_IA", "GLACIER", "GLACIER_IR", "DEEP_ARCHIVE"]).default("DEEP_ARCHIVE")
 });
+var budgetSchema = external_exports.strictObject({
+  monthlyUsd: external_exports.number().positive().meta({ description: "AWS Budgets: the project's monthly budget in USD (costs tagged mfpar:project)." }),
+  alertPercent: external_exports.number().int().min(1).max(1e3).default(80).meta({ description: "Email when the month's actual cost passes this percentage of the budget." }),
+  emails: external_exports.array(external_exports.email()).min(1, "expected at least one address to alert").meta({ description: "Who is emailed by the budget's alarms." })
+});
 var projectSchema = external_exports.strictObject({
   $schema: external_exports.string().optional(),
   project: nameSchema("project"),
@@ -87211,7 +87235,10 @@ var projectSchema = external_exports.strictObject({
   existing: existingSchema.prefault({}),
   logs: logsSchema.prefault({}),
   storage: storageSchema.prefault({}),
-  closeout: closeoutSchema.prefault({})
+  closeout: closeoutSchema.prefault({}),
+  budget: budgetSchema.optional().meta({
+    description: "An AWS Budgets budget on the project's tagged costs, with email alarms (created by the home-region stack)."
+  })
 });
 var idsSchema = external_exports.union([
   external_exports.string(),
@@ -88177,7 +88204,9 @@ async function scanOpenBatches(o3) {
 }
 
 // lib/infra/load.ts
-import { basename as basename3 } from "node:path";
+var import_yaml4 = __toESM(require_dist(), 1);
+import { readdir as readdir3, readFile as readFile6 } from "node:fs/promises";
+import { basename as basename3, join as join7 } from "node:path";
 
 // lib/infra/iam.ts
 var BOOTSTRAP_STATE_KEY = stateKey(BOOTSTRAP_STACK);
@@ -88202,9 +88231,26 @@ async function loadProjects(projectsRoot, only) {
     const project = await loadProject(dir);
     const scenarios = [];
     for (const file2 of await listScenarioFiles(dir)) scenarios.push(await loadScenario(file2, project));
-    out.push({ project, scenarios });
+    out.push({ project, scenarios, calibrationPorts: await calibrationPorts(dir) });
   }
   return out;
+}
+async function calibrationPorts(projectDir) {
+  const ports = /* @__PURE__ */ new Set();
+  for (const name of (await readdir3(projectDir)).sort()) {
+    if (!/\.ya?ml$/.test(name) || name === "project.yaml") continue;
+    const text = await readFile6(join7(projectDir, name), "utf8");
+    if (!/^calibration\s*:/m.test(text)) continue;
+    let doc;
+    try {
+      doc = (0, import_yaml4.parse)(text);
+    } catch {
+      continue;
+    }
+    const port = doc?.port ?? 4004;
+    if (typeof port === "number" && Number.isInteger(port) && port >= 1024 && port <= 65535) ports.add(port);
+  }
+  return [...ports].sort((a5, b5) => a5 - b5);
 }
 
 // node_modules/@actions/core/lib/core.js
@@ -89544,7 +89590,7 @@ var __awaiter5 = function(thisArg, _arguments, P, generator) {
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
 };
-var { chmod, copyFile: copyFile2, lstat, mkdir: mkdir2, open: open3, readdir: readdir3, rename: rename2, rm: rm2, rmdir: rmdir2, stat: stat4, symlink, unlink: unlink2 } = fs2.promises;
+var { chmod, copyFile: copyFile2, lstat, mkdir: mkdir2, open: open3, readdir: readdir4, rename: rename2, rm: rm2, rmdir: rmdir2, stat: stat4, symlink, unlink: unlink2 } = fs2.promises;
 var IS_WINDOWS = process.platform === "win32";
 var READONLY = fs2.constants.O_RDONLY;
 function exists2(fsPath) {
@@ -89608,7 +89654,7 @@ function tryGetExecutablePath(filePath, extensions) {
           try {
             const directory = path2.dirname(filePath);
             const upperName = path2.basename(filePath).toUpperCase();
-            for (const actualName of yield readdir3(directory)) {
+            for (const actualName of yield readdir4(directory)) {
               if (upperName === actualName.toUpperCase()) {
                 filePath = path2.join(directory, actualName);
                 break;

@@ -76,7 +76,8 @@ export async function calibrateOnEcs(cal: ResolvedCalibration, f: EcsFlags, io: 
   const cluster = outputs?.cluster.name ?? names.cluster;
   const taskDefinition = so?.taskDefinitionArn ?? names.taskFamily;
   const container = so?.container ?? names.container;
-  const storeLocation = f.store ?? `s3://${names.bucket}/`;
+  // The task role may write only under its scenario's prefix of the scenario's bucket (lib/infra/iam.ts).
+  const storeLocation = f.store ?? (f.scenario ? `s3://${names.bucket}/${f.scenario}/` : undefined);
   io.stdout(
     `Calibration ${cfg.project}/${cal.name} on ECS (${region}, cluster ${cluster}, task definition ${taskDefinition}):\n` +
       `  master: 1 task on FARGATE (on-demand), ${cpu / 1024} vCPU, ${memory} MiB: ${cal.engine.master.join(" ")} ${cal.pstName} /h :${f.port}\n` +
@@ -85,8 +86,15 @@ export async function calibrateOnEcs(cal: ResolvedCalibration, f: EcsFlags, io: 
       `cost ${money(master.usd !== undefined && agents.usd !== undefined ? master.usd + agents.usd : undefined)} ` +
       `(master ${money(master.usd)}, agents ${money(agents.usd)}; prices of ${PRICES_DATE}, ${PRICES_SOURCE})\n` +
       (f.maxCostUsd !== undefined ? `  maxCost: no new agent once $${f.maxCostUsd} is spent\n` : "") +
-      `  results: ${storeLocation.replace(/\/?$/, "/")}calibrations/${cal.name}/\n`,
+      (storeLocation
+        ? `  results: ${storeLocation.replace(/\/?$/, "/")}calibrations/${cal.name}/\n`
+        : "  results: no store yet (--scenario S: its bucket and prefix, or --store)\n"),
   );
+  if (!storeLocation && !f.dryRun)
+    throw new UserError(
+      "--on ecs needs --scenario <S> (the scenario whose image, task definition and results bucket the calibration uses) or --store",
+      { file: cal.file },
+    );
   if (!network) {
     const msg = `no network for region ${region}: set aws.network.${region}.subnets and securityGroups in ${cal.project.file}, or pass --outputs stack-outputs.json`;
     if (f.dryRun) {
@@ -99,11 +107,11 @@ export async function calibrateOnEcs(cal: ResolvedCalibration, f: EcsFlags, io: 
     io.stdout("Dry run: nothing uploaded, nothing started.\n");
     return ExitCode.Success;
   }
-  const store = openStore(storeLocation, { cwd: io.cwd });
+  const store = openStore(storeLocation!, { cwd: io.cwd });
   const record = await prepareOnEcs({
     cal,
     store,
-    storeLocation,
+    storeLocation: storeLocation!,
     workDir: join(io.cwd, ".mfpar", "calibrations", cfg.project, `${cal.name}.ecs`),
     agents: f.agents,
     port: f.port,
