@@ -581,6 +581,17 @@ export const AWS_CALLS: AwsCall[] = [
   },
   {
     client: "aws-cli",
+    command: "ecr describe-repositories",
+    uses: [
+      {
+        roles: ["deploy"],
+        why: "deploy.yml applies the ECR repositories alone first when one named for the stack is missing",
+        checks: [check("ecr:DescribeRepositories", arn.repository)],
+      },
+    ],
+  },
+  {
+    client: "aws-cli",
     command: "ecr describe-images",
     uses: [
       {

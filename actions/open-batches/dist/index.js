@@ -66518,6 +66518,17 @@ var AWS_CALLS = [
   },
   {
     client: "aws-cli",
+    command: "ecr describe-repositories",
+    uses: [
+      {
+        roles: ["deploy"],
+        why: "deploy.yml applies the ECR repositories alone first when one named for the stack is missing",
+        checks: [check("ecr:DescribeRepositories", arn.repository)]
+      }
+    ]
+  },
+  {
+    client: "aws-cli",
     command: "ecr describe-images",
     uses: [
       {
