@@ -88,7 +88,7 @@ export async function run(deps: RunDeps = {}): Promise<void> {
       ...(act ? { aggregate: aggregateScenario } : {}),
       reconcile: async (batch, passStore) => {
         const r = await launchBatch({ ...options, store: passStore, batchId: batch.batchId, dryRun: !act });
-        return { batch: r.reconcile.batch, observation: r.reconcile.observation };
+        return { batch: r.reconcile.batch, observation: r.reconcile.settled };
       },
       ...(deps.now ? { now: deps.now } : {}),
     });

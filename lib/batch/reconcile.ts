@@ -28,50 +28,16 @@ import type {
 import { launchUnits } from "../ecs/launcher.js";
 import { isActive, listBatchTasks, type ObservedTask } from "../ecs/tasks.js";
 import type { TokenBucket } from "../ecs/token-bucket.js";
-import { MARKER_KINDS, type MarkerKind, storeKeys } from "../store/keys.js";
-import { type FailureReason, isDeterministic, type Marker, toFailureReason } from "../store/markers.js";
+import { storeKeys } from "../store/keys.js";
+import { type FailureReason, type Marker, toFailureReason } from "../store/markers.js";
 import { getJson } from "../store/open.js";
-import { listResults } from "../store/results.js";
+import { decidingMarker, listResults, type ResultsListing } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
-import { regionOfId } from "./assign.js";
 import { type BatchRecord, readBatchRecord, writeBatchRecord } from "./record.js";
+import { batchState, type IdState, type IdStatus } from "./state.js";
 
-/**
- * Where one ID stands:
- * - `done`: `_SUCCESS.json` exists (from this batch or an earlier one);
- * - `running`: a task of this batch runs it (lastStatus RUNNING);
- * - `pending`: a task is starting (PROVISIONING/PENDING/ACTIVATING), or was just launched and is not listed yet;
- * - `todo`: to launch — never launched in this batch, or its last attempt failed, was interrupted or lost;
- * - `exhausted`: not done and not to be retried — `maxAttempts` attempts used, or the last attempt failed for a
- *   deterministic reason (`notRetried` says which): left alone, reported as failed.
- */
-export type IdState = "done" | "running" | "pending" | "todo" | "exhausted";
-export const ID_STATES: readonly IdState[] = ["done", "running", "pending", "todo", "exhausted"];
-
-/** How the latest finished attempt of an ID that is not done ended. */
-export type LastOutcome = "failed" | "interrupted" | "lost";
-
-export interface IdStatus {
-  id: string;
-  region: string;
-  state: IdState;
-  /** Attempts launched in this batch so far (ledger, ECS tasks and markers of this batch, the highest). */
-  attemptsUsed: number;
-  /** For `todo` after a first attempt and for `exhausted`: how the last attempt ended. */
-  last?: LastOutcome;
-  /** The reason in the marker of this batch's last attempt, when it failed or was interrupted. */
-  reason?: FailureReason;
-  /** For `exhausted`: why it is not retried. */
-  notRetried?: "attempts" | "deterministic" | "stopped";
-  /** The marker present in the store, if any (may come from an earlier batch). */
-  marker?: MarkerKind;
-  /** The latest task of this batch that ran this ID, if ECS still lists it. */
-  task?: ObservedTask;
-  /** Stopped on its own (`mfpar stop --ids`): `exhausted`, never launched again by this batch. */
-  cancelled?: boolean;
-  /** The attempt a `--rerun` gave this ID, when that attempt has not been launched yet. */
-  rerunAttempt?: number;
-}
+export type { IdState, IdStatus, LastOutcome } from "./state.js";
+export { ID_STATES } from "./state.js";
 
 export interface Observation {
   batchId: string;
@@ -106,14 +72,17 @@ export interface ObserveDeps {
 }
 
 const DEFAULT_VISIBILITY_GRACE_MS = 10 * 60_000;
-const STARTING = new Set(["PROVISIONING", "PENDING", "ACTIVATING"]);
 
-/** Reads the observed state of a batch. Read-only: ListTasks, DescribeTasks, and store listing/reads. */
-export async function observe(batch: BatchRecord, deps: ObserveDeps): Promise<Observation> {
-  const now = (deps.clock ?? (() => new Date()))();
-  const grace = deps.visibilityGraceMs ?? DEFAULT_VISIBILITY_GRACE_MS;
-  const regionOf = regionOfId(batch.assignment);
+/** What the reconcile step reads of a batch, before any verdict ({@link batchState} gives the states). */
+export interface Sightings {
+  tasks: ObservedTask[];
+  listed: ResultsListing["ids"];
+  /** Attempt and reason of the failed/interrupted markers written by this batch. */
+  markers: Map<string, { attempt: number; reason: FailureReason }>;
+}
 
+/** Reads the facts of a batch. Read-only: ListTasks, DescribeTasks, and store listing/reads. */
+export async function sight(batch: BatchRecord, deps: ObserveDeps): Promise<Sightings> {
   // ECS first, then the store: a task seen RUNNING is running; a task seen STOPPED wrote its marker before it
   // stopped, so the listing that follows sees it. (The other order could miss both and launch again.)
   const tasks = (
@@ -131,127 +100,38 @@ export async function observe(batch: BatchRecord, deps: ObserveDeps): Promise<Ob
   ).flat();
   const listing = await listResults(deps.store, batch.scenario);
 
-  const tasksById = new Map<string, ObservedTask[]>();
-  for (const t of tasks) {
-    for (const id of t.ids) {
-      const list = tasksById.get(id) ?? [];
-      list.push(t);
-      tasksById.set(id, list);
-    }
-  }
-
   // A failed or interrupted marker names its batch and attempt: read those (few) to count attempts that ECS
   // no longer lists.
-  const markerOf = (id: string): MarkerKind | undefined => {
-    const m = listing.ids.get(id)?.markers;
-    return MARKER_KINDS.find((k) => m?.[k] !== undefined);
-  };
   const toRead = batch.ids.flatMap((id) => {
-    const kind = markerOf(id);
+    const kind = decidingMarker(listing.ids.get(id));
     return kind === "FAILED" || kind === "INTERRUPTED" ? [[id, kind] as const] : [];
   });
-  const markerAttempt = new Map<string, number>();
-  const markerReason = new Map<string, FailureReason>();
+  const markers = new Map<string, { attempt: number; reason: FailureReason }>();
   await mapLimit(toRead, 16, async ([id, kind]) => {
     const m = await getJson<Marker>(deps.store, storeKeys.marker(batch.scenario, id, kind)).catch(
       () => undefined,
     );
-    if (m && m.batchId === batch.batchId && Number.isInteger(m.attempt)) {
-      markerAttempt.set(id, m.attempt);
-      markerReason.set(id, toFailureReason(m.reason));
-    }
+    if (m && m.batchId === batch.batchId && Number.isInteger(m.attempt))
+      markers.set(id, { attempt: m.attempt, reason: toFailureReason(m.reason) });
   });
+  return { tasks, listed: listing.ids, markers };
+}
 
-  const inFlightArns = new Map<string, Set<string>>();
-  const addInFlight = (region: string, arn: string) => {
-    const s = inFlightArns.get(region) ?? new Set<string>();
-    s.add(arn);
-    inFlightArns.set(region, s);
-  };
-  for (const t of tasks) if (isActive(t)) addInFlight(t.region, t.taskArn);
+/** The observation of `batch` from what was sighted, at `now` (lib/batch/state.ts decides each ID). */
+export function observationOf(
+  batch: BatchRecord,
+  sighted: Sightings,
+  now: Date,
+  graceMs = DEFAULT_VISIBILITY_GRACE_MS,
+): Observation {
+  const state = batchState(batch, sighted, { now, graceMs });
+  return { batchId: batch.batchId, observedAt: now.toISOString(), ...state, tasks: sighted.tasks };
+}
 
-  const rerunGrant = new Map<string, number>();
-  for (const r of batch.reruns ?? [])
-    for (const [id, n] of Object.entries(r.attempts))
-      rerunGrant.set(id, Math.max(rerunGrant.get(id) ?? 0, n));
-
-  const ids: IdStatus[] = batch.ids.map((id) => {
-    const region = regionOf.get(id) ?? batch.regions[0]!;
-    const marker = markerOf(id);
-    const seen = (tasksById.get(id) ?? []).sort(
-      (a, b) => a.attempt - b.attempt || (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0),
-    );
-    const task = seen.at(-1);
-    const ledger = batch.launches[id];
-    const attemptsUsed = Math.max(ledger?.attempt ?? 0, task?.attempt ?? 0, markerAttempt.get(id) ?? 0);
-    const base = { id, region, attemptsUsed, ...(marker ? { marker } : {}), ...(task ? { task } : {}) };
-    if (marker === "SUCCESS") return { ...base, state: "done" };
-    const active = seen.find(isActive);
-    if (active)
-      return { ...base, task: active, state: STARTING.has(active.lastStatus) ? "pending" : "running" };
-    const ledgerUnseen =
-      ledger &&
-      !seen.some((t) => t.taskArn === ledger.taskArn) &&
-      (markerAttempt.get(id) ?? 0) < ledger.attempt &&
-      now.getTime() - Date.parse(ledger.at) < grace;
-    if (ledgerUnseen) {
-      addInFlight(ledger.region, ledger.taskArn);
-      return { ...base, state: "pending" };
-    }
-    const last: LastOutcome | undefined =
-      attemptsUsed === 0
-        ? undefined
-        : marker === "INTERRUPTED" || task?.stopCode === "SpotInterruption"
-          ? "interrupted"
-          : marker === "FAILED"
-            ? "failed"
-            : "lost";
-    // A rerun gives one more attempt whatever the attempts used or the reason of the last failure; the attempt
-    // number follows the ID's latest one in the store, so the earlier attempts' folders are never overwritten.
-    const granted = rerunGrant.get(id) ?? 0;
-    if (granted > attemptsUsed)
-      return {
-        ...base,
-        ...(last ? { last } : {}),
-        attemptsUsed: granted - 1,
-        rerunAttempt: granted,
-        state: "todo",
-      };
-    // Stopped (the whole batch, or this ID with --ids): nothing runs again; a started ID says how it ended.
-    const stopped = batch.status === "stopping" || batch.status === "stopped";
-    if (batch.cancelled?.[id] || (stopped && attemptsUsed > 0))
-      return {
-        ...base,
-        ...(last ? { last } : {}),
-        state: "exhausted",
-        notRetried: "stopped",
-        ...(batch.cancelled?.[id] ? { cancelled: true } : {}),
-      };
-    if (attemptsUsed === 0) return { ...base, state: "todo" };
-    // The marker's reason counts only when it describes the latest attempt (not an older one of a relaunch
-    // that ECS has forgotten without a marker).
-    const reason = markerAttempt.get(id) === attemptsUsed ? markerReason.get(id) : undefined;
-    const withReason = { ...base, last: last!, ...(reason ? { reason } : {}) };
-    if (attemptsUsed >= batch.maxAttempts)
-      return { ...withReason, state: "exhausted", notRetried: "attempts" };
-    if (last === "failed" && reason && isDeterministic(reason) && !batch.retryDeterministic)
-      return { ...withReason, state: "exhausted", notRetried: "deterministic" };
-    return { ...withReason, state: "todo" };
-  });
-
-  const counts = Object.fromEntries(ID_STATES.map((s) => [s, 0])) as Record<IdState, number>;
-  for (const s of ids) counts[s.state]++;
-  const inFlight: Record<string, number> = {};
-  for (const r of batch.regions) inFlight[r] = inFlightArns.get(r)?.size ?? 0;
-  return {
-    batchId: batch.batchId,
-    observedAt: now.toISOString(),
-    ids,
-    tasks,
-    inFlight,
-    counts,
-    complete: counts.todo + counts.running + counts.pending === 0,
-  };
+/** Reads the observed state of a batch. Read-only: ListTasks, DescribeTasks, and store listing/reads. */
+export async function observe(batch: BatchRecord, deps: ObserveDeps): Promise<Observation> {
+  const now = (deps.clock ?? (() => new Date()))();
+  return observationOf(batch, await sight(batch, deps), now, deps.visibilityGraceMs);
 }
 
 export interface RegionPlan {
@@ -359,7 +239,13 @@ export interface ReconcileDeps extends ObserveDeps {
 }
 
 export interface ReconcileResult {
+  /** The states this pass found (before it launched). */
   observation: Observation;
+  /**
+   * The states this pass leaves: the same facts with the updated ledger, so an ID launched by this pass is
+   * `pending` (status and the report read this one).
+   */
+  settled: Observation;
   plan: LaunchPlan;
   /** Every launch attempted by this pass (empty on a dry run). */
   results: LaunchResult[];
@@ -377,7 +263,9 @@ export interface ReconcileResult {
 export async function reconcile(initial: BatchRecord, deps: ReconcileDeps): Promise<ReconcileResult> {
   let batch = initial;
   const clock = deps.clock ?? (() => new Date());
-  const observation = await observe(batch, deps);
+  const observedAt = clock();
+  const sighted = await sight(batch, deps);
+  const observation = observationOf(batch, sighted, observedAt, deps.visibilityGraceMs);
   // Only an open batch launches. A stop written since this pass read the record (a concurrent `mfpar stop`)
   // is seen here, just before the first RunTask: nothing is launched for a batch its owner stopped.
   let launching = batch.status === "open";
@@ -477,6 +365,7 @@ export async function reconcile(initial: BatchRecord, deps: ReconcileDeps): Prom
   if (!deps.dryRun) await writeBatchRecord(deps.store, updated);
   return {
     observation,
+    settled: launching ? observationOf(updated, sighted, observedAt, deps.visibilityGraceMs) : observation,
     plan,
     results,
     regions,

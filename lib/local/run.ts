@@ -35,7 +35,7 @@ export interface IdOutcome {
   attempts: number;
   /** The attempt number of the last attempt (counting earlier runs). */
   lastAttempt?: number;
-  /** The marker the last attempt wrote (success, failed or interrupted). */
+  /** The marker the last attempt wrote (success, failed or interrupted); a success's without `observations` and `files`. */
   marker?: Marker;
   reason?: FailureReason;
   message?: string;
@@ -111,10 +111,10 @@ export interface LocalRunResult {
 }
 
 /**
- * Runs the agent bundle once per ID as separate processes, `workers` at a time, skipping IDs that already
- * have `_SUCCESS.json`, retrying failed IDs up to `attempts` times, and reading each attempt's marker from the
- * store when its agent exits. Returns per-ID outcomes (the hook for what comes after a run, e.g. ensemble
- * aggregation). Stopping (`signal`) forwards SIGTERM to the agents and waits for them.
+ * Runs the IDs on `workers` persistent agent processes (lib/local/worker.ts; each takes IDs one after another
+ * and hands back the marker it wrote), skipping IDs that already have `_SUCCESS.json` and retrying failed IDs
+ * up to `attempts` times. A worker that dies is replaced; its ID counts an `agent-crash` attempt. Returns per-ID outcomes (the hook for what comes after a run, e.g. ensemble
+ * aggregation). Stopping (`signal`) forwards SIGTERM to the workers and waits for them.
  */
 export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const now = opts.now ?? Date.now;
@@ -274,7 +274,8 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
             : await readMarker(id, "SUCCESS");
       if (success) {
         o.status = "success";
-        o.marker = success;
+        // Without its observation row and file list (they are in the store): what a run holds per ID stays small.
+        o.marker = { ...success, observations: undefined, files: undefined };
         o.reason = undefined;
         o.message = undefined;
       } else if (r.code === ExitCode.InvalidInput) {

@@ -18,7 +18,10 @@ import { cachePassReads } from "../store/pass-cache.js";
 import type { ResultStore } from "../store/types.js";
 import { type BatchStatus, collectStatus } from "./status.js";
 
-/** Runs the reconcile step for one batch on the pass's store; returns the updated record and what it saw. */
+/**
+ * Runs the reconcile step for one batch on the pass's store; returns the updated record and the state of its
+ * IDs after the step (`ReconcileResult.settled`: an ID it launched is pending).
+ */
 export type ReconcileBatch = (
   batch: BatchRecord,
   store: ResultStore,
@@ -91,22 +94,6 @@ export function batchFacts(b: BatchRecord): BatchFacts {
   };
 }
 
-/**
- * The reconcile step observes before it launches: IDs it launched in this pass are still `todo` in its
- * observation. The ledger of the updated record says otherwise: count them as starting.
- */
-export function withLaunches(obs: Observation, batch: BatchRecord): Observation {
-  return {
-    ...obs,
-    ids: obs.ids.map((s) => {
-      const launch = batch.launches[s.id];
-      return s.state === "todo" && launch && launch.attempt > s.attemptsUsed
-        ? { ...s, state: "pending" as const, attemptsUsed: launch.attempt }
-        : s;
-    }),
-  };
-}
-
 /** One status pass; see the module comment. */
 export async function statusPass<A = never>(o: StatusPassOptions<A>): Promise<BatchPass<A>[]> {
   const sc = o.scenario;
@@ -145,7 +132,6 @@ export async function statusPass<A = never>(o: StatusPassOptions<A>): Promise<Ba
     let observation: Observation | undefined;
     if (o.reconcile && (batch.status === "open" || batch.status === "stopping")) {
       ({ batch, observation } = await o.reconcile(batch, store));
-      if (observation) observation = withLaunches(observation, batch);
     }
     const status = await collectStatus(store, {
       scenario: sc.scenario,

@@ -9,7 +9,8 @@
 // Two models: the demo project (projects/demo, a Node.js groundwater model of ~0.3-0.4 s) and a ~0.1 s model
 // (a POSIX shell script that sleeps 0.1 s and writes 8 observations from its one input file).
 // Env: MFPAR_BENCH_RUNNER_IDS (demo IDs, default 40), MFPAR_BENCH_RUNNER_ROUNDS (3), MFPAR_BENCH_RUNNER_WORKERS
-// (2), MFPAR_BENCH_RUNNER_MEMORY_IDS (IDs of the memory mode, default 0 = skipped).
+// (2), MFPAR_BENCH_RUNNER_MEMORY_IDS (IDs of the memory mode, default 0 = skipped), MFPAR_BENCH_RUNNER_ONLY=memory
+// (only the memory mode).
 import { spawn } from "node:child_process";
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
@@ -380,14 +381,16 @@ async function measure(c: Case, tmp: string) {
 export default async function bench(): Promise<Record<string, unknown>> {
   const tmp = await mkdtemp(join(tmpdir(), "mfpar-bench-runner-"));
   try {
-    const demo = await demoCase(tmp);
-    if (!demo.pst) log("pestpp-swp is not on PATH: skipping the PEST++ comparison");
-    const tiny = await tinyCase(tmp);
-    const result: Record<string, unknown> = {
-      demo: await measure(demo, tmp),
-      tiny: await measure(tiny, tmp),
-      goals: "ratioMfparToFloor <= 1.3; poolEfficiency >= 0.95 with 2 workers; overhead < 50 ms median",
-    };
+    const result: Record<string, unknown> = {};
+    if (process.env.MFPAR_BENCH_RUNNER_ONLY !== "memory") {
+      const demo = await demoCase(tmp);
+      if (!demo.pst) log("pestpp-swp is not on PATH: skipping the PEST++ comparison");
+      const tiny = await tinyCase(tmp);
+      result.demo = await measure(demo, tmp);
+      result.tiny = await measure(tiny, tmp);
+      result.goals =
+        "ratioMfparToFloor <= 1.3; poolEfficiency >= 0.95 with 2 workers; overhead < 50 ms median";
+    }
     if (MEMORY_IDS > 0) result.memory = await memory(tmp);
     return result;
   } finally {
@@ -402,7 +405,7 @@ export default async function bench(): Promise<Record<string, unknown>> {
 async function memory(tmp: string) {
   const out: Record<string, unknown> = {};
   for (const n of [Math.max(1, Math.round(MEMORY_IDS / 10)), MEMORY_IDS]) {
-    const dir = join(tmp, `mem-${n}`);
+    const dir = join(tmp, `mem-${n}`, "mem"); // the folder is named after the project
     await mkdir(join(dir, "model"), { recursive: true });
     await mkdir(join(dir, "params"), { recursive: true });
     await writeFile(join(dir, "model/m.txt"), "x\n");
@@ -414,7 +417,7 @@ async function memory(tmp: string) {
         'aws: { account: "000000000000", regions: [us-east-1] }',
         "model:",
         "  dir: model/",
-        "  run: { command: [true] }",
+        '  run: { command: ["true"] }',
         "  collect: []",
         "",
       ].join("\n"),
@@ -440,12 +443,13 @@ async function memory(tmp: string) {
     }, 100);
     const code = await new Promise<number | null>((res) => child.once("close", (c) => res(c)));
     clearInterval(poll);
+    if (code !== 0) throw new Error(`mfpar run of ${n} trivial IDs exited ${code}`);
     out[String(n)] = {
       code,
       seconds: round2((performance.now() - t0) / 1000),
       runnerPeakRssMiB: round2(hwmKiB / 1024),
     };
-    await rm(dir, { recursive: true, force: true });
+    await rm(join(dir, ".."), { recursive: true, force: true });
   }
   return out;
 }

@@ -44,7 +44,7 @@ async function ecsReconcile(
       ...clients,
     });
     const r = await launchBatch({ ...opts, store: passStore, batchId: batch.batchId, dryRun });
-    return { batch: r.reconcile.batch, observation: r.reconcile.observation };
+    return { batch: r.reconcile.batch, observation: r.reconcile.settled };
   };
 }
 
