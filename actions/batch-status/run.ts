@@ -8,6 +8,7 @@ import { type AggregateResult, aggregateScenario } from "../../lib/report/aggreg
 import { type BatchPass, statusPass } from "../../lib/status/pass.js";
 import { ensembleMarkdown, headline, statusMarkdown } from "../../lib/status/summary.js";
 import { summaryKeys } from "../../lib/store/keys.js";
+import { calibrationPasses, calibrationStore } from "../shared/calibration-pass.js";
 import { type ActionCore, defaultCore, readBoolean, readName, scenarioFileOf } from "../shared/inputs.js";
 import {
   type IssuesApi,
@@ -103,9 +104,22 @@ export async function run(deps: RunDeps = {}): Promise<void> {
     );
     core.setOutput(Outputs.Done, String(passes.reduce((n, p) => n + p.status.counts.done, 0)));
     core.setOutput(Outputs.Remaining, String(passes.reduce((n, p) => n + p.status.remaining, 0)));
+    // Open calibrations of the scenario (lib/calibrate/ecs.ts): reconciled by the same pass, so "no open batch"
+    // is not "nothing to do". Observe-only passes (act: false) leave them alone.
+    const calibrationIssues = act
+      ? await calibrationPasses({
+          store: calibrationStore(options.store, sc.scenario),
+          ecs: options.ecs,
+          api: token ? await (deps.issues ?? octokitIssues)(token) : undefined,
+          repo,
+          info: (t) => core.info(t),
+          summary: (md) => core.summary.addRaw(md, true).write(),
+          now: deps.now ? () => deps.now!().getTime() : undefined,
+        })
+      : [];
     if (passes.length === 0) {
       core.info(`${sc.project}/${sc.scenario}: no open batch in ${options.store.url}${sc.scenario}/batches/`);
-      core.setOutput(Outputs.Issues, "");
+      core.setOutput(Outputs.Issues, calibrationIssues.join(","));
       return;
     }
 
@@ -142,7 +156,7 @@ export async function run(deps: RunDeps = {}): Promise<void> {
         );
       }
     }
-    core.setOutput(Outputs.Issues, issues.map((i) => i.issue).join(","));
+    core.setOutput(Outputs.Issues, [...issues.map((i) => i.issue), ...calibrationIssues].join(","));
   } catch (e) {
     // AWS credential/permission errors: one line naming the role, the action and the fix.
     core.setFailed(failureMessage(e, deps.env ?? process.env));

@@ -6,12 +6,19 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { displayPath, type LoadedProject, type ResolvedScenario } from "../config/load.js";
 import { PLACEHOLDER_ACCOUNT } from "../naming.js";
-import { openStore } from "../store/open.js";
+import { getJson, openStore } from "../store/open.js";
+import type { ResultStore } from "../store/types.js";
 import { listActiveBatches } from "./record.js";
 
 export interface OpenBatchesScan {
   /** Scenarios to reconcile: an open batch, or a store that could not be read (its own job says why). */
-  open: Array<{ project: string; scenario: string; batches: string[]; error?: string }>;
+  open: Array<{
+    project: string;
+    scenario: string;
+    batches: string[];
+    calibrations?: string[];
+    error?: string;
+  }>;
   /** Projects or scenarios left out, and why; `notice`: worth an annotation (the demo), else a log line. */
   skipped: Array<{ project: string; scenario?: string; reason: string; notice: boolean }>;
 }
@@ -43,8 +50,15 @@ export async function scanOpenBatches(o: {
       try {
         // Stopping batches too: the status pass sees their tasks down, marks them stopped and closes the issue.
         const batches = await listActiveBatches(store, sc.scenario);
-        if (batches.length)
-          out.open.push({ project: name, scenario: sc.scenario, batches: batches.map((b) => b.batchId) });
+        // Open calibrations too: the scenario's status job also reconciles them (lib/calibrate/ecs.ts).
+        const calibrations = await openCalibrations(store, sc.scenario);
+        if (batches.length || calibrations.length)
+          out.open.push({
+            project: name,
+            scenario: sc.scenario,
+            batches: batches.map((b) => b.batchId),
+            ...(calibrations.length ? { calibrations } : {}),
+          });
       } catch (e) {
         if (isNoSuchBucket(e)) {
           out.skipped.push({
@@ -67,4 +81,17 @@ export async function scanOpenBatches(o: {
     }
   }
   return out;
+}
+
+/**
+ * IDs of the scenario's open calibrations on ECS: `<scenario>/calibrations/<name>/ecs.json` with status open (the
+ * record lib/calibrate/ecs.ts writes; read here by shape, lib/batch sits below lib/calibrate).
+ */
+async function openCalibrations(store: ResultStore, scenario: string): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const p of store.listPrefixes(`${scenario}/calibrations/`)) {
+    const r = await getJson<{ id?: string; status?: string }>(store, `${p}ecs.json`).catch(() => undefined);
+    if (r?.status === "open" && r.id) ids.push(r.id);
+  }
+  return ids;
 }

@@ -470,3 +470,30 @@ async function listFiles(dir: string, rel = ""): Promise<string[]> {
   }
   return out.sort();
 }
+
+/**
+ * Calibrations live under the scenario's prefix (`<scenario>/calibrations/<name>/`, what the task role may
+ * write): a view of the scenario's store rooted there.
+ */
+export function calibrationStore(store: ResultStore, scenario: string): ResultStore {
+  const p = `${scenario}/`;
+  return {
+    url: `${store.url.replace(/\/?$/, "/")}${p}`,
+    put: (k, b, o) => store.put(p + k, b, o),
+    putFile: (k, f, o) => store.putFile(p + k, f, o),
+    get: (k) => store.get(p + k),
+    getFile: (k, f) => store.getFile(p + k, f),
+    head: async (k) => {
+      const h = await store.head(p + k);
+      return h ? { ...h, key: h.key.slice(p.length) } : undefined;
+    },
+    list: async function* (prefix) {
+      for await (const o of store.list(p + prefix)) yield { ...o, key: o.key.slice(p.length) };
+    },
+    delete: (keys) => store.delete(keys.map((k) => p + k)),
+    listPrefixes: async function* (prefix) {
+      for await (const x of store.listPrefixes(p + prefix)) yield x.slice(p.length);
+    },
+    copy: (a, b) => store.copy(p + a, p + b),
+  };
+}

@@ -7,7 +7,9 @@
  * and for a fixed-size sample of the most recent `_SUCCESS.json` (realization times). ECS facts (running
  * tasks, stop codes) come from the batch reconcile step's observation when there is one.
  */
+import { idState } from "../batch/state.js";
 import { mapLimit } from "../concurrency.js";
+import type { ObservedTask } from "../ecs/tasks.js";
 import { type BatchCostEstimate, estimateBatchCost, type PricingInput } from "../pricing/cost.js";
 import { quantileSorted } from "../stats.js";
 import { type MarkerKind, storeKeys } from "../store/keys.js";
@@ -186,6 +188,37 @@ const ACTIVE = (t: TaskSummary) => t.lastStatus !== "STOPPED";
 const THROUGHPUT_WINDOW_MS = 3_600_000;
 const MIN_THROUGHPUT_SPAN_MS = 10 * 60_000;
 
+/** A task as the reconcile step's {@link ObservedTask} (status takes plain data: dates may be strings). */
+function asObservedTask(t: TaskSummary): ObservedTask {
+  return {
+    taskArn: t.taskArn,
+    region: t.region,
+    ids: t.ids,
+    attempt: t.attempt,
+    lastStatus: t.lastStatus,
+    desiredStatus: t.lastStatus,
+    ...(t.stopCode ? { stopCode: t.stopCode } : {}),
+    ...(t.createdAt !== undefined ? { createdAt: new Date(t.createdAt) } : {}),
+  };
+}
+
+/** A status state from the batch's verdict on an ID that has no `_SUCCESS.json` decided otherwise. */
+function statusStateOf(v: Pick<ObservedId, "state" | "attemptsUsed" | "last" | "notRetried">): StatusState {
+  switch (v.state) {
+    case "done":
+      return "done";
+    case "running":
+    case "pending":
+      return "running";
+    case "exhausted":
+      return v.notRetried === "deterministic" || v.notRetried === "stopped"
+        ? "not-retried"
+        : "out-of-attempts";
+    case "todo":
+      return v.attemptsUsed === 0 ? "pending" : v.last === "interrupted" ? "interrupted" : "failed";
+  }
+}
+
 /** Builds the status from plain data. Pure: no I/O, the clock is `input.now`. */
 export function buildStatus(input: StatusInput): BatchStatus {
   const { listing, markers } = input;
@@ -226,20 +259,7 @@ export function buildStatus(input: StatusInput): BatchStatus {
     if (kind === "SUCCESS") state = "done";
     else if (obs) {
       lastEnd = obs.last;
-      state =
-        obs.state === "done"
-          ? "done"
-          : obs.state === "running" || obs.state === "pending"
-            ? "running"
-            : obs.state === "exhausted"
-              ? obs.notRetried === "deterministic" || obs.notRetried === "stopped"
-                ? "not-retried"
-                : "out-of-attempts"
-              : obs.attemptsUsed === 0
-                ? "pending"
-                : obs.last === "interrupted"
-                  ? "interrupted"
-                  : "failed";
+      state = statusStateOf(obs);
     } else if (tasks.some(ACTIVE)) state = "running";
     else {
       lastEnd =
@@ -252,15 +272,29 @@ export function buildStatus(input: StatusInput): BatchStatus {
                 ? "interrupted"
                 : "lost"
               : undefined;
+      // Nothing known to have ended: pending. Otherwise the batch's rules (lib/batch/state.ts) decide, from
+      // the store's facts: the attempts seen (an ended attempt counts as one) and the reason of the marker read.
       state = !lastEnd
         ? "pending"
-        : attempt >= input.maxAttempts
-          ? "out-of-attempts"
-          : lastEnd === "failed" && deterministic(body?.kind === kind ? body?.reason : undefined)
-            ? "not-retried"
-            : lastEnd === "interrupted"
-              ? "interrupted"
-              : "failed";
+        : statusStateOf(
+            idState(
+              {
+                id,
+                ...(listed ? { listed } : {}),
+                tasks: tasks.map(asObservedTask),
+                markerAttempt: Math.max(1, attempt),
+                ...(body?.kind === kind && body?.reason ? { markerReason: body.reason } : {}),
+              },
+              {
+                launches: {},
+                status: "open",
+                maxAttempts: input.maxAttempts,
+                ...(input.retryDeterministic ? { retryDeterministic: true } : {}),
+              },
+              { now: input.now, graceMs: 0 },
+              { region: "" },
+            ),
+          );
     }
     // Results without a batch: nothing retries them until the user runs again.
     if (!automatic && (state === "failed" || state === "interrupted")) state = "not-retried";

@@ -193,8 +193,9 @@ describe("batch-status action", () => {
     s3.resetCounts();
     await run({ ...deps(), core: c.core });
     expect(c.failed()).toBeUndefined();
-    // One listing of batches/, one of resultados/ shared by reconcile, status and aggregation.
-    expect(s3.counts().ListObjectsV2).toBe(2);
+    // One listing of batches/, one of resultados/ shared by reconcile, status and aggregation, and one of
+    // calibrations/ (open calibrations on ECS, reconciled by the same pass).
+    expect(s3.counts().ListObjectsV2).toBe(3);
     expect(s3.counts().HeadObject ?? 0).toBe(0);
     expect(started).toHaveLength(8); // nothing relaunched: 20 is out of attempts
     expect(c.outputs).toEqual({ batches: BATCH, completed: BATCH, done: "19", remaining: "0", issues: "1" });

@@ -88178,8 +88178,14 @@ async function scanOpenBatches(o3) {
       const store = openStore(url2, { s3Client: o3.s3(sc.homeRegion) });
       try {
         const batches = await listActiveBatches(store, sc.scenario);
-        if (batches.length)
-          out.open.push({ project: name, scenario: sc.scenario, batches: batches.map((b5) => b5.batchId) });
+        const calibrations = await openCalibrations(store, sc.scenario);
+        if (batches.length || calibrations.length)
+          out.open.push({
+            project: name,
+            scenario: sc.scenario,
+            batches: batches.map((b5) => b5.batchId),
+            ...calibrations.length ? { calibrations } : {}
+          });
       } catch (e5) {
         if (isNoSuchBucket(e5)) {
           out.skipped.push({
@@ -88201,6 +88207,14 @@ async function scanOpenBatches(o3) {
     }
   }
   return out;
+}
+async function openCalibrations(store, scenario) {
+  const ids = [];
+  for await (const p3 of store.listPrefixes(`${scenario}/calibrations/`)) {
+    const r5 = await getJson(store, `${p3}ecs.json`).catch(() => void 0);
+    if (r5?.status === "open" && r5.id) ids.push(r5.id);
+  }
+  return ids;
 }
 
 // lib/infra/load.ts
