@@ -8,9 +8,7 @@ import { loadScenario } from "../config/load.js";
 import { createEcsClient } from "../ecs/client.js";
 import { UserError } from "../errors.js";
 import { type ProjectStackOutputs, parseStackOutputs } from "../infra/outputs.js";
-import { isS3Location } from "../store/location.js";
 import { openStore } from "../store/open.js";
-import { createS3Client } from "../store/s3.js";
 import type { LaunchBatchOptions } from "./launch.js";
 import { parseRerun } from "./rerun.js";
 
@@ -84,10 +82,12 @@ export async function launchOptionsFor(req: LaunchRequest): Promise<LaunchBatchO
   const fromStack = outputs?.find((o) => o.region === scenario.homeRegion)?.scenarios[scenario.scenario]
     ?.store;
   const location = req.store ?? fromStack ?? `s3://${scenario.names.bucket}`;
-  const s3Client = isS3Location(location)
-    ? (req.s3Client ?? createS3Client({ region: scenario.homeRegion }, req.env ?? process.env))
-    : undefined;
-  const store = openStore(location, { s3Client, cwd: req.cwd });
+  const store = openStore(location, {
+    ...(req.s3Client ? { s3Client: req.s3Client } : {}),
+    region: scenario.homeRegion,
+    env: req.env ?? process.env,
+    cwd: req.cwd,
+  });
   return {
     scenario,
     ids: req.ids,

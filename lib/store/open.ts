@@ -10,6 +10,12 @@ import type { ResultStore } from "./types.js";
 export interface OpenStoreOptions {
   /** The client for `s3://` locations; by default one from standard AWS SDK configuration ({@link createS3Client}). */
   s3Client?: S3Client;
+  /**
+   * Without `s3Client`: the region the client starts in (a scenario's home region, where its bucket lives;
+   * redirects are followed should it be wrong) and the environment it reads endpoints from.
+   */
+  region?: string;
+  env?: Record<string, string | undefined>;
   /** What relative directory paths resolve against; default `process.cwd()`. */
   cwd?: string;
 }
@@ -31,7 +37,8 @@ export function openStore(location: string, opts: OpenStoreOptions = {}): Result
         `Results location is not a valid S3 URL: ${location} (expected s3://bucket/prefix)`,
       );
     }
-    return new S3Store({ client: opts.s3Client ?? createS3Client(), bucket, prefix: parsed?.prefix ?? "" });
+    const client = opts.s3Client ?? createS3Client(opts.region ? { region: opts.region } : {}, opts.env);
+    return new S3Store({ client, bucket, prefix: parsed?.prefix ?? "" });
   }
   if (scheme === "file") {
     let path: string;

@@ -54,6 +54,13 @@ describe("openStore", () => {
     expect(() => openStore(location, { s3Client })).toThrow(message);
   });
 
+  it("without a client: one in the given region, with the given environment's endpoint", async () => {
+    const env = { AWS_ENDPOINT_URL_S3: "http://127.0.0.1:4999" };
+    const store = openStore("s3://results/p", { region: "sa-east-1", env }) as S3Store;
+    expect(await store.client.config.region()).toBe("sa-east-1");
+    expect((await store.client.config.endpoint?.())?.port).toBe(4999);
+  });
+
   it("raises user mistakes as UserError", () => {
     expect(() => openStore("http://example.com/x")).toThrow(UserError);
   });

@@ -7,7 +7,6 @@ import { formatPhi, progressLine } from "../../../lib/calibrate/progress.js";
 import { calibrationFolders, checkPortFree, planResume, runCalibration } from "../../../lib/calibrate/run.js";
 import { formatDiagnostic } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
-import { isS3Location } from "../../../lib/store/location.js";
 import { openStore } from "../../../lib/store/open.js";
 import { type Command, UsageError } from "../command.js";
 import { calibrateOnEcs } from "./calibrate-ecs.js";
@@ -126,8 +125,7 @@ export const calibrate: Command = {
     const plan = await planResume(cal, folders, args.values.fresh === true);
     const location =
       typeof args.values.store === "string" ? args.values.store : join(".mfpar", "results", project) + "/";
-    const isS3 = isS3Location(location);
-    const store = openStore(isS3 ? location : resolve(io.cwd, location));
+    const store = openStore(location, { cwd: io.cwd });
     const shown = (p: string) => relative(io.cwd, p) || ".";
     const exportTo =
       typeof args.values["export-params"] === "string"
