@@ -88126,7 +88126,8 @@ function openStore(location, opts = {}) {
         `Results location is not a valid S3 URL: ${location} (expected s3://bucket/prefix)`
       );
     }
-    return new S3Store({ client: opts.s3Client ?? createS3Client(), bucket, prefix: parsed?.prefix ?? "" });
+    const client = opts.s3Client ?? createS3Client(opts.region ? { region: opts.region } : {}, opts.env);
+    return new S3Store({ client, bucket, prefix: parsed?.prefix ?? "" });
   }
   if (scheme === "file") {
     let path6;
