@@ -143,6 +143,10 @@ describe("calibration on ECS (simulator)", () => {
     // The master ends (exit 0): the pass closes the record with the final phi and parameters, no agent left.
     const end = await passUntil(record, deps, (res) => res.record.status !== "open");
     expect(end.record.status).toBe("finished");
+    // The pass stopped every task (StopTask sets desiredStatus); each container then exits on its SIGTERM, as on
+    // ECS, a moment later: wait for that, not for the machine to be fast enough.
+    expect(tasks().every((t) => t.desiredStatus === "STOPPED")).toBe(true);
+    await sim!.settled(60_000);
     expect(tasks().every((t) => t.lastStatus === "STOPPED")).toBe(true);
     const kept = (await readEcsRecord(store, "cal-ecs"))!;
     expect(kept.status).toBe("finished");
