@@ -1,5 +1,8 @@
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket/index.js";
-import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js";
+import {
+  S3BucketLifecycleConfiguration,
+  type S3BucketLifecycleConfigurationRule,
+} from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js";
 import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls/index.js";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy/index.js";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block/index.js";
@@ -7,11 +10,14 @@ import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning/index.js";
 import { Construct } from "constructs";
 import { tlsOnlyBucketPolicy } from "../lib/infra/iam.js";
+import { FAILED_ATTEMPT_TAG } from "../lib/store/types.js";
 
 export interface PrivateBucketProps {
   name: string;
   /** Move objects to `storageClass` after this many days. */
   transition?: { days: number; storageClass: string };
+  /** Expire what failed or interrupted attempts uploaded (tagged by the agent) after this many days. */
+  expireFailedAttemptsDays?: number;
 }
 
 /**
@@ -46,18 +52,26 @@ export class PrivateBucket extends Construct {
       bucket,
       policy: JSON.stringify(tlsOnlyBucketPolicy(this.bucket.arn)),
     });
-    if (props.transition) {
-      new S3BucketLifecycleConfiguration(this, "lifecycle", {
-        bucket,
-        rule: [
-          {
-            id: "transition",
-            status: "Enabled",
-            filter: [{ prefix: "" }],
-            transition: [{ days: props.transition.days, storageClass: props.transition.storageClass }],
-          },
-        ],
+    const rules: S3BucketLifecycleConfigurationRule[] = [];
+    if (props.transition)
+      rules.push({
+        id: "transition",
+        status: "Enabled",
+        filter: [{ prefix: "" }],
+        transition: [{ days: props.transition.days, storageClass: props.transition.storageClass }],
+      });
+    if (props.expireFailedAttemptsDays) {
+      // The agent tags what a failed or interrupted attempt uploads (FAILED_ATTEMPT_TAG); the bucket is
+      // versioned, so the expired object's noncurrent version is removed too, a day later.
+      const [[key, value]] = Object.entries(FAILED_ATTEMPT_TAG) as [[string, string]];
+      rules.push({
+        id: "expire-failed-attempts",
+        status: "Enabled",
+        filter: [{ tag: [{ key, value }] }],
+        expiration: [{ days: props.expireFailedAttemptsDays }],
+        noncurrentVersionExpiration: [{ noncurrentDays: 1 }],
       });
     }
+    if (rules.length) new S3BucketLifecycleConfiguration(this, "lifecycle", { bucket, rule: rules });
   }
 }

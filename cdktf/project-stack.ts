@@ -82,6 +82,7 @@ export function defineProjectStack(scope: Construct, plan: ProjectStackPlan): vo
       ...(plan.storage.transitionDays
         ? { transition: { days: plan.storage.transitionDays, storageClass: plan.storage.storageClass } }
         : {}),
+      ...(plan.failedAttemptsDays ? { expireFailedAttemptsDays: plan.failedAttemptsDays } : {}),
     });
     return { name: b.name, managed: true, arn: created.bucket.arn };
   });

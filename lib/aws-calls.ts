@@ -71,6 +71,7 @@ const arn = {
   marker: (t: CallTarget) => s3(t.bucket, `${t.scenario}/resultados/17/_SUCCESS.json`),
   failedMarker: (t: CallTarget) => s3(t.bucket, `${t.scenario}/resultados/17/_FAILED.json`),
   output: (t: CallTarget) => s3(t.bucket, `${t.scenario}/resultados/17/${t.project}.hds`),
+  failedAttemptLog: (t: CallTarget) => s3(t.bucket, `${t.scenario}/resultados/17/attempts/2/agent.log`),
   batchRecord: (t: CallTarget) => s3(t.bucket, `${t.scenario}/batches/20261202T0930Z-a1b2.json`),
   summary: (t: CallTarget) => s3(t.bucket, `${t.scenario}/summary/report.html`),
   anyResult: (t: CallTarget) => s3(t.bucket, `${t.scenario}/resultados/17/model.lst`),
@@ -182,6 +183,14 @@ export const AWS_CALLS: AwsCall[] = [
         roles: ["task"],
         why: "the agent's outputs, log and marker (written last)",
         checks: [check("s3:PutObject", arn.output), check("s3:PutObject", arn.marker)],
+      },
+      {
+        roles: ["task"],
+        why: "a failed attempt's logs go up tagged (x-amz-tagging) for the lifecycle rule of logs.failedAttemptsDays",
+        checks: [
+          check("s3:PutObject", arn.failedAttemptLog),
+          check("s3:PutObjectTagging", arn.failedAttemptLog),
+        ],
       },
       {
         roles: ["close-out"],

@@ -34,7 +34,7 @@ existing:
   buckets: ["123456789012-agente-andes-base"]
   repositories: [agente-andes-base]
   logGroups: [/ecs/agente-andes-base]
-logs: { retentionDays: 30 }
+logs: { retentionDays: 30, failedAttemptsDays: 60 }
 storage: { transitionDays: 30, storageClass: GLACIER_IR, keepImages: 5 }
 closeout: { target: "s3://acme-backups/mfpar/" }
 budget: { monthlyUsd: 1500, emails: [hydro-lead@acme.example] }

@@ -186,6 +186,7 @@ describe("IAM", () => {
           "s3:GetObject",
           "s3:ListMultipartUploadParts",
           "s3:PutObject",
+          "s3:PutObjectTagging",
         ],
         Resource: ["arn:aws:s3:::123456789012-agente-andes-base/base/*"],
       },
@@ -249,7 +250,7 @@ describe("storage and images", () => {
     expect(synth["mfpar-andes-sa-east-1"]).not.toHaveResource(S3Bucket);
   });
 
-  it("moves results to the configured storage class after transitionDays, only when configured", () => {
+  it("moves results to the configured storage class after transitionDays, and expires failed attempts' files after failedAttemptsDays, only when configured", () => {
     expect(synth["mfpar-andes-us-east-1"]).toHaveResourceWithProperties(S3BucketLifecycleConfiguration, {
       rule: [
         {
@@ -257,6 +258,13 @@ describe("storage and images", () => {
           status: "Enabled",
           filter: [{ prefix: "" }],
           transition: [{ days: 30, storage_class: "GLACIER_IR" }],
+        },
+        {
+          id: "expire-failed-attempts",
+          status: "Enabled",
+          filter: [{ tag: [{ key: "mfpar-attempt", value: "failed" }] }],
+          expiration: [{ days: 60 }],
+          noncurrent_version_expiration: [{ noncurrent_days: 1 }],
         },
       ],
     });

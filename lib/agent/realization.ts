@@ -13,7 +13,7 @@ import { fillTemplate } from "../pest/template.js";
 import { digestBytes, digestFile, type FileDigest } from "../store/digest.js";
 import { type MarkerKind, storeKeys } from "../store/keys.js";
 import { type FailureReason, type LogLocation, type Marker, markerKindOf } from "../store/markers.js";
-import type { ResultStore } from "../store/types.js";
+import { FAILED_ATTEMPT_TAG, type ResultStore } from "../store/types.js";
 import type { PlannedCommand, RealizationPlan } from "./plan.js";
 import { type CommandResult, findExecutable, runCommand } from "./process.js";
 import { scanFile } from "./text-scan.js";
@@ -536,13 +536,13 @@ export async function runRealization(
     try {
       await mapLimit(diag, ctx.uploadConcurrency ?? 8, async (d) => {
         checksums[d.key] = await digestFile(d.path);
-        await store.putFile(d.key, d.path);
+        await store.putFile(d.key, d.path, { tags: FAILED_ATTEMPT_TAG });
         keys.push(d.key);
       });
       const logKey = `${attemptPrefix}agent.log`;
       const logBody = `${captured.join("\n")}\n`;
       checksums[logKey] = digestBytes(logBody);
-      await store.put(logKey, logBody, { contentType: "text/plain" });
+      await store.put(logKey, logBody, { contentType: "text/plain", tags: FAILED_ATTEMPT_TAG });
       keys.push(logKey);
       if (await store.head(successKey)) {
         log.warn("another attempt already succeeded: its _SUCCESS.json and results are left as they are", {

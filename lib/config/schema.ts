@@ -226,6 +226,10 @@ const logsSchema = z.strictObject({
       ].map((d) => z.literal(d)) as unknown as [z.ZodLiteral<number>],
     )
     .default(90),
+  failedAttemptsDays: z.number().int().min(1).optional().meta({
+    description:
+      "Delete the logs and diagnostics of attempts that did not succeed (attempts/<n>/ of a failed or interrupted attempt) after N days: a lifecycle rule of the results buckets. Default: kept.",
+  }),
 });
 
 const storageSchema = z.strictObject({

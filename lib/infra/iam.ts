@@ -103,6 +103,8 @@ export function taskRolePolicy(p: { buckets: Array<{ name: string; prefixes: str
         "s3:GetObject",
         "s3:ListMultipartUploadParts",
         "s3:PutObject",
+        // A failed attempt's files go up tagged (FAILED_ATTEMPT_TAG) for the lifecycle rule.
+        "s3:PutObjectTagging",
       ],
       p.buckets.flatMap((b) => b.prefixes.map((prefix) => `arn:aws:s3:::${b.name}/${prefix}*`)),
     ),
@@ -293,6 +295,7 @@ export function taskBoundaryPolicy(account: string): PolicyDocument {
         "s3:GetObject",
         "s3:ListMultipartUploadParts",
         "s3:PutObject",
+        "s3:PutObjectTagging",
       ],
       [a.objects],
     ),

@@ -97,6 +97,8 @@ export interface ProjectStackPlan {
   repositories: ManagedResource[];
   logGroups: ManagedResource[];
   logRetentionDays: number;
+  /** `logs.failedAttemptsDays`: failed attempts' files (tagged by the agent) expire after this many days. */
+  failedAttemptsDays?: number;
   storage: { transitionDays?: number; storageClass: string; keepImages: number };
   network: NetworkPlan;
   /**
@@ -289,6 +291,7 @@ export function planProjectStacks(
       repositories,
       logGroups,
       logRetentionDays: cfg.logs.retentionDays,
+      ...(cfg.logs.failedAttemptsDays ? { failedAttemptsDays: cfg.logs.failedAttemptsDays } : {}),
       storage: {
         ...(cfg.storage.transitionDays ? { transitionDays: cfg.storage.transitionDays } : {}),
         storageClass: cfg.storage.storageClass,

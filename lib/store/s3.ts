@@ -98,7 +98,13 @@ export class S3Store implements ResultStore {
       return;
     }
     await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentType: opts?.contentType }),
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key,
+        Body: body,
+        ContentType: opts?.contentType,
+        ...taggingOf(opts),
+      }),
     );
   }
 
@@ -113,6 +119,7 @@ export class S3Store implements ResultStore {
           Key,
           Body: await readFile(path),
           ContentType: opts?.contentType,
+          ...taggingOf(opts),
         }),
       );
       return;
@@ -248,10 +255,16 @@ export class S3Store implements ResultStore {
     await new Upload({
       client: this.client,
       params: { Bucket: this.bucket, Key, Body, ContentType: opts?.contentType },
+      ...(opts?.tags ? { tags: Object.entries(opts.tags).map(([k, v]) => ({ Key: k, Value: v })) } : {}),
       partSize: MULTIPART_PART_SIZE,
       queueSize: MULTIPART_QUEUE_SIZE,
     }).done();
   }
+}
+
+/** PutObject's `Tagging`: the tags as a URL query string (`k=v&k2=v2`). */
+function taggingOf(opts: PutOptions | undefined): { Tagging?: string } {
+  return opts?.tags ? { Tagging: new URLSearchParams(opts.tags).toString() } : {};
 }
 
 function isNotFound(e: unknown): boolean {

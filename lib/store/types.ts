@@ -10,7 +10,15 @@ export interface StoreObject {
 
 export interface PutOptions {
   contentType?: string;
+  /** S3 object tags (lifecycle rules select by them, e.g. {@link FAILED_ATTEMPT_TAG}); the local store ignores them. */
+  tags?: Record<string, string>;
 }
+
+/**
+ * The tag on every file a failed or interrupted attempt uploads under `attempts/{n}/`: the results bucket's
+ * lifecycle rule expires them after `logs.failedAttemptsDays` (the successful attempt's files are never tagged).
+ */
+export const FAILED_ATTEMPT_TAG: Readonly<Record<string, string>> = { "mfpar-attempt": "failed" };
 
 /**
  * A results store: the same keys on the local filesystem and in S3 (see DESIGN.md "Store layout").
