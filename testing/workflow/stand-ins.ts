@@ -2,7 +2,20 @@
 // `run:` steps it does not execute), each doing what later steps depend on. An action not listed here is
 // an error naming it. docs/operations.md lists the same table for readers.
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Json } from "./expressions.js";
 import { bootstrapTrust } from "./trust.js";
@@ -449,6 +462,40 @@ export const STAND_INS: StandIn[] = [
   githubScript,
 ];
 
+/**
+ * Builds of `prepare` (scripts/build.mjs) shared by every workflow run on this machine, keyed by what the build
+ * reads: the entry points' folders (lib, scripts, agent, actions — esbuild's metafile lists inputs from no
+ * other folder), package.json, the lock file and tsconfig.json of a clean checkout, and the node_modules the
+ * checkout links. A story that only changes projects/ or .github/ reuses the build; any change to code rebuilds.
+ */
+const PREPARE_CACHE = join(tmpdir(), "mfpar-runner-prepare");
+const PREPARE_INPUTS = [
+  "lib",
+  "scripts",
+  "agent",
+  "actions",
+  "package.json",
+  "package-lock.json",
+  "tsconfig.json",
+];
+
+function prepareKey(cwd: string, nodeModules: string): string | undefined {
+  const git = (...args: string[]) => spawnSync("git", args, { cwd, encoding: "utf8" });
+  if (git("status", "--porcelain").stdout.trim() !== "") return undefined;
+  const tree = git("ls-tree", "HEAD", "--", ...PREPARE_INPUTS);
+  if (tree.status !== 0 || !tree.stdout.trim()) return undefined;
+  return createHash("sha256").update(tree.stdout).update(realpathSync(nodeModules)).digest("hex");
+}
+
+/** Keeps the newest 12 builds (each ~20 MB): one per version of the code tested recently. */
+function prunePrepareCache(): void {
+  const entries = readdirSync(PREPARE_CACHE)
+    .filter((e) => !e.includes(".part-"))
+    .map((e) => ({ e, t: statSync(join(PREPARE_CACHE, e)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const { e } of entries.slice(12)) rmSync(join(PREPARE_CACHE, e), { recursive: true, force: true });
+}
+
 export const STEP_STAND_INS: StepStandIn[] = [
   {
     name: "npm ci",
@@ -456,14 +503,8 @@ export const STEP_STAND_INS: StepStandIn[] = [
     does: "links the runner's node_modules into the checkout (with `cdktf` routed to the runner) and runs the package's `prepare` script, as `npm ci` would",
     async run(ctx) {
       ctx.world.linkNodeModules(ctx.cwd);
-      // `prepare` builds dist/ from the tree: the same tree gives the same build, so it is built once per tree.
-      const tree = spawnSync("git", ["rev-parse", "HEAD^{tree}"], {
-        cwd: ctx.cwd,
-        encoding: "utf8",
-      }).stdout.trim();
-      const clean =
-        spawnSync("git", ["status", "--porcelain"], { cwd: ctx.cwd, encoding: "utf8" }).stdout.trim() === "";
-      const cached = join(ctx.world.tmp, "prepare-cache", tree);
+      const key = prepareKey(ctx.cwd, ctx.world.nodeModules);
+      const cached = key ? join(PREPARE_CACHE, key) : undefined;
       // What prepare writes: dist/ and each action's dist/ (rebuilt from source, as on GitHub).
       const outputs = () => [
         "dist",
@@ -471,15 +512,29 @@ export const STEP_STAND_INS: StepStandIn[] = [
           ? readdirSync(join(ctx.cwd, "actions")).map((a) => `actions/${a}/dist`)
           : []),
       ];
-      if (tree && clean && existsSync(cached)) {
+      if (cached && existsSync(cached)) {
         cpSync(cached, ctx.cwd, { recursive: true });
-        ctx.log(`> prepare: the build of tree ${tree.slice(0, 7)} is cached in this world, copied`);
+        ctx.log(
+          `> prepare: the build of these sources (${key!.slice(0, 7)}) is cached on this machine, copied`,
+        );
         return true;
       }
       const ok = await ctx.exec("npm", ["run", "--if-present", "prepare"], { cwd: ctx.cwd });
-      if (ok && tree && clean)
+      if (ok && cached) {
+        // Built aside and renamed into place: runs in other test files may be filling the same entry.
+        const part = `${cached}.part-${process.pid}-${Date.now()}`;
         for (const o of outputs())
-          if (existsSync(join(ctx.cwd, o))) cpSync(join(ctx.cwd, o), join(cached, o), { recursive: true });
+          if (existsSync(join(ctx.cwd, o))) {
+            mkdirSync(dirname(join(part, o)), { recursive: true });
+            cpSync(join(ctx.cwd, o), join(part, o), { recursive: true });
+          }
+        try {
+          renameSync(part, cached);
+        } catch {
+          rmSync(part, { recursive: true, force: true }); // another run stored it first: same build
+        }
+        prunePrepareCache();
+      }
       return ok;
     },
   },
