@@ -19,7 +19,7 @@
  */
 import { isActive, type ObservedTask } from "../ecs/tasks.js";
 import { MARKER_KINDS, type MarkerKind } from "../store/keys.js";
-import { type FailureReason, isDeterministic } from "../store/reasons.js";
+import { type FailureReason, isDeterministic, type RetryOutlook } from "../store/reasons.js";
 import type { ListedId } from "../store/results.js";
 import { regionOfId } from "./assign.js";
 import type { BatchRecord, LaunchEntry } from "./record.js";
@@ -169,6 +169,55 @@ export function idState(
   if (last === "failed" && reason && isDeterministic(reason) && !batch.retryDeterministic)
     return { ...withReason, state: "exhausted", notRetried: "deterministic" };
   return { ...withReason, state: "todo" };
+}
+
+/**
+ * What happens next to an ID whose last attempt ended, as lib/store/reasons.ts's reports say it: `todo` is
+ * retried; `exhausted` says why not.
+ */
+export function outlookOf(v: Pick<IdStatus, "state" | "notRetried">): RetryOutlook {
+  if (v.state !== "exhausted") return { retry: true };
+  switch (v.notRetried) {
+    case "deterministic":
+      return { retry: false, why: "deterministic" };
+    case "stopped":
+      return { retry: false, why: "interrupted-run" };
+    default:
+      return { retry: false, why: "attempts" };
+  }
+}
+
+/**
+ * The verdict on an attempt that just ended without success, where the runner itself is the batch (the local
+ * runner): `attemptsUsed` attempts made, the last one ended as `ended` for `reason`.
+ */
+export function endedAttemptState(o: {
+  id: string;
+  ended: "failed" | "interrupted";
+  reason: FailureReason;
+  attemptsUsed: number;
+  maxAttempts: number;
+  retryDeterministic?: boolean;
+  stopped?: boolean;
+}): IdStatus {
+  const kind: MarkerKind = o.ended === "failed" ? "FAILED" : "INTERRUPTED";
+  return idState(
+    {
+      id: o.id,
+      listed: { id: o.id, markers: { [kind]: Number.NaN }, attemptsSeen: o.attemptsUsed, objects: 1 },
+      tasks: [],
+      markerAttempt: o.attemptsUsed,
+      markerReason: o.reason,
+    },
+    {
+      launches: {},
+      status: o.stopped ? "stopped" : "open",
+      maxAttempts: o.maxAttempts,
+      ...(o.retryDeterministic ? { retryDeterministic: true } : {}),
+    },
+    { now: new Date(0), graceMs: 0 },
+    { region: "local" },
+  );
 }
 
 export interface BatchState {

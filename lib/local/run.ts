@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeResolvedScenario } from "../agent/resolved.js";
+import { endedAttemptState, outlookOf } from "../batch/state.js";
 import type { ResolvedScenario } from "../config/load.js";
 import { ExitCode } from "../exit-codes.js";
 import { Supervisor } from "../process/supervisor.js";
@@ -11,7 +12,6 @@ import {
   type FailureReason,
   type Marker,
   type RetryOutlook,
-  retryOutlook,
   toFailureReason,
 } from "../store/markers.js";
 import { listResults } from "../store/results.js";
@@ -303,12 +303,16 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
         o.outlook =
           stopped || configError
             ? { retry: false, why: "interrupted-run" }
-            : retryOutlook({
-                reason: o.reason ?? "unknown",
-                attemptsUsed: o.attempts,
-                maxAttempts: opts.attempts,
-                retryDeterministic: opts.retryDeterministic,
-              });
+            : outlookOf(
+                endedAttemptState({
+                  id,
+                  ended: o.status,
+                  reason: o.reason ?? "unknown",
+                  attemptsUsed: o.attempts,
+                  maxAttempts: opts.attempts,
+                  ...(opts.retryDeterministic ? { retryDeterministic: true } : {}),
+                }),
+              );
         if (o.status === "failed" && o.outlook.retry) {
           queue.push(id);
           emit();

@@ -1,7 +1,14 @@
 // The state of an ID (lib/batch/state.ts): each state and the transitions between them, from plain facts.
 import { describe, expect, it } from "vitest";
 import type { BatchRecord } from "../../lib/batch/record.js";
-import { type BatchRules, batchState, type IdFacts, idState } from "../../lib/batch/state.js";
+import {
+  type BatchRules,
+  batchState,
+  endedAttemptState,
+  type IdFacts,
+  idState,
+  outlookOf,
+} from "../../lib/batch/state.js";
 import type { ObservedTask } from "../../lib/ecs/tasks.js";
 import type { ListedId } from "../../lib/store/results.js";
 
@@ -191,5 +198,32 @@ describe("batchState", () => {
       AT,
     );
     expect(done.complete).toBe(true);
+  });
+});
+
+describe("endedAttemptState (the local runner's retry decision)", () => {
+  const ended = (o: Partial<Parameters<typeof endedAttemptState>[0]>) =>
+    outlookOf(
+      endedAttemptState({
+        id: "1",
+        ended: "failed",
+        reason: "timeout",
+        attemptsUsed: 1,
+        maxAttempts: 2,
+        ...o,
+      }),
+    );
+  it("retries a transient failure with attempts left, not once they are used", () => {
+    expect(ended({})).toEqual({ retry: true });
+    expect(ended({ attemptsUsed: 2 })).toEqual({ retry: false, why: "attempts" });
+  });
+  it("does not retry a deterministic failure unless asked; attempts used take precedence", () => {
+    expect(ended({ reason: "model-input-error" })).toEqual({ retry: false, why: "deterministic" });
+    expect(ended({ reason: "model-input-error", retryDeterministic: true })).toEqual({ retry: true });
+    expect(ended({ reason: "non-convergence", attemptsUsed: 2 })).toEqual({ retry: false, why: "attempts" });
+  });
+  it("an interruption is retried while attempts remain; a stopped run retries nothing", () => {
+    expect(ended({ ended: "interrupted", reason: "interrupted" })).toEqual({ retry: true });
+    expect(ended({ stopped: true })).toEqual({ retry: false, why: "interrupted-run" });
   });
 });

@@ -96,7 +96,8 @@ const envOf = (t: {
 
 describe("calibration on ECS (simulator)", () => {
   it("starts the master on FARGATE, hands its private IP to Spot agents, replaces an interrupted agent, collects phi and stops", async () => {
-    const { ecs, store, record, port } = await setup("cal-ecs");
+    // A slower replay (40 ms per .rmr line) leaves the master running while an agent is interrupted and replaced.
+    const { ecs, store, record, port } = await setup("cal-ecs", { MFPAR_STANDIN_STEP_MS: "40" });
     const deps = { ecs, store };
     // Pass 1: only the master, on-demand.
     const first = await calibrationPass(record, deps);

@@ -66015,6 +66015,7 @@ var arn = {
   marker: (t) => s3(t.bucket, `${t.scenario}/resultados/17/_SUCCESS.json`),
   failedMarker: (t) => s3(t.bucket, `${t.scenario}/resultados/17/_FAILED.json`),
   output: (t) => s3(t.bucket, `${t.scenario}/resultados/17/${t.project}.hds`),
+  failedAttemptLog: (t) => s3(t.bucket, `${t.scenario}/resultados/17/attempts/2/agent.log`),
   batchRecord: (t) => s3(t.bucket, `${t.scenario}/batches/20261202T0930Z-a1b2.json`),
   summary: (t) => s3(t.bucket, `${t.scenario}/summary/report.html`),
   anyResult: (t) => s3(t.bucket, `${t.scenario}/resultados/17/model.lst`),
@@ -66119,6 +66120,14 @@ var AWS_CALLS = [
         roles: ["task"],
         why: "the agent's outputs, log and marker (written last)",
         checks: [check("s3:PutObject", arn.output), check("s3:PutObject", arn.marker)]
+      },
+      {
+        roles: ["task"],
+        why: "a failed attempt's logs go up tagged (x-amz-tagging) for the lifecycle rule of logs.failedAttemptsDays",
+        checks: [
+          check("s3:PutObject", arn.failedAttemptLog),
+          check("s3:PutObjectTagging", arn.failedAttemptLog)
+        ]
       },
       {
         roles: ["close-out"],
@@ -87204,7 +87213,10 @@ var logsSchema = external_exports.strictObject({
       3288,
       3653
     ].map((d5) => external_exports.literal(d5))
-  ).default(90)
+  ).default(90),
+  failedAttemptsDays: external_exports.number().int().min(1).optional().meta({
+    description: "Delete the logs and diagnostics of attempts that did not succeed (attempts/<n>/ of a failed or interrupted attempt) after N days: a lifecycle rule of the results buckets. Default: kept."
+  })
 });
 var storageSchema = external_exports.strictObject({
   transitionDays: external_exports.number().int().min(1).optional().meta({ description: "Move results to a cheaper storage class after N days." }),
@@ -87940,7 +87952,13 @@ var S3Store = class {
       return;
     }
     await this.client.send(
-      new import_client_s3.PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentType: opts?.contentType })
+      new import_client_s3.PutObjectCommand({
+        Bucket: this.bucket,
+        Key,
+        Body: body,
+        ContentType: opts?.contentType,
+        ...taggingOf(opts)
+      })
     );
   }
   async putFile(key, path6, opts) {
@@ -87952,7 +87970,8 @@ var S3Store = class {
           Bucket: this.bucket,
           Key,
           Body: await readFile5(path6),
-          ContentType: opts?.contentType
+          ContentType: opts?.contentType,
+          ...taggingOf(opts)
         })
       );
       return;
@@ -88078,11 +88097,15 @@ var S3Store = class {
     await new import_lib_storage.Upload({
       client: this.client,
       params: { Bucket: this.bucket, Key, Body, ContentType: opts?.contentType },
+      ...opts?.tags ? { tags: Object.entries(opts.tags).map(([k5, v]) => ({ Key: k5, Value: v })) } : {},
       partSize: MULTIPART_PART_SIZE,
       queueSize: MULTIPART_QUEUE_SIZE
     }).done();
   }
 };
+function taggingOf(opts) {
+  return opts?.tags ? { Tagging: new URLSearchParams(opts.tags).toString() } : {};
+}
 function isNotFound(e5) {
   const err = e5;
   if (err?.name === "NoSuchBucket" || err?.Code === "NoSuchBucket") return false;
