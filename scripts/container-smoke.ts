@@ -127,10 +127,12 @@ async function main(): Promise<ExitCode> {
 
   // The agent bundle only (actions/*/dist belong to their own build and CI check).
   await timed("bundle", () => $`node scripts/build.mjs --no-actions`);
-  const buildArgs = [`NODE_IMAGE=${BASE_IMAGE}`, "MODFLOW_EXES_VERSION=", "PROJECT=demo"].flatMap((a) => [
-    "--build-arg",
-    a,
-  ]);
+  const buildArgs = [
+    `NODE_IMAGE=${BASE_IMAGE}`,
+    "MODFLOW_EXES_VERSION=",
+    "PESTPP_VERSION=",
+    "PROJECT=demo",
+  ].flatMap((a) => ["--build-arg", a]);
   await timed(
     "image-build",
     () =>

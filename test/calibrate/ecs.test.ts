@@ -96,7 +96,8 @@ const envOf = (t: {
 
 describe("calibration on ECS (simulator)", () => {
   it("starts the master on FARGATE, hands its private IP to Spot agents, replaces an interrupted agent, collects phi and stops", async () => {
-    const { ecs, store, record, port } = await setup("cal-ecs");
+    // A slower replay (40 ms per .rmr line) leaves the master running while an agent is interrupted and replaced.
+    const { ecs, store, record, port } = await setup("cal-ecs", { MFPAR_STANDIN_STEP_MS: "40" });
     const deps = { ecs, store };
     // Pass 1: only the master, on-demand.
     const first = await calibrationPass(record, deps);
@@ -143,6 +144,10 @@ describe("calibration on ECS (simulator)", () => {
     // The master ends (exit 0): the pass closes the record with the final phi and parameters, no agent left.
     const end = await passUntil(record, deps, (res) => res.record.status !== "open");
     expect(end.record.status).toBe("finished");
+    // The pass stopped every task (StopTask sets desiredStatus); each container then exits on its SIGTERM, as on
+    // ECS, a moment later: wait for that, not for the machine to be fast enough.
+    expect(tasks().every((t) => t.desiredStatus === "STOPPED")).toBe(true);
+    await sim!.settled(60_000);
     expect(tasks().every((t) => t.lastStatus === "STOPPED")).toBe(true);
     const kept = (await readEcsRecord(store, "cal-ecs"))!;
     expect(kept.status).toBe("finished");

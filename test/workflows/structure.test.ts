@@ -81,6 +81,7 @@ describe("the set of workflows", () => {
       "close-project.yml",
       "deploy.yml",
       "run-batch.yml",
+      "run-calibration.yml",
       "stop-batch.yml",
       "validate.yml",
     ]);
@@ -166,6 +167,7 @@ describe("permissions", () => {
       "deploy.yml autorun": { actions: "write" },
       "deploy.yml deploy": { "id-token": "write" },
       "run-batch.yml launch": { "id-token": "write", issues: "write" },
+      "run-calibration.yml start": { "id-token": "write" },
       "stop-batch.yml stop": { "id-token": "write", issues: "write" },
       "validate.yml comment": { "pull-requests": "write" },
       "validate.yml plan": { "id-token": "write" },
@@ -217,7 +219,7 @@ describe("permissions", () => {
         checked++;
       }
     }
-    expect(checked).toBe(7);
+    expect(checked).toBe(8);
   });
 });
 
