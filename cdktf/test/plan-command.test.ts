@@ -32,6 +32,15 @@ beforeAll(() => {
 });
 
 describe("mfpar plan", () => {
+  it("creates an --out folder whose parents do not exist yet (Validate's per-project synth folder)", async () => {
+    const { io: cli, out } = io({ MFPAR_GITHUB_REPOSITORY: REPO });
+    const nested = join(outdir, "synth", "plain");
+    const code = await main(["plan", "plain", "--projects", root, "--out", nested], cli, [plan]);
+    expect(out.stderr).toBe("");
+    expect(code).toBe(0);
+    expect(existsSync(join(nested, "stacks", "mfpar-plain-eu-west-1", "cdk.tf.json"))).toBe(true);
+  });
+
   it("prints one markdown section per stack with counts, names, imports and state", async () => {
     const { io: cli, out } = io({ MFPAR_GITHUB_REPOSITORY: REPO });
     const code = await main(["plan", "--projects", root, "--out", outdir], cli, [plan]);

@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ExitCode } from "../../../lib/exit-codes.js";
@@ -49,6 +50,8 @@ export const plan: Command = {
     const outdir = args.values.out
       ? resolve(io.cwd, args.values.out as string)
       : join(checkoutRoot(), "cdktf", "cdktf.out");
+    // Validate writes each project to its own new folder ($RUNNER_TEMP/synth/<p>); cdktf creates only the last level.
+    mkdirSync(outdir, { recursive: true });
     const summaries = synthesizeStacks(infra, outdir).map((s) => summarizeStack(s.stack, s.json));
     if (args.values.json)
       io.stdout(`${JSON.stringify({ stacks: summaries, notes: infra.notes }, null, 2)}\n`);
