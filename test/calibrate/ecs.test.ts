@@ -76,7 +76,8 @@ async function passUntil(
   r: EcsCalibrationRecord,
   deps: Parameters<typeof calibrationPass>[1],
   done: (res: Awaited<ReturnType<typeof calibrationPass>>) => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
+  // Real agent processes start the tasks: give a loaded machine room (the wait ends as soon as the state is reached).
+  timeoutMs = 120_000,
 ) {
   const until = Date.now() + timeoutMs;
   for (;;) {
@@ -94,7 +95,7 @@ const envOf = (t: {
     (t.overrides.containerOverrides?.[0]?.environment ?? []).map((kv) => [kv.name, kv.value]),
   );
 
-describe("calibration on ECS (simulator)", () => {
+describe("calibration on ECS (simulator)", { timeout: 300_000 }, () => {
   it("starts the master on FARGATE, hands its private IP to Spot agents, replaces an interrupted agent, collects phi and stops", async () => {
     // A slower replay (40 ms per .rmr line) leaves the master running while an agent is interrupted and replaced.
     const { ecs, store, record, port } = await setup("cal-ecs", { MFPAR_STANDIN_STEP_MS: "40" });
