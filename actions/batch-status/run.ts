@@ -1,4 +1,3 @@
-import { resolve } from "node:path";
 import { failureMessage } from "../../lib/aws-errors.js";
 import { type LaunchRequest, launchOptionsFor } from "../../lib/batch/from-config.js";
 import { launchBatch } from "../../lib/batch/launch.js";
@@ -9,11 +8,11 @@ import { type BatchPass, statusPass } from "../../lib/status/pass.js";
 import { ensembleMarkdown, headline, statusMarkdown } from "../../lib/status/summary.js";
 import { summaryKeys } from "../../lib/store/keys.js";
 import { calibrationPasses, calibrationStore } from "../shared/calibration-pass.js";
-import { type ActionCore, defaultCore, readBoolean, readName, scenarioFileOf } from "../shared/inputs.js";
+import { type ActionCore, defaultCore, readBoolean } from "../shared/inputs.js";
+import { readScenarioInputs, scenarioRequest } from "../shared/scenario-target.js";
 import {
   type IssuesApi,
   octokitIssues,
-  repositoryOf,
   type TrackingResult,
   updateTrackingIssue,
 } from "../shared/tracking-issue.js";
@@ -57,27 +56,17 @@ const BATCH = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export async function run(deps: RunDeps = {}): Promise<void> {
   const core = deps.core ?? defaultCore();
   try {
-    const project = readName(core, Inputs.Project, "project");
-    const scenarioName = readName(core, Inputs.Scenario, "scenario");
+    const inputs = readScenarioInputs(core);
+    const { token } = inputs;
     const batchId = core.getInput(Inputs.BatchId).trim();
-    const store = core.getInput(Inputs.Store).trim();
-    const outputsFile = core.getInput(Inputs.StackOutputs).trim();
-    const token = core.getInput(Inputs.GithubToken).trim();
     // Status only observes unless asked to act: the scheduled workflow passes act: true.
     const act = readBoolean(core, Inputs.Act);
-    const projectsDir = core.getInput(Inputs.ProjectsDir).trim() || "projects";
     if (batchId && !BATCH.test(batchId))
       throw new Error(`Input ${Inputs.BatchId} is not a batch id: ${JSON.stringify(batchId)}`);
-    const env = deps.env ?? process.env;
-    const cwd = deps.cwd ?? process.cwd();
-    const repo = token ? repositoryOf(env) : undefined;
+    const { env, repo, request } = scenarioRequest(inputs, deps);
 
     const options = await launchOptionsFor({
-      scenarioFile: scenarioFileOf(cwd, projectsDir, project, scenarioName),
-      store: store || undefined,
-      outputsFile: outputsFile ? resolve(cwd, outputsFile) : undefined,
-      env,
-      cwd,
+      ...request,
       ...deps.clients,
     });
     const sc = options.scenario;

@@ -1,18 +1,12 @@
-import { resolve } from "node:path";
 import { failureMessage } from "../../lib/aws-errors.js";
 import { type LaunchRequest, launchOptionsFor } from "../../lib/batch/from-config.js";
 import { launchBatch } from "../../lib/batch/launch.js";
 import { BATCH_ID } from "../../lib/batch/record.js";
 import { parseRerun } from "../../lib/batch/rerun.js";
 import { compactIds, summaryMarkdown } from "../../lib/batch/summary.js";
-import { type ActionCore, defaultCore, readBoolean, readName, scenarioFileOf } from "../shared/inputs.js";
-import {
-  type IssuesApi,
-  octokitIssues,
-  openTrackingIssue,
-  repositoryOf,
-  trackingOf,
-} from "../shared/tracking-issue.js";
+import { type ActionCore, defaultCore, readBoolean } from "../shared/inputs.js";
+import { readScenarioInputs, scenarioRequest } from "../shared/scenario-target.js";
+import { type IssuesApi, octokitIssues, openTrackingIssue, trackingOf } from "../shared/tracking-issue.js";
 
 export type { ActionCore } from "../shared/inputs.js";
 
@@ -55,8 +49,8 @@ export interface RunDeps {
 export async function run(deps: RunDeps = {}): Promise<void> {
   const core = deps.core ?? defaultCore();
   try {
-    const project = readName(core, Inputs.Project, "project");
-    const scenario = readName(core, Inputs.Scenario, "scenario");
+    const inputs = readScenarioInputs(core);
+    const { token } = inputs;
     const ids = core.getInput(Inputs.Ids).trim();
     const rerun = core.getInput(Inputs.Rerun).trim();
     const batchId = core.getInput(Inputs.BatchId).trim();
@@ -67,10 +61,6 @@ export async function run(deps: RunDeps = {}): Promise<void> {
       throw new Error(`Input ${Inputs.BatchId} is not a batch id: ${JSON.stringify(batchId)}`);
     const dryRun = readBoolean(core, Inputs.DryRun);
     const maxRaw = core.getInput(Inputs.MaxInFlight).trim();
-    const store = core.getInput(Inputs.Store).trim();
-    const outputsFile = core.getInput(Inputs.StackOutputs).trim();
-    const token = core.getInput(Inputs.GithubToken).trim();
-    const projectsDir = core.getInput(Inputs.ProjectsDir).trim() || "projects";
 
     const maxInFlight = maxRaw ? Number(maxRaw) : undefined;
     if (maxInFlight !== undefined && !(Number.isInteger(maxInFlight) && maxInFlight >= 1)) {
@@ -78,21 +68,15 @@ export async function run(deps: RunDeps = {}): Promise<void> {
         `Input ${Inputs.MaxInFlight} must be a whole number of at least 1: ${JSON.stringify(maxRaw)}`,
       );
     }
-    const cwd = deps.cwd ?? process.cwd();
-    const env = deps.env ?? process.env;
-    const repo = token ? repositoryOf(env) : undefined;
+    const { repo, request } = scenarioRequest(inputs, deps);
 
     const options = await launchOptionsFor({
-      scenarioFile: scenarioFileOf(cwd, projectsDir, project, scenario),
+      ...request,
       ids: ids || undefined,
       ...(rerun ? { rerun } : {}),
       ...(batchId ? { batchId } : {}),
       dryRun,
       maxInFlight,
-      store: store || undefined,
-      outputsFile: outputsFile ? resolve(cwd, outputsFile) : undefined,
-      env,
-      cwd,
       ...deps.clients,
     });
     let issueNote = "";

@@ -1,11 +1,11 @@
-import { resolve } from "node:path";
 import { failureMessage } from "../../lib/aws-errors.js";
 import { type LaunchRequest, launchOptionsFor } from "../../lib/batch/from-config.js";
 import { BATCH_ID, batchOrigin, describeActor } from "../../lib/batch/record.js";
 import { stopScenarioBatch } from "../../lib/batch/stop.js";
 import { steeringLines } from "../../lib/batch/summary.js";
-import { type ActionCore, defaultCore, readName, scenarioFileOf } from "../shared/inputs.js";
-import { type IssuesApi, octokitIssues, openTrackingIssue, repositoryOf } from "../shared/tracking-issue.js";
+import { type ActionCore, defaultCore } from "../shared/inputs.js";
+import { readScenarioInputs, scenarioRequest } from "../shared/scenario-target.js";
+import { type IssuesApi, octokitIssues, openTrackingIssue } from "../shared/tracking-issue.js";
 
 export type { ActionCore } from "../shared/inputs.js";
 
@@ -44,28 +44,18 @@ export interface RunDeps {
 export async function run(deps: RunDeps = {}): Promise<void> {
   const core = deps.core ?? defaultCore();
   try {
-    const project = readName(core, Inputs.Project, "project");
-    const scenario = readName(core, Inputs.Scenario, "scenario");
+    const inputs = readScenarioInputs(core);
+    const { project, scenario, token } = inputs;
     const batchId = core.getInput(Inputs.BatchId).trim();
     const ids = core.getInput(Inputs.Ids).trim();
     const reason = core.getInput(Inputs.Reason, { required: true }).trim();
-    const store = core.getInput(Inputs.Store).trim();
-    const outputsFile = core.getInput(Inputs.StackOutputs).trim();
-    const token = core.getInput(Inputs.GithubToken).trim();
-    const projectsDir = core.getInput(Inputs.ProjectsDir).trim() || "projects";
     if (batchId && !BATCH_ID.test(batchId))
       throw new Error(`Input ${Inputs.BatchId} is not a batch id: ${JSON.stringify(batchId)}`);
     if (!reason) throw new Error(`Input ${Inputs.Reason} is empty: say why the batch is stopped`);
-    const cwd = deps.cwd ?? process.cwd();
-    const env = deps.env ?? process.env;
-    const repo = token ? repositoryOf(env) : undefined;
+    const { env, repo, request } = scenarioRequest(inputs, deps);
 
     const options = await launchOptionsFor({
-      scenarioFile: scenarioFileOf(cwd, projectsDir, project, scenario),
-      store: store || undefined,
-      outputsFile: outputsFile ? resolve(cwd, outputsFile) : undefined,
-      env,
-      cwd,
+      ...request,
       quotas: false,
       ...deps.clients,
     });

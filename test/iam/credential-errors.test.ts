@@ -162,7 +162,7 @@ describe("each AWS credential error → exit code and one line naming who, the a
     expect(seen).toHaveLength(1); // the server answered: a real SDK round trip, not a client-side failure
     expect(describeAwsError(e, c.env)).toEqual({
       exitCode: c.exitCode,
-      name: expect.any(String),
+      name: c.error.split(" ")[0], // the AWS error code the server sent, as matched
       message: c.message,
     });
   });

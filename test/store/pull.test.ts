@@ -1,9 +1,9 @@
 // `mfpar pull` against s3rver: a whole scenario, a pull killed half-way (a real child process) and rerun, a file
 // damaged locally, an object that no longer matches what the agent recorded, and the --only/--batch selections.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { readFile, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExitCode } from "../../lib/exit-codes.js";
 import { digestBytes } from "../../lib/store/digest.js";
@@ -94,6 +94,14 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => s3?.stop());
 
+/** The files a pull left in `dir` (its journal aside), sorted. */
+const pulledFiles = (dir: string) =>
+  readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => relative(dir, join(d.parentPath, d.name)))
+    .filter((k) => k !== PULL_JOURNAL)
+    .sort();
+
 const all = () =>
   [...written.keys()].map((k) => k.slice("big/".length)).filter((k) => !k.includes("/batches/"));
 
@@ -167,10 +175,20 @@ describe("mfpar pull", () => {
       "base/resultados/64/_FAILED.json",
       "base/resultados/64/attempts/1/model.log",
     ]);
+    // Exactly the failed IDs' files (61-64), none of a success.
+    expect(pulledFiles(failed)).toEqual(
+      all()
+        .filter((k) => /^base\/resultados\/6[1-4]\//.test(k))
+        .sort(),
+    );
 
     const some = join(root, "some");
     const s = await pull(["--store", "s3://results/big", "--to", some, "--only", "5-6,61"]);
     expect(s.stdout).toMatch(/^10 files from/);
+    const picked = all().filter((k) => /^base\/resultados\/(5|6|61)\//.test(k));
+    expect(picked).toHaveLength(10);
+    expect(pulledFiles(some)).toEqual(picked.sort());
+    await expectPulled(some, picked);
 
     const batch = join(root, "batch");
     const b = await pull(["--store", "s3://results/big", "--to", batch, "--batch", "b1", "--only", "3,61"]);
