@@ -2,8 +2,7 @@
 // ensemble report's machinery (Vega-Lite compiled to SVG at build time, lib/report/charts.ts).
 import type { TopLevelSpec } from "vega-lite";
 import { formatInt, formatValue } from "../format/number.js";
-import { renderSvg } from "../report/charts.js";
-import { escapeHtml as h } from "../report/html.js";
+import { figure, escapeHtml as h, htmlPage } from "../report/html.js";
 import { formatPhi } from "./progress.js";
 import type { CalibrationResults, ParameterResult } from "./results.js";
 
@@ -46,10 +45,6 @@ function table(header: string[], rows: string[][], align: ("l" | "r")[], flagged
         `<tr${flagged[j] ? ' class="flag"' : ""}>${r.map((c, i) => `<td${cls(i)}>${c}</td>`).join("")}</tr>`,
     )
     .join("")}</tbody></table>`;
-}
-
-async function figure(spec: TopLevelSpec, caption: string, label: string): Promise<string> {
-  return `<figure role="img" aria-label="${h(label)}">${await renderSvg(spec)}<figcaption>${caption}</figcaption></figure>`;
 }
 
 /** Phi against iteration, log scale; pestpp-ies: the mean with the min–max band of the realizations. */
@@ -466,17 +461,5 @@ export async function renderCalibrationReport(
       )}<p class="note">Observations with weight 0 are carried for information (no measured value is compared).</p></section>`,
     );
   parts.push(`<p class="note">Made by mfpar from the master's files (${h(f.store)}).</p>`);
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${h(title)}</title>
-<style>${CSS}</style>
-</head>
-<body><main>
-${parts.join("\n")}
-</main></body>
-</html>
-`;
+  return htmlPage(title, CSS, parts);
 }

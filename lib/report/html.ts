@@ -102,13 +102,31 @@ function table(
     .join("")}</tbody></table>`;
 }
 
-async function figure(
+/** One chart as an accessible figure; shared with the calibration report (lib/calibrate/report.ts). */
+export async function figure(
   spec: Parameters<typeof renderSvg>[0],
   caption: string,
   label: string,
 ): Promise<string> {
   const svg = await renderSvg(spec);
   return `<figure role="img" aria-label="${h(label)}">${svg}<figcaption>${caption}</figcaption></figure>`;
+}
+
+/** The self-contained page around a report's parts (inline CSS, no script); shared with the calibration report. */
+export function htmlPage(title: string, css: string, parts: readonly string[]): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${h(title)}</title>
+<style>${css}</style>
+</head>
+<body><main>
+${parts.join("\n")}
+</main></body>
+</html>
+`;
 }
 
 /** Renders the report page. */
@@ -269,17 +287,5 @@ export async function renderReport(f: ReportFacts): Promise<string> {
   parts.push(
     `<p class="note">Files beside this report: <code>ensemble.csv</code> (one row per realization, <code>real_name</code> first), <code>statistics.csv</code>, <code>failed.csv</code>, <code>summary.json</code>. Made by mfpar.</p>`,
   );
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${h(title)}</title>
-<style>${CSS}</style>
-</head>
-<body><main>
-${parts.join("\n")}
-</main></body>
-</html>
-`;
+  return htmlPage(title, CSS, parts);
 }
