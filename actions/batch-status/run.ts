@@ -4,13 +4,15 @@ import { launchBatch } from "../../lib/batch/launch.js";
 import type { BatchRecord } from "../../lib/batch/record.js";
 import { steeringLines } from "../../lib/batch/summary.js";
 import { type AggregateResult, aggregateScenario } from "../../lib/report/aggregate.js";
+import { DEFAULT_FAILED_FRACTION, failuresAbove, failuresLine, mentionsOf } from "../../lib/status/alerts.js";
 import { type BatchPass, statusPass } from "../../lib/status/pass.js";
-import { ensembleMarkdown, headline, statusMarkdown } from "../../lib/status/summary.js";
+import { ensembleMarkdown, failuresMarkdown, headline, statusMarkdown } from "../../lib/status/summary.js";
 import { summaryKeys } from "../../lib/store/keys.js";
 import { calibrationPasses, calibrationStore } from "../shared/calibration-pass.js";
 import { type ActionCore, defaultCore, readBoolean } from "../shared/inputs.js";
 import { readScenarioInputs, scenarioRequest } from "../shared/scenario-target.js";
 import {
+  type Announcement,
   type IssuesApi,
   octokitIssues,
   type TrackingResult,
@@ -133,6 +135,8 @@ export async function run(deps: RunDeps = {}): Promise<void> {
         const stopped = b.status === "stopped";
         const result = await updateTrackingIssue(api, repo, b, {
           comment: markdown,
+          mentions: mentionsOf(b.origin, sc.config.notify),
+          announce: announcements(p, complete, stopped, sc.config.alerts?.failedFraction),
           ...(complete
             ? { report: completionReport(p, reportKey, links) }
             : stopped
@@ -141,7 +145,7 @@ export async function run(deps: RunDeps = {}): Promise<void> {
         });
         issues.push(result);
         core.info(
-          `${b.batchId}: tracking issue #${result.issue} ${result.createdIssue ? "opened" : "found"}, status comment ${result.createdComment ? "created" : "updated"}${result.report ? ", completion report posted" : ""}${result.closed ? ", closed" : ""}`,
+          `${b.batchId}: tracking issue #${result.issue} ${result.createdIssue ? "opened" : "found"}, status comment ${result.createdComment ? "created" : "updated"}${result.report ? ", completion report posted" : ""}${result.announced.length ? `, announced ${result.announced.join(" and ")}` : ""}${result.closed ? ", closed" : ""}`,
         );
       }
     }
@@ -150,6 +154,36 @@ export async function run(deps: RunDeps = {}): Promise<void> {
     // AWS credential/permission errors: one line naming the role, the action and the fix.
     core.setFailed(failureMessage(e, deps.env ?? process.env));
   }
+}
+
+/**
+ * What this pass has to announce (each once per batch; the tracking issue knows which were): completion, a stop
+ * (Stop batch announces it first; this is for a stop from a laptop), failures above `alerts.failedFraction`.
+ */
+function announcements(
+  p: BatchPass,
+  complete: boolean,
+  stopped: boolean,
+  fraction = DEFAULT_FAILED_FRACTION,
+): Announcement[] {
+  const b = p.batch!;
+  const what = `batch \`${b.batchId}\` of ${b.project}/${b.scenario}`;
+  const out: Announcement[] = [];
+  if (complete) out.push({ event: "complete", line: `${what} is complete: ${headline(p.status)}.` });
+  if (stopped)
+    out.push({
+      event: "stopped",
+      line: `${what} was stopped${b.stop ? ` by ${b.stop.by}: ${b.stop.reason}` : ""}.`,
+    });
+  if (failuresAbove(p.status, fraction)) {
+    const line = failuresLine(p.status, fraction);
+    out.push({
+      event: "failures",
+      line: `${what}: ${line}.`,
+      details: `### Failures above the alert threshold: ${b.project}/${b.scenario} · batch ${b.batchId}\n\n${headline(p.status)}. ${line} (\`alerts.failedFraction\` in the project or scenario).\n\n${failuresMarkdown(p.status)}`,
+    });
+  }
+  return out;
 }
 
 /** Who stopped the batch and what had finished, its pinned versions and reruns (lib/batch/summary.ts). */

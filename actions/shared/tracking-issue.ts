@@ -3,9 +3,12 @@
 // scheduled status pass edits one status comment in place; the pass that sees the batch complete posts the
 // completion report as a new comment (a new comment notifies the people watching, an edit does not) and closes
 // the issue. Issues are found again by their label and a hidden marker in the body, comments by theirs, so
-// every step is idempotent.
+// every step is idempotent. Mentions (the launcher, `notify:`) go only in new comments, and each event's comment
+// carries its own marker (`mfpar-notify:<batch>:<event>`): the comment that mentions is the record that it was
+// announced, so a pass that dies after posting, a re-run or the next scheduled pass never mentions again.
 import type { BatchRecord, BatchTracking } from "../../lib/batch/record.js";
 import { describeOrigin } from "../../lib/batch/record.js";
+import type { BatchEvent } from "../../lib/status/alerts.js";
 
 /** The part of Octokit's `rest.issues` used here (`github.getOctokit(token).rest.issues` fits). */
 export interface IssuesApi {
@@ -74,6 +77,8 @@ export const TRACKING_LABEL = "mfpar-batch";
 export const issueMarker = (batchId: string) => `<!-- mfpar-batch:${batchId} -->`;
 export const commentMarker = (batchId: string) => `<!-- mfpar-status:${batchId} -->`;
 export const reportMarker = (batchId: string) => `<!-- mfpar-report:${batchId} -->`;
+export const notifyMarker = (batchId: string, event: BatchEvent) =>
+  `<!-- mfpar-notify:${batchId}:${event} -->`;
 const PAGE = 100;
 
 /** The repository (`GITHUB_REPOSITORY`) as owner and name; throws when it is not `owner/repo`. */
@@ -165,18 +170,47 @@ export function trackingOf(issue: Issue): BatchTracking {
   return { issue: issue.number, ...(issue.html_url ? { url: issue.html_url } : {}) };
 }
 
-async function findComment(
-  api: IssuesApi,
-  r: Repo,
-  issue: number,
-  marker: string,
-): Promise<IssueComment | undefined> {
+/** Every comment of an issue, oldest first. */
+export async function listAllComments(api: IssuesApi, r: Repo, issue: number): Promise<IssueComment[]> {
+  const out: IssueComment[] = [];
   for (let page = 1; ; page++) {
     const { data } = await api.listComments({ ...r, issue_number: issue, per_page: PAGE, page });
-    const hit = data.find((c) => c.body?.includes(marker));
-    if (hit) return hit;
-    if (data.length < PAGE) return undefined;
+    out.push(...data);
+    if (data.length < PAGE) return out;
   }
+}
+
+/** An event to announce once per batch, with mentions. */
+export interface Announcement {
+  event: BatchEvent;
+  /** What happened, in one sentence (after the mentions). */
+  line: string;
+  /** Posted with the line as a comment of its own when no report goes with it (the failure alert). */
+  details?: string;
+}
+
+/** The announcements no comment of the issue has made yet. */
+export function unannounced(
+  comments: readonly IssueComment[],
+  batchId: string,
+  announcements: readonly Announcement[],
+): Announcement[] {
+  return announcements.filter((a) => !comments.some((c) => c.body?.includes(notifyMarker(batchId, a.event))));
+}
+
+/**
+ * The block that opens a comment announcing `events`: each event's marker, then the mentions and what happened
+ * (no line when nobody is to be mentioned).
+ */
+export function announcementBlock(
+  batchId: string,
+  mentions: readonly string[],
+  events: readonly Announcement[],
+): string {
+  if (!events.length) return "";
+  const markers = events.map((a) => notifyMarker(batchId, a.event)).join("\n");
+  const say = mentions.length ? `${mentions.join(" ")}: ${events.map((a) => a.line).join(" ")}\n\n` : "";
+  return `${markers}\n${say}`;
 }
 
 export interface TrackingUpdate {
@@ -186,6 +220,13 @@ export interface TrackingUpdate {
   report?: string;
   /** How the issue is closed with the report: `completed` (default), or `not_planned` for a stopped batch. */
   closeAs?: "completed" | "not_planned";
+  /** Who to mention (`@ana`, `@acme/hydro`) with the announcements. */
+  mentions?: readonly string[];
+  /**
+   * Events to announce, each once per batch: in the report when this pass posts one, else (the failure alert of
+   * a running batch) as a comment of their own.
+   */
+  announce?: readonly Announcement[];
 }
 
 export interface TrackingResult {
@@ -196,12 +237,14 @@ export interface TrackingResult {
   createdComment: boolean;
   /** The completion report's comment, when this pass posted it. */
   report?: number;
+  /** Events this pass announced (with the mentions, when there was anyone to mention). */
+  announced: BatchEvent[];
   closed: boolean;
 }
 
 /**
  * Writes a status pass to the batch's issue: the status comment edited in place (created on the first pass),
- * and on completion the report posted once and the issue closed.
+ * events not announced yet announced, and on completion the report posted once and the issue closed.
  */
 export async function updateTrackingIssue(
   api: IssuesApi,
@@ -211,23 +254,30 @@ export async function updateTrackingIssue(
 ): Promise<TrackingResult> {
   const { issue, created } = await openTrackingIssue(api, r, b);
   const body = `${commentMarker(b.batchId)}\n${u.comment}`;
-  const existing = created ? undefined : await findComment(api, r, issue.number, commentMarker(b.batchId));
+  // One listing serves the status comment, the report and the announcement markers.
+  const comments = created ? [] : await listAllComments(api, r, issue.number);
+  const existing = comments.find((c) => c.body?.includes(commentMarker(b.batchId)));
   const comment = existing
     ? (await api.updateComment({ ...r, comment_id: existing.id, body })).data
     : (await api.createComment({ ...r, issue_number: issue.number, body })).data;
+  const pending = unannounced(comments, b.batchId, u.announce ?? []);
+  const mentions = u.mentions ?? [];
   let report: number | undefined;
   let closed = false;
+  let announced: BatchEvent[] = [];
   if (u.report !== undefined) {
     // A pass that died between posting and closing must not post the report twice.
-    const posted = await findComment(api, r, issue.number, reportMarker(b.batchId));
-    if (!posted)
+    const posted = comments.some((c) => c.body?.includes(reportMarker(b.batchId)));
+    if (!posted) {
       report = (
         await api.createComment({
           ...r,
           issue_number: issue.number,
-          body: `${reportMarker(b.batchId)}\n${u.report}`,
+          body: `${reportMarker(b.batchId)}\n${announcementBlock(b.batchId, mentions, pending)}${u.report}`,
         })
       ).data.id;
+      announced = pending.map((a) => a.event);
+    }
     if (issue.state !== "closed") {
       await api.update({
         ...r,
@@ -237,6 +287,13 @@ export async function updateTrackingIssue(
       });
       closed = true;
     }
+  } else if (pending.length) {
+    await api.createComment({
+      ...r,
+      issue_number: issue.number,
+      body: `${announcementBlock(b.batchId, mentions, pending)}${pending.map((a) => a.details ?? "").join("\n")}`,
+    });
+    announced = pending.map((a) => a.event);
   }
   return {
     issue: issue.number,
@@ -245,6 +302,7 @@ export async function updateTrackingIssue(
     createdIssue: created,
     createdComment: !existing,
     ...(report !== undefined ? { report } : {}),
+    announced,
     closed,
   };
 }

@@ -3,9 +3,17 @@ import { type LaunchRequest, launchOptionsFor } from "../../lib/batch/from-confi
 import { BATCH_ID, batchOrigin, describeActor } from "../../lib/batch/record.js";
 import { stopScenarioBatch } from "../../lib/batch/stop.js";
 import { steeringLines } from "../../lib/batch/summary.js";
+import { mentionsOf } from "../../lib/status/alerts.js";
 import { type ActionCore, defaultCore } from "../shared/inputs.js";
 import { readScenarioInputs, scenarioRequest } from "../shared/scenario-target.js";
-import { type IssuesApi, octokitIssues, openTrackingIssue } from "../shared/tracking-issue.js";
+import {
+  announcementBlock,
+  type IssuesApi,
+  listAllComments,
+  octokitIssues,
+  openTrackingIssue,
+  unannounced,
+} from "../shared/tracking-issue.js";
 
 export type { ActionCore } from "../shared/inputs.js";
 
@@ -86,8 +94,22 @@ export async function run(deps: RunDeps = {}): Promise<void> {
     let issue = "";
     if (repo) {
       const api = await (deps.issues ?? octokitIssues)(token);
-      const { issue: i } = await openTrackingIssue(api, repo, b);
-      await api.createComment({ ...repo, issue_number: i.number, body: `### Stop\n\n${text}` });
+      const { issue: i, created } = await openTrackingIssue(api, repo, b);
+      // Stopping the whole batch is announced (the launcher and notify: mentioned) once, however often it is asked.
+      const announce = r.ids
+        ? []
+        : unannounced(created ? [] : await listAllComments(api, repo, i.number), b.batchId, [
+            {
+              event: "stopped",
+              line: `batch \`${b.batchId}\` of ${project}/${scenario} was stopped by ${by}: ${reason}.`,
+            },
+          ]);
+      const mentions = mentionsOf(b.origin, options.scenario.config.notify);
+      await api.createComment({
+        ...repo,
+        issue_number: i.number,
+        body: `${announcementBlock(b.batchId, mentions, announce)}### Stop\n\n${text}`,
+      });
       issue = String(i.number);
     }
     core.setOutput(Outputs.Issue, issue);

@@ -168,7 +168,8 @@ export async function loadScenario(scenarioPath: string, project?: LoadedProject
   // Merge the scenario's overrides over the raw project data, then validate the result as a project.
   const raw = src.data as Record<string, unknown>;
   const overrides: Record<string, unknown> = {};
-  for (const k of ["task", "model", "names", "aws"] as const) if (raw[k] !== undefined) overrides[k] = raw[k];
+  for (const k of ["task", "model", "names", "aws", "notify", "alerts"] as const)
+    if (raw[k] !== undefined) overrides[k] = raw[k];
   const mergedData = deepMerge(proj.source.data, overrides);
   const merged = projectSchema.safeParse(mergedData);
   const sources = [

@@ -275,6 +275,41 @@ const budgetSchema = z.strictObject({
     .meta({ description: "Who is emailed by the budget's alarms." }),
 });
 
+/**
+ * `notify:` handles: a GitHub user `@name` or a team `org/team` (`@org/team` too). A bare `name` is refused: it
+ * could mean either, and GitHub would not mention it.
+ */
+export const GITHUB_USER = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
+const GITHUB_TEAM = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
+const handleSchema = z.string().superRefine((v, ctx) => {
+  const at = v.startsWith("@");
+  const [owner, team, ...rest] = (at ? v.slice(1) : v).split("/");
+  if (team !== undefined && !rest.length && GITHUB_USER.test(owner ?? "") && GITHUB_TEAM.test(team)) return;
+  if (team === undefined && at && GITHUB_USER.test(owner ?? "")) return;
+  ctx.addIssue({
+    code: "custom",
+    message:
+      team === undefined && !at && GITHUB_USER.test(v)
+        ? `expected a GitHub handle "@${v}" (a user) or "org/team" (a team), found ${JSON.stringify(v)}`
+        : `expected a GitHub handle such as "@ana" (a user) or "acme/hydro" (a team), found ${JSON.stringify(v)}`,
+  });
+});
+const notifySchema = z.array(handleSchema).meta({
+  description:
+    'Who the tracking issue mentions, besides the person who launched, when a batch completes, is stopped or crosses alerts.failedFraction: GitHub users "@name" or teams "org/team". A scenario\'s list replaces the project\'s.',
+});
+const alertsSchema = z.strictObject({
+  failedFraction: z
+    .number()
+    .min(0, "expected a fraction between 0 and 1, e.g. 0.05 for 5%")
+    .max(1, "expected a fraction between 0 and 1, e.g. 0.05 for 5%")
+    .optional()
+    .meta({
+      description:
+        "Mention the launcher and notify: once when more than this fraction of a batch's IDs have failed (0 = at the first failure, 1 = never). Default 0.05.",
+    }),
+});
+
 export const projectSchema = z.strictObject({
   $schema: z.string().optional(),
   project: nameSchema("project"),
@@ -296,6 +331,8 @@ export const projectSchema = z.strictObject({
     description:
       "An AWS Budgets budget on the project's tagged costs, with email alarms (created by the home-region stack).",
   }),
+  notify: notifySchema.optional(),
+  alerts: alertsSchema.optional(),
 });
 export type ProjectConfig = z.output<typeof projectSchema>;
 export type ProjectInput = z.input<typeof projectSchema>;
@@ -331,5 +368,7 @@ export const scenarioSchema = z.strictObject({
     .optional(),
   names: namesSchema.optional(),
   aws: partial(awsSchema).optional(),
+  notify: notifySchema.optional(),
+  alerts: alertsSchema.optional(),
 });
 export type ScenarioConfig = z.output<typeof scenarioSchema>;

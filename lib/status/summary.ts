@@ -106,15 +106,18 @@ export function statusMarkdown(s: BatchStatus, opts: MarkdownOptions = {}): stri
   const c = countsTable(s);
   out.push(markdownTable(c.header, c.rows, c.align), "");
   out.push(markdownTable(["", ""], factsRows(s)), "");
-  if (s.failures.length) {
-    const f = failuresTable(s);
-    out.push("#### Failures by cause", "", markdownTable(f.header, f.rows, f.align), "");
-  }
+  if (s.failures.length) out.push(failuresMarkdown(s), "");
   out.push(
     `<sub>Observed ${s.observedAt.replace("T", " ").slice(0, 19)} UTC${s.complete ? " · batch complete" : ""}</sub>`,
     "",
   );
   return out.join("\n");
+}
+
+/** "#### Failures by cause" and its table. */
+export function failuresMarkdown(s: BatchStatus): string {
+  const f = failuresTable(s);
+  return `#### Failures by cause\n\n${markdownTable(f.header, f.rows, f.align)}\n`;
 }
 
 /**

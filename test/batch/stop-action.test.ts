@@ -68,6 +68,7 @@ const env = {
 beforeAll(async () => {
   dir = tempDir("mfpar-stop-action-");
   const { scenarioFile } = makeDemoProject(dir, 12);
+  writeFileSync(scenarioFile, "scenario: e2e\nids: 1-12\nnotify: [acme/hydro]\n");
   const scenario = await loadScenario(scenarioFile);
   store = new LocalStore(join(dir, "results"));
   const model = fakeModel(store, { project: "demo", scenario: "e2e" });
@@ -146,5 +147,19 @@ describe("stop-batch action", () => {
     );
     expect(comment).toContain("At the stop: 4 done, 0 failed, 8 running (now stopped), 0 not started.");
     expect(c.summary.join("")).toContain("### Stop batch");
+    // The stop is announced: notify: mentioned (the batch was launched from a laptop: no launcher to mention).
+    expect(comment).toContain(
+      `<!-- mfpar-notify:${batchId}:stopped -->\n@acme/hydro: batch \`${batchId}\` of demo/e2e was stopped by ana (https://github.com/o/r/actions/runs/77): wrong scenario.\n\n### Stop`,
+    );
+  });
+
+  it("a second Stop batch of the same batch is noted in the issue but mentions nobody again", async () => {
+    const c = fakeCore({ ...inputs(), reason: "still wrong" });
+    await run({ ...deps(), core: c.core });
+    expect(c.failed()).toBeUndefined();
+    const bodies = api.comments.get(1)!.map((x) => x.body!);
+    expect(bodies).toHaveLength(2);
+    expect(bodies[1]).toMatch(/^### Stop\n\n.*still wrong/);
+    expect(bodies.filter((b) => b.includes("@acme/hydro"))).toHaveLength(1);
   });
 });

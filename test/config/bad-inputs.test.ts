@@ -187,6 +187,21 @@ const cases: Array<[string, Parameters<typeof errorsOf>[0], string]> = [
   ],
   ["missing ids", { scenario: "scenario: s\n" }, 's.yaml:1:1: error: missing required key "ids"'],
   [
+    "notify: a bare name is neither a user nor a team",
+    { project: `${PROJECT}notify: ["@ana", luis]\n` },
+    'project.yaml:9:18: error: notify.1: expected a GitHub handle "@luis" (a user) or "org/team" (a team), found "luis"',
+  ],
+  [
+    "notify: not a GitHub name",
+    { scenario: 'scenario: s\nids: 1-3\nnotify: ["@ana smith"]\n' },
+    's.yaml:3:10: error: notify.0: expected a GitHub handle such as "@ana" (a user) or "acme/hydro" (a team), found "@ana smith"',
+  ],
+  [
+    "alerts.failedFraction as a percentage",
+    { scenario: "scenario: s\nids: 1-3\nalerts: { failedFraction: 5 }\n" },
+    "s.yaml:3:27: error: alerts.failedFraction: expected a fraction between 0 and 1, e.g. 0.05 for 5%, found 5",
+  ],
+  [
     "reversed range",
     { scenario: "scenario: s\nids: 1-20,40-35\n" },
     's.yaml:2:6: error: invalid ID range "40-35": expected start ≤ end, e.g. "35-40"',

@@ -96,7 +96,9 @@ beforeAll(async () => {
   s3 = await startS3Server({ buckets: ["results"] });
   store = openStore("s3://results/demo", { s3Client: s3.client });
   dir = tempDir("mfpar-batch-status-");
-  makeDemoProject(dir, 20);
+  const { scenarioFile } = makeDemoProject(dir, 20);
+  // Who else hears of the batch: a user and a team, set for this scenario.
+  writeFileSync(scenarioFile, `scenario: e2e\nids: 1-20\nnotify: ["@ana", acme/hydro]\n`);
   outputsFile = join(dir, "stack-outputs.json");
   writeFileSync(outputsFile, JSON.stringify({ "mfpar-demo-us-east-1": { launcher: demoOutputs() } }));
   const ids = Array.from({ length: 20 }, (_, i) => String(i + 1));
@@ -112,7 +114,7 @@ beforeAll(async () => {
     maxAttempts: 3,
     idsPerTask: 1,
     store: "s3://results/demo",
-    origin: { kind: "github", url: "https://github.com/o/r/actions/runs/1" },
+    origin: { kind: "github", url: "https://github.com/o/r/actions/runs/1", actor: "hydro-dev" },
     createdAt: new Date(Date.now() - 3_600_000).toISOString(),
     status: "open",
     launches: {},
@@ -200,20 +202,27 @@ describe("batch-status action", () => {
     expect(started).toHaveLength(8); // nothing relaunched: 20 is out of attempts
     expect(c.outputs).toEqual({ batches: BATCH, completed: BATCH, done: "19", remaining: "0", issues: "1" });
 
+    // One listing of the comments serves the status comment, the report's and the announcements' markers.
     expect(api.calls).toEqual([
       "listForRepo",
       "listComments",
       "updateComment",
-      "listComments",
       "createComment",
       "update:closed",
     ]);
     const [status, report] = api.comments.get(1)!;
+    // The completion mentions the launcher and the scenario's notify: handles, in the report itself.
+    expect(report!.body).toContain(
+      `@hydro-dev @ana @acme/hydro: batch \`${BATCH}\` of demo/e2e is complete: 19 / 20 done · 1 out of attempts.`,
+    );
     expect(status!.body).toContain("19 / 20 done · 1 out of attempts");
     expect(status!.body).toContain("#### Final report");
     expect(
-      report!.body!.startsWith(`<!-- mfpar-report:${BATCH} -->\n### Batch ${BATCH} complete: demo/e2e`),
+      report!.body!.startsWith(
+        `<!-- mfpar-report:${BATCH} -->\n<!-- mfpar-notify:${BATCH}:complete -->\n@hydro-dev @ana @acme/hydro: `,
+      ),
     ).toBe(true);
+    expect(report!.body).toContain(`### Batch ${BATCH} complete: demo/e2e`);
     expect(report!.body).toContain("19 / 20 done · 1 out of attempts");
     expect(report!.body).toContain("| Convergence | 1 | 20 |");
     expect(report!.body).toMatch(/\| Cost so far \| \$\d/);

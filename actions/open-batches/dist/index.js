@@ -87232,6 +87232,26 @@ var budgetSchema = external_exports.strictObject({
   alertPercent: external_exports.number().int().min(1).max(1e3).default(80).meta({ description: "Email when the month's actual cost passes this percentage of the budget." }),
   emails: external_exports.array(external_exports.email()).min(1, "expected at least one address to alert").meta({ description: "Who is emailed by the budget's alarms." })
 });
+var GITHUB_USER = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
+var GITHUB_TEAM = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
+var handleSchema = external_exports.string().superRefine((v, ctx) => {
+  const at = v.startsWith("@");
+  const [owner, team, ...rest] = (at ? v.slice(1) : v).split("/");
+  if (team !== void 0 && !rest.length && GITHUB_USER.test(owner ?? "") && GITHUB_TEAM.test(team)) return;
+  if (team === void 0 && at && GITHUB_USER.test(owner ?? "")) return;
+  ctx.addIssue({
+    code: "custom",
+    message: team === void 0 && !at && GITHUB_USER.test(v) ? `expected a GitHub handle "@${v}" (a user) or "org/team" (a team), found ${JSON.stringify(v)}` : `expected a GitHub handle such as "@ana" (a user) or "acme/hydro" (a team), found ${JSON.stringify(v)}`
+  });
+});
+var notifySchema = external_exports.array(handleSchema).meta({
+  description: `Who the tracking issue mentions, besides the person who launched, when a batch completes, is stopped or crosses alerts.failedFraction: GitHub users "@name" or teams "org/team". A scenario's list replaces the project's.`
+});
+var alertsSchema = external_exports.strictObject({
+  failedFraction: external_exports.number().min(0, "expected a fraction between 0 and 1, e.g. 0.05 for 5%").max(1, "expected a fraction between 0 and 1, e.g. 0.05 for 5%").optional().meta({
+    description: "Mention the launcher and notify: once when more than this fraction of a batch's IDs have failed (0 = at the first failure, 1 = never). Default 0.05."
+  })
+});
 var projectSchema = external_exports.strictObject({
   $schema: external_exports.string().optional(),
   project: nameSchema("project"),
@@ -87250,7 +87270,9 @@ var projectSchema = external_exports.strictObject({
   closeout: closeoutSchema.prefault({}),
   budget: budgetSchema.optional().meta({
     description: "An AWS Budgets budget on the project's tagged costs, with email alarms (created by the home-region stack)."
-  })
+  }),
+  notify: notifySchema.optional(),
+  alerts: alertsSchema.optional()
 });
 var idsSchema = external_exports.union([
   external_exports.string(),
@@ -87272,7 +87294,9 @@ var scenarioSchema = external_exports.strictObject({
   task: partial2(taskSchema).optional(),
   model: partial2(modelSchema).extend({ run: partial2(runSchema).optional() }).optional(),
   names: namesSchema.optional(),
-  aws: partial2(awsSchema).optional()
+  aws: partial2(awsSchema).optional(),
+  notify: notifySchema.optional(),
+  alerts: alertsSchema.optional()
 });
 
 // lib/config/yaml.ts
@@ -87540,7 +87564,8 @@ async function loadScenario(scenarioPath, project) {
   }
   const raw = src.data;
   const overrides = {};
-  for (const k5 of ["task", "model", "names", "aws"]) if (raw[k5] !== void 0) overrides[k5] = raw[k5];
+  for (const k5 of ["task", "model", "names", "aws", "notify", "alerts"])
+    if (raw[k5] !== void 0) overrides[k5] = raw[k5];
   const mergedData = deepMerge(proj.source.data, overrides);
   const merged = projectSchema.safeParse(mergedData);
   const sources = [
