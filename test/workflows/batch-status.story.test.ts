@@ -38,6 +38,10 @@ describe("Batch status: the schedule reconciles choapa/cb until it completes", (
     });
     story = await startStory({ buckets: [RESULTS], endpoints: { ECS: sim.endpoint } });
     choapaWithModel(story.repo, "1-12");
+    // Who else hears of cb's batches: a team (the launcher is mentioned anyway).
+    story.repo.commit("choapa/cb: notify the hydrogeology team", {
+      "projects/choapa/cb.yaml": "scenario: cb\nids: 1-12\nnotify: [acme/hydrogeology]\n",
+    });
     await seedStackState(story.s3.client);
     // What the task definition gives the container: the scenario (in the image: here the repository's copy)
     // and the results bucket.
@@ -107,6 +111,16 @@ describe("Batch status: the schedule reconciles choapa/cb until it completes", (
     expect(report!.body).toMatch(/\| ow1 \| 6 \| \d/);
     expect(report!.body).toContain("6 realizations aggregated × 16 observations; 0 not done.");
     expect(story.world.github.state.issues[0]!.state).toBe("closed");
+    // The completion mentions hydro-dev, who dispatched Run batch, and the scenario's notify: team — in the report.
+    expect(report!.body).toContain(
+      `@hydro-dev @acme/hydrogeology: batch \`${batchId}\` of choapa/cb is complete: 6 / 6 done.`,
+    );
+    // The next scheduled pass finds nothing open: no status job, no comment, nobody mentioned again.
+    const next = await story.run("batch-status", schedule(story.repo));
+    expect(next.jobs.map((j) => `${j.id}:${j.result}`)).toEqual(["open:success", "status:skipped"]);
+    const after = story.world.github.state.comments.filter((c) => c.issue_number === 1);
+    expect(after.map((c) => c.body)).toEqual(comments.map((c) => c.body));
+    expect(after.filter((c) => c.body.includes("@hydro-dev"))).toHaveLength(1);
     const summary = await story.s3.client.send(
       new GetObjectCommand({ Bucket: RESULTS, Key: "cb/summary/ensemble.csv" }),
     );

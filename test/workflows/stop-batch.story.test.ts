@@ -3,6 +3,8 @@
 // "Stop batch" from main. The workflow assumes the run role, reads the stack outputs from Terraform state, and
 // the stop-batch action stops every running task with the reason, marks the batch stopping, and tells the
 // tracking issue who stopped it and what had finished. Then the scheduled Batch status pass launches nothing.
+// Before the stop, 8 of its IDs fail (more than alerts.failedFraction's 5%): a scheduled pass mentions the
+// launcher and the scenario's notify: handle once, the next pass does not; the stop mentions them again.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBatch } from "../../lib/batch/launch.js";
 import { readBatchRecord } from "../../lib/batch/record.js";
@@ -24,6 +26,8 @@ const FAST: EcsRateLimits = {
   readApi: { burst: 1000, perSecond: 1000 },
 };
 const FAMILY = "task-agente-choapa-cb";
+// The bucket the stack names (the scheduled Batch status finds open batches in the buckets the config names).
+const RESULTS = `${STORY_ACCOUNT}-agente-choapa-cb`;
 // The test's own ECS client (creating the batch) signs with dummy keys; the workflow's come from its session.
 process.env.AWS_ACCESS_KEY_ID ??= "test";
 process.env.AWS_SECRET_ACCESS_KEY ??= "test";
@@ -47,8 +51,8 @@ function choapaOutputs(): ProjectStackOutputs {
         taskDefinitionArn: FAMILY,
         container: "agente-choapa-cb",
         image: `${STORY_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/agente-choapa-cb:0a1b2c3`,
-        bucket: "results",
-        store: "s3://results",
+        bucket: RESULTS,
+        store: `s3://${RESULTS}`,
       },
     },
   };
@@ -69,8 +73,8 @@ describe("Stop batch: the owner stops choapa/cb mid-way", () => {
       maxRunning: 1000,
       limits: FAST,
     });
-    story = await startStory({ buckets: ["results"], endpoints: { ECS: sim.endpoint } });
-    store = openStore("s3://results", { s3Client: story.s3.client });
+    story = await startStory({ buckets: [RESULTS], endpoints: { ECS: sim.endpoint } });
+    store = openStore(`s3://${RESULTS}`, { s3Client: story.s3.client });
     model = fakeModel(store, { project: "choapa", scenario: "cb" });
   }, 120_000);
   afterAll(async () => {
@@ -88,7 +92,14 @@ describe("Stop batch: the owner stops choapa/cb mid-way", () => {
         Body: JSON.stringify({ version: 4, outputs: { launcher: { value: outputs } } }),
       }),
     );
-    // A batch of the 127 IDs of cb, 40 at a time; 15 finish before the stop.
+    // cb as the story's repository has it: 25 tasks in flight (a status pass tops up to that, no more), and who
+    // else hears of its batches.
+    story.repo.commit("choapa/cb: 25 in flight, notify the modelling lead", {
+      "projects/choapa/cb.yaml":
+        "scenario: cb\nids: { file: calibrated_runs_choapa_cb.txt }\ntask: { maxInFlight: 25 }\nnotify: ['@modelling-lead']\n",
+    });
+    // A batch of the 127 IDs of cb, launched by hydro-dev from Run batch, 40 at a time; 15 finish before the stop,
+    // 8 of them not converging (deterministic: not retried).
     const scenario = await loadScenario(`${repoRoot}/projects/choapa/cb.yaml`);
     const first = await launchBatch({
       scenario,
@@ -97,12 +108,36 @@ describe("Stop batch: the owner stops choapa/cb mid-way", () => {
       ecs: () => createEcsClient("us-east-1", sim.endpoint),
       limits: FAST,
       maxInFlight: 40,
+      env: {
+        GITHUB_SERVER_URL: "https://github.com",
+        GITHUB_REPOSITORY: "acme/mfpar",
+        GITHUB_RUN_ID: "5",
+        GITHUB_ACTOR: "hydro-dev",
+      },
     });
     batchId = first.batch.batchId;
     expect(first.reconcile.totals.launched).toBe(40);
+    model.fail(first.batch.ids.slice(0, 8), "non-convergence");
     model.release(first.batch.ids.slice(0, 15));
     for (let i = 0; i < 500 && sim.tasks().filter((t) => t.lastStatus === "STOPPED").length < 15; i++)
       await new Promise((r) => setTimeout(r, 10));
+
+    // The scheduled pass sees 8 of 127 failed (6.3% > 5%): an alert mentioning the launcher and notify: (that the
+    // next passes do not repeat it is test/status/notify.test.ts's; a story pass costs seconds).
+    const alertText = `@hydro-dev @modelling-lead: batch \`${batchId}\` of choapa/cb: 8 of 127 IDs failed (6.3%), more than alerts.failedFraction 5%.`;
+    const pass = await story.run("batch-status", {
+      name: "schedule",
+      payload: { schedule: "*/15 * * * *" },
+      ref: "refs/heads/main",
+    });
+    expect(pass.conclusion).toBe("success");
+    expect(story.world.github.state.comments.map((c) => c.body).filter((b) => b.includes("@"))).toEqual([
+      expect.stringContaining(alertText),
+    ]);
+    expect(story.world.github.state.comments.map((c) => c.body).join("\n")).toContain(
+      "### Failures above the alert threshold: choapa/cb",
+    );
+    expect(sim.counts().RunTask).toBe(40);
 
     const r = await story.run("stop-batch", {
       name: "workflow_dispatch",
@@ -121,9 +156,9 @@ describe("Stop batch: the owner stops choapa/cb mid-way", () => {
     ).toBe("success");
     const job = r.job("stop")!;
     expect(job.permissions).toMatchObject({ contents: "read", "id-token": "write", issues: "write" });
-    expect(story.world.cloud.sessions.map((s) => [s.role, s.subject])).toEqual([
-      ["mfpar-github-run", "repo:acme/mfpar:ref:refs/heads/main"],
-    ]);
+    expect(
+      story.world.cloud.sessions.filter((s) => s.job === "stop").map((s) => [s.role, s.subject]),
+    ).toEqual([["mfpar-github-run", "repo:acme/mfpar:ref:refs/heads/main"]]);
     // 25 tasks were running: each got StopTask with the reason.
     const stopped = sim.tasks().filter((t) => t.stopCode === "UserInitiated");
     expect(stopped).toHaveLength(25);
@@ -138,12 +173,16 @@ describe("Stop batch: the owner stops choapa/cb mid-way", () => {
     expect(record.status).toBe("stopping");
     expect(record.stop).toMatchObject({
       reason: "wrong scenario",
-      finished: { done: 15, running: 25, notStarted: 87 },
+      finished: { done: 7, failed: 8, running: 25, notStarted: 87 },
     });
     // The tracking issue tells who stopped it and what had finished.
     const comments = story.world.github.state.comments.map((c) => c.body).join("\n");
     expect(comments).toContain(`**Batch \`${batchId}\` of choapa/cb stopping** by ana (`);
-    expect(comments).toContain("At the stop: 15 done, 0 failed, 25 running (now stopped), 87 not started.");
+    expect(comments).toContain("At the stop: 7 done, 8 failed, 25 running (now stopped), 87 not started.");
+    // The stop mentions the launcher and notify: (once: the alert before was another event).
+    expect(comments).toContain(
+      `@hydro-dev @modelling-lead: batch \`${batchId}\` of choapa/cb was stopped by ana (https://github.com/acme/mfpar/actions/runs/`,
+    );
     // Nothing is launched for it afterwards, even by a pass acting on it.
     const runTasks = sim.counts().RunTask;
     const after = await launchBatch({
