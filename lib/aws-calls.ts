@@ -97,6 +97,8 @@ const arn = {
   containerInstances: (t: CallTarget) =>
     `arn:aws:ecs:${t.region}:${t.account}:container-instance/${t.cluster}/*`,
   fargateQuota: (t: CallTarget) => `arn:aws:servicequotas:${t.region}:${t.account}:fargate/L-3032A538`,
+  /** Cost Explorer reads the account's primary billing view unless a request names another. */
+  primaryBillingView: (t: CallTarget) => `arn:aws:billing::${t.account}:billingview/primary`,
   star: () => "*",
 };
 const check = (action: string, resource: CallCheck["resource"], context?: CallCheck["context"]): CallCheck =>
@@ -406,6 +408,18 @@ export const AWS_CALLS: AwsCall[] = [
         roles: ["plan", "run"],
         why: "the account's Fargate vCPU quota caps tasks in flight (launch preview, launch, status)",
         checks: [check("servicequotas:GetServiceQuota", arn.fargateQuota)],
+      },
+    ],
+  },
+  // Cost Explorer: the actual cost beside the estimate in a batch's completion report (lib/pricing/actual.ts).
+  {
+    client: "@aws-sdk/client-cost-explorer",
+    command: "GetCostAndUsageCommand",
+    uses: [
+      {
+        roles: ["run"],
+        why: "status: what the batch's days cost, filtered by the mfpar:project tag (us-east-1 endpoint; $0.01 a call, asked once per report). Without a BillingViewArn the request reads the account's primary billing view",
+        checks: [check("ce:GetCostAndUsage", arn.primaryBillingView)],
       },
     ],
   },

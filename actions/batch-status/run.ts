@@ -1,13 +1,22 @@
+import type { CostExplorerClient } from "@aws-sdk/client-cost-explorer";
 import { failureMessage } from "../../lib/aws-errors.js";
 import { type LaunchRequest, launchOptionsFor } from "../../lib/batch/from-config.js";
 import { launchBatch } from "../../lib/batch/launch.js";
 import type { BatchRecord } from "../../lib/batch/record.js";
 import { steeringLines } from "../../lib/batch/summary.js";
+import { actualCost, costExplorerClient } from "../../lib/pricing/actual.js";
 import { type AggregateResult, aggregateScenario } from "../../lib/report/aggregate.js";
 import { DEFAULT_FAILED_FRACTION, failuresAbove, failuresLine, mentionsOf } from "../../lib/status/alerts.js";
 import { type BatchPass, statusPass } from "../../lib/status/pass.js";
-import { ensembleMarkdown, failuresMarkdown, headline, statusMarkdown } from "../../lib/status/summary.js";
+import {
+  costMarkdown,
+  ensembleMarkdown,
+  failuresMarkdown,
+  headline,
+  statusMarkdown,
+} from "../../lib/status/summary.js";
 import { summaryKeys } from "../../lib/store/keys.js";
+import { isS3Location } from "../../lib/store/location.js";
 import { calibrationPasses, calibrationStore } from "../shared/calibration-pass.js";
 import { type ActionCore, defaultCore, readBoolean } from "../shared/inputs.js";
 import { readScenarioInputs, scenarioRequest } from "../shared/scenario-target.js";
@@ -47,6 +56,8 @@ export interface RunDeps {
   cwd?: string;
   /** Client overrides for tests (see LaunchRequest). */
   clients?: Pick<LaunchRequest, "ecs" | "quotas" | "s3Client">;
+  /** Cost Explorer for the actual cost in the completion report (default: us-east-1 client; false: not asked). */
+  costExplorer?: Pick<CostExplorerClient, "send"> | false;
   /** The issues API for a token (default: @actions/github's Octokit). */
   issues?: (token: string) => IssuesApi | Promise<IssuesApi>;
   now?: () => Date;
@@ -120,6 +131,7 @@ export async function run(deps: RunDeps = {}): Promise<void> {
         : undefined;
     const api = token ? await (deps.issues ?? octokitIssues)(token) : undefined;
     const issues: TrackingResult[] = [];
+    const ce = deps.costExplorer === false ? undefined : (deps.costExplorer ?? costExplorerClient());
     for (const p of passes) {
       const b = p.batch!;
       const reportKey = `${options.store.url}${summaryKeys.report(sc.scenario)}`;
@@ -138,7 +150,29 @@ export async function run(deps: RunDeps = {}): Promise<void> {
           mentions: mentionsOf(b.origin, sc.config.notify),
           announce: announcements(p, complete, stopped, sc.config.alerts?.failedFraction),
           ...(complete
-            ? { report: completionReport(p, reportKey, links) }
+            ? {
+                // The estimate beside what Cost Explorer says (asked only when the report is posted).
+                report: async () => {
+                  const now = deps.now?.() ?? new Date();
+                  const actual =
+                    ce && isS3Location(options.store.url)
+                      ? await actualCost({
+                          client: ce,
+                          project: sc.project,
+                          scenario: sc.scenario,
+                          from: b.createdAt,
+                          to: b.completedAt ?? now,
+                          now,
+                        })
+                      : undefined;
+                  if (actual && !actual.ok)
+                    core.info(`${b.batchId}: actual cost unavailable: ${actual.reason}`);
+                  return (
+                    completionReport(p, reportKey, links) +
+                    costMarkdown({ project: sc.project, scenario: sc.scenario }, p.status.cost, actual)
+                  );
+                },
+              }
             : stopped
               ? { report: stopReport(p, links), closeAs: "not_planned" as const }
               : {}),

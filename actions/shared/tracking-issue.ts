@@ -216,8 +216,11 @@ export function announcementBlock(
 export interface TrackingUpdate {
   /** The status comment (Markdown); the hidden marker is added. */
   comment: string;
-  /** The batch is complete (or stopped): post this report (once) and close the issue. */
-  report?: string;
+  /**
+   * The batch is complete (or stopped): post this report (once) and close the issue. A function is called only
+   * when the report is to be posted (what it asks, e.g. Cost Explorer at $0.01 a call, is not asked again).
+   */
+  report?: string | (() => Promise<string>);
   /** How the issue is closed with the report: `completed` (default), or `not_planned` for a stopped batch. */
   closeAs?: "completed" | "not_planned";
   /** Who to mention (`@ana`, `@acme/hydro`) with the announcements. */
@@ -269,11 +272,12 @@ export async function updateTrackingIssue(
     // A pass that died between posting and closing must not post the report twice.
     const posted = comments.some((c) => c.body?.includes(reportMarker(b.batchId)));
     if (!posted) {
+      const text = typeof u.report === "string" ? u.report : await u.report();
       report = (
         await api.createComment({
           ...r,
           issue_number: issue.number,
-          body: `${reportMarker(b.batchId)}\n${announcementBlock(b.batchId, mentions, pending)}${u.report}`,
+          body: `${reportMarker(b.batchId)}\n${announcementBlock(b.batchId, mentions, pending)}${text}`,
         })
       ).data.id;
       announced = pending.map((a) => a.event);

@@ -233,7 +233,19 @@ export function githubBoundaryPolicy(p: { account: string; stateBucket: string }
   return doc([
     allow(
       "MfparServices",
-      ["budgets:*", "ec2:*", "ecr:*", "ecs:*", "iam:*", "logs:*", "s3:*", "servicequotas:*", "tag:*"],
+      [
+        "budgets:*",
+        // Cost Explorer: only its cost read (status's actual cost); nothing else of it is mfpar's business.
+        "ce:GetCostAndUsage",
+        "ec2:*",
+        "ecr:*",
+        "ecs:*",
+        "iam:*",
+        "logs:*",
+        "s3:*",
+        "servicequotas:*",
+        "tag:*",
+      ],
       ["*"],
     ),
     denyBootstrapState(p.stateBucket),
@@ -551,6 +563,10 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
       [a.repository],
     ),
     fargateQuotas,
+    // The actual cost in a completion report (lib/pricing/actual.ts). Cost Explorer scopes it by billing view
+    // only (a request without one reads the account's primary view), never by project: the request filters by
+    // the project tag.
+    allow("ReadCostsOfBillingViews", ["ce:GetCostAndUsage"], ["*"]),
     denyBootstrapState(p.stateBucket),
   ];
 

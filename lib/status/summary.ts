@@ -4,6 +4,8 @@
 import { formatDuration } from "../format/duration.js";
 import { formatInt, formatPercent, formatUsd, formatValue } from "../format/number.js";
 import { markdownTable, progressBar, textTable } from "../format/table.js";
+import { type ActualCostResult, PROJECT_COST_TAG, SCENARIO_TAG } from "../pricing/actual.js";
+import type { BatchCostEstimate } from "../pricing/cost.js";
 import type { ObservationStats } from "../stats.js";
 import { FAILURE_LABELS } from "./failures.js";
 import { type BatchStatus, STATE_LABELS, STATUS_STATES } from "./status.js";
@@ -158,4 +160,44 @@ export function statusText(s: BatchStatus): string {
     out.push("", "Failures by cause", textTable(f.header, f.rows, f.align));
   }
   return `${out.join("\n")}\n`;
+}
+
+/** Marks the cost section of a report, so a later pass can replace it in place (the actual cost coming in). */
+export const COST_SECTION = { start: "<!-- mfpar-cost -->", end: "<!-- /mfpar-cost -->" };
+
+/**
+ * The estimate beside the actual cost (Cost Explorer): what the report of a finished batch shows. `actual`
+ * undefined: not asked (a local store).
+ */
+export function costMarkdown(
+  o: { project: string; scenario: string },
+  estimate: BatchCostEstimate | undefined,
+  actual: ActualCostResult | undefined,
+): string {
+  const rows: [string, string][] = [];
+  if (estimate) rows.push(["Estimate", `${formatUsd(estimate.soFarUsd)} — ${estimate.basis}`]);
+  if (actual && !actual.ok)
+    rows.push(["Actual (Cost Explorer)", `actual cost unavailable: ${actual.reason}`]);
+  else if (actual?.ok) {
+    const a = actual.cost;
+    const lastDay = new Date(Date.parse(a.end) - 86_400_000).toISOString().slice(0, 10);
+    const days = a.start === lastDay ? a.start : `${a.start} – ${lastDay}`;
+    rows.push([
+      "Actual (Cost Explorer)",
+      (a.scenarioTagSeen
+        ? `${formatUsd(a.scenarioUsd)} tagged ${SCENARIO_TAG}=${o.scenario} · `
+        : `no cost carried ${SCENARIO_TAG} (activate it as a cost allocation tag for the scenario's share) · `) +
+        `${formatUsd(a.projectUsd)} tagged ${PROJECT_COST_TAG}=${o.project} · UTC ${days}`,
+    ]);
+    rows.push([
+      "",
+      a.state === "provisional"
+        ? `**provisional**: Cost Explorer's data lags up to 24 h; these days are all in after ${a.availableAt.slice(0, 16).replace("T", " ")} UTC (Cost Explorer, tag ${PROJECT_COST_TAG}=${o.project})`
+        : a.state === "estimated"
+          ? "all days in; AWS's estimate until the month's bill is final"
+          : "final",
+    ]);
+  }
+  if (!rows.length) return "";
+  return `${COST_SECTION.start}\n#### Cost\n\n${markdownTable(["", ""], rows)}\n${COST_SECTION.end}\n`;
 }

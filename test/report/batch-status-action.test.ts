@@ -7,7 +7,9 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ActionCore, run } from "../../actions/batch-status/run.js";
 import { type BatchRecord, readBatchRecord, writeBatchRecord } from "../../lib/batch/record.js";
+import { costExplorerClient } from "../../lib/pricing/actual.js";
 import { openStore, type ResultStore, storeKeys } from "../../lib/store/index.js";
+import { startFakeCostExplorer } from "../../testing/aws/cost-explorer.js";
 import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { demoOutputs, makeDemoProject } from "../support/demo-project.js";
 import { FakeIssues } from "../support/fake-issues.js";
@@ -92,8 +94,20 @@ async function failure(id: string, attempt: number) {
   );
 }
 
+let ce: Awaited<ReturnType<typeof startFakeCostExplorer>>;
+const createdAt = new Date(Date.now() - 3_600_000).toISOString();
 beforeAll(async () => {
   s3 = await startS3Server({ buckets: ["results"] });
+  // Cost Explorer (the fake: the real one is AWS-only) knows what the batch's day cost, tagged as tasks are.
+  ce = await startFakeCostExplorer();
+  process.env.AWS_ENDPOINT_URL_COST_EXPLORER = ce.endpoint;
+  process.env.AWS_ACCESS_KEY_ID ??= "test";
+  process.env.AWS_SECRET_ACCESS_KEY ??= "test";
+  ce.lines.push({
+    date: createdAt.slice(0, 10),
+    usd: 0.42,
+    tags: { "mfpar:project": "demo", "mfpar:scenario": "e2e" },
+  });
   store = openStore("s3://results/demo", { s3Client: s3.client });
   dir = tempDir("mfpar-batch-status-");
   const { scenarioFile } = makeDemoProject(dir, 20);
@@ -115,7 +129,7 @@ beforeAll(async () => {
     idsPerTask: 1,
     store: "s3://results/demo",
     origin: { kind: "github", url: "https://github.com/o/r/actions/runs/1", actor: "hydro-dev" },
-    createdAt: new Date(Date.now() - 3_600_000).toISOString(),
+    createdAt,
     status: "open",
     launches: {},
   };
@@ -123,7 +137,11 @@ beforeAll(async () => {
   for (let i = 1; i <= 12; i++) await success(String(i));
   await failure("13", 1);
 });
-afterAll(() => s3?.stop());
+afterAll(async () => {
+  await s3?.stop();
+  await ce?.stop();
+  delete process.env.AWS_ENDPOINT_URL_COST_EXPLORER;
+});
 
 const inputs = () => ({
   project: "demo",
@@ -147,6 +165,7 @@ describe("batch-status action", () => {
       s3Client: s3.client,
     },
     issues: () => api,
+    costExplorer: costExplorerClient(),
   });
 
   it("without act: reports only — no RunTask, the batch record as it was, no summary written", async () => {
@@ -229,6 +248,13 @@ describe("batch-status action", () => {
     expect(report!.body).toContain("#### Ensemble");
     expect(report!.body).toContain("| Observation | n | Mean | P5 | P50 | P95 |");
     expect(report!.body).toContain("19 realizations aggregated × 16 observations; 1 not done.");
+    // The estimate beside the actual cost of the batch's days, provisional (Cost Explorer lags a day), once.
+    expect(report!.body).toMatch(/\| Estimate \| \$\d+\.\d\d — /);
+    expect(report!.body).toMatch(
+      /\| Actual \(Cost Explorer\) \| \$0\.42 tagged mfpar:scenario=e2e · \$0\.42 tagged mfpar:project=demo · UTC \d{4}-/,
+    );
+    expect(report!.body).toContain("**provisional**: Cost Explorer's data lags up to 24 h");
+    expect(ce.calls).toHaveLength(1);
     expect(api.issues[0]!.state).toBe("closed");
 
     expect((await readBatchRecord(store, "e2e", BATCH))!.status).toBe("complete");

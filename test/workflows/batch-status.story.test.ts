@@ -97,6 +97,13 @@ describe("Batch status: the schedule reconciles choapa/cb until it completes", (
 
   it("when every ID is done: the same comment edited, the completion report posted, the issue closed", async () => {
     await sim.settled(120_000);
+    // What Cost Explorer (the fake cloud's: the real one is AWS-only) says choapa cost on the batch's day: its
+    // tasks (tagged with the scenario) and its results bucket (the project's tag only).
+    const day = new Date().toISOString().slice(0, 10);
+    story.world.cloud.costs.lines.push(
+      { date: day, usd: 0.31, tags: { "mfpar:project": "choapa", "mfpar:scenario": "cb" } },
+      { date: day, usd: 0.02, tags: { "mfpar:project": "choapa" } },
+    );
     const before = story.world.github.state.comments.filter((c) => c.issue_number === 1);
     const r = await story.run("batch-status", schedule(story.repo));
     expect(r.conclusion).toBe("success");
@@ -110,6 +117,17 @@ describe("Batch status: the schedule reconciles choapa/cb until it completes", (
     expect(report!.body).toContain("#### Ensemble");
     expect(report!.body).toMatch(/\| ow1 \| 6 \| \d/);
     expect(report!.body).toContain("6 realizations aggregated × 16 observations; 0 not done.");
+    if (process.env.MFPAR_STORY_DUMP)
+      (await import("node:fs")).writeFileSync(process.env.MFPAR_STORY_DUMP, report!.body);
+    // The estimate beside the actual cost, asked once, marked provisional (Cost Explorer lags a day).
+    expect(report!.body).toMatch(/\| Estimate \| \$\d+\.\d\d — 1 vCPU, 2 GB per task/);
+    expect(report!.body).toContain(
+      `| Actual (Cost Explorer) | $0.31 tagged mfpar:scenario=cb · $0.33 tagged mfpar:project=choapa · UTC ${day}`,
+    );
+    expect(report!.body).toContain("**provisional**");
+    expect(story.world.cloud.costs.calls).toHaveLength(1);
+    if (process.env.MFPAR_STORY_DUMP)
+      (await import("node:fs")).writeFileSync(process.env.MFPAR_STORY_DUMP, report!.body);
     expect(story.world.github.state.issues[0]!.state).toBe("closed");
     // The completion mentions hydro-dev, who dispatched Run batch, and the scenario's notify: team — in the report.
     expect(report!.body).toContain(

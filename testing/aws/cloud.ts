@@ -8,6 +8,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type CostExplorerState, costExplorerState, handleCostExplorer } from "./cost-explorer.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: event payloads and AWS requests are arbitrary JSON
 type Loose = any;
@@ -69,7 +70,7 @@ export type CloudEvent =
   | { kind: "task-definition"; family: string; image: string; stack: string; imageInRegistry: boolean };
 
 export interface FakeCloud {
-  /** `http://127.0.0.1:<port>` — AWS_ENDPOINT_URL_ECR / _STS. */
+  /** `http://127.0.0.1:<port>` — AWS_ENDPOINT_URL_ECR / _STS / _SERVICE_QUOTAS / _COST_EXPLORER. */
   endpoint: string;
   repositories: Repository[];
   sessions: Session[];
@@ -91,6 +92,8 @@ export interface FakeCloud {
   sessionOf(token: string | undefined): Session | undefined;
   /** Service Quotas values by quota code (default 4,000: an established account's Fargate vCPU quota). */
   quotas: Record<string, number>;
+  /** Cost Explorer's data (testing/aws/cost-explorer.ts): cost lines a story seeds, calls received. */
+  costs: CostExplorerState;
   /** Extra routes (the runner's control endpoint for shims). */
   route(path: string, handler: (body: unknown) => Promise<unknown>): void;
   stop(): Promise<void>;
@@ -286,6 +289,12 @@ export async function startFakeCloud(): Promise<FakeCloud> {
         `ECR ${op} is not implemented by the fake registry`,
       );
     }
+    const ce = handleCostExplorer(cloud.costs, target, body);
+    if (ce) {
+      res.writeHead(ce.status, { "content-type": "application/x-amz-json-1.1" });
+      res.end(JSON.stringify(ce.body));
+      return;
+    }
     if (target.startsWith("ServiceQuotasV20190624.GetServiceQuota")) {
       const input = JSON.parse(body || "{}") as { ServiceCode?: string; QuotaCode?: string };
       res.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
@@ -332,6 +341,7 @@ export async function startFakeCloud(): Promise<FakeCloud> {
     stacks: new Map(),
     events,
     quotas: {},
+    costs: costExplorerState(),
     pushedTags: () => events.flatMap((e) => (e.kind === "push" ? [e.image] : [])),
     registryHost,
     findRepository,

@@ -23,7 +23,7 @@ export const runnerRepoRoot = resolve(here, "..", "..");
 export interface WorldOptions {
   /** owner/name of the repository the runs belong to (GITHUB_REPOSITORY). Default acme/mfpar. */
   repository?: string;
-  /** AWS endpoints by SDK service id env suffix: { S3: s3rver.endpoint, ECS: sim.endpoint }. ECR and STS are the fake cloud's. */
+  /** AWS endpoints by SDK service id env suffix: { S3: s3rver.endpoint, ECS: sim.endpoint }. ECR, STS, Service Quotas and Cost Explorer are the fake cloud's. */
   endpoints?: Record<string, string>;
   /** node_modules the checkouts link to (npm ci stands in). Default: this repository's. */
   nodeModules?: string;
@@ -60,6 +60,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
     ECR: cloud.endpoint,
     STS: cloud.endpoint,
     SERVICE_QUOTAS: cloud.endpoint,
+    COST_EXPLORER: cloud.endpoint,
     ...(opts.endpoints ?? {}),
   };
   const toolsDir = join(here, "tools");
