@@ -7,6 +7,7 @@ import {
   type ECRClient,
 } from "@aws-sdk/client-ecr";
 import {
+  DeleteTaskDefinitionsCommand,
   DeregisterTaskDefinitionCommand,
   type ECSClient,
   ListTaskDefinitionsCommand,
@@ -30,7 +31,7 @@ import {
   verifyRepository,
 } from "./images.js";
 import type { Discovery } from "./inventory.js";
-import { backupMetaDir, Journal } from "./journal.js";
+import { backupMetaDir, backupRoot, Journal } from "./journal.js";
 import { buildReceipt, type DeletionList, type Receipt, receiptMarkdown } from "./receipt.js";
 import type { BackupTarget } from "./target.js";
 import type { CloseoutClients, CloseoutInventory } from "./types.js";
@@ -152,6 +153,8 @@ export interface ExecuteOptions {
 }
 
 export interface ExecuteResult {
+  /** Where the backup, its journal, state and receipt live under the target: {@link backupRoot}. */
+  root: string;
   receipt: Receipt;
   state: CloseoutState;
   copied: { objects: number; skipped: number; bytes: number; archives: number; archivesSkipped: number };
@@ -159,7 +162,12 @@ export interface ExecuteResult {
   deleted: DeletionList;
 }
 
-const statePath = (project: string) => `${backupMetaDir(project)}/state.json`;
+const statePath = (root: string) => `${backupMetaDir(root)}/state.json`;
+
+/** What `--confirm` must repeat: the project name, or `{project}/{scenario}` when retiring a scenario. */
+export function confirmationOf(inv: Pick<CloseoutInventory, "project" | "scope">): string {
+  return inv.scope ? `${inv.project}/${inv.scope.scenario}` : inv.project;
+}
 export const receiptPaths = (project: string) => ({
   json: `${project}/closeout-receipt.json`,
   md: `${project}/closeout-receipt.md`,
@@ -170,18 +178,27 @@ export async function readState(target: BackupTarget, project: string): Promise<
   return text ? (JSON.parse(text) as CloseoutState) : { project, completed: {} };
 }
 
-/** Refuses unless the confirmation repeats the project name and no task of the project is running. */
+/**
+ * Refuses unless the confirmation repeats the project name (`{project}/{scenario}` when retiring a scenario)
+ * and no task of the project (of the scenario) is running; a scenario is not retired while a batch is open.
+ */
 export function checkPreconditions(inv: CloseoutInventory, confirm: string | undefined): void {
-  if (confirm !== inv.project)
+  const expected = confirmationOf(inv);
+  if (confirm !== expected)
     throw new CloseoutRefused(
       confirm === undefined
-        ? `close-out of "${inv.project}" needs --confirm ${inv.project}: nothing was touched`
-        : `confirmation does not match: expected "${inv.project}", got "${confirm}"; nothing was touched`,
+        ? `close-out of "${expected}" needs --confirm ${expected}: nothing was touched`
+        : `confirmation does not match: expected "${expected}", got "${confirm}"; nothing was touched`,
     );
   const running = Object.entries(inv.runningTasks).filter(([, n]) => n > 0);
+  const what = inv.scope ? `scenario "${expected}"` : `project "${inv.project}"`;
   if (running.length)
     throw new CloseoutRefused(
-      `project "${inv.project}" still has running tasks (${running.map(([r, n]) => `${n} in ${r}`).join(", ")}): wait for its batches to finish or stop them; nothing was touched`,
+      `${what} still has running tasks (${running.map(([r, n]) => `${n} in ${r}`).join(", ")}): wait for its batches to finish or stop them; nothing was touched`,
+    );
+  if (inv.scope?.openBatches.length)
+    throw new CloseoutRefused(
+      `${what} has open batches (${inv.scope.openBatches.join(", ")}): wait for them to complete or stop them (mfpar stop); nothing was touched`,
     );
 }
 
@@ -211,7 +228,8 @@ export async function executeCloseout(o: ExecuteOptions): Promise<ExecuteResult>
 export interface CloseoutRun {
   o: ExecuteOptions;
   inv: CloseoutInventory;
-  project: string;
+  /** Where the backup lives under the target ({@link backupRoot}): the "project" of every path below it. */
+  root: string;
   state: CloseoutState;
   journal: Journal;
   bucketSources: BucketSource[];
@@ -241,13 +259,13 @@ export async function planStep(o: ExecuteOptions): Promise<CloseoutRun> {
   const now = o.now ?? (() => new Date());
   checkPreconditions(inv, o.confirm);
 
-  const project = inv.project;
-  const state = await readState(o.target, project);
-  const journal = await Journal.open(o.target, project);
+  const root = backupRoot(inv);
+  const state = await readState(o.target, root);
+  const journal = await Journal.open(o.target, root);
   return {
     o,
     inv,
-    project,
+    root,
     state,
     journal,
     bucketSources: inv.buckets.map((b) => ({
@@ -256,6 +274,7 @@ export async function planStep(o: ExecuteOptions): Promise<CloseoutRun> {
       listing: listings.get(b.name)!,
     })),
     result: {
+      root,
       receipt: undefined as unknown as Receipt,
       state,
       copied: { objects: 0, skipped: 0, bytes: 0, archives: 0, archivesSkipped: 0 },
@@ -266,7 +285,7 @@ export async function planStep(o: ExecuteOptions): Promise<CloseoutRun> {
     done: (p) => state.completed[p] !== undefined,
     complete: async (p) => {
       state.completed[p] = now().toISOString();
-      await o.target.writeText(statePath(project), `${JSON.stringify(state, null, 2)}\n`);
+      await o.target.writeText(statePath(root), `${JSON.stringify(state, null, 2)}\n`);
       log(`phase ${p}: done`);
     },
   };
@@ -274,7 +293,7 @@ export async function planStep(o: ExecuteOptions): Promise<CloseoutRun> {
 
 /** Step "backup": copies every bucket object (and older version) and exports every image, journaled. */
 export async function backupStep(run: CloseoutRun): Promise<void> {
-  const { o, inv, project, journal, log, now, result } = run;
+  const { o, inv, root: project, journal, log, now, result } = run;
   // Copying is redone on every run (journaled objects are skipped): a resumed run may see new objects.
   log(`phase backup-buckets: ${run.bucketSources.length} bucket(s) into ${o.target.url}`);
   const copied = await backupBuckets({
@@ -311,7 +330,7 @@ export async function backupStep(run: CloseoutRun): Promise<void> {
 
 /** Step "verify": re-reads every object and archive from the backup; throws {@link VerificationFailed}. */
 export async function verifyStep(run: CloseoutRun): Promise<Verified> {
-  const { o, inv, project, journal } = run;
+  const { o, inv, root: project, journal } = run;
   run.log("phase verify: re-reading every object and archive from the backup");
   const mismatches: Mismatch[] = [];
   const verified: Verified = { buckets: [], repositories: [], versions: new Map(), digests: new Map() };
@@ -343,7 +362,7 @@ export async function verifyStep(run: CloseoutRun): Promise<Verified> {
  * the first and writes its own beside the journal) and the job summary, then seals the backup.
  */
 export async function receiptStep(run: CloseoutRun, verified: Verified): Promise<void> {
-  const { o, inv, project, journal, state, now } = run;
+  const { o, inv, root: project, journal, state, now } = run;
   const receipt = buildReceipt({
     inventory: inv,
     buckets: verified.buckets,
@@ -383,8 +402,11 @@ export async function destroyStep(run: CloseoutRun, verified: Verified): Promise
   log("phase empty-buckets");
   for (const b of inv.buckets) {
     const client = o.clients.s3(b.region);
-    const r = await emptyBucket(client, b.name, verified.versions.get(b.name)!);
-    if (r) log(`  s3://${b.name}: ${r} version(s) and delete marker(s) deleted`);
+    const prefix = inv.scope?.bucketPrefix;
+    const r = await emptyBucket(client, b.name, verified.versions.get(b.name)!, prefix);
+    if (r) log(`  s3://${b.name}${prefix ? `/${prefix}` : ""}: ${r} version(s) and delete marker(s) deleted`);
+    if (prefix)
+      run.result.deleted.prefixes = [...(run.result.deleted.prefixes ?? []), `s3://${b.name}/${prefix}`];
   }
   await run.complete("empty-buckets");
 
@@ -393,7 +415,11 @@ export async function destroyStep(run: CloseoutRun, verified: Verified): Promise
     await emptyRepository(o.clients.ecr(r.region), r.name, verified.digests.get(`${r.region}\n${r.name}`)!);
   await run.complete("empty-repositories");
 
-  if (!run.done("destroy-stacks")) {
+  if (inv.scope) {
+    // Retiring a scenario: the project's stacks stay (ADR 0012: the scenario's file is removed afterwards).
+    log(`phase destroy-stacks: none (retiring scenario ${inv.scope.scenario}: the project's stacks stay)`);
+    if (!run.done("destroy-stacks")) await run.complete("destroy-stacks");
+  } else if (!run.done("destroy-stacks")) {
     log(`phase destroy-stacks: ${inv.stacks.map((s) => s.name).join(", ")}`);
     await o.destroy(inv.stacks.map((s) => s.name));
     run.result.deleted.stacks = inv.stacks.map((s) => s.name);
@@ -412,12 +438,19 @@ export async function deleteStep(run: CloseoutRun, verified: Verified): Promise<
     for (const { region, family } of o.taskFamilies ?? []) {
       const n = await deregisterTaskDefinitions(o.clients.ecs(region), family);
       if (n) log(`  ${region} ${family}: ${n} revision(s) deregistered`);
+      // A retired scenario's revisions are deleted too: nothing will run them again.
+      if (inv.scope) {
+        const d = await deleteTaskDefinitions(o.clients.ecs(region), family);
+        if (d) log(`  ${region} ${family}: ${d} revision(s) deleted`);
+        result.deleted.taskFamilies = [...(result.deleted.taskFamilies ?? []), `${region}:${family}`];
+      }
     }
     await run.complete("deregister-task-definitions");
   }
 
   log("phase delete-buckets");
-  for (const b of inv.buckets) {
+  // A shared bucket stays: only the retired scenario's prefix was emptied.
+  for (const b of inv.scope?.bucketPrefix ? [] : inv.buckets) {
     if (await deleteBucketIfPresent(o.clients, b.region, b.name, verified.versions.get(b.name)!))
       result.deleted.buckets.push(b.name);
   }
@@ -450,10 +483,15 @@ export async function deleteStep(run: CloseoutRun, verified: Verified): Promise<
 
 const isGone = (e: unknown) => ["NoSuchBucket", "NotFound"].includes((e as { name?: string })?.name ?? "");
 
-/** Deletes every version of a bucket if all are verified; returns how many, 0 when already gone. */
-async function emptyBucket(client: S3Client, bucket: string, verified: Set<string>): Promise<number> {
+/** Deletes every version of a bucket (under `prefix`) if all are verified; how many, 0 when already gone. */
+async function emptyBucket(
+  client: S3Client,
+  bucket: string,
+  verified: Set<string>,
+  prefix?: string,
+): Promise<number> {
   try {
-    return await emptyBucketOnly(client, bucket, verified);
+    return await emptyBucketOnly(client, bucket, verified, prefix);
   } catch (e) {
     if (isGone(e)) return 0;
     throw e;
@@ -539,16 +577,37 @@ async function deleteRepositoryIfPresent(
  * familyPrefix also matches longer names such as another project's). Returns how many. Idempotent.
  */
 export async function deregisterTaskDefinitions(ecs: ECSClient, family: string): Promise<number> {
+  const arns = await revisionsOf(ecs, family, "ACTIVE");
+  for (const taskDefinition of arns) await ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition }));
+  return arns.length;
+}
+
+/** `family:revision` of every revision of exactly `family` with `status` (ListTaskDefinitions pages). */
+async function revisionsOf(ecs: ECSClient, family: string, status: "ACTIVE" | "INACTIVE"): Promise<string[]> {
   const arns: string[] = [];
   let nextToken: string | undefined;
   do {
     const page = await ecs.send(
-      new ListTaskDefinitionsCommand({ familyPrefix: family, status: "ACTIVE", nextToken, maxResults: 100 }),
+      new ListTaskDefinitionsCommand({ familyPrefix: family, status, nextToken, maxResults: 100 }),
     );
     for (const a of page.taskDefinitionArns ?? [])
       if (/task-definition\/([^:]+):\d+$/.exec(a)?.[1] === family) arns.push(a);
     nextToken = page.nextToken;
   } while (nextToken);
-  for (const taskDefinition of arns) await ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition }));
+  return arns;
+}
+
+/**
+ * Deletes every INACTIVE revision of exactly `family` (DeleteTaskDefinitions, 10 per call; ECS deletes only
+ * deregistered revisions, so {@link deregisterTaskDefinitions} runs first). Returns how many. Idempotent.
+ */
+export async function deleteTaskDefinitions(ecs: ECSClient, family: string): Promise<number> {
+  const arns = await revisionsOf(ecs, family, "INACTIVE");
+  for (let i = 0; i < arns.length; i += 10) {
+    const r = await ecs.send(new DeleteTaskDefinitionsCommand({ taskDefinitions: arns.slice(i, i + 10) }));
+    const f = r.failures ?? [];
+    if (f.length)
+      throw new Error(`${family}: DeleteTaskDefinitions failed for ${f[0]!.arn}: ${f[0]!.reason}`);
+  }
   return arns.length;
 }
