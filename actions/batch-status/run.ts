@@ -66,7 +66,9 @@ export async function run(deps: RunDeps = {}): Promise<void> {
       throw new Error(`Input ${Inputs.BatchId} is not a batch id: ${JSON.stringify(batchId)}`);
     const calibration = core.getInput(Inputs.Calibration).trim();
     if (calibration && !BATCH.test(calibration))
-      throw new Error(`Input ${Inputs.Calibration} is not a calibration name: ${JSON.stringify(calibration)}`);
+      throw new Error(
+        `Input ${Inputs.Calibration} is not a calibration name: ${JSON.stringify(calibration)}`,
+      );
     const { env, repo, request } = scenarioRequest(inputs, deps);
 
     const options = await launchOptionsFor({
