@@ -82,6 +82,8 @@ describe("Run calibration: choapa/cal-heads dispatched, followed by Batch status
     });
   }, 120_000);
   afterAll(async () => {
+    // A held master (a failed step above) finishes: nothing is left running.
+    writeFileSync(hold, "");
     await story?.stop();
     await sim?.stop();
   });
