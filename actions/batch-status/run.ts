@@ -17,7 +17,7 @@ import {
 } from "../../lib/status/summary.js";
 import { summaryKeys } from "../../lib/store/keys.js";
 import { isS3Location } from "../../lib/store/location.js";
-import { calibrationPasses, calibrationStore } from "../shared/calibration-pass.js";
+import { calibrationPasses, calibrationStore, reportCalibration } from "../shared/calibration-pass.js";
 import { type ActionCore, defaultCore, readBoolean } from "../shared/inputs.js";
 import { readScenarioInputs, scenarioRequest } from "../shared/scenario-target.js";
 import {
@@ -40,6 +40,7 @@ export enum Inputs {
   GithubToken = "github-token",
   Act = "act",
   ProjectsDir = "projects-dir",
+  Calibration = "calibration",
 }
 
 export enum Outputs {
@@ -76,6 +77,11 @@ export async function run(deps: RunDeps = {}): Promise<void> {
     const act = readBoolean(core, Inputs.Act);
     if (batchId && !BATCH.test(batchId))
       throw new Error(`Input ${Inputs.BatchId} is not a batch id: ${JSON.stringify(batchId)}`);
+    const calibration = core.getInput(Inputs.Calibration).trim();
+    if (calibration && !BATCH.test(calibration))
+      throw new Error(
+        `Input ${Inputs.Calibration} is not a calibration name: ${JSON.stringify(calibration)}`,
+      );
     const { env, repo, request } = scenarioRequest(inputs, deps);
 
     const options = await launchOptionsFor({
@@ -83,6 +89,19 @@ export async function run(deps: RunDeps = {}): Promise<void> {
       ...deps.clients,
     });
     const sc = options.scenario;
+    if (calibration) {
+      // Run calibration's start: only the calibration it started, reported (tracking issue), not reconciled.
+      const issue = await reportCalibration({
+        store: calibrationStore(options.store, sc.scenario),
+        name: calibration,
+        api: token ? await (deps.issues ?? octokitIssues)(token) : undefined,
+        repo,
+        info: (t) => core.info(t),
+        summary: (md) => core.summary.addRaw(md, true).write(),
+      });
+      core.setOutput(Outputs.Issues, issue === undefined ? "" : String(issue));
+      return;
+    }
     const passes = await statusPass({
       scenario: sc,
       store: options.store,

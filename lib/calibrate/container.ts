@@ -23,6 +23,11 @@ export enum CalibrationEnv {
   Argv = "MFPAR_CALIBRATION_ARGV",
   /** Master: seconds between syncs of its files to the store (default 15). */
   SyncSeconds = "MFPAR_CALIBRATION_SYNC_SECONDS",
+  /**
+   * Master: which start this is (default 1). A restarted master (2, 3, ...) first restores what the status pass
+   * prepared under `master-<attempt>/` (the resumed control file, the files it names) and streams there.
+   */
+  Attempt = "MFPAR_CALIBRATION_ATTEMPT",
 }
 
 export interface CalibrationRoleInput {
@@ -30,6 +35,8 @@ export interface CalibrationRoleInput {
   name: string;
   argv: string[];
   syncMs: number;
+  /** The master's start (1 = the first). */
+  attempt: number;
 }
 
 const where = (name: string) => ({ file: `environment variable ${name}` });
@@ -60,19 +67,32 @@ export function readCalibrationRole(env: Record<string, string | undefined>): Ca
     );
   const sync = Number(env[CalibrationEnv.SyncSeconds] ?? "15");
   if (!(sync > 0)) throw new UserError("expected a number of seconds > 0", where(CalibrationEnv.SyncSeconds));
-  return { role, name, argv: argv as string[], syncMs: sync * 1000 };
+  const attempt = Number(env[CalibrationEnv.Attempt] ?? "1");
+  if (!Number.isInteger(attempt) || attempt < 1)
+    throw new UserError(
+      `expected a whole number from 1, found ${JSON.stringify(env[CalibrationEnv.Attempt])}`,
+      where(CalibrationEnv.Attempt),
+    );
+  return { role, name, argv: argv as string[], syncMs: sync * 1000, attempt };
+}
+
+/** Downloads every object under `prefix` into `dir` (keys below the prefix as paths). Returns the names. */
+async function downloadPrefix(store: ResultStore, prefix: string, dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const o of store.list(prefix)) {
+    const name = o.key.slice(prefix.length);
+    const to = join(dir, name);
+    await mkdir(dirname(to), { recursive: true });
+    await store.getFile(o.key, to);
+    names.push(name);
+  }
+  return names;
 }
 
 /** Downloads `calibrations/<name>/input/` (what `mfpar calibrate --on ecs` prepared) into `dir`. */
 export async function downloadInput(store: ResultStore, name: string, dir: string): Promise<number> {
   const prefix = calibrationKeys.input(name, "");
-  let n = 0;
-  for await (const o of store.list(prefix)) {
-    const to = join(dir, o.key.slice(prefix.length));
-    await mkdir(dirname(to), { recursive: true });
-    await store.getFile(o.key, to);
-    n++;
-  }
+  const n = (await downloadPrefix(store, prefix, dir)).length;
   if (n === 0)
     throw new UserError(
       `nothing under ${store.url.replace(/\/?$/, "/")}${prefix}: was the calibration prepared?`,
@@ -81,11 +101,23 @@ export async function downloadInput(store: ResultStore, name: string, dir: strin
 }
 
 /**
- * Uploads the master's own files (`<case>.*`, its log) that changed since the last call. Returns a function to
- * call again; each call uploads only files whose size or mtime differ from what was last sent.
+ * Uploads the master's own files (`<case>.*`, its log) that changed since the last call, under the attempt's
+ * prefix. Returns a function to call again; each call uploads only files whose size or mtime differ from what
+ * was last sent (or, for `restored` files, from what they were when restored: they are in the store already).
  */
-export function masterSync(store: ResultStore, name: string, dir: string, base: string) {
+export async function masterSync(
+  store: ResultStore,
+  name: string,
+  dir: string,
+  base: string,
+  attempt = 1,
+  restored: string[] = [],
+) {
   const sent = new Map<string, string>();
+  for (const f of restored) {
+    const s = await stat(join(dir, f)).catch(() => undefined);
+    if (s) sent.set(f, `${s.size}:${s.mtimeMs}`);
+  }
   return async (): Promise<number> => {
     let n = 0;
     for (const f of (await readdir(dir)).sort()) {
@@ -94,7 +126,7 @@ export function masterSync(store: ResultStore, name: string, dir: string, base: 
       if (!s?.isFile()) continue;
       const sig = `${s.size}:${s.mtimeMs}`;
       if (sent.get(f) === sig) continue;
-      await store.putFile(calibrationKeys.master(name, f), join(dir, f));
+      await store.putFile(calibrationKeys.masterAttempt(name, attempt, f), join(dir, f));
       sent.set(f, sig);
       n++;
     }
@@ -119,7 +151,14 @@ export async function runCalibrationRole(o: {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   await mkdir(workDir, { recursive: true });
   const files = await downloadInput(store, input.name, workDir);
-  log(`mfpar ${input.role}: ${files} input files; running ${input.argv.join(" ")}`);
+  // A restarted master: what the status pass prepared for this attempt, over the input (the control file too).
+  const restored =
+    input.role === "master" && input.attempt > 1
+      ? await downloadPrefix(store, calibrationKeys.masterAttempt(input.name, input.attempt, ""), workDir)
+      : [];
+  log(
+    `mfpar ${input.role}: ${files} input files${input.attempt > 1 ? `, ${restored.length} restored for attempt ${input.attempt}` : ""}; running ${input.argv.join(" ")}`,
+  );
   const logFile = join(workDir, `mfpar-${input.role}.log`);
   const out = createWriteStream(logFile, { flags: "a" });
   const child = spawn(input.argv[0]!, input.argv.slice(1), {
@@ -148,7 +187,14 @@ export async function runCalibrationRole(o: {
   });
   if (input.role === "master") {
     const pst = input.argv.find((a) => /\.pst$/i.test(a)) ?? input.argv[1]!;
-    const sync = masterSync(store, input.name, workDir, pst.replace(/\.pst$/i, ""));
+    const sync = await masterSync(
+      store,
+      input.name,
+      workDir,
+      pst.replace(/\.pst$/i, ""),
+      input.attempt,
+      restored,
+    );
     while (code === undefined) {
       await Promise.race([exited, new Promise((r) => setTimeout(r, input.syncMs))]);
       // A failed upload is retried at the next sync: the engine is never stopped for it.

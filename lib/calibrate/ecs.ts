@@ -2,7 +2,8 @@
 // batch. The record in the store (`calibrations/<name>/ecs.json`) is the desired state and the ledger of every
 // task started; each pass (the start, then the scheduled status pass) compares it with what ECS reports and acts:
 // master first, its private IP handed to the agents, agents topped up, everything stopped when the master ends.
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { cp, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DescribeTasksCommand, type ECSClient, StopTaskCommand, type Task } from "@aws-sdk/client-ecs";
@@ -26,8 +27,8 @@ import { CalibrationEnv } from "./container.js";
 import { calibrationKeys } from "./keys.js";
 import type { ResolvedCalibration } from "./load.js";
 import { parseIterationCsv, readProgress } from "./progress.js";
-import { writeControlFile } from "./pst.js";
-import { fillFolder } from "./run.js";
+import { parseControlFile, writeControlFile } from "./pst.js";
+import { controlForStart, fillFolder, planEngineResume, type ResumePlan } from "./run.js";
 
 export interface EcsTaskEntry {
   taskArn: string;
@@ -42,7 +43,28 @@ export interface EcsTaskEntry {
   exitCode?: number;
   /** The master's private IPv4 address (DescribeTasks, ENI attachment). */
   ip?: string;
+  /** An agent: the master address it was handed. */
+  masterIp?: string;
+  /** ECS stopped listing it before the ledger saw it stop (its stop code and exit code are unknown). */
+  lost?: boolean;
 }
+
+/** A restarted master: the attempt it started, how the engine resumed, and what the earlier attempts did. */
+export interface EcsResume {
+  attempt: number;
+  at: string;
+  /** How the engine resumes (lib/calibrate/run.ts planEngineResume). */
+  how: string;
+  /** Iterations the earlier attempts completed: the resumed engine counts from 0 again. */
+  iterationsBefore: number;
+  runsBefore: number;
+  runsFailedBefore: number;
+  /** phi per iteration of the earlier attempts, up to `iterationsBefore`. */
+  phiBefore: { iteration: number; phi: number }[];
+}
+
+/** Restarts of a dead master a calibration allows unless its record says otherwise. */
+export const DEFAULT_MASTER_RESTARTS = 2;
 
 export type EcsCalibrationStatus = "open" | "finished" | "failed";
 
@@ -85,6 +107,12 @@ export interface EcsCalibrationRecord {
   };
   /** Best parameters at the end (pestpp-glm: `<case>.par`). */
   parameters?: Record<string, number>;
+  /** Restarts of a dead master allowed (default {@link DEFAULT_MASTER_RESTARTS}). */
+  maxMasterRestarts?: number;
+  /** Each restart of the master, in order. */
+  resumes?: EcsResume[];
+  /** The start's preview (tasks, vCPU-hours, cost), as `mfpar calibrate --on ecs` printed it. */
+  preview?: string;
   /** Where people follow it (the GitHub tracking issue). */
   tracking?: { issue: number; url?: string };
   /** Spent so far, from the ledger's task times and the price table. */
@@ -159,19 +187,33 @@ export async function listOpenCalibrations(store: ResultStore): Promise<EcsCalib
   return out;
 }
 
-function roleEnv(r: EcsCalibrationRecord, role: "master" | "agent", argv: string[]) {
+function roleEnv(r: EcsCalibrationRecord, role: "master" | "agent", argv: string[], attempt = 1) {
   return [
     { name: CalibrationEnv.Role, value: role },
     { name: CalibrationEnv.Name, value: r.calibration },
     { name: CalibrationEnv.Argv, value: JSON.stringify(argv) },
+    ...(attempt > 1 ? [{ name: CalibrationEnv.Attempt, value: String(attempt) }] : []),
   ];
 }
 
-/** Reads the master's streamed files from the store into a temporary folder and reads progress from them. */
+/** The latest master's attempt (1 before any restart). */
+const masterAttempt = (r: EcsCalibrationRecord) =>
+  r.tasks.filter((t) => t.slot === "master").at(-1)?.attempt ?? 1;
+
+/** Where the latest master's files are, as a location people can open. */
+export function masterFilesAt(r: EcsCalibrationRecord): string {
+  return `${r.store.replace(/\/?$/, "/")}${calibrationKeys.masterAttempt(r.calibration, masterAttempt(r), "")}`;
+}
+
+/**
+ * Reads the latest master's streamed files from the store into a temporary folder and reads progress from them;
+ * after a restart, the earlier attempts' iterations, runs and phi come first (the resumed engine counts from 0).
+ */
 async function collect(r: EcsCalibrationRecord, store: ResultStore, final: boolean): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "mfpar-cal-"));
   try {
-    const prefix = calibrationKeys.master(r.calibration, "");
+    const attempt = masterAttempt(r);
+    const prefix = calibrationKeys.masterAttempt(r.calibration, attempt, "");
     const base = r.pstName.replace(/\.pst$/i, "");
     for await (const o of store.list(prefix)) {
       const f = o.key.slice(prefix.length);
@@ -184,15 +226,23 @@ async function collect(r: EcsCalibrationRecord, store: ResultStore, final: boole
     const iobj = await readFile(join(dir, `${base}.iobj`), "utf8").catch(() => undefined);
     const ies =
       iobj === undefined ? await readFile(join(dir, `${base}.phi.actual.csv`), "utf8").catch(() => "") : "";
-    const phiPerIteration = parseIterationCsv(iobj ?? ies)
-      .map((row) => ({ iteration: row.iteration!, phi: (iobj !== undefined ? row.total_phi : row.mean)! }))
-      .filter((x) => Number.isFinite(x.iteration) && Number.isFinite(x.phi));
+    const resumed = r.resumes?.find((x) => x.attempt === attempt);
+    const before = resumed?.iterationsBefore ?? 0;
+    const phiPerIteration = [
+      ...(resumed?.phiBefore ?? []),
+      ...parseIterationCsv(iobj ?? ies)
+        .map((row) => ({ iteration: row.iteration!, phi: (iobj !== undefined ? row.total_phi : row.mean)! }))
+        .filter((x) => Number.isFinite(x.iteration) && Number.isFinite(x.phi))
+        // A resumed engine's iteration 0 is where the earlier attempt ended (already in phiBefore).
+        .filter((x) => !resumed || x.iteration > 0)
+        .map((x) => ({ iteration: x.iteration + before, phi: x.phi })),
+    ];
     r.progress = {
-      iteration: p.iteration,
-      bestPhi: p.bestPhi,
+      iteration: p.iteration !== undefined ? p.iteration + before : resumed ? before : undefined,
+      bestPhi: phiPerIteration.length ? Math.min(...phiPerIteration.map((x) => x.phi)) : p.bestPhi,
       phiPerIteration,
-      runsDone: p.runsDone,
-      runsFailed: p.runsFailed,
+      runsDone: p.runsDone + (resumed?.runsBefore ?? 0),
+      runsFailed: p.runsFailed + (resumed?.runsFailedBefore ?? 0),
     };
     if (final) {
       const par = await readFile(join(dir, `${base}.par`), "utf8").catch(() => undefined);
@@ -206,13 +256,74 @@ async function collect(r: EcsCalibrationRecord, store: ResultStore, final: boole
   }
 }
 
+/** Why a stopped master is not restarted (undefined: it may be). */
+function noRestart(r: EcsCalibrationRecord, master: EcsTaskEntry): string | undefined {
+  if (master.stopCode === "UserInitiated")
+    return "it was stopped with StopTask (by a person or a tool), so it is not restarted";
+  const cap = r.maxMasterRestarts ?? DEFAULT_MASTER_RESTARTS;
+  const made = r.tasks.filter((t) => t.slot === "master").length - 1;
+  if (made >= cap) return `not restarted again: restarts are capped at ${cap}, ${made} made`;
+  return undefined;
+}
+
+/**
+ * Prepares the restart of a dead master from its streamed files: they are read from the store into a
+ * temporary folder, the engine's resume planned from them as `mfpar calibrate` does locally (planEngineResume),
+ * and the next attempt's prefix (`master-<to>/`) given the resumed control file and the files it names (best
+ * parameters in the control file, the last Jacobian or ensembles). The earlier attempt's files stay where they
+ * are. Undefined when the engine cannot resume from them.
+ */
+async function prepareRestart(
+  r: EcsCalibrationRecord,
+  store: ResultStore,
+  from: number,
+  to: number,
+): Promise<ResumePlan | undefined> {
+  const dir = await mkdtemp(join(tmpdir(), "mfpar-cal-restart-"));
+  try {
+    const prefix = calibrationKeys.masterAttempt(r.calibration, from, "");
+    const base = r.pstName.replace(/\.pst$/i, "");
+    for await (const o of store.list(prefix)) {
+      const f = o.key.slice(prefix.length);
+      if (f.includes("/") || !f.startsWith(`${base}.`) || f === `${base}.rmr`) continue;
+      await store.getFile(o.key, join(dir, f));
+      // The store's times stand for the files' (the plan compares the Jacobian's with the parameters'): equal
+      // times read as "not after", so the engine makes a new Jacobian rather than reuse a wrong one.
+      if (o.lastModified) await utimes(join(dir, f), o.lastModified, o.lastModified);
+    }
+    const plan = await planEngineResume(dir, {
+      engine: r.engine,
+      base,
+      noptmax: r.noptmax,
+      iterationsBefore: r.resumes?.find((x) => x.attempt === from)?.iterationsBefore,
+    });
+    if (!plan) return undefined;
+    for (const [a, b] of plan.copies ?? []) await cp(join(dir, a), join(dir, b));
+    const input = await store.get(calibrationKeys.input(r.calibration, r.pstName));
+    if (!input) return undefined;
+    const control = parseControlFile(Buffer.from(input).toString("utf8"), r.pstName);
+    await writeFile(join(dir, r.pstName), writeControlFile(controlForStart(control, plan)));
+    const files = new Set([
+      r.pstName,
+      ...plan.options.map(([, v]) => v).filter((v) => existsSync(join(dir, v))),
+    ]);
+    for (const f of files)
+      await store.putFile(calibrationKeys.masterAttempt(r.calibration, to, f), join(dir, f));
+    return plan;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * One reconcile pass over an open calibration. Observes its tasks (ListTasks by startedBy, DescribeTasks), then:
  * no master → RunTask the master on FARGATE (never Spot); master RUNNING → its private IP recorded and every agent
  * slot without a live task launched Spot-first (a replacement gets the next attempt, so its clientToken is new),
- * unless the cost so far reached `maxCostUsd`; master STOPPED → every agent stopped (StopTask), the master's files
- * read from the store, the final phi and parameters recorded, the record closed (finished when the engine exited
- * 0, failed otherwise — an ECS master is not resumed: its files up to the last sync are in the store).
+ * unless the cost so far reached `maxCostUsd` (an agent still pointed at an earlier master is stopped and
+ * replaced); master STOPPED → every agent stopped (StopTask), then: exit 0 → the final phi and parameters read from
+ * the master's files, the record closed as finished; otherwise, when the engine can resume from the streamed
+ * files and the restarts allowed are not used up, a new master (the next attempt) started on them, the agents
+ * following its new IP once it runs; else the record closed as failed, saying why and where the files are.
  * Progress and the cost so far are refreshed every pass. Writes the record back.
  */
 export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps): Promise<EcsPassResult> {
@@ -233,6 +344,11 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
   );
   for (const t of r.tasks) {
     const o = observed.get(t.taskArn);
+    // ECS forgets a stopped task after about an hour: one the ledger never saw stop is lost.
+    if (!o && !t.stoppedAt && now() - Date.parse(t.launchedAt) >= 5 * 60_000) {
+      t.stoppedAt = new Date(now()).toISOString();
+      t.lost = true;
+    }
     if (!o) continue;
     if (o.lastStatus === "STOPPED") {
       t.stoppedAt ??= iso(o.stoppedAt) ?? new Date(now()).toISOString();
@@ -254,7 +370,7 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
     container: r.container,
     network: r.network,
   };
-  const record = (res: LaunchResult, slot: string) => {
+  const record = (res: LaunchResult, slot: string, masterIp?: string) => {
     if (res.status !== "launched") {
       note(`${slot} not started (${res.reason}): ${res.message}`);
       return;
@@ -265,6 +381,7 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
       attempt: res.unit.attempt,
       capacityProvider: res.capacityProvider,
       launchedAt: new Date(now()).toISOString(),
+      ...(masterIp ? { masterIp } : {}),
     });
     note(
       `${slot} started on ${res.capacityProvider}${res.fellBack ? " (no Spot capacity)" : ""}: ${res.taskArn}`,
@@ -274,19 +391,29 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
   const masters = r.tasks.filter((t) => t.slot === "master");
   let master = masters.at(-1);
   let masterState: EcsPassResult["masterState"] = "none";
-  if (!master) {
-    const { results } = await launchUnits(target, [{ ids: ["master"], attempt: 1 }], {
+  // The master: on-demand, never Spot. A restart (attempt > 1) restores what prepareRestart left for it.
+  const startMaster = async (attempt: number, plan?: ResumePlan) => {
+    const { results } = await launchUnits(target, [{ ids: ["master"], attempt }], {
       batchId: r.id,
       project: r.project,
       scenario: r.calibration,
       capacity: "on-demand",
       store: r.store,
-      environment: roleEnv(r, "master", [...r.masterArgv, r.pstName, "/h", `:${r.port}`]),
+      environment: roleEnv(
+        r,
+        "master",
+        [...r.masterArgv, r.pstName, ...(plan?.masterArgs ?? []), "/h", `:${r.port}`],
+        attempt,
+      ),
       buckets,
       sleep,
       clock: now,
     });
     record(results[0]!, "master");
+    return results[0]!.status === "launched";
+  };
+  if (!master) {
+    await startMaster(1);
     master = r.tasks.filter((t) => t.slot === "master").at(-1);
     masterState = master ? "starting" : "none";
   } else if (master.stoppedAt) {
@@ -309,29 +436,74 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
     } else masterState = "starting";
   }
 
+  const stopAgent = async (t: EcsTaskEntry, reason: string) => {
+    await deps.ecs.send(
+      new StopTaskCommand({ cluster: r.cluster, task: t.taskArn, reason: `mfpar: ${reason}` }),
+    );
+    t.stoppedAt = new Date(now()).toISOString();
+    t.stopCode = "UserInitiated";
+  };
+
   // Agents never outlive their master.
   if (masterState === "stopped") {
     for (const t of r.tasks.filter((t) => t.slot !== "master" && live(t))) {
-      await deps.ecs.send(
-        new StopTaskCommand({
-          cluster: r.cluster,
-          task: t.taskArn,
-          reason: "mfpar: the calibration's master ended",
-        }),
-      );
-      t.stoppedAt = new Date(now()).toISOString();
-      t.stopCode = "UserInitiated";
+      await stopAgent(t, "the calibration's master ended");
       note(`${t.slot} stopped: the master ended`);
     }
+    const dead = master!;
     await collect(r, deps.store, true);
-    const ok = master!.exitCode === 0;
-    r.status = ok ? "finished" : "failed";
-    r.endedAt = new Date(now()).toISOString();
-    r.message = ok
-      ? `finished: ${r.progress?.iteration ?? 0} iterations, best phi ${r.progress?.bestPhi ?? "n/a"}`
-      : `the master stopped (${master!.stopCode ?? "unknown"}${master!.exitCode !== undefined ? `, exit code ${master!.exitCode}` : ""}): its files up to the last sync are in ${r.store.replace(/\/?$/, "/")}${calibrationKeys.master(r.calibration, "")}; run \`mfpar calibrate\` locally against them to resume, or start again`;
-    note(r.message);
+    if (dead.exitCode === 0) {
+      r.status = "finished";
+      r.endedAt = new Date(now()).toISOString();
+      r.message = `finished: ${r.progress?.iteration ?? 0} iterations, best phi ${r.progress?.bestPhi ?? "n/a"}`;
+      note(r.message);
+    } else {
+      const how = dead.lost
+        ? "lost: ECS no longer lists it"
+        : `${dead.stopCode ?? "unknown"}${dead.exitCode !== undefined ? `, exit code ${dead.exitCode}` : ""}`;
+      const files = masterFilesAt(r);
+      const blocked = noRestart(r, dead);
+      const plan = blocked ? undefined : await prepareRestart(r, deps.store, dead.attempt, dead.attempt + 1);
+      if (plan) {
+        const attempt = dead.attempt + 1;
+        const cap = r.maxMasterRestarts ?? DEFAULT_MASTER_RESTARTS;
+        const p = r.progress;
+        const resume: EcsResume = {
+          attempt,
+          at: new Date(now()).toISOString(),
+          how: plan.message,
+          iterationsBefore: plan.iterationsBefore ?? 0,
+          runsBefore: p?.runsDone ?? 0,
+          runsFailedBefore: p?.runsFailed ?? 0,
+          phiBefore: (p?.phiPerIteration ?? []).filter((x) => x.iteration <= (plan.iterationsBefore ?? 0)),
+        };
+        if (await startMaster(attempt, plan)) {
+          r.resumes = [...(r.resumes ?? []).filter((x) => x.attempt !== attempt), resume];
+          r.parameters = undefined;
+          r.message = `the master stopped (${how}) and was restarted (restart ${attempt - 1} of at most ${cap}), ${plan.message}; the agents follow its new address once it runs`;
+          note(r.message);
+          masterState = "starting";
+        }
+        // Not started (no capacity, throttled): the next pass tries again from the same files.
+      } else {
+        r.status = "failed";
+        r.endedAt = new Date(now()).toISOString();
+        const why =
+          blocked ??
+          `${r.engine} cannot resume from its streamed files (no complete iteration to resume from)`;
+        r.message = `the master stopped (${how}): ${why}; its files up to the last sync are in ${files}; the agents were stopped. Start the calibration again, or run \`mfpar calibrate\` locally against those files to resume`;
+        note(r.message);
+      }
+    }
   } else if (masterState === "running" && master?.ip) {
+    // Agents pointed at an earlier master cannot reach this one (a PANTHER agent only ever reconnects to the
+    // address it was given): stopped, and replaced below with the new address.
+    for (const t of r.tasks.filter(
+      (t) => t.slot !== "master" && live(t) && t.masterIp && t.masterIp !== master!.ip,
+    )) {
+      await stopAgent(t, "its master was replaced");
+      note(`${t.slot} stopped: it was pointed at the earlier master ${t.masterIp}`);
+    }
     const cost = costSoFar(r, now());
     const wanted: { ids: string[]; attempt: number }[] = [];
     for (let i = 1; i <= r.agents; i++) {
@@ -339,7 +511,11 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
       const mine = r.tasks.filter((t) => t.slot === slot);
       if (mine.some(live)) continue;
       const last = mine.at(-1);
-      if (last)
+      // An agent exits 0 only after its master's TERMINATE (the master is finishing): not replaced.
+      if (last?.exitCode === 0 && (!last.masterIp || last.masterIp === master.ip)) continue;
+      if (last?.masterIp && last.masterIp !== master.ip)
+        note(`${slot} follows the new master at ${master.ip}:${r.port}`);
+      else if (last)
         note(
           `${slot} ${last.stopCode === "SpotInterruption" ? "was interrupted (Spot)" : `stopped (${last.stopCode ?? "exit"} ${last.exitCode ?? ""})`.trim()}: replacing it`,
         );
@@ -361,7 +537,7 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
         sleep,
         clock: now,
       });
-      for (const res of results) record(res, res.unit.ids[0]!);
+      for (const res of results) record(res, res.unit.ids[0]!, master.ip);
     }
     await collect(r, deps.store, false);
   }
@@ -376,7 +552,8 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
 }
 
 /**
- * The start: passes until the master is RUNNING and the agents are launched (or `timeoutMs`). Returns the last pass.
+ * The start: passes until the master is RUNNING and the agents are launched (or `timeoutMs`), half a second
+ * apart at first, doubling up to `pollMs` (default 5 s). Returns the last pass.
  */
 export async function startOnEcs(
   r: EcsCalibrationRecord,
@@ -385,11 +562,11 @@ export async function startOnEcs(
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? realSleep;
   const until = now() + (deps.timeoutMs ?? 10 * 60_000);
-  for (;;) {
+  for (let n = 0; ; n++) {
     const res = await calibrationPass(r, deps);
     const agentsLaunched = r.tasks.some((t) => t.slot !== "master");
     if (agentsLaunched || res.masterState === "stopped" || r.status !== "open" || now() > until) return res;
-    await sleep(deps.pollMs ?? 5000);
+    await sleep(Math.min(deps.pollMs ?? 5000, 500 * 2 ** n));
   }
 }
 
@@ -410,6 +587,8 @@ export interface PrepareOnEcsOptions {
   network: TaskNetwork;
   cpu: number;
   memoryMiB: number;
+  /** The preview printed before the start, kept in the record for the tracking issue. */
+  preview?: string;
   now?: () => number;
 }
 
@@ -442,6 +621,7 @@ export async function prepareOnEcs(o: PrepareOnEcsOptions): Promise<EcsCalibrati
     port: o.port ?? cal.port,
     agents: o.agents,
     ...(o.maxCostUsd !== undefined ? { maxCostUsd: o.maxCostUsd } : {}),
+    ...(o.preview ? { preview: o.preview } : {}),
     region: o.region,
     cluster: o.cluster,
     taskDefinition: o.taskDefinition,

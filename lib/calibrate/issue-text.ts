@@ -1,6 +1,6 @@
 // The text of a calibration's tracking issue: phi per iteration as a small chart (a Mermaid xychart, which GitHub
 // renders), runs done and failed, agents alive, cost so far; at the end the final phi and parameters.
-import type { EcsCalibrationRecord } from "./ecs.js";
+import { DEFAULT_MASTER_RESTARTS, type EcsCalibrationRecord, masterFilesAt } from "./ecs.js";
 import { formatPhi } from "./progress.js";
 
 export const calibrationIssueMarker = (id: string) => `<!-- mfpar-calibration:${id} -->`;
@@ -13,6 +13,7 @@ export function calibrationIssueText(r: EcsCalibrationRecord): { title: string; 
       `Tracking issue of calibration \`${r.calibration}\` of **${r.project}** on ECS (${r.region}): ${r.engine}, ` +
       `master on FARGATE (on-demand), ${r.agents} agents Spot-first, started ${r.createdAt}.` +
       `${r.maxCostUsd !== undefined ? ` maxCost $${r.maxCostUsd}.` : ""}\n\n` +
+      (r.preview ? `${"```"}\n${r.preview.trimEnd()}\n${"```"}\n\n` : "") +
       "The comment below is updated by every scheduled status pass; when the master ends, the final phi and " +
       "parameters are posted and the issue closed.\n\n" +
       calibrationIssueMarker(r.id),
@@ -60,6 +61,14 @@ export function calibrationStatusMarkdown(r: EcsCalibrationRecord, agentsAlive: 
   }
   const interrupted = r.tasks.filter((t) => t.stopCode === "SpotInterruption").length;
   if (interrupted) lines.push(`Spot interruptions replaced: ${interrupted}.`, "");
+  if (r.resumes?.length) {
+    lines.push(
+      `Master restarts: ${r.resumes.length} of at most ${r.maxMasterRestarts ?? DEFAULT_MASTER_RESTARTS}.`,
+      "",
+      ...r.resumes.map((x) => `- attempt ${x.attempt} (${x.at}): ${x.how}`),
+      "",
+    );
+  }
   if (r.message) lines.push(r.message, "");
   if (r.parameters) {
     lines.push(
@@ -71,6 +80,6 @@ export function calibrationStatusMarkdown(r: EcsCalibrationRecord, agentsAlive: 
       "",
     );
   }
-  lines.push(`Master files: \`${r.store.replace(/\/?$/, "/")}calibrations/${r.calibration}/master/\``);
+  lines.push(`Master files: \`${masterFilesAt(r)}\``);
   return `${lines.join("\n")}\n`;
 }

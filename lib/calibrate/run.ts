@@ -90,11 +90,8 @@ export async function readState(path: string): Promise<CalibrationState | undefi
 }
 
 /**
- * Decides how this start relates to an earlier one in the same folder. pestpp-glm resumes from its best
- * parameters and, when it was complete, its last Jacobian (`++base_jacobian`); PEST++'s own `/r` restart was
- * tried and fails when stopped during upgrade runs ("all upgrade runs failed", 5.2.23). pestpp-ies resumes from
- * its last complete parameter and observation ensembles (`++ies_restart_par_en/obs_en`, prior and noise
- * ensembles kept). Both with NOPTMAX reduced by the iterations done. Other engines start again.
+ * Decides how this start relates to an earlier one in the same folder: finished, resumed from the master folder
+ * (see {@link planEngineResume}), or started again.
  */
 export async function planResume(
   cal: ResolvedCalibration,
@@ -104,7 +101,6 @@ export async function planResume(
   const start: ResumePlan = { kind: "fresh", message: "", masterArgs: [], options: [] };
   const state = await readState(folders.state);
   if (fresh || !state || !(await exists(folders.master))) return start;
-  const base = cal.name;
   if (state.controlHash !== controlHash(cal.control))
     throw new UserError(
       `the calibration changed since the run in ${folders.work} (different control file): run with --fresh to start again (the earlier run is kept beside it)`,
@@ -117,16 +113,48 @@ export async function planResume(
       kind: "finished",
       message: `${cal.name} already finished (${state.endedAt ?? ""}); --fresh starts it again`,
     };
-  const m = (f: string) => join(folders.master, f);
-  if (
-    cal.engine.kind === "pestpp-glm" &&
-    (await exists(m(`${base}.iobj`))) &&
-    (await exists(m(`${base}.par`)))
-  ) {
+  const plan = await planEngineResume(folders.master, {
+    engine: cal.engine.kind,
+    base: cal.name,
+    noptmax: cal.control.noptmax,
+    iterationsBefore: state.iterationsBefore,
+  });
+  return (
+    plan ?? {
+      ...start,
+      message: `${cal.engine.kind} cannot resume from what the earlier run left (${state.status}): starting again; the earlier master folder is kept beside it`,
+    }
+  );
+}
+
+/** What {@link planEngineResume} needs to know of the calibration besides its master folder. */
+export interface EngineResumeInput {
+  engine: string;
+  /** The control file's name without `.pst`: the master's files are `<base>.*`. */
+  base: string;
+  /** NOPTMAX of the whole calibration. */
+  noptmax: number;
+  /** Iterations made before the start that left this folder (the engine counts from 0 again after a resume). */
+  iterationsBefore?: number;
+}
+
+/**
+ * How an engine resumes from its master folder, or undefined when it cannot. pestpp-glm resumes from its best
+ * parameters and, when it was complete, its last Jacobian (`++base_jacobian`); PEST++'s own `/r` restart was
+ * tried and fails when stopped during upgrade runs ("all upgrade runs failed", 5.2.23). pestpp-ies resumes from
+ * its last complete parameter and observation ensembles (`++ies_restart_par_en/obs_en`, prior and noise
+ * ensembles kept). Both with NOPTMAX reduced by the iterations done. Other engines, and a run without a complete
+ * iteration, cannot. The folder is only read: `copies` says what to copy before the start.
+ */
+export async function planEngineResume(dir: string, o: EngineResumeInput): Promise<ResumePlan | undefined> {
+  const start: ResumePlan = { kind: "fresh", message: "", masterArgs: [], options: [] };
+  const { base } = o;
+  const m = (f: string) => join(dir, f);
+  if (o.engine === "pestpp-glm" && (await exists(m(`${base}.iobj`))) && (await exists(m(`${base}.par`)))) {
     const rows = parseIterationCsv(await readFile(m(`${base}.iobj`), "utf8"));
     const since = rows.at(-1)?.iteration ?? 0;
     // After an earlier resume the engine counted from 0 again.
-    const done = (state.iterationsBefore ?? 0) + since;
+    const done = (o.iterationsBefore ?? 0) + since;
     if (since >= 1) {
       // The Jacobian on disk belongs to the best parameters only when it was written after them (an interrupted
       // Jacobian leaves the previous iteration's): then its runs are not made again.
@@ -135,7 +163,7 @@ export async function planResume(
       const reuse = jcb !== undefined && parAt !== undefined && jcb.mtimeMs > parAt.mtimeMs;
       const best = parseParFile(await readFile(m(`${base}.par`), "utf8"), `${base}.par`);
       const initial = new Map([...best.params].map(([k, p]) => [k, p.value]));
-      const left = Math.max(0, cal.control.noptmax - done);
+      const left = Math.max(0, o.noptmax - done);
       return {
         ...start,
         kind: "resume",
@@ -153,8 +181,8 @@ export async function planResume(
       };
     }
   }
-  if (cal.engine.kind === "pestpp-ies") {
-    const files = await readdir(folders.master);
+  if (o.engine === "pestpp-ies") {
+    const files = await readdir(dir);
     const since = files
       .map((f) => new RegExp(`^${base}\\.(\\d+)\\.par\\.csv$`).exec(f)?.[1])
       .filter((x): x is string => x !== undefined)
@@ -174,14 +202,14 @@ export async function planResume(
     const hasPrior = files.includes(prior) || copies.some(([, to]) => to === prior);
     const hasNoise = files.includes(noise) || copies.some(([, to]) => to === noise);
     if (since !== undefined && hasPrior) {
-      const done = (state.iterationsBefore ?? 0) + since;
+      const done = (o.iterationsBefore ?? 0) + since;
       const options: [string, string][] = [
         ["ies_par_en", prior],
         ["ies_restart_par_en", `${base}.${since}.par.csv`],
         ["ies_restart_obs_en", `${base}.${since}.obs.csv`],
       ];
       if (hasNoise) options.push(["ies_obs_en", noise]);
-      const left = Math.max(0, cal.control.noptmax - done);
+      const left = Math.max(0, o.noptmax - done);
       return {
         ...start,
         kind: "resume",
@@ -193,10 +221,22 @@ export async function planResume(
       };
     }
   }
-  return {
-    ...start,
-    message: `${cal.engine.kind} cannot resume from what the earlier run left (${state.status}): starting again; the earlier master folder is kept beside it`,
+  return undefined;
+}
+
+/** The control file of a start: the plan's initial values (within bounds), its `++` options and NOPTMAX. */
+export function controlForStart(c: ControlFile, plan: ResumePlan): ControlFile {
+  const control: ControlFile = {
+    ...c,
+    options: [...c.options],
+    parameters: c.parameters.map((p) => {
+      const v = plan.initial?.get(p.name);
+      return v === undefined ? p : { ...p, initial: Math.min(p.upper, Math.max(p.lower, v)) };
+    }),
   };
+  for (const [k, v] of plan.options) setOption(control, k, v);
+  if (plan.noptmax !== undefined) control.noptmax = plan.noptmax;
+  return control;
 }
 
 /** Refuses a port something already listens on (PEST++ binds IPv4, all interfaces). */
@@ -292,17 +332,7 @@ export async function runCalibration(o: CalibrateOptions): Promise<CalibrateResu
 
   // The control file of this start.
   const firstHash = controlHash(cal.control);
-  const control: ControlFile = {
-    ...cal.control,
-    options: [...cal.control.options],
-    parameters: cal.control.parameters.map((p) => {
-      const v = plan.initial?.get(p.name);
-      return v === undefined ? p : { ...p, initial: Math.min(p.upper, Math.max(p.lower, v)) };
-    }),
-  };
-  for (const [k, v] of plan.options) setOption(control, k, v);
-  if (plan.noptmax !== undefined) control.noptmax = plan.noptmax;
-  const pst = writeControlFile(control);
+  const pst = writeControlFile(controlForStart(cal.control, plan));
 
   // Folders: an earlier master folder that is not resumed is moved aside, never deleted.
   const previous = await readState(folders.state);

@@ -10,6 +10,7 @@ import {
   prepareOnEcs,
   readEcsRecord,
 } from "../../lib/calibrate/ecs.js";
+import { calibrationStatusMarkdown } from "../../lib/calibrate/issue-text.js";
 import { loadCalibration } from "../../lib/calibrate/load.js";
 import { LocalStore } from "../../lib/store/local.js";
 import { type EcsSim, startEcsSim } from "../../testing/ecs-sim/server.js";
@@ -23,8 +24,13 @@ afterEach(async () => {
   sim = undefined;
 });
 
-async function setup(name: string, extraEnv: Record<string, string> = {}, agents = 2) {
+async function setup(
+  name: string,
+  extra: Record<string, string> | ((cwd: string) => Record<string, string>) = {},
+  agents = 2,
+) {
   const cwd = tempDir("mfpar-calecs-");
+  const extraEnv = typeof extra === "function" ? extra(cwd) : extra;
   const port = await freePort();
   const yaml = await makeCalibrationProject(cwd, name, calibrationYaml(name, port));
   const cal = await loadCalibration(yaml, { cwd });
@@ -164,7 +170,101 @@ describe("calibration on ECS (simulator)", { timeout: 300_000 }, () => {
     expect(kept.costUsd).toBeGreaterThan(0);
   }, 40_000);
 
-  it("reports a master that died: agents do not outlive it, the record says where its files are", async () => {
+  it("restarts a master that died from its streamed files: a new master resumes, the agents follow its new IP, the calibration completes", async () => {
+    // The first master exits 1 after 110 .rmr lines (two iterations done); the restarted one goes on.
+    const { ecs, store, record, port } = await setup(
+      "cal-rs",
+      (cwd) => ({
+        MFPAR_STANDIN_MASTER_EXIT_AFTER_LINES: "110",
+        MFPAR_STANDIN_MASTER_EXIT_ONCE: join(cwd, "master-died"),
+      }),
+      1,
+    );
+    const deps = { ecs, store };
+    const masters = () => record.tasks.filter((t) => t.slot === "master");
+    const restart = await passUntil(
+      record,
+      deps,
+      (res) => masters().length === 2 || res.record.status !== "open",
+    );
+    expect(restart.record.status).toBe("open");
+    const [first, second] = masters();
+    expect(first!.exitCode).toBe(1);
+    // Agents never outlive their master: the first master's agents are stopped before the new one starts.
+    const firstAgents = record.tasks.filter((t) => t.slot !== "master" && t.masterIp === first!.ip);
+    // (One that lost the dying master may have been replaced once before the pass saw the master stop.)
+    expect(firstAgents.length).toBeGreaterThan(0);
+    expect(firstAgents.every((t) => t.stoppedAt)).toBe(true);
+    expect(restart.actions.at(-1)).toMatch(
+      /^the master stopped \(EssentialContainerExited, exit code 1\) and was restarted \(restart 1 of at most 2\), resuming pestpp-glm after iteration 2 \(phi 6\.91358e-8\): from its best parameters \(cal-rs\.par\)/,
+    );
+    expect(record.resumes).toMatchObject([{ attempt: 2, iterationsBefore: 2 }]);
+    expect(record.resumes![0]!.phiBefore.map((x) => x.iteration)).toEqual([0, 1, 2]);
+    // The new master: on-demand again, attempt 2, restoring the resumed control file from master-2/.
+    const simMaster = sim!.tasks().find((t) => t.taskArn === second!.taskArn)!;
+    expect(simMaster.capacityProviderName).toBe("FARGATE");
+    expect(envOf(simMaster)).toMatchObject({
+      MFPAR_CALIBRATION_ROLE: "master",
+      MFPAR_CALIBRATION_ATTEMPT: "2",
+    });
+    const pst = new TextDecoder().decode(await store.get("calibrations/cal-rs/master-2/cal-rs.pst"));
+    expect(pst).toContain("\n8 0.005 4 4 0.005 4\n"); // NOPTMAX 10 less the 2 iterations done
+    // Its last Jacobian, when it was written after the best parameters, is handed on (no Jacobian runs again).
+    if (record.resumes![0]!.how.includes("and its last Jacobian")) {
+      expect(pst).toContain("++base_jacobian(cal-rs.resume.jcb)\n");
+      expect(await store.get("calibrations/cal-rs/master-2/cal-rs.resume.jcb")).toEqual(
+        await store.get("calibrations/cal-rs/master/cal-rs.jcb"),
+      );
+    } else expect(pst).not.toContain("base_jacobian");
+
+    // Once it runs, agents are launched again, pointed at the new master's private IP.
+    await passUntil(record, deps, () =>
+      record.tasks.some((t) => t.slot !== "master" && t.masterIp === second!.ip),
+    );
+    expect(second!.ip).toBe(simMaster.privateIp);
+    expect(second!.ip).not.toBe(first!.ip);
+    const newAgents = sim!
+      .tasks()
+      .filter(
+        (t) =>
+          envOf(t).MFPAR_CALIBRATION_ROLE === "agent" &&
+          envOf(t).MFPAR_CALIBRATION_ARGV!.includes(second!.ip!),
+      );
+    expect(newAgents.length).toBeGreaterThan(0);
+    for (const a of newAgents)
+      expect(JSON.parse(envOf(a).MFPAR_CALIBRATION_ARGV!)).toEqual([
+        "pestpp-glm",
+        "cal-rs.pst",
+        "/h",
+        `${second!.ip}:${port}`,
+      ]);
+
+    const end = await passUntil(record, deps, (res) => res.record.status !== "open");
+    expect(end.record.status, end.record.message).toBe("finished");
+    await sim!.settled(60_000);
+    expect(sim!.tasks().every((t) => t.lastStatus === "STOPPED")).toBe(true);
+    // The first attempt's files are kept as they were; the second streamed to master-2/.
+    const iobj1 = new TextDecoder().decode(await store.get("calibrations/cal-rs/master/cal-rs.iobj"));
+    expect(
+      iobj1
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((l) => Number(l.split(",")[0])),
+    ).toEqual([0, 1, 2]);
+    expect((await store.get("calibrations/cal-rs/master-2/cal-rs.iobj"))?.length).toBeGreaterThan(0);
+    // Progress counts from the first start: 2 iterations, then the replayed run's 3.
+    expect(end.record.progress!.phiPerIteration.map((x) => x.iteration)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(end.record.progress!.iteration).toBe(5);
+    expect(end.record.parameters).toEqual({ a: 1.1999999523, b: 0.700000136 });
+    const md = calibrationStatusMarkdown(end.record, 0);
+    expect(md).toContain("Master restarts: 1 of at most 2.\n\n- attempt 2 (");
+    expect(md).toContain("calibrations/cal-rs/master-2/`");
+    // An agent the master TERMINATEd (exit 0) while finishing is not replaced.
+    expect(record.tasks.filter((t) => t.slot === "agent-1" && t.masterIp === second!.ip)).toHaveLength(1);
+  }, 120_000);
+
+  it("reports a master that died and cannot resume: agents do not outlive it, the record says why and where its files are", async () => {
     const { ecs, store, record } = await setup(
       "cal-dead",
       { MFPAR_STANDIN_MASTER_EXIT_AFTER_LINES: "12" },
@@ -173,8 +273,11 @@ describe("calibration on ECS (simulator)", { timeout: 300_000 }, () => {
     const end = await passUntil(record, { ecs, store }, (res) => res.record.status !== "open");
     expect(end.record.status).toBe("failed");
     expect(end.record.message).toMatch(
-      /^the master stopped \(EssentialContainerExited, exit code 1\): its files up to the last sync are in .*calibrations\/cal-dead\/master\//,
+      /^the master stopped \(EssentialContainerExited, exit code 1\): pestpp-glm cannot resume from its streamed files \(no complete iteration to resume from\); its files up to the last sync are in .*calibrations\/cal-dead\/master\/; the agents were stopped\./,
     );
+    expect(record.tasks.filter((t) => t.slot === "master")).toHaveLength(1);
+    expect(record.tasks.every((t) => t.stoppedAt)).toBe(true);
+    await sim!.settled(60_000);
     expect(sim!.tasks().every((t) => t.lastStatus === "STOPPED")).toBe(true);
     expect((await store.get("calibrations/cal-dead/master/cal-dead.rmr"))?.length).toBeGreaterThan(0);
   }, 40_000);

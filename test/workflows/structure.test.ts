@@ -168,7 +168,7 @@ describe("permissions", () => {
       "deploy.yml autorun": { actions: "write" },
       "deploy.yml deploy": { "id-token": "write" },
       "run-batch.yml launch": { "id-token": "write", issues: "write" },
-      "run-calibration.yml start": { "id-token": "write" },
+      "run-calibration.yml start": { "id-token": "write", issues: "write" },
       "stop-batch.yml stop": { "id-token": "write", issues: "write" },
       "validate.yml comment": { "pull-requests": "write" },
       "validate.yml plan": { "id-token": "write" },

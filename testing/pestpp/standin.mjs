@@ -13,7 +13,9 @@
 //
 // Test knobs (environment): MFPAR_STANDIN_STEP_MS (delay per .rmr line, default 2), MFPAR_STANDIN_START_DELAY_MS
 // (master: wait before listening), MFPAR_STANDIN_MASTER_EXIT_AFTER_LINES (master: exit 1 after writing this many
-// .rmr lines), MFPAR_STANDIN_AGENT_DIE_MS (agent: exit 1 this long after connecting, once per agent folder),
+// .rmr lines; with MFPAR_STANDIN_MASTER_EXIT_ONCE=<file>, only while that file does not exist: it is written when
+// the master exits, so a restarted master goes on), MFPAR_STANDIN_MASTER_HOLD (master: before its last files and
+// TERMINATE, wait until this file exists — a test holds a calibration mid-run), MFPAR_STANDIN_AGENT_DIE_MS (agent: exit 1 this long after connecting, once per agent folder),
 // MFPAR_STANDIN_LOG (append one line per start: "<role> <pid> <cwd> <args>"), MFPAR_STANDIN_EXE (the name shown).
 import { appendFileSync, existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
@@ -180,7 +182,11 @@ async function master(port) {
   // Replay the recorded .rmr, one line at a time, releasing iterations as their runs complete.
   const rmr = readFileSync(join(run, "case.rmr"), "utf8").split("\n");
   const first = rmr.findIndex((l) => l.startsWith("running model"));
-  const dieAfter = Number(process.env.MFPAR_STANDIN_MASTER_EXIT_AFTER_LINES ?? Number.POSITIVE_INFINITY);
+  const once = process.env.MFPAR_STANDIN_MASTER_EXIT_ONCE;
+  const dieAfter =
+    once && existsSync(once)
+      ? Number.POSITIVE_INFINITY
+      : Number(process.env.MFPAR_STANDIN_MASTER_EXIT_AFTER_LINES ?? Number.POSITIVE_INFINITY);
   let written = 0;
   let runs = 0;
   let skipGroup = Boolean(baseJacobian);
@@ -193,6 +199,7 @@ async function master(port) {
     if (runs >= startRuns && !skipGroup) {
       appendFileSync(out("rmr"), `${line}\n`);
       if (++written >= dieAfter) {
+        if (once) writeFileSync(once, `${process.pid}\n`);
         console.error("stand-in master: stopping with an error on purpose");
         process.exit(1);
       }
@@ -208,6 +215,8 @@ async function master(port) {
       released = upto;
     }
   }
+  const hold = process.env.MFPAR_STANDIN_MASTER_HOLD;
+  while (hold && !existsSync(hold)) await sleep(20);
   release(runsAt.length - 1);
   for (const f of recorded)
     if (iterOf(f) === undefined && !rowFiles.includes(f) && f !== "case.rmr" && f !== "case.rst")

@@ -78,18 +78,18 @@ export async function calibrateOnEcs(cal: ResolvedCalibration, f: EcsFlags, io: 
   const container = so?.container ?? names.container;
   // The task role may write only under its scenario's prefix of the scenario's bucket (lib/infra/iam.ts).
   const storeLocation = f.store ?? (f.scenario ? `s3://${names.bucket}/${f.scenario}/` : undefined);
-  io.stdout(
+  const preview =
     `Calibration ${cfg.project}/${cal.name} on ECS (${region}, cluster ${cluster}, task definition ${taskDefinition}):\n` +
-      `  master: 1 task on FARGATE (on-demand), ${cpu / 1024} vCPU, ${memory} MiB: ${cal.engine.master.join(" ")} ${cal.pstName} /h :${f.port}\n` +
-      `  agents: ${f.agents} tasks on FARGATE_SPOT (FARGATE when Spot has no capacity): ${cal.engine.agent.join(" ")} ${cal.pstName} /h <master IP>:${f.port}\n` +
-      `  ${(master.vcpuHours + agents.vcpuHours).toFixed(1)} vCPU-hours over ${(runMs / 3_600_000).toFixed(1)} h (${basis}), ` +
-      `cost ${money(master.usd !== undefined && agents.usd !== undefined ? master.usd + agents.usd : undefined)} ` +
-      `(master ${money(master.usd)}, agents ${money(agents.usd)}; prices of ${PRICES_DATE}, ${PRICES_SOURCE})\n` +
-      (f.maxCostUsd !== undefined ? `  maxCost: no new agent once $${f.maxCostUsd} is spent\n` : "") +
-      (storeLocation
-        ? `  results: ${storeLocation.replace(/\/?$/, "/")}calibrations/${cal.name}/\n`
-        : "  results: no store yet (--scenario S: its bucket and prefix, or --store)\n"),
-  );
+    `  master: 1 task on FARGATE (on-demand), ${cpu / 1024} vCPU, ${memory} MiB: ${cal.engine.master.join(" ")} ${cal.pstName} /h :${f.port}\n` +
+    `  agents: ${f.agents} tasks on FARGATE_SPOT (FARGATE when Spot has no capacity): ${cal.engine.agent.join(" ")} ${cal.pstName} /h <master IP>:${f.port}\n` +
+    `  ${(master.vcpuHours + agents.vcpuHours).toFixed(1)} vCPU-hours over ${(runMs / 3_600_000).toFixed(1)} h (${basis}), ` +
+    `cost ${money(master.usd !== undefined && agents.usd !== undefined ? master.usd + agents.usd : undefined)} ` +
+    `(master ${money(master.usd)}, agents ${money(agents.usd)}; prices of ${PRICES_DATE}, ${PRICES_SOURCE})\n` +
+    (f.maxCostUsd !== undefined ? `  maxCost: no new agent once $${f.maxCostUsd} is spent\n` : "") +
+    (storeLocation
+      ? `  results: ${storeLocation.replace(/\/?$/, "/")}calibrations/${cal.name}/\n`
+      : "  results: no store yet (--scenario S: its bucket and prefix, or --store)\n");
+  io.stdout(preview);
   if (!storeLocation && !f.dryRun)
     throw new UserError(
       "--on ecs needs --scenario <S> (the scenario whose image, task definition and results bucket the calibration uses) or --store",
@@ -123,6 +123,7 @@ export async function calibrateOnEcs(cal: ResolvedCalibration, f: EcsFlags, io: 
     network,
     cpu,
     memoryMiB: memory,
+    preview,
   });
   const ecs = createEcsClient(region, io.env.AWS_ENDPOINT_URL_ECS);
   const res = await startOnEcs(record, {
