@@ -87232,6 +87232,9 @@ var budgetSchema = external_exports.strictObject({
   alertPercent: external_exports.number().int().min(1).max(1e3).default(80).meta({ description: "Email when the month's actual cost passes this percentage of the budget." }),
   emails: external_exports.array(external_exports.email()).min(1, "expected at least one address to alert").meta({ description: "Who is emailed by the budget's alarms." })
 });
+var maxCostSchema = external_exports.number().positive("expected an amount in USD greater than 0, e.g. 50").meta({
+  description: "USD. When a launch's worst-case estimate (Spot falling back to On-Demand, each task running its full timeout) is above it, Run batch waits for a reviewer's approval in the batch-approval environment. A scenario's maxCost overrides the project's."
+});
 var projectSchema = external_exports.strictObject({
   $schema: external_exports.string().optional(),
   project: nameSchema("project"),
@@ -87248,6 +87251,7 @@ var projectSchema = external_exports.strictObject({
   logs: logsSchema.prefault({}),
   storage: storageSchema.prefault({}),
   closeout: closeoutSchema.prefault({}),
+  maxCost: maxCostSchema.optional(),
   budget: budgetSchema.optional().meta({
     description: "An AWS Budgets budget on the project's tagged costs, with email alarms (created by the home-region stack)."
   })
@@ -87272,7 +87276,8 @@ var scenarioSchema = external_exports.strictObject({
   task: partial2(taskSchema).optional(),
   model: partial2(modelSchema).extend({ run: partial2(runSchema).optional() }).optional(),
   names: namesSchema.optional(),
-  aws: partial2(awsSchema).optional()
+  aws: partial2(awsSchema).optional(),
+  maxCost: maxCostSchema.optional()
 });
 
 // lib/config/yaml.ts
@@ -87540,7 +87545,8 @@ async function loadScenario(scenarioPath, project) {
   }
   const raw = src.data;
   const overrides = {};
-  for (const k5 of ["task", "model", "names", "aws"]) if (raw[k5] !== void 0) overrides[k5] = raw[k5];
+  for (const k5 of ["task", "model", "names", "aws", "maxCost"])
+    if (raw[k5] !== void 0) overrides[k5] = raw[k5];
   const mergedData = deepMerge(proj.source.data, overrides);
   const merged = projectSchema.safeParse(mergedData);
   const sources = [
@@ -87670,7 +87676,8 @@ function canonicalJson(v) {
   return JSON.stringify(v);
 }
 function hashConfig(config2, ids) {
-  return createHash("sha256").update(canonicalJson({ config: config2, ids })).digest("hex");
+  const { maxCost: _, ...runs } = config2;
+  return createHash("sha256").update(canonicalJson({ config: runs, ids })).digest("hex");
 }
 
 // lib/store/open.ts
