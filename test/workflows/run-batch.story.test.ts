@@ -23,6 +23,10 @@ const idsOf = (t: {
     (e) => e.name === "MFPAR_IDS" || e.name === "ID_PARAMETRO",
   )?.value;
 
+/** What a failed step said (`::error::` lines become annotations), for the failure message. */
+const annotations = (r: { annotations: Array<{ where?: string; message: string }> }) =>
+  r.annotations.map((a) => `${a.where}: ${a.message}`).join("\n");
+
 describe("Run batch: choapa/cb dispatched from the Actions tab", () => {
   let story: Story;
   let sim: EcsSim;
@@ -49,7 +53,7 @@ describe("Run batch: choapa/cb dispatched from the Actions tab", () => {
       dispatch(story.repo, { project: "choapa", scenario: "cb", ids: "2-4", dry_run: false }),
     );
     // Within the scenario's maxCost: the estimate says so, and the launch runs without an environment.
-    expect(r.jobs.map((j) => `${j.id}:${j.result}`)).toEqual([
+    expect(r.jobs.map((j) => `${j.id}:${j.result}`), annotations(r)).toEqual([
       "estimate:success",
       "launch:success",
       "launch-approved:skipped",
@@ -129,7 +133,7 @@ describe("Run batch: choapa/cb dispatched from the Actions tab", () => {
     expect(job.summary).toMatch(/\| us-east-1 \| \d+ \| 0 \| 5 \| 0 \| 0 \| 0 \| 0 \| [\d.]+ \| \$[\d.]+ \|/);
     expect(job.summary).toContain("| vCPU-hours | Est. cost |");
     // The preview of a launch above maxCost says what a real dispatch would do (a dry run needs no approval).
-    expect(r.jobs.map((j) => `${j.id}:${j.result}`)).toEqual([
+    expect(r.jobs.map((j) => `${j.id}:${j.result}`), annotations(r)).toEqual([
       "estimate:success",
       "launch:success",
       "launch-approved:skipped",
@@ -170,7 +174,7 @@ describe("Run batch: choapa/cb dispatched from the Actions tab", () => {
     );
     // While the reviewer had not answered: the run waiting, no task started, the run role not even assumed.
     expect(whileWaiting).toEqual({ tasks: tasksBefore, sessions: sessionsBefore, status: "waiting" });
-    expect(r.jobs.map((j) => `${j.id}:${j.result}`)).toEqual([
+    expect(r.jobs.map((j) => `${j.id}:${j.result}`), annotations(r)).toEqual([
       "estimate:success",
       "launch:skipped",
       "launch-approved:success",
