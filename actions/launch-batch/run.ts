@@ -1,9 +1,13 @@
 import { failureMessage } from "../../lib/aws-errors.js";
+import { configCostGate } from "../../lib/batch/cost-gate.js";
 import { type LaunchRequest, launchOptionsFor } from "../../lib/batch/from-config.js";
 import { launchBatch } from "../../lib/batch/launch.js";
 import { BATCH_ID } from "../../lib/batch/record.js";
 import { parseRerun } from "../../lib/batch/rerun.js";
 import { compactIds, summaryMarkdown } from "../../lib/batch/summary.js";
+import { loadScenario } from "../../lib/config/load.js";
+import { formatUsd } from "../../lib/format/number.js";
+import { costGateLines } from "../../lib/pricing/gate.js";
 import { type ActionCore, defaultCore, readBoolean } from "../shared/inputs.js";
 import { readScenarioInputs, scenarioRequest } from "../shared/scenario-target.js";
 import { type IssuesApi, octokitIssues, openTrackingIssue, trackingOf } from "../shared/tracking-issue.js";
@@ -18,6 +22,7 @@ export enum Inputs {
   Rerun = "rerun",
   BatchId = "batch-id",
   DryRun = "dry-run",
+  EstimateOnly = "estimate-only",
   MaxInFlight = "max-in-flight",
   Store = "store",
   StackOutputs = "stack-outputs",
@@ -33,6 +38,12 @@ export enum Outputs {
   Issue = "issue",
   /** IDs a rerun gave a new attempt (empty when not a rerun). */
   Rerun = "rerun",
+  /** estimate-only: the estimate (USD), its worst case, the scenario's maxCost ("" when unset). */
+  Estimate = "estimate",
+  WorstCase = "worst-case",
+  MaxCost = "max-cost",
+  /** estimate-only: "true" when the launch must wait for approval (above maxCost, and not a dry run). */
+  Approval = "approval",
 }
 
 export interface RunDeps {
@@ -69,6 +80,10 @@ export async function run(deps: RunDeps = {}): Promise<void> {
       );
     }
     const { repo, request } = scenarioRequest(inputs, deps);
+    if (readBoolean(core, Inputs.EstimateOnly)) {
+      await estimateOnly(core, request.scenarioFile, { ids, rerun: Boolean(rerun), dryRun });
+      return;
+    }
 
     const options = await launchOptionsFor({
       ...request,
@@ -118,4 +133,51 @@ export async function run(deps: RunDeps = {}): Promise<void> {
     // AWS credential/permission errors: one line naming the role, the action and the fix.
     core.setFailed(failureMessage(e, deps.env ?? process.env));
   }
+}
+
+/**
+ * Run batch's first job: from the checkout alone (no AWS, no token) the upper-bound estimate of the launch asked
+ * for, split by capacity, and whether it is above maxCost — the workflow then launches in the approval
+ * environment. A dry run launches nothing, so it never needs approval.
+ */
+async function estimateOnly(
+  core: ActionCore,
+  scenarioFile: string,
+  o: { ids: string; rerun: boolean; dryRun: boolean },
+): Promise<void> {
+  const sc = await loadScenario(scenarioFile);
+  const { gate, basis } = configCostGate(sc, {
+    ids: o.ids || undefined,
+    rerun: o.rerun,
+    idsSource: "Input ids",
+  });
+  const approval = gate.needsApproval && !o.dryRun;
+  const usdText = (v: number | undefined) => (v === undefined ? "" : v.toFixed(2));
+  core.setOutput(Outputs.Estimate, usdText(gate.usd));
+  core.setOutput(Outputs.WorstCase, usdText(gate.worstUsd));
+  core.setOutput(Outputs.MaxCost, gate.maxCost === undefined ? "" : String(gate.maxCost));
+  core.setOutput(Outputs.Approval, String(approval));
+  const lines = costGateLines(gate);
+  for (const l of lines) core.info(l);
+  const verdict = approval
+    ? `The launch waits for a reviewer's approval in the \`${gate.environment}\` environment (worst case ${formatUsd(gate.worstUsd)} above maxCost ${formatUsd(gate.maxCost)}).`
+    : o.dryRun
+      ? "Dry run: nothing is launched, so no approval is needed."
+      : "The launch starts without approval.";
+  core.info(verdict);
+  await core.summary
+    .addRaw(
+      [
+        `### Cost estimate: ${sc.project}/${sc.scenario}`,
+        "",
+        ...lines.map((l) => `- ${l}`),
+        "",
+        `Counted: ${basis}.`,
+        "",
+        `**${verdict}**`,
+        "",
+      ].join("\n"),
+      true,
+    )
+    .write();
 }

@@ -68,7 +68,11 @@ describe("mfpar-bootstrap", () => {
   it.each([
     ["plan", "mfpar-github-plan", [`repo:${REPO}:pull_request`]],
     ["deploy", "mfpar-github-deploy", [`repo:${REPO}:environment:production`]],
-    ["run", "mfpar-github-run", [`repo:${REPO}:ref:refs/heads/main`]],
+    [
+      "run",
+      "mfpar-github-run",
+      [`repo:${REPO}:ref:refs/heads/main`, `repo:${REPO}:environment:batch-approval`],
+    ],
     ["close-out", "mfpar-github-close-out", [`repo:${REPO}:environment:close-out`]],
   ])("trusts the %s role only for this repository's %s subjects, audience sts.amazonaws.com", (kind, name, subjects) => {
     expect(synth).toHaveResourceWithProperties(IamRole, { name });

@@ -478,6 +478,12 @@ describe("who may assume each role (OIDC trust, per workflow job)", () => {
     ["run", `${r}:ref:refs/heads/feature`],
     ["run", `${r}:pull_request`],
     ["run", `${r}:environment:production`],
+    // The approval environment of a launch above maxCost, and no other: not close-out's, not a look-alike.
+    ["run", `${r}:environment:close-out`],
+    ["run", `${r}:environment:batch-approval-2`],
+    ["run", `${r}:environment:*`],
+    ["deploy", `${r}:environment:batch-approval`],
+    ["close-out", `${r}:environment:batch-approval`],
     ["close-out", `${r}:ref:refs/heads/main`],
     ["close-out", `${r}:environment:production`],
   ] as const)("%s is not assumable with sub %s", (kind, sub) => {

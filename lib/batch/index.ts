@@ -1,4 +1,5 @@
 export * from "./assign.js";
+export * from "./cost-gate.js";
 export * from "./from-config.js";
 export * from "./launch.js";
 export * from "./open-batches.js";

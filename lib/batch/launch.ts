@@ -18,15 +18,16 @@ import { UserError } from "../errors.js";
 import type { ProjectStackOutputs } from "../infra/outputs.js";
 import {
   estimateDurationMs,
-  estimateLaunchCost,
   type LaunchCostEstimate,
   PRICES_DATE,
   PRICES_SOURCE,
 } from "../pricing/estimate.js";
+import { type CostGate, costGate } from "../pricing/gate.js";
 import { bindStore } from "../store/binding.js";
 import type { ResultStore } from "../store/types.js";
 import type { Clock, Sleep } from "../time.js";
 import { assignRegions } from "./assign.js";
+import { estimateRegion, maxCostOf, TIMEOUT_BASIS } from "./cost-gate.js";
 import { resolvePin, unpinBatch } from "./pins.js";
 import { type ReconcileResult, type RegionEcs, reconcile } from "./reconcile.js";
 import {
@@ -107,6 +108,8 @@ export interface LaunchBatchResult {
   rerun?: { ids: string[]; otherReasons: Record<string, number> };
   /** Things that did not stop the pass but that the user should know (e.g. an image not pinned in ECR). */
   warnings: string[];
+  /** Dry run only: the estimate split by capacity, its worst case, and whether it is above `maxCost`. */
+  costGate?: CostGate;
 }
 
 /** The network of one region's tasks: `aws.network[region]` in config, else the deployed stack's outputs. */
@@ -349,25 +352,22 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
   }
 
   const runMs = o.estimatedRunMs ?? sc.config.task.timeout;
-  const basis = o.estimatedRunMs ? "estimate" : "upper bound (task timeout)";
+  const basis = o.estimatedRunMs ? "estimate" : TIMEOUT_BASIS;
   const perTask = Math.max(1, batch.idsPerTask);
   const estimates: RegionEstimate[] = result.regions.map((r) => {
     const toRun = result.observation.ids.filter((s) => s.region === r.region && s.state === "todo").length;
-    const tasks = Math.ceil(toRun / perTask);
+    const cost = estimateRegion(sc, r.region, toRun, runMs, basis, perTask);
     return {
       region: r.region,
       ids: toRun,
-      tasks,
-      cost: estimateLaunchCost({
-        region: r.region,
-        capacity,
-        cpu: sc.config.task.cpu,
-        memoryMiB: sc.config.task.memory,
-        tasks,
+      tasks: cost.tasks,
+      cost,
+      durationMs: estimateDurationMs({
+        tasks: cost.tasks,
+        maxInFlight: r.maxInFlight,
         runMs: runMs * perTask,
-        basis,
+        limits,
       }),
-      durationMs: estimateDurationMs({ tasks, maxInFlight: r.maxInFlight, runMs: runMs * perTask, limits }),
     };
   });
   return {
@@ -382,6 +382,15 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
     notDeployed,
     ...(rerun ? { rerun } : {}),
     warnings,
+    ...(o.dryRun
+      ? {
+          costGate: costGate(
+            estimates.map((e) => e.cost),
+            capacity,
+            maxCostOf(sc),
+          ),
+        }
+      : {}),
   };
 }
 

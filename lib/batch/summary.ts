@@ -1,5 +1,6 @@
 import { formatDurationShort } from "../format/duration.js";
 import { markdownTable } from "../format/table.js";
+import { costGateLines } from "../pricing/gate.js";
 import type { LaunchBatchResult } from "./launch.js";
 import { type BatchRecord, describeOrigin } from "./record.js";
 
@@ -46,6 +47,7 @@ export function summaryMarkdown(r: LaunchBatchResult, opts: { dryRun?: boolean }
     `Estimates cover the IDs still to run; run time per task: ${r.runMsBasis}. ` +
       `Fargate prices of ${r.prices.date} (${r.prices.source}), Spot for spot and spot-first.`,
   ];
+  if (r.costGate) lines.push("", ...costGateLines(r.costGate).map((l) => `- ${l}`));
   for (const reg of r.reconcile.regions) {
     for (const f of reg.failures)
       lines.push(`- ${reg.region}: IDs ${f.ids.join(", ")} not launched: ${f.reason}`);
@@ -95,6 +97,7 @@ export function planText(r: LaunchBatchResult): string {
   );
   if (r.notDeployed?.length)
     out.push(`not deployed yet: ${r.notDeployed.join("; ")} — the plan above is from config`);
+  if (r.costGate) out.push(...costGateLines(r.costGate));
   return `${out.join("\n")}\n`;
 }
 

@@ -168,7 +168,7 @@ export async function loadScenario(scenarioPath: string, project?: LoadedProject
   // Merge the scenario's overrides over the raw project data, then validate the result as a project.
   const raw = src.data as Record<string, unknown>;
   const overrides: Record<string, unknown> = {};
-  for (const k of ["task", "model", "names", "aws", "notify", "alerts"] as const)
+  for (const k of ["task", "model", "names", "aws", "notify", "alerts", "maxCost"] as const)
     if (raw[k] !== undefined) overrides[k] = raw[k];
   const mergedData = deepMerge(proj.source.data, overrides);
   const merged = projectSchema.safeParse(mergedData);
@@ -322,5 +322,9 @@ export function canonicalJson(v: unknown): string {
 }
 
 function hashConfig(config: ProjectConfig, ids: string[]): string {
-  return createHash("sha256").update(canonicalJson({ config, ids })).digest("hex");
+  // maxCost decides who must approve a launch, not what runs: raising it must not orphan an open batch.
+  const { maxCost: _, ...runs } = config;
+  return createHash("sha256")
+    .update(canonicalJson({ config: runs, ids }))
+    .digest("hex");
 }

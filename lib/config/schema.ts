@@ -310,6 +310,12 @@ const alertsSchema = z.strictObject({
     }),
 });
 
+/** `maxCost:` — above it a launch waits for approval (Run batch: the `batch-approval` environment). */
+const maxCostSchema = z.number().positive("expected an amount in USD greater than 0, e.g. 50").meta({
+  description:
+    "USD. When a launch's worst-case estimate (Spot falling back to On-Demand, each task running its full timeout) is above it, Run batch waits for a reviewer's approval in the batch-approval environment. A scenario's maxCost overrides the project's.",
+});
+
 export const projectSchema = z.strictObject({
   $schema: z.string().optional(),
   project: nameSchema("project"),
@@ -327,6 +333,7 @@ export const projectSchema = z.strictObject({
   logs: logsSchema.prefault({}),
   storage: storageSchema.prefault({}),
   closeout: closeoutSchema.prefault({}),
+  maxCost: maxCostSchema.optional(),
   budget: budgetSchema.optional().meta({
     description:
       "An AWS Budgets budget on the project's tagged costs, with email alarms (created by the home-region stack).",
@@ -370,5 +377,6 @@ export const scenarioSchema = z.strictObject({
   aws: partial(awsSchema).optional(),
   notify: notifySchema.optional(),
   alerts: alertsSchema.optional(),
+  maxCost: maxCostSchema.optional(),
 });
 export type ScenarioConfig = z.output<typeof scenarioSchema>;

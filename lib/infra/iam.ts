@@ -128,6 +128,12 @@ export function tlsOnlyBucketPolicy(bucketArn: string): PolicyDocument {
 // ---------------------------------------------------------------------------------------------------------
 // Bootstrap stack: the roles GitHub Actions assumes through OIDC.
 
+/**
+ * The GitHub environment (required reviewers) a Run batch above the scenario's `maxCost` waits on. Its job
+ * presents `environment:batch-approval` instead of main's ref, so the run role trusts that subject too.
+ */
+export const APPROVAL_ENVIRONMENT = "batch-approval";
+
 /** The `sub` claims each role trusts. Jobs that use a GitHub environment present `environment:<name>`, not the ref. */
 export function githubSubjects(repository: string): Record<GithubRoleKind, string[]> {
   const r = `repo:${repository}`;
@@ -135,7 +141,8 @@ export function githubSubjects(repository: string): Record<GithubRoleKind, strin
     plan: [`${r}:pull_request`],
     // Only the environment: a job on main without it (no required reviewers) must not deploy.
     deploy: [`${r}:environment:production`],
-    run: [`${r}:ref:refs/heads/main`],
+    // main's own jobs, and the approved launch of a batch above maxCost (that one environment, not any).
+    run: [`${r}:ref:refs/heads/main`, `${r}:environment:${APPROVAL_ENVIRONMENT}`],
     "close-out": [`${r}:environment:close-out`],
   };
 }

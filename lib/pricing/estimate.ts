@@ -37,6 +37,14 @@ export interface LaunchCostEstimate {
   gbHours: number;
   /** Undefined when the price table has no entry for the region. */
   usd?: number;
+  /** The part of `usd` on Fargate Spot and on On-Demand, as the capacity mode places the tasks. */
+  spotUsd?: number;
+  onDemandUsd?: number;
+  /**
+   * The most it can cost: spot-first's tasks all falling back to On-Demand (Spot has no capacity); for spot and
+   * on-demand the same as `usd`. What a `maxCost` is compared with.
+   */
+  worstUsd?: number;
   /** `upper bound (task timeout)` or `estimate`, for the reader. */
   basis: string;
 }
@@ -55,13 +63,22 @@ export function estimateLaunchCost(o: {
   const vcpuHours = hours * (o.cpu / 1024);
   const gbHours = hours * (o.memoryMiB / 1024);
   const rate = taskHourUsd(o.region, o.capacity, o.cpu, o.memoryMiB);
+  const onDemandRate = taskHourUsd(o.region, "on-demand", o.cpu, o.memoryMiB);
   const usd = rate !== undefined ? hours * rate : undefined;
+  const onSpot = o.capacity !== "on-demand";
   return {
     region: o.region,
     tasks: o.tasks,
     vcpuHours,
     gbHours,
-    ...(usd !== undefined ? { usd } : {}),
+    ...(usd !== undefined
+      ? {
+          usd,
+          spotUsd: onSpot ? usd : 0,
+          onDemandUsd: onSpot ? 0 : usd,
+          worstUsd: o.capacity === "spot-first" ? hours * onDemandRate! : usd,
+        }
+      : {}),
     basis: o.basis,
   };
 }

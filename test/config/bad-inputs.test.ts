@@ -185,6 +185,16 @@ const cases: Array<[string, Parameters<typeof errorsOf>[0], string]> = [
     },
     'project.yaml:10:56: error: unknown key "lyr" in model.outputs.0.points.0; did you mean "layer"?',
   ],
+  [
+    "maxCost with a $ sign",
+    { project: `${PROJECT}maxCost: "$50"\n` },
+    'project.yaml:9:10: error: maxCost: expected number, found "$50"',
+  ],
+  [
+    "scenario maxCost of zero",
+    { scenario: "scenario: s\nids: 1-3\nmaxCost: 0\n" },
+    "s.yaml:3:10: error: maxCost: expected an amount in USD greater than 0, e.g. 50, found 0",
+  ],
   ["missing ids", { scenario: "scenario: s\n" }, 's.yaml:1:1: error: missing required key "ids"'],
   [
     "notify: a bare name is neither a user nor a team",

@@ -168,6 +168,7 @@ describe("permissions", () => {
       "deploy.yml autorun": { actions: "write" },
       "deploy.yml deploy": { "id-token": "write" },
       "run-batch.yml launch": { "id-token": "write", issues: "write" },
+      "run-batch.yml launch-approved": { "id-token": "write", issues: "write" },
       "run-calibration.yml start": { "id-token": "write", issues: "write" },
       "stop-batch.yml stop": { "id-token": "write", issues: "write" },
       "validate.yml comment": { "pull-requests": "write" },
@@ -220,7 +221,7 @@ describe("permissions", () => {
         checked++;
       }
     }
-    expect(checked).toBe(8);
+    expect(checked).toBe(9);
   });
 });
 
@@ -237,6 +238,34 @@ describe("environments", () => {
       .filter(({ job }) => envName(job) === "production")
       .map(({ file, id }) => `${file} ${id}`);
     expect(there).toEqual(["deploy.yml deploy"]);
+  });
+
+  it("run-batch launches above maxCost only in `batch-approval` (required reviewers), the only job there", () => {
+    const there = allJobs
+      .filter(({ job }) => envName(job) === "batch-approval")
+      .map(({ file, id }) => `${file} ${id}`);
+    expect(there).toEqual(["run-batch.yml launch-approved"]);
+    const estimate = job("run-batch.yml", "estimate");
+    // The estimate needs no AWS and no token: the checkout alone.
+    expect(estimate.permissions).toEqual({ contents: "read" });
+    expect(estimate.outputs).toEqual({ approval: "${{ steps.estimate.outputs.approval }}" });
+    expect(stepsOf(estimate).find((s) => s.id === "estimate")?.with).toMatchObject({
+      "estimate-only": true,
+    });
+    const launch = job("run-batch.yml", "launch");
+    const approved = job("run-batch.yml", "launch-approved");
+    expect([launch.needs, launch.if, launch.environment]).toEqual([
+      "estimate",
+      "needs.estimate.outputs.approval == 'false'",
+      undefined,
+    ]);
+    expect([approved.needs, approved.if]).toEqual(["estimate", "needs.estimate.outputs.approval == 'true'"]);
+    // One launch, two doors: the jobs differ only in their name, condition and environment.
+    const rest = (j: Dict) => {
+      const { name: _n, if: _i, environment: _e, ...others } = j;
+      return others;
+    };
+    expect(rest(approved)).toEqual(rest(launch));
   });
 
   it("close-project checks the typed confirmation against the project (via env) before any other step", () => {

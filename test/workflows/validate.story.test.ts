@@ -24,7 +24,12 @@ describe("Validate: a PR adding projects/choapa/cb.yaml", () => {
   afterAll(() => story?.stop());
 
   it("passes, and the PR gets one comment with validation, the stacks to change and the launch preview", async () => {
-    story.repo.commit("choapa: scenario cb", { [CB]: cbYaml, [CB_IDS]: cbIds }, { branch: "choapa-cb" });
+    // With a maxCost below what 127 twelve-hour tasks may cost: the preview says Run batch will wait for approval.
+    story.repo.commit(
+      "choapa: scenario cb",
+      { [CB]: `${cbYaml}maxCost: 100\n`, [CB_IDS]: cbIds },
+      { branch: "choapa-cb" },
+    );
     const r = await story.run("validate", story.repo.pullRequest({ number: 7, head: "choapa-cb" }));
     expect(r.jobs.map((j) => `${j.id}:${j.result}`)).toEqual([
       "changes/changes:success",
@@ -49,6 +54,13 @@ describe("Validate: a PR adding projects/choapa/cb.yaml", () => {
     expect(preview).toMatch(/vCPU-hours/);
     expect(preview).toMatch(/\$\d/);
     expect(preview).toMatch(/not deployed yet/);
+    expect(preview).toMatch(
+      /Estimated cost: \$[\d.]+ for 127 tasks — Fargate Spot \$[\d.]+, On-Demand \$0\.00/,
+    );
+    expect(preview).toMatch(/Worst case, if Spot falls back to On-Demand for every task: \$[\d.]+/);
+    expect(preview).toMatch(
+      /maxCost \$100\.00 \(projects\/choapa\/cb\.yaml\): the worst case \$[\d.]+ is above it — Run batch will wait for approval in the `batch-approval` environment before launching/,
+    );
     expect(preview).not.toMatch(/exited \d/);
     // The plan role was assumed as a PR's token, read-only; nothing was deployed.
     expect(story.world.cloud.sessions.map((s) => [s.role, s.subject])).toEqual([

@@ -58,7 +58,8 @@ export interface WorkflowRun {
   head_sha: string;
   head_branch: string | null;
   event: string;
-  status: "queued" | "in_progress" | "completed";
+  /** `waiting`: a job's environment waits for its required reviewers. */
+  status: "queued" | "in_progress" | "waiting" | "completed";
   conclusion: "success" | "failure" | "cancelled" | "skipped" | null;
   run_number: number;
   created_at: string;

@@ -47,6 +47,12 @@ export interface RunWorkflowOptions {
   denyEnvironments?: string[];
   /** The reviewer who approves (or rejects) environment deployments. Default infra-lead. */
   approver?: string;
+  /**
+   * The deployment review of a job's environment, as GitHub holds the run `waiting` until a reviewer answers:
+   * called before the job starts (nothing of it has run: the story can check what has not happened yet), it
+   * returns whether the reviewer approves. Default: approved unless the environment is in `denyEnvironments`.
+   */
+  review?: (request: { environment: string; job: string; runId: number }) => boolean | Promise<boolean>;
   /** Servers and state shared by several runs (GitHub, registry, stacks). Default: a fresh one, stopped after. */
   world?: World;
   /** Progress lines (the CLI prints them). */
@@ -670,7 +676,14 @@ async function runJobInstance(
     if (job.environment) {
       const e = evaluateToken(job.environment, ctx, ok);
       envName = typeof e === "string" ? e : asString((e as Record<string, Json>)?.name);
-      const approved = !(st.opts.denyEnvironments ?? []).includes(envName);
+      let approved = !(st.opts.denyEnvironments ?? []).includes(envName);
+      if (approved && st.opts.review) {
+        const run = st.world.github.state.runs.find((r) => r.id === st.runId);
+        if (run) run.status = "waiting";
+        st.log(`  ⏸ ${name}: waiting for a reviewer of environment ${envName}`);
+        approved = await st.opts.review({ environment: envName, job: j.id, runId: st.runId });
+        if (run) run.status = "in_progress";
+      }
       j.environment = { name: envName, approved };
       // The review, as GET /actions/runs/{id}/approvals reports it (Close project records who approved).
       st.world.github.state.approvals.push({

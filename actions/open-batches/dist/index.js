@@ -87277,6 +87277,9 @@ var alertsSchema = external_exports.strictObject({
     description: "Mention the launcher and notify: once when more than this fraction of a batch's IDs have failed (0 = at the first failure, 1 = never). Default 0.05."
   })
 });
+var maxCostSchema = external_exports.number().positive("expected an amount in USD greater than 0, e.g. 50").meta({
+  description: "USD. When a launch's worst-case estimate (Spot falling back to On-Demand, each task running its full timeout) is above it, Run batch waits for a reviewer's approval in the batch-approval environment. A scenario's maxCost overrides the project's."
+});
 var projectSchema = external_exports.strictObject({
   $schema: external_exports.string().optional(),
   project: nameSchema("project"),
@@ -87293,6 +87296,7 @@ var projectSchema = external_exports.strictObject({
   logs: logsSchema.prefault({}),
   storage: storageSchema.prefault({}),
   closeout: closeoutSchema.prefault({}),
+  maxCost: maxCostSchema.optional(),
   budget: budgetSchema.optional().meta({
     description: "An AWS Budgets budget on the project's tagged costs, with email alarms (created by the home-region stack)."
   }),
@@ -87321,7 +87325,8 @@ var scenarioSchema = external_exports.strictObject({
   names: namesSchema.optional(),
   aws: partial2(awsSchema).optional(),
   notify: notifySchema.optional(),
-  alerts: alertsSchema.optional()
+  alerts: alertsSchema.optional(),
+  maxCost: maxCostSchema.optional()
 });
 
 // lib/config/yaml.ts
@@ -87589,7 +87594,7 @@ async function loadScenario(scenarioPath, project) {
   }
   const raw = src.data;
   const overrides = {};
-  for (const k5 of ["task", "model", "names", "aws", "notify", "alerts"])
+  for (const k5 of ["task", "model", "names", "aws", "notify", "alerts", "maxCost"])
     if (raw[k5] !== void 0) overrides[k5] = raw[k5];
   const mergedData = deepMerge(proj.source.data, overrides);
   const merged = projectSchema.safeParse(mergedData);
@@ -87720,7 +87725,8 @@ function canonicalJson(v) {
   return JSON.stringify(v);
 }
 function hashConfig(config2, ids) {
-  return createHash("sha256").update(canonicalJson({ config: config2, ids })).digest("hex");
+  const { maxCost: _, ...runs } = config2;
+  return createHash("sha256").update(canonicalJson({ config: runs, ids })).digest("hex");
 }
 
 // lib/store/open.ts
