@@ -84,6 +84,11 @@ export interface LocalRunOptions {
   forceSignal?: AbortSignal;
   /** Called whenever a count changes. */
   onProgress?: (p: LocalProgress) => void;
+  /**
+   * Called with every marker this run's attempts wrote, as it comes back (from the worker, or read from the
+   * store when the worker died): e.g. to spool them for the ensemble summary (lib/report/digests.ts).
+   */
+  onMarker?: (id: string, marker: Marker) => void;
   /** Called when an ID reaches its final state in this run. */
   onOutcome?: (o: IdOutcome) => void;
   /**
@@ -272,6 +277,8 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
           : r.done?.marker
             ? undefined
             : await readMarker(id, "SUCCESS");
+      const written = success ?? r.done?.marker;
+      if (written) opts.onMarker?.(id, written);
       if (success) {
         o.status = "success";
         // Without its observation row and file list (they are in the store): what a run holds per ID stays small.
@@ -288,6 +295,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
           ? [r.done.marker]
           : await Promise.all([readMarker(id, "INTERRUPTED"), readMarker(id, "FAILED")]);
         const marker = [interrupted, failed].find((m) => m?.attempt === attempt);
+        if (marker && !r.done?.marker) opts.onMarker?.(id, marker);
         o.marker = marker;
         if (marker) {
           o.status = marker.status === "interrupted" ? "interrupted" : "failed";
