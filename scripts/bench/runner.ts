@@ -9,8 +9,7 @@
 // Two models: the demo project (projects/demo, a Node.js groundwater model of ~0.3-0.4 s) and a ~0.1 s model
 // (a POSIX shell script that sleeps 0.1 s and writes 8 observations from its one input file).
 // Env: MFPAR_BENCH_RUNNER_IDS (demo IDs, default 40), MFPAR_BENCH_RUNNER_ROUNDS (3), MFPAR_BENCH_RUNNER_WORKERS
-// (2), MFPAR_BENCH_RUNNER_MEMORY_IDS (IDs of the memory mode, default 0 = skipped), MFPAR_BENCH_RUNNER_ONLY=memory
-// (only the memory mode).
+// (2). Memory at 100,000 IDs: scripts/bench/memory.ts.
 import { spawn } from "node:child_process";
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
@@ -26,7 +25,6 @@ const CLI = join(ROOT, "bin/mfpar.js");
 const IDS = Number(process.env.MFPAR_BENCH_RUNNER_IDS ?? 40);
 const ROUNDS = Number(process.env.MFPAR_BENCH_RUNNER_ROUNDS ?? 3);
 const N = Number(process.env.MFPAR_BENCH_RUNNER_WORKERS ?? 2);
-const MEMORY_IDS = Number(process.env.MFPAR_BENCH_RUNNER_MEMORY_IDS ?? 0);
 const PORT = Number(process.env.MFPAR_BENCH_RUNNER_PORT ?? 4204);
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
@@ -382,7 +380,7 @@ export default async function bench(): Promise<Record<string, unknown>> {
   const tmp = await mkdtemp(join(tmpdir(), "mfpar-bench-runner-"));
   try {
     const result: Record<string, unknown> = {};
-    if (process.env.MFPAR_BENCH_RUNNER_ONLY !== "memory") {
+    {
       const demo = await demoCase(tmp);
       if (!demo.pst) log("pestpp-swp is not on PATH: skipping the PEST++ comparison");
       const tiny = await tinyCase(tmp);
@@ -391,65 +389,8 @@ export default async function bench(): Promise<Record<string, unknown>> {
       result.goals =
         "ratioMfparToFloor <= 1.3; poolEfficiency >= 0.95 with 2 workers; overhead < 50 ms median";
     }
-    if (MEMORY_IDS > 0) result.memory = await memory(tmp);
     return result;
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
-}
-
-/**
- * The runner's own peak RSS (VmHWM of the `mfpar run` process, polled from /proc; its workers are separate
- * processes) at MEMORY_IDS IDs of a trivial model (`true`, no templates, no observations), against 1/10 as many.
- */
-async function memory(tmp: string) {
-  const out: Record<string, unknown> = {};
-  for (const n of [Math.max(1, Math.round(MEMORY_IDS / 10)), MEMORY_IDS]) {
-    const dir = join(tmp, `mem-${n}`, "mem"); // the folder is named after the project
-    await mkdir(join(dir, "model"), { recursive: true });
-    await mkdir(join(dir, "params"), { recursive: true });
-    await writeFile(join(dir, "model/m.txt"), "x\n");
-    for (let i = 1; i <= n; i++) await writeFile(join(dir, `params/param${i}.par`), "single point\n");
-    await writeFile(
-      join(dir, "project.yaml"),
-      [
-        "project: mem",
-        'aws: { account: "000000000000", regions: [us-east-1] }',
-        "model:",
-        "  dir: model/",
-        '  run: { command: ["true"] }',
-        "  collect: []",
-        "",
-      ].join("\n"),
-    );
-    await writeFile(join(dir, "base.yaml"), `scenario: base\nids: "1-${n}"\n`);
-    log(`memory: ${n} IDs`);
-    const t0 = performance.now();
-    const child = spawn(
-      process.execPath,
-      [CLI, "run", "base.yaml", "--workers", String(N), "--store", "store"],
-      {
-        cwd: dir,
-        stdio: ["ignore", "ignore", "ignore"],
-      },
-    );
-    let hwmKiB = 0;
-    const poll = setInterval(() => {
-      readFile(`/proc/${child.pid}/status`, "utf8")
-        .then((t) => {
-          hwmKiB = Math.max(hwmKiB, Number(/VmHWM:\s+(\d+)/.exec(t)?.[1] ?? 0));
-        })
-        .catch(() => {});
-    }, 100);
-    const code = await new Promise<number | null>((res) => child.once("close", (c) => res(c)));
-    clearInterval(poll);
-    if (code !== 0) throw new Error(`mfpar run of ${n} trivial IDs exited ${code}`);
-    out[String(n)] = {
-      code,
-      seconds: round2((performance.now() - t0) / 1000),
-      runnerPeakRssMiB: round2(hwmKiB / 1024),
-    };
-    await rm(join(dir, ".."), { recursive: true, force: true });
-  }
-  return out;
 }

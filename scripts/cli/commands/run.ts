@@ -168,9 +168,7 @@ export const run: Command = {
       // The ensemble so far (lib/report): ensemble.csv, statistics.csv, failed.csv, report.html in <scenario>/summary/.
       await spool.close();
       io.stdout(await aggregateAfterRun(store, scenario, storeDisplay, { spool: spool.path }));
-      return result.outcomes.some((o) => o.status === "failed" || o.status === "interrupted")
-        ? ExitCode.Failure
-        : ExitCode.Success;
+      return result.counts.failed + result.counts.interrupted > 0 ? ExitCode.Failure : ExitCode.Success;
     }
   },
 };
