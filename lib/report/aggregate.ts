@@ -187,15 +187,17 @@ export async function aggregateScenario(
     const mtime = listing.ids.get(id)!.markers[kind];
     const spooled = opts.spool?.get(id);
     const cached = kept?.get(id);
-    const m: Partial<Marker> | undefined =
+    const known =
       spooled?.kind === kind
         ? spooled.m
         : cached?.kind === kind && cached.mtime === mtime
           ? cached.m
-          : await getJson<Marker>(store, storeKeys.marker(name, id, kind));
+          : undefined;
+    const m: Partial<Marker> | undefined =
+      known ?? (await getJson<Marker>(store, storeKeys.marker(name, id, kind)));
     if (!m) return; // replaced between listing and reading (a retry finishing): the next aggregation has it
     if (opts.digestFile && Number.isFinite(mtime))
-      digestLines[i] = { id, kind, mtime: mtime!, m: digestOf(m) };
+      digestLines[i] = { id, kind, mtime: mtime!, m: known ?? digestOf(m) };
     const f = markerFacts(id, kind, m);
     facts.set(id, f);
     if (kind === "SUCCESS") {
