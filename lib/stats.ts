@@ -3,7 +3,7 @@
 // p in [0, 1], h = (n - 1)·p and Q(p) = x[⌊h⌋] + (h - ⌊h⌋)·(x[⌊h⌋+1] - x[⌊h⌋]).
 
 /** Type-7 quantile of values already sorted ascending; NaN when empty. `p` in [0, 1]. */
-export function quantileSorted(sorted: readonly number[], p: number): number {
+export function quantileSorted(sorted: ArrayLike<number>, p: number): number {
   const n = sorted.length;
   if (n === 0) return Number.NaN;
   if (n === 1) return sorted[0]!;

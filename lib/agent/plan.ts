@@ -1,5 +1,5 @@
 import { stat } from "node:fs/promises";
-import { isAbsolute, relative, resolve, sep } from "node:path";
+import { isAbsolute, matchesGlob, relative, resolve, sep } from "node:path";
 import { glob } from "tinyglobby";
 import type { CommandConfig, ResolvedScenario } from "../config/index.js";
 import { UserError } from "../errors.js";
@@ -65,6 +65,11 @@ export interface RealizationPlan {
    * outputs, listing) a failed run must not pass off as its own, and template outputs (written fresh).
    */
   stale: Set<string>;
+  /**
+   * Files of the source model dir declared read-only (`model.readOnly`), relative to it: hard-linked into
+   * workspaces instead of copied (lib/agent/workspace.ts).
+   */
+  readOnly: Set<string>;
   /** Observation names in row order (instruction files, then native outputs are appended per run). */
   observationNames: string[];
 }
@@ -238,6 +243,7 @@ export async function planRealizations(sc: ResolvedScenario): Promise<Realizatio
   if (collect.length > 0) {
     for (const f of await glob(collect, { cwd: modelDir, onlyFiles: true, dot: true })) stale.add(f);
   }
+  const readOnly = await readOnlyFiles(m.readOnly, { projectDir, modelDir, file, stale, templates });
   const named = (cmds: CommandConfig[], kind: string) =>
     cmds.map((c, i) =>
       commandOf(`${kind}:${c.name ?? i + 1}`, c, taskTimeout, { projectDir, modelDir, file }),
@@ -261,6 +267,51 @@ export async function planRealizations(sc: ResolvedScenario): Promise<Realizatio
     acceptNonConvergence: run.acceptNonConvergence,
     collect,
     stale,
+    readOnly,
     observationNames,
   };
+}
+
+/**
+ * The files `model.readOnly` declares (relative to the model dir). Refused, naming the pattern: a pattern that
+ * matches no file (a typo would silently copy), and one that matches a file the agent or the model writes —
+ * a template output (filled per realization), an observation output, a listing or a collected file: through a
+ * hard link those writes would reach the source model dir.
+ */
+async function readOnlyFiles(
+  patterns: readonly string[],
+  ctx: {
+    projectDir: string;
+    modelDir: string;
+    file: string;
+    stale: ReadonlySet<string>;
+    templates: { out: string }[];
+  },
+): Promise<Set<string>> {
+  const out = new Set<string>();
+  if (patterns.length === 0) return out;
+  const written = new Set(ctx.templates.map((t) => t.out));
+  for (const [i, pattern] of patterns.entries()) {
+    const what = `model.readOnly[${i}]`;
+    const g = globUnderModelDir(ctx.projectDir, ctx.modelDir, pattern, what, ctx.file);
+    // Template outputs need not exist in the source: the pattern itself must not cover one.
+    const filled = [...written].find((f) => matchesGlob(f, g));
+    const files = filled ? [filled] : await glob(g, { cwd: ctx.modelDir, onlyFiles: true, dot: true });
+    if (files.length === 0)
+      throw new UserError(
+        `${what} "${pattern}" matches no file in ${ctx.modelDir}: list input files the model only reads`,
+        { file: ctx.file },
+        "agent/read-only",
+      );
+    for (const f of files.sort()) {
+      if (written.has(f) || ctx.stale.has(f))
+        throw new UserError(
+          `${what} "${pattern}" matches ${f}, which ${written.has(f) ? "a template fills for each realization" : "the model writes (an observation output, listing or collected file)"}: it must be copied, not linked; leave it out of model.readOnly`,
+          { file: ctx.file },
+          "agent/read-only",
+        );
+      out.add(f);
+    }
+  }
+  return out;
 }

@@ -17,7 +17,7 @@ import { FAILED_ATTEMPT_TAG, type ResultStore } from "../store/types.js";
 import type { PlannedCommand, RealizationPlan } from "./plan.js";
 import { type CommandResult, findExecutable, runCommand } from "./process.js";
 import { scanFile } from "./text-scan.js";
-import { copyTree, createWorkspace, removeWorkspace } from "./workspace.js";
+import { changedLinks, copyTree, createWorkspace, type LinkedFile, removeWorkspace } from "./workspace.js";
 
 /** What every realization run by one agent process shares. */
 export interface AgentContext {
@@ -147,6 +147,7 @@ export async function runRealization(
   let observationTimes: Record<string, number> | undefined;
   let ws: string | undefined;
   let wsModel = "";
+  let linked: LinkedFile[] = [];
   /** The listings of this run (model dir relative) and, among them, MODFLOW 6's simulation listing. */
   let listings: string[] = [];
   let simulationListings: string[] = [];
@@ -265,10 +266,12 @@ export async function runRealization(
       ws = await createWorkspace(ctx.workRoot, plan.scenario, id, attempt);
       wsModel = join(ws, "model");
       await mkdir(logsDir());
-      const copied = await copyTree(plan.modelDir, wsModel, plan.stale);
+      const copied = await copyTree(plan.modelDir, wsModel, plan.stale, plan.readOnly);
+      linked = copied.linked;
       log.debug("model dir copied", {
         step: "workspace",
         files: copied.files,
+        linkedReadOnly: copied.linked.length,
         skippedStale: copied.skipped,
         workspace: ws,
       });
@@ -360,6 +363,14 @@ export async function runRealization(
       await step("post", async () => {
         for (const c of plan.post) await exec(c, commandEnv(paramEnv));
       });
+    }
+    if (linked.length > 0) {
+      const changed = await changedLinks(wsModel, linked);
+      if (changed.length > 0)
+        throw new StepFailure(
+          "read-only-written",
+          `${changed.join(", ")} declared read-only (model.readOnly) but written during the run: the file is hard-linked, so the source model dir's copy changed too — restore it and leave it out of model.readOnly`,
+        );
     }
 
     if (plan.instructions.length > 0 || plan.outputs.length > 0) {

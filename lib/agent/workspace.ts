@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { constants, type Dirent } from "node:fs";
-import { copyFile, mkdir, readdir, rm, stat } from "node:fs/promises";
+import { copyFile, link as hardLink, mkdir, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { mapLimit } from "../concurrency.js";
 
@@ -10,8 +10,19 @@ const COPY_CONCURRENCY = 16;
 const MAX_DEPTH = 64;
 
 export interface CopyStats {
+  /** Files copied (or cloned). */
   files: number;
   skipped: number;
+  /** Files hard-linked (declared read-only), with what they were when linked. */
+  linked: LinkedFile[];
+}
+
+/** A hard-linked file: its path relative to the tree and the identity of the shared inode when linked. */
+export interface LinkedFile {
+  rel: string;
+  ino: number;
+  size: number;
+  mtimeMs: number;
 }
 
 /**
@@ -20,13 +31,19 @@ export interface CopyStats {
  * filesystem supports it, never a hard link — so whatever the model writes in the copy never reaches `src`.
  * Symbolic links are copied as the files or directories they point to, for the same reason. File modes are
  * kept (executables stay executable).
+ *
+ * The one exception, `link`: files declared read-only (`model.readOnly`) are hard-linked — the source file
+ * itself, no bytes copied. A write to one reaches the source; {@link changedLinks} tells afterwards. A file
+ * that cannot be linked (another file system, a symbolic link in the source) is copied.
  */
 export async function copyTree(
   src: string,
   dest: string,
   exclude: ReadonlySet<string> = new Set(),
+  link: ReadonlySet<string> = new Set(),
 ): Promise<CopyStats> {
   const files: { from: string; to: string }[] = [];
+  const links: { from: string; to: string; rel: string }[] = [];
   let skipped = 0;
   const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
     await mkdir(join(dest, rel), { recursive: true });
@@ -49,14 +66,41 @@ export async function copyTree(
         subdirs.push(walk(from, relPath, depth + 1));
       } else if (isFile) {
         if (exclude.has(relPath)) skipped++;
+        else if (link.has(relPath) && !e.isSymbolicLink())
+          links.push({ from, to: join(dest, relPath), rel: relPath });
         else files.push({ from, to: join(dest, relPath) });
       }
     }
     await Promise.all(subdirs);
   };
   await walk(src, "", 0);
+  const linked: LinkedFile[] = [];
+  await mapLimit(links, COPY_CONCURRENCY, async (l) => {
+    try {
+      await hardLink(l.from, l.to);
+    } catch {
+      files.push(l); // EXDEV (another file system), EPERM, EMLINK: a copy is always correct
+      return;
+    }
+    const st = await stat(l.to);
+    linked.push({ rel: l.rel, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
+  });
   await mapLimit(files, COPY_CONCURRENCY, ({ from, to }) => copyFile(from, to, constants.COPYFILE_FICLONE));
-  return { files: files.length, skipped };
+  return { files: files.length, skipped, linked };
+}
+
+/**
+ * The hard-linked files of a workspace `dir` whose shared inode changed since they were linked (size or
+ * modification time): the model wrote into a file declared read-only, and so into the source model dir. A file
+ * the model replaced (deleted, renamed over) is a new inode and left the source alone: not reported.
+ */
+export async function changedLinks(dir: string, linked: readonly LinkedFile[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const l of linked) {
+    const st = await stat(join(dir, l.rel)).catch(() => undefined);
+    if (st && st.ino === l.ino && (st.size !== l.size || st.mtimeMs !== l.mtimeMs)) out.push(l.rel);
+  }
+  return out.sort();
 }
 
 /** A fresh, uniquely named workspace directory under `root`: `{root}/mfpar-{scenario}-{id}-a{attempt}-{random}`. */

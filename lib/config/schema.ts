@@ -147,6 +147,10 @@ const modelSchema = z.strictObject({
     .array(z.string())
     .default([])
     .meta({ description: "Globs (relative to the model dir) uploaded per realization." }),
+  readOnly: z.array(z.string()).default([]).meta({
+    description:
+      "Globs (relative to the project folder, under model.dir) of input files the model only reads: hard-linked into each workspace instead of copied (no copy of large inputs per realization). A hard link is the source file itself: a model that writes one changes the source; the agent checks after the model and fails the realization (read-only-written). Never a template output, observation output, listing or collected file. Default: every file is copied.",
+  }),
 });
 
 const taskSchema = z.strictObject({

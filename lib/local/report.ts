@@ -1,5 +1,5 @@
 import { formatElapsed } from "../format/duration.js";
-import { quantile } from "../stats.js";
+import { quantileSorted } from "../stats.js";
 import { describeLocalOutcome, type IdOutcome, type LocalProgress, type LocalRunResult } from "./run.js";
 
 /** One line of progress: bar, counts, rate and ETA. */
@@ -31,30 +31,28 @@ const MAX_LISTED_FAILURES = 50;
 
 /** The summary printed at the end of `mfpar run`: counts by status, timings, failures with their reasons, where the results are. */
 export function formatSummary(r: LocalRunResult, storeDisplay: string): string {
-  const by = (s: IdOutcome["status"]) => r.outcomes.filter((o) => o.status === s);
-  const succeeded = by("success");
+  const by = (s: IdOutcome["status"]) => r.unfinished.filter((o) => o.status === s);
   const failed = by("failed");
+  const c = r.counts;
   const lines: string[] = [];
   lines.push(
-    `${r.scenario.project}/${r.scenario.scenario}: ${r.outcomes.length} IDs in ${formatElapsed(r.elapsedMs)} with ${r.workers} worker${r.workers === 1 ? "" : "s"}`,
+    `${r.scenario.project}/${r.scenario.scenario}: ${c.total} IDs in ${formatElapsed(r.elapsedMs)} with ${r.workers} worker${r.workers === 1 ? "" : "s"}`,
   );
   const rows = [
     ["status", "IDs"],
-    ["succeeded", String(succeeded.length)],
-    ["already done", String(by("done-before").length)],
-    ["failed", String(failed.length)],
-    ["interrupted", String(by("interrupted").length)],
-    ["not run", String(by("not-run").length)],
+    ["succeeded", String(c.success)],
+    ["already done", String(c.doneBefore)],
+    ["failed", String(c.failed)],
+    ["interrupted", String(c.interrupted)],
+    ["not run", String(c.notRun)],
   ].filter((row, i) => i < 2 || row[1] !== "0");
   lines.push(table(rows));
-  const model = succeeded
-    .map((o) => o.marker?.timings?.model)
-    .filter((x): x is number => typeof x === "number");
-  if (model.length) {
-    const wall = succeeded.map((o) => o.wallMs).filter((x): x is number => typeof x === "number");
+  if (r.modelMs.length) {
+    const model = r.modelMs.slice().sort();
+    const wall = r.wallMs.slice().sort();
     lines.push(
-      `Model time per realization: median ${formatElapsed(quantile(model, 0.5))}, max ${formatElapsed(Math.max(...model))}` +
-        (wall.length ? `; agent wall time median ${formatElapsed(quantile(wall, 0.5))}` : ""),
+      `Model time per realization: median ${formatElapsed(quantileSorted(model, 0.5))}, max ${formatElapsed(model[model.length - 1]!)}` +
+        (wall.length ? `; agent wall time median ${formatElapsed(quantileSorted(wall, 0.5))}` : ""),
     );
   }
   if (r.configError) lines.push(`Stopped: the agent rejected the configuration:\n  ${r.configError}`);

@@ -84,6 +84,11 @@ export interface LocalRunOptions {
   forceSignal?: AbortSignal;
   /** Called whenever a count changes. */
   onProgress?: (p: LocalProgress) => void;
+  /**
+   * Called with every marker this run's attempts wrote, as it comes back (from the worker, or read from the
+   * store when the worker died): e.g. to spool them for the ensemble summary (lib/report/digests.ts).
+   */
+  onMarker?: (id: string, marker: Marker) => void;
   /** Called when an ID reaches its final state in this run. */
   onOutcome?: (o: IdOutcome) => void;
   /**
@@ -95,12 +100,30 @@ export interface LocalRunOptions {
   now?: () => number;
 }
 
+/** How many of the requested IDs ended each way. */
+export interface LocalCounts {
+  total: number;
+  success: number;
+  doneBefore: number;
+  failed: number;
+  interrupted: number;
+  notRun: number;
+}
+
 export interface LocalRunResult {
   scenario: ResolvedScenario;
   batchId: string;
   storeUrl: string;
-  /** One per requested ID, in the requested order. */
-  outcomes: IdOutcome[];
+  counts: LocalCounts;
+  /**
+   * The requested IDs that did not succeed (failed, interrupted, not run), in the requested order. Successful
+   * IDs are only counted: what a run holds does not grow with the IDs that went well.
+   */
+  unfinished: IdOutcome[];
+  /** Model time (`timings.model`, ms) of each realization that succeeded in this run. */
+  modelMs: Float64Array;
+  /** Wall time (ms, dispatch to answer) of each realization that succeeded in this run. */
+  wallMs: Float64Array;
   interrupted: boolean;
   /** Set when an agent refused the configuration (exit code 3): every ID would fail the same way. */
   configError?: string;
@@ -108,6 +131,23 @@ export interface LocalRunResult {
   workers: number;
   /** Attempts per ID allowed in this run. */
   attempts: number;
+}
+
+/** A growable array of numbers in one typed buffer (8 bytes per value, no object per value). */
+class Samples {
+  private buf = new Float64Array(1024);
+  private n = 0;
+  push(x: number): void {
+    if (this.n === this.buf.length) {
+      const next = new Float64Array(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf[this.n++] = x;
+  }
+  values(): Float64Array {
+    return this.buf.slice(0, this.n);
+  }
 }
 
 /**
@@ -121,8 +161,16 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const startedAt = now();
   const { scenario: sc, store } = opts;
   // One listing of the scenario's results (not one request per ID): which IDs are done, and their last attempt.
-  const listed = (await listResults(store, sc.scenario)).ids;
-  const outcomes = new Map<string, IdOutcome>();
+  // One listing of the scenario's results (not one request per ID): which IDs are done, and their last attempt.
+  // Only what the run needs of it is kept: the IDs to skip are counted, earlier attempt numbers remembered for
+  // the IDs that had some. Nothing is kept per ID that succeeds in this run either (IDs and results stream:
+  // markers go to `onMarker`, successes are counted), so memory does not grow with the IDs that went well.
+  const skip = new Set<string>();
+  const earlierAttempts = new Map<string, number>();
+  for (const [id, seen] of (await listResults(store, sc.scenario)).ids) {
+    if (seen.markers.SUCCESS !== undefined) skip.add(id);
+    else if (seen.attemptsSeen) earlierAttempts.set(id, seen.attemptsSeen);
+  }
   const progress: LocalProgress = {
     total: opts.ids.length,
     doneBefore: 0,
@@ -132,18 +180,30 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
     finished: 0,
     startedAt,
   };
-  const queue: string[] = [];
-  for (const id of opts.ids) {
-    const seen = listed.get(id);
-    const lastAttempt = seen?.attemptsSeen || undefined;
-    if (seen?.markers.SUCCESS !== undefined) {
-      outcomes.set(id, { id, status: "done-before", attempts: 0, lastAttempt });
-      progress.doneBefore++;
-    } else {
-      outcomes.set(id, { id, status: "not-run", attempts: 0, lastAttempt });
-      queue.push(id);
+  for (const id of opts.ids) if (skip.has(id)) progress.doneBefore++;
+  // The IDs still to take: the requested list by index (no copy), then the retries.
+  let next = 0;
+  const retries: string[] = [];
+  const take = (): string | undefined => {
+    if (retries.length) return retries.shift();
+    while (next < opts.ids.length) {
+      const id = opts.ids[next++]!;
+      if (!skip.has(id)) return id;
     }
-  }
+    return undefined;
+  };
+  /** IDs taken and not succeeded yet (running, to retry, failed, interrupted): the only per-ID state. */
+  const open = new Map<string, IdOutcome>();
+  const modelMs = new Samples();
+  const wallMs = new Samples();
+  const counts: LocalCounts = {
+    total: opts.ids.length,
+    success: 0,
+    doneBefore: progress.doneBefore,
+    failed: 0,
+    interrupted: 0,
+    notRun: 0,
+  };
   const emit = () => opts.onProgress?.({ ...progress });
   emit();
   // The scenario is loaded once here and handed to every agent, which then skips YAML and schema validation.
@@ -248,7 +308,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const slotLoop = async (slot: { worker?: LocalWorker }): Promise<void> => {
     for (;;) {
       if (stopped || configError) return;
-      const id = queue.shift();
+      const id = take();
       if (id === undefined) {
         if (!drained) {
           drained = true;
@@ -256,7 +316,11 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
         }
         return;
       }
-      const o = outcomes.get(id)!;
+      let o = open.get(id);
+      if (!o) {
+        o = { id, status: "not-run", attempts: 0, lastAttempt: earlierAttempts.get(id) };
+        open.set(id, o);
+      }
       const attempt = (o.lastAttempt ?? 0) + 1;
       o.attempts++;
       o.lastAttempt = attempt;
@@ -272,6 +336,8 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
           : r.done?.marker
             ? undefined
             : await readMarker(id, "SUCCESS");
+      const written = success ?? r.done?.marker;
+      if (written) opts.onMarker?.(id, written);
       if (success) {
         o.status = "success";
         // Without its observation row and file list (they are in the store): what a run holds per ID stays small.
@@ -288,6 +354,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
           ? [r.done.marker]
           : await Promise.all([readMarker(id, "INTERRUPTED"), readMarker(id, "FAILED")]);
         const marker = [interrupted, failed].find((m) => m?.attempt === attempt);
+        if (marker && !r.done?.marker) opts.onMarker?.(id, marker);
         o.marker = marker;
         if (marker) {
           o.status = marker.status === "interrupted" ? "interrupted" : "failed";
@@ -314,7 +381,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
                 }),
               );
         if (o.status === "failed" && o.outlook.retry) {
-          queue.push(id);
+          retries.push(id);
           emit();
           continue;
         }
@@ -324,10 +391,18 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
       if (o.status === "success" || o.status === "failed") progress.finished++;
       emit();
       opts.onOutcome?.({ ...o });
+      if (o.status === "success") {
+        open.delete(id);
+        counts.success++;
+        if (typeof o.marker?.timings?.model === "number") modelMs.push(o.marker.timings.model);
+        if (o.wallMs !== undefined) wallMs.push(o.wallMs);
+      }
     }
   };
 
-  const workers = Math.max(1, Math.min(opts.workers, queue.length || 1));
+  let queued = 0;
+  for (const id of opts.ids) if (!skip.has(id) && ++queued >= opts.workers) break;
+  const workers = Math.max(1, Math.min(opts.workers, queued || 1));
   try {
     await Promise.all(Array.from({ length: workers }, worker));
   } finally {
@@ -336,11 +411,25 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
     opts.forceSignal?.removeEventListener("abort", onForce);
     await rm(handoff, { recursive: true, force: true });
   }
+  const unfinished: IdOutcome[] = [];
+  for (const id of opts.ids) {
+    if (skip.has(id)) continue;
+    const o = open.get(id);
+    if (o?.status === "success") continue;
+    const u = o ?? { id, status: "not-run" as const, attempts: 0, lastAttempt: earlierAttempts.get(id) };
+    if (u.status === "failed") counts.failed++;
+    else if (u.status === "interrupted") counts.interrupted++;
+    else if (u.status === "not-run") counts.notRun++;
+    if (u.status !== "success") unfinished.push(u);
+  }
   return {
     scenario: sc,
     batchId: opts.batchId,
     storeUrl: store.url,
-    outcomes: opts.ids.map((id) => outcomes.get(id)!),
+    counts,
+    unfinished,
+    modelMs: modelMs.values(),
+    wallMs: wallMs.values(),
     interrupted: stopped,
     configError,
     elapsedMs: now() - startedAt,

@@ -14,15 +14,24 @@ export function preloadAggregation(): void {
   import("./aggregate.js").catch(() => {});
 }
 
-/** Aggregates the scenario and returns the lines to print (a warning line when aggregation failed). */
+/**
+ * Aggregates the scenario and returns the lines to print (a warning line when aggregation failed). With the
+ * run's `spool` (lib/report/digests.ts: the markers the workers handed back) and the store's
+ * `summary/markers.jsonl` from earlier runs, only markers neither has are read from the store.
+ */
 export async function aggregateAfterRun(
   store: ResultStore,
   scenario: ResolvedScenario,
   storeDisplay: string,
+  opts: { spool?: string } = {},
 ): Promise<string> {
   try {
-    const { aggregateScenario } = await import("./aggregate.js");
-    const res = await aggregateScenario(store, scenario);
+    const [{ aggregateScenario }, { readSpool }] = await Promise.all([
+      import("./aggregate.js"),
+      import("./digests.js"),
+    ]);
+    const spool = opts.spool ? await readSpool(opts.spool) : undefined;
+    const res = await aggregateScenario(store, scenario, { ...(spool ? { spool } : {}), digestFile: true });
     if (res.realizations === 0) return "";
     const warnings = res.warnings.map((w) => `Warning: ${w}\n`).join("");
     return (

@@ -37,6 +37,7 @@ import type { Marker } from "../store/markers.js";
 import { getJson, putJson } from "../store/open.js";
 import { compareIds, decidingMarker, listResults } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
+import { type DigestLine, digestOf, readDigestLines } from "./digests.js";
 import { type Ensemble, type ReportFacts, renderReport } from "./html.js";
 import { groupNames, observationGroups, readObservedCsv } from "./observations.js";
 
@@ -51,6 +52,16 @@ export interface AggregateOptions {
   observedValues?: ReadonlyMap<string, number>;
   /** HDRY/HNOFLO values left out of the statistics; default the config's plus the model's HDRY (and ≥ 1e30). */
   noData?: readonly number[];
+  /**
+   * Markers already in hand (a run's spool, lib/report/digests.ts): an ID's line is used instead of reading
+   * its marker when the listing's deciding marker is of the same kind.
+   */
+  spool?: ReadonlyMap<string, DigestLine>;
+  /**
+   * Keep `{scenario}/summary/markers.jsonl` (lib/report/digests.ts): reuse its lines whose marker the listing
+   * shows unchanged, read the rest, and write it again. Default false.
+   */
+  digestFile?: boolean;
   /** Markers read at once. Default 16. */
   concurrency?: number;
   /** Write `report.html` (default true). */
@@ -169,9 +180,24 @@ export async function aggregateScenario(
   let totims: Map<string, number> | undefined;
   const facts = new Map<string, MarkerFacts>();
   const durations: number[] = [];
-  await mapLimit(toRead, opts.concurrency ?? 16, async ([id, kind]) => {
-    const m = await getJson<Marker>(store, storeKeys.marker(name, id, kind));
+  const digestKey = summaryKeys.digests(name);
+  const kept = opts.digestFile ? await readDigestFile(store, digestKey) : undefined;
+  const digestLines: (DigestLine | undefined)[] = [];
+  await mapLimit(toRead, opts.concurrency ?? 16, async ([id, kind], i) => {
+    const mtime = listing.ids.get(id)!.markers[kind];
+    const spooled = opts.spool?.get(id);
+    const cached = kept?.get(id);
+    const known =
+      spooled?.kind === kind
+        ? spooled.m
+        : cached?.kind === kind && cached.mtime === mtime
+          ? cached.m
+          : undefined;
+    const m: Partial<Marker> | undefined =
+      known ?? (await getJson<Marker>(store, storeKeys.marker(name, id, kind)));
     if (!m) return; // replaced between listing and reading (a retry finishing): the next aggregation has it
+    if (opts.digestFile && Number.isFinite(mtime))
+      digestLines[i] = { id, kind, mtime: mtime!, m: known ?? digestOf(m) };
     const f = markerFacts(id, kind, m);
     facts.set(id, f);
     if (kind === "SUCCESS") {
@@ -266,6 +292,12 @@ export async function aggregateScenario(
   }));
 
   const keys: string[] = [];
+  if (opts.digestFile) {
+    await store.put(digestKey, digestLines.flatMap((l) => (l ? [`${JSON.stringify(l)}\n`] : [])).join(""), {
+      contentType: "application/x-ndjson",
+    });
+    keys.push(digestKey);
+  }
   const put = async (key: string, body: string, contentType: string) => {
     await store.put(key, body, { contentType });
     keys.push(key);
@@ -318,4 +350,14 @@ export async function aggregateScenario(
     keys,
     warnings,
   };
+}
+
+/** `markers.jsonl` of an earlier aggregation (empty when absent or unreadable: every marker is read then). */
+async function readDigestFile(store: ResultStore, key: string): Promise<Map<string, DigestLine>> {
+  try {
+    const bytes = await store.get(key);
+    return bytes ? await readDigestLines(new TextDecoder().decode(bytes).split("\n")) : new Map();
+  } catch {
+    return new Map();
+  }
 }

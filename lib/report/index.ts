@@ -3,5 +3,6 @@
 export * from "./after-run.js";
 export * from "./aggregate.js";
 export * from "./charts.js";
+export * from "./digests.js";
 export * from "./html.js";
 export * from "./observations.js";

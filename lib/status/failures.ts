@@ -125,6 +125,7 @@ export function categoryOf(reason: FailureReason, message = ""): FailureCategory
     case "pre-command":
     case "pre-start":
     case "invalid-input":
+    case "read-only-written":
       return "input";
     case "post-command":
     case "post-start":

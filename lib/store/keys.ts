@@ -31,6 +31,8 @@ export const summaryKeys = {
   failed: (s: string) => `${storeKeys.summary(s)}failed.csv`,
   json: (s: string) => `${storeKeys.summary(s)}summary.json`,
   report: (s: string) => `${storeKeys.summary(s)}report.html`,
+  /** What aggregation read of each deciding marker (lib/report/digests.ts), reused while the marker is unchanged. */
+  digests: (s: string) => `${storeKeys.summary(s)}markers.jsonl`,
 };
 
 /** Parses `{scenario}/resultados/{id}/_{KIND}.json`; undefined for any other key. */

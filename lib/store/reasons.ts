@@ -36,6 +36,10 @@ const REASONS = {
   "post-start": { deterministic: false, label: "post command could not be started" },
   // After the model.
   "missing-output": { deterministic: true, label: "model output not written by this run" },
+  "read-only-written": {
+    deterministic: true,
+    label: "a file declared read-only (model.readOnly) was written",
+  },
   observations: { deterministic: true, label: "observations could not be read" },
   upload: { deterministic: false, label: "upload failed" },
   store: { deterministic: false, label: "results store unreachable" },

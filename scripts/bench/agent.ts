@@ -3,7 +3,9 @@
 //    measured inside the agent (marker timings.model), one process per ID, demo model, local store;
 //    and the same amortized over several IDs in one process (MFPAR_IDS);
 //  - peak RSS of the agent process (/usr/bin/time -f %M when available, else the agent's own maxRSS log);
-//  - workspace preparation of a generated 200 MB model dir (2,000 files of 100 KB): copyTree vs fs.cp vs cp -r;
+//  - workspace preparation of a generated 200 MB model dir (2,000 files of 100 KB): copyTree vs fs.cp vs cp -r,
+//    and copyTree with every file declared read-only (hard links); whether the file system has reflinks
+//    (MFPAR_BENCH_AGENT_ONLY=workspace: only this part);
 //  - local backend throughput: runLocal with 2 workers vs 2x the 1-worker rate (ratio; target >= 0.9).
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -209,6 +211,18 @@ async function workspacePrep(tmp: string) {
     return Math.round(median(out));
   };
   const copyTreeMs = await time((d) => copyTree(src, d));
+  // Every file declared read-only (model.readOnly): hard links, no bytes copied.
+  const all = new Set(Array.from({ length: FILES }, (_, i) => `sub${i % 20}/f${i}.dat`));
+  const linkMs = await time((d) => copyTree(src, d, new Set(), all));
+  // Reflinks (what COPYFILE_FICLONE would use): does this file system have them?
+  const fsType = spawnSync("stat", ["-f", "-c", "%T", tmp], { encoding: "utf8" }).stdout.trim();
+  const reflink = spawnSync(
+    "cp",
+    ["--reflink=always", join(src, "sub0/f0.dat"), join(tmp, "reflink-probe")],
+    {
+      encoding: "utf8",
+    },
+  );
   const fsCpMs = await time((d) => cp(src, d, { recursive: true }));
   const cpRMs = await time(async (d) => {
     const r = spawnSync("cp", ["-r", src, d]);
@@ -218,6 +232,10 @@ async function workspacePrep(tmp: string) {
     files: FILES,
     totalMiB: Math.round((FILES * SIZE) / 2 ** 20),
     medianCopyTreeMs: copyTreeMs,
+    medianHardLinkAllMs: linkMs,
+    fileSystem: fsType,
+    reflinks:
+      reflink.status === 0 ? "supported" : `not supported (cp --reflink=always: ${reflink.stderr.trim()})`,
     medianFsCpMs: fsCpMs,
     medianCpDashRMs: cpRMs,
     copyTreeMiBPerS: Math.round((FILES * SIZE) / 2 ** 20 / (copyTreeMs / 1000)),
@@ -247,8 +265,7 @@ async function throughput(tmp: string) {
       env: { ...process.env, MFPAR_LOG_LEVEL: "warn" },
     });
     const s = (performance.now() - t0) / 1000;
-    if (r.outcomes.some((o) => o.status !== "success"))
-      throw new Error("a realization failed in the throughput bench");
+    if (r.counts.success !== K) throw new Error("a realization failed in the throughput bench");
     return K / s;
   };
   // Interleaved, so background load hits both settings alike.
@@ -276,6 +293,8 @@ export default async function bench(): Promise<Record<string, unknown>> {
   const tmp = await mkdtemp(join(tmpdir(), "mfpar-bench-agent-"));
   try {
     const loadBefore = loadavg()[0];
+    if (process.env.MFPAR_BENCH_AGENT_ONLY === "workspace")
+      return { loadAverage1mAtStart: Number(loadBefore?.toFixed(1)), workspace: await workspacePrep(tmp) };
     return {
       loadAverage1mAtStart: Number(loadBefore?.toFixed(1)),
       overhead: await overhead(tmp),

@@ -310,4 +310,71 @@ await import("./fake.mjs");
     for (const id of ["1", "2", "3"])
       expect(await readFile(join(store, id, "extra/seen.txt"), "utf8")).toBe(`original\nwritten by ${id}\n`);
   });
+
+  it("files declared read-only are hard-linked, not copied; a model that writes one fails naming it; a bad declaration is refused before anything runs", async () => {
+    const cwd = fresh("cwd");
+    await makeFakeProject(join(cwd, "p"), {
+      ids: "1-3",
+      runCommand: '{ command: [node, wrap.mjs], success: "Normal termination", listing: model/fake.lst }',
+    });
+    const project = join(cwd, "p/project.yaml");
+    const yaml = await readFile(project, "utf8");
+    await writeFile(project, `${yaml}  readOnly: [model/grid.dat]\n`);
+    await writeFile(join(cwd, "p/model/grid.dat"), "grid\n");
+    await writeFile(join(cwd, "p/model/shared.dat"), "copied\n");
+    // Records the inode of each input it sees; ID 3 appends to the file declared read-only.
+    await writeFile(
+      join(cwd, "p/model/wrap.mjs"),
+      `import { appendFileSync, statSync, writeFileSync } from "node:fs";
+writeFileSync("extra/seen.txt", statSync("grid.dat").ino + " " + statSync("shared.dat").ino + "\\n");
+if (process.env.MFPAR_ID === "3") appendFileSync("grid.dat", "written by 3\\n");
+await import("./fake.mjs");
+`,
+    );
+    // One worker: IDs 1 and 2 end before ID 3 writes through the link.
+    const r = await cli(["run", "p/base.yaml", "--workers", "1"], { cwd, env: { FAKE_MODE: "ok" } });
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    const { statSync } = await import("node:fs");
+    const source = [
+      statSync(join(cwd, "p/model/grid.dat")).ino,
+      statSync(join(cwd, "p/model/shared.dat")).ino,
+    ];
+    const store = join(cwd, ".mfpar/results/fake/base/resultados");
+    for (const id of ["1", "2"]) {
+      const [grid, shared] = (await readFile(join(store, id, "extra/seen.txt"), "utf8"))
+        .trim()
+        .split(" ")
+        .map(Number);
+      expect(grid).toBe(source[0]); // the source file itself
+      expect(shared).not.toBe(source[1]); // a copy
+    }
+    const failed = await readJson(join(store, "3/_FAILED.json"));
+    expect(failed.reason).toBe("read-only-written");
+    expect(failed.message).toContain(
+      "grid.dat declared read-only (model.readOnly) but written during the run",
+    );
+    expect(r.stdout).toMatch(/ {2}3 {3}1 {8}read-only-written/);
+    // What a hard link means, and why the check exists: the source changed.
+    expect(await readFile(join(cwd, "p/model/grid.dat"), "utf8")).toBe("grid\nwritten by 3\n");
+
+    // A template output cannot be declared read-only (it is filled per realization): refused, nothing run.
+    await writeFile(project, `${yaml}  readOnly: [model/grid.dat, "model/*.dat"]\n`);
+    const bad = await cli(["run", "p/base.yaml", "--store", "bad"], { cwd, env: { FAKE_MODE: "ok" } });
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toContain(
+      'model.readOnly[1] "model/*.dat" matches in.dat, which a template fills for each realization: it must be copied, not linked',
+    );
+    expect(bad.stderr).toContain("project.yaml");
+    await writeFile(project, `${yaml}  readOnly: [model/nothing*.dat]\n`);
+    const none = await cli(["run", "p/base.yaml", "--store", "bad"], { cwd, env: { FAKE_MODE: "ok" } });
+    expect(none.code).toBe(3);
+    expect(none.stderr).toContain('model.readOnly[0] "model/nothing*.dat" matches no file');
+    await writeFile(project, `${yaml}  readOnly: [model/out.txt]\n`);
+    const output = await cli(["run", "p/base.yaml", "--store", "bad"], { cwd, env: { FAKE_MODE: "ok" } });
+    expect(output.code).toBe(3);
+    expect(output.stderr).toContain(
+      'model.readOnly[0] "model/out.txt" matches out.txt, which the model writes (an observation output, listing or collected file)',
+    );
+    expect(await localKeys(join(cwd, "bad"))).toEqual([]);
+  });
 });

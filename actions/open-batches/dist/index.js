@@ -87169,7 +87169,10 @@ var modelSchema = external_exports.strictObject({
   noData: external_exports.array(external_exports.number()).default([]).meta({
     description: "HDRY/HNOFLO values (dry or inactive cells) left out of observation statistics and percentiles, counted apart. Always left out: magnitudes \u2265 1e30 and the HDRY of the model's BCF6/LPF/UPW file. E.g. [-999.99, 1e20]."
   }),
-  collect: external_exports.array(external_exports.string()).default([]).meta({ description: "Globs (relative to the model dir) uploaded per realization." })
+  collect: external_exports.array(external_exports.string()).default([]).meta({ description: "Globs (relative to the model dir) uploaded per realization." }),
+  readOnly: external_exports.array(external_exports.string()).default([]).meta({
+    description: "Globs (relative to the project folder, under model.dir) of input files the model only reads: hard-linked into each workspace instead of copied (no copy of large inputs per realization). A hard link is the source file itself: a model that writes one changes the source; the agent checks after the model and fails the realization (read-only-written). Never a template output, observation output, listing or collected file. Default: every file is copied."
+  })
 });
 var taskSchema = external_exports.strictObject({
   cpu: external_exports.union(Object.keys(FARGATE_SIZES).map((k5) => external_exports.literal(Number(k5)))).default(1024).meta({ description: "Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384." }),

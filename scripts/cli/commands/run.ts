@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { mkdtemp, rm } from "node:fs/promises";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { openAgentStore } from "../../../lib/agent/agent.js";
 import { planRealizations, type RealizationPlan } from "../../../lib/agent/plan.js";
@@ -11,6 +12,7 @@ import { ExitCode } from "../../../lib/exit-codes.js";
 import { formatSummary, progressLine } from "../../../lib/local/report.js";
 import { describeLocalOutcome, runLocal } from "../../../lib/local/run.js";
 import { aggregateAfterRun, preloadAggregation } from "../../../lib/report/after-run.js";
+import { MarkerSpool } from "../../../lib/report/digests.js";
 import { bindStore } from "../../../lib/store/binding.js";
 import { isS3Location } from "../../../lib/store/location.js";
 import { positiveInt } from "../args.js";
@@ -114,46 +116,59 @@ export const run: Command = {
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
     const progress = createProgressDisplay({ write: io.stdout, isTTY: io.isTTY }, progressLine);
-    let result: Awaited<ReturnType<typeof runLocal>>;
+    // The markers the workers hand back, spooled to disk as they arrive: the summary at the end reads them
+    // from there instead of from the store (lib/report/digests.ts), and the runner keeps none in memory.
+    const spoolDir = await mkdtemp(join(tmpdir(), "mfpar-spool-"));
+    const spool = new MarkerSpool(join(spoolDir, "markers.jsonl"));
     try {
-      result = await runLocal({
-        scenario,
-        ids,
-        store,
-        storeLocation,
-        workers,
-        attempts,
-        retryDeterministic: scenario.config.task.retryDeterministic,
-        agentPath,
-        batchId: `local-${new Date()
-          .toISOString()
-          .replace(/[-:]/g, "")
-          .replace(/\.\d+Z$/, "Z")}`,
-        env: io.env,
-        signal: controller.signal,
-        forceSignal: force.signal,
-        onProgress: (p) => progress.update(p),
-        // A core is free from the moment the queue is empty: load the report's modules then, not after.
-        onDrained: preloadAggregation,
-        onOutcome: (o) => {
-          if (o.status === "failed")
-            progress.note(
-              `ID ${o.id} ${describeLocalOutcome(o, attempts) ?? `failed (${o.reason})`}: ${o.message ?? ""}`,
-            );
-        },
-      });
+      return await runAndSummarize();
     } finally {
-      progress.finish();
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
+      await spool.close().catch(() => {});
+      await rm(spoolDir, { recursive: true, force: true });
     }
-    io.stdout(formatSummary(result, storeDisplay));
-    if (result.configError) return ExitCode.InvalidInput;
-    if (result.interrupted) return ExitCode.Interrupted;
-    // The ensemble so far (lib/report): ensemble.csv, statistics.csv, failed.csv, report.html in <scenario>/summary/.
-    io.stdout(await aggregateAfterRun(store, scenario, storeDisplay));
-    return result.outcomes.some((o) => o.status === "failed" || o.status === "interrupted")
-      ? ExitCode.Failure
-      : ExitCode.Success;
+
+    async function runAndSummarize(): Promise<number> {
+      let result: Awaited<ReturnType<typeof runLocal>>;
+      try {
+        result = await runLocal({
+          scenario,
+          ids,
+          store,
+          storeLocation,
+          workers,
+          attempts,
+          retryDeterministic: scenario.config.task.retryDeterministic,
+          agentPath,
+          batchId: `local-${new Date()
+            .toISOString()
+            .replace(/[-:]/g, "")
+            .replace(/\.\d+Z$/, "Z")}`,
+          env: io.env,
+          signal: controller.signal,
+          forceSignal: force.signal,
+          onProgress: (p) => progress.update(p),
+          // A core is free from the moment the queue is empty: load the report's modules then, not after.
+          onDrained: preloadAggregation,
+          onMarker: (id, marker) => spool.add(id, marker),
+          onOutcome: (o) => {
+            if (o.status === "failed")
+              progress.note(
+                `ID ${o.id} ${describeLocalOutcome(o, attempts) ?? `failed (${o.reason})`}: ${o.message ?? ""}`,
+              );
+          },
+        });
+      } finally {
+        progress.finish();
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      }
+      io.stdout(formatSummary(result, storeDisplay));
+      if (result.configError) return ExitCode.InvalidInput;
+      if (result.interrupted) return ExitCode.Interrupted;
+      // The ensemble so far (lib/report): ensemble.csv, statistics.csv, failed.csv, report.html in <scenario>/summary/.
+      await spool.close();
+      io.stdout(await aggregateAfterRun(store, scenario, storeDisplay, { spool: spool.path }));
+      return result.counts.failed + result.counts.interrupted > 0 ? ExitCode.Failure : ExitCode.Success;
+    }
   },
 };

@@ -1,0 +1,254 @@
+// Memory of the local runner (`npm run bench -- memory`; skipped by a plain `npm run bench`, it takes a while):
+// one `mfpar run` of MFPAR_BENCH_MEMORY_IDS (default 100,000) IDs of a trivial model (`true`: no templates, no
+// observations), 2 workers. The runner process's RSS (VmRSS, /proc) is recorded as the run passes 1,000,
+// 10,000 and 100,000 IDs done (from its progress lines, printed every 10 s), then its peak (VmHWM) during
+// the summary at the end. The workers are separate processes and not counted.
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const CLI = join(ROOT, "bin/mfpar.js");
+const IDS = Number(process.env.MFPAR_BENCH_MEMORY_IDS ?? 100_000);
+const N = Number(process.env.MFPAR_BENCH_MEMORY_WORKERS ?? 2);
+const MARKS = [1_000, 10_000, 100_000].filter((m) => m <= IDS);
+
+const log = (m: string) => process.stderr.write(`bench memory: ${m}\n`);
+const mib = (kib: number) => Math.round((kib / 1024) * 10) / 10;
+
+async function status(pid: number): Promise<{ rss: number; hwm: number } | undefined> {
+  try {
+    const t = await readFile(`/proc/${pid}/status`, "utf8");
+    return {
+      rss: Number(/VmRSS:\s+(\d+)/.exec(t)?.[1] ?? 0),
+      hwm: Number(/VmHWM:\s+(\d+)/.exec(t)?.[1] ?? 0),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+export default async function bench(): Promise<Record<string, unknown>> {
+  if (process.env.MFPAR_BENCH_MEMORY_SUMMARY) return summaryOnly();
+  if (!process.argv.slice(2).includes("memory") && !process.env.MFPAR_BENCH_MEMORY_IDS)
+    return { skipped: "long: run `npm run bench -- memory` (MFPAR_BENCH_MEMORY_IDS=100000 by default)" };
+  const tmp = await mkdtemp(join(tmpdir(), "mfpar-bench-memory-"));
+  try {
+    const dir = join(tmp, "mem"); // the folder is named after the project
+    await mkdir(join(dir, "model"), { recursive: true });
+    await mkdir(join(dir, "params"), { recursive: true });
+    await writeFile(join(dir, "model/m.txt"), "x\n");
+    for (let i = 1; i <= IDS; i++) await writeFile(join(dir, `params/param${i}.par`), "single point\n");
+    await writeFile(
+      join(dir, "project.yaml"),
+      [
+        "project: mem",
+        'aws: { account: "000000000000", regions: [us-east-1] }',
+        "model:",
+        "  dir: model/",
+        '  run: { command: ["true"] }',
+        "  collect: []",
+        "",
+      ].join("\n"),
+    );
+    await writeFile(join(dir, "base.yaml"), `scenario: base\nids: "1-${IDS}"\n`);
+    log(`${IDS} IDs, ${N} workers`);
+    const load = [loadavg()[0]!];
+    const t0 = performance.now();
+    const child = spawn(
+      process.execPath,
+      [CLI, "run", "base.yaml", "--workers", String(N), "--store", "store"],
+      {
+        cwd: dir,
+        stdio: ["ignore", "pipe", "ignore"],
+      },
+    );
+    const pid = child.pid!;
+    const at: Record<string, unknown> = {};
+    let pendingMarks = [...MARKS];
+    let lastLine = 0;
+    let lastLogged = 0;
+    let runHwm = 0;
+    let partial = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      const lines = (partial + d).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
+        const m = /\] (\d+)\/(\d+) done/.exec(line);
+        if (!m) continue;
+        const done = Number(m[1]);
+        lastLine = performance.now();
+        void status(pid).then((s) => {
+          if (!s) return;
+          runHwm = Math.max(runHwm, s.hwm);
+          if (Math.floor(done / 5000) > Math.floor(lastLogged / 5000)) {
+            log(`${done} done: RSS ${mib(s.rss)} MiB, ${Math.round((performance.now() - t0) / 1000)} s`);
+            lastLogged = done;
+          }
+          const reached = pendingMarks.filter((x) => done >= x);
+          pendingMarks = pendingMarks.filter((x) => done < x);
+          for (const x of reached) {
+            at[String(x)] = {
+              done,
+              rssMiB: mib(s.rss),
+              peakSoFarMiB: mib(s.hwm),
+              seconds: Math.round((performance.now() - t0) / 100) / 10,
+            };
+            log(`${done} done: RSS ${mib(s.rss)} MiB (peak so far ${mib(s.hwm)} MiB)`);
+            load.push(loadavg()[0]!);
+          }
+        });
+      }
+    });
+    let hwm = 0;
+    const poll = setInterval(() => {
+      void status(pid).then((s) => {
+        if (s) hwm = Math.max(hwm, s.hwm);
+      });
+    }, 200);
+    const code = await new Promise<number | null>((res) => child.once("close", (c) => res(c)));
+    clearInterval(poll);
+    if (code !== 0) throw new Error(`mfpar run of ${IDS} trivial IDs exited ${code}`);
+    const seconds = (performance.now() - t0) / 1000;
+    return {
+      ids: IDS,
+      workers: N,
+      model: "true (no templates, no observations)",
+      seconds: Math.round(seconds),
+      rateIdsPerSecond: Math.round((IDS / seconds) * 10) / 10,
+      rssAt: at,
+      // The last progress line is printed when the last realization ends; the summary follows.
+      summarySeconds: Math.round((performance.now() - lastLine) / 100) / 10,
+      peakRssWhileRunningMiB: mib(runHwm),
+      peakRssWholeRunMiB: mib(hwm),
+      loadAvg1m: load.map((x) => Math.round(x * 10) / 10),
+    };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * MFPAR_BENCH_MEMORY_SUMMARY=1000,10000,100000: only the summary at the end of a run, at each size — a store
+ * seeded with that many successful realizations (markers as the agent writes them, 16 observations each, an
+ * attempt log) and the run's spool of their digests, then `aggregateAfterRun` in a fresh process (tsx): its
+ * time and peak RSS (VmHWM), against the same process with nothing to aggregate.
+ */
+async function summaryOnly(): Promise<Record<string, unknown>> {
+  const sizes = process.env.MFPAR_BENCH_MEMORY_SUMMARY!.split(",").map(Number);
+  const tmp = await mkdtemp(join(tmpdir(), "mfpar-bench-summary-"));
+  const out: Record<string, unknown> = {
+    what: "aggregateAfterRun from a spool, 16 observations per realization",
+  };
+  try {
+    const dir = join(tmp, "mem");
+    await mkdir(join(dir, "model"), { recursive: true });
+    await writeFile(join(dir, "model/m.txt"), "x\n");
+    await writeFile(
+      join(dir, "project.yaml"),
+      'project: mem\naws: { account: "000000000000", regions: [us-east-1] }\nmodel:\n  dir: model/\n  run: { command: ["true"] }\n',
+    );
+    const driver = join(tmp, "driver.mts");
+    await writeFile(
+      driver,
+      `import { readFileSync } from "node:fs";
+import { loadScenario } from ${JSON.stringify(join(ROOT, "lib/config/index.js"))};
+import { aggregateAfterRun } from ${JSON.stringify(join(ROOT, "lib/report/after-run.js"))};
+import { LocalStore } from ${JSON.stringify(join(ROOT, "lib/store/index.js"))};
+const [dir, spool, n] = process.argv.slice(2);
+const sc = await loadScenario(dir + "/base.yaml");
+const t0 = performance.now();
+const line = Number(n) > 0 ? await aggregateAfterRun(new LocalStore(dir + "/store"), sc, "store/", { spool }) : "";
+const ms = performance.now() - t0;
+const hwm = Number(/VmHWM:\\s+(\\d+)/.exec(readFileSync("/proc/self/status", "utf8"))[1]);
+process.stdout.write(JSON.stringify({ ms, hwm, line }));
+`,
+    );
+    const runDriver = (n: number, spool: string) =>
+      new Promise<{ ms: number; hwm: number; line: string }>((res, rej) => {
+        const child = spawn(process.execPath, ["--import", "tsx", driver, dir, spool, String(n)], {
+          cwd: ROOT,
+          stdio: ["ignore", "pipe", "inherit"],
+        });
+        let text = "";
+        child.stdout.setEncoding("utf8").on("data", (d: string) => (text += d));
+        child.once("close", (code) =>
+          code === 0 ? res(JSON.parse(text)) : rej(new Error(`driver exited ${code}`)),
+        );
+      });
+    await writeFile(join(dir, "base.yaml"), 'scenario: base\nids: "1"\n');
+    const base = await runDriver(0, "");
+    out.baselinePeakRssMiB = mib(base.hwm);
+    let seeded = 0;
+    const spool = join(tmp, "spool.jsonl");
+    for (const n of sizes) {
+      await writeFile(join(dir, "base.yaml"), `scenario: base\nids: "1-${n}"\n`);
+      log(`summary: seeding ${n} realizations`);
+      const lines: string[] = [];
+      for (let i = seeded + 1; i <= n; i++) {
+        const id = String(i);
+        const obs = Object.fromEntries(
+          Array.from({ length: 16 }, (_, k) => [`ow${k + 1}`, 100 + ((i * (k + 3)) % 997) / 10]),
+        );
+        const marker = {
+          status: "success",
+          project: "mem",
+          scenario: "base",
+          id,
+          batchId: "local-20261202T130000Z",
+          attempt: 1,
+          timings: {
+            workspace: 3,
+            params: 0,
+            templates: 1,
+            model: 110,
+            observations: 2,
+            upload: 4,
+            total: 121,
+          },
+          startedAt: new Date(1_764_680_400_000 + i * 60).toISOString(),
+          finishedAt: new Date(1_764_680_400_121 + i * 60).toISOString(),
+          host: "bench",
+          observations: obs,
+          files: [],
+          checksums: {},
+        };
+        const r = join(dir, "store/base/resultados", id);
+        await mkdir(join(r, "attempts/1"), { recursive: true });
+        await writeFile(join(r, "attempts/1/agent.log"), "{}\n");
+        await writeFile(join(r, "_SUCCESS.json"), JSON.stringify(marker, null, 2));
+        const {
+          files: _f,
+          checksums: _c,
+          host: _h,
+          project: _p,
+          scenario: _s,
+          id: _i,
+          status: _st,
+          ...d
+        } = marker;
+        lines.push(JSON.stringify({ id, kind: "SUCCESS", m: { ...d, timings: { total: 121 } } }));
+        if (lines.length >= 5000) {
+          await writeFile(spool, `${lines.join("\n")}\n`, { flag: "a" });
+          lines.length = 0;
+        }
+      }
+      if (lines.length) await writeFile(spool, `${lines.join("\n")}\n`, { flag: "a" });
+      seeded = n;
+      await rm(join(dir, "store/base/summary"), { recursive: true, force: true });
+      log(`summary: aggregating ${n}`);
+      const r = await runDriver(n, spool);
+      out[String(n)] = {
+        seconds: Math.round(r.ms / 100) / 10,
+        peakRssMiB: mib(r.hwm),
+        printed: r.line.trim(),
+      };
+      log(`summary ${n}: ${Math.round(r.ms)} ms, peak ${mib(r.hwm)} MiB`);
+    }
+    out.loadAvg1m = Math.round(loadavg()[0]! * 10) / 10;
+    return out;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
