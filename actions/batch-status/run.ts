@@ -7,6 +7,7 @@ import { type AggregateResult, aggregateScenario } from "../../lib/report/aggreg
 import { type BatchPass, statusPass } from "../../lib/status/pass.js";
 import { ensembleMarkdown, headline, statusMarkdown } from "../../lib/status/summary.js";
 import { summaryKeys } from "../../lib/store/keys.js";
+import type { Clock } from "../../lib/time.js";
 import { calibrationPasses, calibrationStore } from "../shared/calibration-pass.js";
 import { type ActionCore, defaultCore, readBoolean } from "../shared/inputs.js";
 import { readScenarioInputs, scenarioRequest } from "../shared/scenario-target.js";
@@ -47,7 +48,7 @@ export interface RunDeps {
   clients?: Pick<LaunchRequest, "ecs" | "quotas" | "s3Client">;
   /** The issues API for a token (default: @actions/github's Octokit). */
   issues?: (token: string) => IssuesApi | Promise<IssuesApi>;
-  now?: () => Date;
+  clock?: Clock;
 }
 
 const BATCH = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -80,7 +81,7 @@ export async function run(deps: RunDeps = {}): Promise<void> {
         const r = await launchBatch({ ...options, store: passStore, batchId: batch.batchId, dryRun: !act });
         return { batch: r.reconcile.batch, observation: r.reconcile.settled };
       },
-      ...(deps.now ? { now: deps.now } : {}),
+      ...(deps.clock ? { clock: deps.clock } : {}),
     });
 
     core.setOutput(Outputs.Batches, passes.map((p) => p.batch!.batchId).join(","));
@@ -103,7 +104,7 @@ export async function run(deps: RunDeps = {}): Promise<void> {
           repo,
           info: (t) => core.info(t),
           summary: (md) => core.summary.addRaw(md, true).write(),
-          now: deps.now ? () => deps.now!().getTime() : undefined,
+          ...(deps.clock ? { clock: deps.clock } : {}),
         })
       : [];
     if (passes.length === 0) {

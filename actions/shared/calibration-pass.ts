@@ -4,6 +4,7 @@ import type { ECSClient } from "@aws-sdk/client-ecs";
 import { calibrationPass, listOpenCalibrations, writeEcsRecord } from "../../lib/calibrate/ecs.js";
 import { calibrationStatusMarkdown } from "../../lib/calibrate/issue-text.js";
 import type { ResultStore } from "../../lib/store/types.js";
+import type { Clock } from "../../lib/time.js";
 
 export { calibrationStore } from "../../lib/calibrate/ecs.js";
 
@@ -17,11 +18,15 @@ export async function calibrationPasses(o: {
   repo?: Repo;
   info: (line: string) => void;
   summary: (markdown: string) => Promise<unknown>;
-  now?: () => number;
+  clock?: Clock;
 }): Promise<number[]> {
   const issues: number[] = [];
   for (const r of await listOpenCalibrations(o.store)) {
-    const res = await calibrationPass(r, { ecs: o.ecs(r.region), store: o.store, now: o.now });
+    const res = await calibrationPass(r, {
+      ecs: o.ecs(r.region),
+      store: o.store,
+      ...(o.clock ? { clock: o.clock } : {}),
+    });
     for (const a of res.actions) o.info(`${r.calibration}: ${a}`);
     const md = calibrationStatusMarkdown(res.record, res.agentsAlive);
     await o.summary(md);

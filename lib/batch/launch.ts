@@ -25,7 +25,7 @@ import {
 } from "../pricing/estimate.js";
 import { bindStore } from "../store/binding.js";
 import type { ResultStore } from "../store/types.js";
-import type { Clock, Sleep } from "../time.js";
+import { type Clock, isoNow, systemClock } from "../time.js";
 import { assignRegions } from "./assign.js";
 import { resolvePin, unpinBatch } from "./pins.js";
 import { type ReconcileResult, type RegionEcs, reconcile } from "./reconcile.js";
@@ -69,7 +69,6 @@ export interface LaunchBatchOptions {
   /** Expected run time of one task, for the estimates; default: the task timeout (an upper bound). */
   estimatedRunMs?: number;
   clock?: Clock;
-  sleep?: Sleep;
   random?: () => number;
   onResult?: (r: LaunchResult) => void;
   /**
@@ -155,7 +154,7 @@ const sameIds = (a: string[], b: string[]) => a.length === b.length && a.every((
  */
 export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchResult> {
   const sc = o.scenario;
-  const clock = o.clock ?? Date.now;
+  const clock = o.clock ?? systemClock;
   const ids = o.ids ? selectIds(sc.ids, o.ids, { file: "--ids" }) : sc.ids;
   const capacity: CapacityMode = sc.config.task.capacity;
   const outputsOf = (region: string) => o.outputs?.find((x) => x.region === region);
@@ -182,7 +181,7 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
   const store = o.dryRun ? await storeOrEmpty(o.store, sc.scenario, notDeployed) : o.store;
   // Before anything is launched or recorded: the store must be this project's (lib/store/binding.ts). A dry
   // run checks only (and a bucket not deployed yet has nothing to check).
-  await bindStore(store, sc.project, { now: () => new Date(clock()), dryRun: o.dryRun });
+  await bindStore(store, sc.project, { clock, dryRun: o.dryRun });
 
   const quotas: Record<string, QuotaResult | undefined> = {};
   const maxInFlight: Record<string, number> = {};
@@ -218,7 +217,7 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
     mode = o.dryRun ? "planned" : "created";
     batch = {
       version: 1,
-      batchId: newBatchId(new Date(clock())),
+      batchId: newBatchId(new Date(clock.now())),
       project: sc.project,
       scenario: sc.scenario,
       ids,
@@ -231,7 +230,7 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
       idsPerTask: sc.config.task.idsPerTask,
       ...(o.storeOverride ? { store: o.storeOverride } : { store: o.store.url }),
       origin: batchOrigin(o.env ?? process.env),
-      createdAt: new Date(clock()).toISOString(),
+      createdAt: isoNow(clock),
       status: "open",
       launches: {},
     };
@@ -289,13 +288,7 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
     const sel = await selectRerun(o.store, batch, o.rerun);
     rerun = { ids: Object.keys(sel.attempts), otherReasons: sel.otherReasons };
     if (rerun.ids.length) {
-      batch = withRerun(
-        batch,
-        o.rerun,
-        sel,
-        describeActor(batchOrigin(o.env ?? process.env)),
-        new Date(clock()).toISOString(),
-      );
+      batch = withRerun(batch, o.rerun, sel, describeActor(batchOrigin(o.env ?? process.env)), isoNow(clock));
       if (!o.dryRun) await writeBatchRecord(o.store, batch);
     }
   }
@@ -311,13 +304,12 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
           capacity: limits.readApi.burst,
           refillPerSecond: limits.readApi.perSecond,
           clock,
-          sleep: o.sleep,
         }),
       };
     }
   }
   const buckets: Record<string, RegionBuckets> = {};
-  for (const region of sc.regions) buckets[region] = createRegionBuckets(limits, clock, o.sleep);
+  for (const region of sc.regions) buckets[region] = createRegionBuckets(limits, clock);
 
   const result = await reconcile(batch, {
     store,
@@ -325,13 +317,11 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
     targets,
     maxInFlight,
     dryRun: o.dryRun,
-    clock: () => new Date(clock()),
-    sleep: o.sleep,
+    clock,
     launch: {
       capacity,
       store: o.storeOverride,
       buckets,
-      sleep: o.sleep,
       clock,
       backoff: o.random ? { random: o.random } : undefined,
       onResult: o.onResult,
@@ -340,7 +330,7 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
 
   let finalBatch = result.batch;
   if (!o.dryRun) {
-    const u = await unpinBatch(finalBatch, o.ecr, new Date(clock()).toISOString());
+    const u = await unpinBatch(finalBatch, o.ecr, isoNow(clock));
     warnings.push(...u.warnings);
     if (u.changed) {
       finalBatch = u.batch;

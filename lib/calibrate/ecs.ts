@@ -21,7 +21,7 @@ import { parseParFile } from "../pest/par.js";
 import { taskHourUsd } from "../pricing/estimate.js";
 import { getJson, putJson } from "../store/open.js";
 import type { ResultStore } from "../store/types.js";
-import { realSleep, type Sleep } from "../time.js";
+import { type Clock, isoNow, systemClock } from "../time.js";
 import { CalibrationEnv } from "./container.js";
 import { calibrationKeys } from "./keys.js";
 import type { ResolvedCalibration } from "./load.js";
@@ -94,8 +94,7 @@ export interface EcsCalibrationRecord {
 export interface EcsPassDeps {
   ecs: ECSClient;
   store: ResultStore;
-  now?: () => number;
-  sleep?: Sleep;
+  clock?: Clock;
   buckets?: RegionBuckets;
   onNote?: (text: string) => void;
 }
@@ -216,9 +215,8 @@ async function collect(r: EcsCalibrationRecord, store: ResultStore, final: boole
  * Progress and the cost so far are refreshed every pass. Writes the record back.
  */
 export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps): Promise<EcsPassResult> {
-  const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? realSleep;
-  const buckets = deps.buckets ?? createRegionBuckets(undefined, now, sleep);
+  const clock = deps.clock ?? systemClock;
+  const buckets = deps.buckets ?? createRegionBuckets(undefined, clock);
   const actions: string[] = [];
   const note = (t: string) => {
     actions.push(t);
@@ -227,7 +225,7 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
   if (r.status !== "open") return { record: r, actions, agentsAlive: 0, masterState: "stopped" };
 
   const observed = new Map<string, ObservedTask>(
-    (await listBatchTasks(deps.ecs, { region: r.region, cluster: r.cluster, batchId: r.id, sleep })).map(
+    (await listBatchTasks(deps.ecs, { region: r.region, cluster: r.cluster, batchId: r.id, clock })).map(
       (t) => [t.taskArn, t],
     ),
   );
@@ -235,7 +233,7 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
     const o = observed.get(t.taskArn);
     if (!o) continue;
     if (o.lastStatus === "STOPPED") {
-      t.stoppedAt ??= iso(o.stoppedAt) ?? new Date(now()).toISOString();
+      t.stoppedAt ??= iso(o.stoppedAt) ?? isoNow(clock);
       t.stopCode ??= o.stopCode;
       if (o.exitCode !== undefined) t.exitCode = o.exitCode;
     }
@@ -244,7 +242,7 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
   const live = (t: EcsTaskEntry) => {
     if (t.stoppedAt) return false;
     const o = observed.get(t.taskArn);
-    return o ? o.lastStatus !== "STOPPED" : now() - Date.parse(t.launchedAt) < 5 * 60_000;
+    return o ? o.lastStatus !== "STOPPED" : clock.now() - Date.parse(t.launchedAt) < 5 * 60_000;
   };
   const target = {
     region: r.region,
@@ -264,7 +262,7 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
       slot,
       attempt: res.unit.attempt,
       capacityProvider: res.capacityProvider,
-      launchedAt: new Date(now()).toISOString(),
+      launchedAt: isoNow(clock),
     });
     note(
       `${slot} started on ${res.capacityProvider}${res.fellBack ? " (no Spot capacity)" : ""}: ${res.taskArn}`,
@@ -283,8 +281,7 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
       store: r.store,
       environment: roleEnv(r, "master", [...r.masterArgv, r.pstName, "/h", `:${r.port}`]),
       buckets,
-      sleep,
-      clock: now,
+      clock,
     });
     record(results[0]!, "master");
     master = r.tasks.filter((t) => t.slot === "master").at(-1);
@@ -295,7 +292,7 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
     const o = observed.get(master.taskArn);
     if (o?.lastStatus === "RUNNING") {
       masterState = "running";
-      master.startedAt ??= new Date(now()).toISOString();
+      master.startedAt ??= isoNow(clock);
       if (!master.ip) {
         const d = await deps.ecs.send(
           new DescribeTasksCommand({ cluster: r.cluster, tasks: [master.taskArn] }),
@@ -319,20 +316,20 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
           reason: "mfpar: the calibration's master ended",
         }),
       );
-      t.stoppedAt = new Date(now()).toISOString();
+      t.stoppedAt = isoNow(clock);
       t.stopCode = "UserInitiated";
       note(`${t.slot} stopped: the master ended`);
     }
     await collect(r, deps.store, true);
     const ok = master!.exitCode === 0;
     r.status = ok ? "finished" : "failed";
-    r.endedAt = new Date(now()).toISOString();
+    r.endedAt = isoNow(clock);
     r.message = ok
       ? `finished: ${r.progress?.iteration ?? 0} iterations, best phi ${r.progress?.bestPhi ?? "n/a"}`
       : `the master stopped (${master!.stopCode ?? "unknown"}${master!.exitCode !== undefined ? `, exit code ${master!.exitCode}` : ""}): its files up to the last sync are in ${r.store.replace(/\/?$/, "/")}${calibrationKeys.master(r.calibration, "")}; run \`mfpar calibrate\` locally against them to resume, or start again`;
     note(r.message);
   } else if (masterState === "running" && master?.ip) {
-    const cost = costSoFar(r, now());
+    const cost = costSoFar(r, clock.now());
     const wanted: { ids: string[]; attempt: number }[] = [];
     for (let i = 1; i <= r.agents; i++) {
       const slot = `agent-${i}`;
@@ -358,14 +355,13 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
         store: r.store,
         environment: roleEnv(r, "agent", [...r.agentArgv, r.pstName, "/h", `${master.ip}:${r.port}`]),
         buckets,
-        sleep,
-        clock: now,
+        clock,
       });
       for (const res of results) record(res, res.unit.ids[0]!);
     }
     await collect(r, deps.store, false);
   }
-  r.costUsd = costSoFar(r, now());
+  r.costUsd = costSoFar(r, clock.now());
   await writeEcsRecord(deps.store, r);
   return {
     record: r,
@@ -382,14 +378,14 @@ export async function startOnEcs(
   r: EcsCalibrationRecord,
   deps: EcsPassDeps & { pollMs?: number; timeoutMs?: number },
 ): Promise<EcsPassResult> {
-  const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? realSleep;
-  const until = now() + (deps.timeoutMs ?? 10 * 60_000);
+  const clock = deps.clock ?? systemClock;
+  const until = clock.now() + (deps.timeoutMs ?? 10 * 60_000);
   for (;;) {
     const res = await calibrationPass(r, deps);
     const agentsLaunched = r.tasks.some((t) => t.slot !== "master");
-    if (agentsLaunched || res.masterState === "stopped" || r.status !== "open" || now() > until) return res;
-    await sleep(deps.pollMs ?? 5000);
+    if (agentsLaunched || res.masterState === "stopped" || r.status !== "open" || clock.now() > until)
+      return res;
+    await clock.sleep(deps.pollMs ?? 5000);
   }
 }
 
@@ -410,7 +406,7 @@ export interface PrepareOnEcsOptions {
   network: TaskNetwork;
   cpu: number;
   memoryMiB: number;
-  now?: () => number;
+  clock?: Clock;
 }
 
 /**
@@ -419,7 +415,7 @@ export interface PrepareOnEcsOptions {
  * Refuses while an earlier ECS run of the same calibration is open.
  */
 export async function prepareOnEcs(o: PrepareOnEcsOptions): Promise<EcsCalibrationRecord> {
-  const now = o.now ?? Date.now;
+  const clock = o.clock ?? systemClock;
   const { cal, store } = o;
   const earlier = await readEcsRecord(store, cal.name);
   if (earlier?.status === "open")
@@ -434,7 +430,7 @@ export async function prepareOnEcs(o: PrepareOnEcsOptions): Promise<EcsCalibrati
   const files = await listFiles(dir);
   for (const f of files) await store.putFile(calibrationKeys.input(cal.name, f), join(dir, f));
   const r: EcsCalibrationRecord = {
-    id: calibrationTaskId(cal.name, now()),
+    id: calibrationTaskId(cal.name, clock.now()),
     project: cal.project.config.project,
     calibration: cal.name,
     engine: cal.engine.kind,
@@ -453,7 +449,7 @@ export async function prepareOnEcs(o: PrepareOnEcsOptions): Promise<EcsCalibrati
     masterArgv: cal.engine.master,
     agentArgv: cal.engine.agent,
     noptmax: cal.control.noptmax,
-    createdAt: new Date(now()).toISOString(),
+    createdAt: isoNow(clock),
     status: "open",
     tasks: [],
   };

@@ -24,6 +24,7 @@ import {
 import { getJson } from "../store/open.js";
 import { compareIds, decidingMarker, listResults, type ResultsListing } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
+import { type Clock, systemClock } from "../time.js";
 import {
   classifyFailure,
   type EcsStopCode,
@@ -509,7 +510,7 @@ export interface CollectStatusOptions {
   defaultRegion?: string;
   startedAt?: string;
   pricing?: PricingInput;
-  now?: Date;
+  clock?: Clock;
   /** Most recent `_SUCCESS.json` bodies read for realization times. Default {@link TIMING_SAMPLE}. */
   timingSample?: number;
   /** Failed/interrupted marker bodies read at most (their reasons); the rest are grouped as unread. Default 5,000. */
@@ -567,6 +568,6 @@ export async function collectStatus(store: ResultStore, opts: CollectStatusOptio
     ...(opts.defaultRegion ? { defaultRegion: opts.defaultRegion } : {}),
     ...(opts.startedAt ? { startedAt: opts.startedAt } : {}),
     ...(opts.pricing ? { pricing: opts.pricing } : {}),
-    now: opts.now ?? new Date(),
+    now: new Date((opts.clock ?? systemClock).now()),
   });
 }

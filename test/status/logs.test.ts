@@ -1,6 +1,7 @@
 // `mfpar logs`: the attempt's agent.log from the store (mfpar run), the CloudWatch stream its marker names
 // (paged GetLogEvents), and a running attempt's stream found from its batch's launch record, followed until the
 // attempt ends. CloudWatch Logs is aws-sdk-client-mock (no CloudWatch here); the store is a real LocalStore.
+
 import {
   CloudWatchLogsClient,
   GetLogEventsCommand,
@@ -12,6 +13,7 @@ import { ecsLogLocation } from "../../lib/agent/ecs-metadata.js";
 import { ExitCode } from "../../lib/exit-codes.js";
 import { storeKeys } from "../../lib/store/keys.js";
 import { openStore, putJson } from "../../lib/store/open.js";
+import { virtualClock } from "../../lib/time.js";
 import { makeLogsCommand } from "../../scripts/cli/commands/logs.js";
 import { main } from "../../scripts/cli/main.js";
 import { captureIo } from "../support/cli.js";
@@ -45,10 +47,10 @@ async function logs(dir: string, args: string[], onSleep?: () => Promise<void>) 
       regions.push(region);
       return new CloudWatchLogsClient({ region });
     },
-    sleep: async (ms) => {
+    clock: virtualClock(0, async (ms) => {
       sleeps.push(ms);
       await onSleep?.();
-    },
+    }),
     pollMs: 5000,
   });
   const code = await main(["logs", SCENARIO, ...args, "--store", dir], io, [command]);

@@ -1,12 +1,14 @@
 // Status of 1,500 IDs against s3rver: exact counts and grouping, and the S3 requests it takes. 1,500 IDs (5
 // periods of the synthetic mix) make four listing pages and 150 failed markers: paging, grouping and the bounded
 // reads are all exercised; the 10,000-ID figures are the bench's (scripts/bench/status.ts, docs/benchmarks.md).
+
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { quantile } from "../../lib/stats.js";
 import { collectStatus, TIMING_SAMPLE } from "../../lib/status/index.js";
 import { openStore } from "../../lib/store/index.js";
 import { isDeterministic } from "../../lib/store/reasons.js";
+import { virtualClock } from "../../lib/time.js";
 import {
   durationOf,
   FAILED_VARIANTS,
@@ -46,7 +48,7 @@ describe("collectStatus on 1,500 IDs in S3", () => {
       scenario: "base",
       ids,
       maxAttempts: 3,
-      now: NOW,
+      clock: virtualClock(NOW),
       defaultRegion: "us-east-1",
     });
     const counts = s3.counts();
@@ -151,7 +153,7 @@ describe("collectStatus on 1,500 IDs in S3", () => {
     const st = await collectStatus(store, {
       scenario: "base",
       maxAttempts: 3,
-      now: NOW,
+      clock: virtualClock(NOW),
       timingSample: 0,
       maxFailureReads: 0,
     });
