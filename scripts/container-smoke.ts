@@ -3,6 +3,7 @@
 // agent inside it with podman against s3rver on the host, and check what arrives in the bucket.
 //
 //   npx tsx scripts/container-smoke.ts [--ids 1,2] [--keep-image]      (as root: debootstrap, podman storage)
+//   npx tsx scripts/container-smoke.ts --prepare-base                  (only the base image; scripts/setup.sh)
 //
 // No registry is reachable here, so the Dockerfile's base (NODE_IMAGE) is a local image: Debian bookworm
 // minbase from debootstrap (cached as .tmp/container/bookworm-minbase.tar, about 2 minutes the first time)
@@ -35,7 +36,13 @@ const MIRROR = process.env.MFPAR_DEBIAN_MIRROR ?? "http://deb.debian.org/debian"
 const RUN_FLAGS = ["--runtime", "runc", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
 
 const { values: opts } = parseArgs({
-  options: { ids: { type: "string", default: "1,2" }, "keep-image": { type: "boolean", default: false } },
+  options: {
+    ids: { type: "string", default: "1,2" },
+    "keep-image": { type: "boolean", default: false },
+    // Provisioning, like installing a Debian package: setup.sh prepares the base image once so the test
+    // itself only builds the agent image on top of it.
+    "prepare-base": { type: "boolean", default: false },
+  },
 });
 const ids = opts.ids.split(",");
 
@@ -124,6 +131,10 @@ async function main(): Promise<ExitCode> {
   }
   const t0 = performance.now();
   await ensureBaseImage();
+  if (opts["prepare-base"]) {
+    process.stdout.write(`${JSON.stringify({ ok: true, image: BASE_IMAGE, timings })}\n`);
+    return ExitCode.Passed;
+  }
 
   // The agent bundle only (actions/*/dist belong to their own build and CI check).
   await timed("bundle", () => $`node scripts/build.mjs --no-actions`);
