@@ -30,7 +30,7 @@ export default async function (): Promise<Record<string, unknown>> {
     const t0 = performance.now();
     await seedS3rver(s3, "results", "p/", seed);
     const seedMs = performance.now() - t0;
-    const store = openStore("s3://results/p", { s3Client: s3.client });
+    const store = await openStore("s3://results/p", { s3Client: s3.client });
     const ids = Array.from({ length: N }, (_, i) => String(i + 1));
 
     const ours: number[] = [];

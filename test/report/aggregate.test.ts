@@ -127,7 +127,7 @@ describe("aggregateScenario", () => {
   });
 
   it("reads one marker per realization from S3, 16 at a time, after one listing", async () => {
-    const store = openStore("s3://results/agg", { s3Client: s3.client });
+    const store = await openStore("s3://results/agg", { s3Client: s3.client });
     await seedStore(store, demoObjects());
     s3.resetCounts();
     const res = await aggregateScenario(store, scenario, { report: false });

@@ -94,7 +94,7 @@ async function failure(id: string, attempt: number) {
 
 beforeAll(async () => {
   s3 = await startS3Server({ buckets: ["results"] });
-  store = openStore("s3://results/demo", { s3Client: s3.client });
+  store = await openStore("s3://results/demo", { s3Client: s3.client });
   dir = tempDir("mfpar-batch-status-");
   makeDemoProject(dir, 20);
   outputsFile = join(dir, "stack-outputs.json");

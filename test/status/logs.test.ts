@@ -65,7 +65,7 @@ beforeEach(() => {
 describe("mfpar logs", () => {
   it("prints the latest attempt's agent.log from the store, or the one --attempt names", async () => {
     const dir = `${root}/local-${n++}`;
-    const store = openStore(dir);
+    const store = await openStore(dir);
     await store.put(`${storeKeys.attempt("base", "7", 1)}agent.log`, '{"msg":"attempt one"}\n');
     await store.put(`${storeKeys.attempt("base", "7", 2)}agent.log`, '{"msg":"attempt two"}\n');
     await putJson(store, storeKeys.marker("base", "7", "FAILED"), marker("7", 2, "failed"));
@@ -94,7 +94,7 @@ describe("mfpar logs", () => {
       region: "us-west-2",
     };
     await putJson(
-      openStore(dir),
+      await openStore(dir),
       storeKeys.marker("base", "3", "SUCCESS"),
       marker("3", 1, "success", { log }),
     );
@@ -118,7 +118,7 @@ describe("mfpar logs", () => {
 
   it("--follow: a running attempt's stream from its batch's launch record, until its marker appears", async () => {
     const dir = `${root}/follow-${n++}`;
-    const store = openStore(dir);
+    const store = await openStore(dir);
     await putJson(store, storeKeys.batch("base", "b-1"), {
       batchId: "b-1",
       ids: ["5"],

@@ -41,7 +41,7 @@ afterAll(() => s3?.stop());
 
 describe("collectStatus on 1,500 IDs in S3", () => {
   it("counts every state, groups failures, and lists instead of reading per ID", async () => {
-    const store = openStore("s3://results/p", { s3Client: s3.client });
+    const store = await openStore("s3://results/p", { s3Client: s3.client });
     const ids = Array.from({ length: N }, (_, i) => String(i + 1));
     s3.resetCounts();
     const st = await collectStatus(store, {
@@ -148,7 +148,7 @@ describe("collectStatus on 1,500 IDs in S3", () => {
   }, 60_000);
 
   it("reads no marker at all when asked for counts only (no failure reasons, no timing sample)", async () => {
-    const store = openStore("s3://results/p", { s3Client: s3.client });
+    const store = await openStore("s3://results/p", { s3Client: s3.client });
     s3.resetCounts();
     const st = await collectStatus(store, {
       scenario: "base",

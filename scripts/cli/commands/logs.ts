@@ -44,7 +44,7 @@ stream of the task its batch launched (agente/<container>/<task id> in the scena
       const scenario = await scenarioArg(positionals[0], io);
       const id = positionals[1]!;
       const attempt = values.attempt === undefined ? undefined : positiveInt(values.attempt, "--attempt", 1);
-      const { store, display } = storeArg(values.store, scenario, io);
+      const { store, display } = await storeArg(values.store, scenario, io);
       const source = await findLogSource(store, scenario, id, attempt);
       if (source.kind === "store") {
         io.stderr(`mfpar logs: ID ${id}, attempt ${source.attempt}: ${display}${source.key}\n`);
