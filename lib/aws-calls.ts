@@ -388,6 +388,17 @@ export const AWS_CALLS: AwsCall[] = [
   },
   {
     client: "@aws-sdk/client-ecs",
+    command: "DeleteTaskDefinitionsCommand",
+    uses: [
+      {
+        roles: ["close-out"],
+        why: "retiring a scenario (mfpar closeout --scenario) deletes its family's revisions once deregistered (lib/closeout/execute.ts)",
+        checks: [check("ecs:DeleteTaskDefinitions", arn.taskDefinition)],
+      },
+    ],
+  },
+  {
+    client: "@aws-sdk/client-ecs",
     command: "DescribeTasksCommand",
     uses: [
       {

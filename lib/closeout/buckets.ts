@@ -35,8 +35,12 @@ function isNotImplemented(e: unknown): boolean {
   );
 }
 
-/** Every version and delete marker of a bucket (1,000 per request); current objects only where unsupported. */
-export async function listBucket(client: S3Client, bucket: string): Promise<BucketListing> {
+/**
+ * Every version and delete marker of a bucket (1,000 per request), or of the keys under `prefix`; current
+ * objects only where unsupported.
+ */
+export async function listBucket(client: S3Client, bucket: string, prefix?: string): Promise<BucketListing> {
+  const Prefix = prefix ? { Prefix: prefix } : {};
   const versions: S3ObjectVersion[] = [];
   const deleteMarkers: BucketListing["deleteMarkers"] = [];
   try {
@@ -44,7 +48,7 @@ export async function listBucket(client: S3Client, bucket: string): Promise<Buck
     let VersionIdMarker: string | undefined;
     for (;;) {
       const page = await client.send(
-        new ListObjectVersionsCommand({ Bucket: bucket, KeyMarker, VersionIdMarker }),
+        new ListObjectVersionsCommand({ Bucket: bucket, ...Prefix, KeyMarker, VersionIdMarker }),
       );
       for (const v of page.Versions ?? [])
         versions.push({
@@ -67,7 +71,9 @@ export async function listBucket(client: S3Client, bucket: string): Promise<Buck
   }
   let token: string | undefined;
   do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, ...Prefix, ContinuationToken: token }),
+    );
     for (const o of page.Contents ?? [])
       versions.push({
         key: o.Key!,
@@ -324,20 +330,21 @@ export const verifiedKey = (v: { key: string; versionId: string; etag: string; s
   `${v.key}\n${v.versionId}\n${v.etag}\n${v.size}`;
 
 /**
- * Deletes every version and delete marker of a bucket (1,000 per DeleteObjects). Refuses (throws, deleting
- * nothing) when the bucket holds a version that is not in `verified` — something written after the backup.
- * Returns how many versions and markers were deleted.
+ * Deletes every version and delete marker of a bucket, or of the keys under `prefix` (1,000 per DeleteObjects).
+ * Refuses (throws, deleting nothing) when it holds a version that is not in `verified` — something written
+ * after the backup. Returns how many versions and markers were deleted.
  */
 export async function emptyBucketOnly(
   client: S3Client,
   bucket: string,
   verified: Set<string>,
+  prefix?: string,
 ): Promise<number> {
-  const listing = await listBucket(client, bucket);
+  const listing = await listBucket(client, bucket, prefix);
   const unverified = listing.versions.filter((v) => !verified.has(verifiedKey(v)));
   if (unverified.length)
     throw new Error(
-      `s3://${bucket} holds ${unverified.length} object(s) not in the verified backup (first: ${unverified[0]!.key}): written after the backup? Nothing was deleted from it; rerun close-out to back them up.`,
+      `s3://${bucket}${prefix ? `/${prefix}` : ""} holds ${unverified.length} object(s) not in the verified backup (first: ${unverified[0]!.key}): written after the backup? Nothing was deleted from it; rerun close-out to back them up.`,
     );
   const ids = [
     ...listing.versions.map((v) => ({ Key: v.key, VersionId: v.versionId })),

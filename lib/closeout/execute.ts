@@ -7,12 +7,14 @@ import {
   type ECRClient,
 } from "@aws-sdk/client-ecr";
 import {
+  DeleteTaskDefinitionsCommand,
   DeregisterTaskDefinitionCommand,
   type ECSClient,
   ListTaskDefinitionsCommand,
 } from "@aws-sdk/client-ecs";
 import type { S3Client } from "@aws-sdk/client-s3";
 import {
+  type BucketSource,
   type BucketVerification,
   backupBuckets,
   emptyAndDeleteBucket,
@@ -29,7 +31,7 @@ import {
   verifyRepository,
 } from "./images.js";
 import type { Discovery } from "./inventory.js";
-import { backupMetaDir, Journal } from "./journal.js";
+import { backupMetaDir, backupRoot, Journal } from "./journal.js";
 import { buildReceipt, type DeletionList, type Receipt, receiptMarkdown } from "./receipt.js";
 import type { BackupTarget } from "./target.js";
 import type { CloseoutClients, CloseoutInventory } from "./types.js";
@@ -151,6 +153,8 @@ export interface ExecuteOptions {
 }
 
 export interface ExecuteResult {
+  /** Where the backup, its journal, state and receipt live under the target: {@link backupRoot}. */
+  root: string;
   receipt: Receipt;
   state: CloseoutState;
   copied: { objects: number; skipped: number; bytes: number; archives: number; archivesSkipped: number };
@@ -158,7 +162,12 @@ export interface ExecuteResult {
   deleted: DeletionList;
 }
 
-const statePath = (project: string) => `${backupMetaDir(project)}/state.json`;
+const statePath = (root: string) => `${backupMetaDir(root)}/state.json`;
+
+/** What `--confirm` must repeat: the project name, or `{project}/{scenario}` when retiring a scenario. */
+export function confirmationOf(inv: Pick<CloseoutInventory, "project" | "scope">): string {
+  return inv.scope ? `${inv.project}/${inv.scope.scenario}` : inv.project;
+}
 export const receiptPaths = (project: string) => ({
   json: `${project}/closeout-receipt.json`,
   md: `${project}/closeout-receipt.md`,
@@ -169,18 +178,27 @@ export async function readState(target: BackupTarget, project: string): Promise<
   return text ? (JSON.parse(text) as CloseoutState) : { project, completed: {} };
 }
 
-/** Refuses unless the confirmation repeats the project name and no task of the project is running. */
+/**
+ * Refuses unless the confirmation repeats the project name (`{project}/{scenario}` when retiring a scenario)
+ * and no task of the project (of the scenario) is running; a scenario is not retired while a batch is open.
+ */
 export function checkPreconditions(inv: CloseoutInventory, confirm: string | undefined): void {
-  if (confirm !== inv.project)
+  const expected = confirmationOf(inv);
+  if (confirm !== expected)
     throw new CloseoutRefused(
       confirm === undefined
-        ? `close-out of "${inv.project}" needs --confirm ${inv.project}: nothing was touched`
-        : `confirmation does not match: expected "${inv.project}", got "${confirm}"; nothing was touched`,
+        ? `close-out of "${expected}" needs --confirm ${expected}: nothing was touched`
+        : `confirmation does not match: expected "${expected}", got "${confirm}"; nothing was touched`,
     );
   const running = Object.entries(inv.runningTasks).filter(([, n]) => n > 0);
+  const what = inv.scope ? `scenario "${expected}"` : `project "${inv.project}"`;
   if (running.length)
     throw new CloseoutRefused(
-      `project "${inv.project}" still has running tasks (${running.map(([r, n]) => `${n} in ${r}`).join(", ")}): wait for its batches to finish or stop them; nothing was touched`,
+      `${what} still has running tasks (${running.map(([r, n]) => `${n} in ${r}`).join(", ")}): wait for its batches to finish or stop them; nothing was touched`,
+    );
+  if (inv.scope?.openBatches.length)
+    throw new CloseoutRefused(
+      `${what} has open batches (${inv.scope.openBatches.join(", ")}): wait for them to complete or stop them (mfpar stop); nothing was touched`,
     );
 }
 
@@ -188,41 +206,101 @@ export function checkPreconditions(inv: CloseoutInventory, confirm: string | und
  * Backs up, verifies, writes the receipt, then deletes — in {@link PHASES} order, stopping at the first
  * mismatch or error with nothing deleted after it. Progress is recorded in `{project}/.mfpar-backup/state.json`;
  * a rerun skips the copying already journaled, always verifies again before deleting, and skips phases done.
+ *
+ * Six named steps, each a function below, in the order the receipt tells them: {@link planStep} (preconditions,
+ * state, journal), {@link backupStep} (receipt `buckets`/`repositories` copied), {@link verifyStep} (their
+ * sha256 and counts), {@link receiptStep} (the receipt itself), {@link destroyStep} (receipt `toDelete.stacks`:
+ * empty, then `cdktf destroy`), {@link deleteStep} (the rest of `toDelete`: task definitions, buckets,
+ * repositories, log groups).
  */
 export async function executeCloseout(o: ExecuteOptions): Promise<ExecuteResult> {
+  const run = await planStep(o);
+  await backupStep(run);
+  const verified = await verifyStep(run);
+  await receiptStep(run, verified);
+  if (o.backupOnly) return run.result;
+  await destroyStep(run, verified);
+  await deleteStep(run, verified);
+  return run.result;
+}
+
+/** One close-out in progress: what every step reads and the result they fill in. */
+export interface CloseoutRun {
+  o: ExecuteOptions;
+  inv: CloseoutInventory;
+  /** Where the backup lives under the target ({@link backupRoot}): the "project" of every path below it. */
+  root: string;
+  state: CloseoutState;
+  journal: Journal;
+  bucketSources: BucketSource[];
+  result: ExecuteResult;
+  log: (line: string) => void;
+  now: () => Date;
+  /** True when an earlier run completed phase `p`. */
+  done(p: Phase): boolean;
+  /** Records phase `p` as completed in state.json. */
+  complete(p: Phase): Promise<void>;
+}
+
+/** What verification covered: only that is ever deleted. */
+export interface Verified {
+  buckets: BucketVerification[];
+  repositories: RepositoryVerification[];
+  /** Per bucket, the {@link verifiedKey}s of the versions backed up and verified. */
+  versions: Map<string, Set<string>>;
+  /** Per `{region}\n{repository}`, the image digests backed up and verified. */
+  digests: Map<string, Set<string>>;
+}
+
+/** Step "plan": refuses unless the preconditions hold, then reads the state and journal of earlier runs. */
+export async function planStep(o: ExecuteOptions): Promise<CloseoutRun> {
   const { inventory: inv, listings } = o.discovery;
   const log = o.log ?? (() => {});
   const now = o.now ?? (() => new Date());
   checkPreconditions(inv, o.confirm);
 
-  const project = inv.project;
-  const state = await readState(o.target, project);
-  const done = (p: Phase) => state.completed[p] !== undefined;
-  const complete = async (p: Phase) => {
-    state.completed[p] = now().toISOString();
-    await o.target.writeText(statePath(project), `${JSON.stringify(state, null, 2)}\n`);
-    log(`phase ${p}: done`);
-  };
-  const journal = await Journal.open(o.target, project);
-  const bucketSources = inv.buckets.map((b) => ({
-    name: b.name,
-    client: o.clients.s3(b.region),
-    listing: listings.get(b.name)!,
-  }));
-  const result: ExecuteResult = {
-    receipt: undefined as unknown as Receipt,
+  const root = backupRoot(inv);
+  const state = await readState(o.target, root);
+  const journal = await Journal.open(o.target, root);
+  return {
+    o,
+    inv,
+    root,
     state,
-    copied: { objects: 0, skipped: 0, bytes: 0, archives: 0, archivesSkipped: 0 },
-    deleted: { stacks: [], buckets: [], repositories: [], logGroups: [] },
+    journal,
+    bucketSources: inv.buckets.map((b) => ({
+      name: b.name,
+      client: o.clients.s3(b.region),
+      listing: listings.get(b.name)!,
+    })),
+    result: {
+      root,
+      receipt: undefined as unknown as Receipt,
+      state,
+      copied: { objects: 0, skipped: 0, bytes: 0, archives: 0, archivesSkipped: 0 },
+      deleted: { stacks: [], buckets: [], repositories: [], logGroups: [] },
+    },
+    log,
+    now,
+    done: (p) => state.completed[p] !== undefined,
+    complete: async (p) => {
+      state.completed[p] = now().toISOString();
+      await o.target.writeText(statePath(root), `${JSON.stringify(state, null, 2)}\n`);
+      log(`phase ${p}: done`);
+    },
   };
+}
 
+/** Step "backup": copies every bucket object (and older version) and exports every image, journaled. */
+export async function backupStep(run: CloseoutRun): Promise<void> {
+  const { o, inv, root: project, journal, log, now, result } = run;
   // Copying is redone on every run (journaled objects are skipped): a resumed run may see new objects.
-  log(`phase backup-buckets: ${bucketSources.length} bucket(s) into ${o.target.url}`);
+  log(`phase backup-buckets: ${run.bucketSources.length} bucket(s) into ${o.target.url}`);
   const copied = await backupBuckets({
     project,
     target: o.target,
     journal,
-    buckets: bucketSources,
+    buckets: run.bucketSources,
     concurrency: o.concurrency ?? 16,
     now,
   });
@@ -232,7 +310,7 @@ export async function executeCloseout(o: ExecuteOptions): Promise<ExecuteResult>
     skipped: copied.skipped,
     bytes: copied.bytesCopied,
   };
-  await complete("backup-buckets");
+  await run.complete("backup-buckets");
 
   log(`phase backup-images: ${inv.repositories.length} repository(ies) with ${o.exporter.name}`);
   const images = await backupImages({
@@ -247,19 +325,21 @@ export async function executeCloseout(o: ExecuteOptions): Promise<ExecuteResult>
   });
   result.copied.archives = images.exported;
   result.copied.archivesSkipped = images.skipped;
-  await complete("backup-images");
+  await run.complete("backup-images");
+}
 
-  log("phase verify: re-reading every object and archive from the backup");
+/** Step "verify": re-reads every object and archive from the backup; throws {@link VerificationFailed}. */
+export async function verifyStep(run: CloseoutRun): Promise<Verified> {
+  const { o, inv, root: project, journal } = run;
+  run.log("phase verify: re-reading every object and archive from the backup");
   const mismatches: Mismatch[] = [];
-  const verifiedBuckets: BucketVerification[] = [];
-  const verifiedVersions = new Map<string, Set<string>>();
-  for (const b of bucketSources) {
+  const verified: Verified = { buckets: [], repositories: [], versions: new Map(), digests: new Map() };
+  for (const b of run.bucketSources) {
     const v = await verifyBucket({ project, target: o.target, journal, bucket: b });
     mismatches.push(...v.mismatches);
-    verifiedBuckets.push(v.result);
-    verifiedVersions.set(b.name, new Set(b.listing.versions.map(verifiedKey)));
+    verified.buckets.push(v.result);
+    verified.versions.set(b.name, new Set(b.listing.versions.map(verifiedKey)));
   }
-  const verifiedRepos: RepositoryVerification[] = [];
   for (const r of inv.repositories) {
     const v = await verifyRepository({
       project,
@@ -269,14 +349,24 @@ export async function executeCloseout(o: ExecuteOptions): Promise<ExecuteResult>
       homeRegion: inv.homeRegion,
     });
     mismatches.push(...v.mismatches);
-    verifiedRepos.push(v.result);
+    verified.repositories.push(v.result);
   }
   if (mismatches.length) throw new VerificationFailed(mismatches);
+  for (const r of inv.repositories)
+    verified.digests.set(`${r.region}\n${r.name}`, new Set(r.images.map((i) => i.digest)));
+  return verified;
+}
 
+/**
+ * Step "receipt": writes closeout-receipt.json/.md into the backup (a resumed run after deletions began keeps
+ * the first and writes its own beside the journal) and the job summary, then seals the backup.
+ */
+export async function receiptStep(run: CloseoutRun, verified: Verified): Promise<void> {
+  const { o, inv, root: project, journal, state, now } = run;
   const receipt = buildReceipt({
     inventory: inv,
-    buckets: verifiedBuckets,
-    repositories: verifiedRepos,
+    buckets: verified.buckets,
+    repositories: verified.repositories,
     approvedBy: o.approvedBy,
     target: o.target.url,
     journalPath: journal.path,
@@ -284,9 +374,9 @@ export async function executeCloseout(o: ExecuteOptions): Promise<ExecuteResult>
     now: now(),
     notes: inv.logGroups.length ? ["log groups are deleted without a backup of their events"] : [],
   });
-  result.receipt = receipt;
+  run.result.receipt = receipt;
   // A resumed run after deletions began sees less than the first run did: keep the first receipt.
-  const anyDeleted = PHASES.slice(FIRST_DESTRUCTIVE).some(done);
+  const anyDeleted = PHASES.slice(FIRST_DESTRUCTIVE).some(run.done);
   const paths = receiptPaths(project);
   if (!anyDeleted) {
     await o.target.writeText(paths.json, `${JSON.stringify(receipt, null, 2)}\n`);
@@ -299,50 +389,72 @@ export async function executeCloseout(o: ExecuteOptions): Promise<ExecuteResult>
     );
   }
   if (o.stepSummary) await appendFile(o.stepSummary, receiptMarkdown(receipt));
-  await complete("verify");
+  await run.complete("verify");
   await o.target.seal?.(journal.all().map((e) => e.path));
-  if (o.backupOnly) return result;
+}
 
-  // Everything below deletes, and only what verification covered.
-  const verifiedDigests = new Map(
-    inv.repositories.map((r) => [`${r.region}\n${r.name}`, new Set(r.images.map((i) => i.digest))]),
-  );
-
+/**
+ * Step "destroy": empties buckets and repositories of what verification covered (Terraform cannot delete a
+ * non-empty one), then `cdktf destroy` of the project's stacks.
+ */
+export async function destroyStep(run: CloseoutRun, verified: Verified): Promise<void> {
+  const { o, inv, log } = run;
   log("phase empty-buckets");
   for (const b of inv.buckets) {
     const client = o.clients.s3(b.region);
-    const r = await emptyBucket(client, b.name, verifiedVersions.get(b.name)!);
-    if (r) log(`  s3://${b.name}: ${r} version(s) and delete marker(s) deleted`);
+    const prefix = inv.scope?.bucketPrefix;
+    const r = await emptyBucket(client, b.name, verified.versions.get(b.name)!, prefix);
+    if (r) log(`  s3://${b.name}${prefix ? `/${prefix}` : ""}: ${r} version(s) and delete marker(s) deleted`);
+    if (prefix)
+      run.result.deleted.prefixes = [...(run.result.deleted.prefixes ?? []), `s3://${b.name}/${prefix}`];
   }
-  await complete("empty-buckets");
+  await run.complete("empty-buckets");
 
   log("phase empty-repositories");
   for (const r of inv.repositories)
-    await emptyRepository(o.clients.ecr(r.region), r.name, verifiedDigests.get(`${r.region}\n${r.name}`)!);
-  await complete("empty-repositories");
+    await emptyRepository(o.clients.ecr(r.region), r.name, verified.digests.get(`${r.region}\n${r.name}`)!);
+  await run.complete("empty-repositories");
 
-  if (!done("destroy-stacks")) {
+  if (inv.scope) {
+    // Retiring a scenario: the project's stacks stay (ADR 0012: the scenario's file is removed afterwards).
+    log(`phase destroy-stacks: none (retiring scenario ${inv.scope.scenario}: the project's stacks stay)`);
+    if (!run.done("destroy-stacks")) await run.complete("destroy-stacks");
+  } else if (!run.done("destroy-stacks")) {
     log(`phase destroy-stacks: ${inv.stacks.map((s) => s.name).join(", ")}`);
     await o.destroy(inv.stacks.map((s) => s.name));
-    result.deleted.stacks = inv.stacks.map((s) => s.name);
-    await complete("destroy-stacks");
+    run.result.deleted.stacks = inv.stacks.map((s) => s.name);
+    await run.complete("destroy-stacks");
   }
+}
 
-  if (!done("deregister-task-definitions")) {
+/**
+ * Step "delete": what the destroy leaves — task-definition revisions (kept ACTIVE by skipDestroy), and the
+ * buckets, repositories and log groups the stacks do not own — each only if everything in it was verified.
+ */
+export async function deleteStep(run: CloseoutRun, verified: Verified): Promise<void> {
+  const { o, inv, log, result } = run;
+  if (!run.done("deregister-task-definitions")) {
     log("phase deregister-task-definitions");
     for (const { region, family } of o.taskFamilies ?? []) {
       const n = await deregisterTaskDefinitions(o.clients.ecs(region), family);
       if (n) log(`  ${region} ${family}: ${n} revision(s) deregistered`);
+      // A retired scenario's revisions are deleted too: nothing will run them again.
+      if (inv.scope) {
+        const d = await deleteTaskDefinitions(o.clients.ecs(region), family);
+        if (d) log(`  ${region} ${family}: ${d} revision(s) deleted`);
+        result.deleted.taskFamilies = [...(result.deleted.taskFamilies ?? []), `${region}:${family}`];
+      }
     }
-    await complete("deregister-task-definitions");
+    await run.complete("deregister-task-definitions");
   }
 
   log("phase delete-buckets");
-  for (const b of inv.buckets) {
-    if (await deleteBucketIfPresent(o.clients, b.region, b.name, verifiedVersions.get(b.name)!))
+  // A shared bucket stays: only the retired scenario's prefix was emptied.
+  for (const b of inv.scope?.bucketPrefix ? [] : inv.buckets) {
+    if (await deleteBucketIfPresent(o.clients, b.region, b.name, verified.versions.get(b.name)!))
       result.deleted.buckets.push(b.name);
   }
-  await complete("delete-buckets");
+  await run.complete("delete-buckets");
 
   log("phase delete-repositories");
   for (const r of inv.repositories) {
@@ -350,12 +462,12 @@ export async function executeCloseout(o: ExecuteOptions): Promise<ExecuteResult>
       await deleteRepositoryIfPresent(
         o.clients.ecr(r.region),
         r.name,
-        verifiedDigests.get(`${r.region}\n${r.name}`)!,
+        verified.digests.get(`${r.region}\n${r.name}`)!,
       )
     )
       result.deleted.repositories.push(`${r.region}/${r.name}`);
   }
-  await complete("delete-repositories");
+  await run.complete("delete-repositories");
 
   log("phase delete-log-groups");
   for (const g of inv.logGroups) {
@@ -366,16 +478,20 @@ export async function executeCloseout(o: ExecuteOptions): Promise<ExecuteResult>
       if ((e as { name?: string }).name !== "ResourceNotFoundException") throw e;
     }
   }
-  await complete("delete-log-groups");
-  return result;
+  await run.complete("delete-log-groups");
 }
 
 const isGone = (e: unknown) => ["NoSuchBucket", "NotFound"].includes((e as { name?: string })?.name ?? "");
 
-/** Deletes every version of a bucket if all are verified; returns how many, 0 when already gone. */
-async function emptyBucket(client: S3Client, bucket: string, verified: Set<string>): Promise<number> {
+/** Deletes every version of a bucket (under `prefix`) if all are verified; how many, 0 when already gone. */
+async function emptyBucket(
+  client: S3Client,
+  bucket: string,
+  verified: Set<string>,
+  prefix?: string,
+): Promise<number> {
   try {
-    return await emptyBucketOnly(client, bucket, verified);
+    return await emptyBucketOnly(client, bucket, verified, prefix);
   } catch (e) {
     if (isGone(e)) return 0;
     throw e;
@@ -461,16 +577,37 @@ async function deleteRepositoryIfPresent(
  * familyPrefix also matches longer names such as another project's). Returns how many. Idempotent.
  */
 export async function deregisterTaskDefinitions(ecs: ECSClient, family: string): Promise<number> {
+  const arns = await revisionsOf(ecs, family, "ACTIVE");
+  for (const taskDefinition of arns) await ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition }));
+  return arns.length;
+}
+
+/** `family:revision` of every revision of exactly `family` with `status` (ListTaskDefinitions pages). */
+async function revisionsOf(ecs: ECSClient, family: string, status: "ACTIVE" | "INACTIVE"): Promise<string[]> {
   const arns: string[] = [];
   let nextToken: string | undefined;
   do {
     const page = await ecs.send(
-      new ListTaskDefinitionsCommand({ familyPrefix: family, status: "ACTIVE", nextToken, maxResults: 100 }),
+      new ListTaskDefinitionsCommand({ familyPrefix: family, status, nextToken, maxResults: 100 }),
     );
     for (const a of page.taskDefinitionArns ?? [])
       if (/task-definition\/([^:]+):\d+$/.exec(a)?.[1] === family) arns.push(a);
     nextToken = page.nextToken;
   } while (nextToken);
-  for (const taskDefinition of arns) await ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition }));
+  return arns;
+}
+
+/**
+ * Deletes every INACTIVE revision of exactly `family` (DeleteTaskDefinitions, 10 per call; ECS deletes only
+ * deregistered revisions, so {@link deregisterTaskDefinitions} runs first). Returns how many. Idempotent.
+ */
+export async function deleteTaskDefinitions(ecs: ECSClient, family: string): Promise<number> {
+  const arns = await revisionsOf(ecs, family, "INACTIVE");
+  for (let i = 0; i < arns.length; i += 10) {
+    const r = await ecs.send(new DeleteTaskDefinitionsCommand({ taskDefinitions: arns.slice(i, i + 10) }));
+    const f = r.failures ?? [];
+    if (f.length)
+      throw new Error(`${family}: DeleteTaskDefinitions failed for ${f[0]!.arn}: ${f[0]!.reason}`);
+  }
   return arns.length;
 }

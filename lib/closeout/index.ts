@@ -5,5 +5,6 @@ export * from "./inventory.js";
 export * from "./journal.js";
 export * from "./plan.js";
 export * from "./receipt.js";
+export * from "./scenario.js";
 export * from "./target.js";
 export * from "./types.js";

@@ -265,7 +265,7 @@ export function bucketInventory(
   };
 }
 
-async function describeRepository(
+export async function describeRepository(
   ecr: ECRClient,
   region: string,
   name: string,
@@ -303,7 +303,7 @@ async function describeRepository(
   };
 }
 
-async function describeLogGroup(
+export async function describeLogGroup(
   logs: CloudWatchLogsClient,
   region: string,
   name: string,

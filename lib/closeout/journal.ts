@@ -1,4 +1,5 @@
 import type { BackupTarget } from "./target.js";
+import type { CloseoutInventory } from "./types.js";
 
 /** One object of a bucket, as copied: the sha256 is of the bytes read from S3 (the source side). */
 export interface S3Entry {
@@ -34,6 +35,14 @@ export const imageId = (region: string, repository: string, path: string) =>
   `image\n${region}\n${repository}\n${path}`;
 const idOf = (e: JournalEntry) =>
   e.kind === "s3" ? s3Id(e.bucket, e.key, e.versionId) : imageId(e.region, e.repository, e.path);
+
+/**
+ * Where a close-out's backup lives under the target: `{project}`, or `{project}/scenarios/{scenario}` when one
+ * scenario is retired — its own journal, state and receipt, so a later close-out of the project starts afresh.
+ */
+export function backupRoot(inv: Pick<CloseoutInventory, "project" | "scope">): string {
+  return inv.scope ? `${inv.project}/scenarios/${inv.scope.scenario}` : inv.project;
+}
 
 /** `{project}/.mfpar-backup/`: the journal, the phase state and the receipt live beside the data. */
 export const backupMetaDir = (project: string) => `${project}/.mfpar-backup`;

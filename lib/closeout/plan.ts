@@ -1,5 +1,6 @@
 import { imageArchivePaths } from "./images.js";
-import { type DeletionList, deletionList, formatBytes } from "./receipt.js";
+import { backupRoot } from "./journal.js";
+import { type DeletionList, deletionList, formatBytes, scenarioDeletions } from "./receipt.js";
 import type { CloseoutInventory } from "./types.js";
 
 /** Assumed throughput for the time estimate: a runner copying from S3 to disk with 16 streams. */
@@ -39,6 +40,11 @@ export function buildPlan(inv: CloseoutInventory, target?: string): CloseoutPlan
   );
   const estimatedBytes = bytes + imageBytes;
   const running = Object.entries(inv.runningTasks).filter(([, n]) => n > 0);
+  const root = backupRoot(inv);
+  const refusals = running.length
+    ? [`running tasks: ${running.map(([r, n]) => `${n} in ${r}`).join(", ")}`]
+    : [];
+  if (inv.scope?.openBatches.length) refusals.push(`open batches: ${inv.scope.openBatches.join(", ")}`);
   return {
     inventory: inv,
     ...(target ? { target } : {}),
@@ -53,15 +59,15 @@ export function buildPlan(inv: CloseoutInventory, target?: string): CloseoutPlan
         estimatedBytes / (ASSUMED_MB_PER_S * 1e6) + (objects * ASSUMED_MS_PER_OBJECT) / 1000,
       ),
       layout: [
-        `${inv.project}/S3/{bucket}/{key}`,
-        `${inv.project}/S3-versions/{bucket}/{versionId}/{key}`,
-        `${inv.project}/ECR/{repository}/{tag}.tar`,
-        `${inv.project}/closeout-receipt.json`,
-        `${inv.project}/.mfpar-backup/manifest.jsonl`,
+        `${root}/S3/{bucket}/{key}`,
+        `${root}/S3-versions/{bucket}/{versionId}/{key}`,
+        `${root}/ECR/{repository}/{tag}.tar`,
+        `${root}/closeout-receipt.json`,
+        `${root}/.mfpar-backup/manifest.jsonl`,
       ],
     },
     delete: deletionList(inv),
-    refusals: running.length ? [`running tasks: ${running.map(([r, n]) => `${n} in ${r}`).join(", ")}`] : [],
+    refusals,
   };
 }
 
@@ -74,12 +80,28 @@ function duration(s: number): string {
 export function formatPlan(p: CloseoutPlan): string {
   const inv = p.inventory;
   const out: string[] = [];
-  out.push(`Close-out plan for ${inv.project} (account ${inv.account}, regions ${inv.regions.join(", ")})`);
+  const scope = inv.scope;
+  if (scope) {
+    out.push(
+      `Retirement plan for scenario ${scope.scenario} of ${inv.project} (account ${inv.account}, regions ${inv.regions.join(", ")})`,
+    );
+    out.push("");
+    out.push("Stacks: none destroyed (the project's other scenarios keep running)");
+    out.push(
+      `Task definitions (every revision deregistered, then deleted): ${scope.taskFamilies.map((t) => `${t.region}:${t.family}`).join(", ") || "none"}`,
+    );
+    if (scope.shared.length) {
+      out.push("Shared with other scenarios (left alone):");
+      for (const x of scope.shared) out.push(`  ${x.kind} ${x.name}  used by ${x.with.join(", ")}`);
+    }
+  } else {
+    out.push(`Close-out plan for ${inv.project} (account ${inv.account}, regions ${inv.regions.join(", ")})`);
+    out.push("");
+    out.push("Stacks (cdktf destroy):");
+    for (const s of inv.stacks) out.push(`  ${s.name}  ${s.region}`);
+  }
   out.push("");
-  out.push("Stacks (cdktf destroy):");
-  for (const s of inv.stacks) out.push(`  ${s.name}  ${s.region}`);
-  out.push("");
-  out.push("Buckets:");
+  out.push(scope?.bucketPrefix ? `Buckets (only the keys under ${scope.bucketPrefix}):` : "Buckets:");
   if (!inv.buckets.length) out.push("  none");
   for (const b of inv.buckets)
     out.push(
@@ -107,6 +129,7 @@ export function formatPlan(p: CloseoutPlan): string {
   out.push(
     `Batches: ${inv.batches.length ? inv.batches.map((b) => `${b.scenario}/${b.batchId}`).join(", ") : "none"}`,
   );
+  if (scope) out.push(`Open batches: ${scope.openBatches.join(", ") || "none"}`);
   out.push(
     `Running tasks: ${Object.entries(inv.runningTasks)
       .map(([r, n]) => `${n} in ${r}`)
@@ -141,9 +164,18 @@ export function formatPlan(p: CloseoutPlan): string {
     `  ${p.backup.objects} objects (${formatBytes(p.backup.bytes)}) + ${p.backup.archives} image archives (~${formatBytes(p.backup.imageBytes)}): ~${formatBytes(p.backup.estimatedBytes)}, ~${duration(p.backup.estimatedSeconds)} at ${ASSUMED_MB_PER_S} MB/s`,
   );
   out.push("");
-  out.push(
-    "Then, only after every object and archive verifies: empty buckets and repositories, cdktf destroy, delete buckets, repositories and log groups.",
-  );
+  if (scope) {
+    const d = p.delete;
+    out.push(
+      `Then, only after every object and archive verifies: delete buckets ${d.buckets.join(", ") || "none"}${scenarioDeletions(d)}; repositories ${d.repositories.join(", ") || "none"}; log groups ${d.logGroups.join(", ") || "none"}.`,
+    );
+    out.push(
+      `Afterwards remove ${scope.scenario}'s file from projects/${inv.project}/ in a pull request: the next deploy finds its resources gone and forgets them (docs/operations.md, "Retiring a scenario").`,
+    );
+  } else
+    out.push(
+      "Then, only after every object and archive verifies: empty buckets and repositories, cdktf destroy, delete buckets, repositories and log groups.",
+    );
   if (p.refusals.length) out.push(`\nWould refuse to execute: ${p.refusals.join("; ")}`);
   out.push("");
   return out.join("\n");

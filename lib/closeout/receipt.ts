@@ -12,20 +12,40 @@ export interface DeletionList {
   repositories: string[];
   /** `{region}:{name}` */
   logGroups: string[];
+  /** Retiring a scenario whose bucket is shared: `s3://{bucket}/{scenario}/`, emptied (the bucket stays). */
+  prefixes?: string[];
+  /** Retiring a scenario: `{region}:{family}`, every revision deregistered and deleted. */
+  taskFamilies?: string[];
 }
 
 export function deletionList(inv: CloseoutInventory): DeletionList {
-  return {
+  const list: DeletionList = {
     stacks: inv.stacks.map((s) => s.name),
     buckets: inv.buckets.map((b) => b.name),
     repositories: inv.repositories.map((r) => `${r.region}/${r.name}`),
     logGroups: inv.logGroups.map((g) => `${g.region}:${g.name}`),
   };
+  if (!inv.scope) return list;
+  const prefix = inv.scope.bucketPrefix;
+  return {
+    ...list,
+    buckets: prefix ? [] : list.buckets,
+    prefixes: prefix ? inv.buckets.map((b) => `s3://${b.name}/${prefix}`) : [],
+    taskFamilies: inv.scope.taskFamilies.map((t) => `${t.region}:${t.family}`),
+  };
+}
+
+/** `, prefixes ...; task definitions ...` when retiring a scenario, else nothing. */
+export function scenarioDeletions(d: DeletionList): string {
+  if (!d.prefixes && !d.taskFamilies) return "";
+  return `; prefixes ${d.prefixes?.join(", ") || "none"}; task definitions ${d.taskFamilies?.join(", ") || "none"}`;
 }
 
 /** What was backed up and verified, written into the backup and the job summary before anything is deleted. */
 export interface Receipt {
   project: string;
+  /** Set when one scenario was retired (`mfpar closeout <project> --scenario S`): the receipt covers it only. */
+  scenario?: string;
   account: string;
   createdAt: string;
   approvedBy: string;
@@ -83,6 +103,7 @@ export function buildReceipt(o: {
   }));
   return sealReceipt({
     project: inv.project,
+    ...(inv.scope ? { scenario: inv.scope.scenario } : {}),
     account: inv.account,
     createdAt: o.now.toISOString(),
     approvedBy: o.approvedBy,
@@ -112,7 +133,9 @@ export { formatBytes };
 export function receiptMarkdown(r: Receipt): string {
   const t = r.totals;
   const lines = [
-    `## Close-out receipt: ${r.project}`,
+    r.scenario
+      ? `## Close-out receipt: ${r.project}, scenario ${r.scenario} retired`
+      : `## Close-out receipt: ${r.project}`,
     "",
     `Backup verified at ${r.createdAt} into \`${r.target}\`, approved by **${r.approvedBy}**.`,
     "",
@@ -134,7 +157,7 @@ export function receiptMarkdown(r: Receipt): string {
         `| ${x.name} | ${x.region} | ${x.origin} | ${x.images} | ${x.archives} | ${formatBytes(x.bytes)} |`,
     ),
     "",
-    `To delete: stacks ${r.toDelete.stacks.join(", ") || "none"}; buckets ${r.toDelete.buckets.join(", ") || "none"}; repositories ${r.toDelete.repositories.join(", ") || "none"}; log groups ${r.toDelete.logGroups.join(", ") || "none"}.`,
+    `To delete: stacks ${r.toDelete.stacks.join(", ") || "none"}; buckets ${r.toDelete.buckets.join(", ") || "none"}; repositories ${r.toDelete.repositories.join(", ") || "none"}; log groups ${r.toDelete.logGroups.join(", ") || "none"}${scenarioDeletions(r.toDelete)}.`,
     ...(r.notes.length ? ["", ...r.notes.map((n) => `- note: ${n}`)] : []),
     "",
     `Receipt sha256: \`${r.receiptSha256}\``,

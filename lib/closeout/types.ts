@@ -75,9 +75,27 @@ export interface BatchInventory {
   batchId: string;
 }
 
+/**
+ * Retiring one scenario (`mfpar closeout <project> --scenario S`): what of the project is the scenario's.
+ * Resources it shares with another scenario of the project (a `names:` template without `{scenario}`) stay.
+ */
+export interface ScenarioScope {
+  scenario: string;
+  /** Set when another scenario shares the results bucket: only the keys under it are backed up and deleted. */
+  bucketPrefix?: string;
+  /** The scenario's task-definition families per region: every revision deregistered, then deleted. */
+  taskFamilies: Array<{ region: string; family: string }>;
+  /** Batches of the scenario still open or stopping (retiring refuses while there is one). */
+  openBatches: string[];
+  /** What the scenario uses but shares with other scenarios: left alone. */
+  shared: Array<{ kind: "bucket" | "repository" | "logGroup" | "taskFamily"; name: string; with: string[] }>;
+}
+
 /** Everything a close-out touches, read without a single mutating call. */
 export interface CloseoutInventory {
   project: string;
+  /** Set when one scenario is retired: everything below is that scenario's, and no stack is destroyed. */
+  scope?: ScenarioScope;
   account: string;
   regions: string[];
   homeRegion: string;

@@ -563,6 +563,8 @@ export function githubRolePolicies(p: GithubPolicyInput): Record<GithubRoleKind,
     allow("ListBucketsNoResourceLevel", ["s3:ListAllMyBuckets"], ["*"]),
     allow("ListRepositories", ["ecr:DescribeRepositories"], [`arn:aws:ecr:*:${p.account}:repository/*`]),
     ...ecsDestroy,
+    // Retiring a scenario deletes its family's revisions once deregistered (mfpar closeout --scenario).
+    allow("DeleteTaskDefinitions", ["ecs:DeleteTaskDefinitions"], [a.taskDefinition]),
     allow("DeleteBudgets", ["budgets:ModifyBudget"], [a.budget]),
     ecrLogin,
     allow(

@@ -2,7 +2,8 @@
 // .github/workflows/close-project.yml for choapa; the close-out environment's reviewers approve (or not); the
 // job backs up every bucket and image to an archive bucket in another account, verifies it, writes the receipt,
 // runs `cdktf destroy` (the runner's stand-in refuses what terraform would) and deletes what is left — on
-// s3rver, the fake registry, fake CloudWatch Logs / tagging API and the ECS simulator.
+// s3rver, the fake registry, fake CloudWatch Logs / tagging API and the ECS simulator. Before that, one scenario
+// (evu) is retired with the workflow's `scenario` input, the rest of choapa untouched.
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -19,11 +20,15 @@ import { type FakeLogsAndTags, startFakeLogsAndTags } from "../../testing/aws/lo
 import { type EcsSim, startEcsSim } from "../../testing/ecs-sim/server.js";
 import { type Story, startStory } from "../../testing/workflow/story.js";
 import { repoRoot } from "../support/tmp.js";
-import { ACCOUNT, choapaWithModel, dispatch, REGION, RESULTS } from "./batch-story.js";
+import { ACCOUNT, choapaWithModel, dispatch, FAMILY, REGION, RESULTS } from "./batch-story.js";
 
 const ARCHIVE = "mfpar-archive-210987654321"; // the archive account's bucket
 const TARGET = `s3://${ARCHIVE}/closeout`;
 const OLD_REPO = "agente-choapa-old"; // pushed to by hand years ago, in no stack
+// The scenario retired before the project is closed: its own bucket, repository, log group and family.
+const EVU_RESULTS = `${ACCOUNT}-agente-choapa-evu`;
+const EVU_KEYS = ["evu/resultados/1/_SUCCESS.json", "evu/resultados/1/heads.out"];
+const EVU_FAMILY = "task-agente-choapa-evu";
 const RESULT_KEYS = [
   "cb/batches/20261130T0900Z-abcdef.json",
   "cb/resultados/1/_SUCCESS.json",
@@ -53,10 +58,16 @@ describe("Close project: choapa, behind its typed confirmation and the close-out
     });
 
   beforeAll(async () => {
-    sim = await startEcsSim({ families: {}, account: ACCOUNT });
+    sim = await startEcsSim({
+      families: { [FAMILY]: { env: {} }, [EVU_FAMILY]: { env: {} } },
+      account: ACCOUNT,
+      // Asked only at each close-out's inventory and deletions: not stopped as idle between runs on a slow machine.
+      idleTimeoutMs: 3_600_000,
+    });
+    sim.registerTaskDefinition(EVU_FAMILY); // a second deploy's revision: both are retired
     fakes = await startFakeLogsAndTags();
     story = await startStory({
-      buckets: [RESULTS, ARCHIVE],
+      buckets: [RESULTS, EVU_RESULTS, ARCHIVE],
       endpoints: {
         ECS: sim.endpoint,
         CLOUDWATCH_LOGS: fakes.endpoint,
@@ -64,6 +75,7 @@ describe("Close project: choapa, behind its typed confirmation and the close-out
       },
     });
     sha = choapaWithModel(story.repo, "1-12");
+    story.repo.commit("choapa: scenario evu", { "projects/choapa/evu.yaml": "scenario: evu\nids: 1-3\n" });
     // choapa as years of work left it: results, the stack's repository with the deployed image, a repository
     // made by hand, the log group.
     for (const k of RESULT_KEYS)
@@ -92,6 +104,19 @@ describe("Close project: choapa, behind its typed confirmation and the close-out
       .createRepository({ account: ACCOUNT, region: REGION, name: OLD_REPO })
       .images.push(image(OLD_REPO, "v1"));
     fakes.logGroups.push({ region: REGION, name: "/ecs/agente-choapa-cb" });
+    for (const k of EVU_KEYS)
+      await story.s3.client.send(
+        new PutObjectCommand({ Bucket: EVU_RESULTS, Key: k, Body: `content of ${k}` }),
+      );
+    cloud
+      .createRepository({
+        account: ACCOUNT,
+        region: REGION,
+        name: "agente-choapa-evu",
+        stack: `mfpar-choapa-${REGION}`,
+      })
+      .images.push(image("agente-choapa-evu", sha));
+    fakes.logGroups.push({ region: REGION, name: "/ecs/agente-choapa-evu" });
   }, 120_000);
   afterAll(async () => {
     await story?.stop();
@@ -120,6 +145,64 @@ describe("Close project: choapa, behind its typed confirmation and the close-out
     expect(job.steps.filter((s) => s.outcome !== "skipped")).toEqual([]);
     expect(story.world.cloud.sessions).toEqual([]);
     expect(await archived()).toEqual([]);
+  }, 300_000);
+
+  it("retires scenario evu: backs up, verifies and deletes its results, image, log group and task definitions; the rest of choapa untouched", async () => {
+    // The project's name alone does not retire a scenario: the confirmation must name it.
+    const refused = await story.run(
+      "close-project",
+      dispatch(story.repo, { project: "choapa", scenario: "evu", confirm: "choapa" }),
+      { vars: { MFPAR_BACKUP_TARGET: TARGET } },
+    );
+    expect(refused.conclusion).toBe("failure");
+    expect(refused.annotations.map((a) => a.message)).toContain(
+      'confirmation does not match: expected "choapa/evu", got "choapa". Nothing was touched.',
+    );
+
+    const r = await story.run(
+      "close-project",
+      dispatch(story.repo, { project: "choapa", scenario: "evu", confirm: "choapa/evu" }),
+      { vars: { MFPAR_BACKUP_TARGET: TARGET } },
+    );
+    const job = r.job("close")!;
+    const log = job.steps.at(-1)!.log;
+    expect(r.conclusion, log).toBe("success");
+    expect(log).toContain("phase destroy-stacks: none (retiring scenario evu: the project's stacks stay)");
+    expect(log).toContain(`${REGION} ${EVU_FAMILY}: 2 revision(s) deregistered`);
+    expect(log).toContain("Next: remove projects/choapa/evu.yaml in a pull request");
+    // Backed up under choapa/scenarios/evu/ with its own receipt, before anything was deleted.
+    const root = "closeout/choapa/scenarios/evu";
+    for (const k of EVU_KEYS)
+      expect(await text(ARCHIVE, `${root}/S3/${EVU_RESULTS}/${k}`)).toBe(`content of ${k}`);
+    expect(await archived()).toContain(`${root}/ECR/agente-choapa-evu/${sha}.tar`);
+    const receipt = JSON.parse(await text(ARCHIVE, `${root}/closeout-receipt.json`));
+    expect(receipt).toMatchObject({ project: "choapa", scenario: "evu", approvedBy: "infra-lead" });
+    expect(receipt.totals).toMatchObject({ buckets: 1, objects: EVU_KEYS.length, archives: 1 });
+    expect(receipt.toDelete).toMatchObject({
+      stacks: [],
+      buckets: [EVU_RESULTS],
+      repositories: [`${REGION}/agente-choapa-evu`],
+      logGroups: [`${REGION}:/ecs/agente-choapa-evu`],
+      taskFamilies: [`${REGION}:${EVU_FAMILY}`],
+    });
+    expect(job.summary).toContain("## Close-out receipt: choapa, scenario evu retired");
+    // evu is gone: bucket, repository, log group, every revision (deregistered, then deleted).
+    expect(await buckets()).not.toContain(EVU_RESULTS);
+    expect(story.world.cloud.repositories.map((x) => `${x.name}:${x.images.length}`).sort()).toEqual([
+      "agente-choapa-cb:1",
+      `${OLD_REPO}:1`,
+    ]);
+    expect(fakes.logGroups).toEqual([{ region: REGION, name: "/ecs/agente-choapa-cb" }]);
+    const revisions = sim.taskDefinitions().map((t) => `${t.family}:${t.revision} ${t.status}`);
+    expect(revisions).toEqual([
+      `${FAMILY}:1 ACTIVE`,
+      `${EVU_FAMILY}:1 DELETE_IN_PROGRESS`,
+      `${EVU_FAMILY}:2 DELETE_IN_PROGRESS`,
+    ]);
+    // The rest of choapa untouched: cb's results, the stack (no destroy), nothing in the project's backup root.
+    for (const k of RESULT_KEYS) expect(await text(RESULTS, k)).toBe(`content of ${k}`);
+    expect(story.world.cloud.events.filter((e) => e.kind === "destroy")).toEqual([]);
+    expect((await archived()).filter((k) => !k.startsWith(`${root}/`))).toEqual([]);
   }, 300_000);
 
   it("with a corrupted backup, stops at verification before anything is deleted", async () => {

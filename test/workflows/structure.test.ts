@@ -130,10 +130,11 @@ describe("triggers and inputs", () => {
     expect(W("batch-status.yml").on.schedule).toEqual([{ cron: "*/15 * * * *" }]);
   });
 
-  it("close-project: workflow_dispatch with project (choice of every project folder) and a typed confirmation", () => {
+  it("close-project: workflow_dispatch with project (choice of every project folder), an optional scenario and a typed confirmation", () => {
     expect(Object.keys(W("close-project.yml").on)).toEqual(["workflow_dispatch"]);
     const inputs = dispatchInputs("close-project.yml");
-    expect(Object.keys(inputs)).toEqual(["project", "confirm"]);
+    expect(Object.keys(inputs)).toEqual(["project", "scenario", "confirm"]);
+    expect(inputs.scenario).toMatchObject({ type: "string", required: false, default: "" });
     expect([...(get(inputs, "project").options ?? [])].sort()).toEqual(projectDirs);
     expect(inputs.confirm).toMatchObject({ type: "string", required: true });
   });
@@ -240,13 +241,18 @@ describe("environments", () => {
 
   it("close-project checks the typed confirmation against the project (via env) before any other step", () => {
     const close = job("close-project.yml", "close");
-    expect(close.env).toMatchObject({ PROJECT: "${{ inputs.project }}", CONFIRM: "${{ inputs.confirm }}" });
+    expect(close.env).toMatchObject({
+      PROJECT: "${{ inputs.project }}",
+      SCENARIO: "${{ inputs.scenario }}",
+      CONFIRM: "${{ inputs.confirm }}",
+    });
     const first = stepsOf(close)[0];
-    expect(first?.run).toContain('if [ "$CONFIRM" != "$PROJECT" ]; then');
+    expect(first?.run).toContain('expected="$PROJECT${SCENARIO:+/$SCENARIO}"');
+    expect(first?.run).toContain('if [ "$CONFIRM" != "$expected" ]; then');
     expect(first?.run).toContain("exit 1");
     const last = stepsOf(close).at(-1)!;
     expect(last.run).toContain(
-      'npx mfpar closeout "$PROJECT" --execute --confirm "$CONFIRM" "${target[@]}" --approved-by "$APPROVED_BY"',
+      'npx mfpar closeout "$PROJECT" "${scenario[@]}" --execute --confirm "$CONFIRM" "${target[@]}" --approved-by "$APPROVED_BY"',
     );
     expect(last.env).toEqual({ APPROVED_BY: "${{ steps.approvals.outputs.approved-by }}" });
     // The backup target comes from a repository variable, the approvers from the run's environment approvals.

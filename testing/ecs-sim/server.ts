@@ -1,7 +1,8 @@
 // An ECS simulator for tests and benches: a local HTTP server speaking the ECS JSON 1.1 protocol
 // (`x-amz-target: AmazonEC2ContainerServiceV20141113.<Operation>`) for what the launcher and reconcile use —
 // RunTask, ListTasks, DescribeTasks, StopTask, and a task-definition registry (RegisterTaskDefinition,
-// DeregisterTaskDefinition → INACTIVE, DescribeTaskDefinition, ListTaskDefinitions; RunTask refuses an INACTIVE
+// DeregisterTaskDefinition → INACTIVE, DeleteTaskDefinitions (INACTIVE only) → DELETE_IN_PROGRESS,
+// DescribeTaskDefinition, ListTaskDefinitions; RunTask refuses an INACTIVE
 // revision as ECS does: InvalidParameterException "TaskDefinition is inactive"). It enforces AWS's published token buckets (ThrottlingException,
 // HTTP 400, `__type`), honours clientToken idempotency, injects faults (random throttling, 5xx, lost responses,
 // `failures[]` reasons, Spot interruptions) and runs the real agent (dist/agent/agent.js) as local processes
@@ -44,7 +45,7 @@ export interface SimTaskDefinition {
   family: string;
   revision: number;
   taskDefinitionArn: string;
-  status: "ACTIVE" | "INACTIVE";
+  status: "ACTIVE" | "INACTIVE" | "DELETE_IN_PROGRESS";
   env: Record<string, string>;
   image: string;
   container: string;
@@ -457,7 +458,7 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
         body: { tasks: [], failures: [{ arn: String(input.taskDefinition), reason: "MISSING" }] },
       };
     }
-    if (td.status === "INACTIVE") {
+    if (td.status !== "ACTIVE") {
       buckets.runTaskApi.refund();
       ev("failure");
       return error(400, "InvalidParameterException", "TaskDefinition is inactive");
@@ -571,6 +572,26 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
     return { status: 200, body: { taskDefinition: describeTd(td) } };
   }
 
+  // ECS deletes only INACTIVE revisions (deregister first), at most 10 per call; the rest come back as failures.
+  function deleteTdsOp(input: Input): Reply {
+    const refs = (input.taskDefinitions ?? []) as string[];
+    if (refs.length < 1 || refs.length > 10)
+      return error(400, "InvalidParameterException", "taskDefinitions must hold 1 to 10 revisions.");
+    const taskDefinitions: unknown[] = [];
+    const failures: unknown[] = [];
+    for (const ref of refs) {
+      const td = /:\d+$/.test(ref) ? resolveTd(ref) : undefined;
+      if (!td) failures.push({ arn: ref, reason: "The specified task definition does not exist." });
+      else if (td.status === "ACTIVE")
+        failures.push({ arn: ref, reason: "The specified task definition is still in ACTIVE status." });
+      else {
+        td.status = "DELETE_IN_PROGRESS";
+        taskDefinitions.push(describeTd(td));
+      }
+    }
+    return { status: 200, body: { taskDefinitions, failures } };
+  }
+
   function describeTdOp(input: Input): Reply {
     const ref = String(input.taskDefinition ?? "");
     // ECS describes a family by its latest ACTIVE revision, and an INACTIVE revision when named exactly.
@@ -598,6 +619,7 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
     DeregisterTaskDefinition: deregisterOp,
     DescribeTaskDefinition: describeTdOp,
     ListTaskDefinitions: listTdOp,
+    DeleteTaskDefinitions: deleteTdsOp,
   };
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {

@@ -66325,6 +66325,17 @@ var AWS_CALLS = [
   },
   {
     client: "@aws-sdk/client-ecs",
+    command: "DeleteTaskDefinitionsCommand",
+    uses: [
+      {
+        roles: ["close-out"],
+        why: "retiring a scenario (mfpar closeout --scenario) deletes its family's revisions once deregistered (lib/closeout/execute.ts)",
+        checks: [check("ecs:DeleteTaskDefinitions", arn.taskDefinition)]
+      }
+    ]
+  },
+  {
+    client: "@aws-sdk/client-ecs",
     command: "DescribeTasksCommand",
     uses: [
       {

@@ -13,17 +13,20 @@ import {
   checkDurableTarget,
   destroyVariables,
   discover,
+  discoverScenario,
   executeCloseout,
+  findScenario,
   formatPlan,
   type ImageExporter,
   openTarget,
   RegistryApiExporter,
   SkopeoExporter,
   type Spawner,
+  scenarioDeletions,
   spawnCommand,
   VerificationFailed,
 } from "../../../lib/closeout/index.js";
-import { findProjects } from "../../../lib/config/load.js";
+import { displayPath, findProjects } from "../../../lib/config/load.js";
 import { UserError } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
 import { loadProjects } from "../../../lib/infra/load.js";
@@ -63,7 +66,7 @@ export function makeCloseoutCommand(deps: CloseoutDeps = {}): Command {
   return {
     name: "closeout",
     usage:
-      "closeout <project> [--plan | --execute --confirm <project>] [--target <dir|s3://bucket/prefix>] [--approved-by <who>] [--json]",
+      "closeout <project> [--scenario <s>] [--plan | --execute --confirm <project>[/<s>]] [--target <dir|s3://bucket/prefix>] [--approved-by <who>] [--json]",
     help: [
       "--plan (the default) lists, without changing anything: the project's stacks, buckets (objects, bytes, older",
       "versions), ECR repositories (images, tags, sizes), log groups, batches and running tasks in every region, what",
@@ -78,10 +81,18 @@ export function makeCloseoutCommand(deps: CloseoutDeps = {}): Command {
       "Backup layout: {target}/{project}/S3/{bucket}/{key}, {target}/{project}/ECR/{repository}/{tag}.tar,",
       "{target}/{project}/.mfpar-backup/ (journal manifest.jsonl, state.json).",
       "",
+      "--scenario <s> retires one scenario instead, with the same backup, verification, receipt and refusals (also",
+      "while one of its batches is open): its results bucket (only the keys under <s>/ when another scenario shares",
+      "the bucket), its ECR repository and log group, and every revision of its task definitions (deregistered, then",
+      "deleted); what other scenarios share, and the stacks, stay. --confirm must then be <project>/<s>. The backup",
+      "goes to {target}/{project}/scenarios/<s>/. Run it while <s>'s file is still in projects/<project>/, then remove",
+      'the file in a pull request (docs/operations.md, "Retiring a scenario").',
+      "",
       "Options:",
       "  --plan                 show the plan (default)",
       "  --execute              back up, verify, then delete",
-      "  --confirm <project>    required with --execute: the project name again",
+      "  --scenario <s>         retire one scenario of the project, not the whole project",
+      "  --confirm <project>    required with --execute: the project name again (<project>/<s> with --scenario)",
       "  --target <dir|s3://..> backup target (default: closeout.target in project.yaml)",
       "  --approved-by <who>    recorded in the receipt (default: GITHUB_ACTOR, else the local user)",
       "  --backup-only          stop after the verified backup and receipt (nothing deleted)",
@@ -92,6 +103,7 @@ export function makeCloseoutCommand(deps: CloseoutDeps = {}): Command {
     ].join("\n"),
     options: {
       plan: { type: "boolean" },
+      scenario: { type: "string" },
       execute: { type: "boolean" },
       confirm: { type: "string" },
       target: { type: "string" },
@@ -108,12 +120,14 @@ export function makeCloseoutCommand(deps: CloseoutDeps = {}): Command {
       const name = args.positionals[0]!;
       if (v.plan && v.execute) throw new UserError("--plan and --execute exclude each other: pick one");
       const execute = Boolean(v.execute);
+      const scenario = v.scenario as string | undefined;
+      const expected = scenario === undefined ? name : `${name}/${scenario}`;
       // Refuse before any AWS call: the confirmation is the cheapest check and the most important.
-      if (execute && v.confirm !== name) {
+      if (execute && v.confirm !== expected) {
         io.stderr(
           v.confirm === undefined
-            ? `mfpar closeout: --execute needs --confirm ${name} (the project name again); nothing was touched\n`
-            : `mfpar closeout: confirmation does not match: expected "${name}", got "${v.confirm}"; nothing was touched\n`,
+            ? `mfpar closeout: --execute needs --confirm ${expected} (the ${scenario === undefined ? "project name" : "project/scenario"} again); nothing was touched\n`
+            : `mfpar closeout: confirmation does not match: expected "${expected}", got "${v.confirm}"; nothing was touched\n`,
         );
         return ExitCode.Refused;
       }
@@ -126,6 +140,8 @@ export function makeCloseoutCommand(deps: CloseoutDeps = {}): Command {
 
       const root = resolve(io.cwd, (v.projects as string | undefined) ?? "projects");
       const { project, scenarios } = (await loadProjects(root, name))[0]!;
+      // An unknown scenario is a usage error before any AWS call.
+      const retired = scenario === undefined ? undefined : findScenario(scenarios, scenario, project.dir);
       const others = (await findProjects(root)).map((d) => basename(d)).filter((n) => n !== name);
       const clients = (deps.clients ?? awsClients)(io.env);
       const targetSpec = (v.target as string | undefined) ?? project.config.closeout.target;
@@ -137,7 +153,9 @@ export function makeCloseoutCommand(deps: CloseoutDeps = {}): Command {
           return ExitCode.Refused;
         }
       }
-      const discovery = await discover({ project, scenarios, clients, otherProjects: others });
+      const discovery = retired
+        ? await discoverScenario({ project, scenarios, clients, scenario: retired.scenario })
+        : await discover({ project, scenarios, clients, otherProjects: others });
 
       if (!execute) {
         const plan = buildPlan(discovery.inventory, targetSpec);
@@ -181,20 +199,24 @@ export function makeCloseoutCommand(deps: CloseoutDeps = {}): Command {
           confirm: v.confirm as string | undefined,
           approvedBy,
           concurrency,
-          taskFamilies: scenarios.flatMap((s) =>
-            s.regions.map((region) => ({ region, family: s.names.taskFamily })),
-          ),
+          taskFamilies:
+            discovery.inventory.scope?.taskFamilies ??
+            scenarios.flatMap((s) => s.regions.map((region) => ({ region, family: s.names.taskFamily }))),
           backupOnly: Boolean(v["backup-only"]),
           ...(io.env.GITHUB_STEP_SUMMARY ? { stepSummary: io.env.GITHUB_STEP_SUMMARY } : {}),
           log: (line) => io.stderr(`${line}\n`),
         });
+        const d = result.deleted;
         if (v.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
         else
           io.stdout(
-            `Close-out of ${name}: ${result.receipt.totals.objects} objects and ${result.receipt.totals.archives} image archives verified in ${target.url} (receipt sha256 ${result.receipt.receiptSha256}).\n` +
+            `Close-out of ${expected}: ${result.receipt.totals.objects} objects and ${result.receipt.totals.archives} image archives verified in ${target.url}${retired ? `/${result.root}` : ""} (receipt sha256 ${result.receipt.receiptSha256}).\n` +
               (v["backup-only"]
                 ? "Backup only: nothing was deleted.\n"
-                : `Deleted: stacks ${result.deleted.stacks.join(", ") || "none"}; buckets ${result.deleted.buckets.join(", ") || "none"}; repositories ${result.deleted.repositories.join(", ") || "none"}; log groups ${result.deleted.logGroups.join(", ") || "none"}.\n`),
+                : `Deleted: stacks ${d.stacks.join(", ") || "none"}; buckets ${d.buckets.join(", ") || "none"}; repositories ${d.repositories.join(", ") || "none"}; log groups ${d.logGroups.join(", ") || "none"}${scenarioDeletions(d)}.\n` +
+                  (retired
+                    ? `Next: remove ${displayPath(retired.scenarioFile, io.cwd)} in a pull request; the next deploy finds ${retired.scenario}'s resources gone and forgets them.\n`
+                    : "")),
           );
         return ExitCode.Success;
       } catch (e) {
