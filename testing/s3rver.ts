@@ -7,7 +7,7 @@
 //
 //   const s3 = await startS3Server({ buckets: ["results"] });
 //   afterAll(() => s3.stop());
-//   const store = openStore("s3://results/p", { s3Client: s3.client });
+//   const store = await openStore("s3://results/p", { s3Client: s3.client });
 //   spawn("node", ["agent.js"], { env: { ...process.env, ...s3.env } });   // children reach the same server
 //   s3.resetCounts(); ...; expect(s3.counts().ListObjectsV2).toBe(2);
 //

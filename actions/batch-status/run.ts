@@ -17,6 +17,7 @@ import {
 } from "../../lib/status/summary.js";
 import { summaryKeys } from "../../lib/store/keys.js";
 import { isS3Location } from "../../lib/store/location.js";
+import { type Clock, systemClock } from "../../lib/time.js";
 import { calibrationPasses, calibrationStore, reportCalibration } from "../shared/calibration-pass.js";
 import { type ActionCore, defaultCore, readBoolean } from "../shared/inputs.js";
 import { readScenarioInputs, scenarioRequest } from "../shared/scenario-target.js";
@@ -61,7 +62,7 @@ export interface RunDeps {
   costExplorer?: Pick<CostExplorerClient, "send"> | false;
   /** The issues API for a token (default: @actions/github's Octokit). */
   issues?: (token: string) => IssuesApi | Promise<IssuesApi>;
-  now?: () => Date;
+  clock?: Clock;
 }
 
 const BATCH = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -112,7 +113,7 @@ export async function run(deps: RunDeps = {}): Promise<void> {
         const r = await launchBatch({ ...options, store: passStore, batchId: batch.batchId, dryRun: !act });
         return { batch: r.reconcile.batch, observation: r.reconcile.settled };
       },
-      ...(deps.now ? { now: deps.now } : {}),
+      ...(deps.clock ? { clock: deps.clock } : {}),
     });
 
     core.setOutput(Outputs.Batches, passes.map((p) => p.batch!.batchId).join(","));
@@ -135,7 +136,7 @@ export async function run(deps: RunDeps = {}): Promise<void> {
           repo,
           info: (t) => core.info(t),
           summary: (md) => core.summary.addRaw(md, true).write(),
-          now: deps.now ? () => deps.now!().getTime() : undefined,
+          ...(deps.clock ? { clock: deps.clock } : {}),
         })
       : [];
     if (passes.length === 0) {
@@ -172,7 +173,7 @@ export async function run(deps: RunDeps = {}): Promise<void> {
             ? {
                 // The estimate beside what Cost Explorer says (asked only when the report is posted).
                 report: async () => {
-                  const now = deps.now?.() ?? new Date();
+                  const now = new Date((deps.clock ?? systemClock).now());
                   const actual =
                     ce && isS3Location(options.store.url)
                       ? await actualCost({

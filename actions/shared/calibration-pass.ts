@@ -10,6 +10,7 @@ import {
 } from "../../lib/calibrate/ecs.js";
 import { calibrationStatusMarkdown } from "../../lib/calibrate/issue-text.js";
 import type { ResultStore } from "../../lib/store/types.js";
+import type { Clock } from "../../lib/time.js";
 
 export { calibrationStore } from "../../lib/calibrate/ecs.js";
 
@@ -38,11 +39,15 @@ async function report(o: Report, r: EcsCalibrationRecord, agentsAlive: number): 
 }
 
 export async function calibrationPasses(
-  o: Report & { ecs: (region: string) => ECSClient; now?: () => number },
+  o: Report & { ecs: (region: string) => ECSClient; clock?: Clock },
 ): Promise<number[]> {
   const issues: number[] = [];
   for (const r of await listOpenCalibrations(o.store)) {
-    const res = await calibrationPass(r, { ecs: o.ecs(r.region), store: o.store, now: o.now });
+    const res = await calibrationPass(r, {
+      ecs: o.ecs(r.region),
+      store: o.store,
+      ...(o.clock ? { clock: o.clock } : {}),
+    });
     for (const a of res.actions) o.info(`${r.calibration}: ${a}`);
     const issue = await report(o, res.record, res.agentsAlive);
     if (issue !== undefined) issues.push(issue);

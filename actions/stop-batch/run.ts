@@ -4,6 +4,7 @@ import { BATCH_ID, batchOrigin, describeActor } from "../../lib/batch/record.js"
 import { stopScenarioBatch } from "../../lib/batch/stop.js";
 import { steeringLines } from "../../lib/batch/summary.js";
 import { mentionsOf } from "../../lib/status/alerts.js";
+import type { Clock } from "../../lib/time.js";
 import { type ActionCore, defaultCore } from "../shared/inputs.js";
 import { readScenarioInputs, scenarioRequest } from "../shared/scenario-target.js";
 import {
@@ -44,8 +45,8 @@ export interface RunDeps {
   /** Client overrides for tests (see LaunchRequest). */
   clients?: Pick<LaunchRequest, "ecs" | "ecr" | "s3Client">;
   issues?: (token: string) => IssuesApi | Promise<IssuesApi>;
-  /** Waits between the listing rounds that catch a task launched just before the stop (tests pass none). */
-  sleep?: (ms: number) => Promise<void>;
+  /** Reads the time and waits between the listing rounds that catch a task launched just before the stop. */
+  clock?: Clock;
 }
 
 /** The stop-batch action: every input read and checked first, one error path. */
@@ -69,7 +70,7 @@ export async function run(deps: RunDeps = {}): Promise<void> {
     });
     const by = describeActor(batchOrigin(env));
     const r = await stopScenarioBatch({
-      options: { ...options, ...(deps.sleep ? { sleep: deps.sleep } : {}) },
+      options: { ...options, ...(deps.clock ? { clock: deps.clock } : {}) },
       ...(batchId ? { batchId } : {}),
       ...(ids ? { ids } : {}),
       by,

@@ -1,12 +1,9 @@
 import { hostname } from "node:os";
-import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describeAwsError } from "../aws-errors.js";
 import { errorMessage, UserError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
 import { createLogger, type Logger, type LogLevel } from "../log.js";
-import { LocalStore } from "../store/local.js";
-import { isS3Location } from "../store/location.js";
+import { type OpenStoreOptions, openStore } from "../store/open.js";
 import type { ResultStore } from "../store/types.js";
 import { ecsLogLocation } from "./ecs-metadata.js";
 import { type AgentInput, readAgentInput } from "./env.js";
@@ -15,34 +12,13 @@ import { killTree, runningGroups } from "./process.js";
 import { type AgentContext, type RealizationOutcome, runRealization } from "./realization.js";
 import { readResolvedScenario } from "./resolved.js";
 
-/**
- * Opens the results store. The S3 client (and the AWS SDK behind it) is imported only for `s3://`
- * locations, so a local run never loads it.
- */
-export async function openAgentStore(location: string, cwd = process.cwd()): Promise<ResultStore> {
-  if (isS3Location(location)) {
-    const { openStore } = await import("../store/open.js");
-    return openStore(location, { cwd });
-  }
-  if (/^file:\/\//i.test(location)) return new LocalStore(fileURLToPath(location));
-  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(location)) {
-    throw new UserError(
-      `unsupported results location ${location}: expected a directory, file://... or s3://bucket/prefix`,
-      {
-        file: "environment variable MFPAR_STORE",
-      },
-    );
-  }
-  return new LocalStore(resolve(cwd, location));
-}
-
 export interface AgentDeps {
   env: Record<string, string | undefined>;
   cwd?: string;
   /** Aborted on SIGTERM/SIGINT (see {@link handleStopSignals}). */
   signal: AbortSignal;
   log?: Logger;
-  openStore?: (location: string, cwd: string) => Promise<ResultStore>;
+  openStore?: (location: string, opts: OpenStoreOptions) => Promise<ResultStore>;
 }
 
 export interface AgentResult {
@@ -126,7 +102,10 @@ export async function prepareAgent(
     );
   }
   const plan = await planRealizations(scenario);
-  const store = await (deps.openStore ?? openAgentStore)(input.store, cwd);
+  const store = await (deps.openStore ?? openStore)(input.store, {
+    cwd,
+    from: "environment variable MFPAR_STORE",
+  });
   const base = log.child({
     project: scenario.project,
     ...(input.batchId ? { batchId: input.batchId } : {}),

@@ -1,5 +1,5 @@
 // The agent: one realization (or a few, in turn) from start to end. See agent/README.md for its contract.
-export { type AgentDeps, type AgentResult, handleStopSignals, openAgentStore, runAgent } from "./agent.js";
+export { type AgentDeps, type AgentResult, handleStopSignals, runAgent } from "./agent.js";
 export { AgentEnv, type AgentInput, readAgentInput } from "./env.js";
 export { type PlannedCommand, planRealizations, type RealizationPlan } from "./plan.js";
 export { type CommandResult, type CommandSpec, findExecutable, killTree, runCommand } from "./process.js";

@@ -14,6 +14,7 @@ import { digestBytes, digestFile, type FileDigest } from "../store/digest.js";
 import { type MarkerKind, storeKeys } from "../store/keys.js";
 import { type FailureReason, type LogLocation, type Marker, markerKindOf } from "../store/markers.js";
 import { FAILED_ATTEMPT_TAG, type ResultStore } from "../store/types.js";
+import { type Clock, isoNow, systemClock } from "../time.js";
 import type { PlannedCommand, RealizationPlan } from "./plan.js";
 import { type CommandResult, findExecutable, runCommand } from "./process.js";
 import { scanFile } from "./text-scan.js";
@@ -43,7 +44,7 @@ export interface AgentContext {
   captureLevel?: LogLevel;
   /** Base environment of every command. */
   env: NodeJS.ProcessEnv;
-  clock?: () => Date;
+  clock?: Clock;
 }
 
 export type RealizationStatus = "success" | "failed" | "interrupted" | "skipped";
@@ -119,8 +120,8 @@ export async function runRealization(
   attempt: number,
 ): Promise<RealizationOutcome> {
   const { plan, store } = ctx;
-  const clock = ctx.clock ?? (() => new Date());
-  const startedAt = clock();
+  const clock = ctx.clock ?? systemClock;
+  const startedAt = new Date(clock.now());
   const t0 = performance.now();
   const captured: string[] = [];
   const fields = { id, attempt, scenario: plan.scenario };
@@ -504,7 +505,7 @@ export async function runRealization(
       ...extra,
       timings,
       startedAt: startedAt.toISOString(),
-      finishedAt: clock().toISOString(),
+      finishedAt: isoNow(clock),
       ...(ctx.imageDigest ? { imageDigest: ctx.imageDigest } : {}),
       ...(ctx.logLocation ? { log: ctx.logLocation } : {}),
       host: hostname(),
@@ -563,7 +564,7 @@ export async function runRealization(
       }
       marker.files = keys.slice().sort();
       marker.checksums = sortedChecksums();
-      marker.finishedAt = clock().toISOString();
+      marker.finishedAt = isoNow(clock);
       await writeMarker(markerKindOf[status], marker);
     } catch (e) {
       log.error(`could not record the ${status} attempt in ${store.url}: ${errorMessage(e)}`, {

@@ -82,7 +82,7 @@ export async function launchOptionsFor(req: LaunchRequest): Promise<LaunchBatchO
   const fromStack = outputs?.find((o) => o.region === scenario.homeRegion)?.scenarios[scenario.scenario]
     ?.store;
   const location = req.store ?? fromStack ?? `s3://${scenario.names.bucket}`;
-  const store = openStore(location, {
+  const store = await openStore(location, {
     ...(req.s3Client ? { s3Client: req.s3Client } : {}),
     region: scenario.homeRegion,
     env: req.env ?? process.env,

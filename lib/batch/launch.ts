@@ -25,7 +25,7 @@ import {
 import { type CostGate, costGate } from "../pricing/gate.js";
 import { bindStore } from "../store/binding.js";
 import type { ResultStore } from "../store/types.js";
-import type { Clock, Sleep } from "../time.js";
+import { type Clock, isoNow, systemClock } from "../time.js";
 import { assignRegions } from "./assign.js";
 import { estimateRegion, maxCostOf, TIMEOUT_BASIS } from "./cost-gate.js";
 import { resolvePin, unpinBatch } from "./pins.js";
@@ -70,7 +70,6 @@ export interface LaunchBatchOptions {
   /** Expected run time of one task, for the estimates; default: the task timeout (an upper bound). */
   estimatedRunMs?: number;
   clock?: Clock;
-  sleep?: Sleep;
   random?: () => number;
   onResult?: (r: LaunchResult) => void;
   /**
@@ -158,7 +157,7 @@ const sameIds = (a: string[], b: string[]) => a.length === b.length && a.every((
  */
 export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchResult> {
   const sc = o.scenario;
-  const clock = o.clock ?? Date.now;
+  const clock = o.clock ?? systemClock;
   const ids = o.ids ? selectIds(sc.ids, o.ids, { file: "--ids" }) : sc.ids;
   const capacity: CapacityMode = sc.config.task.capacity;
   const outputsOf = (region: string) => o.outputs?.find((x) => x.region === region);
@@ -185,7 +184,7 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
   const store = o.dryRun ? await storeOrEmpty(o.store, sc.scenario, notDeployed) : o.store;
   // Before anything is launched or recorded: the store must be this project's (lib/store/binding.ts). A dry
   // run checks only (and a bucket not deployed yet has nothing to check).
-  await bindStore(store, sc.project, { now: () => new Date(clock()), dryRun: o.dryRun });
+  await bindStore(store, sc.project, { clock, dryRun: o.dryRun });
 
   const quotas: Record<string, QuotaResult | undefined> = {};
   const maxInFlight: Record<string, number> = {};
@@ -221,7 +220,7 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
     mode = o.dryRun ? "planned" : "created";
     batch = {
       version: 1,
-      batchId: newBatchId(new Date(clock())),
+      batchId: newBatchId(new Date(clock.now())),
       project: sc.project,
       scenario: sc.scenario,
       ids,
@@ -234,7 +233,7 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
       idsPerTask: sc.config.task.idsPerTask,
       ...(o.storeOverride ? { store: o.storeOverride } : { store: o.store.url }),
       origin: batchOrigin(o.env ?? process.env),
-      createdAt: new Date(clock()).toISOString(),
+      createdAt: isoNow(clock),
       status: "open",
       launches: {},
     };
@@ -292,13 +291,7 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
     const sel = await selectRerun(o.store, batch, o.rerun);
     rerun = { ids: Object.keys(sel.attempts), otherReasons: sel.otherReasons };
     if (rerun.ids.length) {
-      batch = withRerun(
-        batch,
-        o.rerun,
-        sel,
-        describeActor(batchOrigin(o.env ?? process.env)),
-        new Date(clock()).toISOString(),
-      );
+      batch = withRerun(batch, o.rerun, sel, describeActor(batchOrigin(o.env ?? process.env)), isoNow(clock));
       if (!o.dryRun) await writeBatchRecord(o.store, batch);
     }
   }
@@ -314,13 +307,12 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
           capacity: limits.readApi.burst,
           refillPerSecond: limits.readApi.perSecond,
           clock,
-          sleep: o.sleep,
         }),
       };
     }
   }
   const buckets: Record<string, RegionBuckets> = {};
-  for (const region of sc.regions) buckets[region] = createRegionBuckets(limits, clock, o.sleep);
+  for (const region of sc.regions) buckets[region] = createRegionBuckets(limits, clock);
 
   const result = await reconcile(batch, {
     store,
@@ -328,13 +320,11 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
     targets,
     maxInFlight,
     dryRun: o.dryRun,
-    clock: () => new Date(clock()),
-    sleep: o.sleep,
+    clock,
     launch: {
       capacity,
       store: o.storeOverride,
       buckets,
-      sleep: o.sleep,
       clock,
       backoff: o.random ? { random: o.random } : undefined,
       onResult: o.onResult,
@@ -343,7 +333,7 @@ export async function launchBatch(o: LaunchBatchOptions): Promise<LaunchBatchRes
 
   let finalBatch = result.batch;
   if (!o.dryRun) {
-    const u = await unpinBatch(finalBatch, o.ecr, new Date(clock()).toISOString());
+    const u = await unpinBatch(finalBatch, o.ecr, isoNow(clock));
     warnings.push(...u.warnings);
     if (u.changed) {
       finalBatch = u.batch;

@@ -46,7 +46,7 @@ export async function scanOpenBatches(o: {
     }
     for (const sc of scenarios) {
       const url = `s3://${sc.names.bucket}`;
-      const store = openStore(url, { s3Client: o.s3(sc.homeRegion) });
+      const store = await openStore(url, { s3Client: o.s3(sc.homeRegion) });
       try {
         // Stopping batches too: the status pass sees their tasks down, marks them stopped and closes the issue.
         const batches = await listActiveBatches(store, sc.scenario);

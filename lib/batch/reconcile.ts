@@ -33,6 +33,7 @@ import { type FailureReason, type Marker, toFailureReason } from "../store/marke
 import { getJson } from "../store/open.js";
 import { decidingMarker, listResults, type ResultsListing } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
+import { type Clock, isoNow, systemClock } from "../time.js";
 import { type BatchRecord, readBatchRecord, writeBatchRecord } from "./record.js";
 import { batchState, type IdState, type IdStatus } from "./state.js";
 
@@ -62,8 +63,7 @@ export interface RegionEcs {
 export interface ObserveDeps {
   store: ResultStore;
   ecs: Record<string, RegionEcs>;
-  clock?: () => Date;
-  sleep?: (ms: number) => Promise<void>;
+  clock?: Clock;
   /**
    * A ledger launch that ECS does not list (ListTasks is eventually consistent) counts as pending for this
    * long, then as lost. Default 10 minutes.
@@ -93,7 +93,7 @@ export async function sight(batch: BatchRecord, deps: ObserveDeps): Promise<Sigh
           cluster: e.cluster,
           batchId: batch.batchId,
           readBucket: e.readBucket,
-          sleep: deps.sleep,
+          ...(deps.clock ? { clock: deps.clock } : {}),
         }),
       ),
     )
@@ -130,7 +130,7 @@ export function observationOf(
 
 /** Reads the observed state of a batch. Read-only: ListTasks, DescribeTasks, and store listing/reads. */
 export async function observe(batch: BatchRecord, deps: ObserveDeps): Promise<Observation> {
-  const now = (deps.clock ?? (() => new Date()))();
+  const now = new Date((deps.clock ?? systemClock).now());
   return observationOf(batch, await sight(batch, deps), now, deps.visibilityGraceMs);
 }
 
@@ -262,8 +262,8 @@ export interface ReconcileResult {
  */
 export async function reconcile(initial: BatchRecord, deps: ReconcileDeps): Promise<ReconcileResult> {
   let batch = initial;
-  const clock = deps.clock ?? (() => new Date());
-  const observedAt = clock();
+  const clock = deps.clock ?? systemClock;
+  const observedAt = new Date(clock.now());
   const sighted = await sight(batch, deps);
   const observation = observationOf(batch, sighted, observedAt, deps.visibilityGraceMs);
   // Only an open batch launches. A stop written since this pass read the record (a concurrent `mfpar stop`)
@@ -315,7 +315,7 @@ export async function reconcile(initial: BatchRecord, deps: ReconcileDeps): Prom
   }
 
   const updated: BatchRecord = { ...batch, launches: { ...batch.launches } };
-  const at = clock().toISOString();
+  const at = isoNow(clock);
   for (const r of results) {
     if (r.status !== "launched") continue;
     for (const id of r.unit.ids) {

@@ -172,19 +172,24 @@ export function idState(
 }
 
 /**
- * What happens next to an ID whose last attempt ended, as lib/store/reasons.ts's reports say it: `todo` is
- * retried; `exhausted` says why not.
+ * What happens next to an ID whose last attempt ended, as lib/store/reasons.ts's `describeOutcome` says it: the
+ * one place that decides it, for status, the report and the local runner. `exhausted` says why it is not
+ * retried (attempts used, a deterministic reason, the run stopped); otherwise it is retried — when something
+ * retries on its own (`automatic`, a batch or the local runner), else `manual` (results without a batch: nothing
+ * runs them again until the user does).
  */
-export function outlookOf(v: Pick<IdStatus, "state" | "notRetried">): RetryOutlook {
-  if (v.state !== "exhausted") return { retry: true };
-  switch (v.notRetried) {
-    case "deterministic":
-      return { retry: false, why: "deterministic" };
-    case "stopped":
-      return { retry: false, why: "interrupted-run" };
-    default:
-      return { retry: false, why: "attempts" };
+export function outlookOf(v: Pick<IdStatus, "state" | "notRetried">, automatic = true): RetryOutlook {
+  if (v.state === "exhausted") {
+    switch (v.notRetried) {
+      case "deterministic":
+        return { retry: false, why: "deterministic" };
+      case "stopped":
+        return { retry: false, why: "interrupted-run" };
+      default:
+        return { retry: false, why: "attempts" };
+    }
   }
+  return automatic ? { retry: true } : { retry: false, why: "manual" };
 }
 
 /**

@@ -15,7 +15,7 @@ import { isActive, type ObservedTask } from "../ecs/tasks.js";
 import { TokenBucket } from "../ecs/token-bucket.js";
 import { UserError } from "../errors.js";
 import type { ResultStore } from "../store/types.js";
-import { realSleep, type Sleep } from "../time.js";
+import { type Clock, isoNow, systemClock } from "../time.js";
 import { type LaunchBatchOptions, resolveTarget } from "./launch.js";
 import { unpinBatch } from "./pins.js";
 import { type Observation, observe, type RegionEcs, withSteering } from "./reconcile.js";
@@ -40,9 +40,8 @@ export interface StopBatchOptions {
   reason: string;
   /** Stop only these IDs of the batch. */
   ids?: string[];
-  clock?: () => Date;
-  sleep?: Sleep;
-  backoff?: Partial<Omit<BackoffOptions, "sleep">>;
+  clock?: Clock;
+  backoff?: Partial<Omit<BackoffOptions, "clock">>;
   /**
    * Listing rounds after the first: a pass that read the record just before the stop may still start a task;
    * each round waits `settleMs` and stops what appeared. Default 2 rounds of 2 s.
@@ -77,9 +76,8 @@ export function stopTaskReason(by: string, reason: string): string {
 
 /** Stops a batch or some of its IDs; see the module comment. */
 export async function stopBatch(o: StopBatchOptions): Promise<StopBatchResult> {
-  const clock = o.clock ?? (() => new Date());
-  const sleep = o.sleep ?? realSleep;
-  const at = clock().toISOString();
+  const clock = o.clock ?? systemClock;
+  const at = isoNow(clock);
   const reason = o.reason.trim() || "no reason given";
   let batch = o.batch;
 
@@ -96,7 +94,7 @@ export async function stopBatch(o: StopBatchOptions): Promise<StopBatchResult> {
   }
   if (batch.status === "complete" && !selection) {
     // Nothing runs in a complete batch; say so rather than turn a finished batch into a stopped one.
-    const observation = await observe(batch, { store: o.store, ecs: o.ecs, clock, sleep });
+    const observation = await observe(batch, { store: o.store, ecs: o.ecs, clock });
     return { batch, stopped: [], alreadyStopping: 0, finished: standing(observation), observation };
   }
 
@@ -113,7 +111,7 @@ export async function stopBatch(o: StopBatchOptions): Promise<StopBatchResult> {
   await writeBatchRecord(o.store, batch);
 
   const taskReason = stopTaskReason(o.by, batch.stop && !selection ? batch.stop.reason : reason);
-  const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...o.backoff, sleep };
+  const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...o.backoff, clock };
   const stopped: StoppedTask[] = [];
   const sent = new Set<string>();
   let alreadyStopping = 0;
@@ -121,8 +119,8 @@ export async function stopBatch(o: StopBatchOptions): Promise<StopBatchResult> {
   let last: Observation | undefined;
   const rounds = o.rounds ?? 2;
   for (let round = 0; round <= rounds; round++) {
-    if (round > 0) await sleep(o.settleMs ?? 2_000);
-    last = await observe(batch, { store: o.store, ecs: o.ecs, clock, sleep });
+    if (round > 0) await clock.sleep(o.settleMs ?? 2_000);
+    last = await observe(batch, { store: o.store, ecs: o.ecs, clock });
     first ??= last;
     const targets = last.tasks.filter(
       (t) => isActive(t) && !sent.has(t.taskArn) && (!selection || t.ids.some((id) => selection.has(id))),
@@ -162,7 +160,7 @@ export async function stopBatch(o: StopBatchOptions): Promise<StopBatchResult> {
       ...(batch.stop ?? { by: o.by, at, reason }),
       tasksStopped: (batch.stop?.tasksStopped ?? 0) + stopped.length,
       finished: batch.stop?.finished ?? finished,
-      ...(allDown ? { stoppedAt: batch.stop?.stoppedAt ?? clock().toISOString() } : {}),
+      ...(allDown ? { stoppedAt: batch.stop?.stoppedAt ?? isoNow(clock) } : {}),
     };
     batch = {
       ...withSteering(now, batch),
@@ -249,7 +247,6 @@ export async function stopScenarioBatch(
         capacity: limits.readApi.burst,
         refillPerSecond: limits.readApi.perSecond,
         ...(options.clock ? { clock: options.clock } : {}),
-        ...(options.sleep ? { sleep: options.sleep } : {}),
       }),
     };
   }
@@ -260,9 +257,9 @@ export async function stopScenarioBatch(
     by: r.by,
     reason: r.reason,
     ...(ids ? { ids } : {}),
-    ...(options.sleep ? { sleep: options.sleep } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
-  const u = await unpinBatch(result.batch, options.ecr, new Date().toISOString());
+  const u = await unpinBatch(result.batch, options.ecr, isoNow(options.clock));
   if (u.changed) await writeBatchRecord(options.store, u.batch);
   return { ...result, batch: u.batch, ...(ids ? { ids } : {}), warnings: u.warnings };
 }

@@ -229,7 +229,7 @@ export async function runCalibrationTask(
       );
     return await runCalibrationRole({
       input,
-      store: openStore(store),
+      store: await openStore(store),
       // A folder of its own (tasks that share a machine, as in the ECS simulator, never share one).
       workDir: await mkdtemp(join(env.MFPAR_WORK_DIR || tmpdir(), `mfpar-calibration-${input.role}-`)),
       env,

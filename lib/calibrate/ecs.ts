@@ -22,7 +22,7 @@ import { parseParFile } from "../pest/par.js";
 import { taskHourUsd } from "../pricing/estimate.js";
 import { getJson, putJson } from "../store/open.js";
 import type { ResultStore } from "../store/types.js";
-import { realSleep, type Sleep } from "../time.js";
+import { type Clock, isoNow, systemClock } from "../time.js";
 import { CalibrationEnv } from "./container.js";
 import { calibrationKeys } from "./keys.js";
 import type { ResolvedCalibration } from "./load.js";
@@ -122,8 +122,7 @@ export interface EcsCalibrationRecord {
 export interface EcsPassDeps {
   ecs: ECSClient;
   store: ResultStore;
-  now?: () => number;
-  sleep?: Sleep;
+  clock?: Clock;
   buckets?: RegionBuckets;
   onNote?: (text: string) => void;
 }
@@ -327,9 +326,8 @@ async function prepareRestart(
  * Progress and the cost so far are refreshed every pass. Writes the record back.
  */
 export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps): Promise<EcsPassResult> {
-  const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? realSleep;
-  const buckets = deps.buckets ?? createRegionBuckets(undefined, now, sleep);
+  const clock = deps.clock ?? systemClock;
+  const buckets = deps.buckets ?? createRegionBuckets(undefined, clock);
   const actions: string[] = [];
   const note = (t: string) => {
     actions.push(t);
@@ -338,20 +336,20 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
   if (r.status !== "open") return { record: r, actions, agentsAlive: 0, masterState: "stopped" };
 
   const observed = new Map<string, ObservedTask>(
-    (await listBatchTasks(deps.ecs, { region: r.region, cluster: r.cluster, batchId: r.id, sleep })).map(
+    (await listBatchTasks(deps.ecs, { region: r.region, cluster: r.cluster, batchId: r.id, clock })).map(
       (t) => [t.taskArn, t],
     ),
   );
   for (const t of r.tasks) {
     const o = observed.get(t.taskArn);
     // ECS forgets a stopped task after about an hour: one the ledger never saw stop is lost.
-    if (!o && !t.stoppedAt && now() - Date.parse(t.launchedAt) >= 5 * 60_000) {
-      t.stoppedAt = new Date(now()).toISOString();
+    if (!o && !t.stoppedAt && clock.now() - Date.parse(t.launchedAt) >= 5 * 60_000) {
+      t.stoppedAt = isoNow(clock);
       t.lost = true;
     }
     if (!o) continue;
     if (o.lastStatus === "STOPPED") {
-      t.stoppedAt ??= iso(o.stoppedAt) ?? new Date(now()).toISOString();
+      t.stoppedAt ??= iso(o.stoppedAt) ?? isoNow(clock);
       t.stopCode ??= o.stopCode;
       if (o.exitCode !== undefined) t.exitCode = o.exitCode;
     }
@@ -360,7 +358,7 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
   const live = (t: EcsTaskEntry) => {
     if (t.stoppedAt) return false;
     const o = observed.get(t.taskArn);
-    return o ? o.lastStatus !== "STOPPED" : now() - Date.parse(t.launchedAt) < 5 * 60_000;
+    return o ? o.lastStatus !== "STOPPED" : clock.now() - Date.parse(t.launchedAt) < 5 * 60_000;
   };
   const target = {
     region: r.region,
@@ -380,7 +378,7 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
       slot,
       attempt: res.unit.attempt,
       capacityProvider: res.capacityProvider,
-      launchedAt: new Date(now()).toISOString(),
+      launchedAt: isoNow(clock),
       ...(masterIp ? { masterIp } : {}),
     });
     note(
@@ -406,8 +404,7 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
         attempt,
       ),
       buckets,
-      sleep,
-      clock: now,
+      clock,
     });
     record(results[0]!, "master");
     return results[0]!.status === "launched";
@@ -422,7 +419,7 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
     const o = observed.get(master.taskArn);
     if (o?.lastStatus === "RUNNING") {
       masterState = "running";
-      master.startedAt ??= new Date(now()).toISOString();
+      master.startedAt ??= isoNow(clock);
       if (!master.ip) {
         const d = await deps.ecs.send(
           new DescribeTasksCommand({ cluster: r.cluster, tasks: [master.taskArn] }),
@@ -440,7 +437,7 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
     await deps.ecs.send(
       new StopTaskCommand({ cluster: r.cluster, task: t.taskArn, reason: `mfpar: ${reason}` }),
     );
-    t.stoppedAt = new Date(now()).toISOString();
+    t.stoppedAt = isoNow(clock);
     t.stopCode = "UserInitiated";
   };
 
@@ -454,7 +451,7 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
     await collect(r, deps.store, true);
     if (dead.exitCode === 0) {
       r.status = "finished";
-      r.endedAt = new Date(now()).toISOString();
+      r.endedAt = isoNow(clock);
       r.message = `finished: ${r.progress?.iteration ?? 0} iterations, best phi ${r.progress?.bestPhi ?? "n/a"}`;
       note(r.message);
     } else {
@@ -470,7 +467,7 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
         const p = r.progress;
         const resume: EcsResume = {
           attempt,
-          at: new Date(now()).toISOString(),
+          at: isoNow(clock),
           how: plan.message,
           iterationsBefore: plan.iterationsBefore ?? 0,
           runsBefore: p?.runsDone ?? 0,
@@ -487,7 +484,7 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
         // Not started (no capacity, throttled): the next pass tries again from the same files.
       } else {
         r.status = "failed";
-        r.endedAt = new Date(now()).toISOString();
+        r.endedAt = isoNow(clock);
         const why =
           blocked ??
           `${r.engine} cannot resume from its streamed files (no complete iteration to resume from)`;
@@ -504,7 +501,7 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
       await stopAgent(t, "its master was replaced");
       note(`${t.slot} stopped: it was pointed at the earlier master ${t.masterIp}`);
     }
-    const cost = costSoFar(r, now());
+    const cost = costSoFar(r, clock.now());
     const wanted: { ids: string[]; attempt: number }[] = [];
     for (let i = 1; i <= r.agents; i++) {
       const slot = `agent-${i}`;
@@ -534,14 +531,13 @@ export async function calibrationPass(r: EcsCalibrationRecord, deps: EcsPassDeps
         store: r.store,
         environment: roleEnv(r, "agent", [...r.agentArgv, r.pstName, "/h", `${master.ip}:${r.port}`]),
         buckets,
-        sleep,
-        clock: now,
+        clock,
       });
       for (const res of results) record(res, res.unit.ids[0]!, master.ip);
     }
     await collect(r, deps.store, false);
   }
-  r.costUsd = costSoFar(r, now());
+  r.costUsd = costSoFar(r, clock.now());
   await writeEcsRecord(deps.store, r);
   return {
     record: r,
@@ -559,14 +555,14 @@ export async function startOnEcs(
   r: EcsCalibrationRecord,
   deps: EcsPassDeps & { pollMs?: number; timeoutMs?: number },
 ): Promise<EcsPassResult> {
-  const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? realSleep;
-  const until = now() + (deps.timeoutMs ?? 10 * 60_000);
+  const clock = deps.clock ?? systemClock;
+  const until = clock.now() + (deps.timeoutMs ?? 10 * 60_000);
   for (let n = 0; ; n++) {
     const res = await calibrationPass(r, deps);
     const agentsLaunched = r.tasks.some((t) => t.slot !== "master");
-    if (agentsLaunched || res.masterState === "stopped" || r.status !== "open" || now() > until) return res;
-    await sleep(Math.min(deps.pollMs ?? 5000, 500 * 2 ** n));
+    if (agentsLaunched || res.masterState === "stopped" || r.status !== "open" || clock.now() > until)
+      return res;
+    await clock.sleep(Math.min(deps.pollMs ?? 5000, 500 * 2 ** n));
   }
 }
 
@@ -589,7 +585,7 @@ export interface PrepareOnEcsOptions {
   memoryMiB: number;
   /** The preview printed before the start, kept in the record for the tracking issue. */
   preview?: string;
-  now?: () => number;
+  clock?: Clock;
 }
 
 /**
@@ -598,7 +594,7 @@ export interface PrepareOnEcsOptions {
  * Refuses while an earlier ECS run of the same calibration is open.
  */
 export async function prepareOnEcs(o: PrepareOnEcsOptions): Promise<EcsCalibrationRecord> {
-  const now = o.now ?? Date.now;
+  const clock = o.clock ?? systemClock;
   const { cal, store } = o;
   const earlier = await readEcsRecord(store, cal.name);
   if (earlier?.status === "open")
@@ -613,7 +609,7 @@ export async function prepareOnEcs(o: PrepareOnEcsOptions): Promise<EcsCalibrati
   const files = await listFiles(dir);
   for (const f of files) await store.putFile(calibrationKeys.input(cal.name, f), join(dir, f));
   const r: EcsCalibrationRecord = {
-    id: calibrationTaskId(cal.name, now()),
+    id: calibrationTaskId(cal.name, clock.now()),
     project: cal.project.config.project,
     calibration: cal.name,
     engine: cal.engine.kind,
@@ -633,7 +629,7 @@ export async function prepareOnEcs(o: PrepareOnEcsOptions): Promise<EcsCalibrati
     masterArgv: cal.engine.master,
     agentArgv: cal.engine.agent,
     noptmax: cal.control.noptmax,
-    createdAt: new Date(now()).toISOString(),
+    createdAt: isoNow(clock),
     status: "open",
     tasks: [],
   };

@@ -3,6 +3,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ResultStore } from "../store/types.js";
+import { type Clock, isoNow } from "../time.js";
 import { calibrationKeys } from "./keys.js";
 import type { ResolvedCalibration } from "./load.js";
 import { renderCalibrationReport } from "./report.js";
@@ -29,7 +30,7 @@ export async function storeCalibration(o: {
   cal: ResolvedCalibration;
   folders: CalibrationFolders;
   store: ResultStore;
-  now?: () => number;
+  clock?: Clock;
 }): Promise<Kept> {
   const { cal, folders, store } = o;
   const files = await masterFiles(folders, cal.name);
@@ -46,7 +47,7 @@ export async function storeCalibration(o: {
         engine: cal.engine.kind,
         status: state?.status ?? "unknown",
         store: `${store.url.replace(/\/?$/, "/")}${calibrationKeys.prefix(cal.name)}master/`,
-        generatedAt: new Date(o.now?.() ?? Date.now()).toISOString(),
+        generatedAt: isoNow(o.clock),
         iterationsBefore: state?.iterationsBefore,
         starts: state?.starts,
       },

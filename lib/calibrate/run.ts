@@ -14,6 +14,7 @@ import {
   type SupervisorEvent,
   type SupervisorOptions,
 } from "../process/supervisor.js";
+import { type Clock, isoNow, systemClock } from "../time.js";
 import type { ResolvedCalibration } from "./load.js";
 import { type CalibrationProgress, parseIterationCsv, readProgress } from "./progress.js";
 import { type ControlFile, setOption, writeControlFile } from "./pst.js";
@@ -281,8 +282,7 @@ export interface CalibrateOptions {
   maxAgentRestarts?: number;
   supervisor?: Omit<SupervisorOptions, "onEvent">;
   onEvent?: (e: SupervisorEvent) => void;
-  now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
+  clock?: Clock;
 }
 
 export interface CalibrateResult {
@@ -323,9 +323,8 @@ function stamp(now: number): string {
  * it started. Never throws for the engine's own failures: they are in the result.
  */
 export async function runCalibration(o: CalibrateOptions): Promise<CalibrateResult> {
-  const now = o.now ?? Date.now;
-  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const startedAt = now();
+  const clock = o.clock ?? systemClock;
+  const startedAt = clock.now();
   const { cal, folders, plan } = o;
   const base = cal.name;
   const note = o.onNote ?? (() => {});
@@ -337,7 +336,7 @@ export async function runCalibration(o: CalibrateOptions): Promise<CalibrateResu
   // Folders: an earlier master folder that is not resumed is moved aside, never deleted.
   const previous = await readState(folders.state);
   if (await exists(folders.master)) {
-    const aside = join(folders.work, `master.${stamp(now())}`);
+    const aside = join(folders.work, `master.${stamp(clock.now())}`);
     if (plan.kind === "fresh") await rename(folders.master, aside);
     else {
       // A resumed engine writes its files again from iteration 0: the earlier ones are copied aside first.
@@ -419,7 +418,7 @@ export async function runCalibration(o: CalibrateOptions): Promise<CalibrateResu
   let progress = await readNow();
   const report = () =>
     o.onProgress?.(progress, {
-      elapsedMs: now() - startedAt,
+      elapsedMs: clock.now() - startedAt,
       agentsRunning: agents.filter((a) => a.state === "running").length,
       agentsWanted: o.agents,
     });
@@ -429,18 +428,18 @@ export async function runCalibration(o: CalibrateOptions): Promise<CalibrateResu
 
   // Agents start once the master listens: with ++panther_poll_interval(0) an agent that finds no master retries
   // its connect in a tight loop, and one that loses it exits at once.
-  const listenDeadline = now() + (o.listenTimeoutMs ?? 120_000);
+  const listenDeadline = clock.now() + (o.listenTimeoutMs ?? 120_000);
   for (;;) {
     progress = await readNow();
     const log = await readFile(join(folders.master, "mfpar-master.log"), "utf8").catch(() => "");
     if (progress.listening || /PANTHER master listening on socket/.test(log)) break;
     if (!masterRunning || aborted()) break;
-    if (now() > listenDeadline) {
+    if (clock.now() > listenDeadline) {
       message = `the master did not start listening on port ${o.port} within ${Math.round((o.listenTimeoutMs ?? 120_000) / 1000)} s`;
       status = "failed";
       break;
     }
-    await sleep(Math.min(pollMs, 100));
+    await clock.sleep(Math.min(pollMs, 100));
   }
   if (masterRunning && !aborted() && status === "running") {
     for (let i = 1; i <= o.agents; i++) {
@@ -472,7 +471,7 @@ export async function runCalibration(o: CalibrateOptions): Promise<CalibrateResu
       message = "every agent kept failing: stopped the master (see the agents' mfpar-agent.log)";
       break;
     }
-    await Promise.race([sleep(pollMs), master.done, stopped]);
+    await Promise.race([clock.sleep(pollMs), master.done, stopped]);
   }
   const wasAborted = aborted();
   await supervisor.stopAll();
@@ -495,13 +494,13 @@ export async function runCalibration(o: CalibrateOptions): Promise<CalibrateResu
     }
   }
   state.status = status;
-  state.endedAt = new Date(now()).toISOString();
+  state.endedAt = isoNow(clock);
   await writeFile(folders.state, `${JSON.stringify(state, null, 2)}\n`);
   return {
     status,
     masterExit,
     progress,
-    elapsedMs: now() - startedAt,
+    elapsedMs: clock.now() - startedAt,
     agentRestarts: agents.reduce((n, a) => n + a.restarts, 0),
     message,
   };

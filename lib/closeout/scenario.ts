@@ -94,7 +94,7 @@ export async function discoverScenario(o: DiscoverOptions & { scenario: string }
       if (m && v.isLatest && m[1] === sc.scenario) inv.batches.push({ scenario: m[1], batchId: m[2]! });
     }
     scope.openBatches = (
-      await listActiveBatches(openStore(`s3://${bucket}`, { s3Client: s3 }), sc.scenario)
+      await listActiveBatches(await openStore(`s3://${bucket}`, { s3Client: s3 }), sc.scenario)
     ).map((b) => b.batchId);
   } catch (e) {
     if (errName(e) !== "NoSuchBucket" && errName(e) !== "NotFound") throw e;

@@ -6,7 +6,7 @@ import {
   type RunTaskCommandOutput,
 } from "@aws-sdk/client-ecs";
 import { mapLimit } from "../concurrency.js";
-import { type Clock, realSleep, type Sleep } from "../time.js";
+import { type Clock, systemClock } from "../time.js";
 import { AWS_ECS_RATE_LIMITS, type EcsRateLimits } from "./limits.js";
 import { type BackoffOptions, classifyError, DEFAULT_BACKOFF, withRetry } from "./retry.js";
 import { clientToken, type LaunchIdentity, taskEnvironment, taskTags } from "./task-identity.js";
@@ -84,10 +84,9 @@ export interface RegionBuckets {
 export function createRegionBuckets(
   limits: EcsRateLimits = AWS_ECS_RATE_LIMITS,
   clock?: Clock,
-  sleep?: Sleep,
 ): RegionBuckets {
   const bucket = (l: { burst: number; perSecond: number }) =>
-    new TokenBucket({ capacity: l.burst, refillPerSecond: l.perSecond, clock, sleep });
+    new TokenBucket({ capacity: l.burst, refillPerSecond: l.perSecond, clock });
   return {
     runTaskApi: bucket(limits.runTaskApi),
     taskLaunch: { FARGATE: bucket(limits.taskLaunch), FARGATE_SPOT: bucket(limits.taskLaunch) },
@@ -107,8 +106,7 @@ export interface LaunchOptions {
   buckets?: RegionBuckets;
   /** RunTask requests in flight at once (the buckets set the rate; this only hides latency). */
   concurrency?: number;
-  backoff?: Partial<Omit<BackoffOptions, "sleep">>;
-  sleep?: Sleep;
+  backoff?: Partial<Omit<BackoffOptions, "clock">>;
   clock?: Clock;
   /** Called after each unit is settled (progress lines). */
   onResult?: (r: LaunchResult) => void;
@@ -195,9 +193,9 @@ export async function launchUnits(
   units: LaunchUnit[],
   opts: LaunchOptions,
 ): Promise<{ results: LaunchResult[]; counters: LaunchCounters }> {
-  const sleep = opts.sleep ?? realSleep;
-  const buckets = opts.buckets ?? createRegionBuckets(AWS_ECS_RATE_LIMITS, opts.clock, sleep);
-  const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...opts.backoff, sleep };
+  const clock = opts.clock ?? systemClock;
+  const buckets = opts.buckets ?? createRegionBuckets(AWS_ECS_RATE_LIMITS, clock);
+  const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...opts.backoff, clock };
   const counters: LaunchCounters = {
     runTaskCalls: 0,
     throttledRetries: 0,

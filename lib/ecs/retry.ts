@@ -1,4 +1,4 @@
-import type { Sleep } from "../time.js";
+import type { Clock } from "../time.js";
 
 export interface BackoffOptions {
   /** First retry's ceiling, ms. */
@@ -9,7 +9,8 @@ export interface BackoffOptions {
   maxRetries: number;
   /** [0, 1) — injected so tests are deterministic. */
   random?: () => number;
-  sleep: Sleep;
+  /** What waits between tries (only its `sleep` is used). */
+  clock: Pick<Clock, "sleep">;
 }
 
 export const DEFAULT_BACKOFF = { baseMs: 100, capMs: 10_000, maxRetries: 8 } as const;
@@ -86,7 +87,7 @@ export async function withRetry<T>(
       if (kind === "fatal" || retry >= opts.maxRetries) throw e;
       const delayMs = fullJitterDelay(retry, opts);
       opts.onRetry?.({ retry: retry + 1, kind, delayMs, error: e });
-      await opts.sleep(delayMs);
+      await opts.clock.sleep(delayMs);
     }
   }
 }

@@ -5,7 +5,7 @@ import {
   ListTasksCommand,
   type Task,
 } from "@aws-sdk/client-ecs";
-import { realSleep, type Sleep } from "../time.js";
+import { type Clock, systemClock } from "../time.js";
 import { type BackoffOptions, DEFAULT_BACKOFF, withRetry } from "./retry.js";
 import { identityOfTask } from "./task-identity.js";
 import type { TokenBucket } from "./token-bucket.js";
@@ -43,8 +43,8 @@ export interface ListBatchTasksOptions {
   /** The batch id: tasks are found by `startedBy`. */
   batchId: string;
   readBucket?: TokenBucket;
-  sleep?: Sleep;
-  backoff?: Partial<Omit<BackoffOptions, "sleep">>;
+  clock?: Clock;
+  backoff?: Partial<Omit<BackoffOptions, "clock">>;
 }
 
 function toObserved(task: Task, region: string): ObservedTask | undefined {
@@ -76,8 +76,7 @@ export async function listBatchTasks(
   client: ECSClient,
   opts: ListBatchTasksOptions,
 ): Promise<ObservedTask[]> {
-  const sleep = opts.sleep ?? realSleep;
-  const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...opts.backoff, sleep };
+  const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...opts.backoff, clock: opts.clock ?? systemClock };
   const call = <T>(fn: () => Promise<T>) =>
     withRetry(async () => {
       await opts.readBucket?.take();

@@ -1,4 +1,4 @@
-import { type Clock, realSleep, type Sleep } from "../time.js";
+import { type Clock, systemClock } from "../time.js";
 
 export interface TokenBucketOptions {
   /** Bucket maximum: how many tokens can be spent at once (AWS's "burst rate"). */
@@ -8,7 +8,6 @@ export interface TokenBucketOptions {
   /** Tokens at creation; default `capacity` (a fresh account bucket is full). */
   initial?: number;
   clock?: Clock;
-  sleep?: Sleep;
 }
 
 /**
@@ -25,7 +24,6 @@ export class TokenBucket {
   private tokens: number;
   private last: number;
   private readonly clock: Clock;
-  private readonly sleep: Sleep;
 
   constructor(opts: TokenBucketOptions) {
     if (!(opts.capacity > 0) || !(opts.refillPerSecond > 0)) {
@@ -35,14 +33,13 @@ export class TokenBucket {
     }
     this.capacity = opts.capacity;
     this.refillPerSecond = opts.refillPerSecond;
-    this.clock = opts.clock ?? Date.now;
-    this.sleep = opts.sleep ?? realSleep;
+    this.clock = opts.clock ?? systemClock;
     this.tokens = Math.min(opts.initial ?? opts.capacity, opts.capacity);
-    this.last = this.clock();
+    this.last = this.clock.now();
   }
 
   private refill(): void {
-    const now = this.clock();
+    const now = this.clock.now();
     const elapsed = Math.max(0, now - this.last);
     this.last = now;
     this.tokens = Math.min(this.capacity, this.tokens + (elapsed * this.refillPerSecond) / 1000);
@@ -68,7 +65,7 @@ export class TokenBucket {
     this.tokens -= n;
     if (this.tokens >= 0) return 0;
     const wait = Math.ceil((-this.tokens * 1000) / this.refillPerSecond);
-    await this.sleep(wait);
+    await this.clock.sleep(wait);
     return wait;
   }
 

@@ -16,6 +16,7 @@ import {
 } from "../store/markers.js";
 import { listResults } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
+import { type Clock, systemClock } from "../time.js";
 import { LocalWorker, type WorkerRunResult } from "./worker.js";
 
 /** How one ID ended in a local run. */
@@ -97,7 +98,7 @@ export interface LocalRunOptions {
    */
   onDrained?: () => void;
   nodePath?: string;
-  now?: () => number;
+  clock?: Clock;
 }
 
 /** How many of the requested IDs ended each way. */
@@ -157,8 +158,8 @@ class Samples {
  * aggregation). Stopping (`signal`) forwards SIGTERM to the workers and waits for them.
  */
 export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
-  const now = opts.now ?? Date.now;
-  const startedAt = now();
+  const clock = opts.clock ?? systemClock;
+  const startedAt = clock.now();
   const { scenario: sc, store } = opts;
   // One listing of the scenario's results (not one request per ID): which IDs are done, and their last attempt.
   // One listing of the scenario's results (not one request per ID): which IDs are done, and their last attempt.
@@ -432,7 +433,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
     wallMs: wallMs.values(),
     interrupted: stopped,
     configError,
-    elapsedMs: now() - startedAt,
+    elapsedMs: clock.now() - startedAt,
     workers,
     attempts: opts.attempts,
   };

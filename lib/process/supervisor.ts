@@ -2,6 +2,7 @@
 // runner's workers next), each in its own process group, restarted by policy, stopped as a tree.
 import { type ChildProcess, spawn as nodeSpawn } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
+import { type Clock, systemClock } from "../time.js";
 
 /** How a supervised process ended (one incarnation). */
 export interface ExitInfo {
@@ -75,7 +76,8 @@ export interface SupervisorOptions {
   spawn?: typeof nodeSpawn;
   setTimeout?: (fn: () => void, ms: number) => unknown;
   clearTimeout?: (handle: unknown) => void;
-  now?: () => number;
+  /** Reads the time of starts and exits (restart delays are timers: `setTimeout`, cancellable). */
+  clock?: Clock;
   onEvent?: (e: SupervisorEvent) => void;
   /** Default time between SIGTERM and SIGKILL when stopping (5 s). */
   killGraceMs?: number;
@@ -127,14 +129,14 @@ export class Supervisor {
   private readonly spawnFn: typeof nodeSpawn;
   private readonly setT: (fn: () => void, ms: number) => unknown;
   private readonly clearT: (h: unknown) => void;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private readonly grace: number;
 
   constructor(private readonly opts: SupervisorOptions = {}) {
     this.spawnFn = opts.spawn ?? nodeSpawn;
     this.setT = opts.setTimeout ?? ((fn, ms) => setTimeout(fn, ms));
     this.clearT = opts.clearTimeout ?? ((h) => clearTimeout(h as NodeJS.Timeout));
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? systemClock;
     this.grace = opts.killGraceMs ?? 5_000;
   }
 
@@ -163,7 +165,7 @@ export class Supervisor {
     };
 
     const launch = () => {
-      const startedAt = sup.now();
+      const startedAt = sup.clock.now();
       if (spec.logFile && !log) log = createWriteStream(spec.logFile, { flags: "a" });
       let c: ChildProcess;
       const ipc = spec.onMessage !== undefined;
@@ -213,7 +215,7 @@ export class Supervisor {
           if (c.pid === undefined) onExit(null, null);
         });
         const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
-          const exit: ExitInfo = { code, signal, runMs: sup.now() - startedAt, spawnError };
+          const exit: ExitInfo = { code, signal, runMs: sup.clock.now() - startedAt, spawnError };
           if (pid !== undefined) {
             // Whatever it left running in its group goes too.
             killGroup(pid, "SIGKILL");

@@ -38,6 +38,7 @@ import { getJson, putJson } from "../store/open.js";
 import { compareIds, decidingMarker, listResults } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
 import { type DigestLine, digestOf, readDigestLines } from "./digests.js";
+import { type Clock, systemClock } from "../time.js";
 import { type Ensemble, type ReportFacts, renderReport } from "./html.js";
 import { groupNames, observationGroups, readObservedCsv } from "./observations.js";
 
@@ -67,7 +68,7 @@ export interface AggregateOptions {
   /** Write `report.html` (default true). */
   report?: boolean;
   pricing?: PricingInput;
-  now?: Date;
+  clock?: Clock;
 }
 
 export interface FailedRow {
@@ -164,7 +165,7 @@ export async function aggregateScenario(
 ): Promise<AggregateResult> {
   const resolved = typeof scenario === "string" ? undefined : scenario;
   const name = typeof scenario === "string" ? scenario : scenario.scenario;
-  const now = opts.now ?? new Date();
+  const now = new Date((opts.clock ?? systemClock).now());
   const wantedIds = opts.batch?.ids ?? resolved?.ids;
   const wanted = wantedIds ? new Set(wantedIds) : undefined;
 

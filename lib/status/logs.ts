@@ -6,6 +6,7 @@ import { MARKER_KINDS, storeKeys } from "../store/keys.js";
 import type { LogLocation, Marker } from "../store/markers.js";
 import { getJson } from "../store/open.js";
 import type { ResultStore } from "../store/types.js";
+import { type Clock, systemClock } from "../time.js";
 
 /** Where one attempt's log is: a CloudWatch Logs stream (ECS), or the `agent.log` the attempt left in the store. */
 export type LogSource =
@@ -94,10 +95,9 @@ export async function printCloudWatchStream(o: {
   write: (line: string) => void;
   follow?: boolean;
   ended?: () => Promise<boolean>;
-  sleep?: (ms: number) => Promise<void>;
+  clock?: Clock;
   pollMs?: number;
 }): Promise<number> {
-  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   let token: string | undefined;
   let printed = 0;
   let over = false;
@@ -131,6 +131,6 @@ export async function printCloudWatchStream(o: {
     if (!atEnd) continue;
     if (!o.follow || over) return printed;
     over = (await o.ended?.()) ?? false;
-    if (!over) await sleep(o.pollMs ?? 2000);
+    if (!over) await (o.clock ?? systemClock).sleep(o.pollMs ?? 2000);
   }
 }

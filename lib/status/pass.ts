@@ -16,6 +16,7 @@ import { checkStoreProject } from "../store/binding.js";
 import { isS3Location } from "../store/location.js";
 import { cachePassReads } from "../store/pass-cache.js";
 import type { ResultStore } from "../store/types.js";
+import { type Clock, systemClock } from "../time.js";
 import { type BatchStatus, collectStatus } from "./status.js";
 
 /**
@@ -48,7 +49,7 @@ export interface BatchFacts {
 export type AggregateBatch<A> = (
   store: ResultStore,
   scenario: ResolvedScenario,
-  opts: { batch: BatchFacts; observed?: Observation["ids"]; pricing?: PricingInput; now: Date },
+  opts: { batch: BatchFacts; observed?: Observation["ids"]; pricing?: PricingInput; clock: Clock },
 ) => Promise<A>;
 
 export interface StatusPassOptions<A = never> {
@@ -62,7 +63,7 @@ export interface StatusPassOptions<A = never> {
   withoutBatch?: "scenario" | "skip";
   /** Aggregates a batch that is complete after this pass; without it nothing is aggregated. */
   aggregate?: AggregateBatch<A>;
-  now?: () => Date;
+  clock?: Clock;
 }
 
 export interface BatchPass<A = unknown> {
@@ -97,7 +98,7 @@ export function batchFacts(b: BatchRecord): BatchFacts {
 /** One status pass; see the module comment. */
 export async function statusPass<A = never>(o: StatusPassOptions<A>): Promise<BatchPass<A>[]> {
   const sc = o.scenario;
-  const now = o.now ?? (() => new Date());
+  const clock = o.clock ?? systemClock;
   await checkStoreProject(o.store, sc.project);
   const store = cachePassReads(o.store);
   const onS3 = isS3Location(o.store.url);
@@ -121,7 +122,7 @@ export async function statusPass<A = never>(o: StatusPassOptions<A>): Promise<Ba
       automaticRetry: false,
       defaultRegion: onS3 ? sc.homeRegion : "local",
       ...(pricing ? { pricing } : {}),
-      now: now(),
+      clock,
     });
     return [{ status }];
   }
@@ -143,7 +144,7 @@ export async function statusPass<A = never>(o: StatusPassOptions<A>): Promise<Ba
       regionOf: regionOfId(batch.assignment),
       startedAt: batch.createdAt,
       ...(pricing ? { pricing } : {}),
-      now: now(),
+      clock,
     });
     let aggregated: A | undefined;
     if (o.aggregate && (batch.status === "complete" || status.complete)) {
@@ -151,7 +152,7 @@ export async function statusPass<A = never>(o: StatusPassOptions<A>): Promise<Ba
         batch: batchFacts(batch),
         ...(observation ? { observed: observation.ids } : {}),
         ...(pricing ? { pricing } : {}),
-        now: now(),
+        clock,
       });
     }
     out.push({ batch, status, ...(aggregated ? { aggregated } : {}) });

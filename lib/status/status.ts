@@ -7,23 +7,17 @@
  * and for a fixed-size sample of the most recent `_SUCCESS.json` (realization times). ECS facts (running
  * tasks, stop codes) come from the batch reconcile step's observation when there is one.
  */
-import { idState } from "../batch/state.js";
+import { idState, outlookOf } from "../batch/state.js";
 import { mapLimit } from "../concurrency.js";
 import type { ObservedTask } from "../ecs/tasks.js";
 import { type BatchCostEstimate, estimateBatchCost, type PricingInput } from "../pricing/cost.js";
 import { quantileSorted } from "../stats.js";
 import { type MarkerKind, storeKeys } from "../store/keys.js";
-import {
-  describeOutcome,
-  type FailureReason,
-  isDeterministic,
-  type Marker,
-  type RetryOutlook,
-  toFailureReason,
-} from "../store/markers.js";
+import { describeOutcome, type FailureReason, type Marker, toFailureReason } from "../store/markers.js";
 import { getJson } from "../store/open.js";
 import { compareIds, decidingMarker, listResults, type ResultsListing } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
+import { type Clock, systemClock } from "../time.js";
 import {
   classifyFailure,
   type EcsStopCode,
@@ -236,8 +230,6 @@ export function buildStatus(input: StatusInput): BatchStatus {
   const regions = new Map<string, RegionStatus>();
   const failed: FailedId[] = [];
   const automatic = input.automaticRetry ?? true;
-  const deterministic = (r: FailureReason | undefined) =>
-    r !== undefined && isDeterministic(r) && !input.retryDeterministic;
   for (const id of ids) {
     const listed = listing.ids.get(id);
     const body = markers.get(id);
@@ -256,9 +248,12 @@ export function buildStatus(input: StatusInput): BatchStatus {
 
     let state: StatusState;
     let lastEnd: "failed" | "interrupted" | "lost" | undefined;
+    // The batch's verdict on an ID whose last attempt ended (what decides its outlook).
+    let verdict: Pick<ObservedId, "state" | "attemptsUsed" | "last" | "notRetried"> | undefined;
     if (kind === "SUCCESS") state = "done";
     else if (obs) {
       lastEnd = obs.last;
+      verdict = obs;
       state = statusStateOf(obs);
     } else if (tasks.some(ACTIVE)) state = "running";
     else {
@@ -274,27 +269,26 @@ export function buildStatus(input: StatusInput): BatchStatus {
               : undefined;
       // Nothing known to have ended: pending. Otherwise the batch's rules (lib/batch/state.ts) decide, from
       // the store's facts: the attempts seen (an ended attempt counts as one) and the reason of the marker read.
-      state = !lastEnd
-        ? "pending"
-        : statusStateOf(
-            idState(
-              {
-                id,
-                ...(listed ? { listed } : {}),
-                tasks: tasks.map(asObservedTask),
-                markerAttempt: Math.max(1, attempt),
-                ...(body?.kind === kind && body?.reason ? { markerReason: body.reason } : {}),
-              },
-              {
-                launches: {},
-                status: "open",
-                maxAttempts: input.maxAttempts,
-                ...(input.retryDeterministic ? { retryDeterministic: true } : {}),
-              },
-              { now: input.now, graceMs: 0 },
-              { region: "" },
-            ),
+      verdict = !lastEnd
+        ? undefined
+        : idState(
+            {
+              id,
+              ...(listed ? { listed } : {}),
+              tasks: tasks.map(asObservedTask),
+              markerAttempt: Math.max(1, attempt),
+              ...(body?.kind === kind && body?.reason ? { markerReason: body.reason } : {}),
+            },
+            {
+              launches: {},
+              status: "open",
+              maxAttempts: input.maxAttempts,
+              ...(input.retryDeterministic ? { retryDeterministic: true } : {}),
+            },
+            { now: input.now, graceMs: 0 },
+            { region: "" },
           );
+      state = verdict ? statusStateOf(verdict) : "pending";
     }
     // Results without a batch: nothing retries them until the user runs again.
     if (!automatic && (state === "failed" || state === "interrupted")) state = "not-retried";
@@ -333,17 +327,7 @@ export function buildStatus(input: StatusInput): BatchStatus {
         (mk?.status === "interrupted" ? "interrupted" : undefined) ??
         toEcsStopCode(task?.stopCode) ??
         (lastEnd === "lost" ? "lost" : "unknown");
-      const outlook: RetryOutlook =
-        obs?.notRetried === "stopped"
-          ? { retry: false, why: "interrupted-run" }
-          : state === "failed" || state === "interrupted"
-            ? { retry: true }
-            : state === "out-of-attempts"
-              ? { retry: false, why: "attempts" }
-              : deterministic(body?.kind === kind ? body?.reason : undefined) &&
-                  (obs?.notRetried ?? "deterministic") === "deterministic"
-                ? { retry: false, why: "deterministic" }
-                : { retry: false, why: "manual" };
+      const outlook = outlookOf(verdict!, automatic);
       failed.push({
         id,
         state,
@@ -509,7 +493,7 @@ export interface CollectStatusOptions {
   defaultRegion?: string;
   startedAt?: string;
   pricing?: PricingInput;
-  now?: Date;
+  clock?: Clock;
   /** Most recent `_SUCCESS.json` bodies read for realization times. Default {@link TIMING_SAMPLE}. */
   timingSample?: number;
   /** Failed/interrupted marker bodies read at most (their reasons); the rest are grouped as unread. Default 5,000. */
@@ -567,6 +551,6 @@ export async function collectStatus(store: ResultStore, opts: CollectStatusOptio
     ...(opts.defaultRegion ? { defaultRegion: opts.defaultRegion } : {}),
     ...(opts.startedAt ? { startedAt: opts.startedAt } : {}),
     ...(opts.pricing ? { pricing: opts.pricing } : {}),
-    now: opts.now ?? new Date(),
+    now: new Date((opts.clock ?? systemClock).now()),
   });
 }

@@ -9,6 +9,7 @@
  * by one of those, and on ECS their role can reach only their scenarios' prefixes.
  */
 import { UserError } from "../errors.js";
+import { type Clock, isoNow } from "../time.js";
 import type { ResultStore } from "./types.js";
 
 export const STORE_RECORD_KEY = "_mfpar-store.json";
@@ -51,7 +52,7 @@ function foreign(store: ResultStore, record: StoreRecord, project: string): User
 export async function bindStore(
   store: ResultStore,
   project: string,
-  opts: { now?: () => Date; dryRun?: boolean } = {},
+  opts: { clock?: Clock; dryRun?: boolean } = {},
 ): Promise<"matched" | "recorded" | "adopted"> {
   const record = await readRecord(store);
   if (record) {
@@ -67,7 +68,7 @@ export async function bindStore(
     const body: StoreRecord = {
       version: 1,
       project,
-      recordedAt: (opts.now ?? (() => new Date()))().toISOString(),
+      recordedAt: isoNow(opts.clock),
       adopted,
     };
     await store.put(STORE_RECORD_KEY, `${JSON.stringify(body, null, 2)}\n`, {

@@ -4,7 +4,6 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { UserError } from "../errors.js";
 import { LocalStore } from "./local.js";
 import { parseS3Url } from "./location.js";
-import { createS3Client, S3Store } from "./s3.js";
 import type { ResultStore } from "./types.js";
 
 export interface OpenStoreOptions {
@@ -12,31 +11,35 @@ export interface OpenStoreOptions {
   s3Client?: S3Client;
   /**
    * Without `s3Client`: the region the client starts in (a scenario's home region, where its bucket lives;
-   * redirects are followed should it be wrong) and the environment it reads endpoints from.
+   * redirects are followed should it be wrong) and the environment it reads endpoints and keys from
+   * ({@link createS3Client}).
    */
   region?: string;
   env?: Record<string, string | undefined>;
   /** What relative directory paths resolve against; default `process.cwd()`. */
   cwd?: string;
+  /** Where the location was read (`environment variable MFPAR_STORE`, `--store`): named in the error. */
+  from?: string;
 }
 
 /**
  * Opens the results store at `location`: a directory path (relative to `cwd`), a `file://` URL, or
- * `s3://bucket[/prefix]`. Throws a {@link UserError} for anything else.
+ * `s3://bucket[/prefix]`. Throws a {@link UserError} for anything else. The one way a store is opened: the
+ * S3 client (and the AWS SDK behind it) is loaded only for an `s3://` location, so a local run never loads it.
  */
-export function openStore(location: string, opts: OpenStoreOptions = {}): ResultStore {
+export async function openStore(location: string, opts: OpenStoreOptions = {}): Promise<ResultStore> {
+  const fail = (message: string) => new UserError(message, opts.from ? { file: opts.from } : undefined);
   const loc = location.trim();
   if (loc === "")
-    throw new UserError("Results location is empty: expected a directory, file://... or s3://bucket/prefix");
+    throw fail("Results location is empty: expected a directory, file://... or s3://bucket/prefix");
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(loc)?.[1]?.toLowerCase();
   if (scheme === "s3") {
     const parsed = parseS3Url(loc);
     const bucket = parsed?.bucket;
     if (!bucket || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-      throw new UserError(
-        `Results location is not a valid S3 URL: ${location} (expected s3://bucket/prefix)`,
-      );
+      throw fail(`Results location is not a valid S3 URL: ${location} (expected s3://bucket/prefix)`);
     }
+    const { createS3Client, S3Store } = await import("./s3.js");
     const client = opts.s3Client ?? createS3Client(opts.region ? { region: opts.region } : {}, opts.env);
     return new S3Store({ client, bucket, prefix: parsed?.prefix ?? "" });
   }
@@ -45,12 +48,12 @@ export function openStore(location: string, opts: OpenStoreOptions = {}): Result
     try {
       path = fileURLToPath(loc);
     } catch (e) {
-      throw new UserError(`Results location is not a valid file URL: ${location} (${(e as Error).message})`);
+      throw fail(`Results location is not a valid file URL: ${location} (${(e as Error).message})`);
     }
     return new LocalStore(path);
   }
   if (scheme !== undefined) {
-    throw new UserError(
+    throw fail(
       `Results location has an unsupported scheme "${scheme}://": ${location} (expected a directory, file://... or s3://bucket/prefix)`,
     );
   }

@@ -79,29 +79,11 @@ export function isFailureReason(value: unknown): value is FailureReason {
 
 /**
  * What happens next to a realization whose last attempt failed for `reason`, as reports say it:
- * `will retry`, or why it will not be retried.
+ * `will retry`, or why it will not be retried. Decided by lib/batch/state.ts's `outlookOf`.
  */
 export type RetryOutlook =
   | { retry: true }
   | { retry: false; why: "deterministic" | "attempts" | "manual" | "interrupted-run" };
-
-/**
- * Whether a failed attempt is retried: never when attempts are used up; not for deterministic reasons unless
- * `retryDeterministic`; `automatic: false` when nothing retries on its own (a local store without a batch —
- * the user runs `mfpar run` again).
- */
-export function retryOutlook(o: {
-  reason: FailureReason;
-  attemptsUsed: number;
-  maxAttempts: number;
-  retryDeterministic?: boolean;
-  automatic?: boolean;
-}): RetryOutlook {
-  if (o.attemptsUsed >= o.maxAttempts) return { retry: false, why: "attempts" };
-  if (isDeterministic(o.reason) && !o.retryDeterministic) return { retry: false, why: "deterministic" };
-  if (o.automatic === false) return { retry: false, why: "manual" };
-  return { retry: true };
-}
 
 /**
  * `failed: non-convergence — not retried (deterministic)`, `failed: timeout — will retry`,

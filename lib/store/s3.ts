@@ -36,7 +36,9 @@ export const S3_MAX_ATTEMPTS = 5;
 
 /**
  * Builds an S3 client from standard AWS SDK configuration: `AWS_REGION`, `AWS_ENDPOINT_URL_S3` (or
- * `AWS_ENDPOINT_URL`), the default credential chain. With an endpoint, path-style addressing is used (S3-compatible
+ * `AWS_ENDPOINT_URL`), the default credential chain — keys in `env` first (`AWS_ACCESS_KEY_ID`,
+ * `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, as the chain reads them from the process's own environment),
+ * then profile, SSO, OIDC role. With an endpoint, path-style addressing is used (S3-compatible
  * servers such as the tests' s3rver). Checksums are only sent or checked where S3 requires them — s3rver does
  * not understand the newer flexible checksums, and AWS does not need them for correctness of these calls.
  */
@@ -48,9 +50,17 @@ export function createS3Client(
   // Results buckets live in the project's home region while tasks may run in another one: the task
   // definition says where the bucket is (MFPAR_STORE_REGION); redirects are followed should it be missing.
   const region = env.MFPAR_STORE_REGION;
+  const {
+    AWS_ACCESS_KEY_ID: accessKeyId,
+    AWS_SECRET_ACCESS_KEY: secretAccessKey,
+    AWS_SESSION_TOKEN: sessionToken,
+  } = env;
   return nameAwsCalls(
     new S3Client({
       ...(region ? { region } : {}),
+      ...(accessKeyId && secretAccessKey
+        ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } }
+        : {}),
       followRegionRedirects: true,
       retryMode: "standard",
       maxAttempts: S3_MAX_ATTEMPTS,

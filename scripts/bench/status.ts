@@ -9,6 +9,7 @@ import { mapLimit } from "../../lib/concurrency.js";
 import { collectStatus } from "../../lib/status/status.js";
 import { MARKER_KINDS, storeKeys } from "../../lib/store/keys.js";
 import { openStore } from "../../lib/store/open.js";
+import { virtualClock } from "../../lib/time.js";
 import { seedS3rver, syntheticEnsemble } from "../../testing/markers.js";
 import { startS3Server } from "../../testing/s3rver.js";
 import { median } from "./_stats.js";
@@ -29,7 +30,7 @@ export default async function (): Promise<Record<string, unknown>> {
     const t0 = performance.now();
     await seedS3rver(s3, "results", "p/", seed);
     const seedMs = performance.now() - t0;
-    const store = openStore("s3://results/p", { s3Client: s3.client });
+    const store = await openStore("s3://results/p", { s3Client: s3.client });
     const ids = Array.from({ length: N }, (_, i) => String(i + 1));
 
     const ours: number[] = [];
@@ -42,7 +43,12 @@ export default async function (): Promise<Record<string, unknown>> {
     for (let r = 0; r < RUNS; r++) {
       s3.resetCounts();
       let t = performance.now();
-      const st = await collectStatus(store, { scenario: "base", ids, maxAttempts: 3, now: NOW });
+      const st = await collectStatus(store, {
+        scenario: "base",
+        ids,
+        maxAttempts: 3,
+        clock: virtualClock(NOW),
+      });
       ours.push(performance.now() - t);
       oursCounts = s3.counts();
       oursDone = st.counts.done;

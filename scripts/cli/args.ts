@@ -8,7 +8,6 @@ import {
 } from "../../lib/config/load.js";
 import { isS3Location } from "../../lib/store/location.js";
 import { openStore } from "../../lib/store/open.js";
-import { createS3Client } from "../../lib/store/s3.js";
 import type { ResultStore } from "../../lib/store/types.js";
 import { type CliIo, UsageError } from "./command.js";
 
@@ -36,32 +35,22 @@ export async function scenarioArg(arg: string | undefined, io: CliIo): Promise<R
   );
 }
 
-/** `--store`, else the local default of `mfpar run` (.mfpar/results/<project>/). */
-export function storeArg(
+/**
+ * `--store`, else the local default of `mfpar run` (.mfpar/results/<project>/). An S3 store's client starts in
+ * `AWS_REGION`, else the scenario's home region, with the keys of the command's environment if it has any.
+ */
+export async function storeArg(
   value: unknown,
   scenario: ResolvedScenario,
   io: CliIo,
-): { store: ResultStore; display: string } {
+): Promise<{ store: ResultStore; display: string }> {
   const location = typeof value === "string" ? value : `${join(".mfpar", "results", scenario.project)}/`;
-  if (isS3Location(location)) {
-    const {
-      AWS_ACCESS_KEY_ID: accessKeyId,
-      AWS_SECRET_ACCESS_KEY: secretAccessKey,
-      AWS_SESSION_TOKEN: sessionToken,
-    } = io.env;
-    // Keys in the command's environment win; otherwise the SDK's default chain (profile, SSO, OIDC role).
-    const credentials =
-      accessKeyId && secretAccessKey
-        ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) }
-        : undefined;
-    const s3Client = createS3Client(
-      { region: io.env.AWS_REGION ?? scenario.homeRegion, ...(credentials ? { credentials } : {}) },
-      io.env,
-    );
-    const store = openStore(location, { s3Client, cwd: io.cwd });
-    return { store, display: location.replace(/\/?$/, "/") };
-  }
-  const store = openStore(location, { cwd: io.cwd });
+  const store = await openStore(location, {
+    region: io.env.AWS_REGION ?? scenario.homeRegion,
+    env: io.env,
+    cwd: io.cwd,
+  });
+  if (isS3Location(location)) return { store, display: location.replace(/\/?$/, "/") };
   const rel = relative(io.cwd, resolve(io.cwd, location)) || ".";
   return { store, display: `${rel}/`.replace(/^(?!\.|\/)/, "./") };
 }

@@ -1,5 +1,6 @@
 // The live progress line of long commands (`mfpar run`, `mfpar launch`): on a terminal one line redrawn in
 // place; in CI logs a plain line now and then. What the line says is the command's (lib/ renders it).
+import { type Clock, systemClock } from "../../lib/time.js";
 
 export interface ProgressOutput {
   write: (text: string) => void;
@@ -13,9 +14,10 @@ export interface ProgressOutput {
 export function createProgressDisplay<P>(
   out: ProgressOutput,
   line: (progress: P, now: number) => string,
-  opts: { now?: () => number; plainEveryMs?: number } = {},
+  opts: { clock?: Clock; plainEveryMs?: number } = {},
 ) {
-  const now = opts.now ?? Date.now;
+  const clock = opts.clock ?? systemClock;
+  const now = () => clock.now();
   const plainEvery = opts.plainEveryMs ?? 10_000;
   let last: P | undefined;
   let lastDraw = 0;

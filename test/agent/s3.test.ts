@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 async function keys(prefix: string): Promise<string[]> {
-  const store = openStore(`s3://results/${prefix}`, { s3Client: s3.client });
+  const store = await openStore(`s3://results/${prefix}`, { s3Client: s3.client });
   const out: string[] = [];
   for await (const o of store.list("")) out.push(o.key);
   return out.sort();
@@ -44,7 +44,7 @@ it("uploads results, the attempt log and the marker to s3://bucket/prefix", asyn
     "base/resultados/5/heads.out",
     "base/resultados/5/observations.csv",
   ]);
-  const store = openStore("s3://results/runs/demo", { s3Client: s3.client });
+  const store = await openStore("s3://results/runs/demo", { s3Client: s3.client });
   const m = await getJson<Marker>(store, "base/resultados/5/_SUCCESS.json");
   expect(m).toMatchObject({
     status: "success",

@@ -22,6 +22,7 @@ import { createRegionBuckets, runTaskInput } from "../../lib/ecs/launcher.js";
 import { LocalStore } from "../../lib/store/local.js";
 import { putJson } from "../../lib/store/open.js";
 import type { FailureReason } from "../../lib/store/reasons.js";
+import { virtualClock } from "../../lib/time.js";
 import { fakeTime } from "../ecs/_fake-time.js";
 import { tempDir } from "../support/tmp.js";
 
@@ -175,7 +176,7 @@ describe("observe", () => {
         },
       },
     });
-    const obs = await observe(batch, { store, ecs: ecsDeps, clock: () => NOW });
+    const obs = await observe(batch, { store, ecs: ecsDeps, clock: virtualClock(NOW) });
     expect(obs.ids.map((s) => [s.id, s.state, s.attemptsUsed, s.last ?? "-"])).toEqual([
       ["1", "done", 1, "-"],
       ["2", "running", 1, "-"],
@@ -206,7 +207,7 @@ describe("observe", () => {
         },
       },
     });
-    const obs = await observe(batch, { store, ecs: ecsDeps, clock: () => NOW });
+    const obs = await observe(batch, { store, ecs: ecsDeps, clock: virtualClock(NOW) });
     expect(obs.ids[0]).toMatchObject({ state: "todo", attemptsUsed: 1, last: "lost" });
   });
 
@@ -215,7 +216,7 @@ describe("observe", () => {
     await marker(store, "1", "FAILED", 3, "20261101T0000Z-000000");
     await marker(store, "2", "SUCCESS", 1, "20261101T0000Z-000000");
     mockTasks([]);
-    const obs = await observe(record({ ids: ["1", "2"] }), { store, ecs: ecsDeps, clock: () => NOW });
+    const obs = await observe(record({ ids: ["1", "2"] }), { store, ecs: ecsDeps, clock: virtualClock(NOW) });
     expect(obs.ids.map((s) => [s.id, s.state, s.attemptsUsed])).toEqual([
       ["1", "todo", 0],
       ["2", "done", 0],
@@ -233,7 +234,7 @@ describe("deterministic failures", () => {
     // A deterministic failure from an earlier batch does not stop this batch's first attempt.
     await marker(store, "4", "FAILED", 2, "20261101T0000Z-000000", "non-convergence");
     const batch = record({ ids: ["1", "2", "3", "4"] });
-    const obs = await observe(batch, { store, ecs: ecsDeps, clock: () => NOW });
+    const obs = await observe(batch, { store, ecs: ecsDeps, clock: virtualClock(NOW) });
     expect(obs.ids.map((s) => [s.id, s.state, s.reason, s.notRetried])).toEqual([
       ["1", "exhausted", "non-convergence", "deterministic"],
       ["2", "exhausted", "model-input-error", "deterministic"],
@@ -248,11 +249,14 @@ describe("deterministic failures", () => {
     // Asked for: deterministic failures are relaunched within their attempts.
     const again = await observe(
       { ...batch, retryDeterministic: true },
-      { store, ecs: ecsDeps, clock: () => NOW },
+      { store, ecs: ecsDeps, clock: virtualClock(NOW) },
     );
     expect(again.ids.map((s) => s.state)).toEqual(["todo", "todo", "todo", "todo"]);
     // Attempts used up: exhausted for that reason, whatever the failure.
-    const one = await observe({ ...batch, maxAttempts: 1 }, { store, ecs: ecsDeps, clock: () => NOW });
+    const one = await observe(
+      { ...batch, maxAttempts: 1 },
+      { store, ecs: ecsDeps, clock: virtualClock(NOW) },
+    );
     expect(one.ids.map((s) => [s.id, s.state, s.notRetried])).toEqual([
       ["1", "exhausted", "attempts"],
       ["2", "exhausted", "attempts"],
@@ -271,7 +275,7 @@ describe("planLaunches", () => {
       ids: ["1", "2", "3", "4", "5", "6", "7"],
       assignment: { "us-east-1": ["1", "2", "3", "4", "5", "6", "7"] },
     });
-    const obs = await observe(batch, { store, ecs: ecsDeps, clock: () => NOW });
+    const obs = await observe(batch, { store, ecs: ecsDeps, clock: virtualClock(NOW) });
     const plan = planLaunches(obs, { ...batch, idsPerTask: 2 }, { maxInFlight: { "us-east-1": 3 } });
     expect(plan.regions[0]).toEqual({
       region: "us-east-1",
@@ -315,13 +319,11 @@ describe("reconcile", () => {
       ecs: ecsDeps,
       targets: { "us-east-1": target },
       maxInFlight: { "us-east-1": 10 },
-      clock: () => new Date(time.now()),
-      sleep: time.sleep,
+      clock: time,
       launch: {
         capacity: "spot-first" as const,
-        sleep: time.sleep,
-        clock: time.now,
-        buckets: { "us-east-1": createRegionBuckets(undefined, time.now, time.sleep) },
+        clock: time,
+        buckets: { "us-east-1": createRegionBuckets(undefined, time) },
       },
     };
     const first = await reconcile(batch, deps);

@@ -72,7 +72,7 @@ const DEMO_NOTICE =
 describe("open-batches action", () => {
   it("no open batch: an empty matrix, so no status job runs; demo and an undeployed scenario skipped with a notice", async () => {
     await writeBatchRecord(
-      openStore(`s3://${BASE}`, { s3Client: s3.client }),
+      await openStore(`s3://${BASE}`, { s3Client: s3.client }),
       record("base", "20261201T1000Z-aaaaaa", "complete"),
     );
     const c = fakeCore({ "projects-dir": "." });
@@ -88,7 +88,7 @@ describe("open-batches action", () => {
 
   it("one open batch: the matrix names that project and scenario only", async () => {
     await writeBatchRecord(
-      openStore(`s3://${CB}`, { s3Client: s3.client }),
+      await openStore(`s3://${CB}`, { s3Client: s3.client }),
       record("cb", "20261201T1100Z-bbbbbb", "open"),
     );
     const c = fakeCore({ "projects-dir": "." });
@@ -104,11 +104,11 @@ describe("open-batches action", () => {
 
   it("a stopping batch counts: its status pass sees the tasks down, marks it stopped and closes its issue", async () => {
     await writeBatchRecord(
-      openStore(`s3://${BASE}`, { s3Client: s3.client }),
+      await openStore(`s3://${BASE}`, { s3Client: s3.client }),
       record("base", "20261201T1200Z-cccccc", "stopping"),
     );
     await writeBatchRecord(
-      openStore(`s3://${BASE}`, { s3Client: s3.client }),
+      await openStore(`s3://${BASE}`, { s3Client: s3.client }),
       record("base", "20261201T1300Z-dddddd", "stopped"),
     );
     const c = fakeCore({ "projects-dir": "." });

@@ -227,3 +227,21 @@ describe("endedAttemptState (the local runner's retry decision)", () => {
     expect(ended({ stopped: true })).toEqual({ retry: false, why: "interrupted-run" });
   });
 });
+
+describe("outlookOf (what status, the report and the local runner say comes next)", () => {
+  it("without anything that retries on its own, a retryable ID waits for the user; an exhausted one says why", () => {
+    expect(outlookOf({ state: "todo" }, false)).toEqual({ retry: false, why: "manual" });
+    expect(outlookOf({ state: "exhausted", notRetried: "attempts" }, false)).toEqual({
+      retry: false,
+      why: "attempts",
+    });
+    expect(outlookOf({ state: "exhausted", notRetried: "deterministic" })).toEqual({
+      retry: false,
+      why: "deterministic",
+    });
+    expect(outlookOf({ state: "exhausted", notRetried: "stopped" })).toEqual({
+      retry: false,
+      why: "interrupted-run",
+    });
+  });
+});

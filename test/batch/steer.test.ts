@@ -1,6 +1,7 @@
 // Steering a running batch against the ECS simulator, with a fake model that finishes when the test says so
 // (test/ecs-sim/fake-model.ts) and a local results store: stop mid-way, rerun only the failed IDs, and a
 // deploy in the middle of a batch that must not change what the batch runs.
+
 import { afterEach, describe, expect, it } from "vitest";
 import { type LaunchBatchOptions, launchBatch } from "../../lib/batch/launch.js";
 import { reconcile } from "../../lib/batch/reconcile.js";
@@ -14,6 +15,7 @@ import { TokenBucket } from "../../lib/ecs/token-bucket.js";
 import { storeKeys } from "../../lib/store/keys.js";
 import { LocalStore } from "../../lib/store/local.js";
 import type { ResultStore } from "../../lib/store/types.js";
+import { virtualClock } from "../../lib/time.js";
 import { type FakeModel, fakeModel } from "../../testing/ecs-sim/fake-model.js";
 import { type EcsSim, startEcsSim } from "../../testing/ecs-sim/server.js";
 import { demoOutputs, makeDemoProject } from "../support/demo-project.js";
@@ -112,7 +114,7 @@ describe("mfpar stop: a 300-task batch stopped mid-way", () => {
       ecs: { "us-east-1": { client: ecs, cluster: "cluster-agente-demo", readBucket } },
       by: "ana@laptop",
       reason: "wrong scenario",
-      sleep: async () => {},
+      clock: virtualClock(Date.now()),
     });
     expect(stop.stopped).toHaveLength(100);
     expect(stop.finished).toEqual({ done: 40, failed: 0, running: 100, notStarted: 160 });
@@ -173,7 +175,7 @@ describe("mfpar stop: a 300-task batch stopped mid-way", () => {
       ecs: { "us-east-1": { client: ecs, cluster: "cluster-agente-demo", readBucket } },
       by: "ana@laptop",
       reason: "twice",
-      sleep: async () => {},
+      clock: virtualClock(Date.now()),
     });
     expect(again.stopped).toEqual([]);
     expect(w.sim.counts().StopTask).toBe(100);
@@ -191,7 +193,7 @@ describe("mfpar stop: a 300-task batch stopped mid-way", () => {
       by: "ana@laptop",
       reason: "bad parameters",
       ids: ["3", "4"],
-      sleep: async () => {},
+      clock: virtualClock(Date.now()),
     });
     expect(r.stopped.map((t) => t.ids[0]).sort()).toEqual(["3", "4"]);
     await stoppedCount(w.sim, 2);

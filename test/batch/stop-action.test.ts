@@ -1,6 +1,7 @@
 // The stop-batch action's run() against the ECS simulator (fake model, local store) and a fake GitHub issues
 // API: the batch is marked stopping, its running tasks get StopTask with the reason, the tracking issue is told
 // who stopped it and what had finished, and bad inputs are refused before any AWS call.
+
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,6 +12,7 @@ import { loadScenario } from "../../lib/config/load.js";
 import { createEcsClient } from "../../lib/ecs/client.js";
 import type { EcsRateLimits } from "../../lib/ecs/limits.js";
 import { LocalStore } from "../../lib/store/local.js";
+import { virtualClock } from "../../lib/time.js";
 import { fakeModel } from "../../testing/ecs-sim/fake-model.js";
 import { type EcsSim, startEcsSim } from "../../testing/ecs-sim/server.js";
 import { demoOutputs, makeDemoProject } from "../support/demo-project.js";
@@ -113,7 +115,7 @@ describe("stop-batch action", () => {
     cwd: dir,
     clients: { ecs: () => createEcsClient("us-east-1", sim.endpoint), ecr: false as const },
     issues: () => api,
-    sleep: async () => {},
+    clock: virtualClock(Date.now()),
   });
 
   it("refuses a bad batch id before any AWS call", async () => {

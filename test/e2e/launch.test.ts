@@ -31,7 +31,7 @@ beforeAll(async () => {
   const { scenarioFile } = makeDemoProject(dir, IDS);
   scenario = await loadScenario(scenarioFile);
   s3 = await startS3Server({ buckets: ["results"] });
-  store = openStore("s3://results", { s3Client: s3.client });
+  store = await openStore("s3://results", { s3Client: s3.client });
   sim = await startEcsSim({
     families: {
       "task-agente-demo-e2e": {

@@ -1,5 +1,5 @@
 /** The virtual clock of lib/time.ts (its sleep advances it), under the name these suites use. */
-export { virtualTime as fakeTime } from "../../lib/time.js";
+export { virtualClock as fakeTime } from "../../lib/time.js";
 
 /** An error shaped like the AWS SDK's. */
 export function awsError(name: string, status?: number, message = name): Error {

@@ -31,9 +31,8 @@ function opts(time = fakeTime(), extra = {}) {
   return {
     ...batch,
     capacity: "spot-first" as const,
-    sleep: time.sleep,
-    clock: time.now,
-    buckets: createRegionBuckets(AWS_ECS_RATE_LIMITS, time.now, time.sleep),
+    clock: time,
+    buckets: createRegionBuckets(AWS_ECS_RATE_LIMITS, time),
     backoff: { random: () => 0.5 },
     concurrency: 1,
     ...extra,

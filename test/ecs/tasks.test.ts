@@ -61,7 +61,7 @@ describe("listBatchTasks", () => {
       region: "us-east-1",
       cluster: "c",
       batchId: "B",
-      sleep: time.sleep,
+      clock: time,
     });
     expect(tasks).toHaveLength(180);
     expect(ecs.commandCalls(ListTasksCommand).map((c) => c.args[0].input)).toEqual([
@@ -89,7 +89,7 @@ describe("listBatchTasks", () => {
       region: "us-east-1",
       cluster: "c",
       batchId: "B",
-      sleep: time.sleep,
+      clock: time,
     });
     expect(tasks).toEqual([]);
     expect(ecs.commandCalls(ListTasksCommand)).toHaveLength(3);

@@ -7,7 +7,7 @@ import { awsError, fakeTime, socketHangUp } from "./_fake-time.js";
 describe("TokenBucket", () => {
   it("spends the burst at once, then paces at the refill rate", async () => {
     const time = fakeTime();
-    const b = new TokenBucket({ capacity: 100, refillPerSecond: 20, clock: time.now, sleep: time.sleep });
+    const b = new TokenBucket({ capacity: 100, refillPerSecond: 20, clock: time });
     for (let i = 0; i < 100; i++) expect(await b.take()).toBe(0);
     expect(time.now()).toBe(0);
     for (let i = 0; i < 200; i++) await b.take();
@@ -17,7 +17,11 @@ describe("TokenBucket", () => {
 
   it("reserves first-come first-served for concurrent callers: each waits its own share", async () => {
     const time = fakeTime();
-    const b = new TokenBucket({ capacity: 2, refillPerSecond: 10, clock: time.now, sleep: async () => {} });
+    const b = new TokenBucket({
+      capacity: 2,
+      refillPerSecond: 10,
+      clock: { now: time.now, sleep: async () => {} },
+    });
     const waits = await Promise.all([b.take(), b.take(), b.take(), b.take(), b.take()]);
     expect(waits).toEqual([0, 0, 100, 200, 300]);
   });
@@ -27,8 +31,7 @@ describe("TokenBucket", () => {
     const b = new TokenBucket({
       capacity: 3,
       refillPerSecond: 1,
-      clock: time.now,
-      sleep: time.sleep,
+      clock: time,
       initial: 0,
     });
     expect(b.tryTake()).toBe(false);
@@ -90,7 +93,7 @@ describe("full-jitter backoff", () => {
         capMs: 1000,
         maxRetries: 5,
         random: () => 0.5,
-        sleep: time.sleep,
+        clock: time,
         onRetry: (e) => seen.push(e.kind),
       },
     );
@@ -103,7 +106,7 @@ describe("full-jitter backoff", () => {
         async () => {
           throw awsError("ThrottlingException", 400);
         },
-        { baseMs: 1, capMs: 1, maxRetries: 2, sleep: time.sleep },
+        { baseMs: 1, capMs: 1, maxRetries: 2, clock: time },
       ),
     ).rejects.toThrow("ThrottlingException");
     let fatalCalls = 0;
@@ -113,7 +116,7 @@ describe("full-jitter backoff", () => {
           fatalCalls++;
           throw awsError("AccessDeniedException", 400);
         },
-        { baseMs: 1, capMs: 1, maxRetries: 5, sleep: time.sleep },
+        { baseMs: 1, capMs: 1, maxRetries: 5, clock: time },
       ),
     ).rejects.toThrow("AccessDeniedException");
     expect(fatalCalls).toBe(1);

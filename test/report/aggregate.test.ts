@@ -1,11 +1,13 @@
 // Aggregation: ensemble.csv / statistics.csv / failed.csv / summary.json / report.html written to
 // {scenario}/summary/, from the demo ensemble's real markers (fixtures/demo-ensemble.json).
+
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadScenario, type ResolvedScenario } from "../../lib/config/index.js";
 import { parseCsv } from "../../lib/format/csv.js";
 import { aggregateScenario } from "../../lib/report/index.js";
 import { quantile } from "../../lib/stats.js";
 import { LocalStore, openStore, storeKeys, summaryKeys } from "../../lib/store/index.js";
+import { virtualClock } from "../../lib/time.js";
 import { type SeedObject, seedStore } from "../../testing/markers.js";
 import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { repoRoot, tempDir } from "../support/tmp.js";
@@ -25,7 +27,9 @@ describe("aggregateScenario", () => {
   it("writes the ensemble table, statistics, failures and report of the demo", async () => {
     const store = new LocalStore(tempDir());
     await seedStore(store, demoObjects());
-    const res = await aggregateScenario(store, scenario, { now: new Date("2026-11-21T12:00:00Z") });
+    const res = await aggregateScenario(store, scenario, {
+      clock: virtualClock(new Date("2026-11-21T12:00:00Z")),
+    });
 
     expect(res.keys).toEqual([
       "base/summary/ensemble.csv",
@@ -123,7 +127,7 @@ describe("aggregateScenario", () => {
   });
 
   it("reads one marker per realization from S3, 16 at a time, after one listing", async () => {
-    const store = openStore("s3://results/agg", { s3Client: s3.client });
+    const store = await openStore("s3://results/agg", { s3Client: s3.client });
     await seedStore(store, demoObjects());
     s3.resetCounts();
     const res = await aggregateScenario(store, scenario, { report: false });

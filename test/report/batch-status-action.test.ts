@@ -108,7 +108,7 @@ beforeAll(async () => {
     usd: 0.42,
     tags: { "mfpar:project": "demo", "mfpar:scenario": "e2e" },
   });
-  store = openStore("s3://results/demo", { s3Client: s3.client });
+  store = await openStore("s3://results/demo", { s3Client: s3.client });
   dir = tempDir("mfpar-batch-status-");
   const { scenarioFile } = makeDemoProject(dir, 20);
   // Who else hears of the batch: a user and a team, set for this scenario.

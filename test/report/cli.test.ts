@@ -17,7 +17,7 @@ beforeAll(async () => {
   await cp(join(repoRoot, "projects/demo"), join(cwd, "projects/demo"), { recursive: true });
   await seedStore(new LocalStore(join(cwd, ".mfpar/results/demo")), demoObjects());
   s3 = await startS3Server({ buckets: ["results"] });
-  await seedStore(openStore("s3://results/demo", { s3Client: s3.client }), demoObjects());
+  await seedStore(await openStore("s3://results/demo", { s3Client: s3.client }), demoObjects());
 });
 afterAll(() => s3?.stop());
 

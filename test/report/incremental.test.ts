@@ -50,8 +50,9 @@ async function rescan(storeDir: string, scenarioFile: string, copy: string) {
   const written = JSON.parse(await readFile(join(storeDir, "base/summary/summary.json"), "utf8"));
   // Seen as the run's store (its URL is in the report).
   const store = counting(new LocalStore(copy), new LocalStore(storeDir).url);
+  const at = Date.parse(written.generatedAt);
   await aggregateScenario(store.store, await loadScenario(scenarioFile), {
-    now: new Date(written.generatedAt),
+    clock: { now: () => at, sleep: async () => {} },
   });
   return { markerReads: store.markerReads.length };
 }

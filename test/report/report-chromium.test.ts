@@ -1,6 +1,7 @@
 // report.html of the demo ensemble opened in headless Chromium (Debian's `chromium`): the plots are drawn
 // (SVG marks with geometry), nothing is fetched, no console errors. Skipped when /usr/bin/chromium is absent.
 // MFPAR_UPDATE_SCREENSHOTS=1 also writes docs/img/report.png for the docs.
+
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -10,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadScenario } from "../../lib/config/index.js";
 import { aggregateScenario } from "../../lib/report/index.js";
 import { LocalStore, summaryKeys } from "../../lib/store/index.js";
+import { virtualClock } from "../../lib/time.js";
 import { seedStore } from "../../testing/markers.js";
 import { repoRoot, tempDir } from "../support/tmp.js";
 import { demoObjects } from "./support/demo.js";
@@ -43,7 +45,7 @@ describe.skipIf(!haveChromium)("report.html in headless Chromium", () => {
         image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/agente-demo@sha256:4c1e…",
         origin: "local demo",
       },
-      now: new Date("2026-11-21T12:00:00Z"),
+      clock: virtualClock(new Date("2026-11-21T12:00:00Z")),
     });
     reportPath = join(dir, "store", summaryKeys.report("base"));
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });

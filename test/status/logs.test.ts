@@ -1,6 +1,7 @@
 // `mfpar logs`: the attempt's agent.log from the store (mfpar run), the CloudWatch stream its marker names
 // (paged GetLogEvents), and a running attempt's stream found from its batch's launch record, followed until the
 // attempt ends. CloudWatch Logs is aws-sdk-client-mock (no CloudWatch here); the store is a real LocalStore.
+
 import {
   CloudWatchLogsClient,
   GetLogEventsCommand,
@@ -12,6 +13,7 @@ import { ecsLogLocation } from "../../lib/agent/ecs-metadata.js";
 import { ExitCode } from "../../lib/exit-codes.js";
 import { storeKeys } from "../../lib/store/keys.js";
 import { openStore, putJson } from "../../lib/store/open.js";
+import { virtualClock } from "../../lib/time.js";
 import { makeLogsCommand } from "../../scripts/cli/commands/logs.js";
 import { main } from "../../scripts/cli/main.js";
 import { captureIo } from "../support/cli.js";
@@ -45,10 +47,10 @@ async function logs(dir: string, args: string[], onSleep?: () => Promise<void>) 
       regions.push(region);
       return new CloudWatchLogsClient({ region });
     },
-    sleep: async (ms) => {
+    clock: virtualClock(0, async (ms) => {
       sleeps.push(ms);
       await onSleep?.();
-    },
+    }),
     pollMs: 5000,
   });
   const code = await main(["logs", SCENARIO, ...args, "--store", dir], io, [command]);
@@ -63,7 +65,7 @@ beforeEach(() => {
 describe("mfpar logs", () => {
   it("prints the latest attempt's agent.log from the store, or the one --attempt names", async () => {
     const dir = `${root}/local-${n++}`;
-    const store = openStore(dir);
+    const store = await openStore(dir);
     await store.put(`${storeKeys.attempt("base", "7", 1)}agent.log`, '{"msg":"attempt one"}\n');
     await store.put(`${storeKeys.attempt("base", "7", 2)}agent.log`, '{"msg":"attempt two"}\n');
     await putJson(store, storeKeys.marker("base", "7", "FAILED"), marker("7", 2, "failed"));
@@ -92,7 +94,7 @@ describe("mfpar logs", () => {
       region: "us-west-2",
     };
     await putJson(
-      openStore(dir),
+      await openStore(dir),
       storeKeys.marker("base", "3", "SUCCESS"),
       marker("3", 1, "success", { log }),
     );
@@ -116,7 +118,7 @@ describe("mfpar logs", () => {
 
   it("--follow: a running attempt's stream from its batch's launch record, until its marker appears", async () => {
     const dir = `${root}/follow-${n++}`;
-    const store = openStore(dir);
+    const store = await openStore(dir);
     await putJson(store, storeKeys.batch("base", "b-1"), {
       batchId: "b-1",
       ids: ["5"],

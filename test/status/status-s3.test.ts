@@ -1,12 +1,14 @@
 // Status of 1,500 IDs against s3rver: exact counts and grouping, and the S3 requests it takes. 1,500 IDs (5
 // periods of the synthetic mix) make four listing pages and 150 failed markers: paging, grouping and the bounded
 // reads are all exercised; the 10,000-ID figures are the bench's (scripts/bench/status.ts, docs/benchmarks.md).
+
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { quantile } from "../../lib/stats.js";
 import { collectStatus, TIMING_SAMPLE } from "../../lib/status/index.js";
 import { openStore } from "../../lib/store/index.js";
 import { isDeterministic } from "../../lib/store/reasons.js";
+import { virtualClock } from "../../lib/time.js";
 import {
   durationOf,
   FAILED_VARIANTS,
@@ -39,14 +41,14 @@ afterAll(() => s3?.stop());
 
 describe("collectStatus on 1,500 IDs in S3", () => {
   it("counts every state, groups failures, and lists instead of reading per ID", async () => {
-    const store = openStore("s3://results/p", { s3Client: s3.client });
+    const store = await openStore("s3://results/p", { s3Client: s3.client });
     const ids = Array.from({ length: N }, (_, i) => String(i + 1));
     s3.resetCounts();
     const st = await collectStatus(store, {
       scenario: "base",
       ids,
       maxAttempts: 3,
-      now: NOW,
+      clock: virtualClock(NOW),
       defaultRegion: "us-east-1",
     });
     const counts = s3.counts();
@@ -146,12 +148,12 @@ describe("collectStatus on 1,500 IDs in S3", () => {
   }, 60_000);
 
   it("reads no marker at all when asked for counts only (no failure reasons, no timing sample)", async () => {
-    const store = openStore("s3://results/p", { s3Client: s3.client });
+    const store = await openStore("s3://results/p", { s3Client: s3.client });
     s3.resetCounts();
     const st = await collectStatus(store, {
       scenario: "base",
       maxAttempts: 3,
-      now: NOW,
+      clock: virtualClock(NOW),
       timingSample: 0,
       maxFailureReads: 0,
     });

@@ -19,20 +19,22 @@ afterAll(() => rm(tmp, { recursive: true, force: true }));
 describe("openStore", () => {
   const s3Client = new S3Client({ region: "us-east-1" });
 
-  it("opens a relative directory against cwd", () => {
-    const store = openStore(".mfpar/results", { cwd: tmp });
+  it("opens a relative directory against cwd", async () => {
+    const store = await openStore(".mfpar/results", { cwd: tmp });
     expect(store).toBeInstanceOf(LocalStore);
     expect((store as LocalStore).root).toBe(join(tmp, ".mfpar", "results"));
     expect(store.url).toBe(`${pathToFileURL(join(tmp, ".mfpar", "results")).href}/`);
   });
 
-  it("opens an absolute directory and a file:// URL", () => {
-    expect((openStore(join(tmp, "abs")) as LocalStore).root).toBe(join(tmp, "abs"));
-    expect((openStore(pathToFileURL(join(tmp, "u v")).href) as LocalStore).root).toBe(join(tmp, "u v"));
+  it("opens an absolute directory and a file:// URL", async () => {
+    expect(((await openStore(join(tmp, "abs"))) as LocalStore).root).toBe(join(tmp, "abs"));
+    expect(((await openStore(pathToFileURL(join(tmp, "u v")).href)) as LocalStore).root).toBe(
+      join(tmp, "u v"),
+    );
   });
 
-  it("opens s3://bucket/prefix with the injected client", () => {
-    const store = openStore("s3://123456789012-agente-choapa/runs/cb", { s3Client }) as S3Store;
+  it("opens s3://bucket/prefix with the injected client", async () => {
+    const store = (await openStore("s3://123456789012-agente-choapa/runs/cb", { s3Client })) as S3Store;
     expect(store).toBeInstanceOf(S3Store);
     expect(store.client).toBe(s3Client);
     expect([store.bucket, store.prefix, store.url]).toEqual([
@@ -40,8 +42,8 @@ describe("openStore", () => {
       "runs/cb/",
       "s3://123456789012-agente-choapa/runs/cb/",
     ]);
-    expect((openStore("s3://bucket", { s3Client }) as S3Store).prefix).toBe("");
-    expect((openStore("s3://bucket/", { s3Client }) as S3Store).prefix).toBe("");
+    expect(((await openStore("s3://bucket", { s3Client })) as S3Store).prefix).toBe("");
+    expect(((await openStore("s3://bucket/", { s3Client })) as S3Store).prefix).toBe("");
   });
 
   it.each([
@@ -50,25 +52,45 @@ describe("openStore", () => {
     ["s3://Bad_Bucket/x", /not a valid S3 URL: s3:\/\/Bad_Bucket\/x/],
     ["gs://bucket/x", /unsupported scheme "gs:\/\/": gs:\/\/bucket\/x/],
     ["s3://bucket/../x", /Invalid store key/],
-  ])("rejects %j with a message quoting it", (location, message) => {
-    expect(() => openStore(location, { s3Client })).toThrow(message);
+  ])("rejects %j with a message quoting it", async (location, message) => {
+    await expect(openStore(location, { s3Client })).rejects.toThrow(message);
   });
 
   it("without a client: one in the given region, with the given environment's endpoint", async () => {
     const env = { AWS_ENDPOINT_URL_S3: "http://127.0.0.1:4999" };
-    const store = openStore("s3://results/p", { region: "sa-east-1", env }) as S3Store;
+    const store = (await openStore("s3://results/p", { region: "sa-east-1", env })) as S3Store;
     expect(await store.client.config.region()).toBe("sa-east-1");
     expect((await store.client.config.endpoint?.())?.port).toBe(4999);
   });
 
-  it("raises user mistakes as UserError", () => {
-    expect(() => openStore("http://example.com/x")).toThrow(UserError);
+  it("without a client: the keys of the given environment, as the CLI's --store reads them", async () => {
+    const env = {
+      AWS_ACCESS_KEY_ID: "AKIAEXAMPLE",
+      AWS_SECRET_ACCESS_KEY: "secret",
+      AWS_SESSION_TOKEN: "token",
+    };
+    const store = (await openStore("s3://results/p", { region: "us-east-1", env })) as S3Store;
+    expect(await store.client.config.credentials()).toMatchObject({
+      accessKeyId: "AKIAEXAMPLE",
+      secretAccessKey: "secret",
+      sessionToken: "token",
+    });
+  });
+
+  it("names where a bad location came from", async () => {
+    await expect(openStore("gs://b/x", { from: "environment variable MFPAR_STORE" })).rejects.toThrow(
+      /^environment variable MFPAR_STORE: Results location has an unsupported scheme/,
+    );
+  });
+
+  it("raises user mistakes as UserError", async () => {
+    await expect(openStore("http://example.com/x")).rejects.toThrow(UserError);
   });
 });
 
 describe("putJson / getJson", () => {
   it("round-trips a value as pretty JSON with a trailing newline", async () => {
-    const store = openStore(join(tmp, "json"));
+    const store = await openStore(join(tmp, "json"));
     await putJson(store, "base/batches/b1.json", { ids: ["1", "2"], image: "sha" });
     expect(Buffer.from((await store.get("base/batches/b1.json"))!).toString()).toBe(
       '{\n  "ids": [\n    "1",\n    "2"\n  ],\n  "image": "sha"\n}\n',
@@ -81,7 +103,7 @@ describe("putJson / getJson", () => {
   });
 
   it("names the object when it is not JSON", async () => {
-    const store = openStore(join(tmp, "json2"));
+    const store = await openStore(join(tmp, "json2"));
     await store.put("base/batches/bad.json", "{not json");
     await expect(getJson(store, "base/batches/bad.json")).rejects.toThrow(
       `${store.url}base/batches/bad.json is not valid JSON`,

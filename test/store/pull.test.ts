@@ -79,7 +79,7 @@ async function expectPulled(dir: string, keys: string[]) {
 
 beforeAll(async () => {
   s3 = await startS3Server({ buckets: ["results"] });
-  const store = openStore("s3://results/big", { s3Client: s3.client });
+  const store = await openStore("s3://results/big", { s3Client: s3.client });
   // 60 successful IDs × 3 files + 4 failed IDs + a summary: 193 objects, ~3 MB.
   for (let id = 1; id <= 60; id++)
     await writeRealization(store, "big/", String(id), "success", [20_000, 30_000, 1]);
@@ -204,7 +204,7 @@ describe("mfpar pull", () => {
   });
 
   it("an object that no longer matches the sha256 recorded at upload is reported, not kept", async () => {
-    const store = openStore("s3://results/bad", { s3Client: s3.client });
+    const store = await openStore("s3://results/bad", { s3Client: s3.client });
     await writeRealization(store, "bad/", "1", "success", [1000]);
     // Same size, other bytes: the size check alone would pass.
     await store.put(storeKeys.result("base", "1") + "out-0.hds", Buffer.alloc(1000, "?"));

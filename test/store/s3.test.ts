@@ -34,7 +34,7 @@ describe("startS3Server", () => {
       { env: { ...process.env, NODE_OPTIONS: "", ...s3.env } },
     );
     expect(JSON.parse(stdout)).toEqual(["base/batches/b1.json"]);
-    const store = openStore("s3://results/child", { s3Client: s3.client });
+    const store = await openStore("s3://results/child", { s3Client: s3.client });
     expect(await getJson(store, "base/batches/b1.json")).toMatchObject({ from: "child" });
   });
 
@@ -65,10 +65,10 @@ describe("startS3Server", () => {
     const other = await startS3Server();
     try {
       expect(other.port).not.toBe(s3.port);
-      const a = openStore("s3://made-later/", { s3Client: s3.client });
+      const a = await openStore("s3://made-later/", { s3Client: s3.client });
       await a.put("k", "v");
       await other.createBucket("made-later");
-      const b = openStore("s3://made-later/", { s3Client: other.client });
+      const b = await openStore("s3://made-later/", { s3Client: other.client });
       expect(await b.get("k")).toBeUndefined();
     } finally {
       await other.stop();
@@ -78,7 +78,7 @@ describe("startS3Server", () => {
 
 describe("S3Store", () => {
   it("keeps keys under its prefix and strips it when listing", async () => {
-    const store = openStore("s3://results/proj/run-1", { s3Client: s3.client });
+    const store = await openStore("s3://results/proj/run-1", { s3Client: s3.client });
     expect(store.url).toBe("s3://results/proj/run-1/");
     await store.put("base/resultados/1/_SUCCESS.json", "{}");
     const raw = await s3.client.send(new ListObjectsV2Command({ Bucket: "results", Prefix: "proj/" }));
@@ -88,7 +88,7 @@ describe("S3Store", () => {
   });
 
   it("works at the bucket root", async () => {
-    const store = openStore("s3://other", { s3Client: s3.client });
+    const store = await openStore("s3://other", { s3Client: s3.client });
     expect(store.url).toBe("s3://other/");
     await store.put("x/y.txt", "root");
     const raw = await s3.client.send(new GetObjectCommand({ Bucket: "other", Key: "x/y.txt" }));
@@ -128,7 +128,7 @@ describe("S3Store", () => {
   });
 
   it("does not mistake a missing bucket for a missing key", async () => {
-    const store = openStore("s3://no-such-bucket/p", { s3Client: s3.client });
+    const store = await openStore("s3://no-such-bucket/p", { s3Client: s3.client });
     await expect(store.get("k")).rejects.toThrow(/bucket/i);
     await expect(collect(store.list(""))).rejects.toThrow(/bucket/i);
   });

@@ -13,7 +13,7 @@ import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 interface Backend {
   name: string;
   /** A fresh, empty store (its own directory or its own prefix). */
-  fresh(): ResultStore;
+  fresh(): Promise<ResultStore>;
   s3?: S3Server;
 }
 
@@ -53,7 +53,7 @@ const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 describe.each(backends)("$name store", (backend) => {
   it("puts and gets strings, bytes and streams, and overwrites", async () => {
-    const store = backend.fresh();
+    const store = await backend.fresh();
     await store.put("base/batches/b1.json", '{"ids":[1,2]}');
     await store.put("bin/data.bin", new Uint8Array([0, 1, 2, 255]));
     await store.put("stream/s.txt", Readable.from([Buffer.from("hello "), Buffer.from("world")]));
@@ -69,7 +69,7 @@ describe.each(backends)("$name store", (backend) => {
   });
 
   it("heads objects: size for existing keys, undefined for missing ones and for 'directories'", async () => {
-    const store = backend.fresh();
+    const store = await backend.fresh();
     await store.put("base/resultados/7/_SUCCESS.json", "x".repeat(42));
     const h = await store.head("base/resultados/7/_SUCCESS.json");
     expect(h).toMatchObject({ key: "base/resultados/7/_SUCCESS.json", size: 42 });
@@ -80,7 +80,7 @@ describe.each(backends)("$name store", (backend) => {
   });
 
   it("returns undefined / false for missing keys instead of throwing", async () => {
-    const store = backend.fresh();
+    const store = await backend.fresh();
     expect(await store.get("missing.json")).toBeUndefined();
     expect(await store.get("missing/deeper/x.json")).toBeUndefined();
     expect(await store.getFile("missing.json", join(tmp, `never-${n}.json`))).toBe(false);
@@ -91,7 +91,7 @@ describe.each(backends)("$name store", (backend) => {
   });
 
   it("lists nested keys in key order with sizes", async () => {
-    const store = backend.fresh();
+    const store = await backend.fresh();
     const keys = ["b", "a/b/c", "a/a", "A", "a0", "a/b/d", "é", "a_", "c/1", "c/10", "c/2"];
     for (const k of keys) await store.put(k, k);
     expect(await keysOf(store, "")).toEqual([
@@ -116,7 +116,7 @@ describe.each(backends)("$name store", (backend) => {
   });
 
   it("respects prefix boundaries: base/resultados/1/ does not list base/resultados/10/", async () => {
-    const store = backend.fresh();
+    const store = await backend.fresh();
     for (const k of [
       "base/resultados/1/_SUCCESS.json",
       "base/resultados/1/out/heads.hds",
@@ -162,7 +162,7 @@ describe.each(backends)("$name store", (backend) => {
   });
 
   it("lists more than 1,000 keys, paging through every one", async () => {
-    const store = backend.fresh();
+    const store = await backend.fresh();
     const keys = Array.from({ length: 1001 }, (_, i) => `big/${String(i).padStart(5, "0")}.txt`);
     await mapLimit(keys, 32, (k) => store.put(k, "v"));
     backend.s3?.resetCounts();
@@ -172,7 +172,7 @@ describe.each(backends)("$name store", (backend) => {
   });
 
   it("uploads and downloads a 20 MB file intact (multipart on S3)", async () => {
-    const store = backend.fresh();
+    const store = await backend.fresh();
     const data = randomBytes(20 * 1024 * 1024);
     const src = join(tmp, `big-src-${n}.bin`);
     const dst = join(tmp, `downloads-${n}`, "nested", "big.bin");
@@ -192,7 +192,7 @@ describe.each(backends)("$name store", (backend) => {
   });
 
   it("puts a small file with one request", async () => {
-    const store = backend.fresh();
+    const store = await backend.fresh();
     const src = join(tmp, `small-${n}.txt`);
     await writeFile(src, "Normal termination\n");
     backend.s3?.resetCounts();
@@ -202,7 +202,7 @@ describe.each(backends)("$name store", (backend) => {
   });
 
   it("copies objects", async () => {
-    const store = backend.fresh();
+    const store = await backend.fresh();
     await store.put("a/x y (1).json", "payload");
     expect(await store.copy("a/x y (1).json", "b/copied.json")).toBe(true);
     expect(text(await store.get("b/copied.json"))).toBe("payload");
@@ -210,7 +210,7 @@ describe.each(backends)("$name store", (backend) => {
   });
 
   it("deletes many keys (including missing ones) and leaves the rest", async () => {
-    const store = backend.fresh();
+    const store = await backend.fresh();
     const keys = Array.from({ length: 1001 }, (_, i) => `del/${String(i % 30).padStart(2, "0")}/${i}`);
     await mapLimit(keys, 32, (k) => store.put(k, "x"));
     await store.put("keep/me", "x");
@@ -232,7 +232,7 @@ describe.each(backends)("$name store", (backend) => {
     ["", "empty"],
     ["base/resultados/1/", 'cannot end with "/"'],
   ])("rejects the invalid key %j with a clear error", async (key, why) => {
-    const store = backend.fresh();
+    const store = await backend.fresh();
     const expected = new RegExp(`Invalid store key .*${why.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`);
     await expect(store.put(key, "x")).rejects.toThrow(expected);
     await expect(store.get(key)).rejects.toThrow(StoreKeyError);
@@ -242,14 +242,14 @@ describe.each(backends)("$name store", (backend) => {
   });
 
   it("rejects invalid listing prefixes", async () => {
-    const store = backend.fresh();
+    const store = await backend.fresh();
     await expect(collect(store.list("../"))).rejects.toThrow(StoreKeyError);
     await expect(collect(store.list("/abs/"))).rejects.toThrow(StoreKeyError);
     await expect(collect(store.listPrefixes("base/resultados"))).rejects.toThrow(/ends with "\/"/);
   });
 
-  it("has a url naming where it is", () => {
-    const store = backend.fresh();
+  it("has a url naming where it is", async () => {
+    const store = await backend.fresh();
     if (backend.s3) expect(store.url).toBe(`s3://results/t${n}/`);
     else expect(store.url).toBe(`file://${join(tmp, "stores", `s${n}`)}/`);
   });

@@ -74,7 +74,7 @@ describe("Stop batch: the owner stops choapa/cb mid-way", () => {
       limits: FAST,
     });
     story = await startStory({ buckets: [RESULTS], endpoints: { ECS: sim.endpoint } });
-    store = openStore(`s3://${RESULTS}`, { s3Client: story.s3.client });
+    store = await openStore(`s3://${RESULTS}`, { s3Client: story.s3.client });
     model = fakeModel(store, { project: "choapa", scenario: "cb" });
   }, 120_000);
   afterAll(async () => {

@@ -27,7 +27,7 @@ Reads the observations of every _SUCCESS.json (16 at a time) and writes to <stor
   positionals: [1, 1],
   async run({ values, positionals }, io) {
     const scenario = await scenarioArg(positionals[0], io);
-    const { store, display } = storeArg(values.store, scenario, io);
+    const { store, display } = await storeArg(values.store, scenario, io);
     let batch: AggregateOptions = {};
     if (typeof values.batch === "string") {
       const record = await readBatchRecord(store, scenario.scenario, values.batch);

@@ -107,7 +107,7 @@ export async function calibrateOnEcs(cal: ResolvedCalibration, f: EcsFlags, io: 
     io.stdout("Dry run: nothing uploaded, nothing started.\n");
     return ExitCode.Success;
   }
-  const store = openStore(storeLocation!, { cwd: io.cwd });
+  const store = await openStore(storeLocation!, { cwd: io.cwd });
   const record = await prepareOnEcs({
     cal,
     store,

@@ -125,7 +125,7 @@ export const calibrate: Command = {
     const plan = await planResume(cal, folders, args.values.fresh === true);
     const location =
       typeof args.values.store === "string" ? args.values.store : join(".mfpar", "results", project) + "/";
-    const store = openStore(location, { cwd: io.cwd });
+    const store = await openStore(location, { cwd: io.cwd });
     const shown = (p: string) => relative(io.cwd, p) || ".";
     const exportTo =
       typeof args.values["export-params"] === "string"

@@ -1,13 +1,14 @@
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { ExitCode } from "../../../lib/exit-codes.js";
 import { attemptEnded, findLogSource, printCloudWatchStream } from "../../../lib/status/logs.js";
+import { type Clock, systemClock } from "../../../lib/time.js";
 import { positiveInt, scenarioArg, storeArg } from "../args.js";
 import type { Command } from "../command.js";
 
 export interface LogsDeps {
   /** The CloudWatch Logs client of a region (default: standard AWS SDK configuration). */
   logsClient?: (region: string) => CloudWatchLogsClient | Promise<CloudWatchLogsClient>;
-  sleep?: (ms: number) => Promise<void>;
+  clock?: Clock;
   pollMs?: number;
 }
 
@@ -43,11 +44,10 @@ stream of the task its batch launched (agente/<container>/<task id> in the scena
       const scenario = await scenarioArg(positionals[0], io);
       const id = positionals[1]!;
       const attempt = values.attempt === undefined ? undefined : positiveInt(values.attempt, "--attempt", 1);
-      const { store, display } = storeArg(values.store, scenario, io);
+      const { store, display } = await storeArg(values.store, scenario, io);
       const source = await findLogSource(store, scenario, id, attempt);
       if (source.kind === "store") {
         io.stderr(`mfpar logs: ID ${id}, attempt ${source.attempt}: ${display}${source.key}\n`);
-        const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
         // The agent writes agent.log when the attempt ends: following waits for it.
         for (;;) {
           const bytes = await store.get(source.key);
@@ -61,7 +61,7 @@ stream of the task its batch launched (agente/<container>/<task id> in the scena
             );
             return ExitCode.Failure;
           }
-          await sleep(deps.pollMs ?? 2000);
+          await (deps.clock ?? systemClock).sleep(deps.pollMs ?? 2000);
         }
       }
       const l = source.location;
@@ -75,7 +75,7 @@ stream of the task its batch launched (agente/<container>/<task id> in the scena
         write: io.stdout,
         follow: values.follow === true,
         ended: () => attemptEnded(store, scenario.scenario, id, source.attempt),
-        ...(deps.sleep ? { sleep: deps.sleep } : {}),
+        ...(deps.clock ? { clock: deps.clock } : {}),
         ...(deps.pollMs !== undefined ? { pollMs: deps.pollMs } : {}),
       });
       return ExitCode.Success;

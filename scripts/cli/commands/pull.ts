@@ -49,7 +49,7 @@ Exits 1 when an object could not be fetched or verified.`,
     const scenario = await scenarioArg(positionals[0], io);
     const select = selection(values.only);
     const concurrency = positiveInt(values.jobs, "--jobs", 16);
-    const { store, display } = storeArg(values.store, scenario, io);
+    const { store, display } = await storeArg(values.store, scenario, io);
     const to = resolve(io.cwd, typeof values.to === "string" ? values.to : join("results", scenario.project));
     const shownTo = `${relative(io.cwd, to) || "."}/`;
     const bar = createProgressDisplay<PullProgress>(

@@ -2,7 +2,6 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
-import { openAgentStore } from "../../../lib/agent/agent.js";
 import { planRealizations, type RealizationPlan } from "../../../lib/agent/plan.js";
 import { findExecutable } from "../../../lib/agent/process.js";
 import { selectIds } from "../../../lib/config/ids.js";
@@ -15,6 +14,7 @@ import { aggregateAfterRun, preloadAggregation } from "../../../lib/report/after
 import { MarkerSpool } from "../../../lib/report/digests.js";
 import { bindStore } from "../../../lib/store/binding.js";
 import { isS3Location } from "../../../lib/store/location.js";
+import { openStore } from "../../../lib/store/open.js";
 import { positiveInt } from "../args.js";
 import { checkoutRoot } from "../checkout.js";
 import type { Command } from "../command.js";
@@ -85,7 +85,7 @@ export const run: Command = {
     const storeDisplay = isS3
       ? location.replace(/\/?$/, "/")
       : `${relative(io.cwd, storeLocation) || "."}/`.replace(/^(?!\.|\/)/, "./");
-    const store = await openAgentStore(storeLocation, io.cwd);
+    const store = await openStore(storeLocation, { cwd: io.cwd });
     // A store holds one project's results: refuse another project's before anything runs.
     await bindStore(store, scenario.project);
     const agentPath = join(checkoutRoot(), "dist", "agent", "agent.js");

@@ -94,7 +94,7 @@ Exits 0 (status is a report).`,
     positionals: [0, 1],
     async run({ values, positionals }, io) {
       const scenario = await scenarioArg(positionals[0], io);
-      const { store, display } = storeArg(values.store, scenario, io);
+      const { store, display } = await storeArg(values.store, scenario, io);
       if (
         !isS3Location(store.url) &&
         !existsSync(resolve(io.cwd, String(values.store ?? join(".mfpar", "results", scenario.project))))
