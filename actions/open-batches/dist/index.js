@@ -48,6 +48,986 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
 ));
 var __toCommonJS = (mod) => __copyProps(__defProp({}, "__esModule", { value: true }), mod);
 
+// lib/aws-calls.ts
+var s3, arn, check, inCluster, AWS_CALLS, IMPLICIT_CALLS, ec2Arn, bucketOf, bucketPart, TERRAFORM_CALLS, TERRAFORM_UNSCOPED;
+var init_aws_calls = __esm({
+  "lib/aws-calls.ts"() {
+    "use strict";
+    s3 = (bucket, key) => `arn:aws:s3:::${bucket}${key === void 0 ? "" : `/${key}`}`;
+    arn = {
+      bucket: (t) => s3(t.bucket),
+      marker: (t) => s3(t.bucket, `${t.scenario}/resultados/17/_SUCCESS.json`),
+      failedMarker: (t) => s3(t.bucket, `${t.scenario}/resultados/17/_FAILED.json`),
+      output: (t) => s3(t.bucket, `${t.scenario}/resultados/17/${t.project}.hds`),
+      failedAttemptLog: (t) => s3(t.bucket, `${t.scenario}/resultados/17/attempts/2/agent.log`),
+      batchRecord: (t) => s3(t.bucket, `${t.scenario}/batches/20261202T0930Z-a1b2.json`),
+      summary: (t) => s3(t.bucket, `${t.scenario}/summary/report.html`),
+      anyResult: (t) => s3(t.bucket, `${t.scenario}/resultados/17/model.lst`),
+      stateBucket: (t) => s3(t.stateBucket),
+      state: (t) => s3(t.stateBucket, `mfpar/${t.stack}.tfstate`),
+      backupBucket: (t) => s3(t.backup.bucket),
+      backupObject: (t) => s3(t.backup.bucket, `${t.backup.prefix}${t.project}/buckets/${t.bucket}/${t.scenario}/x.hds`),
+      modelBucket: (t) => s3(t.modelSource.bucket),
+      modelObject: (t) => s3(t.modelSource.bucket, `${t.modelSource.prefix}${t.project}/model/m.nam`),
+      cluster: (t) => `arn:aws:ecs:${t.region}:${t.account}:cluster/${t.cluster}`,
+      task: (t) => `arn:aws:ecs:${t.region}:${t.account}:task/${t.cluster}/0123456789abcdef0123456789abcdef`,
+      taskDefinition: (t) => `arn:aws:ecs:${t.region}:${t.account}:task-definition/${t.taskFamily}:3`,
+      taskRole: (t) => `arn:aws:iam::${t.account}:role/agente-${t.project}-${t.region}-task`,
+      executionRole: (t) => `arn:aws:iam::${t.account}:role/agente-${t.project}-${t.region}-exec`,
+      repository: (t) => `arn:aws:ecr:${t.region}:${t.account}:repository/${t.repository}`,
+      allRepositories: (t) => `arn:aws:ecr:${t.region}:${t.account}:repository/*`,
+      logGroup: (t) => `arn:aws:logs:${t.region}:${t.account}:log-group:${t.logGroup}`,
+      logStream: (t) => `arn:aws:logs:${t.region}:${t.account}:log-group:${t.logGroup}:log-stream:agente/${t.project}/0123abcd`,
+      /** ListTasks is authorized against the cluster's container instances (none on Fargate) plus ecs:cluster. */
+      containerInstances: (t) => `arn:aws:ecs:${t.region}:${t.account}:container-instance/${t.cluster}/*`,
+      fargateQuota: (t) => `arn:aws:servicequotas:${t.region}:${t.account}:fargate/L-3032A538`,
+      star: () => "*"
+    };
+    check = (action, resource, context) => context ? { action, resource, context } : { action, resource };
+    inCluster = (t) => ({ "ecs:cluster": arn.cluster(t) });
+    AWS_CALLS = [
+      // S3: results store (lib/store/s3.ts), close-out (lib/closeout/{buckets,target,inventory}.ts)
+      {
+        client: "@aws-sdk/client-s3",
+        command: "GetObjectCommand",
+        uses: [
+          {
+            roles: ["plan"],
+            why: "launch preview (mfpar launch --dry-run): batch records and markers via the store",
+            checks: [check("s3:GetObject", arn.batchRecord), check("s3:GetObject", arn.marker)]
+          },
+          {
+            roles: ["run"],
+            why: "launch and status read batch records, markers and observation files to aggregate",
+            checks: [
+              check("s3:GetObject", arn.batchRecord),
+              check("s3:GetObject", arn.marker),
+              check("s3:GetObject", arn.output)
+            ]
+          },
+          {
+            roles: ["close-out"],
+            why: "backup copies every object version; the S3 backup target is read back to verify",
+            checks: [
+              check("s3:GetObject", arn.output),
+              check("s3:GetObjectVersion", arn.output),
+              check("s3:GetObject", arn.backupObject)
+            ]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-s3",
+        command: "HeadObjectCommand",
+        uses: [
+          {
+            roles: ["plan", "run", "task"],
+            why: "store.head: is a marker there (the agent: is this ID done). s3:GetObject; a missing key answers 404 only with s3:ListBucket (403 without)",
+            checks: [check("s3:GetObject", arn.marker), check("s3:ListBucket", arn.bucket)]
+          },
+          {
+            roles: ["close-out"],
+            why: "the S3 backup target: is a file already backed up",
+            checks: [check("s3:GetObject", arn.backupObject)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-s3",
+        command: "ListObjectsV2Command",
+        uses: [
+          {
+            roles: ["plan", "run"],
+            why: "store.list / listPrefixes over the results bucket (markers, batches)",
+            checks: [check("s3:ListBucket", arn.bucket, (t) => ({ "s3:prefix": `${t.scenario}/` }))]
+          },
+          {
+            roles: ["close-out"],
+            why: "an unversioned bucket's listing; the backup target's listing",
+            checks: [
+              check("s3:ListBucket", arn.bucket),
+              check("s3:ListBucket", arn.backupBucket, (t) => ({ "s3:prefix": t.backup.prefix }))
+            ]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-s3",
+        command: "PutObjectCommand",
+        uses: [
+          {
+            roles: ["run"],
+            why: "batch records (launch) and summaries (status, aggregate)",
+            checks: [check("s3:PutObject", arn.batchRecord), check("s3:PutObject", arn.summary)]
+          },
+          {
+            roles: ["task"],
+            why: "the agent's outputs, log and marker (written last)",
+            checks: [check("s3:PutObject", arn.output), check("s3:PutObject", arn.marker)]
+          },
+          {
+            roles: ["task"],
+            why: "a failed attempt's logs go up tagged (x-amz-tagging) for the lifecycle rule of logs.failedAttemptsDays",
+            checks: [
+              check("s3:PutObject", arn.failedAttemptLog),
+              check("s3:PutObjectTagging", arn.failedAttemptLog)
+            ]
+          },
+          {
+            roles: ["close-out"],
+            why: "the S3 backup target: files, manifest, receipt",
+            checks: [check("s3:PutObject", arn.backupObject)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/lib-storage",
+        command: "Upload",
+        uses: [
+          {
+            roles: ["task"],
+            why: "large outputs (multipart): store.putFile",
+            checks: [
+              check("s3:PutObject", arn.output),
+              check("s3:AbortMultipartUpload", arn.output),
+              check("s3:ListMultipartUploadParts", arn.output)
+            ]
+          },
+          {
+            roles: ["run"],
+            why: "large summary files (store.putFile in aggregate)",
+            checks: [check("s3:PutObject", arn.summary), check("s3:AbortMultipartUpload", arn.summary)]
+          },
+          {
+            roles: ["close-out"],
+            why: "large backups to the S3 target",
+            checks: [check("s3:PutObject", arn.backupObject), check("s3:AbortMultipartUpload", arn.backupObject)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-s3",
+        command: "CopyObjectCommand",
+        uses: [
+          {
+            roles: ["close-out"],
+            why: "the S3 backup target: server-side copy within the target",
+            checks: [check("s3:GetObject", arn.backupObject), check("s3:PutObject", arn.backupObject)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-s3",
+        command: "DeleteObjectsCommand",
+        uses: [
+          {
+            roles: ["task"],
+            why: "the agent removes the previous attempt's _FAILED/_INTERRUPTED marker (one marker per ID)",
+            checks: [check("s3:DeleteObject", arn.failedMarker)]
+          },
+          {
+            roles: ["close-out"],
+            why: "empties a verified bucket: every version and delete marker",
+            checks: [check("s3:DeleteObject", arn.output), check("s3:DeleteObjectVersion", arn.output)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-s3",
+        command: "ListObjectVersionsCommand",
+        uses: [
+          {
+            roles: ["close-out"],
+            why: "backs up every version of a versioned results bucket",
+            checks: [check("s3:ListBucketVersions", arn.bucket)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-s3",
+        command: "DeleteBucketCommand",
+        uses: [
+          {
+            roles: ["close-out"],
+            why: "deletes a backed-up, emptied results bucket",
+            checks: [check("s3:DeleteBucket", arn.bucket)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-s3",
+        command: "ListBucketsCommand",
+        uses: [
+          {
+            roles: ["close-out"],
+            why: "inventory: buckets named like the project's that no config mentions",
+            checks: [check("s3:ListAllMyBuckets", arn.star)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-s3",
+        command: "GetBucketLocationCommand",
+        uses: [
+          {
+            roles: ["close-out"],
+            why: "inventory: the region of each found bucket",
+            checks: [check("s3:GetBucketLocation", arn.bucket)]
+          }
+        ]
+      },
+      // Tagging: close-out inventory finds everything carrying mfpar:project.
+      {
+        client: "@aws-sdk/client-resource-groups-tagging-api",
+        command: "GetResourcesCommand",
+        uses: [
+          {
+            roles: ["close-out"],
+            why: "inventory: every resource tagged with the project (no resource-level permission)",
+            checks: [check("tag:GetResources", arn.star)]
+          }
+        ]
+      },
+      // ECS
+      {
+        client: "@aws-sdk/client-ecs",
+        command: "RunTaskCommand",
+        uses: [
+          {
+            roles: ["run"],
+            why: "launch and status relaunch: one task per ID, tagged at launch, passing the stack's roles",
+            checks: [
+              check("ecs:RunTask", arn.taskDefinition, inCluster),
+              check("ecs:TagResource", arn.task, () => ({ "ecs:CreateAction": "RunTask" })),
+              check("iam:PassRole", arn.taskRole, () => ({ "iam:PassedToService": "ecs-tasks.amazonaws.com" })),
+              check("iam:PassRole", arn.executionRole, () => ({
+                "iam:PassedToService": "ecs-tasks.amazonaws.com"
+              }))
+            ]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-ecs",
+        command: "ListTasksCommand",
+        uses: [
+          {
+            roles: ["plan", "run"],
+            why: "what is running in the project's cluster (launch preview, launch, status)",
+            checks: [check("ecs:ListTasks", arn.containerInstances, inCluster)]
+          },
+          {
+            roles: ["close-out"],
+            why: "close-out refuses while tasks run",
+            checks: [check("ecs:ListTasks", arn.containerInstances, inCluster)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-ecs",
+        command: "StopTaskCommand",
+        uses: [
+          {
+            roles: ["run"],
+            why: "mfpar stop / Stop batch: stops the batch's running tasks, with the reason (lib/batch/stop.ts); a calibration's agents when its master ends (lib/calibrate/ecs.ts)",
+            checks: [check("ecs:StopTask", arn.task, inCluster)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-ecs",
+        command: "DescribeTaskDefinitionCommand",
+        uses: [
+          {
+            roles: ["plan", "run"],
+            why: "a batch pins the task-definition revision (and its image) it runs: launch, status, preview (no resource-level permission)",
+            checks: [check("ecs:DescribeTaskDefinition", arn.star)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-ecs",
+        command: "ListTaskDefinitionsCommand",
+        uses: [
+          {
+            roles: ["close-out"],
+            why: "the revisions the stacks keep (skipDestroy) to deregister after cdktf destroy (no resource-level permission)",
+            checks: [check("ecs:ListTaskDefinitions", arn.star)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-ecs",
+        command: "DeregisterTaskDefinitionCommand",
+        uses: [
+          {
+            roles: ["close-out"],
+            why: "deregisters every revision of the project's families (no resource-level permission)",
+            checks: [check("ecs:DeregisterTaskDefinition", arn.star)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-ecs",
+        command: "DeleteTaskDefinitionsCommand",
+        uses: [
+          {
+            roles: ["close-out"],
+            why: "retiring a scenario (mfpar closeout --scenario) deletes its family's revisions once deregistered (lib/closeout/execute.ts)",
+            checks: [check("ecs:DeleteTaskDefinitions", arn.taskDefinition)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-ecs",
+        command: "DescribeTasksCommand",
+        uses: [
+          {
+            roles: ["plan", "run"],
+            why: "which IDs the running tasks carry (tags), their stop reasons; a calibration master's private IP (lib/calibrate/ecs.ts)",
+            checks: [check("ecs:DescribeTasks", arn.task)]
+          }
+        ]
+      },
+      // Service Quotas
+      {
+        client: "@aws-sdk/client-service-quotas",
+        command: "GetServiceQuotaCommand",
+        uses: [
+          {
+            roles: ["plan", "run"],
+            why: "the account's Fargate vCPU quota caps tasks in flight (launch preview, launch, status)",
+            checks: [check("servicequotas:GetServiceQuota", arn.fargateQuota)]
+          }
+        ]
+      },
+      // ECR: close-out inventory, image backup and deletion
+      {
+        client: "@aws-sdk/client-ecr",
+        command: "DescribeRepositoriesCommand",
+        uses: [
+          {
+            roles: ["close-out"],
+            why: "inventory lists every repository (authorized against repository/*), then each by name",
+            checks: [check("ecr:DescribeRepositories", arn.allRepositories)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-ecr",
+        command: "DescribeImagesCommand",
+        uses: [
+          {
+            roles: ["close-out"],
+            why: "the images to back up, then to delete",
+            checks: [check("ecr:DescribeImages", arn.repository)]
+          },
+          {
+            roles: ["run"],
+            why: "a new batch pins its image's digest; unpinning checks the image keeps another tag (lib/batch/pins.ts)",
+            checks: [check("ecr:DescribeImages", arn.repository)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-ecr",
+        command: "BatchGetImageCommand",
+        uses: [
+          {
+            roles: ["close-out"],
+            why: "image manifests for the backup",
+            checks: [check("ecr:BatchGetImage", arn.repository)]
+          },
+          {
+            roles: ["run"],
+            why: "the manifest a batch's pin tag is put on (lib/batch/pins.ts)",
+            checks: [check("ecr:BatchGetImage", arn.repository)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-ecr",
+        command: "GetDownloadUrlForLayerCommand",
+        uses: [
+          {
+            roles: ["close-out"],
+            why: "image layers for the backup",
+            checks: [check("ecr:GetDownloadUrlForLayer", arn.repository)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-ecr",
+        command: "GetAuthorizationTokenCommand",
+        uses: [
+          {
+            roles: ["close-out"],
+            why: "registry login for blob downloads (no resource-level permission)",
+            checks: [check("ecr:GetAuthorizationToken", arn.star)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-ecr",
+        command: "BatchDeleteImageCommand",
+        uses: [
+          {
+            roles: ["close-out"],
+            why: "deletes backed-up images",
+            checks: [check("ecr:BatchDeleteImage", arn.repository)]
+          },
+          {
+            roles: ["run"],
+            why: "removes a finished batch's pinned-<batch> tag (only the tag: the image keeps its commit tag)",
+            checks: [check("ecr:BatchDeleteImage", arn.repository)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-ecr",
+        command: "PutImageCommand",
+        uses: [
+          {
+            roles: ["run"],
+            why: "tags a new batch's image pinned-<batch> so the lifecycle rule keeps it while the batch runs",
+            checks: [check("ecr:PutImage", arn.repository)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-ecr",
+        command: "DeleteRepositoryCommand",
+        uses: [
+          {
+            roles: ["close-out"],
+            why: "deletes an emptied repository",
+            checks: [check("ecr:DeleteRepository", arn.repository)]
+          }
+        ]
+      },
+      // CloudWatch Logs
+      {
+        client: "@aws-sdk/client-cloudwatch-logs",
+        command: "DescribeLogGroupsCommand",
+        uses: [
+          {
+            roles: ["close-out"],
+            why: "inventory: the project's log groups (by prefix; no resource-level permission)",
+            checks: [check("logs:DescribeLogGroups", arn.star)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-cloudwatch-logs",
+        command: "DeleteLogGroupCommand",
+        uses: [
+          {
+            roles: ["close-out"],
+            why: "deletes the project's log groups after the backup",
+            checks: [check("logs:DeleteLogGroup", arn.logGroup)]
+          }
+        ]
+      },
+      {
+        client: "@aws-sdk/client-cloudwatch-logs",
+        command: "GetLogEventsCommand",
+        uses: [
+          {
+            roles: ["run"],
+            why: "mfpar logs: one realization's stream (named in its marker, or agente/<container>/<task id>)",
+            checks: [check("logs:GetLogEvents", arn.logStream)]
+          }
+        ]
+      },
+      // AWS CLI in workflow steps (.github/workflows)
+      {
+        client: "aws-cli",
+        command: "s3 sync",
+        uses: [
+          {
+            roles: ["deploy"],
+            why: "deploy.yml copies model/ and params/ from MFPAR_MODEL_SOURCE into the image build",
+            checks: [
+              check("s3:ListBucket", arn.modelBucket, (t) => ({
+                "s3:prefix": `${t.modelSource.prefix}${t.project}/model/`
+              })),
+              check("s3:GetObject", arn.modelObject)
+            ]
+          }
+        ]
+      },
+      {
+        client: "aws-cli",
+        command: "s3api list-objects-v2",
+        uses: [
+          {
+            roles: ["run"],
+            why: "run-batch.yml and batch-status.yml find the project's stack states (their outputs)",
+            checks: [
+              check("s3:ListBucket", arn.stateBucket, (t) => ({ "s3:prefix": `mfpar/mfpar-${t.project}-` }))
+            ]
+          }
+        ]
+      },
+      {
+        client: "aws-cli",
+        command: "s3 cp",
+        uses: [
+          {
+            roles: ["run"],
+            why: "run-batch.yml and batch-status.yml read a stack state for its outputs",
+            checks: [check("s3:GetObject", arn.state)]
+          }
+        ]
+      },
+      {
+        client: "aws-cli",
+        command: "ecr describe-repositories",
+        uses: [
+          {
+            roles: ["deploy"],
+            why: "deploy.yml applies the ECR repositories alone first when one named for the stack is missing",
+            checks: [check("ecr:DescribeRepositories", arn.repository)]
+          }
+        ]
+      },
+      {
+        client: "aws-cli",
+        command: "ecr describe-images",
+        uses: [
+          {
+            roles: ["deploy"],
+            why: "deploy.yml skips building an image already pushed for this commit",
+            checks: [check("ecr:DescribeImages", arn.repository)]
+          }
+        ]
+      }
+    ];
+    IMPLICIT_CALLS = [
+      {
+        what: "ECS pulls the task's image",
+        roles: ["execution"],
+        why: "Fargate, before the container starts",
+        checks: [
+          check("ecr:GetAuthorizationToken", arn.star),
+          check("ecr:BatchCheckLayerAvailability", arn.repository),
+          check("ecr:GetDownloadUrlForLayer", arn.repository),
+          check("ecr:BatchGetImage", arn.repository)
+        ]
+      },
+      {
+        what: "ECS ships the container's output to CloudWatch Logs (awslogs driver)",
+        roles: ["execution"],
+        why: "every running task",
+        checks: [check("logs:CreateLogStream", arn.logStream), check("logs:PutLogEvents", arn.logStream)]
+      },
+      {
+        what: "docker push of the agent image (amazon-ecr-login, then the registry API)",
+        roles: ["deploy"],
+        why: "deploy.yml builds and pushes agente-{p}[-{s}]:{sha}; the pusher HEADs blobs and the manifest first",
+        checks: [
+          check("ecr:GetAuthorizationToken", arn.star),
+          check("ecr:BatchCheckLayerAvailability", arn.repository),
+          check("ecr:BatchGetImage", arn.repository),
+          check("ecr:InitiateLayerUpload", arn.repository),
+          check("ecr:UploadLayerPart", arn.repository),
+          check("ecr:CompleteLayerUpload", arn.repository),
+          check("ecr:PutImage", arn.repository)
+        ]
+      },
+      {
+        what: "Terraform reads a project stack's state (cdktf diff)",
+        roles: ["plan"],
+        why: "validate.yml: cdktf diff with native S3 locking (the lock file is written even by plan)",
+        checks: [
+          check("s3:ListBucket", arn.stateBucket),
+          check("s3:GetObject", arn.state),
+          check("s3:PutObject", (t) => `${arn.state(t)}.tflock`),
+          check("s3:DeleteObject", (t) => `${arn.state(t)}.tflock`)
+        ]
+      },
+      {
+        what: "Terraform writes a project stack's state (cdktf deploy / destroy)",
+        roles: ["deploy", "close-out"],
+        why: "deploy.yml applies, close-project.yml destroys the project's stacks",
+        checks: [
+          check("s3:ListBucket", arn.stateBucket),
+          check("s3:GetObject", arn.state),
+          check("s3:PutObject", arn.state),
+          check("s3:PutObject", (t) => `${arn.state(t)}.tflock`),
+          check("s3:DeleteObject", (t) => `${arn.state(t)}.tflock`)
+        ]
+      }
+    ];
+    ec2Arn = (kind, id) => (_, t) => `arn:aws:ec2:${t.region}:${t.account}:${kind}/${id}`;
+    bucketOf = (get2) => s3(get2("bucket"));
+    bucketPart = (read, write, destroy = write) => ({
+      read: [read],
+      write: [write],
+      destroy: [destroy],
+      arn: bucketOf
+    });
+    TERRAFORM_CALLS = {
+      aws_s3_bucket: {
+        read: [
+          "s3:ListBucket",
+          "s3:GetAccelerateConfiguration",
+          "s3:GetBucketAcl",
+          "s3:GetBucketCORS",
+          "s3:GetBucketLogging",
+          "s3:GetBucketObjectLockConfiguration",
+          "s3:GetBucketPolicy",
+          "s3:GetBucketRequestPayment",
+          "s3:GetBucketTagging",
+          "s3:GetBucketVersioning",
+          "s3:GetBucketWebsite",
+          "s3:GetEncryptionConfiguration",
+          "s3:GetLifecycleConfiguration",
+          "s3:GetReplicationConfiguration"
+        ],
+        write: ["s3:CreateBucket", "s3:PutBucketTagging"],
+        destroy: ["s3:DeleteBucket"],
+        arn: (get2) => s3(get2("bucket"))
+      },
+      aws_s3_bucket_ownership_controls: bucketPart(
+        "s3:GetBucketOwnershipControls",
+        "s3:PutBucketOwnershipControls"
+      ),
+      aws_s3_bucket_policy: bucketPart("s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"),
+      aws_s3_bucket_public_access_block: bucketPart(
+        "s3:GetBucketPublicAccessBlock",
+        "s3:PutBucketPublicAccessBlock"
+      ),
+      aws_s3_bucket_server_side_encryption_configuration: bucketPart(
+        "s3:GetEncryptionConfiguration",
+        "s3:PutEncryptionConfiguration"
+      ),
+      aws_s3_bucket_versioning: bucketPart("s3:GetBucketVersioning", "s3:PutBucketVersioning"),
+      aws_s3_bucket_lifecycle_configuration: bucketPart(
+        "s3:GetLifecycleConfiguration",
+        "s3:PutLifecycleConfiguration"
+      ),
+      "data.aws_s3_bucket": {
+        read: ["s3:ListBucket", "s3:GetBucketLocation"],
+        write: [],
+        destroy: [],
+        arn: bucketOf
+      },
+      aws_ecr_repository: {
+        read: ["ecr:DescribeRepositories", "ecr:ListTagsForResource"],
+        write: [
+          "ecr:CreateRepository",
+          "ecr:PutImageScanningConfiguration",
+          "ecr:PutImageTagMutability",
+          "ecr:TagResource",
+          "ecr:UntagResource"
+        ],
+        destroy: ["ecr:DeleteRepository"],
+        arn: (get2, t) => `arn:aws:ecr:${t.region}:${t.account}:repository/${get2("name")}`
+      },
+      "data.aws_ecr_repository": {
+        read: ["ecr:DescribeRepositories", "ecr:ListTagsForResource"],
+        write: [],
+        destroy: [],
+        arn: (get2, t) => `arn:aws:ecr:${t.region}:${t.account}:repository/${get2("name")}`
+      },
+      aws_ecr_lifecycle_policy: {
+        read: ["ecr:GetLifecyclePolicy"],
+        write: ["ecr:PutLifecyclePolicy"],
+        destroy: ["ecr:DeleteLifecyclePolicy"],
+        arn: (get2, t) => `arn:aws:ecr:${t.region}:${t.account}:repository/${get2("repository")}`
+      },
+      aws_cloudwatch_log_group: {
+        read: ["logs:ListTagsForResource"],
+        write: [
+          "logs:CreateLogGroup",
+          "logs:DeleteRetentionPolicy",
+          "logs:PutRetentionPolicy",
+          "logs:TagResource",
+          "logs:UntagResource"
+        ],
+        destroy: ["logs:DeleteLogGroup"],
+        arn: (get2, t) => `arn:aws:logs:${t.region}:${t.account}:log-group:${get2("name")}`
+      },
+      // Budgets authorizes DescribeBudget and the notification reads as ViewBudget, every create/update/delete
+      // (budget, notification, subscriber) as ModifyBudget; the provider also tags the budget (default_tags).
+      aws_budgets_budget: {
+        read: ["budgets:ViewBudget", "budgets:ListTagsForResource"],
+        write: ["budgets:ModifyBudget", "budgets:TagResource", "budgets:UntagResource"],
+        destroy: ["budgets:ModifyBudget"],
+        arn: (get2, t) => `arn:aws:budgets::${t.account}:budget/${get2("name")}`
+      },
+      aws_ecs_cluster: {
+        read: ["ecs:DescribeClusters", "ecs:ListTagsForResource"],
+        write: ["ecs:CreateCluster", "ecs:TagResource", "ecs:UntagResource", "ecs:UpdateCluster"],
+        destroy: ["ecs:DeleteCluster"],
+        arn: (get2, t) => `arn:aws:ecs:${t.region}:${t.account}:cluster/${get2("name")}`
+      },
+      aws_ecs_cluster_capacity_providers: {
+        read: ["ecs:DescribeClusters"],
+        write: ["ecs:PutClusterCapacityProviders"],
+        destroy: ["ecs:PutClusterCapacityProviders"],
+        arn: (get2, t) => `arn:aws:ecs:${t.region}:${t.account}:cluster/${get2("cluster_name")}`
+      },
+      aws_ecs_task_definition: {
+        read: ["ecs:ListTagsForResource"],
+        write: ["ecs:TagResource", "ecs:UntagResource"],
+        destroy: [],
+        arn: (get2, t) => `arn:aws:ecs:${t.region}:${t.account}:task-definition/${get2("family")}:3`
+      },
+      aws_iam_role: {
+        read: ["iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"],
+        // PutRolePermissionsBoundary: roles created before the boundary existed get it on the next deploy.
+        write: [
+          "iam:CreateRole",
+          "iam:PutRolePermissionsBoundary",
+          "iam:TagRole",
+          "iam:UntagRole",
+          "iam:UpdateAssumeRolePolicy",
+          "iam:UpdateRole"
+        ],
+        destroy: ["iam:ListInstanceProfilesForRole", "iam:DeleteRole"],
+        arn: (get2, t) => `arn:aws:iam::${t.account}:role/${get2("name")}`,
+        context: (get2) => ({ "iam:PermissionsBoundary": get2("permissions_boundary") })
+      },
+      aws_iam_role_policy: {
+        read: ["iam:GetRolePolicy"],
+        write: ["iam:PutRolePolicy"],
+        destroy: ["iam:DeleteRolePolicy"],
+        arn: (get2, t) => `arn:aws:iam::${t.account}:role/${get2("role")}`
+      },
+      aws_security_group: {
+        read: [],
+        write: [
+          "ec2:CreateSecurityGroup",
+          "ec2:AuthorizeSecurityGroupEgress",
+          "ec2:RevokeSecurityGroupEgress",
+          "ec2:RevokeSecurityGroupIngress",
+          "ec2:CreateTags",
+          "ec2:DeleteTags"
+        ],
+        destroy: ["ec2:DeleteSecurityGroup"],
+        arn: ec2Arn("security-group", "sg-0123456789abcdef0")
+      },
+      aws_vpc: {
+        read: [],
+        write: ["ec2:CreateVpc", "ec2:ModifyVpcAttribute", "ec2:CreateTags", "ec2:DeleteTags"],
+        destroy: ["ec2:DeleteVpc"],
+        arn: ec2Arn("vpc", "vpc-0123456789abcdef0")
+      },
+      aws_subnet: {
+        read: [],
+        write: ["ec2:CreateSubnet", "ec2:ModifySubnetAttribute", "ec2:CreateTags", "ec2:DeleteTags"],
+        destroy: ["ec2:DeleteSubnet"],
+        arn: ec2Arn("subnet", "subnet-0123456789abcdef0")
+      },
+      aws_internet_gateway: {
+        read: [],
+        write: ["ec2:CreateInternetGateway", "ec2:AttachInternetGateway", "ec2:CreateTags", "ec2:DeleteTags"],
+        destroy: ["ec2:DetachInternetGateway", "ec2:DeleteInternetGateway"],
+        arn: ec2Arn("internet-gateway", "igw-0123456789abcdef0")
+      },
+      aws_route_table: {
+        read: [],
+        write: ["ec2:CreateRouteTable", "ec2:CreateRoute", "ec2:CreateTags", "ec2:DeleteTags"],
+        destroy: ["ec2:DeleteRoute", "ec2:DeleteRouteTable"],
+        arn: ec2Arn("route-table", "rtb-0123456789abcdef0")
+      },
+      aws_route_table_association: {
+        read: [],
+        write: ["ec2:AssociateRouteTable"],
+        destroy: ["ec2:DisassociateRouteTable"],
+        arn: ec2Arn("route-table", "rtb-0123456789abcdef0")
+      },
+      "data.aws_availability_zones": { read: [], write: [], destroy: [], arn: () => "*" },
+      "data.aws_vpc": { read: [], write: [], destroy: [], arn: () => "*" },
+      "data.aws_subnets": { read: [], write: [], destroy: [], arn: () => "*" }
+    };
+    TERRAFORM_UNSCOPED = {
+      read: [
+        check("ec2:DescribeVpcs", arn.star),
+        check(
+          "ec2:DescribeVpcAttribute",
+          (t) => `arn:aws:ec2:${t.region}:${t.account}:vpc/vpc-0123456789abcdef0`
+        ),
+        check("ec2:DescribeSubnets", arn.star),
+        check("ec2:DescribeSecurityGroups", arn.star),
+        check("ec2:DescribeRouteTables", arn.star),
+        check("ec2:DescribeInternetGateways", arn.star),
+        check("ec2:DescribeAvailabilityZones", arn.star),
+        check("ecs:DescribeTaskDefinition", arn.star),
+        check("logs:DescribeLogGroups", arn.star)
+      ],
+      write: [
+        check(
+          "ecs:RegisterTaskDefinition",
+          (t) => `arn:aws:ecs:${t.region}:${t.account}:task-definition/${t.taskFamily}:4`
+        ),
+        check("iam:PassRole", arn.taskRole, () => ({ "iam:PassedToService": "ecs-tasks.amazonaws.com" })),
+        check("iam:PassRole", arn.executionRole, () => ({ "iam:PassedToService": "ecs-tasks.amazonaws.com" }))
+      ],
+      destroy: [check("ecs:DeregisterTaskDefinition", arn.star)]
+    };
+  }
+});
+
+// lib/exit-codes.ts
+var init_exit_codes = __esm({
+  "lib/exit-codes.ts"() {
+    "use strict";
+  }
+});
+
+// lib/aws-errors.ts
+function nameAwsCalls(client) {
+  client.middlewareStack.add(
+    (next, ctx) => async (args) => {
+      try {
+        return await next(args);
+      } catch (e5) {
+        if (e5 && typeof e5 === "object" && ctx.commandName && !e5.$mfparCommand)
+          e5.$mfparCommand = ctx.commandName;
+        throw e5;
+      }
+    },
+    { step: "initialize", name: "mfparNameAwsCalls" }
+  );
+  return client;
+}
+function causes(e5) {
+  const out = [];
+  for (let x = e5; x instanceof Error && out.length < 8; x = x.cause)
+    out.push(x);
+  return out;
+}
+function ruleFor(err) {
+  const code = err.Code ?? err.code;
+  return AWS_ERROR_RULES.find(
+    (r5) => r5.names.includes(err.name) || code !== void 0 && r5.names.includes(code) || r5.names.includes("CredentialsProviderError") && /Could not load credentials from any providers/.test(err.message)
+  );
+}
+function awsCaller(message, env2) {
+  const assumed = /arn:aws[\w-]*:sts::(\d{12}):assumed-role\/([^/\s]+)\/([^\s]+)/.exec(message);
+  if (assumed) return `role ${assumed[2]} (account ${assumed[1]}, session ${assumed[3]})`;
+  const user = /arn:aws[\w-]*:iam::(\d{12}):user\/([^\s]+)/.exec(message);
+  if (user) return `user ${user[2]} (account ${user[1]})`;
+  if (env2.AWS_ROLE_ARN) return `role ${env2.AWS_ROLE_ARN}`;
+  if (env2.AWS_PROFILE) return `profile ${env2.AWS_PROFILE}`;
+  if (env2.AWS_ACCESS_KEY_ID && env2.GITHUB_ACTIONS === "true")
+    return "this job's role session (aws-actions/configure-aws-credentials)";
+  if (env2.AWS_ACCESS_KEY_ID) {
+    const k5 = env2.AWS_ACCESS_KEY_ID;
+    return `access key ${k5.slice(0, 4)}\u2026${k5.slice(-4)} (AWS_ACCESS_KEY_ID)`;
+  }
+  return "the default credential chain (no AWS_PROFILE, AWS_ROLE_ARN or AWS_ACCESS_KEY_ID set)";
+}
+function iamActionOf(command5) {
+  const row = AWS_CALLS.find((r5) => r5.command === command5);
+  return row?.uses[0]?.checks[0]?.action;
+}
+function describeAction(message, command5) {
+  const m3 = /not authorized to perform:? ([a-z0-9-]+:[A-Za-z0-9]+)(?: on resource:? (\S+?))?(?: because|\.?$|\s)/.exec(
+    message
+  );
+  if (m3) return m3[2] ? `${m3[1]} on ${m3[2]}` : m3[1];
+  if (!command5) return void 0;
+  const action = iamActionOf(command5);
+  return action ? `${action} (${command5.replace(/Command$/, "")})` : command5.replace(/Command$/, "");
+}
+function describeAwsError(e5, env2) {
+  const chain2 = causes(e5);
+  for (const err of chain2) {
+    const rule = ruleFor(err);
+    if (!rule) continue;
+    const command5 = chain2.find((c5) => c5.$mfparCommand)?.$mfparCommand;
+    const text = err.message.replace(/\s+/g, " ").trim();
+    const action = describeAction(text, command5);
+    const who = awsCaller(text, env2);
+    const name = rule.names.includes(err.name) ? err.name : rule.names[0];
+    const what = action ? `${who}, calling ${action}` : who;
+    return {
+      exitCode: rule.exitCode,
+      name,
+      message: `${rule.problem}: ${what}. Fix: ${rule.fix}. (AWS: ${name}: ${text})`
+    };
+  }
+  return void 0;
+}
+function failureMessage(e5, env2) {
+  const aws = describeAwsError(e5, env2);
+  if (aws) return aws.message;
+  return e5 instanceof Error ? e5.message : String(e5);
+}
+var AWS_ERROR_RULES;
+var init_aws_errors = __esm({
+  "lib/aws-errors.ts"() {
+    "use strict";
+    init_aws_calls();
+    init_exit_codes();
+    AWS_ERROR_RULES = [
+      {
+        names: ["ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"],
+        exitCode: 5 /* Credentials */,
+        problem: "the AWS session has expired",
+        fix: "renew it (`aws sso login --profile <p>`), or re-run the workflow job: its OIDC session lasts role-duration-seconds"
+      },
+      {
+        names: ["InvalidClientTokenId", "UnrecognizedClientException", "InvalidAccessKeyId", "InvalidToken"],
+        exitCode: 5 /* Credentials */,
+        problem: "AWS does not recognize the credentials",
+        fix: "check AWS_PROFILE or the access key (deleted or from another partition?); in a workflow, the role-to-assume variable"
+      },
+      {
+        names: ["SignatureDoesNotMatch", "IncompleteSignature", "InvalidSignatureException"],
+        exitCode: 5 /* Credentials */,
+        problem: "AWS rejected the request signature",
+        fix: "the secret key does not belong to the key id, or this machine's clock is off: check the credentials and the time sync"
+      },
+      {
+        names: ["CredentialsProviderError"],
+        exitCode: 5 /* Credentials */,
+        problem: "no AWS credentials were found",
+        fix: "set AWS_PROFILE (after `aws configure sso` / `aws sso login`); in a workflow, run aws-actions/configure-aws-credentials before this step"
+      },
+      {
+        names: ["AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"],
+        exitCode: 6 /* AccessDenied */,
+        problem: "AWS denied the call",
+        fix: "run this step with the role meant for it (docs/operations.md, Roles), or grant the action in lib/infra/iam.ts and have an administrator re-apply mfpar-bootstrap"
+      }
+    ];
+  }
+});
+
+// lib/concurrency.ts
+async function mapLimit(items, limit, fn) {
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new RangeError(`mapLimit: limit must be a positive integer, got ${limit}`);
+  }
+  const list2 = Array.isArray(items) ? items : [...items];
+  const results = new Array(list2.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < list2.length) {
+      const i5 = next++;
+      try {
+        results[i5] = await fn(list2[i5], i5);
+      } catch (e5) {
+        failed = true;
+        throw e5;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, list2.length) }, worker));
+  return results;
+}
+var init_concurrency = __esm({
+  "lib/concurrency.ts"() {
+    "use strict";
+  }
+});
+
 // node_modules/yaml/dist/nodes/identity.js
 var require_identity = __commonJS({
   "node_modules/yaml/dist/nodes/identity.js"(exports) {
@@ -7378,6 +8358,238 @@ var require_dist = __commonJS({
   }
 });
 
+// lib/store/types.ts
+function assertValidKey(key, kind = "key") {
+  if (typeof key !== "string") throw new StoreKeyError(String(key), "not a string");
+  if (key === "") {
+    if (kind === "prefix") return;
+    throw new StoreKeyError(key, "empty");
+  }
+  if (key.startsWith("/") || /^[A-Za-z]:/.test(key))
+    throw new StoreKeyError(key, "absolute paths are not keys");
+  if (key.includes("\\")) throw new StoreKeyError(key, 'backslashes are not allowed, use "/"');
+  if (key.includes("\0")) throw new StoreKeyError(key, "NUL characters are not allowed");
+  const segments = key.split("/");
+  const last = segments.length - 1;
+  for (const [i5, seg] of segments.entries()) {
+    if (kind === "prefix" && i5 === last) break;
+    if (seg === "..") throw new StoreKeyError(key, '".." segments are not allowed');
+    if (seg === ".") throw new StoreKeyError(key, '"." segments are not allowed');
+    if (seg === "" && i5 !== last) throw new StoreKeyError(key, 'empty path segments ("//") are not allowed');
+  }
+  if (kind === "key" && key.endsWith("/")) throw new StoreKeyError(key, 'an object key cannot end with "/"');
+}
+var StoreKeyError;
+var init_types = __esm({
+  "lib/store/types.ts"() {
+    "use strict";
+    StoreKeyError = class extends Error {
+      constructor(key, reason) {
+        super(
+          `Invalid store key ${JSON.stringify(key)}: ${reason}. Keys are relative paths with "/" separators, e.g. "base/resultados/7/_SUCCESS.json".`
+        );
+        this.key = key;
+        this.reason = reason;
+      }
+      key;
+      reason;
+      name = "StoreKeyError";
+    };
+  }
+});
+
+// lib/store/local.ts
+import { randomBytes } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { copyFile, mkdir, open as open2, readdir as readdir2, readFile as readFile2, rename, rm, rmdir, stat as stat2, unlink } from "node:fs/promises";
+import { basename as basename2, dirname as dirname2, join as join2, resolve as resolve2, sep } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { pathToFileURL } from "node:url";
+async function writeAtomic(path6, write) {
+  const dir = dirname2(path6);
+  for (let attempt = 1; ; attempt++) {
+    const tmp = join2(dir, `${TMP_PREFIX}${randomBytes(6).toString("hex")}-${basename2(path6)}`);
+    try {
+      await mkdir(dir, { recursive: true });
+      await write(tmp);
+      await rename(tmp, path6);
+      return;
+    } catch (e5) {
+      await unlink(tmp).catch(() => {
+      });
+      if (attempt < 3 && isMissing(e5) && !await stat2(dir).catch(() => void 0)) continue;
+      throw e5;
+    }
+  }
+}
+function isMissing(e5) {
+  const code = e5?.code;
+  return code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR";
+}
+var TMP_PREFIX, LocalStore;
+var init_local = __esm({
+  "lib/store/local.ts"() {
+    "use strict";
+    init_concurrency();
+    init_types();
+    TMP_PREFIX = ".mfpar-tmp-";
+    LocalStore = class {
+      root;
+      url;
+      /** @param root the store's directory (created on first write); relative paths resolve against the cwd. */
+      constructor(root5) {
+        this.root = resolve2(root5);
+        this.url = pathToFileURL(this.root + sep).href;
+      }
+      async put(key, body, _opts) {
+        const path6 = this.pathOf(key);
+        await writeAtomic(path6, async (tmp) => {
+          if (body instanceof Readable) await pipeline(body, createWriteStream(tmp, { flags: "wx" }));
+          else {
+            const fh = await open2(tmp, "wx");
+            try {
+              await fh.writeFile(body);
+            } finally {
+              await fh.close();
+            }
+          }
+        });
+      }
+      async putFile(key, path6, _opts) {
+        const target = this.pathOf(key);
+        await writeAtomic(target, (tmp) => copyFile(path6, tmp));
+      }
+      async get(key) {
+        const path6 = this.pathOf(key);
+        try {
+          return new Uint8Array(await readFile2(path6));
+        } catch (e5) {
+          if (isMissing(e5)) return void 0;
+          throw e5;
+        }
+      }
+      async getFile(key, path6) {
+        const source = this.pathOf(key);
+        if (!await this.head(key)) return false;
+        try {
+          await writeAtomic(resolve2(path6), (tmp) => copyFile(source, tmp));
+          return true;
+        } catch (e5) {
+          if (isMissing(e5) && !await this.head(key)) return false;
+          throw e5;
+        }
+      }
+      async head(key) {
+        const path6 = this.pathOf(key);
+        try {
+          const st = await stat2(path6);
+          if (!st.isFile()) return void 0;
+          return { key, size: st.size, lastModified: st.mtime };
+        } catch (e5) {
+          if (isMissing(e5)) return void 0;
+          throw e5;
+        }
+      }
+      async *list(prefix) {
+        assertValidKey(prefix, "prefix");
+        const dirKey = prefix.slice(0, prefix.lastIndexOf("/") + 1);
+        yield* this.walk(dirKey, prefix);
+      }
+      async *listPrefixes(prefix) {
+        assertValidKey(prefix, "prefix");
+        if (prefix !== "" && !prefix.endsWith("/")) {
+          throw new StoreKeyError(prefix, 'listPrefixes needs a prefix that is empty or ends with "/"');
+        }
+        for (const { key, isDir } of await this.entries(prefix)) {
+          if (isDir && await this.hasObjects(`${key}/`)) yield `${key}/`;
+        }
+      }
+      async copy(from, to) {
+        const source = this.pathOf(from);
+        const target = this.pathOf(to);
+        try {
+          await writeAtomic(target, (tmp) => copyFile(source, tmp));
+          return true;
+        } catch (e5) {
+          if (isMissing(e5) && !await this.head(from)) return false;
+          throw e5;
+        }
+      }
+      async delete(keys) {
+        const paths = keys.map((k5) => this.pathOf(k5));
+        await mapLimit(paths, 16, (p3) => rm(p3, { force: true }));
+        const dirs = new Set(paths.map((p3) => dirname2(p3)));
+        for (const dir of [...dirs].sort((a5, b5) => b5.length - a5.length)) await this.pruneEmpty(dir);
+      }
+      /** The file for `key`, after checking the key. */
+      pathOf(key) {
+        assertValidKey(key);
+        if (key.split("/").some((seg) => seg.startsWith(TMP_PREFIX))) {
+          throw new StoreKeyError(key, `names starting with "${TMP_PREFIX}" are reserved for in-flight writes`);
+        }
+        return join2(this.root, ...key.split("/"));
+      }
+      async *walk(dirKey, prefix) {
+        for (const { key, isDir, path: path6 } of await this.entries(dirKey)) {
+          if (isDir) {
+            const sub = `${key}/`;
+            if (sub.startsWith(prefix) || prefix.startsWith(sub)) yield* this.walk(sub, prefix);
+          } else if (key.startsWith(prefix)) {
+            try {
+              const st = await stat2(path6);
+              yield { key, size: st.size, lastModified: st.mtime };
+            } catch (e5) {
+              if (!isMissing(e5)) throw e5;
+            }
+          }
+        }
+      }
+      async hasObjects(dirKey) {
+        for await (const _ of this.walk(dirKey, dirKey)) return true;
+        return false;
+      }
+      /**
+       * The entries of one directory, sorted so that walking them yields keys in UTF-8 byte order: a directory
+       * sorts as `name/`, because every key inside it starts with that.
+       */
+      async entries(dirKey) {
+        const dir = dirKey === "" ? this.root : join2(this.root, ...dirKey.slice(0, -1).split("/"));
+        let dirents;
+        try {
+          dirents = await readdir2(dir, { withFileTypes: true });
+        } catch (e5) {
+          if (isMissing(e5)) return [];
+          throw e5;
+        }
+        const out = [];
+        for (const d5 of dirents) {
+          if (d5.name.startsWith(TMP_PREFIX)) continue;
+          const path6 = join2(dir, d5.name);
+          let isDir = d5.isDirectory();
+          if (d5.isSymbolicLink()) {
+            const st = await stat2(path6).catch(() => void 0);
+            if (!st) continue;
+            isDir = st.isDirectory();
+          } else if (!isDir && !d5.isFile()) continue;
+          out.push({ key: dirKey + d5.name, isDir, path: path6, sortKey: Buffer.from(isDir ? `${d5.name}/` : d5.name) });
+        }
+        out.sort((a5, b5) => Buffer.compare(a5.sortKey, b5.sortKey));
+        return out;
+      }
+      async pruneEmpty(dir) {
+        for (let d5 = dir; d5.length > this.root.length && d5.startsWith(this.root + sep); d5 = dirname2(d5)) {
+          try {
+            await rmdir(d5);
+          } catch {
+            return;
+          }
+        }
+      }
+    };
+  }
+});
+
 // node_modules/@aws-sdk/checksums/dist-es/submodules/flexible-checksums/constants.js
 var RequestChecksumCalculation, DEFAULT_REQUEST_CHECKSUM_CALCULATION, ResponseChecksumValidation, DEFAULT_RESPONSE_CHECKSUM_VALIDATION, ChecksumAlgorithm, ChecksumLocation, DEFAULT_CHECKSUM_ALGORITHM;
 var init_constants = __esm({
@@ -9110,7 +10322,7 @@ var init_numberSelector = __esm({
 
 // node_modules/@smithy/core/dist-es/submodules/config/util-config-provider/types.js
 var SelectorType2;
-var init_types = __esm({
+var init_types2 = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/util-config-provider/types.js"() {
     (function(SelectorType3) {
       SelectorType3["ENV"] = "env";
@@ -9540,7 +10752,7 @@ var ENV_USE_DUALSTACK_ENDPOINT, CONFIG_USE_DUALSTACK_ENDPOINT, DEFAULT_USE_DUALS
 var init_NodeUseDualstackEndpointConfigOptions = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/config-resolver/endpointsConfig/NodeUseDualstackEndpointConfigOptions.js"() {
     init_booleanSelector();
-    init_types();
+    init_types2();
     ENV_USE_DUALSTACK_ENDPOINT = "AWS_USE_DUALSTACK_ENDPOINT";
     CONFIG_USE_DUALSTACK_ENDPOINT = "use_dualstack_endpoint";
     DEFAULT_USE_DUALSTACK_ENDPOINT = false;
@@ -9562,7 +10774,7 @@ var ENV_USE_FIPS_ENDPOINT, CONFIG_USE_FIPS_ENDPOINT, DEFAULT_USE_FIPS_ENDPOINT, 
 var init_NodeUseFipsEndpointConfigOptions = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/config-resolver/endpointsConfig/NodeUseFipsEndpointConfigOptions.js"() {
     init_booleanSelector();
-    init_types();
+    init_types2();
     ENV_USE_FIPS_ENDPOINT = "AWS_USE_FIPS_ENDPOINT";
     CONFIG_USE_FIPS_ENDPOINT = "use_fips_endpoint";
     DEFAULT_USE_FIPS_ENDPOINT = false;
@@ -12264,7 +13476,7 @@ var init_config2 = __esm({
     init_memoize();
     init_booleanSelector();
     init_numberSelector();
-    init_types();
+    init_types2();
     init_getHomeDir();
     init_getProfileName();
     init_getSSOTokenFilepath();
@@ -12755,7 +13967,7 @@ var init_EndpointError = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/types/index.js
-var init_types2 = __esm({
+var init_types3 = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/types/index.js"() {
     init_EndpointError();
   }
@@ -12829,7 +14041,7 @@ var init_coalesce = __esm({
 var getAttrPathList;
 var init_getAttrPathList = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/lib/getAttrPathList.js"() {
-    init_types2();
+    init_types3();
     getAttrPathList = (path6) => {
       const parts = path6.split(".");
       const pathList = [];
@@ -12860,7 +14072,7 @@ var init_getAttrPathList = __esm({
 var getAttr;
 var init_getAttr = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/lib/getAttr.js"() {
-    init_types2();
+    init_types3();
     init_getAttrPathList();
     getAttr = (value, path6) => getAttrPathList(path6).reduce((acc, index) => {
       if (typeof acc !== "object") {
@@ -13106,7 +14318,7 @@ var init_getReferenceValue = __esm({
 var evaluateExpression, callFunction, group;
 var init_evaluateExpression = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/utils/evaluateExpression.js"() {
-    init_types2();
+    init_types3();
     init_customEndpointFunctions();
     init_endpointFunctions();
     init_evaluateTemplate();
@@ -13164,7 +14376,7 @@ var evaluateCondition;
 var init_evaluateCondition = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/utils/evaluateCondition.js"() {
     init_debug();
-    init_types2();
+    init_types3();
     init_callFunction();
     evaluateCondition = (condition, options) => {
       const { assign } = condition;
@@ -13186,7 +14398,7 @@ var init_evaluateCondition = __esm({
 var getEndpointHeaders;
 var init_getEndpointHeaders = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/utils/getEndpointHeaders.js"() {
-    init_types2();
+    init_types3();
     init_evaluateExpression();
     getEndpointHeaders = (headers, options) => Object.entries(headers ?? {}).reduce((acc, [headerKey, headerVal]) => {
       acc[headerKey] = headerVal.map((headerValEntry) => {
@@ -13205,7 +14417,7 @@ var init_getEndpointHeaders = __esm({
 var getEndpointProperties, getEndpointProperty, group2;
 var init_getEndpointProperties = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/utils/getEndpointProperties.js"() {
-    init_types2();
+    init_types3();
     init_evaluateTemplate();
     getEndpointProperties = (properties, options) => Object.entries(properties).reduce((acc, [propertyKey, propertyVal]) => {
       acc[propertyKey] = group2.getEndpointProperty(propertyVal, options);
@@ -13240,7 +14452,7 @@ var init_getEndpointProperties = __esm({
 var getEndpointUrl;
 var init_getEndpointUrl = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/utils/getEndpointUrl.js"() {
-    init_types2();
+    init_types3();
     init_evaluateExpression();
     getEndpointUrl = (endpointUrl, options) => {
       const expression = evaluateExpression(endpointUrl, "Endpoint URL", options);
@@ -13261,7 +14473,7 @@ var init_getEndpointUrl = __esm({
 var RESULT, decideEndpoint;
 var init_decideEndpoint = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/decideEndpoint.js"() {
-    init_types2();
+    init_types3();
     init_evaluateCondition();
     init_evaluateExpression();
     init_getEndpointHeaders();
@@ -13376,7 +14588,7 @@ var init_evaluateEndpointRule = __esm({
 var evaluateErrorRule;
 var init_evaluateErrorRule = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/utils/evaluateErrorRule.js"() {
-    init_types2();
+    init_types3();
     init_evaluateConditions();
     init_evaluateExpression();
     evaluateErrorRule = (errorRule, options) => {
@@ -13398,7 +14610,7 @@ var init_evaluateErrorRule = __esm({
 var evaluateRules, evaluateTreeRule, group3;
 var init_evaluateRules = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/utils/evaluateRules.js"() {
-    init_types2();
+    init_types3();
     init_evaluateConditions();
     init_evaluateEndpointRule();
     init_evaluateErrorRule();
@@ -13451,7 +14663,7 @@ var init_resolveEndpoint = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/resolveEndpoint.js"() {
     init_transport();
     init_debug();
-    init_types2();
+    init_types3();
     init_utils();
     resolveEndpoint = (ruleSetObject, options) => {
       const { endpointParams, logger: logger2 } = options;
@@ -13531,7 +14743,7 @@ var init_endpoints = __esm({
     init_transport();
     init_customEndpointFunctions();
     init_resolveEndpoint();
-    init_types2();
+    init_types3();
     init_getEndpointFromInstructions();
     init_toEndpointV12();
     init_getEndpointPlugin();
@@ -24815,7 +26027,7 @@ var init_crc = __esm({
 
 // node_modules/@aws-sdk/checksums/dist-es/submodules/flexible-checksums/types.js
 var CLIENT_SUPPORTED_ALGORITHMS, PRIORITY_ORDER_ALGORITHMS;
-var init_types3 = __esm({
+var init_types4 = __esm({
   "node_modules/@aws-sdk/checksums/dist-es/submodules/flexible-checksums/types.js"() {
     init_constants();
     CLIENT_SUPPORTED_ALGORITHMS = [
@@ -24841,7 +26053,7 @@ var init_selectChecksumAlgorithmFunction = __esm({
   "node_modules/@aws-sdk/checksums/dist-es/submodules/flexible-checksums/selectChecksumAlgorithmFunction.js"() {
     init_crc();
     init_constants();
-    init_types3();
+    init_types4();
     selectChecksumAlgorithmFunction = (checksumAlgorithm, config2) => {
       const { checksumAlgorithms = {} } = config2;
       switch (checksumAlgorithm) {
@@ -25050,7 +26262,7 @@ var init_flexibleChecksumsInputMiddleware = __esm({
 var getChecksumAlgorithmListForResponse;
 var init_getChecksumAlgorithmListForResponse = __esm({
   "node_modules/@aws-sdk/checksums/dist-es/submodules/flexible-checksums/getChecksumAlgorithmListForResponse.js"() {
-    init_types3();
+    init_types4();
     getChecksumAlgorithmListForResponse = (responseAlgorithms = []) => {
       const validChecksumAlgorithms = [];
       let i5 = PRIORITY_ORDER_ALGORITHMS.length;
@@ -46891,6 +48103,240 @@ to input.params.ContentLength in bytes.
   }
 });
 
+// lib/store/s3.ts
+var s3_exports2 = {};
+__export(s3_exports2, {
+  MULTIPART_PART_SIZE: () => MULTIPART_PART_SIZE,
+  MULTIPART_QUEUE_SIZE: () => MULTIPART_QUEUE_SIZE,
+  S3Store: () => S3Store,
+  S3_MAX_ATTEMPTS: () => S3_MAX_ATTEMPTS,
+  S3_PAGE_SIZE: () => S3_PAGE_SIZE,
+  createS3Client: () => createS3Client
+});
+import { createReadStream as createReadStream2, createWriteStream as createWriteStream2 } from "node:fs";
+import { readFile as readFile5, stat as stat3 } from "node:fs/promises";
+import { resolve as resolve3 } from "node:path";
+import { Readable as Readable9 } from "node:stream";
+import { pipeline as pipeline2 } from "node:stream/promises";
+function createS3Client(overrides = {}, env2 = process.env) {
+  const endpoint = overrides.endpoint ?? env2.AWS_ENDPOINT_URL_S3 ?? env2.AWS_ENDPOINT_URL;
+  const region = env2.MFPAR_STORE_REGION;
+  const {
+    AWS_ACCESS_KEY_ID: accessKeyId,
+    AWS_SECRET_ACCESS_KEY: secretAccessKey,
+    AWS_SESSION_TOKEN: sessionToken
+  } = env2;
+  return nameAwsCalls(
+    new import_client_s3.S3Client({
+      ...region ? { region } : {},
+      ...accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey, ...sessionToken ? { sessionToken } : {} } } : {},
+      followRegionRedirects: true,
+      retryMode: "standard",
+      maxAttempts: S3_MAX_ATTEMPTS,
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+      ...endpoint ? { endpoint, forcePathStyle: true } : {},
+      ...overrides
+    })
+  );
+}
+function taggingOf(opts) {
+  return opts?.tags ? { Tagging: new URLSearchParams(opts.tags).toString() } : {};
+}
+function isNotFound(e5) {
+  const err = e5;
+  if (err?.name === "NoSuchBucket" || err?.Code === "NoSuchBucket") return false;
+  return err?.name === "NoSuchKey" || err?.name === "NotFound" || err?.Code === "NoSuchKey" || err?.$metadata?.httpStatusCode === 404;
+}
+var import_client_s3, import_lib_storage, MULTIPART_PART_SIZE, MULTIPART_QUEUE_SIZE, S3_PAGE_SIZE, S3_MAX_ATTEMPTS, S3Store;
+var init_s33 = __esm({
+  "lib/store/s3.ts"() {
+    "use strict";
+    import_client_s3 = __toESM(require_dist_cjs16(), 1);
+    import_lib_storage = __toESM(require_dist_cjs17(), 1);
+    init_aws_errors();
+    init_concurrency();
+    init_local();
+    init_types();
+    MULTIPART_PART_SIZE = 8 * 1024 * 1024;
+    MULTIPART_QUEUE_SIZE = 4;
+    S3_PAGE_SIZE = 1e3;
+    S3_MAX_ATTEMPTS = 5;
+    S3Store = class {
+      client;
+      bucket;
+      /** The root prefix inside the bucket: `""` or ending with `/`. */
+      prefix;
+      url;
+      constructor(opts) {
+        this.client = opts.client;
+        this.bucket = opts.bucket;
+        const p3 = opts.prefix?.replace(/^\/+/, "") ?? "";
+        this.prefix = p3 === "" || p3.endsWith("/") ? p3 : `${p3}/`;
+        if (this.prefix) assertValidKey(this.prefix, "prefix");
+        this.url = `s3://${this.bucket}/${this.prefix}`;
+      }
+      async put(key, body, opts) {
+        const Key = this.keyOf(key);
+        if (body instanceof Readable9) {
+          await this.upload(Key, body, opts);
+          return;
+        }
+        await this.client.send(
+          new import_client_s3.PutObjectCommand({
+            Bucket: this.bucket,
+            Key,
+            Body: body,
+            ContentType: opts?.contentType,
+            ...taggingOf(opts)
+          })
+        );
+      }
+      async putFile(key, path6, opts) {
+        const Key = this.keyOf(key);
+        const { size } = await stat3(path6);
+        if (size < MULTIPART_PART_SIZE) {
+          await this.client.send(
+            new import_client_s3.PutObjectCommand({
+              Bucket: this.bucket,
+              Key,
+              Body: await readFile5(path6),
+              ContentType: opts?.contentType,
+              ...taggingOf(opts)
+            })
+          );
+          return;
+        }
+        await this.upload(Key, createReadStream2(path6), opts);
+      }
+      async get(key) {
+        const Key = this.keyOf(key);
+        try {
+          const out = await this.client.send(new import_client_s3.GetObjectCommand({ Bucket: this.bucket, Key }));
+          return await out.Body.transformToByteArray();
+        } catch (e5) {
+          if (isNotFound(e5)) return void 0;
+          throw e5;
+        }
+      }
+      async getFile(key, path6) {
+        const Key = this.keyOf(key);
+        let body;
+        try {
+          const out = await this.client.send(new import_client_s3.GetObjectCommand({ Bucket: this.bucket, Key }));
+          body = out.Body;
+        } catch (e5) {
+          if (isNotFound(e5)) return false;
+          throw e5;
+        }
+        await writeAtomic(resolve3(path6), (tmp) => pipeline2(body, createWriteStream2(tmp, { flags: "wx" })));
+        return true;
+      }
+      async head(key) {
+        const Key = this.keyOf(key);
+        try {
+          const out = await this.client.send(new import_client_s3.HeadObjectCommand({ Bucket: this.bucket, Key }));
+          return { key, size: out.ContentLength ?? 0, lastModified: out.LastModified, etag: out.ETag };
+        } catch (e5) {
+          if (isNotFound(e5)) return void 0;
+          throw e5;
+        }
+      }
+      async *list(prefix) {
+        assertValidKey(prefix, "prefix");
+        let ContinuationToken;
+        do {
+          const page = await this.client.send(
+            new import_client_s3.ListObjectsV2Command({
+              Bucket: this.bucket,
+              Prefix: this.prefix + prefix,
+              MaxKeys: S3_PAGE_SIZE,
+              ContinuationToken
+            })
+          );
+          for (const o3 of page.Contents ?? []) {
+            yield {
+              key: o3.Key.slice(this.prefix.length),
+              size: o3.Size ?? 0,
+              lastModified: o3.LastModified,
+              etag: o3.ETag
+            };
+          }
+          ContinuationToken = page.IsTruncated ? page.NextContinuationToken : void 0;
+        } while (ContinuationToken);
+      }
+      async *listPrefixes(prefix) {
+        assertValidKey(prefix, "prefix");
+        if (prefix !== "" && !prefix.endsWith("/")) {
+          throw new StoreKeyError(prefix, 'listPrefixes needs a prefix that is empty or ends with "/"');
+        }
+        let ContinuationToken;
+        do {
+          const page = await this.client.send(
+            new import_client_s3.ListObjectsV2Command({
+              Bucket: this.bucket,
+              Prefix: this.prefix + prefix,
+              Delimiter: "/",
+              MaxKeys: S3_PAGE_SIZE,
+              ContinuationToken
+            })
+          );
+          for (const p3 of page.CommonPrefixes ?? []) yield p3.Prefix.slice(this.prefix.length);
+          ContinuationToken = page.IsTruncated ? page.NextContinuationToken : void 0;
+        } while (ContinuationToken);
+      }
+      async copy(from, to) {
+        const source = this.keyOf(from);
+        const Key = this.keyOf(to);
+        try {
+          await this.client.send(
+            new import_client_s3.CopyObjectCommand({
+              Bucket: this.bucket,
+              Key,
+              CopySource: `${this.bucket}/${source.split("/").map(encodeURIComponent).join("/")}`
+            })
+          );
+          return true;
+        } catch (e5) {
+          if (isNotFound(e5)) return false;
+          throw e5;
+        }
+      }
+      async delete(keys) {
+        const objects = keys.map((k5) => ({ Key: this.keyOf(k5) }));
+        const chunks = [];
+        for (let i5 = 0; i5 < objects.length; i5 += S3_PAGE_SIZE) chunks.push(objects.slice(i5, i5 + S3_PAGE_SIZE));
+        await mapLimit(chunks, 4, async (Objects) => {
+          const out = await this.client.send(
+            new import_client_s3.DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects, Quiet: true } })
+          );
+          const errors = (out.Errors ?? []).filter((e5) => e5.Code !== "NoSuchKey");
+          if (errors.length > 0) {
+            const shown = errors.slice(0, 5).map((e5) => `${e5.Key}: ${e5.Code} ${e5.Message ?? ""}`.trim());
+            throw new Error(
+              `Could not delete ${errors.length} of ${Objects.length} objects in ${this.url}: ${shown.join("; ")}` + (errors.length > shown.length ? "; ..." : "")
+            );
+          }
+        });
+      }
+      /** The full S3 key for a store key, after checking it. */
+      keyOf(key) {
+        assertValidKey(key);
+        return this.prefix + key;
+      }
+      async upload(Key, Body, opts) {
+        await new import_lib_storage.Upload({
+          client: this.client,
+          params: { Bucket: this.bucket, Key, Body, ContentType: opts?.contentType },
+          ...opts?.tags ? { tags: Object.entries(opts.tags).map(([k5, v]) => ({ Key: k5, Value: v })) } : {},
+          partSize: MULTIPART_PART_SIZE,
+          queueSize: MULTIPART_QUEUE_SIZE
+        }).done();
+      }
+    };
+  }
+});
+
 // node_modules/tunnel/lib/tunnel.js
 var require_tunnel = __commonJS({
   "node_modules/tunnel/lib/tunnel.js"(exports) {
@@ -66006,937 +67452,8 @@ var require_undici = __commonJS({
 });
 
 // actions/open-batches/run.ts
+init_aws_errors();
 import { resolve as resolve6 } from "node:path";
-
-// lib/aws-calls.ts
-var s3 = (bucket, key) => `arn:aws:s3:::${bucket}${key === void 0 ? "" : `/${key}`}`;
-var arn = {
-  bucket: (t) => s3(t.bucket),
-  marker: (t) => s3(t.bucket, `${t.scenario}/resultados/17/_SUCCESS.json`),
-  failedMarker: (t) => s3(t.bucket, `${t.scenario}/resultados/17/_FAILED.json`),
-  output: (t) => s3(t.bucket, `${t.scenario}/resultados/17/${t.project}.hds`),
-  failedAttemptLog: (t) => s3(t.bucket, `${t.scenario}/resultados/17/attempts/2/agent.log`),
-  batchRecord: (t) => s3(t.bucket, `${t.scenario}/batches/20261202T0930Z-a1b2.json`),
-  summary: (t) => s3(t.bucket, `${t.scenario}/summary/report.html`),
-  anyResult: (t) => s3(t.bucket, `${t.scenario}/resultados/17/model.lst`),
-  stateBucket: (t) => s3(t.stateBucket),
-  state: (t) => s3(t.stateBucket, `mfpar/${t.stack}.tfstate`),
-  backupBucket: (t) => s3(t.backup.bucket),
-  backupObject: (t) => s3(t.backup.bucket, `${t.backup.prefix}${t.project}/buckets/${t.bucket}/${t.scenario}/x.hds`),
-  modelBucket: (t) => s3(t.modelSource.bucket),
-  modelObject: (t) => s3(t.modelSource.bucket, `${t.modelSource.prefix}${t.project}/model/m.nam`),
-  cluster: (t) => `arn:aws:ecs:${t.region}:${t.account}:cluster/${t.cluster}`,
-  task: (t) => `arn:aws:ecs:${t.region}:${t.account}:task/${t.cluster}/0123456789abcdef0123456789abcdef`,
-  taskDefinition: (t) => `arn:aws:ecs:${t.region}:${t.account}:task-definition/${t.taskFamily}:3`,
-  taskRole: (t) => `arn:aws:iam::${t.account}:role/agente-${t.project}-${t.region}-task`,
-  executionRole: (t) => `arn:aws:iam::${t.account}:role/agente-${t.project}-${t.region}-exec`,
-  repository: (t) => `arn:aws:ecr:${t.region}:${t.account}:repository/${t.repository}`,
-  allRepositories: (t) => `arn:aws:ecr:${t.region}:${t.account}:repository/*`,
-  logGroup: (t) => `arn:aws:logs:${t.region}:${t.account}:log-group:${t.logGroup}`,
-  logStream: (t) => `arn:aws:logs:${t.region}:${t.account}:log-group:${t.logGroup}:log-stream:agente/${t.project}/0123abcd`,
-  /** ListTasks is authorized against the cluster's container instances (none on Fargate) plus ecs:cluster. */
-  containerInstances: (t) => `arn:aws:ecs:${t.region}:${t.account}:container-instance/${t.cluster}/*`,
-  fargateQuota: (t) => `arn:aws:servicequotas:${t.region}:${t.account}:fargate/L-3032A538`,
-  star: () => "*"
-};
-var check = (action, resource, context) => context ? { action, resource, context } : { action, resource };
-var inCluster = (t) => ({ "ecs:cluster": arn.cluster(t) });
-var AWS_CALLS = [
-  // S3: results store (lib/store/s3.ts), close-out (lib/closeout/{buckets,target,inventory}.ts)
-  {
-    client: "@aws-sdk/client-s3",
-    command: "GetObjectCommand",
-    uses: [
-      {
-        roles: ["plan"],
-        why: "launch preview (mfpar launch --dry-run): batch records and markers via the store",
-        checks: [check("s3:GetObject", arn.batchRecord), check("s3:GetObject", arn.marker)]
-      },
-      {
-        roles: ["run"],
-        why: "launch and status read batch records, markers and observation files to aggregate",
-        checks: [
-          check("s3:GetObject", arn.batchRecord),
-          check("s3:GetObject", arn.marker),
-          check("s3:GetObject", arn.output)
-        ]
-      },
-      {
-        roles: ["close-out"],
-        why: "backup copies every object version; the S3 backup target is read back to verify",
-        checks: [
-          check("s3:GetObject", arn.output),
-          check("s3:GetObjectVersion", arn.output),
-          check("s3:GetObject", arn.backupObject)
-        ]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-s3",
-    command: "HeadObjectCommand",
-    uses: [
-      {
-        roles: ["plan", "run", "task"],
-        why: "store.head: is a marker there (the agent: is this ID done). s3:GetObject; a missing key answers 404 only with s3:ListBucket (403 without)",
-        checks: [check("s3:GetObject", arn.marker), check("s3:ListBucket", arn.bucket)]
-      },
-      {
-        roles: ["close-out"],
-        why: "the S3 backup target: is a file already backed up",
-        checks: [check("s3:GetObject", arn.backupObject)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-s3",
-    command: "ListObjectsV2Command",
-    uses: [
-      {
-        roles: ["plan", "run"],
-        why: "store.list / listPrefixes over the results bucket (markers, batches)",
-        checks: [check("s3:ListBucket", arn.bucket, (t) => ({ "s3:prefix": `${t.scenario}/` }))]
-      },
-      {
-        roles: ["close-out"],
-        why: "an unversioned bucket's listing; the backup target's listing",
-        checks: [
-          check("s3:ListBucket", arn.bucket),
-          check("s3:ListBucket", arn.backupBucket, (t) => ({ "s3:prefix": t.backup.prefix }))
-        ]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-s3",
-    command: "PutObjectCommand",
-    uses: [
-      {
-        roles: ["run"],
-        why: "batch records (launch) and summaries (status, aggregate)",
-        checks: [check("s3:PutObject", arn.batchRecord), check("s3:PutObject", arn.summary)]
-      },
-      {
-        roles: ["task"],
-        why: "the agent's outputs, log and marker (written last)",
-        checks: [check("s3:PutObject", arn.output), check("s3:PutObject", arn.marker)]
-      },
-      {
-        roles: ["task"],
-        why: "a failed attempt's logs go up tagged (x-amz-tagging) for the lifecycle rule of logs.failedAttemptsDays",
-        checks: [
-          check("s3:PutObject", arn.failedAttemptLog),
-          check("s3:PutObjectTagging", arn.failedAttemptLog)
-        ]
-      },
-      {
-        roles: ["close-out"],
-        why: "the S3 backup target: files, manifest, receipt",
-        checks: [check("s3:PutObject", arn.backupObject)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/lib-storage",
-    command: "Upload",
-    uses: [
-      {
-        roles: ["task"],
-        why: "large outputs (multipart): store.putFile",
-        checks: [
-          check("s3:PutObject", arn.output),
-          check("s3:AbortMultipartUpload", arn.output),
-          check("s3:ListMultipartUploadParts", arn.output)
-        ]
-      },
-      {
-        roles: ["run"],
-        why: "large summary files (store.putFile in aggregate)",
-        checks: [check("s3:PutObject", arn.summary), check("s3:AbortMultipartUpload", arn.summary)]
-      },
-      {
-        roles: ["close-out"],
-        why: "large backups to the S3 target",
-        checks: [check("s3:PutObject", arn.backupObject), check("s3:AbortMultipartUpload", arn.backupObject)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-s3",
-    command: "CopyObjectCommand",
-    uses: [
-      {
-        roles: ["close-out"],
-        why: "the S3 backup target: server-side copy within the target",
-        checks: [check("s3:GetObject", arn.backupObject), check("s3:PutObject", arn.backupObject)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-s3",
-    command: "DeleteObjectsCommand",
-    uses: [
-      {
-        roles: ["task"],
-        why: "the agent removes the previous attempt's _FAILED/_INTERRUPTED marker (one marker per ID)",
-        checks: [check("s3:DeleteObject", arn.failedMarker)]
-      },
-      {
-        roles: ["close-out"],
-        why: "empties a verified bucket: every version and delete marker",
-        checks: [check("s3:DeleteObject", arn.output), check("s3:DeleteObjectVersion", arn.output)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-s3",
-    command: "ListObjectVersionsCommand",
-    uses: [
-      {
-        roles: ["close-out"],
-        why: "backs up every version of a versioned results bucket",
-        checks: [check("s3:ListBucketVersions", arn.bucket)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-s3",
-    command: "DeleteBucketCommand",
-    uses: [
-      {
-        roles: ["close-out"],
-        why: "deletes a backed-up, emptied results bucket",
-        checks: [check("s3:DeleteBucket", arn.bucket)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-s3",
-    command: "ListBucketsCommand",
-    uses: [
-      {
-        roles: ["close-out"],
-        why: "inventory: buckets named like the project's that no config mentions",
-        checks: [check("s3:ListAllMyBuckets", arn.star)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-s3",
-    command: "GetBucketLocationCommand",
-    uses: [
-      {
-        roles: ["close-out"],
-        why: "inventory: the region of each found bucket",
-        checks: [check("s3:GetBucketLocation", arn.bucket)]
-      }
-    ]
-  },
-  // Tagging: close-out inventory finds everything carrying mfpar:project.
-  {
-    client: "@aws-sdk/client-resource-groups-tagging-api",
-    command: "GetResourcesCommand",
-    uses: [
-      {
-        roles: ["close-out"],
-        why: "inventory: every resource tagged with the project (no resource-level permission)",
-        checks: [check("tag:GetResources", arn.star)]
-      }
-    ]
-  },
-  // ECS
-  {
-    client: "@aws-sdk/client-ecs",
-    command: "RunTaskCommand",
-    uses: [
-      {
-        roles: ["run"],
-        why: "launch and status relaunch: one task per ID, tagged at launch, passing the stack's roles",
-        checks: [
-          check("ecs:RunTask", arn.taskDefinition, inCluster),
-          check("ecs:TagResource", arn.task, () => ({ "ecs:CreateAction": "RunTask" })),
-          check("iam:PassRole", arn.taskRole, () => ({ "iam:PassedToService": "ecs-tasks.amazonaws.com" })),
-          check("iam:PassRole", arn.executionRole, () => ({
-            "iam:PassedToService": "ecs-tasks.amazonaws.com"
-          }))
-        ]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-ecs",
-    command: "ListTasksCommand",
-    uses: [
-      {
-        roles: ["plan", "run"],
-        why: "what is running in the project's cluster (launch preview, launch, status)",
-        checks: [check("ecs:ListTasks", arn.containerInstances, inCluster)]
-      },
-      {
-        roles: ["close-out"],
-        why: "close-out refuses while tasks run",
-        checks: [check("ecs:ListTasks", arn.containerInstances, inCluster)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-ecs",
-    command: "StopTaskCommand",
-    uses: [
-      {
-        roles: ["run"],
-        why: "mfpar stop / Stop batch: stops the batch's running tasks, with the reason (lib/batch/stop.ts); a calibration's agents when its master ends (lib/calibrate/ecs.ts)",
-        checks: [check("ecs:StopTask", arn.task, inCluster)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-ecs",
-    command: "DescribeTaskDefinitionCommand",
-    uses: [
-      {
-        roles: ["plan", "run"],
-        why: "a batch pins the task-definition revision (and its image) it runs: launch, status, preview (no resource-level permission)",
-        checks: [check("ecs:DescribeTaskDefinition", arn.star)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-ecs",
-    command: "ListTaskDefinitionsCommand",
-    uses: [
-      {
-        roles: ["close-out"],
-        why: "the revisions the stacks keep (skipDestroy) to deregister after cdktf destroy (no resource-level permission)",
-        checks: [check("ecs:ListTaskDefinitions", arn.star)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-ecs",
-    command: "DeregisterTaskDefinitionCommand",
-    uses: [
-      {
-        roles: ["close-out"],
-        why: "deregisters every revision of the project's families (no resource-level permission)",
-        checks: [check("ecs:DeregisterTaskDefinition", arn.star)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-ecs",
-    command: "DeleteTaskDefinitionsCommand",
-    uses: [
-      {
-        roles: ["close-out"],
-        why: "retiring a scenario (mfpar closeout --scenario) deletes its family's revisions once deregistered (lib/closeout/execute.ts)",
-        checks: [check("ecs:DeleteTaskDefinitions", arn.taskDefinition)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-ecs",
-    command: "DescribeTasksCommand",
-    uses: [
-      {
-        roles: ["plan", "run"],
-        why: "which IDs the running tasks carry (tags), their stop reasons; a calibration master's private IP (lib/calibrate/ecs.ts)",
-        checks: [check("ecs:DescribeTasks", arn.task)]
-      }
-    ]
-  },
-  // Service Quotas
-  {
-    client: "@aws-sdk/client-service-quotas",
-    command: "GetServiceQuotaCommand",
-    uses: [
-      {
-        roles: ["plan", "run"],
-        why: "the account's Fargate vCPU quota caps tasks in flight (launch preview, launch, status)",
-        checks: [check("servicequotas:GetServiceQuota", arn.fargateQuota)]
-      }
-    ]
-  },
-  // ECR: close-out inventory, image backup and deletion
-  {
-    client: "@aws-sdk/client-ecr",
-    command: "DescribeRepositoriesCommand",
-    uses: [
-      {
-        roles: ["close-out"],
-        why: "inventory lists every repository (authorized against repository/*), then each by name",
-        checks: [check("ecr:DescribeRepositories", arn.allRepositories)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-ecr",
-    command: "DescribeImagesCommand",
-    uses: [
-      {
-        roles: ["close-out"],
-        why: "the images to back up, then to delete",
-        checks: [check("ecr:DescribeImages", arn.repository)]
-      },
-      {
-        roles: ["run"],
-        why: "a new batch pins its image's digest; unpinning checks the image keeps another tag (lib/batch/pins.ts)",
-        checks: [check("ecr:DescribeImages", arn.repository)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-ecr",
-    command: "BatchGetImageCommand",
-    uses: [
-      {
-        roles: ["close-out"],
-        why: "image manifests for the backup",
-        checks: [check("ecr:BatchGetImage", arn.repository)]
-      },
-      {
-        roles: ["run"],
-        why: "the manifest a batch's pin tag is put on (lib/batch/pins.ts)",
-        checks: [check("ecr:BatchGetImage", arn.repository)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-ecr",
-    command: "GetDownloadUrlForLayerCommand",
-    uses: [
-      {
-        roles: ["close-out"],
-        why: "image layers for the backup",
-        checks: [check("ecr:GetDownloadUrlForLayer", arn.repository)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-ecr",
-    command: "GetAuthorizationTokenCommand",
-    uses: [
-      {
-        roles: ["close-out"],
-        why: "registry login for blob downloads (no resource-level permission)",
-        checks: [check("ecr:GetAuthorizationToken", arn.star)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-ecr",
-    command: "BatchDeleteImageCommand",
-    uses: [
-      {
-        roles: ["close-out"],
-        why: "deletes backed-up images",
-        checks: [check("ecr:BatchDeleteImage", arn.repository)]
-      },
-      {
-        roles: ["run"],
-        why: "removes a finished batch's pinned-<batch> tag (only the tag: the image keeps its commit tag)",
-        checks: [check("ecr:BatchDeleteImage", arn.repository)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-ecr",
-    command: "PutImageCommand",
-    uses: [
-      {
-        roles: ["run"],
-        why: "tags a new batch's image pinned-<batch> so the lifecycle rule keeps it while the batch runs",
-        checks: [check("ecr:PutImage", arn.repository)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-ecr",
-    command: "DeleteRepositoryCommand",
-    uses: [
-      {
-        roles: ["close-out"],
-        why: "deletes an emptied repository",
-        checks: [check("ecr:DeleteRepository", arn.repository)]
-      }
-    ]
-  },
-  // CloudWatch Logs
-  {
-    client: "@aws-sdk/client-cloudwatch-logs",
-    command: "DescribeLogGroupsCommand",
-    uses: [
-      {
-        roles: ["close-out"],
-        why: "inventory: the project's log groups (by prefix; no resource-level permission)",
-        checks: [check("logs:DescribeLogGroups", arn.star)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-cloudwatch-logs",
-    command: "DeleteLogGroupCommand",
-    uses: [
-      {
-        roles: ["close-out"],
-        why: "deletes the project's log groups after the backup",
-        checks: [check("logs:DeleteLogGroup", arn.logGroup)]
-      }
-    ]
-  },
-  {
-    client: "@aws-sdk/client-cloudwatch-logs",
-    command: "GetLogEventsCommand",
-    uses: [
-      {
-        roles: ["run"],
-        why: "mfpar logs: one realization's stream (named in its marker, or agente/<container>/<task id>)",
-        checks: [check("logs:GetLogEvents", arn.logStream)]
-      }
-    ]
-  },
-  // AWS CLI in workflow steps (.github/workflows)
-  {
-    client: "aws-cli",
-    command: "s3 sync",
-    uses: [
-      {
-        roles: ["deploy"],
-        why: "deploy.yml copies model/ and params/ from MFPAR_MODEL_SOURCE into the image build",
-        checks: [
-          check("s3:ListBucket", arn.modelBucket, (t) => ({
-            "s3:prefix": `${t.modelSource.prefix}${t.project}/model/`
-          })),
-          check("s3:GetObject", arn.modelObject)
-        ]
-      }
-    ]
-  },
-  {
-    client: "aws-cli",
-    command: "s3api list-objects-v2",
-    uses: [
-      {
-        roles: ["run"],
-        why: "run-batch.yml and batch-status.yml find the project's stack states (their outputs)",
-        checks: [
-          check("s3:ListBucket", arn.stateBucket, (t) => ({ "s3:prefix": `mfpar/mfpar-${t.project}-` }))
-        ]
-      }
-    ]
-  },
-  {
-    client: "aws-cli",
-    command: "s3 cp",
-    uses: [
-      {
-        roles: ["run"],
-        why: "run-batch.yml and batch-status.yml read a stack state for its outputs",
-        checks: [check("s3:GetObject", arn.state)]
-      }
-    ]
-  },
-  {
-    client: "aws-cli",
-    command: "ecr describe-repositories",
-    uses: [
-      {
-        roles: ["deploy"],
-        why: "deploy.yml applies the ECR repositories alone first when one named for the stack is missing",
-        checks: [check("ecr:DescribeRepositories", arn.repository)]
-      }
-    ]
-  },
-  {
-    client: "aws-cli",
-    command: "ecr describe-images",
-    uses: [
-      {
-        roles: ["deploy"],
-        why: "deploy.yml skips building an image already pushed for this commit",
-        checks: [check("ecr:DescribeImages", arn.repository)]
-      }
-    ]
-  }
-];
-var IMPLICIT_CALLS = [
-  {
-    what: "ECS pulls the task's image",
-    roles: ["execution"],
-    why: "Fargate, before the container starts",
-    checks: [
-      check("ecr:GetAuthorizationToken", arn.star),
-      check("ecr:BatchCheckLayerAvailability", arn.repository),
-      check("ecr:GetDownloadUrlForLayer", arn.repository),
-      check("ecr:BatchGetImage", arn.repository)
-    ]
-  },
-  {
-    what: "ECS ships the container's output to CloudWatch Logs (awslogs driver)",
-    roles: ["execution"],
-    why: "every running task",
-    checks: [check("logs:CreateLogStream", arn.logStream), check("logs:PutLogEvents", arn.logStream)]
-  },
-  {
-    what: "docker push of the agent image (amazon-ecr-login, then the registry API)",
-    roles: ["deploy"],
-    why: "deploy.yml builds and pushes agente-{p}[-{s}]:{sha}; the pusher HEADs blobs and the manifest first",
-    checks: [
-      check("ecr:GetAuthorizationToken", arn.star),
-      check("ecr:BatchCheckLayerAvailability", arn.repository),
-      check("ecr:BatchGetImage", arn.repository),
-      check("ecr:InitiateLayerUpload", arn.repository),
-      check("ecr:UploadLayerPart", arn.repository),
-      check("ecr:CompleteLayerUpload", arn.repository),
-      check("ecr:PutImage", arn.repository)
-    ]
-  },
-  {
-    what: "Terraform reads a project stack's state (cdktf diff)",
-    roles: ["plan"],
-    why: "validate.yml: cdktf diff with native S3 locking (the lock file is written even by plan)",
-    checks: [
-      check("s3:ListBucket", arn.stateBucket),
-      check("s3:GetObject", arn.state),
-      check("s3:PutObject", (t) => `${arn.state(t)}.tflock`),
-      check("s3:DeleteObject", (t) => `${arn.state(t)}.tflock`)
-    ]
-  },
-  {
-    what: "Terraform writes a project stack's state (cdktf deploy / destroy)",
-    roles: ["deploy", "close-out"],
-    why: "deploy.yml applies, close-project.yml destroys the project's stacks",
-    checks: [
-      check("s3:ListBucket", arn.stateBucket),
-      check("s3:GetObject", arn.state),
-      check("s3:PutObject", arn.state),
-      check("s3:PutObject", (t) => `${arn.state(t)}.tflock`),
-      check("s3:DeleteObject", (t) => `${arn.state(t)}.tflock`)
-    ]
-  }
-];
-var ec2Arn = (kind, id) => (_, t) => `arn:aws:ec2:${t.region}:${t.account}:${kind}/${id}`;
-var bucketOf = (get2) => s3(get2("bucket"));
-var bucketPart = (read, write, destroy = write) => ({
-  read: [read],
-  write: [write],
-  destroy: [destroy],
-  arn: bucketOf
-});
-var TERRAFORM_CALLS = {
-  aws_s3_bucket: {
-    read: [
-      "s3:ListBucket",
-      "s3:GetAccelerateConfiguration",
-      "s3:GetBucketAcl",
-      "s3:GetBucketCORS",
-      "s3:GetBucketLogging",
-      "s3:GetBucketObjectLockConfiguration",
-      "s3:GetBucketPolicy",
-      "s3:GetBucketRequestPayment",
-      "s3:GetBucketTagging",
-      "s3:GetBucketVersioning",
-      "s3:GetBucketWebsite",
-      "s3:GetEncryptionConfiguration",
-      "s3:GetLifecycleConfiguration",
-      "s3:GetReplicationConfiguration"
-    ],
-    write: ["s3:CreateBucket", "s3:PutBucketTagging"],
-    destroy: ["s3:DeleteBucket"],
-    arn: (get2) => s3(get2("bucket"))
-  },
-  aws_s3_bucket_ownership_controls: bucketPart(
-    "s3:GetBucketOwnershipControls",
-    "s3:PutBucketOwnershipControls"
-  ),
-  aws_s3_bucket_policy: bucketPart("s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"),
-  aws_s3_bucket_public_access_block: bucketPart(
-    "s3:GetBucketPublicAccessBlock",
-    "s3:PutBucketPublicAccessBlock"
-  ),
-  aws_s3_bucket_server_side_encryption_configuration: bucketPart(
-    "s3:GetEncryptionConfiguration",
-    "s3:PutEncryptionConfiguration"
-  ),
-  aws_s3_bucket_versioning: bucketPart("s3:GetBucketVersioning", "s3:PutBucketVersioning"),
-  aws_s3_bucket_lifecycle_configuration: bucketPart(
-    "s3:GetLifecycleConfiguration",
-    "s3:PutLifecycleConfiguration"
-  ),
-  "data.aws_s3_bucket": {
-    read: ["s3:ListBucket", "s3:GetBucketLocation"],
-    write: [],
-    destroy: [],
-    arn: bucketOf
-  },
-  aws_ecr_repository: {
-    read: ["ecr:DescribeRepositories", "ecr:ListTagsForResource"],
-    write: [
-      "ecr:CreateRepository",
-      "ecr:PutImageScanningConfiguration",
-      "ecr:PutImageTagMutability",
-      "ecr:TagResource",
-      "ecr:UntagResource"
-    ],
-    destroy: ["ecr:DeleteRepository"],
-    arn: (get2, t) => `arn:aws:ecr:${t.region}:${t.account}:repository/${get2("name")}`
-  },
-  "data.aws_ecr_repository": {
-    read: ["ecr:DescribeRepositories", "ecr:ListTagsForResource"],
-    write: [],
-    destroy: [],
-    arn: (get2, t) => `arn:aws:ecr:${t.region}:${t.account}:repository/${get2("name")}`
-  },
-  aws_ecr_lifecycle_policy: {
-    read: ["ecr:GetLifecyclePolicy"],
-    write: ["ecr:PutLifecyclePolicy"],
-    destroy: ["ecr:DeleteLifecyclePolicy"],
-    arn: (get2, t) => `arn:aws:ecr:${t.region}:${t.account}:repository/${get2("repository")}`
-  },
-  aws_cloudwatch_log_group: {
-    read: ["logs:ListTagsForResource"],
-    write: [
-      "logs:CreateLogGroup",
-      "logs:DeleteRetentionPolicy",
-      "logs:PutRetentionPolicy",
-      "logs:TagResource",
-      "logs:UntagResource"
-    ],
-    destroy: ["logs:DeleteLogGroup"],
-    arn: (get2, t) => `arn:aws:logs:${t.region}:${t.account}:log-group:${get2("name")}`
-  },
-  // Budgets authorizes DescribeBudget and the notification reads as ViewBudget, every create/update/delete
-  // (budget, notification, subscriber) as ModifyBudget; the provider also tags the budget (default_tags).
-  aws_budgets_budget: {
-    read: ["budgets:ViewBudget", "budgets:ListTagsForResource"],
-    write: ["budgets:ModifyBudget", "budgets:TagResource", "budgets:UntagResource"],
-    destroy: ["budgets:ModifyBudget"],
-    arn: (get2, t) => `arn:aws:budgets::${t.account}:budget/${get2("name")}`
-  },
-  aws_ecs_cluster: {
-    read: ["ecs:DescribeClusters", "ecs:ListTagsForResource"],
-    write: ["ecs:CreateCluster", "ecs:TagResource", "ecs:UntagResource", "ecs:UpdateCluster"],
-    destroy: ["ecs:DeleteCluster"],
-    arn: (get2, t) => `arn:aws:ecs:${t.region}:${t.account}:cluster/${get2("name")}`
-  },
-  aws_ecs_cluster_capacity_providers: {
-    read: ["ecs:DescribeClusters"],
-    write: ["ecs:PutClusterCapacityProviders"],
-    destroy: ["ecs:PutClusterCapacityProviders"],
-    arn: (get2, t) => `arn:aws:ecs:${t.region}:${t.account}:cluster/${get2("cluster_name")}`
-  },
-  aws_ecs_task_definition: {
-    read: ["ecs:ListTagsForResource"],
-    write: ["ecs:TagResource", "ecs:UntagResource"],
-    destroy: [],
-    arn: (get2, t) => `arn:aws:ecs:${t.region}:${t.account}:task-definition/${get2("family")}:3`
-  },
-  aws_iam_role: {
-    read: ["iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"],
-    // PutRolePermissionsBoundary: roles created before the boundary existed get it on the next deploy.
-    write: [
-      "iam:CreateRole",
-      "iam:PutRolePermissionsBoundary",
-      "iam:TagRole",
-      "iam:UntagRole",
-      "iam:UpdateAssumeRolePolicy",
-      "iam:UpdateRole"
-    ],
-    destroy: ["iam:ListInstanceProfilesForRole", "iam:DeleteRole"],
-    arn: (get2, t) => `arn:aws:iam::${t.account}:role/${get2("name")}`,
-    context: (get2) => ({ "iam:PermissionsBoundary": get2("permissions_boundary") })
-  },
-  aws_iam_role_policy: {
-    read: ["iam:GetRolePolicy"],
-    write: ["iam:PutRolePolicy"],
-    destroy: ["iam:DeleteRolePolicy"],
-    arn: (get2, t) => `arn:aws:iam::${t.account}:role/${get2("role")}`
-  },
-  aws_security_group: {
-    read: [],
-    write: [
-      "ec2:CreateSecurityGroup",
-      "ec2:AuthorizeSecurityGroupEgress",
-      "ec2:RevokeSecurityGroupEgress",
-      "ec2:RevokeSecurityGroupIngress",
-      "ec2:CreateTags",
-      "ec2:DeleteTags"
-    ],
-    destroy: ["ec2:DeleteSecurityGroup"],
-    arn: ec2Arn("security-group", "sg-0123456789abcdef0")
-  },
-  aws_vpc: {
-    read: [],
-    write: ["ec2:CreateVpc", "ec2:ModifyVpcAttribute", "ec2:CreateTags", "ec2:DeleteTags"],
-    destroy: ["ec2:DeleteVpc"],
-    arn: ec2Arn("vpc", "vpc-0123456789abcdef0")
-  },
-  aws_subnet: {
-    read: [],
-    write: ["ec2:CreateSubnet", "ec2:ModifySubnetAttribute", "ec2:CreateTags", "ec2:DeleteTags"],
-    destroy: ["ec2:DeleteSubnet"],
-    arn: ec2Arn("subnet", "subnet-0123456789abcdef0")
-  },
-  aws_internet_gateway: {
-    read: [],
-    write: ["ec2:CreateInternetGateway", "ec2:AttachInternetGateway", "ec2:CreateTags", "ec2:DeleteTags"],
-    destroy: ["ec2:DetachInternetGateway", "ec2:DeleteInternetGateway"],
-    arn: ec2Arn("internet-gateway", "igw-0123456789abcdef0")
-  },
-  aws_route_table: {
-    read: [],
-    write: ["ec2:CreateRouteTable", "ec2:CreateRoute", "ec2:CreateTags", "ec2:DeleteTags"],
-    destroy: ["ec2:DeleteRoute", "ec2:DeleteRouteTable"],
-    arn: ec2Arn("route-table", "rtb-0123456789abcdef0")
-  },
-  aws_route_table_association: {
-    read: [],
-    write: ["ec2:AssociateRouteTable"],
-    destroy: ["ec2:DisassociateRouteTable"],
-    arn: ec2Arn("route-table", "rtb-0123456789abcdef0")
-  },
-  "data.aws_availability_zones": { read: [], write: [], destroy: [], arn: () => "*" },
-  "data.aws_vpc": { read: [], write: [], destroy: [], arn: () => "*" },
-  "data.aws_subnets": { read: [], write: [], destroy: [], arn: () => "*" }
-};
-var TERRAFORM_UNSCOPED = {
-  read: [
-    check("ec2:DescribeVpcs", arn.star),
-    check(
-      "ec2:DescribeVpcAttribute",
-      (t) => `arn:aws:ec2:${t.region}:${t.account}:vpc/vpc-0123456789abcdef0`
-    ),
-    check("ec2:DescribeSubnets", arn.star),
-    check("ec2:DescribeSecurityGroups", arn.star),
-    check("ec2:DescribeRouteTables", arn.star),
-    check("ec2:DescribeInternetGateways", arn.star),
-    check("ec2:DescribeAvailabilityZones", arn.star),
-    check("ecs:DescribeTaskDefinition", arn.star),
-    check("logs:DescribeLogGroups", arn.star)
-  ],
-  write: [
-    check(
-      "ecs:RegisterTaskDefinition",
-      (t) => `arn:aws:ecs:${t.region}:${t.account}:task-definition/${t.taskFamily}:4`
-    ),
-    check("iam:PassRole", arn.taskRole, () => ({ "iam:PassedToService": "ecs-tasks.amazonaws.com" })),
-    check("iam:PassRole", arn.executionRole, () => ({ "iam:PassedToService": "ecs-tasks.amazonaws.com" }))
-  ],
-  destroy: [check("ecs:DeregisterTaskDefinition", arn.star)]
-};
-
-// lib/aws-errors.ts
-var AWS_ERROR_RULES = [
-  {
-    names: ["ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"],
-    exitCode: 5 /* Credentials */,
-    problem: "the AWS session has expired",
-    fix: "renew it (`aws sso login --profile <p>`), or re-run the workflow job: its OIDC session lasts role-duration-seconds"
-  },
-  {
-    names: ["InvalidClientTokenId", "UnrecognizedClientException", "InvalidAccessKeyId", "InvalidToken"],
-    exitCode: 5 /* Credentials */,
-    problem: "AWS does not recognize the credentials",
-    fix: "check AWS_PROFILE or the access key (deleted or from another partition?); in a workflow, the role-to-assume variable"
-  },
-  {
-    names: ["SignatureDoesNotMatch", "IncompleteSignature", "InvalidSignatureException"],
-    exitCode: 5 /* Credentials */,
-    problem: "AWS rejected the request signature",
-    fix: "the secret key does not belong to the key id, or this machine's clock is off: check the credentials and the time sync"
-  },
-  {
-    names: ["CredentialsProviderError"],
-    exitCode: 5 /* Credentials */,
-    problem: "no AWS credentials were found",
-    fix: "set AWS_PROFILE (after `aws configure sso` / `aws sso login`); in a workflow, run aws-actions/configure-aws-credentials before this step"
-  },
-  {
-    names: ["AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"],
-    exitCode: 6 /* AccessDenied */,
-    problem: "AWS denied the call",
-    fix: "run this step with the role meant for it (docs/operations.md, Roles), or grant the action in lib/infra/iam.ts and have an administrator re-apply mfpar-bootstrap"
-  }
-];
-function nameAwsCalls(client) {
-  client.middlewareStack.add(
-    (next, ctx) => async (args) => {
-      try {
-        return await next(args);
-      } catch (e5) {
-        if (e5 && typeof e5 === "object" && ctx.commandName && !e5.$mfparCommand)
-          e5.$mfparCommand = ctx.commandName;
-        throw e5;
-      }
-    },
-    { step: "initialize", name: "mfparNameAwsCalls" }
-  );
-  return client;
-}
-function causes(e5) {
-  const out = [];
-  for (let x = e5; x instanceof Error && out.length < 8; x = x.cause)
-    out.push(x);
-  return out;
-}
-function ruleFor(err) {
-  const code = err.Code ?? err.code;
-  return AWS_ERROR_RULES.find(
-    (r5) => r5.names.includes(err.name) || code !== void 0 && r5.names.includes(code) || r5.names.includes("CredentialsProviderError") && /Could not load credentials from any providers/.test(err.message)
-  );
-}
-function awsCaller(message, env2) {
-  const assumed = /arn:aws[\w-]*:sts::(\d{12}):assumed-role\/([^/\s]+)\/([^\s]+)/.exec(message);
-  if (assumed) return `role ${assumed[2]} (account ${assumed[1]}, session ${assumed[3]})`;
-  const user = /arn:aws[\w-]*:iam::(\d{12}):user\/([^\s]+)/.exec(message);
-  if (user) return `user ${user[2]} (account ${user[1]})`;
-  if (env2.AWS_ROLE_ARN) return `role ${env2.AWS_ROLE_ARN}`;
-  if (env2.AWS_PROFILE) return `profile ${env2.AWS_PROFILE}`;
-  if (env2.AWS_ACCESS_KEY_ID && env2.GITHUB_ACTIONS === "true")
-    return "this job's role session (aws-actions/configure-aws-credentials)";
-  if (env2.AWS_ACCESS_KEY_ID) {
-    const k5 = env2.AWS_ACCESS_KEY_ID;
-    return `access key ${k5.slice(0, 4)}\u2026${k5.slice(-4)} (AWS_ACCESS_KEY_ID)`;
-  }
-  return "the default credential chain (no AWS_PROFILE, AWS_ROLE_ARN or AWS_ACCESS_KEY_ID set)";
-}
-function iamActionOf(command5) {
-  const row = AWS_CALLS.find((r5) => r5.command === command5);
-  return row?.uses[0]?.checks[0]?.action;
-}
-function describeAction(message, command5) {
-  const m3 = /not authorized to perform:? ([a-z0-9-]+:[A-Za-z0-9]+)(?: on resource:? (\S+?))?(?: because|\.?$|\s)/.exec(
-    message
-  );
-  if (m3) return m3[2] ? `${m3[1]} on ${m3[2]}` : m3[1];
-  if (!command5) return void 0;
-  const action = iamActionOf(command5);
-  return action ? `${action} (${command5.replace(/Command$/, "")})` : command5.replace(/Command$/, "");
-}
-function describeAwsError(e5, env2) {
-  const chain2 = causes(e5);
-  for (const err of chain2) {
-    const rule = ruleFor(err);
-    if (!rule) continue;
-    const command5 = chain2.find((c5) => c5.$mfparCommand)?.$mfparCommand;
-    const text = err.message.replace(/\s+/g, " ").trim();
-    const action = describeAction(text, command5);
-    const who = awsCaller(text, env2);
-    const name = rule.names.includes(err.name) ? err.name : rule.names[0];
-    const what = action ? `${who}, calling ${action}` : who;
-    return {
-      exitCode: rule.exitCode,
-      name,
-      message: `${rule.problem}: ${what}. Fix: ${rule.fix}. (AWS: ${name}: ${text})`
-    };
-  }
-  return void 0;
-}
-function failureMessage(e5, env2) {
-  const aws = describeAwsError(e5, env2);
-  if (aws) return aws.message;
-  return e5 instanceof Error ? e5.message : String(e5);
-}
 
 // lib/config/load.ts
 import { createHash } from "node:crypto";
@@ -86901,29 +87418,8 @@ function date4(params) {
   return _coercedDate(ZodDate, params);
 }
 
-// lib/concurrency.ts
-async function mapLimit(items, limit, fn) {
-  if (!Number.isInteger(limit) || limit < 1) {
-    throw new RangeError(`mapLimit: limit must be a positive integer, got ${limit}`);
-  }
-  const list2 = Array.isArray(items) ? items : [...items];
-  const results = new Array(list2.length);
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < list2.length) {
-      const i5 = next++;
-      try {
-        results[i5] = await fn(list2[i5], i5);
-      } catch (e5) {
-        failed = true;
-        throw e5;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, list2.length) }, worker));
-  return results;
-}
+// lib/modflow/observations.ts
+init_concurrency();
 
 // lib/modflow/binary-file.ts
 var BLOCK = 16 * 1024;
@@ -87687,226 +88183,7 @@ function hashConfig(config2, ids) {
 // lib/store/open.ts
 import { resolve as resolve4 } from "node:path";
 import { fileURLToPath } from "node:url";
-
-// lib/store/local.ts
-import { randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { copyFile, mkdir, open as open2, readdir as readdir2, readFile as readFile2, rename, rm, rmdir, stat as stat2, unlink } from "node:fs/promises";
-import { basename as basename2, dirname as dirname2, join as join2, resolve as resolve2, sep } from "node:path";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { pathToFileURL } from "node:url";
-
-// lib/store/types.ts
-var StoreKeyError = class extends Error {
-  constructor(key, reason) {
-    super(
-      `Invalid store key ${JSON.stringify(key)}: ${reason}. Keys are relative paths with "/" separators, e.g. "base/resultados/7/_SUCCESS.json".`
-    );
-    this.key = key;
-    this.reason = reason;
-  }
-  key;
-  reason;
-  name = "StoreKeyError";
-};
-function assertValidKey(key, kind = "key") {
-  if (typeof key !== "string") throw new StoreKeyError(String(key), "not a string");
-  if (key === "") {
-    if (kind === "prefix") return;
-    throw new StoreKeyError(key, "empty");
-  }
-  if (key.startsWith("/") || /^[A-Za-z]:/.test(key))
-    throw new StoreKeyError(key, "absolute paths are not keys");
-  if (key.includes("\\")) throw new StoreKeyError(key, 'backslashes are not allowed, use "/"');
-  if (key.includes("\0")) throw new StoreKeyError(key, "NUL characters are not allowed");
-  const segments = key.split("/");
-  const last = segments.length - 1;
-  for (const [i5, seg] of segments.entries()) {
-    if (kind === "prefix" && i5 === last) break;
-    if (seg === "..") throw new StoreKeyError(key, '".." segments are not allowed');
-    if (seg === ".") throw new StoreKeyError(key, '"." segments are not allowed');
-    if (seg === "" && i5 !== last) throw new StoreKeyError(key, 'empty path segments ("//") are not allowed');
-  }
-  if (kind === "key" && key.endsWith("/")) throw new StoreKeyError(key, 'an object key cannot end with "/"');
-}
-
-// lib/store/local.ts
-var TMP_PREFIX = ".mfpar-tmp-";
-var LocalStore = class {
-  root;
-  url;
-  /** @param root the store's directory (created on first write); relative paths resolve against the cwd. */
-  constructor(root5) {
-    this.root = resolve2(root5);
-    this.url = pathToFileURL(this.root + sep).href;
-  }
-  async put(key, body, _opts) {
-    const path6 = this.pathOf(key);
-    await writeAtomic(path6, async (tmp) => {
-      if (body instanceof Readable) await pipeline(body, createWriteStream(tmp, { flags: "wx" }));
-      else {
-        const fh = await open2(tmp, "wx");
-        try {
-          await fh.writeFile(body);
-        } finally {
-          await fh.close();
-        }
-      }
-    });
-  }
-  async putFile(key, path6, _opts) {
-    const target = this.pathOf(key);
-    await writeAtomic(target, (tmp) => copyFile(path6, tmp));
-  }
-  async get(key) {
-    const path6 = this.pathOf(key);
-    try {
-      return new Uint8Array(await readFile2(path6));
-    } catch (e5) {
-      if (isMissing(e5)) return void 0;
-      throw e5;
-    }
-  }
-  async getFile(key, path6) {
-    const source = this.pathOf(key);
-    if (!await this.head(key)) return false;
-    try {
-      await writeAtomic(resolve2(path6), (tmp) => copyFile(source, tmp));
-      return true;
-    } catch (e5) {
-      if (isMissing(e5) && !await this.head(key)) return false;
-      throw e5;
-    }
-  }
-  async head(key) {
-    const path6 = this.pathOf(key);
-    try {
-      const st = await stat2(path6);
-      if (!st.isFile()) return void 0;
-      return { key, size: st.size, lastModified: st.mtime };
-    } catch (e5) {
-      if (isMissing(e5)) return void 0;
-      throw e5;
-    }
-  }
-  async *list(prefix) {
-    assertValidKey(prefix, "prefix");
-    const dirKey = prefix.slice(0, prefix.lastIndexOf("/") + 1);
-    yield* this.walk(dirKey, prefix);
-  }
-  async *listPrefixes(prefix) {
-    assertValidKey(prefix, "prefix");
-    if (prefix !== "" && !prefix.endsWith("/")) {
-      throw new StoreKeyError(prefix, 'listPrefixes needs a prefix that is empty or ends with "/"');
-    }
-    for (const { key, isDir } of await this.entries(prefix)) {
-      if (isDir && await this.hasObjects(`${key}/`)) yield `${key}/`;
-    }
-  }
-  async copy(from, to) {
-    const source = this.pathOf(from);
-    const target = this.pathOf(to);
-    try {
-      await writeAtomic(target, (tmp) => copyFile(source, tmp));
-      return true;
-    } catch (e5) {
-      if (isMissing(e5) && !await this.head(from)) return false;
-      throw e5;
-    }
-  }
-  async delete(keys) {
-    const paths = keys.map((k5) => this.pathOf(k5));
-    await mapLimit(paths, 16, (p3) => rm(p3, { force: true }));
-    const dirs = new Set(paths.map((p3) => dirname2(p3)));
-    for (const dir of [...dirs].sort((a5, b5) => b5.length - a5.length)) await this.pruneEmpty(dir);
-  }
-  /** The file for `key`, after checking the key. */
-  pathOf(key) {
-    assertValidKey(key);
-    if (key.split("/").some((seg) => seg.startsWith(TMP_PREFIX))) {
-      throw new StoreKeyError(key, `names starting with "${TMP_PREFIX}" are reserved for in-flight writes`);
-    }
-    return join2(this.root, ...key.split("/"));
-  }
-  async *walk(dirKey, prefix) {
-    for (const { key, isDir, path: path6 } of await this.entries(dirKey)) {
-      if (isDir) {
-        const sub = `${key}/`;
-        if (sub.startsWith(prefix) || prefix.startsWith(sub)) yield* this.walk(sub, prefix);
-      } else if (key.startsWith(prefix)) {
-        try {
-          const st = await stat2(path6);
-          yield { key, size: st.size, lastModified: st.mtime };
-        } catch (e5) {
-          if (!isMissing(e5)) throw e5;
-        }
-      }
-    }
-  }
-  async hasObjects(dirKey) {
-    for await (const _ of this.walk(dirKey, dirKey)) return true;
-    return false;
-  }
-  /**
-   * The entries of one directory, sorted so that walking them yields keys in UTF-8 byte order: a directory
-   * sorts as `name/`, because every key inside it starts with that.
-   */
-  async entries(dirKey) {
-    const dir = dirKey === "" ? this.root : join2(this.root, ...dirKey.slice(0, -1).split("/"));
-    let dirents;
-    try {
-      dirents = await readdir2(dir, { withFileTypes: true });
-    } catch (e5) {
-      if (isMissing(e5)) return [];
-      throw e5;
-    }
-    const out = [];
-    for (const d5 of dirents) {
-      if (d5.name.startsWith(TMP_PREFIX)) continue;
-      const path6 = join2(dir, d5.name);
-      let isDir = d5.isDirectory();
-      if (d5.isSymbolicLink()) {
-        const st = await stat2(path6).catch(() => void 0);
-        if (!st) continue;
-        isDir = st.isDirectory();
-      } else if (!isDir && !d5.isFile()) continue;
-      out.push({ key: dirKey + d5.name, isDir, path: path6, sortKey: Buffer.from(isDir ? `${d5.name}/` : d5.name) });
-    }
-    out.sort((a5, b5) => Buffer.compare(a5.sortKey, b5.sortKey));
-    return out;
-  }
-  async pruneEmpty(dir) {
-    for (let d5 = dir; d5.length > this.root.length && d5.startsWith(this.root + sep); d5 = dirname2(d5)) {
-      try {
-        await rmdir(d5);
-      } catch {
-        return;
-      }
-    }
-  }
-};
-async function writeAtomic(path6, write) {
-  const dir = dirname2(path6);
-  for (let attempt = 1; ; attempt++) {
-    const tmp = join2(dir, `${TMP_PREFIX}${randomBytes(6).toString("hex")}-${basename2(path6)}`);
-    try {
-      await mkdir(dir, { recursive: true });
-      await write(tmp);
-      await rename(tmp, path6);
-      return;
-    } catch (e5) {
-      await unlink(tmp).catch(() => {
-      });
-      if (attempt < 3 && isMissing(e5) && !await stat2(dir).catch(() => void 0)) continue;
-      throw e5;
-    }
-  }
-}
-function isMissing(e5) {
-  const code = e5?.code;
-  return code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR";
-}
+init_local();
 
 // lib/store/location.ts
 function parseS3Url(url2) {
@@ -87914,243 +88191,34 @@ function parseS3Url(url2) {
   return m3 ? { bucket: m3[1], prefix: m3[2] } : void 0;
 }
 
-// lib/store/s3.ts
-var import_client_s3 = __toESM(require_dist_cjs16(), 1);
-var import_lib_storage = __toESM(require_dist_cjs17(), 1);
-import { createReadStream as createReadStream2, createWriteStream as createWriteStream2 } from "node:fs";
-import { readFile as readFile5, stat as stat3 } from "node:fs/promises";
-import { resolve as resolve3 } from "node:path";
-import { Readable as Readable9 } from "node:stream";
-import { pipeline as pipeline2 } from "node:stream/promises";
-var MULTIPART_PART_SIZE = 8 * 1024 * 1024;
-var MULTIPART_QUEUE_SIZE = 4;
-var S3_PAGE_SIZE = 1e3;
-var S3_MAX_ATTEMPTS = 5;
-function createS3Client(overrides = {}, env2 = process.env) {
-  const endpoint = overrides.endpoint ?? env2.AWS_ENDPOINT_URL_S3 ?? env2.AWS_ENDPOINT_URL;
-  const region = env2.MFPAR_STORE_REGION;
-  return nameAwsCalls(
-    new import_client_s3.S3Client({
-      ...region ? { region } : {},
-      followRegionRedirects: true,
-      retryMode: "standard",
-      maxAttempts: S3_MAX_ATTEMPTS,
-      requestChecksumCalculation: "WHEN_REQUIRED",
-      responseChecksumValidation: "WHEN_REQUIRED",
-      ...endpoint ? { endpoint, forcePathStyle: true } : {},
-      ...overrides
-    })
-  );
-}
-var S3Store = class {
-  client;
-  bucket;
-  /** The root prefix inside the bucket: `""` or ending with `/`. */
-  prefix;
-  url;
-  constructor(opts) {
-    this.client = opts.client;
-    this.bucket = opts.bucket;
-    const p3 = opts.prefix?.replace(/^\/+/, "") ?? "";
-    this.prefix = p3 === "" || p3.endsWith("/") ? p3 : `${p3}/`;
-    if (this.prefix) assertValidKey(this.prefix, "prefix");
-    this.url = `s3://${this.bucket}/${this.prefix}`;
-  }
-  async put(key, body, opts) {
-    const Key = this.keyOf(key);
-    if (body instanceof Readable9) {
-      await this.upload(Key, body, opts);
-      return;
-    }
-    await this.client.send(
-      new import_client_s3.PutObjectCommand({
-        Bucket: this.bucket,
-        Key,
-        Body: body,
-        ContentType: opts?.contentType,
-        ...taggingOf(opts)
-      })
-    );
-  }
-  async putFile(key, path6, opts) {
-    const Key = this.keyOf(key);
-    const { size } = await stat3(path6);
-    if (size < MULTIPART_PART_SIZE) {
-      await this.client.send(
-        new import_client_s3.PutObjectCommand({
-          Bucket: this.bucket,
-          Key,
-          Body: await readFile5(path6),
-          ContentType: opts?.contentType,
-          ...taggingOf(opts)
-        })
-      );
-      return;
-    }
-    await this.upload(Key, createReadStream2(path6), opts);
-  }
-  async get(key) {
-    const Key = this.keyOf(key);
-    try {
-      const out = await this.client.send(new import_client_s3.GetObjectCommand({ Bucket: this.bucket, Key }));
-      return await out.Body.transformToByteArray();
-    } catch (e5) {
-      if (isNotFound(e5)) return void 0;
-      throw e5;
-    }
-  }
-  async getFile(key, path6) {
-    const Key = this.keyOf(key);
-    let body;
-    try {
-      const out = await this.client.send(new import_client_s3.GetObjectCommand({ Bucket: this.bucket, Key }));
-      body = out.Body;
-    } catch (e5) {
-      if (isNotFound(e5)) return false;
-      throw e5;
-    }
-    await writeAtomic(resolve3(path6), (tmp) => pipeline2(body, createWriteStream2(tmp, { flags: "wx" })));
-    return true;
-  }
-  async head(key) {
-    const Key = this.keyOf(key);
-    try {
-      const out = await this.client.send(new import_client_s3.HeadObjectCommand({ Bucket: this.bucket, Key }));
-      return { key, size: out.ContentLength ?? 0, lastModified: out.LastModified, etag: out.ETag };
-    } catch (e5) {
-      if (isNotFound(e5)) return void 0;
-      throw e5;
-    }
-  }
-  async *list(prefix) {
-    assertValidKey(prefix, "prefix");
-    let ContinuationToken;
-    do {
-      const page = await this.client.send(
-        new import_client_s3.ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: this.prefix + prefix,
-          MaxKeys: S3_PAGE_SIZE,
-          ContinuationToken
-        })
-      );
-      for (const o3 of page.Contents ?? []) {
-        yield {
-          key: o3.Key.slice(this.prefix.length),
-          size: o3.Size ?? 0,
-          lastModified: o3.LastModified,
-          etag: o3.ETag
-        };
-      }
-      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : void 0;
-    } while (ContinuationToken);
-  }
-  async *listPrefixes(prefix) {
-    assertValidKey(prefix, "prefix");
-    if (prefix !== "" && !prefix.endsWith("/")) {
-      throw new StoreKeyError(prefix, 'listPrefixes needs a prefix that is empty or ends with "/"');
-    }
-    let ContinuationToken;
-    do {
-      const page = await this.client.send(
-        new import_client_s3.ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: this.prefix + prefix,
-          Delimiter: "/",
-          MaxKeys: S3_PAGE_SIZE,
-          ContinuationToken
-        })
-      );
-      for (const p3 of page.CommonPrefixes ?? []) yield p3.Prefix.slice(this.prefix.length);
-      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : void 0;
-    } while (ContinuationToken);
-  }
-  async copy(from, to) {
-    const source = this.keyOf(from);
-    const Key = this.keyOf(to);
-    try {
-      await this.client.send(
-        new import_client_s3.CopyObjectCommand({
-          Bucket: this.bucket,
-          Key,
-          CopySource: `${this.bucket}/${source.split("/").map(encodeURIComponent).join("/")}`
-        })
-      );
-      return true;
-    } catch (e5) {
-      if (isNotFound(e5)) return false;
-      throw e5;
-    }
-  }
-  async delete(keys) {
-    const objects = keys.map((k5) => ({ Key: this.keyOf(k5) }));
-    const chunks = [];
-    for (let i5 = 0; i5 < objects.length; i5 += S3_PAGE_SIZE) chunks.push(objects.slice(i5, i5 + S3_PAGE_SIZE));
-    await mapLimit(chunks, 4, async (Objects) => {
-      const out = await this.client.send(
-        new import_client_s3.DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects, Quiet: true } })
-      );
-      const errors = (out.Errors ?? []).filter((e5) => e5.Code !== "NoSuchKey");
-      if (errors.length > 0) {
-        const shown = errors.slice(0, 5).map((e5) => `${e5.Key}: ${e5.Code} ${e5.Message ?? ""}`.trim());
-        throw new Error(
-          `Could not delete ${errors.length} of ${Objects.length} objects in ${this.url}: ${shown.join("; ")}` + (errors.length > shown.length ? "; ..." : "")
-        );
-      }
-    });
-  }
-  /** The full S3 key for a store key, after checking it. */
-  keyOf(key) {
-    assertValidKey(key);
-    return this.prefix + key;
-  }
-  async upload(Key, Body, opts) {
-    await new import_lib_storage.Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key, Body, ContentType: opts?.contentType },
-      ...opts?.tags ? { tags: Object.entries(opts.tags).map(([k5, v]) => ({ Key: k5, Value: v })) } : {},
-      partSize: MULTIPART_PART_SIZE,
-      queueSize: MULTIPART_QUEUE_SIZE
-    }).done();
-  }
-};
-function taggingOf(opts) {
-  return opts?.tags ? { Tagging: new URLSearchParams(opts.tags).toString() } : {};
-}
-function isNotFound(e5) {
-  const err = e5;
-  if (err?.name === "NoSuchBucket" || err?.Code === "NoSuchBucket") return false;
-  return err?.name === "NoSuchKey" || err?.name === "NotFound" || err?.Code === "NoSuchKey" || err?.$metadata?.httpStatusCode === 404;
-}
-
 // lib/store/open.ts
-function openStore(location, opts = {}) {
+async function openStore(location, opts = {}) {
+  const fail = (message) => new UserError(message, opts.from ? { file: opts.from } : void 0);
   const loc = location.trim();
   if (loc === "")
-    throw new UserError("Results location is empty: expected a directory, file://... or s3://bucket/prefix");
+    throw fail("Results location is empty: expected a directory, file://... or s3://bucket/prefix");
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(loc)?.[1]?.toLowerCase();
   if (scheme === "s3") {
     const parsed = parseS3Url(loc);
     const bucket = parsed?.bucket;
     if (!bucket || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-      throw new UserError(
-        `Results location is not a valid S3 URL: ${location} (expected s3://bucket/prefix)`
-      );
+      throw fail(`Results location is not a valid S3 URL: ${location} (expected s3://bucket/prefix)`);
     }
-    const client = opts.s3Client ?? createS3Client(opts.region ? { region: opts.region } : {}, opts.env);
-    return new S3Store({ client, bucket, prefix: parsed?.prefix ?? "" });
+    const { createS3Client: createS3Client2, S3Store: S3Store2 } = await Promise.resolve().then(() => (init_s33(), s3_exports2));
+    const client = opts.s3Client ?? createS3Client2(opts.region ? { region: opts.region } : {}, opts.env);
+    return new S3Store2({ client, bucket, prefix: parsed?.prefix ?? "" });
   }
   if (scheme === "file") {
     let path6;
     try {
       path6 = fileURLToPath(loc);
     } catch (e5) {
-      throw new UserError(`Results location is not a valid file URL: ${location} (${e5.message})`);
+      throw fail(`Results location is not a valid file URL: ${location} (${e5.message})`);
     }
     return new LocalStore(path6);
   }
   if (scheme !== void 0) {
-    throw new UserError(
+    throw fail(
       `Results location has an unsupported scheme "${scheme}://": ${location} (expected a directory, file://... or s3://bucket/prefix)`
     );
   }
@@ -88165,6 +88233,9 @@ async function getJson(store, key) {
     throw new Error(`${store.url}${key} is not valid JSON: ${e5.message}`);
   }
 }
+
+// lib/batch/record.ts
+init_concurrency();
 
 // lib/store/keys.ts
 var storeKeys = {
@@ -88210,7 +88281,7 @@ async function scanOpenBatches(o3) {
     }
     for (const sc of scenarios) {
       const url2 = `s3://${sc.names.bucket}`;
-      const store = openStore(url2, { s3Client: o3.s3(sc.homeRegion) });
+      const store = await openStore(url2, { s3Client: o3.s3(sc.homeRegion) });
       try {
         const batches = await listActiveBatches(store, sc.scenario);
         const calibrations = await openCalibrations(store, sc.scenario);
@@ -88301,6 +88372,9 @@ async function calibrationPorts(projectDir) {
   }
   return [...ports].sort((a5, b5) => a5 - b5);
 }
+
+// actions/open-batches/run.ts
+init_s33();
 
 // node_modules/@actions/core/lib/core.js
 var core_exports3 = {};
