@@ -37,8 +37,8 @@ import type { Marker } from "../store/markers.js";
 import { getJson, putJson } from "../store/open.js";
 import { compareIds, decidingMarker, listResults } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
-import { type DigestLine, digestOf, readDigestLines } from "./digests.js";
 import { type Clock, systemClock } from "../time.js";
+import { type DigestLine, digestOf, readDigestLines } from "./digests.js";
 import { type Ensemble, type ReportFacts, renderReport } from "./html.js";
 import { groupNames, observationGroups, readObservedCsv } from "./observations.js";
 

@@ -53,11 +53,10 @@ describe("Run batch: choapa/cb dispatched from the Actions tab", () => {
       dispatch(story.repo, { project: "choapa", scenario: "cb", ids: "2-4", dry_run: false }),
     );
     // Within the scenario's maxCost: the estimate says so, and the launch runs without an environment.
-    expect(r.jobs.map((j) => `${j.id}:${j.result}`), annotations(r)).toEqual([
-      "estimate:success",
-      "launch:success",
-      "launch-approved:skipped",
-    ]);
+    expect(
+      r.jobs.map((j) => `${j.id}:${j.result}`),
+      annotations(r),
+    ).toEqual(["estimate:success", "launch:success", "launch-approved:skipped"]);
     expect(r.job("estimate")!.outputs).toEqual({ approval: "false" });
     expect(r.job("estimate")!.summary).toMatch(
       /maxCost \$0\.03 \(projects\/choapa\/cb\.yaml\): the worst case \$0\.02 is within it — Run batch launches without approval/,
@@ -133,11 +132,10 @@ describe("Run batch: choapa/cb dispatched from the Actions tab", () => {
     expect(job.summary).toMatch(/\| us-east-1 \| \d+ \| 0 \| 5 \| 0 \| 0 \| 0 \| 0 \| [\d.]+ \| \$[\d.]+ \|/);
     expect(job.summary).toContain("| vCPU-hours | Est. cost |");
     // The preview of a launch above maxCost says what a real dispatch would do (a dry run needs no approval).
-    expect(r.jobs.map((j) => `${j.id}:${j.result}`), annotations(r)).toEqual([
-      "estimate:success",
-      "launch:success",
-      "launch-approved:skipped",
-    ]);
+    expect(
+      r.jobs.map((j) => `${j.id}:${j.result}`),
+      annotations(r),
+    ).toEqual(["estimate:success", "launch:success", "launch-approved:skipped"]);
     expect(job.summary).toMatch(
       /Estimated cost: \$0\.01 for 5 tasks — Fargate Spot \$0\.01, On-Demand \$0\.00/,
     );
@@ -174,11 +172,10 @@ describe("Run batch: choapa/cb dispatched from the Actions tab", () => {
     );
     // While the reviewer had not answered: the run waiting, no task started, the run role not even assumed.
     expect(whileWaiting).toEqual({ tasks: tasksBefore, sessions: sessionsBefore, status: "waiting" });
-    expect(r.jobs.map((j) => `${j.id}:${j.result}`), annotations(r)).toEqual([
-      "estimate:success",
-      "launch:skipped",
-      "launch-approved:success",
-    ]);
+    expect(
+      r.jobs.map((j) => `${j.id}:${j.result}`),
+      annotations(r),
+    ).toEqual(["estimate:success", "launch:skipped", "launch-approved:success"]);
     const estimate = r.job("estimate")!;
     expect(estimate.outputs).toEqual({ approval: "true" });
     expect(estimate.summary).toMatch(
