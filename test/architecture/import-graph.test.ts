@@ -14,8 +14,8 @@ const LIB_ROOMS = [
   // Vocabulary every room may use: errors, exit codes, time, formatting, statistics, names, process trees.
   "errors",
   "exit-codes",
-  "log",
   "time",
+  "log",
   "concurrency",
   "format",
   "stats",
