@@ -38,6 +38,8 @@ const STAR_RESOURCE_ALLOWED: Record<string, string> = {
   "logs:DescribeLogGroups": "no resource-level permission (refresh of log groups, close-out's inventory)",
   "tag:GetResources":
     "no resource-level permission: close-out's inventory finds everything tagged with the project",
+  "ce:GetCostAndUsage":
+    "Cost Explorer scopes by billing view only (a request without one reads the account's primary view); the request filters by the project tag",
   "s3:ListAllMyBuckets":
     "no resource-level permission: close-out's inventory lists buckets named like the project",
 };
