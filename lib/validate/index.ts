@@ -279,11 +279,40 @@ async function validateModelFiles(
   out: Diagnostic[],
   ctx: Context,
 ): Promise<void> {
-  const m = sc.config.model;
-  const at = (path: (string | number)[]) => ({ file: project.file, ...locate(project.source, path) });
-  const modelDir = resolve(sc.projectDir, m.dir);
-  const insideModel = (p: string) => resolve(sc.projectDir, p).startsWith(modelDir + sep);
+  const f = modelFiles(sc, project);
+  if (!(await checkModelDir(f, out, ctx))) return;
+  const templates = await checkTemplates(f, out, ctx);
+  await checkInstructionFiles(f, out, ctx);
+  await checkParameterFiles(f, templates, out, ctx);
+}
 
+/** What the model-file checks share: the scenario, where its config says things are, and how to point there. */
+interface ModelFiles {
+  sc: ResolvedScenario;
+  project: LoadedProject;
+  m: ResolvedScenario["config"]["model"];
+  modelDir: string;
+  /** The place in project.yaml of a config path. */
+  at: (path: (string | number)[]) => { file: string; line: number; column: number };
+  insideModel: (p: string) => boolean;
+}
+
+function modelFiles(sc: ResolvedScenario, project: LoadedProject): ModelFiles {
+  const m = sc.config.model;
+  const modelDir = resolve(sc.projectDir, m.dir);
+  return {
+    sc,
+    project,
+    m,
+    modelDir,
+    at: (path) => ({ file: project.file, ...locate(project.source, path) }),
+    insideModel: (p) => resolve(sc.projectDir, p).startsWith(modelDir + sep),
+  };
+}
+
+/** model.dir is a folder; false (reported once) when it is not, and nothing below it is checked. */
+async function checkModelDir(f: ModelFiles, out: Diagnostic[], ctx: Context): Promise<boolean> {
+  const { sc, m, modelDir, at } = f;
   try {
     if (!(await stat(modelDir)).isDirectory()) throw new Error();
   } catch {
@@ -295,9 +324,14 @@ async function validateModelFiles(
         message: `model.dir "${m.dir}" is not a folder in ${displayPath(sc.projectDir)}: expected the model files there (or model.provided: build)`,
       });
     }
-    return;
+    return false;
   }
+  return true;
+}
 
+/** Every template parses (each file read once per validation) and writes inside model.dir; returns the parsed ones. */
+async function checkTemplates(f: ModelFiles, out: Diagnostic[], ctx: Context): Promise<Template[]> {
+  const { sc, m, at, insideModel } = f;
   const templates: Template[] = [];
   for (const [i, t] of m.templates.entries()) {
     const path = resolve(sc.projectDir, t.tpl);
@@ -336,7 +370,12 @@ async function validateModelFiles(
       });
     }
   }
+  return templates;
+}
 
+/** Every instruction file exists and parses, and reads an output inside model.dir. */
+async function checkInstructionFiles(f: ModelFiles, out: Diagnostic[], ctx: Context): Promise<void> {
+  const { sc, m, at, insideModel } = f;
   for (const [i, o] of m.observations.entries()) {
     const path = resolve(sc.projectDir, o.ins);
     if (!ctx.once(`ins:${path}`)) continue;
@@ -361,8 +400,20 @@ async function validateModelFiles(
       });
     }
   }
+}
 
-  // One .par per ID; every template parameter present in each.
+/**
+ * One .par per ID, each valid, holding every template parameter, with values the templates' spaces can hold.
+ * Reported in this order: unfillable spaces, missing files, invalid files, missing parameters (each list capped
+ * at {@link SHOW_PAR_ERRORS}).
+ */
+async function checkParameterFiles(
+  f: ModelFiles,
+  templates: readonly Template[],
+  out: Diagnostic[],
+  ctx: Context,
+): Promise<void> {
+  const { sc, project, m } = f;
   const missingFiles: string[] = [];
   const badPar: UserError[] = [];
   const missingParam = new Map<string, string[]>();
