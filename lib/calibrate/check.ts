@@ -31,15 +31,34 @@ const TRANSFORMS = new Set(["log", "none", "fixed", "tied"]);
 const CHANGES = new Set(["factor", "relative", "absolute"]);
 const NAME = /^[^\s]+$/;
 
-/** Every rule that can be checked on the file alone and against its tpl/ins files. */
+/** Every rule that can be checked on the file alone and against its tpl/ins files, in the file's order. */
 export async function checkControlFile(c: ControlFile, opts: CheckOptions): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
-  const err = (message: string, code: string, line?: number) =>
-    out.push({ file: c.file, line, severity: "error", message, code });
-  const warn = (message: string, code: string, line?: number) =>
-    out.push({ file: c.file, line, severity: "warning", message, code });
+  const r: Report = {
+    err: (message, code, line) => out.push({ file: c.file, line, severity: "error", message, code }),
+    warn: (message, code, line) => out.push({ file: c.file, line, severity: "warning", message, code }),
+  };
+  checkCounts(c, r);
+  checkNames(c, opts.limits, r);
+  checkGroups(c, r);
+  checkParameters(c, r);
+  checkWeights(c, r);
+  if (opts.pestpp) checkPestppOptions(c, r);
+  const show = opts.display ?? ((rel: string) => rel);
+  await checkTemplateFiles(c, opts.dir, show, r);
+  await checkInstructionFiles(c, opts.dir, show, r);
+  if (c.commands.length === 0) r.err('"* model command line" is empty', "pst/command", c.commandLine);
+  return out;
+}
 
-  // Counts in the control data section against what the sections hold.
+/** Where the rules put what they find (in the control file, at a line). */
+interface Report {
+  err: (message: string, code: string, line?: number) => void;
+  warn: (message: string, code: string, line?: number) => void;
+}
+
+/** Counts in the control data section against what the sections hold; NOPTMAX. */
+function checkCounts(c: ControlFile, { err }: Report): void {
   if (c.counts) {
     const l2 = (c.controlDataLine ?? 0) + 2;
     const l3 = l2 + 1;
@@ -56,8 +75,10 @@ export async function checkControlFile(c: ControlFile, opts: CheckOptions): Prom
   }
   if (c.noptmax < -2)
     err(`NOPTMAX ${c.noptmax}: expected -2, -1, 0 or a number of iterations`, "pst/noptmax");
+}
 
-  // Names: unique, no blanks, within the engine's length.
+/** Names: unique, no blanks, within the engine's length. */
+function checkNames(c: ControlFile, limits: NameLimits, { err }: Report): void {
   const unique = (kind: string, items: { name: string; line?: number }[], max: number) => {
     const seen = new Map<string, number | undefined>();
     for (const it of items) {
@@ -77,12 +98,14 @@ export async function checkControlFile(c: ControlFile, opts: CheckOptions): Prom
       else seen.set(it.name, it.line);
     }
   };
-  unique("parameter", c.parameters, opts.limits.parameter);
-  unique("observation", c.observations, opts.limits.observation);
-  unique("parameter group", c.parameterGroups, opts.limits.group);
-  unique("observation group", c.observationGroups, opts.limits.group);
+  unique("parameter", c.parameters, limits.parameter);
+  unique("observation", c.observations, limits.observation);
+  unique("parameter group", c.parameterGroups, limits.group);
+  unique("observation group", c.observationGroups, limits.group);
+}
 
-  // Groups used are defined; groups defined are used.
+/** Groups used are defined; groups defined are used. */
+function checkGroups(c: ControlFile, { err, warn }: Report): void {
   const pg = new Set(c.parameterGroups.map((g) => g.name));
   const og = new Set(c.observationGroups.map((g) => g.name));
   for (const p of c.parameters)
@@ -102,8 +125,10 @@ export async function checkControlFile(c: ControlFile, opts: CheckOptions): Prom
   for (const g of c.parameterGroups)
     if (!c.parameters.some((p) => p.group === g.name))
       warn(`parameter group "${g.name}" has no parameter`, "pst/empty-group", g.line);
+}
 
-  // Parameters: transform, change limit, bounds containing the initial value.
+/** Parameters: transform, change limit, bounds containing the initial value, tied parents; one adjustable. */
+function checkParameters(c: ControlFile, { err }: Report): void {
   const names = new Set(c.parameters.map((p) => p.name));
   for (const p of c.parameters) {
     if (!TRANSFORMS.has(p.transform))
@@ -146,34 +171,42 @@ export async function checkControlFile(c: ControlFile, opts: CheckOptions): Prom
       err(`tied parameter "${child}": parent "${parent}" is not a parameter`, "pst/tied");
   if (!c.parameters.some((p) => p.transform === "log" || p.transform === "none"))
     err("no adjustable parameter: every parameter is fixed or tied", "pst/no-adjustable");
+}
 
-  // Observations: weights.
+/** Observations: weights ≥ 0, not all 0. */
+function checkWeights(c: ControlFile, { err, warn }: Report): void {
   for (const o of c.observations)
     if (!(o.weight >= 0))
       err(`observation "${o.name}": weight ${o.weight}: expected ≥ 0`, "pst/weight", o.line);
   if (c.observations.length && c.observations.every((o) => o.weight === 0))
     warn("every observation has weight 0: the objective function is always 0", "pst/zero-weights");
+}
 
-  // ++ options.
-  if (opts.pestpp) {
-    for (const o of c.options) {
-      if (PESTPP_OPTIONS.has(o.name) || (CONTROL_DATA_OPTIONS as readonly string[]).includes(o.name))
-        continue;
-      const s = closest(o.name, [...PESTPP_OPTIONS]);
-      err(
-        `unknown PEST++ option "++${o.name}"${s ? `; did you mean "++${s}"?` : " (not one of PEST++ 5.2.23's options)"}`,
-        "pst/option",
-        o.line,
-      );
-    }
+/** `++` options PEST++ knows. */
+function checkPestppOptions(c: ControlFile, { err }: Report): void {
+  for (const o of c.options) {
+    if (PESTPP_OPTIONS.has(o.name) || (CONTROL_DATA_OPTIONS as readonly string[]).includes(o.name)) continue;
+    const s = closest(o.name, [...PESTPP_OPTIONS]);
+    err(
+      `unknown PEST++ option "++${o.name}"${s ? `; did you mean "++${s}"?` : " (not one of PEST++ 5.2.23's options)"}`,
+      "pst/option",
+      o.line,
+    );
   }
+}
 
-  // tpl/ins files exist, parse, and name exactly the parameters and observations of the control file.
-  const show = opts.display ?? ((r: string) => r);
+/** Template files exist, parse, and use exactly the parameters of the control file (fixed and tied aside). */
+async function checkTemplateFiles(
+  c: ControlFile,
+  dir: string,
+  show: (rel: string) => string,
+  { err }: Report,
+): Promise<void> {
+  const names = new Set(c.parameters.map((p) => p.name));
   const inTemplates = new Set<string>();
   for (const t of c.templates) {
     try {
-      const tpl = await readTemplate(resolve(opts.dir, t.pest));
+      const tpl = await readTemplate(resolve(dir, t.pest));
       for (const p of tpl.parameters) {
         inTemplates.add(p);
         if (!names.has(p))
@@ -194,11 +227,20 @@ export async function checkControlFile(c: ControlFile, opts: CheckOptions): Prom
         "pst/par-unused",
         p.line,
       );
+}
+
+/** Instruction files exist, parse, and read each observation of the control file exactly once. */
+async function checkInstructionFiles(
+  c: ControlFile,
+  dir: string,
+  show: (rel: string) => string,
+  { err }: Report,
+): Promise<void> {
   const obsNames = new Map(c.observations.map((o) => [o.name, o]));
   const inIns = new Map<string, string>();
   for (const i of c.instructions) {
     try {
-      const ins = await readInstructions(resolve(opts.dir, i.pest));
+      const ins = await readInstructions(resolve(dir, i.pest));
       for (const o of ins.observations) {
         if (inIns.has(o))
           err(
@@ -221,8 +263,6 @@ export async function checkControlFile(c: ControlFile, opts: CheckOptions): Prom
   for (const o of c.observations)
     if (!inIns.has(o.name) && c.instructions.length)
       err(`observation "${o.name}" is not read by any instruction file`, "pst/obs-unread", o.line);
-  if (c.commands.length === 0) err('"* model command line" is empty', "pst/command", c.commandLine);
-  return out;
 }
 
 function hint(word: string, known: Set<string>): string {
