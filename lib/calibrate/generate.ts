@@ -60,8 +60,47 @@ function shWord(w: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`;
 }
 
+/**
+ * The control file of a calibration: parameters from the templates ({@link templateFiles},
+ * {@link calibrationParameters}), observations from the instruction files ({@link calibrationObservations}),
+ * then the sections PEST++ needs ({@link controlFileOf}) and the calibration's options. Problems are
+ * diagnostics of the calibration file or project.yaml, in the order found.
+ */
 export async function generateControlFile(input: GenerateInput): Promise<Generated> {
-  const { config, project, source, file } = input;
+  const g = generation(input);
+  const { templates, templateParams } = await templateFiles(g);
+  const parameters = calibrationParameters(g, templateParams);
+  const { instructions, observations, groups } = await calibrationObservations(g);
+  const control = controlFileOf(input.config, parameters, observations, groups, templates, instructions);
+  applyOptions(control, input.config);
+  return {
+    control,
+    modelDir: g.modelDir,
+    extraFiles: g.extraFiles,
+    scripts: [{ name: FORWARD_RUN, text: forwardRun(input.project) }],
+    diagnostics: g.diagnostics,
+  };
+}
+
+/** What the steps of {@link generateControlFile} share: the input, its diagnostics and where files go. */
+interface Generation {
+  input: GenerateInput;
+  diagnostics: Diagnostic[];
+  /** A problem in the calibration file, at a path of it. */
+  yamlError: (p: (string | number)[], message: string, code: string, key?: boolean) => void;
+  /** A problem in project.yaml, at a path of it. */
+  projectError: (p: (string | number)[], message: string, code: string) => void;
+  modelDir: string;
+  /** Files outside the model dir copied into each master/agent folder (`mfpar-pest/`). */
+  extraFiles: ExtraFile[];
+  /** A project-relative tpl/ins path as seen from a master/agent folder (a copy of the model dir). */
+  pestPath: (rel: string) => string;
+  /** A project-relative model file as seen from a master/agent folder; outside the model dir is an error. */
+  modelPath: (rel: string, p: (string | number)[]) => string;
+}
+
+function generation(input: GenerateInput): Generation {
+  const { project, source, file } = input;
   const model = project.config.model;
   const diagnostics: Diagnostic[] = [];
   const yamlError = (p: (string | number)[], message: string, code: string, key = false) =>
@@ -70,7 +109,6 @@ export async function generateControlFile(input: GenerateInput): Promise<Generat
     diagnostics.push({ file: project.file, ...locate(project.source, p), severity: "error", message, code });
   const modelDir = resolve(project.dir, model.dir);
   const extraFiles: ExtraFile[] = [];
-  /** A project-relative tpl/ins path as seen from a master/agent folder (a copy of the model dir). */
   const pestPath = (rel: string): string => {
     const abs = resolve(project.dir, rel);
     const r = inside(modelDir, abs);
@@ -89,25 +127,44 @@ export async function generateControlFile(input: GenerateInput): Promise<Generat
       );
     return r ?? rel;
   };
+  return { input, diagnostics, yamlError, projectError, modelDir, extraFiles, pestPath, modelPath };
+}
 
-  // Parameters: one per template parameter, matched to the calibration's entries (exact name first, then the
-  // first glob in file order).
+/** The template/model file pairs, and every template parameter (first template naming it). */
+async function templateFiles(
+  g: Generation,
+): Promise<{ templates: PstFilePair[]; templateParams: { name: string; tpl: string }[] }> {
+  const { project } = g.input;
   const templates: PstFilePair[] = [];
   const templateParams: { name: string; tpl: string }[] = [];
-  for (const [i, t] of model.templates.entries()) {
+  for (const [i, t] of project.config.model.templates.entries()) {
     try {
       const tpl = await readTemplate(resolve(project.dir, t.tpl));
       for (const p of tpl.parameters)
         if (!templateParams.some((x) => x.name === p)) templateParams.push({ name: p, tpl: t.tpl });
     } catch (e) {
-      projectError(
+      g.projectError(
         ["model", "templates", i, "tpl"],
         `template ${t.tpl}: ${(e as Error).message}`,
         "calibrate/template",
       );
     }
-    templates.push({ pest: pestPath(t.tpl), model: modelPath(t.out, ["model", "templates", i, "out"]) });
+    templates.push({ pest: g.pestPath(t.tpl), model: g.modelPath(t.out, ["model", "templates", i, "out"]) });
   }
+  return { templates, templateParams };
+}
+
+/**
+ * Parameters: one per template parameter, matched to the calibration's entries (exact name first, then the
+ * first glob in file order), with its initial value (the entry's, else the initial .par's, else the middle of
+ * its bounds). An entry that matches nothing, or a parameter no entry matches, is an error.
+ */
+function calibrationParameters(
+  g: Generation,
+  templateParams: { name: string; tpl: string }[],
+): PstParameter[] {
+  const { config, initial: initialPar } = g.input;
+  const { yamlError } = g;
   const specs = Object.entries(config.parameters).map(([pattern, spec]) => ({
     pattern,
     spec,
@@ -131,7 +188,7 @@ export async function generateControlFile(input: GenerateInput): Promise<Generat
     }
     match.used = true;
     const s: ParameterSpec = match.spec;
-    const fromFile = input.initial?.params.get(tp.name);
+    const fromFile = initialPar?.params.get(tp.name);
     const initial =
       s.initial ??
       (fromFile
@@ -178,11 +235,23 @@ export async function generateControlFile(input: GenerateInput): Promise<Generat
         "calibrate/parameter-unused",
         true,
       );
+  return parameters;
+}
 
-  // Observations: one per instruction-file observation, grouped by instruction file.
+/**
+ * Observations: one per instruction-file observation, grouped by instruction file, valued from the observed data
+ * and weighted per group (unmeasured ones carried with weight 0). A weighted observation without a measured value,
+ * or a weight for a group that does not exist, is an error.
+ */
+async function calibrationObservations(
+  g: Generation,
+): Promise<{ instructions: PstFilePair[]; observations: PstObservation[]; groups: string[] }> {
+  const { config, project } = g.input;
+  const model = project.config.model;
+  const { yamlError } = g;
   const observedRel = config.observations.observed ?? model.observed;
   const observed = observedRel
-    ? await readObserved(resolve(project.dir, observedRel), observedRel, diagnostics)
+    ? await readObserved(resolve(project.dir, observedRel), observedRel, g.diagnostics)
     : new Map();
   const instructions: PstFilePair[] = [];
   const observations: PstObservation[] = [];
@@ -194,14 +263,14 @@ export async function generateControlFile(input: GenerateInput): Promise<Generat
       .replace(/[^a-z0-9_.-]/g, "_");
     if (!groups.includes(group)) groups.push(group);
     instructions.push({
-      pest: pestPath(o.ins),
-      model: modelPath(o.out, ["model", "observations", i, "out"]),
+      pest: g.pestPath(o.ins),
+      model: g.modelPath(o.out, ["model", "observations", i, "out"]),
     });
     let names: string[] = [];
     try {
       names = (await readInstructions(resolve(project.dir, o.ins))).observations;
     } catch (e) {
-      projectError(
+      g.projectError(
         ["model", "observations", i, "ins"],
         `instruction file ${o.ins}: ${(e as Error).message}`,
         "calibrate/instructions",
@@ -221,20 +290,31 @@ export async function generateControlFile(input: GenerateInput): Promise<Generat
       observations.push({ name, value: value ?? 0, weight: value === undefined ? 0 : weight, group });
     }
   }
-  for (const g of Object.keys(config.observations.weights))
-    if (!groups.includes(g))
+  for (const grp of Object.keys(config.observations.weights))
+    if (!groups.includes(grp))
       yamlError(
-        ["observations", "weights", g],
-        `no observation group "${g}": the groups are named after the instruction files (${groups.join(", ") || "none"})`,
+        ["observations", "weights", grp],
+        `no observation group "${grp}": the groups are named after the instruction files (${groups.join(", ") || "none"})`,
         "calibrate/group",
         true,
       );
+  return { instructions, observations, groups };
+}
 
+/** The control file's sections: PEST++'s default control data, the groups, parameters, observations and files. */
+function controlFileOf(
+  config: CalibrationConfig,
+  parameters: PstParameter[],
+  observations: PstObservation[],
+  groups: string[],
+  templates: PstFilePair[],
+  instructions: PstFilePair[],
+): ControlFile {
   const parameterGroups = [...new Set(parameters.map((p) => p.group))].map((g) => ({
     name: g,
     text: `${g} relative 0.01 0.0 switch 2.0 parabolic`,
   }));
-  const control: ControlFile = {
+  return {
     file: `${config.calibration}.pst (generated)`,
     controlData: [
       "restart estimation",
@@ -257,14 +337,6 @@ export async function generateControlFile(input: GenerateInput): Promise<Generat
     templates,
     instructions,
     options: [],
-  };
-  applyOptions(control, config);
-  return {
-    control,
-    modelDir,
-    extraFiles,
-    scripts: [{ name: FORWARD_RUN, text: forwardRun(project) }],
-    diagnostics,
   };
 }
 
