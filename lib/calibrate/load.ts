@@ -97,9 +97,8 @@ export async function loadCalibration(
   const config = res.value;
   const project = await loadProject(dirname(abs));
   const diagnostics: Diagnostic[] = [];
-  const at = (p: (string | number)[], key = false) => ({ file, ...locate(source, p, key) });
-  const yamlError = (p: (string | number)[], message: string, code: string, key = false) =>
-    diagnostics.push({ ...at(p, key), severity: "error", message, code });
+  const yamlError: YamlError = (p, message, code, key = false) =>
+    diagnostics.push({ file, ...locate(source, p, key), severity: "error", message, code });
 
   const expected = basename(abs).replace(/\.ya?ml$/, "");
   if (config.calibration !== expected)
@@ -108,25 +107,78 @@ export async function loadCalibration(
       `calibration "${config.calibration}" does not match its file name: expected "${expected}"`,
       "config/calibration-name",
     );
+  const engine = engineOf(config);
+  checkOptionNames(config, engine, yamlError);
 
-  // The engine.
+  const c =
+    config.control === "generate"
+      ? await generatedControl({ config, project, source, file, engine, cwd, diagnostics, yamlError })
+      : await userControl(config, project, cwd, diagnostics, yamlError);
+  const { control } = c;
+  if (engine.pestpp && !control.options.some((o) => o.name === "panther_poll_interval"))
+    // PEST++ agents sleep this long after every run (default 1 s): the single largest waste on short models.
+    setOption(control, "panther_poll_interval", "0");
+
+  // A generated file's problems were reported against the calibration or project YAML already.
+  const generatedWithErrors = config.control === "generate" && diagnostics.length > 0;
+  const checks = generatedWithErrors
+    ? []
+    : await checkControlFile(control, {
+        dir: c.checkDir,
+        limits: engine.pestpp ? PESTPP_LIMITS : PEST_LIMITS,
+        pestpp: engine.pestpp,
+        display: c.display,
+      });
+  diagnostics.push(...checks.filter((d) => d.severity === "error"));
+  if (config.control !== "generate") {
+    const missing = await missingCommand(control, c.controlSource, c.modelDir, cwd, opts.env);
+    if (missing) diagnostics.push(missing);
+  }
+  if (diagnostics.length) throw new ValidationError(diagnostics);
+
+  return {
+    name: config.calibration,
+    file,
+    source,
+    config,
+    project,
+    engine,
+    control,
+    controlSource: c.controlSource,
+    modelDir: c.modelDir,
+    extraFiles: c.extraFiles,
+    scripts: c.scripts,
+    pstName: `${config.calibration}.pst`,
+    port: config.port,
+    agents: config.agents,
+    warnings: checks.filter((d) => d.severity === "warning"),
+  };
+}
+
+/** An error at a path of the calibration YAML. */
+type YamlError = (p: (string | number)[], message: string, code: string, key?: boolean) => void;
+
+/** The engine named in the calibration: its master and agent commands (the engine's defaults unless given). */
+function engineOf(config: CalibrationConfig): Engine {
   const e = config.engine;
   const kind = typeof e === "string" ? e : e.kind;
-  const engine: Engine = {
+  return {
     kind,
     master: typeof e === "string" ? [ENGINE_EXES[e][0]] : e.master,
     agent: typeof e === "string" ? [ENGINE_EXES[e][1]] : e.agent,
     pestpp: kind.startsWith("pestpp-"),
   };
+}
 
-  // The options: ++ names checked here too, so the error points at the YAML line.
+/** The options: ++ names checked here too, so the error points at the YAML line. */
+function checkOptionNames(config: CalibrationConfig, engine: Engine, yamlError: YamlError): void {
   for (const k of Object.keys(config.options)) {
     const key = k.toLowerCase();
     if ((CONTROL_DATA_OPTIONS as readonly string[]).includes(key)) continue;
     if (!engine.pestpp) {
       yamlError(
         ["options", k],
-        `option "${k}": ${kind} reads no ++ options; only control-data variables (${CONTROL_DATA_OPTIONS.join(", ")})`,
+        `option "${k}": ${engine.kind} reads no ++ options; only control-data variables (${CONTROL_DATA_OPTIONS.join(", ")})`,
         "calibrate/option",
         true,
       );
@@ -140,99 +192,102 @@ export async function loadCalibration(
       );
     }
   }
+}
 
-  let control: ControlFile;
-  let controlSource = "generated";
-  let modelDir: string;
-  let extraFiles: ExtraFile[] = [];
-  let scripts: { name: string; text: string }[] = [];
-  let checkDir: string;
-  let display: ((rel: string) => string) | undefined;
-  if (config.control === "generate") {
-    const initial = config.initial
-      ? await readParFile(resolve(project.dir, config.initial)).catch((err: unknown) => {
-          yamlError(
-            ["initial"],
-            `initial values file ${config.initial}: ${(err as Error).message}`,
-            "calibrate/initial",
-          );
-          return undefined;
-        })
-      : undefined;
-    const g = await generateControlFile({ config, project, source, file, initial, engine });
-    diagnostics.push(...g.diagnostics);
-    control = g.control;
-    modelDir = g.modelDir;
-    extraFiles = g.extraFiles;
-    scripts = g.scripts;
-    checkDir = g.modelDir;
-    const extra = new Map(g.extraFiles.map((x) => [x.to, x.from]));
-    display = (rel) => displayPath(extra.get(rel) ?? resolve(g.modelDir, rel), cwd);
-  } else {
-    const pstPath = resolve(project.dir, config.control);
-    controlSource = displayPath(pstPath, cwd);
-    let pstText: string;
-    try {
-      pstText = await readFile(pstPath, "latin1");
-    } catch {
-      yamlError(
-        ["control"],
-        `control file ${config.control} not found (looked for ${controlSource})`,
-        "calibrate/control",
-      );
-      throw new ValidationError(diagnostics);
-    }
-    control = parseControlFile(pstText, controlSource);
-    modelDir = dirname(pstPath);
-    checkDir = modelDir;
-    applyOptions(control, config);
-  }
-  if (engine.pestpp && !control.options.some((o) => o.name === "panther_poll_interval"))
-    // PEST++ agents sleep this long after every run (default 1 s): the single largest waste on short models.
-    setOption(control, "panther_poll_interval", "0");
+/** The control file to run and check, and what goes with it into every master/agent folder. */
+interface ControlChoice {
+  control: ControlFile;
+  /** "generated", or the user's .pst (display path). */
+  controlSource: string;
+  modelDir: string;
+  extraFiles: ExtraFile[];
+  scripts: { name: string; text: string }[];
+  /** The folder the .pst's tpl/ins paths are checked against, and how to show them. */
+  checkDir: string;
+  display?: (rel: string) => string;
+}
 
-  // A generated file's problems were reported against the calibration or project YAML already.
-  const generatedWithErrors = config.control === "generate" && diagnostics.length > 0;
-  const checks = generatedWithErrors
-    ? []
-    : await checkControlFile(control, {
-        dir: checkDir,
-        limits: engine.pestpp ? PESTPP_LIMITS : PEST_LIMITS,
-        pestpp: engine.pestpp,
-        display,
-      });
-  diagnostics.push(...checks.filter((d) => d.severity === "error"));
-  if (config.control !== "generate") {
-    // The user's own command must run in an agent folder (a copy of the .pst's folder).
-    const first = control.commands[0]?.split(/\s+/)[0];
-    if (first && !(await findExecutable(first, modelDir, opts.env?.PATH ?? process.env.PATH)))
-      diagnostics.push({
-        file: controlSource,
-        line: control.commandLine,
-        severity: "error",
-        message: `model command "${first}" not found (on PATH or in ${displayPath(modelDir, cwd)})`,
-        code: "pst/command",
-      });
-  }
-  if (diagnostics.length) throw new ValidationError(diagnostics);
-
+/** `control: generate`: the control file made from the project (lib/calibrate/generate.ts). */
+async function generatedControl(o: {
+  config: CalibrationConfig;
+  project: LoadedProject;
+  source: YamlSource;
+  file: string;
+  engine: Engine;
+  cwd: string;
+  diagnostics: Diagnostic[];
+  yamlError: YamlError;
+}): Promise<ControlChoice> {
+  const { config, project, source, file, engine, cwd, diagnostics, yamlError } = o;
+  const initial = config.initial
+    ? await readParFile(resolve(project.dir, config.initial)).catch((err: unknown) => {
+        yamlError(
+          ["initial"],
+          `initial values file ${config.initial}: ${(err as Error).message}`,
+          "calibrate/initial",
+        );
+        return undefined;
+      })
+    : undefined;
+  const g = await generateControlFile({ config, project, source, file, initial, engine });
+  diagnostics.push(...g.diagnostics);
+  const extra = new Map(g.extraFiles.map((x) => [x.to, x.from]));
   return {
-    name: config.calibration,
-    file,
-    source,
-    config,
-    project,
-    engine,
-    control,
-    controlSource,
-    modelDir,
-    extraFiles,
-    scripts,
-    pstName: `${config.calibration}.pst`,
-    port: config.port,
-    agents: config.agents,
-    warnings: checks.filter((d) => d.severity === "warning"),
+    control: g.control,
+    controlSource: "generated",
+    modelDir: g.modelDir,
+    extraFiles: g.extraFiles,
+    scripts: g.scripts,
+    checkDir: g.modelDir,
+    display: (rel) => displayPath(extra.get(rel) ?? resolve(g.modelDir, rel), cwd),
   };
+}
+
+/** The user's own .pst (`control: <path>`), with the calibration's options applied; missing is fatal at once. */
+async function userControl(
+  config: CalibrationConfig,
+  project: LoadedProject,
+  cwd: string,
+  diagnostics: Diagnostic[],
+  yamlError: YamlError,
+): Promise<ControlChoice> {
+  const pstPath = resolve(project.dir, config.control);
+  const controlSource = displayPath(pstPath, cwd);
+  let pstText: string;
+  try {
+    pstText = await readFile(pstPath, "latin1");
+  } catch {
+    yamlError(
+      ["control"],
+      `control file ${config.control} not found (looked for ${controlSource})`,
+      "calibrate/control",
+    );
+    throw new ValidationError(diagnostics);
+  }
+  const control = parseControlFile(pstText, controlSource);
+  const modelDir = dirname(pstPath);
+  applyOptions(control, config);
+  return { control, controlSource, modelDir, extraFiles: [], scripts: [], checkDir: modelDir };
+}
+
+/** The user's own model command must run in an agent folder (a copy of the .pst's folder). */
+async function missingCommand(
+  control: ControlFile,
+  controlSource: string,
+  modelDir: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv | undefined,
+): Promise<Diagnostic | undefined> {
+  const first = control.commands[0]?.split(/\s+/)[0];
+  if (first && !(await findExecutable(first, modelDir, env?.PATH ?? process.env.PATH)))
+    return {
+      file: controlSource,
+      line: control.commandLine,
+      severity: "error",
+      message: `model command "${first}" not found (on PATH or in ${displayPath(modelDir, cwd)})`,
+      code: "pst/command",
+    };
+  return undefined;
 }
 
 /** Finds the engine's executables; the message to print when one is missing, else undefined. */
