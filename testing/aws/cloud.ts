@@ -6,8 +6,9 @@
 // Every event (repository created, image pushed, stack applied or destroyed, task definition registered)
 // goes to one ordered log, so a test can check the order a deploy did things in.
 import { createHash, randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { textBodyServer } from "../http.js";
 import { type CostExplorerState, costExplorerState, handleCostExplorer } from "./cost-explorer.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: event payloads and AWS requests are arbitrary JSON
@@ -111,17 +112,10 @@ export async function startFakeCloud(): Promise<FakeCloud> {
   const findRepository = (account: string, region: string, name: string) =>
     repositories.find((r) => r.account === account && r.region === region && r.name === name);
 
-  const server = createServer((req, res) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (d: string) => {
-      body += d;
-    });
-    req.on("end", () => {
-      handle(req, res, body).catch((e: Error) => {
-        res.writeHead(500, { "content-type": "application/json" });
-        res.end(JSON.stringify({ message: e.message }));
-      });
+  const server = textBodyServer((req, res, body) => {
+    handle(req, res, body).catch((e: Error) => {
+      res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ message: e.message }));
     });
   });
 

@@ -4,8 +4,8 @@
 // tag key (`key$value`, `key$` for untagged costs), `Estimated` for days of a month not yet closed. It is
 // served by the fake cloud (testing/aws/cloud.ts, AWS_ENDPOINT_URL_COST_EXPLORER in stories) or on its own
 // (`startFakeCostExplorer`) for tests without the workflow runner.
-import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { textBodyServer } from "../http.js";
 
 export interface CostLine {
   /** UTC day, YYYY-MM-DD. */
@@ -104,20 +104,13 @@ export async function startFakeCostExplorer(): Promise<
   CostExplorerState & { endpoint: string; stop(): Promise<void> }
 > {
   const state = costExplorerState();
-  const server = createServer((req, res) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (d: string) => {
-      body += d;
-    });
-    req.on("end", () => {
-      const out = handleCostExplorer(state, String(req.headers["x-amz-target"] ?? ""), body) ?? {
-        status: 400,
-        body: { __type: "UnknownOperationException", message: "not Cost Explorer" },
-      };
-      res.writeHead(out.status, { "content-type": "application/x-amz-json-1.1" });
-      res.end(JSON.stringify(out.body));
-    });
+  const server = textBodyServer((req, res, body) => {
+    const out = handleCostExplorer(state, String(req.headers["x-amz-target"] ?? ""), body) ?? {
+      status: 400,
+      body: { __type: "UnknownOperationException", message: "not Cost Explorer" },
+    };
+    res.writeHead(out.status, { "content-type": "application/x-amz-json-1.1" });
+    res.end(JSON.stringify(out.body));
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   server.unref();

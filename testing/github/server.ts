@@ -11,8 +11,9 @@
 // Only what mfpar's workflows call is implemented; anything else answers 404 and is listed in `unhandled`,
 // so a test sees a new call instead of a silent success.
 import { randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { textBodyServer } from "../http.js";
 
 export type PermissionLevel = "read" | "write" | "none";
 /** A job's `permissions:` after defaults: scope → level. */
@@ -149,23 +150,16 @@ export async function startFakeGitHub(
   let nextId = 1000;
   const now = () => new Date().toISOString();
 
-  const server = createServer((req, res) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (d: string) => {
-      body += d;
-    });
-    req.on("end", () => {
-      try {
-        handle(req, res, body);
-      } catch (e) {
-        const status = e instanceof HttpError ? e.status : 500;
-        send(res, status, {
-          message: (e as Error).message,
-          documentation_url: "https://docs.github.com/rest",
-        });
-      }
-    });
+  const server = textBodyServer((req, res, body) => {
+    try {
+      handle(req, res, body);
+    } catch (e) {
+      const status = e instanceof HttpError ? e.status : 500;
+      send(res, status, {
+        message: (e as Error).message,
+        documentation_url: "https://docs.github.com/rest",
+      });
+    }
   });
 
   function send(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}) {
