@@ -61,8 +61,6 @@ describe("Close project: choapa, behind its typed confirmation and the close-out
     sim = await startEcsSim({
       families: { [FAMILY]: { env: {} }, [EVU_FAMILY]: { env: {} } },
       account: ACCOUNT,
-      // Asked only at each close-out's inventory and deletions: not stopped as idle between runs on a slow machine.
-      idleTimeoutMs: 3_600_000,
     });
     sim.registerTaskDefinition(EVU_FAMILY); // a second deploy's revision: both are retired
     fakes = await startFakeLogsAndTags();

@@ -52,12 +52,10 @@ describe("Run calibration: choapa/cal-heads dispatched, followed by Batch status
   const hold = join(work, "let-the-master-finish");
   const taskEnv: Record<string, string> = {};
   beforeAll(async () => {
-    // The first two runs make no ECS call for minutes on a loaded machine: the simulator must not stop idle.
     sim = await startEcsSim({
       families: { [FAMILY]: { env: taskEnv } },
       account: ACCOUNT,
       maxRunning: 8,
-      idleTimeoutMs: 60 * 60_000,
     });
     story = await startStory({ buckets: [RESULTS], endpoints: { ECS: sim.endpoint } });
     choapaWithModel(story.repo, "1-12");

@@ -14,7 +14,8 @@
 //   afterAll(() => sim.stop());
 //
 // Bounded: it listens on 127.0.0.1 only, runs at most `maxRunning` agents at once (the rest wait as
-// PROVISIONING), and stops by itself after `idleTimeoutMs` without requests or running agents.
+// PROVISIONING), and, when `idleTimeoutMs` is given, stops by itself after that long without requests or
+// running agents (off by default: callers stop it).
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -91,6 +92,7 @@ export interface EcsSimOptions {
   agentPath?: string;
   /** Seeded randomness for reproducible faults. */
   random?: () => number;
+  /** Stop by itself after this long without requests or running agents (default: never; callers stop it). */
   idleTimeoutMs?: number;
 }
 
@@ -679,17 +681,22 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
 
-  const idleMs = opts.idleTimeoutMs ?? 120_000;
-  const idleTimer = setInterval(() => {
-    if (running === 0 && Date.now() - lastActivity > idleMs) void stop();
-  }, 1000);
-  idleTimer.unref();
+  // Off unless asked for: every caller stops the simulator itself, and a wall-clock stop made slow tests fail
+  // on a loaded machine (a story step longer than the limit found the simulator gone).
+  const idleMs = opts.idleTimeoutMs;
+  const idleTimer =
+    idleMs === undefined
+      ? undefined
+      : setInterval(() => {
+          if (running === 0 && Date.now() - lastActivity > idleMs) void stop();
+        }, 1000);
+  idleTimer?.unref();
   server.unref();
 
   let stopping: Promise<void> | undefined;
   function stop(): Promise<void> {
     stopping ??= (async () => {
-      clearInterval(idleTimer);
+      if (idleTimer) clearInterval(idleTimer);
       queue.length = 0;
       for (const t of tasks.values()) t.abort?.abort();
       const procs = [...tasks.values()].flatMap((t) => (t.proc ? [t.proc] : []));
