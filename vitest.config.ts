@@ -17,6 +17,7 @@ export default defineConfig({
     server: { deps: { inline: ["@actions/workflow-parser"] } },
     include: ["test/**/*.test.ts", "cdktf/**/*.test.ts"],
     setupFiles: ["test/setup.ts"],
+    globalSetup: ["test/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Two cores here and on CI: process-heavy suites (agent, simulator, s3rver) must not starve each other.

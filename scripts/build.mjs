@@ -4,6 +4,7 @@
 //  - dist/agent/     the container/local agent, fully bundled, code-split so the S3 client loads only when used
 //  - actions/<name>/dist/index.js   each GitHub Action, fully bundled (committed; CI checks it is fresh)
 import { existsSync, readdirSync, rmSync } from "node:fs";
+import { basename } from "node:path";
 import { build } from "esbuild";
 
 const common = {
@@ -24,7 +25,6 @@ const requireShim = {
 
 const jobs = [];
 if (existsSync("scripts/mfpar.ts")) {
-  rmSync("dist/cli", { recursive: true, force: true }); // chunks of earlier builds (hashed names)
   jobs.push(
     // Code-split: each command (scripts/cli/registry.ts imports them on demand) is its own chunk, so
     // `mfpar --version` and `mfpar --help` parse a few kB, not every command and its SDK imports.
@@ -36,6 +36,14 @@ if (existsSync("scripts/mfpar.ts")) {
       splitting: true,
       target: "node20",
       packages: "external",
+      metafile: true,
+    }).then(({ metafile }) => {
+      // Chunks of earlier builds (hashed names) are removed only after this build has written its own, and a chunk
+      // this build produced again keeps its name: a CLI process already running from dist/ (a test, a long
+      // `mfpar run`) still finds every chunk it imports lazily when the same sources are rebuilt under it.
+      const outputs = new Set(Object.keys(metafile.outputs).map((o) => basename(o)));
+      for (const f of existsSync("dist/cli") ? readdirSync("dist/cli") : [])
+        if (!outputs.has(f)) rmSync(`dist/cli/${f}`, { force: true });
     }),
   );
 }

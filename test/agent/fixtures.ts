@@ -1,6 +1,6 @@
 // Shared by the agent and `mfpar run` suites: temporary projects (copies of projects/demo, or a tiny fake
 // model whose behaviour an env var picks), the real agent bundle run as a process, and store listings.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { type Dirent, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { cp, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
@@ -23,8 +23,8 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Builds dist/ when the agent bundle or the CLI bundle is missing or older than the sources (`npm test` builds first). */
-export async function ensureBuilt(): Promise<void> {
+/** Whether dist/ holds the agent and CLI bundles, newer than the sources they are built from. */
+export function distIsFresh(): boolean {
   const cli = join(ROOT, "dist/cli.js");
   const built =
     existsSync(AGENT) && existsSync(cli) ? Math.min(statSync(AGENT).mtimeMs, statSync(cli).mtimeMs) : 0;
@@ -33,12 +33,17 @@ export async function ensureBuilt(): Promise<void> {
     newestMtime(join(ROOT, "agent")),
     newestMtime(join(ROOT, "scripts/cli")),
   );
-  if (built > src) return;
-  const r = spawnSync(process.execPath, ["scripts/build.mjs", "--no-actions"], {
-    cwd: ROOT,
-    encoding: "utf8",
-  });
-  if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`);
+  return built > src;
+}
+
+/**
+ * Checks that the bundles exist. The build itself runs once, before any test file (test/global-setup.ts): a
+ * file that rebuilt dist/ here would swap the chunks under other files' running CLI processes.
+ */
+export async function ensureBuilt(): Promise<void> {
+  for (const f of [AGENT, join(ROOT, "dist/cli.js")])
+    if (!existsSync(f))
+      throw new Error(`${f} is missing: test/global-setup.ts builds it (run the tests with vitest)`);
 }
 
 const FAKE_MODEL = `// A stand-in model whose behaviour FAKE_MODE picks (see test/agent/fixtures.ts).

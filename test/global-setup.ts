@@ -1,0 +1,14 @@
+// Runs once in vitest's main process, before any test file: builds dist/ (the CLI and agent bundles the tests run
+// as real processes) when it is missing or older than its sources, e.g. for `npx vitest run <file>` after an edit.
+// Test files never build: a rebuild while other files' CLI processes run would swap the chunks they import.
+import { spawnSync } from "node:child_process";
+import { distIsFresh, ROOT } from "./agent/fixtures.js";
+
+export default function setup(): void {
+  if (distIsFresh()) return;
+  const r = spawnSync(process.execPath, ["scripts/build.mjs", "--no-actions"], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new Error(`build failed (node scripts/build.mjs): ${r.stderr}`);
+}
