@@ -38,6 +38,17 @@ const allow = (
     ? { Sid, Effect: "Allow", Action, Resource, Condition }
     : { Sid, Effect: "Allow", Action, Resource };
 
+/** IAM-style glob: `*` matches any run of characters, `?` one character. */
+export function globMatch(pattern: string, value: string): boolean {
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`,
+  );
+  return re.test(value);
+}
+
 export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
 export const GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com";
 
@@ -312,11 +323,7 @@ export function taskBoundaryPolicy(account: string): PolicyDocument {
     ),
     allow("WriteLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [a.logStreams]),
     allow("ListResults", ["s3:ListBucket"], [a.bucket]),
-    allow(
-      "ReadWriteResults",
-      [...RESULT_OBJECT_ACTIONS],
-      [a.objects],
-    ),
+    allow("ReadWriteResults", [...RESULT_OBJECT_ACTIONS], [a.objects]),
   ]);
 }
 
