@@ -10,6 +10,7 @@ import { writeControlFile } from "../../lib/calibrate/pst.js";
 import { CLI, ensureBuilt } from "../agent/fixtures.js";
 import { runCli } from "../support/cli.js";
 import { tempDir } from "../support/tmp.js";
+import { waitFor } from "../support/wait.js";
 import {
   alive,
   calibrationYaml,
@@ -25,14 +26,6 @@ let n = 0;
 const fresh = () => join(tmp, `c${++n}`);
 const work = (cwd: string, name: string) => join(cwd, ".mfpar", "calibrations", "demo", name);
 const kept = (cwd: string, name: string) => join(cwd, ".mfpar", "results", "demo", "calibrations", name);
-
-async function waitFor(what: string, test: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await test())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe("mfpar calibrate (stand-in PEST++ replaying real runs)", () => {
   it("runs a recorded pestpp-glm calibration with 2 agents to its end: progress, files kept, agents terminated, nothing left running", async () => {
