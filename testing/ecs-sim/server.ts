@@ -73,6 +73,13 @@ export interface SimFaults {
   failures?: Array<{ reason: string; probability: number }>;
 }
 
+/** Rate limits far above what a test asks for: for tests about what a launch or a stop does, not its pace. */
+export const FAST_LIMITS: EcsRateLimits = {
+  runTaskApi: { burst: 1000, perSecond: 1000 },
+  taskLaunch: { burst: 1000, perSecond: 1000 },
+  readApi: { burst: 1000, perSecond: 1000 },
+};
+
 export interface EcsSimOptions {
   families: Record<string, SimFamily>;
   region?: string;

@@ -3,24 +3,13 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { globMatch, GITHUB_OIDC_HOST as OIDC } from "../../lib/infra/iam.js";
 import type { World } from "./world.js";
 
 export interface TrustedRole {
   name: string;
   /** true, or why AWS would refuse AssumeRoleWithWebIdentity for this `sub` and audience. */
   allows(subject: string, audience: string): true | string;
-}
-
-const OIDC = "token.actions.githubusercontent.com";
-
-function globMatch(pattern: string, value: string): boolean {
-  const re = new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-      .replace(/\*/g, ".*")
-      .replace(/\?/g, ".")}$`,
-  );
-  return re.test(value);
 }
 
 function roleFromPolicy(name: string, policyText: string): TrustedRole {
