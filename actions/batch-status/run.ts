@@ -19,11 +19,10 @@ import { summaryKeys } from "../../lib/store/keys.js";
 import { isS3Location } from "../../lib/store/location.js";
 import { type Clock, systemClock } from "../../lib/time.js";
 import { calibrationPasses, calibrationStore, reportCalibration } from "../shared/calibration-pass.js";
-import { type ActionCore, defaultCore, readBoolean } from "../shared/inputs.js";
-import { readScenarioInputs, scenarioRequest } from "../shared/scenario-target.js";
+import { defaultCore, readBoolean, readMatching } from "../shared/inputs.js";
+import { readScenarioInputs, type ScenarioActionDeps, scenarioRequest } from "../shared/scenario-target.js";
 import {
   type Announcement,
-  type IssuesApi,
   octokitIssues,
   type TrackingResult,
   updateTrackingIssue,
@@ -31,16 +30,10 @@ import {
 
 export type { ActionCore } from "../shared/inputs.js";
 
-/** The action's inputs, as declared in action.yml. */
+/** The action's own inputs, as declared in action.yml (besides those readScenarioInputs reads). */
 export enum Inputs {
-  Project = "project",
-  Scenario = "scenario",
   BatchId = "batch-id",
-  Store = "store",
-  StackOutputs = "stack-outputs",
-  GithubToken = "github-token",
   Act = "act",
-  ProjectsDir = "projects-dir",
   Calibration = "calibration",
 }
 
@@ -52,16 +45,11 @@ export enum Outputs {
   Issues = "issues",
 }
 
-export interface RunDeps {
-  core?: ActionCore;
-  env?: Record<string, string | undefined>;
-  cwd?: string;
+export interface RunDeps extends ScenarioActionDeps {
   /** Client overrides for tests (see LaunchRequest). */
   clients?: Pick<LaunchRequest, "ecs" | "quotas" | "s3Client">;
   /** Cost Explorer for the actual cost in the completion report (default: us-east-1 client; false: not asked). */
   costExplorer?: Pick<CostExplorerClient, "send"> | false;
-  /** The issues API for a token (default: @actions/github's Octokit). */
-  issues?: (token: string) => IssuesApi | Promise<IssuesApi>;
   clock?: Clock;
 }
 
@@ -73,16 +61,10 @@ export async function run(deps: RunDeps = {}): Promise<void> {
   try {
     const inputs = readScenarioInputs(core);
     const { token } = inputs;
-    const batchId = core.getInput(Inputs.BatchId).trim();
     // Status only observes unless asked to act: the scheduled workflow passes act: true.
     const act = readBoolean(core, Inputs.Act);
-    if (batchId && !BATCH.test(batchId))
-      throw new Error(`Input ${Inputs.BatchId} is not a batch id: ${JSON.stringify(batchId)}`);
-    const calibration = core.getInput(Inputs.Calibration).trim();
-    if (calibration && !BATCH.test(calibration))
-      throw new Error(
-        `Input ${Inputs.Calibration} is not a calibration name: ${JSON.stringify(calibration)}`,
-      );
+    const batchId = readMatching(core, Inputs.BatchId, BATCH, "batch id");
+    const calibration = readMatching(core, Inputs.Calibration, BATCH, "calibration name");
     const { env, repo, request } = scenarioRequest(inputs, deps);
 
     const options = await launchOptionsFor({

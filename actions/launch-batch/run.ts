@@ -8,26 +8,20 @@ import { compactIds, summaryMarkdown } from "../../lib/batch/summary.js";
 import { loadScenario } from "../../lib/config/load.js";
 import { formatUsd } from "../../lib/format/number.js";
 import { costGateLines } from "../../lib/pricing/gate.js";
-import { type ActionCore, defaultCore, readBoolean } from "../shared/inputs.js";
-import { readScenarioInputs, scenarioRequest } from "../shared/scenario-target.js";
-import { type IssuesApi, octokitIssues, openTrackingIssue, trackingOf } from "../shared/tracking-issue.js";
+import { type ActionCore, defaultCore, readBoolean, readMatching } from "../shared/inputs.js";
+import { readScenarioInputs, type ScenarioActionDeps, scenarioRequest } from "../shared/scenario-target.js";
+import { octokitIssues, openTrackingIssue, trackingOf } from "../shared/tracking-issue.js";
 
 export type { ActionCore } from "../shared/inputs.js";
 
-/** The action's inputs, as declared in action.yml. */
+/** The action's own inputs, as declared in action.yml (besides those readScenarioInputs reads). */
 export enum Inputs {
-  Project = "project",
-  Scenario = "scenario",
   Ids = "ids",
   Rerun = "rerun",
   BatchId = "batch-id",
   DryRun = "dry-run",
   EstimateOnly = "estimate-only",
   MaxInFlight = "max-in-flight",
-  Store = "store",
-  StackOutputs = "stack-outputs",
-  GithubToken = "github-token",
-  ProjectsDir = "projects-dir",
 }
 
 export enum Outputs {
@@ -46,14 +40,9 @@ export enum Outputs {
   Approval = "approval",
 }
 
-export interface RunDeps {
-  core?: ActionCore;
-  env?: Record<string, string | undefined>;
-  cwd?: string;
+export interface RunDeps extends ScenarioActionDeps {
   /** Client overrides for tests (see LaunchRequest). */
   clients?: Pick<LaunchRequest, "ecs" | "quotas" | "s3Client">;
-  /** The issues API for a token (default: @actions/github's Octokit). */
-  issues?: (token: string) => IssuesApi | Promise<IssuesApi>;
 }
 
 /** The launch-batch action: every input read and checked first, one error path. */
@@ -64,12 +53,10 @@ export async function run(deps: RunDeps = {}): Promise<void> {
     const { token } = inputs;
     const ids = core.getInput(Inputs.Ids).trim();
     const rerun = core.getInput(Inputs.Rerun).trim();
-    const batchId = core.getInput(Inputs.BatchId).trim();
     if (rerun) parseRerun(rerun, `Input ${Inputs.Rerun}`);
     if (rerun && ids)
       throw new Error(`Inputs ${Inputs.Rerun} and ${Inputs.Ids} exclude each other: a rerun picks its IDs`);
-    if (batchId && !BATCH_ID.test(batchId))
-      throw new Error(`Input ${Inputs.BatchId} is not a batch id: ${JSON.stringify(batchId)}`);
+    const batchId = readMatching(core, Inputs.BatchId, BATCH_ID, "batch id");
     const dryRun = readBoolean(core, Inputs.DryRun);
     const maxRaw = core.getInput(Inputs.MaxInFlight).trim();
 

@@ -25,6 +25,14 @@ export function readName(core: ActionCore, input: string, what: "project" | "sce
   return value;
 }
 
+/** An optional input that must match `pattern` when given ("" when empty), e.g. a batch id or a calibration name. */
+export function readMatching(core: ActionCore, input: string, pattern: RegExp, what: string): string {
+  const value = core.getInput(input).trim();
+  if (value && !pattern.test(value))
+    throw new Error(`Input ${input} is not a ${what}: ${JSON.stringify(value)}`);
+  return value;
+}
+
 /** A boolean input (`true`/`false`, any case); `fallback` when empty. */
 export function readBoolean(core: ActionCore, input: string, fallback = false): boolean {
   const raw = core.getInput(input).trim().toLowerCase();

@@ -4,9 +4,18 @@
 import { resolve } from "node:path";
 import type { LaunchRequest } from "../../lib/batch/from-config.js";
 import { type ActionCore, readName, scenarioFileOf } from "./inputs.js";
-import { repositoryOf } from "./tracking-issue.js";
+import { type IssuesApi, repositoryOf } from "./tracking-issue.js";
 
 type Env = Record<string, string | undefined>;
+
+/** What a batch action's run() takes from tests (each action adds its clients). */
+export interface ScenarioActionDeps {
+  core?: ActionCore;
+  env?: Env;
+  cwd?: string;
+  /** The issues API for a token (default: @actions/github's Octokit). */
+  issues?: (token: string) => IssuesApi | Promise<IssuesApi>;
+}
 
 /** The scenario inputs, as every batch action's action.yml names them. */
 export interface ScenarioInputs {

@@ -5,11 +5,10 @@ import { stopScenarioBatch } from "../../lib/batch/stop.js";
 import { steeringLines } from "../../lib/batch/summary.js";
 import { mentionsOf } from "../../lib/status/alerts.js";
 import type { Clock } from "../../lib/time.js";
-import { type ActionCore, defaultCore } from "../shared/inputs.js";
-import { readScenarioInputs, scenarioRequest } from "../shared/scenario-target.js";
+import { defaultCore, readMatching } from "../shared/inputs.js";
+import { readScenarioInputs, type ScenarioActionDeps, scenarioRequest } from "../shared/scenario-target.js";
 import {
   announcementBlock,
-  type IssuesApi,
   listAllComments,
   octokitIssues,
   openTrackingIssue,
@@ -18,17 +17,11 @@ import {
 
 export type { ActionCore } from "../shared/inputs.js";
 
-/** The action's inputs, as declared in action.yml. */
+/** The action's own inputs, as declared in action.yml (besides those readScenarioInputs reads). */
 export enum Inputs {
-  Project = "project",
-  Scenario = "scenario",
   BatchId = "batch-id",
   Ids = "ids",
   Reason = "reason",
-  Store = "store",
-  StackOutputs = "stack-outputs",
-  GithubToken = "github-token",
-  ProjectsDir = "projects-dir",
 }
 
 export enum Outputs {
@@ -38,13 +31,9 @@ export enum Outputs {
   Issue = "issue",
 }
 
-export interface RunDeps {
-  core?: ActionCore;
-  env?: Record<string, string | undefined>;
-  cwd?: string;
+export interface RunDeps extends ScenarioActionDeps {
   /** Client overrides for tests (see LaunchRequest). */
   clients?: Pick<LaunchRequest, "ecs" | "ecr" | "s3Client">;
-  issues?: (token: string) => IssuesApi | Promise<IssuesApi>;
   /** Reads the time and waits between the listing rounds that catch a task launched just before the stop. */
   clock?: Clock;
 }
@@ -55,11 +44,9 @@ export async function run(deps: RunDeps = {}): Promise<void> {
   try {
     const inputs = readScenarioInputs(core);
     const { project, scenario, token } = inputs;
-    const batchId = core.getInput(Inputs.BatchId).trim();
     const ids = core.getInput(Inputs.Ids).trim();
     const reason = core.getInput(Inputs.Reason, { required: true }).trim();
-    if (batchId && !BATCH_ID.test(batchId))
-      throw new Error(`Input ${Inputs.BatchId} is not a batch id: ${JSON.stringify(batchId)}`);
+    const batchId = readMatching(core, Inputs.BatchId, BATCH_ID, "batch id");
     if (!reason) throw new Error(`Input ${Inputs.Reason} is empty: say why the batch is stopped`);
     const { env, repo, request } = scenarioRequest(inputs, deps);
 

@@ -1,10 +1,10 @@
 // The stack plan (lib/infra): which stacks exist and what each holds, decided from config alone.
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../lib/errors.js";
+import { globMatch } from "../../lib/infra/iam.js";
 import { loadInfraPlan } from "../../lib/infra/load.js";
 import { parseStackOutputs } from "../../lib/infra/outputs.js";
 import { infraSettings } from "../../lib/infra/settings.js";
-import { globMatch } from "../../lib/infra/stack-plan.js";
 import { ANDES, PLAIN, planFor, projectStack, SAMPLE_PROJECTS, SETTINGS } from "./fixtures.js";
 
 describe("stack plan", () => {

@@ -5,11 +5,12 @@ import { ExitCode } from "../exit-codes.js";
 import { createLogger, type Logger, type LogLevel } from "../log.js";
 import { type OpenStoreOptions, openStore } from "../store/open.js";
 import type { ResultStore } from "../store/types.js";
+import type { AgentContext, RealizationOutcome } from "./attempt.js";
 import { ecsLogLocation } from "./ecs-metadata.js";
 import { type AgentInput, readAgentInput } from "./env.js";
 import { planRealizations } from "./plan.js";
 import { killTree, runningGroups } from "./process.js";
-import { type AgentContext, type RealizationOutcome, runRealization } from "./realization.js";
+import { runRealization } from "./realization.js";
 import { readResolvedScenario } from "./resolved.js";
 
 export interface AgentDeps {

@@ -7,8 +7,9 @@ import { ExitCode } from "../exit-codes.js";
 import { createLogger, type LogLevel } from "../log.js";
 import type { Marker } from "../store/markers.js";
 import { type AgentDeps, initFailure, prepareAgent } from "./agent.js";
+import type { RealizationStatus } from "./attempt.js";
 import { groupWatchers } from "./process.js";
-import { type RealizationStatus, runRealization } from "./realization.js";
+import { runRealization } from "./realization.js";
 
 /** The parent asks for one realization. */
 export interface RunRequest {

@@ -118,3 +118,11 @@ export async function createWorkspace(
 export async function removeWorkspace(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true, maxRetries: 3 });
 }
+
+/** `path` is a regular file (following symbolic links). */
+export async function isFile(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}

@@ -9,6 +9,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { mapLimit } from "../concurrency.js";
+import { type Clock, isoNow, systemClock } from "../time.js";
 import type { Journal, S3Entry } from "./journal.js";
 import { s3Id } from "./journal.js";
 import type { BackupTarget } from "./target.js";
@@ -184,10 +185,9 @@ export async function backupBuckets(o: {
   buckets: BucketSource[];
   concurrency?: number;
   onObject?: (bucket: string, key: string, bytes: number) => void;
-  now?: () => Date;
+  clock?: Clock;
 }): Promise<CopyStats> {
   const stats: CopyStats = { copied: 0, skipped: 0, bytesCopied: 0 };
-  const now = o.now ?? (() => new Date());
   try {
     for (const b of o.buckets) {
       const paths = bucketPaths(o.project, b.name, b.listing);
@@ -198,7 +198,7 @@ export async function backupBuckets(o: {
           stats.skipped++;
           return;
         }
-        const entry = await copyObject(b, v, path, o.target, now);
+        const entry = await copyObject(b, v, path, o.target, o.clock ?? systemClock);
         await o.journal.record(entry);
         stats.copied++;
         stats.bytesCopied += v.size;
@@ -216,7 +216,7 @@ async function copyObject(
   v: S3ObjectVersion,
   path: string,
   target: BackupTarget,
-  now: () => Date,
+  clock: Clock,
 ): Promise<S3Entry> {
   const res = await b.client.send(
     new GetObjectCommand({
@@ -253,7 +253,7 @@ async function copyObject(
     size: v.size,
     sha256: hash.digest("hex"),
     path,
-    at: now().toISOString(),
+    at: isoNow(clock),
   };
 }
 

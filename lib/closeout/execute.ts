@@ -13,6 +13,7 @@ import {
   ListTaskDefinitionsCommand,
 } from "@aws-sdk/client-ecs";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { type Clock, isoNow, systemClock } from "../time.js";
 import {
   type BucketSource,
   type BucketVerification,
@@ -143,7 +144,8 @@ export interface ExecuteOptions {
   /** Where the receipt's Markdown is appended (GITHUB_STEP_SUMMARY). */
   stepSummary?: string;
   log?: (line: string) => void;
-  now?: () => Date;
+  /** Reads the time of the journal, state and receipt (default the system clock). */
+  clock?: Clock;
   workDir?: string;
   /**
    * The project's task-definition families per region. The stacks keep old revisions registered (skipDestroy:
@@ -235,7 +237,7 @@ export interface CloseoutRun {
   bucketSources: BucketSource[];
   result: ExecuteResult;
   log: (line: string) => void;
-  now: () => Date;
+  clock: Clock;
   /** True when an earlier run completed phase `p`. */
   done(p: Phase): boolean;
   /** Records phase `p` as completed in state.json. */
@@ -256,7 +258,7 @@ export interface Verified {
 export async function planStep(o: ExecuteOptions): Promise<CloseoutRun> {
   const { inventory: inv, listings } = o.discovery;
   const log = o.log ?? (() => {});
-  const now = o.now ?? (() => new Date());
+  const clock = o.clock ?? systemClock;
   checkPreconditions(inv, o.confirm);
 
   const root = backupRoot(inv);
@@ -281,10 +283,10 @@ export async function planStep(o: ExecuteOptions): Promise<CloseoutRun> {
       deleted: { stacks: [], buckets: [], repositories: [], logGroups: [] },
     },
     log,
-    now,
+    clock,
     done: (p) => state.completed[p] !== undefined,
     complete: async (p) => {
-      state.completed[p] = now().toISOString();
+      state.completed[p] = isoNow(clock);
       await o.target.writeText(statePath(root), `${JSON.stringify(state, null, 2)}\n`);
       log(`phase ${p}: done`);
     },
@@ -293,7 +295,7 @@ export async function planStep(o: ExecuteOptions): Promise<CloseoutRun> {
 
 /** Step "backup": copies every bucket object (and older version) and exports every image, journaled. */
 export async function backupStep(run: CloseoutRun): Promise<void> {
-  const { o, inv, root: project, journal, log, now, result } = run;
+  const { o, inv, root: project, journal, log, clock, result } = run;
   // Copying is redone on every run (journaled objects are skipped): a resumed run may see new objects.
   log(`phase backup-buckets: ${run.bucketSources.length} bucket(s) into ${o.target.url}`);
   const copied = await backupBuckets({
@@ -302,7 +304,7 @@ export async function backupStep(run: CloseoutRun): Promise<void> {
     journal,
     buckets: run.bucketSources,
     concurrency: o.concurrency ?? 16,
-    now,
+    clock,
   });
   result.copied = {
     ...result.copied,
@@ -321,7 +323,7 @@ export async function backupStep(run: CloseoutRun): Promise<void> {
     homeRegion: inv.homeRegion,
     exporter: o.exporter,
     ...(o.workDir ? { workDir: o.workDir } : {}),
-    now,
+    clock,
   });
   result.copied.archives = images.exported;
   result.copied.archivesSkipped = images.skipped;
@@ -362,7 +364,7 @@ export async function verifyStep(run: CloseoutRun): Promise<Verified> {
  * the first and writes its own beside the journal) and the job summary, then seals the backup.
  */
 export async function receiptStep(run: CloseoutRun, verified: Verified): Promise<void> {
-  const { o, inv, root: project, journal, state, now } = run;
+  const { o, inv, root: project, journal, state, clock } = run;
   const receipt = buildReceipt({
     inventory: inv,
     buckets: verified.buckets,
@@ -371,7 +373,7 @@ export async function receiptStep(run: CloseoutRun, verified: Verified): Promise
     target: o.target.url,
     journalPath: journal.path,
     journalEntries: journal.all().length,
-    now: now(),
+    now: new Date(clock.now()),
     notes: inv.logGroups.length ? ["log groups are deleted without a backup of their events"] : [],
   });
   run.result.receipt = receipt;
@@ -384,7 +386,7 @@ export async function receiptStep(run: CloseoutRun, verified: Verified): Promise
     state.receiptSha256 = receipt.receiptSha256;
   } else {
     await o.target.writeText(
-      `${backupMetaDir(project)}/resume-receipt-${now().toISOString().replace(/[:.]/g, "")}.json`,
+      `${backupMetaDir(project)}/resume-receipt-${isoNow(clock).replace(/[:.]/g, "")}.json`,
       `${JSON.stringify(receipt, null, 2)}\n`,
     );
   }

@@ -12,6 +12,7 @@ import {
   GetDownloadUrlForLayerCommand,
 } from "@aws-sdk/client-ecr";
 import { mapLimit } from "../concurrency.js";
+import { type Clock, isoNow } from "../time.js";
 import type { Mismatch } from "./buckets.js";
 import { type ImageEntry, imageId, type Journal } from "./journal.js";
 import { readTar, TarWriter } from "./tar.js";
@@ -366,7 +367,7 @@ export async function backupImages(o: {
   exporter: ImageExporter;
   workDir?: string;
   concurrency?: number;
-  now?: () => Date;
+  clock?: Clock;
 }): Promise<{ exported: number; skipped: number; bytes: number }> {
   const stats = { exported: 0, skipped: 0, bytes: 0 };
   const work = await mkdtemp(join(o.workDir ?? tmpdir(), "mfpar-images-"));
@@ -398,7 +399,7 @@ export async function backupImages(o: {
         size,
         sha256: sha,
         path,
-        at: (o.now ?? (() => new Date()))().toISOString(),
+        at: isoNow(o.clock),
       };
       await o.journal.record(entry, 1);
       stats.exported++;

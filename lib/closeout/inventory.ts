@@ -33,6 +33,36 @@ export interface Discovery {
 
 const errName = (e: unknown) => (e as { name?: string })?.name ?? "";
 
+/**
+ * An inventory with nothing found yet (the project's or one scenario's: `scope`): discovery fills its lists.
+ * Its keys keep the order of `head`, then the lists.
+ */
+export function emptyInventory(
+  head: Pick<CloseoutInventory, "project" | "scope" | "account" | "regions" | "homeRegion" | "stacks">,
+): CloseoutInventory {
+  return {
+    ...head,
+    buckets: [],
+    repositories: [],
+    logGroups: [],
+    batches: [],
+    runningTasks: {},
+    unmanaged: [],
+    otherTagged: [],
+    ignored: [],
+    missing: [],
+  };
+}
+
+/** Whether the project config names a bucket, repository or log group as existing (not made by its stacks). */
+export function originIn(
+  cfg: LoadedProject["config"],
+  kind: "buckets" | "repositories" | "logGroups",
+  name: string,
+): Origin {
+  return cfg.existing[kind].includes(name) ? "existing" : "stack";
+}
+
 /** `name` is `stem` or `stem-...`, and not the stem of a longer project name (`agente-p-x` for project `p-x`). */
 function matcher(stem: (project: string) => string, project: string, others: string[]) {
   const mine = stem(project);
@@ -76,24 +106,15 @@ export async function discover(o: DiscoverOptions): Promise<Discovery> {
     repository: matcher(stemOf("repository"), p, others),
     logGroup: matcher(stemOf("logGroup"), p, others),
   };
-  const inv: CloseoutInventory = {
+  const inv = emptyInventory({
     project: p,
     account,
     regions,
     homeRegion: home,
     stacks: regions.map((r) => ({ name: stackResourceNames(naming, r).stack, region: r })),
-    buckets: [],
-    repositories: [],
-    logGroups: [],
-    batches: [],
-    runningTasks: {},
-    unmanaged: [],
-    otherTagged: [],
-    ignored: [],
-    missing: [],
-  };
-  const originOf = (kind: "buckets" | "repositories" | "logGroups", name: string): Origin =>
-    cfg.existing[kind].includes(name) ? "existing" : "stack";
+  });
+  const originOf = (kind: "buckets" | "repositories" | "logGroups", name: string) =>
+    originIn(cfg, kind, name);
 
   // What the stacks and config name.
   const wantBuckets = new Map<string, { region: string; origin: Origin }>();

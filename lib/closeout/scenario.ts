@@ -15,8 +15,10 @@ import {
   type Discovery,
   describeLogGroup,
   describeRepository,
+  emptyInventory,
+  originIn,
 } from "./inventory.js";
-import type { CloseoutClients, CloseoutInventory, Origin, ScenarioScope } from "./types.js";
+import type { CloseoutClients, ScenarioScope } from "./types.js";
 
 const errName = (e: unknown) => (e as { name?: string })?.name ?? "";
 
@@ -47,8 +49,8 @@ export async function discoverScenario(o: DiscoverOptions & { scenario: string }
   const home = sc.homeRegion;
   const sharers = (kind: "bucket" | "repository" | "logGroup" | "taskFamily") =>
     others.filter((s) => s.names[kind] === sc.names[kind]).map((s) => s.scenario);
-  const originOf = (kind: "buckets" | "repositories" | "logGroups", name: string): Origin =>
-    cfg.existing[kind].includes(name) ? "existing" : "stack";
+  const originOf = (kind: "buckets" | "repositories" | "logGroups", name: string) =>
+    originIn(cfg, kind, name);
 
   const scope: ScenarioScope = { scenario: sc.scenario, taskFamilies: [], openBatches: [], shared: [] };
   for (const kind of ["repository", "logGroup", "taskFamily"] as const) {
@@ -63,23 +65,14 @@ export async function discoverScenario(o: DiscoverOptions & { scenario: string }
   if (!sharers("taskFamily").length)
     scope.taskFamilies = sc.regions.map((region) => ({ region, family: sc.names.taskFamily }));
 
-  const inv: CloseoutInventory = {
+  const inv = emptyInventory({
     project: cfg.project,
     scope,
     account: cfg.aws.account,
     regions: sc.regions,
     homeRegion: home,
     stacks: [],
-    buckets: [],
-    repositories: [],
-    logGroups: [],
-    batches: [],
-    runningTasks: {},
-    unmanaged: [],
-    otherTagged: [],
-    ignored: [],
-    missing: [],
-  };
+  });
 
   // The results bucket (home region), or the scenario's prefix of a shared one.
   const listings = new Map<string, BucketListing>();

@@ -16,6 +16,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { UserError } from "../errors.js";
 import { parseS3Url } from "../store/location.js";
+import { type Clock, systemClock } from "../time.js";
 
 /**
  * Where a close-out's backup goes: a directory (`/mnt/backup`, the on-premise layout) or an archive bucket
@@ -161,6 +162,8 @@ export class S3Target implements BackupTarget {
     readonly bucket: string,
     readonly prefix: string,
     readonly storageClass: string = "STANDARD",
+    /** Orders the journal's appended chunks by the time they are written. */
+    readonly clock: Clock = systemClock,
   ) {
     this.url = `s3://${bucket}/${prefix}`;
   }
@@ -244,7 +247,7 @@ export class S3Target implements BackupTarget {
   // S3 has no append: each flush is one object under `{path}.d/`, read back in key order.
   async appendLines(path: string, lines: string[]): Promise<void> {
     if (!lines.length) return;
-    const name = `${Date.now().toString().padStart(15, "0")}-${String(this.seq++).padStart(6, "0")}-${randomBytes(3).toString("hex")}`;
+    const name = `${this.clock.now().toString().padStart(15, "0")}-${String(this.seq++).padStart(6, "0")}-${randomBytes(3).toString("hex")}`;
     await this.writeText(`${path}.d/${name}.jsonl`, `${lines.join("\n")}\n`);
   }
 
@@ -314,12 +317,12 @@ export function checkDurableTarget(
 /** Opens `target` (a directory, relative to `cwd`, or `s3://bucket/prefix`). */
 export function openTarget(
   target: string,
-  opts: { cwd?: string; s3?: () => S3Client; storageClass?: string } = {},
+  opts: { cwd?: string; s3?: () => S3Client; storageClass?: string; clock?: Clock } = {},
 ): BackupTarget {
   const s3 = parseS3Url(target);
   if (s3?.bucket) {
     if (!opts.s3) throw new UserError(`backup target ${target}: no S3 client available`);
-    return new S3Target(opts.s3(), s3.bucket, s3.prefix, opts.storageClass);
+    return new S3Target(opts.s3(), s3.bucket, s3.prefix, opts.storageClass, opts.clock);
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target))
     throw new UserError(`backup target is not valid: ${target} (expected a directory or s3://bucket/prefix)`);

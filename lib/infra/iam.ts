@@ -38,6 +38,17 @@ const allow = (
     ? { Sid, Effect: "Allow", Action, Resource, Condition }
     : { Sid, Effect: "Allow", Action, Resource };
 
+/** IAM-style glob: `*` matches any run of characters, `?` one character. */
+export function globMatch(pattern: string, value: string): boolean {
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`,
+  );
+  return re.test(value);
+}
+
 export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
 export const GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com";
 
@@ -83,6 +94,21 @@ export function executionRolePolicy(p: {
 }
 
 /**
+ * What the agent does to result objects: granted by the task role on its scenarios' prefixes and allowed by the
+ * task boundary (taskBoundaryPolicy) on every mfpar results bucket — one list, so the two cannot drift apart.
+ */
+const RESULT_OBJECT_ACTIONS = [
+  "s3:AbortMultipartUpload",
+  // The agent removes its ID's previous _FAILED/_INTERRUPTED marker (one marker per ID).
+  "s3:DeleteObject",
+  "s3:GetObject",
+  "s3:ListMultipartUploadParts",
+  "s3:PutObject",
+  // A failed attempt's files go up tagged (FAILED_ATTEMPT_TAG) for the lifecycle rule.
+  "s3:PutObjectTagging",
+];
+
+/**
  * Read and write its scenarios' prefixes in their results buckets (in the home region, whatever the task's
  * region). Listing is scoped to the bucket, not the prefix: HeadBucket is authorized as s3:ListBucket and
  * carries no prefix, so a prefix condition would break it.
@@ -96,16 +122,7 @@ export function taskRolePolicy(p: { buckets: Array<{ name: string; prefixes: str
     ),
     allow(
       "ReadWriteOwnPrefixes",
-      // DeleteObject: the agent removes its ID's previous _FAILED/_INTERRUPTED marker (one marker per ID).
-      [
-        "s3:AbortMultipartUpload",
-        "s3:DeleteObject",
-        "s3:GetObject",
-        "s3:ListMultipartUploadParts",
-        "s3:PutObject",
-        // A failed attempt's files go up tagged (FAILED_ATTEMPT_TAG) for the lifecycle rule.
-        "s3:PutObjectTagging",
-      ],
+      [...RESULT_OBJECT_ACTIONS],
       p.buckets.flatMap((b) => b.prefixes.map((prefix) => `arn:aws:s3:::${b.name}/${prefix}*`)),
     ),
   ]);
@@ -306,18 +323,7 @@ export function taskBoundaryPolicy(account: string): PolicyDocument {
     ),
     allow("WriteLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [a.logStreams]),
     allow("ListResults", ["s3:ListBucket"], [a.bucket]),
-    allow(
-      "ReadWriteResults",
-      [
-        "s3:AbortMultipartUpload",
-        "s3:DeleteObject",
-        "s3:GetObject",
-        "s3:ListMultipartUploadParts",
-        "s3:PutObject",
-        "s3:PutObjectTagging",
-      ],
-      [a.objects],
-    ),
+    allow("ReadWriteResults", [...RESULT_OBJECT_ACTIONS], [a.objects]),
   ]);
 }
 

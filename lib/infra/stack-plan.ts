@@ -27,6 +27,7 @@ import {
   githubBoundaryPolicy,
   githubRolePolicies,
   githubSubjects,
+  globMatch,
   managedArnPatterns,
   type PolicyDocument,
   taskBoundaryPolicy,
@@ -485,15 +486,4 @@ export function planInfra(
     }
   }
   return { stacks, notes };
-}
-
-/** IAM-style glob: `*` matches any run of characters, `?` one character. */
-export function globMatch(pattern: string, value: string): boolean {
-  const re = new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-      .replace(/\*/g, ".*")
-      .replace(/\?/g, ".")}$`,
-  );
-  return re.test(value);
 }

@@ -1,6 +1,6 @@
 // One persistent agent worker of `mfpar run` (lib/agent/worker.ts is the other end), started and watched by
 // the shared process Supervisor (lib/process/supervisor.ts), the one that also runs a calibration's agents.
-import type { RealizationStatus } from "../agent/realization.js";
+import type { RealizationStatus } from "../agent/attempt.js";
 import type { RunRequest, WorkerMessage } from "../agent/worker.js";
 import { type ExitInfo, killGroup, type Supervised, type Supervisor } from "../process/supervisor.js";
 import type { Marker } from "../store/markers.js";

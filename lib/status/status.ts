@@ -15,7 +15,13 @@ import { quantileSorted } from "../stats.js";
 import { type MarkerKind, storeKeys } from "../store/keys.js";
 import { describeOutcome, type FailureReason, type Marker, toFailureReason } from "../store/markers.js";
 import { getJson } from "../store/open.js";
-import { compareIds, decidingMarker, listResults, type ResultsListing } from "../store/results.js";
+import {
+  compareIds,
+  decidingMarker,
+  type ListedId,
+  listResults,
+  type ResultsListing,
+} from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
 import { type Clock, systemClock } from "../time.js";
 import {
@@ -213,26 +219,96 @@ function statusStateOf(v: Pick<ObservedId, "state" | "attemptsUsed" | "last" | "
   }
 }
 
-/** Builds the status from plain data. Pure: no I/O, the clock is `input.now`. */
+/**
+ * Builds the status from plain data. Pure: no I/O, the clock is `input.now`. Each ID's facts are gathered
+ * ({@link idFacts}), its state decided ({@link decideState}) and counted in its region; an ID whose last attempt
+ * failed is described ({@link describeFailedId}). Then the batch-wide figures: failures grouped, realization
+ * times, throughput, ETA and cost.
+ */
 export function buildStatus(input: StatusInput): BatchStatus {
-  const { listing, markers } = input;
+  const ids = statusIds(input);
+  const factsOf = idFacts(input);
+  const counts = zero();
+  const regions = new Map<string, RegionStatus>();
+  const failed: FailedId[] = [];
+  for (const id of ids) {
+    const f = factsOf(id);
+    const d = decideState(f, input);
+    const region =
+      input.regionOf?.get(id) ?? f.obs?.region ?? f.lastTask?.region ?? input.defaultRegion ?? "all";
+    countInRegion(regions, region, d.state, f.attempt);
+    counts[d.state]++;
+    if (FAILED_STATES.has(d.state)) failed.push(describeFailedId(f, d, region, input));
+  }
+
+  const timing = successTiming(input.markers);
+  const remaining = ids.length - counts.done - counts["out-of-attempts"] - counts["not-retried"];
+  const throughputPerHour = recentThroughput(ids, input, remaining);
+  const eta = estimateEta(remaining, throughputPerHour, timing, counts.running, input.now);
+  const regionList = [...regions.values()].sort((a, b) => a.region.localeCompare(b.region));
+  const cost = input.pricing ? costOf(input, input.pricing, regionList, timing) : undefined;
+
+  return {
+    scenario: input.scenario,
+    ...(input.batchId ? { batchId: input.batchId } : {}),
+    observedAt: input.now.toISOString(),
+    ...(input.startedAt ? { startedAt: input.startedAt } : {}),
+    total: ids.length,
+    counts,
+    regions: regionList,
+    failures: groupFailures(failed),
+    failed,
+    timing,
+    remaining,
+    ...(eta ? { eta } : {}),
+    ...(throughputPerHour !== undefined ? { throughputPerHour } : {}),
+    ...(cost ? { cost } : {}),
+    complete: remaining === 0,
+  };
+}
+
+/** The states of an ID whose last attempt failed: those {@link FailedId}s describe. */
+const FAILED_STATES: ReadonlySet<StatusState> = new Set([
+  "failed",
+  "interrupted",
+  "out-of-attempts",
+  "not-retried",
+]);
+
+/** The IDs reported, in ID order: the ones asked for, else (without a list) every ID the store has. */
+function statusIds(input: StatusInput): string[] {
+  const idSet = new Set(input.ids ?? []);
+  // Without a list of IDs, the store says which exist (IDs never run are then unknown).
+  if (!input.ids) for (const id of input.listing.ids.keys()) idSet.add(id);
+  return [...idSet].sort(compareIds);
+}
+
+/** What is known about one ID: the store's listing and marker body, the reconcile verdict, its ECS tasks. */
+interface IdFacts {
+  id: string;
+  listed?: ListedId;
+  /** The marker body read, if any (of the deciding marker or an older one). */
+  body?: MarkerFacts;
+  obs?: ObservedId;
+  /** Its tasks, oldest attempt first. */
+  tasks: TaskSummary[];
+  /** The reconcile step's task, else the newest task. */
+  lastTask?: TaskSummary;
+  /** The marker that decides the ID's state (lib/store/results.ts). */
+  kind?: MarkerKind;
+  /** Attempts used: the most any source has seen. */
+  attempt: number;
+}
+
+/** The facts of each ID, from the input indexed once. */
+function idFacts(input: StatusInput): (id: string) => IdFacts {
   const observed = new Map(input.observed?.map((o) => [o.id, o]));
   const tasksById = new Map<string, TaskSummary[]>();
   for (const t of input.tasks ?? [])
     for (const id of t.ids) tasksById.set(id, [...(tasksById.get(id) ?? []), t]);
-
-  const idSet = new Set(input.ids ?? []);
-  // Without a list of IDs, the store says which exist (IDs never run are then unknown).
-  if (!input.ids) for (const id of listing.ids.keys()) idSet.add(id);
-  const ids = [...idSet].sort(compareIds);
-
-  const counts = zero();
-  const regions = new Map<string, RegionStatus>();
-  const failed: FailedId[] = [];
-  const automatic = input.automaticRetry ?? true;
-  for (const id of ids) {
-    const listed = listing.ids.get(id);
-    const body = markers.get(id);
+  return (id) => {
+    const listed = input.listing.ids.get(id);
+    const body = input.markers.get(id);
     const obs = observed.get(id);
     const tasks = (tasksById.get(id) ?? []).sort(
       (a, b) => a.attempt - b.attempt || ms(a.createdAt) - ms(b.createdAt),
@@ -245,183 +321,218 @@ export function buildStatus(input: StatusInput): BatchStatus {
       listed?.attemptsSeen ?? 0,
       lastTask?.attempt ?? 0,
     );
+    return { id, listed, body, obs, tasks, lastTask, kind, attempt };
+  };
+}
 
-    let state: StatusState;
-    let lastEnd: "failed" | "interrupted" | "lost" | undefined;
-    // The batch's verdict on an ID whose last attempt ended (what decides its outlook).
-    let verdict: Pick<ObservedId, "state" | "attemptsUsed" | "last" | "notRetried"> | undefined;
-    if (kind === "SUCCESS") state = "done";
-    else if (obs) {
-      lastEnd = obs.last;
-      verdict = obs;
-      state = statusStateOf(obs);
-    } else if (tasks.some(ACTIVE)) state = "running";
-    else {
-      lastEnd =
-        kind === "FAILED"
-          ? "failed"
-          : kind === "INTERRUPTED"
-            ? "interrupted"
-            : lastTask && lastTask.lastStatus === "STOPPED"
-              ? lastTask.stopCode === "SpotInterruption"
-                ? "interrupted"
-                : "lost"
-              : undefined;
-      // Nothing known to have ended: pending. Otherwise the batch's rules (lib/batch/state.ts) decide, from
-      // the store's facts: the attempts seen (an ended attempt counts as one) and the reason of the marker read.
-      verdict = !lastEnd
-        ? undefined
-        : idState(
-            {
-              id,
-              ...(listed ? { listed } : {}),
-              tasks: tasks.map(asObservedTask),
-              markerAttempt: Math.max(1, attempt),
-              ...(body?.kind === kind && body?.reason ? { markerReason: body.reason } : {}),
-            },
-            {
-              launches: {},
-              status: "open",
-              maxAttempts: input.maxAttempts,
-              ...(input.retryDeterministic ? { retryDeterministic: true } : {}),
-            },
-            { now: input.now, graceMs: 0 },
-            { region: "" },
-          );
-      state = verdict ? statusStateOf(verdict) : "pending";
-    }
-    // Results without a batch: nothing retries them until the user runs again.
-    if (!automatic && (state === "failed" || state === "interrupted")) state = "not-retried";
+/** The batch's verdict on an ID whose last attempt ended: what decides its state and its outlook. */
+type Verdict = Pick<ObservedId, "state" | "attemptsUsed" | "last" | "notRetried">;
 
-    const region = input.regionOf?.get(id) ?? obs?.region ?? lastTask?.region ?? input.defaultRegion ?? "all";
-    let r = regions.get(region);
-    if (!r) {
-      r = { region, total: 0, counts: zero(), attempts: 0 };
-      regions.set(region, r);
-    }
-    r.total++;
-    r.attempts +=
-      state === "running" ? Math.max(0, attempt - 1) : state === "pending" ? 0 : Math.max(1, attempt);
-    r.counts[state]++;
-    counts[state]++;
+/** What {@link decideState} decides for one ID. */
+interface IdDecision {
+  state: StatusState;
+  /** How its last attempt ended, when known. */
+  lastEnd?: "failed" | "interrupted" | "lost";
+  /** The batch's verdict (the reconcile step's, else lib/batch/state.ts's from the store's facts). */
+  verdict?: Verdict;
+}
 
-    if (
-      state === "failed" ||
-      state === "interrupted" ||
-      state === "out-of-attempts" ||
-      state === "not-retried"
-    ) {
-      // The marker describes the agent's view; a stopped task without a newer marker describes ECS's.
-      const mk =
-        body && body.kind !== "SUCCESS"
-          ? { ...body, status: body.kind === "FAILED" ? ("failed" as const) : ("interrupted" as const) }
-          : kind === "FAILED" || kind === "INTERRUPTED"
-            ? { status: kind === "FAILED" ? ("failed" as const) : ("interrupted" as const) }
+/**
+ * The ID's state, how its last attempt ended when known, and the batch's verdict that decides its outlook:
+ * done when `_SUCCESS.json` decides; else the reconcile verdict; else running while a task is active; else,
+ * from the store's facts, the batch's rules (lib/batch/state.ts). Results without a batch are never "will
+ * retry".
+ */
+function decideState(f: IdFacts, input: StatusInput): IdDecision {
+  const { kind, obs, lastTask, tasks } = f;
+  let state: StatusState;
+  let lastEnd: IdDecision["lastEnd"];
+  let verdict: Verdict | undefined;
+  if (kind === "SUCCESS") state = "done";
+  else if (obs) {
+    lastEnd = obs.last;
+    verdict = obs;
+    state = statusStateOf(obs);
+  } else if (tasks.some(ACTIVE)) state = "running";
+  else {
+    lastEnd =
+      kind === "FAILED"
+        ? "failed"
+        : kind === "INTERRUPTED"
+          ? "interrupted"
+          : lastTask && lastTask.lastStatus === "STOPPED"
+            ? lastTask.stopCode === "SpotInterruption"
+              ? "interrupted"
+              : "lost"
             : undefined;
-      const newerTask =
-        lastTask?.lastStatus === "STOPPED" && (!mk || lastTask.attempt >= (body?.attempt ?? 0));
-      const task = newerTask ? lastTask : undefined;
-      const category: FailureCategory = mk || task ? classifyFailure(mk, task) : "other";
-      const reason: FailedId["reason"] =
-        body?.reason ??
-        (mk?.status === "interrupted" ? "interrupted" : undefined) ??
-        toEcsStopCode(task?.stopCode) ??
-        (lastEnd === "lost" ? "lost" : "unknown");
-      const outlook = outlookOf(verdict!, automatic);
-      failed.push({
-        id,
-        state,
-        region,
-        category,
-        reason,
-        message:
-          failureMessage(mk, task) ||
-          (kind && !body
-            ? "marker not read"
-            : lastEnd === "lost"
-              ? "no marker and ECS no longer lists the task"
-              : ""),
-        attempt,
-        outlook: describeOutcome(
-          mk?.status === "interrupted" || lastEnd === "interrupted" ? "interrupted" : "failed",
-          reason,
-          outlook,
-          { used: attempt, max: input.maxAttempts },
-        ),
-      });
-    }
+    // Nothing known to have ended: pending. Otherwise the batch's rules (lib/batch/state.ts) decide, from
+    // the store's facts: the attempts seen (an ended attempt counts as one) and the reason of the marker read.
+    verdict = !lastEnd ? undefined : batchVerdict(f, input);
+    state = verdict ? statusStateOf(verdict) : "pending";
   }
+  // Results without a batch: nothing retries them until the user runs again.
+  if (!(input.automaticRetry ?? true) && (state === "failed" || state === "interrupted"))
+    state = "not-retried";
+  return { state, lastEnd, verdict };
+}
 
-  const failures = groupFailures(failed);
+/** The batch's verdict on an ID (lib/batch/state.ts `idState`) from the store's facts and its tasks. */
+function batchVerdict(f: IdFacts, input: StatusInput): Verdict {
+  const { id, listed, tasks, body, kind, attempt } = f;
+  return idState(
+    {
+      id,
+      ...(listed ? { listed } : {}),
+      tasks: tasks.map(asObservedTask),
+      markerAttempt: Math.max(1, attempt),
+      ...(body?.kind === kind && body?.reason ? { markerReason: body.reason } : {}),
+    },
+    {
+      launches: {},
+      status: "open",
+      maxAttempts: input.maxAttempts,
+      ...(input.retryDeterministic ? { retryDeterministic: true } : {}),
+    },
+    { now: input.now, graceMs: 0 },
+    { region: "" },
+  );
+}
+
+/** Counts the ID in its region: its state and the attempts it has finished. */
+function countInRegion(
+  regions: Map<string, RegionStatus>,
+  region: string,
+  state: StatusState,
+  attempt: number,
+): void {
+  let r = regions.get(region);
+  if (!r) {
+    r = { region, total: 0, counts: zero(), attempts: 0 };
+    regions.set(region, r);
+  }
+  r.total++;
+  r.attempts +=
+    state === "running" ? Math.max(0, attempt - 1) : state === "pending" ? 0 : Math.max(1, attempt);
+  r.counts[state]++;
+}
+
+/**
+ * An ID whose last attempt failed: its failure category, reason and message — the marker describes the agent's
+ * view, a stopped task without a newer marker describes ECS's — and what happens next to it.
+ */
+function describeFailedId(f: IdFacts, d: IdDecision, region: string, input: StatusInput): FailedId {
+  const { id, body, kind, lastTask, attempt } = f;
+  const { state, lastEnd, verdict } = d;
+  const mk =
+    body && body.kind !== "SUCCESS"
+      ? { ...body, status: body.kind === "FAILED" ? ("failed" as const) : ("interrupted" as const) }
+      : kind === "FAILED" || kind === "INTERRUPTED"
+        ? { status: kind === "FAILED" ? ("failed" as const) : ("interrupted" as const) }
+        : undefined;
+  const newerTask = lastTask?.lastStatus === "STOPPED" && (!mk || lastTask.attempt >= (body?.attempt ?? 0));
+  const task = newerTask ? lastTask : undefined;
+  const category: FailureCategory = mk || task ? classifyFailure(mk, task) : "other";
+  const reason: FailedId["reason"] =
+    body?.reason ??
+    (mk?.status === "interrupted" ? "interrupted" : undefined) ??
+    toEcsStopCode(task?.stopCode) ??
+    (lastEnd === "lost" ? "lost" : "unknown");
+  const outlook = outlookOf(verdict!, input.automaticRetry ?? true);
+  return {
+    id,
+    state,
+    region,
+    category,
+    reason,
+    message:
+      failureMessage(mk, task) ||
+      (kind && !body
+        ? "marker not read"
+        : lastEnd === "lost"
+          ? "no marker and ECS no longer lists the task"
+          : ""),
+    attempt,
+    outlook: describeOutcome(
+      mk?.status === "interrupted" || lastEnd === "interrupted" ? "interrupted" : "failed",
+      reason,
+      outlook,
+      { used: attempt, max: input.maxAttempts },
+    ),
+  };
+}
+
+/** Median and p90 realization time of the successes read. */
+function successTiming(markers: ReadonlyMap<string, MarkerFacts>): BatchStatus["timing"] {
   const successTimes = [...markers.values()]
     .filter((m) => m.kind === "SUCCESS" && Number.isFinite(m.durationMs))
     .map((m) => m.durationMs!)
     .sort((a, b) => a - b);
-  const timing = {
+  return {
     samples: successTimes.length,
     ...(successTimes.length
       ? { medianMs: quantileSorted(successTimes, 0.5), p90Ms: quantileSorted(successTimes, 0.9) }
       : {}),
   };
-  const remaining = ids.length - counts.done - counts["out-of-attempts"] - counts["not-retried"];
-  const now = input.now.getTime();
+}
 
-  // Throughput from when each _SUCCESS.json was written: the listing has every one of them, no reads needed.
+/**
+ * Successful realizations per hour over the last hour (or since the batch started), from when each
+ * `_SUCCESS.json` was written: the listing has every one of them, no reads needed. Undefined when nothing
+ * remains or the window is too short to say anything about the hours ahead.
+ */
+function recentThroughput(ids: readonly string[], input: StatusInput, remaining: number): number | undefined {
+  const now = input.now.getTime();
   const doneAt = ids
-    .map((id) => listing.ids.get(id)?.markers.SUCCESS)
+    .map((id) => input.listing.ids.get(id)?.markers.SUCCESS)
     .filter((t): t is number => t !== undefined && Number.isFinite(t))
     .sort((a, b) => a - b);
   const batchStart = ms(input.startedAt);
-  let throughputPerHour: number | undefined;
-  if (doneAt.length >= 2 && remaining > 0) {
-    const from = Math.max(now - THROUGHPUT_WINDOW_MS, Number.isFinite(batchStart) ? batchStart : doneAt[0]!);
-    const recent = doneAt.filter((t) => t >= from);
-    const span = now - from;
-    // A rate over a few minutes (or a burst of markers written at once) says nothing about the hours ahead.
-    if (recent.length >= 2 && span >= MIN_THROUGHPUT_SPAN_MS)
-      throughputPerHour = (recent.length / span) * 3_600_000;
-  }
-  let eta: BatchStatus["eta"];
-  if (remaining === 0) eta = undefined;
-  else if (throughputPerHour && throughputPerHour > 0) {
+  if (doneAt.length < 2 || remaining <= 0) return undefined;
+  const from = Math.max(now - THROUGHPUT_WINDOW_MS, Number.isFinite(batchStart) ? batchStart : doneAt[0]!);
+  const recent = doneAt.filter((t) => t >= from);
+  const span = now - from;
+  // A rate over a few minutes (or a burst of markers written at once) says nothing about the hours ahead.
+  if (recent.length >= 2 && span >= MIN_THROUGHPUT_SPAN_MS) return (recent.length / span) * 3_600_000;
+  return undefined;
+}
+
+/** When the rest should be done: from the recent throughput, else from the median time and the tasks running. */
+function estimateEta(
+  remaining: number,
+  throughputPerHour: number | undefined,
+  timing: BatchStatus["timing"],
+  running: number,
+  now: Date,
+): BatchStatus["eta"] {
+  if (remaining === 0) return undefined;
+  if (throughputPerHour && throughputPerHour > 0) {
     const etaMs = (remaining / throughputPerHour) * 3_600_000;
-    eta = { ms: etaMs, finishAt: new Date(now + etaMs).toISOString(), method: "throughput" };
-  } else if (timing.medianMs !== undefined && counts.running > 0) {
-    const etaMs = Math.ceil(remaining / counts.running) * timing.medianMs;
-    eta = { ms: etaMs, finishAt: new Date(now + etaMs).toISOString(), method: "median-time" };
+    return { ms: etaMs, finishAt: new Date(now.getTime() + etaMs).toISOString(), method: "throughput" };
   }
+  if (timing.medianMs !== undefined && running > 0) {
+    const etaMs = Math.ceil(remaining / running) * timing.medianMs;
+    return { ms: etaMs, finishAt: new Date(now.getTime() + etaMs).toISOString(), method: "median-time" };
+  }
+  return undefined;
+}
 
-  const regionList = [...regions.values()].sort((a, b) => a.region.localeCompare(b.region));
-  const cost = input.pricing
-    ? estimateBatchCost(input.pricing, {
-        regions: regionList.map((r) => ({
-          region: r.region,
-          attempts: r.attempts,
-          remaining: r.total - r.counts.done - r.counts["out-of-attempts"] - r.counts["not-retried"],
-        })),
-        running: (input.tasks ?? []).filter(ACTIVE),
-        ...(timing.medianMs !== undefined ? { medianMs: timing.medianMs } : {}),
-        now: input.now,
-      })
-    : undefined;
-
-  return {
-    scenario: input.scenario,
-    ...(input.batchId ? { batchId: input.batchId } : {}),
-    observedAt: input.now.toISOString(),
-    ...(input.startedAt ? { startedAt: input.startedAt } : {}),
-    total: ids.length,
-    counts,
-    regions: regionList,
-    failures,
-    failed,
-    timing,
-    remaining,
-    ...(eta ? { eta } : {}),
-    ...(throughputPerHour !== undefined ? { throughputPerHour } : {}),
-    ...(cost ? { cost } : {}),
-    complete: remaining === 0,
-  };
+/** The batch's cost so far and to come, per region (lib/pricing/cost.ts). */
+function costOf(
+  input: StatusInput,
+  pricing: PricingInput,
+  regionList: readonly RegionStatus[],
+  timing: BatchStatus["timing"],
+): BatchCostEstimate {
+  return estimateBatchCost(pricing, {
+    regions: regionList.map((r) => ({
+      region: r.region,
+      attempts: r.attempts,
+      remaining: r.total - r.counts.done - r.counts["out-of-attempts"] - r.counts["not-retried"],
+    })),
+    running: (input.tasks ?? []).filter(ACTIVE),
+    ...(timing.medianMs !== undefined ? { medianMs: timing.medianMs } : {}),
+    now: input.now,
+  });
 }
 
 function groupFailures(failed: readonly FailedId[]): FailureGroup[] {

@@ -9,6 +9,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
@@ -175,16 +176,7 @@ export class S3Store implements ResultStore {
 
   async *list(prefix: string): AsyncIterable<StoreObject> {
     assertValidKey(prefix, "prefix");
-    let ContinuationToken: string | undefined;
-    do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: this.prefix + prefix,
-          MaxKeys: S3_PAGE_SIZE,
-          ContinuationToken,
-        }),
-      );
+    for await (const page of this.listPages(prefix)) {
       for (const o of page.Contents ?? []) {
         yield {
           key: o.Key!.slice(this.prefix.length),
@@ -193,8 +185,7 @@ export class S3Store implements ResultStore {
           etag: o.ETag,
         };
       }
-      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (ContinuationToken);
+    }
   }
 
   async *listPrefixes(prefix: string): AsyncIterable<string> {
@@ -202,18 +193,25 @@ export class S3Store implements ResultStore {
     if (prefix !== "" && !prefix.endsWith("/")) {
       throw new StoreKeyError(prefix, 'listPrefixes needs a prefix that is empty or ends with "/"');
     }
+    for await (const page of this.listPages(prefix, "/")) {
+      for (const p of page.CommonPrefixes ?? []) yield p.Prefix!.slice(this.prefix.length);
+    }
+  }
+
+  /** ListObjectsV2 page after page under a store prefix (with a delimiter: the common prefixes one level down). */
+  private async *listPages(prefix: string, Delimiter?: string): AsyncIterable<ListObjectsV2CommandOutput> {
     let ContinuationToken: string | undefined;
     do {
       const page = await this.client.send(
         new ListObjectsV2Command({
           Bucket: this.bucket,
           Prefix: this.prefix + prefix,
-          Delimiter: "/",
+          ...(Delimiter ? { Delimiter } : {}),
           MaxKeys: S3_PAGE_SIZE,
           ContinuationToken,
         }),
       );
-      for (const p of page.CommonPrefixes ?? []) yield p.Prefix!.slice(this.prefix.length);
+      yield page;
       ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (ContinuationToken);
   }

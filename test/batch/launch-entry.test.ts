@@ -5,7 +5,7 @@ import { DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand } fro
 import { GetServiceQuotaCommand, ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { type ActionCore, run } from "../../actions/launch-batch/run.js";
+import { run } from "../../actions/launch-batch/run.js";
 import { listBatchRecords } from "../../lib/batch/record.js";
 import { runTaskInput } from "../../lib/ecs/launcher.js";
 import { LocalStore } from "../../lib/store/local.js";
@@ -13,6 +13,7 @@ import { makeLaunchCommand } from "../../scripts/cli/commands/launch.js";
 import { startS3Server } from "../../testing/s3rver.js";
 import { captureIo } from "../support/cli.js";
 import { demoOutputs, makeDemoProject } from "../support/demo-project.js";
+import { fakeCore } from "../support/fake-core.js";
 import { FakeIssues } from "../support/fake-issues.js";
 import { tempDir } from "../support/tmp.js";
 
@@ -188,33 +189,6 @@ describe("mfpar launch", () => {
   });
 });
 
-function fakeCore(inputs: Record<string, string>) {
-  const outputs: Record<string, unknown> = {};
-  const failed: string[] = [];
-  let summary = "";
-  const core: ActionCore = {
-    getInput: (name, opts) => {
-      const v = inputs[name] ?? "";
-      if (opts?.required && !v) throw new Error(`Input required and not supplied: ${name}`);
-      return v;
-    },
-    setOutput: (name, value) => {
-      outputs[name] = value;
-    },
-    setFailed: (m) => {
-      failed.push(m);
-    },
-    info: () => {},
-    summary: {
-      addRaw: (text) => {
-        summary += text;
-        return { write: async () => undefined };
-      },
-    },
-  };
-  return { core, outputs, failed, summary: () => summary };
-}
-
 describe("launch-batch action", () => {
   const scenarios = (s: ReturnType<typeof setup>) => ({
     launch: {
@@ -254,7 +228,7 @@ describe("launch-batch action", () => {
       env: { GITHUB_SERVER_URL: "https://github.com", GITHUB_REPOSITORY: "o/r", GITHUB_RUN_ID: "9" },
       clients,
     });
-    expect(f.failed).toEqual([]);
+    expect(f.failures).toEqual([]);
     expect(f.outputs).toEqual({
       "batch-id": expect.stringMatching(/^\d{8}T\d{4}Z-[0-9a-f]{6}$/),
       launched: "8",
@@ -263,11 +237,11 @@ describe("launch-batch action", () => {
       issue: "",
       rerun: "",
     });
-    expect(f.summary()).toContain(
+    expect(f.summary.join("")).toContain(
       "| Region | Max in flight | Launched | Pending | Skipped (done) | Running | Exhausted | Throttled retries | vCPU-hours | Est. cost | Est. duration |",
     );
-    expect(f.summary()).toMatch(/\| us-east-1 \| 8 \| 8 \| 12 \| 0 \| 0 \| 0 \| 0 \|/);
-    expect(f.summary()).toContain("https://github.com/o/r/actions/runs/9");
+    expect(f.summary.join("")).toMatch(/\| us-east-1 \| 8 \| 8 \| 12 \| 0 \| 0 \| 0 \| 0 \|/);
+    expect(f.summary.join("")).toContain("https://github.com/o/r/actions/runs/9");
     const [batch] = await listBatchRecords(new LocalStore(s.storeDir), "e2e");
     expect(batch!.batchId).toBe(f.outputs["batch-id"]);
     expect(batch!.origin).toEqual({ kind: "github", url: "https://github.com/o/r/actions/runs/9" });
@@ -285,7 +259,7 @@ describe("launch-batch action", () => {
     };
     const first = fakeCore(inputs);
     await run({ core: first.core, cwd: s.dir, env, clients, issues });
-    expect(first.failed).toEqual([]);
+    expect(first.failures).toEqual([]);
     expect(tasksWhenOpened).toBe(0);
     expect(first.outputs).toMatchObject({ launched: "8", issue: "1" });
     expect(api.calls).toEqual(["listForRepo", "create"]);
@@ -298,7 +272,7 @@ describe("launch-batch action", () => {
     });
     expect(api.issues[0]!.body).toContain(`<!-- mfpar-batch:${batchId} -->`);
     expect(api.issues[0]!.body).toContain("20 IDs over us-east-1");
-    expect(first.summary()).toContain(
+    expect(first.summary.join("")).toContain(
       "Follow it in the tracking issue [#1](https://github.com/o/r/issues/1), updated by every Batch status pass.",
     );
     const [record] = await listBatchRecords(new LocalStore(s.storeDir), "e2e");
@@ -308,7 +282,7 @@ describe("launch-batch action", () => {
     api.calls.length = 0;
     const again = fakeCore(inputs);
     await run({ core: again.core, cwd: s.dir, env, clients, issues });
-    expect(again.failed).toEqual([]);
+    expect(again.failures).toEqual([]);
     expect(again.outputs).toMatchObject({ "batch-id": batchId, launched: "0", issue: "1" });
     expect(started).toHaveLength(8);
     expect(api.calls).toEqual([]);
@@ -325,7 +299,7 @@ describe("launch-batch action", () => {
     const s = setup();
     const f = fakeCore({ ...scenarios(s).launch, "github-token": "t0ken" });
     await run({ core: f.core, cwd: s.dir, env: {}, clients, issues: () => new FakeIssues() });
-    expect(f.failed).toEqual(['GITHUB_REPOSITORY is not owner/repo: "" (needed for the tracking issue)']);
+    expect(f.failures).toEqual(['GITHUB_REPOSITORY is not owner/repo: "" (needed for the tracking issue)']);
     expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
   });
 
@@ -333,14 +307,14 @@ describe("launch-batch action", () => {
     const s = setup();
     const dry = fakeCore(scenarios(s).dryRun);
     await run({ core: dry.core, cwd: s.dir, env: {}, clients });
-    expect(dry.failed).toEqual([]);
+    expect(dry.failures).toEqual([]);
     expect(dry.outputs).toMatchObject({ launched: "0", pending: "20" });
     expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
-    expect(dry.summary()).toContain("Launch plan (dry run)");
+    expect(dry.summary.join("")).toContain("Launch plan (dry run)");
 
     const sub = fakeCore(scenarios(s).subset);
     await run({ core: sub.core, cwd: s.dir, env: {}, clients });
-    expect(sub.failed).toEqual([]);
+    expect(sub.failures).toEqual([]);
     expect(sub.outputs).toMatchObject({ launched: "2", pending: "1", skipped: "0" });
     expect(
       ecs
@@ -353,10 +327,10 @@ describe("launch-batch action", () => {
     const s = setup();
     const a = fakeCore(scenarios(s).badMax);
     await run({ core: a.core, cwd: s.dir, env: {}, clients });
-    expect(a.failed).toEqual(['Input max-in-flight must be a whole number of at least 1: "lots"']);
+    expect(a.failures).toEqual(['Input max-in-flight must be a whole number of at least 1: "lots"']);
     const b = fakeCore(scenarios(s).badProject);
     await run({ core: b.core, cwd: s.dir, env: {}, clients });
-    expect(b.failed).toEqual(['Input project is not a project name: "../etc"']);
+    expect(b.failures).toEqual(['Input project is not a project name: "../etc"']);
     expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
   });
 });

@@ -4,33 +4,12 @@
 import { cpSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ActionCore, run } from "../../actions/open-batches/run.js";
+import { run } from "../../actions/open-batches/run.js";
 import { type BatchRecord, writeBatchRecord } from "../../lib/batch/record.js";
 import { openStore } from "../../lib/store/index.js";
 import { type S3Server, startS3Server } from "../../testing/s3rver.js";
+import { fakeCore } from "../support/fake-core.js";
 import { repoRoot, tempDir } from "../support/tmp.js";
-
-function fakeCore(inputs: Record<string, string>) {
-  const outputs: Record<string, unknown> = {};
-  const notices: string[] = [];
-  const warnings: string[] = [];
-  const log: string[] = [];
-  let failed: string | undefined;
-  const core: ActionCore & { notice(m: string): void; warning(m: string): void } = {
-    getInput: (name) => inputs[name] ?? "",
-    setOutput: (n, v) => {
-      outputs[n] = v;
-    },
-    setFailed: (m) => {
-      failed = m;
-    },
-    info: (m) => log.push(m),
-    notice: (m) => notices.push(m),
-    warning: (m) => warnings.push(m),
-    summary: { addRaw: () => ({ write: async () => undefined }) },
-  };
-  return { core, outputs, notices, warnings, log, failed: () => failed };
-}
 
 const record = (scenario: string, batchId: string, status: BatchRecord["status"]): BatchRecord => ({
   version: 1,

@@ -10,23 +10,17 @@ import { parseRerun } from "../../lib/batch/rerun.js";
 import { stopBatch } from "../../lib/batch/stop.js";
 import { loadScenario, type ResolvedScenario } from "../../lib/config/load.js";
 import { createEcsClient } from "../../lib/ecs/client.js";
-import type { EcsRateLimits } from "../../lib/ecs/limits.js";
 import { TokenBucket } from "../../lib/ecs/token-bucket.js";
 import { storeKeys } from "../../lib/store/keys.js";
 import { LocalStore } from "../../lib/store/local.js";
 import type { ResultStore } from "../../lib/store/types.js";
 import { virtualClock } from "../../lib/time.js";
 import { type FakeModel, fakeModel } from "../../testing/ecs-sim/fake-model.js";
-import { type EcsSim, startEcsSim } from "../../testing/ecs-sim/server.js";
+import { type EcsSim, FAST_LIMITS, startEcsSim } from "../../testing/ecs-sim/server.js";
 import { demoOutputs, makeDemoProject } from "../support/demo-project.js";
 import { tempDir } from "../support/tmp.js";
 
 // AWS's rates would make 300 launches take seconds of real time; the pacing itself is tested elsewhere.
-const FAST: EcsRateLimits = {
-  runTaskApi: { burst: 1000, perSecond: 1000 },
-  taskLaunch: { burst: 1000, perSecond: 1000 },
-  readApi: { burst: 1000, perSecond: 1000 },
-};
 const FAMILY = "task-agente-demo-e2e";
 process.env.AWS_ACCESS_KEY_ID ??= "test";
 process.env.AWS_SECRET_ACCESS_KEY ??= "test";
@@ -59,7 +53,7 @@ async function world(ids: number, maxAttempts = 3): Promise<World> {
     families: { [FAMILY]: { env: { MODEL_VERSION: "1" } } },
     runner: model.runner,
     maxRunning: 1000,
-    limits: FAST,
+    limits: FAST_LIMITS,
   });
   sims.push(sim);
   const ecs = createEcsClient("us-east-1", sim.endpoint);
@@ -74,7 +68,7 @@ async function world(ids: number, maxAttempts = 3): Promise<World> {
         store,
         outputs: [demoOutputs()],
         ecs: () => ecs,
-        limits: FAST,
+        limits: FAST_LIMITS,
         random: () => 0.5,
         ...extra,
       }),

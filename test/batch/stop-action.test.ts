@@ -5,52 +5,19 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ActionCore, run } from "../../actions/stop-batch/run.js";
+import { run } from "../../actions/stop-batch/run.js";
 import { launchBatch } from "../../lib/batch/launch.js";
 import { readBatchRecord } from "../../lib/batch/record.js";
 import { loadScenario } from "../../lib/config/load.js";
 import { createEcsClient } from "../../lib/ecs/client.js";
-import type { EcsRateLimits } from "../../lib/ecs/limits.js";
 import { LocalStore } from "../../lib/store/local.js";
 import { virtualClock } from "../../lib/time.js";
 import { fakeModel } from "../../testing/ecs-sim/fake-model.js";
-import { type EcsSim, startEcsSim } from "../../testing/ecs-sim/server.js";
+import { type EcsSim, FAST_LIMITS, startEcsSim } from "../../testing/ecs-sim/server.js";
 import { demoOutputs, makeDemoProject } from "../support/demo-project.js";
+import { fakeCore } from "../support/fake-core.js";
 import { FakeIssues } from "../support/fake-issues.js";
 import { tempDir } from "../support/tmp.js";
-
-const FAST: EcsRateLimits = {
-  runTaskApi: { burst: 1000, perSecond: 1000 },
-  taskLaunch: { burst: 1000, perSecond: 1000 },
-  readApi: { burst: 1000, perSecond: 1000 },
-};
-
-function fakeCore(inputs: Record<string, string>) {
-  const outputs: Record<string, unknown> = {};
-  const summary: string[] = [];
-  let failed: string | undefined;
-  const core: ActionCore = {
-    getInput: (name, opts) => {
-      const v = inputs[name] ?? "";
-      if (opts?.required && !v) throw new Error(`Input required and not supplied: ${name}`);
-      return v;
-    },
-    setOutput: (n, v) => {
-      outputs[n] = v;
-    },
-    setFailed: (m) => {
-      failed = m;
-    },
-    info: () => {},
-    summary: {
-      addRaw: (t) => {
-        summary.push(t);
-        return { write: async () => undefined };
-      },
-    },
-  };
-  return { core, outputs, summary, failed: () => failed };
-}
 
 process.env.AWS_ACCESS_KEY_ID ??= "test";
 process.env.AWS_SECRET_ACCESS_KEY ??= "test";
@@ -78,7 +45,7 @@ beforeAll(async () => {
     families: { "task-agente-demo-e2e": { env: {} } },
     runner: model.runner,
     maxRunning: 100,
-    limits: FAST,
+    limits: FAST_LIMITS,
   });
   outputsFile = join(dir, "stack-outputs.json");
   writeFileSync(outputsFile, JSON.stringify({ "mfpar-demo-us-east-1": { launcher: demoOutputs() } }));
@@ -88,7 +55,7 @@ beforeAll(async () => {
     store,
     outputs: [demoOutputs()],
     ecs: () => ecs,
-    limits: FAST,
+    limits: FAST_LIMITS,
     maxInFlight: 12,
   });
   batchId = first.batch.batchId;

@@ -32,6 +32,7 @@ import {
   receiptIntact,
   VerificationFailed,
 } from "../../lib/closeout/index.js";
+import { virtualClock } from "../../lib/time.js";
 import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { tempDir } from "../support/tmp.js";
 import {
@@ -172,6 +173,8 @@ describe("closeout against s3rver", () => {
     const summary = join(root, "summary.md");
     await writeFile(summary, "");
 
+    // Close-out reads the time from its clock: the journal, state.json and the receipt say when, by it.
+    const clock = virtualClock(Date.UTC(2026, 11, 2, 9, 30));
     const res = await executeCloseout({
       discovery,
       clients,
@@ -184,6 +187,7 @@ describe("closeout against s3rver", () => {
       confirm: p,
       approvedBy: "octocat",
       stepSummary: summary,
+      clock,
     });
 
     expect(res.copied.objects).toBe(seeded.total);
@@ -244,6 +248,12 @@ describe("closeout against s3rver", () => {
     ]);
     expect(destroyed).toEqual([[`mfpar-${p}-us-east-1`]]);
     expect(res.state.completed["delete-log-groups"]).toBeDefined();
+    const at = "2026-12-02T09:30:00.000Z";
+    expect(receipt.createdAt).toBe(at);
+    expect(new Set(Object.values(res.state.completed))).toEqual(new Set([at]));
+    const entries = (await Journal.open(target, p)).all();
+    expect(entries.length).toBe(seeded.total + 1);
+    expect(new Set(entries.map((e) => e.at))).toEqual(new Set([at]));
   });
 
   it("aborts with nothing deleted when a backup file is corrupted or missing", async () => {

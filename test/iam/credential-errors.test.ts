@@ -17,6 +17,7 @@ import type { Command } from "../../scripts/cli/command.js";
 import { main } from "../../scripts/cli/main.js";
 import { captureIo } from "../support/cli.js";
 import { demoOutputs, makeDemoProject } from "../support/demo-project.js";
+import { fakeCore } from "../support/fake-core.js";
 import { tempDir } from "../support/tmp.js";
 
 interface Reply {
@@ -231,27 +232,20 @@ describe("through the entry points' single error path", () => {
       "AccessDeniedException",
       "User: arn:aws:sts::000000000000:assumed-role/mfpar-github-plan/mfpar-plan-pr-7 is not authorized to perform: ecs:ListTasks on resource: * because no identity-based policy allows the ecs:ListTasks action",
     );
-    const failed: string[] = [];
+    const c = fakeCore({
+      project: "demo",
+      scenario: "e2e",
+      "projects-dir": dir,
+      "stack-outputs": outputsFile,
+      store: join(dir, "results"),
+    });
     await launchAction({
-      core: {
-        getInput: (n: string) =>
-          ({
-            project: "demo",
-            scenario: "e2e",
-            "projects-dir": dir,
-            "stack-outputs": outputsFile,
-            store: join(dir, "results"),
-          })[n] ?? "",
-        setOutput: () => undefined,
-        setFailed: (m: string) => failed.push(m),
-        info: () => undefined,
-        summary: { addRaw: () => ({ write: async () => undefined }) },
-      } as never,
+      core: c.core,
       cwd: dir,
       env: {},
       clients: { ecs: () => ecs(), quotas: false },
     });
-    expect(failed).toEqual([
+    expect(c.failures).toEqual([
       "AWS denied the call: role mfpar-github-plan (account 000000000000, session mfpar-plan-pr-7), calling ecs:ListTasks on *. Fix: run this step with the role meant for it (docs/operations.md, Roles), or grant the action in lib/infra/iam.ts and have an administrator re-apply mfpar-bootstrap. (AWS: AccessDeniedException: User: arn:aws:sts::000000000000:assumed-role/mfpar-github-plan/mfpar-plan-pr-7 is not authorized to perform: ecs:ListTasks on resource: * because no identity-based policy allows the ecs:ListTasks action)",
     ]);
     expect(seen.filter((r) => r.includes("RunTask"))).toEqual([]);

@@ -5,44 +5,17 @@ import { join } from "node:path";
 import { DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ActionCore, run } from "../../actions/batch-status/run.js";
+import { run } from "../../actions/batch-status/run.js";
 import { type BatchRecord, readBatchRecord, writeBatchRecord } from "../../lib/batch/record.js";
 import { costExplorerClient } from "../../lib/pricing/actual.js";
 import { openStore, type ResultStore, storeKeys } from "../../lib/store/index.js";
 import { startFakeCostExplorer } from "../../testing/aws/cost-explorer.js";
 import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { demoOutputs, makeDemoProject } from "../support/demo-project.js";
+import { fakeCore } from "../support/fake-core.js";
 import { FakeIssues } from "../support/fake-issues.js";
 import { tempDir } from "../support/tmp.js";
 import { demo } from "./support/demo.js";
-
-function fakeCore(inputs: Record<string, string>) {
-  const outputs: Record<string, unknown> = {};
-  const summary: string[] = [];
-  const log: string[] = [];
-  let failed: string | undefined;
-  const core: ActionCore = {
-    getInput: (name, opts) => {
-      const v = inputs[name] ?? "";
-      if (opts?.required && !v) throw new Error(`Input required and not supplied: ${name}`);
-      return v;
-    },
-    setOutput: (n, v) => {
-      outputs[n] = v;
-    },
-    setFailed: (m) => {
-      failed = m;
-    },
-    info: (m) => log.push(m),
-    summary: {
-      addRaw: (t) => {
-        summary.push(t);
-        return { write: async () => undefined };
-      },
-    },
-  };
-  return { core, outputs, summary, log, failed: () => failed };
-}
 
 const ecs = mockClient(ECSClient);
 let tasksVisible = true;

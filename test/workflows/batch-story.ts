@@ -1,4 +1,4 @@
-// What the Run batch, Batch status and Close project stories share: choapa as it is once deployed — its
+// What the Run batch, Batch status, Stop batch and Close project stories share: choapa as it is once deployed — its
 // model in the repository (the demo's small groundwater model stands in for it, so the ECS simulator can run
 // the real agent), its stack's `launcher` output in the Terraform state bucket, as Deploy leaves them — and
 // the events a person sends from the Actions tab.

@@ -10,53 +10,17 @@ import { launchBatch } from "../../lib/batch/launch.js";
 import { readBatchRecord } from "../../lib/batch/record.js";
 import { loadScenario } from "../../lib/config/load.js";
 import { createEcsClient } from "../../lib/ecs/client.js";
-import type { EcsRateLimits } from "../../lib/ecs/limits.js";
-import type { ProjectStackOutputs } from "../../lib/infra/outputs.js";
 import { openStore } from "../../lib/store/open.js";
 import type { ResultStore } from "../../lib/store/types.js";
 import { type FakeModel, fakeModel } from "../../testing/ecs-sim/fake-model.js";
-import { type EcsSim, startEcsSim } from "../../testing/ecs-sim/server.js";
-import { STORY_ACCOUNT, type Story, startStory } from "../../testing/workflow/story.js";
-import { demoOutputs } from "../support/demo-project.js";
+import { type EcsSim, FAST_LIMITS, startEcsSim } from "../../testing/ecs-sim/server.js";
+import { type Story, startStory } from "../../testing/workflow/story.js";
 import { repoRoot } from "../support/tmp.js";
+import { FAMILY, launcherOutputs, RESULTS, seedStackState } from "./batch-story.js";
 
-const FAST: EcsRateLimits = {
-  runTaskApi: { burst: 1000, perSecond: 1000 },
-  taskLaunch: { burst: 1000, perSecond: 1000 },
-  readApi: { burst: 1000, perSecond: 1000 },
-};
-const FAMILY = "task-agente-choapa-cb";
-// The bucket the stack names (the scheduled Batch status finds open batches in the buckets the config names).
-const RESULTS = `${STORY_ACCOUNT}-agente-choapa-cb`;
 // The test's own ECS client (creating the batch) signs with dummy keys; the workflow's come from its session.
 process.env.AWS_ACCESS_KEY_ID ??= "test";
 process.env.AWS_SECRET_ACCESS_KEY ??= "test";
-
-/** What the deployed stack mfpar-choapa-us-east-1 publishes (its `launcher` output). */
-function choapaOutputs(): ProjectStackOutputs {
-  const d = demoOutputs("cb");
-  return {
-    ...d,
-    stack: "mfpar-choapa-us-east-1",
-    project: "choapa",
-    account: STORY_ACCOUNT,
-    cluster: {
-      name: "cluster-agente-choapa",
-      arn: `arn:aws:ecs:us-east-1:${STORY_ACCOUNT}:cluster/cluster-agente-choapa`,
-    },
-    scenarios: {
-      cb: {
-        ...d.scenarios.cb!,
-        taskFamily: FAMILY,
-        taskDefinitionArn: FAMILY,
-        container: "agente-choapa-cb",
-        image: `${STORY_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/agente-choapa-cb:0a1b2c3`,
-        bucket: RESULTS,
-        store: `s3://${RESULTS}`,
-      },
-    },
-  };
-}
 
 describe("Stop batch: the owner stops choapa/cb mid-way", () => {
   let story: Story;
@@ -71,7 +35,7 @@ describe("Stop batch: the owner stops choapa/cb mid-way", () => {
       families: { [FAMILY]: { env: {} } },
       runner: (t, signal) => model.runner(t, signal),
       maxRunning: 1000,
-      limits: FAST,
+      limits: FAST_LIMITS,
     });
     story = await startStory({ buckets: [RESULTS], endpoints: { ECS: sim.endpoint } });
     store = await openStore(`s3://${RESULTS}`, { s3Client: story.s3.client });
@@ -84,14 +48,8 @@ describe("Stop batch: the owner stops choapa/cb mid-way", () => {
 
   it("stops every running task with the reason; the issue says who and what had finished; nothing launches after", async () => {
     // Terraform state of the deployed stack, as Deploy leaves it: the Stack outputs step reads `launcher` from it.
-    const outputs = choapaOutputs();
-    await story.s3.client.send(
-      new (await import("@aws-sdk/client-s3")).PutObjectCommand({
-        Bucket: `${STORY_ACCOUNT}-mfpar-tfstate`,
-        Key: "mfpar/mfpar-choapa-us-east-1.tfstate",
-        Body: JSON.stringify({ version: 4, outputs: { launcher: { value: outputs } } }),
-      }),
-    );
+    const outputs = launcherOutputs();
+    await seedStackState(story.s3.client);
     // cb as the story's repository has it: 25 tasks in flight (a status pass tops up to that, no more), and who
     // else hears of its batches.
     story.repo.commit("choapa/cb: 25 in flight, notify the modelling lead", {
@@ -106,7 +64,7 @@ describe("Stop batch: the owner stops choapa/cb mid-way", () => {
       store,
       outputs: [outputs],
       ecs: () => createEcsClient("us-east-1", sim.endpoint),
-      limits: FAST,
+      limits: FAST_LIMITS,
       maxInFlight: 40,
       env: {
         GITHUB_SERVER_URL: "https://github.com",
@@ -190,7 +148,7 @@ describe("Stop batch: the owner stops choapa/cb mid-way", () => {
       store,
       outputs: [outputs],
       ecs: () => createEcsClient("us-east-1", sim.endpoint),
-      limits: FAST,
+      limits: FAST_LIMITS,
       batchId,
     });
     expect(after.reconcile.totals.launched).toBe(0);

@@ -13,6 +13,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { globMatch, GITHUB_OIDC_HOST as OIDC } from "../../lib/infra/iam.js";
 import { preparedBuild, restorePrepared } from "./prepare.js";
 import type { World } from "./world.js";
 
@@ -20,18 +21,6 @@ export interface TrustedRole {
   name: string;
   /** true, or why AWS would refuse AssumeRoleWithWebIdentity for this `sub` and audience. */
   allows(subject: string, audience: string): true | string;
-}
-
-const OIDC = "token.actions.githubusercontent.com";
-
-function globMatch(pattern: string, value: string): boolean {
-  const re = new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-      .replace(/\*/g, ".*")
-      .replace(/\?/g, ".")}$`,
-  );
-  return re.test(value);
 }
 
 function roleFromPolicy(name: string, policyText: string): TrustedRole {

@@ -48258,16 +48258,7 @@ var init_s33 = __esm({
       }
       async *list(prefix) {
         assertValidKey(prefix, "prefix");
-        let ContinuationToken;
-        do {
-          const page = await this.client.send(
-            new import_client_s3.ListObjectsV2Command({
-              Bucket: this.bucket,
-              Prefix: this.prefix + prefix,
-              MaxKeys: S3_PAGE_SIZE,
-              ContinuationToken
-            })
-          );
+        for await (const page of this.listPages(prefix)) {
           for (const o3 of page.Contents ?? []) {
             yield {
               key: o3.Key.slice(this.prefix.length),
@@ -48276,26 +48267,31 @@ var init_s33 = __esm({
               etag: o3.ETag
             };
           }
-          ContinuationToken = page.IsTruncated ? page.NextContinuationToken : void 0;
-        } while (ContinuationToken);
+        }
       }
       async *listPrefixes(prefix) {
         assertValidKey(prefix, "prefix");
         if (prefix !== "" && !prefix.endsWith("/")) {
           throw new StoreKeyError(prefix, 'listPrefixes needs a prefix that is empty or ends with "/"');
         }
+        for await (const page of this.listPages(prefix, "/")) {
+          for (const p3 of page.CommonPrefixes ?? []) yield p3.Prefix.slice(this.prefix.length);
+        }
+      }
+      /** ListObjectsV2 page after page under a store prefix (with a delimiter: the common prefixes one level down). */
+      async *listPages(prefix, Delimiter) {
         let ContinuationToken;
         do {
           const page = await this.client.send(
             new import_client_s3.ListObjectsV2Command({
               Bucket: this.bucket,
               Prefix: this.prefix + prefix,
-              Delimiter: "/",
+              ...Delimiter ? { Delimiter } : {},
               MaxKeys: S3_PAGE_SIZE,
               ContinuationToken
             })
           );
-          for (const p3 of page.CommonPrefixes ?? []) yield p3.Prefix.slice(this.prefix.length);
+          yield page;
           ContinuationToken = page.IsTruncated ? page.NextContinuationToken : void 0;
         } while (ContinuationToken);
       }
