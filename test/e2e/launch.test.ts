@@ -1,7 +1,15 @@
-// End to end: the launcher and reconcile against the ECS simulator running the real agent on the demo model,
-// with results in s3rver. 120 IDs under 30% throttling, 5% 5xx and 2% lost responses: more than one page of
-// DescribeTasks (100 a page), dozens of throttled and failed calls, each ID run by the real agent. The
-// 300-ID launch rate against AWS's published limits is the bench's (scripts/bench/launch.ts).
+// End to end: the launcher and reconcile against the ECS simulator, with results in s3rver. 120 IDs under 30%
+// throttling, 5% 5xx and 2% lost responses: more than one page of DescribeTasks (100 a page), dozens of throttled
+// and failed calls. Three IDs, the Spot-interrupted one among them, are run by the real agent (dist/agent/agent.js)
+// on the demo model, every attempt (four processes): the container overrides the launcher sets are what the
+// agent reads, SIGTERM is what it gets when Spot takes the task back, and its markers are what reconcile
+// counts. The other 117 are there for their number (paging, listing cost, one
+// task per ID under faults), so the simulator runs them in-process with the fake model
+// (testing/ecs-sim/fake-model.ts), which writes the agent's attempt log and marker; they stay running until the
+// second test releases them, so the first test's "again while the tasks run" holds by construction. The
+// launcher and the simulator's rate limits share one virtual clock: AWS's pacing (20 RunTask/s) and the
+// retries' backoff are real in virtual time and cost no wall time. The 300-ID launch rate against AWS's
+// published limits is the bench's (scripts/bench/launch.ts).
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBatch } from "../../lib/batch/launch.js";
@@ -12,6 +20,8 @@ import { createEcsClient } from "../../lib/ecs/client.js";
 import { parseMarkerKey } from "../../lib/store/keys.js";
 import { openStore } from "../../lib/store/open.js";
 import type { ResultStore } from "../../lib/store/types.js";
+import { virtualClock } from "../../lib/time.js";
+import { type FakeModel, fakeModel } from "../../testing/ecs-sim/fake-model.js";
 import { type EcsSim, seededRandom, startEcsSim } from "../../testing/ecs-sim/server.js";
 import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { demoOutputs, makeDemoProject } from "../support/demo-project.js";
@@ -20,11 +30,17 @@ import { tempDir } from "../support/tmp.js";
 const IDS = 120;
 // Late in the batch, so it has not run yet when the second launch checks that nothing is relaunched.
 const INTERRUPTED_ID = "115";
+/** The IDs the real agent runs (each attempt); the fake model runs the rest. */
+const REAL_AGENT_IDS = new Set(["1", "60", INTERRUPTED_ID]);
+const allIds = Array.from({ length: IDS }, (_, i) => String(i + 1));
+// The launcher's and the simulator's time: token buckets and backoff advance it instead of waiting.
+const clock = virtualClock(Date.parse("2026-11-21T12:00:00Z"));
 
 let s3: S3Server;
 let sim: EcsSim;
 let store: ResultStore;
 let scenario: ResolvedScenario;
+let model: FakeModel;
 
 beforeAll(async () => {
   const dir = tempDir("mfpar-e2e-launch-");
@@ -32,6 +48,7 @@ beforeAll(async () => {
   scenario = await loadScenario(scenarioFile);
   s3 = await startS3Server({ buckets: ["results"] });
   store = await openStore("s3://results", { s3Client: s3.client });
+  model = fakeModel(store, { project: "demo", scenario: "e2e" });
   sim = await startEcsSim({
     families: {
       "task-agente-demo-e2e": {
@@ -47,6 +64,9 @@ beforeAll(async () => {
     maxRunning: 6,
     interruptIds: [INTERRUPTED_ID],
     random: seededRandom(20261121),
+    runner: (t, signal) => model.runner(t, signal),
+    realAgent: (t) => REAL_AGENT_IDS.has(t.env.ID_PARAMETRO ?? ""),
+    clock,
   });
   process.env.AWS_ACCESS_KEY_ID ??= "test";
   process.env.AWS_SECRET_ACCESS_KEY ??= "test";
@@ -64,6 +84,7 @@ const launch = (extra: Partial<Parameters<typeof launchBatch>[0]> = {}) =>
     ecs: (region) => createEcsClient(region, sim.endpoint),
     maxInFlight: IDS,
     random: seededRandom(7),
+    clock,
     ...extra,
   });
 
@@ -121,6 +142,7 @@ describe("launch e2e (ECS simulator + real agent + s3rver)", () => {
   }, 120_000);
 
   it("runs them all; the Spot interruption is relaunched exactly once; then everything is done", async () => {
+    model.release(allIds.filter((id) => !REAL_AGENT_IDS.has(id)));
     await sim.settled(400_000);
     const interrupted = sim.tasks().filter((t) => t.stopCode === "SpotInterruption");
     expect(interrupted.map((t) => t.env.ID_PARAMETRO)).toEqual([INTERRUPTED_ID]);
@@ -155,6 +177,10 @@ describe("launch e2e (ECS simulator + real agent + s3rver)", () => {
     expect(per.size).toBe(IDS + 1);
     expect(per.get(`${INTERRUPTED_ID}#2`)).toBe(1);
     expect(sim.tasks().filter((t) => t.exitCode !== 0).length).toBe(1);
+    // The real agent ran the demo model for its IDs: their results hold the model's heads (the fake model
+    // writes a marker and an attempt log only).
+    const keys = new Set(await collectKeys());
+    for (const id of REAL_AGENT_IDS) expect(keys).toContain(`e2e/resultados/${id}/heads.out`);
 
     // A later launch of the same scenario finds everything done and launches nothing.
     const later = await launch();

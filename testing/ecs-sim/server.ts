@@ -6,7 +6,8 @@
 // revision as ECS does: InvalidParameterException "TaskDefinition is inactive"). It enforces AWS's published token buckets (ThrottlingException,
 // HTTP 400, `__type`), honours clientToken idempotency, injects faults (random throttling, 5xx, lost responses,
 // `failures[]` reasons, Spot interruptions) and runs the real agent (dist/agent/agent.js) as local processes
-// with the task definition's environment plus the container overrides.
+// with the task definition's environment plus the container overrides — or, with `runner`, an in-process stand-in
+// (testing/ecs-sim/fake-model.ts) for every task, or for those `realAgent` does not pick.
 //
 //   const sim = await startEcsSim({ families: { "task-agente-demo-base": { scenarioFile, env: { MFPAR_STORE } } } });
 //   const ecs = new ECSClient({ region: "us-east-1", endpoint: sim.endpoint, maxAttempts: 1 });
@@ -23,6 +24,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { AWS_ECS_RATE_LIMITS, type EcsRateLimits } from "../../lib/ecs/limits.js";
 import { TokenBucket } from "../../lib/ecs/token-bucket.js";
+import type { Clock } from "../../lib/time.js";
 
 // Not from test/support/tmp.ts: that imports vitest, and benches load this file outside vitest.
 const repoRoot = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -88,6 +90,13 @@ export interface EcsSimOptions {
   runContainers?: boolean;
   /** Run this instead of the agent process (implies running containers). */
   runner?: SimRunner;
+  /**
+   * With a `runner`: the tasks that still run the real agent process (the rest run the runner). A test proves the
+   * agent's part with a few real processes and gives the others, which are there for their number, to the runner.
+   */
+  realAgent?: (task: SimTask) => boolean;
+  /** What the token buckets refill by (default the system clock); share a virtual clock with the caller's. */
+  clock?: Clock;
   /** Agents running at once; further tasks wait as PROVISIONING. Default 4. */
   maxRunning?: number;
   /** The Fargate vCPU quota GetServiceQuota answers (on-demand and Spot alike). Default 4000. */
@@ -196,7 +205,7 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
   const agentPath = opts.agentPath ?? join(repoRoot, "dist/agent/agent.js");
   const interruptIds = new Set(opts.interruptIds ?? []);
   const bucket = (l: { burst: number; perSecond: number }) =>
-    new TokenBucket({ capacity: l.burst, refillPerSecond: l.perSecond });
+    new TokenBucket({ capacity: l.burst, refillPerSecond: l.perSecond, clock: opts.clock });
   const buckets = {
     runTaskApi: bucket(limits.runTaskApi),
     read: bucket(limits.readApi),
@@ -272,7 +281,7 @@ export async function startEcsSim(opts: EcsSimOptions): Promise<EcsSim> {
         stopTask(t, t.stopCode ?? "UserInitiated", t.stoppedReason ?? "Task stopped by user");
         continue;
       }
-      if (opts.runner) startRunner(t, opts.runner);
+      if (opts.runner && !opts.realAgent?.(t)) startRunner(t, opts.runner);
       else startAgent(t);
     }
   }
