@@ -6,7 +6,7 @@ import {
   calibrationIssueMarker,
   calibrationIssueText,
 } from "../../lib/calibrate/issue-text.js";
-import type { Issue, IssuesApi, Repo } from "./tracking-issue.js";
+import { findLabeledIssue, type Issue, type IssuesApi, type Repo } from "./tracking-issue.js";
 
 export const CALIBRATION_LABEL = "mfpar-calibration";
 const PAGE = 100;
@@ -19,18 +19,9 @@ async function findIssue(api: IssuesApi, repo: Repo, r: EcsCalibrationRecord): P
       if ((e as { status?: number })?.status !== 404) throw e;
     }
   }
-  for (let page = 1; ; page++) {
-    const { data } = await api.listForRepo({
-      ...repo,
-      labels: CALIBRATION_LABEL,
-      state: "all",
-      per_page: PAGE,
-      page,
-    });
-    const hit = data.find((i) => !i.pull_request && i.body?.includes(calibrationIssueMarker(r.id)));
-    if (hit) return hit;
-    if (data.length < PAGE) return undefined;
-  }
+  return findLabeledIssue(api, repo, CALIBRATION_LABEL, (i) =>
+    Boolean(i.body?.includes(calibrationIssueMarker(r.id))),
+  );
 }
 
 export async function updateCalibrationIssue(

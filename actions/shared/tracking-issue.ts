@@ -117,21 +117,36 @@ export interface Repo {
   repo: string;
 }
 
-async function findIssue(api: IssuesApi, r: Repo, b: BatchRecord): Promise<Issue | undefined> {
-  const marker = issueMarker(b.batchId);
-  const { title } = trackingIssueText(b);
+/** The first issue labelled `label` (open or closed, pull requests aside) that `matches`, page by page. */
+export async function findLabeledIssue(
+  api: IssuesApi,
+  r: Repo,
+  label: string,
+  matches: (i: Issue) => boolean,
+): Promise<Issue | undefined> {
   for (let page = 1; ; page++) {
     const { data } = await api.listForRepo({
       ...r,
-      labels: TRACKING_LABEL,
+      labels: label,
       state: "all",
       per_page: PAGE,
       page,
     });
-    const hit = data.find((i) => !i.pull_request && (i.body?.includes(marker) || i.title === title));
+    const hit = data.find((i) => !i.pull_request && matches(i));
     if (hit) return hit;
     if (data.length < PAGE) return undefined;
   }
+}
+
+function findIssue(api: IssuesApi, r: Repo, b: BatchRecord): Promise<Issue | undefined> {
+  const marker = issueMarker(b.batchId);
+  const { title } = trackingIssueText(b);
+  return findLabeledIssue(
+    api,
+    r,
+    TRACKING_LABEL,
+    (i) => Boolean(i.body?.includes(marker)) || i.title === title,
+  );
 }
 
 const isNotFound = (e: unknown) => (e as { status?: number })?.status === 404;
