@@ -12,7 +12,7 @@ import { type SeedObject, seedStore } from "../../testing/markers.js";
 import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { DEMO_OBSERVATIONS } from "../support/demo-project.js";
 import { repoRoot, tempDir } from "../support/tmp.js";
-import { demo, demoObjects } from "./support/demo.js";
+import { DEMO_COUNTS, demo, demoObjects } from "./support/demo.js";
 
 const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
 
@@ -84,15 +84,7 @@ describe("aggregateScenario", () => {
         // No batch: nothing relaunches it on its own.
         "42,interrupted,stopped by SIGTERM/SIGINT before it finished,1,interrupted,not retried automatically (run again to retry)\n",
     );
-    expect(res.status.counts).toEqual({
-      done: 196,
-      running: 0,
-      pending: 2,
-      failed: 0,
-      interrupted: 0,
-      "out-of-attempts": 1,
-      "not-retried": 1,
-    });
+    expect(res.status.counts).toEqual(DEMO_COUNTS);
 
     const summary = JSON.parse(text(await store.get(summaryKeys.json("base"))));
     expect(summary).toMatchObject({

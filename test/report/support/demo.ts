@@ -10,6 +10,17 @@ export const demo = JSON.parse(
   markers: Marker[];
 };
 
+/** What a status of {@link demoObjects} counts: 7 out of attempts, 42 interrupted (no batch retries it), 2 never run. */
+export const DEMO_COUNTS = {
+  done: 196,
+  running: 0,
+  pending: 2,
+  failed: 0,
+  interrupted: 0,
+  "out-of-attempts": 1,
+  "not-retried": 1,
+};
+
 /** The demo's 200 successes, with IDs 7 and 42 turned into failures and 199–200 never run. */
 export function demoObjects(): SeedObject[] {
   const mtime = new Date();
