@@ -16,6 +16,15 @@ beforeEach(() => {
 });
 const arn = (i: number) => `arn:aws:ecs:us-east-1:000000000000:task/c/${i}`;
 
+/** listBatchTasks of batch B in cluster c (us-east-1), on a fake clock. */
+const listTasksOfB = () =>
+  listBatchTasks(new ECSClient({ region: "us-east-1" }), {
+    region: "us-east-1",
+    cluster: "c",
+    batchId: "B",
+    clock: fakeTime(),
+  });
+
 describe("listBatchTasks", () => {
   it("lists RUNNING and STOPPED by startedBy in pages, describes 100 at a time with tags", async () => {
     const running = Array.from({ length: 150 }, (_, i) => arn(i));
@@ -56,13 +65,7 @@ describe("listBatchTasks", () => {
         };
       }),
     }));
-    const time = fakeTime();
-    const tasks = await listBatchTasks(new ECSClient({ region: "us-east-1" }), {
-      region: "us-east-1",
-      cluster: "c",
-      batchId: "B",
-      clock: time,
-    });
+    const tasks = await listTasksOfB();
     expect(tasks).toHaveLength(180);
     expect(ecs.commandCalls(ListTasksCommand).map((c) => c.args[0].input)).toEqual([
       { cluster: "c", startedBy: "B", desiredStatus: "RUNNING", maxResults: 100, nextToken: undefined },
@@ -84,13 +87,7 @@ describe("listBatchTasks", () => {
 
   it("retries a throttled ListTasks", async () => {
     ecs.on(ListTasksCommand).rejectsOnce(awsError("ThrottlingException", 400)).resolves({ taskArns: [] });
-    const time = fakeTime();
-    const tasks = await listBatchTasks(new ECSClient({ region: "us-east-1" }), {
-      region: "us-east-1",
-      cluster: "c",
-      batchId: "B",
-      clock: time,
-    });
+    const tasks = await listTasksOfB();
     expect(tasks).toEqual([]);
     expect(ecs.commandCalls(ListTasksCommand)).toHaveLength(3);
     expect(ecs.commandCalls(DescribeTasksCommand)).toHaveLength(0);

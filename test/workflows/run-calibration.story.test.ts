@@ -90,17 +90,15 @@ describe("Run calibration: choapa/cal-heads dispatched, followed by Batch status
     (await story.s3.client.send(new ListObjectsV2Command({ Bucket: RESULTS, Prefix: "cb/calibrations/" })))
       .Contents ?? [];
 
-  it("dry_run previews the tasks, vCPU-hours and cost, and launches nothing", async () => {
-    const r = await story.run(
+  /** A person dispatches Run calibration for choapa/cb from the Actions tab. */
+  const runCalibration = (calibration: string, inputs: { agents: string; dry_run: boolean }) =>
+    story.run(
       "run-calibration",
-      dispatch(story.repo, {
-        project: "choapa",
-        calibration: "cal-heads",
-        scenario: "cb",
-        agents: "2",
-        dry_run: true,
-      }),
+      dispatch(story.repo, { project: "choapa", calibration, scenario: "cb", ...inputs }),
     );
+
+  it("dry_run previews the tasks, vCPU-hours and cost, and launches nothing", async () => {
+    const r = await runCalibration("cal-heads", { agents: "2", dry_run: true });
     expect(r.conclusion).toBe("success");
     const summary = r.job("start")!.summary;
     expect(summary).toContain(
@@ -117,16 +115,7 @@ describe("Run calibration: choapa/cal-heads dispatched, followed by Batch status
   }, 300_000);
 
   it("a calibration file with an error is refused, naming the file and line: nothing uploaded, nothing launched", async () => {
-    const r = await story.run(
-      "run-calibration",
-      dispatch(story.repo, {
-        project: "choapa",
-        calibration: "cal-bad",
-        scenario: "cb",
-        agents: "2",
-        dry_run: false,
-      }),
-    );
+    const r = await runCalibration("cal-bad", { agents: "2", dry_run: false });
     const start = r.job("start")!.steps.find((s) => s.name === "Start")!;
     expect(start.outcome, start.log).toBe("failure");
     expect(r.conclusion).toBe("failure");
@@ -138,16 +127,7 @@ describe("Run calibration: choapa/cal-heads dispatched, followed by Batch status
   }, 300_000);
 
   it("starts the master on-demand, then the agent at the master's private IP, and opens the tracking issue with the preview", async () => {
-    const r = await story.run(
-      "run-calibration",
-      dispatch(story.repo, {
-        project: "choapa",
-        calibration: "cal-heads",
-        scenario: "cb",
-        agents: "1",
-        dry_run: false,
-      }),
-    );
+    const r = await runCalibration("cal-heads", { agents: "1", dry_run: false });
     const log = r
       .job("start")!
       .steps.map((s) => `${s.name}: ${s.outcome}\n${s.log}`)
