@@ -1,24 +1,15 @@
 import { readFile, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  CloudWatchLogsClient,
-  DeleteLogGroupCommand,
-  DescribeLogGroupsCommand,
-} from "@aws-sdk/client-cloudwatch-logs";
+import { DeleteLogGroupCommand, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import {
   BatchDeleteImageCommand,
   DeleteRepositoryCommand,
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
-  ECRClient,
 } from "@aws-sdk/client-ecr";
-import { ECSClient, ListTasksCommand } from "@aws-sdk/client-ecs";
-import {
-  GetResourcesCommand,
-  ResourceGroupsTaggingAPIClient,
-} from "@aws-sdk/client-resource-groups-tagging-api";
+import { ListTasksCommand } from "@aws-sdk/client-ecs";
+import { GetResourcesCommand } from "@aws-sdk/client-resource-groups-tagging-api";
 import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
-import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   backupBuckets,
@@ -41,6 +32,7 @@ import {
   cloneProject,
   fixtureClients,
   loadFixtureProject,
+  mockCloseoutAws,
   type Seeded,
   seedProject,
   sha,
@@ -48,10 +40,7 @@ import {
 } from "./fixture.js";
 import { fakeImage, writeOciArchive } from "./oci.js";
 
-const ecr = mockClient(ECRClient);
-const logs = mockClient(CloudWatchLogsClient);
-const ecs = mockClient(ECSClient);
-const tagging = mockClient(ResourceGroupsTaggingAPIClient);
+const { ecr, logs, ecs, tagging, reset } = mockCloseoutAws();
 
 let s3: S3Server;
 const root = tempDir("mfpar-closeout-");
@@ -88,7 +77,7 @@ afterAll(() => s3?.stop());
 
 beforeEach(() => {
   events = [];
-  for (const m of [ecr, logs, ecs, tagging]) m.reset();
+  reset();
   tagging.on(GetResourcesCommand).resolves({ ResourceTagMappingList: [] });
   ecs.on(ListTasksCommand).resolves({ taskArns: [] });
   ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [] });

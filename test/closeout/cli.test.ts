@@ -1,19 +1,14 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { CloudWatchLogsClient, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
-import { DescribeRepositoriesCommand, ECRClient } from "@aws-sdk/client-ecr";
+import { DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { DescribeRepositoriesCommand } from "@aws-sdk/client-ecr";
 import {
   DeregisterTaskDefinitionCommand,
-  ECSClient,
   ListTaskDefinitionsCommand,
   ListTasksCommand,
 } from "@aws-sdk/client-ecs";
-import {
-  GetResourcesCommand,
-  ResourceGroupsTaggingAPIClient,
-} from "@aws-sdk/client-resource-groups-tagging-api";
+import { GetResourcesCommand } from "@aws-sdk/client-resource-groups-tagging-api";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { checkDurableTarget, DESTROY_IMAGE_FALLBACK, destroyVariables } from "../../lib/closeout/index.js";
 import { ExitCode } from "../../lib/exit-codes.js";
@@ -22,12 +17,9 @@ import { main } from "../../scripts/cli/main.js";
 import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { captureIo } from "../support/cli.js";
 import { tempDir } from "../support/tmp.js";
-import { ACCOUNT, fixtureClients, writeProject } from "./fixture.js";
+import { ACCOUNT, fixtureClients, mockCloseoutAws, writeProject } from "./fixture.js";
 
-const ecr = mockClient(ECRClient);
-const logs = mockClient(CloudWatchLogsClient);
-const ecs = mockClient(ECSClient);
-const tagging = mockClient(ResourceGroupsTaggingAPIClient);
+const { ecr, logs, ecs, tagging, reset } = mockCloseoutAws();
 const root = tempDir("mfpar-closeout-cli-");
 let s3: S3Server;
 
@@ -55,7 +47,7 @@ beforeAll(async () => {
 });
 afterAll(() => s3?.stop());
 beforeEach(() => {
-  for (const m of [ecr, logs, ecs, tagging]) m.reset();
+  reset();
   tagging.on(GetResourcesCommand).resolves({
     ResourceTagMappingList: [
       { ResourceARN: "arn:aws:ecs:us-east-1:123456789012:cluster/cluster-agente-cli" },

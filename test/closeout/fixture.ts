@@ -9,6 +9,7 @@ import { ECSClient } from "@aws-sdk/client-ecs";
 import { ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { mockClient } from "aws-sdk-client-mock";
 import type { CloseoutClients } from "../../lib/closeout/types.js";
 import { mapLimit } from "../../lib/concurrency.js";
 import { listScenarioFiles, loadProject, loadScenario } from "../../lib/config/load.js";
@@ -16,6 +17,22 @@ import type { S3Server } from "../../testing/s3rver.js";
 
 export const ACCOUNT = "123456789012";
 export const bucketOf = (project: string, scenario: string) => `${ACCOUNT}-agente-${project}-${scenario}`;
+
+/** Mocks of the clients close-out asks besides S3 (s3rver answers that): ECR, CloudWatch Logs, ECS, tagging. */
+export function mockCloseoutAws() {
+  const mocks = {
+    ecr: mockClient(ECRClient),
+    logs: mockClient(CloudWatchLogsClient),
+    ecs: mockClient(ECSClient),
+    tagging: mockClient(ResourceGroupsTaggingAPIClient),
+  };
+  return {
+    ...mocks,
+    reset: () => {
+      for (const m of Object.values(mocks)) m.reset();
+    },
+  };
+}
 
 export async function writeProject(root: string, project: string, scenarios = ["a", "b"]): Promise<string> {
   const dir = join(root, project);
