@@ -85,6 +85,38 @@ async function paged<T>(fetch: (token?: string) => Promise<{ items: T[]; next?: 
   return out;
 }
 
+/** A repository or log group the stacks, the config, a tag or the naming pattern point at. */
+interface Wanted {
+  region: string;
+  name: string;
+  origin: Origin;
+}
+
+/**
+ * Describes each wanted resource, in region and name order, into `found`; one AWS does not have is missing, one
+ * found only by tag or name is unmanaged.
+ */
+async function describeWanted<T>(
+  inv: CloseoutInventory,
+  kind: "repository" | "logGroup",
+  wants: Map<string, Wanted>,
+  found: T[],
+  describe: (w: Wanted) => Promise<T | undefined>,
+): Promise<void> {
+  for (const want of [...wants.values()].sort((a, b) =>
+    (a.region + a.name).localeCompare(b.region + b.name),
+  )) {
+    const r = await describe(want);
+    if (!r) {
+      inv.missing.push({ kind, name: want.name, region: want.region });
+      continue;
+    }
+    found.push(r);
+    if (want.origin === "tag" || want.origin === "name")
+      inv.unmanaged.push({ kind, name: want.name, region: want.region, origin: want.origin });
+  }
+}
+
 /**
  * Reads everything a close-out of `project` touches, in every region, without a mutating call: the stacks,
  * the scenarios' buckets (listing every version), ECR repositories and images, log groups, batch records and
@@ -120,8 +152,8 @@ export async function discover(o: DiscoverOptions): Promise<Discovery> {
   const wantBuckets = new Map<string, { region: string; origin: Origin }>();
   for (const s of o.scenarios)
     wantBuckets.set(s.names.bucket, { region: home, origin: originOf("buckets", s.names.bucket) });
-  const wantRepos = new Map<string, { region: string; name: string; origin: Origin }>();
-  const wantGroups = new Map<string, { region: string; name: string; origin: Origin }>();
+  const wantRepos = new Map<string, Wanted>();
+  const wantGroups = new Map<string, Wanted>();
   for (const s of o.scenarios)
     for (const r of s.regions) {
       wantRepos.set(`${r}\n${s.names.repository}`, {
@@ -233,33 +265,13 @@ export async function discover(o: DiscoverOptions): Promise<Discovery> {
     }
   }
 
-  // Repositories and their images.
-  for (const want of [...wantRepos.values()].sort((a, b) =>
-    (a.region + a.name).localeCompare(b.region + b.name),
-  )) {
-    const repo = await describeRepository(o.clients.ecr(want.region), want.region, want.name, want.origin);
-    if (!repo) {
-      inv.missing.push({ kind: "repository", name: want.name, region: want.region });
-      continue;
-    }
-    inv.repositories.push(repo);
-    if (want.origin === "tag" || want.origin === "name")
-      inv.unmanaged.push({ kind: "repository", name: want.name, region: want.region, origin: want.origin });
-  }
-
-  // Log groups.
-  for (const want of [...wantGroups.values()].sort((a, b) =>
-    (a.region + a.name).localeCompare(b.region + b.name),
-  )) {
-    const g = await describeLogGroup(o.clients.logs(want.region), want.region, want.name, want.origin);
-    if (!g) {
-      inv.missing.push({ kind: "logGroup", name: want.name, region: want.region });
-      continue;
-    }
-    inv.logGroups.push(g);
-    if (want.origin === "tag" || want.origin === "name")
-      inv.unmanaged.push({ kind: "logGroup", name: want.name, region: want.region, origin: want.origin });
-  }
+  // Repositories and their images, then log groups.
+  await describeWanted(inv, "repository", wantRepos, inv.repositories, (w) =>
+    describeRepository(o.clients.ecr(w.region), w.region, w.name, w.origin),
+  );
+  await describeWanted(inv, "logGroup", wantGroups, inv.logGroups, (w) =>
+    describeLogGroup(o.clients.logs(w.region), w.region, w.name, w.origin),
+  );
 
   inv.runningTasks = await runningTasks(o.clients, regions, base.cluster);
   return { inventory: inv, listings };
