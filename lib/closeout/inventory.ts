@@ -198,7 +198,20 @@ export async function discover(o: DiscoverOptions): Promise<Discovery> {
     }
   }
 
-  // Found by name: buckets (global listing), repositories and log groups per region.
+  // Found by name: buckets (global listing), repositories and log groups per region. A name that fits the
+  // pattern is wanted, unless it fits a longer project's name.
+  const foundByName = (
+    kind: "repository" | "logGroup",
+    wants: Map<string, Wanted>,
+    region: string,
+    name: string,
+  ) => {
+    const m = is[kind](name);
+    if (!m) return;
+    if (m !== "mine") inv.ignored.push({ kind, name, reason: `fits ${m.other}` });
+    else if (!wants.has(`${region}\n${name}`))
+      wants.set(`${region}\n${name}`, { region, name, origin: "name" });
+  };
   const s3home = o.clients.s3(home);
   const allBuckets = (await s3home.send(new ListBucketsCommand({}))).Buckets ?? [];
   for (const b of allBuckets) {
@@ -212,28 +225,14 @@ export async function discover(o: DiscoverOptions): Promise<Discovery> {
       const r = await o.clients.ecr(region).send(new DescribeRepositoriesCommand({ nextToken: token }));
       return { items: r.repositories ?? [], next: r.nextToken };
     });
-    for (const r of repos) {
-      const m = is.repository(r.repositoryName!);
-      const k = `${region}\n${r.repositoryName}`;
-      if (!m) continue;
-      if (m !== "mine")
-        inv.ignored.push({ kind: "repository", name: r.repositoryName!, reason: `fits ${m.other}` });
-      else if (!wantRepos.has(k)) wantRepos.set(k, { region, name: r.repositoryName!, origin: "name" });
-    }
+    for (const r of repos) foundByName("repository", wantRepos, region, r.repositoryName!);
     const groups = await paged(async (token) => {
       const r = await o.clients
         .logs(region)
         .send(new DescribeLogGroupsCommand({ logGroupNamePrefix: base.logGroup, nextToken: token }));
       return { items: r.logGroups ?? [], next: r.nextToken };
     });
-    for (const g of groups) {
-      const m = is.logGroup(g.logGroupName!);
-      const k = `${region}\n${g.logGroupName}`;
-      if (!m) continue;
-      if (m !== "mine")
-        inv.ignored.push({ kind: "logGroup", name: g.logGroupName!, reason: `fits ${m.other}` });
-      else if (!wantGroups.has(k)) wantGroups.set(k, { region, name: g.logGroupName!, origin: "name" });
-    }
+    for (const g of groups) foundByName("logGroup", wantGroups, region, g.logGroupName!);
   }
 
   // Buckets: where they are and what they hold.

@@ -81,6 +81,14 @@ describe("mfpar closeout", () => {
 
   it("plans by default: buckets, hand-made ones, another project's left alone, no mutating call", async () => {
     const cmd = makeCloseoutCommand({ clients: () => fixtureClients(s3) });
+    // Another project's repository and log group, found by name (cli-x's names start like cli's).
+    ecr.on(DescribeRepositoriesCommand).callsFake((input: { repositoryNames?: string[] }) => ({
+      repositories: input.repositoryNames ? [] : [{ repositoryName: "agente-cli-x-a" }],
+    }));
+    logs.on(DescribeLogGroupsCommand).callsFake((input: { logGroupNamePrefix?: string }) => ({
+      logGroups:
+        input.logGroupNamePrefix === "/ecs/agente-cli" ? [{ logGroupName: "/ecs/agente-cli-x-a" }] : [],
+    }));
     s3.resetCounts();
     const { io, out } = captureIo(root);
     expect(await main(["closeout", "cli", "--json", "--target", "/backup"], io, [cmd])).toBe(
@@ -100,6 +108,8 @@ describe("mfpar closeout", () => {
     ]);
     expect(plan.inventory.ignored).toEqual([
       { kind: "bucket", name: `${ACCOUNT}-agente-cli-x-a`, reason: "fits 123456789012-agente-cli-x" },
+      { kind: "repository", name: "agente-cli-x-a", reason: "fits agente-cli-x" },
+      { kind: "logGroup", name: "/ecs/agente-cli-x-a", reason: "fits /ecs/agente-cli-x" },
     ]);
     expect(plan.inventory.otherTagged).toHaveLength(1);
     expect(plan.delete.stacks).toEqual(["mfpar-cli-us-east-1"]);
