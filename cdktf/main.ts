@@ -1,5 +1,6 @@
 // The cdktf app (`cdktf synth`, `cdktf deploy <stack>`): one stack per project × region from projects/*,
 // plus mfpar-bootstrap. Settings outside the projects come from the environment (lib/infra/settings.ts).
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { App } from "cdktf";
@@ -8,11 +9,18 @@ import { ExitCode } from "../lib/exit-codes.js";
 import { loadInfraPlan } from "../lib/infra/load.js";
 import { buildApp } from "./app.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
+/** The checkout this app runs from: the nearest folder above with a package.json (from cdktf/ or dist/cdktf/). */
+function checkoutRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+const root = checkoutRoot();
 try {
-  const plan = await loadInfraPlan(process.env.MFPAR_PROJECTS_DIR ?? join(here, "..", "projects"));
+  const plan = await loadInfraPlan(process.env.MFPAR_PROJECTS_DIR ?? join(root, "projects"));
   for (const note of plan.notes) process.stderr.write(`note: ${note}\n`);
-  const app = new App({ outdir: process.env.CDKTF_OUTDIR ?? join(here, "cdktf.out") });
+  const app = new App({ outdir: process.env.CDKTF_OUTDIR ?? join(root, "cdktf", "cdktf.out") });
   buildApp(app, plan);
   app.synth();
 } catch (e) {

@@ -2,6 +2,7 @@
 // Bundles the TypeScript entry points with esbuild:
 //  - dist/cli.js     the `mfpar` CLI (node_modules left external: it runs from this checkout)
 //  - dist/agent/     the container/local agent, fully bundled, code-split so the S3 client loads only when used
+//  - dist/cdktf/     the cdktf app (scripts/cdktf-app.mjs), when cdktf, a dev dependency, is installed
 //  - actions/<name>/dist/index.js   each GitHub Action, fully bundled (committed; CI checks it is fresh)
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { basename } from "node:path";
@@ -58,6 +59,10 @@ if (existsSync("agent/main.ts")) {
       banner: requireShim,
     }),
   );
+}
+if (existsSync("cdktf/main.ts") && existsSync("node_modules/cdktf")) {
+  const { buildCdktfBundle } = await import("./cdktf-app.mjs");
+  jobs.push(buildCdktfBundle());
 }
 const actionsOnly = process.argv.includes("--actions") || !process.argv.includes("--no-actions");
 if (actionsOnly && existsSync("actions")) {

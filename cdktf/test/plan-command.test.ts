@@ -1,5 +1,6 @@
 // `mfpar plan`: synthesize and summarize per stack, for the PR comment.
-import { existsSync, mkdtempSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -96,6 +97,25 @@ describe("mfpar plan", () => {
       aws_subnet: 2,
     });
     expect(byType.aws_nat_gateway).toBeUndefined();
+  });
+
+  it("as the CLI (dist/, the app's bundle): the text and --json-file from one synth, the same stack JSON as the TypeScript app", async () => {
+    const { io: cli, out } = io();
+    const ts = join(outdir, "ts");
+    expect(await main(["plan", "plain", "--json", "--projects", root, "--out", ts], cli, [plan])).toBe(0);
+    const bundled = join(outdir, "bundled");
+    const file = join(outdir, "plain.json");
+    const cliPath = join(import.meta.dirname, "..", "..", "bin", "mfpar.js");
+    const text = execFileSync(
+      process.execPath,
+      [cliPath, "plan", "plain", "--projects", root, "--out", bundled, "--json-file", file],
+      { encoding: "utf8", env: { ...process.env, MFPAR_GITHUB_REPOSITORY: "" } },
+    );
+    expect(text.match(/^### .+$/gm)).toEqual(["### mfpar-plain-eu-west-1"]);
+    expect(readFileSync(file, "utf8")).toBe(out.stdout);
+    const stack = (dir: string) =>
+      readFileSync(join(dir, "stacks", "mfpar-plain-eu-west-1", "cdk.tf.json"), "utf8");
+    expect(stack(bundled)).toBe(stack(ts));
   });
 
   it("says why the bootstrap stack is left out", async () => {

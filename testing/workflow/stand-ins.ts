@@ -2,22 +2,10 @@
 // `run:` steps it does not execute), each doing what later steps depend on. An action not listed here is
 // an error naming it. docs/operations.md lists the same table for readers.
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  realpathSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import type { Json } from "./expressions.js";
+import { preparedBuild, restorePrepared, storePrepared } from "./prepare.js";
 import { bootstrapTrust } from "./trust.js";
 import type { JobState, StepRun, WorkflowEvent } from "./types.js";
 import type { World } from "./world.js";
@@ -462,40 +450,6 @@ export const STAND_INS: StandIn[] = [
   githubScript,
 ];
 
-/**
- * Builds of `prepare` (scripts/build.mjs) shared by every workflow run on this machine, keyed by what the build
- * reads: the entry points' folders (lib, scripts, agent, actions — esbuild's metafile lists inputs from no
- * other folder), package.json, the lock file and tsconfig.json of a clean checkout, and the node_modules the
- * checkout links. A story that only changes projects/ or .github/ reuses the build; any change to code rebuilds.
- */
-const PREPARE_CACHE = join(tmpdir(), "mfpar-runner-prepare");
-const PREPARE_INPUTS = [
-  "lib",
-  "scripts",
-  "agent",
-  "actions",
-  "package.json",
-  "package-lock.json",
-  "tsconfig.json",
-];
-
-function prepareKey(cwd: string, nodeModules: string): string | undefined {
-  const git = (...args: string[]) => spawnSync("git", args, { cwd, encoding: "utf8" });
-  if (git("status", "--porcelain").stdout.trim() !== "") return undefined;
-  const tree = git("ls-tree", "HEAD", "--", ...PREPARE_INPUTS);
-  if (tree.status !== 0 || !tree.stdout.trim()) return undefined;
-  return createHash("sha256").update(tree.stdout).update(realpathSync(nodeModules)).digest("hex");
-}
-
-/** Keeps the newest 12 builds (each ~20 MB): one per version of the code tested recently. */
-function prunePrepareCache(): void {
-  const entries = readdirSync(PREPARE_CACHE)
-    .filter((e) => !e.includes(".part-"))
-    .map((e) => ({ e, t: statSync(join(PREPARE_CACHE, e)).mtimeMs }))
-    .sort((a, b) => b.t - a.t);
-  for (const { e } of entries.slice(12)) rmSync(join(PREPARE_CACHE, e), { recursive: true, force: true });
-}
-
 export const STEP_STAND_INS: StepStandIn[] = [
   {
     name: "npm ci",
@@ -503,38 +457,15 @@ export const STEP_STAND_INS: StepStandIn[] = [
     does: "links the runner's node_modules into the checkout (with `cdktf` routed to the runner) and runs the package's `prepare` script, as `npm ci` would",
     async run(ctx) {
       ctx.world.linkNodeModules(ctx.cwd);
-      const key = prepareKey(ctx.cwd, ctx.world.nodeModules);
-      const cached = key ? join(PREPARE_CACHE, key) : undefined;
-      // What prepare writes: dist/ and each action's dist/ (rebuilt from source, as on GitHub).
-      const outputs = () => [
-        "dist",
-        ...(existsSync(join(ctx.cwd, "actions"))
-          ? readdirSync(join(ctx.cwd, "actions")).map((a) => `actions/${a}/dist`)
-          : []),
-      ];
-      if (cached && existsSync(cached)) {
-        cpSync(cached, ctx.cwd, { recursive: true });
+      const cached = preparedBuild(ctx.cwd, ctx.world.nodeModules);
+      if (restorePrepared(ctx.cwd, cached)) {
         ctx.log(
-          `> prepare: the build of these sources (${key!.slice(0, 7)}) is cached on this machine, copied`,
+          `> prepare: the build of these sources (${basename(cached!).slice(0, 7)}) is cached on this machine, copied`,
         );
         return true;
       }
       const ok = await ctx.exec("npm", ["run", "--if-present", "prepare"], { cwd: ctx.cwd });
-      if (ok && cached) {
-        // Built aside and renamed into place: runs in other test files may be filling the same entry.
-        const part = `${cached}.part-${process.pid}-${Date.now()}`;
-        for (const o of outputs())
-          if (existsSync(join(ctx.cwd, o))) {
-            mkdirSync(dirname(join(part, o)), { recursive: true });
-            cpSync(join(ctx.cwd, o), join(part, o), { recursive: true });
-          }
-        try {
-          renameSync(part, cached);
-        } catch {
-          rmSync(part, { recursive: true, force: true }); // another run stored it first: same build
-        }
-        prunePrepareCache();
-      }
+      if (ok && cached) storePrepared(ctx.cwd, cached);
       return ok;
     },
   },

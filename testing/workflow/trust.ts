@@ -1,9 +1,20 @@
 // The GitHub OIDC roles' trust policies, as the checkout's own bootstrap stack synthesizes them: what
 // configure-aws-credentials' stand-in checks a job's token against (AWS would refuse the same job).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { globMatch, GITHUB_OIDC_HOST as OIDC } from "../../lib/infra/iam.js";
+import { preparedBuild, restorePrepared } from "./prepare.js";
 import type { World } from "./world.js";
 
 export interface TrustedRole {
@@ -55,16 +66,59 @@ function roleFromPolicy(name: string, policyText: string): TrustedRole {
   };
 }
 
-const cache = new Map<string, TrustedRole[] | string>();
+/**
+ * The roles' trust policies by what the bootstrap stack is synthesized from — the trees of cdktf/, lib/ and
+ * projects/ at the commit, the lock file, the node_modules, the repository and the account — on disk, shared by
+ * every run on this machine: the same sources give the same policies, so each version is synthesized once.
+ */
+const TRUST_CACHE = join(tmpdir(), "mfpar-runner-trust");
+
+function trustKey(repoDir: string, sha: string, nodeModules: string, repository: string, account: string) {
+  const tree = spawnSync(
+    "git",
+    ["ls-tree", sha, "--", "cdktf", "lib", "projects", "scripts/cdktf-app.mjs", "package-lock.json"],
+    {
+      cwd: repoDir,
+      encoding: "utf8",
+    },
+  );
+  if (tree.status !== 0 || !tree.stdout.trim()) return undefined;
+  return createHash("sha256")
+    .update(tree.stdout)
+    .update(realpathSync(nodeModules))
+    .update(`${repository}\n${account}`)
+    .digest("hex");
+}
+
+type Policies = Array<{ name: string; policy: string }>;
 
 /** The roles of the bootstrap stack for `account`, synthesized from the run's commit; or an error message. */
 export async function bootstrapTrust(
   ctx: { world: World; repoDir: string; sha: string },
   account: string,
 ): Promise<TrustedRole[] | string> {
-  const key = `${ctx.repoDir}@${ctx.sha}:${account}:${ctx.world.repository}`;
-  const hit = cache.get(key);
-  if (hit) return hit;
+  const key = trustKey(ctx.repoDir, ctx.sha, ctx.world.nodeModules, ctx.world.repository, account);
+  const file = key ? join(TRUST_CACHE, `${key}.json`) : undefined;
+  let policies: Policies | string;
+  if (file && existsSync(file)) policies = JSON.parse(readFileSync(file, "utf8")) as Policies;
+  else {
+    policies = synthesizeTrust(ctx, account);
+    if (file && typeof policies !== "string") {
+      // Written aside and renamed: other test files may be storing the same entry.
+      mkdirSync(TRUST_CACHE, { recursive: true });
+      const part = `${file}.part-${process.pid}-${Date.now()}`;
+      writeFileSync(part, JSON.stringify(policies));
+      renameSync(part, file);
+    }
+  }
+  return typeof policies === "string" ? policies : policies.map((r) => roleFromPolicy(r.name, r.policy));
+}
+
+/** Synthesizes the commit's app (its own cdktf bundle, from the runner's build cache when it has it). */
+function synthesizeTrust(
+  ctx: { world: World; repoDir: string; sha: string },
+  account: string,
+): Policies | string {
   const dir = mkdtempSync(join(ctx.world.tmp, "trust-"));
   const src = join(dir, "src");
   const git = (args: string[], cwd?: string) => spawnSync("git", args, { cwd, encoding: "utf8" });
@@ -72,8 +126,9 @@ export async function bootstrapTrust(
   if (r.status === 0) r = git(["-c", "advice.detachedHead=false", "checkout", "-q", ctx.sha], src);
   if (r.status !== 0) return `cannot check out ${ctx.sha} to synthesize the bootstrap stack: ${r.stderr}`;
   ctx.world.linkNodeModules(src);
+  restorePrepared(src, preparedBuild(src, ctx.world.nodeModules));
   const out = join(dir, "out");
-  const synth = spawnSync(join(src, "node_modules", ".bin", "tsx"), ["cdktf/main.ts"], {
+  const synth = spawnSync(process.execPath, ["scripts/cdktf-app.mjs"], {
     cwd: src,
     encoding: "utf8",
     env: {
@@ -85,17 +140,13 @@ export async function bootstrapTrust(
     },
   });
   const file = join(out, "stacks", "mfpar-bootstrap", "cdk.tf.json");
-  let result: TrustedRole[] | string;
-  if (synth.status !== 0 || !existsSync(file)) {
-    result = `the bootstrap stack did not synthesize for account ${account} (exit ${synth.status}): ${synth.stderr.trim().slice(-800)}`;
-  } else {
-    const json = JSON.parse(readFileSync(file, "utf8")) as {
-      resource?: { aws_iam_role?: Record<string, { name: string; assume_role_policy: string }> };
-    };
-    result = Object.values(json.resource?.aws_iam_role ?? {}).map((r) =>
-      roleFromPolicy(r.name, r.assume_role_policy),
-    );
-  }
-  cache.set(key, result);
-  return result;
+  if (synth.status !== 0 || !existsSync(file))
+    return `the bootstrap stack did not synthesize for account ${account} (exit ${synth.status}): ${synth.stderr.trim().slice(-800)}`;
+  const json = JSON.parse(readFileSync(file, "utf8")) as {
+    resource?: { aws_iam_role?: Record<string, { name: string; assume_role_policy: string }> };
+  };
+  return Object.values(json.resource?.aws_iam_role ?? {}).map((r) => ({
+    name: r.name,
+    policy: r.assume_role_policy,
+  }));
 }

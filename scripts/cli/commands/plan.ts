@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ExitCode } from "../../../lib/exit-codes.js";
@@ -11,20 +11,22 @@ import type { Command } from "../command.js";
 type CdktfApp = typeof import("../../../cdktf/app.js");
 
 /**
- * Loads cdktf/app.ts only when `plan` runs: cdktf and the AWS provider are heavy (and dev dependencies).
- * The specifier is computed so esbuild leaves it out of dist/cli.js; the bundle then loads the TypeScript
- * source through tsx, while tsx and vitest (running this file as .ts) import it directly.
+ * Loads the cdktf app only when `plan` runs: cdktf and the AWS provider are heavy (and dev dependencies). From
+ * dist/cli.js it is the app's bundle (scripts/cdktf-app.mjs builds it when missing or stale); the specifiers are
+ * computed so esbuild leaves them out of dist/cli.js. Run as .ts (tsx, vitest), it imports cdktf/app.ts directly.
  */
 async function loadCdktfApp(): Promise<CdktfApp> {
-  const url = pathToFileURL(join(checkoutRoot(), "cdktf", "app.ts")).href;
-  if (import.meta.url.endsWith(".ts")) return (await import(url)) as CdktfApp;
-  const { tsImport } = await import("tsx/esm/api");
-  return (await tsImport(url, import.meta.url)) as CdktfApp;
+  const root = checkoutRoot();
+  if (import.meta.url.endsWith(".ts"))
+    return (await import(pathToFileURL(join(root, "cdktf", "app.ts")).href)) as CdktfApp;
+  const launcher = pathToFileURL(join(root, "scripts", "cdktf-app.mjs")).href;
+  const { cdktfBundle } = (await import(launcher)) as { cdktfBundle(): Promise<string> };
+  return (await import(pathToFileURL(join(await cdktfBundle(), "app.js")).href)) as CdktfApp;
 }
 
 export const plan: Command = {
   name: "plan",
-  usage: "plan [project] [--json] [--projects <dir>] [--out <dir>]",
+  usage: "plan [project] [--json] [--json-file <file>] [--projects <dir>] [--out <dir>]",
   help: [
     "Builds the stack plan from the project configs (one stack mfpar-<project>-<region> per project and region,",
     "plus mfpar-bootstrap when no project is named), synthesizes it with cdktf and prints, per stack, the",
@@ -33,6 +35,7 @@ export const plan: Command = {
     "",
     "Options:",
     "  --json            print { stacks: StackSummary[], notes: string[] }",
+    "  --json-file <f>   also write that JSON to <f> (the text and the JSON from one synth)",
     "  --projects <dir>  folder of projects (default: projects)",
     "  --out <dir>       where the Terraform JSON goes (default: cdktf/cdktf.out, as `cdktf synth`)",
     "",
@@ -41,7 +44,12 @@ export const plan: Command = {
     `  ${INFRA_ENV.stateBucket}, ${INFRA_ENV.stateRegion}  Terraform state location (default {account}-mfpar-tfstate, us-east-1)`,
     `  ${INFRA_ENV.bootstrapAccount}  account of mfpar-bootstrap when projects use several`,
   ].join("\n"),
-  options: { json: { type: "boolean" }, projects: { type: "string" }, out: { type: "string" } },
+  options: {
+    json: { type: "boolean" },
+    "json-file": { type: "string" },
+    projects: { type: "string" },
+    out: { type: "string" },
+  },
   positionals: [0, 1],
   async run(args, io) {
     const root = resolve(io.cwd, (args.values.projects as string | undefined) ?? "projects");
@@ -53,9 +61,10 @@ export const plan: Command = {
     // Validate writes each project to its own new folder ($RUNNER_TEMP/synth/<p>); cdktf creates only the last level.
     mkdirSync(outdir, { recursive: true });
     const summaries = synthesizeStacks(infra, outdir).map((s) => summarizeStack(s.stack, s.json));
-    if (args.values.json)
-      io.stdout(`${JSON.stringify({ stacks: summaries, notes: infra.notes }, null, 2)}\n`);
-    else io.stdout(formatSummaries(summaries, infra.notes));
+    const json = `${JSON.stringify({ stacks: summaries, notes: infra.notes }, null, 2)}\n`;
+    const jsonFile = args.values["json-file"] as string | undefined;
+    if (jsonFile) writeFileSync(resolve(io.cwd, jsonFile), json);
+    io.stdout(args.values.json ? json : formatSummaries(summaries, infra.notes));
     return ExitCode.Success;
   },
 };
