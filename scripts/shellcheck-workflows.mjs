@@ -111,29 +111,37 @@ export function shellcheckWorkflows(dir, actionsDir) {
   const findings = [];
   let checked = 0;
   try {
-    for (const file of files) {
+    // Each block to its own script, all checked by one shellcheck process (one start-up, not one per block).
+    const scripts = new Map();
+    for (const file of files)
       for (const block of runBlocks(file)) {
-        checked++;
         const { text, offset } = prepare(block);
-        const script = join(tmp, "step.sh");
+        const script = join(tmp, `step-${scripts.size}.sh`);
         writeFileSync(script, text);
-        const r = spawnSync("shellcheck", ["-f", "json1", "-S", "style", script], { encoding: "utf8" });
-        const out = JSON.parse(r.stdout || '{"comments":[]}');
-        for (const c of out.comments) {
-          const severe = c.level === "error" || c.level === "warning" || c.code === 2154;
-          if (!severe) continue;
-          findings.push({
-            file,
-            line: block.line + (c.line - offset) - 1,
-            column: c.column + block.indent,
-            code: `SC${c.code}`,
-            level: c.code === 2154 ? "error" : c.level,
-            message: c.message,
-            where: block.where,
-          });
-        }
+        scripts.set(script, { file, block, offset });
       }
+    const r = scripts.size
+      ? spawnSync("shellcheck", ["-f", "json1", "-S", "style", ...scripts.keys()], {
+          encoding: "utf8",
+          maxBuffer: 64 * 1024 * 1024,
+        })
+      : { stdout: "" };
+    const out = JSON.parse(r.stdout || '{"comments":[]}');
+    for (const c of out.comments) {
+      const severe = c.level === "error" || c.level === "warning" || c.code === 2154;
+      if (!severe) continue;
+      const { file, block, offset } = scripts.get(c.file);
+      findings.push({
+        file,
+        line: block.line + (c.line - offset) - 1,
+        column: c.column + block.indent,
+        code: `SC${c.code}`,
+        level: c.code === 2154 ? "error" : c.level,
+        message: c.message,
+        where: block.where,
+      });
     }
+    checked = scripts.size;
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

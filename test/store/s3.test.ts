@@ -3,9 +3,9 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mapLimit } from "../../lib/concurrency.js";
 import { getJson, openStore } from "../../lib/store/open.js";
 import { createS3Client, S3_MAX_ATTEMPTS, S3Store } from "../../lib/store/s3.js";
+import { seedS3rver } from "../../testing/markers.js";
 import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 
 let s3: S3Server;
@@ -108,7 +108,14 @@ describe("S3Store", () => {
       { length: 1001 },
       (_, i) => `base/resultados/${String(i).padStart(4, "0")}/_SUCCESS.json`,
     );
-    await mapLimit(keys, 32, (k) => store.put(k, "{}"));
+    // Seeded on disk in s3rver's own layout (the listing is what is under test, not 1,001 PUTs).
+    const mtime = new Date();
+    await seedS3rver(
+      s3,
+      "results",
+      "paging/",
+      keys.map((key) => ({ key, body: "{}", mtime })),
+    );
     const pages: number[] = [];
     s3.client.middlewareStack.add(
       (next) => async (args) => {
