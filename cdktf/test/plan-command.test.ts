@@ -4,26 +4,12 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { CliIo } from "../../scripts/cli/command.js";
 import { plan } from "../../scripts/cli/commands/plan.js";
 import { main } from "../../scripts/cli/main.js";
+import { captureIo } from "../../test/support/cli.js";
 import { ANDES, PLAIN, REPO, writeProjects } from "./fixtures.js";
 
-function io(env: Record<string, string> = {}) {
-  const out = { stdout: "", stderr: "" };
-  const value: CliIo = {
-    stdout: (t) => {
-      out.stdout += t;
-    },
-    stderr: (t) => {
-      out.stderr += t;
-    },
-    env,
-    cwd: process.cwd(),
-    isTTY: false,
-  };
-  return { io: value, out };
-}
+const io = (env: Record<string, string> = {}) => captureIo(process.cwd(), env);
 
 let root: string;
 let outdir: string;

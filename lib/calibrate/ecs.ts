@@ -68,8 +68,19 @@ export const DEFAULT_MASTER_RESTARTS = 2;
 
 export type EcsCalibrationStatus = "open" | "finished" | "failed";
 
-/** `calibrations/<name>/ecs.json`: what was asked, and every task started for it. */
-export interface EcsCalibrationRecord {
+/** Where a calibration's tasks run and how large they are: asked at prepare, kept in the record. */
+export interface EcsTaskPlacement {
+  region: string;
+  cluster: string;
+  taskDefinition: string;
+  container: string;
+  network: TaskNetwork;
+  cpu: number;
+  memoryMiB: number;
+}
+
+/** `calibrations/<name>/ecs.json`: what was asked (with its {@link EcsTaskPlacement}), and every task started for it. */
+export interface EcsCalibrationRecord extends EcsTaskPlacement {
   /** ECS `startedBy` of every task (≤ 36 characters). */
   id: string;
   project: string;
@@ -80,13 +91,6 @@ export interface EcsCalibrationRecord {
   /** Agents kept alive while the master runs. */
   agents: number;
   maxCostUsd?: number;
-  region: string;
-  cluster: string;
-  taskDefinition: string;
-  container: string;
-  network: TaskNetwork;
-  cpu: number;
-  memoryMiB: number;
   /** MFPAR_STORE handed to the tasks. */
   store: string;
   masterArgv: string[];
@@ -566,7 +570,7 @@ export async function startOnEcs(
   }
 }
 
-export interface PrepareOnEcsOptions {
+export interface PrepareOnEcsOptions extends EcsTaskPlacement {
   cal: ResolvedCalibration;
   store: ResultStore;
   /** MFPAR_STORE for the tasks (the store's location as they see it). */
@@ -576,13 +580,6 @@ export interface PrepareOnEcsOptions {
   agents: number;
   port?: number;
   maxCostUsd?: number;
-  region: string;
-  cluster: string;
-  taskDefinition: string;
-  container: string;
-  network: TaskNetwork;
-  cpu: number;
-  memoryMiB: number;
   /** The preview printed before the start, kept in the record for the tracking issue. */
   preview?: string;
   clock?: Clock;

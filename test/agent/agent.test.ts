@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEMO_OBSERVATIONS } from "../support/demo-project.js";
 import {
   alive,
   ensureBuilt,
@@ -92,24 +93,7 @@ describe("agent on the demo model", () => {
     }
     expect(Object.keys(m.timings as object).sort()).toEqual([...TIMING_STEPS].sort());
     const obs = m.observations as Record<string, number>;
-    expect(Object.keys(obs)).toEqual([
-      "ow1",
-      "ow2",
-      "ow3",
-      "ow4",
-      "ow5",
-      "ow6",
-      "ow7",
-      "ow8",
-      "ow9",
-      "ow10",
-      "chd_in",
-      "riv_in",
-      "total_in",
-      "chd_out",
-      "wel_out",
-      "riv_out",
-    ]);
+    expect(Object.keys(obs)).toEqual(DEMO_OBSERVATIONS);
     // The row in observations.csv is the marker's, and the value is what the model wrote.
     const csv = (await readFile(join(store, "base/resultados/1/observations.csv"), "utf8")).split("\n");
     expect(csv[0]).toBe(`id,${Object.keys(obs).join(",")}`);

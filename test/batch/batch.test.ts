@@ -24,6 +24,7 @@ import { putJson } from "../../lib/store/open.js";
 import type { FailureReason } from "../../lib/store/reasons.js";
 import { virtualClock } from "../../lib/time.js";
 import { fakeTime } from "../ecs/_fake-time.js";
+import { batchRecord } from "../support/batch-record.js";
 import { tempDir } from "../support/tmp.js";
 
 const ecs = mockClient(ECSClient);
@@ -36,23 +37,15 @@ const NOW = new Date("2026-11-21T10:00:00Z");
 
 function record(over: Partial<BatchRecord> = {}): BatchRecord {
   const ids = over.ids ?? ["1", "2", "3", "4", "5", "6"];
-  return {
-    version: 1,
+  return batchRecord({
     batchId: B,
     project: "demo",
     scenario: "base",
     ids,
     configHash: "h",
-    regions: ["us-east-1"],
-    assignment: { "us-east-1": ids },
-    maxAttempts: 3,
-    idsPerTask: 1,
-    origin: { kind: "local", user: "u", host: "h" },
     createdAt: NOW.toISOString(),
-    status: "open",
-    launches: {},
     ...over,
-  };
+  });
 }
 
 function task(id: string, attempt: number, lastStatus: string, extra: Partial<Task> = {}): Task {

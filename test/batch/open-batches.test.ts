@@ -8,25 +8,12 @@ import { run } from "../../actions/open-batches/run.js";
 import { type BatchRecord, writeBatchRecord } from "../../lib/batch/record.js";
 import { openStore } from "../../lib/store/index.js";
 import { type S3Server, startS3Server } from "../../testing/s3rver.js";
+import { batchRecord } from "../support/batch-record.js";
 import { fakeCore } from "../support/fake-core.js";
 import { repoRoot, tempDir } from "../support/tmp.js";
 
-const record = (scenario: string, batchId: string, status: BatchRecord["status"]): BatchRecord => ({
-  version: 1,
-  batchId,
-  project: "choapa",
-  scenario,
-  ids: ["1", "2"],
-  configHash: "x",
-  regions: ["us-east-1"],
-  assignment: { "us-east-1": ["1", "2"] },
-  maxAttempts: 3,
-  idsPerTask: 1,
-  origin: { kind: "local", user: "u", host: "h" },
-  createdAt: "2026-12-01T10:00:00.000Z",
-  status,
-  launches: {},
-});
+const record = (scenario: string, batchId: string, status: BatchRecord["status"]): BatchRecord =>
+  batchRecord({ batchId, scenario, status, createdAt: "2026-12-01T10:00:00.000Z" });
 
 let s3: S3Server;
 let dir: string;

@@ -27,6 +27,16 @@ const clients = () => ({
   ecr: new ECRClient({ region: "us-east-1" }),
 });
 
+/** resolvePin of batch B for the container agente-choapa-cb of `taskDefinition` (default the pinned revision TD). */
+const pinOf = (o: { taskDefinition?: string; container?: string; dryRun?: boolean } = {}) =>
+  resolvePin({
+    batchId: B,
+    taskDefinition: TD,
+    container: "agente-choapa-cb",
+    ...clients(),
+    ...o,
+  });
+
 describe("resolvePin", () => {
   beforeEach(() => {
     ecs.on(DescribeTaskDefinitionCommand).resolves({
@@ -48,14 +58,7 @@ describe("resolvePin", () => {
   });
 
   it("pins the revision the family names today, the image's digest, and tags the image pinned-<batch>", async () => {
-    const { ecs: e, ecr: r } = clients();
-    const out = await resolvePin({
-      batchId: B,
-      taskDefinition: "task-agente-choapa-cb",
-      container: "agente-choapa-cb",
-      ecs: e,
-      ecr: r,
-    });
+    const out = await pinOf({ taskDefinition: "task-agente-choapa-cb" });
     expect(out).toEqual({
       pin: { taskDefinitionArn: TD, image: `${REPO}:0a1b2c3`, imageDigest: DIGEST, pinTag: `pinned-${B}` },
       warnings: [],
@@ -77,14 +80,7 @@ describe("resolvePin", () => {
     ecr
       .on(PutImageCommand)
       .rejects(Object.assign(new Error("tag exists"), { name: "ImageAlreadyExistsException" }));
-    const { ecs: e, ecr: r } = clients();
-    const out = await resolvePin({
-      batchId: B,
-      taskDefinition: TD,
-      container: "agente-choapa-cb",
-      ecs: e,
-      ecr: r,
-    });
+    const out = await pinOf();
     expect(out.pin.pinTag).toBe(`pinned-${B}`);
     expect(out.warnings).toEqual([]);
   });
@@ -93,28 +89,13 @@ describe("resolvePin", () => {
     ecr
       .on(BatchGetImageCommand)
       .rejects(Object.assign(new Error("not authorized"), { name: "AccessDeniedException" }));
-    const { ecs: e, ecr: r } = clients();
-    const out = await resolvePin({
-      batchId: B,
-      taskDefinition: TD,
-      container: "agente-choapa-cb",
-      ecs: e,
-      ecr: r,
-    });
+    const out = await pinOf();
     expect(out.pin).toEqual({ taskDefinitionArn: TD, image: `${REPO}:0a1b2c3`, imageDigest: DIGEST });
     expect(out.warnings[0]).toContain("not pinned in ECR (not authorized)");
   });
 
   it("a dry run asks ECR nothing", async () => {
-    const { ecs: e, ecr: r } = clients();
-    const out = await resolvePin({
-      batchId: B,
-      taskDefinition: TD,
-      container: "x",
-      ecs: e,
-      ecr: r,
-      dryRun: true,
-    });
+    const out = await pinOf({ container: "x", dryRun: true });
     expect(out.pin).toEqual({ taskDefinitionArn: TD, image: `${REPO}:0a1b2c3` });
     expect(ecr.calls()).toHaveLength(0);
   });

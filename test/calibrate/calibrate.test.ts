@@ -8,11 +8,12 @@ import { describe, expect, it } from "vitest";
 import { loadCalibration } from "../../lib/calibrate/load.js";
 import { writeControlFile } from "../../lib/calibrate/pst.js";
 import { CLI, ensureBuilt } from "../agent/fixtures.js";
+import { runCli } from "../support/cli.js";
 import { tempDir } from "../support/tmp.js";
+import { waitFor } from "../support/wait.js";
 import {
   alive,
   calibrationYaml,
-  cli,
   freePort,
   makeCalibrationProject,
   RUNS,
@@ -26,21 +27,13 @@ const fresh = () => join(tmp, `c${++n}`);
 const work = (cwd: string, name: string) => join(cwd, ".mfpar", "calibrations", "demo", name);
 const kept = (cwd: string, name: string) => join(cwd, ".mfpar", "results", "demo", "calibrations", name);
 
-async function waitFor(what: string, test: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await test())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe("mfpar calibrate (stand-in PEST++ replaying real runs)", () => {
   it("runs a recorded pestpp-glm calibration with 2 agents to its end: progress, files kept, agents terminated, nothing left running", async () => {
     const cwd = fresh();
     const port = await freePort();
     const yaml = await makeCalibrationProject(cwd, "cal-glm", calibrationYaml("cal-glm", port));
     const env = standinEnv(cwd, "pestpp-glm");
-    const r = await cli(["calibrate", yaml, "--agents", "2"], cwd, env);
+    const r = await runCli(["calibrate", yaml, "--agents", "2"], cwd, env);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain(
       `Calibrating demo/cal-glm with pestpp-glm: 6 parameters, 10 weighted observations (control file: generated), 2 agents, port ${port}\n`,
@@ -92,7 +85,7 @@ describe("mfpar calibrate (stand-in PEST++ replaying real runs)", () => {
     expect(report).toContain("<dt>Phi</dt><dd>10.95 → 3.099e-14</dd>");
 
     // A second run says it is done, starts nothing, and can write the result as a scenario's .par files.
-    const again = await cli(
+    const again = await runCli(
       ["calibrate", yaml, "--agents", "2", "--export-params", "demo/params-cal"],
       cwd,
       env,
@@ -117,7 +110,7 @@ describe("mfpar calibrate (stand-in PEST++ replaying real runs)", () => {
       calibrationYaml("cal-ies", port).replace("engine: pestpp-glm", "engine: pestpp-ies") +
         "options: { noptmax: 3, ies_num_reals: 8 }\n",
     );
-    const r = await cli(["calibrate", yaml, "--agents", "2"], cwd, standinEnv(cwd, "pestpp-ies"));
+    const r = await runCli(["calibrate", yaml, "--agents", "2"], cwd, standinEnv(cwd, "pestpp-ies"));
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).not.toContain("restarting");
     expect(r.stdout).toContain("Finished: 3 iterations, 32 runs (0 failed), best mean phi 0.7495\n");
@@ -134,7 +127,7 @@ describe("mfpar calibrate (stand-in PEST++ replaying real runs)", () => {
       MFPAR_STANDIN_AGENT_DIE_MS: "100",
       MFPAR_STANDIN_STEP_MS: "15",
     });
-    const r = await cli(["calibrate", yaml, "--agents", "2"], cwd, env);
+    const r = await runCli(["calibrate", yaml, "--agents", "2"], cwd, env);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/agent-1 exited \(code 1\): restarting it in 1 s\n/);
     expect(r.stdout).toMatch(/agent-2 exited \(code 1\): restarting it in 1 s\n/);
@@ -150,7 +143,7 @@ describe("mfpar calibrate (stand-in PEST++ replaying real runs)", () => {
     const cwd = fresh();
     const port = await freePort();
     const yaml = await makeCalibrationProject(cwd, "cal-res", calibrationYaml("cal-res", port));
-    const first = await cli(
+    const first = await runCli(
       ["calibrate", yaml, "--agents", "2"],
       cwd,
       standinEnv(cwd, "pestpp-glm", {
@@ -166,7 +159,7 @@ describe("mfpar calibrate (stand-in PEST++ replaying real runs)", () => {
     expect(first.stdout).toContain("stand-in master: stopping with an error on purpose");
     for (const s of await standinStarts(cwd)) expect(alive(s.pid)).toBe(false);
 
-    const second = await cli(["calibrate", yaml, "--agents", "2"], cwd, standinEnv(cwd, "pestpp-glm"));
+    const second = await runCli(["calibrate", yaml, "--agents", "2"], cwd, standinEnv(cwd, "pestpp-glm"));
     expect(second.code, second.stdout + second.stderr).toBe(0);
     expect(second.stdout).toContain(
       "resuming pestpp-glm after iteration 2 (phi 6.91358e-8): from its best parameters (cal-res.par) and its last Jacobian (cal-res.jcb, no Jacobian runs for the first iteration): 8 iterations left\n",
@@ -192,14 +185,14 @@ describe("mfpar calibrate (stand-in PEST++ replaying real runs)", () => {
       calibrationYaml("cal-ir", port).replace("engine: pestpp-glm", "engine: pestpp-ies") +
         "options: { noptmax: 3, ies_num_reals: 8 }\n",
     );
-    const first = await cli(
+    const first = await runCli(
       ["calibrate", yaml, "--agents", "2"],
       cwd,
       standinEnv(cwd, "pestpp-ies", { MFPAR_STANDIN_MASTER_EXIT_AFTER_LINES: "120" }),
     );
     expect(first.code, first.stdout + first.stderr).toBe(1);
     expect(first.stdout).toContain("Failed: 2 iterations, ");
-    const second = await cli(["calibrate", yaml, "--agents", "2"], cwd, standinEnv(cwd, "pestpp-ies"));
+    const second = await runCli(["calibrate", yaml, "--agents", "2"], cwd, standinEnv(cwd, "pestpp-ies"));
     expect(second.code, second.stdout + second.stderr).toBe(0);
     expect(second.stdout).toContain(
       "resuming pestpp-ies after iteration 2 from its last ensembles (cal-ir.2.par.csv, cal-ir.2.obs.csv; prior kept as cal-ir.prior.par.csv, noise as cal-ir.noise.obs.csv): 1 iteration left\n",
@@ -231,7 +224,7 @@ describe("mfpar calibrate (stand-in PEST++ replaying real runs)", () => {
     const cal = await loadCalibration(gen, { cwd: join(cwd, "gen") });
     await writeFile(join(cwd, "demo", "model", "own.pst"), writeControlFile(cal.control));
     await writeFile(join(cwd, "demo", "model", "mfpar-forward-run.sh"), cal.scripts[0]!.text);
-    const r = await cli(["calibrate", yaml, "--agents", "1"], cwd, standinEnv(cwd, "pestpp-glm"));
+    const r = await runCli(["calibrate", yaml, "--agents", "1"], cwd, standinEnv(cwd, "pestpp-glm"));
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain("(control file: demo/model/own.pst), 1 agent, port");
     const agentDir = join(work(cwd, "cal-own"), "agent-1");
@@ -283,7 +276,7 @@ describe("mfpar calibrate refuses bad input and starts nothing", () => {
     const port = await freePort();
     const yaml = await makeCalibrationProject(cwd, "cal-bad", yamlText(port));
     await setup?.(cwd);
-    const r = await cli(["calibrate", yaml, ...args], cwd, env ? env(cwd) : standinEnv(cwd, "pestpp-glm"));
+    const r = await runCli(["calibrate", yaml, ...args], cwd, env ? env(cwd) : standinEnv(cwd, "pestpp-glm"));
     expect(existsSync(join(cwd, ".mfpar")), "nothing written").toBe(false);
     expect(await standinStarts(cwd), "nothing started").toEqual([]);
     return r;
@@ -326,7 +319,7 @@ describe("mfpar calibrate refuses bad input and starts nothing", () => {
     );
     try {
       const yaml = await makeCalibrationProject(cwd, "cal-bad", calibrationYaml("cal-bad", port));
-      const r = await cli(["calibrate", yaml], cwd, standinEnv(cwd, "pestpp-glm"));
+      const r = await runCli(["calibrate", yaml], cwd, standinEnv(cwd, "pestpp-glm"));
       expect(r.code).toBe(4);
       expect(r.stderr).toBe(
         `mfpar calibrate: port ${port} is already in use (another calibration, or another program): choose another with --port or port: in the calibration file. Nothing was started.\n`,

@@ -14,8 +14,9 @@ import { calibrationStatusMarkdown } from "../../lib/calibrate/issue-text.js";
 import { loadCalibration } from "../../lib/calibrate/load.js";
 import { LocalStore } from "../../lib/store/local.js";
 import { type EcsSim, startEcsSim } from "../../testing/ecs-sim/server.js";
+import { runCli } from "../support/cli.js";
 import { tempDir } from "../support/tmp.js";
-import { calibrationYaml, cli, freePort, makeCalibrationProject, standinEnv } from "./support.js";
+import { calibrationYaml, freePort, makeCalibrationProject, standinEnv } from "./support.js";
 
 const FAMILY = "task-agente-demo";
 let sim: EcsSim | undefined;
@@ -287,7 +288,7 @@ describe("mfpar calibrate --on ecs --dry-run", () => {
   it("previews the master, the agents, vCPU-hours and cost, and starts nothing", async () => {
     const cwd = tempDir("mfpar-calecs-dry-");
     const yaml = await makeCalibrationProject(cwd, "cal-dry", calibrationYaml("cal-dry", 4010));
-    const r = await cli(
+    const r = await runCli(
       ["calibrate", yaml, "--on", "ecs", "--dry-run", "--agents", "8", "--hours", "2", "--max-cost", "5"],
       cwd,
       { ...process.env, PATH: "/nonexistent" },

@@ -5,18 +5,11 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { groupAlive, Supervisor, type SupervisorEvent } from "../../lib/process/supervisor.js";
 import { tempDir } from "../support/tmp.js";
+import { waitFor } from "../support/wait.js";
 import { alive, freePort, standinEnv } from "./support.js";
 
 const tmp = tempDir("mfpar-supervisor-");
 const node = process.execPath;
-
-async function waitFor(what: string, test: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await test())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe("Supervisor", () => {
   it("stops a process and what it started (its process group), SIGTERM first", async () => {

@@ -3,7 +3,6 @@
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { main } from "../../scripts/cli/main.js";
 import { installStandins } from "../../testing/pestpp/index.js";
 import { repoRoot, sharedFixtures } from "../support/tmp.js";
 
@@ -82,21 +81,4 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-export async function cli(argv: string[], cwd: string, env: NodeJS.ProcessEnv) {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(argv, {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env,
-    cwd,
-    isTTY: false,
-  });
-  return { code, stdout, stderr };
 }

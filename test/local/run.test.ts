@@ -5,7 +5,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../../scripts/cli/main.js";
 import {
   alive,
   CLI,
@@ -16,6 +15,7 @@ import {
   readJson,
   waitFor,
 } from "../agent/fixtures.js";
+import { runCli } from "../support/cli.js";
 
 let tmp: string;
 let n = 0;
@@ -29,22 +29,8 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-async function cli(argv: string[], opts: { cwd: string; env?: Record<string, string> }) {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(argv, {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: { ...process.env, ...opts.env },
-    cwd: opts.cwd,
-    isTTY: false,
-  });
-  return { code, stdout, stderr };
-}
+const cli = (argv: string[], opts: { cwd: string; env?: Record<string, string> }) =>
+  runCli(argv, opts.cwd, { ...process.env, ...opts.env });
 
 describe("mfpar run", () => {
   it("runs the demo, prints where the results are, and a second run skips every ID already done", async () => {

@@ -3,8 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExitCode } from "../../lib/exit-codes.js";
-import type { CliIo } from "../../scripts/cli/command.js";
-import { main } from "../../scripts/cli/main.js";
+import { runCli } from "../support/cli.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -21,23 +20,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function cli(...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIo = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: {},
-    cwd: dir,
-    isTTY: false,
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+const cli = (...argv: string[]) => runCli(argv, dir);
 
 const listing = [
   "hk.tpl: ptf template, delimiter '~', 2 parameters in 3 spaces",

@@ -10,6 +10,7 @@ import { LocalStore, openStore, storeKeys, summaryKeys } from "../../lib/store/i
 import { virtualClock } from "../../lib/time.js";
 import { type SeedObject, seedStore } from "../../testing/markers.js";
 import { type S3Server, startS3Server } from "../../testing/s3rver.js";
+import { DEMO_OBSERVATIONS } from "../support/demo-project.js";
 import { repoRoot, tempDir } from "../support/tmp.js";
 import { demo, demoObjects } from "./support/demo.js";
 
@@ -41,24 +42,7 @@ describe("aggregateScenario", () => {
     expect(res.realizations).toBe(196);
 
     const ens = parseCsv(text(await store.get(summaryKeys.ensemble("base"))));
-    const names = [
-      "ow1",
-      "ow2",
-      "ow3",
-      "ow4",
-      "ow5",
-      "ow6",
-      "ow7",
-      "ow8",
-      "ow9",
-      "ow10",
-      "chd_in",
-      "riv_in",
-      "total_in",
-      "chd_out",
-      "wel_out",
-      "riv_out",
-    ];
+    const names = DEMO_OBSERVATIONS;
     expect(ens[0]).toEqual(["real_name", ...names]);
     expect(ens).toHaveLength(197);
     expect(ens.slice(1, 4).map((r) => r[0])).toEqual(["1", "2", "3"]);

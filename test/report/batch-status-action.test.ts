@@ -6,11 +6,12 @@ import { DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand } fro
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../actions/batch-status/run.js";
-import { type BatchRecord, readBatchRecord, writeBatchRecord } from "../../lib/batch/record.js";
+import { readBatchRecord, writeBatchRecord } from "../../lib/batch/record.js";
 import { costExplorerClient } from "../../lib/pricing/actual.js";
 import { openStore, type ResultStore, storeKeys } from "../../lib/store/index.js";
 import { startFakeCostExplorer } from "../../testing/aws/cost-explorer.js";
 import { type S3Server, startS3Server } from "../../testing/s3rver.js";
+import { batchRecord } from "../support/batch-record.js";
 import { demoOutputs, makeDemoProject } from "../support/demo-project.js";
 import { fakeCore } from "../support/fake-core.js";
 import { FakeIssues } from "../support/fake-issues.js";
@@ -89,23 +90,15 @@ beforeAll(async () => {
   outputsFile = join(dir, "stack-outputs.json");
   writeFileSync(outputsFile, JSON.stringify({ "mfpar-demo-us-east-1": { launcher: demoOutputs() } }));
   const ids = Array.from({ length: 20 }, (_, i) => String(i + 1));
-  const record: BatchRecord = {
-    version: 1,
+  const record = batchRecord({
     batchId: BATCH,
     project: "demo",
     scenario: "e2e",
     ids,
-    configHash: "x",
-    regions: ["us-east-1"],
-    assignment: { "us-east-1": ids },
-    maxAttempts: 3,
-    idsPerTask: 1,
     store: "s3://results/demo",
     origin: { kind: "github", url: "https://github.com/o/r/actions/runs/1", actor: "hydro-dev" },
     createdAt,
-    status: "open",
-    launches: {},
-  };
+  });
   await writeBatchRecord(store, record);
   for (let i = 1; i <= 12; i++) await success(String(i));
   await failure("13", 1);

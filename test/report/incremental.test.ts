@@ -7,29 +7,16 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadScenario } from "../../lib/config/index.js";
 import { aggregateScenario } from "../../lib/report/index.js";
 import { LocalStore, type ResultStore, summaryKeys } from "../../lib/store/index.js";
-import { main } from "../../scripts/cli/main.js";
 import { ensureBuilt, makeFakeProject } from "../agent/fixtures.js";
+import { runCli } from "../support/cli.js";
 import { tempDir } from "../support/tmp.js";
 
 const FILES = ["ensemble", "statistics", "failed", "json", "report"] as const;
 
 beforeAll(() => ensureBuilt());
 
-async function cli(argv: string[], cwd: string, env: Record<string, string>) {
-  let stdout = "";
-  const code = await main(argv, {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stdout += t;
-    },
-    env: { ...process.env, ...env },
-    cwd,
-    isTTY: false,
-  });
-  return { code, stdout };
-}
+const cli = (argv: string[], cwd: string, env: Record<string, string>) =>
+  runCli(argv, cwd, { ...process.env, ...env });
 
 /** A store view that counts marker reads. */
 function counting(store: ResultStore, url = store.url): { store: ResultStore; markerReads: string[] } {
@@ -74,7 +61,7 @@ describe("the summary at the end of mfpar run", () => {
     const first = await cli(["run", "p/base.yaml", "--store", "out", "--attempts", "2", "-j", "2"], root, {
       FAKE_MODE: "flaky",
     });
-    expect(first.code, first.stdout).toBe(1);
+    expect(first.code, first.stdout + first.stderr).toBe(1);
     const full = await rescan(storeDir, scenarioFile, join(root, "rescan"));
     expect(full.markerReads).toBe(4);
     await expectSameBytes(storeDir, join(root, "rescan"));
@@ -89,7 +76,7 @@ describe("the summary at the end of mfpar run", () => {
     const again = await cli(["run", "p/base.yaml", "--store", "out", "--ids", "3-4"], root, {
       FAKE_MODE: "ok",
     });
-    expect(again.code, again.stdout).toBe(1);
+    expect(again.code, again.stdout + again.stderr).toBe(1);
     await rescan(storeDir, scenarioFile, join(root, "rescan"));
     await expectSameBytes(storeDir, join(root, "rescan"));
     expect(await readFile(join(storeDir, summaryKeys.failed("base")), "utf8")).toMatch(

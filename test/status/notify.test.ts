@@ -2,9 +2,9 @@
 // however many passes see it (actions/shared/tracking-issue.ts, against an in-memory issues API).
 import { describe, expect, it } from "vitest";
 import { updateTrackingIssue } from "../../actions/shared/tracking-issue.js";
-import type { BatchRecord } from "../../lib/batch/record.js";
 import { failuresAbove, failuresLine, mentionsOf } from "../../lib/status/alerts.js";
 import type { FailureCategory } from "../../lib/status/failures.js";
+import { batchRecord } from "../support/batch-record.js";
 import { FakeIssues } from "../support/fake-issues.js";
 
 /** `n` failed IDs of `category` each, as the status lists them. */
@@ -59,23 +59,10 @@ describe("the failure threshold", () => {
 
 describe("each event is announced once", () => {
   const repo = { owner: "o", repo: "r" };
-  const batch: BatchRecord = {
-    version: 1,
-    batchId: "20261202T0930Z-a1b2c3",
-    project: "choapa",
-    scenario: "cb",
-    ids: ["1", "2"],
-    configHash: "x",
-    regions: ["us-east-1"],
-    assignment: { "us-east-1": ["1", "2"] },
-    maxAttempts: 3,
-    idsPerTask: 1,
+  const batch = batchRecord({
     origin: { kind: "github", url: "https://github.com/o/r/actions/runs/1", actor: "hydro-dev" },
-    createdAt: "2026-12-02T09:30:00.000Z",
-    status: "open",
-    launches: {},
     tracking: { issue: 1 },
-  };
+  });
   const failures = {
     event: "failures" as const,
     line: "1 of 2 IDs failed.",

@@ -7,6 +7,26 @@ import type { ProjectStackOutputs } from "../../lib/infra/outputs.js";
 // Not from test/support/tmp.ts: that imports vitest, and benches load this file outside vitest.
 const repoRoot = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
+/** The demo model's observations (projects/demo), in the order its outputs list them: heads, then budget terms. */
+export const DEMO_OBSERVATIONS = [
+  "ow1",
+  "ow2",
+  "ow3",
+  "ow4",
+  "ow5",
+  "ow6",
+  "ow7",
+  "ow8",
+  "ow9",
+  "ow10",
+  "chd_in",
+  "riv_in",
+  "total_in",
+  "chd_out",
+  "wel_out",
+  "riv_out",
+];
+
 export function makeDemoProject(
   dir: string,
   ids = 300,

@@ -16,6 +16,7 @@ import { installStandins } from "../../testing/pestpp/index.js";
 import { type Story, startStory } from "../../testing/workflow/story.js";
 import { freePort, RUNS } from "../calibrate/support.js";
 import { repoRoot } from "../support/tmp.js";
+import { waitFor } from "../support/wait.js";
 import {
   ACCOUNT,
   choapaWithModel,
@@ -33,15 +34,6 @@ const envOf = (t: {
   Object.fromEntries(
     (t.overrides.containerOverrides?.[0]?.environment ?? []).map((kv) => [kv.name, kv.value]),
   );
-
-/** Waits for a state of the world (never for time to pass): the bound only turns a hang into a failure. */
-async function until(what: string, test: () => boolean | Promise<boolean>, ms = 120_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await test())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe("Run calibration: choapa/cal-heads dispatched, followed by Batch status to its end", () => {
   let story: Story;
@@ -196,10 +188,14 @@ describe("Run calibration: choapa/cal-heads dispatched, followed by Batch status
   it("a scheduled pass while the master runs: phi per iteration in the same comment, as rows and a chart", async () => {
     // The master has released every iteration and waits at its end (the hold file is not there yet).
     const rows = parseIterationCsv(readFileSync(join(RECORDED, "case.iobj"), "utf8"));
-    await until("the master's streamed iterations", async () => {
-      const iobj = await stored("cb/calibrations/cal-heads/master/cal-heads.iobj");
-      return iobj !== undefined && parseIterationCsv(iobj).length === rows.length;
-    });
+    await waitFor(
+      "the master's streamed iterations",
+      async () => {
+        const iobj = await stored("cb/calibrations/cal-heads/master/cal-heads.iobj");
+        return iobj !== undefined && parseIterationCsv(iobj).length === rows.length;
+      },
+      120_000,
+    );
     const before = story.world.github.state.comments.filter((c) => c.issue_number === 1);
     const r = await story.run("batch-status", schedule(story.repo));
     expect(r.conclusion).toBe("success");
@@ -217,7 +213,7 @@ describe("Run calibration: choapa/cal-heads dispatched, followed by Batch status
   it("when the master ends, the next pass stops the agents, posts the final phi and parameters and closes the issue", async () => {
     writeFileSync(hold, "");
     const master = sim.tasks()[0]!;
-    await until("the master to end", () => master.lastStatus === "STOPPED");
+    await waitFor("the master to end", () => master.lastStatus === "STOPPED", 120_000);
     expect(master.exitCode).toBe(0);
     const r = await story.run("batch-status", schedule(story.repo));
     expect(r.conclusion).toBe("success");

@@ -160,6 +160,13 @@ export async function startFakeCloud(): Promise<FakeCloud> {
         res.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
         res.end(JSON.stringify(o));
       };
+      const repositoryNotFound = (name: unknown) =>
+        awsError(
+          res,
+          400,
+          "RepositoryNotFoundException",
+          `The repository with name '${name}' does not exist in the registry with id '${account}'`,
+        );
       if (op === "GetAuthorizationToken") {
         return json({
           authorizationData: [
@@ -177,13 +184,7 @@ export async function startFakeCloud(): Promise<FakeCloud> {
           (r) => r.account === account && r.region === region && (!names || names.includes(r.name)),
         );
         const missing = names?.find((n) => !found.some((r) => r.name === n));
-        if (missing)
-          return awsError(
-            res,
-            400,
-            "RepositoryNotFoundException",
-            `The repository with name '${missing}' does not exist in the registry with id '${account}'`,
-          );
+        if (missing) return repositoryNotFound(missing);
         return json({
           repositories: found.map((r) => ({
             repositoryName: r.name,
@@ -201,13 +202,7 @@ export async function startFakeCloud(): Promise<FakeCloud> {
       }
       if (op === "BatchDeleteImage" || op === "DeleteRepository") {
         const repo = findRepository(account, region, String(input.repositoryName));
-        if (!repo)
-          return awsError(
-            res,
-            400,
-            "RepositoryNotFoundException",
-            `The repository with name '${input.repositoryName}' does not exist in the registry with id '${account}'`,
-          );
+        if (!repo) return repositoryNotFound(input.repositoryName);
         if (op === "DeleteRepository") {
           if (repo.images.length && input.force !== true)
             return awsError(
@@ -234,13 +229,7 @@ export async function startFakeCloud(): Promise<FakeCloud> {
       }
       if (op === "DescribeImages" || op === "BatchGetImage") {
         const repo = findRepository(account, region, String(input.repositoryName));
-        if (!repo)
-          return awsError(
-            res,
-            400,
-            "RepositoryNotFoundException",
-            `The repository with name '${input.repositoryName}' does not exist in the registry with id '${account}'`,
-          );
+        if (!repo) return repositoryNotFound(input.repositoryName);
         const ids = (input.imageIds as Array<{ imageTag?: string; imageDigest?: string }> | undefined) ?? [];
         const match = (i: Image) =>
           ids.length === 0 ||

@@ -399,10 +399,21 @@ async function runJobs(st: RunState, scope: JobScope): Promise<Map<string, JobRu
 }
 
 function skippedJob(scope: JobScope, id: string, name: string): JobRun {
+  return jobRecord(scope.prefix + id, scope.namePrefix + name, "skipped");
+}
+
+/** A job's record before its steps run (or when they never do): nothing output yet, GitHub's defaults. */
+function jobRecord(
+  id: string,
+  name: string,
+  result: JobRun["result"],
+  more: { matrix?: Record<string, Json>; workspace?: string } = {},
+): JobRun {
   return {
-    id: scope.prefix + id,
-    name: scope.namePrefix + name,
-    result: "skipped",
+    id,
+    name,
+    ...(more.matrix ? { matrix: more.matrix } : {}),
+    result,
     outputs: {},
     steps: [],
     permissions: {},
@@ -410,6 +421,7 @@ function skippedJob(scope: JobScope, id: string, name: string): JobRun {
     timeoutMinutes: 360,
     continueOnError: false,
     summary: "",
+    ...(more.workspace ? { workspace: more.workspace } : {}),
   };
 }
 
@@ -645,20 +657,10 @@ async function runJobInstance(
       : matrix
         ? `${id} (${Object.values(matrix).map(asString).join(", ")})`
         : id);
-  const j: JobRun = {
-    id: scope.prefix + id,
-    name,
+  const j = jobRecord(scope.prefix + id, name, "success", {
     ...(matrix ? { matrix } : {}),
-    result: "success",
-    outputs: {},
-    steps: [],
-    permissions: {},
-    oidcSubject: "",
-    timeoutMinutes: 360,
-    continueOnError: false,
-    summary: "",
     ...(st.opts.keepWorkspaces ? { workspace } : {}),
-  };
+  });
   st.jobs.push(j);
   st.log(`▶ ${name}`);
   try {
