@@ -238,7 +238,9 @@ describe("mfpar calibrate (stand-in PEST++ replaying real runs)", () => {
     const cwd = fresh();
     const port = await freePort();
     const yaml = await makeCalibrationProject(cwd, "cal-int", calibrationYaml("cal-int", port));
-    const env = standinEnv(cwd, "pestpp-glm", { MFPAR_STANDIN_STEP_MS: "200" });
+    // The master holds before its last files and TERMINATE until a file that never appears: the calibration is
+    // still running, master and agents alive, whenever the SIGINT arrives (not a race against a slowed replay).
+    const env = standinEnv(cwd, "pestpp-glm", { MFPAR_STANDIN_MASTER_HOLD: join(cwd, "never") });
     const child = spawn(process.execPath, [CLI, "calibrate", yaml, "--agents", "2"], {
       cwd,
       env,

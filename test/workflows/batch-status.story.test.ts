@@ -69,7 +69,7 @@ describe("Batch status: the schedule reconciles choapa/cb until it completes", (
   it("with one open batch, it reconciles: the Spot-interrupted ID is relaunched once, the tracking issue updated", async () => {
     const launch = await story.run(
       "run-batch",
-      dispatch(story.repo, { project: "choapa", scenario: "cb", ids: "1-6", dry_run: false }),
+      dispatch(story.repo, { project: "choapa", scenario: "cb", ids: "1-3", dry_run: false }),
     );
     expect(launch.conclusion).toBe("success");
     batchId = launch.job("launch")!.steps.find((s) => s.id === "launch")!.outputs["batch-id"]!;
@@ -91,7 +91,7 @@ describe("Batch status: the schedule reconciles choapa/cb until it completes", (
     const comments = story.world.github.state.comments.filter((c) => c.issue_number === 1);
     expect(comments).toHaveLength(1);
     expect(comments[0]!.body).toContain(`<!-- mfpar-status:${batchId} -->`);
-    expect(comments[0]!.body).toContain("5 / 6 done");
+    expect(comments[0]!.body).toContain("2 / 3 done");
     expect(comments[0]!.body).toContain("| Interrupted (will retry) | 0 |");
   }, 300_000);
 
@@ -110,13 +110,13 @@ describe("Batch status: the schedule reconciles choapa/cb until it completes", (
     const comments = story.world.github.state.comments.filter((c) => c.issue_number === 1);
     expect(comments.map((c) => c.id)).toEqual([before[0]!.id, expect.any(Number)]);
     const [status, report] = comments;
-    expect(status!.body).toContain("6 / 6 done");
+    expect(status!.body).toContain("3 / 3 done");
     expect(report!.body).toContain(`### Batch ${batchId} complete: choapa/cb`);
-    expect(report!.body).toMatch(/\| Done \| 6 \| 100% \|/);
+    expect(report!.body).toMatch(/\| Done \| 3 \| 100% \|/);
     expect(report!.body).toMatch(/\| Cost so far \| \$\d/);
     expect(report!.body).toContain("#### Ensemble");
-    expect(report!.body).toMatch(/\| ow1 \| 6 \| \d/);
-    expect(report!.body).toContain("6 realizations aggregated × 16 observations; 0 not done.");
+    expect(report!.body).toMatch(/\| ow1 \| 3 \| \d/);
+    expect(report!.body).toContain("3 realizations aggregated × 16 observations; 0 not done.");
     if (process.env.MFPAR_STORY_DUMP)
       (await import("node:fs")).writeFileSync(process.env.MFPAR_STORY_DUMP, report!.body);
     // The estimate beside the actual cost, asked once, marked provisional (Cost Explorer lags a day).
@@ -131,7 +131,7 @@ describe("Batch status: the schedule reconciles choapa/cb until it completes", (
     expect(story.world.github.state.issues[0]!.state).toBe("closed");
     // The completion mentions hydro-dev, who dispatched Run batch, and the scenario's notify: team — in the report.
     expect(report!.body).toContain(
-      `@hydro-dev @acme/hydrogeology: batch \`${batchId}\` of choapa/cb is complete: 6 / 6 done.`,
+      `@hydro-dev @acme/hydrogeology: batch \`${batchId}\` of choapa/cb is complete: 3 / 3 done.`,
     );
     // The next scheduled pass finds nothing open: no status job, no comment, nobody mentioned again.
     const next = await story.run("batch-status", schedule(story.repo));
@@ -142,6 +142,6 @@ describe("Batch status: the schedule reconciles choapa/cb until it completes", (
     const summary = await story.s3.client.send(
       new GetObjectCommand({ Bucket: RESULTS, Key: "cb/summary/ensemble.csv" }),
     );
-    expect((await summary.Body!.transformToString()).trim().split("\n")).toHaveLength(7);
+    expect((await summary.Body!.transformToString()).trim().split("\n")).toHaveLength(4);
   }, 300_000);
 });

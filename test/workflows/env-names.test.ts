@@ -59,17 +59,33 @@ describe("env names", () => {
   });
 });
 
-// A stand-in `aws` for the two calls the step makes, over a folder laid out as the state bucket.
+// A stand-in `aws` for the call the step makes (`s3 cp --recursive` with --exclude/--include filters, applied
+// in order to each key's path below the prefix, the last matching filter deciding, as the CLI does), over a
+// folder laid out as the state bucket.
 const FAKE_AWS = `#!/usr/bin/env bash
 set -e
-if [ "$1 $2" = "s3api list-objects-v2" ]; then
-  shift 2
-  while [ $# -gt 0 ]; do case "$1" in --bucket) b=$2; shift 2;; --prefix) p=$2; shift 2;; *) shift;; esac; done
-  keys=$(cd "$FAKE_S3/$b" && find . -type f | sed 's|^\\./||' | grep "^$p" | sort | tr '\\n' '\\t')
-  echo "\${keys:-None}"
-elif [ "$1 $2" = "s3 cp" ]; then
-  src=$4; dst=$5; src=\${src#s3://}; cp "$FAKE_S3/$src" "$dst"
-else echo "fake aws: unexpected $*" >&2; exit 2; fi
+if [ "$1 $2" != "s3 cp" ]; then echo "fake aws: unexpected $*" >&2; exit 2; fi
+shift 2
+pos=(); filters=(); recursive=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --recursive) recursive=1; shift ;;
+    --exclude | --include) filters+=("$1" "$2"); shift 2 ;;
+    --*) shift ;;
+    *) pos+=("$1"); shift ;;
+  esac
+done
+src=\${pos[0]#s3://}; dst=\${pos[1]}
+if [ -z "$recursive" ]; then cp "$FAKE_S3/$src" "$dst"; exit 0; fi
+[ -d "$FAKE_S3/$src" ] || exit 0
+(cd "$FAKE_S3/$src" && find . -type f | sed 's|^\\./||') | while read -r rel; do
+  keep=1
+  for ((i = 0; i < \${#filters[@]}; i += 2)); do
+    # shellcheck disable=SC2053
+    if [[ $rel == \${filters[i+1]} ]]; then if [ "\${filters[i]}" = --include ]; then keep=1; else keep=0; fi; fi
+  done
+  if [ "$keep" = 1 ]; then mkdir -p "$(dirname "$dst/$rel")"; cp "$FAKE_S3/$src$rel" "$dst/$rel"; fi
+done
 `;
 
 function stackOutputsStep(file: string, job: string): Step {
