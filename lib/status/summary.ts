@@ -80,14 +80,7 @@ export function factsRows(s: BatchStatus): [string, string][] {
 /** The headline: `7,412 / 10,000 done · 36 failed · 120 running`. */
 export function headline(s: BatchStatus): string {
   const parts = [`${formatInt(s.counts.done)} / ${formatInt(s.total)} done`];
-  for (const st of [
-    "running",
-    "pending",
-    "failed",
-    "interrupted",
-    "out-of-attempts",
-    "not-retried",
-  ] as const) {
+  for (const st of STATUS_STATES.filter((x) => x !== "done")) {
     if (s.counts[st]) parts.push(`${formatInt(s.counts[st])} ${st.replace(/-/g, " ")}`);
   }
   return parts.join(" · ");

@@ -24,35 +24,33 @@ export const DEMO_COUNTS = {
 /** The demo's 200 successes, with IDs 7 and 42 turned into failures and 199–200 never run. */
 export function demoObjects(): SeedObject[] {
   const mtime = new Date();
+  // The marker of `m` turned into a failure (FAILED) or an interruption (INTERRUPTED).
+  const failure = (
+    m: Marker,
+    kind: "FAILED" | "INTERRUPTED",
+    how: { status: string; attempt: number; reason: string; message: string },
+  ): SeedObject => ({
+    key: storeKeys.marker("base", m.id, kind),
+    body: JSON.stringify({ ...m, observations: undefined, ...how }),
+    mtime,
+  });
   return demo.markers
     .filter((m) => Number(m.id) <= 198)
     .map((m): SeedObject => {
       if (m.id === "7")
-        return {
-          key: storeKeys.marker("base", m.id, "FAILED"),
-          body: JSON.stringify({
-            ...m,
-            status: "failed",
-            observations: undefined,
-            attempt: 3,
-            reason: "failure-text",
-            message: 'model exited 0 but "FAILED TO CONVERGE" appears in the listing file demo.lst',
-          }),
-          mtime,
-        };
+        return failure(m, "FAILED", {
+          status: "failed",
+          attempt: 3,
+          reason: "failure-text",
+          message: 'model exited 0 but "FAILED TO CONVERGE" appears in the listing file demo.lst',
+        });
       if (m.id === "42")
-        return {
-          key: storeKeys.marker("base", m.id, "INTERRUPTED"),
-          body: JSON.stringify({
-            ...m,
-            status: "interrupted",
-            observations: undefined,
-            attempt: 1,
-            reason: "interrupted",
-            message: "stopped by SIGTERM/SIGINT before it finished",
-          }),
-          mtime,
-        };
+        return failure(m, "INTERRUPTED", {
+          status: "interrupted",
+          attempt: 1,
+          reason: "interrupted",
+          message: "stopped by SIGTERM/SIGINT before it finished",
+        });
       return { key: storeKeys.marker("base", m.id, "SUCCESS"), body: JSON.stringify(m), mtime };
     });
 }
