@@ -13,9 +13,9 @@ import { type Story, startStory } from "../../testing/workflow/story.js";
 import {
   ACCOUNT,
   choapaWithModel,
-  dispatch,
   FAMILY,
   RESULTS,
+  runBatchDispatch,
   schedule,
   seedStackState,
 } from "./batch-story.js";
@@ -67,10 +67,7 @@ describe("Batch status: the schedule reconciles choapa/cb until it completes", (
   }, 300_000);
 
   it("with one open batch, it reconciles: the Spot-interrupted ID is relaunched once, the tracking issue updated", async () => {
-    const launch = await story.run(
-      "run-batch",
-      dispatch(story.repo, { project: "choapa", scenario: "cb", ids: "1-3", dry_run: false }),
-    );
+    const launch = await story.run("run-batch", runBatchDispatch(story.repo, "1-3", false));
     expect(launch.conclusion).toBe("success");
     batchId = launch.job("launch")!.steps.find((s) => s.id === "launch")!.outputs["batch-id"]!;
     await sim.settled(120_000);

@@ -112,6 +112,11 @@ export function dispatch(repo: TempRepo, inputs: Record<string, string | boolean
   };
 }
 
+/** Run batch dispatched for choapa/cb: these IDs, a dry run or not. */
+export function runBatchDispatch(repo: TempRepo, ids: string, dryRun: boolean): WorkflowEvent {
+  return dispatch(repo, { project: "choapa", scenario: "cb", ids, dry_run: dryRun });
+}
+
 /** The 15-minute schedule firing. */
 export function schedule(repo: TempRepo): WorkflowEvent {
   return {

@@ -9,9 +9,9 @@ import { type Story, startStory } from "../../testing/workflow/story.js";
 import {
   ACCOUNT,
   choapaWithModel,
-  dispatch,
   FAMILY,
   RESULTS,
+  runBatchDispatch,
   seedStackState,
   TASK_DEFINITION,
 } from "./batch-story.js";
@@ -48,10 +48,7 @@ describe("Run batch: choapa/cb dispatched from the Actions tab", () => {
   });
 
   it("launches the ID subset with the scenario's task definition, records the batch and opens one tracking issue", async () => {
-    const r = await story.run(
-      "run-batch",
-      dispatch(story.repo, { project: "choapa", scenario: "cb", ids: "2-4", dry_run: false }),
-    );
+    const r = await story.run("run-batch", runBatchDispatch(story.repo, "2-4", false));
     // Within the scenario's maxCost: the estimate says so, and the launch runs without an environment.
     expect(
       r.jobs.map((j) => `${j.id}:${j.result}`),
@@ -110,10 +107,7 @@ describe("Run batch: choapa/cb dispatched from the Actions tab", () => {
   }, 300_000);
 
   it("a second dispatch of the same IDs resumes the batch: nothing new launched, the same issue", async () => {
-    const r = await story.run(
-      "run-batch",
-      dispatch(story.repo, { project: "choapa", scenario: "cb", ids: "2-4", dry_run: false }),
-    );
+    const r = await story.run("run-batch", runBatchDispatch(story.repo, "2-4", false));
     expect(r.conclusion).toBe("success");
     const launch = r.job("launch")!.steps.find((s) => s.id === "launch")!;
     expect(launch.outputs).toMatchObject({ "batch-id": batchId, launched: "0", issue: "1" });
@@ -122,10 +116,7 @@ describe("Run batch: choapa/cb dispatched from the Actions tab", () => {
   }, 300_000);
 
   it("dry_run launches nothing and reports tasks, vCPU-hours and cost", async () => {
-    const r = await story.run(
-      "run-batch",
-      dispatch(story.repo, { project: "choapa", scenario: "cb", ids: "8-12", dry_run: true }),
-    );
+    const r = await story.run("run-batch", runBatchDispatch(story.repo, "8-12", true));
     expect(r.conclusion).toBe("success");
     const job = r.job("launch")!;
     expect(job.summary).toContain("### Launch plan (dry run): choapa/cb");
@@ -155,21 +146,17 @@ describe("Run batch: choapa/cb dispatched from the Actions tab", () => {
     const tasksBefore = sim.tasks().length;
     const sessionsBefore = story.world.cloud.sessions.length;
     let whileWaiting: { tasks: number; sessions: number; status?: string } | undefined;
-    const r = await story.run(
-      "run-batch",
-      dispatch(story.repo, { project: "choapa", scenario: "cb", ids: "8-12", dry_run: false }),
-      {
-        review: ({ environment, runId }) => {
-          expect(environment).toBe("batch-approval");
-          whileWaiting = {
-            tasks: sim.tasks().length,
-            sessions: story.world.cloud.sessions.length,
-            status: story.world.github.state.runs.find((x) => x.id === runId)?.status,
-          };
-          return true;
-        },
+    const r = await story.run("run-batch", runBatchDispatch(story.repo, "8-12", false), {
+      review: ({ environment, runId }) => {
+        expect(environment).toBe("batch-approval");
+        whileWaiting = {
+          tasks: sim.tasks().length,
+          sessions: story.world.cloud.sessions.length,
+          status: story.world.github.state.runs.find((x) => x.id === runId)?.status,
+        };
+        return true;
       },
-    );
+    });
     // While the reviewer had not answered: the run waiting, no task started, the run role not even assumed.
     expect(whileWaiting).toEqual({ tasks: tasksBefore, sessions: sessionsBefore, status: "waiting" });
     expect(
