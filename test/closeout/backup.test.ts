@@ -15,6 +15,7 @@ import {
   backupBuckets,
   CloseoutRefused,
   discover,
+  type ExecuteOptions,
   executeCloseout,
   type ImageExporter,
   Journal,
@@ -251,16 +252,18 @@ describe("closeout against s3rver", () => {
     mockProjectResources(p);
     const discovery = await discover({ project, scenarios, clients });
     const destroy = vi.fn(async () => {});
-    await executeCloseout({
-      discovery,
-      clients,
-      target,
-      exporter,
-      destroy,
-      confirm: p,
-      approvedBy: "me",
-      backupOnly: true,
-    });
+    const close = (more: Partial<ExecuteOptions> = {}) =>
+      executeCloseout({
+        discovery,
+        clients,
+        target,
+        exporter,
+        destroy,
+        confirm: p,
+        approvedBy: "me",
+        ...more,
+      });
+    await close({ backupOnly: true });
 
     // Same size, different bytes; and one file gone.
     const bucketA = join(backupDir, p, "S3", bucketOf(p, "a"));
@@ -272,15 +275,7 @@ describe("closeout against s3rver", () => {
     // corrupted one keeps its size, so only verification (re-hashing) catches it.
     events = [];
     s3.resetCounts();
-    const err = await executeCloseout({
-      discovery: await discover({ project, scenarios, clients }),
-      clients,
-      target,
-      exporter,
-      destroy,
-      confirm: p,
-      approvedBy: "me",
-    }).catch((e) => e);
+    const err = await close({ discovery: await discover({ project, scenarios, clients }) }).catch((e) => e);
     expect(err).toBeInstanceOf(VerificationFailed);
     expect((err as VerificationFailed).mismatches).toEqual([
       {
