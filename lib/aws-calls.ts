@@ -591,25 +591,15 @@ export const AWS_CALLS: AwsCall[] = [
   },
   {
     client: "aws-cli",
-    command: "s3api list-objects-v2",
-    uses: [
-      {
-        roles: ["run"],
-        why: "run-batch.yml and batch-status.yml find the project's stack states (their outputs)",
-        checks: [
-          check("s3:ListBucket", arn.stateBucket, (t) => ({ "s3:prefix": `mfpar/mfpar-${t.project}-` })),
-        ],
-      },
-    ],
-  },
-  {
-    client: "aws-cli",
     command: "s3 cp",
     uses: [
       {
         roles: ["run"],
-        why: "run-batch.yml and batch-status.yml read a stack state for its outputs",
-        checks: [check("s3:GetObject", arn.state)],
+        why: "run-batch.yml, batch-status.yml, stop-batch.yml and run-calibration.yml copy the project's stack states (their outputs): one `s3 cp --recursive` of mfpar/ filtered to mfpar-<project>-*.tfstate lists mfpar/ and reads each match",
+        checks: [
+          check("s3:ListBucket", arn.stateBucket, () => ({ "s3:prefix": "mfpar/" })),
+          check("s3:GetObject", arn.state),
+        ],
       },
     ],
   },
