@@ -171,7 +171,7 @@ async function tinyCase(tmp: string, name = "tiny", sleep = "0.1", count = IDS):
   const ids = Array.from({ length: count }, (_, i) => String(i + 1));
   await mkdir(join(dir, "model"), { recursive: true });
   await mkdir(join(dir, "params"), { recursive: true });
-  await writeFile(join(dir, "model/model.sh"), TINY_MODEL.replace("SLEEP", sleep), { mode: 0o755 });
+  await writeFile(join(dir, "model/model.sh"), TINY_MODEL.replaceAll("SLEEP", sleep), { mode: 0o755 });
   await writeFile(join(dir, "model/in.tpl"), "ptf ~\nK ~     k      ~\n");
   await writeFile(
     join(dir, "model/out.ins"),
