@@ -145,6 +145,18 @@ const checkout: StandIn = {
   },
 };
 
+/** `node --version` of the node in `dir` ("" when there is none), asked once per folder: a binary's version
+ * does not change while the runner runs, and each job's setup-node would otherwise start it three times. */
+const nodeVersions = new Map<string, string>();
+function nodeVersion(dir: string): string {
+  let v = nodeVersions.get(dir);
+  if (v === undefined) {
+    v = spawnSync(join(dir, "node"), ["--version"], { encoding: "utf8" }).stdout?.trim() ?? "";
+    nodeVersions.set(dir, v);
+  }
+  return v;
+}
+
 const setupNode: StandIn = {
   action: "actions/setup-node",
   name: "setup-node",
@@ -170,8 +182,7 @@ const setupNode: StandIn = {
     const major = /^v?(\d+)/.exec(wanted)?.[1];
     const have: Record<string, string> = { "24": join(ctx.world.nodeModules, "node", "bin") };
     for (const d of ["/usr/local/bin", "/usr/bin"]) {
-      const v = spawnSync(join(d, "node"), ["--version"], { encoding: "utf8" }).stdout?.trim() ?? "";
-      const m = /^v(\d+)\./.exec(v);
+      const m = /^v(\d+)\./.exec(nodeVersion(d));
       if (m && !have[m[1]!]) have[m[1]!] = d;
     }
     const dir = major ? have[major] : undefined;
@@ -186,7 +197,7 @@ const setupNode: StandIn = {
         "Dependencies lock file is not found in the workspace. Supported file patterns: package-lock.json",
       );
     ctx.addPath(dir);
-    const v = spawnSync(join(dir, "node"), ["--version"], { encoding: "utf8" }).stdout.trim();
+    const v = nodeVersion(dir);
     ctx.setOutput("node-version", v);
     ctx.log(`Node ${v} on PATH`);
     return true;
