@@ -26,12 +26,11 @@ export async function aggregateAfterRun(
   opts: { spool?: string } = {},
 ): Promise<string> {
   try {
-    const [{ aggregateScenario }, { readSpool }] = await Promise.all([
-      import("./aggregate.js"),
-      import("./digests.js"),
-    ]);
-    const spool = opts.spool ? await readSpool(opts.spool) : undefined;
-    const res = await aggregateScenario(store, scenario, { ...(spool ? { spool } : {}), digestFile: true });
+    const { aggregateScenario } = await import("./aggregate.js");
+    const res = await aggregateScenario(store, scenario, {
+      ...(opts.spool ? { spool: opts.spool } : {}),
+      digestFile: true,
+    });
     if (res.realizations === 0) return "";
     const warnings = res.warnings.map((w) => `Warning: ${w}\n`).join("");
     return (
