@@ -63,12 +63,16 @@ export function describe(
   return describeValid(name, valid, noData);
 }
 
-/** The finite values that are not HDRY/HNOFLO, in their order, and how many finite ones were left out. */
+/**
+ * The finite values that are not HDRY/HNOFLO, in their order (in `into` when given, a buffer at least as long
+ * as `values` reused from column to column), and how many finite ones were left out.
+ */
 export function validValues(
   values: ArrayLike<number>,
   isNoData: (v: number) => boolean = () => false,
+  into?: Float64Array,
 ): { valid: Float64Array; noData: number } {
-  const out = new Float64Array(values.length);
+  const out = into && into.length >= values.length ? into : new Float64Array(values.length);
   let n = 0;
   let finite = 0;
   for (let i = 0; i < values.length; i++) {
@@ -80,10 +84,12 @@ export function validValues(
   return { valid: out.subarray(0, n), noData: finite - n };
 }
 
-/** {@link describe} of values already filtered by {@link validValues} (left as they are: sorts a copy). */
+/**
+ * {@link describe} of values already filtered by {@link validValues}. Sorts `valid` in place (numerically; -0
+ * and 0 may trade places, which nothing shows: both are written 0).
+ */
 export function describeValid(name: string, valid: Float64Array, noData: number): ObservationStats {
-  // A stable comparator sort, as Array#sort with (a, b) => a - b: -0 and 0 keep their order.
-  const xs = valid.slice().sort((a, b) => a - b);
+  const xs = valid.sort();
   const n = xs.length;
   let mean = Number.NaN;
   let std = Number.NaN;

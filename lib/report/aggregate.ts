@@ -343,15 +343,17 @@ async function aggregateIn(
   const wantSamples = opts.report !== false ? reportSamples(grouped) : undefined;
   const statistics: ObservationStats[] = [];
   const columns = new Map<string, ColumnSample>();
+  const scratch = new Float64Array(realizations);
   table.forEachColumn((n, _, values) => {
-    const { valid, noData } = validValues(values, isNoData);
-    statistics.push(describeValid(n, valid, noData));
+    const { valid, noData } = validValues(values, isNoData, scratch);
+    // What the plots draw comes first: in ID order (describeValid sorts the values in place).
     const want = wantSamples?.get(n);
     if (want)
       columns.set(n, {
         head: Array.from(valid.subarray(0, want.head)),
         ...(want.histogram ? { histogram: histogramBins(valid, 20) } : {}),
       });
+    statistics.push(describeValid(n, valid, noData));
   });
 
   const warnings: string[] = [];

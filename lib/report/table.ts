@@ -10,34 +10,44 @@ import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { csvField } from "../format/csv.js";
 
-/** Text (or bytes) appended to a file through a buffer of about 1 MiB (synchronous writes). */
+/**
+ * Text (or bytes) appended to a file through one buffer of 1 MiB, reused (synchronous writes): writing a table
+ * of any size leaves no garbage behind.
+ */
 export class TextFile {
   private readonly fd: number;
-  private pending: Buffer[] = [];
-  private pendingLength = 0;
+  private readonly buffer = Buffer.allocUnsafe(1 << 20);
+  private used = 0;
 
   constructor(readonly path: string) {
     this.fd = openSync(path, "w");
   }
 
-  write(text: string | Uint8Array): void {
-    const b = typeof text === "string" ? Buffer.from(text) : Buffer.from(text); // bytes are copied
-    this.pending.push(b);
-    this.pendingLength += b.length;
-    if (this.pendingLength >= 1 << 20) this.flush();
+  write(data: string | Uint8Array): void {
+    const size = typeof data === "string" ? Buffer.byteLength(data) : data.length;
+    if (this.used + size > this.buffer.length) this.flush();
+    if (size > this.buffer.length) {
+      writeAll(this.fd, typeof data === "string" ? Buffer.from(data) : data);
+      return;
+    }
+    if (typeof data === "string") this.buffer.write(data, this.used);
+    else this.buffer.set(data, this.used);
+    this.used += size;
   }
 
   flush(): void {
-    if (!this.pending.length) return;
-    writeSync(this.fd, Buffer.concat(this.pending, this.pendingLength));
-    this.pending = [];
-    this.pendingLength = 0;
+    if (this.used) writeAll(this.fd, this.buffer.subarray(0, this.used));
+    this.used = 0;
   }
 
   close(): void {
     this.flush();
     closeSync(this.fd);
   }
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
 }
 
 export interface EnsembleTableOptions {
@@ -130,7 +140,7 @@ export class EnsembleTable {
         for (let c = 0; c < w; c++) this.scratch[r * w + c] = this.buffer[r * this.stride + from + c]!;
       const fd = openSync(this.groupPath(g), "a");
       try {
-        writeSync(fd, new Uint8Array(this.scratch.buffer, 0, n * w * 8));
+        writeAll(fd, new Uint8Array(this.scratch.buffer, 0, n * w * 8));
       } finally {
         closeSync(fd);
       }
@@ -165,7 +175,7 @@ export class EnsembleTable {
         const got = readSync(inFd, chunk, 0, chunk.length, null);
         if (got === 0) break;
         if (!padded) {
-          out.write(chunk.subarray(0, got));
+          out.write(chunk.subarray(0, got)); // copied into the output's buffer
           continue;
         }
         // Row ends are the line feeds outside quotes (an ID or a text value may hold one, quoted); a quote
@@ -193,14 +203,21 @@ export class EnsembleTable {
 
   /**
    * Reads the values back, one group of columns at a time, and calls `fn` with each column in name order: the
-   * values of every row in row order (NaN where a row has none, or a value that is not a number).
+   * values of every row in row order (NaN where a row has none, or a value that is not a number). The array is
+   * reused for the next group's columns: `fn` may change it but not keep it.
    */
   forEachColumn(fn: (name: string, index: number, values: Float64Array) => void): void {
     if (!this.finished) throw new Error("EnsembleTable: forEachColumn before finish");
+    // One group's columns and one read buffer, reused from group to group.
+    const columns = Array.from({ length: Math.min(this.width, this.names.length) }, () =>
+      new Float64Array(this.rows),
+    );
+    const chunk = new Float64Array(Math.max(this.width, 1 << 17));
+    const bytes = new Uint8Array(chunk.buffer);
     for (let g = 0; g < this.groups; g++) {
       const from = g * this.width;
       const w = Math.min(this.width, this.names.length - from);
-      const columns = Array.from({ length: w }, () => new Float64Array(this.rows).fill(Number.NaN));
+      for (let c = 0; c < w; c++) columns[c]!.fill(Number.NaN);
       const fd = openSync(this.groupPath(g), "r");
       try {
         // The file holds, for each row since the group's first column appeared, the group's columns known then.
@@ -209,28 +226,23 @@ export class EnsembleTable {
           const end = this.widths[s + 1]?.row ?? this.rows;
           const segWidth = Math.max(0, Math.min(w, seg.k - from));
           if (segWidth === 0) continue;
-          const perRead = Math.max(1, Math.floor((1 << 20) / (8 * segWidth)));
+          const perRead = Math.floor(chunk.length / segWidth);
           for (let r = seg.row; r < end; r += perRead) {
             const n = Math.min(perRead, end - r);
-            const values = new Float64Array(n * segWidth);
-            const bytes = new Uint8Array(values.buffer);
-            let got = 0;
-            while (got < bytes.length) {
-              const m = readSync(fd, bytes, got, bytes.length - got, null);
+            const size = n * segWidth * 8;
+            for (let got = 0; got < size; ) {
+              const m = readSync(fd, bytes, got, size - got, null);
               if (m === 0) throw new Error(`EnsembleTable: ${this.groupPath(g)} ends early`);
               got += m;
             }
             for (let i = 0; i < n; i++)
-              for (let c = 0; c < segWidth; c++) columns[c]![r + i] = values[i * segWidth + c]!;
+              for (let c = 0; c < segWidth; c++) columns[c]![r + i] = chunk[i * segWidth + c]!;
           }
         }
       } finally {
         closeSync(fd);
       }
-      for (let c = 0; c < w; c++) {
-        fn(this.names[from + c]!, from + c, columns[c]!);
-        columns[c] = new Float64Array(0); // let it go before the next column's work
-      }
+      for (let c = 0; c < w; c++) fn(this.names[from + c]!, from + c, columns[c]!);
     }
   }
 }
