@@ -209,8 +209,9 @@ export class EnsembleTable {
   forEachColumn(fn: (name: string, index: number, values: Float64Array) => void): void {
     if (!this.finished) throw new Error("EnsembleTable: forEachColumn before finish");
     // One group's columns and one read buffer, reused from group to group.
-    const columns = Array.from({ length: Math.min(this.width, this.names.length) }, () =>
-      new Float64Array(this.rows),
+    const columns = Array.from(
+      { length: Math.min(this.width, this.names.length) },
+      () => new Float64Array(this.rows),
     );
     const chunk = new Float64Array(Math.max(this.width, 1 << 17));
     const bytes = new Uint8Array(chunk.buffer);
