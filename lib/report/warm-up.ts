@@ -1,70 +1,82 @@
-// Warming up the aggregation and the report before the real one: the first report a process builds costs
-// about three times the next (Vega and Vega-Lite compiled by V8 as they first run, ~0.3 s), so the end of
-// `mfpar run` builds a small made-up ensemble first, in a scratch store of its own, while the last
-// realizations run (lib/report/after-run.ts). Nothing of it reaches the real store or the real report: only
-// V8's compiled code is shared.
+// Warming up the report's charts before the real report: the first report a process builds costs about three
+// times the next (V8 compiling Vega's and Vega-Lite's code as it first runs, ~0.3 s), so the end of `mfpar run`
+// renders each kind of chart once on made-up data, in a worker thread, while the last realizations run
+// (lib/report/after-run.ts). The charts are thrown away: only V8's compiled code is shared with the real report.
 
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { storeKeys } from "../store/keys.js";
-import { LocalStore } from "../store/local.js";
-import type { Marker } from "../store/markers.js";
-import { aggregateScenario } from "./aggregate.js";
+import { describe } from "../stats.js";
+import type { StatusState } from "../status/status.js";
+import {
+  failuresSpec,
+  fanSpec,
+  histogramsSpec,
+  rangesSpec,
+  renderSvg,
+  statusSpec,
+  timesSpec,
+} from "./charts.js";
 
-const SCENARIO = "warm-up";
-
-/** A few successes with time series and steady observations, and one failure: every kind of chart once. */
-function madeUpMarkers(): Marker[] {
-  const t0 = Date.parse("2026-01-01T00:00:00Z");
-  const markers: Marker[] = [];
-  for (let i = 1; i <= 6; i++) {
-    const observations: Record<string, number> = {};
-    for (let t = 1; t <= 4; t++) {
-      observations[`h1_t${t}`] = 10 + i * 0.1 + t * 0.5;
-      observations[`h2_t${t}`] = 12 - i * 0.2 + t * 0.3;
-    }
-    observations.q1 = i * 1.5;
-    observations.q2 = 20 - i;
-    markers.push({
-      status: "success",
-      project: SCENARIO,
-      scenario: SCENARIO,
-      id: String(i),
-      attempt: 1,
-      timings: { model: 100 * i, total: 120 * i },
-      startedAt: new Date(t0 + i * 1000).toISOString(),
-      finishedAt: new Date(t0 + i * 1000 + 120 * i).toISOString(),
-      observations,
-    });
+/** Made-up inputs for every kind of chart the report draws. */
+function madeUpSpecs() {
+  const ids = ["1", "2", "3", "4", "5", "6"];
+  const values = new Map<string, number[]>();
+  for (let t = 1; t <= 4; t++) {
+    values.set(
+      `h1_t${t}`,
+      ids.map((_, i) => 10 + i * 0.1 + t * 0.5),
+    );
+    values.set(
+      `h2_t${t}`,
+      ids.map((_, i) => 12 - i * 0.2 + t * 0.3),
+    );
   }
-  markers.push({
-    status: "failed",
-    project: SCENARIO,
-    scenario: SCENARIO,
-    id: "7",
-    attempt: 1,
-    reason: "non-convergence",
-    message: "made up",
-    timings: { model: 50, total: 60 },
-    startedAt: new Date(t0).toISOString(),
-    finishedAt: new Date(t0 + 60).toISOString(),
-  });
-  return markers;
+  values.set(
+    "q1",
+    ids.map((_, i) => i * 1.5),
+  );
+  values.set(
+    "q2",
+    ids.map((_, i) => 20 - i),
+  );
+  const stats = [...values].map(([name, vs]) => describe(name, vs));
+  const observed = new Map([
+    ["h1_t2", 11],
+    ["q1", 4],
+  ]);
+  const counts: Record<StatusState, number> = {
+    done: 6,
+    running: 0,
+    pending: 1,
+    failed: 1,
+    interrupted: 0,
+    "out-of-attempts": 0,
+    "not-retried": 0,
+  };
+  return [
+    statusSpec({ regions: [{ region: "local", counts }], counts }),
+    timesSpec([120, 240, 360, 480, 600, 720]),
+    failuresSpec({ failures: [{ category: "convergence", count: 1 }] }),
+    fanSpec(
+      stats.filter((s) => s.name.startsWith("h")),
+      values,
+      ids,
+      observed,
+    ),
+    rangesSpec(
+      stats.filter((s) => s.name.startsWith("q")),
+      values,
+      observed,
+    ),
+    histogramsSpec(["q1", "q2"], values, observed),
+  ];
 }
 
-/** Aggregates a small made-up ensemble (report included) in a scratch directory, then deletes it. */
-export async function warmUpAggregation(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), "mfpar-warm-up-"));
-  try {
-    const store = new LocalStore(dir);
-    for (const m of madeUpMarkers())
-      await store.put(
-        storeKeys.marker(SCENARIO, m.id, m.status === "success" ? "SUCCESS" : "FAILED"),
-        JSON.stringify(m),
-      );
-    await aggregateScenario(store, SCENARIO, { observedValues: new Map([["q1", 4]]) });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+/**
+ * Renders each kind of chart once on made-up data and throws the result away. `stop` is asked between charts:
+ * once the real report is waiting, warming up further would only delay it.
+ */
+export async function warmUpCharts(stop: () => boolean = () => false): Promise<void> {
+  for (const spec of madeUpSpecs()) {
+    if (stop()) return;
+    await renderSvg(spec);
   }
 }
