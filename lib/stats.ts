@@ -51,15 +51,45 @@ export function noDataTest(values: readonly number[] = []): (v: number) => boole
 
 /**
  * Summary statistics of one observation over the ensemble; non-finite values are ignored, and values that
- * `isNoData` flags (HDRY/HNOFLO, see {@link noDataTest}) are counted apart, not used.
+ * `isNoData` flags (HDRY/HNOFLO, see {@link noDataTest}) are counted apart, not used. Takes a plain array or a
+ * column read back from the table on disk (lib/report/table.ts): same values, same results.
  */
 export function describe(
   name: string,
-  values: readonly number[],
+  values: ArrayLike<number>,
   isNoData: (v: number) => boolean = () => false,
 ): ObservationStats {
-  const finite = values.filter(Number.isFinite);
-  const xs = finite.filter((v) => !isNoData(v)).sort((a, b) => a - b);
+  const { valid, noData } = validValues(values, isNoData);
+  return describeValid(name, valid, noData);
+}
+
+/**
+ * The finite values that are not HDRY/HNOFLO, in their order (in `into` when given, a buffer at least as long
+ * as `values` reused from column to column), and how many finite ones were left out.
+ */
+export function validValues(
+  values: ArrayLike<number>,
+  isNoData: (v: number) => boolean = () => false,
+  into?: Float64Array,
+): { valid: Float64Array; noData: number } {
+  const out = into && into.length >= values.length ? into : new Float64Array(values.length);
+  let n = 0;
+  let finite = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!Number.isFinite(v)) continue;
+    finite++;
+    if (!isNoData(v)) out[n++] = v;
+  }
+  return { valid: out.subarray(0, n), noData: finite - n };
+}
+
+/**
+ * {@link describe} of values already filtered by {@link validValues}. Sorts `valid` in place (numerically; -0
+ * and 0 may trade places, which nothing shows: both are written 0).
+ */
+export function describeValid(name: string, valid: Float64Array, noData: number): ObservationStats {
+  const xs = valid.sort();
   const n = xs.length;
   let mean = Number.NaN;
   let std = Number.NaN;
@@ -88,6 +118,6 @@ export function describe(
     p90: q(0.9),
     p95: q(0.95),
     max: n ? xs[n - 1]! : Number.NaN,
-    noData: finite.length - n,
+    noData,
   };
 }

@@ -5,7 +5,6 @@ import { errorMessage } from "../errors.js";
 import { summaryKeys } from "../store/keys.js";
 import type { ResultStore } from "../store/types.js";
 import { aggregateScenario } from "./aggregate.js";
-import { readSpool } from "./digests.js";
 
 /**
  * Aggregates the scenario and returns the lines to print (a warning line when aggregation failed: the
@@ -20,8 +19,10 @@ export async function aggregateRun(
   opts: { spool?: string } = {},
 ): Promise<string> {
   try {
-    const spool = opts.spool ? await readSpool(opts.spool) : undefined;
-    const res = await aggregateScenario(store, scenario, { ...(spool ? { spool } : {}), digestFile: true });
+    const res = await aggregateScenario(store, scenario, {
+      ...(opts.spool ? { spool: opts.spool } : {}),
+      digestFile: true,
+    });
     if (res.realizations === 0) return "";
     const warnings = res.warnings.map((w) => `Warning: ${w}\n`).join("");
     return (

@@ -12,7 +12,9 @@
  * - `report.html`     self-contained (no network): batch facts, status, failures, plots.
  */
 
-import { resolve } from "node:path";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { regionOfId } from "../batch/assign.js";
 import { mapLimit } from "../concurrency.js";
 import type { ResolvedScenario } from "../config/load.js";
@@ -20,7 +22,7 @@ import { errorMessage } from "../errors.js";
 import { toCsv } from "../format/csv.js";
 import { inferProgram, readHdry, readTimeUnits } from "../modflow/programs.js";
 import type { PricingInput } from "../pricing/cost.js";
-import { describe, noDataTest, type ObservationStats } from "../stats.js";
+import { describeValid, noDataTest, type ObservationStats, quantileSorted, validValues } from "../stats.js";
 import type { FailureCategory } from "../status/failures.js";
 import type { BatchFacts } from "../status/pass.js";
 import {
@@ -35,12 +37,14 @@ import { type MarkerKind, storeKeys, summaryKeys } from "../store/keys.js";
 import { isS3Location } from "../store/location.js";
 import type { Marker } from "../store/markers.js";
 import { getJson, putJson } from "../store/open.js";
-import { compareIds, decidingMarker, listResults } from "../store/results.js";
+import { compareIds, decidingMarker, listResults, type ResultsListing } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
 import { type Clock, systemClock } from "../time.js";
-import { type DigestLine, digestOf, readDigestLines } from "./digests.js";
-import { type Ensemble, type ReportFacts, renderReport } from "./html.js";
+import { histogramBins, MAX_LINES } from "./charts.js";
+import { DigestIndex, type DigestLine, digestOf, type MarkerDigest } from "./digests.js";
+import { type ColumnSample, type ReportFacts, renderReport, reportSamples } from "./html.js";
 import { groupNames, observationGroups, readObservedCsv } from "./observations.js";
+import { EnsembleTable, TextFile } from "./table.js";
 
 export interface AggregateOptions {
   /** The batch being closed out; IDs, attempts and regions come from it when given. */
@@ -54,10 +58,10 @@ export interface AggregateOptions {
   /** HDRY/HNOFLO values left out of the statistics; default the config's plus the model's HDRY (and ≥ 1e30). */
   noData?: readonly number[];
   /**
-   * Markers already in hand (a run's spool, lib/report/digests.ts): an ID's line is used instead of reading
-   * its marker when the listing's deciding marker is of the same kind.
+   * The run's spool (a local file, lib/report/digests.ts): the markers already in hand. An ID's line is used
+   * instead of reading its marker when the listing's deciding marker is of the same kind.
    */
-  spool?: ReadonlyMap<string, DigestLine>;
+  spool?: string;
   /**
    * Keep `{scenario}/summary/markers.jsonl` (lib/report/digests.ts): reuse its lines whose marker the listing
    * shows unchanged, read the rest, and write it again. Default false.
@@ -67,6 +71,11 @@ export interface AggregateOptions {
   concurrency?: number;
   /** Write `report.html` (default true). */
   report?: boolean;
+  /**
+   * Bytes of observation values held at once while the statistics are computed: the table's columns are read
+   * back from disk in groups this big (at least one column). Default {@link DEFAULT_MEMORY_BUDGET}.
+   */
+  memoryBudget?: number;
   pricing?: PricingInput;
   clock?: Clock;
 }
@@ -93,17 +102,6 @@ export interface AggregateResult {
   keys: string[];
   /** Problems that did not stop the aggregation (e.g. an unreadable observed-values file). */
   warnings: string[];
-}
-
-/** `ensemble.csv`: `real_name` then one column per observation; a missing value is an empty field. */
-export function ensembleCsv(e: Ensemble): string {
-  return toCsv(
-    ["real_name", ...e.names],
-    e.ids.map((id) => {
-      const row = e.rows.get(id)!;
-      return [id, ...e.names.map((n) => row[n])];
-    }),
-  );
 }
 
 export function statisticsCsv(
@@ -154,14 +152,90 @@ export function failedCsv(rows: readonly FailedRow[]): string {
   );
 }
 
+/** Bytes of observation values held at once by default while statistics are computed (lib/report/table.ts). */
+export const DEFAULT_MEMORY_BUDGET = 64 * 2 ** 20;
+
+/** Markers resolved ahead of the one being used (reads in flight are `concurrency` at most). */
+const READ_AHEAD = 256;
+
 /**
  * Aggregates a scenario's results (or one batch's IDs) and writes `{scenario}/summary/`. Reads one listing of
- * `{scenario}/resultados/` and one marker per realization (successful and failed), `concurrency` at a time.
+ * `{scenario}/resultados/` and one marker per realization (successful and failed), `concurrency` at a time,
+ * unless the run's spool or `markers.jsonl` has it.
+ *
+ * Memory does not grow with the realizations beyond a few numbers per ID (the listing, attempt numbers and
+ * times): markers are used in ID order as they are read and not kept, the ensemble table goes to a temporary
+ * directory and then to the store as a file, and its columns are read back a group at a time
+ * (`memoryBudget`) for exact statistics. The report keeps of each column only what its plots draw.
  */
 export async function aggregateScenario(
   store: ResultStore,
   scenario: ResolvedScenario | string,
   opts: AggregateOptions = {},
+): Promise<AggregateResult> {
+  const work = await mkdtemp(join(tmpdir(), "mfpar-aggregate-"));
+  try {
+    return await aggregateIn(work, store, scenario, opts);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** One deciding marker, as {@link markersInOrder} hands it over. */
+interface ReadMarker {
+  id: string;
+  kind: MarkerKind;
+  /** Its digest, when it came from the spool or `markers.jsonl` rather than from the store. */
+  known?: MarkerDigest;
+  /** Undefined when it was replaced between listing and reading (a retry finishing). */
+  m?: Partial<Marker>;
+}
+
+/**
+ * The deciding marker of each ID of `toRead`, in that order: from the run's spool, else from `markers.jsonl`
+ * while the listing shows it unchanged, else read from the store — `concurrency` reads in flight, at most
+ * {@link READ_AHEAD} markers held ahead of the one being used.
+ */
+async function* markersInOrder(
+  store: ResultStore,
+  scenario: string,
+  toRead: readonly (readonly [string, MarkerKind])[],
+  listing: ResultsListing,
+  sources: { spool?: DigestIndex; kept?: DigestIndex },
+  concurrency: number,
+): AsyncGenerator<ReadMarker> {
+  const resolveOne = async ([id, kind]: readonly [string, MarkerKind]): Promise<ReadMarker> => {
+    const mtime = listing.ids.get(id)!.markers[kind];
+    const spooled = sources.spool?.get(id);
+    const cached = spooled?.kind === kind ? undefined : sources.kept?.get(id);
+    const known =
+      spooled?.kind === kind
+        ? spooled.m
+        : cached?.kind === kind && cached.mtime === mtime
+          ? cached.m
+          : undefined;
+    const m = known ?? (await getJson<Marker>(store, storeKeys.marker(scenario, id, kind)));
+    return { id, kind, ...(known ? { known } : {}), ...(m ? { m } : {}) };
+  };
+  const windowAt = (from: number) => {
+    if (from >= toRead.length) return undefined;
+    const w = mapLimit(toRead.slice(from, from + READ_AHEAD), concurrency, resolveOne);
+    w.catch(() => {}); // awaited below; not an unhandled rejection if the consumer stops first
+    return w;
+  };
+  let next = windowAt(0);
+  for (let from = 0; next; from += READ_AHEAD) {
+    const current = await next;
+    next = windowAt(from + READ_AHEAD); // read while this window is used
+    yield* current;
+  }
+}
+
+async function aggregateIn(
+  work: string,
+  store: ResultStore,
+  scenario: ResolvedScenario | string,
+  opts: AggregateOptions,
 ): Promise<AggregateResult> {
   const resolved = typeof scenario === "string" ? undefined : scenario;
   const name = typeof scenario === "string" ? scenario : scenario.scenario;
@@ -171,56 +245,75 @@ export async function aggregateScenario(
 
   const listing = await listResults(store, name);
   const toRead: [string, MarkerKind][] = [];
+  let successes = 0;
   for (const e of listing.ids.values()) {
     if (wanted && !wanted.has(e.id)) continue;
     const kind = decidingMarker(e);
     if (kind) toRead.push([e.id, kind]);
+    if (kind === "SUCCESS") successes++;
   }
   toRead.sort((a, b) => compareIds(a[0], b[0]));
-  const rows = new Map<string, Record<string, number>>();
-  let totims: Map<string, number> | undefined;
-  const facts = new Map<string, MarkerFacts>();
-  const durations: number[] = [];
+
+  // Sources of markers already in hand (lib/report/digests.ts), read from disk as each ID comes.
   const digestKey = summaryKeys.digests(name);
-  const kept = opts.digestFile ? await readDigestFile(store, digestKey) : undefined;
-  const digestLines: (DigestLine | undefined)[] = [];
-  await mapLimit(toRead, opts.concurrency ?? 16, async ([id, kind], i) => {
-    const mtime = listing.ids.get(id)!.markers[kind];
-    const spooled = opts.spool?.get(id);
-    const cached = kept?.get(id);
-    const known =
-      spooled?.kind === kind
-        ? spooled.m
-        : cached?.kind === kind && cached.mtime === mtime
-          ? cached.m
-          : undefined;
-    const m: Partial<Marker> | undefined =
-      known ?? (await getJson<Marker>(store, storeKeys.marker(name, id, kind)));
-    if (!m) return; // replaced between listing and reading (a retry finishing): the next aggregation has it
-    if (opts.digestFile && Number.isFinite(mtime))
-      digestLines[i] = { id, kind, mtime: mtime!, m: known ?? digestOf(m) };
-    const f = markerFacts(id, kind, m);
-    facts.set(id, f);
-    if (kind === "SUCCESS") {
-      rows.set(id, m.observations ?? {});
+  const spool = opts.spool ? DigestIndex.open(opts.spool) : undefined;
+  const keptPath = join(work, "kept.jsonl");
+  const kept =
+    opts.digestFile && (await store.getFile(digestKey, keptPath).catch(() => false))
+      ? DigestIndex.open(keptPath)
+      : undefined;
+  const digests = opts.digestFile ? new TextFile(join(work, "markers.jsonl")) : undefined;
+
+  const table = new EnsembleTable({
+    dir: work,
+    maxRows: successes,
+    memoryBudget: opts.memoryBudget ?? DEFAULT_MEMORY_BUDGET,
+  });
+  /** Non-successes' facts (failures are listed one by one anyway); successes keep an attempt number and a time. */
+  const facts = new Map<string, MarkerFacts>();
+  const successIds: string[] = [];
+  const successAttempts = new Samples();
+  const durations = new Samples();
+  const firstIds: string[] = [];
+  let totims: Map<string, number> | undefined;
+  try {
+    for await (const r of markersInOrder(
+      store,
+      name,
+      toRead,
+      listing,
+      { spool, kept },
+      opts.concurrency ?? 16,
+    )) {
+      if (!r.m) continue; // replaced between listing and reading: the next aggregation has it
+      const mtime = listing.ids.get(r.id)!.markers[r.kind];
+      if (digests && Number.isFinite(mtime))
+        digests.write(
+          `${JSON.stringify({ id: r.id, kind: r.kind, mtime: mtime!, m: r.known ?? digestOf(r.m) } satisfies DigestLine)}\n`,
+        );
+      const f = markerFacts(r.id, r.kind, r.m);
+      if (r.kind !== "SUCCESS") {
+        facts.set(r.id, f);
+        continue;
+      }
+      table.add(r.id, r.m.observations ?? {});
+      if (firstIds.length < MAX_LINES) firstIds.push(r.id);
+      successIds.push(r.id);
+      successAttempts.push(f.attempt ?? Number.NaN);
       // Output times are the model's, the same for every realization: the first marker that has them.
-      if (!totims && m.observationTimes) totims = new Map(Object.entries(m.observationTimes));
+      if (!totims && r.m.observationTimes) totims = new Map(Object.entries(r.m.observationTimes));
       if (f.durationMs !== undefined) durations.push(f.durationMs);
     }
-  });
-
-  const ids = [...rows.keys()].sort(compareIds);
-  const seen = new Set<string>();
-  const names: string[] = [];
-  for (const id of ids) {
-    for (const n of Object.keys(rows.get(id)!)) {
-      if (!seen.has(n)) {
-        seen.add(n);
-        names.push(n);
-      }
-    }
+  } finally {
+    spool?.close();
+    kept?.close();
+    digests?.close();
   }
-  const ensemble: Ensemble = { ids, names, rows };
+  const ensemblePath = join(work, "ensemble.csv");
+  table.finish(ensemblePath);
+  const names = table.names;
+  const realizations = table.rows;
+
   // Dry and inactive cells (HDRY/HNOFLO) are not heads: left out of the statistics, counted per observation.
   const noDataValues = [...(opts.noData ?? resolved?.config.model.noData ?? [])];
   if (resolved && !opts.noData) {
@@ -239,18 +332,30 @@ export async function aggregateScenario(
       resolve(resolved.projectDir, resolved.config.model.dir),
     );
   }
-  const statistics = names.map((n) =>
-    describe(
-      n,
-      ids.map((id) => rows.get(id)![n] ?? Number.NaN),
-      isNoData,
-    ),
-  );
 
   const groupMap = opts.groups ?? (resolved ? await observationGroups(resolved) : new Map<string, string>());
   const grouped = groupNames(names, groupMap);
   const groupOf = new Map<string, string>();
   for (const [g, ns] of grouped) for (const n of ns) groupOf.set(n, g);
+
+  // Exact statistics from the table on disk, a group of columns at a time; of each column the report keeps
+  // only what it draws.
+  const wantSamples = opts.report !== false ? reportSamples(grouped) : undefined;
+  const statistics: ObservationStats[] = [];
+  const columns = new Map<string, ColumnSample>();
+  const scratch = new Float64Array(realizations);
+  table.forEachColumn((n, _, values) => {
+    const { valid, noData } = validValues(values, isNoData, scratch);
+    // What the plots draw comes first: in ID order (describeValid sorts the values in place).
+    const want = wantSamples?.get(n);
+    if (want)
+      columns.set(n, {
+        head: Array.from(valid.subarray(0, want.head)),
+        ...(want.histogram ? { histogram: histogramBins(valid, 20) } : {}),
+      });
+    statistics.push(describeValid(n, valid, noData));
+  });
+
   const warnings: string[] = [];
   const observedPath = resolved?.config.model.observed;
   let observed = opts.observedValues;
@@ -262,6 +367,7 @@ export async function aggregateScenario(
     });
   }
 
+  const times = durations.values().sort();
   const maxAttempts = opts.batch?.maxAttempts ?? resolved?.config.task.maxAttempts ?? 3;
   const regionOf = opts.batch?.assignment ? regionOfId(opts.batch.assignment) : undefined;
   const status = buildStatus({
@@ -276,6 +382,18 @@ export async function aggregateScenario(
     ...(opts.batch ? {} : { automaticRetry: false }),
     listing,
     markers: facts,
+    successes: {
+      // successIds are in ID order (toRead's): a binary search, no map per ID.
+      attemptOf: (id) => {
+        const i = searchIds(successIds, id);
+        const a = i < 0 ? Number.NaN : successAttempts.at(i);
+        return Number.isNaN(a) ? undefined : a;
+      },
+      timing: {
+        samples: times.length,
+        ...(times.length ? { medianMs: quantileSorted(times, 0.5), p90Ms: quantileSorted(times, 0.9) } : {}),
+      },
+    },
     ...(opts.observed ? { observed: opts.observed } : {}),
     ...(regionOf ? { regionOf } : {}),
     defaultRegion: isS3Location(store.url) ? (resolved?.homeRegion ?? "all") : "local",
@@ -293,24 +411,23 @@ export async function aggregateScenario(
   }));
 
   const keys: string[] = [];
-  if (opts.digestFile) {
-    await store.put(digestKey, digestLines.flatMap((l) => (l ? [`${JSON.stringify(l)}\n`] : [])).join(""), {
-      contentType: "application/x-ndjson",
-    });
+  if (digests) {
+    await store.putFile(digestKey, digests.path, { contentType: "application/x-ndjson" });
     keys.push(digestKey);
   }
   const put = async (key: string, body: string, contentType: string) => {
     await store.put(key, body, { contentType });
     keys.push(key);
   };
-  await put(summaryKeys.ensemble(name), ensembleCsv(ensemble), "text/csv");
+  await store.putFile(summaryKeys.ensemble(name), ensemblePath, { contentType: "text/csv" });
+  keys.push(summaryKeys.ensemble(name));
   await put(summaryKeys.statistics(name), statisticsCsv(statistics, groupOf, observed), "text/csv");
   await put(summaryKeys.failed(name), failedCsv(failed), "text/csv");
   await putJson(store, summaryKeys.json(name), {
     scenario: name,
     ...(opts.batch ? { batchId: opts.batch.batchId } : {}),
     generatedAt: now.toISOString(),
-    realizations: ids.length,
+    realizations,
     observations: names.length,
     percentiles: "linear interpolation between order statistics (numpy default, Hyndman-Fan type 7)",
     std: "sample standard deviation (n - 1)",
@@ -330,20 +447,20 @@ export async function aggregateScenario(
       store: store.url,
       generatedAt: now.toISOString(),
       status,
-      ensemble,
+      ensemble: { realizations, names, firstIds, columns },
       statistics,
       noDataValues: [...new Set(noDataValues)],
       ...(totims ? { totims } : {}),
       ...(timeUnits ? { timeUnits } : {}),
       groups: grouped,
       observed,
-      realizationTimesMs: durations.sort((a, b) => a - b),
+      realizationTimesMs: times,
     };
     await put(summaryKeys.report(name), await renderReport(report), "text/html; charset=utf-8");
   }
   return {
     scenario: name,
-    realizations: ids.length,
+    realizations,
     observations: names,
     statistics,
     failed,
@@ -353,12 +470,36 @@ export async function aggregateScenario(
   };
 }
 
-/** `markers.jsonl` of an earlier aggregation (empty when absent or unreadable: every marker is read then). */
-async function readDigestFile(store: ResultStore, key: string): Promise<Map<string, DigestLine>> {
-  try {
-    const bytes = await store.get(key);
-    return bytes ? await readDigestLines(new TextDecoder().decode(bytes).split("\n")) : new Map();
-  } catch {
-    return new Map();
+/** The index of `id` in `ids` (sorted by {@link compareIds}), or -1. */
+function searchIds(ids: readonly string[], id: string): number {
+  let lo = 0;
+  let hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = compareIds(ids[mid]!, id);
+    if (c === 0) return mid;
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** A growable array of numbers in one typed buffer (8 bytes per value, no object per value). */
+class Samples {
+  private buf = new Float64Array(1024);
+  private n = 0;
+  push(x: number): void {
+    if (this.n === this.buf.length) {
+      const next = new Float64Array(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf[this.n++] = x;
+  }
+  at(i: number): number {
+    return this.buf[i]!;
+  }
+  values(): Float64Array {
+    return this.buf.slice(0, this.n);
   }
 }

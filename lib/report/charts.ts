@@ -108,20 +108,92 @@ export function failuresSpec(status: {
   };
 }
 
-/** Histogram of realization times (minutes or seconds, whichever reads better). */
-export function timesSpec(timesMs: readonly number[]): TopLevelSpec {
-  const minutes = (timesMs.at(-1) ?? 0) >= 120_000;
-  const unit = minutes ? "min" : "s";
+/** Dots drawn per group of steady observations ({@link rangesSpec}). */
+export const MAX_DOTS = 4000;
+/** Realizations drawn as lines per time series ({@link fanSpec}). */
+export const MAX_LINES = 30;
+
+/** One bar of a histogram counted beforehand: a value inside the bin, and how many values the bin holds. */
+export interface HistogramBin {
+  v: number;
+  w: number;
+}
+
+const BIN_EPSILON = 1e-14; // vega-transforms' Bin
+// vega re-exports vega-statistics, whose `bin` its Bin transform uses; vega's typings leave it out.
+const { bin: vegaBin } = vega as unknown as {
+  bin(o: { extent: [number, number]; maxbins: number }): { start: number; stop: number; step: number };
+};
+
+/**
+ * The bins Vega-Lite's `bin: { maxbins }` makes of `values` (finite), counted here instead of handing Vega every
+ * value: one datum per occupied bin, in the order the values first reach it (the order Vega draws them), weighted
+ * by its count — the bins of the smallest and the largest value at those values, so Vega's extent, and so its
+ * bins, are the same. Drawn with `sum` of the weights ({@link histogramLayer}) the SVG is the same as from every
+ * value, and the spec holds at most `maxbins` + 1 data whatever the number of realizations.
+ */
+export function histogramBins(values: ArrayLike<number>, maxbins: number): HistogramBin[] {
+  const n = values.length;
+  if (n === 0) return [];
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const b = vegaBin({ extent: [min, max], maxbins });
+  const { start, step } = b;
+  const stop = start + Math.ceil((b.stop - start) / step) * step;
+  const binOf = (v: number) =>
+    Math.floor(BIN_EPSILON + (Math.max(start, Math.min(v, stop - step)) - start) / step);
+  const counts = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    const k = binOf(values[i]!);
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  const [lo, hi] = [binOf(min), binOf(max)];
+  const out = [...counts].map(([k, w]) => ({
+    v: k === lo ? min : k === hi ? max : start + step * (k + 0.5),
+    w,
+  }));
+  if (lo === hi) out.push({ v: max, w: 0 });
+  return out;
+}
+
+/** The bars of {@link histogramBins}' data: binned on `v` as Vega-Lite would bin the values, counts summed. */
+function histogramLayer(
+  x: Record<string, unknown>,
+  y: Record<string, unknown>,
+  mark: { type: "bar"; color: string },
+  maxbins: number,
+) {
   return {
-    data: { values: timesMs.map((t) => ({ t: t / (minutes ? 60_000 : 1000) })) },
-    width: 480,
-    height: 160,
-    mark: { type: "bar", color: "#0072B2" },
+    mark,
     encoding: {
-      x: { field: "t", type: "quantitative", bin: { maxbins: 30 }, title: `Realization time (${unit})` },
-      y: { aggregate: "count", type: "quantitative", title: "Realizations" },
+      x: { field: "v", type: "quantitative", bin: { maxbins }, ...x },
+      // Labelled as a count: the marks' descriptions read as those of a histogram of every value.
+      y: { aggregate: "sum", field: "w", type: "quantitative", title: "Count of Records", ...y },
     },
   };
+}
+
+/** Histogram of realization times (minutes or seconds, whichever reads better), from the times sorted ascending. */
+export function timesSpec(sortedMs: ArrayLike<number>): TopLevelSpec {
+  const minutes = (sortedMs[sortedMs.length - 1] ?? 0) >= 120_000;
+  const unit = minutes ? "min" : "s";
+  const t = Float64Array.from(sortedMs, (ms) => ms / (minutes ? 60_000 : 1000));
+  return {
+    data: { values: histogramBins(t, 30) },
+    width: 480,
+    height: 160,
+    ...histogramLayer(
+      { title: `Realization time (${unit})` },
+      { title: "Realizations" },
+      { type: "bar", color: "#0072B2" },
+      30,
+    ),
+  } as TopLevelSpec;
 }
 
 /**
@@ -139,7 +211,7 @@ export function rangesSpec(
     const v = observed?.get(s.name.toLowerCase());
     return v === undefined ? [] : [{ name: s.name, v, legend: "Observed" }];
   });
-  const dotsPer = Math.max(0, Math.floor((opts.maxDots ?? 4000) / Math.max(1, stats.length)));
+  const dotsPer = Math.max(0, Math.floor((opts.maxDots ?? MAX_DOTS) / Math.max(1, stats.length)));
   // Deterministic jitter (golden-ratio sequence): the same ensemble always draws the same page.
   const dots = stats.flatMap((s) =>
     (values.get(s.name) ?? [])
@@ -222,12 +294,13 @@ export function rangesSpec(
 }
 
 /**
- * One small histogram per observation, each binned over its own range, with the observed value as a
- * vertical rule. (Concatenated views, not a facet: a facet would bin every observation over the same extent.)
+ * One small histogram per observation, each binned over its own range ({@link histogramBins}), with the
+ * observed value as a vertical rule. (Concatenated views, not a facet: a facet would bin every observation over
+ * the same extent.)
  */
 export function histogramsSpec(
   names: readonly string[],
-  values: ReadonlyMap<string, readonly number[]>,
+  bins: ReadonlyMap<string, readonly HistogramBin[]>,
   observed?: ReadonlyMap<string, number>,
 ): TopLevelSpec {
   return {
@@ -240,18 +313,13 @@ export function histogramsSpec(
         height: 90,
         layer: [
           {
-            data: { values: (values.get(n) ?? []).map((v) => ({ v })) },
-            mark: { type: "bar", color: BAND_INNER },
-            encoding: {
-              x: {
-                field: "v",
-                type: "quantitative",
-                bin: { maxbins: 20 },
-                title: null,
-                axis: { tickCount: 4 },
-              },
-              y: { aggregate: "count", type: "quantitative", title: null, axis: { tickCount: 3 } },
-            },
+            data: { values: bins.get(n) ?? [] },
+            ...histogramLayer(
+              { title: null, axis: { tickCount: 4 } },
+              { axis: { tickCount: 3, title: null } },
+              { type: "bar", color: BAND_INNER },
+              20,
+            ),
           },
           ...(o === undefined
             ? []
@@ -289,7 +357,7 @@ export function fanSpec(
   const band: Record<string, unknown>[] = [];
   const lines: Record<string, unknown>[] = [];
   const obs: Record<string, unknown>[] = [];
-  const maxLines = Math.min(ids.length, opts.maxLines ?? 30);
+  const maxLines = Math.min(ids.length, opts.maxLines ?? MAX_LINES);
   const series: string[] = [];
   // totim for every timed observation, or none: a mix would put record numbers and times on one axis.
   const onTotim = stats.every((s) => !parseTimeSuffix(s.name) || opts.totims?.has(s.name));

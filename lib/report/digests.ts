@@ -9,9 +9,7 @@
 // The aggregation's output is the same bytes either way (test/report/incremental.test.ts).
 
 import { once } from "node:events";
-import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
-import { access } from "node:fs/promises";
-import { createInterface } from "node:readline";
+import { closeSync, createWriteStream, openSync, readSync, type WriteStream } from "node:fs";
 import type { MarkerKind } from "../store/keys.js";
 import type { Marker } from "../store/markers.js";
 
@@ -95,32 +93,106 @@ export class MarkerSpool {
   }
 }
 
-/** Reads JSON lines of {@link DigestLine} (a spool or `markers.jsonl`), the last line of an ID winning. */
-export async function readDigestLines(
-  lines: AsyncIterable<string> | Iterable<string>,
-  into = new Map<string, DigestLine>(),
-): Promise<Map<string, DigestLine>> {
-  for await (const raw of lines) {
-    if (!raw.trim()) continue;
-    let l: DigestLine;
+/**
+ * A JSON-lines file of {@link DigestLine}s on disk (a run's spool, or a copy of `markers.jsonl`), indexed by
+ * ID: the last valid line of an ID wins (a torn last line of an interrupted run is skipped: that marker is read
+ * from the store instead). Only where each line is stays in memory; {@link get} reads it back.
+ */
+export class DigestIndex {
+  private readonly at = new Map<string, number>();
+  private starts = new Float64Array(1024);
+  private ends = new Float64Array(1024);
+  private lines = 0;
+
+  private constructor(private readonly fd: number | undefined) {}
+
+  /** Indexes the file at `path` (a missing file is an empty index). Call {@link close} when done. */
+  static open(path: string): DigestIndex {
+    let fd: number;
     try {
-      l = JSON.parse(raw) as DigestLine;
-    } catch {
-      continue; // a torn last line of an interrupted run: that marker is read from the store instead
+      fd = openSync(path, "r");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return new DigestIndex(undefined);
+      throw e;
     }
-    if (typeof l?.id === "string" && typeof l.kind === "string" && l.m && typeof l.m === "object")
-      into.set(l.id, l);
+    const index = new DigestIndex(fd);
+    index.scan(fd);
+    return index;
   }
-  return into;
+
+  get size(): number {
+    return this.at.size;
+  }
+
+  private scan(fd: number): void {
+    const chunk = Buffer.allocUnsafe(1 << 20);
+    let carry: Buffer | undefined; // the start of a line the previous chunk cut
+    let offset = 0; // file offset of chunk[0]
+    for (;;) {
+      const got = readSync(fd, chunk, 0, chunk.length, null);
+      if (got === 0) break;
+      let start = 0;
+      for (let i = chunk.indexOf(0x0a, 0); i !== -1 && i < got; i = chunk.indexOf(0x0a, i + 1)) {
+        const line = carry ? Buffer.concat([carry, chunk.subarray(0, i)]) : chunk.subarray(start, i);
+        this.note(line, offset + i - line.length, offset + i);
+        carry = undefined;
+        start = i + 1;
+      }
+      if (start < got)
+        carry = carry
+          ? Buffer.concat([carry, chunk.subarray(start, got)])
+          : Buffer.from(chunk.subarray(start, got));
+      offset += got;
+    }
+    if (carry) this.note(carry, offset - carry.length, offset);
+  }
+
+  private note(bytes: Buffer, start: number, end: number): void {
+    const l = parseDigestLine(bytes.toString("utf8"));
+    if (!l) return;
+    if (this.lines === this.starts.length) {
+      const grow = (a: Float64Array) => {
+        const b = new Float64Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.starts = grow(this.starts);
+      this.ends = grow(this.ends);
+    }
+    this.starts[this.lines] = start;
+    this.ends[this.lines] = end;
+    this.at.set(l.id, this.lines++);
+  }
+
+  /** The last valid line of `id`, read from the file. */
+  get(id: string): DigestLine | undefined {
+    const i = this.at.get(id);
+    if (i === undefined || this.fd === undefined) return undefined;
+    const start = this.starts[i]!;
+    const bytes = Buffer.allocUnsafe(this.ends[i]! - start);
+    let got = 0;
+    while (got < bytes.length) {
+      const n = readSync(this.fd, bytes, got, bytes.length - got, start + got);
+      if (n === 0) return undefined;
+      got += n;
+    }
+    return parseDigestLine(bytes.toString("utf8"));
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+  }
 }
 
-/** The spool at `path` (a missing file is an empty spool). */
-export async function readSpool(path: string): Promise<Map<string, DigestLine>> {
+function parseDigestLine(raw: string): DigestLine | undefined {
+  if (!raw.trim()) return undefined;
+  let l: DigestLine;
   try {
-    await access(path);
+    l = JSON.parse(raw) as DigestLine;
   } catch {
-    return new Map();
+    return undefined;
   }
-  const input = createReadStream(path, { encoding: "utf8" });
-  return readDigestLines(createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY }));
+  return typeof l?.id === "string" && typeof l.kind === "string" && l.m && typeof l.m === "object"
+    ? l
+    : undefined;
 }

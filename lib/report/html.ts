@@ -3,14 +3,17 @@
 import { formatDuration } from "../format/duration.js";
 import { formatInt, formatValue } from "../format/number.js";
 import { progressBar } from "../format/table.js";
-import { noDataTest, type ObservationStats } from "../stats.js";
+import type { ObservationStats } from "../stats.js";
 import type { BatchFacts } from "../status/pass.js";
 import type { BatchStatus } from "../status/status.js";
 import { countsTable, factsRows, failuresTable, headline } from "../status/summary.js";
 import {
   failuresSpec,
   fanSpec,
+  type HistogramBin,
   histogramsSpec,
+  MAX_DOTS,
+  MAX_LINES,
   rangesSpec,
   renderSvg,
   statusSpec,
@@ -29,11 +32,24 @@ export function escapeHtml(s: string): string {
 }
 const h = escapeHtml;
 
-/** The ensemble: ID → observation row, columns in first-seen order. */
-export interface Ensemble {
-  ids: string[];
-  names: string[];
-  rows: Map<string, Record<string, number>>;
+/**
+ * What the report shows of the ensemble table (ensemble.csv): its size and names, and of each observation only
+ * what the plots draw ({@link reportSamples}) — nothing in it grows with the number of realizations.
+ */
+export interface ReportEnsemble {
+  /** Successful realizations: the rows of the table. */
+  realizations: number;
+  names: readonly string[];
+  /** The first IDs, in ID order (time-series plots draw the first realizations as lines). */
+  firstIds: readonly string[];
+  /** Per observation, as {@link reportSamples} asks: its first values in ID order, HDRY/HNOFLO left out, and its histogram. */
+  columns: ReadonlyMap<string, ColumnSample>;
+}
+
+/** What the report draws of one observation's values. */
+export interface ColumnSample {
+  head: readonly number[];
+  histogram?: readonly HistogramBin[];
 }
 
 /** Everything the report shows. */
@@ -44,7 +60,7 @@ export interface ReportFacts {
   store: string;
   generatedAt: string;
   status: BatchStatus;
-  ensemble: Ensemble;
+  ensemble: ReportEnsemble;
   statistics: readonly ObservationStats[];
   /** HDRY/HNOFLO values left out of the statistics (besides magnitudes ≥ 1e30). */
   noDataValues?: readonly number[];
@@ -54,13 +70,42 @@ export interface ReportFacts {
   /** Group → observation names, in order. */
   groups: ReadonlyMap<string, readonly string[]>;
   observed?: ReadonlyMap<string, number>;
-  realizationTimesMs: readonly number[];
+  /** Time of each successful realization, sorted ascending. */
+  realizationTimesMs: ArrayLike<number>;
 }
 
 /** Histograms are drawn for at most this many observations per group (the statistics table has them all). */
 const MAX_HISTOGRAMS = 24;
 /** Failed realizations listed in the page (failed.csv has them all). */
 const MAX_FAILED_ROWS = 100;
+
+/** A group's observations the way the report plots them: time series (names with a time suffix), and the rest. */
+function splitTimed<T>(items: readonly T[], name: (x: T) => string): { timed: T[]; steady: T[] } {
+  return {
+    timed: items.filter((x) => parseTimeSuffix(name(x))),
+    steady: items.filter((x) => !parseTimeSuffix(name(x))),
+  };
+}
+
+/**
+ * What the report draws of each observation, by name: how many of its first values (in ID order, HDRY/HNOFLO
+ * left out) — a time series' first realizations as lines, a steady observation's share of its group's dots —
+ * and whether it gets a histogram. An aggregation keeps only this of each column ({@link ReportEnsemble}).
+ */
+export function reportSamples(
+  groups: ReadonlyMap<string, readonly string[]>,
+): Map<string, { head: number; histogram: boolean }> {
+  const out = new Map<string, { head: number; histogram: boolean }>();
+  for (const names of groups.values()) {
+    const { timed, steady } = splitTimed(names, (n) => n);
+    for (const n of timed) out.set(n, { head: MAX_LINES, histogram: false });
+    const dots = Math.floor(MAX_DOTS / Math.max(1, steady.length));
+    steady.forEach((n, i) => {
+      out.set(n, { head: dots, histogram: i < MAX_HISTOGRAMS });
+    });
+  }
+  return out;
+}
 
 const CSS = `
 :root { color-scheme: light; }
@@ -136,7 +181,7 @@ export async function renderReport(f: ReportFacts): Promise<string> {
   const parts: string[] = [];
   parts.push(`<h1>${h(title)}</h1>`);
   parts.push(
-    `<p class="sub">Generated ${h(f.generatedAt.replace("T", " ").slice(0, 19))} UTC · ${formatInt(f.ensemble.ids.length)} successful realizations · ${formatInt(f.ensemble.names.length)} observations</p>`,
+    `<p class="sub">Generated ${h(f.generatedAt.replace("T", " ").slice(0, 19))} UTC · ${formatInt(f.ensemble.realizations)} successful realizations · ${formatInt(f.ensemble.names.length)} observations</p>`,
   );
 
   // Batch facts
@@ -190,19 +235,12 @@ export async function renderReport(f: ReportFacts): Promise<string> {
   }
 
   // Observations, per group
-  // Plots leave out HDRY/HNOFLO as the statistics do: one 1e30 would flatten every other line of a panel.
-  const isNoData = noDataTest(f.noDataValues);
-  const values = new Map<string, number[]>();
-  for (const n of f.ensemble.names)
-    values.set(
-      n,
-      f.ensemble.ids
-        .map((id) => f.ensemble.rows.get(id)![n])
-        .filter((v): v is number => Number.isFinite(v) && !isNoData(v!)),
-    );
+  // The samples leave out HDRY/HNOFLO as the statistics do: one 1e30 would flatten every other line of a panel.
+  const values = new Map([...f.ensemble.columns].map(([n, c]) => [n, c.head]));
+  const bins = new Map([...f.ensemble.columns].map(([n, c]) => [n, c.histogram ?? []]));
   const statsByName = new Map(f.statistics.map((x) => [x.name, x]));
   const swatches = `<span class="legend-swatch" style="background:#9ECAE1"></span>P5–P95<span class="legend-swatch" style="background:#4292C6"></span>P10–P90<span class="legend-swatch" style="background:#08306B"></span>median${f.observed?.size ? '<span class="legend-swatch" style="background:#D55E00"></span>observed' : ""}`;
-  if (f.ensemble.ids.length > 0) {
+  if (f.ensemble.realizations > 0) {
     parts.push(
       `<h2>Observations</h2><p class="note">Grouped by the instruction file that reads them (else by name prefix). Bands: ${swatches}. Percentiles by linear interpolation between order statistics (numpy's default, Hyndman–Fan type 7); std with n − 1.</p>`,
     );
@@ -210,17 +248,16 @@ export async function renderReport(f: ReportFacts): Promise<string> {
   for (const [group, names] of f.groups) {
     const stats = names.map((n) => statsByName.get(n)).filter((x): x is ObservationStats => !!x);
     if (!stats.length) continue;
-    const timed = stats.filter((x) => parseTimeSuffix(x.name));
-    const steady = stats.filter((x) => !parseTimeSuffix(x.name));
+    const { timed, steady } = splitTimed(stats, (x) => x.name);
     const figs: string[] = [];
     if (timed.length) {
       figs.push(
         await figure(
-          fanSpec(timed, values, f.ensemble.ids, f.observed, {
+          fanSpec(timed, values, f.ensemble.firstIds, f.observed, {
             ...(f.totims ? { totims: f.totims } : {}),
             ...(f.timeUnits ? { timeUnits: f.timeUnits } : {}),
           }),
-          `${h(group)}: ensemble over time per series — P5–P95 and P10–P90 bands, median line, ${Math.min(30, f.ensemble.ids.length)} realizations as faint lines${f.observed?.size ? ", observed values as diamonds" : ""}.`,
+          `${h(group)}: ensemble over time per series — P5–P95 and P10–P90 bands, median line, ${Math.min(MAX_LINES, f.ensemble.realizations)} realizations as faint lines${f.observed?.size ? ", observed values as diamonds" : ""}.`,
           `${group} over time`,
         ),
       );
@@ -236,7 +273,7 @@ export async function renderReport(f: ReportFacts): Promise<string> {
       const shown = steady.slice(0, MAX_HISTOGRAMS).map((x) => x.name);
       figs.push(
         await figure(
-          histogramsSpec(shown, values, f.observed),
+          histogramsSpec(shown, bins, f.observed),
           `${h(group)}: distribution of each observation over the ensemble${f.observed?.size ? " (observed value as a vertical line)" : ""}${steady.length > shown.length ? `; first ${shown.length} of ${steady.length}` : ""}.`,
           `${group} histograms`,
         ),

@@ -8,6 +8,7 @@ import type { StatusState } from "../status/status.js";
 import {
   failuresSpec,
   fanSpec,
+  histogramBins,
   histogramsSpec,
   rangesSpec,
   renderSvg,
@@ -66,7 +67,11 @@ function madeUpSpecs() {
       values,
       observed,
     ),
-    histogramsSpec(["q1", "q2"], values, observed),
+    histogramsSpec(
+      ["q1", "q2"],
+      new Map(["q1", "q2"].map((n) => [n, histogramBins(values.get(n)!, 20)])),
+      observed,
+    ),
   ];
 }
 

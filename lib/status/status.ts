@@ -112,6 +112,11 @@ export interface StatusInput {
   listing: ResultsListing;
   /** Marker bodies read, by ID (failed/interrupted markers and a sample of successes). */
   markers: ReadonlyMap<string, MarkerFacts>;
+  /**
+   * Successes whose bodies are not in `markers`: an aggregation reads every one and keeps only their attempt
+   * numbers and the realization times of all of them (lib/report/aggregate.ts).
+   */
+  successes?: { attemptOf(id: string): number | undefined; timing: BatchStatus["timing"] };
   /** Per-ID states from the reconcile step; when absent, states come from markers and `tasks`. */
   observed?: readonly ObservedId[];
   tasks?: readonly TaskSummary[];
@@ -241,7 +246,7 @@ export function buildStatus(input: StatusInput): BatchStatus {
     if (FAILED_STATES.has(d.state)) failed.push(describeFailedId(f, d, region, input));
   }
 
-  const timing = successTiming(input.markers);
+  const timing = input.successes?.timing ?? successTiming(input.markers);
   const remaining = ids.length - counts.done - counts["out-of-attempts"] - counts["not-retried"];
   const throughputPerHour = recentThroughput(ids, input, remaining);
   const eta = estimateEta(remaining, throughputPerHour, timing, counts.running, input.now);
@@ -308,7 +313,10 @@ function idFacts(input: StatusInput): (id: string) => IdFacts {
     for (const id of t.ids) tasksById.set(id, [...(tasksById.get(id) ?? []), t]);
   return (id) => {
     const listed = input.listing.ids.get(id);
-    const body = input.markers.get(id);
+    const successAttempt = input.successes?.attemptOf(id);
+    const body: MarkerFacts | undefined =
+      input.markers.get(id) ??
+      (successAttempt !== undefined ? { id, kind: "SUCCESS", attempt: successAttempt } : undefined);
     const obs = observed.get(id);
     const tasks = (tasksById.get(id) ?? []).sort(
       (a, b) => a.attempt - b.attempt || ms(a.createdAt) - ms(b.createdAt),

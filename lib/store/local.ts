@@ -103,8 +103,8 @@ export class LocalStore implements ResultStore {
     if (prefix !== "" && !prefix.endsWith("/")) {
       throw new StoreKeyError(prefix, 'listPrefixes needs a prefix that is empty or ends with "/"');
     }
-    for (const { key, isDir } of await this.entries(prefix)) {
-      if (isDir && (await this.hasObjects(`${key}/`))) yield `${key}/`;
+    for (const { name, isDir } of await this.entries(prefix)) {
+      if (isDir && (await this.hasObjects(`${prefix}${name}/`))) yield `${prefix}${name}/`;
     }
   }
 
@@ -138,13 +138,15 @@ export class LocalStore implements ResultStore {
   }
 
   private async *walk(dirKey: string, prefix: string): AsyncGenerator<StoreObject> {
-    for (const { key, isDir, path } of await this.entries(dirKey)) {
+    const dir = this.dirOf(dirKey);
+    for (const { name, isDir } of await this.entries(dirKey)) {
+      const key = dirKey + name;
       if (isDir) {
         const sub = `${key}/`;
         if (sub.startsWith(prefix) || prefix.startsWith(sub)) yield* this.walk(sub, prefix);
       } else if (key.startsWith(prefix)) {
         try {
-          const st = await stat(path);
+          const st = await stat(join(dir, name));
           yield { key, size: st.size, lastModified: st.mtime };
         } catch (e) {
           if (!isMissing(e)) throw e; // deleted while listing
@@ -158,12 +160,17 @@ export class LocalStore implements ResultStore {
     return false;
   }
 
+  private dirOf(dirKey: string): string {
+    return dirKey === "" ? this.root : join(this.root, ...dirKey.slice(0, -1).split("/"));
+  }
+
   /**
    * The entries of one directory, sorted so that walking them yields keys in UTF-8 byte order: a directory
-   * sorts as `name/`, because every key inside it starts with that.
+   * sorts as `name/`, because every key inside it starts with that. Only names are kept (a results folder
+   * holds an entry per ID): keys and paths are made as the walk reaches each one.
    */
-  private async entries(dirKey: string): Promise<{ key: string; isDir: boolean; path: string }[]> {
-    const dir = dirKey === "" ? this.root : join(this.root, ...dirKey.slice(0, -1).split("/"));
+  private async entries(dirKey: string): Promise<{ name: string; isDir: boolean }[]> {
+    const dir = this.dirOf(dirKey);
     let dirents: Dirent[];
     try {
       dirents = await readdir(dir, { withFileTypes: true });
@@ -171,20 +178,19 @@ export class LocalStore implements ResultStore {
       if (isMissing(e)) return [];
       throw e;
     }
-    const out: { key: string; isDir: boolean; path: string; sortKey: Buffer }[] = [];
+    const out: { name: string; isDir: boolean; sortKey: string }[] = [];
     for (const d of dirents) {
       if (d.name.startsWith(TMP_PREFIX)) continue;
-      const path = join(dir, d.name);
       let isDir = d.isDirectory();
       if (d.isSymbolicLink()) {
-        const st = await stat(path).catch(() => undefined);
+        const st = await stat(join(dir, d.name)).catch(() => undefined);
         if (!st) continue;
         isDir = st.isDirectory();
       } else if (!isDir && !d.isFile()) continue;
-      out.push({ key: dirKey + d.name, isDir, path, sortKey: Buffer.from(isDir ? `${d.name}/` : d.name) });
+      out.push({ name: d.name, isDir, sortKey: isDir ? `${d.name}/` : d.name });
     }
-    out.sort((a, b) => Buffer.compare(a.sortKey, b.sortKey));
-    return out;
+    out.sort((a, b) => compareUtf8(a.sortKey, b.sortKey));
+    return out.map(({ name, isDir }) => ({ name, isDir }));
   }
 
   private async pruneEmpty(dir: string): Promise<void> {
@@ -224,3 +230,14 @@ function isMissing(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR";
 }
+
+/**
+ * Compares strings in UTF-8 byte order (S3's key order) without encoding them: UTF-16 code-unit order is the
+ * same except where a surrogate (U+D800–U+DFFF, 4 bytes in UTF-8) meets U+E000–U+FFFF (3 bytes), which sort
+ * the other way round; only strings holding either are encoded.
+ */
+export function compareUtf8(a: string, b: string): number {
+  if (HIGH.test(a) || HIGH.test(b)) return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+const HIGH = /[\uD800-\uFFFF]/;

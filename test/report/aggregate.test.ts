@@ -232,4 +232,76 @@ describe("aggregateScenario", () => {
     expect(html).toContain("Dry/inactive");
     expect(html).toContain("left out of n, the mean and the percentiles");
   });
+
+  it("computes the same exact statistics and files when the table comes back from disk a column at a time", async () => {
+    // 60 realizations; columns appear on the way (c from ID 5, late from ID 40: earlier rows get empty fields),
+    // some values are missing, one is dry, one ID needs quoting.
+    const objects: SeedObject[] = [];
+    const values: Record<string, number[]> = { a: [], b: [], c: [], late: [] };
+    for (let i = 1; i <= 60; i++) {
+      const id = i === 3 ? "x,3" : String(i);
+      const o: Record<string, number> = {
+        a: 100 + ((i * 37) % 101) / 7,
+        b: i === 11 ? -1e30 : 50 - (i % 13),
+      };
+      if (i % 17 === 0) delete o.b;
+      if (i >= 5) o.c = (i * 0.618) % 1;
+      if (i >= 40) o.late = i;
+      for (const [k, v] of Object.entries(o)) if (Math.abs(v) < 1e30) values[k]!.push(v);
+      objects.push({
+        key: storeKeys.marker("grow", id, "SUCCESS"),
+        body: JSON.stringify({
+          status: "success",
+          id,
+          attempt: 1,
+          timings: { total: 1000 + i },
+          observations: o,
+        }),
+        mtime: new Date(),
+      });
+    }
+    const files = async (memoryBudget?: number) => {
+      const store = new LocalStore(tempDir());
+      await seedStore(store, objects);
+      const res = await aggregateScenario(store, "grow", {
+        clock: virtualClock(new Date("2026-11-21T12:00:00Z")),
+        ...(memoryBudget !== undefined ? { memoryBudget } : {}),
+      });
+      const read = async (k: keyof typeof summaryKeys) =>
+        text(await store.get(summaryKeys[k]("grow"))).replaceAll(store.url, "<store>");
+      return {
+        res,
+        ensemble: await read("ensemble"),
+        statistics: await read("statistics"),
+        report: await read("report"),
+        json: await read("json"),
+      };
+    };
+    // One byte of budget: every column is its own group, read back from its own file; the default: one group.
+    const [apart, together] = [await files(1), await files()];
+    expect(apart.ensemble).toBe(together.ensemble);
+    expect(apart.statistics).toBe(together.statistics);
+    expect(apart.json).toBe(together.json);
+    expect(apart.report).toBe(together.report);
+
+    const rows = parseCsv(apart.ensemble);
+    expect(rows[0]).toEqual(["real_name", "a", "b", "c", "late"]);
+    expect(rows[1]).toEqual(["1", String(100 + 37 / 7), "49", "", ""]);
+    expect(rows.at(-1)![0]).toBe("x,3"); // IDs in ID order: numbers first
+    expect(apart.ensemble).toContain('\n"x,3",');
+    expect(rows.find((r) => r[0] === "17")![2]).toBe(""); // no b
+    for (const name of ["a", "b", "c", "late"]) {
+      const s = apart.res.statistics.find((x) => x.name === name)!;
+      const xs = values[name]!;
+      expect(s.count).toBe(xs.length);
+      for (const [p, got] of [
+        [0.05, s.p5],
+        [0.5, s.p50],
+        [0.95, s.p95],
+      ] as const)
+        expect(got).toBe(quantile(xs, p));
+      expect([s.min, s.max]).toEqual([Math.min(...xs), Math.max(...xs)]);
+    }
+    expect(apart.res.statistics.find((x) => x.name === "b")!.noData).toBe(1);
+  });
 });

@@ -8431,7 +8431,11 @@ function isMissing(e5) {
   const code = e5?.code;
   return code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR";
 }
-var TMP_PREFIX, LocalStore;
+function compareUtf8(a5, b5) {
+  if (HIGH.test(a5) || HIGH.test(b5)) return Buffer.compare(Buffer.from(a5), Buffer.from(b5));
+  return a5 < b5 ? -1 : a5 > b5 ? 1 : 0;
+}
+var TMP_PREFIX, LocalStore, HIGH;
 var init_local = __esm({
   "lib/store/local.ts"() {
     "use strict";
@@ -8505,8 +8509,8 @@ var init_local = __esm({
         if (prefix !== "" && !prefix.endsWith("/")) {
           throw new StoreKeyError(prefix, 'listPrefixes needs a prefix that is empty or ends with "/"');
         }
-        for (const { key, isDir } of await this.entries(prefix)) {
-          if (isDir && await this.hasObjects(`${key}/`)) yield `${key}/`;
+        for (const { name, isDir } of await this.entries(prefix)) {
+          if (isDir && await this.hasObjects(`${prefix}${name}/`)) yield `${prefix}${name}/`;
         }
       }
       async copy(from, to) {
@@ -8535,13 +8539,15 @@ var init_local = __esm({
         return join2(this.root, ...key.split("/"));
       }
       async *walk(dirKey, prefix) {
-        for (const { key, isDir, path: path6 } of await this.entries(dirKey)) {
+        const dir = this.dirOf(dirKey);
+        for (const { name, isDir } of await this.entries(dirKey)) {
+          const key = dirKey + name;
           if (isDir) {
             const sub = `${key}/`;
             if (sub.startsWith(prefix) || prefix.startsWith(sub)) yield* this.walk(sub, prefix);
           } else if (key.startsWith(prefix)) {
             try {
-              const st = await stat2(path6);
+              const st = await stat2(join2(dir, name));
               yield { key, size: st.size, lastModified: st.mtime };
             } catch (e5) {
               if (!isMissing(e5)) throw e5;
@@ -8553,12 +8559,16 @@ var init_local = __esm({
         for await (const _ of this.walk(dirKey, dirKey)) return true;
         return false;
       }
+      dirOf(dirKey) {
+        return dirKey === "" ? this.root : join2(this.root, ...dirKey.slice(0, -1).split("/"));
+      }
       /**
        * The entries of one directory, sorted so that walking them yields keys in UTF-8 byte order: a directory
-       * sorts as `name/`, because every key inside it starts with that.
+       * sorts as `name/`, because every key inside it starts with that. Only names are kept (a results folder
+       * holds an entry per ID): keys and paths are made as the walk reaches each one.
        */
       async entries(dirKey) {
-        const dir = dirKey === "" ? this.root : join2(this.root, ...dirKey.slice(0, -1).split("/"));
+        const dir = this.dirOf(dirKey);
         let dirents;
         try {
           dirents = await readdir2(dir, { withFileTypes: true });
@@ -8569,17 +8579,16 @@ var init_local = __esm({
         const out = [];
         for (const d5 of dirents) {
           if (d5.name.startsWith(TMP_PREFIX)) continue;
-          const path6 = join2(dir, d5.name);
           let isDir = d5.isDirectory();
           if (d5.isSymbolicLink()) {
-            const st = await stat2(path6).catch(() => void 0);
+            const st = await stat2(join2(dir, d5.name)).catch(() => void 0);
             if (!st) continue;
             isDir = st.isDirectory();
           } else if (!isDir && !d5.isFile()) continue;
-          out.push({ key: dirKey + d5.name, isDir, path: path6, sortKey: Buffer.from(isDir ? `${d5.name}/` : d5.name) });
+          out.push({ name: d5.name, isDir, sortKey: isDir ? `${d5.name}/` : d5.name });
         }
-        out.sort((a5, b5) => Buffer.compare(a5.sortKey, b5.sortKey));
-        return out;
+        out.sort((a5, b5) => compareUtf8(a5.sortKey, b5.sortKey));
+        return out.map(({ name, isDir }) => ({ name, isDir }));
       }
       async pruneEmpty(dir) {
         for (let d5 = dir; d5.length > this.root.length && d5.startsWith(this.root + sep); d5 = dirname2(d5)) {
@@ -8591,6 +8600,7 @@ var init_local = __esm({
         }
       }
     };
+    HIGH = /[\uD800-\uFFFF]/;
   }
 });
 
