@@ -1,7 +1,14 @@
 #!/usr/bin/env node
 // The `mfpar` command. The TypeScript sources are bundled into dist/ by `npm run build` (run on install).
 import { existsSync } from "node:fs";
+import module from "node:module";
 import { fileURLToPath } from "node:url";
+
+// Node >= 22.1 keeps V8's code for the modules loaded from here on in a cache on disk (os.tmpdir()/node-compile-cache,
+// or $NODE_COMPILE_CACHE) and reuses it on the next start (as TypeScript's tsc does): ~15 ms of a command that
+// loads the config (docs/benchmarks.md, session 5). Node 20 has no such function: nothing happens; a cache that
+// cannot be written is skipped silently. (The agent's workers do not use it: no gain was measurable there.)
+module.enableCompileCache?.();
 
 const bundle = new URL("../dist/cli.js", import.meta.url);
 if (!existsSync(fileURLToPath(bundle))) {

@@ -29,9 +29,10 @@ if (existsSync("scripts/mfpar.ts")) {
   jobs.push(
     // Code-split: each command (scripts/cli/registry.ts imports them on demand) is its own chunk, so
     // `mfpar --version` and `mfpar --help` parse a few kB, not every command and its SDK imports.
+    // dist/report-thread.js: the worker thread `mfpar run` prepares its ensemble summary in (lib/report/after-run.ts).
     build({
       ...common,
-      entryPoints: { cli: "scripts/mfpar.ts" },
+      entryPoints: { cli: "scripts/mfpar.ts", "report-thread": "lib/report/after-run-thread.ts" },
       outdir: "dist",
       chunkNames: "cli/[name]-[hash]",
       splitting: true,

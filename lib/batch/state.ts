@@ -17,7 +17,7 @@
  * Pure: no I/O, the clock is an argument. After a pass launches, the same facts with the updated ledger give
  * the state the pass leaves behind ({@link batchState} with the updated record), so nothing patches a verdict.
  */
-import { isActive, type ObservedTask } from "../ecs/tasks.js";
+import { isActive, type ObservedTask } from "../ecs/observed.js";
 import { MARKER_KINDS, type MarkerKind } from "../store/keys.js";
 import { type FailureReason, isDeterministic, type RetryOutlook } from "../store/reasons.js";
 import type { ListedId } from "../store/results.js";

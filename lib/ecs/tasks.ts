@@ -6,33 +6,12 @@ import {
   type Task,
 } from "@aws-sdk/client-ecs";
 import { type Clock, systemClock } from "../time.js";
+import type { ObservedTask } from "./observed.js";
 import { type BackoffOptions, DEFAULT_BACKOFF, withRetry } from "./retry.js";
 import { identityOfTask } from "./task-identity.js";
 import type { TokenBucket } from "./token-bucket.js";
 
-/** What reconcile needs to know of one ECS task of a batch. */
-export interface ObservedTask {
-  taskArn: string;
-  region: string;
-  ids: string[];
-  attempt: number;
-  /** PROVISIONING, PENDING, ACTIVATING, RUNNING, DEACTIVATING, STOPPING, DEPROVISIONING, STOPPED. */
-  lastStatus: string;
-  desiredStatus: string;
-  capacityProvider?: string;
-  /** e.g. `SpotInterruption`, `EssentialContainerExited`, `TaskFailedToStart`, `UserInitiated`. */
-  stopCode?: string;
-  stoppedReason?: string;
-  /** The essential container's exit code, when it has exited. */
-  exitCode?: number;
-  createdAt?: Date;
-  stoppedAt?: Date;
-}
-
-/** True while a task still occupies (or is about to occupy) capacity. */
-export function isActive(t: Pick<ObservedTask, "lastStatus" | "desiredStatus">): boolean {
-  return t.lastStatus !== "STOPPED";
-}
+export { isActive, type ObservedTask } from "./observed.js";
 
 export const LIST_PAGE = 100;
 export const DESCRIBE_PAGE = 100;

@@ -93,10 +93,16 @@ export interface LocalRunOptions {
   /** Called when an ID reaches its final state in this run. */
   onOutcome?: (o: IdOutcome) => void;
   /**
-   * Called once, when a worker first finds nothing left to take: from then on a core is free while the last
-   * realizations finish — the moment to prepare what comes after the run (e.g. load the report's modules).
+   * Called once when the end of the run is near: every ID left has been handed to a worker, or the IDs not
+   * finished yet would take about {@link ENDING_AHEAD_MS} at the pace so far — the moment to prepare what comes
+   * after the run (e.g. load the report's modules) without holding it up.
    */
-  onDrained?: () => void;
+  onEnding?: () => void;
+  /**
+   * Called once when the last realization of a run that was not stopped has ended, before the workers have
+   * exited: e.g. to start the ensemble summary while they exit (every marker is written by then).
+   */
+  onRealizationsEnded?: () => void;
   nodePath?: string;
   clock?: Clock;
 }
@@ -133,6 +139,12 @@ export interface LocalRunResult {
   /** Attempts per ID allowed in this run. */
   attempts: number;
 }
+
+/**
+ * How long before the estimated end of a run {@link LocalRunOptions.onEnding} is called: about what preparing
+ * the summary takes (a worker thread loading Vega and building a first report, ~1 s of one core), with margin.
+ */
+export const ENDING_AHEAD_MS = 3000;
 
 /** A growable array of numbers in one typed buffer (8 bytes per value, no object per value). */
 class Samples {
@@ -242,7 +254,20 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   for (const k of ["ID_PARAMETRO", "MFPAR_IDS", "MFPAR_ATTEMPT", "MFPAR_PROJECT_DIR", "MFPAR_SCENARIO"])
     delete workerEnv[k];
   let started = 0;
-  let drained = false;
+  let ending = false;
+  const endingNow = () => {
+    if (ending) return;
+    ending = true;
+    opts.onEnding?.();
+  };
+  // The pace so far: wall time of the realizations that ended, over the workers running them.
+  let endedWallMs = 0;
+  let ended = 0;
+  const checkEnding = () => {
+    if (ending || ended === 0) return;
+    const left = progress.total - progress.doneBefore - progress.succeeded - progress.failed;
+    if ((left * (endedWallMs / ended)) / workers <= ENDING_AHEAD_MS) endingNow();
+  };
   const startWorker = async (): Promise<LocalWorker> => {
     const w = new LocalWorker(supervisor, {
       name: `worker-${++started}`,
@@ -295,10 +320,18 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
     }
   };
 
+  let slotsRunning = 0;
+  let realizationsEnded = false;
   const worker = async (): Promise<void> => {
     const slot: { worker?: LocalWorker } = {};
+    slotsRunning++;
     try {
       await slotLoop(slot);
+      // The last slot out: every realization has ended (its marker written) while the workers still exit.
+      if (--slotsRunning === 0 && !stopped && !configError && !realizationsEnded) {
+        realizationsEnded = true;
+        opts.onRealizationsEnded?.();
+      }
     } finally {
       if (slot.worker) {
         live.delete(slot.worker);
@@ -310,13 +343,8 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
     for (;;) {
       if (stopped || configError) return;
       const id = take();
-      if (id === undefined) {
-        if (!drained) {
-          drained = true;
-          opts.onDrained?.();
-        }
-        return;
-      }
+      if (id === undefined) return;
+      if (retries.length === 0 && next >= opts.ids.length) endingNow();
       let o = open.get(id);
       if (!o) {
         o = { id, status: "not-run", attempts: 0, lastAttempt: earlierAttempts.get(id) };
@@ -330,6 +358,8 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
       const r = await runOne(slot, id, attempt);
       progress.running--;
       o.wallMs = r.wallMs;
+      endedWallMs += r.wallMs;
+      ended++;
       // The worker hands over the marker it wrote; the store is read only when it did not (skipped, or died).
       const success =
         r.done?.marker?.status === "success"
@@ -391,6 +421,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
       else if (o.status === "failed") progress.failed++;
       if (o.status === "success" || o.status === "failed") progress.finished++;
       emit();
+      checkEnding();
       opts.onOutcome?.({ ...o });
       if (o.status === "success") {
         open.delete(id);

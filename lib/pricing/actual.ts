@@ -12,39 +12,20 @@ import {
   type GetCostAndUsageCommandInput,
 } from "@aws-sdk/client-cost-explorer";
 import { PROJECT_TAG } from "../naming.js";
+import { type ActualCostResult, type ActualCostState, SCENARIO_TAG } from "./actual-facts.js";
+
+export {
+  type ActualCost,
+  type ActualCostResult,
+  type ActualCostState,
+  PROJECT_COST_TAG,
+  SCENARIO_TAG,
+} from "./actual-facts.js";
 
 /** Cost Explorer has one endpoint, in us-east-1. */
 export const COST_EXPLORER_REGION = "us-east-1";
-/** The project tag Cost Explorer filters by (every resource and task of the project carries it). */
-export const PROJECT_COST_TAG = PROJECT_TAG;
-/** The tag the launcher puts on every task with the scenario's name (lib/ecs/task-identity.ts). */
-export const SCENARIO_TAG = "mfpar:scenario";
 /** Cost Explorer refreshes its data at least once a day: a day is in once the next day has passed. */
 export const COST_DATA_LAG_MS = 24 * 3_600_000;
-
-export type ActualCostState = "provisional" | "estimated" | "final";
-
-export interface ActualCost {
-  /** UTC days asked, `start` inclusive, `end` exclusive (YYYY-MM-DD), as Cost Explorer reads them. */
-  start: string;
-  end: string;
-  /** Costs tagged with the scenario (its tasks, every batch of it those days). */
-  scenarioUsd: number;
-  /** Costs tagged with the project those days (every scenario, buckets, logs). */
-  projectUsd: number;
-  /** Some cost carried the scenario tag: false when `mfpar:scenario` is not an active cost allocation tag. */
-  scenarioTagSeen: boolean;
-  state: ActualCostState;
-  /** When every day of the window has had Cost Explorer's daily refresh (ISO). */
-  availableAt: string;
-  /** When Cost Explorer was asked (ISO). */
-  checkedAt: string;
-}
-
-/** The answer, or why there is none (denied, not enabled, unreachable): never an exception. */
-export type ActualCostResult =
-  | { ok: true; cost: ActualCost }
-  | { ok: false; reason: string; checkedAt: string };
 
 const DAY_MS = 24 * 3_600_000;
 const day = (t: number) => new Date(t).toISOString().slice(0, 10);

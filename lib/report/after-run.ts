@@ -1,42 +1,119 @@
 // The end of `mfpar run`: aggregate what the store holds so the user finds the ensemble table and the report
-// beside the results. Loaded on demand (Vega is heavy) and never fails the run: the realizations are what
-// the run was for, and `mfpar aggregate` can redo this.
+// beside the results. Never fails the run: the realizations are what the run was for, and `mfpar aggregate`
+// can redo this.
+//
+// Loading the report's modules (Vega) and the first report a process builds are most of what the end of a run
+// costs (~1 s), so the runner prepares it ahead, while the last realizations run: `prepareAggregation` starts
+// a worker thread (lib/report/after-run-thread.ts) that loads and warms them up. A thread, not the runner's
+// own event loop, which must stay free to hand the workers their next IDs. The summary itself is still built
+// once, after the last realization: the thread gets the job then.
+import { existsSync } from "node:fs";
+import { Worker } from "node:worker_threads";
 import type { ResolvedScenario } from "../config/load.js";
 import { errorMessage } from "../errors.js";
-import { summaryKeys } from "../store/keys.js";
 import type { ResultStore } from "../store/types.js";
 
-/**
- * Starts loading the aggregation and report modules (Vega is most of the time the end of a run takes) while
- * the last realizations run. Errors surface later, in {@link aggregateAfterRun}.
- */
-export function preloadAggregation(): void {
-  import("./aggregate.js").catch(() => {});
+/** What the thread needs to aggregate the run: the store is opened again there. */
+export interface AfterRunJob {
+  /** A directory or `s3://bucket/prefix`, as the workers got it. */
+  storeLocation: string;
+  cwd: string;
+  scenario: ResolvedScenario;
+  storeDisplay: string;
+  /** The run's spool of markers (lib/report/digests.ts). */
+  spool?: string;
+}
+
+/** The thread's answer: the lines to print, or why it could not aggregate (then the runner does). */
+export type AfterRunReply = { text: string } | { error: string };
+
+/** The ensemble summary of a run, being prepared in a worker thread. */
+export class PreparedAggregation {
+  private readonly worker: Worker;
+  private ended?: string;
+  private pending?: (reply: AfterRunReply) => void;
+
+  constructor(threadFile: string) {
+    this.worker = new Worker(threadFile);
+    // It must never keep the process alive on its own (a stopped run does not wait for it).
+    this.worker.unref();
+    const end = (why: string) => {
+      this.ended ??= why;
+      this.pending?.({ error: why });
+      this.pending = undefined;
+    };
+    this.worker.on("message", (reply: AfterRunReply) => {
+      this.pending?.(reply);
+      this.pending = undefined;
+    });
+    this.worker.on("error", (e) => end(`the summary thread failed: ${e.message}`));
+    this.worker.on("exit", (code) => end(`the summary thread exited with code ${code}`));
+  }
+
+  /** Aggregates in the thread; undefined when the thread cannot (it failed or ended): aggregate here then. */
+  async aggregate(job: AfterRunJob): Promise<string | undefined> {
+    if (this.ended) return undefined;
+    this.worker.ref();
+    try {
+      const reply = await new Promise<AfterRunReply>((resolve) => {
+        this.pending = resolve;
+        this.worker.postMessage(job);
+      });
+      return "text" in reply ? reply.text : undefined;
+    } finally {
+      this.worker.unref();
+    }
+  }
+
+  /** Ends the thread (after its job, or when the run was stopped and nothing is aggregated). */
+  close(): void {
+    this.ended ??= "closed";
+    void this.worker.terminate();
+  }
 }
 
 /**
- * Aggregates the scenario and returns the lines to print (a warning line when aggregation failed). With the
- * run's `spool` (lib/report/digests.ts: the markers the workers handed back) and the store's
- * `summary/markers.jsonl` from earlier runs, only markers neither has are read from the store.
+ * Starts preparing the summary in a worker thread running `threadFile` (dist/report-thread.js); undefined
+ * when that file is missing (a partial build): the summary is then built in the runner's thread at the end.
+ */
+export function prepareAggregation(threadFile: string): PreparedAggregation | undefined {
+  if (!existsSync(threadFile)) return undefined;
+  try {
+    return new PreparedAggregation(threadFile);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Aggregates the scenario and returns the lines to print (a warning line when aggregation failed): in the
+ * `prepared` thread when there is one and it is able to, else here. With the run's `spool`
+ * (lib/report/digests.ts: the markers the workers handed back) and the store's `summary/markers.jsonl` from
+ * earlier runs, only markers neither has are read from the store.
  */
 export async function aggregateAfterRun(
   store: ResultStore,
   scenario: ResolvedScenario,
   storeDisplay: string,
-  opts: { spool?: string } = {},
+  opts: {
+    spool?: string;
+    prepared?: { aggregation: PreparedAggregation; storeLocation: string; cwd: string };
+  } = {},
 ): Promise<string> {
-  try {
-    const { aggregateScenario } = await import("./aggregate.js");
-    const res = await aggregateScenario(store, scenario, {
+  const p = opts.prepared;
+  if (p) {
+    const text = await p.aggregation.aggregate({
+      storeLocation: p.storeLocation,
+      cwd: p.cwd,
+      scenario,
+      storeDisplay,
       ...(opts.spool ? { spool: opts.spool } : {}),
-      digestFile: true,
     });
-    if (res.realizations === 0) return "";
-    const warnings = res.warnings.map((w) => `Warning: ${w}\n`).join("");
-    return (
-      `${warnings}Ensemble: ${res.realizations} realization${res.realizations === 1 ? "" : "s"} × ${res.observations.length} observations → ` +
-      `${storeDisplay}${summaryKeys.report(scenario.scenario)} (and ensemble.csv, statistics.csv, failed.csv)\n`
-    );
+    if (text !== undefined) return text;
+  }
+  try {
+    const { aggregateRun } = await import("./after-run-job.js");
+    return await aggregateRun(store, scenario, storeDisplay, opts.spool ? { spool: opts.spool } : {});
   } catch (e) {
     return `Warning: the ensemble was not aggregated (${errorMessage(e)}); run \`mfpar aggregate\` to retry.\n`;
   }

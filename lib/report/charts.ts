@@ -55,7 +55,10 @@ const bandLegend = (withObserved: boolean) => ({
 });
 
 /** Counts per state, one stacked bar per region (plus the total when there are several regions). */
-export function statusSpec(status: BatchStatus): TopLevelSpec {
+export function statusSpec(status: {
+  regions: readonly Pick<BatchStatus["regions"][number], "region" | "counts">[];
+  counts: BatchStatus["counts"];
+}): TopLevelSpec {
   const rows = [
     ...(status.regions.length > 1 ? [{ region: "all", counts: status.counts }] : []),
     ...status.regions.map((r) => ({ region: r.region, counts: r.counts })),
@@ -90,7 +93,9 @@ export function statusSpec(status: BatchStatus): TopLevelSpec {
 }
 
 /** Failed realizations per cause. */
-export function failuresSpec(status: BatchStatus): TopLevelSpec {
+export function failuresSpec(status: {
+  failures: readonly Pick<BatchStatus["failures"][number], "category" | "count">[];
+}): TopLevelSpec {
   return {
     data: { values: status.failures.map((f) => ({ cause: FAILURE_LABELS[f.category], count: f.count })) },
     width: 480,

@@ -9,7 +9,7 @@
  */
 import { idState, outlookOf } from "../batch/state.js";
 import { mapLimit } from "../concurrency.js";
-import type { ObservedTask } from "../ecs/tasks.js";
+import type { ObservedTask } from "../ecs/observed.js";
 import { type BatchCostEstimate, estimateBatchCost, type PricingInput } from "../pricing/cost.js";
 import { quantileSorted } from "../stats.js";
 import { type MarkerKind, storeKeys } from "../store/keys.js";

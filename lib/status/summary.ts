@@ -4,7 +4,7 @@
 import { formatDuration } from "../format/duration.js";
 import { formatInt, formatPercent, formatUsd, formatValue } from "../format/number.js";
 import { markdownTable, progressBar, textTable } from "../format/table.js";
-import { type ActualCostResult, PROJECT_COST_TAG, SCENARIO_TAG } from "../pricing/actual.js";
+import { type ActualCostResult, PROJECT_COST_TAG, SCENARIO_TAG } from "../pricing/actual-facts.js";
 import type { BatchCostEstimate } from "../pricing/cost.js";
 import type { ObservationStats } from "../stats.js";
 import { FAILURE_LABELS } from "./failures.js";

@@ -8,6 +8,8 @@
 //      (agents poll every 1 s) and with ++panther_poll_interval(0).
 // Two models: the demo project (projects/demo, a Node.js groundwater model of ~0.3-0.4 s) and a ~0.1 s model
 // (a POSIX shell script that sleeps 0.1 s and writes 8 observations from its one input file).
+// With MFPAR_BENCH_RUNNER_BASELINE=<another checkout's bin/mfpar.js> (e.g. main's build copied aside), that CLI
+// runs too, interleaved in the same rounds: before/after figures of one session side by side ("baseline").
 // Env: MFPAR_BENCH_RUNNER_IDS (demo IDs, default 40), MFPAR_BENCH_RUNNER_ROUNDS (3), MFPAR_BENCH_RUNNER_WORKERS
 // (2), MFPAR_BENCH_RUNNER_SLOW (IDs of the opt-in 5 s model, default 0 = skipped), MFPAR_BENCH_RUNNER_ONLY=slow
 // (only that one; =tiny: only the 0.1 s model). Memory at 100,000 IDs: scripts/bench/memory.ts.
@@ -27,6 +29,7 @@ const IDS = Number(process.env.MFPAR_BENCH_RUNNER_IDS ?? 40);
 const ROUNDS = Number(process.env.MFPAR_BENCH_RUNNER_ROUNDS ?? 3);
 const N = Number(process.env.MFPAR_BENCH_RUNNER_WORKERS ?? 2);
 const PORT = Number(process.env.MFPAR_BENCH_RUNNER_PORT ?? 4204);
+const BASELINE = process.env.MFPAR_BENCH_RUNNER_BASELINE;
 
 /** Opt-in (it takes minutes): the ≥ 5 s model goal, MFPAR_BENCH_RUNNER_SLOW=<IDs> of a model sleeping 5 s. */
 const SLOW_IDS = Number(process.env.MFPAR_BENCH_RUNNER_SLOW ?? 0);
@@ -240,10 +243,10 @@ interface MfparRound {
   lastEndMs: number;
 }
 
-async function runMfpar(c: Case, store: string): Promise<MfparRound> {
+async function runMfpar(c: Case, store: string, cli = CLI): Promise<MfparRound> {
   const startedAt = Date.now();
   const r = await exec(
-    [process.execPath, CLI, "run", "base.yaml", "--workers", String(N), "--store", store],
+    [process.execPath, cli, "run", "base.yaml", "--workers", String(N), "--store", store],
     c.dir,
   );
   const mtime = async (f: string) => (await stat(join(store, "base/summary", f))).mtimeMs;
@@ -312,12 +315,14 @@ async function runSwp(c: Case, dir: string, poll0: boolean): Promise<number> {
 async function measure(c: Case, tmp: string) {
   const floor: number[] = [];
   const mfpar: MfparRound[] = [];
+  const baseline: MfparRound[] = [];
   const swp: number[] = [];
   const swp0: number[] = [];
   const hasSwp = c.pst !== undefined;
   // Warm-up (page cache, the model's first compile), not counted.
   await runFloor(c);
   await runMfpar(c, join(tmp, `${c.name}-warm`));
+  if (BASELINE) await runMfpar(c, join(tmp, `${c.name}-warm-baseline`), BASELINE);
   const load: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     load.push(loadavg()[0]!);
@@ -325,6 +330,15 @@ async function measure(c: Case, tmp: string) {
     const steps: [string, () => Promise<void>][] = [
       ["floor", async () => void floor.push(await runFloor(c))],
       ["mfpar", async () => void mfpar.push(await runMfpar(c, join(tmp, `${c.name}-store-${r}`)))],
+      ...(BASELINE
+        ? ([
+            [
+              "mfpar baseline",
+              async () =>
+                void baseline.push(await runMfpar(c, join(tmp, `${c.name}-baseline-${r}`), BASELINE)),
+            ],
+          ] as [string, () => Promise<void>][])
+        : []),
       ...(hasSwp
         ? ([
             [
@@ -344,14 +358,47 @@ async function measure(c: Case, tmp: string) {
       await fn();
     }
   }
-  const wall = median(mfpar.map((m) => m.wallMs));
+  const figures = (runs: MfparRound[]) => {
+    const wall = median(runs.map((m) => m.wallMs));
+    return {
+      wall,
+      mfparSeconds: round2(wall / 1000),
+      ratioMfparToFloor: round2(wall / median(floor)),
+      overheadPerRealizationMs: {
+        agentSteps: Math.round(median(runs.flatMap((m) => m.totals.map((t, i) => t - m.models[i]!)))),
+        // Everything beyond the model, spread over the IDs: start-up, dispatch, the agent's steps, summary and report.
+        amortizedAll: Math.round(
+          median(runs.map((m) => (N * m.wallMs - m.models.reduce((a, b) => a + b, 0)) / c.ids.length)),
+        ),
+      },
+      poolEfficiency: round2(median(runs.map((m) => m.totals.reduce((a, b) => a + b, 0) / (N * m.wallMs)))),
+      // The same over the realizations' span only (first start to last end): the pool without the CLI's start-up
+      // and the summary/report at the end.
+      poolEfficiencyWhileRunning: round2(
+        median(runs.map((m) => m.totals.reduce((a, b) => a + b, 0) / (N * m.spanMs))),
+      ),
+      // Before the first realization starts and after the last ends (start-up; summary and report).
+      fixedCostSeconds: round2(median(runs.map((m) => m.wallMs - m.spanMs)) / 1000),
+      // Where the fixed cost goes: start → first realization starts; last ends → summary tables written;
+      // the HTML report (Vega); the process exiting after it.
+      fixedCostPartsSeconds: {
+        startToFirstRealization: round2(median(runs.map((m) => m.firstStartMs)) / 1000),
+        lastRealizationToSummary: round2(median(runs.map((m) => m.toSummaryMs - m.lastEndMs)) / 1000),
+        report: round2(median(runs.map((m) => m.reportMs)) / 1000),
+        exit: round2(median(runs.map((m) => m.wallMs - m.toSummaryMs - m.reportMs)) / 1000),
+      },
+      // The run measured without the HTML report (start → summary tables written), against the same floor.
+      withoutReport: {
+        mfparSeconds: round2(median(runs.map((m) => m.toSummaryMs)) / 1000),
+        ratioMfparToFloor: round2(median(runs.map((m) => m.toSummaryMs)) / median(floor)),
+        poolEfficiency: round2(
+          median(runs.map((m) => m.totals.reduce((a, b) => a + b, 0) / (N * m.toSummaryMs))),
+        ),
+      },
+    };
+  };
+  const { wall, ...mine } = figures(mfpar);
   const modelMs = median(mfpar.flatMap((m) => m.models));
-  const stepsMs = median(mfpar.flatMap((m) => m.totals.map((t, i) => t - m.models[i]!)));
-  // Everything beyond the model, spread over the IDs: start-up, dispatch, the agent's steps, summary and report.
-  const amortized = median(
-    mfpar.map((m) => (N * m.wallMs - m.models.reduce((a, b) => a + b, 0)) / c.ids.length),
-  );
-  const efficiency = median(mfpar.map((m) => m.totals.reduce((a, b) => a + b, 0) / (N * m.wallMs)));
   const out: Record<string, unknown> = {
     model:
       c.name === "demo"
@@ -363,36 +410,7 @@ async function measure(c: Case, tmp: string) {
     loadAvg1m: load.map(round2),
     modelMedianMs: Math.round(modelMs),
     floorSeconds: round2(median(floor) / 1000),
-    mfparSeconds: round2(wall / 1000),
-    ratioMfparToFloor: round2(wall / median(floor)),
-    overheadPerRealizationMs: {
-      agentSteps: Math.round(stepsMs),
-      amortizedAll: Math.round(amortized),
-    },
-    poolEfficiency: round2(efficiency),
-    // The same over the realizations' span only (first start to last end): the pool without the CLI's start-up
-    // and the summary/report at the end.
-    poolEfficiencyWhileRunning: round2(
-      median(mfpar.map((m) => m.totals.reduce((a, b) => a + b, 0) / (N * m.spanMs))),
-    ),
-    // Before the first realization starts and after the last ends (start-up; summary and report).
-    fixedCostSeconds: round2(median(mfpar.map((m) => m.wallMs - m.spanMs)) / 1000),
-    // Where the fixed cost goes: start → first realization starts; last ends → summary tables written;
-    // the HTML report (Vega); the process exiting after it.
-    fixedCostPartsSeconds: {
-      startToFirstRealization: round2(median(mfpar.map((m) => m.firstStartMs)) / 1000),
-      lastRealizationToSummary: round2(median(mfpar.map((m) => m.toSummaryMs - m.lastEndMs)) / 1000),
-      report: round2(median(mfpar.map((m) => m.reportMs)) / 1000),
-      exit: round2(median(mfpar.map((m) => m.wallMs - m.toSummaryMs - m.reportMs)) / 1000),
-    },
-    // The run measured without the HTML report (start → summary tables written), against the same floor.
-    withoutReport: {
-      mfparSeconds: round2(median(mfpar.map((m) => m.toSummaryMs)) / 1000),
-      ratioMfparToFloor: round2(median(mfpar.map((m) => m.toSummaryMs)) / median(floor)),
-      poolEfficiency: round2(
-        median(mfpar.map((m) => m.totals.reduce((a, b) => a + b, 0) / (N * m.toSummaryMs))),
-      ),
-    },
+    ...mine,
     // Median ms of each of the agent's own steps (from the markers' timings).
     agentStepMedianMs: Object.fromEntries(
       ["workspace", "params", "templates", "observations", "upload"].map((k) => [
@@ -403,11 +421,16 @@ async function measure(c: Case, tmp: string) {
     rawSeconds: {
       floor: floor.map((x) => round2(x / 1000)),
       mfpar: mfpar.map((m) => round2(m.wallMs / 1000)),
+      ...(BASELINE ? { baseline: baseline.map((m) => round2(m.wallMs / 1000)) } : {}),
       ...(hasSwp
         ? { pestppSwp: swp.map((x) => round2(x / 1000)), pestppSwpPoll0: swp0.map((x) => round2(x / 1000)) }
         : {}),
     },
   };
+  if (BASELINE) {
+    const { wall: baseWall, ...base } = figures(baseline);
+    out.baseline = { cli: BASELINE, ...base, ratioMfparToBaseline: round2(wall / baseWall) };
+  }
   if (hasSwp) {
     out.pestppSwpSeconds = round2(median(swp) / 1000);
     out.pestppSwpPoll0Seconds = round2(median(swp0) / 1000);

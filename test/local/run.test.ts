@@ -1,5 +1,5 @@
 // `mfpar run`: the local backend running the real agent bundle as processes against temporary projects.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -52,6 +52,17 @@ describe("mfpar run", () => {
     );
     const m = await readJson(join(store, "base/resultados/2/_SUCCESS.json"));
     expect(m.batchId).toMatch(/^local-\d{8}T\d{6}Z$/);
+    // The ensemble summary, prepared in a worker thread while the last realizations ran (Vega warmed up there on
+    // a made-up ensemble), is what `mfpar aggregate` writes from the same results: the same bytes but the date.
+    const summary = ["report.html", "ensemble.csv", "statistics.csv", "failed.csv"];
+    const readSummary = async () =>
+      (await Promise.all(summary.map((f) => readFile(join(store, "base/summary", f), "utf8")))).map((t) =>
+        t.replace(/Generated \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/, "Generated …"),
+      );
+    const fromRun = await readSummary();
+    expect(fromRun[0]).toContain("Generated … · 3 successful realizations");
+    expect((await cli(["aggregate", "demo/base.yaml"], { cwd })).code).toBe(0);
+    expect(await readSummary()).toEqual(fromRun);
 
     const second = await cli(["run", "demo/base.yaml"], { cwd });
     expect(second.code).toBe(0);
@@ -153,8 +164,20 @@ describe("mfpar run", () => {
   it("aws: is not needed to run locally; launching such a project on ECS is refused, naming what to add", async () => {
     const cwd = fresh("cwd");
     await makeFakeProject(join(cwd, "p"), { noAws: true, ids: "1" });
-    const r = await cli(["run", "p/base.yaml"], { cwd, env: { FAKE_MODE: "ok" } });
-    expect(r.code, r.stdout + r.stderr).toBe(0);
+    // As a real process, as users run it: nor does a local run load any AWS SDK module (a resolve hook prints
+    // every module the CLI process resolves; the ECS client alone costs ~0.2 s of start-up).
+    const hook =
+      "import { registerHooks } from 'node:module';" +
+      "registerHooks({ resolve(s, c, next) { const r = next(s, c); process.stderr.write('resolved ' + r.url + '\\n'); return r; } });";
+    const r = spawnSync(
+      process.execPath,
+      ["--import", `data:text/javascript,${encodeURIComponent(hook)}`, CLI, "run", "p/base.yaml"],
+      { cwd, env: { ...process.env, FAKE_MODE: "ok" }, encoding: "utf8" },
+    );
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const resolved = [...r.stderr.matchAll(/^resolved (\S+)$/gm)].map((x) => x[1]!);
+    expect(resolved.some((u) => u.endsWith("/dist/cli.js"))).toBe(true);
+    expect(resolved.filter((u) => u.includes("@aws-sdk"))).toEqual([]);
     const l = await cli(["launch", "p/base.yaml", "--dry-run"], { cwd });
     expect(l.code).toBe(3);
     expect(l.stderr).toContain(
@@ -233,7 +256,7 @@ describe("mfpar run", () => {
     // is the ordinary fake model.
     await writeFile(
       join(cwd, "p/model/wrap.mjs"),
-      `import { spawn } from "node:child_process";
+      `import { spawn, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 if (process.env.MFPAR_ID === "2" && process.env.MFPAR_ATTEMPT === "1") {
   const child = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });

@@ -10,7 +10,11 @@ import { UserError } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
 import { formatSummary, progressLine } from "../../../lib/local/report.js";
 import { describeLocalOutcome, runLocal } from "../../../lib/local/run.js";
-import { aggregateAfterRun, preloadAggregation } from "../../../lib/report/after-run.js";
+import {
+  aggregateAfterRun,
+  type PreparedAggregation,
+  prepareAggregation,
+} from "../../../lib/report/after-run.js";
 import { MarkerSpool } from "../../../lib/report/digests.js";
 import { bindStore } from "../../../lib/store/binding.js";
 import { isS3Location } from "../../../lib/store/location.js";
@@ -88,7 +92,8 @@ export const run: Command = {
     const store = await openStore(storeLocation, { cwd: io.cwd });
     // A store holds one project's results: refuse another project's before anything runs.
     await bindStore(store, scenario.project);
-    const agentPath = join(checkoutRoot(), "dist", "agent", "agent.js");
+    const root = checkoutRoot();
+    const agentPath = join(root, "dist", "agent", "agent.js");
     if (!existsSync(agentPath)) {
       throw new UserError(
         `the agent bundle ${agentPath} is missing: run \`npm run build\` in the mfpar checkout first`,
@@ -120,9 +125,22 @@ export const run: Command = {
     // from there instead of from the store (lib/report/digests.ts), and the runner keeps none in memory.
     const spoolDir = await mkdtemp(join(tmpdir(), "mfpar-spool-"));
     const spool = new MarkerSpool(join(spoolDir, "markers.jsonl"));
+    // The ensemble summary: prepared in a worker thread as the run nears its end, started as soon as the last
+    // realization has ended (while the workers exit), printed after the run's own summary.
+    let prepared: PreparedAggregation | undefined;
+    let summary: Promise<string> | undefined;
+    const summarize = async () => {
+      await spool.close();
+      return aggregateAfterRun(store, scenario, storeDisplay, {
+        spool: spool.path,
+        ...(prepared ? { prepared: { aggregation: prepared, storeLocation, cwd: io.cwd } } : {}),
+      });
+    };
     try {
       return await runAndSummarize();
     } finally {
+      await summary?.catch(() => "");
+      prepared?.close();
       await spool.close().catch(() => {});
       await rm(spoolDir, { recursive: true, force: true });
     }
@@ -147,8 +165,12 @@ export const run: Command = {
           signal: controller.signal,
           forceSignal: force.signal,
           onProgress: (p) => progress.update(p),
-          // A core is free from the moment the queue is empty: load the report's modules then, not after.
-          onDrained: preloadAggregation,
+          onEnding: () => {
+            prepared ??= prepareAggregation(join(root, "dist", "report-thread.js"));
+          },
+          onRealizationsEnded: () => {
+            summary ??= summarize();
+          },
           onMarker: (id, marker) => spool.add(id, marker),
           onOutcome: (o) => {
             if (o.status === "failed")
@@ -166,8 +188,8 @@ export const run: Command = {
       if (result.configError) return ExitCode.InvalidInput;
       if (result.interrupted) return ExitCode.Interrupted;
       // The ensemble so far (lib/report): ensemble.csv, statistics.csv, failed.csv, report.html in <scenario>/summary/.
-      await spool.close();
-      io.stdout(await aggregateAfterRun(store, scenario, storeDisplay, { spool: spool.path }));
+      summary ??= summarize();
+      io.stdout(await summary);
       return result.counts.failed + result.counts.interrupted > 0 ? ExitCode.Failure : ExitCode.Success;
     }
   },
