@@ -2,6 +2,7 @@
 // markers exist and when they were written, and which attempt folders exist. 1,000 keys per S3 request.
 import { compareIds, type IdSet, IdSetBuilder } from "./id-set.js";
 import { MARKER_KINDS, type MarkerKind, storeKeys } from "./keys.js";
+import { passMemoOf } from "./pass-cache.js";
 import type { ResultStore } from "./types.js";
 
 export { compareIds, IdSet, type IdSetData } from "./id-set.js";
@@ -199,8 +200,15 @@ const KEY = /^([^/]+)\/(?:_(SUCCESS|FAILED|INTERRUPTED)\.json$|attempts\/(\d+)\/
 /**
  * Lists `{scenario}/resultados/` once and folds it into per-ID facts ({@link ListedIds}: a few bytes per ID).
  * A store lists an ID's keys together (key order), so each ID is folded as its keys pass and then stored.
+ * Within a status pass ({@link cachePassReads}) the folded listing is made once and shared.
  */
-export async function listResults(store: ResultStore, scenario: string): Promise<ResultsListing> {
+export function listResults(store: ResultStore, scenario: string): Promise<ResultsListing> {
+  const prefix = storeKeys.resultsPrefix(scenario);
+  const memo = passMemoOf(store);
+  return memo ? memo.memo(prefix, (inner) => listOnce(inner, scenario)) : listOnce(store, scenario);
+}
+
+async function listOnce(store: ResultStore, scenario: string): Promise<ResultsListing> {
   const prefix = storeKeys.resultsPrefix(scenario);
   const b = new ListingBuilder();
   let objects = 0;
