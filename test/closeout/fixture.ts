@@ -10,6 +10,7 @@ import { ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { mockClient } from "aws-sdk-client-mock";
+import { afterAll } from "vitest";
 import type { CloseoutClients } from "../../lib/closeout/types.js";
 import { mapLimit } from "../../lib/concurrency.js";
 import { listScenarioFiles, loadProject, loadScenario } from "../../lib/config/load.js";
@@ -18,7 +19,8 @@ import type { S3Server } from "../../testing/s3rver.js";
 export const ACCOUNT = "123456789012";
 export const bucketOf = (project: string, scenario: string) => `${ACCOUNT}-agente-${project}-${scenario}`;
 
-/** Mocks of the clients close-out asks besides S3 (s3rver answers that): ECR, CloudWatch Logs, ECS, tagging. */
+/** Mocks of the clients close-out asks besides S3 (s3rver answers that): ECR, CloudWatch Logs, ECS, tagging;
+ * call it at the top of a test file. */
 export function mockCloseoutAws() {
   const mocks = {
     ecr: mockClient(ECRClient),
@@ -26,6 +28,10 @@ export function mockCloseoutAws() {
     ecs: mockClient(ECSClient),
     tagging: mockClient(ResourceGroupsTaggingAPIClient),
   };
+  // Restored after the calling file: test files share a worker process (isolate: false).
+  afterAll(() => {
+    for (const m of Object.values(mocks)) m.restore();
+  });
   return {
     ...mocks,
     reset: () => {
