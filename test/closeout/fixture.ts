@@ -14,6 +14,7 @@ import type { CloseoutClients } from "../../lib/closeout/types.js";
 import { mapLimit } from "../../lib/concurrency.js";
 import { listScenarioFiles, loadProject, loadScenario } from "../../lib/config/load.js";
 import type { S3Server } from "../../testing/s3rver.js";
+import { copyDir } from "../support/tmp.js";
 
 export const ACCOUNT = "123456789012";
 export const bucketOf = (project: string, scenario: string) => `${ACCOUNT}-agente-${project}-${scenario}`;
@@ -130,11 +131,13 @@ export async function cloneProject(
     const source = bucketOf(from, scenario);
     const target = bucketOf(to, scenario);
     const root = join(s3.dir, source);
-    await cp(root, join(s3.dir, target), {
-      recursive: true,
-      preserveTimestamps: true,
-      filter: (path) => !dropped(relative(root, path).split(sep).join("/")),
-    });
+    if (files === undefined) await copyDir(root, join(s3.dir, target));
+    else
+      await cp(root, join(s3.dir, target), {
+        recursive: true,
+        preserveTimestamps: true,
+        filter: (path) => !dropped(relative(root, path).split(sep).join("/")),
+      });
     objects.set(target, new Map([...seeded.objects.get(source)!].filter(([key]) => !dropped(key))));
   }
   let total = 0;
