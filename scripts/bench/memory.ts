@@ -2,7 +2,9 @@
 // one `mfpar run` of MFPAR_BENCH_MEMORY_IDS (default 100,000) IDs of a trivial model (`true`: no templates, no
 // observations), 2 workers. The runner process's RSS (VmRSS, /proc) is recorded as the run passes 1,000,
 // 10,000 and 100,000 IDs done (from its progress lines, printed every 10 s), then its peak (VmHWM) during
-// the summary at the end. The workers are separate processes and not counted.
+// the summary at the end. The workers are separate processes and not counted. MFPAR_BENCH_MEMORY_CLI measures
+// another build's CLI; MFPAR_BENCH_MEMORY_SUMMARY (the summary alone) and MFPAR_BENCH_MEMORY_DONE (the real CLI
+// over a store where every ID is done, before/after with MFPAR_BENCH_MEMORY_BASELINE) are described below.
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
