@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createWriteStream, type Dirent, readdirSync, type Stats, statSync } from "node:fs";
+import { createWriteStream, type Dir, opendirSync, type Stats, statSync } from "node:fs";
 import { copyFile, mkdir, open, readFile, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
@@ -185,34 +185,48 @@ export class LocalStore implements ResultStore {
   /**
    * The entries of one directory, sorted so that walking them yields keys in UTF-8 byte order: a directory
    * sorts as `name/`, because every key inside it starts with that. Only names are kept (a results folder
-   * holds an entry per ID): keys and paths are made as the walk reaches each one.
+   * holds an entry per ID), and whether each is a directory in one byte: the directory is read an entry at a
+   * time (no `Dirent` per entry held), keys and paths are made as the walk reaches each one.
    */
-  private entries(dirKey: string): { name: string; isDir: boolean }[] {
+  private *entries(dirKey: string): Generator<{ name: string; isDir: boolean }> {
     const dir = this.dirOf(dirKey);
-    let dirents: Dirent[];
+    let handle: Dir;
     try {
-      dirents = readdirSync(dir, { withFileTypes: true });
+      handle = opendirSync(dir, { bufferSize: 256 });
     } catch (e) {
-      if (isMissing(e)) return [];
+      if (isMissing(e)) return;
       throw e;
     }
-    const out: { name: string; isDir: boolean; sortKey: string }[] = [];
-    for (const d of dirents) {
-      if (d.name.startsWith(TMP_PREFIX)) continue;
-      let isDir = d.isDirectory();
-      if (d.isSymbolicLink()) {
-        let st: Stats;
-        try {
-          st = statSync(join(dir, d.name));
-        } catch {
-          continue;
+    const names: string[] = [];
+    let dirs = new Uint8Array(256);
+    try {
+      for (let d = handle.readSync(); d !== null; d = handle.readSync()) {
+        if (d.name.startsWith(TMP_PREFIX)) continue;
+        let isDir = d.isDirectory();
+        if (d.isSymbolicLink()) {
+          let st: Stats;
+          try {
+            st = statSync(join(dir, d.name));
+          } catch {
+            continue;
+          }
+          isDir = st.isDirectory();
+        } else if (!isDir && !d.isFile()) continue;
+        if (names.length === dirs.length) {
+          const grown = new Uint8Array(dirs.length * 2);
+          grown.set(dirs);
+          dirs = grown;
         }
-        isDir = st.isDirectory();
-      } else if (!isDir && !d.isFile()) continue;
-      out.push({ name: d.name, isDir, sortKey: isDir ? `${d.name}/` : d.name });
+        dirs[names.length] = isDir ? 1 : 0;
+        names.push(d.name);
+      }
+    } finally {
+      handle.closeSync();
     }
-    out.sort((a, b) => compareUtf8(a.sortKey, b.sortKey));
-    return out.map(({ name, isDir }) => ({ name, isDir }));
+    const order = new Uint32Array(names.length);
+    for (let i = 0; i < order.length; i++) order[i] = i;
+    order.sort((a, b) => compareEntries(names[a]!, dirs[a] === 1, names[b]!, dirs[b] === 1));
+    for (const i of order) yield { name: names[i]!, isDir: dirs[i] === 1 };
   }
 
   private async pruneEmpty(dir: string): Promise<void> {
@@ -251,6 +265,13 @@ export async function writeAtomic(path: string, write: (tmp: string) => Promise<
 function isMissing(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR";
+}
+
+/** {@link compareUtf8} of two directory entries, a directory compared as `name/`, without making that string. */
+function compareEntries(a: string, aDir: boolean, b: string, bDir: boolean): number {
+  // Unless one name starts with the other, the "/" after a directory's name is never reached.
+  if (!a.startsWith(b) && !b.startsWith(a)) return compareUtf8(a, b);
+  return compareUtf8(aDir ? `${a}/` : a, bDir ? `${b}/` : b);
 }
 
 /**

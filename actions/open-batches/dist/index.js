@@ -8404,7 +8404,7 @@ var init_types = __esm({
 
 // lib/store/local.ts
 import { randomBytes } from "node:crypto";
-import { createWriteStream, readdirSync, statSync } from "node:fs";
+import { createWriteStream, opendirSync, statSync } from "node:fs";
 import { copyFile, mkdir, open as open2, readFile as readFile2, rename, rm, rmdir, stat as stat2, unlink } from "node:fs/promises";
 import { basename as basename2, dirname as dirname2, join as join2, resolve as resolve2, sep } from "node:path";
 import { Readable } from "node:stream";
@@ -8430,6 +8430,10 @@ async function writeAtomic(path6, write) {
 function isMissing(e5) {
   const code = e5?.code;
   return code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR";
+}
+function compareEntries(a5, aDir, b5, bDir) {
+  if (!a5.startsWith(b5) && !b5.startsWith(a5)) return compareUtf8(a5, b5);
+  return compareUtf8(aDir ? `${a5}/` : a5, bDir ? `${b5}/` : b5);
 }
 function compareUtf8(a5, b5) {
   if (HIGH.test(a5) || HIGH.test(b5)) return Buffer.compare(Buffer.from(a5), Buffer.from(b5));
@@ -8578,34 +8582,48 @@ var init_local = __esm({
       /**
        * The entries of one directory, sorted so that walking them yields keys in UTF-8 byte order: a directory
        * sorts as `name/`, because every key inside it starts with that. Only names are kept (a results folder
-       * holds an entry per ID): keys and paths are made as the walk reaches each one.
+       * holds an entry per ID), and whether each is a directory in one byte: the directory is read an entry at a
+       * time (no `Dirent` per entry held), keys and paths are made as the walk reaches each one.
        */
-      entries(dirKey) {
+      *entries(dirKey) {
         const dir = this.dirOf(dirKey);
-        let dirents;
+        let handle;
         try {
-          dirents = readdirSync(dir, { withFileTypes: true });
+          handle = opendirSync(dir, { bufferSize: 256 });
         } catch (e5) {
-          if (isMissing(e5)) return [];
+          if (isMissing(e5)) return;
           throw e5;
         }
-        const out = [];
-        for (const d5 of dirents) {
-          if (d5.name.startsWith(TMP_PREFIX)) continue;
-          let isDir = d5.isDirectory();
-          if (d5.isSymbolicLink()) {
-            let st;
-            try {
-              st = statSync(join2(dir, d5.name));
-            } catch {
-              continue;
+        const names = [];
+        let dirs = new Uint8Array(256);
+        try {
+          for (let d5 = handle.readSync(); d5 !== null; d5 = handle.readSync()) {
+            if (d5.name.startsWith(TMP_PREFIX)) continue;
+            let isDir = d5.isDirectory();
+            if (d5.isSymbolicLink()) {
+              let st;
+              try {
+                st = statSync(join2(dir, d5.name));
+              } catch {
+                continue;
+              }
+              isDir = st.isDirectory();
+            } else if (!isDir && !d5.isFile()) continue;
+            if (names.length === dirs.length) {
+              const grown = new Uint8Array(dirs.length * 2);
+              grown.set(dirs);
+              dirs = grown;
             }
-            isDir = st.isDirectory();
-          } else if (!isDir && !d5.isFile()) continue;
-          out.push({ name: d5.name, isDir, sortKey: isDir ? `${d5.name}/` : d5.name });
+            dirs[names.length] = isDir ? 1 : 0;
+            names.push(d5.name);
+          }
+        } finally {
+          handle.closeSync();
         }
-        out.sort((a5, b5) => compareUtf8(a5.sortKey, b5.sortKey));
-        return out.map(({ name, isDir }) => ({ name, isDir }));
+        const order = new Uint32Array(names.length);
+        for (let i5 = 0; i5 < order.length; i5++) order[i5] = i5;
+        order.sort((a5, b5) => compareEntries(names[a5], dirs[a5] === 1, names[b5], dirs[b5] === 1));
+        for (const i5 of order) yield { name: names[i5], isDir: dirs[i5] === 1 };
       }
       async pruneEmpty(dir) {
         for (let d5 = dir; d5.length > this.root.length && d5.startsWith(this.root + sep); d5 = dirname2(d5)) {
