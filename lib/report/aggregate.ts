@@ -16,7 +16,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { regionOfId } from "../batch/assign.js";
-import { mapLimit } from "../concurrency.js";
 import type { ResolvedScenario } from "../config/load.js";
 import { errorMessage } from "../errors.js";
 import { toCsv } from "../format/csv.js";
@@ -157,8 +156,12 @@ export function failedCsv(rows: readonly FailedRow[]): string {
 /** Bytes of observation values held at once by default while statistics are computed (lib/report/table.ts). */
 export const DEFAULT_MEMORY_BUDGET = 64 * 2 ** 20;
 
-/** Markers resolved ahead of the one being used (reads in flight are `concurrency` at most). */
-const READ_AHEAD = 256;
+/**
+ * Markers read or being read ahead of the one being used (reads in flight are `concurrency` at most). Few: what
+ * waits here lives across several young-generation collections and is promoted, and V8 lets that garbage pile up
+ * to a multiple of the live heap before collecting it (docs/benchmarks.md, session 6).
+ */
+const READ_AHEAD = 64;
 
 /**
  * Aggregates a scenario's results (or one batch's IDs) and writes `{scenario}/summary/`. Reads one listing of
@@ -201,8 +204,9 @@ interface ReadMarker extends ToRead {
 
 /**
  * The deciding marker of each ID of `toRead`, in that order: from the run's spool, else from `markers.jsonl`
- * while the listing shows it unchanged, else read from the store — `concurrency` reads in flight, at most
- * {@link READ_AHEAD} markers held ahead of the one being used (and no more of `toRead` taken).
+ * while the listing shows it unchanged, else read from the store — `concurrency` reads in flight, in order, at
+ * most {@link READ_AHEAD} markers held ahead of the one being used (and no more of `toRead` taken): a window
+ * that slides by one as each is used, so reads stay `concurrency` in flight.
  */
 async function* markersInOrder(
   store: ResultStore,
@@ -224,19 +228,35 @@ async function* markersInOrder(
     const m = known ?? (await getJson<Marker>(store, storeKeys.marker(scenario, id, kind)));
     return { ...t, ...(known ? { known } : {}), ...(m ? { m } : {}) };
   };
-  const nextWindow = () => {
-    const batch: ToRead[] = [];
-    for (let r = toRead.next(); !r.done; r = toRead.next()) if (batch.push(r.value) >= READ_AHEAD) break;
-    if (batch.length === 0) return undefined;
-    const w = mapLimit(batch, concurrency, resolveOne);
-    w.catch(() => {}); // awaited below; not an unhandled rejection if the consumer stops first
-    return w;
+  // At most `concurrency` reads at once, started in order: a read that ends hands its slot to the next waiting.
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const limited = async (t: ToRead): Promise<ReadMarker> => {
+    if (running < concurrency) running++;
+    else await new Promise<void>((slot) => waiting.push(slot));
+    try {
+      return await resolveOne(t);
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
   };
-  let next = nextWindow();
-  while (next) {
-    const current = await next;
-    next = nextWindow(); // read while this window is used
-    yield* current;
+  const ahead: Promise<ReadMarker>[] = [];
+  let exhausted = false;
+  for (;;) {
+    while (!exhausted && ahead.length < READ_AHEAD) {
+      const r = toRead.next();
+      if (r.done) exhausted = true;
+      else {
+        const p = limited(r.value);
+        p.catch(() => {}); // awaited below; not an unhandled rejection if the consumer stops first
+        ahead.push(p);
+      }
+    }
+    const p = ahead.shift();
+    if (!p) return;
+    yield await p;
   }
 }
 
