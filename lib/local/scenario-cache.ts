@@ -62,7 +62,8 @@ async function readEntry(
   } catch {
     return undefined;
   }
-  if (e?.version !== 1 || e.build !== want.build || e.cwd !== want.cwd || e.file !== want.file) return undefined;
+  if (e?.version !== 1 || e.build !== want.build || e.cwd !== want.cwd || e.file !== want.file)
+    return undefined;
   if (!Array.isArray(e.sources) || e.sources.length === 0) return undefined;
   const now = await Promise.all(e.sources.map((s) => fileSha256(s.path)));
   if (now.some((h, i) => h === undefined || h !== e.sources[i]!.sha256)) return undefined;
