@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadScenario } from "../../lib/config/load.js";
 import { loadScenarioCached } from "../../lib/local/scenario-cache.js";
-import { makeFakeProject } from "../agent/fixtures.js";
+import { makeDemoProject, makeFakeProject } from "../agent/fixtures.js";
 
 let tmp: string;
 let n = 0;
@@ -31,7 +31,8 @@ describe("the scenario cache of mfpar run", () => {
     const fresh = await loadScenario(scenario);
     expect(await loadScenarioCached(scenario, cache)).toEqual(fresh);
     expect(await readdir(cache.dir)).toHaveLength(1);
-    expect(await loadScenarioCached(scenario, cache)).toEqual(fresh);
+    // Strictly the same value (no key left undefined, no type lost on the way through JSON).
+    expect(await loadScenarioCached(scenario, cache)).toStrictEqual(fresh);
 
     const project = join(dir, "project.yaml");
     await writeFile(project, (await readFile(project, "utf8")).replace("timeout: 1m", "timeout: 2m"));
@@ -46,6 +47,17 @@ describe("the scenario cache of mfpar run", () => {
     expect((await loadScenarioCached(scenario, cache)).ids).toEqual(["1", "2", "3"]);
     await writeFile(scenario, 'scenario: base\nids: "2-3"\n');
     expect((await loadScenarioCached(scenario, cache)).ids).toEqual(["2", "3"]);
+  });
+
+  it("the demo project, with its many settings, comes back strictly the same", async () => {
+    const dir = join(tmp, `demo${++n}`);
+    await makeDemoProject(dir, [1, 2]);
+    const scenario = join(dir, "base.yaml");
+    const cache = { dir: join(tmp, `demo-cache${n}`), build: "b1" };
+    const fresh = await loadScenario(scenario);
+    await loadScenarioCached(scenario, cache);
+    expect(await readdir(cache.dir)).toHaveLength(1);
+    expect(await loadScenarioCached(scenario, cache)).toStrictEqual(fresh);
   });
 
   it("an edit that makes the scenario invalid is reported as without the cache, naming file and line", async () => {
