@@ -1,0 +1,200 @@
+// The runner's `aws` through the aws zygote (testing/workflow/aws-zygote.ts): calls forked from a process that
+// has imported Debian's AWS CLI behave as the real CLI run directly — the same stdout and stderr bytes, exit
+// codes, stdin, environment, HOME and working directory per call — and a call the zygote cannot serve runs
+// the real CLI.
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type S3Server, startS3Server } from "../../testing/s3rver.js";
+import { type AwsZygote, awsZygote } from "../../testing/workflow/aws-zygote.js";
+import { repoRoot, tempDir } from "../support/tmp.js";
+
+const BUCKET = "zygote-bucket";
+const SYSTEM_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+const TOOLS = join(repoRoot, "testing", "workflow", "tools");
+
+let s3: S3Server;
+let zygote: AwsZygote;
+let dir: string;
+let base: Record<string, string>;
+
+interface Result {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The runner's `aws` (tools/aws) as a step runs it; `zygote: false` leaves MFPAR_AWS_ZYGOTE out (the real CLI). */
+function aws(
+  args: string[],
+  opts: {
+    env?: Record<string, string | undefined>;
+    stdin?: string;
+    cwd?: string;
+    zygote?: boolean | string;
+  } = {},
+  started?: (pid: number) => void,
+): Promise<Result> {
+  const env: Record<string, string> = {};
+  const socket =
+    opts.zygote === false ? undefined : typeof opts.zygote === "string" ? opts.zygote : zygote.socket;
+  for (const [k, v] of Object.entries({ ...base, MFPAR_AWS_ZYGOTE: socket, ...opts.env }))
+    if (v !== undefined) env[k] = v;
+  const child = spawn(join(TOOLS, "aws"), args, { cwd: opts.cwd ?? dir, env });
+  started?.(child.pid!);
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => {
+    stdout += d;
+  });
+  child.stderr.setEncoding("utf8").on("data", (d: string) => {
+    stderr += d;
+  });
+  if (opts.stdin !== undefined) child.stdin.end(opts.stdin);
+  else if (!started) child.stdin.end();
+  return new Promise((resolve) =>
+    child.on("close", (status, signal) => resolve({ status, signal, stdout, stderr })),
+  );
+}
+
+function until(done: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const poll = setInterval(() => {
+      if (done()) {
+        clearInterval(poll);
+        resolve();
+      }
+    }, 20);
+  });
+}
+
+beforeAll(async () => {
+  s3 = await startS3Server({ buckets: [BUCKET] });
+  dir = tempDir("mfpar-aws-zygote-");
+  const home = join(dir, "home");
+  mkdirSync(home);
+  base = {
+    PATH: [TOOLS, ...SYSTEM_PATH].join(":"),
+    HOME: home,
+    LANG: "C.UTF-8",
+    TZ: "UTC",
+    AWS_EC2_METADATA_DISABLED: "true",
+    ...s3.env,
+  };
+  zygote = awsZygote({ socket: join(dir, "aws-zygote.sock"), path: SYSTEM_PATH });
+  expect(await zygote.start(base), zygote.error).toBe(true);
+  const put = await aws(["s3", "cp", "-", `s3://${BUCKET}/notes/a.txt`], { stdin: "from stdin\n" });
+  expect(put).toMatchObject({ status: 0, stderr: "" });
+});
+afterAll(async () => {
+  await zygote?.stop();
+  await s3?.stop();
+});
+
+describe("aws through the zygote", () => {
+  it("prints the real CLI's bytes and exits with its codes: output, a service error, a usage error, stdin read", async () => {
+    const cases = [
+      ["s3api", "list-objects-v2", "--bucket", BUCKET, "--output", "text"],
+      ["s3api", "head-object", "--bucket", BUCKET, "--key", "missing"],
+      ["s3api", "list-objects-v2", "--bucket", BUCKET, "--no-such-option"],
+    ];
+    const before = zygote.calls.length;
+    const [real, viaZygote] = await Promise.all([
+      Promise.all(cases.map((c) => aws(c, { zygote: false }))),
+      Promise.all(cases.map((c) => aws(c))),
+    ]);
+    expect(viaZygote).toEqual(real);
+    expect(real.map((r) => r.status)).toEqual([0, 254, 252]);
+    expect(real[0]!.stdout).toContain("notes/a.txt");
+    expect(real[1]!.stderr).toContain("(404) when calling the HeadObject operation");
+    expect(real[2]!.stderr).toContain("Unknown options: --no-such-option");
+    // What the zygote stored from the first call's stdin (beforeAll) reads back.
+    expect(await aws(["s3", "cp", `s3://${BUCKET}/notes/a.txt`, "-"])).toMatchObject({
+      status: 0,
+      stdout: "from stdin\n",
+    });
+    expect(zygote.calls.length - before).toBe(4);
+    expect(zygote.declined).toEqual([]);
+  });
+
+  it("reads each call's own environment, HOME and working directory", async () => {
+    const home2 = join(dir, "home2");
+    // The alias file's path is fixed when awscli is imported: from the zygote's HOME, unless each call's
+    // HOME takes its place.
+    mkdirSync(join(home2, ".aws", "cli"), { recursive: true });
+    writeFileSync(
+      join(home2, ".aws", "cli", "alias"),
+      `[toplevel]\nnotes = s3api list-objects-v2 --bucket ${BUCKET}\n`,
+    );
+    const work = join(dir, "work");
+    mkdirSync(work);
+    writeFileSync(join(work, "input.json"), JSON.stringify({ Bucket: BUCKET, Prefix: "notes/" }));
+    const noCredentials = { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined };
+    const list = ["s3api", "list-objects-v2", "--bucket", BUCKET, "--query", "Contents[].Key"];
+    const before = zygote.calls.length;
+    const [text, json, none, alias, input] = await Promise.all([
+      aws(list, { env: { AWS_DEFAULT_OUTPUT: "text" } }),
+      aws(list, { env: { AWS_DEFAULT_OUTPUT: "json" } }),
+      aws(list, { env: noCredentials }),
+      aws(["notes", "--query", "Contents[].Key"], { env: { HOME: home2, AWS_ENDPOINT_URL: s3.endpoint } }),
+      aws(["s3api", "list-objects-v2", "--cli-input-json", "file://input.json", "--output", "text"], {
+        cwd: work,
+      }),
+    ]);
+    expect(text).toMatchObject({ status: 0, stdout: "notes/a.txt\n" });
+    expect(json).toMatchObject({ status: 0, stdout: '[\n    "notes/a.txt"\n]\n' });
+    expect(none.status).toBe(253);
+    expect(none.stderr).toContain("Unable to locate credentials");
+    expect(alias).toMatchObject({ status: 0, stdout: '[\n    "notes/a.txt"\n]\n' });
+    expect(input.status).toBe(0);
+    expect(input.stdout).toMatch(/^CONTENTS\t.*\tnotes\/a\.txt\t/m);
+    expect(zygote.calls.length - before).toBe(5);
+  });
+
+  it("runs the real CLI when the zygote is gone or declines: a stale socket, another locale", async () => {
+    const stale = join(dir, "stale.sock");
+    // A socket file nobody listens on, as a killed zygote leaves it.
+    const bind = spawn("python3", [
+      "-c",
+      "import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])",
+      stale,
+    ]);
+    await new Promise((resolve) => bind.on("close", resolve));
+    const list = [
+      "s3api",
+      "list-objects-v2",
+      "--bucket",
+      BUCKET,
+      "--query",
+      "Contents[].Key",
+      "--output",
+      "text",
+    ];
+    const before = zygote.calls.length;
+    const [gone, otherLocale] = await Promise.all([
+      aws(list, { zygote: stale }),
+      aws(list, { env: { LC_ALL: "C.UTF-8" } }),
+    ]);
+    expect(gone).toMatchObject({ status: 0, stdout: "notes/a.txt\n", stderr: "" });
+    expect(otherLocale).toMatchObject({ status: 0, stdout: "notes/a.txt\n", stderr: "" });
+    expect(zygote.calls.length).toBe(before);
+    expect(zygote.declined).toEqual(["LC_ALL differs from the server's"]);
+  });
+
+  it("passes SIGTERM on: the call ends by it, as the real CLI would", async () => {
+    let pid = 0;
+    const before = zygote.calls.length;
+    const servedBefore = zygote.served;
+    // Waits for stdin, which stays open.
+    const pending = aws(["s3", "cp", "-", `s3://${BUCKET}/never`], {}, (p) => {
+      pid = p;
+    });
+    await until(() => zygote.served > servedBefore); // forked (the earliest moment a signal can reach the call)
+    process.kill(pid, "SIGTERM");
+    expect(await pending).toMatchObject({ status: null, signal: "SIGTERM" });
+    await until(() => zygote.calls.length > before);
+    expect(zygote.calls.at(-1)!.status).toBe(15); // the forked call's wait status: killed by SIGTERM
+  });
+});
