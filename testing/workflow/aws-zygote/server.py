@@ -100,11 +100,15 @@ def _find_home_strings():
     own = {id(globals()), id(_start_env), id(_import_env), id(_environ._data)}
     class_dicts = {}
     objects = gc.get_objects()
+    # The collector does not track a dict holding only strings and numbers: find those through their holders.
+    untracked = {}
     for o in objects:
-        if isinstance(o, type):
-            for r in gc.get_referents(o):
-                if isinstance(r, dict):
-                    class_dicts[id(r)] = o
+        for r in gc.get_referents(o):
+            if type(r) is dict and not gc.is_tracked(r):
+                untracked[id(r)] = r
+            elif isinstance(o, type) and isinstance(r, dict):
+                class_dicts[id(r)] = o
+    objects += untracked.values()
 
     def holds(v, depth=0):
         if isinstance(v, str):
@@ -113,26 +117,29 @@ def _find_home_strings():
             return _home.encode() in v
         if isinstance(v, (tuple, frozenset)) and depth < 4:
             return any(holds(x, depth + 1) for x in v)
+        if isinstance(v, dict) and depth < 4:
+            return any(holds(x, depth + 1) for x in (*v.keys(), *v.values()))
         return False
 
     for o in objects:
         if id(o) in own or isinstance(o, types.FrameType):
             continue
+        # A dict or list inside one is looked at on its own (it is one of `objects`).
         if isinstance(o, dict):
             for k, v in o.items():
                 if holds(k):
                     return None
-                if holds(v):
-                    if not isinstance(v, str):
-                        return None
+                if isinstance(v, str) and holds(v):
                     cls = class_dicts.get(id(o))
                     found.append(("class", cls, k) if cls is not None else ("dict", o, k))
+                elif not isinstance(v, (dict, list)) and holds(v):
+                    return None
         elif isinstance(o, list):
             for i, v in enumerate(o):
-                if holds(v):
-                    if not isinstance(v, str):
-                        return None
+                if isinstance(v, str) and holds(v):
                     found.append(("list", o, i))
+                elif not isinstance(v, (dict, list)) and holds(v):
+                    return None
         elif isinstance(o, types.FunctionType):
             if o.__defaults__ and holds(o.__defaults__):
                 if not all(isinstance(v, str) or not holds(v) for v in o.__defaults__):
