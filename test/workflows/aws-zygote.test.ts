@@ -59,15 +59,24 @@ function aws(
   );
 }
 
-function until(done: () => boolean): Promise<void> {
+/** Resolves once `done()` holds, or after `ms` (the assertion that follows then shows what is missing). */
+function until(done: () => boolean, ms = 20_000): Promise<void> {
+  const give = Date.now() + ms;
   return new Promise((resolve) => {
     const poll = setInterval(() => {
-      if (done()) {
+      if (done() || Date.now() > give) {
         clearInterval(poll);
         resolve();
       }
     }, 20);
   });
+}
+
+/** How many calls the zygote has ended since `before`, once `atLeast` have and none it forked still runs (its
+ * lines can come after the call's own end). */
+async function ended(before: number, atLeast = 0): Promise<number> {
+  await until(() => zygote.calls.length - before >= atLeast && zygote.calls.length === zygote.served);
+  return zygote.calls.length - before;
 }
 
 beforeAll(async () => {
@@ -100,7 +109,7 @@ describe("aws through the zygote", () => {
       ["s3api", "head-object", "--bucket", BUCKET, "--key", "missing"],
       ["s3api", "list-objects-v2", "--bucket", BUCKET, "--no-such-option"],
     ];
-    const before = zygote.calls.length;
+    const before = await ended(0);
     const [real, viaZygote] = await Promise.all([
       Promise.all(cases.map((c) => aws(c, { zygote: false }))),
       Promise.all(cases.map((c) => aws(c))),
@@ -115,7 +124,7 @@ describe("aws through the zygote", () => {
       status: 0,
       stdout: "from stdin\n",
     });
-    expect(zygote.calls.length - before).toBe(4);
+    expect(await ended(before, 4)).toBe(4);
     expect(zygote.declined).toEqual([]);
   });
 
@@ -133,7 +142,7 @@ describe("aws through the zygote", () => {
     writeFileSync(join(work, "input.json"), JSON.stringify({ Bucket: BUCKET, Prefix: "notes/" }));
     const noCredentials = { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined };
     const list = ["s3api", "list-objects-v2", "--bucket", BUCKET, "--query", "Contents[].Key"];
-    const before = zygote.calls.length;
+    const before = await ended(0);
     const [text, json, none, alias, input] = await Promise.all([
       aws(list, { env: { AWS_DEFAULT_OUTPUT: "text" } }),
       aws(list, { env: { AWS_DEFAULT_OUTPUT: "json" } }),
@@ -150,7 +159,7 @@ describe("aws through the zygote", () => {
     expect(alias).toMatchObject({ status: 0, stdout: '[\n    "notes/a.txt"\n]\n' });
     expect(input.status).toBe(0);
     expect(input.stdout).toMatch(/^CONTENTS\t.*\tnotes\/a\.txt\t/m);
-    expect(zygote.calls.length - before).toBe(5);
+    expect(await ended(before, 5)).toBe(5);
   });
 
   it("runs the real CLI when the zygote is gone or declines: a stale socket, another locale", async () => {
@@ -172,20 +181,21 @@ describe("aws through the zygote", () => {
       "--output",
       "text",
     ];
-    const before = zygote.calls.length;
+    const before = await ended(0);
     const [gone, otherLocale] = await Promise.all([
       aws(list, { zygote: stale }),
       aws(list, { env: { LC_ALL: "C.UTF-8" } }),
     ]);
     expect(gone).toMatchObject({ status: 0, stdout: "notes/a.txt\n", stderr: "" });
     expect(otherLocale).toMatchObject({ status: 0, stdout: "notes/a.txt\n", stderr: "" });
-    expect(zygote.calls.length).toBe(before);
+    await until(() => zygote.declined.length > 0);
+    expect(await ended(before)).toBe(0);
     expect(zygote.declined).toEqual(["LC_ALL differs from the server's"]);
   });
 
   it("passes SIGTERM on: the call ends by it, as the real CLI would", async () => {
     let pid = 0;
-    const before = zygote.calls.length;
+    const before = await ended(0);
     const servedBefore = zygote.served;
     // Waits for stdin, which stays open.
     const pending = aws(["s3", "cp", "-", `s3://${BUCKET}/never`], {}, (p) => {
@@ -194,7 +204,7 @@ describe("aws through the zygote", () => {
     await until(() => zygote.served > servedBefore); // forked (the earliest moment a signal can reach the call)
     process.kill(pid, "SIGTERM");
     expect(await pending).toMatchObject({ status: null, signal: "SIGTERM" });
-    await until(() => zygote.calls.length > before);
+    await ended(before, 1);
     expect(zygote.calls.at(-1)!.status).toBe(15); // the forked call's wait status: killed by SIGTERM
   });
 });
