@@ -134,7 +134,7 @@ describe("aws through the zygote", () => {
       "\nAn error occurred (404) when calling the HeadObject operation: Not Found\n",
     );
     expect(usage.status).toBe(252);
-    expect(usage.stderr).toMatch(/^usage: aws \[options\][\s\S]*\nUnknown options: --no-such-option\n$/);
+    expect(usage.stderr).toMatch(/^\nusage: aws \[options\][\s\S]*\nUnknown options: --no-such-option\n\n$/);
     expect(readBack).toMatchObject({ status: 0, stdout: "from stdin\n", stderr: "" });
     expect(await ended(before, 4)).toBe(4);
     expect(zygote.declined).toEqual(["LC_ALL differs from the server's"]);
