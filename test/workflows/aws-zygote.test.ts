@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { type AwsZygote, awsZygote } from "../../testing/workflow/aws-zygote.js";
@@ -123,7 +124,9 @@ describe("aws through the zygote", () => {
       aws(missing, { env: { LC_ALL: "C.UTF-8" } }),
       aws(["s3api", "list-objects-v2", "--bucket", BUCKET, "--no-such-option"]),
       // What the zygote stored from its first call's stdin (beforeAll).
-      aws(["s3", "cp", `s3://${BUCKET}/notes/a.txt`, "-"]),
+      s3.client
+        .send(new GetObjectCommand({ Bucket: BUCKET, Key: "notes/a.txt" }))
+        .then((o) => o.Body!.transformToString()),
     ]);
     expect(listed).toEqual(listedByRealCli);
     expect(listed.status).toBe(0);
@@ -135,8 +138,8 @@ describe("aws through the zygote", () => {
     );
     expect(usage.status).toBe(252);
     expect(usage.stderr).toMatch(/^\nusage: aws \[options\][\s\S]*\nUnknown options: --no-such-option\n\n$/);
-    expect(readBack).toMatchObject({ status: 0, stdout: "from stdin\n", stderr: "" });
-    expect(await ended(before, 4)).toBe(4);
+    expect(readBack).toBe("from stdin\n");
+    expect(await ended(before, 3)).toBe(3);
     expect(zygote.declined).toEqual(["LC_ALL differs from the server's"]);
   });
 
@@ -155,8 +158,7 @@ describe("aws through the zygote", () => {
     const noCredentials = { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined };
     const list = ["s3api", "list-objects-v2", "--bucket", BUCKET, "--query", "Contents[].Key"];
     const before = await ended(0);
-    const [text, none, alias, input] = await Promise.all([
-      aws(list, { env: { AWS_DEFAULT_OUTPUT: "text" } }),
+    const [none, alias, input] = await Promise.all([
       aws(list, { env: noCredentials }),
       aws(["notes", "--query", "Contents[].Key"], { env: { HOME: home2, AWS_ENDPOINT_URL: s3.endpoint } }),
       aws(
@@ -166,12 +168,11 @@ describe("aws through the zygote", () => {
         },
       ),
     ]);
-    expect(text).toMatchObject({ status: 0, stdout: "notes/a.txt\n" });
     expect(none.status).toBe(253);
     expect(none.stderr).toContain("Unable to locate credentials");
     expect(alias).toMatchObject({ status: 0, stdout: '[\n    "notes/a.txt"\n]\n' });
     expect(input).toMatchObject({ status: 0, stdout: '[\n    "notes/a.txt"\n]\n' });
-    expect(await ended(before, 4)).toBe(4);
+    expect(await ended(before, 3)).toBe(3);
   });
 
   it("passes SIGTERM on: the call ends by it, as the real CLI would", async () => {
