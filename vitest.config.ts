@@ -1,5 +1,6 @@
 import { createLogger } from "vite";
 import { defineConfig } from "vitest/config";
+import LongFirst from "./test/sequencer.js";
 
 // Inlining @actions/workflow-parser (below) makes vite warn about each of its files' sourcemaps, which point
 // to sources the package does not ship; nothing else is filtered.
@@ -23,5 +24,10 @@ export default defineConfig({
     // Two cores here and on CI: process-heavy suites (agent, simulator, s3rver) must not starve each other.
     maxWorkers: 2,
     fileParallelism: true,
+    // Files share their worker process: each loading the code again cost ~35 s of the suite. test/setup.ts puts
+    // back what a file changes in the process (environment, folder, timers, stubs); AWS client mocks are
+    // restored by the file that makes them.
+    isolate: false,
+    sequence: { sequencer: LongFirst },
   },
 });

@@ -2,7 +2,7 @@
 // Container smoke test: build the agent image from agent/Dockerfile with buildah, run the demo project's
 // agent inside it with podman against s3rver on the host, and check what arrives in the bucket.
 //
-//   npx tsx scripts/container-smoke.ts [--ids 1,2] [--keep-image]      (as root: debootstrap, podman storage)
+//   npx tsx scripts/container-smoke.ts [--ids 1,2] [--no-bundle] [--remove-image]   (as root: debootstrap, podman storage)
 //   npx tsx scripts/container-smoke.ts --prepare-base                  (only the base image; scripts/setup.sh)
 //
 // No registry is reachable here, so the Dockerfile's base (NODE_IMAGE) is a local image: Debian bookworm
@@ -38,7 +38,12 @@ const RUN_FLAGS = ["--runtime", "runc", "--ulimit", "nofile=1024:1024", "--ulimi
 const { values: opts } = parseArgs({
   options: {
     ids: { type: "string", default: "1,2" },
-    "keep-image": { type: "boolean", default: false },
+    // The agent image is kept (tagged ${IMAGE}) as the layer cache of the next run: unchanged steps of the
+    // Dockerfile are not run and committed again (buildah --layers). Each run removes the previous run's image
+    // when it differs, so one agent image stays. --remove-image removes this run's too.
+    "remove-image": { type: "boolean", default: false },
+    // dist/ is already built and fresh (the vitest wrapper: test/global-setup.ts builds it before any test).
+    "no-bundle": { type: "boolean", default: false },
     // Provisioning, like installing a Debian package: setup.sh prepares the base image once so the test
     // itself only builds the agent image on top of it.
     "prepare-base": { type: "boolean", default: false },
@@ -137,7 +142,10 @@ async function main(): Promise<ExitCode> {
   }
 
   // The agent bundle only (actions/*/dist belong to their own build and CI check).
-  await timed("bundle", () => $`node scripts/build.mjs --no-actions`);
+  if (!opts["no-bundle"]) await timed("bundle", () => $`node scripts/build.mjs --no-actions`);
+  const imageId = async () =>
+    (await $`podman image inspect --format {{.Id}} ${IMAGE}`.nothrow()).stdout.trim();
+  const previous = await imageId();
   const buildArgs = [
     `NODE_IMAGE=${BASE_IMAGE}`,
     "MODFLOW_EXES_VERSION=",
@@ -150,21 +158,20 @@ async function main(): Promise<ExitCode> {
       $`buildah bud --isolation chroot --pull-never --platform linux/amd64 --layers -f agent/Dockerfile ${buildArgs} -t ${IMAGE} .`,
   );
 
-  // What the final stage must (not) contain: non-root, the baked project, no download or build tools.
-  const inspect = async (...cmd: string[]) =>
-    (
-      await $`podman run --rm ${RUN_FLAGS} --network none --entrypoint ${cmd[0]} ${IMAGE} ${cmd.slice(1)}`
-    ).stdout.trim();
-  check((await inspect("id", "-u")) === "10001", "the image must run as UID 10001");
-  check(
-    (await inspect("sh", "-c", "ls /opt/mfpar/project/params | wc -l")) === "200",
-    "the demo's 200 parameter files must be baked into /opt/mfpar/project/params",
-  );
-  const tools = await inspect(
-    "sh",
-    "-c",
-    "for t in curl wget unzip gcc cc make git npm; do command -v $t; done; true",
-  );
+  const built = await imageId();
+  // The previous run's image, replaced by this one: removed with its layers no other image uses.
+  if (previous && previous !== built) await $`podman image rm ${previous}`.nothrow();
+
+  // What the final stage must (not) contain: non-root, the baked project, no download or build tools. One
+  // container answers the three questions, a line each (the tools' paths, if any, on the third and after).
+  const [uid, params, ...found] = (
+    await $`podman run --rm ${RUN_FLAGS} --network none --entrypoint sh ${IMAGE} -c ${"id -u; ls /opt/mfpar/project/params | wc -l; for t in curl wget unzip gcc cc make git npm; do command -v $t; done; true"}`
+  ).stdout
+    .trim()
+    .split("\n");
+  check(uid === "10001", "the image must run as UID 10001");
+  check(params === "200", "the demo's 200 parameter files must be baked into /opt/mfpar/project/params");
+  const tools = found.join("\n");
   check(tools === "", `no download or build tools in the final stage, found: ${tools}`);
 
   const s3 = await startS3Server({ buckets: ["results"] });
@@ -225,7 +232,7 @@ async function main(): Promise<ExitCode> {
     return ExitCode.Passed;
   } finally {
     await s3.stop();
-    if (!opts["keep-image"]) await $`podman image rm ${IMAGE}`.nothrow();
+    if (opts["remove-image"]) await $`podman image rm ${IMAGE}`.nothrow();
   }
 }
 

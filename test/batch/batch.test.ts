@@ -6,7 +6,7 @@ import {
   type Task,
 } from "@aws-sdk/client-ecs";
 import { mockClient } from "aws-sdk-client-mock";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { assignRegions } from "../../lib/batch/assign.js";
 import { observe, planLaunches, reconcile } from "../../lib/batch/reconcile.js";
 import {
@@ -28,6 +28,10 @@ import { batchRecord } from "../support/batch-record.js";
 import { tempDir } from "../support/tmp.js";
 
 const ecs = mockClient(ECSClient);
+// Restored after the file: test files share a worker process (isolate: false).
+afterAll(() => {
+  ecs.restore();
+});
 beforeEach(() => ecs.reset());
 
 let n = 0;

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { GetServiceQuotaCommand, ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
 import { mockClient } from "aws-sdk-client-mock";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { run } from "../../actions/launch-batch/run.js";
 import { listBatchRecords } from "../../lib/batch/record.js";
 import { runTaskInput } from "../../lib/ecs/launcher.js";
@@ -19,6 +19,11 @@ import { tempDir } from "../support/tmp.js";
 
 const ecs = mockClient(ECSClient);
 const sq = mockClient(ServiceQuotasClient);
+// Restored after the file: test files share a worker process (isolate: false).
+afterAll(() => {
+  ecs.restore();
+  sq.restore();
+});
 const started: string[] = [];
 beforeEach(() => {
   ecs.reset();

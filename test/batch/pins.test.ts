@@ -9,11 +9,16 @@ import {
 } from "@aws-sdk/client-ecr";
 import { DescribeTaskDefinitionCommand, ECSClient } from "@aws-sdk/client-ecs";
 import { mockClient } from "aws-sdk-client-mock";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { parseEcrImage, resolvePin, unpin } from "../../lib/batch/pins.js";
 
 const ecs = mockClient(ECSClient);
 const ecr = mockClient(ECRClient);
+// Restored after the file: test files share a worker process (isolate: false).
+afterAll(() => {
+  ecs.restore();
+  ecr.restore();
+});
 beforeEach(() => {
   ecs.reset();
   ecr.reset();

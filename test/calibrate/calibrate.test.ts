@@ -123,11 +123,23 @@ describe("mfpar calibrate (stand-in PEST++ replaying real runs)", () => {
     const cwd = fresh();
     const port = await freePort();
     const yaml = await makeCalibrationProject(cwd, "cal-die", calibrationYaml("cal-die", port));
+    // The master holds before its last files and TERMINATE until both agents died and were started again: it is
+    // still running when they come back, however slow the machine (not a race against a slowed replay).
+    const hold = join(cwd, "release");
     const env = standinEnv(cwd, "pestpp-glm", {
       MFPAR_STANDIN_AGENT_DIE_MS: "100",
-      MFPAR_STANDIN_STEP_MS: "15",
+      MFPAR_STANDIN_MASTER_HOLD: hold,
     });
-    const r = await runCli(["calibrate", yaml, "--agents", "2"], cwd, env);
+    const run = runCli(["calibrate", yaml, "--agents", "2"], cwd, env);
+    let ended = false;
+    void run.finally(() => {
+      ended = true;
+    });
+    await waitFor(
+      "the restarted agents",
+      async () => ended || (await standinStarts(cwd)).filter((s) => s.role === "agent").length === 4,
+    ).finally(() => writeFile(hold, ""));
+    const r = await run;
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/agent-1 exited \(code 1\): restarting it in 1 s\n/);
     expect(r.stdout).toMatch(/agent-2 exited \(code 1\): restarting it in 1 s\n/);

@@ -1,6 +1,6 @@
 // A calibration on ECS through the ECS simulator: the real container entry (dist/agent/agent.js) runs the PEST++
 // stand-ins as master and agents, which talk PANTHER over loopback at the simulator's private IPs.
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ECSClient } from "@aws-sdk/client-ecs";
 import { afterEach, describe, expect, it } from "vitest";
@@ -47,7 +47,6 @@ async function setup(
           PATH: env.PATH!,
           MFPAR_STANDIN_RUN: env.MFPAR_STANDIN_RUN!,
           MFPAR_STANDIN_LOG: env.MFPAR_STANDIN_LOG!,
-          MFPAR_STANDIN_STEP_MS: "15",
           MFPAR_STORE: storeDir,
           MFPAR_WORK_DIR: cwd,
           MFPAR_CALIBRATION_SYNC_SECONDS: "0.2",
@@ -104,8 +103,11 @@ const envOf = (t: {
 
 describe("calibration on ECS (simulator)", { timeout: 300_000 }, () => {
   it("starts the master on FARGATE, hands its private IP to Spot agents, replaces an interrupted agent, collects phi and stops", async () => {
-    // A slower replay (40 ms per .rmr line) leaves the master running while an agent is interrupted and replaced.
-    const { ecs, store, record, port } = await setup("cal-ecs", { MFPAR_STANDIN_STEP_MS: "40" });
+    // The master is held before its last files and TERMINATE until `release` exists: it is still running while an
+    // agent is interrupted and replaced, however slow the machine (no replay speed to tune).
+    const { ecs, store, record, port, cwd } = await setup("cal-ecs", (dir) => ({
+      MFPAR_STANDIN_MASTER_HOLD: join(dir, "release"),
+    }));
     const deps = { ecs, store };
     // Pass 1: only the master, on-demand.
     const first = await calibrationPass(record, deps);
@@ -150,6 +152,7 @@ describe("calibration on ECS (simulator)", { timeout: 300_000 }, () => {
     );
 
     // The master ends (exit 0): the pass closes the record with the final phi and parameters, no agent left.
+    await writeFile(join(cwd, "release"), "");
     const end = await passUntil(record, deps, (res) => res.record.status !== "open");
     expect(end.record.status).toBe("finished");
     // The pass stopped every task (StopTask sets desiredStatus); each container then exits on its SIGTERM, as on

@@ -52,16 +52,17 @@ const REPO_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 let events: string[] = [];
 
 /**
- * The source buckets, seeded once through the S3 API (multipart included) and copied on disk for each test's
- * project: `full` has more than one listing page of objects (the full close-out), `small` 100 result files
- * (what the refusal, corruption and resume tests need, at a tenth of the copying).
+ * The source buckets, seeded once through the S3 API (multipart included): `full`, the full close-out's own
+ * project, has more than one listing page of objects; `small`, a copy on disk of its first 100 result files and
+ * the rest (what the refusal, corruption and resume tests need, at a tenth of the copying), is copied on disk
+ * again for each of those tests' projects.
  */
 const templates: Record<"full" | "small", Seeded> = {} as never;
 
 beforeAll(async () => {
   s3 = await startS3Server();
-  templates.full = await seedProject(s3, "tpl-full");
-  templates.small = await seedProject(s3, "tpl-small", 100);
+  templates.full = await seedProject(s3, "full");
+  templates.small = await cloneProject(s3, templates.full, "full", "tpl-small", 100);
   s3.client.middlewareStack.add(
     (next, context) => (args) => {
       const op = (context.commandName ?? "").replace(/Command$/, "");
@@ -128,7 +129,8 @@ const exporter: ImageExporter = {
 };
 
 async function setup(p: string, size: "full" | "small" = "small") {
-  const seeded = await cloneProject(s3, templates[size], `tpl-${size}`, p);
+  // The full close-out deletes what it backs up: it runs on the seeded buckets themselves (nothing else reads them).
+  const seeded = size === "full" ? templates.full : await cloneProject(s3, templates.small, "tpl-small", p);
   const dir = await writeProject(join(root, "projects"), p);
   const { project, scenarios } = await loadFixtureProject(dir);
   const clients = fixtureClients(s3);

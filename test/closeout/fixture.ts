@@ -2,7 +2,7 @@
 // (nested result keys, more than 1,000 objects, a multipart object, empty "folder" keys).
 import { createHash, randomBytes } from "node:crypto";
 import { cp, mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative, sep } from "node:path";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { ECRClient } from "@aws-sdk/client-ecr";
 import { ECSClient } from "@aws-sdk/client-ecs";
@@ -10,15 +10,18 @@ import { ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { mockClient } from "aws-sdk-client-mock";
+import { afterAll } from "vitest";
 import type { CloseoutClients } from "../../lib/closeout/types.js";
 import { mapLimit } from "../../lib/concurrency.js";
 import { listScenarioFiles, loadProject, loadScenario } from "../../lib/config/load.js";
 import type { S3Server } from "../../testing/s3rver.js";
+import { copyDir } from "../support/tmp.js";
 
 export const ACCOUNT = "123456789012";
 export const bucketOf = (project: string, scenario: string) => `${ACCOUNT}-agente-${project}-${scenario}`;
 
-/** Mocks of the clients close-out asks besides S3 (s3rver answers that): ECR, CloudWatch Logs, ECS, tagging. */
+/** Mocks of the clients close-out asks besides S3 (s3rver answers that): ECR, CloudWatch Logs, ECS, tagging;
+ * call it at the top of a test file. */
 export function mockCloseoutAws() {
   const mocks = {
     ecr: mockClient(ECRClient),
@@ -26,6 +29,10 @@ export function mockCloseoutAws() {
     ecs: mockClient(ECSClient),
     tagging: mockClient(ResourceGroupsTaggingAPIClient),
   };
+  // Restored after the calling file: test files share a worker process (isolate: false).
+  afterAll(() => {
+    for (const m of Object.values(mocks)) m.restore();
+  });
   return {
     ...mocks,
     reset: () => {
@@ -109,17 +116,39 @@ export async function seedProject(s3: S3Server, project: string, files = 1030): 
 
 /**
  * The buckets of `from` (seeded once by `seedProject`) copied for project `to` in s3rver's data directory —
- * the same objects and bytes in `to`'s buckets in a few milliseconds instead of ~1,000 PutObjects.
+ * the same objects and bytes in `to`'s buckets in a few milliseconds instead of ~1,000 PutObjects. With
+ * `files`, only the first `files` result files of bucket `a` are copied (the rest as seeded): what
+ * `seedProject(s3, to, files)` would have put, the same keys and bytes.
  */
-export async function cloneProject(s3: S3Server, seeded: Seeded, from: string, to: string): Promise<Seeded> {
+export async function cloneProject(
+  s3: S3Server,
+  seeded: Seeded,
+  from: string,
+  to: string,
+  files?: number,
+): Promise<Seeded> {
+  // `a/resultados/{id}/...` of a result file beyond the first `files`: s3rver keeps key k as files `k._S3rver_*`.
+  const dropped = (key: string) => {
+    const id = /^a\/resultados\/(\d{4})(\/|$)/.exec(key)?.[1];
+    return files !== undefined && id !== undefined && Number(id) >= files;
+  };
   const objects = new Map<string, Map<string, string>>();
   for (const scenario of ["a", "b"]) {
     const source = bucketOf(from, scenario);
     const target = bucketOf(to, scenario);
-    await cp(join(s3.dir, source), join(s3.dir, target), { recursive: true, preserveTimestamps: true });
-    objects.set(target, new Map(seeded.objects.get(source)));
+    const root = join(s3.dir, source);
+    if (files === undefined) await copyDir(root, join(s3.dir, target));
+    else
+      await cp(root, join(s3.dir, target), {
+        recursive: true,
+        preserveTimestamps: true,
+        filter: (path) => !dropped(relative(root, path).split(sep).join("/")),
+      });
+    objects.set(target, new Map([...seeded.objects.get(source)!].filter(([key]) => !dropped(key))));
   }
-  return { objects, total: seeded.total };
+  let total = 0;
+  for (const m of objects.values()) total += m.size;
+  return { objects, total };
 }
 
 export const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");

@@ -8,12 +8,16 @@ import {
   GetDownloadUrlForLayerCommand,
 } from "@aws-sdk/client-ecr";
 import { mockClient } from "aws-sdk-client-mock";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { checkImageArchive, MEDIA, RegistryApiExporter, SkopeoExporter } from "../../lib/closeout/images.js";
 import { tempDir } from "../support/tmp.js";
 import { fakeImage, writeOciArchive } from "./oci.js";
 
 const ecr = mockClient(ECRClient);
+// Restored after the file: test files share a worker process (isolate: false).
+afterAll(() => {
+  ecr.restore();
+});
 const dir = tempDir("mfpar-closeout-images-");
 const client = new ECRClient({
   region: "us-east-1",

@@ -2,10 +2,14 @@
 // its pinned revision): exactly the project's family, every ACTIVE revision, across pages.
 import { DeregisterTaskDefinitionCommand, ECSClient, ListTaskDefinitionsCommand } from "@aws-sdk/client-ecs";
 import { mockClient } from "aws-sdk-client-mock";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { deregisterTaskDefinitions, PHASES } from "../../lib/closeout/execute.js";
 
 const ecs = mockClient(ECSClient);
+// Restored after the file: test files share a worker process (isolate: false).
+afterAll(() => {
+  ecs.restore();
+});
 beforeEach(() => ecs.reset());
 const td = (family: string, rev: number) =>
   `arn:aws:ecs:us-east-1:123456789012:task-definition/${family}:${rev}`;

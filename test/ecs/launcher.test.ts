@@ -1,6 +1,6 @@
 import { ECSClient, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { mockClient } from "aws-sdk-client-mock";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import {
   createRegionBuckets,
   fargateLimitOf,
@@ -13,6 +13,10 @@ import { clientToken } from "../../lib/ecs/task-identity.js";
 import { awsError, fakeTime, socketHangUp } from "./_fake-time.js";
 
 const ecs = mockClient(ECSClient);
+// Restored after the file: test files share a worker process (isolate: false).
+afterAll(() => {
+  ecs.restore();
+});
 beforeEach(() => ecs.reset());
 
 const client = new ECSClient({ region: "us-east-1" });

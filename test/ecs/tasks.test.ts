@@ -1,7 +1,7 @@
 import { DescribeTasksCommand, ECSClient, ListTasksCommand } from "@aws-sdk/client-ecs";
 import { GetServiceQuotaCommand, ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
 import { mockClient } from "aws-sdk-client-mock";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { fargateVcpuQuota, tasksWithinQuota } from "../../lib/ecs/quotas.js";
 import { identityOfTask, idsTags, TaskTag, taskTags } from "../../lib/ecs/task-identity.js";
 import { listBatchTasks } from "../../lib/ecs/tasks.js";
@@ -10,6 +10,11 @@ import { awsError, fakeTime } from "./_fake-time.js";
 
 const ecs = mockClient(ECSClient);
 const sq = mockClient(ServiceQuotasClient);
+// Restored after the file: test files share a worker process (isolate: false).
+afterAll(() => {
+  ecs.restore();
+  sq.restore();
+});
 beforeEach(() => {
   ecs.reset();
   sq.reset();

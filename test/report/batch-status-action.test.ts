@@ -19,6 +19,10 @@ import { tempDir } from "../support/tmp.js";
 import { demo } from "./support/demo.js";
 
 const ecs = mockClient(ECSClient);
+// Restored after the file: test files share a worker process (isolate: false).
+afterAll(() => {
+  ecs.restore();
+});
 let tasksVisible = true;
 const started: { arn: string; input: { overrides?: unknown } }[] = [];
 ecs.on(RunTaskCommand).callsFake((input) => {

@@ -8,7 +8,7 @@ import {
   ResourceNotFoundException,
 } from "@aws-sdk/client-cloudwatch-logs";
 import { mockClient } from "aws-sdk-client-mock";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { ecsLogLocation } from "../../lib/agent/ecs-metadata.js";
 import { ExitCode } from "../../lib/exit-codes.js";
 import { storeKeys } from "../../lib/store/keys.js";
@@ -21,6 +21,10 @@ import { repoRoot, tempDir } from "../support/tmp.js";
 
 const SCENARIO = `${repoRoot}/projects/demo/base.yaml`;
 const cw = mockClient(CloudWatchLogsClient);
+// Restored after the file: test files share a worker process (isolate: false).
+afterAll(() => {
+  cw.restore();
+});
 const root = tempDir("mfpar-logs-");
 let n = 0;
 const regions: string[] = [];

@@ -9,11 +9,14 @@ import { mapLimit } from "../../lib/concurrency.js";
 import { openStore } from "../../lib/store/open.js";
 import { type ResultStore, StoreKeyError, type StoreObject } from "../../lib/store/types.js";
 import { type S3Server, startS3Server } from "../../testing/s3rver.js";
+import { copyDir } from "../support/tmp.js";
 
 interface Backend {
   name: string;
   /** A fresh, empty store (its own directory or its own prefix). */
   fresh(): Promise<ResultStore>;
+  /** A fresh store holding a copy of `seeded`'s objects, made on disk (its directory, or s3rver's for its prefix). */
+  copyOf(seeded: number): Promise<ResultStore>;
   s3?: S3Server;
 }
 
@@ -22,15 +25,35 @@ let s3: S3Server;
 let n = 0;
 
 const backends: Backend[] = [
-  { name: "local", fresh: () => openStore(join(tmp, "stores", `s${++n}`)) },
+  {
+    name: "local",
+    fresh: () => openStore(join(tmp, "stores", `s${++n}`)),
+    copyOf: async (seeded) => {
+      const dir = join(tmp, "stores", `s${++n}`);
+      await copyDir(join(tmp, "stores", `s${seeded}`), dir);
+      return openStore(dir);
+    },
+  },
   {
     name: "s3",
     fresh: () => openStore(`s3://results/t${++n}/`, { s3Client: s3.client }),
+    // s3rver keeps each object as files under <dir>/<bucket>/<key>: a copy of the prefix's directory is a copy of
+    // its objects, bytes and metadata.
+    copyOf: async (seeded) => {
+      await copyDir(join(s3.dir, "results", `t${seeded}`), join(s3.dir, "results", `t${++n}`));
+      return openStore(`s3://results/t${n}/`, { s3Client: s3.client });
+    },
     get s3() {
       return s3;
     },
   },
 ];
+
+/** 1,001 keys (one more than an S3 listing page or DeleteObjects request holds) in 30 "directories". */
+const MANY = Array.from(
+  { length: 1001 },
+  (_, i) => `many/${String(i % 30).padStart(2, "0")}/${String(i).padStart(5, "0")}.txt`,
+).sort();
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), "mfpar-store-test-"));
@@ -52,6 +75,14 @@ const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : Buffe
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 describe.each(backends)("$name store", (backend) => {
+  // The 1,001 keys, put once through the store: the listing and deletion tests each get an on-disk copy.
+  let many: number;
+  beforeAll(async () => {
+    const store = await backend.fresh();
+    many = n;
+    await mapLimit(MANY, 32, (k) => store.put(k, "v"));
+  });
+
   it("puts and gets strings, bytes and streams, and overwrites", async () => {
     const store = await backend.fresh();
     await store.put("base/batches/b1.json", '{"ids":[1,2]}');
@@ -162,12 +193,10 @@ describe.each(backends)("$name store", (backend) => {
   });
 
   it("lists more than 1,000 keys, paging through every one", async () => {
-    const store = await backend.fresh();
-    const keys = Array.from({ length: 1001 }, (_, i) => `big/${String(i).padStart(5, "0")}.txt`);
-    await mapLimit(keys, 32, (k) => store.put(k, "v"));
+    const store = await backend.copyOf(many);
     backend.s3?.resetCounts();
-    const listed = await keysOf(store, "big/");
-    expect(listed).toEqual(keys);
+    const listed = await keysOf(store, "many/");
+    expect(listed).toEqual(MANY);
     if (backend.s3) expect(backend.s3.counts()).toEqual({ ListObjectsV2: 2 });
   });
 
@@ -210,12 +239,10 @@ describe.each(backends)("$name store", (backend) => {
   });
 
   it("deletes many keys (including missing ones) and leaves the rest", async () => {
-    const store = await backend.fresh();
-    const keys = Array.from({ length: 1001 }, (_, i) => `del/${String(i % 30).padStart(2, "0")}/${i}`);
-    await mapLimit(keys, 32, (k) => store.put(k, "x"));
+    const store = await backend.copyOf(many);
     await store.put("keep/me", "x");
     backend.s3?.resetCounts();
-    await store.delete([...keys, "del/never-existed"]);
+    await store.delete([...MANY, "many/never-existed"]);
     if (backend.s3) expect(backend.s3.counts()).toEqual({ DeleteObjects: 2 });
     expect(await keysOf(store, "")).toEqual(["keep/me"]);
     expect(await collect(store.listPrefixes(""))).toEqual(["keep/"]);

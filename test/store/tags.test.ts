@@ -4,12 +4,16 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
-import { expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { S3Store } from "../../lib/store/s3.js";
 import { FAILED_ATTEMPT_TAG } from "../../lib/store/types.js";
 import { tempDir } from "../support/tmp.js";
 
 const s3 = mockClient(S3Client);
+// Restored after the file: test files share a worker process (isolate: false).
+afterAll(() => {
+  s3.restore();
+});
 const dir = tempDir("mfpar-tags-");
 
 it("sends the tags of put and putFile as PutObject's Tagging, and none when not asked", async () => {

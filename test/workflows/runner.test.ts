@@ -126,6 +126,56 @@ jobs:
     ]);
   });
 
+  it("checks out the event's commit into each job's own workspace: clean, shallow, origin set, a job's edits its own", async () => {
+    commit({ "notes.txt": "first\n" });
+    const checkout = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683";
+    const sha = commit({
+      "notes.txt": "second\n",
+      ".github/workflows/co.yml": `
+name: CO
+on: push
+permissions: { contents: read }
+jobs:
+  first:
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: ${checkout}
+      - run: |
+          echo "head=$(git rev-parse HEAD) shallow=$(git rev-parse --is-shallow-repository) origin=$(git remote get-url origin)"
+          echo edited >> notes.txt
+          git status --porcelain
+  second:
+    needs: first
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: ${checkout}
+      - run: |
+          echo "head=$(git rev-parse HEAD) shallow=$(git rev-parse --is-shallow-repository) origin=$(git remote get-url origin)"
+          echo "status=[$(git status --porcelain)] notes=$(cat notes.txt) commits=$(git rev-list --count HEAD)"
+  full:
+    needs: second
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: ${checkout}
+        with: { fetch-depth: 0 }
+      - run: echo "shallow=$(git rev-parse --is-shallow-repository) commits=$(git rev-list --count HEAD)"
+`,
+    });
+    const r = await runWorkflow({ repoDir: repo, workflow: "co", event: push(sha), world });
+    expect(r.conclusion).toBe("success");
+    const log = (job: string) => r.job(job)!.steps[1]!.log;
+    const head = `head=${sha} shallow=true origin=${repo}\n`;
+    expect(log("first")).toBe(`${head} M notes.txt\n`);
+    // The second job's checkout is its own: the first job's edit is not in it, and git finds nothing changed.
+    expect(log("second")).toBe(`${head}status=[] notes=second commits=1\n`);
+    const commits = spawnSync("git", ["rev-list", "--count", sha], {
+      cwd: repo,
+      encoding: "utf8",
+    }).stdout.trim();
+    expect(Number(commits)).toBeGreaterThan(1);
+    expect(log("full")).toBe(`shallow=false commits=${commits}\n`);
+  });
+
   it("runs run: with bash -e without pipefail by default, and with pipefail under shell: bash", async () => {
     const sha = commit({
       ".github/workflows/shells.yml": `

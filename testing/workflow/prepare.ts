@@ -15,10 +15,10 @@ import {
   rmSync,
   statSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { cacheRoot } from "./cache-root.js";
 
-const PREPARE_CACHE = join(tmpdir(), "mfpar-runner-prepare");
+const PREPARE_CACHE = join(cacheRoot(), "mfpar-runner-prepare");
 const PREPARE_INPUTS = [
   "lib",
   "scripts",

@@ -2,7 +2,8 @@
 // `run:` steps it does not execute), each doing what later steps depend on. An action not listed here is
 // an error naming it. docs/operations.md lists the same table for readers.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Json } from "./expressions.js";
 import { preparedBuild, restorePrepared, storePrepared } from "./prepare.js";
@@ -105,6 +106,25 @@ const checkout: StandIn = {
     mkdirSync(dest, { recursive: true });
     const depth = Number(ctx.inputs["fetch-depth"] || "1");
     const want = ctx.inputs.ref || ctx.sha;
+    // A shallow checkout of a commit this world has checked out before is a copy of that first checkout (the
+    // jobs of a run check out the same commit, each into a fresh workspace): what ~900 file creations by git
+    // would cost, at a fraction. The copy is the same tree, index and .git; git re-reads a file whose inode
+    // differs from the index's before trusting it, so `git status` and `git diff` answer as after a checkout.
+    // A full-history checkout (its remote refs change as the repository does) is never copied.
+    const template =
+      depth > 0
+        ? join(
+            ctx.world.tmp,
+            "checkouts",
+            `${createHash("sha1").update(ctx.repoDir).digest("hex").slice(0, 12)}-${git(ctx.repoDir, ["rev-parse", `${want}^{commit}`])}-${depth}`,
+          )
+        : undefined;
+    if (template && existsSync(template) && readdirSync(dest).length === 0) {
+      const r = spawnSync("cp", ["-a", `${template}/.`, dest], { encoding: "utf8" });
+      if (r.status !== 0) throw new Error(`cp -a ${template}: ${r.stderr}`);
+      ctx.log(`checked out ${git(dest, ["rev-parse", "HEAD"])} (depth ${depth})`);
+      return true;
+    }
     // The repository's objects are shared (alternates) instead of copied: a checkout costs no pack transfer.
     // History beyond fetch-depth is cut as on GitHub (.git/shallow): log, diff and merge-base stop there.
     git(dest, ["init", "-q", "-b", "main"]);
@@ -141,6 +161,18 @@ const checkout: StandIn = {
     ctx.log(
       `checked out ${git(dest, ["rev-parse", "HEAD"])} (${depth === 0 ? "full history" : `depth ${depth}`})`,
     );
+    if (template && !existsSync(template)) {
+      // Copied aside and renamed into place: the world's jobs may run side by side.
+      const part = `${template}.part-${process.pid}-${Date.now()}`;
+      mkdirSync(dirname(template), { recursive: true });
+      const r = spawnSync("cp", ["-a", dest, part], { encoding: "utf8" });
+      if (r.status === 0) {
+        try {
+          renameSync(part, template);
+        } catch {}
+      }
+      rmSync(part, { recursive: true, force: true });
+    }
     return true;
   },
 };

@@ -11,9 +11,9 @@ import {
   renameSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { globMatch, GITHUB_OIDC_HOST as OIDC } from "../../lib/infra/iam.js";
+import { cacheRoot } from "./cache-root.js";
 import { preparedBuild, restorePrepared } from "./prepare.js";
 import type { World } from "./world.js";
 
@@ -71,7 +71,7 @@ function roleFromPolicy(name: string, policyText: string): TrustedRole {
  * projects/ at the commit, the lock file, the node_modules, the repository and the account — on disk, shared by
  * every run on this machine: the same sources give the same policies, so each version is synthesized once.
  */
-const TRUST_CACHE = join(tmpdir(), "mfpar-runner-trust");
+const TRUST_CACHE = join(cacheRoot(), "mfpar-runner-trust");
 
 function trustKey(repoDir: string, sha: string, nodeModules: string, repository: string, account: string) {
   const tree = spawnSync(
