@@ -209,7 +209,7 @@ export function endedAttemptState(o: {
   return idState(
     {
       id: o.id,
-      listed: { id: o.id, markers: { [kind]: Number.NaN }, attemptsSeen: o.attemptsUsed, objects: 1 },
+      listed: { id: o.id, markers: { [kind]: Number.NaN }, attemptsSeen: o.attemptsUsed },
       tasks: [],
       markerAttempt: o.attemptsUsed,
       markerReason: o.reason,

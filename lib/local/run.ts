@@ -174,16 +174,22 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const startedAt = clock.now();
   const { scenario: sc, store } = opts;
   // One listing of the scenario's results (not one request per ID): which IDs are done, and their last attempt.
-  // One listing of the scenario's results (not one request per ID): which IDs are done, and their last attempt.
-  // Only what the run needs of it is kept: the IDs to skip are counted, earlier attempt numbers remembered for
-  // the IDs that had some. Nothing is kept per ID that succeeds in this run either (IDs and results stream:
-  // markers go to `onMarker`, successes are counted), so memory does not grow with the IDs that went well.
-  const skip = new Set<string>();
-  const earlierAttempts = new Map<string, number>();
-  for (const [id, seen] of (await listResults(store, sc.scenario)).ids) {
-    if (seen.markers.SUCCESS !== undefined) skip.add(id);
-    else if (seen.attemptsSeen) earlierAttempts.set(id, seen.attemptsSeen);
+  // Only what the run needs of it is kept, by the index of each requested ID: whether it is done, and the
+  // attempts it had before (a byte and a number per ID; the listing itself is dropped). Nothing is kept per ID
+  // that succeeds in this run either (IDs and results stream: markers go to `onMarker`, successes are counted),
+  // so memory does not grow with the IDs that went well.
+  const done = new Uint8Array(opts.ids.length);
+  const earlier = new Uint32Array(opts.ids.length);
+  {
+    const listed = (await listResults(store, sc.scenario)).ids;
+    for (let i = 0; i < opts.ids.length; i++) {
+      const r = listed.rankOf(opts.ids[i]!);
+      if (r < 0) continue;
+      if (listed.timeAt(r, "SUCCESS") !== undefined) done[i] = 1;
+      else earlier[i] = listed.attemptsAt(r);
+    }
   }
+  const earlierAttempts = (i: number) => earlier[i] || undefined;
   const progress: LocalProgress = {
     total: opts.ids.length,
     doneBefore: 0,
@@ -193,20 +199,20 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
     finished: 0,
     startedAt,
   };
-  for (const id of opts.ids) if (skip.has(id)) progress.doneBefore++;
-  // The IDs still to take: the requested list by index (no copy), then the retries.
+  for (let i = 0; i < done.length; i++) progress.doneBefore += done[i]!;
+  // The IDs still to take, by their index in the requested list (no copy), then the retries.
   let next = 0;
-  const retries: string[] = [];
-  const take = (): string | undefined => {
+  const retries: number[] = [];
+  const take = (): number | undefined => {
     if (retries.length) return retries.shift();
     while (next < opts.ids.length) {
-      const id = opts.ids[next++]!;
-      if (!skip.has(id)) return id;
+      const i = next++;
+      if (!done[i]) return i;
     }
     return undefined;
   };
-  /** IDs taken and not succeeded yet (running, to retry, failed, interrupted): the only per-ID state. */
-  const open = new Map<string, IdOutcome>();
+  /** IDs taken and not succeeded yet (running, to retry, failed, interrupted), by index: the only per-ID state. */
+  const open = new Map<number, IdOutcome>();
   const modelMs = new Samples();
   const wallMs = new Samples();
   const counts: LocalCounts = {
@@ -342,13 +348,14 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const slotLoop = async (slot: { worker?: LocalWorker }): Promise<void> => {
     for (;;) {
       if (stopped || configError) return;
-      const id = take();
-      if (id === undefined) return;
+      const index = take();
+      if (index === undefined) return;
+      const id = opts.ids[index]!;
       if (retries.length === 0 && next >= opts.ids.length) endingNow();
-      let o = open.get(id);
+      let o = open.get(index);
       if (!o) {
-        o = { id, status: "not-run", attempts: 0, lastAttempt: earlierAttempts.get(id) };
-        open.set(id, o);
+        o = { id, status: "not-run", attempts: 0, lastAttempt: earlierAttempts(index) };
+        open.set(index, o);
       }
       const attempt = (o.lastAttempt ?? 0) + 1;
       o.attempts++;
@@ -412,7 +419,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
                 }),
               );
         if (o.status === "failed" && o.outlook.retry) {
-          retries.push(id);
+          retries.push(index);
           emit();
           continue;
         }
@@ -424,7 +431,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
       checkEnding();
       opts.onOutcome?.({ ...o });
       if (o.status === "success") {
-        open.delete(id);
+        open.delete(index);
         counts.success++;
         if (typeof o.marker?.timings?.model === "number") modelMs.push(o.marker.timings.model);
         if (o.wallMs !== undefined) wallMs.push(o.wallMs);
@@ -433,7 +440,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   };
 
   let queued = 0;
-  for (const id of opts.ids) if (!skip.has(id) && ++queued >= opts.workers) break;
+  for (let i = 0; i < done.length; i++) if (!done[i] && ++queued >= opts.workers) break;
   const workers = Math.max(1, Math.min(opts.workers, queued || 1));
   try {
     await Promise.all(Array.from({ length: workers }, worker));
@@ -444,11 +451,16 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
     await rm(handoff, { recursive: true, force: true });
   }
   const unfinished: IdOutcome[] = [];
-  for (const id of opts.ids) {
-    if (skip.has(id)) continue;
-    const o = open.get(id);
+  for (let i = 0; i < opts.ids.length; i++) {
+    if (done[i]) continue;
+    const o = open.get(i);
     if (o?.status === "success") continue;
-    const u = o ?? { id, status: "not-run" as const, attempts: 0, lastAttempt: earlierAttempts.get(id) };
+    const u = o ?? {
+      id: opts.ids[i]!,
+      status: "not-run" as const,
+      attempts: 0,
+      lastAttempt: earlierAttempts(i),
+    };
     if (u.status === "failed") counts.failed++;
     else if (u.status === "interrupted") counts.interrupted++;
     else if (u.status === "not-run") counts.notRun++;

@@ -2,6 +2,7 @@
 // (lib/report/after-run-thread.ts) or, when there is none, in the runner's own thread (lib/report/after-run.ts).
 import type { ResolvedScenario } from "../config/load.js";
 import { errorMessage } from "../errors.js";
+import type { IdSet } from "../store/id-set.js";
 import { summaryKeys } from "../store/keys.js";
 import type { ResultStore } from "../store/types.js";
 import { aggregateScenario } from "./aggregate.js";
@@ -10,17 +11,19 @@ import { aggregateScenario } from "./aggregate.js";
  * Aggregates the scenario and returns the lines to print (a warning line when aggregation failed: the
  * realizations are what the run was for, and `mfpar aggregate` can redo this). With the run's `spool`
  * (lib/report/digests.ts: the markers the workers handed back) and the store's `summary/markers.jsonl` from
- * earlier runs, only markers neither has are read from the store.
+ * earlier runs, only markers neither has are read from the store. `ids`: the scenario's IDs, when its `ids` are
+ * not (the worker thread gets them apart).
  */
 export async function aggregateRun(
   store: ResultStore,
   scenario: ResolvedScenario,
   storeDisplay: string,
-  opts: { spool?: string } = {},
+  opts: { spool?: string; ids?: IdSet } = {},
 ): Promise<string> {
   try {
     const res = await aggregateScenario(store, scenario, {
       ...(opts.spool ? { spool: opts.spool } : {}),
+      ...(opts.ids ? { ids: opts.ids } : {}),
       digestFile: true,
     });
     if (res.realizations === 0) return "";

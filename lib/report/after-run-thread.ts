@@ -3,6 +3,7 @@
 // run's last realizations are still running; then it aggregates the run — once, when the runner sends the job
 // after the last realization — and posts back the lines to print.
 import { parentPort, receiveMessageOnPort } from "node:worker_threads";
+import { IdSet } from "../store/id-set.js";
 import { openStore } from "../store/open.js";
 import type { AfterRunJob, AfterRunReply } from "./after-run.js";
 import { aggregateRun } from "./after-run-job.js";
@@ -12,7 +13,12 @@ async function aggregate(job: AfterRunJob): Promise<void> {
   let reply: AfterRunReply;
   try {
     const store = await openStore(job.storeLocation, { cwd: job.cwd });
-    reply = { text: await aggregateRun(store, job.scenario, job.storeDisplay, { spool: job.spool }) };
+    reply = {
+      text: await aggregateRun(store, job.scenario, job.storeDisplay, {
+        ...(job.spool ? { spool: job.spool } : {}),
+        ids: IdSet.fromData(job.ids),
+      }),
+    };
   } catch (e) {
     reply = { error: e instanceof Error ? e.message : String(e) };
   }

@@ -11,6 +11,7 @@ import { existsSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import type { ResolvedScenario } from "../config/load.js";
 import { errorMessage } from "../errors.js";
+import { IdSet, type IdSetData } from "../store/id-set.js";
 import type { ResultStore } from "../store/types.js";
 
 /** What the thread needs to aggregate the run: the store is opened again there. */
@@ -18,7 +19,9 @@ export interface AfterRunJob {
   /** A directory or `s3://bucket/prefix`, as the workers got it. */
   storeLocation: string;
   cwd: string;
+  /** The scenario without its IDs (`ids: []`): they come as `ids`, a few bytes each rather than a string each. */
   scenario: ResolvedScenario;
+  ids: IdSetData;
   storeDisplay: string;
   /** The run's spool of markers (lib/report/digests.ts). */
   spool?: string;
@@ -105,7 +108,8 @@ export async function aggregateAfterRun(
     const text = await p.aggregation.aggregate({
       storeLocation: p.storeLocation,
       cwd: p.cwd,
-      scenario,
+      scenario: { ...scenario, ids: [] },
+      ids: IdSet.from(scenario.ids).data(),
       storeDisplay,
       ...(opts.spool ? { spool: opts.spool } : {}),
     });

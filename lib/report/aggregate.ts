@@ -37,7 +37,7 @@ import { type MarkerKind, storeKeys, summaryKeys } from "../store/keys.js";
 import { isS3Location } from "../store/location.js";
 import type { Marker } from "../store/markers.js";
 import { getJson, putJson } from "../store/open.js";
-import { compareIds, decidingMarker, listResults, type ResultsListing } from "../store/results.js";
+import { IdSet, type ListedIds, listResults } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
 import { type Clock, systemClock } from "../time.js";
 import { histogramBins, MAX_LINES } from "./charts.js";
@@ -49,6 +49,8 @@ import { EnsembleTable, TextFile } from "./table.js";
 export interface AggregateOptions {
   /** The batch being closed out; IDs, attempts and regions come from it when given. */
   batch?: BatchFacts;
+  /** The IDs asked for, when there is no batch; default the scenario's (`ids` of the resolved scenario). */
+  ids?: IdSet | readonly string[];
   /** Per-ID states from the last reconcile pass. */
   observed?: readonly ObservedId[];
   /** Observation name → group; default: from the scenario's instruction files, else name prefixes. */
@@ -163,8 +165,8 @@ const READ_AHEAD = 256;
  * `{scenario}/resultados/` and one marker per realization (successful and failed), `concurrency` at a time,
  * unless the run's spool or `markers.jsonl` has it.
  *
- * Memory does not grow with the realizations beyond a few numbers per ID (the listing, attempt numbers and
- * times): markers are used in ID order as they are read and not kept, the ensemble table goes to a temporary
+ * Memory does not grow with the realizations beyond a few numbers per ID (the listing — lib/store/results.ts —
+ * and the successes' attempt numbers and times, in typed arrays): markers are used in ID order as they are read and not kept, the ensemble table goes to a temporary
  * directory and then to the store as a file, and its columns are read back a group at a time
  * (`memoryBudget`) for exact statistics. The report keeps of each column only what its plots draw.
  */
@@ -181,10 +183,16 @@ export async function aggregateScenario(
   }
 }
 
-/** One deciding marker, as {@link markersInOrder} hands it over. */
-interface ReadMarker {
+/** An ID whose deciding marker is to be read: its rank in the listing, the marker's kind and time. */
+interface ToRead {
   id: string;
+  rank: number;
   kind: MarkerKind;
+  mtime: number;
+}
+
+/** One deciding marker, as {@link markersInOrder} hands it over. */
+interface ReadMarker extends ToRead {
   /** Its digest, when it came from the spool or `markers.jsonl` rather than from the store. */
   known?: MarkerDigest;
   /** Undefined when it was replaced between listing and reading (a retry finishing). */
@@ -194,18 +202,17 @@ interface ReadMarker {
 /**
  * The deciding marker of each ID of `toRead`, in that order: from the run's spool, else from `markers.jsonl`
  * while the listing shows it unchanged, else read from the store — `concurrency` reads in flight, at most
- * {@link READ_AHEAD} markers held ahead of the one being used.
+ * {@link READ_AHEAD} markers held ahead of the one being used (and no more of `toRead` taken).
  */
 async function* markersInOrder(
   store: ResultStore,
   scenario: string,
-  toRead: readonly (readonly [string, MarkerKind])[],
-  listing: ResultsListing,
+  toRead: Iterator<ToRead>,
   sources: { spool?: DigestIndex; kept?: DigestIndex },
   concurrency: number,
 ): AsyncGenerator<ReadMarker> {
-  const resolveOne = async ([id, kind]: readonly [string, MarkerKind]): Promise<ReadMarker> => {
-    const mtime = listing.ids.get(id)!.markers[kind];
+  const resolveOne = async (t: ToRead): Promise<ReadMarker> => {
+    const { id, kind, mtime } = t;
     const spooled = sources.spool?.get(id);
     const cached = spooled?.kind === kind ? undefined : sources.kept?.get(id);
     const known =
@@ -215,19 +222,33 @@ async function* markersInOrder(
           ? cached.m
           : undefined;
     const m = known ?? (await getJson<Marker>(store, storeKeys.marker(scenario, id, kind)));
-    return { id, kind, ...(known ? { known } : {}), ...(m ? { m } : {}) };
+    return { ...t, ...(known ? { known } : {}), ...(m ? { m } : {}) };
   };
-  const windowAt = (from: number) => {
-    if (from >= toRead.length) return undefined;
-    const w = mapLimit(toRead.slice(from, from + READ_AHEAD), concurrency, resolveOne);
+  const nextWindow = () => {
+    const batch: ToRead[] = [];
+    for (let r = toRead.next(); !r.done; r = toRead.next()) if (batch.push(r.value) >= READ_AHEAD) break;
+    if (batch.length === 0) return undefined;
+    const w = mapLimit(batch, concurrency, resolveOne);
     w.catch(() => {}); // awaited below; not an unhandled rejection if the consumer stops first
     return w;
   };
-  let next = windowAt(0);
-  for (let from = 0; next; from += READ_AHEAD) {
+  let next = nextWindow();
+  while (next) {
     const current = await next;
-    next = windowAt(from + READ_AHEAD); // read while this window is used
+    next = nextWindow(); // read while this window is used
     yield* current;
+  }
+}
+
+/** The wanted IDs' deciding markers, in ID order (the listing's), without a list of them. */
+function* decidingMarkers(listed: ListedIds, wanted: IdSet | undefined): Generator<ToRead> {
+  const set = listed.set;
+  for (const rank of set.ranks()) {
+    const kind = listed.decidingAt(rank);
+    if (!kind) continue;
+    const id = set.idAt(rank);
+    if (wanted && !wanted.has(id)) continue;
+    yield { id, rank, kind, mtime: listed.timeAt(rank, kind)! };
   }
 }
 
@@ -240,19 +261,14 @@ async function aggregateIn(
   const resolved = typeof scenario === "string" ? undefined : scenario;
   const name = typeof scenario === "string" ? scenario : scenario.scenario;
   const now = new Date((opts.clock ?? systemClock).now());
-  const wantedIds = opts.batch?.ids ?? resolved?.ids;
-  const wanted = wantedIds ? new Set(wantedIds) : undefined;
+  const wantedIds = opts.batch?.ids ?? opts.ids ?? resolved?.ids;
+  // The IDs asked for, a few bytes each (lib/store/id-set.ts): membership tests, and status counts them in order.
+  const wanted = wantedIds ? IdSet.from(wantedIds) : undefined;
 
   const listing = await listResults(store, name);
-  const toRead: [string, MarkerKind][] = [];
+  const listed = listing.ids;
   let successes = 0;
-  for (const e of listing.ids.values()) {
-    if (wanted && !wanted.has(e.id)) continue;
-    const kind = decidingMarker(e);
-    if (kind) toRead.push([e.id, kind]);
-    if (kind === "SUCCESS") successes++;
-  }
-  toRead.sort((a, b) => compareIds(a[0], b[0]));
+  for (const t of decidingMarkers(listed, wanted)) if (t.kind === "SUCCESS") successes++;
 
   // Sources of markers already in hand (lib/report/digests.ts), read from disk as each ID comes.
   const digestKey = summaryKeys.digests(name);
@@ -271,8 +287,8 @@ async function aggregateIn(
   });
   /** Non-successes' facts (failures are listed one by one anyway); successes keep an attempt number and a time. */
   const facts = new Map<string, MarkerFacts>();
-  const successIds: string[] = [];
-  const successAttempts = new Samples();
+  /** The attempt number of each success read, by its rank in the listing (NaN: none). */
+  const successAttempts = new Float64Array(listed.size).fill(Number.NaN);
   const durations = new Samples();
   const firstIds: string[] = [];
   let totims: Map<string, number> | undefined;
@@ -280,16 +296,15 @@ async function aggregateIn(
     for await (const r of markersInOrder(
       store,
       name,
-      toRead,
-      listing,
+      decidingMarkers(listed, wanted),
       { spool, kept },
       opts.concurrency ?? 16,
     )) {
       if (!r.m) continue; // replaced between listing and reading: the next aggregation has it
-      const mtime = listing.ids.get(r.id)!.markers[r.kind];
+      const mtime = r.mtime;
       if (digests && Number.isFinite(mtime))
         digests.write(
-          `${JSON.stringify({ id: r.id, kind: r.kind, mtime: mtime!, m: r.known ?? digestOf(r.m) } satisfies DigestLine)}\n`,
+          `${JSON.stringify({ id: r.id, kind: r.kind, mtime, m: r.known ?? digestOf(r.m) } satisfies DigestLine)}\n`,
         );
       const f = markerFacts(r.id, r.kind, r.m);
       if (r.kind !== "SUCCESS") {
@@ -298,8 +313,7 @@ async function aggregateIn(
       }
       table.add(r.id, r.m.observations ?? {});
       if (firstIds.length < MAX_LINES) firstIds.push(r.id);
-      successIds.push(r.id);
-      successAttempts.push(f.attempt ?? Number.NaN);
+      successAttempts[r.rank] = f.attempt ?? Number.NaN;
       // Output times are the model's, the same for every realization: the first marker that has them.
       if (!totims && r.m.observationTimes) totims = new Map(Object.entries(r.m.observationTimes));
       if (f.durationMs !== undefined) durations.push(f.durationMs);
@@ -373,7 +387,7 @@ async function aggregateIn(
   const status = buildStatus({
     scenario: name,
     ...(opts.batch ? { batchId: opts.batch.batchId } : {}),
-    ...(wantedIds ? { ids: wantedIds } : {}),
+    ...(wanted ? { ids: wanted } : {}),
     maxAttempts,
     ...((opts.batch?.retryDeterministic ?? resolved?.config.task.retryDeterministic)
       ? { retryDeterministic: true }
@@ -383,10 +397,10 @@ async function aggregateIn(
     listing,
     markers: facts,
     successes: {
-      // successIds are in ID order (toRead's): a binary search, no map per ID.
+      // By rank in the listing: a binary search, no map per ID.
       attemptOf: (id) => {
-        const i = searchIds(successIds, id);
-        const a = i < 0 ? Number.NaN : successAttempts.at(i);
+        const rank = listed.rankOf(id);
+        const a = rank < 0 ? Number.NaN : successAttempts[rank]!;
         return Number.isNaN(a) ? undefined : a;
       },
       timing: {
@@ -470,20 +484,6 @@ async function aggregateIn(
   };
 }
 
-/** The index of `id` in `ids` (sorted by {@link compareIds}), or -1. */
-function searchIds(ids: readonly string[], id: string): number {
-  let lo = 0;
-  let hi = ids.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const c = compareIds(ids[mid]!, id);
-    if (c === 0) return mid;
-    if (c < 0) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
-}
-
 /** A growable array of numbers in one typed buffer (8 bytes per value, no object per value). */
 class Samples {
   private buf = new Float64Array(1024);
@@ -495,9 +495,6 @@ class Samples {
       this.buf = next;
     }
     this.buf[this.n++] = x;
-  }
-  at(i: number): number {
-    return this.buf[i]!;
   }
   values(): Float64Array {
     return this.buf.slice(0, this.n);

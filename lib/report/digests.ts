@@ -10,6 +10,7 @@
 
 import { once } from "node:events";
 import { closeSync, createWriteStream, openSync, readSync, type WriteStream } from "node:fs";
+import { IdSet, IdSetBuilder } from "../store/id-set.js";
 import type { MarkerKind } from "../store/keys.js";
 import type { Marker } from "../store/markers.js";
 
@@ -99,7 +100,11 @@ export class MarkerSpool {
  * from the store instead). Only where each line is stays in memory; {@link get} reads it back.
  */
 export class DigestIndex {
-  private readonly at = new Map<string, number>();
+  // IDs as they are scanned, then (finish) the set of them and the last line of each by rank: a few bytes per
+  // ID (lib/store/id-set.ts), not a Map entry and a string.
+  private building? = new IdSetBuilder();
+  private ids = IdSet.from([]);
+  private lastLine: Uint32Array = new Uint32Array(0);
   private starts = new Float64Array(1024);
   private ends = new Float64Array(1024);
   private lines = 0;
@@ -117,11 +122,22 @@ export class DigestIndex {
     }
     const index = new DigestIndex(fd);
     index.scan(fd);
+    index.finish();
     return index;
   }
 
   get size(): number {
-    return this.at.size;
+    return this.ids.size;
+  }
+
+  private finish(): void {
+    if (!this.building) return;
+    const { set, first, dups } = this.building.build();
+    this.building = undefined;
+    // Lines are numbered in file order: the last of an ID is its highest number.
+    for (const [rank, line] of dups) if (line > first[rank]!) first[rank] = line;
+    this.ids = set;
+    this.lastLine = first;
   }
 
   private scan(fd: number): void {
@@ -161,13 +177,15 @@ export class DigestIndex {
     }
     this.starts[this.lines] = start;
     this.ends[this.lines] = end;
-    this.at.set(l.id, this.lines++);
+    this.building!.add(l.id); // numbered as `lines`: one add per valid line
+    this.lines++;
   }
 
   /** The last valid line of `id`, read from the file. */
   get(id: string): DigestLine | undefined {
-    const i = this.at.get(id);
-    if (i === undefined || this.fd === undefined) return undefined;
+    const rank = this.ids.rankOf(id);
+    if (rank < 0 || this.fd === undefined) return undefined;
+    const i = this.lastLine[rank]!;
     const start = this.starts[i]!;
     const bytes = Buffer.allocUnsafe(this.ends[i]! - start);
     let got = 0;

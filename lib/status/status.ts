@@ -18,6 +18,7 @@ import { getJson } from "../store/open.js";
 import {
   compareIds,
   decidingMarker,
+  IdSet,
   type ListedId,
   listResults,
   type ResultsListing,
@@ -100,7 +101,7 @@ export interface StatusInput {
   scenario: string;
   batchId?: string;
   /** The IDs asked for (batch or scenario); default: every ID found in the store. */
-  ids?: readonly string[];
+  ids?: readonly string[] | IdSet;
   maxAttempts: number;
   /** Deterministic failures are retried too (the batch's `retryDeterministic`). Default false. */
   retryDeterministic?: boolean;
@@ -247,7 +248,7 @@ export function buildStatus(input: StatusInput): BatchStatus {
   }
 
   const timing = input.successes?.timing ?? successTiming(input.markers);
-  const remaining = ids.length - counts.done - counts["out-of-attempts"] - counts["not-retried"];
+  const remaining = ids.size - counts.done - counts["out-of-attempts"] - counts["not-retried"];
   const throughputPerHour = recentThroughput(ids, input, remaining);
   const eta = estimateEta(remaining, throughputPerHour, timing, counts.running, input.now);
   const regionList = [...regions.values()].sort((a, b) => a.region.localeCompare(b.region));
@@ -258,7 +259,7 @@ export function buildStatus(input: StatusInput): BatchStatus {
     ...(input.batchId ? { batchId: input.batchId } : {}),
     observedAt: input.now.toISOString(),
     ...(input.startedAt ? { startedAt: input.startedAt } : {}),
-    total: ids.length,
+    total: ids.size,
     counts,
     regions: regionList,
     failures: groupFailures(failed),
@@ -280,12 +281,13 @@ const FAILED_STATES: ReadonlySet<StatusState> = new Set([
   "not-retried",
 ]);
 
-/** The IDs reported, in ID order: the ones asked for, else (without a list) every ID the store has. */
-function statusIds(input: StatusInput): string[] {
-  const idSet = new Set(input.ids ?? []);
+/**
+ * The IDs reported, iterated in ID order: the ones asked for, else (without a list) every ID the store has — a
+ * few bytes per ID (lib/store/id-set.ts), no copy when they come as an {@link IdSet}.
+ */
+function statusIds(input: StatusInput): IdSet {
   // Without a list of IDs, the store says which exist (IDs never run are then unknown).
-  if (!input.ids) for (const id of input.listing.ids.keys()) idSet.add(id);
-  return [...idSet].sort(compareIds);
+  return input.ids ? IdSet.from(input.ids) : input.listing.ids.set;
 }
 
 /** What is known about one ID: the store's listing and marker body, the reconcile verdict, its ECS tasks. */
@@ -488,19 +490,31 @@ function successTiming(markers: ReadonlyMap<string, MarkerFacts>): BatchStatus["
  * `_SUCCESS.json` was written: the listing has every one of them, no reads needed. Undefined when nothing
  * remains or the window is too short to say anything about the hours ahead.
  */
-function recentThroughput(ids: readonly string[], input: StatusInput, remaining: number): number | undefined {
+function recentThroughput(ids: IdSet, input: StatusInput, remaining: number): number | undefined {
   const now = input.now.getTime();
-  const doneAt = ids
-    .map((id) => input.listing.ids.get(id)?.markers.SUCCESS)
-    .filter((t): t is number => t !== undefined && Number.isFinite(t))
-    .sort((a, b) => a - b);
+  const listed = input.listing.ids;
+  // Counted in two passes over the IDs (how many, the first; then how many recent): no list of times.
+  const doneAt = function* () {
+    for (const id of ids) {
+      const rank = listed.rankOf(id);
+      const t = rank < 0 ? undefined : listed.timeAt(rank, "SUCCESS");
+      if (t !== undefined && Number.isFinite(t)) yield t;
+    }
+  };
+  let done = 0;
+  let first = Number.POSITIVE_INFINITY;
+  for (const t of doneAt()) {
+    done++;
+    if (t < first) first = t;
+  }
   const batchStart = ms(input.startedAt);
-  if (doneAt.length < 2 || remaining <= 0) return undefined;
-  const from = Math.max(now - THROUGHPUT_WINDOW_MS, Number.isFinite(batchStart) ? batchStart : doneAt[0]!);
-  const recent = doneAt.filter((t) => t >= from);
+  if (done < 2 || remaining <= 0) return undefined;
+  const from = Math.max(now - THROUGHPUT_WINDOW_MS, Number.isFinite(batchStart) ? batchStart : first);
+  let recent = 0;
+  for (const t of doneAt()) if (t >= from) recent++;
   const span = now - from;
   // A rate over a few minutes (or a burst of markers written at once) says nothing about the hours ahead.
-  if (recent.length >= 2 && span >= MIN_THROUGHPUT_SPAN_MS) return (recent.length / span) * 3_600_000;
+  if (recent >= 2 && span >= MIN_THROUGHPUT_SPAN_MS) return (recent / span) * 3_600_000;
   return undefined;
 }
 
@@ -631,23 +645,24 @@ export const TIMING_SAMPLE = 100;
  */
 export async function collectStatus(store: ResultStore, opts: CollectStatusOptions): Promise<BatchStatus> {
   const listing = await listResults(store, opts.scenario);
-  const wanted = opts.ids ? new Set(opts.ids) : undefined;
-  const inScope = (id: string) => !wanted || wanted.has(id);
+  const listed = listing.ids;
+  const wanted = opts.ids ? IdSet.from(opts.ids) : undefined;
+  const maxFailureReads = opts.maxFailureReads ?? 5_000;
   const failedReads: [string, MarkerKind][] = [];
-  const successes: [string, number][] = [];
-  for (const e of listing.ids.values()) {
-    if (!inScope(e.id)) continue;
-    const kind = decidingMarker(e);
-    if (kind === "SUCCESS") successes.push([e.id, e.markers.SUCCESS!]);
-    else if (kind) failedReads.push([e.id, kind]);
+  // Only the most recent successes are kept (a sample of `timingSample`), not a list of all of them.
+  const recent = new MostRecent(opts.timingSample ?? TIMING_SAMPLE);
+  // In ID order (the listing's): the failures read are the first ones.
+  for (const rank of listed.set.ranks()) {
+    const kind = listed.decidingAt(rank);
+    if (!kind) continue;
+    const id = listed.set.idAt(rank);
+    if (wanted && !wanted.has(id)) continue;
+    if (kind === "SUCCESS") recent.add(id, listed.timeAt(rank, "SUCCESS")!);
+    else if (failedReads.length < maxFailureReads) failedReads.push([id, kind]);
   }
-  failedReads.sort((a, b) => compareIds(a[0], b[0]));
-  successes.sort((a, b) => b[1] - a[1] || compareIds(a[0], b[0]));
   const reads: [string, MarkerKind][] = [
-    ...failedReads.slice(0, opts.maxFailureReads ?? 5_000),
-    ...successes
-      .slice(0, opts.timingSample ?? TIMING_SAMPLE)
-      .map(([id]) => [id, "SUCCESS"] as [string, MarkerKind]),
+    ...failedReads,
+    ...recent.ids().map((id) => [id, "SUCCESS"] as [string, MarkerKind]),
   ];
   const markers = new Map<string, MarkerFacts>();
   await mapLimit(reads, opts.concurrency ?? 16, async ([id, kind]) => {
@@ -672,4 +687,29 @@ export async function collectStatus(store: ResultStore, opts: CollectStatusOptio
     ...(opts.pricing ? { pricing: opts.pricing } : {}),
     now: new Date((opts.clock ?? systemClock).now()),
   });
+}
+
+/**
+ * The `size` most recent of the successes added (by marker time, newest first; ties in ID order): what sorting
+ * them all and keeping the first `size` gives, holding `size` of them.
+ */
+class MostRecent {
+  private readonly kept: [string, number][] = [];
+  constructor(private readonly size: number) {}
+  private static before(a: readonly [string, number], b: readonly [string, number]): boolean {
+    return (b[1] - a[1] || compareIds(a[0], b[0])) < 0;
+  }
+  add(id: string, time: number): void {
+    const kept = this.kept;
+    const item: [string, number] = [id, time];
+    if (this.size <= 0 || (kept.length >= this.size && !MostRecent.before(item, kept[kept.length - 1]!)))
+      return;
+    let i = kept.length;
+    while (i > 0 && MostRecent.before(item, kept[i - 1]!)) i--;
+    kept.splice(i, 0, item);
+    if (kept.length > this.size) kept.pop();
+  }
+  ids(): string[] {
+    return this.kept.map(([id]) => id);
+  }
 }

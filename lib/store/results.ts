@@ -1,7 +1,11 @@
 // What one listing of `{scenario}/resultados/` tells about every ID, without opening a single marker: which
 // markers exist and when they were written, and which attempt folders exist. 1,000 keys per S3 request.
+import { compareIds, type IdSet, IdSetBuilder } from "./id-set.js";
 import { MARKER_KINDS, type MarkerKind, storeKeys } from "./keys.js";
+import { passMemoOf } from "./pass-cache.js";
 import type { ResultStore } from "./types.js";
+
+export { compareIds, IdSet, type IdSetData } from "./id-set.js";
 
 /** One ID as the listing shows it. */
 export interface ListedId {
@@ -10,51 +14,225 @@ export interface ListedId {
   markers: Partial<Record<MarkerKind, number>>;
   /** The highest `attempts/{n}/` folder present (0 when none). */
   attemptsSeen: number;
-  /** Objects under the ID, markers included. */
-  objects: number;
 }
 
 export interface ResultsListing {
   scenario: string;
-  ids: Map<string, ListedId>;
+  ids: ListedIds;
   /** Objects listed in all. */
   objects: number;
 }
 
+/** Bit of each marker kind in {@link ListedIds}' kinds. */
+const BIT: Record<MarkerKind, number> = { SUCCESS: 1, FAILED: 2, INTERRUPTED: 4 };
+const decidingOf = (bits: number): MarkerKind | undefined =>
+  bits & 1 ? "SUCCESS" : bits & 2 ? "FAILED" : bits & 4 ? "INTERRUPTED" : undefined;
+
+/**
+ * The listed IDs, read like a `Map` of {@link ListedId} (whose objects are made when asked for), held in a few
+ * bytes per ID: the IDs in an {@link IdSet}, and by rank the marker kinds present, the time of the one that
+ * decides the outcome and the highest attempt folder. Times of markers that do not decide (a `_FAILED.json`
+ * beside a `_SUCCESS.json`) are few and kept apart. Iterates in ID order ({@link compareIds}).
+ */
+export class ListedIds implements ReadonlyMap<string, ListedId> {
+  /** @internal built by {@link listResults} or {@link ListedIds.of} */
+  constructor(
+    readonly set: IdSet,
+    private readonly kinds: Uint8Array,
+    private readonly decidingTime: Float64Array,
+    private readonly attempts: Uint32Array,
+    private readonly otherTimes: ReadonlyMap<number, Partial<Record<MarkerKind, number>>>,
+  ) {}
+
+  /** The listing of these IDs (for tests and callers that have the facts in hand). */
+  static of(entries: Iterable<ListedId>): ListedIds {
+    const b = new ListingBuilder();
+    for (const e of entries) b.addId(e.id, e.markers, e.attemptsSeen);
+    return b.build();
+  }
+
+  get size(): number {
+    return this.set.size;
+  }
+
+  /** The rank of `id` in {@link set}, or -1: the other `…At` methods take it. */
+  rankOf(id: string): number {
+    return this.set.rankOf(id);
+  }
+
+  /** The marker that decides the outcome of the ID at `rank` (`_SUCCESS.json` over `_FAILED.json` over `_INTERRUPTED.json`). */
+  decidingAt(rank: number): MarkerKind | undefined {
+    return decidingOf(this.kinds[rank]!);
+  }
+
+  /** When the marker `kind` of the ID at `rank` was written (NaN when the store gives no time); undefined when absent. */
+  timeAt(rank: number, kind: MarkerKind): number | undefined {
+    const bits = this.kinds[rank]!;
+    if (!(bits & BIT[kind])) return undefined;
+    return decidingOf(bits) === kind ? this.decidingTime[rank] : this.otherTimes.get(rank)?.[kind];
+  }
+
+  attemptsAt(rank: number): number {
+    return this.attempts[rank]!;
+  }
+
+  get(id: string): ListedId | undefined {
+    const r = this.set.rankOf(id);
+    return r < 0 ? undefined : this.at(r, id);
+  }
+
+  has(id: string): boolean {
+    return this.set.rankOf(id) >= 0;
+  }
+
+  private at(rank: number, id = this.set.idAt(rank)): ListedId {
+    const markers: Partial<Record<MarkerKind, number>> = {};
+    for (const k of MARKER_KINDS) {
+      const t = this.timeAt(rank, k);
+      if (t !== undefined) markers[k] = t;
+    }
+    return { id, markers, attemptsSeen: this.attempts[rank]! };
+  }
+
+  *entries(): MapIterator<[string, ListedId]> {
+    for (const r of this.set.ranks()) {
+      const id = this.set.idAt(r);
+      yield [id, this.at(r, id)];
+    }
+  }
+
+  *keys(): MapIterator<string> {
+    yield* this.set;
+  }
+
+  *values(): MapIterator<ListedId> {
+    for (const r of this.set.ranks()) yield this.at(r);
+  }
+
+  [Symbol.iterator](): MapIterator<[string, ListedId]> {
+    return this.entries();
+  }
+
+  forEach(cb: (value: ListedId, key: string, map: ReadonlyMap<string, ListedId>) => void): void {
+    for (const [k, v] of this.entries()) cb(v, k, this);
+  }
+}
+
+/** Folds a listing's objects into {@link ListedIds}, an ID at a time, in any order (a store lists them grouped). */
+class ListingBuilder {
+  private readonly ids = new IdSetBuilder();
+  private kinds = new Uint8Array(1024);
+  private times = new Float64Array(1024);
+  private attempts = new Uint32Array(1024);
+  private readonly others = new Map<number, Partial<Record<MarkerKind, number>>>();
+
+  addId(id: string, markers: Partial<Record<MarkerKind, number>>, attemptsSeen: number): void {
+    const at = this.ids.add(id);
+    if (at === this.kinds.length) this.grow();
+    let bits = 0;
+    for (const k of MARKER_KINDS) if (markers[k] !== undefined) bits |= BIT[k];
+    this.kinds[at] = bits;
+    const deciding = decidingOf(bits);
+    this.times[at] = deciding ? markers[deciding]! : Number.NaN;
+    this.attempts[at] = attemptsSeen;
+    const rest: Partial<Record<MarkerKind, number>> = {};
+    let more = false;
+    for (const k of MARKER_KINDS)
+      if (k !== deciding && markers[k] !== undefined) {
+        rest[k] = markers[k];
+        more = true;
+      }
+    if (more) this.others.set(at, rest);
+  }
+
+  private grow(): void {
+    const n = this.kinds.length * 2;
+    const kinds = new Uint8Array(n);
+    kinds.set(this.kinds);
+    this.kinds = kinds;
+    const times = new Float64Array(n);
+    times.set(this.times);
+    this.times = times;
+    const attempts = new Uint32Array(n);
+    attempts.set(this.attempts);
+    this.attempts = attempts;
+  }
+
+  private markersAt(at: number): Partial<Record<MarkerKind, number>> {
+    const deciding = decidingOf(this.kinds[at]!);
+    return { ...this.others.get(at), ...(deciding ? { [deciding]: this.times[at]! } : {}) };
+  }
+
+  build(): ListedIds {
+    const { set, first, dups } = this.ids.build();
+    const n = set.size;
+    const kinds = new Uint8Array(n);
+    const times = new Float64Array(n);
+    const attempts = new Uint32Array(n);
+    const others = new Map<number, Partial<Record<MarkerKind, number>>>();
+    for (let r = 0; r < n; r++) {
+      const at = first[r]!;
+      kinds[r] = this.kinds[at]!;
+      times[r] = this.times[at]!;
+      attempts[r] = this.attempts[at]!;
+      const o = this.others.get(at);
+      if (o) others.set(r, o);
+    }
+    // An ID listed in two places (a store that does not group keys by ID): one entry with what both saw.
+    for (const [r, at] of dups) {
+      const markers = { ...this.markersAt(first[r]!), ...this.markersAt(at) };
+      let bits = 0;
+      for (const k of MARKER_KINDS) if (markers[k] !== undefined) bits |= BIT[k];
+      kinds[r] = bits;
+      const deciding = decidingOf(bits);
+      times[r] = deciding ? markers[deciding]! : Number.NaN;
+      attempts[r] = Math.max(attempts[r]!, this.attempts[at]!);
+      const { [deciding ?? "SUCCESS"]: _, ...rest } = markers;
+      if (Object.keys(rest).length) others.set(r, rest);
+      else others.delete(r);
+    }
+    return new ListedIds(set, kinds, times, attempts, others);
+  }
+}
+
 const KEY = /^([^/]+)\/(?:_(SUCCESS|FAILED|INTERRUPTED)\.json$|attempts\/(\d+)\/)?/;
 
-/** Lists `{scenario}/resultados/` once and folds it into per-ID facts. */
-export async function listResults(store: ResultStore, scenario: string): Promise<ResultsListing> {
+/**
+ * Lists `{scenario}/resultados/` once and folds it into per-ID facts ({@link ListedIds}: a few bytes per ID).
+ * A store lists an ID's keys together (key order), so each ID is folded as its keys pass and then stored.
+ * Within a status pass ({@link cachePassReads}) the folded listing is made once and shared.
+ */
+export function listResults(store: ResultStore, scenario: string): Promise<ResultsListing> {
   const prefix = storeKeys.resultsPrefix(scenario);
-  const ids = new Map<string, ListedId>();
+  const memo = passMemoOf(store);
+  return memo ? memo.memo(prefix, (inner) => listOnce(inner, scenario)) : listOnce(store, scenario);
+}
+
+async function listOnce(store: ResultStore, scenario: string): Promise<ResultsListing> {
+  const prefix = storeKeys.resultsPrefix(scenario);
+  const b = new ListingBuilder();
   let objects = 0;
+  let id: string | undefined;
+  let markers: Partial<Record<MarkerKind, number>> = {};
+  let attemptsSeen = 0;
   for await (const o of store.list(prefix)) {
     objects++;
     const m = KEY.exec(o.key.slice(prefix.length));
     if (!m) continue;
-    const id = m[1]!;
-    let e = ids.get(id);
-    if (!e) {
-      e = { id, markers: {}, attemptsSeen: 0, objects: 0 };
-      ids.set(id, e);
+    if (m[1] !== id) {
+      if (id !== undefined) b.addId(id, markers, attemptsSeen);
+      id = m[1]!;
+      markers = {};
+      attemptsSeen = 0;
     }
-    e.objects++;
-    if (m[2]) e.markers[m[2] as MarkerKind] = o.lastModified?.getTime() ?? Number.NaN;
-    else if (m[3]) e.attemptsSeen = Math.max(e.attemptsSeen, Number(m[3]));
+    if (m[2]) markers[m[2] as MarkerKind] = o.lastModified?.getTime() ?? Number.NaN;
+    else if (m[3]) attemptsSeen = Math.max(attemptsSeen, Number(m[3]));
   }
-  return { scenario, ids, objects };
+  if (id !== undefined) b.addId(id, markers, attemptsSeen);
+  return { scenario, ids: b.build(), objects };
 }
 
 /** The marker that decides an ID's outcome: `_SUCCESS.json` over `_FAILED.json` over `_INTERRUPTED.json`. */
 export function decidingMarker(listed: ListedId | undefined): MarkerKind | undefined {
   return MARKER_KINDS.find((k) => listed?.markers[k] !== undefined);
-}
-
-/** Numeric IDs in numeric order, then the rest in string order. */
-export function compareIds(a: string, b: string): number {
-  const na = /^\d+$/.test(a);
-  const nb = /^\d+$/.test(b);
-  if (na && nb) return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
-  if (na !== nb) return na ? -1 : 1;
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -2,14 +2,17 @@
 // one `mfpar run` of MFPAR_BENCH_MEMORY_IDS (default 100,000) IDs of a trivial model (`true`: no templates, no
 // observations), 2 workers. The runner process's RSS (VmRSS, /proc) is recorded as the run passes 1,000,
 // 10,000 and 100,000 IDs done (from its progress lines, printed every 10 s), then its peak (VmHWM) during
-// the summary at the end. The workers are separate processes and not counted.
+// the summary at the end. The workers are separate processes and not counted. MFPAR_BENCH_MEMORY_CLI measures
+// another build's CLI; MFPAR_BENCH_MEMORY_SUMMARY (the summary alone) and MFPAR_BENCH_MEMORY_DONE (the real CLI
+// over a store where every ID is done, before/after with MFPAR_BENCH_MEMORY_BASELINE) are described below.
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-const CLI = join(ROOT, "bin/mfpar.js");
+// MFPAR_BENCH_MEMORY_CLI=<another build's bin/mfpar.js>: measure that CLI instead (a "before" build).
+const CLI = resolve(process.env.MFPAR_BENCH_MEMORY_CLI ?? join(ROOT, "bin/mfpar.js"));
 const IDS = Number(process.env.MFPAR_BENCH_MEMORY_IDS ?? 100_000);
 const N = Number(process.env.MFPAR_BENCH_MEMORY_WORKERS ?? 2);
 const MARKS = [1_000, 10_000, 100_000].filter((m) => m <= IDS);
@@ -31,6 +34,7 @@ async function status(pid: number): Promise<{ rss: number; hwm: number } | undef
 
 export default async function bench(): Promise<Record<string, unknown>> {
   if (process.env.MFPAR_BENCH_MEMORY_SUMMARY) return summaryOnly();
+  if (process.env.MFPAR_BENCH_MEMORY_DONE) return overDoneStore();
   if (!process.argv.slice(2).includes("memory") && !process.env.MFPAR_BENCH_MEMORY_IDS)
     return { skipped: "long: run `npm run bench -- memory` (MFPAR_BENCH_MEMORY_IDS=100000 by default)" };
   const tmp = await mkdtemp(join(tmpdir(), "mfpar-bench-memory-"));
@@ -53,7 +57,7 @@ export default async function bench(): Promise<Record<string, unknown>> {
       ].join("\n"),
     );
     await writeFile(join(dir, "base.yaml"), `scenario: base\nids: "1-${IDS}"\n`);
-    log(`${IDS} IDs, ${N} workers`);
+    log(`${IDS} IDs, ${N} workers, ${CLI}`);
     const load = [loadavg()[0]!];
     const t0 = performance.now();
     const child = spawn(
@@ -112,6 +116,7 @@ export default async function bench(): Promise<Record<string, unknown>> {
     if (code !== 0) throw new Error(`mfpar run of ${IDS} trivial IDs exited ${code}`);
     const seconds = (performance.now() - t0) / 1000;
     return {
+      cli: CLI,
       ids: IDS,
       workers: N,
       model: "true (no templates, no observations)",
@@ -247,6 +252,110 @@ process.stdout.write(JSON.stringify({ ms, hwm, line }));
       log(`summary ${n}: ${Math.round(r.ms)} ms, peak ${mib(r.hwm)} MiB`);
     }
     out.loadAvg1m = Math.round(loadavg()[0]! * 10) / 10;
+    return out;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Peak RSS (`/usr/bin/time -v`'s "Maximum resident set size", KiB) and wall time of one command. */
+async function timed(argv: string[], cwd: string): Promise<{ kib: number; seconds: number; code: number }> {
+  const t0 = performance.now();
+  return new Promise((res, rej) => {
+    const child = spawn("/usr/bin/time", ["-v", ...argv], { cwd, stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
+    child.once("error", rej);
+    child.once("close", (code) => {
+      const kib = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(err)?.[1]);
+      if (!Number.isFinite(kib)) return rej(new Error(`no /usr/bin/time figures: ${err.slice(-500)}`));
+      res({ kib, seconds: (performance.now() - t0) / 1000, code: code ?? -1 });
+    });
+  });
+}
+
+/**
+ * MFPAR_BENCH_MEMORY_DONE=10000,100000,200000: the real CLI, `mfpar run` over a store where every ID is done
+ * already (as a run of the trivial model leaves it: a `_SUCCESS.json` and an attempt log per ID, no
+ * observations) — the runner lists the store, skips every ID and writes the summary, reading every marker from
+ * the store (the summary folder is removed before each run). Peak RSS by `/usr/bin/time -v`, per size; with
+ * MFPAR_BENCH_MEMORY_BASELINE=<another build's bin/mfpar.js>, that CLI too, alternating, over the same store.
+ * MFPAR_BENCH_MEMORY_ROUNDS (default 1) runs of each.
+ */
+async function overDoneStore(): Promise<Record<string, unknown>> {
+  const sizes = process.env.MFPAR_BENCH_MEMORY_DONE!.split(",").map(Number);
+  const rounds = Number(process.env.MFPAR_BENCH_MEMORY_ROUNDS ?? 1);
+  const baseline = process.env.MFPAR_BENCH_MEMORY_BASELINE;
+  const clis: [string, string][] = [
+    ["cli", CLI],
+    ...(baseline ? [["baseline", resolve(baseline)] as [string, string]] : []),
+  ];
+  const tmp = await mkdtemp(join(tmpdir(), "mfpar-bench-done-"));
+  const out: Record<string, unknown> = {
+    what: "mfpar run over a store where every ID is done: listing, skip, summary (peak RSS, /usr/bin/time -v)",
+    clis: Object.fromEntries(clis),
+  };
+  try {
+    const dir = join(tmp, "mem");
+    await mkdir(join(dir, "model"), { recursive: true });
+    await writeFile(join(dir, "model/m.txt"), "x\n");
+    await writeFile(
+      join(dir, "project.yaml"),
+      'project: mem\naws: { account: "000000000000", regions: [us-east-1] }\nmodel:\n  dir: model/\n  run: { command: ["true"] }\n  collect: []\n',
+    );
+    await mkdir(join(dir, "store"), { recursive: true });
+    await writeFile(join(dir, "store/_mfpar-store.json"), `${JSON.stringify({ project: "mem" })}\n`);
+    let seeded = 0;
+    for (const n of sizes) {
+      log(`done store: seeding ${n} realizations`);
+      for (let i = seeded + 1; i <= n; i++) {
+        const id = String(i);
+        const r = join(dir, "store/base/resultados", id);
+        await mkdir(join(r, "attempts/1"), { recursive: true });
+        const log = `{"time":"2026-12-03T02:30:46.256Z","level":"info","msg":"realization starting","id":"${id}"}\n`;
+        await writeFile(join(r, "attempts/1/agent.log"), log);
+        const started = 1_764_729_000_000 + i * 60;
+        const marker = {
+          status: "success",
+          project: "mem",
+          scenario: "base",
+          id,
+          batchId: "local-20261203T023045Z",
+          attempt: 1,
+          files: [],
+          checksums: {
+            [`base/resultados/${id}/attempts/1/agent.log`]: { size: log.length, sha256: "0".repeat(64) },
+          },
+          timings: { workspace: 3, params: 1, templates: 0, model: 101, upload: 18, total: 126 },
+          startedAt: new Date(started).toISOString(),
+          finishedAt: new Date(started + 126).toISOString(),
+          host: "bench",
+        };
+        await writeFile(join(r, "_SUCCESS.json"), JSON.stringify(marker, null, 2));
+      }
+      seeded = n;
+      await writeFile(join(dir, "base.yaml"), `scenario: base\nids: "1-${n}"\n`);
+      const row: Record<string, unknown> = {};
+      for (let k = 0; k < rounds; k++) {
+        for (const [name, cli] of k % 2 ? [...clis].reverse() : clis) {
+          await rm(join(dir, "store/base/summary"), { recursive: true, force: true });
+          const load = loadavg()[0]!;
+          const r = await timed([process.execPath, cli, "run", "base.yaml", "--store", "store"], dir);
+          if (r.code !== 0) throw new Error(`${name}: mfpar run over ${n} done IDs exited ${r.code}`);
+          row[name] ??= [];
+          const runs = row[name] as unknown[];
+          runs.push({
+            peakRssMiB: mib(r.kib),
+            seconds: Math.round(r.seconds * 10) / 10,
+            loadAvg1m: Math.round(load * 10) / 10,
+          });
+          log(
+            `done store ${n}, ${name}: peak ${mib(r.kib)} MiB, ${r.seconds.toFixed(1)} s (load ${load.toFixed(1)})`,
+          );
+        }
+      }
+      out[String(n)] = row;
+    }
     return out;
   } finally {
     await rm(tmp, { recursive: true, force: true });

@@ -32,7 +32,6 @@ const listed = (markers: ListedId["markers"]): ListedId => ({
   id: "1",
   markers,
   attemptsSeen: 0,
-  objects: 1,
 });
 const task = (attempt: number, lastStatus: string, extra: Partial<ObservedTask> = {}): ObservedTask => ({
   taskArn: `arn:task/${attempt}`,

@@ -7,7 +7,7 @@ import {
   statusMarkdown,
   statusText,
 } from "../../lib/status/index.js";
-import type { ListedId, ResultsListing } from "../../lib/store/results.js";
+import { type ListedId, ListedIds, type ResultsListing } from "../../lib/store/results.js";
 
 const NOW = new Date("2026-11-21T12:00:00Z");
 const min = 60_000;
@@ -16,7 +16,7 @@ function listing(entries: Partial<ListedId>[]): ResultsListing {
   return {
     scenario: "base",
     objects: entries.length,
-    ids: new Map(entries.map((e) => [e.id!, { markers: {}, attemptsSeen: 0, objects: 1, ...e } as ListedId])),
+    ids: ListedIds.of(entries.map((e) => ({ markers: {}, attemptsSeen: 0, ...e }) as ListedId)),
   };
 }
 const success = (id: string, minutesAgo: number): Partial<ListedId> => ({

@@ -1,0 +1,200 @@
+// Sets of IDs that stay small at 100,000s of IDs: a results listing and the IDs a summary or a status pass asks
+// for are held in ID order, in one typed array for the IDs written as plain numbers (nearly all of them: `1-20000`
+// ranges, calibrated run numbers) and an array of strings for the rest — about 8 bytes per ID instead of a
+// string, a pointer and a hash-table slot (~60–70 bytes), and no per-ID object.
+
+/** Numeric IDs in numeric order, then the rest in string order. */
+export function compareIds(a: string, b: string): number {
+  const na = /^\d+$/.test(a);
+  const nb = /^\d+$/.test(b);
+  if (na && nb) return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+  if (na !== nb) return na ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A decimal number with no leading zero that a double holds exactly: `String(Number(id)) === id`. */
+const PLAIN_NUMBER = /^(?:0|[1-9]\d{0,14})$/;
+const DIGITS = /^\d+$/;
+
+/** What an {@link IdSet} is made of, as a worker thread receives it (`postMessage` copies typed arrays whole). */
+export interface IdSetData {
+  nums: Float64Array;
+  strs: string[];
+}
+
+/**
+ * A set of IDs in {@link compareIds} order. Each ID has a rank, 0 ≤ rank < size — its index in `nums` (the
+ * plain-number IDs), or `nums.length` + its index in `strs` (the others) — so per-ID facts can live in typed
+ * arrays indexed by rank. Iteration is in ID order (the two parts merged: `007` sorts among 3-digit numbers).
+ */
+export class IdSet implements Iterable<string> {
+  private constructor(
+    private readonly nums: Float64Array,
+    private readonly strs: string[],
+  ) {}
+
+  /** The set of `ids` (duplicates are one). */
+  static from(ids: Iterable<string> | IdSet): IdSet {
+    if (ids instanceof IdSet) return ids;
+    const b = new IdSetBuilder();
+    for (const id of ids) b.add(id);
+    return b.build().set;
+  }
+
+  static fromData(d: IdSetData): IdSet {
+    return new IdSet(d.nums, d.strs);
+  }
+
+  /** @internal for {@link IdSetBuilder}: parts already sorted and without duplicates. */
+  static sorted(nums: Float64Array, strs: string[]): IdSet {
+    return new IdSet(nums, strs);
+  }
+
+  data(): IdSetData {
+    return { nums: this.nums, strs: this.strs };
+  }
+
+  get size(): number {
+    return this.nums.length + this.strs.length;
+  }
+
+  /** The rank of `id`, or -1 when it is not in the set. */
+  rankOf(id: string): number {
+    if (PLAIN_NUMBER.test(id)) {
+      const x = Number(id);
+      const nums = this.nums;
+      let lo = 0;
+      let hi = nums.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        const v = nums[mid]!;
+        if (v === x) return mid;
+        if (v < x) lo = mid + 1;
+        else hi = mid - 1;
+      }
+      return -1;
+    }
+    const strs = this.strs;
+    let lo = 0;
+    let hi = strs.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = compareIds(strs[mid]!, id);
+      if (c === 0) return this.nums.length + mid;
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  has(id: string): boolean {
+    return this.rankOf(id) >= 0;
+  }
+
+  /** The ID of a rank. */
+  idAt(rank: number): string {
+    const n = this.nums.length;
+    return rank < n ? String(this.nums[rank]) : this.strs[rank - n]!;
+  }
+
+  /** The ranks in ID order. */
+  *ranks(): Generator<number> {
+    const { nums, strs } = this;
+    let i = 0;
+    for (let j = 0; j < strs.length; j++) {
+      const s = strs[j]!;
+      // Only IDs made of digits ("007") sort among the numbers; any other string sorts after all of them.
+      if (DIGITS.test(s)) {
+        while (i < nums.length && compareIds(String(nums[i]), s) < 0) yield i++;
+      } else {
+        while (i < nums.length) yield i++;
+      }
+      yield nums.length + j;
+    }
+    while (i < nums.length) yield i++;
+  }
+
+  *[Symbol.iterator](): Generator<string> {
+    for (const r of this.ranks()) yield this.idAt(r);
+  }
+}
+
+/**
+ * Builds an {@link IdSet} from IDs in any order, with a number attached to each ID as it was added (its position
+ * among the distinct IDs added), so that facts gathered in arrival order can be moved to rank order: `order[rank]`
+ * is that position. An ID added twice keeps its first position.
+ */
+export class IdSetBuilder {
+  private nums = new Float64Array(1024);
+  private numAt = new Uint32Array(1024);
+  private n = 0;
+  private readonly strs: string[] = [];
+  private readonly strAt: number[] = [];
+  private added = 0;
+
+  /** Adds `id`; returns its arrival position (a repeated ID gets a new one: {@link build} keeps the first). */
+  add(id: string): number {
+    const at = this.added++;
+    if (PLAIN_NUMBER.test(id)) {
+      if (this.n === this.nums.length) {
+        const nums = new Float64Array(this.n * 2);
+        nums.set(this.nums);
+        this.nums = nums;
+        const numAt = new Uint32Array(this.n * 2);
+        numAt.set(this.numAt);
+        this.numAt = numAt;
+      }
+      this.nums[this.n] = Number(id);
+      this.numAt[this.n++] = at;
+    } else {
+      this.strs.push(id);
+      this.strAt.push(at);
+    }
+    return at;
+  }
+
+  /**
+   * The set, and for each rank the arrival positions of its ID (`first[rank]`; `dups` lists the later
+   * positions of IDs added more than once, as [rank, position] pairs).
+   */
+  build(): { set: IdSet; first: Uint32Array; dups: [number, number][] } {
+    const n = this.n;
+    // Sorted by value, then by arrival: each duplicate run keeps its first arrival first.
+    const byNum = new Uint32Array(n);
+    for (let i = 0; i < n; i++) byNum[i] = i;
+    const nums = this.nums;
+    const numAt = this.numAt;
+    byNum.sort((a, b) => nums[a]! - nums[b]! || numAt[a]! - numAt[b]!);
+    const byStr = this.strs.map((_, i) => i);
+    byStr.sort((a, b) => compareIds(this.strs[a]!, this.strs[b]!) || this.strAt[a]! - this.strAt[b]!);
+
+    const outNums = new Float64Array(n);
+    const first = new Uint32Array(n + byStr.length);
+    const dups: [number, number][] = [];
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const j = byNum[i]!;
+      if (k > 0 && outNums[k - 1] === nums[j]) dups.push([k - 1, numAt[j]!]);
+      else {
+        outNums[k] = nums[j]!;
+        first[k++] = numAt[j]!;
+      }
+    }
+    const numCount = k;
+    const outStrs: string[] = [];
+    for (const j of byStr) {
+      const s = this.strs[j]!;
+      if (outStrs.length > 0 && outStrs[outStrs.length - 1] === s)
+        dups.push([numCount + outStrs.length - 1, this.strAt[j]!]);
+      else {
+        outStrs.push(s);
+        first[k++] = this.strAt[j]!;
+      }
+    }
+    return {
+      set: IdSet.sorted(numCount === n ? outNums : outNums.slice(0, numCount), outStrs),
+      first: k === first.length ? first : first.slice(0, k),
+      dups,
+    };
+  }
+}
