@@ -8,6 +8,7 @@ import { isMapping } from "@actions/workflow-parser";
 import type { TemplateToken } from "@actions/workflow-parser/templates/tokens/template-token";
 import { parse as parseYaml } from "yaml";
 import type { Permissions, WorkflowRun } from "../github/server.js";
+import { callsAws } from "./aws-zygote.js";
 import {
   type Annotation,
   type CommandEffects,
@@ -981,6 +982,9 @@ async function runScript(
   }
   if (!existsSync(cwd))
     throw new Error(`working-directory ${p.workingDirectory} does not exist in the workspace`);
+  // The first script that calls the AWS CLI starts the world's zygote (its calls are then forks of a CLI
+  // already imported); until it listens, or if it cannot start, `aws` is the real CLI.
+  if (callsAws(p.script)) await st.world.awsZygote.start(env);
   const file = join(js.runnerTemp, `${randomBytes(8).toString("hex")}.sh`);
   writeFileSync(file, p.script);
   let cmd: string;

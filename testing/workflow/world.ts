@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { type FakeCloud, startFakeCloud } from "../aws/cloud.js";
 import { type FakeGitHub, startFakeGitHub } from "../github/server.js";
+import { type AwsZygote, awsZygote } from "./aws-zygote.js";
 import { handleCdktf, handleTerraform } from "./cdktf.js";
 
 const here = dirname(new URL(import.meta.url).pathname);
@@ -37,6 +38,8 @@ export interface World {
   endpoints: Record<string, string>;
   nodeModules: string;
   tmp: string;
+  /** The AWS CLI preloaded once for the runner's `aws` (aws-zygote.ts): started by the first step that calls it. */
+  awsZygote: AwsZygote;
   /** Values masked in every log (`::add-mask::`, secrets). */
   masks: string[];
   /** PATH after GITHUB_PATH additions: the runner's tools, then the system. */
@@ -67,6 +70,13 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
   const node24 = join(nodeModules, "node", "bin", "node");
   // The runner image's own Node (20 on GitHub's Ubuntu images and this Debian): for node20 actions.
   const systemNode = ["/usr/local/bin/node", "/usr/bin/node"].find((p) => existsSync(p));
+  const systemPath = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+  // MFPAR_AWS_ZYGOTE=off (in the environment of the tests) runs every call with the real CLI, to compare.
+  const zygote = awsZygote({
+    socket: join(tmp, "aws-zygote.sock"),
+    path: systemPath,
+    off: process.env.MFPAR_AWS_ZYGOTE === "off",
+  });
   const world: World = {
     repository,
     github,
@@ -74,8 +84,9 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
     endpoints,
     nodeModules,
     tmp,
+    awsZygote: zygote,
     masks: [],
-    toolPath: () => [toolsDir, "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"],
+    toolPath: () => [toolsDir, ...systemPath],
     stepEnv: () => ({
       MFPAR_RUNNER_CONTROL: cloud.endpoint,
       // The gh CLI talks plain HTTP to github.localhost; the proxy delivers that to the fake GitHub.
@@ -91,6 +102,8 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
       // No instance metadata here: without credentials the SDK and CLI fail at once instead of probing IMDS.
       AWS_EC2_METADATA_DISABLED: "true",
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      // tools/aws hands its calls to the zygote here once it listens.
+      MFPAR_AWS_ZYGOTE: zygote.socket,
     }),
     nodeFor: (using) => (using === "node24" ? node24 : (systemNode ?? node24)),
     linkNodeModules(dir) {
@@ -114,6 +127,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
       );
     },
     async stop() {
+      await zygote.stop();
       await github.stop();
       await cloud.stop();
       rmSync(tmp, { recursive: true, force: true });
