@@ -15,7 +15,8 @@ export interface ResolvedScenarioFile {
   scenario: ResolvedScenario;
 }
 
-async function sha256(path: string): Promise<string | undefined> {
+/** The sha256 (hex) of a file's bytes; undefined when it cannot be read. */
+export async function fileSha256(path: string): Promise<string | undefined> {
   try {
     return createHash("sha256")
       .update(await readFile(path))
@@ -26,7 +27,7 @@ async function sha256(path: string): Promise<string | undefined> {
 }
 
 /** The files a resolved scenario depends on: project.yaml, the scenario file, and the ID list file if any. */
-function sourcesOf(sc: ResolvedScenario): string[] {
+export function sourcesOf(sc: ResolvedScenario): string[] {
   const files = [resolve(sc.projectDir, "project.yaml"), resolve(sc.scenarioFile)];
   if (sc.idSource !== sc.scenarioFile) files.push(resolve(sc.idSource));
   return files;
@@ -34,7 +35,7 @@ function sourcesOf(sc: ResolvedScenario): string[] {
 
 export async function writeResolvedScenario(sc: ResolvedScenario, path: string): Promise<void> {
   const sources = await Promise.all(
-    sourcesOf(sc).map(async (p) => ({ path: p, sha256: (await sha256(p)) ?? "" })),
+    sourcesOf(sc).map(async (p) => ({ path: p, sha256: (await fileSha256(p)) ?? "" })),
   );
   const body: ResolvedScenarioFile = {
     version: 1,
@@ -60,6 +61,6 @@ export async function readResolvedScenario(
   }
   if (body?.version !== 1 || resolve(body.scenario?.scenarioFile ?? "") !== resolve(scenarioFile))
     return undefined;
-  for (const s of body.sources) if ((await sha256(s.path)) !== s.sha256) return undefined;
+  for (const s of body.sources) if ((await fileSha256(s.path)) !== s.sha256) return undefined;
   return body.scenario;
 }

@@ -1,11 +1,6 @@
 // What the commands share in reading their arguments: the usage error, whole numbers, the scenario and the store.
 import { join, relative, resolve } from "node:path";
-import {
-  findProjects,
-  listScenarioFiles,
-  loadScenario,
-  type ResolvedScenario,
-} from "../../lib/config/load.js";
+import type { ResolvedScenario } from "../../lib/config/load.js";
 import { isS3Location } from "../../lib/store/location.js";
 import { openStore } from "../../lib/store/open.js";
 import type { ResultStore } from "../../lib/store/types.js";
@@ -22,6 +17,9 @@ export function positiveInt(value: unknown, flag: string, fallback: number): num
 
 /** The scenario named on the command line, or the only one under projects/. */
 export async function scenarioArg(arg: string | undefined, io: CliIo): Promise<ResolvedScenario> {
+  // Loaded here, not with this module: `mfpar run` shares positiveInt and loads its scenario its own way
+  // (lib/local/scenario-cache.ts), without YAML and the schema when the scenario is unchanged.
+  const { findProjects, listScenarioFiles, loadScenario } = await import("../../lib/config/load.js");
   if (arg) return loadScenario(resolve(io.cwd, arg));
   const found: string[] = [];
   for (const dir of await findProjects(resolve(io.cwd, "projects")).catch(() => [] as string[]))

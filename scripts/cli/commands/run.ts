@@ -1,15 +1,17 @@
-import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { availableParallelism, tmpdir } from "node:os";
-import { join, relative, resolve } from "node:path";
+import { availableParallelism, homedir, tmpdir } from "node:os";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { planRealizations, type RealizationPlan } from "../../../lib/agent/plan.js";
 import { findExecutable } from "../../../lib/agent/process.js";
 import { selectIds } from "../../../lib/config/ids.js";
-import { loadScenario } from "../../../lib/config/load.js";
 import { UserError } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
 import { formatSummary, progressLine } from "../../../lib/local/report.js";
 import { describeLocalOutcome, runLocal } from "../../../lib/local/run.js";
+import { loadScenarioCached, type ScenarioCache } from "../../../lib/local/scenario-cache.js";
 import {
   aggregateAfterRun,
   type PreparedAggregation,
@@ -37,6 +39,31 @@ async function missingExecutable(
     `model executable '${exe}' not found on PATH: install it (e.g. put ${exe.includes("/") ? exe : `'${exe}'`} on PATH), ` +
     `or put it in the model dir and write ./${exe.replace(/^\.\//, "")} in model.run.command. Nothing was run.`
   );
+}
+
+/**
+ * Where this build of the CLI keeps the scenarios it loaded (lib/local/scenario-cache.ts): only when it runs from
+ * its bundle (dist/cli/, whose chunks are named by their content's hash, so any change of the code gives another
+ * build) and MFPAR_DISABLE_CONFIG_CACHE is not 1; in the user's cache folder ($XDG_CACHE_HOME or ~/.cache).
+ */
+function scenarioCache(env: NodeJS.ProcessEnv): ScenarioCache | undefined {
+  if (env.MFPAR_DISABLE_CONFIG_CACHE === "1") return undefined;
+  try {
+    const chunks = dirname(fileURLToPath(import.meta.url));
+    if (basename(chunks) !== "cli" || basename(dirname(chunks)) !== "dist") return undefined;
+    // The installed packages too (zod and yaml validate): npm rewrites this file on every install.
+    const lock = statSync(join(dirname(dirname(chunks)), "node_modules", ".package-lock.json"), {
+      throwIfNoEntry: false,
+    });
+    const build = createHash("sha256")
+      .update(`${readdirSync(chunks).sort().join("\n")}\n${lock?.size}:${lock?.mtimeMs}`)
+      .digest("hex")
+      .slice(0, 32);
+    const base = env.XDG_CACHE_HOME || join(homedir(), ".cache");
+    return { dir: join(base, "mfpar", "scenarios"), build };
+  } catch {
+    return undefined;
+  }
 }
 
 export const run: Command = {
@@ -68,7 +95,8 @@ export const run: Command = {
   async run(args, io) {
     const workers = positiveInt(args.values.workers, "--workers", availableParallelism());
     const attempts = positiveInt(args.values.attempts, "--attempts", 1);
-    const scenario = await loadScenario(resolve(io.cwd, args.positionals[0]!));
+    // An unchanged scenario run again comes from the cache, without loading YAML and the schema (zod) at all.
+    const scenario = await loadScenarioCached(resolve(io.cwd, args.positionals[0]!), scenarioCache(io.env));
     // Templates, instruction files and paths are checked once here, before any process starts.
     const plan = await planRealizations(scenario);
     const missing = await missingExecutable(plan, io.env.PATH);
