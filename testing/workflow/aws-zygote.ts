@@ -3,7 +3,10 @@
 // runs for every call; only the start of Python and the imports are shared. When the zygote is not running,
 // not ready or declines a call, the wrapper runs the real CLI: nothing depends on it but speed.
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { accessSync, closeSync, constants, openSync, readSync } from "node:fs";
+import type { Socket } from "node:net";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
 const here = dirname(new URL(import.meta.url).pathname);
@@ -92,6 +95,10 @@ export function awsZygote(opts: { socket: string; path: string[]; off?: boolean 
       // stdin stays open: the server exits when it closes, so a crashed test leaves no server behind.
       stdio: ["pipe", "pipe", "pipe"],
     });
+    // The server must not keep this process alive (a shared one outlives the worlds): when the process
+    // ends, the server's stdin closes and it exits.
+    proc.unref();
+    for (const stream of [proc.stdin, proc.stdout, proc.stderr]) (stream as unknown as Socket).unref();
     child = proc;
     let stderr = "";
     proc.stderr!.setEncoding("utf8").on("data", (d: string) => {
@@ -166,4 +173,17 @@ export function awsZygote(opts: { socket: string; path: string[]; off?: boolean 
       });
     },
   };
+}
+
+let shared: AwsZygote | undefined;
+
+/** The zygote every world of this process uses (a vitest worker runs several test files, each with its world):
+ * its start is paid once per process, not per world. Started by the first `run:` script that calls `aws`;
+ * never stopped by a world — it exits with the process (its stdin closes), killing calls still running. */
+export function sharedAwsZygote(path: string[]): AwsZygote {
+  shared ??= awsZygote({
+    socket: join(tmpdir(), `mfpar-aws-zygote-${process.pid}-${randomBytes(4).toString("hex")}.sock`),
+    path,
+  });
+  return shared;
 }

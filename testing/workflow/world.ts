@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { type FakeCloud, startFakeCloud } from "../aws/cloud.js";
 import { type FakeGitHub, startFakeGitHub } from "../github/server.js";
-import { type AwsZygote, awsZygote } from "./aws-zygote.js";
+import { type AwsZygote, awsZygote, sharedAwsZygote } from "./aws-zygote.js";
 import { handleCdktf, handleTerraform } from "./cdktf.js";
 
 const here = dirname(new URL(import.meta.url).pathname);
@@ -38,7 +38,8 @@ export interface World {
   endpoints: Record<string, string>;
   nodeModules: string;
   tmp: string;
-  /** The AWS CLI preloaded once for the runner's `aws` (aws-zygote.ts): started by the first step that calls it. */
+  /** The AWS CLI preloaded for the runner's `aws` (aws-zygote.ts): one per process, shared by its worlds;
+   * started by the first step that calls it. */
   awsZygote: AwsZygote;
   /** Values masked in every log (`::add-mask::`, secrets). */
   masks: string[];
@@ -72,11 +73,10 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
   const systemNode = ["/usr/local/bin/node", "/usr/bin/node"].find((p) => existsSync(p));
   const systemPath = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
   // MFPAR_AWS_ZYGOTE=off (in the environment of the tests) runs every call with the real CLI, to compare.
-  const zygote = awsZygote({
-    socket: join(tmp, "aws-zygote.sock"),
-    path: systemPath,
-    off: process.env.MFPAR_AWS_ZYGOTE === "off",
-  });
+  const zygote =
+    process.env.MFPAR_AWS_ZYGOTE === "off"
+      ? awsZygote({ socket: join(tmp, "aws-zygote.sock"), path: systemPath, off: true })
+      : sharedAwsZygote(systemPath);
   const world: World = {
     repository,
     github,
@@ -127,7 +127,6 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
       );
     },
     async stop() {
-      await zygote.stop();
       await github.stop();
       await cloud.stop();
       rmSync(tmp, { recursive: true, force: true });
