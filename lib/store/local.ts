@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createWriteStream, type Dir, opendirSync, type Stats, statSync } from "node:fs";
+import { createWriteStream, type Dirent, readdirSync, type Stats, statSync } from "node:fs";
 import { copyFile, mkdir, open, readFile, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
@@ -185,44 +185,37 @@ export class LocalStore implements ResultStore {
   /**
    * The entries of one directory, sorted so that walking them yields keys in UTF-8 byte order: a directory
    * sorts as `name/`, because every key inside it starts with that. Only names are kept (a results folder
-   * holds an entry per ID), and whether each is a directory in one byte: the directory is read an entry at a
-   * time (no `Dirent` per entry held), keys and paths are made as the walk reaches each one.
+   * holds an entry per ID), and whether each is a directory in one byte: the `Dirent`s are dropped before the
+   * walk goes on (one `readdirSync`: an `opendir` per small directory cost ~50 % more time), keys and paths are
+   * made as the walk reaches each one.
    */
   private *entries(dirKey: string): Generator<{ name: string; isDir: boolean }> {
     const dir = this.dirOf(dirKey);
-    let handle: Dir;
+    let dirents: Dirent[];
     try {
-      handle = opendirSync(dir, { bufferSize: 256 });
+      dirents = readdirSync(dir, { withFileTypes: true });
     } catch (e) {
       if (isMissing(e)) return;
       throw e;
     }
     const names: string[] = [];
-    let dirs = new Uint8Array(256);
-    try {
-      for (let d = handle.readSync(); d !== null; d = handle.readSync()) {
-        if (d.name.startsWith(TMP_PREFIX)) continue;
-        let isDir = d.isDirectory();
-        if (d.isSymbolicLink()) {
-          let st: Stats;
-          try {
-            st = statSync(join(dir, d.name));
-          } catch {
-            continue;
-          }
-          isDir = st.isDirectory();
-        } else if (!isDir && !d.isFile()) continue;
-        if (names.length === dirs.length) {
-          const grown = new Uint8Array(dirs.length * 2);
-          grown.set(dirs);
-          dirs = grown;
+    const dirs = new Uint8Array(dirents.length);
+    for (const d of dirents) {
+      if (d.name.startsWith(TMP_PREFIX)) continue;
+      let isDir = d.isDirectory();
+      if (d.isSymbolicLink()) {
+        let st: Stats;
+        try {
+          st = statSync(join(dir, d.name));
+        } catch {
+          continue;
         }
-        dirs[names.length] = isDir ? 1 : 0;
-        names.push(d.name);
-      }
-    } finally {
-      handle.closeSync();
+        isDir = st.isDirectory();
+      } else if (!isDir && !d.isFile()) continue;
+      dirs[names.length] = isDir ? 1 : 0;
+      names.push(d.name);
     }
+    dirents = [];
     const order = new Uint32Array(names.length);
     for (let i = 0; i < order.length; i++) order[i] = i;
     order.sort((a, b) => compareEntries(names[a]!, dirs[a] === 1, names[b]!, dirs[b] === 1));

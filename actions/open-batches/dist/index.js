@@ -8404,7 +8404,7 @@ var init_types = __esm({
 
 // lib/store/local.ts
 import { randomBytes } from "node:crypto";
-import { createWriteStream, opendirSync, statSync } from "node:fs";
+import { createWriteStream, readdirSync, statSync } from "node:fs";
 import { copyFile, mkdir, open as open2, readFile as readFile2, rename, rm, rmdir, stat as stat2, unlink } from "node:fs/promises";
 import { basename as basename2, dirname as dirname2, join as join2, resolve as resolve2, sep } from "node:path";
 import { Readable } from "node:stream";
@@ -8582,44 +8582,37 @@ var init_local = __esm({
       /**
        * The entries of one directory, sorted so that walking them yields keys in UTF-8 byte order: a directory
        * sorts as `name/`, because every key inside it starts with that. Only names are kept (a results folder
-       * holds an entry per ID), and whether each is a directory in one byte: the directory is read an entry at a
-       * time (no `Dirent` per entry held), keys and paths are made as the walk reaches each one.
+       * holds an entry per ID), and whether each is a directory in one byte: the `Dirent`s are dropped before the
+       * walk goes on (one `readdirSync`: an `opendir` per small directory cost ~50 % more time), keys and paths are
+       * made as the walk reaches each one.
        */
       *entries(dirKey) {
         const dir = this.dirOf(dirKey);
-        let handle;
+        let dirents;
         try {
-          handle = opendirSync(dir, { bufferSize: 256 });
+          dirents = readdirSync(dir, { withFileTypes: true });
         } catch (e5) {
           if (isMissing(e5)) return;
           throw e5;
         }
         const names = [];
-        let dirs = new Uint8Array(256);
-        try {
-          for (let d5 = handle.readSync(); d5 !== null; d5 = handle.readSync()) {
-            if (d5.name.startsWith(TMP_PREFIX)) continue;
-            let isDir = d5.isDirectory();
-            if (d5.isSymbolicLink()) {
-              let st;
-              try {
-                st = statSync(join2(dir, d5.name));
-              } catch {
-                continue;
-              }
-              isDir = st.isDirectory();
-            } else if (!isDir && !d5.isFile()) continue;
-            if (names.length === dirs.length) {
-              const grown = new Uint8Array(dirs.length * 2);
-              grown.set(dirs);
-              dirs = grown;
+        const dirs = new Uint8Array(dirents.length);
+        for (const d5 of dirents) {
+          if (d5.name.startsWith(TMP_PREFIX)) continue;
+          let isDir = d5.isDirectory();
+          if (d5.isSymbolicLink()) {
+            let st;
+            try {
+              st = statSync(join2(dir, d5.name));
+            } catch {
+              continue;
             }
-            dirs[names.length] = isDir ? 1 : 0;
-            names.push(d5.name);
-          }
-        } finally {
-          handle.closeSync();
+            isDir = st.isDirectory();
+          } else if (!isDir && !d5.isFile()) continue;
+          dirs[names.length] = isDir ? 1 : 0;
+          names.push(d5.name);
         }
+        dirents = [];
         const order = new Uint32Array(names.length);
         for (let i5 = 0; i5 < order.length; i5++) order[i5] = i5;
         order.sort((a5, b5) => compareEntries(names[a5], dirs[a5] === 1, names[b5], dirs[b5] === 1));
