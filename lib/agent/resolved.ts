@@ -33,22 +33,39 @@ export function sourcesOf(sc: ResolvedScenario): string[] {
   return files;
 }
 
-export async function writeResolvedScenario(sc: ResolvedScenario, path: string): Promise<void> {
+/** What a resolved scenario file holds: the scenario (paths absolute) and the sha256 of each of its sources. */
+export async function resolvedScenarioBody(sc: ResolvedScenario): Promise<ResolvedScenarioFile> {
   const sources = await Promise.all(
     sourcesOf(sc).map(async (p) => ({ path: p, sha256: (await fileSha256(p)) ?? "" })),
   );
-  const body: ResolvedScenarioFile = {
+  return {
     version: 1,
     sources,
     scenario: { ...sc, scenarioFile: resolve(sc.scenarioFile), projectFile: resolve(sc.projectFile) },
   };
-  await writeFile(path, JSON.stringify(body));
 }
 
 /**
- * The scenario in `path` if it was resolved from `scenarioFile` and none of its sources changed since;
- * undefined otherwise (the caller then loads the YAML).
+ * The scenario of `body` if it was resolved from `scenarioFile` and none of its sources changed since (a source
+ * that cannot be read counts as changed); undefined otherwise (the caller then loads the YAML).
  */
+export async function unchangedScenario(
+  body: ResolvedScenarioFile | undefined,
+  scenarioFile: string,
+): Promise<ResolvedScenario | undefined> {
+  if (body?.version !== 1 || resolve(body.scenario?.scenarioFile ?? "") !== resolve(scenarioFile))
+    return undefined;
+  if (!Array.isArray(body.sources) || body.sources.length === 0) return undefined;
+  const now = await Promise.all(body.sources.map((s) => fileSha256(s.path)));
+  if (now.some((h, i) => h === undefined || h !== body.sources[i]!.sha256)) return undefined;
+  return body.scenario;
+}
+
+export async function writeResolvedScenario(sc: ResolvedScenario, path: string): Promise<void> {
+  await writeFile(path, JSON.stringify(await resolvedScenarioBody(sc)));
+}
+
+/** The scenario in `path` if it was resolved from `scenarioFile` and none of its sources changed since. */
 export async function readResolvedScenario(
   path: string,
   scenarioFile: string,
@@ -59,8 +76,5 @@ export async function readResolvedScenario(
   } catch {
     return undefined;
   }
-  if (body?.version !== 1 || resolve(body.scenario?.scenarioFile ?? "") !== resolve(scenarioFile))
-    return undefined;
-  for (const s of body.sources) if ((await fileSha256(s.path)) !== s.sha256) return undefined;
-  return body.scenario;
+  return unchangedScenario(body, scenarioFile);
 }

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { fileSha256, sourcesOf } from "../agent/resolved.js";
+import { type ResolvedScenarioFile, resolvedScenarioBody, unchangedScenario } from "../agent/resolved.js";
 import type { ResolvedScenario } from "../config/load.js";
 
 export interface ScenarioCache {
@@ -19,13 +19,10 @@ export interface ScenarioCache {
   maxEntries?: number;
 }
 
-interface Entry {
-  version: 1;
+/** A resolved scenario file (lib/agent/resolved.ts, as agents get it) and who wrote it from where. */
+interface Entry extends ResolvedScenarioFile {
   build: string;
   cwd: string;
-  file: string;
-  sources: { path: string; sha256: string }[];
-  scenario: ResolvedScenario;
 }
 
 const loadFresh = async (path: string): Promise<ResolvedScenario> =>
@@ -48,7 +45,7 @@ export async function loadScenarioCached(path: string, cache?: ScenarioCache): P
   const hit = await readEntry(entryPath, { build: cache.build, cwd, file });
   if (hit) return hit;
   const scenario = await loadFresh(path);
-  await writeEntry(cache, entryPath, { build: cache.build, cwd, file }, scenario).catch(() => {});
+  await writeEntry(cache, entryPath, { build: cache.build, cwd }, scenario).catch(() => {});
   return scenario;
 }
 
@@ -62,29 +59,19 @@ async function readEntry(
   } catch {
     return undefined;
   }
-  if (e?.version !== 1 || e.build !== want.build || e.cwd !== want.cwd || e.file !== want.file)
-    return undefined;
-  if (!Array.isArray(e.sources) || e.sources.length === 0) return undefined;
-  const now = await Promise.all(e.sources.map((s) => fileSha256(s.path)));
-  if (now.some((h, i) => h === undefined || h !== e.sources[i]!.sha256)) return undefined;
-  return e.scenario;
+  if (e?.build !== want.build || e.cwd !== want.cwd) return undefined;
+  return unchangedScenario(e, want.file);
 }
 
 async function writeEntry(
   cache: ScenarioCache,
   entryPath: string,
-  id: { build: string; cwd: string; file: string },
+  id: { build: string; cwd: string },
   scenario: ResolvedScenario,
 ): Promise<void> {
-  const paths = sourcesOf(scenario);
-  const hashes = await Promise.all(paths.map(fileSha256));
-  if (hashes.some((h) => h === undefined)) return;
-  const entry: Entry = {
-    version: 1,
-    ...id,
-    sources: paths.map((p, i) => ({ path: p, sha256: hashes[i]! })),
-    scenario,
-  };
+  const body = await resolvedScenarioBody(scenario);
+  if (body.sources.some((s) => s.sha256 === "")) return; // a source it cannot read: never a hit, not kept
+  const entry: Entry = { ...body, ...id };
   await mkdir(cache.dir, { recursive: true, mode: 0o700 });
   // Written aside and renamed: a run reading it at the same time sees the old entry or the new one, whole.
   const tmp = `${entryPath}.${process.pid}.tmp`;
