@@ -40,22 +40,9 @@ export default async function bench(): Promise<Record<string, unknown>> {
   const tmp = await mkdtemp(join(tmpdir(), "mfpar-bench-memory-"));
   try {
     const dir = join(tmp, "mem"); // the folder is named after the project
-    await mkdir(join(dir, "model"), { recursive: true });
+    await writeTrivialProject(dir, { collectNothing: true });
     await mkdir(join(dir, "params"), { recursive: true });
-    await writeFile(join(dir, "model/m.txt"), "x\n");
     for (let i = 1; i <= IDS; i++) await writeFile(join(dir, `params/param${i}.par`), "single point\n");
-    await writeFile(
-      join(dir, "project.yaml"),
-      [
-        "project: mem",
-        'aws: { account: "000000000000", regions: [us-east-1] }',
-        "model:",
-        "  dir: model/",
-        '  run: { command: ["true"] }',
-        "  collect: []",
-        "",
-      ].join("\n"),
-    );
     await writeFile(join(dir, "base.yaml"), `scenario: base\nids: "1-${IDS}"\n`);
     log(`${IDS} IDs, ${N} workers, ${CLI}`);
     const load = [loadavg()[0]!];
@@ -148,12 +135,7 @@ async function summaryOnly(): Promise<Record<string, unknown>> {
   };
   try {
     const dir = join(tmp, "mem");
-    await mkdir(join(dir, "model"), { recursive: true });
-    await writeFile(join(dir, "model/m.txt"), "x\n");
-    await writeFile(
-      join(dir, "project.yaml"),
-      'project: mem\naws: { account: "000000000000", regions: [us-east-1] }\nmodel:\n  dir: model/\n  run: { command: ["true"] }\n',
-    );
+    await writeTrivialProject(dir, { collectNothing: false });
     const driver = join(tmp, "driver.mts");
     await writeFile(
       driver,
@@ -297,12 +279,7 @@ async function overDoneStore(): Promise<Record<string, unknown>> {
   };
   try {
     const dir = join(tmp, "mem");
-    await mkdir(join(dir, "model"), { recursive: true });
-    await writeFile(join(dir, "model/m.txt"), "x\n");
-    await writeFile(
-      join(dir, "project.yaml"),
-      'project: mem\naws: { account: "000000000000", regions: [us-east-1] }\nmodel:\n  dir: model/\n  run: { command: ["true"] }\n  collect: []\n',
-    );
+    await writeTrivialProject(dir, { collectNothing: true });
     await mkdir(join(dir, "store"), { recursive: true });
     await writeFile(join(dir, "store/_mfpar-store.json"), `${JSON.stringify({ project: "mem" })}\n`);
     let seeded = 0;
@@ -360,4 +337,22 @@ async function overDoneStore(): Promise<Record<string, unknown>> {
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * The trivial model's project in `dir` (named `mem`, after its folder): `true` as the model, no templates;
+ * `collectNothing` adds `collect: []` (no files collected after a run).
+ */
+async function writeTrivialProject(dir: string, opts: { collectNothing: boolean }): Promise<void> {
+  await mkdir(join(dir, "model"), { recursive: true });
+  await writeFile(join(dir, "model/m.txt"), "x\n");
+  const lines = [
+    "project: mem",
+    'aws: { account: "000000000000", regions: [us-east-1] }',
+    "model:",
+    "  dir: model/",
+    '  run: { command: ["true"] }',
+    ...(opts.collectNothing ? ["  collect: []"] : []),
+  ];
+  await writeFile(join(dir, "project.yaml"), `${lines.join("\n")}\n`);
 }
