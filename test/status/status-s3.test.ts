@@ -2,7 +2,6 @@
 // periods of the synthetic mix) make four listing pages and 150 failed markers: paging, grouping and the bounded
 // reads are all exercised; the 10,000-ID figures are the bench's (scripts/bench/status.ts, docs/benchmarks.md).
 
-import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { quantile } from "../../lib/stats.js";
 import { collectStatus, TIMING_SAMPLE } from "../../lib/status/index.js";
@@ -24,15 +23,8 @@ let s3: S3Server;
 let objects = 0;
 
 beforeAll(async () => {
-  // s3rver's data directory on tmpfs when there is one: seeding thousands of objects is disk-bound elsewhere.
-  const tmp = process.env.TMPDIR;
-  if (existsSync("/dev/shm")) process.env.TMPDIR = "/dev/shm";
-  try {
-    s3 = await startS3Server({ buckets: ["results"] });
-  } finally {
-    if (tmp === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = tmp;
-  }
+  // s3rver's data directory is in the suite's TMPDIR, in memory (test/global-setup.ts).
+  s3 = await startS3Server({ buckets: ["results"] });
   const seed = syntheticEnsemble("base", N, NOW);
   objects = seed.length;
   await seedS3rver(s3, "results", "p/", seed);

@@ -106,6 +106,7 @@ const checkout: StandIn = {
     mkdirSync(dest, { recursive: true });
     const depth = Number(ctx.inputs["fetch-depth"] || "1");
     const want = ctx.inputs.ref || ctx.sha;
+    const sha = git(ctx.repoDir, ["rev-parse", `${want}^{commit}`]);
     // A shallow checkout of a commit this world has checked out before is a copy of that first checkout (the
     // jobs of a run check out the same commit, each into a fresh workspace): what ~900 file creations by git
     // would cost, at a fraction. The copy is the same tree, index and .git; git re-reads a file whose inode
@@ -116,13 +117,13 @@ const checkout: StandIn = {
         ? join(
             ctx.world.tmp,
             "checkouts",
-            `${createHash("sha1").update(ctx.repoDir).digest("hex").slice(0, 12)}-${git(ctx.repoDir, ["rev-parse", `${want}^{commit}`])}-${depth}`,
+            `${createHash("sha1").update(ctx.repoDir).digest("hex").slice(0, 12)}-${sha}-${depth}`,
           )
         : undefined;
     if (template && existsSync(template) && readdirSync(dest).length === 0) {
       const r = spawnSync("cp", ["-a", `${template}/.`, dest], { encoding: "utf8" });
       if (r.status !== 0) throw new Error(`cp -a ${template}: ${r.stderr}`);
-      ctx.log(`checked out ${git(dest, ["rev-parse", "HEAD"])} (depth ${depth})`);
+      ctx.log(`checked out ${sha} (depth ${depth})`);
       return true;
     }
     // The repository's objects are shared (alternates) instead of copied: a checkout costs no pack transfer.
@@ -131,7 +132,6 @@ const checkout: StandIn = {
     const objects = resolve(ctx.repoDir, git(ctx.repoDir, ["rev-parse", "--git-common-dir"]), "objects");
     writeFileSync(join(dest, ".git", "objects", "info", "alternates"), `${objects}\n`);
     git(dest, ["remote", "add", "origin", ctx.repoDir]);
-    const sha = git(ctx.repoDir, ["rev-parse", `${want}^{commit}`]);
     if (depth === 0) {
       // What `git fetch origin '+refs/heads/*:refs/remotes/origin/*' '+refs/tags/*:refs/tags/*'` leaves.
       const refs = git(ctx.repoDir, [
