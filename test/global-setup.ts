@@ -59,7 +59,8 @@ function useTestTmp(): (() => void) | undefined {
   return () => {
     if (before === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = before;
-    rmSync(dir, { recursive: true, force: true });
+    // Retried: a process a test started may still be writing into it as the run ends.
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   };
 }
 
