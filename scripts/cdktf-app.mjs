@@ -42,11 +42,13 @@ export function cdktfBundleIsFresh() {
 /**
  * Bundles the app into dist/cdktf. Written aside and renamed into place file by file (chunks before the entries
  * that import them), so a synth running meanwhile from the old bundle, or a second build, never reads half a file.
+ * Returns esbuild's metafile (its inputs; outputs named in the folder it was written aside to).
  */
 export async function buildCdktfBundle() {
   const { build } = await import("esbuild");
   const part = `${CDKTF_BUNDLE}.part-${process.pid}-${Date.now()}`;
-  await build({
+  const { metafile } = await build({
+    metafile: true,
     absWorkingDir: ROOT,
     entryPoints: { main: "cdktf/main.ts", app: "cdktf/app.ts" },
     outdir: part,
@@ -73,6 +75,7 @@ export async function buildCdktfBundle() {
   // Chunks of earlier builds (hashed names), once the new entries point at their own.
   for (const f of readdirSync(CDKTF_BUNDLE))
     if (!files.includes(f)) rmSync(join(CDKTF_BUNDLE, f), { force: true });
+  return metafile;
 }
 
 /** The bundle's folder, built first when it is missing or stale. */

@@ -7,6 +7,10 @@
 // a worker thread (lib/report/after-run-thread.ts) that loads and warms them up. A thread, not the runner's
 // own event loop, which must stay free to hand the workers their next IDs. The summary itself is still built
 // once, after the last realization: the thread gets the job then.
+//
+// A process that runs several runs (a test file calling `mfpar run` in-process, a bench) keeps the thread of its
+// last run, idle, for the next one: loading Vega again in a new thread would cost each run ~1 s of one core.
+// The CLI runs one run per process: for it nothing changes.
 import { existsSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import type { ResolvedScenario } from "../config/load.js";
@@ -36,7 +40,7 @@ export class PreparedAggregation {
   private ended?: string;
   private pending?: (reply: AfterRunReply) => void;
 
-  constructor(threadFile: string) {
+  constructor(private readonly threadFile: string) {
     this.worker = new Worker(threadFile);
     // It must never keep the process alive on its own (a stopped run does not wait for it).
     this.worker.unref();
@@ -68,18 +72,38 @@ export class PreparedAggregation {
     }
   }
 
-  /** Ends the thread (after its job, or when the run was stopped and nothing is aggregated). */
+  /**
+   * Done with the thread (after its job, or when the run was stopped and nothing is aggregated). An idle, healthy
+   * thread is kept for the next run in this process (unreferenced: it never keeps the process alive); another
+   * one, or one with a job in progress, is ended.
+   */
   close(): void {
-    this.ended ??= "closed";
-    void this.worker.terminate();
+    if (this.ended || this.pending || idle.has(this.threadFile)) {
+      this.ended ??= "closed";
+      void this.worker.terminate();
+      return;
+    }
+    idle.set(this.threadFile, this);
+  }
+
+  /** Whether the thread can take a job (it has not failed, exited or been ended). */
+  get usable(): boolean {
+    return this.ended === undefined;
   }
 }
 
+/** The idle thread kept from this process's last run, by thread file (see {@link PreparedAggregation.close}). */
+const idle = new Map<string, PreparedAggregation>();
+
 /**
- * Starts preparing the summary in a worker thread running `threadFile` (dist/report-thread.js); undefined
- * when that file is missing (a partial build): the summary is then built in the runner's thread at the end.
+ * Starts preparing the summary in a worker thread running `threadFile` (dist/report-thread.js), or hands back the
+ * idle one an earlier run in this process kept (its modules loaded and warm); undefined when that file is missing
+ * (a partial build): the summary is then built in the runner's thread at the end.
  */
 export function prepareAggregation(threadFile: string): PreparedAggregation | undefined {
+  const kept = idle.get(threadFile);
+  idle.delete(threadFile);
+  if (kept?.usable) return kept;
   if (!existsSync(threadFile)) return undefined;
   try {
     return new PreparedAggregation(threadFile);
