@@ -48,22 +48,168 @@ const ACCESS_KEY = "S3RVER"; // s3rver's fixed credentials
 const STARTUP_TIMEOUT_MS = 20_000;
 
 // Runs in the child (CommonJS, `node -e`). Exits when the parent goes away (stdin closes), so a crashed test
-// run never leaves servers behind.
+// run never leaves servers behind. Besides the first server (from the env), it takes commands on stdin, one JSON
+// line each, answered on stdout: `{"close":true}` closes the server (its port and every connection to it) →
+// `{"closed":true}`; `{"start":{"dir","buckets"}}` starts a new one on a new port → `{"port":N}`.
 const CHILD = `
 const S3rver = require(process.env.MFPAR_S3RVER_MODULE);
-const cfg = JSON.parse(process.env.MFPAR_S3RVER_CONFIG);
-const server = new S3rver({
-  address: "127.0.0.1", port: 0, directory: cfg.dir, silent: true,
-  configureBuckets: cfg.buckets.map((name) => ({ name })),
+let server;
+const start = (cfg) => {
+  server = new S3rver({
+    address: "127.0.0.1", port: 0, directory: cfg.dir, silent: true,
+    configureBuckets: cfg.buckets.map((name) => ({ name })),
+  });
+  return server.run().then(
+    (addr) => process.stdout.write(JSON.stringify({ port: addr.port }) + "\\n"),
+    (e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); },
+  );
+};
+const close = () => {
+  const s = server;
+  server = undefined;
+  if (!s) return Promise.resolve();
+  const closed = s.close().catch(() => {});
+  s.httpServer && s.httpServer.closeAllConnections();
+  return closed;
+};
+const stop = () => close().finally(() => process.exit(0));
+let queue = start(JSON.parse(process.env.MFPAR_S3RVER_CONFIG));
+let buf = "";
+process.stdin.setEncoding("utf8").on("data", (d) => {
+  buf += d;
+  for (let nl; (nl = buf.indexOf("\\n")) >= 0; ) {
+    const cmd = JSON.parse(buf.slice(0, nl));
+    buf = buf.slice(nl + 1);
+    queue = queue.then(() =>
+      cmd.start ? start(cmd.start) : close().then(() => process.stdout.write(JSON.stringify({ closed: true }) + "\\n")),
+    );
+  }
 });
-const stop = () => server.close().catch(() => {}).finally(() => process.exit(0));
-process.stdin.on("end", stop).on("close", stop).resume();
+process.stdin.on("end", stop).on("close", stop);
 process.on("SIGTERM", stop);
-server.run().then(
-  (addr) => process.stdout.write(JSON.stringify({ port: addr.port }) + "\\n"),
-  (e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); },
-);
 `;
+
+/**
+ * The server processes of this process's stopped servers, kept to serve the next `startS3Server` (loading s3rver
+ * costs each process ~0.6 s of CPU; test files share their worker process). A kept process has closed its server:
+ * its port is gone, with every connection to it, so nothing of a stopped server's users can reach the next one;
+ * the next server gets a fresh directory and a new port.
+ */
+const spare: ServerProcess[] = [];
+const SPARE_MAX = 2;
+
+/** One s3rver child process and its replies (one JSON line per command). */
+class ServerProcess {
+  private out = "";
+  private err = "";
+  private waiting?: { resolve: (line: Record<string, unknown>) => void; reject: (e: Error) => void };
+  readonly exited: Promise<void>;
+
+  constructor(readonly child: ChildProcess) {
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => {
+      this.err += d;
+    });
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => {
+      this.out += d;
+      for (let nl = this.out.indexOf("\n"); nl >= 0; nl = this.out.indexOf("\n")) {
+        const line = this.out.slice(0, nl);
+        this.out = this.out.slice(nl + 1);
+        const w = this.waiting;
+        this.waiting = undefined;
+        try {
+          w?.resolve(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          w?.reject(new Error(`s3rver printed an unexpected line: ${line}\n${this.err}`));
+        }
+      }
+    });
+    this.exited = new Promise<void>((res) => {
+      if (child.exitCode !== null || child.signalCode !== null) res();
+      else child.once("exit", () => res());
+    });
+    child.once("error", (e) => this.fail(e));
+    child.once("exit", (code, signal) =>
+      this.fail(new Error(`s3rver exited (${signal ?? code})\n${this.err}`)),
+    );
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  private fail(e: Error) {
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.reject(e);
+  }
+
+  /** The next reply line (after sending `command`, if any), or an error when none comes in time. */
+  reply(command?: object): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting = undefined;
+        reject(new Error(`s3rver did not answer within ${STARTUP_TIMEOUT_MS} ms\n${this.err}`));
+      }, STARTUP_TIMEOUT_MS);
+      this.waiting = {
+        resolve: (line) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      if (command) this.child.stdin!.write(`${JSON.stringify(command)}\n`);
+    });
+  }
+
+  /** Starts a server on a new port (the process's first one comes from its env). */
+  async start(command?: { start: { dir: string; buckets: string[] } }): Promise<number> {
+    const r = await this.reply(command);
+    if (typeof r.port !== "number")
+      throw new Error(`s3rver printed an unexpected line: ${JSON.stringify(r)}`);
+    return r.port;
+  }
+
+  kill(): Promise<void> {
+    this.child.kill("SIGTERM");
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 5_000);
+    return this.exited.finally(() => clearTimeout(timer));
+  }
+}
+
+async function serverProcess(dir: string, buckets: string[]): Promise<{ proc: ServerProcess; port: number }> {
+  for (let kept = spare.pop(); kept; kept = spare.pop()) {
+    if (!kept.alive) continue;
+    try {
+      return { proc: kept, port: await kept.start({ start: { dir, buckets } }) };
+    } catch {
+      await kept.kill();
+    }
+  }
+  const s3rverModule = createRequire(import.meta.url).resolve("s3rver");
+  const child = spawn(process.execPath, ["--openssl-legacy-provider", "-e", CHILD], {
+    env: {
+      ...process.env,
+      NODE_OPTIONS: "",
+      MFPAR_S3RVER_MODULE: s3rverModule,
+      MFPAR_S3RVER_CONFIG: JSON.stringify({ dir, buckets }),
+    },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  const proc = new ServerProcess(child);
+  // Never keep a test process or bench alive just because a server is still up; stop() still waits for it.
+  child.unref();
+  for (const s of [child.stdin, child.stdout, child.stderr])
+    (s as unknown as { unref?: () => void })?.unref?.();
+  try {
+    return { proc, port: await proc.start() };
+  } catch (e) {
+    child.kill("SIGKILL");
+    throw e;
+  }
+}
 
 /**
  * Starts s3rver on 127.0.0.1 (random free port, fresh temporary directory) with `buckets` created, and
@@ -71,29 +217,14 @@ server.run().then(
  */
 export async function startS3Server(opts: { buckets?: string[] } = {}): Promise<S3Server> {
   const dir = await mkdtemp(join(tmpdir(), "mfpar-s3rver-"));
-  const s3rverModule = createRequire(import.meta.url).resolve("s3rver");
-  const child = spawn(process.execPath, ["--openssl-legacy-provider", "-e", CHILD], {
-    env: {
-      ...process.env,
-      NODE_OPTIONS: "",
-      MFPAR_S3RVER_MODULE: s3rverModule,
-      MFPAR_S3RVER_CONFIG: JSON.stringify({ dir, buckets: opts.buckets ?? [] }),
-    },
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let port: number;
+  let started: { proc: ServerProcess; port: number };
   try {
-    port = await readyPort(child);
+    started = await serverProcess(dir, opts.buckets ?? []);
   } catch (e) {
-    child.kill("SIGKILL");
     await rm(dir, { recursive: true, force: true });
     throw e;
   }
-
-  // Never keep a test process or bench alive just because a server is still up; stop() still waits for it.
-  child.unref();
-  for (const s of [child.stdin, child.stdout, child.stderr])
-    (s as unknown as { unref?: () => void })?.unref?.();
+  const { proc, port } = started;
 
   const endpoint = `http://127.0.0.1:${port}`;
   const client = createS3Client({
@@ -120,10 +251,6 @@ export async function startS3Server(opts: { buckets?: string[] } = {}): Promise<
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
   };
 
-  const exited = new Promise<void>((res) => {
-    if (child.exitCode !== null || child.signalCode !== null) res();
-    else child.once("exit", () => res());
-  });
   let stopping: Promise<void> | undefined;
   return {
     endpoint,
@@ -141,44 +268,19 @@ export async function startS3Server(opts: { buckets?: string[] } = {}): Promise<
     stop: () => {
       stopping ??= (async () => {
         client.destroy();
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-        await exited;
-        clearTimeout(timer);
+        // The server is closed (its port and connections gone) before its directory is removed; its process
+        // is kept for the next server when there is room, else ended.
+        let kept = false;
+        if (proc.alive && spare.length < SPARE_MAX)
+          try {
+            kept = (await proc.reply({ close: true })).closed === true;
+          } catch {}
+        if (!kept) await proc.kill();
         await rm(dir, { recursive: true, force: true });
+        if (kept && proc.alive) spare.push(proc);
+        else if (kept) await proc.kill();
       })();
       return stopping;
     },
   };
-}
-
-function readyPort(child: ChildProcess): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let out = "";
-    let err = "";
-    const timer = setTimeout(
-      () => fail(new Error(`s3rver did not start within ${STARTUP_TIMEOUT_MS} ms\n${err}`)),
-      STARTUP_TIMEOUT_MS,
-    );
-    const fail = (e: Error) => {
-      clearTimeout(timer);
-      reject(e);
-    };
-    child.stderr!.setEncoding("utf8").on("data", (d: string) => {
-      err += d;
-    });
-    child.stdout!.setEncoding("utf8").on("data", (d: string) => {
-      out += d;
-      const nl = out.indexOf("\n");
-      if (nl < 0) return;
-      clearTimeout(timer);
-      try {
-        resolve((JSON.parse(out.slice(0, nl)) as { port: number }).port);
-      } catch {
-        reject(new Error(`s3rver printed an unexpected line: ${out.slice(0, nl)}\n${err}`));
-      }
-    });
-    child.once("error", fail);
-    child.once("exit", (code, signal) => fail(new Error(`s3rver exited early (${signal ?? code})\n${err}`)));
-  });
 }

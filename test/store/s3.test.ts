@@ -1,7 +1,7 @@
 // S3-specific behaviour of S3Store and the s3rver harness other suites rely on.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListBucketsCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getJson, openStore } from "../../lib/store/open.js";
 import { createS3Client, S3_MAX_ATTEMPTS, S3Store } from "../../lib/store/s3.js";
@@ -72,6 +72,28 @@ describe("startS3Server", () => {
       expect(await b.get("k")).toBeUndefined();
     } finally {
       await other.stop();
+    }
+  });
+
+  it("a stopped server's port is closed, and a server started after it starts empty", async () => {
+    const first = await startS3Server({ buckets: ["gone"] });
+    await (await openStore("s3://gone/", { s3Client: first.client })).put("k", "v");
+    await first.stop();
+    const probe = createS3Client({
+      endpoint: first.endpoint,
+      region: "us-east-1",
+      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+      maxAttempts: 1,
+    });
+    await expect(probe.send(new ListBucketsCommand({}))).rejects.toThrow(/ECONNREFUSED/);
+    probe.destroy();
+    // The stopped server's process may serve this one (test files share their worker: testing/s3rver.ts).
+    const next = await startS3Server({ buckets: ["fresh"] });
+    try {
+      const buckets = await next.client.send(new ListBucketsCommand({}));
+      expect(buckets.Buckets?.map((b) => b.Name)).toEqual(["fresh"]);
+    } finally {
+      await next.stop();
     }
   });
 });
