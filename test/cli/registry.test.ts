@@ -65,6 +65,13 @@ describe("the command registry", () => {
         resolved.filter((u) => /node_modules|@aws-sdk|vega|cdktf|\/yaml\/|\/zod\//.test(u)),
         flag,
       ).toEqual([]);
+      // The AWS SDK is bundled into the CLI's chunks (scripts/build.mjs): none of the chunks it loaded holds any
+      // of it (esbuild names each bundled module's path in a comment).
+      const chunks = resolved.filter((u) => u.startsWith("file:") && u.includes("/dist/"));
+      expect(
+        chunks.filter((u) => readFileSync(new URL(u), "utf8").includes("node_modules/@aws-sdk/")),
+        flag,
+      ).toEqual([]);
     }
   });
 });

@@ -178,6 +178,15 @@ describe("mfpar run", () => {
     const resolved = [...r.stderr.matchAll(/^resolved (\S+)$/gm)].map((x) => x[1]!);
     expect(resolved.some((u) => u.endsWith("/dist/cli.js"))).toBe(true);
     expect(resolved.filter((u) => u.includes("@aws-sdk"))).toEqual([]);
+    // Nor a chunk of the CLI's own with the AWS SDK bundled in (esbuild names each bundled module's path).
+    const chunks = resolved.filter((u) => u.startsWith("file:") && u.includes("/dist/"));
+    expect(chunks.length).toBeGreaterThan(1);
+    const withSdk = await Promise.all(
+      chunks.map(async (u) =>
+        (await readFile(new URL(u), "utf8")).includes("node_modules/@aws-sdk/") ? u : "",
+      ),
+    );
+    expect(withSdk.filter(Boolean)).toEqual([]);
     const l = await cli(["launch", "p/base.yaml", "--dry-run"], { cwd });
     expect(l.code).toBe(3);
     expect(l.stderr).toContain(
