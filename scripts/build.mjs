@@ -113,7 +113,9 @@ if (existsSync("scripts/mfpar.ts")) {
         entryPoints: {
           cli: "scripts/mfpar.ts",
           "report-thread": "lib/report/after-run-thread.ts",
-          "deploy-targets": "scripts/deploy-targets.ts",
+          ...(existsSync("scripts/deploy-targets.ts")
+            ? { "deploy-targets": "scripts/deploy-targets.ts" }
+            : {}),
         },
         outdir: "dist",
         chunkNames: "cli/[name]-[hash]",
