@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Bundles the TypeScript entry points with esbuild:
 //  - dist/cli.js     the `mfpar` CLI (node_modules left external: it runs from this checkout)
+//  - dist/deploy-targets.js   the Deploy workflow's stack plan (scripts/deploy-targets.ts), sharing the CLI's chunks
 //  - dist/agent/     the container/local agent, fully bundled, code-split so the S3 client loads only when used
 //  - dist/cdktf/     the cdktf app (scripts/cdktf-app.mjs), when cdktf, a dev dependency, is installed
 //  - actions/<name>/dist/index.js   each GitHub Action, fully bundled (committed; CI checks it is fresh)
@@ -101,7 +102,13 @@ if (existsSync("scripts/mfpar.ts")) {
       "cli",
       {
         ...common,
-        entryPoints: { cli: "scripts/mfpar.ts", "report-thread": "lib/report/after-run-thread.ts" },
+        entryPoints: {
+          cli: "scripts/mfpar.ts",
+          "report-thread": "lib/report/after-run-thread.ts",
+          ...(existsSync("scripts/deploy-targets.ts")
+            ? { "deploy-targets": "scripts/deploy-targets.ts" }
+            : {}),
+        },
         outdir: "dist",
         chunkNames: "cli/[name]-[hash]",
         splitting: true,

@@ -78,8 +78,13 @@ export function makeTempRepo(opts: { source?: string; from?: string; parent?: st
   const source = opts.source ?? runnerRepoRoot;
   const dir = mkdtempSync(join(opts.parent ?? tmpdir(), "mfpar-repo-"));
   const from = opts.from ?? "worktree";
+  // Objects stored uncompressed (zlib level 0; the same objects, ids and history): the snapshot's `git add` does
+  // not deflate the ~30 MB tree, and each checkout of the stories' commits (testing/workflow/stand-ins.ts, which
+  // reads these objects through alternates) does not inflate it. Only how the bytes are stored differs.
+  const uncompressed = ["-c", "core.looseCompression=0"];
   if (from === "worktree") {
     run(dir, ["init", "-q", "-b", "main"]);
+    run(dir, ["config", "core.looseCompression", "0"]);
     const files = run(source, ["ls-files", "-co", "--exclude-standard", "-z"]).split("\0").filter(Boolean);
     for (const f of files) {
       const src = join(source, f);
@@ -97,7 +102,7 @@ export function makeTempRepo(opts: { source?: string; from?: string; parent?: st
     run(dir, ["add", "-A"]);
     run(dir, ["commit", "-q", "--no-verify", "-m", "snapshot of the working tree"]);
   } else {
-    run(dirname(dir), ["clone", "-q", "--no-checkout", source, dir]);
+    run(dirname(dir), ["clone", "-q", "--no-checkout", ...uncompressed, source, dir]);
     run(dir, ["checkout", "-q", "-B", "main", from]);
     run(dir, ["remote", "remove", "origin"]);
   }

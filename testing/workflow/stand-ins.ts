@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { basename, dirname, join, resolve } from "node:path";
 import type { Json } from "./expressions.js";
 import { preparedBuild, restorePrepared, storePrepared } from "./prepare.js";
+import { shimBundle } from "./shim-bundle.js";
 import { bootstrapTrust } from "./trust.js";
 import type { JobState, StepRun, WorkflowEvent } from "./types.js";
 import type { World } from "./world.js";
@@ -476,9 +477,7 @@ const githubScript: StandIn = {
       "INPUT_GITHUB-TOKEN": ctx.inputs["github-token"] || ctx.job.token,
       "INPUT_RESULT-ENCODING": ctx.inputs["result-encoding"] || "json",
     };
-    return ctx.exec(ctx.world.nodeFor("node20"), [join(here, "shims", "github-script.mjs")], {
-      env,
-    });
+    return ctx.exec(ctx.world.nodeFor("node20"), [await shimBundle("github-script")], { env });
   },
 };
 
