@@ -30,9 +30,9 @@ const ALWAYS = [
 function fileKey(f) {
   try {
     const s = statSync(f);
-    return `${s.size}:${s.mtimeMs}`;
+    return { key: `${s.size}:${s.mtimeMs}`, mtimeMs: s.mtimeMs };
   } catch {
-    return "missing";
+    return { key: "missing", mtimeMs: Number.POSITIVE_INFINITY };
   }
 }
 
@@ -47,23 +47,21 @@ async function incremental(name, options, make) {
   if (!FORCE) {
     try {
       const stamp = JSON.parse(readFileSync(stampFile(name), "utf8"));
-      if (stamp.options === opts && Object.entries(stamp.files).every(([f, k]) => fileKey(f) === k)) return;
+      if (stamp.options === opts && Object.entries(stamp.files).every(([f, k]) => fileKey(f).key === k))
+        return;
     } catch {}
   }
   rmSync(stampFile(name), { force: true });
   const started = Date.now();
   const { metafile, outputs = Object.keys(metafile.outputs) } = await make();
+  const inputs = new Set(Object.keys(metafile.inputs));
   const files = {};
-  for (const f of [...ALWAYS, ...Object.keys(metafile.inputs), ...outputs]) files[f] = fileKey(f);
-  // An input written while esbuild read it may be newer than what was bundled: no stamp, built again next time.
-  const racing = Object.keys(metafile.inputs).some((f) => {
-    try {
-      return statSync(f).mtimeMs >= started;
-    } catch {
-      return true;
-    }
-  });
-  if (racing) return;
+  for (const f of [...ALWAYS, ...inputs, ...outputs]) {
+    const { key, mtimeMs } = fileKey(f);
+    // An input written while esbuild read it may be newer than what was bundled: no stamp, built again next time.
+    if (inputs.has(f) && mtimeMs >= started) return;
+    files[f] = key;
+  }
   mkdirSync(STAMPS, { recursive: true });
   writeFileSync(stampFile(name), JSON.stringify({ options: opts, files }));
 }
