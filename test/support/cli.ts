@@ -1,3 +1,6 @@
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { CliIo } from "../../scripts/cli/command.js";
 import { main } from "../../scripts/cli/main.js";
 import { repoRoot } from "./tmp.js";
@@ -31,4 +34,42 @@ export async function runCli(
   const { io, out } = captureIo(cwd, env);
   const code = await main(argv, io);
   return { code, ...out };
+}
+
+// A resolve hook (node:module registerHooks) that prints every module URL the process resolves.
+const RESOLVE_HOOK =
+  "import { registerHooks } from 'node:module';" +
+  "registerHooks({ resolve(s, c, next) { const r = next(s, c); process.stderr.write('resolved ' + r.url + '\\n'); return r; } });";
+
+/** Runs bin/mfpar.js as a real process, as users do: its exit status, what it printed, every module it resolved. */
+export function runCliResolving(
+  argv: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): { status: number | null; stdout: string; stderr: string; resolved: string[] } {
+  const r = spawnSync(
+    process.execPath,
+    [
+      "--import",
+      `data:text/javascript,${encodeURIComponent(RESOLVE_HOOK)}`,
+      join(repoRoot, "bin/mfpar.js"),
+      ...argv,
+    ],
+    { cwd: opts.cwd, env: opts.env, encoding: "utf8" },
+  );
+  const resolved = [...r.stderr.matchAll(/^resolved (\S+)$/gm)].map((m) => m[1]!);
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, resolved };
+}
+
+/**
+ * The modules among `resolved` that hold AWS SDK code: the SDK's own files, or a chunk of dist/ it is bundled
+ * into (scripts/build.mjs bundles it into the CLI's chunks; esbuild names each bundled module's path in a comment).
+ */
+export function withAwsSdk(resolved: string[]): string[] {
+  return resolved.filter(
+    (u) =>
+      u.includes("@aws-sdk") ||
+      (u.startsWith("file:") &&
+        u.includes("/dist/") &&
+        readFileSync(new URL(u), "utf8").includes("node_modules/@aws-sdk/")),
+  );
 }
