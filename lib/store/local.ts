@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createWriteStream, type Dirent, readdirSync, type Stats, statSync } from "node:fs";
+import { createWriteStream, type Dirent, opendirSync, readdirSync, type Stats, statSync } from "node:fs";
 import { copyFile, mkdir, open, readFile, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
@@ -18,6 +18,12 @@ import {
 const TMP_PREFIX = ".mfpar-tmp-";
 /** Directory entries a listing visits between two turns of the event loop. */
 const WALK_SLICE = 256;
+/**
+ * A directory this large (its size as `stat` gives it: ~10,000 entries on ext4) is read an entry at a time
+ * rather than with one `readdirSync`, which makes every entry's name and `Dirent` at once (a results folder of
+ * 100,000 IDs: ~10 MB in one call, all of it promoted to V8's old generation before it can be dropped).
+ */
+const STREAM_DIR_BYTES = 256 * 1024;
 
 /**
  * A {@link ResultStore} over a local directory (the embedded default, e.g. `.mfpar/results/`): each key is a
@@ -184,42 +190,45 @@ export class LocalStore implements ResultStore {
 
   /**
    * The entries of one directory, sorted so that walking them yields keys in UTF-8 byte order: a directory
-   * sorts as `name/`, because every key inside it starts with that. Only names are kept (a results folder
-   * holds an entry per ID), and whether each is a directory in one byte: the `Dirent`s are dropped before the
-   * walk goes on (one `readdirSync`: an `opendir` per small directory cost ~50 % more time), keys and paths are
-   * made as the walk reaches each one.
+   * sorts as `name/`, because every key inside it starts with that. The names are held as UTF-8 bytes in one
+   * buffer and whether each is a directory in one byte ({@link EntryTable}: no string or object per entry while
+   * the walk goes on; a results folder holds an entry per ID), each name made into a string as the walk reaches
+   * it. A small directory is read with one `readdirSync` (an `opendir` per small directory cost ~50 % more
+   * time), a large one an entry at a time ({@link STREAM_DIR_BYTES}).
    */
   private *entries(dirKey: string): Generator<{ name: string; isDir: boolean }> {
     const dir = this.dirOf(dirKey);
-    let dirents: Dirent[];
-    try {
-      dirents = readdirSync(dir, { withFileTypes: true });
-    } catch (e) {
-      if (isMissing(e)) return;
-      throw e;
-    }
-    const names: string[] = [];
-    const dirs = new Uint8Array(dirents.length);
-    for (const d of dirents) {
-      if (d.name.startsWith(TMP_PREFIX)) continue;
+    const table = new EntryTable();
+    const add = (d: Dirent) => {
+      if (d.name.startsWith(TMP_PREFIX)) return;
       let isDir = d.isDirectory();
       if (d.isSymbolicLink()) {
         let st: Stats;
         try {
           st = statSync(join(dir, d.name));
         } catch {
-          continue;
+          return;
         }
         isDir = st.isDirectory();
-      } else if (!isDir && !d.isFile()) continue;
-      dirs[names.length] = isDir ? 1 : 0;
-      names.push(d.name);
+      } else if (!isDir && !d.isFile()) return;
+      table.add(d.name, isDir);
+    };
+    try {
+      if ((statSync(dir, { throwIfNoEntry: false })?.size ?? 0) < STREAM_DIR_BYTES) {
+        for (const d of readdirSync(dir, { withFileTypes: true })) add(d);
+      } else {
+        const handle = opendirSync(dir, { bufferSize: 1024 });
+        try {
+          for (let d = handle.readSync(); d !== null; d = handle.readSync()) add(d);
+        } finally {
+          handle.closeSync();
+        }
+      }
+    } catch (e) {
+      if (isMissing(e)) return;
+      throw e;
     }
-    dirents = [];
-    const order = new Uint32Array(names.length);
-    for (let i = 0; i < order.length; i++) order[i] = i;
-    order.sort((a, b) => compareEntries(names[a]!, dirs[a] === 1, names[b]!, dirs[b] === 1));
-    for (const i of order) yield { name: names[i]!, isDir: dirs[i] === 1 };
+    yield* table.sorted();
   }
 
   private async pruneEmpty(dir: string): Promise<void> {
@@ -260,20 +269,60 @@ function isMissing(e: unknown): boolean {
   return code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR";
 }
 
-/** {@link compareUtf8} of two directory entries, a directory compared as `name/`, without making that string. */
-function compareEntries(a: string, aDir: boolean, b: string, bDir: boolean): number {
-  // Unless one name starts with the other, the "/" after a directory's name is never reached.
-  if (!a.startsWith(b) && !b.startsWith(a)) return compareUtf8(a, b);
-  return compareUtf8(aDir ? `${a}/` : a, bDir ? `${b}/` : b);
-}
-
 /**
- * Compares strings in UTF-8 byte order (S3's key order) without encoding them: UTF-16 code-unit order is the
- * same except where a surrogate (U+D800–U+DFFF, 4 bytes in UTF-8) meets U+E000–U+FFFF (3 bytes), which sort
- * the other way round; only strings holding either are encoded.
+ * The entries of one directory: names as UTF-8 bytes one after another in one buffer, a start offset and a
+ * directory flag per entry (~6 bytes per entry plus the name's, against a string and an array slot each).
  */
-export function compareUtf8(a: string, b: string): number {
-  if (HIGH.test(a) || HIGH.test(b)) return Buffer.compare(Buffer.from(a), Buffer.from(b));
-  return a < b ? -1 : a > b ? 1 : 0;
+class EntryTable {
+  private bytes = Buffer.allocUnsafe(4096);
+  private used = 0;
+  /** Entry i's name is bytes[starts[i], starts[i + 1]). */
+  private starts = new Uint32Array(65);
+  private dirs = new Uint8Array(64);
+  private n = 0;
+
+  add(name: string, isDir: boolean): void {
+    const size = Buffer.byteLength(name);
+    if (this.used + size > this.bytes.length) {
+      const bytes = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + size));
+      this.bytes.copy(bytes, 0, 0, this.used);
+      this.bytes = bytes;
+    }
+    if (this.n + 1 === this.dirs.length) {
+      const starts = new Uint32Array(this.starts.length * 2);
+      starts.set(this.starts);
+      this.starts = starts;
+      const dirs = new Uint8Array(this.dirs.length * 2);
+      dirs.set(this.dirs);
+      this.dirs = dirs;
+    }
+    this.used += this.bytes.write(name, this.used, "utf8");
+    this.dirs[this.n] = isDir ? 1 : 0;
+    this.starts[++this.n] = this.used;
+  }
+
+  /** The entries in key order: byte order of the UTF-8 names, a directory compared as `name/`. */
+  *sorted(): Generator<{ name: string; isDir: boolean }> {
+    const { bytes, starts, dirs } = this;
+    const order = new Uint32Array(this.n);
+    for (let i = 0; i < order.length; i++) order[i] = i;
+    order.sort((a, b) => {
+      const as = starts[a]!;
+      const bs = starts[b]!;
+      const la = starts[a + 1]! - as;
+      const lb = starts[b + 1]! - bs;
+      const n = Math.min(la, lb);
+      for (let i = 0; i < n; i++) {
+        const d = bytes[as + i]! - bytes[bs + i]!;
+        if (d !== 0) return d;
+      }
+      // One name starts with the other: what follows is the longer name's next byte, "/" after a directory's
+      // name, nothing (sorting first) after a file's.
+      const na = la > n ? bytes[as + n]! : dirs[a] === 1 ? 0x2f : -1;
+      const nb = lb > n ? bytes[bs + n]! : dirs[b] === 1 ? 0x2f : -1;
+      return na - nb;
+    });
+    for (const i of order)
+      yield { name: bytes.toString("utf8", starts[i], starts[i + 1]), isDir: dirs[i] === 1 };
+  }
 }
-const HIGH = /[\uD800-\uFFFF]/;
