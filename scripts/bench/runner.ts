@@ -305,9 +305,15 @@ async function runSwp(c: Case, dir: string, poll0: boolean): Promise<number> {
   const ms = performance.now() - t0;
   await Promise.all(agents);
   if (m.code !== 0) throw new Error(`pestpp-swp master exited ${m.code}: ${m.stderr}`);
-  const out = await readFile(join(folders[0]!, "sweep_out.csv"), "utf8");
-  const rows = out.trim().split("\n").length - 1;
-  if (rows !== c.ids.length) throw new Error(`pestpp-swp wrote ${rows} rows, expected ${c.ids.length}`);
+  // The master writes one row per run to ++sweep_output_csv_file (PEST++ 5.2 src/programs/sweep/sweep.cpp):
+  // run_id, input_run_id, failed_flag (0, or 1 for a run that failed: its observations are -1e100), phi, ...
+  const [header, ...rows] = (await readFile(join(folders[0]!, "sweep_out.csv"), "utf8")).trim().split("\n");
+  if (rows.length !== c.ids.length)
+    throw new Error(`pestpp-swp wrote ${rows.length} rows, expected ${c.ids.length}`);
+  const failedAt = header!.split(",").indexOf("failed_flag");
+  const failed = rows.filter((r) => r.split(",")[failedAt] !== "0").length;
+  if (failedAt < 0 || failed > 0)
+    throw new Error(`pestpp-swp: ${failedAt < 0 ? "no failed_flag column" : `${failed} runs failed`}`);
   await rm(dir, { recursive: true, force: true });
   return ms;
 }
