@@ -6,6 +6,7 @@ import { endedAttemptState, outlookOf } from "../batch/state.js";
 import type { ResolvedScenario } from "../config/load.js";
 import { ExitCode } from "../exit-codes.js";
 import { Supervisor } from "../process/supervisor.js";
+import type { IdSequence } from "../store/id-set.js";
 import { storeKeys } from "../store/keys.js";
 import {
   describeOutcome,
@@ -60,8 +61,8 @@ export interface LocalProgress {
 
 export interface LocalRunOptions {
   scenario: ResolvedScenario;
-  /** The IDs to run, in order (a subset of `scenario.ids`). */
-  ids: string[];
+  /** The IDs to run, in order (a subset of the scenario's IDs): an array, or an `IdList` holding them compactly. */
+  ids: IdSequence;
   store: ResultStore;
   /** What the agents get as MFPAR_STORE: an absolute directory or s3://bucket/prefix. */
   storeLocation: string;
@@ -183,7 +184,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   {
     const listed = (await listResults(store, sc.scenario)).ids;
     for (let i = 0; i < opts.ids.length; i++) {
-      const r = listed.rankOf(opts.ids[i]!);
+      const r = listed.rankOf(opts.ids.at(i)!);
       if (r < 0) continue;
       if (listed.timeAt(r, "SUCCESS") !== undefined) done[i] = 1;
       else earlier[i] = listed.attemptsAt(r);
@@ -350,7 +351,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
       if (stopped || configError) return;
       const index = take();
       if (index === undefined) return;
-      const id = opts.ids[index]!;
+      const id = opts.ids.at(index)!;
       if (retries.length === 0 && next >= opts.ids.length) endingNow();
       let o = open.get(index);
       if (!o) {
@@ -456,7 +457,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
     const o = open.get(i);
     if (o?.status === "success") continue;
     const u = o ?? {
-      id: opts.ids[i]!,
+      id: opts.ids.at(i)!,
       status: "not-run" as const,
       attempts: 0,
       lastAttempt: earlierAttempts(i),

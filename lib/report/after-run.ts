@@ -116,7 +116,8 @@ export function prepareAggregation(threadFile: string): PreparedAggregation | un
  * Aggregates the scenario and returns the lines to print (a warning line when aggregation failed): in the
  * `prepared` thread when there is one and it is able to, else here. With the run's `spool`
  * (lib/report/digests.ts: the markers the workers handed back) and the store's `summary/markers.jsonl` from
- * earlier runs, only markers neither has are read from the store.
+ * earlier runs, only markers neither has are read from the store. `ids`: the scenario's IDs when the caller holds
+ * them as a set rather than in `scenario.ids` (which it may then leave empty).
  */
 export async function aggregateAfterRun(
   store: ResultStore,
@@ -124,16 +125,18 @@ export async function aggregateAfterRun(
   storeDisplay: string,
   opts: {
     spool?: string;
+    ids?: IdSet;
     prepared?: { aggregation: PreparedAggregation; storeLocation: string; cwd: string };
   } = {},
 ): Promise<string> {
   const p = opts.prepared;
+  const ids = opts.ids ?? IdSet.from(scenario.ids);
   if (p) {
     const text = await p.aggregation.aggregate({
       storeLocation: p.storeLocation,
       cwd: p.cwd,
       scenario: { ...scenario, ids: [] },
-      ids: IdSet.from(scenario.ids).data(),
+      ids: ids.data(),
       storeDisplay,
       ...(opts.spool ? { spool: opts.spool } : {}),
     });
@@ -141,7 +144,10 @@ export async function aggregateAfterRun(
   }
   try {
     const { aggregateRun } = await import("./after-run-job.js");
-    return await aggregateRun(store, scenario, storeDisplay, opts.spool ? { spool: opts.spool } : {});
+    return await aggregateRun(store, scenario, storeDisplay, {
+      ids,
+      ...(opts.spool ? { spool: opts.spool } : {}),
+    });
   } catch (e) {
     return `Warning: the ensemble was not aggregated (${errorMessage(e)}); run \`mfpar aggregate\` to retry.\n`;
   }

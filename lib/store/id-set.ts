@@ -198,3 +198,51 @@ export class IdSetBuilder {
     };
   }
 }
+
+/** IDs in a given order, read by index: a `string[]` or an {@link IdList}. */
+export interface IdSequence {
+  readonly length: number;
+  at(index: number): string | undefined;
+}
+
+/**
+ * IDs in a given order (the IDs a run was asked for), held like an {@link IdSet}'s: the plain-number IDs as
+ * doubles, ~8 bytes each, the few others as strings — a string is made when an ID is asked for. For 100,000
+ * IDs: 0.8 MB instead of ~4 MB of strings and their array.
+ */
+export class IdList implements IdSequence, Iterable<string> {
+  private constructor(
+    /** Each ID's number, or NaN for an ID that is not a plain number (then in `others`). */
+    private readonly nums: Float64Array,
+    private readonly others: ReadonlyMap<number, string>,
+  ) {}
+
+  static from(ids: readonly string[]): IdList {
+    const nums = new Float64Array(ids.length);
+    const others = new Map<number, string>();
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (PLAIN_NUMBER.test(id)) nums[i] = Number(id);
+      else {
+        nums[i] = Number.NaN;
+        others.set(i, id);
+      }
+    }
+    return new IdList(nums, others);
+  }
+
+  get length(): number {
+    return this.nums.length;
+  }
+
+  at(index: number): string | undefined {
+    if (index < 0) index += this.nums.length;
+    if (!(index >= 0 && index < this.nums.length)) return undefined;
+    const x = this.nums[index]!;
+    return Number.isNaN(x) ? this.others.get(index) : String(x);
+  }
+
+  *[Symbol.iterator](): Generator<string> {
+    for (let i = 0; i < this.nums.length; i++) yield this.at(i)!;
+  }
+}

@@ -274,11 +274,13 @@ function isMissing(e: unknown): boolean {
  * directory flag per entry (~6 bytes per entry plus the name's, against a string and an array slot each).
  */
 class EntryTable {
-  private bytes = Buffer.allocUnsafe(4096);
+  // Small to start with (an ID's folder holds two or three entries): a buffer this small is a slice of Node's
+  // shared pool, not an allocation of its own.
+  private bytes = Buffer.allocUnsafe(64);
   private used = 0;
   /** Entry i's name is bytes[starts[i], starts[i + 1]). */
-  private starts = new Uint32Array(65);
-  private dirs = new Uint8Array(64);
+  private starts = new Uint32Array(9);
+  private dirs = new Uint8Array(8);
   private n = 0;
 
   add(name: string, isDir: boolean): void {

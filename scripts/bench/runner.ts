@@ -5,7 +5,8 @@
 //      `sed` and runs the model — no observation reading, no collection, no markers: a lower bound;
 //  (c) when `pestpp-swp` is on PATH: PEST++'s sweep runner with N local PANTHER agents on the same templates
 //      and instruction files (like for like: it fills templates and reads instructions too), as shipped
-//      (agents poll every 1 s) and with ++panther_poll_interval(0).
+//      (agents poll every 1 s) and with ++panther_poll_interval(0). PEST++ is built from source, only that
+//      target: docs/benchmarks.md, "Getting pestpp-swp".
 // Two models: the demo project (projects/demo, a Node.js groundwater model of ~0.3-0.4 s) and a ~0.1 s model
 // (a POSIX shell script that sleeps 0.1 s and writes 8 observations from its one input file).
 // With MFPAR_BENCH_RUNNER_BASELINE=<another checkout's bin/mfpar.js> (e.g. main's build copied aside), that CLI
@@ -443,7 +444,8 @@ async function measure(c: Case, tmp: string) {
     out.ratioMfparToPestppSwp = round2(wall / median(swp));
     out.ratioMfparToPestppSwpPoll0 = round2(wall / median(swp0));
   } else if (c.name === "demo") {
-    out.pestppSwp = "skipped: pestpp-swp is not on PATH (build usgs/pestpp and put its bin folder on PATH)";
+    out.pestppSwp =
+      'skipped: pestpp-swp is not on PATH (build it from usgs/pestpp: docs/benchmarks.md, "Getting pestpp-swp")';
   }
   return out;
 }

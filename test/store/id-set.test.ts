@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { LocalStore } from "../../lib/store/local.js";
+import { IdList } from "../../lib/store/id-set.js";
 import { compareIds, IdSet, ListedIds, listResults } from "../../lib/store/results.js";
 import type { ResultStore, StoreObject } from "../../lib/store/types.js";
 
@@ -22,6 +23,16 @@ const IDS = [
   "1000000000000000",
   "2",
 ];
+
+describe("IdList (the IDs a run is asked for)", () => {
+  it("gives back each ID as it was written and in the order given: 007 stays 007, not ID 7", () => {
+    const list = IdList.from(IDS);
+    expect(list.length).toBe(IDS.length);
+    expect([...list]).toEqual(IDS);
+    expect(IDS.map((_, i) => list.at(i))).toEqual(IDS);
+    expect([list.at(-1), list.at(IDS.length)]).toEqual(["2", undefined]);
+  });
+});
 
 describe("IdSet", () => {
   it("holds each ID once, iterates in ID order and finds each by rank", () => {

@@ -8404,7 +8404,7 @@ var init_types = __esm({
 
 // lib/store/local.ts
 import { randomBytes } from "node:crypto";
-import { createWriteStream, readdirSync, statSync } from "node:fs";
+import { createWriteStream, opendirSync, readdirSync, statSync } from "node:fs";
 import { copyFile, mkdir, open as open2, readFile as readFile2, rename, rm, rmdir, stat as stat2, unlink } from "node:fs/promises";
 import { basename as basename2, dirname as dirname2, join as join2, resolve as resolve2, sep } from "node:path";
 import { Readable } from "node:stream";
@@ -8431,15 +8431,7 @@ function isMissing(e5) {
   const code = e5?.code;
   return code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR";
 }
-function compareEntries(a5, aDir, b5, bDir) {
-  if (!a5.startsWith(b5) && !b5.startsWith(a5)) return compareUtf8(a5, b5);
-  return compareUtf8(aDir ? `${a5}/` : a5, bDir ? `${b5}/` : b5);
-}
-function compareUtf8(a5, b5) {
-  if (HIGH.test(a5) || HIGH.test(b5)) return Buffer.compare(Buffer.from(a5), Buffer.from(b5));
-  return a5 < b5 ? -1 : a5 > b5 ? 1 : 0;
-}
-var TMP_PREFIX, WALK_SLICE, LocalStore, HIGH;
+var TMP_PREFIX, WALK_SLICE, STREAM_DIR_BYTES, LocalStore, EntryTable;
 var init_local = __esm({
   "lib/store/local.ts"() {
     "use strict";
@@ -8447,6 +8439,7 @@ var init_local = __esm({
     init_types();
     TMP_PREFIX = ".mfpar-tmp-";
     WALK_SLICE = 256;
+    STREAM_DIR_BYTES = 256 * 1024;
     LocalStore = class {
       root;
       url;
@@ -8581,42 +8574,45 @@ var init_local = __esm({
       }
       /**
        * The entries of one directory, sorted so that walking them yields keys in UTF-8 byte order: a directory
-       * sorts as `name/`, because every key inside it starts with that. Only names are kept (a results folder
-       * holds an entry per ID), and whether each is a directory in one byte: the `Dirent`s are dropped before the
-       * walk goes on (one `readdirSync`: an `opendir` per small directory cost ~50 % more time), keys and paths are
-       * made as the walk reaches each one.
+       * sorts as `name/`, because every key inside it starts with that. The names are held as UTF-8 bytes in one
+       * buffer and whether each is a directory in one byte ({@link EntryTable}: no string or object per entry while
+       * the walk goes on; a results folder holds an entry per ID), each name made into a string as the walk reaches
+       * it. A small directory is read with one `readdirSync` (an `opendir` per small directory cost ~50 % more
+       * time), a large one an entry at a time ({@link STREAM_DIR_BYTES}).
        */
       *entries(dirKey) {
         const dir = this.dirOf(dirKey);
-        let dirents;
-        try {
-          dirents = readdirSync(dir, { withFileTypes: true });
-        } catch (e5) {
-          if (isMissing(e5)) return;
-          throw e5;
-        }
-        const names = [];
-        const dirs = new Uint8Array(dirents.length);
-        for (const d5 of dirents) {
-          if (d5.name.startsWith(TMP_PREFIX)) continue;
+        const table = new EntryTable();
+        const add = (d5) => {
+          if (d5.name.startsWith(TMP_PREFIX)) return;
           let isDir = d5.isDirectory();
           if (d5.isSymbolicLink()) {
             let st;
             try {
               st = statSync(join2(dir, d5.name));
             } catch {
-              continue;
+              return;
             }
             isDir = st.isDirectory();
-          } else if (!isDir && !d5.isFile()) continue;
-          dirs[names.length] = isDir ? 1 : 0;
-          names.push(d5.name);
+          } else if (!isDir && !d5.isFile()) return;
+          table.add(d5.name, isDir);
+        };
+        try {
+          if ((statSync(dir, { throwIfNoEntry: false })?.size ?? 0) < STREAM_DIR_BYTES) {
+            for (const d5 of readdirSync(dir, { withFileTypes: true })) add(d5);
+          } else {
+            const handle = opendirSync(dir, { bufferSize: 1024 });
+            try {
+              for (let d5 = handle.readSync(); d5 !== null; d5 = handle.readSync()) add(d5);
+            } finally {
+              handle.closeSync();
+            }
+          }
+        } catch (e5) {
+          if (isMissing(e5)) return;
+          throw e5;
         }
-        dirents = [];
-        const order = new Uint32Array(names.length);
-        for (let i5 = 0; i5 < order.length; i5++) order[i5] = i5;
-        order.sort((a5, b5) => compareEntries(names[a5], dirs[a5] === 1, names[b5], dirs[b5] === 1));
-        for (const i5 of order) yield { name: names[i5], isDir: dirs[i5] === 1 };
+        yield* table.sorted();
       }
       async pruneEmpty(dir) {
         for (let d5 = dir; d5.length > this.root.length && d5.startsWith(this.root + sep); d5 = dirname2(d5)) {
@@ -8628,7 +8624,57 @@ var init_local = __esm({
         }
       }
     };
-    HIGH = /[\uD800-\uFFFF]/;
+    EntryTable = class {
+      // Small to start with (an ID's folder holds two or three entries): a buffer this small is a slice of Node's
+      // shared pool, not an allocation of its own.
+      bytes = Buffer.allocUnsafe(64);
+      used = 0;
+      /** Entry i's name is bytes[starts[i], starts[i + 1]). */
+      starts = new Uint32Array(9);
+      dirs = new Uint8Array(8);
+      n = 0;
+      add(name, isDir) {
+        const size = Buffer.byteLength(name);
+        if (this.used + size > this.bytes.length) {
+          const bytes = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + size));
+          this.bytes.copy(bytes, 0, 0, this.used);
+          this.bytes = bytes;
+        }
+        if (this.n + 1 === this.dirs.length) {
+          const starts = new Uint32Array(this.starts.length * 2);
+          starts.set(this.starts);
+          this.starts = starts;
+          const dirs = new Uint8Array(this.dirs.length * 2);
+          dirs.set(this.dirs);
+          this.dirs = dirs;
+        }
+        this.used += this.bytes.write(name, this.used, "utf8");
+        this.dirs[this.n] = isDir ? 1 : 0;
+        this.starts[++this.n] = this.used;
+      }
+      /** The entries in key order: byte order of the UTF-8 names, a directory compared as `name/`. */
+      *sorted() {
+        const { bytes, starts, dirs } = this;
+        const order = new Uint32Array(this.n);
+        for (let i5 = 0; i5 < order.length; i5++) order[i5] = i5;
+        order.sort((a5, b5) => {
+          const as = starts[a5];
+          const bs = starts[b5];
+          const la = starts[a5 + 1] - as;
+          const lb = starts[b5 + 1] - bs;
+          const n3 = Math.min(la, lb);
+          for (let i5 = 0; i5 < n3; i5++) {
+            const d5 = bytes[as + i5] - bytes[bs + i5];
+            if (d5 !== 0) return d5;
+          }
+          const na = la > n3 ? bytes[as + n3] : dirs[a5] === 1 ? 47 : -1;
+          const nb = lb > n3 ? bytes[bs + n3] : dirs[b5] === 1 ? 47 : -1;
+          return na - nb;
+        });
+        for (const i5 of order)
+          yield { name: bytes.toString("utf8", starts[i5], starts[i5 + 1]), isDir: dirs[i5] === 1 };
+      }
+    };
   }
 });
 

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { planRealizations, type RealizationPlan } from "../../../lib/agent/plan.js";
 import { findExecutable } from "../../../lib/agent/process.js";
 import { selectIds } from "../../../lib/config/ids.js";
+import type { ResolvedScenario } from "../../../lib/config/load.js";
 import { UserError } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
 import { formatSummary, progressLine } from "../../../lib/local/report.js";
@@ -19,6 +20,7 @@ import {
 } from "../../../lib/report/after-run.js";
 import { MarkerSpool } from "../../../lib/report/digests.js";
 import { bindStore } from "../../../lib/store/binding.js";
+import { IdList, IdSet } from "../../../lib/store/id-set.js";
 import { isS3Location } from "../../../lib/store/location.js";
 import { openStore } from "../../../lib/store/open.js";
 import { positiveInt } from "../args.js";
@@ -66,6 +68,24 @@ function scenarioCache(env: NodeJS.ProcessEnv): ScenarioCache | undefined {
   }
 }
 
+/**
+ * The scenario without its IDs, the IDs to run (all, or `--ids`) as an {@link IdList} and the scenario's as an
+ * {@link IdSet}: a few bytes per ID for the whole run instead of a string each (the config's `ids` array is
+ * dropped with this function's frame, not kept by the command's).
+ */
+function compactIds(
+  loaded: ResolvedScenario,
+  idsOption: unknown,
+): { scenario: ResolvedScenario; ids: IdList; scenarioIds: IdSet } {
+  const selected =
+    typeof idsOption === "string" ? selectIds(loaded.ids, idsOption, { file: "--ids" }) : loaded.ids;
+  return {
+    scenario: { ...loaded, ids: [] },
+    ids: IdList.from(selected),
+    scenarioIds: IdSet.from(loaded.ids),
+  };
+}
+
 export const run: Command = {
   name: "run",
   usage: "run <scenario.yaml> [--ids 1-50] [--workers N] [--store <dir|s3://bucket/prefix>] [--attempts N]",
@@ -96,7 +116,12 @@ export const run: Command = {
     const workers = positiveInt(args.values.workers, "--workers", availableParallelism());
     const attempts = positiveInt(args.values.attempts, "--attempts", 1);
     // An unchanged scenario run again comes from the cache, without loading YAML and the schema (zod) at all.
-    const scenario = await loadScenarioCached(resolve(io.cwd, args.positionals[0]!), scenarioCache(io.env));
+    // From here on the IDs are held compactly (lib/store/id-set.ts), not as the config's strings: the run's in
+    // their order, the scenario's as a set for the summary; `scenario.ids` is left empty.
+    const { scenario, ids, scenarioIds } = compactIds(
+      await loadScenarioCached(resolve(io.cwd, args.positionals[0]!), scenarioCache(io.env)),
+      args.values.ids,
+    );
     // Templates, instruction files and paths are checked once here, before any process starts.
     const plan = await planRealizations(scenario);
     const missing = await missingExecutable(plan, io.env.PATH);
@@ -104,10 +129,6 @@ export const run: Command = {
       io.stderr(`mfpar run: ${missing}\n`);
       return ExitCode.Refused;
     }
-    const ids =
-      typeof args.values.ids === "string"
-        ? selectIds(scenario.ids, args.values.ids, { file: "--ids" })
-        : scenario.ids;
     const location =
       typeof args.values.store === "string"
         ? args.values.store
@@ -161,6 +182,7 @@ export const run: Command = {
       await spool.close();
       return aggregateAfterRun(store, scenario, storeDisplay, {
         spool: spool.path,
+        ids: scenarioIds,
         ...(prepared ? { prepared: { aggregation: prepared, storeLocation, cwd: io.cwd } } : {}),
       });
     };
