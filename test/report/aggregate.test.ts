@@ -8,7 +8,7 @@ import { aggregateScenario } from "../../lib/report/index.js";
 import { quantile } from "../../lib/stats.js";
 import { LocalStore, openStore, storeKeys, summaryKeys } from "../../lib/store/index.js";
 import { virtualClock } from "../../lib/time.js";
-import { type SeedObject, seedStore } from "../../testing/markers.js";
+import { type SeedObject, seedS3rver, seedStore } from "../../testing/markers.js";
 import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { DEMO_OBSERVATIONS } from "../support/demo-project.js";
 import { repoRoot, tempDir } from "../support/tmp.js";
@@ -103,8 +103,8 @@ describe("aggregateScenario", () => {
   });
 
   it("reads one marker per realization from S3, 16 at a time, after one listing", async () => {
+    await seedS3rver(s3, "results", "agg/", demoObjects());
     const store = await openStore("s3://results/agg", { s3Client: s3.client });
-    await seedStore(store, demoObjects());
     s3.resetCounts();
     const res = await aggregateScenario(store, scenario, { report: false });
     expect(res.realizations).toBe(196);

@@ -2,9 +2,9 @@
 import { cp, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalStore, openStore } from "../../lib/store/index.js";
+import { LocalStore } from "../../lib/store/index.js";
 import { main } from "../../scripts/cli/main.js";
-import { seedStore } from "../../testing/markers.js";
+import { seedS3rver, seedStore } from "../../testing/markers.js";
 import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { captureIo } from "../support/cli.js";
 import { repoRoot, tempDir } from "../support/tmp.js";
@@ -17,7 +17,7 @@ beforeAll(async () => {
   await cp(join(repoRoot, "projects/demo"), join(cwd, "projects/demo"), { recursive: true });
   await seedStore(new LocalStore(join(cwd, ".mfpar/results/demo")), demoObjects());
   s3 = await startS3Server({ buckets: ["results"] });
-  await seedStore(await openStore("s3://results/demo", { s3Client: s3.client }), demoObjects());
+  await seedS3rver(s3, "results", "demo/", demoObjects());
 });
 afterAll(() => s3?.stop());
 

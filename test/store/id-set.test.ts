@@ -4,8 +4,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { LocalStore } from "../../lib/store/local.js";
 import { IdList } from "../../lib/store/id-set.js";
+import { LocalStore } from "../../lib/store/local.js";
 import { compareIds, IdSet, ListedIds, listResults } from "../../lib/store/results.js";
 import type { ResultStore, StoreObject } from "../../lib/store/types.js";
 

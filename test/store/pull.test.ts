@@ -11,8 +11,8 @@ import { storeKeys } from "../../lib/store/keys.js";
 import type { Marker } from "../../lib/store/markers.js";
 import { openStore } from "../../lib/store/open.js";
 import { PULL_JOURNAL } from "../../lib/store/pull.js";
-import type { ResultStore } from "../../lib/store/types.js";
 import { main } from "../../scripts/cli/main.js";
+import { type SeedObject, seedS3rver } from "../../testing/markers.js";
 import { type S3Server, startS3Server } from "../../testing/s3rver.js";
 import { CLI, ensureBuilt } from "../agent/fixtures.js";
 import { captureIo } from "../support/cli.js";
@@ -25,13 +25,14 @@ let s3: S3Server;
 const written = new Map<string, Buffer>();
 
 /** An ID's files and its marker, as the agent writes them (the marker, with each file's sha256, last). */
-async function writeRealization(
-  store: ResultStore,
+function realization(
   prefix: string,
   id: string,
   status: "success" | "failed",
   sizes: number[],
-) {
+): SeedObject[] {
+  const mtime = new Date();
+  const objects: SeedObject[] = [];
   const checksums: Marker["checksums"] = {};
   const files: string[] = [];
   const names =
@@ -40,7 +41,7 @@ async function writeRealization(
       : [`${storeKeys.attempt("base", id, 1)}model.log`];
   for (const [i, key] of names.entries()) {
     const body = Buffer.alloc(sizes[i]!, `${id}:${i}|`);
-    await store.put(key, body);
+    objects.push({ key, body: body.toString("latin1"), mtime });
     written.set(prefix + key, body);
     checksums[key] = digestBytes(body);
     files.push(key);
@@ -59,8 +60,9 @@ async function writeRealization(
   } satisfies Marker;
   const key = storeKeys.marker("base", id, status === "success" ? "SUCCESS" : "FAILED");
   const body = Buffer.from(`${JSON.stringify(marker, null, 2)}\n`);
-  await store.put(key, body);
+  objects.push({ key, body: body.toString("utf8"), mtime });
   written.set(prefix + key, body);
+  return objects;
 }
 
 async function pull(args: string[]) {
@@ -79,17 +81,23 @@ async function expectPulled(dir: string, keys: string[]) {
 
 beforeAll(async () => {
   s3 = await startS3Server({ buckets: ["results"] });
-  const store = await openStore("s3://results/big", { s3Client: s3.client });
-  // 60 successful IDs × 3 files + 4 failed IDs + a summary: 193 objects, ~3 MB.
+  // 60 successful IDs × 3 files + 4 failed IDs + a summary: 193 objects, ~3 MB, as the agent and the summary
+  // leave them, written into s3rver's directory (seedS3rver): 193 PUTs one after another took seconds.
+  const objects: SeedObject[] = [];
   for (let id = 1; id <= 60; id++)
-    await writeRealization(store, "big/", String(id), "success", [20_000, 30_000, 1]);
-  for (let id = 61; id <= 64; id++) await writeRealization(store, "big/", String(id), "failed", [500]);
+    objects.push(...realization("big/", String(id), "success", [20_000, 30_000, 1]));
+  for (let id = 61; id <= 64; id++) objects.push(...realization("big/", String(id), "failed", [500]));
   for (const name of ["ensemble.csv", "report.html"]) {
     const body = Buffer.from(`${name}\n1,2,3\n`);
-    await store.put(`base/summary/${name}`, body);
+    objects.push({ key: `base/summary/${name}`, body: body.toString("utf8"), mtime: new Date() });
     written.set(`big/base/summary/${name}`, body);
   }
-  await store.put(storeKeys.batch("base", "b1"), JSON.stringify({ batchId: "b1", ids: ["2", "3", "61"] }));
+  objects.push({
+    key: storeKeys.batch("base", "b1"),
+    body: JSON.stringify({ batchId: "b1", ids: ["2", "3", "61"] }),
+    mtime: new Date(),
+  });
+  await seedS3rver(s3, "results", "big/", objects);
   await ensureBuilt();
 }, 60_000);
 afterAll(() => s3?.stop());
@@ -204,8 +212,8 @@ describe("mfpar pull", () => {
   });
 
   it("an object that no longer matches the sha256 recorded at upload is reported, not kept", async () => {
+    await seedS3rver(s3, "results", "bad/", realization("bad/", "1", "success", [1000]));
     const store = await openStore("s3://results/bad", { s3Client: s3.client });
-    await writeRealization(store, "bad/", "1", "success", [1000]);
     // Same size, other bytes: the size check alone would pass.
     await store.put(storeKeys.result("base", "1") + "out-0.hds", Buffer.alloc(1000, "?"));
     const to = join(root, "bad");

@@ -61,15 +61,22 @@ export function runCliResolving(
 }
 
 /**
- * The modules among `resolved` that hold AWS SDK code: the SDK's own files, or a chunk of dist/ it is bundled
- * into (scripts/build.mjs bundles it into the CLI's chunks; esbuild names each bundled module's path in a comment).
+ * The modules among `resolved` that hold code of one of `packages` (e.g. "@aws-sdk/", "zod/"): the package's own
+ * files in node_modules, or a chunk of dist/ it is bundled into (scripts/build.mjs bundles the runtime
+ * dependencies into the CLI's chunks; esbuild names each bundled module's path in a comment).
  */
-export function withAwsSdk(resolved: string[]): string[] {
+export function withPackages(resolved: string[], packages: string[]): string[] {
   return resolved.filter(
     (u) =>
-      u.includes("@aws-sdk") ||
+      packages.some((p) => u.includes(`/node_modules/${p}`)) ||
       (u.startsWith("file:") &&
         u.includes("/dist/") &&
-        readFileSync(new URL(u), "utf8").includes("node_modules/@aws-sdk/")),
+        (() => {
+          const text = readFileSync(new URL(u), "utf8");
+          return packages.some((p) => text.includes(`node_modules/${p}`));
+        })()),
   );
 }
+
+/** The modules among `resolved` that hold AWS SDK code (see withPackages). */
+export const withAwsSdk = (resolved: string[]): string[] => withPackages(resolved, ["@aws-sdk/"]);
