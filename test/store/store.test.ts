@@ -55,7 +55,12 @@ const backends: Backend[] = [
     // and reads one back): 1,001 PUTs through s3rver cost seconds; what the tests read is the listing.
     seed: async (keys) => {
       const mtime = new Date();
-      await seedS3rver(s3, "results", `t${++n}/`, keys.map((key) => ({ key, body: "v", mtime })));
+      await seedS3rver(
+        s3,
+        "results",
+        `t${++n}/`,
+        keys.map((key) => ({ key, body: "v", mtime })),
+      );
       return n;
     },
     get s3() {
