@@ -14,7 +14,6 @@ import {
   statfsSync,
   statSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 // @ts-expect-error: a plain .mjs script without type declarations
 import { cdktfBundle } from "../scripts/cdktf-app.mjs";

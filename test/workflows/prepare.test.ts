@@ -1,7 +1,7 @@
 // The runner's cache of `npm ci`'s build (testing/workflow/prepare.ts): a cached build is hard-linked into each
 // checkout, and one changed in place since (a step writing into dist/ writes the cache's file too) is never
 // handed to the next checkout.
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { restorePrepared, storePrepared } from "../../testing/workflow/prepare.js";
