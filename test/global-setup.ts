@@ -14,7 +14,6 @@ import {
   statfsSync,
   statSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 // @ts-expect-error: a plain .mjs script without type declarations
 import { cdktfBundle } from "../scripts/cdktf-app.mjs";
@@ -27,8 +26,9 @@ import { distIsFresh, ROOT } from "./agent/fixtures.js";
  * of kernel time, in memory a fraction of it. So the suite runs with TMPDIR set — for its workers and every
  * process they start — to a folder of its own under MFPAR_TEST_TMPDIR, else /dev/shm when it is writable with
  * 4 GiB free, else the usual temporary folder; the folder is deleted at the end, with what a test left behind.
- * Caches meant to outlive a run (the workflow runner's prepared builds and trust policies) stay in the machine's
- * temporary folder (MFPAR_RUNNER_CACHE).
+ * Caches meant to outlive a run (the workflow runner's prepared builds and trust policies, MFPAR_RUNNER_CACHE)
+ * go beside the runs' folders, in <base>/runner-cache: on the same file system as the checkouts, so a prepared
+ * build is hard-linked into each one instead of copied (testing/workflow/prepare.ts).
  */
 function testTmpBase(): string | undefined {
   if (process.env.MFPAR_TEST_TMPDIR) return process.env.MFPAR_TEST_TMPDIR;
@@ -52,7 +52,7 @@ function useTestTmp(): (() => void) | undefined {
       if (e.startsWith("run-") && Date.now() - statSync(join(base, e)).mtimeMs > 86_400_000)
         rmSync(join(base, e), { recursive: true, force: true });
     } catch {}
-  process.env.MFPAR_RUNNER_CACHE ||= tmpdir();
+  process.env.MFPAR_RUNNER_CACHE ||= join(base, "runner-cache");
   const dir = mkdtempSync(join(base, "run-"));
   const before = process.env.TMPDIR;
   process.env.TMPDIR = dir;

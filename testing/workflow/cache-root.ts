@@ -1,6 +1,6 @@
 // Where the runner keeps what outlives a run (prepared builds, trust policies): MFPAR_RUNNER_CACHE when set — the
-// test suite points it at the machine's temporary folder while the tests' own TMPDIR is a per-run folder in
-// memory (test/global-setup.ts) — else the temporary folder.
+// test suite points it beside its per-run temporary folders, on their file system (test/global-setup.ts) — else
+// the temporary folder.
 import { tmpdir } from "node:os";
 
 export function cacheRoot(): string {

@@ -6,14 +6,18 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
+  copyFileSync,
   cpSync,
   existsSync,
+  linkSync,
   mkdirSync,
   readdirSync,
+  readFileSync,
   realpathSync,
   renameSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
 import { cacheRoot } from "./cache-root.js";
@@ -46,10 +50,57 @@ function outputs(cwd: string): string[] {
   return ["dist", ...(existsSync(actions) ? readdirSync(actions).map((a) => `actions/${a}/dist`) : [])];
 }
 
-/** Copies a cached build into the checkout; false when there is none. */
+/** Every file of a cache entry (relative path), with its size and mtime when stored. */
+type Manifest = Array<[path: string, size: number, mtimeMs: number]>;
+
+function filesOf(dir: string, rel = ""): string[] {
+  return readdirSync(join(dir, rel), { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? filesOf(dir, join(rel, d.name)) : [join(rel, d.name)],
+  );
+}
+
+/** Inside the entry (renamed into place with it), not linked into checkouts. */
+const MANIFEST = ".mfpar-manifest.json";
+
+/**
+ * Puts a cached build into the checkout, each file hard-linked to the cache's (what `cp -al` does: ~30 MB
+ * written once per build, not per job); false when there is none. A file changed in place since it was stored
+ * (a step writing into dist/ writes the cache's file too) shows in its size or mtime against the entry's
+ * manifest: the entry is dropped and the build runs again, so a changed build is never handed on.
+ */
 export function restorePrepared(cwd: string, entry: string | undefined): boolean {
   if (!entry || !existsSync(entry)) return false;
-  cpSync(entry, cwd, { recursive: true });
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(readFileSync(join(entry, MANIFEST), "utf8")) as Manifest;
+    for (const [f, size, mtimeMs] of manifest) {
+      const st = statSync(join(entry, f));
+      if (st.size !== size || st.mtimeMs !== mtimeMs) throw new Error(`${f} changed`);
+    }
+  } catch {
+    rmSync(entry, { recursive: true, force: true });
+    return false;
+  }
+  const made = new Set<string>();
+  try {
+    for (const [f] of manifest) {
+      const dest = join(cwd, f);
+      const dir = dirname(dest);
+      if (!made.has(dir)) {
+        mkdirSync(dir, { recursive: true });
+        made.add(dir);
+      }
+      rmSync(dest, { force: true });
+      try {
+        linkSync(join(entry, f), dest);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EXDEV") throw e;
+        copyFileSync(join(entry, f), dest); // the cache on another file system
+      }
+    }
+  } catch {
+    return false; // the entry went away meanwhile (another run dropped it): the build runs
+  }
   return true;
 }
 
@@ -61,15 +112,21 @@ export function storePrepared(cwd: string, entry: string): void {
       mkdirSync(dirname(join(part, o)), { recursive: true });
       cpSync(join(cwd, o), join(part, o), { recursive: true });
     }
+  const manifest: Manifest = filesOf(part).map((f) => {
+    const st = statSync(join(part, f));
+    return [f, st.size, st.mtimeMs];
+  });
+  writeFileSync(join(part, MANIFEST), JSON.stringify(manifest));
   try {
     renameSync(part, entry);
   } catch {
     rmSync(part, { recursive: true, force: true }); // another run stored it first: same build
   }
   // The newest 12 builds (each ~25 MB): one per version of the code tested recently.
-  const entries = readdirSync(PREPARE_CACHE)
+  const cache = dirname(entry);
+  const entries = readdirSync(cache)
     .filter((e) => !e.includes(".part-"))
-    .map((e) => ({ e, t: statSync(join(PREPARE_CACHE, e)).mtimeMs }))
+    .map((e) => ({ e, t: statSync(join(cache, e)).mtimeMs }))
     .sort((a, b) => b.t - a.t);
-  for (const { e } of entries.slice(12)) rmSync(join(PREPARE_CACHE, e), { recursive: true, force: true });
+  for (const { e } of entries.slice(12)) rmSync(join(cache, e), { recursive: true, force: true });
 }
