@@ -18,6 +18,8 @@ describe("the prepare cache", () => {
     mkdirSync(join(built, "actions/a/dist"), { recursive: true });
     writeFileSync(join(built, "dist/cli.js"), "export const v = 1;\n");
     writeFileSync(join(built, "dist/cli/chunk.js"), "export {};\n");
+    mkdirSync(join(built, "dist/cdktf"), { recursive: true });
+    writeFileSync(join(built, "dist/cdktf/main.js"), "// app\n");
     writeFileSync(join(built, "actions/a/dist/index.js"), "// a\n");
     storePrepared(built, entry);
 
@@ -31,6 +33,11 @@ describe("the prepare cache", () => {
       statSync(join(entry, "dist/cli/chunk.js")).ino,
     );
     expect(existsSync(join(checkout, ".mfpar-manifest.json"))).toBe(false);
+    // The cdktf app's bundle is a copy, newer than the checkout's sources (else cdktf-app.mjs rebuilds it).
+    expect(readFileSync(join(checkout, "dist/cdktf/main.js"), "utf8")).toBe("// app\n");
+    expect(statSync(join(checkout, "dist/cdktf/main.js")).ino).not.toBe(
+      statSync(join(entry, "dist/cdktf/main.js")).ino,
+    );
 
     // A step rewrites a built file in place: the cache's file changed with it.
     writeFileSync(join(checkout, "dist/cli.js"), "export const v = 2;\n");

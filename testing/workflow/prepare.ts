@@ -19,7 +19,7 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { cacheRoot } from "./cache-root.js";
 
 const PREPARE_CACHE = join(cacheRoot(), "mfpar-runner-prepare");
@@ -91,12 +91,16 @@ export function restorePrepared(cwd: string, entry: string | undefined): boolean
         made.add(dir);
       }
       rmSync(dest, { force: true });
-      try {
-        linkSync(join(entry, f), dest);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EXDEV") throw e;
-        copyFileSync(join(entry, f), dest); // the cache on another file system
-      }
+      // The cdktf app's bundle is copied: scripts/cdktf-app.mjs rebuilds it when a source is newer than it, and
+      // the checkout's sources were just written (a link keeps the cache's older mtime).
+      if (f.startsWith(`dist${sep}cdktf${sep}`)) copyFileSync(join(entry, f), dest);
+      else
+        try {
+          linkSync(join(entry, f), dest);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "EXDEV") throw e;
+          copyFileSync(join(entry, f), dest); // the cache on another file system
+        }
     }
   } catch {
     return false; // the entry went away meanwhile (another run dropped it): the build runs
