@@ -194,7 +194,11 @@ export function makeTempRepo(opts: { source?: string; from?: string; parent?: st
     },
     pushEvent(before, branch = "main") {
       const after = head(branch);
-      const commits = git("rev-list", "--reverse", `${before}..${after}`).split("\n").filter(Boolean);
+      // Each commit's id and subject, oldest first (one git call for the range).
+      const commits = git("log", "--reverse", "--format=%H %s", `${before}..${after}`)
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => ({ id: l.slice(0, 40), message: l.slice(41) }));
       return {
         name: "push",
         sha: after,
@@ -203,7 +207,7 @@ export function makeTempRepo(opts: { source?: string; from?: string; parent?: st
           ref: `refs/heads/${branch}`,
           before,
           after,
-          commits: commits.map((id) => ({ id, message: git("log", "-1", "--format=%s", id) })),
+          commits,
           head_commit: { id: after },
           repository: { full_name: "acme/mfpar", name: "mfpar", owner: { login: "acme" } },
           sender: { login: "hydro-dev", type: "User" },

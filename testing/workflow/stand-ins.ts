@@ -3,7 +3,16 @@
 // an error naming it. docs/operations.md lists the same table for readers.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Json } from "./expressions.js";
 import { preparedBuild, restorePrepared, storePrepared } from "./prepare.js";
@@ -74,6 +83,17 @@ const git = (cwd: string, args: string[]) => {
   return r.stdout.trim();
 };
 
+/** The objects folder of a repository (its common dir's), asked of git once per repository. */
+const objectsDirs = new Map<string, string>();
+function objectsDir(repoDir: string): string {
+  let d = objectsDirs.get(repoDir);
+  if (d === undefined) {
+    d = resolve(repoDir, git(repoDir, ["rev-parse", "--git-common-dir"]), "objects");
+    objectsDirs.set(repoDir, d);
+  }
+  return d;
+}
+
 const checkout: StandIn = {
   action: "actions/checkout",
   name: "checkout",
@@ -130,9 +150,12 @@ const checkout: StandIn = {
     // The repository's objects are shared (alternates) instead of copied: a checkout costs no pack transfer.
     // History beyond fetch-depth is cut as on GitHub (.git/shallow): log, diff and merge-base stop there.
     git(dest, ["init", "-q", "-b", "main"]);
-    const objects = resolve(ctx.repoDir, git(ctx.repoDir, ["rev-parse", "--git-common-dir"]), "objects");
-    writeFileSync(join(dest, ".git", "objects", "info", "alternates"), `${objects}\n`);
-    git(dest, ["remote", "add", "origin", ctx.repoDir]);
+    writeFileSync(join(dest, ".git", "objects", "info", "alternates"), `${objectsDir(ctx.repoDir)}\n`);
+    // What `git remote add origin <repo>` writes.
+    appendFileSync(
+      join(dest, ".git", "config"),
+      `[remote "origin"]\n\turl = ${ctx.repoDir}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n`,
+    );
     if (depth === 0) {
       // What `git fetch origin '+refs/heads/*:refs/remotes/origin/*' '+refs/tags/*:refs/tags/*'` leaves.
       const refs = git(ctx.repoDir, [
@@ -152,16 +175,15 @@ const checkout: StandIn = {
       const r = spawnSync("git", ["update-ref", "--stdin"], { cwd: dest, input: updates, encoding: "utf8" });
       if (r.status !== 0) throw new Error(`git update-ref: ${r.stderr}`);
     } else {
-      const boundary = git(ctx.repoDir, ["rev-list", `--max-count=${depth}`, sha])
+      // The last of the `depth` newest commits, with its parents: a boundary with parents is cut there.
+      const [boundary, ...parents] = git(ctx.repoDir, ["rev-list", "--parents", `--max-count=${depth}`, sha])
         .split("\n")
-        .at(-1)!;
-      const parents = git(ctx.repoDir, ["rev-list", "--parents", "-n", "1", boundary]).split(" ").length > 1;
-      if (parents) writeFileSync(join(dest, ".git", "shallow"), `${boundary}\n`);
+        .at(-1)!
+        .split(" ");
+      if (parents.length) writeFileSync(join(dest, ".git", "shallow"), `${boundary}\n`);
     }
     git(dest, ["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", sha]);
-    ctx.log(
-      `checked out ${git(dest, ["rev-parse", "HEAD"])} (${depth === 0 ? "full history" : `depth ${depth}`})`,
-    );
+    ctx.log(`checked out ${sha} (${depth === 0 ? "full history" : `depth ${depth}`})`);
     if (template && !existsSync(template)) {
       // Copied aside and renamed into place: the world's jobs may run side by side.
       const part = `${template}.part-${process.pid}-${Date.now()}`;
