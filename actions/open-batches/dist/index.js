@@ -8431,7 +8431,7 @@ function isMissing(e5) {
   const code = e5?.code;
   return code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR";
 }
-var TMP_PREFIX, WALK_SLICE, STREAM_DIR_BYTES, LocalStore, EntryTable;
+var TMP_PREFIX, WALK_SLICE, STREAM_DIR_BYTES, STREAM_DIR_MAX_DEPTH, LocalStore, EntryTable;
 var init_local = __esm({
   "lib/store/local.ts"() {
     "use strict";
@@ -8440,6 +8440,7 @@ var init_local = __esm({
     TMP_PREFIX = ".mfpar-tmp-";
     WALK_SLICE = 256;
     STREAM_DIR_BYTES = 256 * 1024;
+    STREAM_DIR_MAX_DEPTH = 2;
     LocalStore = class {
       root;
       url;
@@ -8598,7 +8599,8 @@ var init_local = __esm({
           table.add(d5.name, isDir);
         };
         try {
-          if ((statSync(dir, { throwIfNoEntry: false })?.size ?? 0) < STREAM_DIR_BYTES) {
+          const depth = dirKey.split("/").length - 1;
+          if (depth > STREAM_DIR_MAX_DEPTH || (statSync(dir, { throwIfNoEntry: false })?.size ?? 0) < STREAM_DIR_BYTES) {
             for (const d5 of readdirSync(dir, { withFileTypes: true })) add(d5);
           } else {
             const handle = opendirSync(dir, { bufferSize: 1024 });
