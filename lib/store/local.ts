@@ -6,6 +6,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
 import { mapLimit } from "../concurrency.js";
+import { storeKeys } from "./keys.js";
 import {
   assertValidKey,
   type PutOptions,
@@ -24,12 +25,14 @@ const WALK_SLICE = 256;
  * 100,000 IDs: ~10 MB in one call, all of it promoted to V8's old generation before it can be dropped).
  */
 const STREAM_DIR_BYTES = 256 * 1024;
+/** How many folders down a key is: the number of "/" in it ("" and "a" 0, "a/b/" 2). */
+const depthOf = (key: string) => key.split("/").length - 1;
 /**
- * Only folders this close to the store's root are checked against {@link STREAM_DIR_BYTES}: a results folder
- * (`<scenario>/resultados/`, depth 2) holds an entry per ID; below it an ID's own folders hold its files, and a
- * `stat` of each (two per ID) made a listing of 100,000 IDs ~10 % slower.
+ * Only folders no deeper than a results folder ({@link storeKeys.resultsPrefix}: an entry per ID) are checked
+ * against {@link STREAM_DIR_BYTES}: below it an ID's own folders hold its files, and a `stat` of each (two per
+ * ID) made a listing of 100,000 IDs ~10 % slower.
  */
-const STREAM_DIR_MAX_DEPTH = 2;
+const STREAM_DIR_MAX_DEPTH = depthOf(storeKeys.resultsPrefix("scenario"));
 
 /**
  * A {@link ResultStore} over a local directory (the embedded default, e.g. `.mfpar/results/`): each key is a
@@ -220,9 +223,8 @@ export class LocalStore implements ResultStore {
       table.add(d.name, isDir);
     };
     try {
-      const depth = dirKey.split("/").length - 1;
       if (
-        depth > STREAM_DIR_MAX_DEPTH ||
+        depthOf(dirKey) > STREAM_DIR_MAX_DEPTH ||
         (statSync(dir, { throwIfNoEntry: false })?.size ?? 0) < STREAM_DIR_BYTES
       ) {
         for (const d of readdirSync(dir, { withFileTypes: true })) add(d);

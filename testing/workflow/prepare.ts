@@ -19,7 +19,7 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { dirname, join, sep } from "node:path";
+import { dirname, join, relative, sep } from "node:path";
 import { cacheRoot } from "./cache-root.js";
 
 const PREPARE_CACHE = join(cacheRoot(), "mfpar-runner-prepare");
@@ -52,12 +52,6 @@ function outputs(cwd: string): string[] {
 
 /** Every file of a cache entry (relative path), with its size and mtime when stored. */
 type Manifest = Array<[path: string, size: number, mtimeMs: number]>;
-
-function filesOf(dir: string, rel = ""): string[] {
-  return readdirSync(join(dir, rel), { withFileTypes: true }).flatMap((d) =>
-    d.isDirectory() ? filesOf(dir, join(rel, d.name)) : [join(rel, d.name)],
-  );
-}
 
 /** Inside the entry (renamed into place with it), not linked into checkouts. */
 const MANIFEST = ".mfpar-manifest.json";
@@ -116,10 +110,13 @@ export function storePrepared(cwd: string, entry: string): void {
       mkdirSync(dirname(join(part, o)), { recursive: true });
       cpSync(join(cwd, o), join(part, o), { recursive: true });
     }
-  const manifest: Manifest = filesOf(part).map((f) => {
-    const st = statSync(join(part, f));
-    return [f, st.size, st.mtimeMs];
-  });
+  const manifest: Manifest = readdirSync(part, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => {
+      const f = relative(part, join(d.parentPath, d.name));
+      const st = statSync(join(part, f));
+      return [f, st.size, st.mtimeMs];
+    });
   writeFileSync(join(part, MANIFEST), JSON.stringify(manifest));
   try {
     renameSync(part, entry);

@@ -3,16 +3,7 @@
 // an error naming it. docs/operations.md lists the same table for readers.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Json } from "./expressions.js";
 import { preparedBuild, restorePrepared, storePrepared } from "./prepare.js";
@@ -151,11 +142,7 @@ const checkout: StandIn = {
     // History beyond fetch-depth is cut as on GitHub (.git/shallow): log, diff and merge-base stop there.
     git(dest, ["init", "-q", "-b", "main"]);
     writeFileSync(join(dest, ".git", "objects", "info", "alternates"), `${objectsDir(ctx.repoDir)}\n`);
-    // What `git remote add origin <repo>` writes.
-    appendFileSync(
-      join(dest, ".git", "config"),
-      `[remote "origin"]\n\turl = ${ctx.repoDir}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n`,
-    );
+    git(dest, ["remote", "add", "origin", ctx.repoDir]);
     if (depth === 0) {
       // What `git fetch origin '+refs/heads/*:refs/remotes/origin/*' '+refs/tags/*:refs/tags/*'` leaves.
       const refs = git(ctx.repoDir, [

@@ -8362,6 +8362,23 @@ var require_dist = __commonJS({
   }
 });
 
+// lib/store/keys.ts
+var storeKeys;
+var init_keys = __esm({
+  "lib/store/keys.ts"() {
+    "use strict";
+    storeKeys = {
+      batchesPrefix: (scenario) => `${scenario}/batches/`,
+      batch: (scenario, batchId) => `${scenario}/batches/${batchId}.json`,
+      resultsPrefix: (scenario) => `${scenario}/resultados/`,
+      result: (scenario, id) => `${scenario}/resultados/${id}/`,
+      marker: (scenario, id, kind) => `${scenario}/resultados/${id}/_${kind}.json`,
+      attempt: (scenario, id, attempt) => `${scenario}/resultados/${id}/attempts/${attempt}/`,
+      summary: (scenario) => `${scenario}/summary/`
+    };
+  }
+});
+
 // lib/store/types.ts
 function assertValidKey(key, kind = "key") {
   if (typeof key !== "string") throw new StoreKeyError(String(key), "not a string");
@@ -8431,16 +8448,18 @@ function isMissing(e5) {
   const code = e5?.code;
   return code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR";
 }
-var TMP_PREFIX, WALK_SLICE, STREAM_DIR_BYTES, STREAM_DIR_MAX_DEPTH, LocalStore, EntryTable;
+var TMP_PREFIX, WALK_SLICE, STREAM_DIR_BYTES, depthOf, STREAM_DIR_MAX_DEPTH, LocalStore, EntryTable;
 var init_local = __esm({
   "lib/store/local.ts"() {
     "use strict";
     init_concurrency();
+    init_keys();
     init_types();
     TMP_PREFIX = ".mfpar-tmp-";
     WALK_SLICE = 256;
     STREAM_DIR_BYTES = 256 * 1024;
-    STREAM_DIR_MAX_DEPTH = 2;
+    depthOf = (key) => key.split("/").length - 1;
+    STREAM_DIR_MAX_DEPTH = depthOf(storeKeys.resultsPrefix("scenario"));
     LocalStore = class {
       root;
       url;
@@ -8599,8 +8618,7 @@ var init_local = __esm({
           table.add(d5.name, isDir);
         };
         try {
-          const depth = dirKey.split("/").length - 1;
-          if (depth > STREAM_DIR_MAX_DEPTH || (statSync(dir, { throwIfNoEntry: false })?.size ?? 0) < STREAM_DIR_BYTES) {
+          if (depthOf(dirKey) > STREAM_DIR_MAX_DEPTH || (statSync(dir, { throwIfNoEntry: false })?.size ?? 0) < STREAM_DIR_BYTES) {
             for (const d5 of readdirSync(dir, { withFileTypes: true })) add(d5);
           } else {
             const handle = opendirSync(dir, { bufferSize: 1024 });
@@ -88356,19 +88374,7 @@ async function getJson(store, key) {
 
 // lib/batch/record.ts
 init_concurrency();
-
-// lib/store/keys.ts
-var storeKeys = {
-  batchesPrefix: (scenario) => `${scenario}/batches/`,
-  batch: (scenario, batchId) => `${scenario}/batches/${batchId}.json`,
-  resultsPrefix: (scenario) => `${scenario}/resultados/`,
-  result: (scenario, id) => `${scenario}/resultados/${id}/`,
-  marker: (scenario, id, kind) => `${scenario}/resultados/${id}/_${kind}.json`,
-  attempt: (scenario, id, attempt) => `${scenario}/resultados/${id}/attempts/${attempt}/`,
-  summary: (scenario) => `${scenario}/summary/`
-};
-
-// lib/batch/record.ts
+init_keys();
 async function listBatchRecords(store, scenario) {
   const keys = [];
   for await (const o3 of store.list(storeKeys.batchesPrefix(scenario)))
