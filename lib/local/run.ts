@@ -179,6 +179,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   // attempts it had before (a byte and a number per ID; the listing itself is dropped). Nothing is kept per ID
   // that succeeds in this run either (IDs and results stream: markers go to `onMarker`, successes are counted),
   // so memory does not grow with the IDs that went well.
+  /** By index of the requested IDs: 1 done before this run, 2 succeeded in it, 0 neither (yet). */
   const done = new Uint8Array(opts.ids.length);
   const earlier = new Uint32Array(opts.ids.length);
   {
@@ -433,6 +434,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
       opts.onOutcome?.({ ...o });
       if (o.status === "success") {
         open.delete(index);
+        done[index] = 2; // succeeded in this run (1: before it)
         counts.success++;
         if (typeof o.marker?.timings?.model === "number") modelMs.push(o.marker.timings.model);
         if (o.wallMs !== undefined) wallMs.push(o.wallMs);

@@ -44,6 +44,8 @@ describe("mfpar run", () => {
     expect(first.stdout).toMatch(
       /demo\/base: 3 IDs in \S+ with 2 workers\n {2}status {5}IDs\n {2}succeeded {2}3\n/,
     );
+    // Only the statuses some ID ended in: the IDs that succeeded are not also counted as not run.
+    expect(first.stdout).not.toContain("not run");
     expect(first.stdout).toContain("Results: .mfpar/results/demo/base/resultados/<ID>/");
     const store = join(cwd, ".mfpar/results/demo");
     const keys = await localKeys(store);
