@@ -29,5 +29,9 @@ export default defineConfig({
     // restored by the file that makes them.
     isolate: false,
     sequence: { sequencer: LongFirst },
+    // Transformed modules kept on disk between runs (node_modules/.experimental-vitest-cache, keyed by each
+    // file's content): a warm run skips ~4 s of transforms per 60 files (test/config, pest, status and batch:
+    // transform 3.8-5.9 s cold, 0.85 s warm; CPU 20.3 -> 17.0 s).
+    experimental: { fsModuleCache: true },
   },
 });

@@ -1,6 +1,6 @@
 // `mfpar plan`: synthesize and summarize per stack, for the PR comment.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -102,6 +102,48 @@ describe("mfpar plan", () => {
     const stack = (dir: string) =>
       readFileSync(join(dir, "stacks", "mfpar-plain-eu-west-1", "cdk.tf.json"), "utf8");
     expect(stack(bundled)).toBe(stack(ts));
+  });
+
+  it("--synthesized: the same summary from the stacks an earlier synth wrote, without synthesizing again", async () => {
+    const env = { MFPAR_GITHUB_REPOSITORY: REPO };
+    const fresh = io(env);
+    const own = join(outdir, "own");
+    expect(await main(["plan", "andes", "--projects", root, "--out", own], fresh.io, [plan])).toBe(0);
+    // Only the stack files of that synth are kept (Validate's plan job reads those of its `cdktf synth` of every
+    // stack), so a plan that synthesized again, or needed cdktf's manifest, could not pass.
+    const kept = join(outdir, "kept");
+    cpSync(join(own, "stacks"), join(kept, "stacks"), { recursive: true });
+    const before = readdirSync(kept, { recursive: true }).sort();
+    const from = io(env);
+    const json = join(outdir, "andes.json");
+    expect(
+      await main(["plan", "andes", "--projects", root, "--synthesized", kept, "--json-file", json], from.io, [
+        plan,
+      ]),
+    ).toBe(0);
+    expect(from.out.stderr).toBe("");
+    expect(from.out.stdout).toBe(fresh.out.stdout);
+    expect(JSON.parse(readFileSync(json, "utf8")).stacks.map((s: { stack: string }) => s.stack)).toEqual([
+      "mfpar-andes-us-east-1",
+      "mfpar-andes-sa-east-1",
+    ]);
+    expect(readdirSync(kept, { recursive: true }).sort()).toEqual(before);
+
+    // A synth without this project's stacks: named, exit 3, nothing printed as a plan.
+    rmSync(join(kept, "stacks", "mfpar-andes-sa-east-1"), { recursive: true });
+    const missing = io(env);
+    expect(await main(["plan", "andes", "--projects", root, "--synthesized", kept], missing.io, [plan])).toBe(
+      3,
+    );
+    expect(missing.out.stdout).toBe("");
+    expect(missing.out.stderr).toContain(
+      `${join(kept, "stacks", "mfpar-andes-sa-east-1", "cdk.tf.json")}: not found — ${kept} holds no synthesized stack mfpar-andes-sa-east-1`,
+    );
+    const both = io(env);
+    expect(
+      await main(["plan", "andes", "--projects", root, "--synthesized", kept, "--out", own], both.io, [plan]),
+    ).toBe(2);
+    expect(both.out.stderr).toContain("--out and --synthesized exclude each other");
   });
 
   it("says why the bootstrap stack is left out", async () => {

@@ -1,12 +1,13 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { UserError } from "../../../lib/errors.js";
 import { ExitCode } from "../../../lib/exit-codes.js";
 import { loadInfraPlan } from "../../../lib/infra/load.js";
 import { INFRA_ENV } from "../../../lib/infra/settings.js";
 import { formatSummaries, summarizeStack } from "../../../lib/infra/summary.js";
 import { checkoutRoot } from "../checkout.js";
-import type { Command } from "../command.js";
+import { type Command, UsageError } from "../command.js";
 
 type CdktfApp = typeof import("../../../cdktf/app.js");
 
@@ -26,7 +27,8 @@ async function loadCdktfApp(): Promise<CdktfApp> {
 
 export const plan: Command = {
   name: "plan",
-  usage: "plan [project] [--json] [--json-file <file>] [--projects <dir>] [--out <dir>]",
+  usage:
+    "plan [project] [--json] [--json-file <file>] [--projects <dir>] [--out <dir> | --synthesized <dir>]",
   help: [
     "Builds the stack plan from the project configs (one stack mfpar-<project>-<region> per project and region,",
     "plus mfpar-bootstrap when no project is named), synthesizes it with cdktf and prints, per stack, the",
@@ -38,6 +40,9 @@ export const plan: Command = {
     "  --json-file <f>   also write that JSON to <f> (the text and the JSON from one synth)",
     "  --projects <dir>  folder of projects (default: projects)",
     "  --out <dir>       where the Terraform JSON goes (default: cdktf/cdktf.out, as `cdktf synth`)",
+    "  --synthesized <dir>  summarize the stacks an earlier `cdktf synth` wrote to <dir> (e.g. cdktf/cdktf.out)",
+    "                    instead of synthesizing again: Validate synthesizes every stack once, then plans",
+    "                    each touched project from that",
     "",
     "Environment:",
     `  ${INFRA_ENV.githubRepository} (or GITHUB_REPOSITORY)  owner/repo the GitHub OIDC roles trust`,
@@ -49,18 +54,37 @@ export const plan: Command = {
     "json-file": { type: "string" },
     projects: { type: "string" },
     out: { type: "string" },
+    synthesized: { type: "string" },
   },
   positionals: [0, 1],
   async run(args, io) {
     const root = resolve(io.cwd, (args.values.projects as string | undefined) ?? "projects");
+    const synthesized = args.values.synthesized as string | undefined;
+    if (synthesized !== undefined && args.values.out !== undefined)
+      throw new UsageError("--out and --synthesized exclude each other: plan writes a synth or reads one");
     const infra = await loadInfraPlan(root, { project: args.positionals[0], env: io.env });
-    const { synthesizeStacks } = await loadCdktfApp();
-    const outdir = args.values.out
-      ? resolve(io.cwd, args.values.out as string)
-      : join(checkoutRoot(), "cdktf", "cdktf.out");
-    // Validate writes each project to its own new folder ($RUNNER_TEMP/synth/<p>); cdktf creates only the last level.
-    mkdirSync(outdir, { recursive: true });
-    const summaries = synthesizeStacks(infra, outdir).map((s) => summarizeStack(s.stack, s.json));
+    let stacks: Array<{ stack: string; json: unknown }>;
+    if (synthesized !== undefined) {
+      // The stacks of this plan, as `cdktf synth` laid them out: no cdktf, no second synth.
+      const dir = resolve(io.cwd, synthesized);
+      stacks = infra.stacks.map(({ stackName }) => {
+        const file = join(dir, "stacks", stackName, "cdk.tf.json");
+        if (!existsSync(file))
+          throw new UserError(
+            `${file}: not found — ${dir} holds no synthesized stack ${stackName} (run \`cdktf synth\` with the same projects first, or plan without --synthesized)`,
+          );
+        return { stack: stackName, json: JSON.parse(readFileSync(file, "utf8")) as unknown };
+      });
+    } else {
+      const { synthesizeStacks } = await loadCdktfApp();
+      const outdir = args.values.out
+        ? resolve(io.cwd, args.values.out as string)
+        : join(checkoutRoot(), "cdktf", "cdktf.out");
+      // Validate writes each project to its own new folder ($RUNNER_TEMP/synth/<p>); cdktf creates only the last level.
+      mkdirSync(outdir, { recursive: true });
+      stacks = synthesizeStacks(infra, outdir);
+    }
+    const summaries = stacks.map((s) => summarizeStack(s.stack, s.json));
     const json = `${JSON.stringify({ stacks: summaries, notes: infra.notes }, null, 2)}\n`;
     const jsonFile = args.values["json-file"] as string | undefined;
     if (jsonFile) writeFileSync(resolve(io.cwd, jsonFile), json);
