@@ -1,8 +1,7 @@
 import { parseArgs } from "node:util";
-import { describeAwsError } from "../../lib/aws-errors.js";
-import { errorMessage, UserError, ValidationError } from "../../lib/errors.js";
+import { errorMessage } from "../../lib/errors.js";
 import { EXIT_CODE_TABLE, ExitCode } from "../../lib/exit-codes.js";
-import { type CliIo, type Command, type CommandEntry, UsageError } from "./command.js";
+import { type CliIo, type Command, type CommandEntry, reportCommandError, UsageError } from "./command.js";
 import { registry } from "./registry.js";
 
 /**
@@ -134,22 +133,6 @@ export async function main(
     }
     return await command.run(parsed as Parameters<Command["run"]>[0], io);
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.stderr(`mfpar ${command.name}: ${e.message}\nRun 'mfpar ${command.name} --help' for usage.\n`);
-      return ExitCode.Usage;
-    }
-    if (e instanceof ValidationError || e instanceof UserError) {
-      io.stderr(`${e.message}\n`);
-      return ExitCode.InvalidInput;
-    }
-    const aws = describeAwsError(e, io.env);
-    if (aws) {
-      io.stderr(`mfpar ${command.name}: ${aws.message}\n`);
-      return aws.exitCode;
-    }
-    io.stderr(`mfpar ${command.name}: internal error: ${errorMessage(e)}\n`);
-    if (io.env.DEBUG) io.stderr(`${(e as Error)?.stack ?? ""}\n`);
-    else io.stderr("Set DEBUG=1 for the stack trace, and please report it.\n");
-    return ExitCode.Internal;
+    return reportCommandError(command.name, e, io);
   }
 }

@@ -2,7 +2,7 @@
 // SDK configuration (AWS_ENDPOINT_URL_ECS), with a two-region scenario whose network comes from config.
 import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listBatchRecords } from "../../lib/batch/record.js";
@@ -36,9 +36,9 @@ beforeAll(async () => {
 });
 afterAll(() => sim?.stop());
 
-const mfpar = (args: string[]) =>
+const mfpar = (args: string[], cwd = dir) =>
   promisify(execFile)(process.execPath, [join(repoRoot, "bin/mfpar.js"), ...args], {
-    cwd: dir,
+    cwd,
     env: {
       ...process.env,
       NODE_OPTIONS: "",
@@ -53,7 +53,7 @@ const mfpar = (args: string[]) =>
   });
 
 describe("mfpar launch (child process, AWS_ENDPOINT_URL_ECS)", () => {
-  it("--dry-run plans both regions and sends no RunTask", async () => {
+  it("--dry-run plans both regions and sends no RunTask; several scenario files are previewed one after another, each after its ==> line, also past one that fails", async () => {
     const { stdout } = await mfpar([
       "launch",
       scenarioFile,
@@ -65,6 +65,41 @@ describe("mfpar launch (child process, AWS_ENDPOINT_URL_ECS)", () => {
     ]);
     expect(stdout).toMatch(/^us-east-1\s+30\s+20\s/m);
     expect(stdout).toMatch(/^us-west-2\s+30\s+20\s/m);
+    expect(stdout).not.toContain("==>");
+
+    // The PR comment's launch preview: every scenario of a project from one process.
+    const bad = join(dirname(scenarioFile), "bad.yaml");
+    writeFileSync(bad, "scenario: bad\nids: { file: nope.txt\n");
+    const several = [
+      "launch",
+      "bad.yaml",
+      "two.yaml",
+      "--store",
+      "results",
+      "--dry-run",
+      "--max-in-flight",
+      "30",
+    ];
+    const failed = await mfpar(several, dirname(scenarioFile)).then(
+      () => expect.unreachable("a scenario that does not load makes the preview exit non-zero"),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+    expect(failed.code).toBe(3);
+    expect(failed.stdout.match(/^==> .+ <==$/gm)).toEqual(["==> bad.yaml <==", "==> two.yaml <=="]);
+    const [, afterBad = ""] = failed.stdout.split("==> two.yaml <==\n");
+    expect(afterBad).toMatch(/^us-east-1\s+30\s+20\s/m);
+    expect(afterBad).toMatch(/^us-west-2\s+30\s+20\s/m);
+    expect(failed.stderr).toMatch(/bad\.yaml:3:1: .*invalid YAML/);
+    // Launching (not previewing) takes one scenario at a time.
+    const refused = await mfpar(
+      several.filter((a) => a !== "--dry-run"),
+      dirname(scenarioFile),
+    ).then(
+      () => expect.unreachable("launch with several scenario files and no --dry-run is refused"),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("several scenario files only with --dry-run");
     expect(sim.counts().RunTask ?? 0).toBe(0);
   });
 

@@ -48,6 +48,12 @@ describe("Validate: a PR adding projects/choapa/cb.yaml", () => {
     expect(body).toMatch(/cb\s+127 IDs\s+127 tasks\s+us-east-1/);
     expect(body).toContain("cdktf diff mfpar-choapa-us-east-1");
     expect(body).toContain("aws_ecs_task_definition.task-cb will be created");
+    // One launch preview per scenario of the project (previewed by one process, split per scenario).
+    expect([...body.matchAll(/<summary>launch preview: ([\w-]+)<\/summary>/g)].map((m) => m[1])).toEqual([
+      "base",
+      "cb",
+      "evu",
+    ]);
     // The launch preview of the new scenario: tasks, vCPU-hours and cost, on a project not deployed yet.
     const preview = /<summary>launch preview: cb<\/summary>([\s\S]*?)<\/details>/.exec(body)?.[1] ?? "";
     expect(preview).toMatch(/127 tasks/);
