@@ -1,8 +1,8 @@
 // The Deploy workflow's stack plan (.github/workflows/deploy.yml, job `targets`), bundled to dist/deploy-targets.js
 // by `npm run build` (which `npm ci` runs): for each project in PROJECTS (a JSON list), its project stacks as
-// lib/infra plans them — stack, region, the ECR repositories the image goes to, whether the image needs Wine — and
-// the scenarios marked `autorun: true`. A project on the placeholder account (the demo) is never deployed: skipped
-// with a notice. Written to GITHUB_OUTPUT as `stacks` and `autorun`, and printed.
+// lib/infra plans them — stack, region, the ECR repositories the image goes to, whether the image needs Wine, where
+// its model files come from (model.provided) — and the scenarios marked `autorun: true`. A project on the
+// placeholder account (the demo) is never deployed: skipped with a notice. Written to GITHUB_OUTPUT as `stacks` and `autorun`, and printed.
 //
 // A bundle rather than the sources run through tsx: tsx transpiled lib/ on every run (~1.4 s of CPU, ~0.4 s here).
 import { appendFileSync } from "node:fs";
@@ -16,7 +16,10 @@ const stacks = [];
 const autorun = [];
 for (const p of JSON.parse(PROJECTS) as string[]) {
   const plan = await loadInfraPlan("projects", { project: p });
-  const scenarios = (await loadProjects("projects", p)).flatMap((x) => x.scenarios);
+  const loaded = await loadProjects("projects", p);
+  const scenarios = loaded.flatMap((x) => x.scenarios);
+  // repo | build: whether the deploy job fetches model/ and params/ from the model source first.
+  const provided = loaded[0]!.project.config.model.provided;
   const wine = scenarios.some((s) => s.config.model.run.wine || s.config.model.post.some((c) => c.wine));
   let skipped = false;
   for (const s of plan.stacks) {
@@ -31,6 +34,7 @@ for (const p of JSON.parse(PROJECTS) as string[]) {
       region: s.region,
       repositories: s.repositories.map((r) => r.name).join(" "),
       wine: String(wine),
+      provided,
     });
   }
   if (skipped) {
