@@ -7,11 +7,14 @@
 //   const pr = repo.pullRequest({ number: 7, head: "add-cb" });     // refs/pull/7/{head,merge} + event
 //   const push = repo.merge("add-cb");                              // merge commit on main + push event
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import {
   chmodSync,
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
+  renameSync,
   rmSync,
   statSync,
   unlinkSync,
@@ -83,28 +86,49 @@ export function makeTempRepo(opts: { source?: string; from?: string; parent?: st
   // reads these objects through alternates) does not inflate it. Only how the bytes are stored differs.
   const uncompressed = ["-c", "core.looseCompression=0"];
   if (from === "worktree") {
-    run(dir, ["init", "-q", "-b", "main"]);
-    run(dir, ["config", "core.looseCompression", "0"]);
     // Without test/: the suite that runs these stories (~400 files no workflow step reads; the test job's
     // `bash .ci/run` is a stand-in) would only make every snapshot and checkout of the stories ~40 % more files.
-    const files = run(source, ["ls-files", "-co", "--exclude-standard", "-z"])
-      .split("\0")
-      .filter((f) => f && !f.startsWith("test/"));
-    for (const f of files) {
-      const src = join(source, f);
+    const files: Array<{ f: string; mode: number }> = [];
+    const manifest = createHash("sha256").update(`${source}\n`);
+    for (const f of run(source, ["ls-files", "-co", "--exclude-standard", "-z"]).split("\0")) {
+      if (!f || f.startsWith("test/")) continue;
       let st: ReturnType<typeof statSync>;
       try {
-        st = statSync(src);
+        st = statSync(join(source, f));
       } catch {
         continue; // deleted in the working tree, not yet staged
       }
       if (!st.isFile()) continue;
-      mkdirSync(dirname(join(dir, f)), { recursive: true });
-      copyFileSync(src, join(dir, f));
-      chmodSync(join(dir, f), st.mode & 0o777);
+      files.push({ f, mode: st.mode & 0o777 });
+      manifest.update(`${f}\0${st.size}\0${st.mtimeMs}\0${st.mode}\n`);
     }
-    run(dir, ["add", "-A"]);
-    run(dir, ["commit", "-q", "--no-verify", "-m", "snapshot of the working tree"]);
+    // The same working tree gives the same snapshot: the first story of a test run commits it (~0.6 s of git
+    // hashing ~20 MB), the others copy that repository (tracked files, index, objects, the one commit). Keyed by
+    // every file's path, size, mtime and mode, so an edit between stories makes a new snapshot.
+    const template = join(tmpdir(), "mfpar-repo-snapshots", manifest.digest("hex").slice(0, 32));
+    if (existsSync(template)) {
+      const r = spawnSync("cp", ["-a", `${template}/.`, dir], { encoding: "utf8" });
+      if (r.status !== 0) throw new Error(`cp -a ${template}: ${r.stderr}`);
+    } else {
+      run(dir, ["init", "-q", "-b", "main"]);
+      run(dir, ["config", "core.looseCompression", "0"]);
+      for (const { f, mode } of files) {
+        mkdirSync(dirname(join(dir, f)), { recursive: true });
+        copyFileSync(join(source, f), join(dir, f));
+        chmodSync(join(dir, f), mode);
+      }
+      run(dir, ["add", "-A"]);
+      run(dir, ["commit", "-q", "--no-verify", "-m", "snapshot of the working tree"]);
+      // Copied aside and renamed into place: story files in the other worker may store the same snapshot.
+      const part = `${template}.part-${process.pid}-${Date.now()}`;
+      mkdirSync(dirname(template), { recursive: true });
+      if (spawnSync("cp", ["-a", dir, part]).status === 0) {
+        try {
+          renameSync(part, template);
+        } catch {}
+      }
+      rmSync(part, { recursive: true, force: true });
+    }
   } else {
     run(dirname(dir), ["clone", "-q", "--no-checkout", ...uncompressed, source, dir]);
     run(dir, ["checkout", "-q", "-B", "main", from]);
