@@ -4,10 +4,10 @@
 // which stacks were deployed, which tags are in the registry, in which order, and what was skipped.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { GetObjectCommand, HeadBucketCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exitAtFirstRunStep } from "../../testing/workflow/mutate.js";
-import { STORY_ACCOUNT, type Story, startStory } from "../../testing/workflow/story.js";
+import { MODEL_BUCKET, STORY_ACCOUNT, type Story, startStory } from "../../testing/workflow/story.js";
 import { repoRoot } from "../support/tmp.js";
 
 const CB = "projects/choapa/cb.yaml";
@@ -26,6 +26,14 @@ describe("Deploy: merging to main", () => {
   afterAll(() => story?.stop());
 
   it("a first deploy: repositories, then the image, then the stack; only the touched stack; no task definition without its image", async () => {
+    // choapa's model and parameter files live in the model source (model.provided: build), beside a folder the
+    // image must not get.
+    for (const [key, body] of [
+      ["choapa/model/choapa.nam", "BAS6 1 choapa.bas\n"],
+      ["choapa/params/calibrated_1.par", "single point\nk1 1.5 1 0\n"],
+      ["choapa/old-runs/notes.txt", "not for the image\n"],
+    ])
+      await story.s3.client.send(new PutObjectCommand({ Bucket: MODEL_BUCKET, Key: key, Body: body }));
     story.repo.commit("choapa: scenario cb", { [CB]: read(CB), [CB_IDS]: read(CB_IDS) }, { branch: "cb" });
     const push = story.repo.merge("cb");
     const r = await story.run("deploy", push);
@@ -61,6 +69,11 @@ describe("Deploy: merging to main", () => {
     ]);
     const image = story.world.cloud.repositories[0]!.images[0]!;
     expect(image.buildArgs).toEqual({ PROJECT: "choapa", WITH_WINE: "false" });
+    // The image's project folder: the repository's files and what the Model files step fetched, nothing else.
+    expect(image.projectFiles).toEqual(
+      expect.arrayContaining(["project.yaml", "cb.yaml", "model/choapa.nam", "params/calibrated_1.par"]),
+    );
+    expect(image.projectFiles!.filter((f) => f.includes("/") && !/^(model|params)\//.test(f))).toEqual([]);
     // The deploy role, assumed by the production environment's token.
     expect(story.world.cloud.sessions.map((s) => [s.role, s.subject])).toEqual([
       ["mfpar-github-deploy", "repo:acme/mfpar:environment:production"],

@@ -39,6 +39,9 @@ export interface Image {
   job: string;
   /** The OCI image manifest (JSON) whose sha256 is `digest`; its config and layer are in the registry's blobs. */
   manifest?: string;
+  /** The files of projects/<PROJECT>/ in the build context when it was built (what the agent's Dockerfile
+   * copies into the image), relative to that folder, sorted. */
+  projectFiles?: string[];
 }
 
 export interface Repository {

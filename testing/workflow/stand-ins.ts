@@ -4,7 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import type { Json } from "./expressions.js";
 import { preparedBuild, restorePrepared, storePrepared } from "./prepare.js";
 import { shimBundle } from "./shim-bundle.js";
@@ -393,7 +393,7 @@ const setupBuildx: StandIn = {
 const buildPush: StandIn = {
   action: "docker/build-push-action",
   name: "build-push",
-  does: "checks the Dockerfile exists and declares every build-arg; pushes each tag to the fake registry: the registry must be logged in, the repository must exist (created by an applied stack), tags are immutable",
+  does: "checks the Dockerfile exists and declares every build-arg; pushes each tag to the fake registry: the registry must be logged in, the repository must exist (created by an applied stack), tags are immutable; records the files of projects/<PROJECT>/ the image gets",
   async run(ctx) {
     const file = join(ctx.job.workspace, ctx.inputs.file || join(ctx.inputs.context || ".", "Dockerfile"));
     if (!existsSync(file))
@@ -421,6 +421,20 @@ const buildPush: StandIn = {
     }
     if (tags.length === 0) return fail(ctx, "tag is needed when pushing to registry");
     const session = ctx.world.cloud.sessionOf(ctx.env.AWS_SESSION_TOKEN);
+    // What `COPY projects/${PROJECT}/` puts in the image: the story can tell which model files it holds.
+    const projectDir = join(
+      ctx.job.workspace,
+      ctx.inputs.context || ".",
+      "projects",
+      buildArgs.PROJECT ?? "",
+    );
+    const projectFiles =
+      buildArgs.PROJECT && existsSync(projectDir)
+        ? readdirSync(projectDir, { recursive: true, withFileTypes: true })
+            .filter((e) => e.isFile())
+            .map((e) => relative(projectDir, join(e.parentPath, e.name)))
+            .sort()
+        : undefined;
     for (const tag of tags) {
       const m = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\/([^:@]+):([\w][\w.-]{0,127})$/.exec(tag);
       if (!m) return fail(ctx, `${tag}: not an ECR image reference (registry/repository:tag)`);
@@ -450,6 +464,7 @@ const buildPush: StandIn = {
         file: ctx.inputs.file ?? "Dockerfile",
         platforms: ctx.inputs.platforms ?? "",
         job: ctx.job.job.id,
+        ...(projectFiles ? { projectFiles } : {}),
       };
       repo.images.push(image);
       ctx.world.cloud.events.push({ kind: "push", image: tag, job: ctx.job.job.id });
