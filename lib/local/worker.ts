@@ -104,7 +104,11 @@ export class LocalWorker {
         this.initError = { exitCode: m.exitCode, message: m.message };
         break;
       case "group":
-        if (m.running) this.groups.add(m.pid);
+        // The supervisor reports the exit on the process's 'exit' event, which can come before the last IPC
+        // messages are read: a group reported by a worker already gone is killed now, not kept for an exit
+        // that has happened (it was an orphan model, now and then, in the killed-worker test).
+        if (m.running && this.exited) killGroup(m.pid, "SIGKILL");
+        else if (m.running) this.groups.add(m.pid);
         else this.groups.delete(m.pid);
         break;
       case "done": {
