@@ -2,7 +2,8 @@
 // by `npm run build` (which `npm ci` runs): for each project in PROJECTS (a JSON list), its project stacks as
 // lib/infra plans them — stack, region, the ECR repositories the image goes to, whether the image needs Wine, where
 // its model files come from (model.provided) — and the scenarios marked `autorun: true`. A project on the
-// placeholder account (the demo) is never deployed: skipped with a notice. Written to GITHUB_OUTPUT as `stacks` and `autorun`, and printed.
+// placeholder account (the demo) is never deployed: skipped with a notice. Written to GITHUB_OUTPUT as `stacks`
+// and `autorun`, and printed.
 //
 // A bundle rather than the sources run through tsx: tsx transpiled lib/ on every run (~1.4 s of CPU, ~0.4 s here).
 import { appendFileSync } from "node:fs";

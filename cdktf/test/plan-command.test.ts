@@ -19,7 +19,7 @@ beforeAll(() => {
 });
 
 describe("mfpar plan", () => {
-  it("creates an --out folder whose parents do not exist yet (Validate's per-project synth folder)", async () => {
+  it("creates an --out folder whose parents do not exist yet", async () => {
     const { io: cli, out } = io({ MFPAR_GITHUB_REPOSITORY: REPO });
     const nested = join(outdir, "synth", "plain");
     const code = await main(["plan", "plain", "--projects", root, "--out", nested], cli, [plan]);

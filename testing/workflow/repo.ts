@@ -14,7 +14,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
-  renameSync,
+  readdirSync,
   rmSync,
   statSync,
   unlinkSync,
@@ -22,6 +22,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { keepCopy, restoreCopy } from "./dir-copies.js";
 import type { WorkflowEvent } from "./run.js";
 import { runnerRepoRoot } from "./world.js";
 
@@ -89,7 +90,7 @@ export function makeTempRepo(opts: { source?: string; from?: string; parent?: st
     // Without test/: the suite that runs these stories (~400 files no workflow step reads; the test job's
     // `bash .ci/run` is a stand-in) would only make every snapshot and checkout of the stories ~40 % more files.
     const files: Array<{ f: string; mode: number }> = [];
-    const manifest = createHash("sha256").update(`${source}\n`);
+    const manifest = createHash("sha256");
     for (const f of run(source, ["ls-files", "-co", "--exclude-standard", "-z"]).split("\0")) {
       if (!f || f.startsWith("test/")) continue;
       let st: ReturnType<typeof statSync>;
@@ -104,12 +105,13 @@ export function makeTempRepo(opts: { source?: string; from?: string; parent?: st
     }
     // The same working tree gives the same snapshot: the first story of a test run commits it (~0.6 s of git
     // hashing ~20 MB), the others copy that repository (tracked files, index, objects, the one commit). Keyed by
-    // every file's path, size, mtime and mode, so an edit between stories makes a new snapshot.
-    const template = join(tmpdir(), "mfpar-repo-snapshots", manifest.digest("hex").slice(0, 32));
-    if (existsSync(template)) {
-      const r = spawnSync("cp", ["-a", `${template}/.`, dir], { encoding: "utf8" });
-      if (r.status !== 0) throw new Error(`cp -a ${template}: ${r.stderr}`);
-    } else {
+    // every file's path, size, mtime and mode, so an edit between stories makes a new snapshot. They live in the
+    // temporary folder (the suite's own folder per run, deleted after it); outside it, one per source is kept.
+    const snapshots = join(tmpdir(), "mfpar-repo-snapshots");
+    const sourceKey = createHash("sha256").update(source).digest("hex").slice(0, 12);
+    const template = join(snapshots, `${sourceKey}-${manifest.digest("hex").slice(0, 32)}`);
+    if (existsSync(template)) restoreCopy(template, dir);
+    else {
       run(dir, ["init", "-q", "-b", "main"]);
       run(dir, ["config", "core.looseCompression", "0"]);
       for (const { f, mode } of files) {
@@ -119,15 +121,10 @@ export function makeTempRepo(opts: { source?: string; from?: string; parent?: st
       }
       run(dir, ["add", "-A"]);
       run(dir, ["commit", "-q", "--no-verify", "-m", "snapshot of the working tree"]);
-      // Copied aside and renamed into place: story files in the other worker may store the same snapshot.
-      const part = `${template}.part-${process.pid}-${Date.now()}`;
-      mkdirSync(dirname(template), { recursive: true });
-      if (spawnSync("cp", ["-a", dir, part]).status === 0) {
-        try {
-          renameSync(part, template);
-        } catch {}
-      }
-      rmSync(part, { recursive: true, force: true });
+      for (const old of existsSync(snapshots) ? readdirSync(snapshots) : [])
+        if (old.startsWith(`${sourceKey}-`) && !old.includes(".part-"))
+          rmSync(join(snapshots, old), { recursive: true, force: true });
+      keepCopy(dir, template);
     }
   } else {
     run(dirname(dir), ["clone", "-q", "--no-checkout", ...uncompressed, source, dir]);

@@ -3,8 +3,9 @@
 // an error naming it. docs/operations.md lists the same table for readers.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
+import { keepCopy, restoreCopy } from "./dir-copies.js";
 import type { Json } from "./expressions.js";
 import { preparedBuild, restorePrepared, storePrepared } from "./prepare.js";
 import { shimBundle } from "./shim-bundle.js";
@@ -133,8 +134,7 @@ const checkout: StandIn = {
           )
         : undefined;
     if (template && existsSync(template) && readdirSync(dest).length === 0) {
-      const r = spawnSync("cp", ["-a", `${template}/.`, dest], { encoding: "utf8" });
-      if (r.status !== 0) throw new Error(`cp -a ${template}: ${r.stderr}`);
+      restoreCopy(template, dest);
       ctx.log(`checked out ${sha} (depth ${depth})`);
       return true;
     }
@@ -171,18 +171,7 @@ const checkout: StandIn = {
     }
     git(dest, ["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", sha]);
     ctx.log(`checked out ${sha} (${depth === 0 ? "full history" : `depth ${depth}`})`);
-    if (template && !existsSync(template)) {
-      // Copied aside and renamed into place: the world's jobs may run side by side.
-      const part = `${template}.part-${process.pid}-${Date.now()}`;
-      mkdirSync(dirname(template), { recursive: true });
-      const r = spawnSync("cp", ["-a", dest, part], { encoding: "utf8" });
-      if (r.status === 0) {
-        try {
-          renameSync(part, template);
-        } catch {}
-      }
-      rmSync(part, { recursive: true, force: true });
-    }
+    if (template && !existsSync(template)) keepCopy(dest, template);
     return true;
   },
 };

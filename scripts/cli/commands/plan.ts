@@ -80,7 +80,7 @@ export const plan: Command = {
       const outdir = args.values.out
         ? resolve(io.cwd, args.values.out as string)
         : join(checkoutRoot(), "cdktf", "cdktf.out");
-      // Validate writes each project to its own new folder ($RUNNER_TEMP/synth/<p>); cdktf creates only the last level.
+      // --out may name a folder whose parents do not exist yet; cdktf creates only the last level.
       mkdirSync(outdir, { recursive: true });
       stacks = synthesizeStacks(infra, outdir);
     }
