@@ -35,7 +35,7 @@ import {
 import { type MarkerKind, storeKeys, summaryKeys } from "../store/keys.js";
 import { isS3Location } from "../store/location.js";
 import type { Marker } from "../store/markers.js";
-import { getJson, putJson } from "../store/open.js";
+import { getJson, parseJsonObject, putJson } from "../store/open.js";
 import { IdSet, type ListedIds, listResults } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
 import { type Clock, systemClock } from "../time.js";
@@ -163,6 +163,9 @@ export const DEFAULT_MEMORY_BUDGET = 64 * 2 ** 20;
  */
 const READ_AHEAD = 64;
 
+/** Markers a local store's synchronous reads take between two turns of the event loop. */
+const SYNC_READ_SLICE = 64;
+
 /**
  * Aggregates a scenario's results (or one batch's IDs) and writes `{scenario}/summary/`. Reads one listing of
  * `{scenario}/resultados/` and one marker per realization (successful and failed), `concurrency` at a time,
@@ -204,9 +207,10 @@ interface ReadMarker extends ToRead {
 
 /**
  * The deciding marker of each ID of `toRead`, in that order: from the run's spool, else from `markers.jsonl`
- * while the listing shows it unchanged, else read from the store — `concurrency` reads in flight, in order, at
- * most {@link READ_AHEAD} markers held ahead of the one being used (and no more of `toRead` taken): a window
- * that slides by one as each is used, so reads stay `concurrency` in flight.
+ * while the listing shows it unchanged, else read from the store: one at a time synchronously when the store
+ * can (local files), else `concurrency` reads in flight, in order, at most {@link READ_AHEAD} markers held ahead
+ * of the one being used (and no more of `toRead` taken): a window that slides by one as each is used, so reads
+ * stay `concurrency` in flight.
  */
 async function* markersInOrder(
   store: ResultStore,
@@ -215,18 +219,40 @@ async function* markersInOrder(
   sources: { spool?: DigestIndex; kept?: DigestIndex },
   concurrency: number,
 ): AsyncGenerator<ReadMarker> {
-  const resolveOne = async (t: ToRead): Promise<ReadMarker> => {
-    const { id, kind, mtime } = t;
+  const knownOf = ({ id, kind, mtime }: ToRead): MarkerDigest | undefined => {
     const spooled = sources.spool?.get(id);
-    const cached = spooled?.kind === kind ? undefined : sources.kept?.get(id);
-    const known =
-      spooled?.kind === kind
-        ? spooled.m
-        : cached?.kind === kind && cached.mtime === mtime
-          ? cached.m
-          : undefined;
-    const m = known ?? (await getJson<Marker>(store, storeKeys.marker(scenario, id, kind)));
-    return { ...t, ...(known ? { known } : {}), ...(m ? { m } : {}) };
+    if (spooled?.kind === kind) return spooled.m;
+    const cached = sources.kept?.get(id);
+    return cached?.kind === kind && cached.mtime === mtime ? cached.m : undefined;
+  };
+  const found = (t: ToRead, known: MarkerDigest | undefined, m: Partial<Marker> | undefined): ReadMarker => ({
+    ...t,
+    ...(known ? { known } : {}),
+    ...(m ? { m } : {}),
+  });
+  const getSync = store.getSync?.bind(store);
+  if (getSync) {
+    // Local files: each marker read synchronously as its turn comes, a slice of them between two turns of the
+    // event loop. Nothing is held across an I/O wait (no file handle, buffer or promise per marker waiting in a
+    // queue), so what a marker's read makes is garbage before the next young-generation collection instead of
+    // being promoted to the old generation, which V8 lets grow to a multiple of the live heap
+    // (docs/benchmarks.md, session 10).
+    let left = SYNC_READ_SLICE;
+    for (let r = toRead.next(); !r.done; r = toRead.next()) {
+      if (--left === 0) {
+        left = SYNC_READ_SLICE;
+        await new Promise((next) => setImmediate(next));
+      }
+      const t = r.value;
+      const known = knownOf(t);
+      const key = storeKeys.marker(scenario, t.id, t.kind);
+      yield found(t, known, known ?? parseJsonObject<Marker>(store, key, getSync(key)));
+    }
+    return;
+  }
+  const resolveOne = async (t: ToRead): Promise<ReadMarker> => {
+    const known = knownOf(t);
+    return found(t, known, known ?? (await getJson<Marker>(store, storeKeys.marker(scenario, t.id, t.kind))));
   };
   // At most `concurrency` reads at once, started in order: a read that ends hands its slot to the next waiting.
   let running = 0;

@@ -1,5 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { createWriteStream, type Dirent, opendirSync, readdirSync, type Stats, statSync } from "node:fs";
+import {
+  createWriteStream,
+  type Dirent,
+  opendirSync,
+  readdirSync,
+  readFileSync,
+  type Stats,
+  statSync,
+} from "node:fs";
 import { copyFile, mkdir, open, readFile, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
@@ -77,6 +85,15 @@ export class LocalStore implements ResultStore {
     const path = this.pathOf(key);
     try {
       return new Uint8Array(await readFile(path));
+    } catch (e) {
+      if (isMissing(e)) return undefined;
+      throw e;
+    }
+  }
+
+  getSync(key: string): Uint8Array | undefined {
+    try {
+      return readFileSync(this.pathOf(key));
     } catch (e) {
       if (isMissing(e)) return undefined;
       throw e;

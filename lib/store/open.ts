@@ -70,7 +70,15 @@ export async function putJson(store: ResultStore, key: string, value: unknown): 
  * object when it is not valid JSON. The content is not validated against `T`.
  */
 export async function getJson<T>(store: ResultStore, key: string): Promise<T | undefined> {
-  const bytes = await store.get(key);
+  return parseJsonObject<T>(store, key, await store.get(key));
+}
+
+/** {@link getJson} of bytes already read from `key` (undefined: it does not exist). */
+export function parseJsonObject<T>(
+  store: ResultStore,
+  key: string,
+  bytes: Uint8Array | undefined,
+): T | undefined {
   if (bytes === undefined) return undefined;
   try {
     return JSON.parse(new TextDecoder().decode(bytes)) as T;

@@ -31,6 +31,12 @@ export interface ResultStore {
   putFile(key: string, path: string, opts?: PutOptions): Promise<void>;
   /** The object's bytes, or undefined when it does not exist. */
   get(key: string): Promise<Uint8Array | undefined>;
+  /**
+   * The object's bytes read synchronously, or undefined when it does not exist: only a store whose objects are
+   * local files has it (the local store). Reading many small objects this way (aggregation's markers) makes no
+   * file handle, promise or thread-pool round trip per object, and holds nothing across an I/O wait.
+   */
+  getSync?(key: string): Uint8Array | undefined;
   /** Streams the object to a local file; false when it does not exist. */
   getFile(key: string, path: string): Promise<boolean>;
   head(key: string): Promise<StoreObject | undefined>;
