@@ -333,8 +333,8 @@ async function aggregateIn(
   });
   /** Non-successes' facts (failures are listed one by one anyway); successes keep an attempt number and a time. */
   const facts = new Map<string, MarkerFacts>();
-  /** The attempt number of each success read, by its rank in the listing (NaN: none). */
-  const successAttempts = new Float64Array(listed.size).fill(Number.NaN);
+  /** The attempt number of each success read, by its rank in the listing. */
+  const successAttempts = new SmallNumbers(listed.size);
   const durations = new Samples();
   const firstIds: string[] = [];
   let totims: Map<string, number> | undefined;
@@ -359,7 +359,7 @@ async function aggregateIn(
       }
       table.add(r.id, r.m.observations ?? {});
       if (firstIds.length < MAX_LINES) firstIds.push(r.id);
-      successAttempts[r.rank] = f.attempt ?? Number.NaN;
+      successAttempts.set(r.rank, f.attempt);
       // Output times are the model's, the same for every realization: the first marker that has them.
       if (!totims && r.m.observationTimes) totims = new Map(Object.entries(r.m.observationTimes));
       if (f.durationMs !== undefined) durations.push(f.durationMs);
@@ -446,8 +446,7 @@ async function aggregateIn(
       // By rank in the listing: a binary search, no map per ID.
       attemptOf: (id) => {
         const rank = listed.rankOf(id);
-        const a = rank < 0 ? Number.NaN : successAttempts[rank]!;
-        return Number.isNaN(a) ? undefined : a;
+        return rank < 0 ? undefined : successAttempts.get(rank);
       },
       timing: {
         samples: times.length,
@@ -544,5 +543,34 @@ class Samples {
   }
   values(): Float64Array {
     return this.buf.slice(0, this.n);
+  }
+}
+
+/**
+ * A number or none for each index below `size`, a byte each for the small whole numbers it is meant for (attempt
+ * numbers), any other number kept apart.
+ */
+class SmallNumbers {
+  /** 0: none; 1–254: the value + 1; 255: the value is in `others`. */
+  private readonly bytes: Uint8Array;
+  private readonly others = new Map<number, number>();
+
+  constructor(size: number) {
+    this.bytes = new Uint8Array(size);
+  }
+
+  /** Sets the number of `i`; undefined or NaN: none. */
+  set(i: number, x: number | undefined): void {
+    if (x === undefined || Number.isNaN(x)) this.bytes[i] = 0;
+    else if (Number.isInteger(x) && x >= 0 && x < 254) this.bytes[i] = x + 1;
+    else {
+      this.bytes[i] = 255;
+      this.others.set(i, x);
+    }
+  }
+
+  get(i: number): number | undefined {
+    const b = this.bytes[i]!;
+    return b === 0 ? undefined : b === 255 ? this.others.get(i) : b - 1;
   }
 }

@@ -1,7 +1,9 @@
 // Sets of IDs that stay small at 100,000s of IDs: a results listing and the IDs a summary or a status pass asks
 // for are held in ID order, in one typed array for the IDs written as plain numbers (nearly all of them: `1-20000`
 // ranges, calibrated run numbers) and an array of strings for the rest — about 8 bytes per ID instead of a
-// string, a pointer and a hash-table slot (~60–70 bytes), and no per-ID object.
+// string, a pointer and a hash-table slot (~60–70 bytes), and no per-ID object. Plain numbers that are
+// consecutive integers (a scenario's `ids: "1-100000"`) are held as the first and the count: a few bytes
+// whatever the count.
 
 /** Numeric IDs in numeric order, then the rest in string order. */
 export function compareIds(a: string, b: string): number {
@@ -16,9 +18,39 @@ export function compareIds(a: string, b: string): number {
 const PLAIN_NUMBER = /^(?:0|[1-9]\d{0,14})$/;
 const DIGITS = /^\d+$/;
 
+/** Consecutive integers: `first`, `first + 1`, … `first + count - 1`. */
+export interface NumberRun {
+  first: number;
+  count: number;
+}
+
+/** Plain-number IDs by index: each in a typed array, or a {@link NumberRun} when they are consecutive integers. */
+type Numbers = Float64Array | NumberRun;
+
+const countOf = (n: Numbers): number => (n instanceof Float64Array ? n.length : n.count);
+const numberAt = (n: Numbers, i: number): number => (n instanceof Float64Array ? n[i]! : n.first + i);
+
+/** `values` as a {@link NumberRun} when they are consecutive integers (at least two), else as they are. */
+function compactNumbers(values: Float64Array): Numbers {
+  const n = values.length;
+  if (n < 2) return values;
+  const first = values[0]!;
+  for (let i = 1; i < n; i++) if (values[i] !== first + i) return values;
+  return { first, count: n };
+}
+
+/** `ids` as a {@link NumberRun} when they are consecutive plain-number IDs (at least two), else undefined. */
+function runOf(ids: readonly string[]): NumberRun | undefined {
+  if (ids.length < 2 || !PLAIN_NUMBER.test(ids[0]!)) return undefined;
+  const first = Number(ids[0]);
+  for (let i = 1; i < ids.length; i++) if (ids[i] !== String(first + i)) return undefined;
+  // The last one must still be a plain number a double holds exactly (`String(x)` of a larger one is not `x`).
+  return PLAIN_NUMBER.test(ids[ids.length - 1]!) ? { first, count: ids.length } : undefined;
+}
+
 /** What an {@link IdSet} is made of, as a worker thread receives it (`postMessage` copies typed arrays whole). */
 export interface IdSetData {
-  nums: Float64Array;
+  nums: Float64Array | NumberRun;
   strs: string[];
 }
 
@@ -29,13 +61,15 @@ export interface IdSetData {
  */
 export class IdSet implements Iterable<string> {
   private constructor(
-    private readonly nums: Float64Array,
+    private readonly nums: Numbers,
     private readonly strs: string[],
   ) {}
 
   /** The set of `ids` (duplicates are one). */
   static from(ids: Iterable<string> | IdSet): IdSet {
     if (ids instanceof IdSet) return ids;
+    const run = Array.isArray(ids) ? runOf(ids) : undefined;
+    if (run) return new IdSet(run, []);
     const b = new IdSetBuilder();
     for (const id of ids) b.add(id);
     return b.build().set;
@@ -47,7 +81,7 @@ export class IdSet implements Iterable<string> {
 
   /** @internal for {@link IdSetBuilder}: parts already sorted and without duplicates. */
   static sorted(nums: Float64Array, strs: string[]): IdSet {
-    return new IdSet(nums, strs);
+    return new IdSet(compactNumbers(nums), strs);
   }
 
   data(): IdSetData {
@@ -55,7 +89,7 @@ export class IdSet implements Iterable<string> {
   }
 
   get size(): number {
-    return this.nums.length + this.strs.length;
+    return countOf(this.nums) + this.strs.length;
   }
 
   /** The rank of `id`, or -1 when it is not in the set. */
@@ -63,6 +97,8 @@ export class IdSet implements Iterable<string> {
     if (PLAIN_NUMBER.test(id)) {
       const x = Number(id);
       const nums = this.nums;
+      if (!(nums instanceof Float64Array))
+        return x >= nums.first && x < nums.first + nums.count ? x - nums.first : -1;
       let lo = 0;
       let hi = nums.length - 1;
       while (lo <= hi) {
@@ -80,7 +116,7 @@ export class IdSet implements Iterable<string> {
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const c = compareIds(strs[mid]!, id);
-      if (c === 0) return this.nums.length + mid;
+      if (c === 0) return countOf(this.nums) + mid;
       if (c < 0) lo = mid + 1;
       else hi = mid - 1;
     }
@@ -93,25 +129,26 @@ export class IdSet implements Iterable<string> {
 
   /** The ID of a rank. */
   idAt(rank: number): string {
-    const n = this.nums.length;
-    return rank < n ? String(this.nums[rank]) : this.strs[rank - n]!;
+    const n = countOf(this.nums);
+    return rank < n ? String(numberAt(this.nums, rank)) : this.strs[rank - n]!;
   }
 
   /** The ranks in ID order. */
   *ranks(): Generator<number> {
     const { nums, strs } = this;
+    const n = countOf(nums);
     let i = 0;
     for (let j = 0; j < strs.length; j++) {
       const s = strs[j]!;
       // Only IDs made of digits ("007") sort among the numbers; any other string sorts after all of them.
       if (DIGITS.test(s)) {
-        while (i < nums.length && compareIds(String(nums[i]), s) < 0) yield i++;
+        while (i < n && compareIds(String(numberAt(nums, i)), s) < 0) yield i++;
       } else {
-        while (i < nums.length) yield i++;
+        while (i < n) yield i++;
       }
-      yield nums.length + j;
+      yield n + j;
     }
-    while (i < nums.length) yield i++;
+    while (i < n) yield i++;
   }
 
   *[Symbol.iterator](): Generator<string> {
@@ -207,17 +244,20 @@ export interface IdSequence {
 
 /**
  * IDs in a given order (the IDs a run was asked for), held like an {@link IdSet}'s: the plain-number IDs as
- * doubles, ~8 bytes each, the few others as strings — a string is made when an ID is asked for. For 100,000
- * IDs: 0.8 MB instead of ~4 MB of strings and their array.
+ * doubles, ~8 bytes each, or only the first and the count when they are consecutive integers in increasing
+ * order; the few others as strings — a string is made when an ID is asked for. For 100,000 IDs: 0.8 MB (a few
+ * bytes for `1-100000`) instead of ~4 MB of strings and their array.
  */
 export class IdList implements IdSequence, Iterable<string> {
   private constructor(
     /** Each ID's number, or NaN for an ID that is not a plain number (then in `others`). */
-    private readonly nums: Float64Array,
+    private readonly nums: Numbers,
     private readonly others: ReadonlyMap<number, string>,
   ) {}
 
   static from(ids: readonly string[]): IdList {
+    const run = runOf(ids);
+    if (run) return new IdList(run, new Map());
     const nums = new Float64Array(ids.length);
     const others = new Map<number, string>();
     for (let i = 0; i < ids.length; i++) {
@@ -232,17 +272,18 @@ export class IdList implements IdSequence, Iterable<string> {
   }
 
   get length(): number {
-    return this.nums.length;
+    return countOf(this.nums);
   }
 
   at(index: number): string | undefined {
-    if (index < 0) index += this.nums.length;
-    if (!(index >= 0 && index < this.nums.length)) return undefined;
-    const x = this.nums[index]!;
+    const n = countOf(this.nums);
+    if (index < 0) index += n;
+    if (!(index >= 0 && index < n)) return undefined;
+    const x = numberAt(this.nums, index);
     return Number.isNaN(x) ? this.others.get(index) : String(x);
   }
 
   *[Symbol.iterator](): Generator<string> {
-    for (let i = 0; i < this.nums.length; i++) yield this.at(i)!;
+    for (let i = 0; i < this.length; i++) yield this.at(i)!;
   }
 }
