@@ -8421,7 +8421,13 @@ var init_types = __esm({
 
 // lib/store/local.ts
 import { randomBytes } from "node:crypto";
-import { createWriteStream, opendirSync, readdirSync, statSync } from "node:fs";
+import {
+  createWriteStream,
+  opendirSync,
+  readdirSync,
+  readFileSync,
+  statSync
+} from "node:fs";
 import { copyFile, mkdir, open as open2, readFile as readFile2, rename, rm, rmdir, stat as stat2, unlink } from "node:fs/promises";
 import { basename as basename2, dirname as dirname2, join as join2, resolve as resolve2, sep } from "node:path";
 import { Readable } from "node:stream";
@@ -8490,6 +8496,14 @@ var init_local = __esm({
         const path6 = this.pathOf(key);
         try {
           return new Uint8Array(await readFile2(path6));
+        } catch (e5) {
+          if (isMissing(e5)) return void 0;
+          throw e5;
+        }
+      }
+      getSync(key) {
+        try {
+          return readFileSync(this.pathOf(key));
         } catch (e5) {
           if (isMissing(e5)) return void 0;
           throw e5;
@@ -36607,7 +36621,7 @@ var require_dist_cjs13 = __commonJS({
   "node_modules/@aws-sdk/credential-provider-web-identity/dist-cjs/index.js"(exports) {
     var { setCredentialFeature: setCredentialFeature2 } = (init_client3(), __toCommonJS(client_exports2));
     var { CredentialsProviderError: CredentialsProviderError2, externalDataInterceptor: externalDataInterceptor2 } = (init_config2(), __toCommonJS(config_exports));
-    var { readFileSync } = __require("node:fs");
+    var { readFileSync: readFileSync2 } = __require("node:fs");
     var fromWebToken = (init) => async (awsIdentityProperties) => {
       init.logger?.debug("@aws-sdk/credential-provider-web-identity - fromWebToken");
       const { roleArn, roleSessionName, webIdentityToken, providerId, policyArns, policy, durationSeconds } = init;
@@ -36648,7 +36662,7 @@ var require_dist_cjs13 = __commonJS({
       }
       const credentials = await fromWebToken({
         ...init,
-        webIdentityToken: externalDataInterceptor2?.getTokenRecord?.()[webIdentityTokenFile] ?? readFileSync(webIdentityTokenFile, { encoding: "ascii" }),
+        webIdentityToken: externalDataInterceptor2?.getTokenRecord?.()[webIdentityTokenFile] ?? readFileSync2(webIdentityTokenFile, { encoding: "ascii" }),
         roleArn,
         roleSessionName
       })(awsIdentityProperties);
@@ -88363,7 +88377,9 @@ async function openStore(location, opts = {}) {
   return new LocalStore(resolve4(opts.cwd ?? process.cwd(), loc));
 }
 async function getJson(store, key) {
-  const bytes = await store.get(key);
+  return parseJsonObject(store, key, await store.get(key));
+}
+function parseJsonObject(store, key, bytes) {
   if (bytes === void 0) return void 0;
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
