@@ -22,10 +22,20 @@ const cli = (argv: string[], cwd: string, env: Record<string, string>) =>
 function counting(store: ResultStore, url = store.url): { store: ResultStore; markerReads: string[] } {
   const markerReads: string[] = [];
   const view = Object.create(store, { url: { value: url } }) as ResultStore;
-  view.get = (key: string) => {
+  const count = (key: string) => {
     if (/\/_(SUCCESS|FAILED|INTERRUPTED)\.json$/.test(key)) markerReads.push(key);
+  };
+  view.get = (key: string) => {
+    count(key);
     return store.get(key);
   };
+  // A local store's markers are read synchronously (lib/report/aggregate.ts).
+  const getSync = store.getSync?.bind(store);
+  if (getSync)
+    view.getSync = (key: string) => {
+      count(key);
+      return getSync(key);
+    };
   return { store: view, markerReads };
 }
 
