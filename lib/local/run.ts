@@ -18,6 +18,7 @@ import {
 import { listResults } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
 import { type Clock, systemClock } from "../time.js";
+import { Samples } from "../typed-arrays.js";
 import { LocalWorker, type WorkerRunResult } from "./worker.js";
 
 /** How one ID ended in a local run. */
@@ -146,23 +147,6 @@ export interface LocalRunResult {
  * the summary takes (a worker thread loading Vega and building a first report, ~1 s of one core), with margin.
  */
 export const ENDING_AHEAD_MS = 3000;
-
-/** A growable array of numbers in one typed buffer (8 bytes per value, no object per value). */
-class Samples {
-  private buf = new Float64Array(1024);
-  private n = 0;
-  push(x: number): void {
-    if (this.n === this.buf.length) {
-      const next = new Float64Array(this.buf.length * 2);
-      next.set(this.buf);
-      this.buf = next;
-    }
-    this.buf[this.n++] = x;
-  }
-  values(): Float64Array {
-    return this.buf.slice(0, this.n);
-  }
-}
 
 /**
  * Runs the IDs on `workers` persistent agent processes (lib/local/worker.ts; each takes IDs one after another
@@ -475,8 +459,8 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
     storeUrl: store.url,
     counts,
     unfinished,
-    modelMs: modelMs.values(),
-    wallMs: wallMs.values(),
+    modelMs: modelMs.take(),
+    wallMs: wallMs.take(),
     interrupted: stopped,
     configError,
     elapsedMs: clock.now() - startedAt,

@@ -39,6 +39,7 @@ import { getJson, parseJsonObject, putJson } from "../store/open.js";
 import { IdSet, type ListedIds, listResults } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
 import { type Clock, systemClock } from "../time.js";
+import { Samples } from "../typed-arrays.js";
 import { histogramBins, MAX_LINES } from "./charts.js";
 import { DigestIndex, type DigestLine, digestOf, type MarkerDigest } from "./digests.js";
 import { type ColumnSample, type ReportFacts, renderReport, reportSamples } from "./html.js";
@@ -427,7 +428,7 @@ async function aggregateIn(
     });
   }
 
-  const times = durations.values().sort();
+  const times = durations.take().sort();
   const maxAttempts = opts.batch?.maxAttempts ?? resolved?.config.task.maxAttempts ?? 3;
   const regionOf = opts.batch?.assignment ? regionOfId(opts.batch.assignment) : undefined;
   const status = buildStatus({
@@ -527,23 +528,6 @@ async function aggregateIn(
     keys,
     warnings,
   };
-}
-
-/** A growable array of numbers in one typed buffer (8 bytes per value, no object per value). */
-class Samples {
-  private buf = new Float64Array(1024);
-  private n = 0;
-  push(x: number): void {
-    if (this.n === this.buf.length) {
-      const next = new Float64Array(this.buf.length * 2);
-      next.set(this.buf);
-      this.buf = next;
-    }
-    this.buf[this.n++] = x;
-  }
-  values(): Float64Array {
-    return this.buf.slice(0, this.n);
-  }
 }
 
 /**

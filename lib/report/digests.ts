@@ -13,6 +13,7 @@ import { closeSync, createWriteStream, openSync, readSync, type WriteStream } fr
 import { IdSet, IdSetBuilder } from "../store/id-set.js";
 import type { MarkerKind } from "../store/keys.js";
 import type { Marker } from "../store/markers.js";
+import { resized } from "../typed-arrays.js";
 
 /** The fields of a marker that aggregation reads (markerFacts, the ensemble row, the time axis). */
 export type MarkerDigest = Pick<
@@ -167,13 +168,8 @@ export class DigestIndex {
     const l = parseDigestLine(bytes.toString("utf8"));
     if (!l) return;
     if (this.lines === this.starts.length) {
-      const grow = (a: Float64Array) => {
-        const b = new Float64Array(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.starts = grow(this.starts);
-      this.ends = grow(this.ends);
+      this.starts = resized(this.starts, this.lines * 2);
+      this.ends = resized(this.ends, this.lines * 2);
     }
     this.starts[this.lines] = start;
     this.ends[this.lines] = end;

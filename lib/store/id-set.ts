@@ -5,6 +5,8 @@
 // consecutive integers (a scenario's `ids: "1-100000"`) are held as the first and the count: a few bytes
 // whatever the count.
 
+import { release, resized } from "../typed-arrays.js";
+
 /** Numeric IDs in numeric order, then the rest in string order. */
 export function compareIds(a: string, b: string): number {
   const na = /^\d+$/.test(a);
@@ -79,9 +81,11 @@ export class IdSet implements Iterable<string> {
     return new IdSet(d.nums, d.strs);
   }
 
-  /** @internal for {@link IdSetBuilder}: parts already sorted and without duplicates. */
+  /** @internal for {@link IdSetBuilder}: parts already sorted and without duplicates (`nums` is taken over). */
   static sorted(nums: Float64Array, strs: string[]): IdSet {
-    return new IdSet(compactNumbers(nums), strs);
+    const compact = compactNumbers(nums);
+    if (compact !== nums) release(nums);
+    return new IdSet(compact, strs);
   }
 
   data(): IdSetData {
@@ -159,7 +163,7 @@ export class IdSet implements Iterable<string> {
 /**
  * Builds an {@link IdSet} from IDs in any order, with a number attached to each ID as it was added (its position
  * among the distinct IDs added), so that facts gathered in arrival order can be moved to rank order: `order[rank]`
- * is that position. An ID added twice keeps its first position.
+ * is that position. An ID added twice keeps its first position. Built once: {@link build} releases its arrays.
  */
 export class IdSetBuilder {
   private nums = new Float64Array(1024);
@@ -174,12 +178,8 @@ export class IdSetBuilder {
     const at = this.added++;
     if (PLAIN_NUMBER.test(id)) {
       if (this.n === this.nums.length) {
-        const nums = new Float64Array(this.n * 2);
-        nums.set(this.nums);
-        this.nums = nums;
-        const numAt = new Uint32Array(this.n * 2);
-        numAt.set(this.numAt);
-        this.numAt = numAt;
+        this.nums = resized(this.nums, this.n * 2);
+        this.numAt = resized(this.numAt, this.n * 2);
       }
       this.nums[this.n] = Number(id);
       this.numAt[this.n++] = at;
@@ -218,6 +218,10 @@ export class IdSetBuilder {
       }
     }
     const numCount = k;
+    // What the set does not keep is released now, not when V8 gets round to it (lib/typed-arrays.ts).
+    release(byNum);
+    release(nums);
+    release(numAt);
     const outStrs: string[] = [];
     for (const j of byStr) {
       const s = this.strs[j]!;
@@ -229,8 +233,8 @@ export class IdSetBuilder {
       }
     }
     return {
-      set: IdSet.sorted(numCount === n ? outNums : outNums.slice(0, numCount), outStrs),
-      first: k === first.length ? first : first.slice(0, k),
+      set: IdSet.sorted(numCount === n ? outNums : resized(outNums, numCount), outStrs),
+      first: k === first.length ? first : resized(first, k),
       dups,
     };
   }

@@ -14,6 +14,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
 import { mapLimit } from "../concurrency.js";
+import { release, resized } from "../typed-arrays.js";
 import { storeKeys } from "./keys.js";
 import {
   assertValidKey,
@@ -301,11 +302,13 @@ function isMissing(e: unknown): boolean {
 /**
  * The entries of one directory: names as UTF-8 bytes one after another in one buffer, a start offset and a
  * directory flag per entry (~6 bytes per entry plus the name's, against a string and an array slot each).
+ * Read once: {@link sorted} releases its arrays when done (lib/typed-arrays.ts).
  */
 class EntryTable {
   // Small to start with (an ID's folder holds two or three entries): a buffer this small is a slice of Node's
   // shared pool, not an allocation of its own.
   private bytes = Buffer.allocUnsafe(64);
+  private ownBuffer = false;
   private used = 0;
   /** Entry i's name is bytes[starts[i], starts[i + 1]). */
   private starts = new Uint32Array(9);
@@ -315,17 +318,21 @@ class EntryTable {
   add(name: string, isDir: boolean): void {
     const size = Buffer.byteLength(name);
     if (this.used + size > this.bytes.length) {
-      const bytes = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + size));
-      this.bytes.copy(bytes, 0, 0, this.used);
-      this.bytes = bytes;
+      const length = Math.max(this.bytes.length * 2, this.used + size);
+      if (this.ownBuffer) {
+        this.bytes = Buffer.from(resized(new Uint8Array(this.bytes.buffer), length).buffer);
+      } else {
+        // The first, small buffer is a slice of Node's shared pool: copied to one of the table's own, which
+        // then grows without leaving the outgrown one behind (lib/typed-arrays.ts).
+        const bytes = Buffer.from(new ArrayBuffer(length));
+        this.bytes.copy(bytes, 0, 0, this.used);
+        this.bytes = bytes;
+        this.ownBuffer = true;
+      }
     }
     if (this.n + 1 === this.dirs.length) {
-      const starts = new Uint32Array(this.starts.length * 2);
-      starts.set(this.starts);
-      this.starts = starts;
-      const dirs = new Uint8Array(this.dirs.length * 2);
-      dirs.set(this.dirs);
-      this.dirs = dirs;
+      this.starts = resized(this.starts, this.starts.length * 2);
+      this.dirs = resized(this.dirs, this.dirs.length * 2);
     }
     this.used += this.bytes.write(name, this.used, "utf8");
     this.dirs[this.n] = isDir ? 1 : 0;
@@ -353,7 +360,14 @@ class EntryTable {
       const nb = lb > n ? bytes[bs + n]! : dirs[b] === 1 ? 0x2f : -1;
       return na - nb;
     });
-    for (const i of order)
-      yield { name: bytes.toString("utf8", starts[i], starts[i + 1]), isDir: dirs[i] === 1 };
+    try {
+      for (const i of order)
+        yield { name: bytes.toString("utf8", starts[i], starts[i + 1]), isDir: dirs[i] === 1 };
+    } finally {
+      release(order);
+      release(starts);
+      release(dirs);
+      if (this.ownBuffer) release(new Uint8Array(bytes.buffer));
+    }
   }
 }

@@ -1,5 +1,7 @@
 // What one listing of `{scenario}/resultados/` tells about every ID, without opening a single marker: which
 // markers exist and when they were written, and which attempt folders exist. 1,000 keys per S3 request.
+
+import { release, resized } from "../typed-arrays.js";
 import { compareIds, type IdSet, IdSetBuilder } from "./id-set.js";
 import { MARKER_KINDS, type MarkerKind, storeKeys } from "./keys.js";
 import { passMemoOf } from "./pass-cache.js";
@@ -118,7 +120,10 @@ export class ListedIds implements ReadonlyMap<string, ListedId> {
   }
 }
 
-/** Folds a listing's objects into {@link ListedIds}, an ID at a time, in any order (a store lists them grouped). */
+/**
+ * Folds a listing's objects into {@link ListedIds}, an ID at a time, in any order (a store lists them grouped).
+ * Built once: {@link build} releases its arrays.
+ */
 class ListingBuilder {
   private readonly ids = new IdSetBuilder();
   private kinds = new Uint8Array(1024);
@@ -147,15 +152,9 @@ class ListingBuilder {
 
   private grow(): void {
     const n = this.kinds.length * 2;
-    const kinds = new Uint8Array(n);
-    kinds.set(this.kinds);
-    this.kinds = kinds;
-    const times = new Float64Array(n);
-    times.set(this.times);
-    this.times = times;
-    const attempts = new Uint32Array(n);
-    attempts.set(this.attempts);
-    this.attempts = attempts;
+    this.kinds = resized(this.kinds, n);
+    this.times = resized(this.times, n);
+    this.attempts = resized(this.attempts, n);
   }
 
   private markersAt(at: number): Partial<Record<MarkerKind, number>> {
@@ -191,6 +190,10 @@ class ListingBuilder {
       if (Object.keys(rest).length) others.set(r, rest);
       else others.delete(r);
     }
+    release(first);
+    release(this.kinds);
+    release(this.times);
+    release(this.attempts);
     return new ListedIds(set, kinds, times, attempts, others);
   }
 }

@@ -17,6 +17,7 @@ const LIB_ROOMS = [
   "time",
   "log",
   "concurrency",
+  "typed-arrays",
   "format",
   "stats",
   "naming",

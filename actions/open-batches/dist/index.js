@@ -8362,6 +8362,22 @@ var require_dist = __commonJS({
   }
 });
 
+// lib/typed-arrays.ts
+function resized(a5, length) {
+  const buffer = a5.buffer.transfer(length * a5.BYTES_PER_ELEMENT);
+  return new a5.constructor(buffer);
+}
+function release(a5) {
+  if (a5.byteLength >= RELEASE_MIN_BYTES) a5.buffer.transfer(0);
+}
+var RELEASE_MIN_BYTES;
+var init_typed_arrays = __esm({
+  "lib/typed-arrays.ts"() {
+    "use strict";
+    RELEASE_MIN_BYTES = 64 * 1024;
+  }
+});
+
 // lib/store/keys.ts
 var storeKeys;
 var init_keys = __esm({
@@ -8459,6 +8475,7 @@ var init_local = __esm({
   "lib/store/local.ts"() {
     "use strict";
     init_concurrency();
+    init_typed_arrays();
     init_keys();
     init_types();
     TMP_PREFIX = ".mfpar-tmp-";
@@ -8662,6 +8679,7 @@ var init_local = __esm({
       // Small to start with (an ID's folder holds two or three entries): a buffer this small is a slice of Node's
       // shared pool, not an allocation of its own.
       bytes = Buffer.allocUnsafe(64);
+      ownBuffer = false;
       used = 0;
       /** Entry i's name is bytes[starts[i], starts[i + 1]). */
       starts = new Uint32Array(9);
@@ -8670,17 +8688,19 @@ var init_local = __esm({
       add(name, isDir) {
         const size = Buffer.byteLength(name);
         if (this.used + size > this.bytes.length) {
-          const bytes = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + size));
-          this.bytes.copy(bytes, 0, 0, this.used);
-          this.bytes = bytes;
+          const length = Math.max(this.bytes.length * 2, this.used + size);
+          if (this.ownBuffer) {
+            this.bytes = Buffer.from(resized(new Uint8Array(this.bytes.buffer), length).buffer);
+          } else {
+            const bytes = Buffer.from(new ArrayBuffer(length));
+            this.bytes.copy(bytes, 0, 0, this.used);
+            this.bytes = bytes;
+            this.ownBuffer = true;
+          }
         }
         if (this.n + 1 === this.dirs.length) {
-          const starts = new Uint32Array(this.starts.length * 2);
-          starts.set(this.starts);
-          this.starts = starts;
-          const dirs = new Uint8Array(this.dirs.length * 2);
-          dirs.set(this.dirs);
-          this.dirs = dirs;
+          this.starts = resized(this.starts, this.starts.length * 2);
+          this.dirs = resized(this.dirs, this.dirs.length * 2);
         }
         this.used += this.bytes.write(name, this.used, "utf8");
         this.dirs[this.n] = isDir ? 1 : 0;
@@ -8705,8 +8725,15 @@ var init_local = __esm({
           const nb = lb > n3 ? bytes[bs + n3] : dirs[b5] === 1 ? 47 : -1;
           return na - nb;
         });
-        for (const i5 of order)
-          yield { name: bytes.toString("utf8", starts[i5], starts[i5 + 1]), isDir: dirs[i5] === 1 };
+        try {
+          for (const i5 of order)
+            yield { name: bytes.toString("utf8", starts[i5], starts[i5 + 1]), isDir: dirs[i5] === 1 };
+        } finally {
+          release(order);
+          release(starts);
+          release(dirs);
+          if (this.ownBuffer) release(new Uint8Array(bytes.buffer));
+        }
       }
     };
   }
@@ -23427,7 +23454,7 @@ var init_is_crt_available = __esm({
 });
 
 // node_modules/@aws-sdk/core/dist-es/submodules/client/util-user-agent-node/defaultUserAgent.js
-import { platform, release } from "node:os";
+import { platform, release as release2 } from "node:os";
 import { env } from "node:process";
 var createDefaultUserAgentProvider, defaultUserAgent;
 var init_defaultUserAgent = __esm({
@@ -23441,7 +23468,7 @@ var init_defaultUserAgent = __esm({
         const sections = [
           ["aws-sdk-js", clientVersion],
           ["ua", "2.1"],
-          [`os/${platform()}`, release()],
+          [`os/${platform()}`, release2()],
           ["lang/js"],
           runtimeUserAgentPair
         ];
