@@ -47,6 +47,38 @@ describe("IdSet", () => {
   });
 });
 
+describe('consecutive IDs (a scenario\'s `ids: "1-N"`), held as a range', () => {
+  const range = (first: number, count: number) => Array.from({ length: count }, (_, i) => String(first + i));
+
+  it("give back the same IDs, in order, with the same ranks, as any other IDs would", () => {
+    const ids = range(5, 3000);
+    const list = IdList.from(ids);
+    expect([...list]).toEqual(ids);
+    expect([list.at(0), list.at(2999), list.at(-1), list.at(3000)]).toEqual(["5", "3004", "3004", undefined]);
+    const set = IdSet.from(ids);
+    const sorted = [...ids].sort(compareIds);
+    expect([...set]).toEqual(sorted);
+    // Built from the same IDs in another order (a listing's), the set is the same.
+    expect([...IdSet.from(new Set([...ids].reverse()))]).toEqual(sorted);
+    for (const id of ["5", "6", "1000", "3004"]) expect(set.idAt(set.rankOf(id))).toBe(id);
+    for (const id of ["4", "3005", "05", "5.0", "1e3", "-5", ""]) expect(set.has(id)).toBe(false);
+    expect([...IdSet.fromData(structuredClone(set.data()))]).toEqual(sorted);
+  });
+
+  it("are not taken for a range when one is missing, repeated, out of order or written otherwise", () => {
+    for (const ids of [
+      ["1", "2", "4"],
+      ["1", "2", "2", "3"],
+      ["2", "1", "3"],
+      ["1", "2", "03"],
+      ["8", "9", "a"],
+    ]) {
+      expect([...IdList.from(ids)]).toEqual(ids);
+      expect([...IdSet.from(ids)]).toEqual([...new Set(ids)].sort(compareIds));
+    }
+  });
+});
+
 describe("listResults", () => {
   let dir: string | undefined;
   afterEach(async () => {
