@@ -11,7 +11,8 @@
 // (the caller's `process.env` at the call unless `env` is given), input, timeout, kill signal, buffer limit,
 // shell; the result's status, signal, outputs (strings with an encoding, else Buffers) and error (ENOENT,
 // ETIMEDOUT, ENOBUFS, with its code, syscall and path). A call this cannot carry — an inherited or other
-// non-pipe stdio — goes to the real spawnSync, as does every call once the server is gone.
+// non-pipe stdio — or one from a working folder that was deleted goes to the real spawnSync, as does every
+// call once the server is gone. MFPAR_SPAWN_PROXY=0 turns the proxy off.
 import childProcess, { type SpawnSyncOptions, type SpawnSyncReturns, spawn } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
@@ -95,9 +96,15 @@ function proxied(
   options: SpawnSyncOptions,
 ): SpawnSyncReturns<string | Buffer> | undefined {
   if (!channel) return undefined;
-  const carried: Record<string, unknown> = { cwd: process.cwd(), env: options.env ?? process.env };
+  let cwd: string;
+  try {
+    cwd = options.cwd === undefined ? process.cwd() : String(options.cwd);
+  } catch {
+    return undefined; // the working folder was deleted: only a child of this process can start in it
+  }
+  const carried: Record<string, unknown> = { env: options.env ?? process.env };
   for (const k of CARRIED) if (options[k] !== undefined) carried[k] = options[k];
-  if (options.cwd !== undefined) carried.cwd = String(options.cwd);
+  carried.cwd = cwd;
   const input = options.input;
   if (input !== undefined)
     carried.input = (
