@@ -5,6 +5,9 @@
 // cost ~35 s of the suite), so what a file changes in the process is put back after it: the environment, the
 // working folder, timers and stubs. A file that mocks an AWS client restores it in its own afterAll.
 import { afterAll, vi } from "vitest";
+import { installSpawnProxy } from "../testing/spawn-proxy.js";
+
+installSpawnProxy();
 
 const env = { ...process.env };
 const cwd = process.cwd();
