@@ -14,7 +14,7 @@
 // non-pipe stdio — or one from a working folder that was deleted goes to the real spawnSync, as does every
 // call once the server is gone. MFPAR_SPAWN_PROXY=0 turns the proxy off.
 import childProcess, { type SpawnSyncOptions, type SpawnSyncReturns, spawn } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -58,12 +58,23 @@ function start(): typeof channel {
   const requests = join(dir, "requests");
   const replies = join(dir, "replies");
   if (realSpawnSync("mkfifo", [requests, replies]).status !== 0) return undefined;
-  const child = spawn(process.execPath, [SERVER, requests, replies], {
+  const ready = join(dir, "ready");
+  const child = spawn(process.execPath, [SERVER, requests, replies, ready], {
     stdio: "ignore",
     env: { PATH: process.env.PATH ?? "" },
   });
   child.unref();
-  // Opening a FIFO waits for its other end: the server opens requests, then replies, in this order.
+  // Opening a FIFO waits for its other end, for ever if that process is gone: wait for the server to be there
+  // first (10 s at most, then the workers spawn as usual). It opens requests, then replies, in this order.
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (let waited = 0; !existsSync(ready); waited += 5) {
+    if (waited >= 10_000) {
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+      return undefined;
+    }
+    Atomics.wait(sleeper, 0, 0, 5);
+  }
   const out = openSync(requests, "w");
   const inFd = openSync(replies, "r");
   rmSync(dir, { recursive: true, force: true });

@@ -1,15 +1,17 @@
 // The spawn server of testing/spawn-proxy.ts: a small Node process that runs `spawnSync` for a large one.
 //
-//   node spawn-server.cjs <requests fifo> <replies fifo>
+//   node spawn-server.cjs <requests fifo> <replies fifo> <ready file>
 //
 // Each request and reply is a 4-byte little-endian length and that many bytes of JSON. A request is
 // { file, args, options } with `input` as base64; the reply is what spawnSync returned, outputs as base64 and
 // the error (if any) as its fields. Exits when the requests FIFO reaches its end (the large process went away).
 "use strict";
-const { openSync, readSync, writeSync } = require("node:fs");
+const { openSync, readSync, writeFileSync, writeSync } = require("node:fs");
 const { spawnSync } = require("node:child_process");
 
-const [requests, replies] = process.argv.slice(2);
+const [requests, replies, ready] = process.argv.slice(2);
+// Said before opening the FIFOs: the large process opens its ends (which waits for this one's) only then.
+writeFileSync(ready, "");
 const inFd = openSync(requests, "r");
 const outFd = openSync(replies, "w");
 
