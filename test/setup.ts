@@ -7,6 +7,8 @@
 import { afterAll, vi } from "vitest";
 import { installSpawnProxy } from "../testing/spawn-proxy.js";
 
+// The worker's spawnSync calls run in a small process: each fork of this large one costs it a page fault per page
+// it writes afterwards (testing/spawn-proxy.ts). Once per worker; MFPAR_SPAWN_PROXY=0 turns it off.
 installSpawnProxy();
 
 const env = { ...process.env };
