@@ -14,8 +14,8 @@
 // non-pipe stdio — or one from a working folder that was deleted goes to the real spawnSync, as does every
 // call once the server is gone. MFPAR_SPAWN_PROXY=0 turns the proxy off.
 import childProcess, { type SpawnSyncOptions, type SpawnSyncReturns, spawn } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
-import { syncBuiltinESMExports } from "node:module";
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync } from "node:fs";
+import { createRequire, syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -35,12 +35,16 @@ type Reply = {
   };
 };
 
+const { readFrame, writeFrame } = createRequire(import.meta.url)("./spawn-frames.cjs") as {
+  readFrame(fd: number): Buffer | undefined;
+  writeFrame(fd: number, body: Buffer): void;
+};
+
 /** node:child_process's own spawnSync (the worker's child). */
 export const realSpawnSync = childProcess.spawnSync;
 const SERVER = new URL("./spawn-server.cjs", import.meta.url).pathname;
-/** Options passed on as they are (JSON values). */
+/** Options passed on as they are (JSON values); the working folder is the call's, given or current. */
 const CARRIED = [
-  "cwd",
   "timeout",
   "killSignal",
   "maxBuffer",
@@ -57,7 +61,10 @@ function start(): typeof channel {
   const dir = mkdtempSync(join(tmpdir(), "mfpar-spawn-"));
   const requests = join(dir, "requests");
   const replies = join(dir, "replies");
-  if (realSpawnSync("mkfifo", [requests, replies]).status !== 0) return undefined;
+  if (realSpawnSync("mkfifo", [requests, replies]).status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    return undefined;
+  }
   const ready = join(dir, "ready");
   const child = spawn(process.execPath, [SERVER, requests, replies, ready], {
     stdio: "ignore",
@@ -79,16 +86,6 @@ function start(): typeof channel {
   const inFd = openSync(replies, "r");
   rmSync(dir, { recursive: true, force: true });
   return { out, in: inFd };
-}
-
-function readExactly(fd: number, n: number): Buffer | undefined {
-  const buf = Buffer.allocUnsafe(n);
-  for (let off = 0; off < n; ) {
-    const got = readSync(fd, buf, off, n - off, null);
-    if (got === 0) return undefined;
-    off += got;
-  }
-  return buf;
 }
 
 function carriable(options: SpawnSyncOptions): boolean {
@@ -123,15 +120,10 @@ function proxied(
         ? Buffer.from(input)
         : Buffer.from(input.buffer, input.byteOffset, input.byteLength)
     ).toString("base64");
-  const body = Buffer.from(JSON.stringify({ file, args, options: carried }), "utf8");
-  const head = Buffer.allocUnsafe(4);
-  head.writeUInt32LE(body.length, 0);
   let reply: Reply;
   try {
-    const msg = Buffer.concat([head, body]);
-    for (let off = 0; off < msg.length; ) off += writeSync(channel.out, msg, off, msg.length - off);
-    const len = readExactly(channel.in, 4);
-    const text = len && readExactly(channel.in, len.readUInt32LE(0));
+    writeFrame(channel.out, Buffer.from(JSON.stringify({ file, args, options: carried }), "utf8"));
+    const text = readFrame(channel.in);
     if (!text) throw new Error("spawn server gone");
     reply = JSON.parse(text.toString("utf8")) as Reply;
   } catch {
