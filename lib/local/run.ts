@@ -60,6 +60,20 @@ export interface LocalProgress {
   startedAt: number;
 }
 
+/**
+ * V8's young generation of an agent worker, capped: each semi-space at most this many MB (`--max-semi-space-size`).
+ * Left to itself V8 doubles the young generation each time as many bytes have survived scavenges as it holds —
+ * cumulatively, so a worker that lives through a long run grows it step by step to its default limit (64 MB of
+ * semi-spaces here: the workers rose from 74 to 185 MiB RSS over 50,000 IDs, docs/benchmarks.md, session 10)
+ * whatever a realization keeps. With the cap a worker's RSS does not climb with the run's length.
+ */
+export const AGENT_SEMI_SPACE_MB = 8;
+
+/** The command line of an agent worker: Node with the young generation capped, then the agent bundle. */
+export function agentArgv(node: string, agentPath: string): string[] {
+  return [node, `--max-semi-space-size=${AGENT_SEMI_SPACE_MB}`, agentPath];
+}
+
 export interface LocalRunOptions {
   scenario: ResolvedScenario;
   /** The IDs to run, in order (a subset of the scenario's IDs): an array, or an `IdList` holding them compactly. */
@@ -263,7 +277,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const startWorker = async (): Promise<LocalWorker> => {
     const w = new LocalWorker(supervisor, {
       name: `worker-${++started}`,
-      argv: [opts.nodePath ?? process.execPath, opts.agentPath],
+      argv: agentArgv(opts.nodePath ?? process.execPath, opts.agentPath),
       cwd: process.cwd(),
       env: workerEnv,
     });

@@ -18,6 +18,9 @@ import { errorMessage } from "../errors.js";
 import { IdSet, type IdSetData } from "../store/id-set.js";
 import type { ResultStore } from "../store/types.js";
 
+/** The summary thread's young generation at most (`resourceLimits.maxYoungGenerationSizeMb`): see its constructor. */
+export const THREAD_YOUNG_GENERATION_MB = 24;
+
 /** What the thread needs to aggregate the run: the store is opened again there. */
 export interface AfterRunJob {
   /** A directory or `s3://bucket/prefix`, as the workers got it. */
@@ -41,7 +44,11 @@ export class PreparedAggregation {
   private pending?: (reply: AfterRunReply) => void;
 
   constructor(private readonly threadFile: string) {
-    this.worker = new Worker(threadFile);
+    // Its young generation capped as the runner's own and the agents' are (bin/mfpar.js, lib/local/run.ts):
+    // V8 would otherwise grow it with the number of markers the summary reads. 24 MB = semi-spaces of 8 MB.
+    this.worker = new Worker(threadFile, {
+      resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
+    });
     // It must never keep the process alive on its own (a stopped run does not wait for it).
     this.worker.unref();
     const end = (why: string) => {

@@ -2,7 +2,9 @@
 // one `mfpar run` of MFPAR_BENCH_MEMORY_IDS (default 100,000) IDs of a trivial model (`true`: no templates, no
 // observations), 2 workers. The runner process's RSS (VmRSS, /proc) is recorded as the run passes 1,000,
 // 10,000 and 100,000 IDs done (from its progress lines, printed every 10 s), then its peak (VmHWM) during
-// the summary at the end. The workers are separate processes and not counted. MFPAR_BENCH_MEMORY_CLI measures
+// the summary at the end; every second, the RSS of the runner and of its agent workers (separate processes, not
+// in the runner's figure), reported by quarter of the run (their sawtooth's top must not climb with the run's
+// length: docs/benchmarks.md, session 11). MFPAR_BENCH_MEMORY_CLI measures
 // another build's CLI; MFPAR_BENCH_MEMORY_SUMMARY (the summary alone) and MFPAR_BENCH_MEMORY_DONE (the real CLI
 // over a store where every ID is done, before/after with MFPAR_BENCH_MEMORY_BASELINE) are described below.
 import { spawn } from "node:child_process";
@@ -19,6 +21,21 @@ const MARKS = [1_000, 10_000, 100_000].filter((m) => m <= IDS);
 
 const log = (m: string) => process.stderr.write(`bench memory: ${m}\n`);
 const mib = (kib: number) => Math.round((kib / 1024) * 10) / 10;
+
+/** The agent workers the runner started (its children running dist/agent/agent.js). */
+async function agentPids(pid: number): Promise<number[]> {
+  try {
+    const kids = (await readFile(`/proc/${pid}/task/${pid}/children`, "utf8")).split(" ").filter(Boolean);
+    const out: number[] = [];
+    for (const k of kids) {
+      const cmd = await readFile(`/proc/${k}/cmdline`, "utf8").catch(() => "");
+      if (cmd.includes("agent.js")) out.push(Number(k));
+    }
+    return out;
+  } catch {
+    return [];
+  }
+}
 
 async function status(pid: number): Promise<{ rss: number; hwm: number } | undefined> {
   try {
@@ -98,8 +115,22 @@ export default async function bench(): Promise<Record<string, unknown>> {
         if (s) hwm = Math.max(hwm, s.hwm);
       });
     }, 200);
+    // Every second: seconds since the start, the runner's RSS, its agents' RSS (KiB).
+    const samples: { t: number; rss: number; agents: number[] }[] = [];
+    const every = setInterval(async () => {
+      const t = (performance.now() - t0) / 1000;
+      const s = await status(pid);
+      if (!s) return;
+      const agents: number[] = [];
+      for (const a of await agentPids(pid)) {
+        const sa = await status(a);
+        if (sa) agents.push(sa.rss);
+      }
+      samples.push({ t, rss: s.rss, agents });
+    }, 1000);
     const code = await new Promise<number | null>((res) => child.once("close", (c) => res(c)));
     clearInterval(poll);
+    clearInterval(every);
     if (code !== 0) throw new Error(`mfpar run of ${IDS} trivial IDs exited ${code}`);
     const seconds = (performance.now() - t0) / 1000;
     return {
@@ -114,11 +145,23 @@ export default async function bench(): Promise<Record<string, unknown>> {
       summarySeconds: Math.round((performance.now() - lastLine) / 100) / 10,
       peakRssWhileRunningMiB: mib(runHwm),
       peakRssWholeRunMiB: mib(hwm),
+      // By quarter of the time the realizations ran (up to the last progress line): [lowest, highest] RSS.
+      byQuarter: quarters(samples, (lastLine - t0) / 1000),
       loadAvg1m: load.map((x) => Math.round(x * 10) / 10),
     };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** The runner's and its agents' RSS, lowest and highest (MiB), in each quarter of the first `seconds`. */
+function quarters(samples: { t: number; rss: number; agents: number[] }[], seconds: number) {
+  return [0, 1, 2, 3].map((q) => {
+    const inQ = samples.filter((x) => x.t >= (q * seconds) / 4 && x.t < ((q + 1) * seconds) / 4);
+    const agents = inQ.flatMap((x) => x.agents);
+    const range = (v: number[]) => (v.length ? [mib(Math.min(...v)), mib(Math.max(...v))] : []);
+    return { runnerMiB: range(inQ.map((x) => x.rss)), agentsMiB: range(agents) };
+  });
 }
 
 /**
