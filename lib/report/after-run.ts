@@ -19,7 +19,7 @@ import { IdSet, type IdSetData } from "../store/id-set.js";
 import type { ResultStore } from "../store/types.js";
 
 /** The summary thread's young generation at most (`resourceLimits.maxYoungGenerationSizeMb`): see its constructor. */
-export const THREAD_YOUNG_GENERATION_MB = 24;
+const THREAD_YOUNG_GENERATION_MB = 24;
 
 /** What the thread needs to aggregate the run: the store is opened again there. */
 export interface AfterRunJob {
@@ -44,8 +44,9 @@ export class PreparedAggregation {
   private pending?: (reply: AfterRunReply) => void;
 
   constructor(private readonly threadFile: string) {
-    // Its young generation capped as the runner's own and the agents' are (bin/mfpar.js, lib/local/run.ts):
-    // V8 would otherwise grow it with the number of markers the summary reads. 24 MB = semi-spaces of 8 MB.
+    // Its young generation capped (semi-spaces of 8 MB at most; V8 would otherwise grow it with the number of
+    // markers the summary reads, to 128 MB): for a runner without bin/mfpar.js's --optimize-for-size (Node without
+    // process.execve, a run in-process). Under that flag, which keeps it at 2-3 MB, the cap changes nothing.
     this.worker = new Worker(threadFile, {
       resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
     });
