@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AGENT_SEMI_SPACE_MB } from "../../lib/local/run.js";
 import {
   alive,
   CLI,
@@ -275,6 +276,11 @@ if (process.env.MFPAR_ID === "2" && process.env.MFPAR_ATTEMPT === "1") {
     // The model's parent is the worker running ID 2: kill it as an OOM killer would.
     const stat = await readFile(`/proc/${model}/stat`, "utf8");
     const worker = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    // A worker lives through the whole run: its young generation is capped, so its memory does not climb with
+    // the run's length (lib/local/run.ts, docs/benchmarks.md session 11).
+    expect((await readFile(`/proc/${worker}/cmdline`, "utf8")).split("\0")).toContain(
+      `--max-semi-space-size=${AGENT_SEMI_SPACE_MB}`,
+    );
     process.kill(worker, "SIGKILL");
     const r = await run;
     expect(r.code, r.stdout + r.stderr).toBe(0);
