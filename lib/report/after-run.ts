@@ -45,7 +45,7 @@ export class PreparedAggregation {
 
   constructor(private readonly threadFile: string) {
     // Its young generation capped (semi-spaces of 8 MB at most; V8 would otherwise grow it with the number of
-    // markers the summary reads, to 128 MB). Under NODE_OPTIONS=--optimize-for-size, which keeps it at 2-3 MB, the
+    // markers the summary reads, to 128 MB). Under `node --optimize-for-size`, which keeps it at 2-3 MB, the
     // cap changes nothing (docs/benchmarks.md, session 11).
     this.worker = new Worker(threadFile, {
       resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
