@@ -69,11 +69,6 @@ export interface LocalProgress {
  */
 export const AGENT_SEMI_SPACE_MB = 8;
 
-/** The command line of an agent worker: Node with the young generation capped, then the agent bundle. */
-export function agentArgv(node: string, agentPath: string): string[] {
-  return [node, `--max-semi-space-size=${AGENT_SEMI_SPACE_MB}`, agentPath];
-}
-
 export interface LocalRunOptions {
   scenario: ResolvedScenario;
   /** The IDs to run, in order (a subset of the scenario's IDs): an array, or an `IdList` holding them compactly. */
@@ -277,7 +272,11 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const startWorker = async (): Promise<LocalWorker> => {
     const w = new LocalWorker(supervisor, {
       name: `worker-${++started}`,
-      argv: agentArgv(opts.nodePath ?? process.execPath, opts.agentPath),
+      argv: [
+        opts.nodePath ?? process.execPath,
+        `--max-semi-space-size=${AGENT_SEMI_SPACE_MB}`,
+        opts.agentPath,
+      ],
       cwd: process.cwd(),
       env: workerEnv,
     });
