@@ -4,7 +4,8 @@
 /** One CSV field. */
 export function csvField(v: string | number | undefined | null): string {
   if (v === undefined || v === null) return "";
-  if (typeof v === "number") return Number.isFinite(v) ? String(v) : "";
+  // Not String(v): lib/format/number.ts numberText.
+  if (typeof v === "number") return Number.isFinite(v) ? JSON.stringify(v) : "";
   return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 

@@ -23,3 +23,15 @@ export function formatValue(v: number): string {
   if (a >= 1e7 || a < 1e-4) return v.toExponential(4);
   return String(Number(v.toPrecision(6)));
 }
+
+/**
+ * `String(x)` for a finite number, the same text (ECMAScript's Number::toString, shortest round trip), made
+ * without V8's number-to-string cache: that cache holds the last ~16,000 strings it made, so strings made per ID
+ * or per value (an ID of a range, a CSV field) are kept alive through young-generation collections, promoted to
+ * the old generation, and counted as survivors — which is what makes V8 grow the young generation with the
+ * length of a run (docs/benchmarks.md, session 12). `JSON.stringify` of a finite number gives the same text and
+ * does not use that cache.
+ */
+export function numberText(x: number): string {
+  return Number.isFinite(x) ? JSON.stringify(x) : String(x);
+}

@@ -41,7 +41,7 @@ import type { ResultStore } from "../store/types.js";
 import { type Clock, systemClock } from "../time.js";
 import { Samples } from "../typed-arrays.js";
 import { histogramBins, MAX_LINES } from "./charts.js";
-import { DigestIndex, type DigestLine, digestOf, type MarkerDigest } from "./digests.js";
+import { DigestIndex, type DigestLine, digestOf, type MarkerDigest, parseDigestMembers } from "./digests.js";
 import { type ColumnSample, type ReportFacts, renderReport, reportSamples } from "./html.js";
 import { groupNames, observationGroups, readObservedCsv } from "./observations.js";
 import { EnsembleTable, TextFile } from "./table.js";
@@ -220,37 +220,7 @@ async function* markersInOrder(
   sources: { spool?: DigestIndex; kept?: DigestIndex },
   concurrency: number,
 ): AsyncGenerator<ReadMarker> {
-  const knownOf = ({ id, kind, mtime }: ToRead): MarkerDigest | undefined => {
-    const spooled = sources.spool?.get(id);
-    if (spooled?.kind === kind) return spooled.m;
-    const cached = sources.kept?.get(id);
-    return cached?.kind === kind && cached.mtime === mtime ? cached.m : undefined;
-  };
-  const found = (t: ToRead, known: MarkerDigest | undefined, m: Partial<Marker> | undefined): ReadMarker => ({
-    ...t,
-    ...(known ? { known } : {}),
-    ...(m ? { m } : {}),
-  });
-  const getSync = store.getSync?.bind(store);
-  if (getSync) {
-    // Local files: each marker read synchronously as its turn comes, a slice of them between two turns of the
-    // event loop. Nothing is held across an I/O wait (no file handle, buffer or promise per marker waiting in a
-    // queue), so what a marker's read makes is garbage before the next young-generation collection instead of
-    // being promoted to the old generation, which V8 lets grow to a multiple of the live heap
-    // (docs/benchmarks.md, session 10).
-    let left = SYNC_READ_SLICE;
-    for (let r = toRead.next(); !r.done; r = toRead.next()) {
-      if (--left === 0) {
-        left = SYNC_READ_SLICE;
-        await new Promise((next) => setImmediate(next));
-      }
-      const t = r.value;
-      const known = knownOf(t);
-      const key = storeKeys.marker(scenario, t.id, t.kind);
-      yield found(t, known, known ?? parseJsonObject<Marker>(store, key, getSync(key)));
-    }
-    return;
-  }
+  const knownOf = (t: ToRead) => knownDigest(t, sources);
   const resolveOne = async (t: ToRead): Promise<ReadMarker> => {
     const known = knownOf(t);
     return found(t, known, known ?? (await getJson<Marker>(store, storeKeys.marker(scenario, t.id, t.kind))));
@@ -285,6 +255,53 @@ async function* markersInOrder(
     if (!p) return;
     yield await p;
   }
+}
+
+/** The digest of `t`'s marker from the run's spool, else from `markers.jsonl` while the listing shows it unchanged. */
+function knownDigest(
+  { id, kind, mtime }: ToRead,
+  sources: { spool?: DigestIndex; kept?: DigestIndex },
+): MarkerDigest | undefined {
+  const spooled = sources.spool?.get(id);
+  if (spooled?.kind === kind) return spooled.m;
+  const cached = sources.kept?.get(id);
+  return cached?.kind === kind && cached.mtime === mtime ? cached.m : undefined;
+}
+
+function found(t: ToRead, known: MarkerDigest | undefined, m: Partial<Marker> | undefined): ReadMarker {
+  return { ...t, ...(known ? { known } : {}), ...(m ? { m } : {}) };
+}
+
+/**
+ * The deciding marker of each ID of `toRead`, in that order, from a store that reads synchronously (local
+ * files): each read as its turn comes, nothing held across an I/O wait, so what a marker's read makes is
+ * garbage before the next young-generation collection (docs/benchmarks.md, sessions 10 and 12). The caller
+ * yields to the event loop between slices.
+ */
+function* markersSync(
+  getSync: (key: string) => Uint8Array | undefined,
+  store: ResultStore,
+  scenario: string,
+  toRead: Iterator<ToRead>,
+  sources: { spool?: DigestIndex; kept?: DigestIndex },
+): Generator<ReadMarker> {
+  for (let r = toRead.next(); !r.done; r = toRead.next()) {
+    const t = r.value;
+    const known = knownDigest(t, sources);
+    const key = storeKeys.marker(scenario, t.id, t.kind);
+    yield found(t, known, known ?? readDigestSync(getSync, store, key));
+  }
+}
+
+/** The marker at `key`, read synchronously, as far as aggregation reads it (lib/report/digests.ts). */
+function readDigestSync(
+  getSync: (key: string) => Uint8Array | undefined,
+  store: ResultStore,
+  key: string,
+): Partial<Marker> | undefined {
+  const bytes = getSync(key);
+  if (bytes === undefined) return undefined;
+  return parseDigestMembers(new TextDecoder().decode(bytes)) ?? parseJsonObject<Marker>(store, key, bytes);
 }
 
 /** The wanted IDs' deciding markers, in ID order (the listing's), without a list of them. */
@@ -340,14 +357,8 @@ async function aggregateIn(
   const firstIds: string[] = [];
   let totims: Map<string, number> | undefined;
   try {
-    for await (const r of markersInOrder(
-      store,
-      name,
-      decidingMarkers(listed, wanted),
-      { spool, kept },
-      opts.concurrency ?? 16,
-    )) {
-      if (!r.m) continue; // replaced between listing and reading: the next aggregation has it
+    const use = (r: ReadMarker): void => {
+      if (!r.m) return; // replaced between listing and reading: the next aggregation has it
       const mtime = r.mtime;
       if (digests && Number.isFinite(mtime))
         digests.write(
@@ -356,7 +367,7 @@ async function aggregateIn(
       const f = markerFacts(r.id, r.kind, r.m);
       if (r.kind !== "SUCCESS") {
         facts.set(r.id, f);
-        continue;
+        return;
       }
       table.add(r.id, r.m.observations ?? {});
       if (firstIds.length < MAX_LINES) firstIds.push(r.id);
@@ -364,6 +375,22 @@ async function aggregateIn(
       // Output times are the model's, the same for every realization: the first marker that has them.
       if (!totims && r.m.observationTimes) totims = new Map(Object.entries(r.m.observationTimes));
       if (f.durationMs !== undefined) durations.push(f.durationMs);
+    };
+    const toRead = decidingMarkers(listed, wanted);
+    const getSync = store.getSync?.bind(store);
+    if (getSync) {
+      // Local files: a slice of markers read and used synchronously between two turns of the event loop.
+      let left = SYNC_READ_SLICE;
+      for (const r of markersSync(getSync, store, name, toRead, { spool, kept })) {
+        use(r);
+        if (--left === 0) {
+          left = SYNC_READ_SLICE;
+          await new Promise((next) => setImmediate(next));
+        }
+      }
+    } else {
+      for await (const r of markersInOrder(store, name, toRead, { spool, kept }, opts.concurrency ?? 16))
+        use(r);
     }
   } finally {
     spool?.close();

@@ -210,3 +210,124 @@ function parseDigestLine(raw: string): DigestLine | undefined {
     ? l
     : undefined;
 }
+
+/** The members of a marker {@link digestOf} keeps (and `timings`, whose `total` it keeps). */
+const DIGEST_MEMBERS = new Set<string>([
+  "attempt",
+  "batchId",
+  "reason",
+  "message",
+  "exitCode",
+  "signal",
+  "startedAt",
+  "finishedAt",
+  "observations",
+  "observationTimes",
+  "timings",
+]);
+
+/**
+ * A marker's JSON text parsed into what aggregation reads of it (the members {@link digestOf} keeps): the
+ * other top-level members — `checksums`, keyed by each ID's own paths, `files`, `host`, … — are skipped in the
+ * text, not parsed. `JSON.parse` makes every object key an internalized string, allocated in V8's old
+ * generation at once, so a marker's checksum keys (new for every ID) would pile up there as garbage until a
+ * full collection (docs/benchmarks.md, session 12). Undefined when the text is not a JSON object this scan
+ * follows (then parse it whole, for the error).
+ */
+export function parseDigestMembers(text: string): Partial<Marker> | undefined {
+  const kept = pickMembers(text, DIGEST_MEMBERS);
+  if (kept === undefined) return undefined;
+  try {
+    return JSON.parse(kept) as Partial<Marker>;
+  } catch {
+    return undefined;
+  }
+}
+
+const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+function skipSpace(t: string, i: number): number {
+  while (isSpace(t.charCodeAt(i))) i++;
+  return i;
+}
+
+/** The index after the string starting at `i` (a `"`), or -1. */
+function skipString(t: string, i: number): number {
+  for (let j = i + 1; j < t.length; j++) {
+    const c = t.charCodeAt(j);
+    if (c === 0x22) return j + 1;
+    if (c === 0x5c) j++;
+    else if (c < 0x20) return -1;
+  }
+  return -1;
+}
+
+/**
+ * The index after the JSON value starting at `i`, or -1: strings and brackets are followed (a container's
+ * brackets must match); what a skipped value holds is not otherwise checked.
+ */
+function skipValue(t: string, i: number): number {
+  const c = t.charCodeAt(i);
+  if (c === 0x22) return skipString(t, i);
+  if (c === 0x7b || c === 0x5b) {
+    const open: number[] = [];
+    for (let j = i; j < t.length; j++) {
+      const d = t.charCodeAt(j);
+      if (d === 0x22) {
+        j = skipString(t, j) - 1;
+        if (j < 0) return -1;
+      } else if (d === 0x7b || d === 0x5b)
+        open.push(d + 2); // the closing bracket: } or ]
+      else if (d === 0x7d || d === 0x5d) {
+        if (open.pop() !== d) return -1;
+        if (open.length === 0) return j + 1;
+      }
+    }
+    return -1;
+  }
+  let j = i;
+  for (; j < t.length; j++) {
+    const d = t.charCodeAt(j);
+    // Numbers and the literals true, false, null.
+    if (
+      !(
+        (d >= 0x30 && d <= 0x39) ||
+        d === 0x2d ||
+        d === 0x2b ||
+        d === 0x2e ||
+        (d >= 0x61 && d <= 0x7a) ||
+        d === 0x45
+      )
+    )
+      break;
+  }
+  return j > i ? j : -1;
+}
+
+/** `text` (a JSON object) with only its top-level members named in `wanted`, in order; undefined if not followed. */
+function pickMembers(t: string, wanted: ReadonlySet<string>): string | undefined {
+  let i = skipSpace(t, 0);
+  if (t.charCodeAt(i) !== 0x7b) return undefined;
+  i = skipSpace(t, i + 1);
+  let out = "";
+  if (t.charCodeAt(i) === 0x7d) return skipSpace(t, i + 1) === t.length ? "{}" : undefined;
+  for (;;) {
+    i = skipSpace(t, i);
+    if (t.charCodeAt(i) !== 0x22) return undefined;
+    const keyStart = i;
+    i = skipString(t, i);
+    if (i < 0) return undefined;
+    // A key written with an escape is kept (JSON.parse decides what it names).
+    const key = t.slice(keyStart + 1, i - 1);
+    i = skipSpace(t, i);
+    if (t.charCodeAt(i) !== 0x3a) return undefined;
+    i = skipValue(t, skipSpace(t, i + 1));
+    if (i < 0) return undefined;
+    if (wanted.has(key) || key.includes("\\")) out += `${out ? "," : ""}${t.slice(keyStart, i)}`;
+    i = skipSpace(t, i);
+    const c = t.charCodeAt(i);
+    if (c === 0x2c) i++;
+    else if (c === 0x7d) return skipSpace(t, i + 1) === t.length ? `{${out}}` : undefined;
+    else return undefined;
+  }
+}

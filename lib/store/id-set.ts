@@ -5,6 +5,7 @@
 // consecutive integers (a scenario's `ids: "1-100000"`) are held as the first and the count: a few bytes
 // whatever the count.
 
+import { numberText } from "../format/number.js";
 import { release, resized } from "../typed-arrays.js";
 
 /** Numeric IDs in numeric order, then the rest in string order. */
@@ -45,7 +46,7 @@ function compactNumbers(values: Float64Array): Numbers {
 function runOf(ids: readonly string[]): NumberRun | undefined {
   if (ids.length < 2 || !PLAIN_NUMBER.test(ids[0]!)) return undefined;
   const first = Number(ids[0]);
-  for (let i = 1; i < ids.length; i++) if (ids[i] !== String(first + i)) return undefined;
+  for (let i = 1; i < ids.length; i++) if (ids[i] !== numberText(first + i)) return undefined;
   // The last one must still be a plain number a double holds exactly (`String(x)` of a larger one is not `x`).
   return PLAIN_NUMBER.test(ids[ids.length - 1]!) ? { first, count: ids.length } : undefined;
 }
@@ -134,7 +135,7 @@ export class IdSet implements Iterable<string> {
   /** The ID of a rank. */
   idAt(rank: number): string {
     const n = countOf(this.nums);
-    return rank < n ? String(numberAt(this.nums, rank)) : this.strs[rank - n]!;
+    return rank < n ? numberText(numberAt(this.nums, rank)) : this.strs[rank - n]!;
   }
 
   /** The ranks in ID order. */
@@ -146,7 +147,7 @@ export class IdSet implements Iterable<string> {
       const s = strs[j]!;
       // Only IDs made of digits ("007") sort among the numbers; any other string sorts after all of them.
       if (DIGITS.test(s)) {
-        while (i < n && compareIds(String(numberAt(nums, i)), s) < 0) yield i++;
+        while (i < n && compareIds(numberText(numberAt(nums, i)), s) < 0) yield i++;
       } else {
         while (i < n) yield i++;
       }
@@ -284,7 +285,7 @@ export class IdList implements IdSequence, Iterable<string> {
     if (index < 0) index += n;
     if (!(index >= 0 && index < n)) return undefined;
     const x = numberAt(this.nums, index);
-    return Number.isNaN(x) ? this.others.get(index) : String(x);
+    return Number.isNaN(x) ? this.others.get(index) : numberText(x);
   }
 
   *[Symbol.iterator](): Generator<string> {

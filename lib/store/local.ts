@@ -26,7 +26,7 @@ import {
 
 // Temporary files of in-flight writes start with this and are never listed.
 const TMP_PREFIX = ".mfpar-tmp-";
-/** Directory entries a listing visits between two turns of the event loop. */
+/** Objects a listing yields between two turns of the event loop. */
 const WALK_SLICE = 256;
 /**
  * A directory this large (its size as `stat` gives it: ~10,000 entries on ext4) is read an entry at a time
@@ -57,8 +57,12 @@ export class LocalStore implements ResultStore {
   readonly url: string;
 
   /** @param root the store's directory (created on first write); relative paths resolve against the cwd. */
+  /** {@link root} ending with the path separator. */
+  private readonly base: string;
+
   constructor(root: string) {
     this.root = resolve(root);
+    this.base = this.root.endsWith(sep) ? this.root : this.root + sep;
     this.url = pathToFileURL(this.root + sep).href;
   }
 
@@ -127,10 +131,21 @@ export class LocalStore implements ResultStore {
   }
 
   async *list(prefix: string): AsyncIterable<StoreObject> {
+    let left = WALK_SLICE;
+    for (const o of this.listSync(prefix)) {
+      yield o;
+      if (--left === 0) {
+        left = WALK_SLICE;
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+  }
+
+  listSync(prefix: string): Iterable<StoreObject> {
     assertValidKey(prefix, "prefix");
     // Start from the deepest directory the prefix names; its last partial segment is only a filter.
     const dirKey = prefix.slice(0, prefix.lastIndexOf("/") + 1);
-    yield* this.walk(dirKey, prefix);
+    return this.walk(dirKey, prefix);
   }
 
   async *listPrefixes(prefix: string): AsyncIterable<string> {
@@ -166,37 +181,40 @@ export class LocalStore implements ResultStore {
   /** The file for `key`, after checking the key. */
   pathOf(key: string): string {
     assertValidKey(key);
-    if (key.split("/").some((seg) => seg.startsWith(TMP_PREFIX))) {
+    if (key.startsWith(TMP_PREFIX) || key.includes(`/${TMP_PREFIX}`)) {
       throw new StoreKeyError(key, `names starting with "${TMP_PREFIX}" are reserved for in-flight writes`);
     }
-    return join(this.root, ...key.split("/"));
+    // A valid key has no "", "." or ".." segment: the root and its segments joined as they are (what
+    // `path.join` would give, without normalizing the whole path again for every marker read).
+    return this.base + (sep === "/" ? key : key.split("/").join(sep));
   }
 
   /**
-   * Walks the tree under `dirKey` in key order. File system calls are synchronous, in slices of
-   * {@link WALK_SLICE} entries with a turn of the event loop between slices: a results folder of 100,000 IDs is
-   * listed ~5× faster than with one promise per call, and what each call allocates is garbage at once rather
-   * than held across an I/O wait (so it is not promoted to the old generation: listing stays small in memory).
+   * Walks the tree under `dirKey` in key order, synchronously: a results folder of 100,000 IDs is listed ~5×
+   * faster than with one promise per call, and what each call allocates is garbage at once rather than held
+   * across an I/O wait (so it is not promoted to the old generation: listing stays small in memory). A sync
+   * generator all the way down: the async {@link list} (and a caller of {@link listSync}) yields to the event
+   * loop every {@link WALK_SLICE} objects, and nothing per object waits on a promise at each folder level.
    */
-  private async *walk(
+  private *walk(
     dirKey: string,
     prefix: string,
-    slice = { left: WALK_SLICE },
-  ): AsyncGenerator<StoreObject> {
-    const dir = this.dirOf(dirKey);
-    for (const { name, isDir } of this.entries(dirKey)) {
-      if (--slice.left <= 0) {
-        slice.left = WALK_SLICE;
-        await new Promise((r) => setImmediate(r));
-      }
+    dir = this.dirOf(dirKey),
+    depth = depthOf(dirKey),
+  ): Generator<StoreObject> {
+    // Paths are the folder's path and a name read from it (never "." or "..", no separator): joined by
+    // concatenation, not `path.join`, which normalizes the whole path again for each (~1 KB of garbage each).
+    const base = dir.endsWith(sep) ? dir : dir + sep;
+    for (const { name, isDir } of this.entries(dirKey, dir, depth)) {
       const key = dirKey + name;
       if (isDir) {
         const sub = `${key}/`;
-        if (sub.startsWith(prefix) || prefix.startsWith(sub)) yield* this.walk(sub, prefix, slice);
+        if (sub.startsWith(prefix) || prefix.startsWith(sub))
+          yield* this.walk(sub, prefix, base + name, depth + 1);
       } else if (key.startsWith(prefix)) {
         let st: Stats;
         try {
-          st = statSync(join(dir, name));
+          st = statSync(base + name);
         } catch (e) {
           if (isMissing(e)) continue; // deleted while listing
           throw e;
@@ -207,7 +225,7 @@ export class LocalStore implements ResultStore {
   }
 
   private async hasObjects(dirKey: string): Promise<boolean> {
-    for await (const _ of this.walk(dirKey, dirKey)) return true;
+    for (const _ of this.walk(dirKey, dirKey)) return true;
     return false;
   }
 
@@ -216,40 +234,53 @@ export class LocalStore implements ResultStore {
   }
 
   /**
-   * The entries of one directory, sorted so that walking them yields keys in UTF-8 byte order: a directory
-   * sorts as `name/`, because every key inside it starts with that. The names are held as UTF-8 bytes in one
-   * buffer and whether each is a directory in one byte ({@link EntryTable}: no string or object per entry while
+   * The entries of one directory (`dir`, `depth` folders down), sorted so that walking them yields keys in UTF-8
+   * byte order: a directory sorts as `name/`, because every key inside it starts with that. A small directory is
+   * read with one `readdirSync` (an `opendir` per small directory cost ~50 % more time) and its entries sorted as
+   * they are. A large one ({@link STREAM_DIR_BYTES}) is read an entry at a time into an {@link EntryTable} (names
+   * as UTF-8 bytes in one buffer, whether each is a directory in one byte: no string or object per entry while
    * the walk goes on; a results folder holds an entry per ID), each name made into a string as the walk reaches
-   * it. A small directory is read with one `readdirSync` (an `opendir` per small directory cost ~50 % more
-   * time), a large one an entry at a time ({@link STREAM_DIR_BYTES}).
+   * it.
    */
-  private *entries(dirKey: string): Generator<{ name: string; isDir: boolean }> {
-    const dir = this.dirOf(dirKey);
-    const table = new EntryTable();
-    const add = (d: Dirent) => {
-      if (d.name.startsWith(TMP_PREFIX)) return;
+  private *entries(
+    dirKey: string,
+    dir = this.dirOf(dirKey),
+    depth = depthOf(dirKey),
+  ): Generator<{ name: string; isDir: boolean }> {
+    const kept = (d: Dirent): { name: string; isDir: boolean } | undefined => {
+      if (d.name.startsWith(TMP_PREFIX)) return undefined;
       let isDir = d.isDirectory();
       if (d.isSymbolicLink()) {
         let st: Stats;
         try {
           st = statSync(join(dir, d.name));
         } catch {
-          return;
+          return undefined;
         }
         isDir = st.isDirectory();
-      } else if (!isDir && !d.isFile()) return;
-      table.add(d.name, isDir);
+      } else if (!isDir && !d.isFile()) return undefined;
+      return { name: d.name, isDir };
     };
+    let table: EntryTable | undefined;
+    let small: { name: string; isDir: boolean }[] | undefined;
     try {
       if (
-        depthOf(dirKey) > STREAM_DIR_MAX_DEPTH ||
+        depth > STREAM_DIR_MAX_DEPTH ||
         (statSync(dir, { throwIfNoEntry: false })?.size ?? 0) < STREAM_DIR_BYTES
       ) {
-        for (const d of readdirSync(dir, { withFileTypes: true })) add(d);
+        small = [];
+        for (const d of readdirSync(dir, { withFileTypes: true })) {
+          const e = kept(d);
+          if (e) small.push(e);
+        }
       } else {
+        table = new EntryTable();
         const handle = opendirSync(dir, { bufferSize: 1024 });
         try {
-          for (let d = handle.readSync(); d !== null; d = handle.readSync()) add(d);
+          for (let d = handle.readSync(); d !== null; d = handle.readSync()) {
+            const e = kept(d);
+            if (e) table.add(e.name, e.isDir);
+          }
         } finally {
           handle.closeSync();
         }
@@ -258,7 +289,8 @@ export class LocalStore implements ResultStore {
       if (isMissing(e)) return;
       throw e;
     }
-    yield* table.sorted();
+    if (small) yield* sortSmall(small);
+    else if (table) yield* table.sorted();
   }
 
   private async pruneEmpty(dir: string): Promise<void> {
@@ -297,6 +329,42 @@ export async function writeAtomic(path: string, write: (tmp: string) => Promise<
 function isMissing(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR";
+}
+
+/**
+ * `entries` sorted in place by {@link compareEntries}: an insertion sort, which for the few entries of an ID's
+ * folders allocates nothing (`Array.prototype.sort` makes a work copy on every call).
+ */
+function sortSmall<T extends { name: string; isDir: boolean }>(entries: T[]): T[] {
+  if (entries.length > 16) return entries.sort(compareEntries);
+  for (let i = 1; i < entries.length; i++) {
+    const e = entries[i]!;
+    let j = i - 1;
+    for (; j >= 0 && compareEntries(entries[j]!, e) > 0; j--) entries[j + 1] = entries[j]!;
+    entries[j + 1] = e;
+  }
+  return entries;
+}
+
+/** Key order of two entries of a folder: UTF-8 byte order of their names, a directory's compared as `name/`. */
+function compareEntries(a: { name: string; isDir: boolean }, b: { name: string; isDir: boolean }): number {
+  const x = a.name;
+  const y = b.name;
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) {
+    const cx = x.charCodeAt(i);
+    const cy = y.charCodeAt(i);
+    if (cx === cy) continue;
+    // UTF-16 order is UTF-8 byte order below U+D800 (surrogates sort before U+E000–U+FFFF in UTF-16 only).
+    if (cx < 0xd800 && cy < 0xd800) return cx - cy;
+    return Buffer.compare(Buffer.from(a.isDir ? `${x}/` : x), Buffer.from(b.isDir ? `${y}/` : y));
+  }
+  // One name starts with the other: the longer name's next unit against "/" after a directory, nothing after a file.
+  const nx = x.length > n ? x.charCodeAt(n) : a.isDir ? 0x2f : -1;
+  const ny = y.length > n ? y.charCodeAt(n) : b.isDir ? 0x2f : -1;
+  if (nx >= 0xd800 || ny >= 0xd800)
+    return Buffer.compare(Buffer.from(a.isDir ? `${x}/` : x), Buffer.from(b.isDir ? `${y}/` : y));
+  return nx - ny;
 }
 
 /**

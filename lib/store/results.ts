@@ -5,7 +5,7 @@ import { release, resized } from "../typed-arrays.js";
 import { compareIds, type IdSet, IdSetBuilder } from "./id-set.js";
 import { MARKER_KINDS, type MarkerKind, storeKeys } from "./keys.js";
 import { passMemoOf } from "./pass-cache.js";
-import type { ResultStore } from "./types.js";
+import type { ResultStore, StoreObject } from "./types.js";
 
 export { compareIds, IdSet, type IdSetData } from "./id-set.js";
 
@@ -198,7 +198,29 @@ class ListingBuilder {
   }
 }
 
-const KEY = /^([^/]+)\/(?:_(SUCCESS|FAILED|INTERRUPTED)\.json$|attempts\/(\d+)\/)?/;
+/** The marker kind when `key` from `at` on is `_SUCCESS.json`, `_FAILED.json` or `_INTERRUPTED.json`. */
+function markerKindOf(key: string, at: number): MarkerKind | undefined {
+  if (key.charCodeAt(at) !== 0x5f /* _ */ || !key.endsWith(".json")) return undefined;
+  for (const kind of MARKER_KINDS)
+    if (key.length === at + kind.length + 6 && key.startsWith(kind, at + 1)) return kind;
+  return undefined;
+}
+
+/** `n` when `key` from `at` on is `attempts/{n}/…` (n digits), else undefined. */
+function attemptOf(key: string, at: number): number | undefined {
+  if (!key.startsWith("attempts/", at)) return undefined;
+  const from = at + 9;
+  let i = from;
+  for (; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c === 0x2f) break;
+    if (c < 0x30 || c > 0x39) return undefined;
+  }
+  return i > from && i < key.length ? Number(key.slice(from, i)) : undefined;
+}
+
+/** Objects of a synchronous listing ({@link ResultStore.listSync}) folded between two turns of the event loop. */
+const LIST_SLICE = 256;
 
 /**
  * Lists `{scenario}/resultados/` once and folds it into per-ID facts ({@link ListedIds}: a few bytes per ID).
@@ -218,19 +240,38 @@ async function listOnce(store: ResultStore, scenario: string): Promise<ResultsLi
   let id: string | undefined;
   let markers: Partial<Record<MarkerKind, number>> = {};
   let attemptsSeen = 0;
-  for await (const o of store.list(prefix)) {
+  const fold = (o: StoreObject) => {
     objects++;
-    const m = KEY.exec(o.key.slice(prefix.length));
-    if (!m) continue;
-    if (m[1] !== id) {
+    const k = o.key;
+    // `{id}/…` under the prefix: the ID is compared in place and sliced only when it changes (a store lists an
+    // ID's keys together), what follows it matched without a regular expression's match array per object.
+    const slash = k.indexOf("/", prefix.length);
+    if (slash <= prefix.length) return;
+    if (id === undefined || slash - prefix.length !== id.length || !k.startsWith(id, prefix.length)) {
       if (id !== undefined) b.addId(id, markers, attemptsSeen);
-      id = m[1]!;
+      id = k.slice(prefix.length, slash);
       markers = {};
       attemptsSeen = 0;
     }
-    if (m[2]) markers[m[2] as MarkerKind] = o.lastModified?.getTime() ?? Number.NaN;
-    else if (m[3]) attemptsSeen = Math.max(attemptsSeen, Number(m[3]));
-  }
+    const kind = markerKindOf(k, slash + 1);
+    if (kind) markers[kind] = o.lastModified?.getTime() ?? Number.NaN;
+    else {
+      const n = attemptOf(k, slash + 1);
+      if (n !== undefined) attemptsSeen = Math.max(attemptsSeen, n);
+    }
+  };
+  const sync = store.listSync?.(prefix);
+  if (sync) {
+    // A local store, walked synchronously (no promise per object): a slice between two turns of the event loop.
+    let left = LIST_SLICE;
+    for (const o of sync) {
+      fold(o);
+      if (--left === 0) {
+        left = LIST_SLICE;
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+  } else for await (const o of store.list(prefix)) fold(o);
   if (id !== undefined) b.addId(id, markers, attemptsSeen);
   return { scenario, ids: b.build(), objects };
 }

@@ -42,6 +42,12 @@ export interface ResultStore {
   head(key: string): Promise<StoreObject | undefined>;
   /** Every object whose key starts with `prefix`, in key order, paging internally (1,000 per S3 request). */
   list(prefix: string): AsyncIterable<StoreObject>;
+  /**
+   * {@link list}, synchronously: only a store whose objects are local files has it. A caller walking a large
+   * folder this way (a results folder: an entry per ID) makes no promise per object; it yields to the event loop
+   * itself between slices.
+   */
+  listSync?(prefix: string): Iterable<StoreObject>;
   /** Deletes every key given (missing keys are not an error), in batches of 1,000 per S3 request. */
   delete(keys: string[]): Promise<void>;
   /**

@@ -233,6 +233,70 @@ describe("aggregateScenario", () => {
     expect(html).toContain("left out of n, the mean and the percentiles");
   });
 
+  it("reads the same from a marker whatever else it holds (brackets, quotes, escapes), and still refuses a broken one", async () => {
+    // Aggregation reads only the members it uses from a local marker's text (lib/report/digests.ts): the rest —
+    // checksums keyed by paths, file lists, anything a newer agent adds — must not change what it reads.
+    const plain = (i: number) => ({
+      status: i === 4 ? "failed" : "success",
+      id: String(i),
+      attempt: i === 2 ? 2 : 1,
+      ...(i === 4 ? { reason: "non-convergence", message: 'no "convergence" {at} [step 3]\\' } : {}),
+      timings: { total: 1000 + i },
+      startedAt: "2026-11-21T10:00:00.000Z",
+      finishedAt: "2026-11-21T10:00:01.500Z",
+      ...(i === 4 ? {} : { observations: { a: i / 3, "b,c": -i, 'd"q': 1e-7 * i } }),
+    });
+    const noisy = (i: number) =>
+      JSON.stringify(
+        {
+          host: 'h"{[',
+          checksums: { [`base/resultados/${i}/out{1}.txt`]: { size: 3, sha256: "]}" } },
+          files: [{ key: "a\\b]", nested: [[{}], { "}": "[" }] }],
+          ...plain(i),
+          extra: [1.5e-3, true, null, -0, "\u0000"],
+        },
+        null,
+        i % 2 ? 2 : undefined,
+      )
+        // A key written with an escape names the same member.
+        .replace('"attempt"', '"\\u0061ttempt"');
+    const files = async (body: (i: number) => string) => {
+      const store = new LocalStore(tempDir());
+      await seedStore(
+        store,
+        [1, 2, 3, 4].map((i) => ({
+          key: storeKeys.marker("odd", String(i), i === 4 ? "FAILED" : "SUCCESS"),
+          body: body(i),
+          mtime: new Date("2026-11-21T11:00:00Z"),
+        })),
+      );
+      await aggregateScenario(store, "odd", { clock: virtualClock(new Date("2026-11-21T12:00:00Z")) });
+      const read = async (k: keyof typeof summaryKeys) =>
+        text(await store.get(summaryKeys[k]("odd"))).replaceAll(store.url, "<store>");
+      return [await read("ensemble"), await read("statistics"), await read("failed"), await read("json")];
+    };
+    const [ensemble, statistics, failed, json] = await files(noisy);
+    expect(await files((i) => JSON.stringify(plain(i)))).toEqual([ensemble, statistics, failed, json]);
+    expect(parseCsv(ensemble!)).toEqual([
+      ["real_name", "a", "b,c", 'd"q'],
+      ["1", String(1 / 3), "-1", "1e-7"],
+      ["2", String(2 / 3), "-2", "2e-7"],
+      ["3", "1", "-3", String(3e-7)],
+    ]);
+    expect(parseCsv(failed!)[1]!.slice(0, 4)).toEqual([
+      "4",
+      "non-convergence",
+      'no "convergence" {at} [step 3]\\',
+      "1",
+    ]);
+
+    const broken = new LocalStore(tempDir());
+    await seedStore(broken, [
+      { key: storeKeys.marker("odd", "1", "SUCCESS"), body: noisy(1).slice(0, -40), mtime: new Date() },
+    ]);
+    await expect(aggregateScenario(broken, "odd")).rejects.toThrow(/is not valid JSON/);
+  });
+
   it("computes the same exact statistics and files when the table comes back from disk a column at a time", async () => {
     // 60 realizations; columns appear on the way (c from ID 5, late from ID 40: earlier rows get empty fields),
     // some values are missing, one is dry, one ID needs quoting.

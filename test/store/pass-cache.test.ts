@@ -22,6 +22,11 @@ class CountedStore extends LocalStore {
     calls.push(`list ${prefix}`);
     return super.list(prefix);
   }
+  // The synchronous listing a local store also has (what listResults walks it with) counts as a listing too.
+  override listSync(prefix: string) {
+    calls.push(`list ${prefix}`);
+    return super.listSync(prefix);
+  }
 }
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "mfpar-pass-cache-"));

@@ -8470,6 +8470,33 @@ function isMissing(e5) {
   const code = e5?.code;
   return code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR";
 }
+function sortSmall(entries) {
+  if (entries.length > 16) return entries.sort(compareEntries);
+  for (let i5 = 1; i5 < entries.length; i5++) {
+    const e5 = entries[i5];
+    let j5 = i5 - 1;
+    for (; j5 >= 0 && compareEntries(entries[j5], e5) > 0; j5--) entries[j5 + 1] = entries[j5];
+    entries[j5 + 1] = e5;
+  }
+  return entries;
+}
+function compareEntries(a5, b5) {
+  const x = a5.name;
+  const y = b5.name;
+  const n3 = Math.min(x.length, y.length);
+  for (let i5 = 0; i5 < n3; i5++) {
+    const cx = x.charCodeAt(i5);
+    const cy = y.charCodeAt(i5);
+    if (cx === cy) continue;
+    if (cx < 55296 && cy < 55296) return cx - cy;
+    return Buffer.compare(Buffer.from(a5.isDir ? `${x}/` : x), Buffer.from(b5.isDir ? `${y}/` : y));
+  }
+  const nx = x.length > n3 ? x.charCodeAt(n3) : a5.isDir ? 47 : -1;
+  const ny = y.length > n3 ? y.charCodeAt(n3) : b5.isDir ? 47 : -1;
+  if (nx >= 55296 || ny >= 55296)
+    return Buffer.compare(Buffer.from(a5.isDir ? `${x}/` : x), Buffer.from(b5.isDir ? `${y}/` : y));
+  return nx - ny;
+}
 var TMP_PREFIX, WALK_SLICE, STREAM_DIR_BYTES, depthOf, STREAM_DIR_MAX_DEPTH, LocalStore, EntryTable;
 var init_local = __esm({
   "lib/store/local.ts"() {
@@ -8487,8 +8514,11 @@ var init_local = __esm({
       root;
       url;
       /** @param root the store's directory (created on first write); relative paths resolve against the cwd. */
+      /** {@link root} ending with the path separator. */
+      base;
       constructor(root5) {
         this.root = resolve2(root5);
+        this.base = this.root.endsWith(sep) ? this.root : this.root + sep;
         this.url = pathToFileURL(this.root + sep).href;
       }
       async put(key, body, _opts) {
@@ -8549,9 +8579,19 @@ var init_local = __esm({
         }
       }
       async *list(prefix) {
+        let left = WALK_SLICE;
+        for (const o3 of this.listSync(prefix)) {
+          yield o3;
+          if (--left === 0) {
+            left = WALK_SLICE;
+            await new Promise((r5) => setImmediate(r5));
+          }
+        }
+      }
+      listSync(prefix) {
         assertValidKey(prefix, "prefix");
         const dirKey = prefix.slice(0, prefix.lastIndexOf("/") + 1);
-        yield* this.walk(dirKey, prefix);
+        return this.walk(dirKey, prefix);
       }
       async *listPrefixes(prefix) {
         assertValidKey(prefix, "prefix");
@@ -8582,32 +8622,30 @@ var init_local = __esm({
       /** The file for `key`, after checking the key. */
       pathOf(key) {
         assertValidKey(key);
-        if (key.split("/").some((seg) => seg.startsWith(TMP_PREFIX))) {
+        if (key.startsWith(TMP_PREFIX) || key.includes(`/${TMP_PREFIX}`)) {
           throw new StoreKeyError(key, `names starting with "${TMP_PREFIX}" are reserved for in-flight writes`);
         }
-        return join2(this.root, ...key.split("/"));
+        return this.base + (sep === "/" ? key : key.split("/").join(sep));
       }
       /**
-       * Walks the tree under `dirKey` in key order. File system calls are synchronous, in slices of
-       * {@link WALK_SLICE} entries with a turn of the event loop between slices: a results folder of 100,000 IDs is
-       * listed ~5× faster than with one promise per call, and what each call allocates is garbage at once rather
-       * than held across an I/O wait (so it is not promoted to the old generation: listing stays small in memory).
+       * Walks the tree under `dirKey` in key order, synchronously: a results folder of 100,000 IDs is listed ~5×
+       * faster than with one promise per call, and what each call allocates is garbage at once rather than held
+       * across an I/O wait (so it is not promoted to the old generation: listing stays small in memory). A sync
+       * generator all the way down: the async {@link list} (and a caller of {@link listSync}) yields to the event
+       * loop every {@link WALK_SLICE} objects, and nothing per object waits on a promise at each folder level.
        */
-      async *walk(dirKey, prefix, slice = { left: WALK_SLICE }) {
-        const dir = this.dirOf(dirKey);
-        for (const { name, isDir } of this.entries(dirKey)) {
-          if (--slice.left <= 0) {
-            slice.left = WALK_SLICE;
-            await new Promise((r5) => setImmediate(r5));
-          }
+      *walk(dirKey, prefix, dir = this.dirOf(dirKey), depth = depthOf(dirKey)) {
+        const base = dir.endsWith(sep) ? dir : dir + sep;
+        for (const { name, isDir } of this.entries(dirKey, dir, depth)) {
           const key = dirKey + name;
           if (isDir) {
             const sub = `${key}/`;
-            if (sub.startsWith(prefix) || prefix.startsWith(sub)) yield* this.walk(sub, prefix, slice);
+            if (sub.startsWith(prefix) || prefix.startsWith(sub))
+              yield* this.walk(sub, prefix, base + name, depth + 1);
           } else if (key.startsWith(prefix)) {
             let st;
             try {
-              st = statSync(join2(dir, name));
+              st = statSync(base + name);
             } catch (e5) {
               if (isMissing(e5)) continue;
               throw e5;
@@ -8617,44 +8655,53 @@ var init_local = __esm({
         }
       }
       async hasObjects(dirKey) {
-        for await (const _ of this.walk(dirKey, dirKey)) return true;
+        for (const _ of this.walk(dirKey, dirKey)) return true;
         return false;
       }
       dirOf(dirKey) {
         return dirKey === "" ? this.root : join2(this.root, ...dirKey.slice(0, -1).split("/"));
       }
       /**
-       * The entries of one directory, sorted so that walking them yields keys in UTF-8 byte order: a directory
-       * sorts as `name/`, because every key inside it starts with that. The names are held as UTF-8 bytes in one
-       * buffer and whether each is a directory in one byte ({@link EntryTable}: no string or object per entry while
+       * The entries of one directory (`dir`, `depth` folders down), sorted so that walking them yields keys in UTF-8
+       * byte order: a directory sorts as `name/`, because every key inside it starts with that. A small directory is
+       * read with one `readdirSync` (an `opendir` per small directory cost ~50 % more time) and its entries sorted as
+       * they are. A large one ({@link STREAM_DIR_BYTES}) is read an entry at a time into an {@link EntryTable} (names
+       * as UTF-8 bytes in one buffer, whether each is a directory in one byte: no string or object per entry while
        * the walk goes on; a results folder holds an entry per ID), each name made into a string as the walk reaches
-       * it. A small directory is read with one `readdirSync` (an `opendir` per small directory cost ~50 % more
-       * time), a large one an entry at a time ({@link STREAM_DIR_BYTES}).
+       * it.
        */
-      *entries(dirKey) {
-        const dir = this.dirOf(dirKey);
-        const table = new EntryTable();
-        const add = (d5) => {
-          if (d5.name.startsWith(TMP_PREFIX)) return;
+      *entries(dirKey, dir = this.dirOf(dirKey), depth = depthOf(dirKey)) {
+        const kept = (d5) => {
+          if (d5.name.startsWith(TMP_PREFIX)) return void 0;
           let isDir = d5.isDirectory();
           if (d5.isSymbolicLink()) {
             let st;
             try {
               st = statSync(join2(dir, d5.name));
             } catch {
-              return;
+              return void 0;
             }
             isDir = st.isDirectory();
-          } else if (!isDir && !d5.isFile()) return;
-          table.add(d5.name, isDir);
+          } else if (!isDir && !d5.isFile()) return void 0;
+          return { name: d5.name, isDir };
         };
+        let table;
+        let small;
         try {
-          if (depthOf(dirKey) > STREAM_DIR_MAX_DEPTH || (statSync(dir, { throwIfNoEntry: false })?.size ?? 0) < STREAM_DIR_BYTES) {
-            for (const d5 of readdirSync(dir, { withFileTypes: true })) add(d5);
+          if (depth > STREAM_DIR_MAX_DEPTH || (statSync(dir, { throwIfNoEntry: false })?.size ?? 0) < STREAM_DIR_BYTES) {
+            small = [];
+            for (const d5 of readdirSync(dir, { withFileTypes: true })) {
+              const e5 = kept(d5);
+              if (e5) small.push(e5);
+            }
           } else {
+            table = new EntryTable();
             const handle = opendirSync(dir, { bufferSize: 1024 });
             try {
-              for (let d5 = handle.readSync(); d5 !== null; d5 = handle.readSync()) add(d5);
+              for (let d5 = handle.readSync(); d5 !== null; d5 = handle.readSync()) {
+                const e5 = kept(d5);
+                if (e5) table.add(e5.name, e5.isDir);
+              }
             } finally {
               handle.closeSync();
             }
@@ -8663,7 +8710,8 @@ var init_local = __esm({
           if (isMissing(e5)) return;
           throw e5;
         }
-        yield* table.sorted();
+        if (small) yield* sortSmall(small);
+        else if (table) yield* table.sorted();
       }
       async pruneEmpty(dir) {
         for (let d5 = dir; d5.length > this.root.length && d5.startsWith(this.root + sep); d5 = dirname2(d5)) {
