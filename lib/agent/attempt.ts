@@ -7,7 +7,7 @@ import type { FailureReason, LogLocation, Marker } from "../store/markers.js";
 import type { ResultStore } from "../store/types.js";
 import { type Clock, systemClock } from "../time.js";
 import type { RealizationPlan } from "./plan.js";
-import type { LinkedFile } from "./workspace.js";
+import type { LinkedFile, WorkspaceReaper } from "./workspace.js";
 
 /** What every realization run by one agent process shares. */
 export interface AgentContext {
@@ -21,6 +21,11 @@ export interface AgentContext {
   logLocation?: LogLocation;
   /** Keep each workspace after the run (debugging); default: removed. */
   keepWorkspace?: boolean;
+  /**
+   * Deletes workspaces in the background (a persistent worker: lib/agent/worker.ts), its owner draining it; without
+   * it each realization deletes its workspace before it returns.
+   */
+  reaper?: WorkspaceReaper;
   /** SIGTERM → SIGKILL grace when stopping a command's process tree. */
   killGraceMs?: number;
   /** Files uploaded at once. */

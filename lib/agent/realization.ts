@@ -64,7 +64,10 @@ export async function runRealization(
     });
     outcome = await recordFailure(a, failure);
   } finally {
-    if (a.ws && !ctx.keepWorkspace) await removeWorkspace(a.ws.dir).catch(() => {});
+    if (a.ws && !ctx.keepWorkspace) {
+      if (ctx.reaper) ctx.reaper.add(a.ws.dir);
+      else await removeWorkspace(a.ws.dir).catch(() => {});
+    }
   }
   return outcome;
 }

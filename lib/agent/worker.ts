@@ -10,6 +10,7 @@ import { type AgentDeps, initFailure, prepareAgent } from "./agent.js";
 import type { RealizationStatus } from "./attempt.js";
 import { groupWatchers } from "./process.js";
 import { runRealization } from "./realization.js";
+import { WorkspaceReaper } from "./workspace.js";
 
 /** The parent asks for one realization. */
 export interface RunRequest {
@@ -61,12 +62,16 @@ export async function runWorker(deps: WorkerDeps): Promise<ExitCode> {
     return exitCode;
   }
   const { ctx } = prepared;
+  // The workspace of a realization that ended is deleted while the next one runs.
+  const reaper = ctx.keepWorkspace ? undefined : new WorkspaceReaper();
+  if (reaper) ctx.reaper = reaper;
   const watcher = (pid: number, running: boolean) => void deps.send({ type: "group", pid, running });
   groupWatchers.add(watcher);
   try {
     await deps.send({ type: "ready" });
     for await (const req of deps.requests) {
       if (deps.signal.aborted) break;
+      await reaper?.ready();
       const o = await runRealization(ctx, req.id, req.attempt);
       await deps.send({ type: "done", id: req.id, attempt: req.attempt, status: o.status, marker: o.marker });
     }
@@ -75,6 +80,7 @@ export async function runWorker(deps: WorkerDeps): Promise<ExitCode> {
     return ExitCode.Internal;
   } finally {
     groupWatchers.delete(watcher);
+    await reaper?.drain();
   }
   return deps.signal.aborted ? ExitCode.Interrupted : ExitCode.Success;
 }

@@ -1,6 +1,6 @@
 // `mfpar run`: the local backend running the real agent bundle as processes against temporary projects.
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -37,7 +37,12 @@ describe("mfpar run", () => {
   it("runs the demo, prints where the results are, and a second run skips every ID already done", async () => {
     const cwd = fresh("cwd");
     await makeDemoProject(join(cwd, "demo"), [1, 2, 3]);
-    const first = await cli(["run", "demo/base.yaml", "--workers", "2"], { cwd });
+    const work = fresh("work");
+    await mkdir(work);
+    const first = await cli(["run", "demo/base.yaml", "--workers", "2"], {
+      cwd,
+      env: { MFPAR_WORK_DIR: work },
+    });
     expect(first.code, first.stdout + first.stderr).toBe(0);
     expect(first.stdout).toContain(
       "Running 3 realizations of demo/base with 2 workers\nResults store: .mfpar/results/demo/\n",
@@ -48,6 +53,8 @@ describe("mfpar run", () => {
     // Only the statuses some ID ended in: the IDs that succeeded are not also counted as not run.
     expect(first.stdout).not.toContain("not run");
     expect(first.stdout).toContain("Results: .mfpar/results/demo/base/resultados/<ID>/");
+    // Each realization's workspace is deleted while the worker's next one runs, and none is left when the run ends.
+    expect(await readdir(work)).toEqual([]);
     const store = join(cwd, ".mfpar/results/demo");
     const keys = await localKeys(store);
     expect(keys.filter((k) => k.endsWith("_SUCCESS.json"))).toEqual(

@@ -67,16 +67,20 @@ function roleFromPolicy(name: string, policyText: string): TrustedRole {
 }
 
 /**
- * The roles' trust policies by what the bootstrap stack is synthesized from — the trees of cdktf/, lib/ and
- * projects/ at the commit, the lock file, the node_modules, the repository and the account — on disk, shared by
- * every run on this machine: the same sources give the same policies, so each version is synthesized once.
+ * The roles' trust policies by what they are synthesized from — the trees of cdktf/ and lib/ at the commit, the
+ * app's entry, the lock file, the node_modules, the repository and the account — on disk, shared by every run on
+ * this machine: the same sources give the same policies, so each version is synthesized once. Not the commit's
+ * projects: a role's trust names the repository's subjects only (lib/infra/stack-plan.ts, githubSubjects), and in
+ * AWS it is the deployed bootstrap stack's whatever a pull request does to projects/ — so the synth below reads
+ * none (a folder without projects), and a commit whose projects do not load is judged by its jobs, not refused
+ * credentials.
  */
 const TRUST_CACHE = join(cacheRoot(), "mfpar-runner-trust");
 
 function trustKey(repoDir: string, sha: string, nodeModules: string, repository: string, account: string) {
   const tree = spawnSync(
     "git",
-    ["ls-tree", sha, "--", "cdktf", "lib", "projects", "scripts/cdktf-app.mjs", "package-lock.json"],
+    ["ls-tree", sha, "--", "cdktf", "lib", "scripts/cdktf-app.mjs", "package-lock.json"],
     {
       cwd: repoDir,
       encoding: "utf8",
@@ -114,7 +118,10 @@ export async function bootstrapTrust(
   return typeof policies === "string" ? policies : policies.map((r) => roleFromPolicy(r.name, r.policy));
 }
 
-/** Synthesizes the commit's app (its own cdktf bundle, from the runner's build cache when it has it). */
+/**
+ * Synthesizes the commit's app (its own cdktf bundle, from the runner's build cache when it has it) over no
+ * projects: the bootstrap stack alone, for `account`.
+ */
 function synthesizeTrust(
   ctx: { world: World; repoDir: string; sha: string },
   account: string,
@@ -128,6 +135,8 @@ function synthesizeTrust(
   ctx.world.linkNodeModules(src);
   restorePrepared(src, preparedBuild(src, ctx.world.nodeModules));
   const out = join(dir, "out");
+  const noProjects = join(dir, "no-projects");
+  mkdirSync(noProjects);
   const synth = spawnSync(process.execPath, ["scripts/cdktf-app.mjs"], {
     cwd: src,
     encoding: "utf8",
@@ -135,6 +144,7 @@ function synthesizeTrust(
       PATH: ctx.world.toolPath().join(":"),
       HOME: dir,
       CDKTF_OUTDIR: out,
+      MFPAR_PROJECTS_DIR: noProjects,
       MFPAR_GITHUB_REPOSITORY: ctx.world.repository,
       MFPAR_AWS_ACCOUNT: account,
     },
