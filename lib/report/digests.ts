@@ -44,20 +44,23 @@ const KIND: Record<Marker["status"], MarkerKind> = {
   interrupted: "INTERRUPTED",
 };
 
+/** The members of a marker a digest keeps as they are ({@link digestOf}; `timings` is reduced to its `total`). */
+const KEPT = [
+  "attempt",
+  "batchId",
+  "reason",
+  "message",
+  "exitCode",
+  "signal",
+  "startedAt",
+  "finishedAt",
+  "observations",
+  "observationTimes",
+] as const;
+
 export function digestOf(m: Marker | Partial<Marker>): MarkerDigest {
   const d: Partial<MarkerDigest> = {};
-  for (const k of [
-    "attempt",
-    "batchId",
-    "reason",
-    "message",
-    "exitCode",
-    "signal",
-    "startedAt",
-    "finishedAt",
-    "observations",
-    "observationTimes",
-  ] as const) {
+  for (const k of KEPT) {
     if (m[k] !== undefined) (d as Record<string, unknown>)[k] = m[k];
   }
   if (m.timings?.total !== undefined) d.timings = { total: m.timings.total };
@@ -212,19 +215,7 @@ function parseDigestLine(raw: string): DigestLine | undefined {
 }
 
 /** The members of a marker {@link digestOf} keeps (and `timings`, whose `total` it keeps). */
-const DIGEST_MEMBERS = new Set<string>([
-  "attempt",
-  "batchId",
-  "reason",
-  "message",
-  "exitCode",
-  "signal",
-  "startedAt",
-  "finishedAt",
-  "observations",
-  "observationTimes",
-  "timings",
-]);
+const DIGEST_MEMBERS = new Set<string>([...KEPT, "timings"]);
 
 /**
  * A marker's JSON text parsed into what aggregation reads of it (the members {@link digestOf} keeps): the
