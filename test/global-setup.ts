@@ -69,6 +69,8 @@ function useTestTmp(): (() => void) | undefined {
 }
 
 export default async function setup(): Promise<(() => void) | undefined> {
+  // First: it sets MFPAR_RUNNER_CACHE, where the prepared build below must go to be found by the stories.
+  const teardown = useTestTmp();
   if (!distIsFresh()) {
     // Builds the cdktf bundle too.
     const r = spawnSync(process.execPath, ["scripts/build.mjs", "--no-actions"], {
@@ -82,5 +84,5 @@ export default async function setup(): Promise<(() => void) | undefined> {
   // story files running side by side do not each build it again at their start.
   const entry = preparedBuild(ROOT, join(ROOT, "node_modules"));
   if (entry && !existsSync(entry)) storePrepared(ROOT, entry);
-  return useTestTmp();
+  return teardown;
 }

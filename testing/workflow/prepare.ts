@@ -22,7 +22,8 @@ import {
 import { dirname, join, relative, sep } from "node:path";
 import { cacheRoot } from "./cache-root.js";
 
-const PREPARE_CACHE = join(cacheRoot(), "mfpar-runner-prepare");
+// Read when used, not when imported: the suite's global setup sets MFPAR_RUNNER_CACHE after importing this.
+const prepareCache = (): string => join(cacheRoot(), "mfpar-runner-prepare");
 const PREPARE_INPUTS = [
   "lib",
   "scripts",
@@ -41,7 +42,7 @@ export function preparedBuild(cwd: string, nodeModules: string): string | undefi
   const tree = git("ls-tree", "HEAD", "--", ...PREPARE_INPUTS);
   if (tree.status !== 0 || !tree.stdout.trim()) return undefined;
   const key = createHash("sha256").update(tree.stdout).update(realpathSync(nodeModules)).digest("hex");
-  return join(PREPARE_CACHE, key);
+  return join(prepareCache(), key);
 }
 
 /** What prepare writes: dist/ and each action's dist/. */

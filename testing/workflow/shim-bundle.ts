@@ -12,7 +12,7 @@ import { build, version } from "esbuild";
 import { cacheRoot } from "./cache-root.js";
 
 const here = dirname(new URL(import.meta.url).pathname);
-const CACHE = join(cacheRoot(), "mfpar-runner-shims");
+const shimCache = (): string => join(cacheRoot(), "mfpar-runner-shims");
 
 const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
 
@@ -56,7 +56,7 @@ async function bundle(name: string): Promise<string> {
     absWorkingDir: here,
   };
   const key = sha256(JSON.stringify({ version, options, source: readFileSync(source, "utf8") }));
-  const entry = join(CACHE, `${name}-${key.slice(0, 24)}`);
+  const entry = join(shimCache(), `${name}-${key.slice(0, 24)}`);
   const file = join(entry, `${name}.mjs`);
   if (existsSync(file) && fresh(entry)) return file;
 

@@ -75,7 +75,7 @@ function roleFromPolicy(name: string, policyText: string): TrustedRole {
  * none (a folder without projects), and a commit whose projects do not load is judged by its jobs, not refused
  * credentials.
  */
-const TRUST_CACHE = join(cacheRoot(), "mfpar-runner-trust");
+const trustCache = (): string => join(cacheRoot(), "mfpar-runner-trust");
 
 function trustKey(repoDir: string, sha: string, nodeModules: string, repository: string, account: string) {
   const tree = spawnSync(
@@ -102,14 +102,14 @@ export async function bootstrapTrust(
   account: string,
 ): Promise<TrustedRole[] | string> {
   const key = trustKey(ctx.repoDir, ctx.sha, ctx.world.nodeModules, ctx.world.repository, account);
-  const file = key ? join(TRUST_CACHE, `${key}.json`) : undefined;
+  const file = key ? join(trustCache(), `${key}.json`) : undefined;
   let policies: Policies | string;
   if (file && existsSync(file)) policies = JSON.parse(readFileSync(file, "utf8")) as Policies;
   else {
     policies = synthesizeTrust(ctx, account);
     if (file && typeof policies !== "string") {
       // Written aside and renamed: other test files may be storing the same entry.
-      mkdirSync(TRUST_CACHE, { recursive: true });
+      mkdirSync(trustCache(), { recursive: true });
       const part = `${file}.part-${process.pid}-${Date.now()}`;
       writeFileSync(part, JSON.stringify(policies));
       renameSync(part, file);
