@@ -1,10 +1,11 @@
 // The runner's cache of `npm ci`'s build (testing/workflow/prepare.ts): a cached build is hard-linked into each
 // checkout, and one changed in place since (a step writing into dist/ writes the cache's file too) is never
 // handed to the next checkout.
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { restorePrepared, storePrepared } from "../../testing/workflow/prepare.js";
+import { describe, expect, it, vi } from "vitest";
+import { preparedBuild, restorePrepared, storePrepared } from "../../testing/workflow/prepare.js";
 import { tempDir } from "../support/tmp.js";
 
 // The cache beside the checkouts, on their file system (as test/global-setup.ts puts MFPAR_RUNNER_CACHE).
@@ -45,5 +46,27 @@ describe("the prepare cache", () => {
     expect(restorePrepared(next, entry)).toBe(false);
     expect(existsSync(entry)).toBe(false);
     expect(existsSync(join(next, "dist/cli.js"))).toBe(false);
+  });
+
+  it("is looked for under MFPAR_RUNNER_CACHE as it is when used, not when the runner was imported", () => {
+    // The suite's global setup imports the runner, then sets MFPAR_RUNNER_CACHE, then stores this tree's build:
+    // a location fixed at import put that build where no story looked, and the first run of new code built it
+    // twice more (session 13, +15-19 s).
+    const repo = tempDir();
+    const git = (...args: string[]) =>
+      expect(spawnSync("git", args, { cwd: repo, encoding: "utf8" }).status).toBe(0);
+    mkdirSync(join(repo, "lib"));
+    writeFileSync(join(repo, "lib", "a.ts"), "export const a = 1;\n");
+    git("init", "-q");
+    git("add", ".");
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "a");
+    const nodeModules = tempDir();
+    const [first, second] = [tempDir(), tempDir()];
+    vi.stubEnv("MFPAR_RUNNER_CACHE", first);
+    const a = preparedBuild(repo, nodeModules);
+    vi.stubEnv("MFPAR_RUNNER_CACHE", second);
+    const b = preparedBuild(repo, nodeModules);
+    expect(a?.startsWith(`${first}/`)).toBe(true);
+    expect(b).toBe(a?.replace(first, second));
   });
 });
