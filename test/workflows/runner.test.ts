@@ -207,6 +207,23 @@ jobs:
     expect(r.job("top")!.steps[0]!.log).toBe("Error: Process completed with exit code 3.\n");
   });
 
+  it("gives steps no TMPDIR, as GitHub does, and Node's compile cache a folder of the world's, deleted with it", async () => {
+    // bin/mfpar.js caches V8's code in os.tmpdir() unless NODE_COMPILE_CACHE says where: in /tmp, each story's
+    // checkouts (new paths every run) left ~13 MB a suite run that nothing deleted.
+    const sha = commit({
+      ".github/workflows/tmp.yml": `
+on: push
+jobs:
+  show:
+    runs-on: ubuntu-24.04
+    steps:
+      - run: echo "tmpdir=[\${TMPDIR:-}] cache=[$NODE_COMPILE_CACHE]"
+`,
+    });
+    const r = await runWorkflow({ repoDir: repo, workflow: "tmp", event: push(sha), world });
+    expect(r.job("show")!.steps[0]!.log).toBe(`tmpdir=[] cache=[${join(world.tmp, "node-compile-cache")}]\n`);
+  });
+
   it("refuses an action without a stand-in and an env name bash cannot read, naming them", async () => {
     const sha = commit({
       ".github/workflows/bad.yml": `

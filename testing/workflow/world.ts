@@ -104,6 +104,10 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       // tools/aws hands its calls to the zygote here once it listens.
       MFPAR_AWS_ZYGOTE: zygote.socket,
+      // bin/mfpar.js keeps V8's compiled code in os.tmpdir()/node-compile-cache unless this is set; steps have no
+      // TMPDIR (as on GitHub), so every `mfpar` a story ran left its entries in /tmp, new ones for each checkout's
+      // paths: ~13 MB a suite run, never deleted. In the world's folder they go with it.
+      NODE_COMPILE_CACHE: join(tmp, "node-compile-cache"),
     }),
     nodeFor: (using) => (using === "node24" ? node24 : (systemNode ?? node24)),
     linkNodeModules(dir) {
