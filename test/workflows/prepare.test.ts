@@ -62,11 +62,15 @@ describe("the prepare cache", () => {
     git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "a");
     const nodeModules = tempDir();
     const [first, second] = [tempDir(), tempDir()];
-    vi.stubEnv("MFPAR_RUNNER_CACHE", first);
-    const a = preparedBuild(repo, nodeModules);
-    vi.stubEnv("MFPAR_RUNNER_CACHE", second);
-    const b = preparedBuild(repo, nodeModules);
-    expect(a?.startsWith(`${first}/`)).toBe(true);
-    expect(b).toBe(a?.replace(first, second));
+    try {
+      vi.stubEnv("MFPAR_RUNNER_CACHE", first);
+      const a = preparedBuild(repo, nodeModules);
+      vi.stubEnv("MFPAR_RUNNER_CACHE", second);
+      const b = preparedBuild(repo, nodeModules);
+      expect(a?.startsWith(`${first}/`)).toBe(true);
+      expect(b).toBe(a?.replace(first, second));
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });

@@ -3,7 +3,7 @@
 // GitHub's runner does — shells, file and workflow commands, needs/if/matrix/outputs, permissions,
 // environments — so the stories built on it (validate/deploy.story.test.ts) can be trusted.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runWorkflow } from "../../testing/workflow/run.js";
@@ -207,21 +207,29 @@ jobs:
     expect(r.job("top")!.steps[0]!.log).toBe("Error: Process completed with exit code 3.\n");
   });
 
-  it("gives steps no TMPDIR, as GitHub does, and Node's compile cache a folder of the world's, deleted with it", async () => {
-    // bin/mfpar.js caches V8's code in os.tmpdir() unless NODE_COMPILE_CACHE says where: in /tmp, each story's
-    // checkouts (new paths every run) left ~13 MB a suite run that nothing deleted.
+  it("gives steps no TMPDIR, as GitHub does, and keeps what Node caches of a step's code in the world's folder", async () => {
+    // bin/mfpar.js enables V8's compile cache, in os.tmpdir() unless NODE_COMPILE_CACHE says where: in /tmp, each
+    // story's checkouts (new paths every run) left ~13 MB a suite run that nothing deleted.
+    const node = world.nodeFor("node24");
     const sha = commit({
+      "m.cjs": "module.exports = 1;\n",
       ".github/workflows/tmp.yml": `
 on: push
 jobs:
   show:
     runs-on: ubuntu-24.04
     steps:
-      - run: echo "tmpdir=[\${TMPDIR:-}] cache=[$NODE_COMPILE_CACHE]"
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683
+      - run: |
+          echo "tmpdir=[\${TMPDIR:-}]"
+          "${node}" -e "console.log(require('node:module').enableCompileCache().directory); require('./m.cjs')"
 `,
     });
     const r = await runWorkflow({ repoDir: repo, workflow: "tmp", event: push(sha), world });
-    expect(r.job("show")!.steps[0]!.log).toBe(`tmpdir=[] cache=[${join(world.tmp, "node-compile-cache")}]\n`);
+    const [tmpdir, cache] = r.job("show")!.steps[1]!.log.trim().split("\n");
+    expect(tmpdir).toBe("tmpdir=[]");
+    expect(cache!.startsWith(join(world.tmp, "node-compile-cache"))).toBe(true);
+    expect(readdirSync(cache!).length).toBeGreaterThan(0); // the module's compiled code, written at exit
   });
 
   it("refuses an action without a stand-in and an env name bash cannot read, naming them", async () => {
