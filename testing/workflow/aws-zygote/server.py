@@ -82,6 +82,15 @@ os.environ = _environ
 _import_env = dict(os.environ)
 _import_reads = set(_RecordingEnviron.reads)
 
+# One answer every call computes the same way from the machine, never from the call: the Linux distribution the
+# CLI names in its User-Agent (awscli.clidriver._get_linux_distribution: /etc/os-release, then `lsb_release -a`
+# and `uname -rs` run as subprocesses, ~0.05 s a call). `distro` keeps it in cached properties of its module's
+# instance, so each fork finds it there.
+import distro  # noqa: E402
+
+distro.id()
+distro.major_version()
+
 import gc  # noqa: E402
 import selectors  # noqa: E402
 import signal  # noqa: E402
