@@ -116,21 +116,28 @@ describe("aws through the zygote", () => {
     const list = ["s3api", "list-objects-v2", "--bucket", BUCKET, "--output", "text"];
     const missing = ["s3api", "head-object", "--bucket", BUCKET, "--key", "missing"];
     const before = await ended(0);
-    const [listed, listedByRealCli, notFound, notFoundByRealCli, usage, readBack] = await Promise.all([
-      aws(list),
-      aws(list, { zygote: stale }),
-      aws(missing),
-      // Another locale than the zygote's (decided at its start): declined, so the real CLI runs.
-      aws(missing, { env: { LC_ALL: "C.UTF-8" } }),
-      aws(["s3api", "list-objects-v2", "--bucket", BUCKET, "--no-such-option"]),
-      // What the zygote stored from its first call's stdin (beforeAll).
-      s3.client
-        .send(new GetObjectCommand({ Bucket: BUCKET, Key: "notes/a.txt" }))
-        .then((o) => o.Body!.transformToString()),
-    ]);
+    const [listed, listedByRealCli, debug, debugByRealCli, notFound, notFoundByRealCli, usage, readBack] =
+      await Promise.all([
+        aws(list),
+        aws(list, { zygote: stale }),
+        // The request as sent (--debug logs it): the same User-Agent, whose distribution the zygote looked up once.
+        aws(["--debug", ...list]),
+        aws(["--debug", ...list], { zygote: stale }),
+        aws(missing),
+        // Another locale than the zygote's (decided at its start): declined, so the real CLI runs.
+        aws(missing, { env: { LC_ALL: "C.UTF-8" } }),
+        aws(["s3api", "list-objects-v2", "--bucket", BUCKET, "--no-such-option"]),
+        // What the zygote stored from its first call's stdin (beforeAll).
+        s3.client
+          .send(new GetObjectCommand({ Bucket: BUCKET, Key: "notes/a.txt" }))
+          .then((o) => o.Body!.transformToString()),
+      ]);
     expect(listed).toEqual(listedByRealCli);
     expect(listed.status).toBe(0);
     expect(listed.stdout).toMatch(/^CONTENTS\t.*\tnotes\/a\.txt\t/m);
+    const userAgent = (r: Result) => /'User-Agent': b'([^']*)'/.exec(r.stderr)?.[1];
+    expect(userAgent(debug)).toMatch(/^aws-cli\/\S+ Python\/\S+ Linux\/\S+ source\/\S+ /);
+    expect(userAgent(debug)).toBe(userAgent(debugByRealCli));
     expect(notFound).toEqual(notFoundByRealCli);
     expect(notFound.status).toBe(254);
     expect(notFound.stderr).toBe(
@@ -139,7 +146,7 @@ describe("aws through the zygote", () => {
     expect(usage.status).toBe(252);
     expect(usage.stderr).toMatch(/^\nusage: aws \[options\][\s\S]*\nUnknown options: --no-such-option\n\n$/);
     expect(readBack).toBe("from stdin\n");
-    expect(await ended(before, 3)).toBe(3);
+    expect(await ended(before, 4)).toBe(4);
     expect(zygote.declined).toEqual(["LC_ALL differs from the server's"]);
   });
 
