@@ -1,8 +1,8 @@
 # The aws zygote: Debian's AWS CLI imported once, forked once per call (see testing/README.md).
 #
 # A real `aws` call spends most of its ~1.3 s of CPU starting Python and importing awscli/botocore; the stories
-# make dozens. This server does the imports once — and nothing else: no session, no config file, no
-# credentials, no region, no command — listens on a unix socket, and for each call of the runner's `aws`
+# make dozens. This server does the imports once — and nothing else (but one lookup of the machine's Linux
+# distribution, below): no session, no config file, no credentials, no region, no command — listens on a unix socket, and for each call of the runner's `aws`
 # wrapper (client.py) forks a child that takes over the caller's stdin/stdout/stderr (passed as file
 # descriptors), argv, environment, working directory, umask and signal dispositions, then runs the CLI's own
 # entry script (/usr/bin/aws) as `python3 /usr/bin/aws ...` would. The server reports the child's exit status
