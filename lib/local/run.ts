@@ -15,7 +15,7 @@ import {
   type RetryOutlook,
   toFailureReason,
 } from "../store/markers.js";
-import { listResults } from "../store/results.js";
+import { listResults, type ResultsListing } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
 import { type Clock, systemClock } from "../time.js";
 import { Samples } from "../typed-arrays.js";
@@ -114,6 +114,12 @@ export interface LocalRunOptions {
    * exited: e.g. to start the ensemble summary while they exit (every marker is written by then).
    */
   onRealizationsEnded?: () => void;
+  /**
+   * Called with the run's listing of the store when every ID asked for is done already, so that no realization
+   * will run: the listing is then still the store's state at the end, and what comes after the run (the ensemble
+   * summary) need not list the store again. Not called otherwise (the listing is dropped as soon as read).
+   */
+  onUnchangedListing?: (listing: ResultsListing) => void;
   nodePath?: string;
   clock?: Clock;
 }
@@ -169,32 +175,37 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const { scenario: sc, store } = opts;
   // One listing of the scenario's results (not one request per ID): which IDs are done, and their last attempt.
   // Only what the run needs of it is kept, by the index of each requested ID: whether it is done, and the
-  // attempts it had before (a byte and a number per ID; the listing itself is dropped). Nothing is kept per ID
+  // attempts it had before (a byte and a number per ID; the listing itself is dropped, unless nothing is to run). Nothing is kept per ID
   // that succeeds in this run either (IDs and results stream: markers go to `onMarker`, successes are counted),
   // so memory does not grow with the IDs that went well.
   /** By index of the requested IDs: 1 done before this run, 2 succeeded in it, 0 neither (yet). */
   const done = new Uint8Array(opts.ids.length);
   const earlier = new Uint32Array(opts.ids.length);
+  let doneBefore = 0;
   {
-    const listed = (await listResults(store, sc.scenario)).ids;
+    const listing = await listResults(store, sc.scenario);
+    const listed = listing.ids;
     for (let i = 0; i < opts.ids.length; i++) {
       const r = listed.rankOf(opts.ids.at(i)!);
       if (r < 0) continue;
-      if (listed.timeAt(r, "SUCCESS") !== undefined) done[i] = 1;
-      else earlier[i] = listed.attemptsAt(r);
+      if (listed.timeAt(r, "SUCCESS") !== undefined) {
+        done[i] = 1;
+        doneBefore++;
+      } else earlier[i] = listed.attemptsAt(r);
     }
+    // Nothing will run: what comes after the run may use this listing instead of listing the store again.
+    if (doneBefore === opts.ids.length) opts.onUnchangedListing?.(listing);
   }
   const earlierAttempts = (i: number) => earlier[i] || undefined;
   const progress: LocalProgress = {
     total: opts.ids.length,
-    doneBefore: 0,
+    doneBefore,
     succeeded: 0,
     failed: 0,
     running: 0,
     finished: 0,
     startedAt,
   };
-  for (let i = 0; i < done.length; i++) progress.doneBefore += done[i]!;
   // The IDs still to take, by their index in the requested list (no copy), then the retries.
   let next = 0;
   const retries: number[] = [];

@@ -4,6 +4,7 @@ import type { ResolvedScenario } from "../config/load.js";
 import { errorMessage } from "../errors.js";
 import type { IdSet } from "../store/id-set.js";
 import { summaryKeys } from "../store/keys.js";
+import type { ResultsListing } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
 import { aggregateScenario } from "./aggregate.js";
 
@@ -12,18 +13,20 @@ import { aggregateScenario } from "./aggregate.js";
  * realizations are what the run was for, and `mfpar aggregate` can redo this). With the run's `spool`
  * (lib/report/digests.ts: the markers the workers handed back) and the store's `summary/markers.jsonl` from
  * earlier runs, only markers neither has are read from the store. `ids`: the scenario's IDs, when its `ids` are
- * not (the worker thread gets them apart).
+ * not (the worker thread gets them apart). `listing`: the run's own listing of the store, when no realization ran
+ * (every ID was done already), so the store has not changed since: not listed again.
  */
 export async function aggregateRun(
   store: ResultStore,
   scenario: ResolvedScenario,
   storeDisplay: string,
-  opts: { spool?: string; ids?: IdSet } = {},
+  opts: { spool?: string; ids?: IdSet; listing?: ResultsListing } = {},
 ): Promise<string> {
   try {
     const res = await aggregateScenario(store, scenario, {
       ...(opts.spool ? { spool: opts.spool } : {}),
       ...(opts.ids ? { ids: opts.ids } : {}),
+      ...(opts.listing ? { listing: opts.listing } : {}),
       digestFile: true,
     });
     if (res.realizations === 0) return "";

@@ -16,6 +16,7 @@ import { Worker } from "node:worker_threads";
 import type { ResolvedScenario } from "../config/load.js";
 import { errorMessage } from "../errors.js";
 import { IdSet, type IdSetData } from "../store/id-set.js";
+import type { ResultsListing } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
 
 /** The summary thread's young generation at most (`resourceLimits.maxYoungGenerationSizeMb`): see its constructor. */
@@ -135,6 +136,8 @@ export async function aggregateAfterRun(
     spool?: string;
     ids?: IdSet;
     prepared?: { aggregation: PreparedAggregation; storeLocation: string; cwd: string };
+    /** The run's listing of the store when nothing was written to it since (see `aggregateRun`). */
+    listing?: ResultsListing;
   } = {},
 ): Promise<string> {
   const p = opts.prepared;
@@ -155,6 +158,7 @@ export async function aggregateAfterRun(
     return await aggregateRun(store, scenario, storeDisplay, {
       ids,
       ...(opts.spool ? { spool: opts.spool } : {}),
+      ...(opts.listing ? { listing: opts.listing } : {}),
     });
   } catch (e) {
     return `Warning: the ensemble was not aggregated (${errorMessage(e)}); run \`mfpar aggregate\` to retry.\n`;

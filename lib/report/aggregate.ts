@@ -36,7 +36,7 @@ import { type MarkerKind, storeKeys, summaryKeys } from "../store/keys.js";
 import { isS3Location } from "../store/location.js";
 import type { Marker } from "../store/markers.js";
 import { getJson, parseJsonObject, putJson } from "../store/open.js";
-import { IdSet, type ListedIds, listResults } from "../store/results.js";
+import { IdSet, type ListedIds, listResults, type ResultsListing } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
 import { type Clock, systemClock } from "../time.js";
 import { Samples } from "../typed-arrays.js";
@@ -71,6 +71,11 @@ export interface AggregateOptions {
   digestFile?: boolean;
   /** Markers read at once. Default 16. */
   concurrency?: number;
+  /**
+   * The scenario's results as listed just before by the caller, when nothing can have been written to the store
+   * since (`mfpar run` where every ID was done already): used instead of listing the store again.
+   */
+  listing?: ResultsListing;
   /** Write `report.html` (default true). */
   report?: boolean;
   /**
@@ -329,7 +334,7 @@ async function aggregateIn(
   // The IDs asked for, a few bytes each (lib/store/id-set.ts): membership tests, and status counts them in order.
   const wanted = wantedIds ? IdSet.from(wantedIds) : undefined;
 
-  const listing = await listResults(store, name);
+  const listing = opts.listing?.scenario === name ? opts.listing : await listResults(store, name);
   const listed = listing.ids;
   let successes = 0;
   for (const t of decidingMarkers(listed, wanted)) if (t.kind === "SUCCESS") successes++;

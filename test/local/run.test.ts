@@ -4,8 +4,9 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AGENT_SEMI_SPACE_MB } from "../../lib/local/run.js";
+import { LocalStore } from "../../lib/store/local.js";
 import {
   alive,
   CLI,
@@ -74,10 +75,15 @@ describe("mfpar run", () => {
     expect((await cli(["aggregate", "demo/base.yaml"], { cwd })).code).toBe(0);
     expect(await readSummary()).toEqual(fromRun);
 
+    const listings = vi.spyOn(LocalStore.prototype, "listSync");
     const second = await cli(["run", "demo/base.yaml"], { cwd });
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/ {2}succeeded {5}0\n {2}already done {2}3\n/);
     expect(await localKeys(store)).toEqual(keys);
+    // Nothing ran, so the store is as the run listed it: that one listing serves the summary too, the same one.
+    expect(listings.mock.calls.filter(([prefix]) => prefix === "base/resultados/")).toHaveLength(1);
+    listings.mockRestore();
+    expect(await readSummary()).toEqual(fromRun);
   });
 
   it("exits 1 listing failed IDs with their reasons; --attempts retries transient failures only; a rerun continues the attempt numbers", async () => {

@@ -23,6 +23,7 @@ import { bindStore } from "../../../lib/store/binding.js";
 import { IdList, IdSet } from "../../../lib/store/id-set.js";
 import { isS3Location } from "../../../lib/store/location.js";
 import { openStore } from "../../../lib/store/open.js";
+import type { ResultsListing } from "../../../lib/store/results.js";
 import { positiveInt } from "../args.js";
 import { checkoutRoot } from "../checkout.js";
 import type { Command } from "../command.js";
@@ -178,12 +179,15 @@ export const run: Command = {
     // realization has ended (while the workers exit), printed after the run's own summary.
     let prepared: PreparedAggregation | undefined;
     let summary: Promise<string> | undefined;
+    // When every ID was done already, the run's own listing of the store (nothing was written to it since).
+    let listing: ResultsListing | undefined;
     const summarize = async () => {
       await spool.close();
       return aggregateAfterRun(store, scenario, storeDisplay, {
         spool: spool.path,
         ids: scenarioIds,
         ...(prepared ? { prepared: { aggregation: prepared, storeLocation, cwd: io.cwd } } : {}),
+        ...(listing ? { listing } : {}),
       });
     };
     try {
@@ -222,6 +226,9 @@ export const run: Command = {
             summary ??= summarize();
           },
           onMarker: (id, marker) => spool.add(id, marker),
+          onUnchangedListing: (l) => {
+            listing = l;
+          },
           onOutcome: (o) => {
             if (o.status === "failed")
               progress.note(
