@@ -175,9 +175,9 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const { scenario: sc, store } = opts;
   // One listing of the scenario's results (not one request per ID): which IDs are done, and their last attempt.
   // Only what the run needs of it is kept, by the index of each requested ID: whether it is done, and the
-  // attempts it had before (a byte and a number per ID; the listing itself is dropped, unless nothing is to run). Nothing is kept per ID
-  // that succeeds in this run either (IDs and results stream: markers go to `onMarker`, successes are counted),
-  // so memory does not grow with the IDs that went well.
+  // attempts it had before (a byte and a number per ID; the listing itself is dropped, unless nothing is to run).
+  // Nothing is kept per ID that succeeds in this run either (IDs and results stream: markers go to `onMarker`,
+  // successes are counted), so memory does not grow with the IDs that went well.
   /** By index of the requested IDs: 1 done before this run, 2 succeeded in it, 0 neither (yet). */
   const done = new Uint8Array(opts.ids.length);
   const earlier = new Uint32Array(opts.ids.length);
