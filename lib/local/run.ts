@@ -115,11 +115,11 @@ export interface LocalRunOptions {
    */
   onRealizationsEnded?: () => void;
   /**
-   * Called with the run's listing of the store when every ID asked for is done already, so that no realization
-   * will run: the listing is then still the store's state at the end, and what comes after the run (the ensemble
-   * summary) need not list the store again. Not called otherwise (the listing is dropped as soon as read).
+   * Called with the run's listing of the store, made before any realization runs: with the markers the run
+   * hands to `onMarker`, what comes after the run (the ensemble summary) knows the store's results without
+   * listing it again (lib/report/aggregate.ts). A few bytes per ID listed (none for an empty store).
    */
-  onUnchangedListing?: (listing: ResultsListing) => void;
+  onListing?: (listing: ResultsListing) => void;
   nodePath?: string;
   clock?: Clock;
 }
@@ -175,9 +175,9 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const { scenario: sc, store } = opts;
   // One listing of the scenario's results (not one request per ID): which IDs are done, and their last attempt.
   // Only what the run needs of it is kept, by the index of each requested ID: whether it is done, and the
-  // attempts it had before (a byte and a number per ID; the listing itself is dropped, unless nothing is to run).
-  // Nothing is kept per ID that succeeds in this run either (IDs and results stream: markers go to `onMarker`,
-  // successes are counted), so memory does not grow with the IDs that went well.
+  // attempts it had before (a byte and a number per ID; the listing itself goes to `onListing`, which may keep it
+  // for the summary). Nothing is kept per ID that succeeds in this run (IDs and results stream: markers go to
+  // `onMarker`, successes are counted), so memory does not grow with the IDs that went well.
   /** By index of the requested IDs: 1 done before this run, 2 succeeded in it, 0 neither (yet). */
   const done = new Uint8Array(opts.ids.length);
   const earlier = new Uint32Array(opts.ids.length);
@@ -193,8 +193,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
         doneBefore++;
       } else earlier[i] = listed.attemptsAt(r);
     }
-    // Nothing will run: what comes after the run may use this listing instead of listing the store again.
-    if (doneBefore === opts.ids.length) opts.onUnchangedListing?.(listing);
+    opts.onListing?.(listing);
   }
   const earlierAttempts = (i: number) => earlier[i] || undefined;
   const progress: LocalProgress = {

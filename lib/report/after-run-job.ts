@@ -13,8 +13,8 @@ import { aggregateScenario } from "./aggregate.js";
  * realizations are what the run was for, and `mfpar aggregate` can redo this). With the run's `spool`
  * (lib/report/digests.ts: the markers the workers handed back) and the store's `summary/markers.jsonl` from
  * earlier runs, only markers neither has are read from the store. `ids`: the scenario's IDs, when its `ids` are
- * not (the worker thread gets them apart). `listing`: the run's own listing of the store, when no realization ran
- * (every ID was done already), so the store has not changed since: not listed again.
+ * not (the worker thread gets them apart). `listing`: the run's own listing of the store from before its realizations:
+ * with the spool's markers over it, the store is not listed again (lib/report/aggregate.ts).
  */
 export async function aggregateRun(
   store: ResultStore,

@@ -6,6 +6,7 @@
 import { parentPort, receiveMessageOnPort } from "node:worker_threads";
 import { IdSet } from "../store/id-set.js";
 import { openStore } from "../store/open.js";
+import { listingFromData } from "../store/results.js";
 import type { AfterRunJob, AfterRunReply } from "./after-run.js";
 import { aggregateRun } from "./after-run-job.js";
 import { warmUpCharts } from "./warm-up.js";
@@ -17,6 +18,7 @@ async function aggregate(job: AfterRunJob): Promise<void> {
     reply = {
       text: await aggregateRun(store, job.scenario, job.storeDisplay, {
         ...(job.spool ? { spool: job.spool } : {}),
+        ...(job.listing ? { listing: listingFromData(job.listing) } : {}),
         ids: IdSet.fromData(job.ids),
       }),
     };

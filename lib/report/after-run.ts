@@ -16,7 +16,7 @@ import { Worker } from "node:worker_threads";
 import type { ResolvedScenario } from "../config/load.js";
 import { errorMessage } from "../errors.js";
 import { IdSet, type IdSetData } from "../store/id-set.js";
-import type { ResultsListing } from "../store/results.js";
+import { listingData, type ResultsListing, type ResultsListingData } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
 
 /** The summary thread's young generation at most (`resourceLimits.maxYoungGenerationSizeMb`): see its constructor. */
@@ -33,6 +33,8 @@ export interface AfterRunJob {
   storeDisplay: string;
   /** The run's spool of markers (lib/report/digests.ts). */
   spool?: string;
+  /** The run's listing of the store from before its realizations (see `aggregateRun`). */
+  listing?: ResultsListingData;
 }
 
 /** The thread's answer: the lines to print, or why it could not aggregate (then the runner does). */
@@ -136,7 +138,7 @@ export async function aggregateAfterRun(
     spool?: string;
     ids?: IdSet;
     prepared?: { aggregation: PreparedAggregation; storeLocation: string; cwd: string };
-    /** The run's listing of the store when nothing was written to it since (see `aggregateRun`). */
+    /** The run's listing of the store from before its realizations (see `aggregateRun`). */
     listing?: ResultsListing;
   } = {},
 ): Promise<string> {
@@ -150,6 +152,7 @@ export async function aggregateAfterRun(
       ids: ids.data(),
       storeDisplay,
       ...(opts.spool ? { spool: opts.spool } : {}),
+      ...(opts.listing ? { listing: listingData(opts.listing) } : {}),
     });
     if (text !== undefined) return text;
   }

@@ -36,7 +36,13 @@ import { type MarkerKind, storeKeys, summaryKeys } from "../store/keys.js";
 import { isS3Location } from "../store/location.js";
 import type { Marker } from "../store/markers.js";
 import { getJson, parseJsonObject, putJson } from "../store/open.js";
-import { IdSet, type ListedIds, listResults, type ResultsListing } from "../store/results.js";
+import {
+  IdSet,
+  type ListedIds,
+  listResults,
+  type ResultsListing,
+  withWrittenMarkers,
+} from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
 import { type Clock, systemClock } from "../time.js";
 import { Samples } from "../typed-arrays.js";
@@ -72,8 +78,10 @@ export interface AggregateOptions {
   /** Markers read at once. Default 16. */
   concurrency?: number;
   /**
-   * The scenario's results as listed just before by the caller, when nothing can have been written to the store
-   * since (`mfpar run` where every ID was done already): used instead of listing the store again.
+   * The scenario's results as the caller listed them before writing the markers in `spool` (`mfpar run`: its
+   * listing at the start), when nothing else can have written to the store since: with the spool's markers over
+   * it, used instead of listing the store again — when every ID was done (an empty spool) for any store, else for
+   * a store that tells a marker's time synchronously (local files; `withWrittenMarkers`).
    */
   listing?: ResultsListing;
   /** Write `report.html` (default true). */
@@ -309,6 +317,30 @@ function readDigestSync(
   return parseDigestMembers(new TextDecoder().decode(bytes)) ?? parseJsonObject<Marker>(store, key, bytes);
 }
 
+/**
+ * The store's results after a run: its `listing` from before with the markers of the run's `spool` over it
+ * (undefined when that cannot be told: list the store then). Each marker's time is the store's, as a listing
+ * shows it (one `stat` per ID the run wrote, against a listing's directory reads per ID folder).
+ */
+function afterRun(
+  listing: ResultsListing,
+  store: ResultStore,
+  scenario: string,
+  spool: DigestIndex | undefined,
+): ResultsListing | undefined {
+  if (!spool || spool.size === 0) return listing;
+  const headSync = store.headSync?.bind(store);
+  if (!headSync) return undefined;
+  return withWrittenMarkers(listing, spool.idSet, (id) => {
+    const line = spool.get(id);
+    const attempt = line?.m.attempt;
+    const time = line && headSync(storeKeys.marker(scenario, id, line.kind))?.lastModified?.getTime();
+    return line && typeof attempt === "number" && time !== undefined
+      ? { kind: line.kind, attempt, time }
+      : undefined;
+  });
+}
+
 /** The wanted IDs' deciding markers, in ID order (the listing's), without a list of them. */
 function* decidingMarkers(listed: ListedIds, wanted: IdSet | undefined): Generator<ToRead> {
   const set = listed.set;
@@ -334,14 +366,22 @@ async function aggregateIn(
   // The IDs asked for, a few bytes each (lib/store/id-set.ts): membership tests, and status counts them in order.
   const wanted = wantedIds ? IdSet.from(wantedIds) : undefined;
 
-  const listing = opts.listing?.scenario === name ? opts.listing : await listResults(store, name);
+  // Sources of markers already in hand (lib/report/digests.ts), read from disk as each ID comes.
+  const spool = opts.spool ? DigestIndex.open(opts.spool) : undefined;
+  let listing: ResultsListing;
+  try {
+    listing =
+      (opts.listing?.scenario === name ? afterRun(opts.listing, store, name, spool) : undefined) ??
+      (await listResults(store, name));
+  } catch (e) {
+    spool?.close();
+    throw e;
+  }
   const listed = listing.ids;
   let successes = 0;
   for (const t of decidingMarkers(listed, wanted)) if (t.kind === "SUCCESS") successes++;
 
-  // Sources of markers already in hand (lib/report/digests.ts), read from disk as each ID comes.
   const digestKey = summaryKeys.digests(name);
-  const spool = opts.spool ? DigestIndex.open(opts.spool) : undefined;
   const keptPath = join(work, "kept.jsonl");
   const kept =
     opts.digestFile && (await store.getFile(digestKey, keptPath).catch(() => false))

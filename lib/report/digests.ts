@@ -134,6 +134,11 @@ export class DigestIndex {
     return this.ids.size;
   }
 
+  /** The IDs that have a line, in ID order. */
+  get idSet(): IdSet {
+    return this.ids;
+  }
+
   private finish(): void {
     if (!this.building) return;
     const { set, first, dups } = this.building.build();

@@ -118,6 +118,11 @@ export class LocalStore implements ResultStore {
     }
   }
 
+  headSync(key: string): StoreObject | undefined {
+    const st = statSync(this.pathOf(key), { throwIfNoEntry: false });
+    return st?.isFile() ? { key, size: st.size, lastModified: st.mtime } : undefined;
+  }
+
   async head(key: string): Promise<StoreObject | undefined> {
     const path = this.pathOf(key);
     try {

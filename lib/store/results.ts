@@ -2,7 +2,7 @@
 // markers exist and when they were written, and which attempt folders exist. 1,000 keys per S3 request.
 
 import { release, resized } from "../typed-arrays.js";
-import { compareIds, type IdSet, IdSetBuilder } from "./id-set.js";
+import { compareIds, IdSet, IdSetBuilder, type IdSetData } from "./id-set.js";
 import { MARKER_KINDS, type MarkerKind, storeKeys } from "./keys.js";
 import { passMemoOf } from "./pass-cache.js";
 import type { ResultStore, StoreObject } from "./types.js";
@@ -23,6 +23,25 @@ export interface ResultsListing {
   ids: ListedIds;
   /** Objects listed in all. */
   objects: number;
+}
+
+/** A {@link ResultsListing} as a worker thread receives it (`postMessage` copies typed arrays whole). */
+export interface ResultsListingData {
+  scenario: string;
+  objects: number;
+  set: IdSetData;
+  kinds: Uint8Array;
+  times: Float64Array;
+  attempts: Uint32Array;
+  others: [number, Partial<Record<MarkerKind, number>>][];
+}
+
+export function listingData(l: ResultsListing): ResultsListingData {
+  return { scenario: l.scenario, objects: l.objects, ...l.ids.data() };
+}
+
+export function listingFromData(d: ResultsListingData): ResultsListing {
+  return { scenario: d.scenario, objects: d.objects, ids: ListedIds.fromData(d) };
 }
 
 /** Bit of each marker kind in {@link ListedIds}' kinds. */
@@ -55,6 +74,21 @@ export class ListedIds implements ReadonlyMap<string, ListedId> {
 
   get size(): number {
     return this.set.size;
+  }
+
+  /** What it is made of (see {@link listingData}). */
+  data(): Omit<ResultsListingData, "scenario" | "objects"> {
+    return {
+      set: this.set.data(),
+      kinds: this.kinds,
+      times: this.decidingTime,
+      attempts: this.attempts,
+      others: [...this.otherTimes],
+    };
+  }
+
+  static fromData(d: Omit<ResultsListingData, "scenario" | "objects">): ListedIds {
+    return new ListedIds(IdSet.fromData(d.set), d.kinds, d.times, d.attempts, new Map(d.others));
   }
 
   /** The rank of `id` in {@link set}, or -1: the other `…At` methods take it. */
@@ -274,6 +308,42 @@ async function listOnce(store: ResultStore, scenario: string): Promise<ResultsLi
   } else for await (const o of store.list(prefix)) fold(o);
   if (id !== undefined) b.addId(id, markers, attemptsSeen);
   return { scenario, ids: b.build(), objects };
+}
+
+/** The last marker a run wrote for an ID: its kind, its attempt, and when the store shows it written. */
+export interface WrittenMarker {
+  kind: MarkerKind;
+  attempt: number;
+  time: number;
+}
+
+/**
+ * `listing`, made before a run, with what the run wrote since: for each ID of `written` (in ID order), the last
+ * marker the run wrote (`markerOf`). That marker replaces the ID's other failure marker (an agent deletes it as
+ * it writes one: lib/agent/record.ts) and keeps a `_SUCCESS.json` listed before; the ID's highest attempt is
+ * the larger of the listed one and the marker's (an attempt that crashed without a marker is not counted). When
+ * the store holds only what the listing showed and what the run wrote, its markers are what listing it again
+ * gives. Undefined when a marker cannot be told (`markerOf` returns undefined): then list the store.
+ */
+export function withWrittenMarkers(
+  listing: ResultsListing,
+  written: IdSet,
+  markerOf: (id: string) => WrittenMarker | undefined,
+): ResultsListing | undefined {
+  if (written.size === 0) return listing;
+  const before = listing.ids;
+  const b = new ListingBuilder();
+  for (const [id, listed] of before) if (!written.has(id)) b.addId(id, listed.markers, listed.attemptsSeen);
+  for (const id of written) {
+    const w = markerOf(id);
+    if (!w) return undefined;
+    const listed = before.get(id);
+    const markers: Partial<Record<MarkerKind, number>> = {};
+    if (listed?.markers.SUCCESS !== undefined) markers.SUCCESS = listed.markers.SUCCESS;
+    markers[w.kind] = w.time;
+    b.addId(id, markers, Math.max(listed?.attemptsSeen ?? 0, w.attempt));
+  }
+  return { scenario: listing.scenario, ids: b.build(), objects: listing.objects };
 }
 
 /** The marker that decides an ID's outcome: `_SUCCESS.json` over `_FAILED.json` over `_INTERRUPTED.json`. */

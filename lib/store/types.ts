@@ -40,6 +40,8 @@ export interface ResultStore {
   /** Streams the object to a local file; false when it does not exist. */
   getFile(key: string, path: string): Promise<boolean>;
   head(key: string): Promise<StoreObject | undefined>;
+  /** {@link head}, synchronously: only a store whose objects are local files has it. */
+  headSync?(key: string): StoreObject | undefined;
   /** Every object whose key starts with `prefix`, in key order, paging internally (1,000 per S3 request). */
   list(prefix: string): AsyncIterable<StoreObject>;
   /**

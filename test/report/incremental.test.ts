@@ -5,9 +5,11 @@ import { cp, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadScenario } from "../../lib/config/index.js";
-import { aggregateScenario } from "../../lib/report/index.js";
-import { LocalStore, type ResultStore, summaryKeys } from "../../lib/store/index.js";
-import { ensureBuilt, makeFakeProject } from "../agent/fixtures.js";
+import { aggregateScenario, MarkerSpool } from "../../lib/report/index.js";
+import { LocalStore, type ResultStore, storeKeys, summaryKeys } from "../../lib/store/index.js";
+import type { Marker } from "../../lib/store/markers.js";
+import { listResults } from "../../lib/store/results.js";
+import { ensureBuilt, makeFakeProject, runAgentProcess } from "../agent/fixtures.js";
 import { runCli } from "../support/cli.js";
 import { tempDir } from "../support/tmp.js";
 
@@ -18,10 +20,24 @@ beforeAll(() => ensureBuilt());
 const cli = (argv: string[], cwd: string, env: Record<string, string>) =>
   runCli(argv, cwd, { ...process.env, ...env });
 
-/** A store view that counts marker reads. */
-function counting(store: ResultStore, url = store.url): { store: ResultStore; markerReads: string[] } {
+/** A store view that counts marker reads and listings. */
+function counting(
+  store: ResultStore,
+  url = store.url,
+): { store: ResultStore; markerReads: string[]; listings: string[] } {
   const markerReads: string[] = [];
+  const listings: string[] = [];
   const view = Object.create(store, { url: { value: url } }) as ResultStore;
+  view.list = (prefix: string) => {
+    listings.push(prefix);
+    return store.list(prefix);
+  };
+  const listSync = store.listSync?.bind(store);
+  if (listSync)
+    view.listSync = (prefix: string) => {
+      listings.push(prefix);
+      return listSync(prefix);
+    };
   const count = (key: string) => {
     if (/\/_(SUCCESS|FAILED|INTERRUPTED)\.json$/.test(key)) markerReads.push(key);
   };
@@ -36,7 +52,7 @@ function counting(store: ResultStore, url = store.url): { store: ResultStore; ma
       count(key);
       return getSync(key);
     };
-  return { store: view, markerReads };
+  return { store: view, markerReads, listings };
 }
 
 /** What a full rescan of a copy of `storeDir` (without markers.jsonl) writes, at the run's own `generatedAt`. */
@@ -108,5 +124,67 @@ describe("the summary at the end of mfpar run", () => {
     await aggregateScenario(after.store, scenario, { digestFile: true, report: false });
     expect(after.markerReads).toEqual(["base/resultados/2/_SUCCESS.json"]);
     expect(await readFile(join(storeDir, summaryKeys.ensemble("base")), "utf8")).toContain("\n2,42\n");
+  });
+
+  it("is made from the run's listing at its start and the markers the run wrote, without listing the store again", async () => {
+    const root = tempDir();
+    const scenarioFile = await makeFakeProject(join(root, "p"));
+    const storeDir = join(root, "out");
+    // Before the run: IDs 1-2 done; ID 3 failed its attempt 1.
+    expect(
+      (await cli(["run", "p/base.yaml", "--store", "out", "--ids", "1-2"], root, { FAKE_MODE: "ok" })).code,
+    ).toBe(0);
+    expect(
+      (await cli(["run", "p/base.yaml", "--store", "out", "--ids", "3"], root, { FAKE_MODE: "exit3" })).code,
+    ).toBe(1);
+    const store = new LocalStore(storeDir);
+    const before = await listResults(store, "base");
+    // The run, as `mfpar run` makes it: the real agent writes attempt 2 of IDs 3 (a success, which deletes its
+    // _FAILED.json) and 4 (a template error), and each marker it wrote goes to the run's spool.
+    const agent = await runAgentProcess({
+      MFPAR_IDS: "3,4",
+      MFPAR_SCENARIO_FILE: scenarioFile,
+      MFPAR_STORE: storeDir,
+      MFPAR_ATTEMPT: "2",
+      MFPAR_BATCH_ID: "local-test",
+      FAKE_MODE: "ok",
+    });
+    expect(agent.code, agent.stderr).toBe(1);
+    expect(await store.head("base/resultados/3/_FAILED.json")).toBeUndefined();
+    const spool = new MarkerSpool(join(root, "spool.jsonl"));
+    for (const [id, kind] of [
+      ["3", "SUCCESS"],
+      ["4", "FAILED"],
+    ] as const)
+      spool.add(
+        id,
+        JSON.parse(new TextDecoder().decode(await store.get(storeKeys.marker("base", id, kind)))) as Marker,
+      );
+    await spool.close();
+
+    const scenario = await loadScenario(scenarioFile);
+    const run = counting(store);
+    const at = Date.now();
+    await aggregateScenario(run.store, scenario, {
+      listing: before,
+      spool: spool.path,
+      digestFile: true,
+      clock: { now: () => at, sleep: async () => {} },
+    });
+    expect(run.listings.filter((p) => p.startsWith("base/resultados"))).toEqual([]);
+    // No marker read either: IDs 1-2 from the earlier runs' markers.jsonl, 3-4 from the spool.
+    expect(run.markerReads).toEqual([]);
+    await rescan(storeDir, scenarioFile, join(root, "rescan"));
+    await expectSameBytes(storeDir, join(root, "rescan"));
+    // markers.jsonl holds the store's times: the next aggregation reads no marker.
+    const next = counting(store);
+    await aggregateScenario(next.store, scenario, { digestFile: true, report: false });
+    expect(next.markerReads).toEqual([]);
+
+    // A store that cannot tell a marker's time synchronously (S3) is listed again.
+    const s3Like = counting(store);
+    s3Like.store.headSync = undefined;
+    await aggregateScenario(s3Like.store, scenario, { listing: before, spool: spool.path, report: false });
+    expect(s3Like.listings.filter((p) => p.startsWith("base/resultados"))).toEqual(["base/resultados/"]);
   });
 });

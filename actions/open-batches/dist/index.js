@@ -8567,6 +8567,10 @@ var init_local = __esm({
           throw e5;
         }
       }
+      headSync(key) {
+        const st = statSync(this.pathOf(key), { throwIfNoEntry: false });
+        return st?.isFile() ? { key, size: st.size, lastModified: st.mtime } : void 0;
+      }
       async head(key) {
         const path6 = this.pathOf(key);
         try {

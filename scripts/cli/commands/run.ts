@@ -179,7 +179,7 @@ export const run: Command = {
     // realization has ended (while the workers exit), printed after the run's own summary.
     let prepared: PreparedAggregation | undefined;
     let summary: Promise<string> | undefined;
-    // When every ID was done already, the run's own listing of the store (nothing was written to it since).
+    // The run's listing of the store from before any realization ran: with the spool, the summary's view of it.
     let listing: ResultsListing | undefined;
     const summarize = async () => {
       await spool.close();
@@ -226,7 +226,7 @@ export const run: Command = {
             summary ??= summarize();
           },
           onMarker: (id, marker) => spool.add(id, marker),
-          onUnchangedListing: (l) => {
+          onListing: (l) => {
             listing = l;
           },
           onOutcome: (o) => {
