@@ -182,8 +182,9 @@ const SYNC_READ_SLICE = 64;
 
 /**
  * Aggregates a scenario's results (or one batch's IDs) and writes `{scenario}/summary/`. Reads one listing of
- * `{scenario}/resultados/` and one marker per realization (successful and failed), `concurrency` at a time,
- * unless the run's spool or `markers.jsonl` has it.
+ * `{scenario}/resultados/` (or, after `mfpar run`, takes the run's own with its spool over it: `listing`) and one
+ * marker per realization (successful and failed), `concurrency` at a time, unless the run's spool or
+ * `markers.jsonl` has it.
  *
  * Memory does not grow with the realizations beyond a few numbers per ID (the listing — lib/store/results.ts —
  * and the successes' attempt numbers and times, in typed arrays): markers are used in ID order as they are read and not kept, the ensemble table goes to a temporary
