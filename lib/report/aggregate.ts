@@ -323,7 +323,7 @@ function readDigestSync(
  * (undefined when that cannot be told: list the store then). Each marker's time is the store's, as a listing
  * shows it (one `stat` per ID the run wrote, against a listing's directory reads per ID folder).
  */
-function afterRun(
+function listingAfterRun(
   listing: ResultsListing,
   store: ResultStore,
   scenario: string,
@@ -333,12 +333,9 @@ function afterRun(
   const headSync = store.headSync?.bind(store);
   if (!headSync) return undefined;
   return withWrittenMarkers(listing, spool.idSet, (id) => {
-    const line = spool.get(id);
-    const attempt = line?.m.attempt;
-    const time = line && headSync(storeKeys.marker(scenario, id, line.kind))?.lastModified?.getTime();
-    return line && typeof attempt === "number" && time !== undefined
-      ? { kind: line.kind, attempt, time }
-      : undefined;
+    const last = spool.lastOf(id);
+    const time = last && headSync(storeKeys.marker(scenario, id, last.kind))?.lastModified?.getTime();
+    return last && time !== undefined ? { ...last, time } : undefined;
   });
 }
 
@@ -372,7 +369,7 @@ async function aggregateIn(
   let listing: ResultsListing;
   try {
     listing =
-      (opts.listing?.scenario === name ? afterRun(opts.listing, store, name, spool) : undefined) ??
+      (opts.listing?.scenario === name ? listingAfterRun(opts.listing, store, name, spool) : undefined) ??
       (await listResults(store, name));
   } catch (e) {
     spool?.close();

@@ -11,7 +11,7 @@
 import { once } from "node:events";
 import { closeSync, createWriteStream, openSync, readSync, type WriteStream } from "node:fs";
 import { IdSet, IdSetBuilder } from "../store/id-set.js";
-import type { MarkerKind } from "../store/keys.js";
+import { MARKER_KINDS, type MarkerKind } from "../store/keys.js";
 import type { Marker } from "../store/markers.js";
 import { resized } from "../typed-arrays.js";
 
@@ -101,7 +101,8 @@ export class MarkerSpool {
 /**
  * A JSON-lines file of {@link DigestLine}s on disk (a run's spool, or a copy of `markers.jsonl`), indexed by
  * ID: the last valid line of an ID wins (a torn last line of an interrupted run is skipped: that marker is read
- * from the store instead). Only where each line is stays in memory; {@link get} reads it back.
+ * from the store instead). Only where each line is, its kind and its attempt stay in memory; {@link get} reads
+ * it back.
  */
 export class DigestIndex {
   // IDs as they are scanned, then (finish) the set of them and the last line of each by rank: a few bytes per
@@ -111,6 +112,9 @@ export class DigestIndex {
   private lastLine: Uint32Array = new Uint32Array(0);
   private starts = new Float64Array(1024);
   private ends = new Float64Array(1024);
+  /** By line: its marker kind's index in MARKER_KINDS, and its attempt (0 when it has none). */
+  private kinds = new Uint8Array(1024);
+  private attempts = new Uint32Array(1024);
   private lines = 0;
 
   private constructor(private readonly fd: number | undefined) {}
@@ -137,6 +141,14 @@ export class DigestIndex {
   /** The IDs that have a line, in ID order. */
   get idSet(): IdSet {
     return this.ids;
+  }
+
+  /** The kind and attempt of `id`'s last valid line, without reading it back. */
+  lastOf(id: string): { kind: MarkerKind; attempt: number } | undefined {
+    const rank = this.ids.rankOf(id);
+    if (rank < 0) return undefined;
+    const i = this.lastLine[rank]!;
+    return { kind: MARKER_KINDS[this.kinds[i]!]!, attempt: this.attempts[i]! };
   }
 
   private finish(): void {
@@ -178,9 +190,13 @@ export class DigestIndex {
     if (this.lines === this.starts.length) {
       this.starts = resized(this.starts, this.lines * 2);
       this.ends = resized(this.ends, this.lines * 2);
+      this.kinds = resized(this.kinds, this.lines * 2);
+      this.attempts = resized(this.attempts, this.lines * 2);
     }
     this.starts[this.lines] = start;
     this.ends[this.lines] = end;
+    this.kinds[this.lines] = MARKER_KINDS.indexOf(l.kind);
+    this.attempts[this.lines] = typeof l.m.attempt === "number" ? l.m.attempt : 0;
     this.building!.add(l.id); // numbered as `lines`: one add per valid line
     this.lines++;
   }
