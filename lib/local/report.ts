@@ -1,5 +1,4 @@
 import { formatElapsed } from "../format/duration.js";
-import { quantileSorted } from "../stats.js";
 import { describeLocalOutcome, type IdOutcome, type LocalProgress, type LocalRunResult } from "./run.js";
 
 /** One line of progress: bar, counts, rate and ETA. */
@@ -47,12 +46,10 @@ export function formatSummary(r: LocalRunResult, storeDisplay: string): string {
     ["not run", String(c.notRun)],
   ].filter((row, i) => i < 2 || row[1] !== "0");
   lines.push(table(rows));
-  if (r.modelMs.length) {
-    const model = r.modelMs.slice().sort();
-    const wall = r.wallMs.slice().sort();
+  if (r.modelMs.size) {
     lines.push(
-      `Model time per realization: median ${formatElapsed(quantileSorted(model, 0.5))}, max ${formatElapsed(model[model.length - 1]!)}` +
-        (wall.length ? `; agent wall time median ${formatElapsed(quantileSorted(wall, 0.5))}` : ""),
+      `Model time per realization: median ${formatElapsed(r.modelMs.quantile(0.5))}, max ${formatElapsed(r.modelMs.max())}` +
+        (r.wallMs.size ? `; agent wall time median ${formatElapsed(r.wallMs.quantile(0.5))}` : ""),
     );
   }
   if (r.configError) lines.push(`Stopped: the agent rejected the configuration:\n  ${r.configError}`);

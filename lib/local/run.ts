@@ -6,6 +6,7 @@ import { endedAttemptState, outlookOf } from "../batch/state.js";
 import type { ResolvedScenario } from "../config/load.js";
 import { ExitCode } from "../exit-codes.js";
 import { Supervisor } from "../process/supervisor.js";
+import { Tally } from "../stats.js";
 import type { IdSequence } from "../store/id-set.js";
 import { storeKeys } from "../store/keys.js";
 import {
@@ -18,7 +19,6 @@ import {
 import { listResults, type ResultsListing } from "../store/results.js";
 import type { ResultStore } from "../store/types.js";
 import { type Clock, systemClock } from "../time.js";
-import { Samples } from "../typed-arrays.js";
 import { LocalWorker, type WorkerRunResult } from "./worker.js";
 
 /** How one ID ended in a local run. */
@@ -144,10 +144,13 @@ export interface LocalRunResult {
    * IDs are only counted: what a run holds does not grow with the IDs that went well.
    */
   unfinished: IdOutcome[];
-  /** Model time (`timings.model`, ms) of each realization that succeeded in this run. */
-  modelMs: Float64Array;
-  /** Wall time (ms, dispatch to answer) of each realization that succeeded in this run. */
-  wallMs: Float64Array;
+  /**
+   * Model time (`timings.model`, ms) of the realizations that succeeded in this run, counted by value: not a
+   * number kept per realization.
+   */
+  modelMs: Tally;
+  /** Wall time (whole ms, dispatch to answer) of the realizations that succeeded in this run, likewise. */
+  wallMs: Tally;
   interrupted: boolean;
   /** Set when an agent refused the configuration (exit code 3): every ID would fail the same way. */
   configError?: string;
@@ -218,8 +221,8 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   };
   /** IDs taken and not succeeded yet (running, to retry, failed, interrupted), by index: the only per-ID state. */
   const open = new Map<number, IdOutcome>();
-  const modelMs = new Samples();
-  const wallMs = new Samples();
+  const modelMs = new Tally();
+  const wallMs = new Tally();
   const counts: LocalCounts = {
     total: opts.ids.length,
     success: 0,
@@ -443,8 +446,8 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
         open.delete(index);
         done[index] = 2; // succeeded in this run (1: before it)
         counts.success++;
-        if (typeof o.marker?.timings?.model === "number") modelMs.push(o.marker.timings.model);
-        if (o.wallMs !== undefined) wallMs.push(o.wallMs);
+        if (typeof o.marker?.timings?.model === "number") modelMs.add(o.marker.timings.model);
+        if (o.wallMs !== undefined) wallMs.add(o.wallMs);
       }
     }
   };
@@ -482,8 +485,8 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
     storeUrl: store.url,
     counts,
     unfinished,
-    modelMs: modelMs.take(),
-    wallMs: wallMs.take(),
+    modelMs,
+    wallMs,
     interrupted: stopped,
     configError,
     elapsedMs: clock.now() - startedAt,

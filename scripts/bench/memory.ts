@@ -3,8 +3,9 @@
 // observations), 2 workers. The runner process's RSS (VmRSS, /proc) is recorded as the run passes 1,000,
 // 10,000 and 100,000 IDs done (from its progress lines, printed every 10 s), then its peak (VmHWM) during
 // the summary at the end; every second, the RSS of the runner and of its agent workers (separate processes, not
-// in the runner's figure), reported by quarter of the run (their sawtooth's top must not climb with the run's
-// length: docs/benchmarks.md, session 11). MFPAR_BENCH_MEMORY_CLI measures
+// in the runner's figure), reported by quarter of the run up to the summary's thread starting near its end
+// (their sawtooth's top must not climb with the run's length: docs/benchmarks.md, session 11), and that last
+// phase apart. MFPAR_BENCH_MEMORY_CLI measures
 // another build's CLI; MFPAR_BENCH_MEMORY_SUMMARY (the summary alone) and MFPAR_BENCH_MEMORY_DONE (the real CLI
 // over a store where every ID is done, before/after with MFPAR_BENCH_MEMORY_BASELINE) are described below.
 import { spawn } from "node:child_process";
@@ -37,12 +38,13 @@ async function agentPids(pid: number): Promise<number[]> {
   }
 }
 
-async function status(pid: number): Promise<{ rss: number; hwm: number } | undefined> {
+async function status(pid: number): Promise<{ rss: number; hwm: number; threads: number } | undefined> {
   try {
     const t = await readFile(`/proc/${pid}/status`, "utf8");
     return {
       rss: Number(/VmRSS:\s+(\d+)/.exec(t)?.[1] ?? 0),
       hwm: Number(/VmHWM:\s+(\d+)/.exec(t)?.[1] ?? 0),
+      threads: Number(/Threads:\s+(\d+)/.exec(t)?.[1] ?? 0),
     };
   } catch {
     return undefined;
@@ -115,8 +117,8 @@ export default async function bench(): Promise<Record<string, unknown>> {
         if (s) hwm = Math.max(hwm, s.hwm);
       });
     }, 200);
-    // Every second: seconds since the start, the runner's RSS, its agents' RSS (KiB).
-    const samples: { t: number; rss: number; agents: number[] }[] = [];
+    // Every second: seconds since the start, the runner's RSS, its threads, its agents' RSS (KiB).
+    const samples: Sample[] = [];
     const every = setInterval(async () => {
       const t = (performance.now() - t0) / 1000;
       const s = await status(pid);
@@ -126,7 +128,7 @@ export default async function bench(): Promise<Record<string, unknown>> {
         const sa = await status(a);
         if (sa) agents.push(sa.rss);
       }
-      samples.push({ t, rss: s.rss, agents });
+      samples.push({ t, rss: s.rss, threads: s.threads, agents });
     }, 1000);
     const code = await new Promise<number | null>((res) => child.once("close", (c) => res(c)));
     clearInterval(poll);
@@ -145,8 +147,10 @@ export default async function bench(): Promise<Record<string, unknown>> {
       summarySeconds: Math.round((performance.now() - lastLine) / 100) / 10,
       peakRssWhileRunningMiB: mib(runHwm),
       peakRssWholeRunMiB: mib(hwm),
-      // By quarter of the time the realizations ran (up to the last progress line): [lowest, highest] RSS.
-      byQuarter: quarters(samples, (lastLine - t0) / 1000),
+      // By quarter of the time the realizations ran, up to the summary's thread starting (or the last progress
+      // line): [lowest, highest] RSS. That thread (Vega, lib/report/after-run.ts) starts a few seconds before the
+      // estimated end, whatever the run's length: its RSS is reported apart, as the peak above is.
+      ...summaryPhase(samples, (lastLine - t0) / 1000),
       loadAvg1m: load.map((x) => Math.round(x * 10) / 10),
     };
   } finally {
@@ -154,8 +158,37 @@ export default async function bench(): Promise<Record<string, unknown>> {
   }
 }
 
+interface Sample {
+  t: number;
+  rss: number;
+  threads: number;
+  agents: number[];
+}
+
+/**
+ * The run split where the runner starts its summary thread: the first sample with more threads than the
+ * runner had while it ran its first tenth (its event loop, V8's and libuv's threads: their number is steady).
+ */
+function summaryPhase(samples: Sample[], runSeconds: number) {
+  const early = samples.filter((x) => x.t < runSeconds / 10).map((x) => x.threads);
+  const steady = early.length ? Math.max(...early) : 0;
+  const start = samples.find((x) => x.t >= runSeconds / 10 && x.threads > steady)?.t;
+  const until = Math.min(runSeconds, start ?? runSeconds);
+  const after = samples.filter((x) => x.t >= until).map((x) => x.rss);
+  return {
+    byQuarter: quarters(samples, until),
+    summaryThread:
+      start === undefined
+        ? "not seen among the samples (it started within the last second)"
+        : {
+            startedSecondsBeforeLastRealization: Math.round((runSeconds - start) * 10) / 10,
+            runnerMiB: after.length ? [mib(Math.min(...after)), mib(Math.max(...after))] : [],
+          },
+  };
+}
+
 /** The runner's and its agents' RSS, lowest and highest (MiB), in each quarter of the first `seconds`. */
-function quarters(samples: { t: number; rss: number; agents: number[] }[], seconds: number) {
+function quarters(samples: Sample[], seconds: number) {
   return [0, 1, 2, 3].map((q) => {
     const inQ = samples.filter((x) => x.t >= (q * seconds) / 4 && x.t < ((q + 1) * seconds) / 4);
     const agents = inQ.flatMap((x) => x.agents);

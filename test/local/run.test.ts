@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { formatElapsed } from "../../lib/format/duration.js";
 import { AGENT_SEMI_SPACE_MB } from "../../lib/local/run.js";
 import { LocalStore } from "../../lib/store/local.js";
 import {
@@ -63,6 +64,18 @@ describe("mfpar run", () => {
     );
     const m = await readJson(join(store, "base/resultados/2/_SUCCESS.json"));
     expect(m.batchId).toMatch(/^local-\d{8}T\d{6}Z$/);
+    // The model's time, from what the three markers recorded: the middle one and the longest.
+    const model = await Promise.all(
+      ["1", "2", "3"].map(
+        async (id) =>
+          (await readJson<{ timings: { model: number } }>(join(store, `base/resultados/${id}/_SUCCESS.json`)))
+            .timings.model,
+      ),
+    );
+    model.sort((a, b) => a - b);
+    expect(first.stdout).toContain(
+      `Model time per realization: median ${formatElapsed(model[1]!)}, max ${formatElapsed(model[2]!)}; agent wall time median `,
+    );
     // The ensemble summary, prepared in a worker thread while the last realizations ran (Vega warmed up there on
     // a made-up ensemble), is what `mfpar aggregate` writes from the same results: the same bytes but the date.
     const summary = ["report.html", "ensemble.csv", "statistics.csv", "failed.csv"];

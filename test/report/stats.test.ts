@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseCsv, toCsv } from "../../lib/format/csv.js";
 import { formatDuration } from "../../lib/format/duration.js";
 import { progressBar } from "../../lib/format/table.js";
-import { describe as describeStats, noDataTest, quantile } from "../../lib/stats.js";
+import { describe as describeStats, noDataTest, quantile, Tally } from "../../lib/stats.js";
 
 describe("quantile (type 7, numpy's default)", () => {
   // numpy.percentile([1, 2, 3, 4], [5, 10, 50, 90, 95]) -> [1.15, 1.3, 2.5, 3.7, 3.85]
@@ -20,6 +20,34 @@ describe("quantile (type 7, numpy's default)", () => {
   it("of one value is that value, of none is NaN", () => {
     expect(quantile([7], 0.9)).toBe(7);
     expect(quantile([], 0.5)).toBeNaN();
+  });
+});
+
+describe("Tally (a run's model and wall times)", () => {
+  it("gives the same quantiles and max as the values sorted", () => {
+    // Times as a run sees them: many realizations, few distinct milliseconds, ties, an outlier.
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 48271) % 2147483647;
+      return seed / 2147483647;
+    };
+    for (const n of [1, 2, 5, 1000]) {
+      const values = Array.from({ length: n }, () => 240 + Math.floor(next() * 30));
+      if (n > 2) values[3] = 9000;
+      const t = new Tally();
+      for (const v of values) t.add(v);
+      expect(t.size).toBe(n);
+      for (const p of [0, 0.1, 0.5, 0.9, 0.95, 1]) expect(t.quantile(p)).toBeCloseTo(quantile(values, p), 9);
+      expect(t.max()).toBe(Math.max(...values));
+    }
+    const empty = new Tally();
+    expect(empty.quantile(0.5)).toBeNaN();
+    expect(empty.max()).toBeNaN();
+  });
+  it("counts a fractional time as its whole millisecond", () => {
+    const t = new Tally();
+    for (const v of [250.4, 249.6, 1000.2]) t.add(v);
+    expect([t.quantile(0), t.quantile(0.5), t.max()]).toEqual([250, 250, 1000]);
   });
 });
 
