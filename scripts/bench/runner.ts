@@ -11,7 +11,9 @@
 // (a POSIX shell script that sleeps 0.1 s and writes 8 observations from its one input file).
 // With MFPAR_BENCH_RUNNER_BASELINE=<another checkout's bin/mfpar.js> (e.g. main's build copied aside), that CLI
 // runs too, interleaved in the same rounds: before/after figures of one session side by side ("baseline").
-// Env: MFPAR_BENCH_RUNNER_IDS (demo IDs, default 40), MFPAR_BENCH_RUNNER_ROUNDS (3), MFPAR_BENCH_RUNNER_WORKERS
+// Env: MFPAR_BENCH_RUNNER_IDS (IDs of each model, default 40; 200 is the demo's whole `base` scenario, where the
+// fixed cost of start-up and report weighs as in a real run: docs/benchmarks.md, session 17),
+// MFPAR_BENCH_RUNNER_ROUNDS (3), MFPAR_BENCH_RUNNER_WORKERS
 // (2), MFPAR_BENCH_RUNNER_SLOW (IDs of the opt-in 5 s model, default 0 = skipped), MFPAR_BENCH_RUNNER_ONLY=slow
 // (only that one; =tiny: only the 0.1 s model). Memory at 100,000 IDs: scripts/bench/memory.ts.
 import { spawn } from "node:child_process";
