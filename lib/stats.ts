@@ -53,9 +53,7 @@ export class Tally {
 
   /** The largest value counted; NaN when none. */
   max(): number {
-    let max = Number.NaN;
-    for (const k of this.counts.keys()) if (!(k <= max)) max = k;
-    return max;
+    return this.quantile(1);
   }
 }
 
