@@ -2,13 +2,19 @@ import { randomBytes } from "node:crypto";
 import {
   createWriteStream,
   type Dirent,
+  mkdirSync,
   opendirSync,
   readdirSync,
   readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
   type Stats,
   statSync,
+  unlinkSync,
+  writeFileSync,
 } from "node:fs";
-import { copyFile, mkdir, open, readFile, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
+import { copyFile, mkdir, open, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -34,6 +40,14 @@ const WALK_SLICE = 256;
  * 100,000 IDs: ~10 MB in one call, all of it promoted to V8's old generation before it can be dropped).
  */
 const STREAM_DIR_BYTES = 256 * 1024;
+/**
+ * A body up to this length (characters of a string, bytes of an array) is written with synchronous calls: a
+ * marker or an agent.log takes microseconds that way against a millisecond through the thread pool (five hops:
+ * mkdir, open, write, close, rename), and those writes are what separates the end of one realization from the
+ * start of the next on a worker (docs/benchmarks.md, session 18). Larger bodies (and streams) keep the
+ * asynchronous path, which does not block the event loop.
+ */
+const SYNC_WRITE_LENGTH = 64 * 1024;
 /** How many folders down a key is: the number of "/" in it ("" and "a" 0, "a/b/" 2). */
 const depthOf = (key: string) => key.split("/").length - 1;
 /**
@@ -68,6 +82,7 @@ export class LocalStore implements ResultStore {
 
   async put(key: string, body: string | Uint8Array | Readable, _opts?: PutOptions): Promise<void> {
     const path = this.pathOf(key);
+    if (!(body instanceof Readable) && body.length <= SYNC_WRITE_LENGTH) return writeAtomicSync(path, body);
     await writeAtomic(path, async (tmp) => {
       if (body instanceof Readable) await pipeline(body, createWriteStream(tmp, { flags: "wx" }));
       else {
@@ -177,7 +192,10 @@ export class LocalStore implements ResultStore {
 
   async delete(keys: string[]): Promise<void> {
     const paths = keys.map((k) => this.pathOf(k));
-    await mapLimit(paths, 16, (p) => rm(p, { force: true }));
+    // A few keys (an ID's other markers after a marker is written) are removed synchronously: two unlinks of
+    // files that are usually not there cost microseconds, the thread pool's round trips a millisecond.
+    if (paths.length <= 4) for (const p of paths) rmSync(p, { force: true });
+    else await mapLimit(paths, 16, (p) => rm(p, { force: true }));
     // S3 has no directories: drop the ones left empty so the tree mirrors what remains.
     const dirs = new Set(paths.map((p) => dirname(p)));
     for (const dir of [...dirs].sort((a, b) => b.length - a.length)) await this.pruneEmpty(dir);
@@ -301,7 +319,7 @@ export class LocalStore implements ResultStore {
   private async pruneEmpty(dir: string): Promise<void> {
     for (let d = dir; d.length > this.root.length && d.startsWith(this.root + sep); d = dirname(d)) {
       try {
-        await rmdir(d);
+        rmdirSync(d); // one system call, usually failing at once (the folder is not empty)
       } catch {
         return; // not empty (or already gone, or in use): stop climbing
       }
@@ -326,6 +344,26 @@ export async function writeAtomic(path: string, write: (tmp: string) => Promise<
     } catch (e) {
       await unlink(tmp).catch(() => {});
       if (attempt < 3 && isMissing(e) && !(await stat(dir).catch(() => undefined))) continue;
+      throw e;
+    }
+  }
+}
+
+/** {@link writeAtomic} for a small body, with synchronous calls. */
+function writeAtomicSync(path: string, body: string | Uint8Array): void {
+  const dir = dirname(path);
+  for (let attempt = 1; ; attempt++) {
+    const tmp = join(dir, `${TMP_PREFIX}${randomBytes(6).toString("hex")}-${basename(path)}`);
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(tmp, body, { flag: "wx" });
+      renameSync(tmp, path);
+      return;
+    } catch (e) {
+      try {
+        unlinkSync(tmp);
+      } catch {}
+      if (attempt < 3 && isMissing(e) && !statSync(dir, { throwIfNoEntry: false })) continue;
       throw e;
     }
   }

@@ -163,11 +163,13 @@ describe("agent failures (fake model)", () => {
     ].sort();
 
   it("success: the stale output in the source model dir is neither copied nor uploaded; nested collect globs work", async () => {
-    const { r, store } = await run({ FAKE_MODE: "ok" });
+    // A 200 kB output besides the small ones: small files are uploaded from memory, larger ones streamed.
+    const { r, store } = await run({ FAKE_MODE: "ok", FAKE_BIG: "200000" });
     expect(r.code, r.stderr).toBe(0);
     expect(await localKeys(store)).toEqual([
       "base/resultados/1/_SUCCESS.json",
       "base/resultados/1/attempts/1/agent.log",
+      "base/resultados/1/extra/big.txt",
       "base/resultados/1/extra/deep.txt",
       "base/resultados/1/fake.lst",
       "base/resultados/1/observations.csv",
@@ -178,6 +180,18 @@ describe("agent failures (fake model)", () => {
     expect(await readFile(join(store, "base/resultados/1/observations.csv"), "utf8")).toBe(
       "id,result\n1,3\n",
     );
+    expect(
+      (await readFile(join(store, "base/resultados/1/extra/big.txt"))).equals(Buffer.alloc(200000, "h1.5")),
+    ).toBe(true);
+    // Every stored file matches the size and sha256 the marker records, whichever way it was uploaded.
+    const sums = m.checksums as Record<string, { size: number; sha256: string }>;
+    expect(Object.keys(sums)).toHaveLength(6);
+    for (const [key, d] of Object.entries(sums)) {
+      const bytes = await readFile(join(store, key));
+      expect({ size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") }, key).toEqual(
+        d,
+      );
+    }
   });
 
   it("success text found only in the listing file counts", async () => {

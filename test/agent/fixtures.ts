@@ -54,6 +54,8 @@ const k = Number(/K\\s+(\\S+)/.exec(readFileSync("in.dat", "utf8"))[1]);
 const ok = () => {
   writeFileSync("out.txt", "RESULT " + (k * 2) + "\\n");
   writeFileSync("extra/deep.txt", "deep\\n");
+  // FAKE_BIG=<bytes>: a larger output too (a heads file), past the size the agent uploads from memory.
+  if (process.env.FAKE_BIG) writeFileSync("extra/big.txt", Buffer.alloc(Number(process.env.FAKE_BIG), "h" + k));
 };
 switch (mode) {
   case "ok":

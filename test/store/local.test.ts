@@ -93,6 +93,34 @@ describe("LocalStore", () => {
     expect(await readdir(store.root)).toEqual([]);
   });
 
+  it("writes small bodies (synchronous calls) and large ones (the thread pool) alike", async () => {
+    const store = fresh();
+    const bodies = {
+      "a/small.json": '{"v":1}\n',
+      "a/bytes.bin": new Uint8Array([0, 1, 2, 255]),
+      "a/large.txt": "é".repeat(100_000), // past the synchronous path's length, 200,000 bytes
+      "a/large.bin": new Uint8Array(300_000).fill(7),
+    };
+    for (const [k, b] of Object.entries(bodies)) await store.put(k, b);
+    for (const [k, b] of Object.entries(bodies))
+      expect(Buffer.from((await store.get(k))!).equals(Buffer.from(b)), k).toBe(true);
+    // Only the objects: no temporary file left by either path.
+    expect((await readdir(join(store.root, "a"))).sort()).toEqual(
+      Object.keys(bodies)
+        .map((k) => k.slice(2))
+        .sort(),
+    );
+    // A key under an existing object fails the same way whatever the body's size, leaving nothing behind.
+    for (const b of ["x", "x".repeat(100_000)])
+      await expect(store.put("a/small.json/under", b)).rejects.toThrow(/ENOTDIR|EEXIST/);
+    // Deleting a few keys (synchronous) and many (the thread pool) both prune the folders left empty.
+    await store.delete(["a/small.json", "a/bytes.bin"]);
+    const many = Array.from({ length: 20 }, (_, i) => `b/${i}.txt`);
+    for (const k of many) await store.put(k, k);
+    await store.delete([...many, "a/large.txt", "a/large.bin"]);
+    expect(await readdir(store.root)).toEqual([]);
+  });
+
   it("reads an empty or missing root as an empty store", async () => {
     const store = fresh();
     expect(await keys(store)).toEqual([]);

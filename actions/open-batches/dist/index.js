@@ -8439,12 +8439,18 @@ var init_types = __esm({
 import { randomBytes } from "node:crypto";
 import {
   createWriteStream,
+  mkdirSync,
   opendirSync,
   readdirSync,
   readFileSync,
-  statSync
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync
 } from "node:fs";
-import { copyFile, mkdir, open as open2, readFile as readFile2, rename, rm, rmdir, stat as stat2, unlink } from "node:fs/promises";
+import { copyFile, mkdir, open as open2, readFile as readFile2, rename, rm, stat as stat2, unlink } from "node:fs/promises";
 import { basename as basename2, dirname as dirname2, join as join2, resolve as resolve2, sep } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -8462,6 +8468,25 @@ async function writeAtomic(path6, write) {
       await unlink(tmp).catch(() => {
       });
       if (attempt < 3 && isMissing(e5) && !await stat2(dir).catch(() => void 0)) continue;
+      throw e5;
+    }
+  }
+}
+function writeAtomicSync(path6, body) {
+  const dir = dirname2(path6);
+  for (let attempt = 1; ; attempt++) {
+    const tmp = join2(dir, `${TMP_PREFIX}${randomBytes(6).toString("hex")}-${basename2(path6)}`);
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(tmp, body, { flag: "wx" });
+      renameSync(tmp, path6);
+      return;
+    } catch (e5) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+      }
+      if (attempt < 3 && isMissing(e5) && !statSync(dir, { throwIfNoEntry: false })) continue;
       throw e5;
     }
   }
@@ -8497,7 +8522,7 @@ function compareEntries(a5, b5) {
     return Buffer.compare(Buffer.from(a5.isDir ? `${x}/` : x), Buffer.from(b5.isDir ? `${y}/` : y));
   return nx - ny;
 }
-var TMP_PREFIX, WALK_SLICE, STREAM_DIR_BYTES, depthOf, STREAM_DIR_MAX_DEPTH, LocalStore, EntryTable;
+var TMP_PREFIX, WALK_SLICE, STREAM_DIR_BYTES, SYNC_WRITE_LENGTH, depthOf, STREAM_DIR_MAX_DEPTH, LocalStore, EntryTable;
 var init_local = __esm({
   "lib/store/local.ts"() {
     "use strict";
@@ -8508,6 +8533,7 @@ var init_local = __esm({
     TMP_PREFIX = ".mfpar-tmp-";
     WALK_SLICE = 256;
     STREAM_DIR_BYTES = 256 * 1024;
+    SYNC_WRITE_LENGTH = 64 * 1024;
     depthOf = (key) => key.split("/").length - 1;
     STREAM_DIR_MAX_DEPTH = depthOf(storeKeys.resultsPrefix("scenario"));
     LocalStore = class {
@@ -8523,6 +8549,7 @@ var init_local = __esm({
       }
       async put(key, body, _opts) {
         const path6 = this.pathOf(key);
+        if (!(body instanceof Readable) && body.length <= SYNC_WRITE_LENGTH) return writeAtomicSync(path6, body);
         await writeAtomic(path6, async (tmp) => {
           if (body instanceof Readable) await pipeline(body, createWriteStream(tmp, { flags: "wx" }));
           else {
@@ -8619,7 +8646,8 @@ var init_local = __esm({
       }
       async delete(keys) {
         const paths = keys.map((k5) => this.pathOf(k5));
-        await mapLimit(paths, 16, (p3) => rm(p3, { force: true }));
+        if (paths.length <= 4) for (const p3 of paths) rmSync(p3, { force: true });
+        else await mapLimit(paths, 16, (p3) => rm(p3, { force: true }));
         const dirs = new Set(paths.map((p3) => dirname2(p3)));
         for (const dir of [...dirs].sort((a5, b5) => b5.length - a5.length)) await this.pruneEmpty(dir);
       }
@@ -8720,7 +8748,7 @@ var init_local = __esm({
       async pruneEmpty(dir) {
         for (let d5 = dir; d5.length > this.root.length && d5.startsWith(this.root + sep); d5 = dirname2(d5)) {
           try {
-            await rmdir(d5);
+            rmdirSync(d5);
           } catch {
             return;
           }
@@ -89934,7 +89962,7 @@ var __awaiter5 = function(thisArg, _arguments, P, generator) {
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
 };
-var { chmod, copyFile: copyFile2, lstat, mkdir: mkdir2, open: open3, readdir: readdir3, rename: rename2, rm: rm2, rmdir: rmdir2, stat: stat4, symlink, unlink: unlink2 } = fs2.promises;
+var { chmod, copyFile: copyFile2, lstat, mkdir: mkdir2, open: open3, readdir: readdir3, rename: rename2, rm: rm2, rmdir, stat: stat4, symlink, unlink: unlink2 } = fs2.promises;
 var IS_WINDOWS = process.platform === "win32";
 var READONLY = fs2.constants.O_RDONLY;
 function exists2(fsPath) {
