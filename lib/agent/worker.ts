@@ -30,6 +30,8 @@ export type WorkerMessage =
    * (they are not in the worker's own group, so they would otherwise outlive it).
    */
   | { type: "group"; pid: number; running: boolean }
+  /** It took the request and is running it (before this, the request was only waiting in its queue). */
+  | { type: "started"; id: string; attempt: number }
   /** One realization is over; `marker` is what it wrote (absent when skipped as already done). */
   | { type: "done"; id: string; attempt: number; status: RealizationStatus; marker?: Marker };
 
@@ -71,6 +73,7 @@ export async function runWorker(deps: WorkerDeps): Promise<ExitCode> {
     await deps.send({ type: "ready" });
     for await (const req of deps.requests) {
       if (deps.signal.aborted) break;
+      void deps.send({ type: "started", id: req.id, attempt: req.attempt });
       await reaper?.ready();
       const o = await runRealization(ctx, req.id, req.attempt);
       await deps.send({ type: "done", id: req.id, attempt: req.attempt, status: o.status, marker: o.marker });

@@ -169,7 +169,9 @@ export const ENDING_AHEAD_MS = 3000;
 /**
  * Runs the IDs on `workers` persistent agent processes (lib/local/worker.ts; each takes IDs one after another
  * and hands back the marker it wrote), skipping IDs that already have `_SUCCESS.json` and retrying failed IDs
- * up to `attempts` times. A worker that dies is replaced; its ID counts an `agent-crash` attempt. Returns per-ID outcomes (the hook for what comes after a run, e.g. ensemble
+ * up to `attempts` times. While enough IDs are left, each worker holds the next ID in its queue, so it starts it
+ * the moment a realization ends. A worker that dies is replaced; its ID counts an `agent-crash` attempt, and an ID
+ * waiting in its queue goes back to the front of the run's without an attempt. Returns per-ID outcomes (the hook for what comes after a run, e.g. ensemble
  * aggregation). Stopping (`signal`) forwards SIGTERM to the workers and waits for them.
  */
 export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
@@ -211,11 +213,16 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   // The IDs still to take, by their index in the requested list (no copy), then the retries.
   let next = 0;
   const retries: number[] = [];
+  /** IDs not taken yet (not counting retries): for when a worker may hold a second ID. */
+  let freshLeft = opts.ids.length - doneBefore;
   const take = (): number | undefined => {
     if (retries.length) return retries.shift();
     while (next < opts.ids.length) {
       const i = next++;
-      if (!done[i]) return i;
+      if (!done[i]) {
+        freshLeft--;
+        return i;
+      }
     }
     return undefined;
   };
@@ -282,7 +289,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
     const left = progress.total - progress.doneBefore - progress.succeeded - progress.failed;
     if ((left * (endedWallMs / ended)) / workers <= ENDING_AHEAD_MS) endingNow();
   };
-  const startWorker = async (): Promise<LocalWorker> => {
+  const startWorker = (): LocalWorker => {
     const w = new LocalWorker(supervisor, {
       name: `worker-${++started}`,
       argv: [
@@ -300,30 +307,57 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
     return w;
   };
 
-  /** Runs one attempt on the slot's worker (starting one if needed); an exit code when the worker died. */
-  const runOne = async (
-    slot: { worker?: LocalWorker },
-    id: string,
-    attempt: number,
-  ): Promise<{
+  /** One ID handed to a slot's worker: what to undo if the worker never started it. */
+  interface Dispatched {
+    index: number;
+    id: string;
+    o: IdOutcome;
+    attempt: number;
+    /** `o.lastAttempt` before this dispatch. */
+    lastBefore?: number;
+    worker: LocalWorker;
+    result: Promise<WorkerRunResult>;
+  }
+  type Slot = { worker?: LocalWorker };
+  /** How an attempt ended, for the bookkeeping below: the worker's answer, or the exit code of a worker that died. */
+  interface RunResult {
     done?: Extract<WorkerRunResult, { kind: "done" }>;
     code?: number | null;
     tail: string[];
     wallMs: number;
-  }> => {
-    const t0 = performance.now();
-    slot.worker ??= await startWorker();
+  }
+
+  /** Hands the ID at `index` to the slot's worker (starting one if needed) as its next attempt. */
+  const dispatch = (slot: Slot, index: number): Dispatched => {
+    const id = opts.ids.at(index)!;
+    let o = open.get(index);
+    if (!o) {
+      o = { id, status: "not-run", attempts: 0, lastAttempt: earlierAttempts(index) };
+      open.set(index, o);
+    }
+    const lastBefore = o.lastAttempt;
+    const attempt = (lastBefore ?? 0) + 1;
+    o.attempts++;
+    o.lastAttempt = attempt;
+    if (slot.worker && !slot.worker.alive) {
+      // It died between two realizations: the next ID goes to a new one, not to the one that is gone.
+      live.delete(slot.worker);
+      slot.worker = undefined;
+    }
+    slot.worker ??= startWorker();
     const w = slot.worker;
-    await w.ready; // false when it ended first: run() then reports how
-    const result = await w.run(id, attempt);
-    const wallMs = performance.now() - t0;
-    if (result.kind === "done") return { done: result, tail: [], wallMs };
-    live.delete(w);
-    slot.worker = undefined;
-    const code = w.initError?.exitCode ?? result.exit.code;
-    const tail = w.initError ? [w.initError.message] : result.tail;
-    return { code, tail, wallMs };
+    // Before the worker is set up, `ready` resolves false when it ended first: run() then reports how.
+    const result = w.ready.then(() => w.run(id, attempt));
+    return { index, id, o, attempt, lastBefore, worker: w, result };
   };
+
+  /**
+   * Whether the slot's worker may take a second ID now, to start it the moment its realization ends (no round
+   * trip to the runner in between): only once the worker is set up, and only while enough IDs are left for
+   * the other workers not to run dry while this one still holds an ID it has not started.
+   */
+  const mayQueue = (slot: Slot): boolean =>
+    slot.worker?.idle === true && freshLeft + retries.length >= 2 * (workers - 1) + 1;
 
   const readMarker = async (
     id: string,
@@ -341,7 +375,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   let slotsRunning = 0;
   let realizationsEnded = false;
   const worker = async (): Promise<void> => {
-    const slot: { worker?: LocalWorker } = {};
+    const slot: Slot = {};
     slotsRunning++;
     try {
       await slotLoop(slot);
@@ -357,25 +391,62 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
       }
     }
   };
-  const slotLoop = async (slot: { worker?: LocalWorker }): Promise<void> => {
+  const slotLoop = async (slot: Slot): Promise<void> => {
+    /** Handed to the worker, in its order: the first is running, a second waits in the worker's queue. */
+    const inflight: Dispatched[] = [];
+    let headSince = performance.now();
     for (;;) {
-      if (stopped || configError) return;
-      const index = take();
-      if (index === undefined) return;
-      const id = opts.ids.at(index)!;
-      if (retries.length === 0 && next >= opts.ids.length) endingNow();
-      let o = open.get(index);
-      if (!o) {
-        o = { id, status: "not-run", attempts: 0, lastAttempt: earlierAttempts(index) };
-        open.set(index, o);
+      while (
+        !stopped &&
+        !configError &&
+        (inflight.length === 0 || (inflight.length === 1 && mayQueue(slot)))
+      ) {
+        const index = take();
+        if (index === undefined) break;
+        if (retries.length === 0 && next >= opts.ids.length) endingNow();
+        inflight.push(dispatch(slot, index));
+        if (inflight.length === 1) {
+          headSince = performance.now();
+          progress.running++;
+          emit();
+        }
       }
-      const attempt = (o.lastAttempt ?? 0) + 1;
-      o.attempts++;
-      o.lastAttempt = attempt;
-      progress.running++;
-      emit();
-      const r = await runOne(slot, id, attempt);
+      const starting = slot.worker;
+      if (inflight.length === 1 && starting?.alive && !starting.idle) {
+        // Its first ID went to a worker still starting: once it is set up, it takes the next one too.
+        const first = await Promise.race([inflight[0]!.result.then(() => false), starting.ready]);
+        if (first && starting.idle) continue;
+      }
+      const head = inflight.shift();
+      if (!head) return;
+      const { index, id, o, attempt } = head;
+      const result = await head.result;
+      const tookMs = performance.now() - headSince;
       progress.running--;
+      if (result.kind === "not-run") {
+        // Waiting behind a realization when its worker died or the run stopped: not an attempt; to the front of
+        // the queue again (unless the run is stopping), for the replacement worker.
+        o.attempts--;
+        o.lastAttempt = head.lastBefore;
+        if (!stopped && !configError) retries.unshift(index);
+      }
+      if (inflight.length > 0) {
+        // The worker has started the next one (or will say it never did).
+        headSince = performance.now();
+        progress.running++;
+      }
+      if (result.kind === "not-run") {
+        emit();
+        continue;
+      }
+      const r: RunResult = { tail: [], wallMs: tookMs };
+      if (result.kind === "done") r.done = result;
+      else {
+        live.delete(head.worker);
+        if (slot.worker === head.worker) slot.worker = undefined;
+        r.code = head.worker.initError?.exitCode ?? result.exit.code;
+        r.tail = head.worker.initError ? [head.worker.initError.message] : result.tail;
+      }
       o.wallMs = r.wallMs;
       endedWallMs += r.wallMs;
       ended++;

@@ -11,7 +11,15 @@ const TAIL_LINES = 20;
 export type WorkerRunResult =
   | { kind: "done"; status: RealizationStatus; marker?: Marker }
   /** The worker died before answering (killed, crashed, or stopped by a forced exit). */
-  | { kind: "exit"; exit: ExitInfo; tail: string[] };
+  | { kind: "exit"; exit: ExitInfo; tail: string[] }
+  /**
+   * The worker died (or was stopped) before it started this request: it was waiting behind the one the worker
+   * was running. Nothing of it ran; it is not an attempt.
+   */
+  | { kind: "not-run" };
+
+/** How long after a worker's exit its IPC channel may take to deliver the last messages. */
+const CHANNEL_DRAIN_MS = 2_000;
 
 export interface WorkerSpec {
   name: string;
@@ -23,18 +31,25 @@ export interface WorkerSpec {
 /**
  * A persistent agent process. `ready` resolves true once it has loaded the scenario, or false when it ended
  * first (`initError` then says why). `run` sends one ID and resolves when the realization is over or the
- * worker died. When the worker dies, the model process groups it reported as running are killed: they live
- * in their own groups, so they would otherwise outlive it.
+ * worker died; several requests may wait (the worker takes them in order), so the next ID is there the moment
+ * one realization ends. When the worker dies, the model process groups it reported as running are killed: they
+ * live in their own groups, so they would otherwise outlive it. Its requests are answered once every message
+ * it sent has been read: the one it said it started as `exit`, those it never took as `not-run`.
  */
 export class LocalWorker {
   readonly ready: Promise<boolean>;
   initError?: { exitCode: number; message: string };
   private readonly proc: Supervised;
   private readonly groups = new Set<number>();
-  private pending?: { req: RunRequest; resolve: (r: WorkerRunResult) => void };
+  /** Requests sent and not answered, in the order the worker takes them: the first is the one it runs. */
+  private readonly pending: { req: RunRequest; resolve: (r: WorkerRunResult) => void; started?: boolean }[] =
+    [];
   private tail: string[] = [];
   private partial = "";
   private exited?: ExitInfo;
+  private isReady = false;
+  private channelClosed = false;
+  private onChannelClosed?: () => void;
   private resolveReady!: (ok: boolean) => void;
 
   constructor(sup: Supervisor, spec: WorkerSpec) {
@@ -46,6 +61,10 @@ export class LocalWorker {
       env: spec.env,
       onStderr: (t) => this.onStderr(t),
       onMessage: (m) => this.onMessage(m as WorkerMessage),
+      onDisconnect: () => {
+        this.channelClosed = true;
+        this.onChannelClosed?.();
+      },
     });
     void this.proc.done.then((exit) => this.onExit(exit));
   }
@@ -58,13 +77,22 @@ export class LocalWorker {
     return this.exited === undefined;
   }
 
+  /** Set up (it said "ready") and not ended: requests sent now wait in its queue, not behind its start-up. */
+  get idle(): boolean {
+    return this.isReady && this.exited === undefined;
+  }
+
+  /** Requests sent and not answered yet. */
+  get outstanding(): number {
+    return this.pending.length;
+  }
+
   run(id: string, attempt: number): Promise<WorkerRunResult> {
-    if (this.pending) throw new Error(`worker ${this.proc.name} is busy with ID ${this.pending.req.id}`);
-    this.tail = [];
+    if (this.pending.length === 0) this.tail = [];
     return new Promise((resolve) => {
       if (this.exited) return resolve({ kind: "exit", exit: this.exited, tail: this.takeTail() });
       const req: RunRequest = { type: "run", id, attempt };
-      this.pending = { req, resolve };
+      this.pending.push({ req, resolve });
       this.proc.send(req);
     });
   }
@@ -98,6 +126,7 @@ export class LocalWorker {
   private onMessage(m: WorkerMessage): void {
     switch (m?.type) {
       case "ready":
+        this.isReady = true;
         this.resolveReady(true);
         break;
       case "init-error":
@@ -111,10 +140,16 @@ export class LocalWorker {
         else if (m.running) this.groups.add(m.pid);
         else this.groups.delete(m.pid);
         break;
+      case "started": {
+        const p = this.pending[0];
+        if (p && p.req.id === m.id && p.req.attempt === m.attempt) p.started = true;
+        break;
+      }
       case "done": {
-        const p = this.pending;
+        const p = this.pending[0];
         if (p && p.req.id === m.id && p.req.attempt === m.attempt) {
-          this.pending = undefined;
+          this.pending.shift();
+          if (this.pending.length > 0) this.tail = [];
           p.resolve({ kind: "done", status: m.status, marker: m.marker });
         }
         break;
@@ -127,8 +162,26 @@ export class LocalWorker {
     for (const g of this.groups) killGroup(g, "SIGKILL");
     this.groups.clear();
     this.resolveReady(false);
-    const p = this.pending;
-    this.pending = undefined;
-    p?.resolve({ kind: "exit", exit, tail: this.takeTail() });
+    // The answers it sent before it died may still be in the channel: which request it was running is known
+    // only once they are read (a "done" read late must not turn into a spent attempt, nor a queued request
+    // into one that ran).
+    if (this.pending.length === 0 || this.channelClosed || exit.spawnError) return this.settle(exit);
+    const timer = setTimeout(() => this.settle(exit), CHANNEL_DRAIN_MS);
+    this.onChannelClosed = () => {
+      clearTimeout(timer);
+      this.settle(exit);
+    };
+  }
+
+  /**
+   * Answers what the dead worker left: the request it said it started (or the first, when it died setting up:
+   * that is how its reason reaches the run) as `exit`; the others as `not-run` — it never took them.
+   */
+  private settle(exit: ExitInfo): void {
+    this.onChannelClosed = undefined;
+    const left = this.pending.splice(0);
+    const ran = left[0] && (left[0].started || !this.isReady) ? left.shift() : undefined;
+    ran?.resolve({ kind: "exit", exit, tail: this.takeTail() });
+    for (const w of left) w.resolve({ kind: "not-run" });
   }
 }

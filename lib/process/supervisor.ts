@@ -41,6 +41,12 @@ export interface ProcessSpec {
    * `process.send` arrive here; {@link Supervised.send} sends to it.
    */
   onMessage?: (message: unknown) => void;
+  /**
+   * Called when the IPC channel closes (the process ended, or {@link Supervised.disconnect}): after the last of
+   * its messages. The exit can be reported before that — it comes by another way (a signal, not the pipe) — so
+   * whoever must know every message a process sent before it died waits for this too.
+   */
+  onDisconnect?: () => void;
   restart?: RestartPolicy;
 }
 
@@ -205,6 +211,7 @@ export class Supervisor {
       if (spec.onMessage) {
         const onMessage = spec.onMessage;
         c.on("message", (m: unknown) => onMessage(m));
+        if (spec.onDisconnect) c.once("disconnect", spec.onDisconnect);
         // A channel closed under a write (the process died) is reported by its exit, not as an error here.
         c.on("error", () => {});
       }

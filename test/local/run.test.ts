@@ -271,6 +271,38 @@ describe("mfpar run", () => {
     expect((await readJson(join(store, "base/resultados/1/_SUCCESS.json"))).attempt).toBe(2);
   });
 
+  it("Ctrl-C with an ID waiting in the worker's queue: that ID is not run and spends no attempt", async () => {
+    const cwd = fresh("cwd");
+    await makeFakeProject(join(cwd, "p"), { ids: "1-3" });
+    const pids = join(cwd, "pids");
+    const child = spawn(process.execPath, [CLI, "run", "p/base.yaml", "--workers", "1"], {
+      cwd,
+      env: { ...process.env, FAKE_MODE: "sleep", FAKE_PIDS: pids },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (out += d));
+    const exited = new Promise<number | null>((res) => child.once("close", (code) => res(code)));
+    // ID 1's model is running; the worker, set up by then, holds ID 2 in its queue.
+    await waitFor(async () => (await readFile(pids, "utf8").catch(() => "")).includes(" ") || undefined);
+    child.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(out).toMatch(/ {2}interrupted {2}1\n {2}not run {6}2\n/);
+    const store = join(cwd, ".mfpar/results/fake");
+    expect((await localKeys(store)).filter((k) => /_[A-Z]+\.json$/.test(k))).toEqual([
+      "base/resultados/1/_INTERRUPTED.json",
+    ]);
+    const rerun = await cli(["run", "p/base.yaml", "--workers", "1"], { cwd, env: { FAKE_MODE: "ok" } });
+    expect(rerun.code, rerun.stdout).toBe(0);
+    const attempts = await Promise.all(
+      ["1", "2", "3"].map(
+        async (id) => (await readJson(join(store, `base/resultados/${id}/_SUCCESS.json`))).attempt,
+      ),
+    );
+    expect(attempts).toEqual([2, 1, 1]);
+  });
+
   it("persistent workers: a worker killed mid-realization is replaced, its ID retried, no other ID affected, no orphan left", async () => {
     const cwd = fresh("cwd");
     await makeFakeProject(join(cwd, "p"), {
@@ -325,6 +357,49 @@ if (process.env.MFPAR_ID === "2" && process.env.MFPAR_ATTEMPT === "1") {
     expect(await readFile(join(store, "base/resultados/2/out.txt"), "utf8")).toBe("RESULT 5\n");
     await waitFor(() => (!alive(model) && !alive(grandchild)) || undefined, 5_000);
     expect(alive(worker)).toBe(false);
+  });
+
+  it("an ID waiting in a killed worker's queue goes back to the run without spending an attempt", async () => {
+    const cwd = fresh("cwd");
+    await makeFakeProject(join(cwd, "p"), {
+      ids: "1-3",
+      runCommand: '{ command: [node, wrap.mjs], success: "Normal termination", listing: model/fake.lst }',
+    });
+    const pids = join(cwd, "pids");
+    // ID 2's first attempt hangs (its pid to a file). With one worker, ID 3 is in that worker's queue by then.
+    await writeFile(
+      join(cwd, "p/model/wrap.mjs"),
+      `import { writeFileSync } from "node:fs";
+if (process.env.MFPAR_ID === "2" && process.env.MFPAR_ATTEMPT === "1") {
+  writeFileSync(${JSON.stringify(pids)}, String(process.pid));
+  setInterval(() => {}, 1000);
+} else await import("./fake.mjs");
+`,
+    );
+    const run = cli(["run", "p/base.yaml", "--workers", "1", "--attempts", "2"], {
+      cwd,
+      env: { FAKE_MODE: "ok" },
+    });
+    const model = Number(
+      await waitFor(async () => (await readFile(pids, "utf8").catch(() => "")) || undefined),
+    );
+    const stat = await readFile(`/proc/${model}/stat`, "utf8");
+    process.kill(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]), "SIGKILL");
+    const r = await run;
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/ {2}succeeded {2}3\n/);
+    const store = join(cwd, ".mfpar/results/fake");
+    const attempts = await Promise.all(
+      ["1", "2", "3"].map(
+        async (id) => (await readJson(join(store, `base/resultados/${id}/_SUCCESS.json`))).attempt,
+      ),
+    );
+    // Only the ID that was running when its worker died spent an attempt.
+    expect(attempts).toEqual([1, 2, 1]);
+    expect((await localKeys(store)).filter((k) => k.startsWith("base/resultados/3/attempts/"))).toEqual([
+      "base/resultados/3/attempts/1/agent.log",
+    ]);
+    await waitFor(() => !alive(model) || undefined, 5_000);
   });
 
   it("a model that writes into one of its input files changes neither the source model nor another realization", async () => {
