@@ -13,8 +13,8 @@ export type WorkerRunResult =
   /** The worker died before answering (killed, crashed, or stopped by a forced exit). */
   | { kind: "exit"; exit: ExitInfo; tail: string[] }
   /**
-   * The worker died (or was stopped) before it started this request: it was waiting behind the one the worker
-   * was running. Nothing of it ran; it is not an attempt.
+   * The worker, set up, died (or was stopped) without taking this request: it was waiting in its queue. Nothing
+   * of it ran; it is not an attempt.
    */
   | { kind: "not-run" };
 
@@ -82,15 +82,16 @@ export class LocalWorker {
     return this.isReady && this.exited === undefined;
   }
 
-  /** Requests sent and not answered yet. */
-  get outstanding(): number {
-    return this.pending.length;
-  }
-
   run(id: string, attempt: number): Promise<WorkerRunResult> {
     if (this.pending.length === 0) this.tail = [];
     return new Promise((resolve) => {
-      if (this.exited) return resolve({ kind: "exit", exit: this.exited, tail: this.takeTail() });
+      if (this.exited) {
+        // Never sent. A worker that ended setting up answers with why (its exit, `initError`); one that was set
+        // up simply did not take it.
+        return resolve(
+          this.isReady ? { kind: "not-run" } : { kind: "exit", exit: this.exited, tail: this.takeTail() },
+        );
+      }
       const req: RunRequest = { type: "run", id, attempt };
       this.pending.push({ req, resolve });
       this.proc.send(req);
