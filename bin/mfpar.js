@@ -3,12 +3,21 @@
 import { existsSync } from "node:fs";
 import module from "node:module";
 import { fileURLToPath } from "node:url";
+import v8 from "node:v8";
 
 // Node >= 22.1 keeps V8's code for the modules loaded from here on in a cache on disk (os.tmpdir()/node-compile-cache,
 // or $NODE_COMPILE_CACHE) and reuses it on the next start (as TypeScript's tsc does): ~15 ms of a command that
 // loads the config (docs/benchmarks.md, session 5). Node 20 has no such function: nothing happens; a cache that
 // cannot be written is skipped silently. (The agent's workers do not use it: no gain was measurable there.)
 module.enableCompileCache?.();
+
+// `mfpar run` is one process for the whole run. V8 doubles a process's young generation each time as many bytes
+// have survived scavenges as it holds, cumulatively, so the runner stepped up ~17 MiB late in a long run (30,000
+// and 100,000 IDs) and its summary thread's peak with it (docs/benchmarks.md, session 18). The workers are capped
+// with --max-semi-space-size, a flag V8 reads only when it starts; the growth factor it reads whenever it would
+// grow, so 1 keeps this process's young generations at the size they have (30,000 IDs: 82–91 MiB to the end
+// instead of 81–114, the summary 137 instead of 170 MiB, the same pace).
+if (process.argv[2] === "run") v8.setFlagsFromString("--semi-space-growth-factor=1");
 
 const bundle = new URL("../dist/cli.js", import.meta.url);
 if (!existsSync(fileURLToPath(bundle))) {
