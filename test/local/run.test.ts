@@ -34,6 +34,22 @@ afterAll(async () => {
 
 const cli = (argv: string[], opts: { cwd: string; env?: Record<string, string> }) =>
   runCli(argv, opts.cwd, { ...process.env, ...opts.env });
+/** The attempt number in each ID's `_SUCCESS.json`. */
+const successAttempts = (store: string, ids: string[]) =>
+  Promise.all(
+    ids.map(async (id) => (await readJson(join(store, `base/resultados/${id}/_SUCCESS.json`))).attempt),
+  );
+/** A fake project (IDs 1-3) in `cwd`/p whose model command is `node wrap.mjs` (the test writes wrap.mjs). */
+const makeWrappedProject = (cwd: string) =>
+  makeFakeProject(join(cwd, "p"), {
+    ids: "1-3",
+    runCommand: '{ command: [node, wrap.mjs], success: "Normal termination", listing: model/fake.lst }',
+  });
+/** The parent of a process (/proc/PID/stat's 4th field). */
+async function parentPid(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+}
 
 describe("mfpar run", () => {
   it("runs the demo, prints where the results are, and a second run skips every ID already done", async () => {
@@ -295,20 +311,13 @@ describe("mfpar run", () => {
     ]);
     const rerun = await cli(["run", "p/base.yaml", "--workers", "1"], { cwd, env: { FAKE_MODE: "ok" } });
     expect(rerun.code, rerun.stdout).toBe(0);
-    const attempts = await Promise.all(
-      ["1", "2", "3"].map(
-        async (id) => (await readJson(join(store, `base/resultados/${id}/_SUCCESS.json`))).attempt,
-      ),
-    );
+    const attempts = await successAttempts(store, ["1", "2", "3"]);
     expect(attempts).toEqual([2, 1, 1]);
   });
 
   it("persistent workers: a worker killed mid-realization is replaced, its ID retried, no other ID affected, no orphan left", async () => {
     const cwd = fresh("cwd");
-    await makeFakeProject(join(cwd, "p"), {
-      ids: "1-3",
-      runCommand: '{ command: [node, wrap.mjs], success: "Normal termination", listing: model/fake.lst }',
-    });
+    await makeWrappedProject(cwd);
     const pids = join(cwd, "pids");
     // ID 2's first attempt starts a child and hangs (its pid and the child's go to a file); everything else
     // is the ordinary fake model.
@@ -336,8 +345,7 @@ if (process.env.MFPAR_ID === "2" && process.env.MFPAR_ATTEMPT === "1") {
       .split(" ")
       .map(Number) as [number, number];
     // The model's parent is the worker running ID 2: kill it as an OOM killer would.
-    const stat = await readFile(`/proc/${model}/stat`, "utf8");
-    const worker = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    const worker = await parentPid(model);
     // A worker lives through the whole run: its young generation is capped, so its memory does not climb with
     // the run's length (lib/local/run.ts, docs/benchmarks.md session 11).
     expect((await readFile(`/proc/${worker}/cmdline`, "utf8")).split("\0")).toContain(
@@ -348,11 +356,7 @@ if (process.env.MFPAR_ID === "2" && process.env.MFPAR_ATTEMPT === "1") {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/ {2}succeeded {2}3\n/);
     const store = join(cwd, ".mfpar/results/fake");
-    const attempts = await Promise.all(
-      ["1", "2", "3"].map(
-        async (id) => (await readJson(join(store, `base/resultados/${id}/_SUCCESS.json`))).attempt,
-      ),
-    );
+    const attempts = await successAttempts(store, ["1", "2", "3"]);
     expect(attempts).toEqual([1, 2, 1]);
     expect(await readFile(join(store, "base/resultados/2/out.txt"), "utf8")).toBe("RESULT 5\n");
     await waitFor(() => (!alive(model) && !alive(grandchild)) || undefined, 5_000);
@@ -361,10 +365,7 @@ if (process.env.MFPAR_ID === "2" && process.env.MFPAR_ATTEMPT === "1") {
 
   it("an ID waiting in a killed worker's queue goes back to the run without spending an attempt", async () => {
     const cwd = fresh("cwd");
-    await makeFakeProject(join(cwd, "p"), {
-      ids: "1-3",
-      runCommand: '{ command: [node, wrap.mjs], success: "Normal termination", listing: model/fake.lst }',
-    });
+    await makeWrappedProject(cwd);
     const pids = join(cwd, "pids");
     // ID 2's first attempt hangs (its pid to a file). With one worker, ID 3 is in that worker's queue by then.
     await writeFile(
@@ -383,17 +384,12 @@ if (process.env.MFPAR_ID === "2" && process.env.MFPAR_ATTEMPT === "1") {
     const model = Number(
       await waitFor(async () => (await readFile(pids, "utf8").catch(() => "")) || undefined),
     );
-    const stat = await readFile(`/proc/${model}/stat`, "utf8");
-    process.kill(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]), "SIGKILL");
+    process.kill(await parentPid(model), "SIGKILL");
     const r = await run;
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/ {2}succeeded {2}3\n/);
     const store = join(cwd, ".mfpar/results/fake");
-    const attempts = await Promise.all(
-      ["1", "2", "3"].map(
-        async (id) => (await readJson(join(store, `base/resultados/${id}/_SUCCESS.json`))).attempt,
-      ),
-    );
+    const attempts = await successAttempts(store, ["1", "2", "3"]);
     // Only the ID that was running when its worker died spent an attempt.
     expect(attempts).toEqual([1, 2, 1]);
     expect((await localKeys(store)).filter((k) => k.startsWith("base/resultados/3/attempts/"))).toEqual([
@@ -404,10 +400,7 @@ if (process.env.MFPAR_ID === "2" && process.env.MFPAR_ATTEMPT === "1") {
 
   it("a model that writes into one of its input files changes neither the source model nor another realization", async () => {
     const cwd = fresh("cwd");
-    await makeFakeProject(join(cwd, "p"), {
-      ids: "1-3",
-      runCommand: '{ command: [node, wrap.mjs], success: "Normal termination", listing: model/fake.lst }',
-    });
+    await makeWrappedProject(cwd);
     await writeFile(join(cwd, "p/model/shared.dat"), "original\n");
     // Appends its ID to an input file in place (same inode: a hard link would leak it), keeps what it saw.
     await writeFile(
@@ -428,10 +421,7 @@ await import("./fake.mjs");
 
   it("files declared read-only are hard-linked, not copied; a model that writes one fails naming it; a bad declaration is refused before anything runs", async () => {
     const cwd = fresh("cwd");
-    await makeFakeProject(join(cwd, "p"), {
-      ids: "1-3",
-      runCommand: '{ command: [node, wrap.mjs], success: "Normal termination", listing: model/fake.lst }',
-    });
+    await makeWrappedProject(cwd);
     const project = join(cwd, "p/project.yaml");
     const yaml = await readFile(project, "utf8");
     await writeFile(project, `${yaml}  readOnly: [model/grid.dat]\n`);
