@@ -15,8 +15,8 @@ module.enableCompileCache?.();
 // have survived scavenges as it holds, cumulatively, so the runner stepped up ~17 MiB late in a long run (30,000
 // and 100,000 IDs) and its summary thread's peak with it (docs/benchmarks.md, session 18). The workers are capped
 // with --max-semi-space-size, a flag V8 reads only when it starts; the growth factor it reads whenever it would
-// grow, so 1 keeps this process's young generations at the size they have (30,000 IDs: 82–91 MiB to the end
-// instead of 81–114, the summary 137 instead of 170 MiB, the same pace).
+// grow, so 1 keeps this process's young generations at the size they have (30,000 IDs: 75–84 MiB to the end
+// instead of 81–114, the run's peak with the summary 135 instead of 173 MiB, the same pace).
 if (process.argv[2] === "run") v8.setFlagsFromString("--semi-space-growth-factor=1");
 
 const bundle = new URL("../dist/cli.js", import.meta.url);
