@@ -3,7 +3,6 @@
 import { existsSync } from "node:fs";
 import module from "node:module";
 import { fileURLToPath } from "node:url";
-import v8 from "node:v8";
 
 // Node >= 22.1 keeps V8's code for the modules loaded from here on in a cache on disk (os.tmpdir()/node-compile-cache,
 // or $NODE_COMPILE_CACHE) and reuses it on the next start (as TypeScript's tsc does): ~15 ms of a command that
@@ -17,7 +16,7 @@ module.enableCompileCache?.();
 // with --max-semi-space-size, a flag V8 reads only when it starts; the growth factor it reads whenever it would
 // grow, so 1 keeps this process's young generations at the size they have (30,000 IDs: 75–84 MiB to the end
 // instead of 81–114, the run's peak with the summary 135 instead of 173 MiB, the same pace).
-if (process.argv[2] === "run") v8.setFlagsFromString("--semi-space-growth-factor=1");
+if (process.argv[2] === "run") (await import("node:v8")).setFlagsFromString("--semi-space-growth-factor=1");
 
 const bundle = new URL("../dist/cli.js", import.meta.url);
 if (!existsSync(fileURLToPath(bundle))) {
