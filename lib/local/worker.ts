@@ -166,7 +166,10 @@ export class LocalWorker {
     // The answers it sent before it died may still be in the channel: which request it was running is known
     // only once they are read (a "done" read late must not turn into a spent attempt, nor a queued request
     // into one that ran).
-    if (this.pending.length === 0 || this.channelClosed || exit.spawnError) return this.settle(exit);
+    if (this.pending.length === 0 || this.channelClosed || exit.spawnError) {
+      this.settle(exit);
+      return;
+    }
     const timer = setTimeout(() => this.settle(exit), CHANNEL_DRAIN_MS);
     this.onChannelClosed = () => {
       clearTimeout(timer);
