@@ -335,7 +335,7 @@ export class LocalStore implements ResultStore {
 export async function writeAtomic(path: string, write: (tmp: string) => Promise<unknown>): Promise<void> {
   const dir = dirname(path);
   for (let attempt = 1; ; attempt++) {
-    const tmp = join(dir, `${TMP_PREFIX}${randomBytes(6).toString("hex")}-${basename(path)}`);
+    const tmp = tmpFileFor(path);
     try {
       await mkdir(dir, { recursive: true });
       await write(tmp);
@@ -343,7 +343,7 @@ export async function writeAtomic(path: string, write: (tmp: string) => Promise<
       return;
     } catch (e) {
       await unlink(tmp).catch(() => {});
-      if (attempt < 3 && isMissing(e) && !(await stat(dir).catch(() => undefined))) continue;
+      if (mayRetryWrite(e, attempt) && !(await stat(dir).catch(() => undefined))) continue;
       throw e;
     }
   }
@@ -353,7 +353,7 @@ export async function writeAtomic(path: string, write: (tmp: string) => Promise<
 function writeAtomicSync(path: string, body: string | Uint8Array): void {
   const dir = dirname(path);
   for (let attempt = 1; ; attempt++) {
-    const tmp = join(dir, `${TMP_PREFIX}${randomBytes(6).toString("hex")}-${basename(path)}`);
+    const tmp = tmpFileFor(path);
     try {
       mkdirSync(dir, { recursive: true });
       writeFileSync(tmp, body, { flag: "wx" });
@@ -363,10 +363,23 @@ function writeAtomicSync(path: string, body: string | Uint8Array): void {
       try {
         unlinkSync(tmp);
       } catch {}
-      if (attempt < 3 && isMissing(e) && !statSync(dir, { throwIfNoEntry: false })) continue;
+      if (mayRetryWrite(e, attempt) && !statSync(dir, { throwIfNoEntry: false })) continue;
       throw e;
     }
   }
+}
+
+/** The temporary file a write of `path` goes through: next to it, never listed (its name says so). */
+function tmpFileFor(path: string): string {
+  return join(dirname(path), `${TMP_PREFIX}${randomBytes(6).toString("hex")}-${basename(path)}`);
+}
+
+/**
+ * Whether a failed write may be tried again: at most three attempts, and only for a missing folder — retried
+ * when the folder vanished underneath (a concurrent delete pruning empty folders), which the caller checks.
+ */
+function mayRetryWrite(e: unknown, attempt: number): boolean {
+  return attempt < 3 && isMissing(e);
 }
 
 function isMissing(e: unknown): boolean {

@@ -45,6 +45,16 @@ const makeWrappedProject = (cwd: string) =>
     ids: "1-3",
     runCommand: '{ command: [node, wrap.mjs], success: "Normal termination", listing: model/fake.lst }',
   });
+/** Checks that a run of the fake project's IDs 1-3 succeeded for all three; their attempt numbers. */
+async function allThreeSucceeded(
+  r: { code: number; stdout: string; stderr: string },
+  cwd: string,
+): Promise<{ store: string; attempts: unknown[] }> {
+  expect(r.code, r.stdout + r.stderr).toBe(0);
+  expect(r.stdout).toMatch(/ {2}succeeded {2}3\n/);
+  const store = join(cwd, ".mfpar/results/fake");
+  return { store, attempts: await successAttempts(store, ["1", "2", "3"]) };
+}
 /** The parent of a process (/proc/PID/stat's 4th field). */
 async function parentPid(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, "utf8");
@@ -352,11 +362,7 @@ if (process.env.MFPAR_ID === "2" && process.env.MFPAR_ATTEMPT === "1") {
       `--max-semi-space-size=${AGENT_SEMI_SPACE_MB}`,
     );
     process.kill(worker, "SIGKILL");
-    const r = await run;
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/ {2}succeeded {2}3\n/);
-    const store = join(cwd, ".mfpar/results/fake");
-    const attempts = await successAttempts(store, ["1", "2", "3"]);
+    const { store, attempts } = await allThreeSucceeded(await run, cwd);
     expect(attempts).toEqual([1, 2, 1]);
     expect(await readFile(join(store, "base/resultados/2/out.txt"), "utf8")).toBe("RESULT 5\n");
     await waitFor(() => (!alive(model) && !alive(grandchild)) || undefined, 5_000);
@@ -385,11 +391,7 @@ if (process.env.MFPAR_ID === "2" && process.env.MFPAR_ATTEMPT === "1") {
       await waitFor(async () => (await readFile(pids, "utf8").catch(() => "")) || undefined),
     );
     process.kill(await parentPid(model), "SIGKILL");
-    const r = await run;
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/ {2}succeeded {2}3\n/);
-    const store = join(cwd, ".mfpar/results/fake");
-    const attempts = await successAttempts(store, ["1", "2", "3"]);
+    const { store, attempts } = await allThreeSucceeded(await run, cwd);
     // Only the ID that was running when its worker died spent an attempt.
     expect(attempts).toEqual([1, 2, 1]);
     expect((await localKeys(store)).filter((k) => k.startsWith("base/resultados/3/attempts/"))).toEqual([

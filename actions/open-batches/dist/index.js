@@ -8458,7 +8458,7 @@ import { pathToFileURL } from "node:url";
 async function writeAtomic(path6, write) {
   const dir = dirname2(path6);
   for (let attempt = 1; ; attempt++) {
-    const tmp = join2(dir, `${TMP_PREFIX}${randomBytes(6).toString("hex")}-${basename2(path6)}`);
+    const tmp = tmpFileFor(path6);
     try {
       await mkdir(dir, { recursive: true });
       await write(tmp);
@@ -8467,7 +8467,7 @@ async function writeAtomic(path6, write) {
     } catch (e5) {
       await unlink(tmp).catch(() => {
       });
-      if (attempt < 3 && isMissing(e5) && !await stat2(dir).catch(() => void 0)) continue;
+      if (mayRetryWrite(e5, attempt) && !await stat2(dir).catch(() => void 0)) continue;
       throw e5;
     }
   }
@@ -8475,7 +8475,7 @@ async function writeAtomic(path6, write) {
 function writeAtomicSync(path6, body) {
   const dir = dirname2(path6);
   for (let attempt = 1; ; attempt++) {
-    const tmp = join2(dir, `${TMP_PREFIX}${randomBytes(6).toString("hex")}-${basename2(path6)}`);
+    const tmp = tmpFileFor(path6);
     try {
       mkdirSync(dir, { recursive: true });
       writeFileSync(tmp, body, { flag: "wx" });
@@ -8486,10 +8486,16 @@ function writeAtomicSync(path6, body) {
         unlinkSync(tmp);
       } catch {
       }
-      if (attempt < 3 && isMissing(e5) && !statSync(dir, { throwIfNoEntry: false })) continue;
+      if (mayRetryWrite(e5, attempt) && !statSync(dir, { throwIfNoEntry: false })) continue;
       throw e5;
     }
   }
+}
+function tmpFileFor(path6) {
+  return join2(dirname2(path6), `${TMP_PREFIX}${randomBytes(6).toString("hex")}-${basename2(path6)}`);
+}
+function mayRetryWrite(e5, attempt) {
+  return attempt < 3 && isMissing(e5);
 }
 function isMissing(e5) {
   const code = e5?.code;
