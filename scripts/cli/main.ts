@@ -1,7 +1,6 @@
 import { parseArgs } from "node:util";
-import { errorMessage } from "../../lib/errors.js";
 import { EXIT_CODE_TABLE, ExitCode } from "../../lib/exit-codes.js";
-import { type CliIo, type Command, type CommandEntry, reportCommandError, UsageError } from "./command.js";
+import type { CliIo, Command, CommandEntry } from "./command.js";
 import { registry } from "./registry.js";
 
 /**
@@ -116,6 +115,12 @@ export async function main(
     io.stdout(commandHelp(command, entry.summary));
     return ExitCode.Success;
   }
+  // Only now: how a command's failure is told (it explains AWS errors, 30 kB of tables) is not loaded for
+  // `--version` and `--help`, which must start as fast as Node itself (docs/benchmarks.md, session 19).
+  const [{ reportCommandError, UsageError }, { errorMessage }] = await Promise.all([
+    import("./command.js"),
+    import("../../lib/errors.js"),
+  ]);
   try {
     let parsed: ReturnType<typeof parseArgs>;
     try {
