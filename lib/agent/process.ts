@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { constants, createWriteStream } from "node:fs";
-import { access } from "node:fs/promises";
+import { accessSync, constants, createWriteStream } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import { TailBuffer, TextScanner } from "./text-scan.js";
 
@@ -53,19 +52,23 @@ export async function findExecutable(
   cwd: string,
   path = process.env.PATH ?? "",
 ): Promise<string | undefined> {
-  const executable = async (p: string) =>
-    access(p, constants.X_OK).then(
-      () => true,
-      () => false,
-    );
+  // Synchronous: one cheap call per PATH entry, made before each command (no thread-pool round trips).
+  const executable = (p: string) => {
+    try {
+      accessSync(p, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   if (command.includes("/")) {
     const p = isAbsolute(command) ? command : resolve(cwd, command);
-    return (await executable(p)) ? p : undefined;
+    return executable(p) ? p : undefined;
   }
   for (const dir of path.split(delimiter)) {
     if (dir === "") continue;
     const p = join(dir, command);
-    if (await executable(p)) return p;
+    if (executable(p)) return p;
   }
   return undefined;
 }

@@ -2,8 +2,7 @@
 // "What one realization does": already done? → workspace → parameters → templates → pre → model (success
 // from exit code *and* text) → post → read-only files unchanged → observations → upload. Each throws a
 // StepFailure naming the marker's reason, or Interrupted when the agent is told to stop.
-import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { glob } from "tinyglobby";
 import { mapLimit } from "../concurrency.js";
@@ -14,6 +13,7 @@ import { findListings, judgeRun } from "../modflow/programs.js";
 import { readObservations } from "../pest/instructions.js";
 import { parameterValues, readParFile } from "../pest/par.js";
 import { fillTemplate } from "../pest/template.js";
+import { readSmallFile, readText, writeText } from "../small-files.js";
 import { digestBytes, digestFile } from "../store/digest.js";
 import { storeKeys } from "../store/keys.js";
 import { type Attempt, Interrupted, StepFailure, type Workspace } from "./attempt.js";
@@ -45,7 +45,7 @@ export async function prepareWorkspace(a: Attempt): Promise<Workspace> {
   const dir = await createWorkspace(workRoot, plan.scenario, a.id, a.attempt);
   const ws: Workspace = { dir, model: join(dir, "model"), logs: join(dir, "logs"), linked: [] };
   a.ws = ws;
-  await mkdir(ws.logs);
+  mkdirSync(ws.logs);
   const copied = await copyTree(plan.modelDir, ws.model, plan.stale, plan.readOnly);
   ws.linked = copied.linked;
   a.log.debug("model dir copied", {
@@ -74,7 +74,7 @@ export async function readParameters(plan: RealizationPlan, id: string): Promise
 
 /** `params.json` in the workspace (`MFPAR_PARAMS_FILE` of every command). */
 export async function writeParamsJson(ws: Workspace, values: ParameterValues): Promise<void> {
-  await writeFile(join(ws.dir, "params.json"), `${JSON.stringify(Object.fromEntries(values), null, 2)}\n`);
+  await writeText(join(ws.dir, "params.json"), `${JSON.stringify(Object.fromEntries(values), null, 2)}\n`);
 }
 
 /** Every template filled with the values, written into the workspace's model dir. */
@@ -92,8 +92,8 @@ export async function fillTemplates(
       throw e;
     }
     const target = join(ws.model, out);
-    await mkdir(resolve(target, ".."), { recursive: true });
-    await writeFile(target, text, "latin1");
+    mkdirSync(resolve(target, ".."), { recursive: true });
+    await writeText(target, text, "latin1");
   }
 }
 
@@ -130,7 +130,7 @@ export async function runModel(a: Attempt, ws: Workspace): Promise<void> {
   if (!plan.listings && found.note) a.log.info(`listing: ${found.note}`, { step: "model" });
   a.listings = plan.listings ?? found.listings.map((l) => l.path);
   a.simulationListings = found.listings.filter((l) => l.kind === "simulation").map((l) => l.path);
-  for (const l of a.listings) await rm(join(ws.model, l), { force: true });
+  for (const l of a.listings) rmSync(join(ws.model, l), { force: true });
   const texts = [...new Set([...plan.success, ...plan.failure.map((f) => f.text)])];
   const res = await runPlannedCommand(a, ws, plan.model, commandEnv(a, ws), texts, false);
   await checkModelSuccess(a, ws, res, texts);
@@ -304,7 +304,7 @@ export async function readRunObservations(a: Attempt, ws: Workspace): Promise<Re
     if (e instanceof UserError) throw new StepFailure("observations", e.message);
     throw e;
   }
-  await writeFile(join(ws.dir, "observations.csv"), observationsCsv(a.id, row));
+  await writeText(join(ws.dir, "observations.csv"), observationsCsv(a.id, row));
   return row;
 }
 
@@ -317,7 +317,7 @@ async function readInstructionObservations(
   for (const { ins, out } of plan.instructions) {
     let text: string;
     try {
-      text = await readFile(join(ws.model, out), "latin1");
+      text = await readText(join(ws.model, out), "latin1");
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
       throw new StepFailure(
@@ -389,24 +389,6 @@ export async function uploadResults(a: Attempt, ws: Workspace): Promise<string[]
   });
   log.info("uploaded", { step: "upload", files: uploads.length });
   return uploads.map((u) => u.key);
-}
-
-/**
- * A collected file up to this size is read whole, synchronously: its digest and its upload then cost
- * microseconds rather than the thread pool's round trips (a stream to hash it, a copy to store it: ~7 ms of
- * each realization of a 0.1 s model, docs/benchmarks.md, session 18). Larger files are streamed as before.
- */
-const SMALL_FILE_BYTES = 64 * 1024;
-
-/** The bytes of `path` when it is a file of at most {@link SMALL_FILE_BYTES}; undefined otherwise. */
-function readSmallFile(path: string): Buffer | undefined {
-  const fd = openSync(path, "r");
-  try {
-    const st = fstatSync(fd);
-    return st.isFile() && st.size <= SMALL_FILE_BYTES ? readFileSync(fd) : undefined;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** The files a successful run uploads and the key of each. */

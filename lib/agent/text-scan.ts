@@ -1,4 +1,5 @@
 import { createReadStream } from "node:fs";
+import { readSmallFile } from "../small-files.js";
 
 /**
  * Finds which of a fixed set of texts occur in a stream of chunks without keeping the stream: each chunk is
@@ -31,13 +32,20 @@ export class TextScanner {
 }
 
 /**
- * Which of `texts` occur in the file at `path`, read in 1 MiB chunks (listing files can be gigabytes).
+ * Which of `texts` occur in the file at `path`: read whole when small, else in 1 MiB chunks (listing files can
+ * be gigabytes).
  * A missing file yields an empty set.
  */
 export async function scanFile(path: string, texts: readonly string[]): Promise<Set<string>> {
   const scanner = new TextScanner(texts);
   if (texts.length === 0) return scanner.found;
   try {
+    // A small file (most listings of short runs) in one synchronous read; a large one in chunks.
+    const small = readSmallFile(path);
+    if (small) {
+      scanner.push(small);
+      return scanner.found;
+    }
     for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
       scanner.push(chunk as Buffer);
       if (scanner.done) break;

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { constants, type Dirent } from "node:fs";
-import { copyFile, link as hardLink, mkdir, readdir, rm, stat } from "node:fs/promises";
+import { constants, copyFileSync, type Dirent, mkdirSync, readdirSync, type Stats, statSync } from "node:fs";
+import { copyFile, link as hardLink, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { mapLimit } from "../concurrency.js";
+import { SMALL_FILE_BYTES } from "../small-files.js";
 
 /** Files copied at once: enough to keep libuv's thread pool and the disk busy. */
 const COPY_CONCURRENCY = 16;
@@ -30,7 +31,9 @@ export interface LinkedFile {
  * (with `/` separators) is in `exclude`. Every file is a real copy — a copy-on-write clone where the
  * filesystem supports it, never a hard link — so whatever the model writes in the copy never reaches `src`.
  * Symbolic links are copied as the files or directories they point to, for the same reason. File modes are
- * kept (executables stay executable).
+ * kept (executables stay executable). The tree is walked and its small files copied with synchronous calls
+ * (no thread-pool round trip each: lib/small-files.ts); larger files are copied through the pool, several at
+ * once.
  *
  * The one exception, `link`: files declared read-only (`model.readOnly`) are hard-linked — the source file
  * itself, no bytes copied. A write to one reaches the source; {@link changedLinks} tells afterwards. A file
@@ -45,25 +48,24 @@ export async function copyTree(
   const files: { from: string; to: string }[] = [];
   const links: { from: string; to: string; rel: string }[] = [];
   let skipped = 0;
-  const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
-    await mkdir(join(dest, rel), { recursive: true });
-    const entries: Dirent[] = await readdir(dir, { withFileTypes: true });
-    const subdirs: Promise<void>[] = [];
+  const walk = (dir: string, rel: string, depth: number): void => {
+    mkdirSync(join(dest, rel), { recursive: true });
+    const entries: Dirent[] = readdirSync(dir, { withFileTypes: true });
     for (const e of entries) {
       const from = join(dir, e.name);
       const relPath = rel === "" ? e.name : `${rel}/${e.name}`;
       let isDir = e.isDirectory();
       let isFile = e.isFile();
       if (e.isSymbolicLink()) {
-        const st = await stat(from).catch(() => undefined);
-        if (!st) continue; // dangling link: nothing to copy
+        const st = statOrUndefined(from);
+        if (!st) continue; // dangling link (or a loop of links): nothing to copy
         isDir = st.isDirectory();
         isFile = st.isFile();
       }
       if (isDir) {
         if (depth >= MAX_DEPTH)
           throw new Error(`${from}: directories nested more than ${MAX_DEPTH} deep (a symbolic link cycle?)`);
-        subdirs.push(walk(from, relPath, depth + 1));
+        walk(from, relPath, depth + 1);
       } else if (isFile) {
         if (exclude.has(relPath)) skipped++;
         else if (link.has(relPath) && !e.isSymbolicLink())
@@ -71,9 +73,8 @@ export async function copyTree(
         else files.push({ from, to: join(dest, relPath) });
       }
     }
-    await Promise.all(subdirs);
   };
-  await walk(src, "", 0);
+  walk(src, "", 0);
   const linked: LinkedFile[] = [];
   await mapLimit(links, COPY_CONCURRENCY, async (l) => {
     try {
@@ -85,7 +86,12 @@ export async function copyTree(
     const st = await stat(l.to);
     linked.push({ rel: l.rel, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
   });
-  await mapLimit(files, COPY_CONCURRENCY, ({ from, to }) => copyFile(from, to, constants.COPYFILE_FICLONE));
+  const large = files.filter(({ from, to }) => {
+    if (statSync(from).size > SMALL_FILE_BYTES) return true;
+    copyFileSync(from, to, constants.COPYFILE_FICLONE);
+    return false;
+  });
+  await mapLimit(large, COPY_CONCURRENCY, ({ from, to }) => copyFile(from, to, constants.COPYFILE_FICLONE));
   return { files: files.length, skipped, linked };
 }
 
@@ -111,7 +117,7 @@ export async function createWorkspace(
   attempt: number,
 ): Promise<string> {
   const dir = join(root, `mfpar-${scenario}-${id}-a${attempt}-${randomBytes(4).toString("hex")}`);
-  await mkdir(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true });
   return dir;
 }
 
@@ -162,8 +168,14 @@ export class WorkspaceReaper {
 
 /** `path` is a regular file (following symbolic links). */
 export async function isFile(path: string): Promise<boolean> {
-  return stat(path).then(
-    (s) => s.isFile(),
-    () => false,
-  );
+  return statOrUndefined(path)?.isFile() ?? false;
+}
+
+/** `statSync(path)`, or undefined when it fails (missing, a dangling or looping link, no access). */
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
 }

@@ -12,8 +12,9 @@
  *   STEP" in the listing, and no "Normal termination of simulation". MODFLOW-2005 and MODFLOW-NWT share its
  *   wording (NWT also prints MODFLOW 6's "FAILED TO MEET SOLVER CONVERGENCE CRITERIA").
  */
-import { readFile } from "node:fs/promises";
+
 import { basename, extname, join } from "node:path";
+import { readText } from "../small-files.js";
 
 export const MODFLOW_PROGRAMS = ["mf6", "mfusg", "mf2005", "mfnwt", "other"] as const;
 export type ModflowProgram = (typeof MODFLOW_PROGRAMS)[number];
@@ -118,7 +119,7 @@ export async function findListings(
   argv: readonly string[],
   cwd: string,
 ): Promise<{ listings: ListingFile[]; note?: string }> {
-  const read = (p: string) => readFile(join(cwd, p), "latin1").catch(() => undefined);
+  const read = (p: string) => readText(join(cwd, p), "latin1").catch(() => undefined);
   const exists = async (p: string) => (await read(p)) !== undefined;
   if (program === "other") return { listings: [] };
   if (program === "mf6") {
@@ -278,7 +279,7 @@ export async function readHdry(
   modelDir: string,
 ): Promise<{ value: number; file: string }[]> {
   if (program === "mf6" || program === "other") return [];
-  const read = (p: string) => readFile(join(modelDir, p), "latin1").catch(() => undefined);
+  const read = (p: string) => readText(join(modelDir, p), "latin1").catch(() => undefined);
   const nam = await nameFileArg(argv, async (p) => (await read(p)) !== undefined);
   const text = nam ? await read(nam) : undefined;
   if (!text) return [];
@@ -308,7 +309,7 @@ export async function readTimeUnits(
   argv: readonly string[],
   modelDir: string,
 ): Promise<string | undefined> {
-  const read = (p: string) => readFile(join(modelDir, p), "latin1").catch(() => undefined);
+  const read = (p: string) => readText(join(modelDir, p), "latin1").catch(() => undefined);
   const lines = (t: string) =>
     t
       .split(/\r?\n/)

@@ -1,5 +1,5 @@
-import { readFile } from "node:fs/promises";
 import { UserError } from "../errors.js";
+import { readText } from "../small-files.js";
 
 /**
  * Reads a user's PEST file as text (bytes as Latin-1, so widths count bytes as PEST++ does); a missing or
@@ -7,7 +7,7 @@ import { UserError } from "../errors.js";
  */
 export async function readUserFile(path: string, shown = path): Promise<string> {
   try {
-    return await readFile(path, "latin1");
+    return await readText(path, "latin1");
   } catch (e) {
     throw fileError(e, shown);
   }

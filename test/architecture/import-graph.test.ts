@@ -17,6 +17,7 @@ const LIB_ROOMS = [
   "time",
   "log",
   "concurrency",
+  "small-files",
   "typed-arrays",
   "format",
   "stats",

@@ -87710,6 +87710,9 @@ var outputObservationSchema = external_exports.discriminatedUnion("type", [
   budgetObservationSchema
 ]);
 
+// lib/small-files.ts
+var SMALL_FILE_BYTES = 64 * 1024;
+
 // lib/modflow/programs.ts
 var MODFLOW_PROGRAMS = ["mf6", "mfusg", "mf2005", "mfnwt", "other"];
 
@@ -88222,7 +88225,7 @@ function displayPath(path6, cwd = process.cwd()) {
   const rel = relative(cwd, path6);
   return rel && !rel.startsWith("..") ? rel : path6;
 }
-async function readText2(path6, what) {
+async function readText3(path6, what) {
   try {
     return await readFile(path6, "utf8");
   } catch (e5) {
@@ -88239,7 +88242,7 @@ async function loadProject(dirOrFile) {
   const dir = resolve(isFile ? dirname(dirOrFile) : dirOrFile);
   const path6 = isFile ? resolve(dirOrFile) : join(dir, PROJECT_FILE);
   const file2 = displayPath(path6);
-  const source = parseYaml(await readText2(path6, "project.yaml"), file2);
+  const source = parseYaml(await readText3(path6, "project.yaml"), file2);
   const res = validateYaml(source, projectSchema);
   if (!res.ok) throw new ValidationError(res.diagnostics);
   const diagnostics = crossChecks(res.value, [{ src: source, data: source.data }]);
@@ -88293,7 +88296,7 @@ async function loadScenario(scenarioPath, project) {
   const path6 = resolve(scenarioPath);
   const proj = project ?? await loadProject(dirname(path6));
   const file2 = displayPath(path6);
-  const src = parseYaml(await readText2(path6, "scenario file"), file2);
+  const src = parseYaml(await readText3(path6, "scenario file"), file2);
   const res = validateYaml(src, scenarioSchema);
   if (!res.ok) throw new ValidationError(res.diagnostics);
   const sc = res.value;
