@@ -134,14 +134,8 @@ export class LocalStore implements ResultStore {
   }
 
   headSync(key: string): StoreObject | undefined {
-    let st: Stats | undefined;
-    try {
-      st = statSync(this.pathOf(key));
-    } catch (e) {
-      if (isMissing(e)) return undefined;
-      throw e;
-    }
-    return st.isFile() ? { key, size: st.size, lastModified: st.mtime } : undefined;
+    const st = statSync(this.pathOf(key), { throwIfNoEntry: false });
+    return st?.isFile() ? { key, size: st.size, lastModified: st.mtime } : undefined;
   }
 
   async head(key: string): Promise<StoreObject | undefined> {

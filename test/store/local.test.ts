@@ -127,6 +127,21 @@ describe("LocalStore", () => {
     expect(await collect(store.listPrefixes(""))).toEqual([]);
   });
 
+  it("head and headSync agree: an object, a missing key, a key under an object, a folder", async () => {
+    const store = fresh();
+    await store.put("s/resultados/1/_SUCCESS.json", "{}");
+    for (const key of [
+      "s/resultados/1/_SUCCESS.json",
+      "s/resultados/2/_SUCCESS.json",
+      "s/resultados/1/_SUCCESS.json/x", // ENOTDIR: a key below an object is missing, not an error
+      "s/resultados/1",
+    ]) {
+      const sync = store.headSync(key);
+      expect(sync, key).toEqual(await store.head(key));
+      expect(sync !== undefined, key).toBe(key === "s/resultados/1/_SUCCESS.json");
+    }
+  });
+
   it("says which key was invalid and why", async () => {
     const store = fresh();
     await expect(store.put("base/../../x", "x")).rejects.toThrow(
