@@ -7,6 +7,12 @@ import { SMALL_FILE_BYTES } from "../small-files.js";
 
 /** Files copied at once: enough to keep libuv's thread pool and the disk busy. */
 const COPY_CONCURRENCY = 16;
+/**
+ * Small files copied one after another with synchronous calls, at most this many per tree: a model dir of a few
+ * dozen files is copied without a thread-pool round trip each; the rest of a large tree is copied through the
+ * pool, several at once, which is faster when each file's creation waits on a disk or a network file system.
+ */
+const SYNC_COPY_FILES = 64;
 /** Symbolic links to directories are followed at most this deep (guards against link cycles). */
 const MAX_DEPTH = 64;
 
@@ -31,9 +37,9 @@ export interface LinkedFile {
  * (with `/` separators) is in `exclude`. Every file is a real copy — a copy-on-write clone where the
  * filesystem supports it, never a hard link — so whatever the model writes in the copy never reaches `src`.
  * Symbolic links are copied as the files or directories they point to, for the same reason. File modes are
- * kept (executables stay executable). The tree is walked and its small files copied with synchronous calls
- * (no thread-pool round trip each: lib/small-files.ts); larger files are copied through the pool, several at
- * once.
+ * kept (executables stay executable). The tree is walked and its first small files copied with synchronous
+ * calls (no thread-pool round trip each: lib/small-files.ts); larger files, and the rest of a large tree, are
+ * copied through the pool, several at once.
  *
  * The one exception, `link`: files declared read-only (`model.readOnly`) are hard-linked — the source file
  * itself, no bytes copied. A write to one reaches the source; {@link changedLinks} tells afterwards. A file
@@ -86,12 +92,14 @@ export async function copyTree(
     const st = await stat(l.to);
     linked.push({ rel: l.rel, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
   });
-  const large = files.filter(({ from, to }) => {
-    if (statSync(from).size > SMALL_FILE_BYTES) return true;
+  let copiedSync = 0;
+  const pooled = files.filter(({ from, to }) => {
+    if (copiedSync >= SYNC_COPY_FILES || statSync(from).size > SMALL_FILE_BYTES) return true;
     copyFileSync(from, to, constants.COPYFILE_FICLONE);
+    copiedSync++;
     return false;
   });
-  await mapLimit(large, COPY_CONCURRENCY, ({ from, to }) => copyFile(from, to, constants.COPYFILE_FICLONE));
+  await mapLimit(pooled, COPY_CONCURRENCY, ({ from, to }) => copyFile(from, to, constants.COPYFILE_FICLONE));
   return { files: files.length, skipped, linked };
 }
 

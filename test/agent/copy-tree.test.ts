@@ -3,15 +3,7 @@
 // modes, links are followed, and a write into the copy never reaches the source. And the small-file helpers
 // read and write the same bytes on either side of their size limit.
 import { randomBytes } from "node:crypto";
-import {
-  chmodSync,
-  lstatSync,
-  mkdirSync,
-  readFileSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { scanFile } from "../../lib/agent/text-scan.js";
@@ -54,6 +46,16 @@ describe("copyTree", () => {
     expect(statSync(join(dest, "grid.dis")).ino).toBe(statSync(join(src, "grid.dis")).ino);
     expect(statSync(join(dest, "model.hds")).ino).not.toBe(statSync(join(src, "model.hds")).ino);
     expect(stats.files).toBe(6); // model.nam, model.hds, run.sh, k.dat ×2 (sub and sub-link), alias.nam
+  });
+
+  it("copies a tree of many small files whole (the first ones synchronously, the rest through the pool)", async () => {
+    const many = join(tempDir("mfpar-copy-many-"), "model");
+    mkdirSync(join(many, "out"), { recursive: true });
+    for (let i = 0; i < 150; i++) writeFileSync(join(many, "out", `h${i}.txt`), `head ${i}\n`);
+    const dest = join(tempDir("mfpar-copy-dest-"), "model");
+    expect((await copyTree(many, dest)).files).toBe(150);
+    for (let i = 0; i < 150; i++)
+      expect(readFileSync(join(dest, "out", `h${i}.txt`), "utf8"), `h${i}`).toBe(`head ${i}\n`);
   });
 
   it("a write into the copy, small or large file, never reaches the source", async () => {

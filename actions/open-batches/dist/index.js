@@ -8601,14 +8601,8 @@ var init_local = __esm({
         }
       }
       headSync(key) {
-        let st;
-        try {
-          st = statSync(this.pathOf(key));
-        } catch (e5) {
-          if (isMissing(e5)) return void 0;
-          throw e5;
-        }
-        return st.isFile() ? { key, size: st.size, lastModified: st.mtime } : void 0;
+        const st = statSync(this.pathOf(key), { throwIfNoEntry: false });
+        return st?.isFile() ? { key, size: st.size, lastModified: st.mtime } : void 0;
       }
       async head(key) {
         const path6 = this.pathOf(key);
