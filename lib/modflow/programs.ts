@@ -12,7 +12,6 @@
  *   STEP" in the listing, and no "Normal termination of simulation". MODFLOW-2005 and MODFLOW-NWT share its
  *   wording (NWT also prints MODFLOW 6's "FAILED TO MEET SOLVER CONVERGENCE CRITERIA").
  */
-
 import { basename, extname, join } from "node:path";
 import { readText } from "../small-files.js";
 

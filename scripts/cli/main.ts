@@ -115,7 +115,7 @@ export async function main(
     io.stdout(commandHelp(command, entry.summary));
     return ExitCode.Success;
   }
-  // Only now: how a command's failure is told (it explains AWS errors, 30 kB of tables) is not loaded for
+  // Only now: how a command's failure is told (it explains AWS errors: 33 kB of tables) is not loaded for
   // `--version` and `--help`, which must start as fast as Node itself (docs/benchmarks.md, session 19).
   const [{ reportCommandError, UsageError }, { errorMessage }] = await Promise.all([
     import("./command.js"),
