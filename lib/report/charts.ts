@@ -113,10 +113,15 @@ export const MAX_DOTS = 4000;
 /** Realizations drawn as lines per time series ({@link fanSpec}). */
 export const MAX_LINES = 30;
 
-/** One bar of a histogram counted beforehand: a value inside the bin, and how many values the bin holds. */
+/**
+ * One bar of a histogram counted beforehand: a value inside the bin (`v`), how many values the bin holds (`w`),
+ * and the bin's edges (`x0`–`x1`).
+ */
 export interface HistogramBin {
   v: number;
   w: number;
+  x0: number;
+  x1: number;
 }
 
 const BIN_EPSILON = 1e-14; // vega-transforms' Bin
@@ -153,11 +158,13 @@ export function histogramBins(values: ArrayLike<number>, maxbins: number): Histo
     counts.set(k, (counts.get(k) ?? 0) + 1);
   }
   const [lo, hi] = [binOf(min), binOf(max)];
+  const edges = (k: number) => ({ x0: start + step * k, x1: start + step * (k + 1) });
   const out = [...counts].map(([k, w]) => ({
     v: k === lo ? min : k === hi ? max : start + step * (k + 0.5),
     w,
+    ...edges(k),
   }));
-  if (lo === hi) out.push({ v: max, w: 0 });
+  if (lo === hi) out.push({ v: max, w: 0, ...edges(hi) });
   return out;
 }
 
@@ -294,45 +301,55 @@ export function rangesSpec(
 }
 
 /**
- * One small histogram per observation, each binned over its own range ({@link histogramBins}), with the
- * observed value as a vertical rule. (Concatenated views, not a facet: a facet would bin every observation over
- * the same extent.)
+ * One small histogram per observation, each binned over its own range ({@link histogramBins}: the bars are drawn
+ * from the bins' edges, so each panel keeps its own bins), with the observed value as a vertical rule. A facet
+ * with independent scales, not one view per observation: Vega builds it in about half the time (20–24 ms
+ * against 34–62 ms for 8 panels, docs/benchmarks.md, session 19), and the panels line up.
  */
 export function histogramsSpec(
   names: readonly string[],
   bins: ReadonlyMap<string, readonly HistogramBin[]>,
   observed?: ReadonlyMap<string, number>,
 ): TopLevelSpec {
+  // Field names as the marks' descriptions read them ("value: 100.5 – 100.6; Count of Records: 17", "observed: 101").
+  const bars = names.flatMap((name) =>
+    (bins.get(name) ?? []).map(({ x0, x1, w }) => ({ name, value: x0, valueEnd: x1, w })),
+  );
+  const rules = names.flatMap((name) => {
+    const o = observed?.get(name.toLowerCase());
+    return o === undefined ? [] : [{ name, observed: o }];
+  });
   return {
+    data: { values: [...bars, ...rules] },
     columns: 4,
-    concat: names.map((n) => {
-      const o = observed?.get(n.toLowerCase());
-      return {
-        title: { text: n, fontSize: 12 },
-        width: 170,
-        height: 90,
-        layer: [
-          {
-            data: { values: bins.get(n) ?? [] },
-            ...histogramLayer(
-              { title: null, axis: { tickCount: 4 } },
-              { axis: { tickCount: 3, title: null } },
-              { type: "bar", color: BAND_INNER },
-              20,
-            ),
+    facet: { field: "name", type: "nominal", sort: names, title: null },
+    resolve: { scale: { x: "independent", y: "independent" } },
+    spec: {
+      width: 170,
+      height: 90,
+      layer: [
+        {
+          transform: [{ filter: "isValid(datum.w)" }],
+          mark: { type: "bar", color: BAND_INNER },
+          encoding: {
+            x: { field: "value", type: "quantitative", bin: "binned", title: null, axis: { tickCount: 4 } },
+            x2: { field: "valueEnd" },
+            // Labelled as a count: the marks' descriptions read as those of a histogram of every value.
+            y: {
+              field: "w",
+              type: "quantitative",
+              title: "Count of Records",
+              axis: { tickCount: 3, title: null },
+            },
           },
-          ...(o === undefined
-            ? []
-            : [
-                {
-                  data: { values: [{ v: o }] },
-                  mark: { type: "rule", color: OBSERVED, strokeWidth: 2 },
-                  encoding: { x: { field: "v", type: "quantitative" } },
-                },
-              ]),
-        ],
-      };
-    }),
+        },
+        {
+          transform: [{ filter: "isValid(datum.observed)" }],
+          mark: { type: "rule", color: OBSERVED, strokeWidth: 2 },
+          encoding: { x: { field: "observed", type: "quantitative" } },
+        },
+      ],
+    },
   } as TopLevelSpec;
 }
 

@@ -1,0 +1,51 @@
+// The report's histograms figure: one panel per observation, each binned over its own range (the bars drawn
+// from the bins' edges, so a panel of heads near 100 and one of flows near 2,000 each fill their width), the
+// observed value as a rule in its own panel only.
+import { describe, expect, it } from "vitest";
+import { histogramBins, histogramsSpec, renderSvg } from "../../lib/report/charts.js";
+
+describe("histogramsSpec", () => {
+  const heads = Array.from({ length: 200 }, (_, i) => 100 + ((i * 37) % 200) / 100); // 100–102
+  const flows = Array.from({ length: 200 }, (_, i) => 1000 + ((i * 53) % 200) * 5); // 1,000–1,995
+  const bins = new Map([
+    ["h1", histogramBins(heads, 20)],
+    ["q1", histogramBins(flows, 20)],
+  ]);
+
+  it("bins each panel over its own range and counts every value once", () => {
+    for (const [name, values] of [
+      ["h1", heads],
+      ["q1", flows],
+    ] as const) {
+      const b = bins.get(name)!;
+      expect(
+        b.reduce((t, x) => t + x.w, 0),
+        name,
+      ).toBe(values.length);
+      expect(Math.min(...b.map((x) => x.x0)), name).toBeLessThanOrEqual(Math.min(...values));
+      expect(Math.max(...b.map((x) => x.x1)), name).toBeGreaterThanOrEqual(Math.max(...values));
+      // Each bin holds the values between its edges.
+      for (const x of b)
+        expect(values.filter((v) => v >= x.x0 && v <= x.x1).length, name).toBeGreaterThanOrEqual(x.w);
+    }
+  });
+
+  it("draws each panel on its own axis, with the observed value in its panel", async () => {
+    const svg = await renderSvg(histogramsSpec(["h1", "q1"], bins, new Map([["h1", 101]])));
+    const labels = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!);
+    expect(labels).toEqual(expect.arrayContaining(["h1", "q1"]));
+    // Tick labels of both ranges: a shared axis would label the heads' panel in thousands too.
+    expect(
+      labels.some((l) => /^10[0-2](\.\d)?$/.test(l)),
+      labels.join(" "),
+    ).toBe(true);
+    expect(
+      labels.some((l) => /^1,[0-9]00$/.test(l)),
+      labels.join(" "),
+    ).toBe(true);
+    // One bar per bin, and one rule (h1's observed value).
+    const bars = (svg.match(/aria-label="value: [^"]*; Count of Records: \d+"/g) ?? []).length;
+    expect(bars).toBe(bins.get("h1")!.length + bins.get("q1")!.length);
+    expect(svg.match(/aria-label="observed: [^"]*"/g)).toEqual(['aria-label="observed: 101"']);
+  });
+});
