@@ -312,9 +312,11 @@ export function histogramsSpec(
   observed?: ReadonlyMap<string, number>,
 ): TopLevelSpec {
   // Field names as the marks' descriptions read them ("value: 100.5 – 100.6; Count of Records: 17", "observed: 101").
-  const bars = names.flatMap((name) =>
-    (bins.get(name) ?? []).map(({ x0, x1, w }) => ({ name, value: x0, valueEnd: x1, w })),
-  );
+  // An observation without a finite value (all HDRY) keeps its panel, empty, as a row of its name alone.
+  const bars = names.flatMap((name) => {
+    const b = bins.get(name) ?? [];
+    return b.length ? b.map(({ x0, x1, w }) => ({ name, value: x0, valueEnd: x1, w })) : [{ name }];
+  });
   const rules = names.flatMap((name) => {
     const o = observed?.get(name.toLowerCase());
     return o === undefined ? [] : [{ name, observed: o }];

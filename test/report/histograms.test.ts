@@ -48,4 +48,19 @@ describe("histogramsSpec", () => {
     expect(bars).toBe(bins.get("h1")!.length + bins.get("q1")!.length);
     expect(svg.match(/aria-label="observed: [^"]*"/g)).toEqual(['aria-label="observed: 101"']);
   });
+
+  it("keeps the panel of an observation with no finite value, empty", async () => {
+    const svg = await renderSvg(
+      histogramsSpec(
+        ["h1", "dry"],
+        new Map([
+          ["h1", bins.get("h1")!],
+          ["dry", []],
+        ]),
+      ),
+    );
+    const labels = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!);
+    expect(labels).toEqual(expect.arrayContaining(["h1", "dry"]));
+    expect((svg.match(/aria-label="value: [^"]*"/g) ?? []).length).toBe(bins.get("h1")!.length);
+  });
 });
