@@ -240,7 +240,9 @@ export function rangesSpec(
     layer: [
       {
         data: { values: dots },
-        mark: { type: "point", filled: true, size: 10, opacity: 0.18, color: "#555" },
+        // No ARIA label per dot: inside the figure's role="img" they are never read, and they were a third of a
+        // report's bytes (the demo's 200 IDs: report.html 1.13 → 0.78 MB; docs/benchmarks.md, session 19).
+        mark: { type: "point", filled: true, size: 10, opacity: 0.18, color: "#555", aria: false },
         encoding: {
           x,
           xOffset: { field: "jitter", type: "quantitative", scale: { domain: [0, 1] } },

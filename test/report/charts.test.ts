@@ -1,8 +1,9 @@
-// The report's histograms figure: one panel per observation, each binned over its own range (the bars drawn
-// from the bins' edges, so a panel of heads near 100 and one of flows near 2,000 each fill their width), the
-// observed value as a rule in its own panel only.
+// The report's figures of an ensemble. The histograms: one panel per observation, each binned over its own range
+// (the bars drawn from the bins' edges, so a panel of heads near 100 and one of flows near 2,000 each fill their
+// width), the observed value as a rule in its own panel only. The ranges: every realization a dot, unlabelled.
 import { describe, expect, it } from "vitest";
-import { histogramBins, histogramsSpec, renderSvg } from "../../lib/report/charts.js";
+import { histogramBins, histogramsSpec, rangesSpec, renderSvg } from "../../lib/report/charts.js";
+import { describe as describeValues } from "../../lib/stats.js";
 
 describe("histogramsSpec", () => {
   const heads = Array.from({ length: 200 }, (_, i) => 100 + ((i * 37) % 200) / 100); // 100–102
@@ -62,5 +63,21 @@ describe("histogramsSpec", () => {
     const labels = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!);
     expect(labels).toEqual(expect.arrayContaining(["h1", "dry"]));
     expect((svg.match(/aria-label="value: [^"]*"/g) ?? []).length).toBe(bins.get("h1")!.length);
+  });
+});
+
+describe("rangesSpec", () => {
+  it("draws every realization as a dot without a label of its own, the bands labelled", async () => {
+    const values = new Map(
+      ["h1", "h2"].map((n, j) => [n, Array.from({ length: 300 }, (_, i) => 100 + j + ((i * 37) % 100) / 50)]),
+    );
+    const stats = [...values].map(([n, vs]) => describeValues(n, vs));
+    const svg = await renderSvg(rangesSpec(stats, values));
+    const dots = svg.match(/<g class="mark-symbol role-mark[^>]*>(.*?)<\/g>/)?.[1] ?? "";
+    expect((dots.match(/<path /g) ?? []).length).toBe(600);
+    expect(dots).not.toContain("aria-label");
+    expect(svg).toMatch(/aria-label="name: h1; p10: [^"]*; legend: P10–P90"/);
+    // ~195 bytes a dot (a label each made it ~300): the figure of a large ensemble stays small.
+    expect(svg.length).toBeLessThan(600 * 230);
   });
 });
