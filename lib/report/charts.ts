@@ -305,8 +305,8 @@ export function rangesSpec(
 /**
  * One small histogram per observation, each binned over its own range ({@link histogramBins}: the bars are drawn
  * from the bins' edges, so each panel keeps its own bins), with the observed value as a vertical rule. A facet
- * with independent scales, not one view per observation: Vega builds it in about half the time (20–24 ms
- * against 34–62 ms for 8 panels, docs/benchmarks.md, session 19), and the panels line up.
+ * with independent scales, not one view per observation: Vega builds it in about half the time (8 panels:
+ * 18–23 ms warm against 34–62 ms, docs/benchmarks.md, session 19), and the panels line up.
  */
 export function histogramsSpec(
   names: readonly string[],
