@@ -30,8 +30,7 @@ export async function alreadySucceeded(a: Attempt): Promise<boolean> {
   const { store, plan } = a.ctx;
   const successKey = storeKeys.marker(plan.scenario, a.id, "SUCCESS");
   try {
-    // A local store answers synchronously: no thread-pool round trip before each realization.
-    return (store.headSync ? store.headSync(successKey) : await store.head(successKey)) !== undefined;
+    return (await store.head(successKey)) !== undefined;
   } catch (e) {
     throw new StepFailure("store", `cannot read ${store.url}${successKey}: ${errorMessage(e)}`);
   }

@@ -134,8 +134,9 @@ const { bin: vegaBin } = vega as unknown as {
  * The bins Vega-Lite's `bin: { maxbins }` makes of `values` (finite), counted here instead of handing Vega every
  * value: one datum per occupied bin, in the order the values first reach it (the order Vega draws them), weighted
  * by its count — the bins of the smallest and the largest value at those values, so Vega's extent, and so its
- * bins, are the same. Drawn with `sum` of the weights ({@link histogramLayer}) the SVG is the same as from every
- * value, and the spec holds at most `maxbins` + 1 data whatever the number of realizations.
+ * bins, are the same. Drawn with `sum` of the weights ({@link timesSpec}) the SVG is the same as from every
+ * value, and the spec holds at most `maxbins` + 1 data whatever the number of realizations. The bins' edges
+ * (`x0`–`x1`) draw them without Vega binning again ({@link histogramsSpec}).
  */
 export function histogramBins(values: ArrayLike<number>, maxbins: number): HistogramBin[] {
   const n = values.length;
@@ -168,23 +169,6 @@ export function histogramBins(values: ArrayLike<number>, maxbins: number): Histo
   return out;
 }
 
-/** The bars of {@link histogramBins}' data: binned on `v` as Vega-Lite would bin the values, counts summed. */
-function histogramLayer(
-  x: Record<string, unknown>,
-  y: Record<string, unknown>,
-  mark: { type: "bar"; color: string },
-  maxbins: number,
-) {
-  return {
-    mark,
-    encoding: {
-      x: { field: "v", type: "quantitative", bin: { maxbins }, ...x },
-      // Labelled as a count: the marks' descriptions read as those of a histogram of every value.
-      y: { aggregate: "sum", field: "w", type: "quantitative", title: "Count of Records", ...y },
-    },
-  };
-}
-
 /** Histogram of realization times (minutes or seconds, whichever reads better), from the times sorted ascending. */
 export function timesSpec(sortedMs: ArrayLike<number>): TopLevelSpec {
   const minutes = (sortedMs[sortedMs.length - 1] ?? 0) >= 120_000;
@@ -194,12 +178,12 @@ export function timesSpec(sortedMs: ArrayLike<number>): TopLevelSpec {
     data: { values: histogramBins(t, 30) },
     width: 480,
     height: 160,
-    ...histogramLayer(
-      { title: `Realization time (${unit})` },
-      { title: "Realizations" },
-      { type: "bar", color: "#0072B2" },
-      30,
-    ),
+    // Binned on `v` as Vega-Lite would bin the times themselves, the counts summed.
+    mark: { type: "bar", color: "#0072B2" },
+    encoding: {
+      x: { field: "v", type: "quantitative", bin: { maxbins: 30 }, title: `Realization time (${unit})` },
+      y: { aggregate: "sum", field: "w", type: "quantitative", title: "Realizations" },
+    },
   } as TopLevelSpec;
 }
 

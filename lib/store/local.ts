@@ -20,6 +20,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
 import { mapLimit } from "../concurrency.js";
+import { SMALL_FILE_BYTES } from "../small-files.js";
 import { release, resized } from "../typed-arrays.js";
 import { storeKeys } from "./keys.js";
 import {
@@ -47,7 +48,7 @@ const STREAM_DIR_BYTES = 256 * 1024;
  * start of the next on a worker (docs/benchmarks.md, session 18). Larger bodies (and streams) keep the
  * asynchronous path, which does not block the event loop.
  */
-const SYNC_WRITE_LENGTH = 64 * 1024;
+const SYNC_WRITE_LENGTH = SMALL_FILE_BYTES;
 /** How many folders down a key is: the number of "/" in it ("" and "a" 0, "a/b/" 2). */
 const depthOf = (key: string) => key.split("/").length - 1;
 /**
@@ -138,16 +139,9 @@ export class LocalStore implements ResultStore {
     return st?.isFile() ? { key, size: st.size, lastModified: st.mtime } : undefined;
   }
 
+  /** {@link headSync}: one `stat`, cheaper made directly than through the thread pool (lib/small-files.ts). */
   async head(key: string): Promise<StoreObject | undefined> {
-    const path = this.pathOf(key);
-    try {
-      const st = await stat(path);
-      if (!st.isFile()) return undefined;
-      return { key, size: st.size, lastModified: st.mtime };
-    } catch (e) {
-      if (isMissing(e)) return undefined;
-      throw e;
-    }
+    return this.headSync(key);
   }
 
   async *list(prefix: string): AsyncIterable<StoreObject> {

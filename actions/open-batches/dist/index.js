@@ -1032,6 +1032,15 @@ var init_concurrency = __esm({
   }
 });
 
+// lib/small-files.ts
+var SMALL_FILE_BYTES;
+var init_small_files = __esm({
+  "lib/small-files.ts"() {
+    "use strict";
+    SMALL_FILE_BYTES = 64 * 1024;
+  }
+});
+
 // node_modules/yaml/dist/nodes/identity.js
 var require_identity = __commonJS({
   "node_modules/yaml/dist/nodes/identity.js"(exports) {
@@ -8533,13 +8542,14 @@ var init_local = __esm({
   "lib/store/local.ts"() {
     "use strict";
     init_concurrency();
+    init_small_files();
     init_typed_arrays();
     init_keys();
     init_types();
     TMP_PREFIX = ".mfpar-tmp-";
     WALK_SLICE = 256;
     STREAM_DIR_BYTES = 256 * 1024;
-    SYNC_WRITE_LENGTH = 64 * 1024;
+    SYNC_WRITE_LENGTH = SMALL_FILE_BYTES;
     depthOf = (key) => key.split("/").length - 1;
     STREAM_DIR_MAX_DEPTH = depthOf(storeKeys.resultsPrefix("scenario"));
     LocalStore = class {
@@ -8604,16 +8614,9 @@ var init_local = __esm({
         const st = statSync(this.pathOf(key), { throwIfNoEntry: false });
         return st?.isFile() ? { key, size: st.size, lastModified: st.mtime } : void 0;
       }
+      /** {@link headSync}: one `stat`, cheaper made directly than through the thread pool (lib/small-files.ts). */
       async head(key) {
-        const path6 = this.pathOf(key);
-        try {
-          const st = await stat2(path6);
-          if (!st.isFile()) return void 0;
-          return { key, size: st.size, lastModified: st.mtime };
-        } catch (e5) {
-          if (isMissing(e5)) return void 0;
-          throw e5;
-        }
+        return this.headSync(key);
       }
       async *list(prefix) {
         let left = WALK_SLICE;
@@ -87710,10 +87713,8 @@ var outputObservationSchema = external_exports.discriminatedUnion("type", [
   budgetObservationSchema
 ]);
 
-// lib/small-files.ts
-var SMALL_FILE_BYTES = 64 * 1024;
-
 // lib/modflow/programs.ts
+init_small_files();
 var MODFLOW_PROGRAMS = ["mf6", "mfusg", "mf2005", "mfnwt", "other"];
 
 // lib/config/duration.ts
