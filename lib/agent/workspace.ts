@@ -51,7 +51,8 @@ export async function copyTree(
   exclude: ReadonlySet<string> = new Set(),
   link: ReadonlySet<string> = new Set(),
 ): Promise<CopyStats> {
-  const files: { from: string; to: string }[] = [];
+  /** `size` when the walk already has it (a link it followed); else the copy asks. */
+  const files: { from: string; to: string; size?: number }[] = [];
   const links: { from: string; to: string; rel: string }[] = [];
   let skipped = 0;
   const walk = (dir: string, rel: string, depth: number): void => {
@@ -62,11 +63,13 @@ export async function copyTree(
       const relPath = rel === "" ? e.name : `${rel}/${e.name}`;
       let isDir = e.isDirectory();
       let isFile = e.isFile();
+      let size: number | undefined;
       if (e.isSymbolicLink()) {
         const st = statOrUndefined(from);
         if (!st) continue; // dangling link (or a loop of links): nothing to copy
         isDir = st.isDirectory();
         isFile = st.isFile();
+        size = st.size;
       }
       if (isDir) {
         if (depth >= MAX_DEPTH)
@@ -76,7 +79,7 @@ export async function copyTree(
         if (exclude.has(relPath)) skipped++;
         else if (link.has(relPath) && !e.isSymbolicLink())
           links.push({ from, to: join(dest, relPath), rel: relPath });
-        else files.push({ from, to: join(dest, relPath) });
+        else files.push({ from, to: join(dest, relPath), size });
       }
     }
   };
@@ -93,8 +96,8 @@ export async function copyTree(
     linked.push({ rel: l.rel, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
   });
   let copiedSync = 0;
-  const pooled = files.filter(({ from, to }) => {
-    if (copiedSync >= SYNC_COPY_FILES || statSync(from).size > SMALL_FILE_BYTES) return true;
+  const pooled = files.filter(({ from, to, size }) => {
+    if (copiedSync >= SYNC_COPY_FILES || (size ?? statSync(from).size) > SMALL_FILE_BYTES) return true;
     copyFileSync(from, to, constants.COPYFILE_FICLONE);
     copiedSync++;
     return false;

@@ -22,6 +22,7 @@ describe("copyTree", () => {
   writeFileSync(join(src, "stale.lst"), "old listing\n");
   writeFileSync(join(src, "grid.dis"), "read-only grid\n");
   symlinkSync(join(src, "model.nam"), join(src, "alias.nam"));
+  symlinkSync(join(src, "model.hds"), join(src, "alias.hds"));
   symlinkSync(join(src, "sub"), join(src, "sub-link"));
   symlinkSync(join(src, "nowhere"), join(src, "dangling"));
   symlinkSync("loop", join(src, "loop"));
@@ -35,6 +36,8 @@ describe("copyTree", () => {
     expect(statSync(join(dest, "run.sh")).mode & 0o777).toBe(0o755);
     // Links are copied as what they point to: files and directories of the copy's own.
     expect(lstatSync(join(dest, "alias.nam")).isFile()).toBe(true);
+    expect(lstatSync(join(dest, "alias.hds")).isFile()).toBe(true);
+    expect(readFileSync(join(dest, "alias.hds")).equals(big)).toBe(true);
     expect(lstatSync(join(dest, "sub-link")).isDirectory()).toBe(true);
     expect(readFileSync(join(dest, "sub-link", "deeper", "k.dat"), "utf8")).toBe("1.0\n");
     expect(() => lstatSync(join(dest, "dangling"))).toThrow(/ENOENT/);
@@ -45,7 +48,7 @@ describe("copyTree", () => {
     expect(stats.linked.map((l) => l.rel)).toEqual(["grid.dis"]);
     expect(statSync(join(dest, "grid.dis")).ino).toBe(statSync(join(src, "grid.dis")).ino);
     expect(statSync(join(dest, "model.hds")).ino).not.toBe(statSync(join(src, "model.hds")).ino);
-    expect(stats.files).toBe(6); // model.nam, model.hds, run.sh, k.dat ×2 (sub and sub-link), alias.nam
+    expect(stats.files).toBe(7); // model.nam, model.hds, run.sh, k.dat ×2 (sub and sub-link), alias.nam, alias.hds
   });
 
   it("copies a tree of many small files whole (the first ones synchronously, the rest through the pool)", async () => {

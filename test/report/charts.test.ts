@@ -1,6 +1,8 @@
 // The report's figures of an ensemble. The histograms: one panel per observation, each binned over its own range
 // (the bars drawn from the bins' edges, so a panel of heads near 100 and one of flows near 2,000 each fill their
 // width), the observed value as a rule in its own panel only. The ranges: every realization a dot, unlabelled.
+import * as vega from "vega";
+import { compile, type TopLevelSpec } from "vega-lite";
 import { describe, expect, it } from "vitest";
 import { histogramBins, histogramsSpec, rangesSpec, renderSvg } from "../../lib/report/charts.js";
 import { describe as describeValues } from "../../lib/stats.js";
@@ -25,9 +27,44 @@ describe("histogramsSpec", () => {
       ).toBe(values.length);
       expect(Math.min(...b.map((x) => x.x0)), name).toBeLessThanOrEqual(Math.min(...values));
       expect(Math.max(...b.map((x) => x.x1)), name).toBeGreaterThanOrEqual(Math.max(...values));
-      // Each bin holds the values between its edges.
-      for (const x of b)
-        expect(values.filter((v) => v >= x.x0 && v <= x.x1).length, name).toBeGreaterThanOrEqual(x.w);
+    }
+  });
+
+  it("makes the bins and counts Vega-Lite makes of every value itself", async () => {
+    const wavy = Array.from({ length: 57 }, (_, i) => Math.sin(i) * 3.3 + 0.1 * i);
+    for (const [name, values] of [
+      ["heads", heads],
+      ["flows", flows],
+      ["wavy", wavy],
+      ["tiny", [1e-7, 2e-7, 3.5e-7, 3.5e-7]],
+      ["one value", [5, 5, 5]],
+    ] as const) {
+      const vl = compile({
+        data: { values: values.map((v) => ({ v })) },
+        mark: "bar",
+        encoding: {
+          x: { field: "v", type: "quantitative", bin: { maxbins: 20 } },
+          y: { aggregate: "count", type: "quantitative" },
+        },
+      } as TopLevelSpec).spec;
+      const view = new vega.View(vega.parse(vl), { renderer: "none" });
+      await view.runAsync();
+      const theirs = (view.data("data_0") as Record<string, number>[])
+        .map((d) => ({ x0: d.bin_maxbins_20_v!, x1: d.bin_maxbins_20_v_end!, w: d.__count! }))
+        .sort((p, q) => p.x0 - q.x0);
+      view.finalize();
+      const ours = histogramBins(values, 20)
+        .filter((x) => x.w > 0)
+        .sort((p, q) => p.x0 - q.x0);
+      expect(
+        ours.map((x) => x.w),
+        name,
+      ).toEqual(theirs.map((x) => x.w));
+      ours.forEach((x, i) => {
+        const tol = (theirs[i]!.x1 - theirs[i]!.x0) * 1e-9;
+        expect(Math.abs(x.x0 - theirs[i]!.x0), `${name} bin ${i}`).toBeLessThanOrEqual(tol);
+        expect(Math.abs(x.x1 - theirs[i]!.x1), `${name} bin ${i}`).toBeLessThanOrEqual(tol);
+      });
     }
   });
 
